@@ -1,0 +1,80 @@
+#pragma once
+// In-process transport for unit tests: servers and clients on one FakeNetwork
+// exchange messages through EventLoop::post (asynchronously, like sockets),
+// with no threads and no sockets. Peers can be cut off to simulate partitions.
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "common/event_loop.hpp"
+#include "common/transport.hpp"
+
+namespace agora {
+
+class FakeServer;
+class FakeClient;
+
+class FakeNetwork {
+ public:
+  // REQUIRES: loop outlives the network and every endpoint on it.
+  explicit FakeNetwork(EventLoop& loop) : loop_(loop) {}
+  ~FakeNetwork();
+
+  std::unique_ptr<FakeServer> bind(const std::string& endpoint);
+  std::unique_ptr<FakeClient> connect(const std::string& endpoint, const std::string& identity);
+
+  // Drops every message to and from `identity` while cut off.
+  void cutOff(const std::string& identity) { cutOff_.insert(identity); }
+  void restore(const std::string& identity) { cutOff_.erase(identity); }
+
+ private:
+  friend class FakeServer;
+  friend class FakeClient;
+  void deliverToServer(const std::string& endpoint, const std::string& from, std::string protocol,
+                       std::string payload);
+  void deliverToClient(const std::string& identity, std::string protocol, std::string payload);
+
+  EventLoop& loop_;
+  std::map<std::string, FakeServer*> servers_;
+  std::map<std::string, FakeClient*> clients_;
+  std::set<std::string> cutOff_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+class FakeServer final : public ServerTransport {
+ public:
+  FakeServer(FakeNetwork& network, std::string endpoint);
+  ~FakeServer() override;
+  void setHandler(Handler handler) override { handler_ = std::move(handler); }
+  bool send(const std::string& peer, std::string_view protocol, std::string_view payload) override;
+  std::string endpoint() const override { return endpoint_; }
+  const TransportStats& stats() const override { return stats_; }
+
+ private:
+  friend class FakeNetwork;
+  FakeNetwork& network_;
+  std::string endpoint_;
+  Handler handler_;
+  TransportStats stats_;
+};
+
+class FakeClient final : public ClientTransport {
+ public:
+  FakeClient(FakeNetwork& network, std::string endpoint, std::string identity);
+  ~FakeClient() override;
+  void setHandler(Handler handler) override { handler_ = std::move(handler); }
+  bool send(std::string_view protocol, std::string_view payload) override;
+  const std::string& identity() const override { return identity_; }
+  const TransportStats& stats() const override { return stats_; }
+
+ private:
+  friend class FakeNetwork;
+  FakeNetwork& network_;
+  std::string endpoint_;
+  std::string identity_;
+  Handler handler_;
+  TransportStats stats_;
+};
+
+}  // namespace agora

@@ -1,0 +1,297 @@
+#include "common/model.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/transport.hpp"
+
+namespace agora {
+
+const char* taskStateName(TaskState state) {
+  switch (state) {
+    case TaskState::STAGING: return "TASK_STAGING";
+    case TaskState::STARTING: return "TASK_STARTING";
+    case TaskState::RUNNING: return "TASK_RUNNING";
+    case TaskState::KILLING: return "TASK_KILLING";
+    case TaskState::FINISHED: return "TASK_FINISHED";
+    case TaskState::FAILED: return "TASK_FAILED";
+    case TaskState::KILLED: return "TASK_KILLED";
+    case TaskState::ERROR: return "TASK_ERROR";
+    case TaskState::LOST: return "TASK_LOST";
+    case TaskState::DROPPED: return "TASK_DROPPED";
+    case TaskState::UNREACHABLE: return "TASK_UNREACHABLE";
+    case TaskState::GONE: return "TASK_GONE";
+    case TaskState::GONE_BY_OPERATOR: return "TASK_GONE_BY_OPERATOR";
+    case TaskState::UNKNOWN: return "TASK_UNKNOWN";
+  }
+  return "TASK_UNKNOWN";
+}
+
+const char* taskReasonName(TaskReason reason) {
+  switch (reason) {
+    case TaskReason::NONE: return "REASON_NONE";
+    case TaskReason::COMMAND_EXITED: return "REASON_COMMAND_EXITED";
+    case TaskReason::EXECUTOR_TERMINATED: return "REASON_EXECUTOR_TERMINATED";
+    case TaskReason::EXECUTOR_REGISTRATION_TIMEOUT: return "REASON_EXECUTOR_REGISTRATION_TIMEOUT";
+    case TaskReason::CONTAINER_LAUNCH_FAILED: return "REASON_CONTAINER_LAUNCH_FAILED";
+    case TaskReason::CONTAINER_LIMITATION_MEMORY: return "REASON_CONTAINER_LIMITATION_MEMORY";
+    case TaskReason::CONTAINER_LIMITATION_DISK: return "REASON_CONTAINER_LIMITATION_DISK";
+    case TaskReason::TASK_KILLED_DURING_LAUNCH: return "REASON_TASK_KILLED_DURING_LAUNCH";
+    case TaskReason::TASK_INVALID: return "REASON_TASK_INVALID";
+    case TaskReason::TASK_UNKNOWN: return "REASON_TASK_UNKNOWN";
+    case TaskReason::INVALID_OFFERS: return "REASON_INVALID_OFFERS";
+    case TaskReason::RESOURCES_UNKNOWN: return "REASON_RESOURCES_UNKNOWN";
+    case TaskReason::AGENT_REMOVED: return "REASON_AGENT_REMOVED";
+    case TaskReason::AGENT_UNKNOWN: return "REASON_AGENT_UNKNOWN";
+    case TaskReason::AGENT_DISCONNECTED: return "REASON_AGENT_DISCONNECTED";
+    case TaskReason::AGENT_UNREACHABLE: return "REASON_AGENT_UNREACHABLE";
+    case TaskReason::AGENT_RESTARTED: return "REASON_AGENT_RESTARTED";
+    case TaskReason::FRAMEWORK_REMOVED: return "REASON_FRAMEWORK_REMOVED";
+    case TaskReason::MASTER_DISCONNECTED: return "REASON_MASTER_DISCONNECTED";
+    case TaskReason::RECONCILIATION: return "REASON_RECONCILIATION";
+    case TaskReason::KILLED_BY_USER: return "REASON_KILLED_BY_USER";
+    case TaskReason::GC_ERROR: return "REASON_GC_ERROR";
+  }
+  return "REASON_NONE";
+}
+
+bool isTerminal(TaskState state) {
+  switch (state) {
+    case TaskState::FINISHED:
+    case TaskState::FAILED:
+    case TaskState::KILLED:
+    case TaskState::ERROR:
+    case TaskState::LOST:
+    case TaskState::DROPPED:
+    case TaskState::GONE:
+    case TaskState::GONE_BY_OPERATOR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool FrameworkInfo::hasCapability(const std::string& name) const {
+  for (const auto& c : capabilities) {
+    if (c == name) return true;
+  }
+  return false;
+}
+
+Status validateId(const std::string& what, const std::string& id) {
+  if (id.empty() || id.size() > 255) {
+    return makeError(ErrorCode::kInvalidArgument, what + " must be 1-255 characters");
+  }
+  for (unsigned char c : id) {
+    if (c <= ' ' || c == '/' || c == 0x7f) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       what + " '" + id + "' has a space, '/' or control character");
+    }
+  }
+  if (id == "." || id == "..") {
+    return makeError(ErrorCode::kInvalidArgument, what + " must not be '.' or '..'");
+  }
+  return {};
+}
+
+void toCapnp(const KeyValues& in, capnp::List<schema::Attribute>::Builder out) {
+  for (unsigned i = 0; i < in.size(); ++i) {
+    out[i].setName(in[i].first);
+    out[i].setValue(in[i].second);
+  }
+}
+
+KeyValues fromCapnp(capnp::List<schema::Attribute>::Reader in) {
+  KeyValues out;
+  for (auto a : in) out.emplace_back(a.getName(), a.getValue());
+  return out;
+}
+
+void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
+  out.setTaskId(in.taskId);
+  out.setName(in.name);
+  out.setAgentId(in.agentId);
+  in.resources.toCapnp(out.initResources(in.resources.count()));
+  auto cmd = out.initCommand();
+  cmd.setShell(in.command.shell);
+  cmd.setValue(in.command.value);
+  auto args = cmd.initArguments(static_cast<unsigned>(in.command.arguments.size()));
+  for (unsigned i = 0; i < in.command.arguments.size(); ++i) args.set(i, in.command.arguments[i]);
+  auto env = cmd.initEnvironment(static_cast<unsigned>(in.command.environment.size()));
+  for (unsigned i = 0; i < in.command.environment.size(); ++i) {
+    env[i].setName(in.command.environment[i].first);
+    env[i].setValue(in.command.environment[i].second);
+  }
+  cmd.setUser(in.command.user);
+  out.setKillGracePeriodSec(in.killGracePeriodSec);
+  toCapnp(in.labels, out.initLabels(static_cast<unsigned>(in.labels.size())));
+}
+
+Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
+  TaskInfo out;
+  out.taskId = in.getTaskId();
+  out.name = in.getName();
+  out.agentId = in.getAgentId();
+  auto resources = Resources::fromCapnp(in.getResources());
+  if (!resources) return makeError(resources.error().withContext("task '" + out.taskId + "'"));
+  out.resources = std::move(*resources);
+  auto cmd = in.getCommand();
+  out.command.shell = cmd.getShell();
+  out.command.value = cmd.getValue();
+  for (auto a : cmd.getArguments()) out.command.arguments.emplace_back(a);
+  for (auto e : cmd.getEnvironment()) out.command.environment.emplace_back(e.getName(), e.getValue());
+  out.command.user = cmd.getUser();
+  out.killGracePeriodSec = in.getKillGracePeriodSec();
+  if (!(out.killGracePeriodSec >= 0 && out.killGracePeriodSec <= 3600)) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "task '" + out.taskId + "': kill grace period must be in [0, 3600] s");
+  }
+  out.labels = fromCapnp(in.getLabels());
+  return out;
+}
+
+void toCapnp(const TaskStatus& in, schema::TaskStatus::Builder out) {
+  out.setTaskId(in.taskId);
+  out.setState(in.state);
+  out.setReason(in.reason);
+  out.setMessage(in.message);
+  out.setAgentId(in.agentId);
+  out.setFrameworkId(in.frameworkId);
+  out.setSource(in.source);
+  out.setHasExitCode(in.exitCode.has_value());
+  out.setExitCode(in.exitCode.value_or(0));
+  out.setUuid(kj::arrayPtr(reinterpret_cast<const kj::byte*>(in.uuid.data()), in.uuid.size()));
+  out.setTimestamp(in.timestamp);
+  out.setContainerId(in.containerId);
+  out.setHealthy(in.healthy);
+}
+
+Result<TaskStatus> fromCapnp(schema::TaskStatus::Reader in) {
+  TaskStatus out;
+  out.taskId = in.getTaskId();
+  out.state = in.getState();
+  if (static_cast<uint16_t>(out.state) > static_cast<uint16_t>(TaskState::UNKNOWN)) {
+    return makeError(ErrorCode::kInvalidArgument, "unknown task state");
+  }
+  out.reason = in.getReason();
+  if (static_cast<uint16_t>(out.reason) > static_cast<uint16_t>(TaskReason::GC_ERROR)) {
+    out.reason = TaskReason::NONE;
+  }
+  out.message = in.getMessage();
+  out.agentId = in.getAgentId();
+  out.frameworkId = in.getFrameworkId();
+  out.source = in.getSource();
+  if (in.getHasExitCode()) out.exitCode = in.getExitCode();
+  auto uuid = in.getUuid();
+  out.uuid.assign(reinterpret_cast<const char*>(uuid.begin()), uuid.size());
+  out.timestamp = in.getTimestamp();
+  out.containerId = in.getContainerId();
+  out.healthy = in.getHealthy();
+  return out;
+}
+
+void toCapnp(const FrameworkInfo& in, schema::FrameworkInfo::Builder out) {
+  out.setId(in.id);
+  out.setName(in.name);
+  out.setUser(in.user);
+  auto roles = out.initRoles(static_cast<unsigned>(in.roles.size()));
+  for (unsigned i = 0; i < in.roles.size(); ++i) roles.set(i, in.roles[i]);
+  out.setFailoverTimeoutSec(in.failoverTimeoutSec);
+  out.setCheckpoint(in.checkpoint);
+  auto caps = out.initCapabilities(static_cast<unsigned>(in.capabilities.size()));
+  for (unsigned i = 0; i < in.capabilities.size(); ++i) caps.set(i, in.capabilities[i]);
+  out.setHostname(in.hostname);
+}
+
+Result<FrameworkInfo> fromCapnp(schema::FrameworkInfo::Reader in) {
+  FrameworkInfo out;
+  out.id = in.getId();
+  out.name = in.getName();
+  out.user = in.getUser();
+  for (auto r : in.getRoles()) out.roles.emplace_back(r);
+  out.failoverTimeoutSec = in.getFailoverTimeoutSec();
+  if (!(out.failoverTimeoutSec >= 0 && out.failoverTimeoutSec <= 365.0 * 86400)) {
+    return makeError(ErrorCode::kInvalidArgument, "failover timeout must be in [0, 1 year]");
+  }
+  out.checkpoint = in.getCheckpoint();
+  for (auto c : in.getCapabilities()) out.capabilities.emplace_back(c);
+  out.hostname = in.getHostname();
+  return out;
+}
+
+void toCapnp(const Offer& in, schema::Offer::Builder out) {
+  out.setId(in.id);
+  out.setFrameworkId(in.frameworkId);
+  out.setAgentId(in.agentId);
+  out.setHostname(in.hostname);
+  in.resources.toCapnp(out.initResources(in.resources.count()));
+  toCapnp(in.attributes, out.initAttributes(static_cast<unsigned>(in.attributes.size())));
+  out.setAgentUrl(in.agentUrl);
+}
+
+Result<Offer> fromCapnp(schema::Offer::Reader in) {
+  Offer out;
+  out.id = in.getId();
+  out.frameworkId = in.getFrameworkId();
+  out.agentId = in.getAgentId();
+  out.hostname = in.getHostname();
+  auto resources = Resources::fromCapnp(in.getResources());
+  if (!resources) return makeError(resources.error().withContext("offer '" + out.id + "'"));
+  out.resources = std::move(*resources);
+  out.attributes = fromCapnp(in.getAttributes());
+  out.agentUrl = in.getAgentUrl();
+  return out;
+}
+
+nlohmann::json toJson(const Resources& resources) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& name : resources.scalarNames()) out[name] = resources.scalar(name);
+  for (const auto& name : resources.rangeNames()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Range& r : resources.ranges(name)) list.push_back({r.begin, r.end});
+    out[name] = list;
+  }
+  return out;
+}
+
+nlohmann::json toJson(const KeyValues& values) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : values) out[k] = v;
+  return out;
+}
+
+nlohmann::json toJson(const TaskInfo& task) {
+  nlohmann::json cmd = {{"shell", task.command.shell},
+                        {"value", task.command.value},
+                        {"arguments", task.command.arguments},
+                        {"user", task.command.user}};
+  return {{"id", task.taskId},       {"name", task.name},
+          {"agent_id", task.agentId}, {"resources", toJson(task.resources)},
+          {"command", cmd},           {"labels", toJson(task.labels)}};
+}
+
+nlohmann::json toJson(const TaskStatus& status) {
+  nlohmann::json out = {{"task_id", status.taskId},
+                        {"state", taskStateName(status.state)},
+                        {"reason", taskReasonName(status.reason)},
+                        {"message", status.message},
+                        {"agent_id", status.agentId},
+                        {"framework_id", status.frameworkId},
+                        {"timestamp", status.timestamp},
+                        {"uuid", hexEncode(status.uuid)}};
+  if (status.exitCode) out["exit_code"] = *status.exitCode;
+  if (!status.containerId.empty()) out["container_id"] = status.containerId;
+  return out;
+}
+
+nlohmann::json toJson(const FrameworkInfo& framework) {
+  return {{"id", framework.id},
+          {"name", framework.name},
+          {"user", framework.user},
+          {"roles", framework.roles},
+          {"failover_timeout_sec", framework.failoverTimeoutSec},
+          {"checkpoint", framework.checkpoint},
+          {"capabilities", framework.capabilities},
+          {"hostname", framework.hostname}};
+}
+
+}  // namespace agora

@@ -1,0 +1,104 @@
+#pragma once
+// Plain C++ forms of the shared wire types (schemas/common.capnp), used by
+// component logic and the SDK, with conversions to and from Cap'n Proto and
+// JSON. Conversions from the wire validate and return errors.
+
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/resources.hpp"
+#include "common/result.hpp"
+#include "schemas/common.capnp.h"
+
+namespace agora {
+
+using TaskState = schema::TaskState;
+using TaskReason = schema::TaskReason;
+using StatusSource = schema::StatusSource;
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+const char* taskStateName(TaskState state);    // "TASK_RUNNING"
+const char* taskReasonName(TaskReason reason);  // "REASON_COMMAND_EXITED"
+bool isTerminal(TaskState state);
+
+struct CommandInfo {
+  bool shell = true;
+  std::string value;
+  std::vector<std::string> arguments;
+  KeyValues environment;
+  std::string user;
+};
+
+struct TaskInfo {
+  std::string taskId;
+  std::string name;
+  std::string agentId;
+  Resources resources;
+  CommandInfo command;
+  double killGracePeriodSec = 3.0;
+  KeyValues labels;
+};
+
+struct TaskStatus {
+  std::string taskId;
+  TaskState state = TaskState::STAGING;
+  TaskReason reason = TaskReason::NONE;
+  std::string message;
+  std::string agentId;
+  std::string frameworkId;
+  StatusSource source = StatusSource::MASTER;
+  std::optional<int> exitCode;
+  std::string uuid;  // raw 16 bytes; empty for unreliable updates
+  double timestamp = 0;
+  std::string containerId;
+  bool healthy = false;
+};
+
+struct FrameworkInfo {
+  std::string id;
+  std::string name;
+  std::string user;
+  std::vector<std::string> roles;
+  double failoverTimeoutSec = 0;
+  bool checkpoint = false;
+  std::vector<std::string> capabilities;
+  std::string hostname;
+  bool hasCapability(const std::string& name) const;
+};
+
+struct Offer {
+  std::string id;
+  std::string frameworkId;
+  std::string agentId;
+  std::string hostname;
+  Resources resources;
+  KeyValues attributes;
+  std::string agentUrl;
+};
+
+// Task IDs, framework names and similar: 1-255 printable chars, no '/' or whitespace.
+Status validateId(const std::string& what, const std::string& id);
+
+// Cap'n Proto conversions. Readers may throw kj::Exception on corrupt input:
+// call them inside catchDecode().
+void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out);
+Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in);
+void toCapnp(const TaskStatus& in, schema::TaskStatus::Builder out);
+Result<TaskStatus> fromCapnp(schema::TaskStatus::Reader in);
+void toCapnp(const FrameworkInfo& in, schema::FrameworkInfo::Builder out);
+Result<FrameworkInfo> fromCapnp(schema::FrameworkInfo::Reader in);
+void toCapnp(const Offer& in, schema::Offer::Builder out);
+Result<Offer> fromCapnp(schema::Offer::Reader in);
+void toCapnp(const KeyValues& in, capnp::List<schema::Attribute>::Builder out);
+KeyValues fromCapnp(capnp::List<schema::Attribute>::Reader in);
+
+nlohmann::json toJson(const Resources& resources);
+nlohmann::json toJson(const TaskInfo& task);
+nlohmann::json toJson(const TaskStatus& status);
+nlohmann::json toJson(const FrameworkInfo& framework);
+nlohmann::json toJson(const KeyValues& values);
+
+}  // namespace agora

@@ -1,0 +1,69 @@
+#pragma once
+// ZeroMQ transport: the server binds a ROUTER, clients connect DEALERs with a
+// stable identity. Frames on the wire: [protocol][payload] (the ROUTER adds
+// the peer identity). ZMTP heartbeats detect dead TCP peers; clients
+// reconnect on their own. Application-level liveness (pings) is the
+// protocols' job.
+
+#include <memory>
+#include <zmq.hpp>
+
+#include "common/event_loop.hpp"
+#include "common/result.hpp"
+#include "common/transport.hpp"
+
+namespace agora {
+
+// The process-wide ZeroMQ context.
+zmq::context_t& zmqContext();
+
+class ZmqServer final : public ServerTransport {
+ public:
+  // endpoint: "tcp://127.0.0.1:5055", "tcp://127.0.0.1:0" (any free port) or "ipc://PATH".
+  static Result<std::unique_ptr<ZmqServer>> create(EventLoop& loop, const std::string& endpoint);
+  ~ZmqServer() override;
+
+  void setHandler(Handler handler) override { handler_ = std::move(handler); }
+  bool send(const std::string& peer, std::string_view protocol, std::string_view payload) override;
+  // The bound endpoint, with the real port when bound to port 0.
+  std::string endpoint() const override { return endpoint_; }
+  const TransportStats& stats() const override { return stats_; }
+
+ private:
+  ZmqServer(EventLoop& loop, zmq::socket_t socket, std::string endpoint);
+  void onReadable();
+
+  EventLoop& loop_;
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  Handler handler_;
+  TransportStats stats_;
+  // Shared with callbacks posted to the loop so they can tell the transport is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+class ZmqClient final : public ClientTransport {
+ public:
+  static Result<std::unique_ptr<ZmqClient>> create(EventLoop& loop, const std::string& endpoint,
+                                                   const std::string& identity);
+  ~ZmqClient() override;
+
+  void setHandler(Handler handler) override { handler_ = std::move(handler); }
+  bool send(std::string_view protocol, std::string_view payload) override;
+  const std::string& identity() const override { return identity_; }
+  const TransportStats& stats() const override { return stats_; }
+
+ private:
+  ZmqClient(EventLoop& loop, zmq::socket_t socket, std::string identity);
+  void onReadable();
+
+  EventLoop& loop_;
+  zmq::socket_t socket_;
+  std::string identity_;
+  Handler handler_;
+  TransportStats stats_;
+  // Shared with callbacks posted to the loop so they can tell the transport is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace agora

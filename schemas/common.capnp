@@ -1,0 +1,138 @@
+# Types shared by every Agora protocol.
+@0xb3f1c2d4e5a60701;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("agora::schema");
+
+# Wire protocol version carried in every envelope. A receiver rejects an
+# envelope whose version it does not know.
+const protocolVersion :UInt32 = 1;
+
+struct Range {
+  begin @0 :UInt64;
+  end @1 :UInt64;   # inclusive
+}
+
+# One named resource: a scalar (cpus, mem, disk, gpus) or a set of ranges (ports).
+struct Resource {
+  name @0 :Text;
+  union {
+    scalar @1 :Float64;
+    ranges @2 :List(Range);
+  }
+}
+
+struct Attribute {
+  name @0 :Text;
+  value @1 :Text;
+}
+
+struct EnvVar {
+  name @0 :Text;
+  value @1 :Text;
+}
+
+# What to run. With shell=true, `value` runs through /bin/sh -c; otherwise
+# `value` is the executable and `arguments` its argv (argv[0] included).
+struct CommandInfo {
+  shell @0 :Bool = true;
+  value @1 :Text;
+  arguments @2 :List(Text);
+  environment @3 :List(EnvVar);
+  user @4 :Text;                 # empty: the agent's user
+}
+
+struct TaskInfo {
+  taskId @0 :Text;
+  name @1 :Text;
+  agentId @2 :Text;
+  resources @3 :List(Resource);
+  command @4 :CommandInfo;
+  killGracePeriodSec @5 :Float64 = 3.0;
+  labels @6 :List(Attribute);
+}
+
+enum TaskState {
+  staging @0;
+  starting @1;
+  running @2;
+  killing @3;
+  finished @4;
+  failed @5;
+  killed @6;
+  error @7;
+  lost @8;
+  dropped @9;
+  unreachable @10;
+  gone @11;
+  goneByOperator @12;
+  unknown @13;
+}
+
+enum TaskReason {
+  none @0;
+  commandExited @1;               # the command exited (see exitCode / message)
+  executorTerminated @2;          # the executor died before reporting a terminal state
+  executorRegistrationTimeout @3;
+  containerLaunchFailed @4;
+  containerLimitationMemory @5;
+  containerLimitationDisk @6;
+  taskKilledDuringLaunch @7;
+  taskInvalid @8;                 # rejected by validation (message says why)
+  taskUnknown @9;                 # reconciliation of a task the master does not know
+  invalidOffers @10;              # the offer was unknown, rescinded or already used
+  resourcesUnknown @11;
+  agentRemoved @12;
+  agentUnknown @13;
+  agentDisconnected @14;
+  agentUnreachable @15;
+  agentRestarted @16;
+  frameworkRemoved @17;
+  masterDisconnected @18;
+  reconciliation @19;
+  killedByUser @20;
+  gcError @21;
+}
+
+enum StatusSource {
+  master @0;
+  agent @1;
+  executor @2;
+}
+
+struct TaskStatus {
+  taskId @0 :Text;
+  state @1 :TaskState;
+  reason @2 :TaskReason;
+  message @3 :Text;
+  agentId @4 :Text;
+  frameworkId @5 :Text;
+  source @6 :StatusSource;
+  hasExitCode @7 :Bool;
+  exitCode @8 :Int32;             # valid when hasExitCode; 128+N when killed by signal N
+  uuid @9 :Data;                  # empty for unreliable (master generated) updates
+  timestamp @10 :Float64;         # seconds since the Unix epoch
+  containerId @11 :Text;
+  healthy @12 :Bool;
+}
+
+struct FrameworkInfo {
+  id @0 :Text;                    # empty on first subscription; set to fail over
+  name @1 :Text;
+  user @2 :Text;
+  roles @3 :List(Text);
+  failoverTimeoutSec @4 :Float64;
+  checkpoint @5 :Bool;
+  capabilities @6 :List(Text);    # e.g. "PARTITION_AWARE"
+  hostname @7 :Text;
+}
+
+struct Offer {
+  id @0 :Text;
+  frameworkId @1 :Text;
+  agentId @2 :Text;
+  hostname @3 :Text;
+  resources @4 :List(Resource);
+  attributes @5 :List(Attribute);
+  agentUrl @6 :Text;              # the agent's HTTP API (files, containers)
+}

@@ -1,0 +1,44 @@
+# Executor <-> agent protocol. Each agora-executor connects a DEALER socket
+# (identity = its container ID) to the agent's ROUTER at
+# ipc://WORK_DIR/executor.sock and sends frames tagged "agora.executor.v1".
+@0xb3f1c2d4e5a60704;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("agora::schema");
+
+using Common = import "common.capnp";
+
+struct ExecutorEnvelope {
+  version @0 :UInt32;
+  union {
+    register @1 :RegisterExecutor;
+    registered @2 :Void;
+    statusUpdate @3 :Common.TaskStatus;
+    ack @4 :Data;                 # agent -> executor: update uuid checkpointed
+    kill @5 :KillContainer;
+    shutdown @6 :Void;            # agent -> executor: kill and exit
+    heartbeat @7 :Void;           # executor -> agent, periodically
+  }
+}
+
+# executor -> agent: on start and after every agent restart.
+struct RegisterExecutor {
+  containerId @0 :Text;
+  taskId @1 :Text;
+  frameworkId @2 :Text;
+  pid @3 :Int32;                  # the task's main process, 0 before launch
+}
+
+struct KillContainer {
+  gracePeriodSec @0 :Float64;
+}
+
+# On-disk launch description the agent writes before starting the executor
+# (WORK_DIR/containers/ID/launch.bin, packed).
+struct LaunchSpec {
+  containerId @0 :Text;
+  frameworkId @1 :Text;
+  task @2 :Common.TaskInfo;
+  sandbox @3 :Text;
+  agentEndpoint @4 :Text;
+}

@@ -1,0 +1,113 @@
+# Master <-> agent protocol. Agents connect a DEALER socket to the master's
+# ROUTER (`--listen`) and send frames tagged with the protocol name
+# "agora.agent.v1". Every frame is one packed AgentEnvelope.
+@0xb3f1c2d4e5a60702;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("agora::schema");
+
+using Common = import "common.capnp";
+
+struct AgentEnvelope {
+  version @0 :UInt32;
+  union {
+    registerAgent @1 :RegisterAgent;
+    reregisterAgent @2 :ReregisterAgent;
+    agentRegistered @3 :AgentRegistered;
+    runTask @4 :RunTask;
+    killTask @5 :KillTask;
+    statusUpdate @6 :StatusUpdate;
+    statusUpdateAck @7 :StatusUpdateAck;
+    ping @8 :Ping;
+    pong @9 :Pong;
+    shutdownFramework @10 :ShutdownFramework;
+    shutdownAgent @11 :ShutdownAgent;
+  }
+}
+
+# agent -> master: first contact of an agent without an agent ID.
+struct RegisterAgent {
+  hostname @0 :Text;
+  resources @1 :List(Common.Resource);
+  attributes @2 :List(Common.Attribute);
+  httpUrl @3 :Text;               # e.g. http://127.0.0.1:5051
+}
+
+# agent -> master: an agent that already has an ID (master restart or failover,
+# or the agent lost contact). Carries everything the master needs to rebuild
+# its view of the agent's tasks.
+struct ReregisterAgent {
+  agentId @0 :Text;
+  hostname @1 :Text;
+  resources @2 :List(Common.Resource);
+  attributes @3 :List(Common.Attribute);
+  httpUrl @4 :Text;
+  tasks @5 :List(AgentTask);
+  frameworks @6 :List(Common.FrameworkInfo);
+}
+
+struct AgentTask {
+  frameworkId @0 :Text;
+  task @1 :Common.TaskInfo;
+  latest @2 :Common.TaskStatus;
+  sandbox @3 :Text;
+}
+
+# master -> agent: answer to RegisterAgent / ReregisterAgent.
+struct AgentRegistered {
+  agentId @0 :Text;
+  pingIntervalSec @1 :Float64;    # the master pings at this interval
+  reregistered @2 :Bool;
+}
+
+# master -> agent: launch a task the framework accepted on an offer.
+struct RunTask {
+  framework @0 :Common.FrameworkInfo;
+  task @1 :Common.TaskInfo;
+}
+
+# master -> agent: kill a task (SIGTERM, SIGKILL after its grace period).
+struct KillTask {
+  frameworkId @0 :Text;
+  taskId @1 :Text;
+  gracePeriodSec @2 :Float64;     # < 0: use the task's own grace period
+}
+
+# agent -> master: a task's status changed. Reliable: the agent resends it
+# (same uuid) until a StatusUpdateAck for that uuid arrives.
+struct StatusUpdate {
+  frameworkId @0 :Text;
+  status @1 :Common.TaskStatus;
+  sandbox @2 :Text;               # absolute path of the task's sandbox on the agent
+}
+
+# master -> agent: the framework acknowledged the update with this uuid.
+struct StatusUpdateAck {
+  agentId @0 :Text;
+  frameworkId @1 :Text;
+  taskId @2 :Text;
+  uuid @3 :Data;
+}
+
+# master -> agent, periodically. The agent answers with Pong; a master that
+# misses enough pongs marks the agent unreachable. An agent that hears no ping
+# for several intervals re-registers.
+struct Ping {
+  agentId @0 :Text;
+  known @1 :Bool;                 # false: the master does not know this agent; re-register
+}
+
+struct Pong {
+  agentId @0 :Text;
+}
+
+# master -> agent: a framework was torn down; kill its tasks and forget it.
+struct ShutdownFramework {
+  frameworkId @0 :Text;
+}
+
+# master -> agent: the agent was removed (e.g. it came back after its tasks
+# were declared GONE); it must kill its tasks and register anew.
+struct ShutdownAgent {
+  message @0 :Text;
+}
