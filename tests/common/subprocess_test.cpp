@@ -1,0 +1,46 @@
+#include "common/subprocess.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace agora {
+namespace {
+
+TEST(SubprocessTest, RunsWithEnvironmentCwdAndRedirects) {
+  char dirTemplate[] = "/tmp/agora-spawn-XXXXXX";
+  std::string dir = mkdtemp(dirTemplate);
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "echo $GREETING; pwd; echo oops >&2; exit 3"};
+  options.env = std::vector<std::string>{"GREETING=hi", "PATH=/usr/bin:/bin"};
+  options.cwd = dir;
+  options.stdoutPath = dir + "/out";
+  options.stderrPath = dir + "/err";
+  auto pid = spawn(options);
+  ASSERT_TRUE(pid.has_value()) << pid.error().message;
+  int status = 0;
+  ASSERT_EQ(waitpid(*pid, &status, 0), *pid);
+  EXPECT_EQ(exitCodeOf(status), 3);
+  EXPECT_EQ(describeWaitStatus(status), "exited with status 3");
+  std::stringstream out, err;
+  out << std::ifstream(dir + "/out").rdbuf();
+  err << std::ifstream(dir + "/err").rdbuf();
+  EXPECT_EQ(out.str(), "hi\n" + dir + "\n");
+  EXPECT_EQ(err.str(), "oops\n");
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(SubprocessTest, ExecFailureIsAnError) {
+  SpawnOptions options;
+  options.argv = {"/nonexistent/binary"};
+  auto pid = spawn(options);
+  ASSERT_FALSE(pid.has_value());
+  EXPECT_NE(pid.error().message.find("No such file"), std::string::npos) << pid.error().message;
+}
+
+}  // namespace
+}  // namespace agora

@@ -1,0 +1,105 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "common/fake_transport.hpp"
+#include "common/zmq_transport.hpp"
+
+namespace agora {
+namespace {
+
+class FakeTransportTest : public ::testing::Test {
+ protected:
+  SimulatedClock clock_;
+  EventLoop loop_{clock_};
+  FakeNetwork network_{loop_};
+};
+
+TEST_F(FakeTransportTest, DeliversBothWaysAsynchronously) {
+  auto server = network_.bind("master");
+  auto client = network_.connect("master", "agent-1");
+  std::vector<std::string> atServer, atClient;
+  server->setHandler([&](const std::string& peer, std::string_view protocol, std::string_view payload) {
+    atServer.push_back(peer + "|" + std::string(protocol) + "|" + std::string(payload));
+    server->send(peer, protocol, "pong");
+  });
+  client->setHandler([&](std::string_view, std::string_view payload) {
+    atClient.emplace_back(payload);
+  });
+  client->send(kAgentProtocol, "ping");
+  EXPECT_TRUE(atServer.empty());  // asynchronous, like sockets
+  loop_.runUntilIdle();
+  EXPECT_EQ(atServer, std::vector<std::string>({"agent-1|agora.agent.v1|ping"}));
+  EXPECT_EQ(atClient, std::vector<std::string>({"pong"}));
+}
+
+TEST_F(FakeTransportTest, CutOffPeerLosesMessages) {
+  auto server = network_.bind("master");
+  auto client = network_.connect("master", "agent-1");
+  int received = 0;
+  server->setHandler([&](const std::string&, std::string_view, std::string_view) { ++received; });
+  network_.cutOff("agent-1");
+  client->send(kAgentProtocol, "x");
+  loop_.runUntilIdle();
+  EXPECT_EQ(received, 0);
+  EXPECT_FALSE(server->send("agent-1", kAgentProtocol, "y"));
+  network_.restore("agent-1");
+  client->send(kAgentProtocol, "x");
+  loop_.runUntilIdle();
+  EXPECT_EQ(received, 1);
+}
+
+// Real sockets: ZeroMQ hands out unaligned buffers and garbage must be dropped.
+TEST(ZmqTransportTest, ServerSurvivesMalformedFramesAndServesClients) {
+  EventLoop loop;
+  auto server = ZmqServer::create(loop, "tcp://127.0.0.1:0");
+  ASSERT_TRUE(server.has_value()) << server.error().message;
+  std::string endpoint = (*server)->endpoint();
+  std::vector<std::string> received;
+  (*server)->setHandler([&](const std::string& peer, std::string_view protocol, std::string_view payload) {
+    received.push_back(std::string(protocol) + ":" + std::string(payload));
+    (*server)->send(peer, protocol, "reply");
+  });
+
+  zmq::socket_t raw(zmqContext(), zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect(endpoint);
+  raw.send(zmq::str_buffer("only-one-part"), zmq::send_flags::none);
+  std::array<zmq::const_buffer, 4> four = {zmq::str_buffer("a"), zmq::str_buffer("b"),
+                                           zmq::str_buffer("c"), zmq::str_buffer("d")};
+  zmq::send_multipart(raw, four);
+
+  auto client = ZmqClient::create(loop, endpoint, "client-1");
+  ASSERT_TRUE(client.has_value());
+  std::string reply;
+  (*client)->setHandler([&](std::string_view, std::string_view payload) {
+    reply = payload;
+    loop.stop();
+  });
+  (*client)->send(kAgentProtocol, "hello");
+  auto guard = loop.addTimer(seconds(10), [&] { loop.stop(); });
+  loop.run();
+  loop.cancelTimer(guard);
+  EXPECT_EQ(reply, "reply");
+  EXPECT_EQ(received, std::vector<std::string>({"agora.agent.v1:hello"}));
+  EXPECT_EQ((*server)->stats().malformedFrames.load(), 2u);
+}
+
+TEST(ZmqTransportTest, SendToUnknownPeerFails) {
+  EventLoop loop;
+  auto server = ZmqServer::create(loop, "tcp://127.0.0.1:0");
+  ASSERT_TRUE(server.has_value());
+  EXPECT_FALSE((*server)->send("nobody", kAgentProtocol, "x"));
+  EXPECT_EQ((*server)->stats().sendFailures.load(), 1u);
+}
+
+TEST(ZmqTransportTest, BindingAnInvalidEndpointIsAnError) {
+  EventLoop loop;
+  auto server = ZmqServer::create(loop, "tcp://256.1.1.1:99999");
+  EXPECT_FALSE(server.has_value());
+}
+
+}  // namespace
+}  // namespace agora
