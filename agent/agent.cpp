@@ -1,0 +1,239 @@
+#include "agent/agent.hpp"
+
+#include <glog/logging.h>
+
+#include "agent/executor/envelope.hpp"
+
+namespace agora::agent {
+
+using schema::AgentEnvelope;
+
+namespace {
+constexpr int kMissedPingsBeforeReregistering = 3;
+}  // namespace
+
+Agent::Agent(EventLoop& loop, ClientTransport& master, ServerTransport& executors,
+             Containerizer& containerizer, Options options)
+    : loop_(loop),
+      master_(master),
+      options_(std::move(options)),
+      updates_(loop, options_.statusUpdates, [this](const StatusUpdate& u) { forward(u); }),
+      supervisor_(loop, executors, containerizer, updates_, counters_, options_.supervisor) {
+  master_.setHandler([this](std::string_view protocol, std::string_view payload) {
+    onMasterMessage(protocol, payload);
+  });
+  supervisor_.setChangeHandler([this] { schedulePublish(); });
+}
+
+Agent::~Agent() {
+  *alive_ = false;
+  master_.setHandler(nullptr);
+  loop_.cancelTimer(tick_);
+}
+
+void Agent::start() {
+  tick_ = loop_.addPeriodic(options_.tickInterval, [this] { onTick(); });
+  startRegistration("starting");
+}
+
+void Agent::startRegistration(const std::string& why) {
+  LOG(INFO) << (agentId_.empty() ? "registering" : "re-registering as " + agentId_) << " (" << why
+            << ")";
+  registered_ = false;
+  updates_.pause();
+  sendRegistration();
+  schedulePublish();
+}
+
+void Agent::sendRegistration() {
+  std::string frame = buildEnvelope<AgentEnvelope>([&](auto envelope) {
+    if (agentId_.empty()) {
+      auto m = envelope.initRegisterAgent();
+      m.setHostname(options_.hostname);
+      options_.resources.toCapnp(m.initResources(options_.resources.count()));
+      toCapnp(options_.attributes,
+              m.initAttributes(static_cast<unsigned>(options_.attributes.size())));
+      m.setHttpUrl(options_.httpUrl);
+      return;
+    }
+    auto m = envelope.initReregisterAgent();
+    m.setAgentId(agentId_);
+    m.setHostname(options_.hostname);
+    options_.resources.toCapnp(m.initResources(options_.resources.count()));
+    toCapnp(options_.attributes,
+            m.initAttributes(static_cast<unsigned>(options_.attributes.size())));
+    m.setHttpUrl(options_.httpUrl);
+    auto tasks = supervisor_.tasks();
+    auto list = m.initTasks(static_cast<unsigned>(tasks.size()));
+    std::map<std::string, const FrameworkInfo*> frameworks;
+    for (unsigned i = 0; i < tasks.size(); ++i) {
+      list[i].setFrameworkId(tasks[i].frameworkId);
+      toCapnp(tasks[i].task, list[i].initTask());
+      TaskStatus latest = tasks[i].latest;
+      latest.agentId = agentId_;
+      toCapnp(latest, list[i].initLatest());
+      list[i].setSandbox(tasks[i].sandbox);
+      auto fw = frameworks_.find(tasks[i].frameworkId);
+      if (fw != frameworks_.end()) frameworks[fw->first] = &fw->second;
+    }
+    auto fws = m.initFrameworks(static_cast<unsigned>(frameworks.size()));
+    unsigned i = 0;
+    for (const auto& [id, info] : frameworks) toCapnp(*info, fws[i++]);
+  });
+  master_.send(kAgentProtocol, frame);
+}
+
+void Agent::onTick() {
+  schedulePublish();
+  if (!registered_) {
+    sendRegistration();
+    return;
+  }
+  if (loop_.clock().now() - lastPing_ > pingInterval_ * kMissedPingsBeforeReregistering) {
+    startRegistration("no ping from the master for " +
+                      std::to_string(kMissedPingsBeforeReregistering) + " intervals");
+  }
+}
+
+void Agent::onMasterMessage(std::string_view protocol, std::string_view payload) {
+  auto frame = openFrame(kAgentProtocol, protocol, payload);
+  if (!frame) return reject(frame.error().reason, "master: " + frame.error().detail);
+  Status read = catchDecode([&] {
+    auto envelope = frame->root<AgentEnvelope>();
+    if (envelope.getVersion() != schema::PROTOCOL_VERSION) {
+      reject(kRejectVersion, "master: protocol version " + std::to_string(envelope.getVersion()));
+      return;
+    }
+    dispatch(envelope);
+  });
+  if (!read) reject(kRejectDecode, "master: " + read.error().message);
+  schedulePublish();
+}
+
+void Agent::dispatch(AgentEnvelope::Reader envelope) {
+  switch (envelope.which()) {
+    case AgentEnvelope::AGENT_REGISTERED:
+      return onRegistered(envelope.getAgentRegistered());
+    case AgentEnvelope::PING:
+      return onPing(envelope.getPing());
+    case AgentEnvelope::RUN_TASK:
+      return onRunTask(envelope.getRunTask());
+    case AgentEnvelope::KILL_TASK: {
+      auto m = envelope.getKillTask();
+      double grace = m.getGracePeriodSec();
+      if (!(grace <= 3600)) grace = 3600;  // also maps NaN
+      return supervisor_.kill(m.getFrameworkId(), m.getTaskId(), grace);
+    }
+    case AgentEnvelope::STATUS_UPDATE_ACK: {
+      auto m = envelope.getStatusUpdateAck();
+      auto uuid = m.getUuid();
+      std::string fw = m.getFrameworkId(), task = m.getTaskId();
+      if (updates_.acknowledge(
+              fw, task, std::string(reinterpret_cast<const char*>(uuid.begin()), uuid.size()))) {
+        supervisor_.onAcknowledged(fw, task);
+      }
+      return;
+    }
+    case AgentEnvelope::SHUTDOWN_FRAMEWORK: {
+      std::string fw = envelope.getShutdownFramework().getFrameworkId();
+      LOG(INFO) << "shutting down framework " << fw;
+      supervisor_.killFramework(fw);
+      frameworks_.erase(fw);
+      return;
+    }
+    case AgentEnvelope::SHUTDOWN_AGENT: {
+      LOG(WARNING) << "the master shut this agent down: "
+                   << envelope.getShutdownAgent().getMessage().cStr();
+      supervisor_.killAll(/*forget=*/true);
+      updates_.clear();
+      frameworks_.clear();
+      agentId_.clear();
+      return startRegistration("shut down by the master");
+    }
+    default:
+      return reject(kRejectInvalid, "master: unexpected message " +
+                                        std::to_string(static_cast<int>(envelope.which())));
+  }
+}
+
+void Agent::onRegistered(schema::AgentRegistered::Reader message) {
+  if (registered_) return;  // a late answer to a retried registration
+  std::string id = message.getAgentId();
+  if (Status s = validateId("agent ID", id); !s)
+    return reject(kRejectInvalid, "master: " + s.error().message);
+  double interval = message.getPingIntervalSec();
+  if (!(interval > 0 && interval <= 3600)) interval = 2;
+  if (!agentId_.empty() && id != agentId_) {
+    LOG(WARNING) << "the master gave a new agent ID " << id << " (was " << agentId_ << ")";
+  }
+  agentId_ = id;
+  pingInterval_ = seconds(interval);
+  lastPing_ = loop_.clock().now();
+  registered_ = true;
+  LOG(INFO) << (message.getReregistered() ? "re-registered" : "registered") << " as " << agentId_;
+  updates_.resume();
+}
+
+void Agent::onPing(schema::Ping::Reader message) {
+  if (!message.getKnown()) {
+    if (registered_) startRegistration("the master does not know this agent");
+    return;
+  }
+  lastPing_ = loop_.clock().now();
+  master_.send(kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto envelope) {
+                 envelope.initPong().setAgentId(agentId_);
+               }));
+}
+
+void Agent::onRunTask(schema::RunTask::Reader message) {
+  auto framework = fromCapnp(message.getFramework());
+  if (!framework) return reject(kRejectInvalid, "runTask: " + framework.error().message);
+  auto task = fromCapnp(message.getTask());
+  if (!task) return reject(kRejectInvalid, "runTask: " + task.error().message);
+  frameworks_[framework->id] = *framework;
+  LOG(INFO) << "launching task " << task->taskId << " of framework " << framework->id;
+  supervisor_.launch(framework->id, *task);
+}
+
+void Agent::forward(const StatusUpdate& update) {
+  master_.send(kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto envelope) {
+                 auto m = envelope.initStatusUpdate();
+                 m.setFrameworkId(update.frameworkId);
+                 TaskStatus status = update.status;
+                 status.agentId = agentId_;
+                 toCapnp(status, m.initStatus());
+                 m.setSandbox(update.sandbox);
+               }));
+  schedulePublish();
+}
+
+void Agent::reject(const char* reason, const std::string& detail) {
+  counters_.messagesRejected[reason]++;
+  LOG_EVERY_N(WARNING, 100) << "rejected (" << reason << "): " << detail;
+}
+
+void Agent::schedulePublish() {
+  if (publishScheduled_) return;
+  publishScheduled_ = true;
+  loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.lock()) publish();
+  });
+}
+
+void Agent::publish() {
+  publishScheduled_ = false;
+  auto snapshot = std::make_shared<AgentSnapshot>();
+  snapshot->agentId = agentId_;
+  snapshot->registered = registered_;
+  snapshot->containers = supervisor_.containerViews();
+  snapshot->containersRunning = supervisor_.liveContainers();
+  snapshot->counters = counters_;
+  const auto& stats = updates_.stats();
+  snapshot->counters.statusUpdatesSent = stats.sent;
+  snapshot->counters.statusUpdatesRetried = stats.retried;
+  snapshot->counters.statusUpdatesAcked = stats.acked;
+  if (onPublish_) onPublish_(*snapshot);
+  snapshot_.publish(std::move(snapshot));
+}
+
+}  // namespace agora::agent

@@ -1,0 +1,94 @@
+#pragma once
+// The agent's link to the master (PROTOCOL.md, master <-> agent): registers
+// (registerAgent each second until agentRegistered; reregisterAgent with its
+// tasks once it has an ID), answers pings, re-registers when a ping says
+// known=false or no ping came for 3 intervals, hands runTask / killTask /
+// shutdownFramework / shutdownAgent to the TaskSupervisor, and forwards the
+// StatusUpdateManager's updates and the master's acknowledgements.
+// Publishes an AgentSnapshot for the HTTP API after every change.
+//
+// Thread: the loop thread, except snapshot() (any thread).
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "agent/agent_snapshot.hpp"
+#include "agent/containerizer.hpp"
+#include "agent/snapshot_cell.hpp"
+#include "agent/status_update_manager.hpp"
+#include "agent/task_supervisor.hpp"
+#include "common/event_loop.hpp"
+#include "common/model.hpp"
+#include "common/resources.hpp"
+#include "common/transport.hpp"
+#include "schemas/master_agent.capnp.h"
+
+namespace agora::agent {
+
+class Agent {
+ public:
+  struct Options {
+    std::string hostname;
+    Resources resources;
+    KeyValues attributes;
+    std::string httpUrl;
+    Duration tickInterval = seconds(1);  // registration retries, ping watchdog
+    StatusUpdateManager::Options statusUpdates;
+    TaskSupervisor::Options supervisor;
+  };
+
+  // REQUIRES: every reference outlives the agent.
+  Agent(EventLoop& loop, ClientTransport& master, ServerTransport& executors,
+        Containerizer& containerizer, Options options);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  void start();
+  // Runs on the loop thread after each snapshot is published (metrics export).
+  void setPublishHandler(std::function<void(const AgentSnapshot&)> handler) {
+    onPublish_ = std::move(handler);
+  }
+
+  bool registered() const { return registered_; }
+  const std::string& agentId() const { return agentId_; }
+  const StatusUpdateManager& statusUpdates() const { return updates_; }
+  // Thread-safe.
+  std::shared_ptr<const AgentSnapshot> snapshot() const { return snapshot_.get(); }
+
+ private:
+  void onMasterMessage(std::string_view protocol, std::string_view payload);
+  void dispatch(schema::AgentEnvelope::Reader envelope);
+  void onRegistered(schema::AgentRegistered::Reader message);
+  void onPing(schema::Ping::Reader message);
+  void onRunTask(schema::RunTask::Reader message);
+  void startRegistration(const std::string& why);
+  void sendRegistration();
+  void forward(const StatusUpdate& update);
+  void onTick();
+  void reject(const char* reason, const std::string& detail);
+  void schedulePublish();
+  void publish();
+
+  EventLoop& loop_;
+  ClientTransport& master_;
+  const Options options_;
+  AgentCounters counters_;
+  StatusUpdateManager updates_;
+  TaskSupervisor supervisor_;
+  std::map<std::string, FrameworkInfo> frameworks_;
+
+  std::string agentId_;
+  bool registered_ = false;
+  Duration pingInterval_ = seconds(2);
+  TimePoint lastPing_{};
+  EventLoop::TimerId tick_ = 0;
+
+  bool publishScheduled_ = false;
+  std::function<void(const AgentSnapshot&)> onPublish_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  SnapshotCell<AgentSnapshot> snapshot_;
+};
+
+}  // namespace agora::agent

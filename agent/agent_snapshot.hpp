@@ -1,0 +1,43 @@
+#pragma once
+// What the agent's loop publishes for its HTTP API and metrics (read from
+// other threads; see SnapshotCell). Plain data.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace agora::agent {
+
+// Counters owned by the loop thread; copied into each snapshot.
+struct AgentCounters {
+  uint64_t launches = 0;
+  uint64_t launchFailures = 0;
+  uint64_t statusUpdatesSent = 0;
+  uint64_t statusUpdatesRetried = 0;
+  uint64_t statusUpdatesAcked = 0;
+  std::map<std::string, uint64_t> messagesRejected;  // by reason
+};
+
+struct ContainerView {
+  std::string id;
+  std::string frameworkId;
+  std::string taskId;
+  pid_t executorPid = 0;
+  std::string state;  // "LAUNCHING", "RUNNING", "KILLING", "TERMINATED"
+  std::string taskState;
+  std::string sandbox;
+  double started = 0;  // seconds since the Unix epoch
+};
+
+struct AgentSnapshot {
+  std::string agentId;
+  bool registered = false;
+  std::vector<ContainerView> containers;
+  uint64_t containersRunning = 0;
+  AgentCounters counters;
+};
+
+}  // namespace agora::agent

@@ -1,0 +1,60 @@
+#pragma once
+// Starts, tracks and destroys containers. A container is one executor process
+// (and everything it starts) running one task. The agent talks only to this
+// interface; PosixContainerizer is the process-based implementation, and
+// isolation (cgroups, namespaces) plugs into it through Isolator.
+//
+// Thread: every method runs on the agent's loop thread; the termination
+// handler is called there too.
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/model.hpp"
+#include "common/result.hpp"
+
+namespace agora::agent {
+
+struct ContainerConfig {
+  std::string containerId;
+  std::string frameworkId;
+  TaskInfo task;
+  std::string sandbox;  // absolute; created by launch()
+};
+
+struct ResourceStatistics {
+  double cpusUserSec = 0;
+  double cpusSystemSec = 0;
+  uint64_t memRssBytes = 0;
+  uint32_t processes = 0;
+};
+
+class Containerizer {
+ public:
+  // waitStatus is the executor's, as from waitpid().
+  using TerminationHandler = std::function<void(const std::string& containerId, int waitStatus)>;
+
+  virtual ~Containerizer() = default;
+
+  // Called once per container after its executor exited and the container's
+  // remaining processes were killed and its isolation cleaned up.
+  virtual void setTerminationHandler(TerminationHandler handler) = 0;
+
+  // Creates the sandbox and starts the executor; returns its pid. On error
+  // nothing is left running and no termination is reported.
+  virtual Result<pid_t> launch(const ContainerConfig& config) = 0;
+
+  // Kills every process of the container at once (SIGKILL). The termination
+  // is reported through the handler when the executor has been reaped.
+  virtual Status destroy(const std::string& containerId) = 0;
+
+  // IDs of the containers not yet reported terminated.
+  virtual std::vector<std::string> containers() const = 0;
+
+  virtual Result<ResourceStatistics> usage(const std::string& containerId) const = 0;
+};
+
+}  // namespace agora::agent

@@ -1,0 +1,199 @@
+#include "agent/executor/executor.hpp"
+
+#include <glog/logging.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "agent/executor/envelope.hpp"
+#include "common/subprocess.hpp"
+#include "schemas/executor.capnp.h"
+
+namespace agora::agent {
+
+using schema::ExecutorEnvelope;
+
+Executor::Executor(EventLoop& loop, ClientTransport& agent, TaskRunner& runner, LaunchSpec spec,
+                   Options options, DoneHandler onDone)
+    : loop_(loop),
+      agent_(agent),
+      runner_(runner),
+      spec_(std::move(spec)),
+      options_(options),
+      onDone_(std::move(onDone)) {
+  agent_.setHandler([this](std::string_view protocol, std::string_view payload) {
+    onMessage(protocol, payload);
+  });
+}
+
+Executor::~Executor() {
+  agent_.setHandler(nullptr);
+  loop_.cancelTimer(tick_);
+  if (escalation_) loop_.cancelTimer(*escalation_);
+}
+
+void Executor::start() {
+  lastAgentContact_ = loop_.clock().now();
+  tick_ = loop_.addPeriodic(options_.tickInterval, [this] { onTick(); });
+  sendRegister();
+  enqueue(TaskState::STARTING, TaskReason::NONE, "");
+  auto pid = runner_.start(spec_, [this](int status) { onTaskExited(status); });
+  if (!pid) {
+    LOG(ERROR) << "cannot start task " << spec_.task.taskId << ": " << pid.error().message;
+    taskExited_ = true;
+    enqueue(TaskState::FAILED, TaskReason::CONTAINER_LAUNCH_FAILED,
+            "cannot start the command: " + pid.error().message);
+    return;
+  }
+  taskPid_ = *pid;
+  LOG(INFO) << "task " << spec_.task.taskId << " started as pid " << taskPid_;
+  sendRegister();  // now with the task's pid
+  enqueue(TaskState::RUNNING, TaskReason::NONE, "");
+}
+
+void Executor::sendRegister() {
+  agent_.send(kExecutorProtocol, buildEnvelope<ExecutorEnvelope>([&](auto envelope) {
+                auto r = envelope.initRegister();
+                r.setContainerId(spec_.containerId);
+                r.setTaskId(spec_.task.taskId);
+                r.setFrameworkId(spec_.frameworkId);
+                r.setPid(taskPid_);
+              }));
+}
+
+void Executor::enqueue(TaskState state, TaskReason reason, std::string message,
+                       std::optional<int> exitCode) {
+  TaskStatus status;
+  status.taskId = spec_.task.taskId;
+  status.state = state;
+  status.reason = reason;
+  status.message = std::move(message);
+  status.agentId = spec_.task.agentId;
+  status.frameworkId = spec_.frameworkId;
+  status.source = StatusSource::EXECUTOR;
+  status.exitCode = exitCode;
+  status.uuid = randomUuidBytes();
+  status.timestamp = loop_.clock().wallSeconds();
+  status.containerId = spec_.containerId;
+  LOG(INFO) << "task " << status.taskId << " is " << taskStateName(state)
+            << (status.message.empty() ? "" : ": " + status.message);
+  pending_.push_back(std::move(status));
+  if (pending_.size() == 1) sendHead();
+}
+
+void Executor::sendHead() {
+  if (pending_.empty()) return;
+  headSentAt_ = loop_.clock().now();
+  agent_.send(kExecutorProtocol, buildEnvelope<ExecutorEnvelope>([&](auto envelope) {
+                toCapnp(pending_.front(), envelope.initStatusUpdate());
+              }));
+}
+
+void Executor::onMessage(std::string_view protocol, std::string_view payload) {
+  auto frame = openFrame(kExecutorProtocol, protocol, payload);
+  if (!frame) {
+    ++rejected_;
+    LOG(WARNING) << "dropping frame from the agent: " << frame.error().detail;
+    return;
+  }
+  Status handled = catchDecode([&] {
+    auto envelope = frame->root<ExecutorEnvelope>();
+    if (envelope.getVersion() != schema::PROTOCOL_VERSION) {
+      ++rejected_;
+      LOG(WARNING) << "dropping frame with protocol version " << envelope.getVersion();
+      return;
+    }
+    lastAgentContact_ = loop_.clock().now();
+    switch (envelope.which()) {
+      case ExecutorEnvelope::ACK: {
+        auto uuid = envelope.getAck();
+        onAck(std::string_view(reinterpret_cast<const char*>(uuid.begin()), uuid.size()));
+        break;
+      }
+      case ExecutorEnvelope::KILL: {
+        double grace = envelope.getKill().getGracePeriodSec();
+        kill(grace >= 0 ? grace : spec_.task.killGracePeriodSec);
+        break;
+      }
+      case ExecutorEnvelope::SHUTDOWN:
+        kill(spec_.task.killGracePeriodSec);
+        break;
+      case ExecutorEnvelope::REGISTERED:
+        break;
+      default:
+        ++rejected_;
+        LOG(WARNING) << "dropping unexpected message " << static_cast<int>(envelope.which());
+    }
+  });
+  if (!handled) {
+    ++rejected_;
+    LOG(WARNING) << "dropping frame from the agent: " << handled.error().message;
+  }
+}
+
+void Executor::onAck(std::string_view uuid) {
+  if (pending_.empty() || pending_.front().uuid != uuid) return;  // stale or duplicate ack
+  bool terminal = isTerminal(pending_.front().state);
+  pending_.pop_front();
+  if (terminal && !done_) {
+    done_ = true;
+    LOG(INFO) << "terminal update acknowledged; exiting";
+    onDone_(0);
+    return;
+  }
+  sendHead();
+}
+
+void Executor::onTick() {
+  if (done_) return;
+  agent_.send(kExecutorProtocol,
+              buildEnvelope<ExecutorEnvelope>([](auto envelope) { envelope.setHeartbeat(); }));
+  TimePoint now = loop_.clock().now();
+  if (!pending_.empty() && now - headSentAt_ >= options_.tickInterval) sendHead();
+  if (taskExited_ && now - lastAgentContact_ >= options_.agentTimeout) {
+    done_ = true;
+    LOG(ERROR) << "no word from the agent for " << toSeconds(options_.agentTimeout)
+               << " s; giving up with " << pending_.size() << " unacknowledged updates";
+    onDone_(1);
+  }
+}
+
+void Executor::onTaskExited(int waitStatus) {
+  taskExited_ = true;
+  if (escalation_) loop_.cancelTimer(*escalation_);
+  escalation_.reset();
+  int code = exitCodeOf(waitStatus);
+  std::string how = WIFSIGNALED(waitStatus)
+                        ? "Command terminated by signal " + std::to_string(WTERMSIG(waitStatus))
+                        : "Command exited with status " + std::to_string(code);
+  if (killing_) {
+    enqueue(TaskState::KILLED, TaskReason::COMMAND_EXITED, how, code);
+  } else if (WIFEXITED(waitStatus) && code == 0) {
+    enqueue(TaskState::FINISHED, TaskReason::COMMAND_EXITED, how, code);
+  } else {
+    enqueue(TaskState::FAILED, TaskReason::COMMAND_EXITED, how, code);
+  }
+}
+
+void Executor::kill(double gracePeriodSec) {
+  if (taskExited_ || taskPid_ <= 0) return;
+  TimePoint deadline = loop_.clock().now() + seconds(gracePeriodSec);
+  if (killing_ && deadline >= killDeadline_) return;  // an earlier deadline stands
+  if (!killing_) {
+    LOG(INFO) << "killing task " << spec_.task.taskId << " (grace period " << gracePeriodSec
+              << " s)";
+    runner_.signalGroup(taskPid_, SIGTERM);
+  }
+  killing_ = true;
+  killDeadline_ = deadline;
+  if (escalation_) loop_.cancelTimer(*escalation_);
+  escalation_ = loop_.addTimer(seconds(gracePeriodSec), [this] { escalate(); });
+}
+
+void Executor::escalate() {
+  escalation_.reset();
+  if (taskExited_) return;
+  LOG(WARNING) << "task " << spec_.task.taskId << " outlived its grace period; sending SIGKILL";
+  runner_.signalGroup(taskPid_, SIGKILL);
+}
+
+}  // namespace agora::agent

@@ -1,0 +1,79 @@
+#pragma once
+// The command executor: one per container. Runs the task from its LaunchSpec,
+// reports TASK_STARTING, TASK_RUNNING and a terminal state to the agent
+// reliably (oldest unacknowledged update resent until acked), kills the task
+// on request (SIGTERM to its process group, SIGKILL after the grace period),
+// heartbeats, and finishes once its terminal update is acknowledged.
+//
+// Thread: everything runs on the loop thread.
+
+#include <sys/types.h>
+
+#include <deque>
+#include <functional>
+#include <optional>
+
+#include "agent/executor/launch_spec.hpp"
+#include "agent/executor/task_runner.hpp"
+#include "common/event_loop.hpp"
+#include "common/model.hpp"
+#include "common/transport.hpp"
+
+namespace agora::agent {
+
+class Executor {
+ public:
+  struct Options {
+    Duration tickInterval = seconds(1);    // heartbeat and resend period
+    Duration agentTimeout = seconds(600);  // give up on an unacked terminal update
+  };
+  // exitCode 0: terminal update acknowledged; 1: gave up waiting for the agent.
+  using DoneHandler = std::function<void(int exitCode)>;
+
+  // REQUIRES: loop, transport and runner outlive the executor.
+  Executor(EventLoop& loop, ClientTransport& agent, TaskRunner& runner, LaunchSpec spec,
+           Options options, DoneHandler onDone);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Registers with the agent and starts the task.
+  void start();
+
+  pid_t taskPid() const { return taskPid_; }
+  size_t pendingUpdates() const { return pending_.size(); }
+  uint64_t rejectedMessages() const { return rejected_; }
+
+ private:
+  void onMessage(std::string_view protocol, std::string_view payload);
+  void sendRegister();
+  void enqueue(TaskState state, TaskReason reason, std::string message,
+               std::optional<int> exitCode = std::nullopt);
+  void sendHead();
+  void onAck(std::string_view uuid);
+  void onTick();
+  void onTaskExited(int waitStatus);
+  void kill(double gracePeriodSec);
+  void escalate();
+
+  EventLoop& loop_;
+  ClientTransport& agent_;
+  TaskRunner& runner_;
+  const LaunchSpec spec_;
+  const Options options_;
+  DoneHandler onDone_;
+
+  pid_t taskPid_ = 0;
+  bool taskExited_ = false;
+  bool killing_ = false;
+  bool done_ = false;
+  TimePoint killDeadline_{};
+  std::optional<EventLoop::TimerId> escalation_;
+  EventLoop::TimerId tick_ = 0;
+  std::deque<TaskStatus> pending_;  // front is in flight
+  TimePoint headSentAt_{};
+  TimePoint lastAgentContact_{};
+  uint64_t rejected_ = 0;
+};
+
+}  // namespace agora::agent

@@ -1,0 +1,84 @@
+#include "agent/executor/launch_spec.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/codec.hpp"
+#include "schemas/executor.capnp.h"
+
+namespace agora::agent {
+
+std::string encodeLaunchSpec(const LaunchSpec& spec) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::LaunchSpec>();
+  root.setContainerId(spec.containerId);
+  root.setFrameworkId(spec.frameworkId);
+  toCapnp(spec.task, root.initTask());
+  root.setSandbox(spec.sandbox);
+  root.setAgentEndpoint(spec.agentEndpoint);
+  return encodePacked(message);
+}
+
+Result<LaunchSpec> decodeLaunchSpec(std::string_view bytes) {
+  auto decoded = Decoded::parse(bytes);
+  if (!decoded) return makeError(decoded.error());
+  LaunchSpec spec;
+  Status fieldsOk;
+  Status read = catchDecode([&] {
+    auto root = decoded->root<schema::LaunchSpec>();
+    spec.containerId = root.getContainerId();
+    spec.frameworkId = root.getFrameworkId();
+    spec.sandbox = root.getSandbox();
+    spec.agentEndpoint = root.getAgentEndpoint();
+    auto task = fromCapnp(root.getTask());
+    if (!task) {
+      fieldsOk = makeError(task.error());
+      return;
+    }
+    spec.task = std::move(*task);
+  });
+  if (!read) return makeError(read.error());
+  if (!fieldsOk) return makeError(fieldsOk.error());
+  if (spec.containerId.empty() || spec.sandbox.empty() || spec.agentEndpoint.empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "launch spec lacks a container ID, sandbox or agent endpoint");
+  }
+  return spec;
+}
+
+Status writeLaunchSpec(const std::string& path, const LaunchSpec& spec) {
+  std::string bytes = encodeLaunchSpec(spec);
+  std::string tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return makeError(errnoError("open " + tmp, errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return makeError(errnoError("write " + tmp, err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  // No fsync: the executor reads it right away; crash-safe checkpointing is separate.
+  if (close(fd) != 0) return makeError(errnoError("close " + tmp, errno));
+  if (rename(tmp.c_str(), path.c_str()) != 0) return makeError(errnoError("rename " + path, errno));
+  return {};
+}
+
+Result<LaunchSpec> readLaunchSpec(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError(errnoError("open " + path, errno));
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  auto spec = decodeLaunchSpec(bytes.str());
+  if (!spec) return makeError(spec.error().withContext("read launch spec " + path));
+  return spec;
+}
+
+}  // namespace agora::agent

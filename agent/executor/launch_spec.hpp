@@ -1,0 +1,28 @@
+#pragma once
+// The launch description the agent writes for each container
+// (WORK_DIR/containers/ID/launch.bin, a packed schema::LaunchSpec) and the
+// executor reads at start.
+
+#include <string>
+
+#include "common/model.hpp"
+#include "common/result.hpp"
+
+namespace agora::agent {
+
+struct LaunchSpec {
+  std::string containerId;
+  std::string frameworkId;
+  TaskInfo task;
+  std::string sandbox;        // absolute path
+  std::string agentEndpoint;  // "ipc://WORK_DIR/executor.sock"
+};
+
+std::string encodeLaunchSpec(const LaunchSpec& spec);
+Result<LaunchSpec> decodeLaunchSpec(std::string_view bytes);
+
+// Writes atomically (temporary file + rename), mode 0600.
+Status writeLaunchSpec(const std::string& path, const LaunchSpec& spec);
+Result<LaunchSpec> readLaunchSpec(const std::string& path);
+
+}  // namespace agora::agent

@@ -1,0 +1,82 @@
+// agora-executor --launch-file PATH: supervises one container's task.
+
+#include <glog/logging.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "agent/executor/child_reaper.hpp"
+#include "agent/executor/executor.hpp"
+#include "agent/executor/launch_spec.hpp"
+#include "agent/executor/posix_task_runner.hpp"
+#include "common/flags.hpp"
+#include "common/logging.hpp"
+#include "common/zmq_transport.hpp"
+
+namespace {
+
+int run(const std::string& launchFile) {
+  using namespace agora;
+  using namespace agora::agent;
+  auto spec = readLaunchSpec(launchFile);
+  if (!spec) {
+    LOG(ERROR) << spec.error().message;
+    return 2;
+  }
+  // SIGCHLD comes through a signalfd so the task is reaped at once. SIGTERM is
+  // ignored: the agent stops us through the protocol, and a stray SIGTERM to
+  // our session must not orphan the task. Blocked before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  int sigFd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  PCHECK(sigFd >= 0) << "signalfd";
+
+  EventLoop loop;
+  auto client = ZmqClient::create(loop, spec->agentEndpoint, spec->containerId);
+  if (!client) {
+    LOG(ERROR) << client.error().message;
+    return 2;
+  }
+  ChildReaper reaper(loop, seconds(1));
+  loop.addFd(sigFd, [&] {
+    signalfd_siginfo info;
+    while (read(sigFd, &info, sizeof(info)) == sizeof(info)) {
+    }
+    reaper.poll();
+  });
+  PosixTaskRunner runner(reaper);
+  int exitCode = 0;
+  Executor executor(loop, **client, runner, std::move(*spec), Executor::Options{}, [&](int code) {
+    exitCode = code;
+    loop.stop();
+  });
+  executor.start();
+  loop.run();
+  loop.removeFd(sigFd);
+  close(sigFd);
+  return exitCode;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  agora::po::options_description options("Options");
+  options.add_options()("launch-file", agora::po::value<std::string>()->required(),
+                        "the container's launch.bin written by the agent");
+  agora::po::variables_map vm;
+  auto parsed =
+      agora::parseFlags(argc, argv, "Usage: agora-executor --launch-file PATH", options, vm);
+  if (!parsed) {
+    std::cerr << "agora-executor: " << parsed.error().message << std::endl;
+    return 2;
+  }
+  if (!*parsed) return 0;
+  agora::initLogging(argv[0], "");
+  return run(vm["launch-file"].as<std::string>());
+}

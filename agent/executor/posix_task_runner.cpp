@@ -1,0 +1,80 @@
+#include "agent/executor/posix_task_runner.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "agent/executor/process_launcher.hpp"
+
+namespace agora::agent {
+
+std::vector<std::string> taskEnvironment(const LaunchSpec& spec,
+                                         const std::vector<std::string>& inherited) {
+  std::map<std::string, std::string> vars;
+  for (const auto& kv : inherited) {
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : spec.task.command.environment) vars[k] = v;
+  vars["AGORA_TASK_ID"] = spec.task.taskId;
+  vars["AGORA_FRAMEWORK_ID"] = spec.frameworkId;
+  vars["AGORA_CONTAINER_ID"] = spec.containerId;
+  vars["AGORA_SANDBOX"] = spec.sandbox;
+  vars["MESOS_TASK_ID"] = spec.task.taskId;
+  vars["MESOS_SANDBOX"] = spec.sandbox;
+  vars["MESOS_DIRECTORY"] = spec.sandbox;
+  std::vector<std::string> env;
+  env.reserve(vars.size());
+  for (const auto& [k, v] : vars) env.push_back(k + "=" + v);
+  return env;
+}
+
+Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit) {
+  const CommandInfo& command = spec.task.command;
+  if (command.value.empty()) return makeError(ErrorCode::kInvalidArgument, "the command is empty");
+  ProcessOptions options;
+  if (command.shell) {
+    options.argv = {"/bin/sh", "-c", command.value};
+  } else {
+    options.argv = command.arguments;
+    if (options.argv.empty()) options.argv.push_back(command.value);
+    options.argv[0] = command.value;
+  }
+  options.env = taskEnvironment(spec, currentEnvironment());
+  options.cwd = spec.sandbox;
+  options.stdoutPath = spec.sandbox + "/stdout";
+  options.stderrPath = spec.sandbox + "/stderr";
+  options.newProcessGroup = true;
+  if (!command.user.empty()) {
+    auto user = resolveUser(command.user);
+    if (!user) return makeError(user.error());
+    if (geteuid() == 0) {
+      // The task must be able to write its sandbox and output files.
+      for (const std::string& path : {spec.sandbox, options.stdoutPath, options.stderrPath}) {
+        if (path != spec.sandbox && access(path.c_str(), F_OK) != 0) {
+          int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+          if (fd >= 0) close(fd);
+        }
+        if (chown(path.c_str(), user->uid, user->gid) != 0) {
+          return makeError(errnoError("chown " + path + " to " + command.user, errno));
+        }
+      }
+      options.user = std::move(*user);
+    } else if (user->uid != geteuid()) {
+      return makeError(ErrorCode::kPermissionDenied,
+                       "cannot run as user '" + command.user + "': the executor is not root");
+    }
+  }
+  auto pid = launchProcess(options);
+  if (!pid) return makeError(pid.error());
+  reaper_.watch(*pid, std::move(onExit));
+  return *pid;
+}
+
+void PosixTaskRunner::signalGroup(pid_t pgid, int signal) {
+  if (pgid > 0) killpg(pgid, signal);
+}
+
+}  // namespace agora::agent

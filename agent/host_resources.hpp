@@ -1,0 +1,16 @@
+#pragma once
+// What this host offers by default: cpus (affinity mask), mem (/proc/meminfo
+// MemTotal minus a reserve of min(1 GiB, half)), disk (statvfs of the work
+// dir minus min(5 GiB, half)), ports [31000-32000]. Names given in
+// `overrides` ("cpus:4;mem:8192") replace the detected ones.
+
+#include <string>
+
+#include "common/resources.hpp"
+#include "common/result.hpp"
+
+namespace agora::agent {
+
+Result<Resources> hostResources(const std::string& workDir, const std::string& overrides);
+
+}  // namespace agora::agent

@@ -1,0 +1,76 @@
+#include "agent/http_api.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace agora::agent {
+
+namespace {
+
+int httpStatus(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    default:
+      return 500;
+  }
+}
+
+const std::string* queryParam(const http::Request& request, const std::string& key) {
+  auto it = request.query.find(key);
+  return it == request.query.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+http::Response containersResponse(const AgentSnapshot& snapshot) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const ContainerView& c : snapshot.containers) {
+    list.push_back({{"id", c.id},
+                    {"framework_id", c.frameworkId},
+                    {"task_id", c.taskId},
+                    {"executor_pid", c.executorPid},
+                    {"state", c.state},
+                    {"task_state", c.taskState},
+                    {"sandbox", c.sandbox},
+                    {"started", c.started}});
+  }
+  http::Response response;
+  response.body = nlohmann::json{{"containers", list}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
+}
+
+http::Response filesReadResponse(const SandboxFiles& files, const http::Request& request) {
+  const std::string* path = queryParam(request, "path");
+  if (path == nullptr) return http::errorResponse(400, "missing 'path'");
+  auto offset = parseInt64(queryParam(request, "offset"), 0);
+  if (!offset) return http::errorResponse(400, "offset: " + offset.error().message);
+  auto length = parseInt64(queryParam(request, "length"), -1);
+  if (!length) return http::errorResponse(400, "length: " + length.error().message);
+  auto chunk = files.read(*path, *offset, *length);
+  if (!chunk) return http::errorResponse(httpStatus(chunk.error().code), chunk.error().message);
+  http::Response response;
+  // Task output is arbitrary bytes: invalid UTF-8 is replaced, never thrown on.
+  response.body = nlohmann::json{{"data", chunk->data}, {"offset", chunk->offset}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
+}
+
+void installHttpApi(http::HttpServer& server, SnapshotSource snapshot, SandboxFiles files) {
+  server.route("GET", "/health", [snapshot](const http::Request&) {
+    auto s = snapshot();
+    return http::jsonResponse(
+        200, {{"status", "ok"}, {"registered", s->registered}, {"agent_id", s->agentId}});
+  });
+  server.route("GET", "/api/v1/containers",
+               [snapshot](const http::Request&) { return containersResponse(*snapshot()); });
+  server.route("GET", "/files/read", [files = std::move(files)](const http::Request& r) {
+    return filesReadResponse(files, r);
+  });
+}
+
+}  // namespace agora::agent

@@ -1,0 +1,198 @@
+// agora-agent: runs tasks for the master on this host.
+
+#include <glog/logging.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "agent/agent.hpp"
+#include "agent/agent_metrics.hpp"
+#include "agent/executor/child_reaper.hpp"
+#include "agent/host_resources.hpp"
+#include "agent/http_api.hpp"
+#include "agent/paths.hpp"
+#include "agent/posix_containerizer.hpp"
+#include "common/flags.hpp"
+#include "common/logging.hpp"
+#include "common/metrics.hpp"
+#include "common/subprocess.hpp"
+#include "common/zmq_transport.hpp"
+
+namespace {
+
+using namespace agora;
+using namespace agora::agent;
+
+struct Flags {
+  std::string master, workDir, http, resources, attributes, hostname, executorPath, logDir;
+  double retryMin = 10, retryMax = 600;
+};
+
+Result<KeyValues> parseAttributes(const std::string& text) {
+  KeyValues out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(';', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    size_t colon = item.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "--attributes: '" + item + "' is not NAME:VALUE");
+    }
+    out.emplace_back(item.substr(0, colon), item.substr(colon + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string absolute(const std::string& path) {
+  char buf[PATH_MAX];
+  return realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
+int run(const Flags& flags) {
+  if (Status s = paths::makeDirs(flags.workDir); !s) {
+    LOG(ERROR) << s.error().message;
+    return 1;
+  }
+  std::string workDir = absolute(flags.workDir);
+  if (paths::executorSocket(workDir).size() >= sizeof(sockaddr_un::sun_path)) {
+    LOG(ERROR) << "work dir path too long for " << paths::executorSocket(workDir);
+    return 1;
+  }
+  for (const auto& dir : {paths::sandboxesRoot(workDir), paths::containersRoot(workDir)}) {
+    if (Status s = paths::makeDirs(dir); !s) {
+      LOG(ERROR) << s.error().message;
+      return 1;
+    }
+  }
+  auto resources = hostResources(workDir, flags.resources);
+  auto attributes = parseAttributes(flags.attributes);
+  if (!resources || !attributes) {
+    LOG(ERROR) << (!resources ? resources.error().message : attributes.error().message);
+    return 1;
+  }
+  if (!(flags.retryMin > 0 && flags.retryMax >= flags.retryMin)) {
+    LOG(ERROR) << "--status-update-retry-min/max must satisfy 0 < min <= max";
+    return 1;
+  }
+  // Signals arrive through a signalfd; blocked before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT}) sigaddset(&signals, sig);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  int sigFd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  PCHECK(sigFd >= 0) << "signalfd";
+
+  EventLoop loop;
+  std::string identity = randomIdentity("agent");
+  auto master = ZmqClient::create(loop, flags.master, identity);
+  auto executors = ZmqServer::create(loop, paths::executorEndpoint(workDir));
+  if (!master || !executors) {
+    LOG(ERROR) << (!master ? master.error().message : executors.error().message);
+    return 1;
+  }
+  Metrics metrics;
+  std::unique_ptr<http::HttpServer> httpServer;
+  std::string httpUrl;
+  if (!flags.http.empty()) {
+    auto server = http::HttpServer::create(flags.http);
+    if (!server) {
+      LOG(ERROR) << "--http: " << server.error().message;
+      return 1;
+    }
+    httpServer = std::move(*server);
+    httpUrl = "http://" + httpServer->address();
+  }
+  ChildReaper reaper(loop, seconds(1));
+  PosixContainerizer containerizer(
+      reaper,
+      PosixContainerizer::Options{workDir, flags.executorPath, paths::executorEndpoint(workDir)});
+  Agent::Options options;
+  options.hostname = flags.hostname;
+  options.resources = *resources;
+  options.attributes = *attributes;
+  options.httpUrl = httpUrl;
+  options.statusUpdates.retryMin = seconds(flags.retryMin);
+  options.statusUpdates.retryMax = seconds(flags.retryMax);
+  options.supervisor.workDir = workDir;
+  Agent agent(loop, **master, **executors, containerizer, options);
+  AgentMetrics agentMetrics(metrics);
+  agent.setPublishHandler([&](const AgentSnapshot& s) { agentMetrics.update(s); });
+  if (httpServer) {
+    installHttpApi(
+        *httpServer, [&agent] { return agent.snapshot(); },
+        SandboxFiles(paths::sandboxesRoot(workDir)));
+    metrics.serveOn(*httpServer);
+    if (Status s = httpServer->start(); !s) {
+      LOG(ERROR) << "--http: " << s.error().message;
+      return 1;
+    }
+  }
+  loop.addFd(sigFd, [&] {
+    signalfd_siginfo info;
+    while (read(sigFd, &info, sizeof(info)) == sizeof(info)) {
+      if (info.ssi_signo == SIGCHLD) continue;
+      LOG(INFO) << "received " << strsignal(static_cast<int>(info.ssi_signo)) << "; stopping";
+      loop.stop();
+    }
+    reaper.poll();
+  });
+  LOG(INFO) << "agent " << identity << " on " << workDir << " offering " << resources->toString()
+            << (httpUrl.empty() ? "" : "; HTTP on " + httpUrl);
+  agent.start();
+  loop.run();
+  if (httpServer) httpServer->stop();
+  loop.removeFd(sigFd);
+  close(sigFd);
+  LOG(INFO) << "agent stopped; containers keep running";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags f;
+  agora::po::options_description options("Options");
+  options.add_options()("master", agora::po::value(&f.master)->required(),
+                        "master endpoint, e.g. tcp://127.0.0.1:5055")(
+      "work-dir", agora::po::value(&f.workDir)->required(),
+      "sandboxes, containers, executor socket")("http",
+                                                agora::po::value(&f.http)->default_value(""),
+                                                "HTTP API address HOST:PORT (empty: none)")(
+      "resources", agora::po::value(&f.resources)->default_value(""),
+      "override detected resources, e.g. 'cpus:4;mem:8192;ports:[31000-32000]'")(
+      "attributes", agora::po::value(&f.attributes)->default_value(""), "e.g. 'rack:r1;zone:a'")(
+      "hostname", agora::po::value(&f.hostname)->default_value(""),
+      "advertised hostname (default: this host's)")(
+      "status-update-retry-min", agora::po::value(&f.retryMin)->default_value(10),
+      "seconds before the first resend")("status-update-retry-max",
+                                         agora::po::value(&f.retryMax)->default_value(600),
+                                         "cap of the resend backoff, seconds")(
+      "executor-path", agora::po::value(&f.executorPath)->default_value(""),
+      "agora-executor binary (default: next to this one)")(
+      "log-dir", agora::po::value(&f.logDir)->default_value(""),
+      "glog files (default: stderr only)");
+  agora::po::variables_map vm;
+  auto parsed = agora::parseFlags(
+      argc, argv, "Usage: agora-agent --master ENDPOINT --work-dir DIR [options]", options, vm);
+  if (!parsed) {
+    std::cerr << "agora-agent: " << parsed.error().message << std::endl;
+    return 2;
+  }
+  if (!*parsed) return 0;
+  agora::initLogging(argv[0], f.logDir);
+  if (f.hostname.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    f.hostname = host;
+  }
+  if (f.executorPath.empty()) f.executorPath = agora::selfDirectory() + "/agora-executor";
+  return run(f);
+}

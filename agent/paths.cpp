@@ -1,0 +1,42 @@
+#include "agent/paths.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+namespace agora::agent::paths {
+
+std::string executorSocket(const std::string& workDir) { return workDir + "/executor.sock"; }
+std::string executorEndpoint(const std::string& workDir) {
+  return "ipc://" + executorSocket(workDir);
+}
+std::string containersRoot(const std::string& workDir) { return workDir + "/containers"; }
+std::string containerDir(const std::string& workDir, const std::string& containerId) {
+  return containersRoot(workDir) + "/" + containerId;
+}
+std::string launchFile(const std::string& workDir, const std::string& containerId) {
+  return containerDir(workDir, containerId) + "/launch.bin";
+}
+std::string sandboxesRoot(const std::string& workDir) { return workDir + "/sandboxes"; }
+std::string sandbox(const std::string& workDir, const std::string& frameworkId,
+                    const std::string& taskId, const std::string& containerId) {
+  return sandboxesRoot(workDir) + "/" + frameworkId + "/" + taskId + "/" + containerId;
+}
+
+Status makeDirs(const std::string& path, unsigned mode) {
+  if (path.empty()) return makeError(ErrorCode::kInvalidArgument, "empty path");
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos != path.size() && path[pos] != '/') continue;
+    std::string prefix = path.substr(0, pos);
+    if (mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
+      return makeError(errnoError("mkdir " + prefix, errno));
+    }
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return makeError(errnoError("stat " + path, errno));
+  if (!S_ISDIR(st.st_mode))
+    return makeError(ErrorCode::kAlreadyExists, path + " is not a directory");
+  return {};
+}
+
+}  // namespace agora::agent::paths

@@ -1,0 +1,135 @@
+#include "agent/posix_containerizer.hpp"
+
+#include <glog/logging.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "agent/executor/launch_spec.hpp"
+#include "agent/executor/process_launcher.hpp"
+#include "agent/paths.hpp"
+#include "agent/proc_stat.hpp"
+
+namespace agora::agent {
+
+void killSession(pid_t sid) {
+  if (sid <= 1) return;
+  for (int pass = 0; pass < 5; ++pass) {
+    auto members = sessionMembers(sid);
+    if (members.empty()) return;
+    for (const ProcStat& p : members) kill(p.pid, SIGKILL);
+  }
+}
+
+PosixContainerizer::PosixContainerizer(ChildReaper& reaper, Options options,
+                                       std::vector<std::unique_ptr<Isolator>> isolators)
+    : reaper_(reaper), options_(std::move(options)), isolators_(std::move(isolators)) {}
+
+PosixContainerizer::~PosixContainerizer() {
+  for (const auto& [id, container] : containers_) reaper_.unwatch(container.pid);
+}
+
+Result<pid_t> PosixContainerizer::launch(const ContainerConfig& config) {
+  if (containers_.count(config.containerId)) {
+    return makeError(ErrorCode::kAlreadyExists,
+                     "container '" + config.containerId + "' already exists");
+  }
+  auto pid = start(config);
+  if (!pid) {
+    cleanup(config.containerId);
+    return makeError(
+        pid.error().withContext("failed to launch container '" + config.containerId + "'"));
+  }
+  containers_[config.containerId] = Container{*pid};
+  reaper_.watch(*pid,
+                [this, id = config.containerId](int status) { onExecutorExited(id, status); });
+  LOG(INFO) << "container " << config.containerId << " for task " << config.task.taskId
+            << " started; executor pid " << *pid;
+  return *pid;
+}
+
+Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
+  if (Status s = paths::makeDirs(config.sandbox); !s) return makeError(s.error());
+  std::string dir = paths::containerDir(options_.workDir, config.containerId);
+  if (Status s = paths::makeDirs(dir, 0700); !s) return makeError(s.error());
+  std::string launchFile = paths::launchFile(options_.workDir, config.containerId);
+  LaunchSpec spec{config.containerId, config.frameworkId, config.task, config.sandbox,
+                  options_.agentEndpoint};
+  if (Status s = writeLaunchSpec(launchFile, spec); !s) return makeError(s.error());
+  for (auto& isolator : isolators_) {
+    if (Status s = isolator->prepare(config); !s) {
+      return makeError(s.error().withContext(isolator->name() + " isolator: prepare"));
+    }
+  }
+  ProcessOptions process;
+  process.argv = {options_.executorPath, "--launch-file", launchFile};
+  process.env = currentEnvironment();
+  process.cwd = config.sandbox;
+  process.stdoutPath = config.sandbox + "/executor.log";
+  process.stderrPath = process.stdoutPath;
+  process.newSession = true;
+  process.beforeExec = [&](pid_t pid) -> Status {
+    for (auto& isolator : isolators_) {
+      if (Status s = isolator->isolate(config.containerId, pid); !s) {
+        return makeError(s.error().withContext(isolator->name() + " isolator: isolate"));
+      }
+    }
+    return {};
+  };
+  return launchProcess(process);
+}
+
+Status PosixContainerizer::destroy(const std::string& containerId) {
+  auto it = containers_.find(containerId);
+  if (it == containers_.end()) {
+    return makeError(ErrorCode::kNotFound, "unknown container '" + containerId + "'");
+  }
+  LOG(INFO) << "destroying container " << containerId;
+  killSession(it->second.pid);
+  reaper_.poll();  // the executor is likely gone already: report it now
+  return {};
+}
+
+std::vector<std::string> PosixContainerizer::containers() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, container] : containers_) ids.push_back(id);
+  return ids;
+}
+
+Result<ResourceStatistics> PosixContainerizer::usage(const std::string& containerId) const {
+  auto it = containers_.find(containerId);
+  if (it == containers_.end()) {
+    return makeError(ErrorCode::kNotFound, "unknown container '" + containerId + "'");
+  }
+  static const double kTicks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  static const uint64_t kPage = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  ResourceStatistics stats;
+  for (const ProcStat& p : sessionMembers(it->second.pid)) {
+    stats.cpusUserSec += static_cast<double>(p.utimeTicks) / kTicks;
+    stats.cpusSystemSec += static_cast<double>(p.stimeTicks) / kTicks;
+    stats.memRssBytes += static_cast<uint64_t>(std::max<long long>(p.rssPages, 0)) * kPage;
+    stats.processes++;
+  }
+  return stats;
+}
+
+void PosixContainerizer::onExecutorExited(const std::string& containerId, int waitStatus) {
+  auto it = containers_.find(containerId);
+  if (it == containers_.end()) return;
+  // The session outlives its leader: kill what the executor left behind.
+  killSession(it->second.pid);
+  cleanup(containerId);
+  containers_.erase(it);
+  LOG(INFO) << "container " << containerId << " terminated";
+  if (onTerminated_) onTerminated_(containerId, waitStatus);
+}
+
+void PosixContainerizer::cleanup(const std::string& containerId) {
+  for (auto it = isolators_.rbegin(); it != isolators_.rend(); ++it) {
+    if (Status s = (*it)->cleanup(containerId); !s) {
+      LOG(ERROR) << (*it)->name() << " isolator: cleanup of container " << containerId
+                 << " failed: " << s.error().message;
+    }
+  }
+}
+
+}  // namespace agora::agent

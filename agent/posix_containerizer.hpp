@@ -1,0 +1,61 @@
+#pragma once
+// Containers as plain processes: the executor runs in its own session, and
+// the container is every process of that session. Destroying a container
+// SIGKILLs the session. Processes that leave the session (setsid) escape:
+// closing that hole is the cgroups isolator's job, which plugs in here.
+//
+// Thread: the agent's loop thread.
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "agent/containerizer.hpp"
+#include "agent/executor/child_reaper.hpp"
+#include "agent/isolator.hpp"
+
+namespace agora::agent {
+
+class PosixContainerizer final : public Containerizer {
+ public:
+  struct Options {
+    std::string workDir;        // absolute
+    std::string executorPath;   // the agora-executor binary
+    std::string agentEndpoint;  // where executors connect
+  };
+
+  // REQUIRES: reaper outlives the containerizer.
+  PosixContainerizer(ChildReaper& reaper, Options options,
+                     std::vector<std::unique_ptr<Isolator>> isolators = {});
+  // Leaves running containers alone: executors outlive the agent.
+  ~PosixContainerizer() override;
+
+  void setTerminationHandler(TerminationHandler handler) override {
+    onTerminated_ = std::move(handler);
+  }
+  Result<pid_t> launch(const ContainerConfig& config) override;
+  Status destroy(const std::string& containerId) override;
+  std::vector<std::string> containers() const override;
+  Result<ResourceStatistics> usage(const std::string& containerId) const override;
+
+ private:
+  struct Container {
+    pid_t pid = 0;
+  };
+
+  Result<pid_t> start(const ContainerConfig& config);
+  void onExecutorExited(const std::string& containerId, int waitStatus);
+  void cleanup(const std::string& containerId);
+
+  ChildReaper& reaper_;
+  const Options options_;
+  std::vector<std::unique_ptr<Isolator>> isolators_;
+  TerminationHandler onTerminated_;
+  std::map<std::string, Container> containers_;
+};
+
+// SIGKILLs every process in session `sid`, repeating while new ones appear
+// (a few passes; forks racing the scan are why cgroups exist).
+void killSession(pid_t sid);
+
+}  // namespace agora::agent

@@ -1,0 +1,346 @@
+#include "agent/task_supervisor.hpp"
+
+#include <glog/logging.h>
+
+#include "agent/executor/envelope.hpp"
+#include "agent/paths.hpp"
+#include "common/subprocess.hpp"
+
+namespace agora::agent {
+
+using schema::ExecutorEnvelope;
+
+namespace {
+
+const char* phaseName(bool terminated, bool killing, bool launching) {
+  if (terminated) return "TERMINATED";
+  if (killing) return "KILLING";
+  return launching ? "LAUNCHING" : "RUNNING";
+}
+
+}  // namespace
+
+TaskSupervisor::TaskSupervisor(EventLoop& loop, ServerTransport& executors,
+                               Containerizer& containerizer, StatusUpdateManager& updates,
+                               AgentCounters& counters, Options options)
+    : loop_(loop),
+      executors_(executors),
+      containerizer_(containerizer),
+      updates_(updates),
+      counters_(counters),
+      options_(std::move(options)) {
+  executors_.setHandler(
+      [this](const std::string& peer, std::string_view protocol, std::string_view payload) {
+        onExecutorMessage(peer, protocol, payload);
+      });
+  containerizer_.setTerminationHandler(
+      [this](const std::string& id, int status) { onContainerTerminated(id, status); });
+}
+
+TaskSupervisor::~TaskSupervisor() {
+  executors_.setHandler(nullptr);
+  containerizer_.setTerminationHandler(nullptr);
+  for (auto& [id, record] : records_) {
+    if (record.timer) loop_.cancelTimer(*record.timer);
+  }
+}
+
+void TaskSupervisor::launch(const std::string& frameworkId, const TaskInfo& task) {
+  if (Status s = validateId("framework ID", frameworkId); !s)
+    return reject(kRejectInvalid, s.error().message);
+  if (Status s = validateId("task ID", task.taskId); !s)
+    return reject(kRejectInvalid, s.error().message);
+  if (Record* existing = find(frameworkId, task.taskId)) {
+    return reject(kRejectInvalid, "task '" + task.taskId + "' of framework '" + frameworkId +
+                                      "' is already known (container " + existing->containerId +
+                                      ")");
+  }
+  std::string containerId = hexEncode(randomUuidBytes());
+  Record& record = records_[containerId];
+  record.containerId = containerId;
+  record.frameworkId = frameworkId;
+  record.task = task;
+  record.sandbox = paths::sandbox(options_.workDir, frameworkId, task.taskId, containerId);
+  record.started = loop_.clock().wallSeconds();
+  record.latest.taskId = task.taskId;
+  record.latest.state = TaskState::STAGING;
+  byTask_[{frameworkId, task.taskId}] = containerId;
+  counters_.launches++;
+
+  auto pid = containerizer_.launch(ContainerConfig{containerId, frameworkId, task, record.sandbox});
+  if (!pid) {
+    counters_.launchFailures++;
+    LOG(ERROR) << "task " << task.taskId << ": " << pid.error().message;
+    record.phase = Phase::kTerminated;
+    report(record, TaskState::FAILED, TaskReason::CONTAINER_LAUNCH_FAILED, pid.error().message);
+    maybeForget(containerId);
+    return;
+  }
+  record.executorPid = *pid;
+  setTimer(record, options_.registrationTimeout, [this](Record& r) {
+    if (r.registered) return;
+    LOG(WARNING) << "executor of task " << r.task.taskId << " did not register in time";
+    r.deathReason = TaskReason::EXECUTOR_REGISTRATION_TIMEOUT;
+    destroy(r);
+  });
+}
+
+void TaskSupervisor::kill(const std::string& frameworkId, const std::string& taskId,
+                          double gracePeriodSec) {
+  Record* record = find(frameworkId, taskId);
+  if (record == nullptr || record->phase == Phase::kTerminated) {
+    VLOG(1) << "ignoring kill of unknown or finished task " << taskId;
+    return;
+  }
+  double grace = gracePeriodSec >= 0 ? gracePeriodSec : record->task.killGracePeriodSec;
+  if (record->killGraceSec && *record->killGraceSec <= grace) return;  // already killing, sooner
+  record->killGraceSec = grace;
+  bool executorAlive =
+      record->registered && loop_.clock().now() - record->lastSeen < options_.executorSilence;
+  if (!executorAlive) {
+    LOG(INFO) << "killing task " << taskId << ": its executor is not reachable; destroying";
+    destroy(*record);
+    return;
+  }
+  sendKill(*record);
+}
+
+void TaskSupervisor::sendKill(Record& record) {
+  LOG(INFO) << "asking the executor of task " << record.task.taskId << " to kill it (grace "
+            << *record.killGraceSec << " s)";
+  record.killSent = true;
+  sendToExecutor(record, buildEnvelope<ExecutorEnvelope>([&](auto envelope) {
+                   envelope.initKill().setGracePeriodSec(*record.killGraceSec);
+                 }));
+  setTimer(record, seconds(*record.killGraceSec) + options_.killSlack, [this](Record& r) {
+    LOG(WARNING) << "executor of task " << r.task.taskId << " did not finish the kill; destroying";
+    destroy(r);
+  });
+}
+
+void TaskSupervisor::killFramework(const std::string& frameworkId) {
+  for (auto& [id, record] : records_) {
+    if (record.frameworkId == frameworkId) kill(frameworkId, record.task.taskId, -1);
+  }
+}
+
+void TaskSupervisor::killAll(bool forget) {
+  std::vector<std::string> ids;
+  for (auto& [id, record] : records_) ids.push_back(id);
+  for (const auto& id : ids) {
+    auto it = records_.find(id);
+    if (it == records_.end()) continue;
+    if (forget) it->second.forgotten = true;
+    kill(it->second.frameworkId, it->second.task.taskId, -1);
+    if (forget) maybeForget(id);
+  }
+}
+
+void TaskSupervisor::destroy(Record& record) {
+  if (record.phase == Phase::kTerminated) return;
+  if (Status s = containerizer_.destroy(record.containerId); !s) {
+    LOG(ERROR) << "cannot destroy container " << record.containerId << ": " << s.error().message;
+  }
+}
+
+void TaskSupervisor::onAcknowledged(const std::string& frameworkId, const std::string& taskId) {
+  auto it = byTask_.find({frameworkId, taskId});
+  if (it != byTask_.end()) maybeForget(it->second);
+}
+
+void TaskSupervisor::maybeForget(const std::string& containerId) {
+  auto it = records_.find(containerId);
+  if (it == records_.end() || it->second.phase != Phase::kTerminated) return;
+  Record& record = it->second;
+  if (!record.forgotten && updates_.pending(record.frameworkId, record.task.taskId) > 0) return;
+  if (record.timer) loop_.cancelTimer(*record.timer);
+  auto key = std::make_pair(record.frameworkId, record.task.taskId);
+  auto index = byTask_.find(key);
+  if (index != byTask_.end() && index->second == containerId) byTask_.erase(index);
+  records_.erase(it);
+}
+
+void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view protocol,
+                                       std::string_view payload) {
+  auto frame = openFrame(kExecutorProtocol, protocol, payload);
+  if (!frame)
+    return reject(frame.error().reason,
+                  "executor " + peer.substr(0, 64) + ": " + frame.error().detail);
+  auto it = records_.find(peer);
+  if (it == records_.end() || it->second.phase == Phase::kTerminated) {
+    return reject(kRejectInvalid, "message from unknown executor '" + peer.substr(0, 64) + "'");
+  }
+  Record& record = it->second;
+  const char* rejected = nullptr;
+  std::string detail;
+  Status read = catchDecode([&] {
+    auto envelope = frame->root<ExecutorEnvelope>();
+    if (envelope.getVersion() != schema::PROTOCOL_VERSION) {
+      rejected = kRejectVersion;
+      detail = "protocol version " + std::to_string(envelope.getVersion());
+      return;
+    }
+    switch (envelope.which()) {
+      case ExecutorEnvelope::REGISTER:
+        onRegister(record, envelope.getRegister());
+        break;
+      case ExecutorEnvelope::STATUS_UPDATE:
+        record.lastSeen = loop_.clock().now();
+        onExecutorUpdate(record, envelope.getStatusUpdate());
+        break;
+      case ExecutorEnvelope::HEARTBEAT:
+        record.lastSeen = loop_.clock().now();
+        break;
+      default:
+        rejected = kRejectInvalid;
+        detail = "unexpected message " + std::to_string(static_cast<int>(envelope.which()));
+    }
+  });
+  if (!read) return reject(kRejectDecode, "executor " + peer + ": " + read.error().message);
+  if (rejected) reject(rejected, "executor " + peer + ": " + detail);
+  if (onChange_) onChange_();
+}
+
+void TaskSupervisor::onRegister(Record& record, schema::RegisterExecutor::Reader message) {
+  if (message.getContainerId() != record.containerId || message.getTaskId() != record.task.taskId ||
+      message.getFrameworkId() != record.frameworkId) {
+    return reject(kRejectInvalid,
+                  "executor " + record.containerId + " registered for another task");
+  }
+  bool first = !record.registered;
+  record.registered = true;
+  record.lastSeen = loop_.clock().now();
+  if (message.getPid() > 0) record.taskPid = message.getPid();
+  if (record.phase == Phase::kLaunching) record.phase = Phase::kRunning;
+  sendToExecutor(record,
+                 buildEnvelope<ExecutorEnvelope>([](auto envelope) { envelope.setRegistered(); }));
+  if (first) {
+    LOG(INFO) << "executor of task " << record.task.taskId << " registered (container "
+              << record.containerId << ")";
+    if (record.timer) loop_.cancelTimer(*record.timer);
+    record.timer.reset();
+  }
+  if (record.killGraceSec && !record.killSent) sendKill(record);
+}
+
+void TaskSupervisor::onExecutorUpdate(Record& record, schema::TaskStatus::Reader message) {
+  auto status = fromCapnp(message);
+  if (!status) return reject(kRejectInvalid, status.error().message);
+  if (status->taskId != record.task.taskId || status->uuid.size() != 16) {
+    return reject(kRejectInvalid, "executor " + record.containerId +
+                                      " sent an update for another task or without a uuid");
+  }
+  std::string uuid = status->uuid;
+  status->frameworkId = record.frameworkId;
+  status->containerId = record.containerId;
+  status->source = StatusSource::EXECUTOR;
+  accept(record, std::move(*status));
+  // Acknowledged whatever the outcome: the update is ours now (or a duplicate).
+  sendToExecutor(
+      record, buildEnvelope<ExecutorEnvelope>([&](auto envelope) {
+        envelope.setAck(kj::arrayPtr(reinterpret_cast<const kj::byte*>(uuid.data()), uuid.size()));
+      }));
+}
+
+void TaskSupervisor::onContainerTerminated(const std::string& containerId, int waitStatus) {
+  auto it = records_.find(containerId);
+  if (it == records_.end()) return;
+  Record& record = it->second;
+  record.phase = Phase::kTerminated;
+  if (record.timer) loop_.cancelTimer(*record.timer);
+  record.timer.reset();
+  if (!record.terminalSeen) {
+    std::string how = "Executor " + describeWaitStatus(waitStatus);
+    if (record.killGraceSec) {
+      report(record, TaskState::KILLED, record.deathReason,
+             how + " while the task was being killed");
+    } else {
+      report(record, TaskState::FAILED, record.deathReason, how + " before the task finished");
+    }
+  }
+  maybeForget(containerId);
+  if (onChange_) onChange_();
+}
+
+void TaskSupervisor::report(Record& record, TaskState state, TaskReason reason,
+                            std::string message) {
+  TaskStatus status;
+  status.taskId = record.task.taskId;
+  status.state = state;
+  status.reason = reason;
+  status.message = std::move(message);
+  status.frameworkId = record.frameworkId;
+  status.source = StatusSource::AGENT;
+  status.uuid = randomUuidBytes();
+  status.timestamp = loop_.clock().wallSeconds();
+  status.containerId = record.containerId;
+  accept(record, std::move(status));
+}
+
+void TaskSupervisor::accept(Record& record, TaskStatus status) {
+  if (record.forgotten) return;
+  bool terminal = isTerminal(status.state);
+  TaskStatus copy = status;
+  auto outcome =
+      updates_.update(StatusUpdate{record.frameworkId, std::move(status), record.sandbox});
+  if (outcome != StatusUpdateManager::Outcome::kAccepted) return;
+  record.latest = std::move(copy);
+  if (terminal) record.terminalSeen = true;
+}
+
+void TaskSupervisor::reject(const char* reason, const std::string& detail) {
+  counters_.messagesRejected[reason]++;
+  LOG_EVERY_N(WARNING, 100) << "rejected (" << reason << "): " << detail;
+}
+
+TaskSupervisor::Record* TaskSupervisor::find(const std::string& frameworkId,
+                                             const std::string& taskId) {
+  auto it = byTask_.find({frameworkId, taskId});
+  if (it == byTask_.end()) return nullptr;
+  auto record = records_.find(it->second);
+  return record == records_.end() ? nullptr : &record->second;
+}
+
+void TaskSupervisor::setTimer(Record& record, Duration delay, std::function<void(Record&)> action) {
+  if (record.timer) loop_.cancelTimer(*record.timer);
+  record.timer = loop_.addTimer(delay, [this, id = record.containerId, action = std::move(action)] {
+    auto it = records_.find(id);
+    if (it == records_.end()) return;
+    it->second.timer.reset();
+    if (it->second.phase != Phase::kTerminated) action(it->second);
+  });
+}
+
+void TaskSupervisor::sendToExecutor(const Record& record, const std::string& frame) {
+  if (!executors_.send(record.containerId, kExecutorProtocol, frame)) {
+    VLOG(1) << "cannot reach the executor of container " << record.containerId;
+  }
+}
+
+std::vector<TaskSupervisor::TaskReport> TaskSupervisor::tasks() const {
+  std::vector<TaskReport> out;
+  for (const auto& [id, record] : records_) {
+    if (record.forgotten) continue;
+    out.push_back(TaskReport{record.frameworkId, record.task, record.latest, record.sandbox});
+  }
+  return out;
+}
+
+std::vector<ContainerView> TaskSupervisor::containerViews() const {
+  std::vector<ContainerView> out;
+  for (const auto& [id, r] : records_) {
+    out.push_back(ContainerView{
+        id, r.frameworkId, r.task.taskId, r.executorPid,
+        phaseName(r.phase == Phase::kTerminated, r.killGraceSec.has_value(), !r.registered),
+        taskStateName(r.latest.state), r.sandbox, r.started});
+  }
+  return out;
+}
+
+size_t TaskSupervisor::liveContainers() const {
+  size_t n = 0;
+  for (const auto& [id, r] : records_) n += r.phase != Phase::kTerminated;
+  return n;
+}
+
+}  // namespace agora::agent

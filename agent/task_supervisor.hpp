@@ -1,0 +1,116 @@
+#pragma once
+// The agent's side of its executors: launches each task in a container,
+// serves the executor protocol on the agent's ROUTER (register, status
+// updates into the StatusUpdateManager, acks, heartbeats), kills tasks
+// through their executor with the container destroyed as the fallback, and
+// turns an executor's death without a terminal update into TASK_FAILED
+// (REASON_EXECUTOR_TERMINATED). A launch failure becomes TASK_FAILED with
+// REASON_CONTAINER_LAUNCH_FAILED.
+//
+// A task is kept until its container terminated and its status updates are
+// all acknowledged (so re-registration can report it).
+//
+// Thread: the agent's loop thread.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/agent_snapshot.hpp"
+#include "agent/containerizer.hpp"
+#include "agent/status_update_manager.hpp"
+#include "common/event_loop.hpp"
+#include "common/model.hpp"
+#include "common/transport.hpp"
+#include "schemas/executor.capnp.h"
+
+namespace agora::agent {
+
+class TaskSupervisor {
+ public:
+  struct Options {
+    std::string workDir;
+    Duration registrationTimeout = seconds(60);  // executor must register within
+    Duration killSlack = seconds(10);            // after the grace period, destroy
+    Duration executorSilence = seconds(5);       // no heartbeat: kill without asking it
+  };
+  struct TaskReport {
+    std::string frameworkId;
+    TaskInfo task;
+    TaskStatus latest;
+    std::string sandbox;
+  };
+
+  // REQUIRES: every reference outlives the supervisor.
+  TaskSupervisor(EventLoop& loop, ServerTransport& executors, Containerizer& containerizer,
+                 StatusUpdateManager& updates, AgentCounters& counters, Options options);
+  ~TaskSupervisor();
+  TaskSupervisor(const TaskSupervisor&) = delete;
+  TaskSupervisor& operator=(const TaskSupervisor&) = delete;
+
+  // Runs (loop thread) whenever an executor message or a container changed state.
+  void setChangeHandler(std::function<void()> handler) { onChange_ = std::move(handler); }
+
+  void launch(const std::string& frameworkId, const TaskInfo& task);
+  // gracePeriodSec < 0: the task's own. Unknown tasks are ignored.
+  void kill(const std::string& frameworkId, const std::string& taskId, double gracePeriodSec);
+  void killFramework(const std::string& frameworkId);
+  // Kills every task; with `forget`, their later updates are not forwarded.
+  void killAll(bool forget);
+  // The master acknowledged an update of this task.
+  void onAcknowledged(const std::string& frameworkId, const std::string& taskId);
+
+  std::vector<TaskReport> tasks() const;
+  std::vector<ContainerView> containerViews() const;
+  size_t liveContainers() const;
+
+ private:
+  enum class Phase { kLaunching, kRunning, kTerminated };
+  struct Record {
+    std::string containerId;
+    std::string frameworkId;
+    TaskInfo task;
+    std::string sandbox;
+    TaskStatus latest;
+    Phase phase = Phase::kLaunching;
+    pid_t executorPid = 0;
+    pid_t taskPid = 0;
+    bool registered = false;
+    bool terminalSeen = false;
+    bool forgotten = false;
+    std::optional<double> killGraceSec;  // set once a kill was requested
+    bool killSent = false;
+    TaskReason deathReason = TaskReason::EXECUTOR_TERMINATED;
+    TimePoint lastSeen{};
+    double started = 0;
+    std::optional<EventLoop::TimerId> timer;  // registration timeout or kill escalation
+  };
+
+  void onExecutorMessage(const std::string& peer, std::string_view protocol,
+                         std::string_view payload);
+  void onRegister(Record& record, schema::RegisterExecutor::Reader message);
+  void onExecutorUpdate(Record& record, schema::TaskStatus::Reader message);
+  void onContainerTerminated(const std::string& containerId, int waitStatus);
+  void sendKill(Record& record);
+  void destroy(Record& record);
+  void report(Record& record, TaskState state, TaskReason reason, std::string message);
+  void accept(Record& record, TaskStatus status);
+  void sendToExecutor(const Record& record, const std::string& frame);
+  void setTimer(Record& record, Duration delay, std::function<void(Record&)> action);
+  void maybeForget(const std::string& containerId);
+  void reject(const char* reason, const std::string& detail);
+  Record* find(const std::string& frameworkId, const std::string& taskId);
+
+  EventLoop& loop_;
+  ServerTransport& executors_;
+  Containerizer& containerizer_;
+  StatusUpdateManager& updates_;
+  AgentCounters& counters_;
+  const Options options_;
+  std::function<void()> onChange_;
+  std::map<std::string, Record> records_;                              // by container ID
+  std::map<std::pair<std::string, std::string>, std::string> byTask_;  // (fw, task) -> container
+};
+
+}  // namespace agora::agent

@@ -1,0 +1,296 @@
+// Real executors: the Agent with a PosixContainerizer and agora-executor
+// processes on an ipc socket; the master is faked in-process.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <zmq.hpp>
+
+#include "agent/agent.hpp"
+#include "agent/executor/envelope.hpp"
+#include "agent/http_api.hpp"
+#include "agent/paths.hpp"
+#include "agent/posix_containerizer.hpp"
+#include "common/fake_transport.hpp"
+#include "common/http_client.hpp"
+#include "common/zmq_transport.hpp"
+
+namespace agora::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using schema::AgentEnvelope;
+
+// Records the order of isolator calls.
+class RecordingIsolator final : public Isolator {
+ public:
+  explicit RecordingIsolator(std::vector<std::string>& calls) : calls_(calls) {}
+  std::string name() const override { return "recording"; }
+  Status prepare(const ContainerConfig&) override { return record("prepare"); }
+  Status isolate(const std::string&, pid_t pid) override {
+    // The child must still be us (stopped before exec), not the executor.
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    comm >> name;
+    return record(name == "agora-executor" ? "isolate-too-late" : "isolate");
+  }
+  Status cleanup(const std::string&) override { return record("cleanup"); }
+
+ private:
+  Status record(const std::string& what) {
+    calls_.push_back(what);
+    return {};
+  }
+  std::vector<std::string>& calls_;
+};
+
+class AgentIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/agora-agent-it-XXXXXX";
+    workDir_ = mkdtemp(tmpl);
+    ASSERT_TRUE(paths::makeDirs(paths::sandboxesRoot(workDir_)));
+    masterServer_ = net_.bind("master");
+    masterLink_ = net_.connect("master", "agent-it");
+    masterServer_->setHandler(
+        [this](const std::string&, std::string_view, std::string_view p) { onMaster(p); });
+    auto executors = ZmqServer::create(loop_, paths::executorEndpoint(workDir_));
+    ASSERT_TRUE(executors) << executors.error().message;
+    executors_ = std::move(*executors);
+    startAgent(std::string(AGORA_BIN_DIR) + "/agora-executor");
+  }
+
+  void startAgent(const std::string& executorPath) {
+    agent_.reset();
+    containerizer_.reset();
+    std::vector<std::unique_ptr<Isolator>> isolators;
+    isolators.push_back(std::make_unique<RecordingIsolator>(isolatorCalls_));
+    containerizer_ = std::make_unique<PosixContainerizer>(
+        reaper_,
+        PosixContainerizer::Options{workDir_, executorPath, paths::executorEndpoint(workDir_)},
+        std::move(isolators));
+    Agent::Options options;
+    options.hostname = "it";
+    options.supervisor.workDir = workDir_;
+    options.statusUpdates.retryMin = seconds(0.5);
+    options.statusUpdates.retryMax = seconds(1);
+    agent_ = std::make_unique<Agent>(loop_, *masterLink_, *executors_, *containerizer_, options);
+    agent_->start();
+    ASSERT_TRUE(runUntil([&] { return agent_->registered(); }, seconds(5)));
+  }
+
+  void TearDown() override {
+    for (const auto& id : containerizer_->containers()) (void)containerizer_->destroy(id);
+    runUntil([&] { return containerizer_->containers().empty(); }, seconds(5));
+    agent_.reset();
+    containerizer_.reset();
+    executors_.reset();
+    fs::remove_all(workDir_);
+  }
+
+  // The fake master: admits the agent and acknowledges every update.
+  void onMaster(std::string_view payload) {
+    auto d = Decoded::parse(payload);
+    ASSERT_TRUE(d);
+    auto root = d->root<AgentEnvelope>();
+    if (root.which() == AgentEnvelope::REGISTER_AGENT ||
+        root.which() == AgentEnvelope::REREGISTER_AGENT) {
+      masterServer_->send("agent-it", kAgentProtocol, buildEnvelope<AgentEnvelope>([](auto e) {
+                            auto m = e.initAgentRegistered();
+                            m.setAgentId("A1");
+                            m.setPingIntervalSec(60);
+                          }));
+    } else if (root.which() == AgentEnvelope::STATUS_UPDATE) {
+      auto status = *fromCapnp(root.getStatusUpdate().getStatus());
+      updates_.push_back(status);
+      masterServer_->send(
+          "agent-it", kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto e) {
+            auto a = e.initStatusUpdateAck();
+            a.setFrameworkId("fw");
+            a.setTaskId(status.taskId);
+            a.setUuid(kj::arrayPtr(reinterpret_cast<const kj::byte*>(status.uuid.data()),
+                                   status.uuid.size()));
+          }));
+    }
+  }
+
+  bool runUntil(const std::function<bool()>& done, Duration timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      loop_.runUntilIdle();
+      reaper_.poll();
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return done();
+  }
+
+  void runTask(const std::string& taskId, const std::string& command, double grace = 3) {
+    masterServer_->send("agent-it", kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto e) {
+                          auto m = e.initRunTask();
+                          m.initFramework().setId("fw");
+                          TaskInfo task;
+                          task.taskId = taskId;
+                          task.command.value = command;
+                          task.killGracePeriodSec = grace;
+                          toCapnp(task, m.initTask());
+                        }));
+  }
+  void killTask(const std::string& taskId) {
+    masterServer_->send("agent-it", kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto e) {
+                          auto k = e.initKillTask();
+                          k.setFrameworkId("fw");
+                          k.setTaskId(taskId);
+                          k.setGracePeriodSec(-1);
+                        }));
+  }
+  std::vector<TaskState> statesOf(const std::string& taskId) {
+    std::vector<TaskState> out;
+    for (const auto& u : updates_) {
+      if (u.taskId == taskId) out.push_back(u.state);
+    }
+    return out;
+  }
+  const TaskStatus* terminalOf(const std::string& taskId) {
+    for (const auto& u : updates_) {
+      if (u.taskId == taskId && isTerminal(u.state)) return &u;
+    }
+    return nullptr;
+  }
+  bool waitTerminal(const std::string& taskId, Duration timeout = seconds(10)) {
+    return runUntil([&] { return terminalOf(taskId) != nullptr; }, timeout);
+  }
+  std::string sandboxOf(const std::string& taskId) {
+    for (const auto& u : updates_) {
+      if (u.taskId == taskId && !u.containerId.empty())
+        return paths::sandbox(workDir_, "fw", taskId, u.containerId);
+    }
+    return "";
+  }
+
+  std::string workDir_;
+  EventLoop loop_;
+  FakeNetwork net_{loop_};
+  ChildReaper reaper_{loop_, millis(20)};
+  std::unique_ptr<FakeServer> masterServer_;
+  std::unique_ptr<FakeClient> masterLink_;
+  std::unique_ptr<ZmqServer> executors_;
+  std::unique_ptr<PosixContainerizer> containerizer_;
+  std::unique_ptr<Agent> agent_;
+  std::vector<TaskStatus> updates_;
+  std::vector<std::string> isolatorCalls_;
+};
+
+TEST_F(AgentIntegrationTest, EchoFinishesWithItsOutputInTheSandbox) {
+  runTask("echo", "echo hi");
+  ASSERT_TRUE(waitTerminal("echo"));
+  EXPECT_EQ(statesOf("echo"),
+            (std::vector<TaskState>{TaskState::STARTING, TaskState::RUNNING, TaskState::FINISHED}));
+  EXPECT_EQ(terminalOf("echo")->exitCode, 0);
+  std::ifstream out(sandboxOf("echo") + "/stdout");
+  std::string line;
+  std::getline(out, line);
+  EXPECT_EQ(line, "hi");
+  ASSERT_TRUE(runUntil([&] { return containerizer_->containers().empty(); }, seconds(5)));
+  EXPECT_EQ(isolatorCalls_, (std::vector<std::string>{"prepare", "isolate", "cleanup"}));
+}
+
+TEST_F(AgentIntegrationTest, NonZeroExitFails) {
+  runTask("three", "exit 3");
+  ASSERT_TRUE(waitTerminal("three"));
+  const TaskStatus* t = terminalOf("three");
+  EXPECT_EQ(t->state, TaskState::FAILED);
+  EXPECT_EQ(t->exitCode, 3);
+  EXPECT_EQ(t->message, "Command exited with status 3");
+}
+
+TEST_F(AgentIntegrationTest, KillEndsASleepWithinTheGracePeriod) {
+  runTask("sleep", "sleep 100", 3);
+  ASSERT_TRUE(runUntil([&] { return statesOf("sleep").size() == 2; }, seconds(10)));
+  auto start = std::chrono::steady_clock::now();
+  killTask("sleep");
+  ASSERT_TRUE(waitTerminal("sleep"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_EQ(terminalOf("sleep")->state, TaskState::KILLED);
+}
+
+TEST_F(AgentIntegrationTest, ATaskIgnoringSigtermGetsSigkill) {
+  runTask("stubborn", "trap '' TERM; echo ready; while true; do sleep 0.05; done", 0.5);
+  ASSERT_TRUE(runUntil([&] { return statesOf("stubborn").size() == 2; }, seconds(10)));
+  // Wait until the trap is installed.
+  ASSERT_TRUE(runUntil(
+      [&] {
+        return fs::exists(sandboxOf("stubborn") + "/stdout") &&
+               fs::file_size(sandboxOf("stubborn") + "/stdout") > 0;
+      },
+      seconds(5)));
+  killTask("stubborn");
+  ASSERT_TRUE(waitTerminal("stubborn", seconds(5)));
+  EXPECT_EQ(terminalOf("stubborn")->state, TaskState::KILLED);
+  EXPECT_EQ(terminalOf("stubborn")->exitCode, 128 + SIGKILL);
+}
+
+TEST_F(AgentIntegrationTest, MissingExecutorBinaryFailsTheLaunch) {
+  startAgent(workDir_ + "/no-such-executor");
+  runTask("lost", "true");
+  ASSERT_TRUE(waitTerminal("lost"));
+  EXPECT_EQ(terminalOf("lost")->reason, TaskReason::CONTAINER_LAUNCH_FAILED);
+  EXPECT_NE(terminalOf("lost")->message.find("No such file"), std::string::npos);
+  EXPECT_TRUE(containerizer_->containers().empty());
+}
+
+TEST_F(AgentIntegrationTest, GarbageOnTheExecutorSocketIsDropped) {
+  zmq::socket_t rogue(zmqContext(), zmq::socket_type::dealer);
+  rogue.set(zmq::sockopt::linger, 0);
+  rogue.connect(paths::executorEndpoint(workDir_));
+  rogue.send(zmq::str_buffer("just one frame"), zmq::send_flags::none);
+  rogue.send(zmq::str_buffer("agora.executor.v1"), zmq::send_flags::sndmore);
+  rogue.send(zmq::str_buffer("\xff\xff\xff\xff garbage"), zmq::send_flags::none);
+  rogue.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);
+  rogue.send(zmq::str_buffer("b"), zmq::send_flags::sndmore);
+  rogue.send(zmq::str_buffer("c"), zmq::send_flags::none);
+  ASSERT_TRUE(runUntil([&] { return executors_->stats().malformedFrames >= 2; }, seconds(5)));
+  runTask("after", "echo ok");
+  ASSERT_TRUE(waitTerminal("after"));
+  EXPECT_EQ(terminalOf("after")->state, TaskState::FINISHED);
+  auto counters = agent_->snapshot()->counters;
+  EXPECT_GE(counters.messagesRejected["decode"], 1u);
+}
+
+TEST_F(AgentIntegrationTest, FilesApiServesSandboxesOnly) {
+  runTask("files", "echo hello; ln -s /etc/passwd link");
+  ASSERT_TRUE(waitTerminal("files"));
+  std::string sandbox = sandboxOf("files");
+  auto server = http::HttpServer::create("127.0.0.1:0");
+  ASSERT_TRUE(server);
+  installHttpApi(
+      **server, [this] { return agent_->snapshot(); },
+      SandboxFiles(paths::sandboxesRoot(workDir_)));
+  ASSERT_TRUE((*server)->start());
+  std::string base = "http://" + (*server)->address() + "/files/read?path=";
+  auto ok = http::get(base + http::urlEncode(sandbox + "/stdout") + "&offset=0");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(ok->body)["data"], "hello\n");
+  auto size = http::get(base + http::urlEncode(sandbox + "/stdout") + "&offset=-1");
+  EXPECT_EQ(nlohmann::json::parse(size->body)["offset"], 6);
+  EXPECT_EQ(http::get(base + http::urlEncode(sandbox + "/../../../../../etc/passwd"))->status, 403);
+  EXPECT_EQ(http::get(base + http::urlEncode(sandbox + "/link"))->status, 403);
+  EXPECT_EQ(http::get(base + http::urlEncode("/etc/passwd"))->status, 403);
+  EXPECT_EQ(http::get(base + http::urlEncode(sandbox + "/missing"))->status, 404);
+  EXPECT_EQ(http::get(base + http::urlEncode(sandbox + "/stdout") + "&offset=x")->status, 400);
+  auto containers = http::get("http://" + (*server)->address() + "/api/v1/containers");
+  ASSERT_TRUE(containers);
+  EXPECT_EQ(containers->status, 200);
+  EXPECT_TRUE(nlohmann::json::parse(containers->body)["containers"].is_array());
+  (*server)->stop();
+}
+
+}  // namespace
+}  // namespace agora::agent

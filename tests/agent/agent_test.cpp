@@ -1,0 +1,370 @@
+#include "agent/agent.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+#include <vector>
+
+#include "agent/executor/envelope.hpp"
+#include "common/fake_transport.hpp"
+#include "schemas/executor.capnp.h"
+
+namespace agora::agent {
+namespace {
+
+using schema::AgentEnvelope;
+using schema::ExecutorEnvelope;
+
+class FakeContainerizer final : public Containerizer {
+ public:
+  void setTerminationHandler(TerminationHandler handler) override { handler_ = std::move(handler); }
+  Result<pid_t> launch(const ContainerConfig& config) override {
+    if (failLaunch) return makeError(ErrorCode::kNotFound, "exec /nope: No such file or directory");
+    launched.push_back(config);
+    live[config.containerId] = true;
+    return 4242;
+  }
+  Status destroy(const std::string& id) override {
+    destroyed.push_back(id);
+    return {};
+  }
+  std::vector<std::string> containers() const override {
+    std::vector<std::string> ids;
+    for (const auto& [id, alive] : live) ids.push_back(id);
+    return ids;
+  }
+  Result<ResourceStatistics> usage(const std::string&) const override {
+    return ResourceStatistics{};
+  }
+  void terminate(const std::string& id, int waitStatus) {
+    live.erase(id);
+    handler_(id, waitStatus);
+  }
+
+  bool failLaunch = false;
+  std::vector<ContainerConfig> launched;
+  std::vector<std::string> destroyed;
+  std::map<std::string, bool> live;
+
+ private:
+  TerminationHandler handler_;
+};
+
+struct Sent {
+  std::string bytes;
+  AgentEnvelope::Reader root() {
+    decoded = Decoded::parse(bytes);
+    return decoded->root<AgentEnvelope>();
+  }
+  Result<Decoded> decoded = makeError(ErrorCode::kInternal, "unparsed");
+};
+
+class AgentTest : public ::testing::Test {
+ protected:
+  AgentTest()
+      : loop_(clock_),
+        net_(loop_),
+        masterServer_(net_.bind("master")),
+        masterLink_(net_.connect("master", "agent-1")),
+        executorServer_(net_.bind("executors")) {
+    masterServer_->setHandler(
+        [this](const std::string&, std::string_view, std::string_view payload) {
+          toMaster_.push_back(Sent{std::string(payload)});
+        });
+    Agent::Options options;
+    options.hostname = "host1";
+    options.resources = *Resources::parse("cpus:2;mem:1024");
+    options.supervisor.workDir = "/work";
+    options.statusUpdates.retryMin = seconds(10);
+    options.statusUpdates.retryMax = seconds(60);
+    agent_ =
+        std::make_unique<Agent>(loop_, *masterLink_, *executorServer_, containerizer_, options);
+    agent_->start();
+    loop_.runUntilIdle();
+  }
+
+  void advance(Duration d) {
+    clock_.advance(d);
+    loop_.runUntilIdle();
+  }
+  // Advances time with the master pinging every second, so the agent stays registered.
+  void advanceWithPings(Duration d) {
+    for (Duration left = d; left > Duration{0}; left -= std::min(left, Duration(seconds(1)))) {
+      advance(std::min(left, Duration(seconds(1))));
+      fromMaster([](auto e) { e.initPing().setKnown(true); });
+    }
+  }
+  template <class Fill>
+  void fromMaster(Fill fill) {
+    masterServer_->send("agent-1", kAgentProtocol, buildEnvelope<AgentEnvelope>(fill));
+    loop_.runUntilIdle();
+  }
+  int count(AgentEnvelope::Which which) {
+    int n = 0;
+    for (auto& s : toMaster_) n += s.root().which() == which;
+    return n;
+  }
+  std::vector<TaskStatus> updatesToMaster() {
+    std::vector<TaskStatus> out;
+    for (auto& s : toMaster_) {
+      auto root = s.root();
+      if (root.which() == AgentEnvelope::STATUS_UPDATE)
+        out.push_back(*fromCapnp(root.getStatusUpdate().getStatus()));
+    }
+    return out;
+  }
+  void registerAgent() {
+    fromMaster([](auto e) {
+      auto m = e.initAgentRegistered();
+      m.setAgentId("A1");
+      m.setPingIntervalSec(2);
+    });
+    ASSERT_TRUE(agent_->registered());
+  }
+  void runTask(const std::string& taskId, double grace = 3) {
+    fromMaster([&](auto e) {
+      auto m = e.initRunTask();
+      m.initFramework().setId("fw");
+      TaskInfo task;
+      task.taskId = taskId;
+      task.command.value = "sleep 100";
+      task.killGracePeriodSec = grace;
+      toCapnp(task, m.initTask());
+    });
+  }
+  // Connects a fake executor for the last launched container.
+  void connectExecutor() {
+    ASSERT_FALSE(containerizer_.launched.empty());
+    const auto& config = containerizer_.launched.back();
+    executor_ = net_.connect("executors", config.containerId);
+    executor_->setHandler([this](std::string_view, std::string_view payload) {
+      toExecutor_.push_back(std::string(payload));
+    });
+    executor_->send(kExecutorProtocol, buildEnvelope<ExecutorEnvelope>([&](auto e) {
+                      auto r = e.initRegister();
+                      r.setContainerId(config.containerId);
+                      r.setTaskId(config.task.taskId);
+                      r.setFrameworkId(config.frameworkId);
+                      r.setPid(99);
+                    }));
+    loop_.runUntilIdle();
+  }
+  std::string executorUpdate(TaskState state, const std::string& uuid) {
+    TaskStatus s;
+    s.taskId = containerizer_.launched.back().task.taskId;
+    s.state = state;
+    s.uuid = uuid;
+    std::string frame =
+        buildEnvelope<ExecutorEnvelope>([&](auto e) { toCapnp(s, e.initStatusUpdate()); });
+    executor_->send(kExecutorProtocol, frame);
+    loop_.runUntilIdle();
+    return frame;
+  }
+  std::vector<ExecutorEnvelope::Which> executorMessages() {
+    std::vector<ExecutorEnvelope::Which> out;
+    for (auto& bytes : toExecutor_) {
+      auto d = Decoded::parse(bytes);
+      out.push_back(d->root<ExecutorEnvelope>().which());
+    }
+    return out;
+  }
+
+  SimulatedClock clock_;
+  EventLoop loop_;
+  FakeNetwork net_;
+  std::unique_ptr<FakeServer> masterServer_;
+  std::unique_ptr<FakeClient> masterLink_;
+  std::unique_ptr<FakeServer> executorServer_;
+  std::unique_ptr<FakeClient> executor_;
+  FakeContainerizer containerizer_;
+  std::unique_ptr<Agent> agent_;
+  std::vector<Sent> toMaster_;
+  std::vector<std::string> toExecutor_;
+};
+
+TEST_F(AgentTest, RegistersEverySecondUntilRegistered) {
+  EXPECT_EQ(count(AgentEnvelope::REGISTER_AGENT), 1);
+  EXPECT_EQ(std::string(toMaster_[0].root().getRegisterAgent().getHostname()), "host1");
+  advance(seconds(1));
+  advance(seconds(1));
+  EXPECT_EQ(count(AgentEnvelope::REGISTER_AGENT), 3);
+  registerAgent();
+  advance(seconds(3));
+  EXPECT_EQ(count(AgentEnvelope::REGISTER_AGENT), 3);
+  EXPECT_EQ(agent_->agentId(), "A1");
+}
+
+TEST_F(AgentTest, AnswersPingsWithPong) {
+  registerAgent();
+  fromMaster([](auto e) {
+    e.initPing().setAgentId("A1");
+    e.getPing().setKnown(true);
+  });
+  ASSERT_EQ(count(AgentEnvelope::PONG), 1);
+  EXPECT_EQ(std::string(toMaster_.back().root().getPong().getAgentId()), "A1");
+}
+
+TEST_F(AgentTest, ReregistersWhenThePingSaysUnknown) {
+  registerAgent();
+  fromMaster([](auto e) { e.initPing().setKnown(false); });
+  EXPECT_FALSE(agent_->registered());
+  ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 1);
+  EXPECT_EQ(std::string(toMaster_.back().root().getReregisterAgent().getAgentId()), "A1");
+}
+
+TEST_F(AgentTest, ReregistersAfterThreeSilentPingIntervals) {
+  registerAgent();
+  advance(seconds(6));
+  EXPECT_TRUE(agent_->registered());
+  advance(seconds(1));
+  EXPECT_FALSE(agent_->registered());
+  EXPECT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 1);
+}
+
+TEST_F(AgentTest, LaunchFailureIsTaskFailedWithTheReason) {
+  registerAgent();
+  containerizer_.failLaunch = true;
+  runTask("t1");
+  auto updates = updatesToMaster();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].state, TaskState::FAILED);
+  EXPECT_EQ(updates[0].reason, TaskReason::CONTAINER_LAUNCH_FAILED);
+  EXPECT_NE(updates[0].message.find("No such file"), std::string::npos);
+  EXPECT_EQ(updates[0].agentId, "A1");
+  EXPECT_EQ(agent_->snapshot()->counters.launchFailures, 1u);
+}
+
+TEST_F(AgentTest, LaunchesIntoTheSandboxLayout) {
+  registerAgent();
+  runTask("t1");
+  ASSERT_EQ(containerizer_.launched.size(), 1u);
+  const auto& c = containerizer_.launched[0];
+  EXPECT_EQ(c.sandbox, "/work/sandboxes/fw/t1/" + c.containerId);
+  EXPECT_EQ(c.frameworkId, "fw");
+  runTask("t1");  // a duplicate of a live task is refused
+  EXPECT_EQ(containerizer_.launched.size(), 1u);
+}
+
+TEST_F(AgentTest, ForwardsExecutorUpdatesReliablyAndDropsDuplicates) {
+  registerAgent();
+  runTask("t1");
+  connectExecutor();
+  std::string uuid = randomUuidBytes();
+  executorUpdate(TaskState::RUNNING, uuid);
+  auto updates = updatesToMaster();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].state, TaskState::RUNNING);
+  EXPECT_EQ(updates[0].uuid, uuid);
+  EXPECT_EQ(updates[0].source, StatusSource::EXECUTOR);
+  executorUpdate(TaskState::RUNNING, uuid);  // executor resend
+  EXPECT_EQ(updatesToMaster().size(), 1u);
+  auto msgs = executorMessages();
+  EXPECT_EQ(std::count(msgs.begin(), msgs.end(), ExecutorEnvelope::ACK), 2);
+  advanceWithPings(seconds(10));
+  EXPECT_EQ(updatesToMaster().size(), 2u);  // retried: not acknowledged yet
+  fromMaster([&](auto e) {
+    auto a = e.initStatusUpdateAck();
+    a.setFrameworkId("fw");
+    a.setTaskId("t1");
+    a.setUuid(kj::arrayPtr(reinterpret_cast<const kj::byte*>(uuid.data()), uuid.size()));
+  });
+  advanceWithPings(seconds(60));
+  EXPECT_EQ(updatesToMaster().size(), 2u);
+}
+
+TEST_F(AgentTest, ExecutorDeathWithoutTerminalUpdateFailsTheTask) {
+  registerAgent();
+  runTask("t1");
+  connectExecutor();
+  containerizer_.terminate(containerizer_.launched[0].containerId, SIGKILL);
+  loop_.runUntilIdle();
+  auto updates = updatesToMaster();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].state, TaskState::FAILED);
+  EXPECT_EQ(updates[0].reason, TaskReason::EXECUTOR_TERMINATED);
+}
+
+TEST_F(AgentTest, KillGoesThroughTheExecutorThenEscalates) {
+  registerAgent();
+  runTask("t1", 3);
+  connectExecutor();
+  fromMaster([](auto e) {
+    auto k = e.initKillTask();
+    k.setFrameworkId("fw");
+    k.setTaskId("t1");
+    k.setGracePeriodSec(-1);
+  });
+  auto msgs = executorMessages();
+  ASSERT_EQ(msgs.back(), ExecutorEnvelope::KILL);
+  EXPECT_TRUE(containerizer_.destroyed.empty());
+  advanceWithPings(seconds(12.9));
+  EXPECT_TRUE(containerizer_.destroyed.empty());
+  advanceWithPings(seconds(0.2));  // grace 3 s + slack 10 s
+  EXPECT_EQ(containerizer_.destroyed.size(), 1u);
+  containerizer_.terminate(containerizer_.launched[0].containerId, SIGKILL);
+  loop_.runUntilIdle();
+  auto updates = updatesToMaster();
+  ASSERT_FALSE(updates.empty());
+  EXPECT_EQ(updates.back().state, TaskState::KILLED);
+}
+
+TEST_F(AgentTest, KillWithoutARegisteredExecutorDestroysTheContainer) {
+  registerAgent();
+  runTask("t1");
+  fromMaster([](auto e) {
+    auto k = e.initKillTask();
+    k.setFrameworkId("fw");
+    k.setTaskId("t1");
+    k.setGracePeriodSec(-1);
+  });
+  EXPECT_EQ(containerizer_.destroyed.size(), 1u);
+}
+
+TEST_F(AgentTest, ShutdownFrameworkKillsItsTasks) {
+  registerAgent();
+  runTask("t1");
+  connectExecutor();
+  fromMaster([](auto e) { e.initShutdownFramework().setFrameworkId("fw"); });
+  EXPECT_EQ(executorMessages().back(), ExecutorEnvelope::KILL);
+}
+
+TEST_F(AgentTest, ReregistrationReportsTasksWithTheirLatestState) {
+  registerAgent();
+  runTask("t1");
+  connectExecutor();
+  executorUpdate(TaskState::RUNNING, randomUuidBytes());
+  fromMaster([](auto e) { e.initPing().setKnown(false); });
+  auto m = toMaster_.back().root().getReregisterAgent();
+  ASSERT_EQ(m.getTasks().size(), 1u);
+  EXPECT_EQ(std::string(m.getTasks()[0].getTask().getTaskId()), "t1");
+  EXPECT_EQ(m.getTasks()[0].getLatest().getState(), TaskState::RUNNING);
+  EXPECT_EQ(m.getFrameworks().size(), 1u);
+}
+
+TEST_F(AgentTest, GarbageIsDroppedAndCounted) {
+  registerAgent();
+  masterServer_->send("agent-1", kAgentProtocol, "\xff\xfe garbage");
+  masterServer_->send("agent-1", "other.v1", "x");
+  masterServer_->send("agent-1", kAgentProtocol, buildEnvelope<AgentEnvelope>([](auto e) {
+                        e.setVersion(99);
+                        e.initPing().setKnown(true);
+                      }));
+  auto stranger = net_.connect("executors", "nobody");
+  stranger->send(kExecutorProtocol, "\x00\x01");
+  loop_.runUntilIdle();
+  runTask("t1");
+  connectExecutor();
+  executor_->send(kExecutorProtocol, "junk");
+  loop_.runUntilIdle();
+  advance(seconds(1));
+  auto counters = agent_->snapshot()->counters;
+  uint64_t total = 0;
+  for (const auto& [reason, n] : counters.messagesRejected) total += n;
+  EXPECT_EQ(total, 5u);
+  EXPECT_TRUE(agent_->registered());
+  EXPECT_EQ(count(AgentEnvelope::PONG), 0);
+}
+
+}  // namespace
+}  // namespace agora::agent

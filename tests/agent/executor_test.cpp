@@ -1,0 +1,211 @@
+#include "agent/executor/executor.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "agent/executor/envelope.hpp"
+#include "common/fake_transport.hpp"
+#include "schemas/executor.capnp.h"
+
+namespace agora::agent {
+namespace {
+
+using schema::ExecutorEnvelope;
+
+class FakeTaskRunner final : public TaskRunner {
+ public:
+  Result<pid_t> start(const LaunchSpec&, ExitHandler onExit) override {
+    if (fail) return makeError(ErrorCode::kNotFound, "unknown user 'nobody2'");
+    onExit_ = std::move(onExit);
+    return 777;
+  }
+  void signalGroup(pid_t pgid, int signal) override { signals.emplace_back(pgid, signal); }
+  void exit(int waitStatus) { onExit_(waitStatus); }
+
+  bool fail = false;
+  std::vector<std::pair<pid_t, int>> signals;
+
+ private:
+  ExitHandler onExit_;
+};
+
+struct FromExecutor {
+  ExecutorEnvelope::Which which;
+  TaskStatus status;
+};
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  ExecutorTest()
+      : loop_(clock_), net_(loop_), agent_(net_.bind("agent")), link_(net_.connect("agent", "c1")) {
+    agent_->setHandler([this](const std::string&, std::string_view, std::string_view payload) {
+      auto d = Decoded::parse(payload);
+      auto root = d->root<ExecutorEnvelope>();
+      FromExecutor m{root.which(), {}};
+      if (root.which() == ExecutorEnvelope::STATUS_UPDATE)
+        m.status = *fromCapnp(root.getStatusUpdate());
+      received_.push_back(m);
+    });
+    LaunchSpec spec;
+    spec.containerId = "c1";
+    spec.frameworkId = "fw";
+    spec.task.taskId = "t1";
+    spec.task.killGracePeriodSec = 5;
+    spec.sandbox = "/sandbox";
+    spec.agentEndpoint = "agent";
+    executor_ = std::make_unique<Executor>(loop_, *link_, runner_, spec, Executor::Options{},
+                                           [this](int code) { doneCode_ = code; });
+  }
+
+  std::vector<TaskStatus> updates() {
+    std::vector<TaskStatus> out;
+    for (auto& m : received_) {
+      if (m.which == ExecutorEnvelope::STATUS_UPDATE) out.push_back(m.status);
+    }
+    return out;
+  }
+  template <class Fill>
+  void fromAgent(Fill fill) {
+    agent_->send("c1", kExecutorProtocol, buildEnvelope<ExecutorEnvelope>(fill));
+    loop_.runUntilIdle();
+  }
+  void ack(const std::string& uuid) {
+    fromAgent([&](auto e) {
+      e.setAck(kj::arrayPtr(reinterpret_cast<const kj::byte*>(uuid.data()), uuid.size()));
+    });
+  }
+  void ackAll() {
+    for (size_t i = 0; i < 10 && executor_->pendingUpdates() > 0; ++i) ack(updates().back().uuid);
+  }
+  void advance(Duration d) {
+    clock_.advance(d);
+    loop_.runUntilIdle();
+  }
+
+  SimulatedClock clock_;
+  EventLoop loop_;
+  FakeNetwork net_;
+  std::unique_ptr<FakeServer> agent_;
+  std::unique_ptr<FakeClient> link_;
+  FakeTaskRunner runner_;
+  std::unique_ptr<Executor> executor_;
+  std::vector<FromExecutor> received_;
+  std::optional<int> doneCode_;
+};
+
+TEST_F(ExecutorTest, RegistersAndReportsStartingThenRunningOneAtATime) {
+  executor_->start();
+  loop_.runUntilIdle();
+  ASSERT_FALSE(received_.empty());
+  EXPECT_EQ(received_[0].which, ExecutorEnvelope::REGISTER);
+  auto sent = updates();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].state, TaskState::STARTING);
+  ack(sent[0].uuid);
+  sent = updates();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].state, TaskState::RUNNING);
+  EXPECT_EQ(sent[1].containerId, "c1");
+}
+
+TEST_F(ExecutorTest, ResendsTheUnackedUpdateEverySecond) {
+  executor_->start();
+  loop_.runUntilIdle();
+  advance(seconds(1));
+  advance(seconds(1));
+  auto sent = updates();
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[2].uuid, sent[0].uuid);
+  int heartbeats = 0;
+  for (auto& m : received_) heartbeats += m.which == ExecutorEnvelope::HEARTBEAT;
+  EXPECT_EQ(heartbeats, 2);
+}
+
+TEST_F(ExecutorTest, ReportsExitCodesAndExitsAfterTheTerminalAck) {
+  executor_->start();
+  loop_.runUntilIdle();
+  ackAll();
+  runner_.exit(3 << 8);  // exited with status 3
+  loop_.runUntilIdle();
+  auto last = updates().back();
+  EXPECT_EQ(last.state, TaskState::FAILED);
+  EXPECT_EQ(last.reason, TaskReason::COMMAND_EXITED);
+  EXPECT_EQ(last.exitCode, 3);
+  EXPECT_EQ(last.message, "Command exited with status 3");
+  EXPECT_FALSE(doneCode_);
+  ack(last.uuid);
+  EXPECT_EQ(doneCode_, 0);
+}
+
+TEST_F(ExecutorTest, ExitZeroIsFinishedAndSignalIsFailed) {
+  executor_->start();
+  loop_.runUntilIdle();
+  ackAll();
+  runner_.exit(SIGKILL);  // terminated by signal 9
+  loop_.runUntilIdle();
+  auto last = updates().back();
+  EXPECT_EQ(last.state, TaskState::FAILED);
+  EXPECT_EQ(last.message, "Command terminated by signal 9");
+  EXPECT_EQ(last.exitCode, 137);
+}
+
+TEST_F(ExecutorTest, KillSendsSigtermThenSigkillAfterTheGracePeriod) {
+  executor_->start();
+  loop_.runUntilIdle();
+  ackAll();
+  fromAgent([](auto e) { e.initKill().setGracePeriodSec(-1); });  // the task's own: 5 s
+  ASSERT_EQ(runner_.signals.size(), 1u);
+  EXPECT_EQ(runner_.signals[0], std::make_pair(pid_t{777}, SIGTERM));
+  advance(seconds(4.9));
+  EXPECT_EQ(runner_.signals.size(), 1u);
+  advance(seconds(0.1));
+  ASSERT_EQ(runner_.signals.size(), 2u);
+  EXPECT_EQ(runner_.signals[1].second, SIGKILL);
+  runner_.exit(SIGKILL);
+  loop_.runUntilIdle();
+  EXPECT_EQ(updates().back().state, TaskState::KILLED);
+}
+
+TEST_F(ExecutorTest, KillWithAShorterGracePeriodWins) {
+  executor_->start();
+  loop_.runUntilIdle();
+  fromAgent([](auto e) { e.initKill().setGracePeriodSec(30); });
+  fromAgent([](auto e) { e.initKill().setGracePeriodSec(1); });
+  advance(seconds(1));
+  ASSERT_EQ(runner_.signals.size(), 2u);
+  EXPECT_EQ(runner_.signals[1].second, SIGKILL);
+}
+
+TEST_F(ExecutorTest, StartFailureIsTaskFailed) {
+  runner_.fail = true;
+  executor_->start();
+  loop_.runUntilIdle();
+  ackAll();
+  auto last = updates().back();
+  EXPECT_EQ(last.state, TaskState::FAILED);
+  EXPECT_EQ(last.reason, TaskReason::CONTAINER_LAUNCH_FAILED);
+  EXPECT_NE(last.message.find("unknown user"), std::string::npos);
+  EXPECT_EQ(doneCode_, 0);
+}
+
+TEST_F(ExecutorTest, GivesUpAfterTheAgentTimeout) {
+  executor_->start();
+  loop_.runUntilIdle();
+  runner_.exit(0);
+  net_.cutOff("c1");
+  for (int i = 0; i < 601 && !doneCode_; ++i) advance(seconds(1));
+  EXPECT_EQ(doneCode_, 1);
+}
+
+TEST_F(ExecutorTest, DropsGarbageFromTheAgent) {
+  executor_->start();
+  loop_.runUntilIdle();
+  agent_->send("c1", kExecutorProtocol, "garbage");
+  agent_->send("c1", "wrong", "x");
+  loop_.runUntilIdle();
+  EXPECT_EQ(executor_->rejectedMessages(), 2u);
+}
+
+}  // namespace
+}  // namespace agora::agent

@@ -1,0 +1,76 @@
+#include "agent/sandbox_files.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace agora::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SandboxFilesTest : public ::testing::Test {
+ protected:
+  SandboxFilesTest() {
+    char tmpl[] = "/tmp/agora-files-XXXXXX";
+    root_ = mkdtemp(tmpl);
+    fs::create_directories(root_ + "/sandboxes/fw/t1/c1");
+    std::ofstream(root_ + "/sandboxes/fw/t1/c1/stdout") << "hello world";
+    std::ofstream(root_ + "/secret") << "top secret";
+    fs::create_symlink(root_ + "/secret", root_ + "/sandboxes/fw/t1/c1/escape");
+    fs::create_symlink(root_ + "/sandboxes/fw/t1/c1/stdout", root_ + "/sandboxes/fw/t1/c1/inside");
+  }
+  ~SandboxFilesTest() override { fs::remove_all(root_); }
+
+  std::string path(const std::string& rel) { return root_ + "/sandboxes/fw/t1/c1/" + rel; }
+
+  std::string root_;
+  SandboxFiles files() { return SandboxFiles(root_ + "/sandboxes"); }
+};
+
+TEST_F(SandboxFilesTest, ReadsARange) {
+  auto chunk = files().read(path("stdout"), 6, 3);
+  ASSERT_TRUE(chunk) << chunk.error().message;
+  EXPECT_EQ(chunk->data, "wor");
+  EXPECT_EQ(chunk->offset, 6);
+  chunk = files().read(path("stdout"), 0, -1);
+  EXPECT_EQ(chunk->data, "hello world");
+}
+
+TEST_F(SandboxFilesTest, OffsetMinusOneGivesTheSize) {
+  auto chunk = files().read(path("stdout"), -1, -1);
+  ASSERT_TRUE(chunk);
+  EXPECT_EQ(chunk->data, "");
+  EXPECT_EQ(chunk->offset, 11);
+}
+
+TEST_F(SandboxFilesTest, PastTheEndIsEmpty) {
+  auto chunk = files().read(path("stdout"), 100, 10);
+  ASSERT_TRUE(chunk);
+  EXPECT_EQ(chunk->data, "");
+}
+
+TEST_F(SandboxFilesTest, RefusesPathsOutsideTheSandboxes) {
+  EXPECT_EQ(files().read(root_ + "/secret", 0, -1).error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(files().read(path("../../../../secret"), 0, -1).error().code,
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(files().read("/etc/passwd", 0, -1).error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(files().read(path("escape"), 0, -1).error().code, ErrorCode::kPermissionDenied);
+  EXPECT_TRUE(files().read(path("inside"), 0, -1));
+}
+
+TEST_F(SandboxFilesTest, ReportsMissingFilesAndBadArguments) {
+  EXPECT_EQ(files().read(path("nope"), 0, -1).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(files().read(path("stdout"), -2, -1).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(files().read(path(""), 0, -1).error().code,
+            ErrorCode::kInvalidArgument);  // a directory
+  EXPECT_EQ(files().read("relative", 0, -1).error().code, ErrorCode::kInvalidArgument);
+  std::string bad = "12x";
+  EXPECT_FALSE(parseInt64(&bad, 0));
+  EXPECT_EQ(*parseInt64(nullptr, 7), 7);
+}
+
+}  // namespace
+}  // namespace agora::agent
