@@ -1,0 +1,38 @@
+#pragma once
+// Synchronous HTTP/1.1 client for the CLI and tests. One connection per call;
+// Beast and Asio stay inside http_client.cpp.
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "common/result.hpp"
+
+namespace agora::http {
+
+struct ClientResponse {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+// url: "http://HOST:PORT/path?query" or "HOST:PORT/path" (scheme optional; https is
+// rejected). Does not follow redirects. Never throws. Errors: kInvalidArgument for a
+// bad url, kUnavailable when the connection is refused, reset or closed before a
+// response, kTimeout when `timeout` (for the whole exchange, name resolution of
+// non-literal hosts excluded) elapses, kProtocol for a malformed response.
+// Non-empty bodies are sent as application/json.
+Result<ClientResponse> request(const std::string& method, const std::string& url,
+                               const std::string& body = "",
+                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+inline Result<ClientResponse> get(const std::string& url,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  return request("GET", url, "", timeout);
+}
+
+// Percent-encodes everything except unreserved characters (A-Z a-z 0-9 - _ . ~),
+// suitable for a query value or a path segment.
+std::string urlEncode(const std::string& s);
+
+}  // namespace agora::http
