@@ -1,0 +1,147 @@
+// ACCEPT: offer validation, task validation (launch_planner) and launches.
+
+#include <glog/logging.h>
+
+#include <cmath>
+#include <set>
+
+#include "master/launch_planner.hpp"
+#include "master/master.hpp"
+
+namespace agora::master {
+
+namespace {
+
+const char* operationName(schema::Operation::Which which) {
+  using W = schema::Operation::Which;
+  switch (which) {
+    case W::LAUNCH:
+      return "LAUNCH";
+    case W::LAUNCH_GROUP:
+      return "LAUNCH_GROUP";
+    case W::RESERVE:
+      return "RESERVE";
+    case W::UNRESERVE:
+      return "UNRESERVE";
+    case W::CREATE:
+      return "CREATE";
+    case W::DESTROY:
+      return "DESTROY";
+  }
+  return "UNKNOWN";
+}
+
+}  // namespace
+
+void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
+  std::vector<std::string> offerIds;
+  for (auto id : accept.getOfferIds()) offerIds.emplace_back(id);
+  double refuse = accept.getFilters().getRefuseSeconds();
+  if (!std::isfinite(refuse) || refuse < 0) refuse = 5.0;
+  std::vector<TaskRequest> requests;
+  std::vector<std::string> unsupported;
+  int group = 0;
+  for (auto operation : accept.getOperations()) {
+    auto which = operation.which();
+    if (which == schema::Operation::LAUNCH || which == schema::Operation::LAUNCH_GROUP) {
+      bool isGroup = which == schema::Operation::LAUNCH_GROUP;
+      auto tasks = isGroup ? operation.getLaunchGroup() : operation.getLaunch();
+      for (auto task : tasks) {
+        requests.push_back(TaskRequest{task.getTaskId(), fromCapnp(task), isGroup ? group : -1});
+      }
+      if (isGroup) ++group;
+    } else {
+      unsupported.push_back(operationName(which));
+    }
+  }
+  std::vector<std::string> taskIds;
+  for (const TaskRequest& request : requests) taskIds.push_back(request.taskId);
+  for (const std::string& name : unsupported) {
+    reject("unsupported_operation", "framework " + framework.info.id + " sent " + name);
+  }
+
+  // Every offer must exist, belong to this framework and be for one agent.
+  std::string problem;
+  std::string agentId;
+  std::vector<std::string> usable;
+  std::set<std::string> seen;
+  if (offerIds.empty()) problem = "the accept names no offers";
+  for (const std::string& offerId : offerIds) {
+    auto it = state_.offers.find(offerId);
+    if (!seen.insert(offerId).second) {
+      problem = "offer '" + offerId + "' is listed twice";
+    } else if (it == state_.offers.end()) {
+      problem = "offer '" + offerId + "' is unknown, rescinded or already used";
+    } else if (it->second.offer.frameworkId != framework.info.id) {
+      problem = "offer '" + offerId + "' belongs to another framework";
+    } else {
+      if (agentId.empty()) agentId = it->second.offer.agentId;
+      if (it->second.offer.agentId != agentId) {
+        problem = "the offers are for different agents ('" + agentId + "' and '" +
+                  it->second.offer.agentId + "')";
+      }
+      usable.push_back(offerId);
+    }
+  }
+  if (!problem.empty()) {
+    for (const std::string& offerId : usable) removeOffer(offerId, false);
+    LOG(WARNING) << "framework " << framework.info.id << ": accept rejected: " << problem;
+    rejectAllTasks(framework, taskIds,
+                   framework.partitionAware() ? TaskState::DROPPED : TaskState::LOST,
+                   TaskReason::INVALID_OFFERS, "launch failed: " + problem);
+    return;
+  }
+
+  Resources offered;
+  for (const std::string& offerId : usable) offered += takeOffer(offerId).resources;
+  metrics_.offersAccepted(usable.size());
+  Agent& agent = state_.agents.at(agentId);  // offers exist only for registered agents
+  LaunchPlan plan = planLaunch(requests, agentId, offered, [&](const std::string& taskId) {
+    return framework.taskIds.count(taskId) > 0;
+  });
+  for (const TaskRejection& rejection : plan.rejected) {
+    LOG(INFO) << "framework " << framework.info.id << ": " << rejection.message;
+    rejectAllTasks(framework, {rejection.taskId}, TaskState::ERROR, TaskReason::TASK_INVALID,
+                   rejection.message);
+  }
+  for (TaskInfo& task : plan.launch) launchTask(framework, agent, std::move(task));
+  allocator_->recover(framework.info.id, agentId, offered - plan.used, refuse);
+  scheduleAllocation();
+}
+
+void Master::rejectAllTasks(Framework& framework, const std::vector<std::string>& taskIds,
+                            TaskState state, TaskReason reason, const std::string& message) {
+  for (const std::string& taskId : taskIds) {
+    TaskStatus status;
+    status.taskId = taskId;
+    status.state = state;
+    status.reason = reason;
+    status.message = message;
+    status.frameworkId = framework.info.id;
+    status.source = StatusSource::MASTER;
+    status.timestamp = loop_.clock().wallSeconds();
+    sendUpdate(framework, status);
+  }
+}
+
+void Master::launchTask(Framework& framework, Agent& agent, TaskInfo info) {
+  TaskKey key{framework.info.id, info.taskId};
+  Task task;
+  task.frameworkId = framework.info.id;
+  task.agentId = agent.id;
+  task.info = std::move(info);
+  task.latest = taskUpdate(task, TaskState::STAGING, TaskReason::NONE, "");
+  sendToAgent(agent.peer, "runTask", [&](AgentEnvelope::Builder out) {
+    auto run = out.initRunTask();
+    toCapnp(framework.info, run.initFramework());
+    toCapnp(task.info, run.initTask());
+  });
+  VLOG(1) << "launching task " << key.second << " of framework " << key.first << " on agent "
+          << agent.id;
+  state_.tasks[key] = std::move(task);
+  agent.tasks.insert(key);
+  framework.taskIds.insert(key.second);
+  markChanged();
+}
+
+}  // namespace agora::master

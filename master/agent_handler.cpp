@@ -1,0 +1,362 @@
+// Master <-> agent protocol: registration, liveness and status updates.
+
+#include <glog/logging.h>
+
+#include "common/codec.hpp"
+#include "master/master.hpp"
+
+namespace agora::master {
+
+namespace {
+
+const char* agentMessageName(schema::AgentEnvelope::Which which) {
+  using W = schema::AgentEnvelope::Which;
+  switch (which) {
+    case W::REGISTER_AGENT:
+      return "registerAgent";
+    case W::REREGISTER_AGENT:
+      return "reregisterAgent";
+    case W::AGENT_REGISTERED:
+      return "agentRegistered";
+    case W::RUN_TASK:
+      return "runTask";
+    case W::KILL_TASK:
+      return "killTask";
+    case W::STATUS_UPDATE:
+      return "statusUpdate";
+    case W::STATUS_UPDATE_ACK:
+      return "statusUpdateAck";
+    case W::PING:
+      return "ping";
+    case W::PONG:
+      return "pong";
+    case W::SHUTDOWN_FRAMEWORK:
+      return "shutdownFramework";
+    case W::SHUTDOWN_AGENT:
+      return "shutdownAgent";
+  }
+  return "unknown";
+}
+
+// A task as reported by a re-registering agent, decoded before any state changes.
+struct ReportedTask {
+  std::string frameworkId;
+  TaskInfo info;
+  TaskStatus latest;
+  std::string sandbox;
+};
+
+}  // namespace
+
+void Master::onAgentFrame(const std::string& peer, std::string_view payload) {
+  auto decoded = Decoded::parse(payload);
+  if (!decoded) {
+    reject("malformed", "agent " + peer + ": " + decoded.error().message);
+    return;
+  }
+  // Handlers read every field they need before changing state, so a corrupt
+  // pointer surfaces as an exception before anything is half-applied.
+  Status status = catchDecode([&] {
+    auto envelope = decoded->root<AgentEnvelope>();
+    if (envelope.getVersion() != schema::PROTOCOL_VERSION) {
+      reject("bad_version",
+             "agent " + peer + " speaks version " + std::to_string(envelope.getVersion()));
+      return;
+    }
+    auto which = envelope.which();
+    const char* type = agentMessageName(which);
+    if (which == AgentEnvelope::REGISTER_AGENT) {
+      metrics_.messageIn(std::string(kAgentProtocol), type);
+      onRegisterAgent(peer, envelope.getRegisterAgent());
+      return;
+    }
+    if (which == AgentEnvelope::REREGISTER_AGENT) {
+      metrics_.messageIn(std::string(kAgentProtocol), type);
+      onReregisterAgent(peer, envelope.getReregisterAgent());
+      return;
+    }
+    Agent* agent = state_.findAgentByPeer(peer);
+    if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
+      reject("unregistered_agent", std::string(type) + " from unregistered agent " + peer);
+      // Tells the agent to register again (PROTOCOL.md, liveness).
+      std::string agentId = agent ? agent->id : "";
+      sendToAgent(peer, "ping", [&](AgentEnvelope::Builder out) {
+        auto ping = out.initPing();
+        ping.setAgentId(agentId);
+        ping.setKnown(false);
+      });
+      return;
+    }
+    switch (which) {
+      case AgentEnvelope::PONG:
+        metrics_.messageIn(std::string(kAgentProtocol), type);
+        onPong(peer, envelope.getPong());
+        return;
+      case AgentEnvelope::STATUS_UPDATE:
+        metrics_.messageIn(std::string(kAgentProtocol), type);
+        onStatusUpdate(peer, envelope.getStatusUpdate());
+        return;
+      default:
+        reject(std::string(type) == "unknown" ? "unknown_message" : "unexpected_message",
+               std::string(type) + " from agent " + agent->id);
+        return;
+    }
+  });
+  if (!status) reject("malformed", "agent " + peer + ": " + status.error().message);
+}
+
+void Master::sendRegistered(const Agent& agent, bool reregistered) {
+  sendToAgent(agent.peer, "agentRegistered", [&](AgentEnvelope::Builder out) {
+    auto registered = out.initAgentRegistered();
+    registered.setAgentId(agent.id);
+    registered.setPingIntervalSec(options_.agentPingIntervalSec);
+    registered.setReregistered(reregistered);
+  });
+}
+
+void Master::onRegisterAgent(const std::string& peer, schema::RegisterAgent::Reader message) {
+  std::string hostname = message.getHostname();
+  auto total = Resources::fromCapnp(message.getResources());
+  KeyValues attributes = fromCapnp(message.getAttributes());
+  std::string url = message.getHttpUrl();
+  if (!total) {
+    reject("invalid_agent",
+           "agent " + peer + " offers invalid resources: " + total.error().message);
+    return;
+  }
+  if (Agent* existing = state_.findAgentByPeer(peer);
+      existing != nullptr && existing->status == AgentStatus::kRegistered) {
+    sendRegistered(*existing, false);  // a retry that crossed our answer
+    return;
+  }
+  Agent agent;
+  agent.id = state_.masterId + "-S" + std::to_string(nextAgentNumber_++);
+  agent.peer = peer;
+  agent.hostname = hostname.empty() ? peer : hostname;
+  agent.url = url;
+  agent.total = std::move(*total);
+  agent.attributes = std::move(attributes);
+  agent.registeredTime = loop_.clock().wallSeconds();
+  LOG(INFO) << "agent " << agent.id << " (" << agent.hostname << ") registered with "
+            << agent.total.toString();
+  allocator_->addAgent(agent.id, agent.total, {});
+  state_.agentPeers[peer] = agent.id;
+  Agent& stored = state_.agents[agent.id] = std::move(agent);
+  sendRegistered(stored, false);
+  scheduleAllocation();
+}
+
+void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent::Reader message) {
+  std::string agentId = message.getAgentId();
+  std::string hostname = message.getHostname();
+  auto total = Resources::fromCapnp(message.getResources());
+  KeyValues attributes = fromCapnp(message.getAttributes());
+  std::string url = message.getHttpUrl();
+  std::vector<ReportedTask> reported;
+  for (auto entry : message.getTasks()) {
+    auto info = fromCapnp(entry.getTask());
+    auto latest = fromCapnp(entry.getLatest());
+    if (!info || !latest) {
+      LOG(WARNING) << "agent " << agentId << " reported an undecodable task: "
+                   << (!info ? info.error().message : latest.error().message);
+      continue;
+    }
+    reported.push_back(ReportedTask{entry.getFrameworkId(), std::move(*info), std::move(*latest),
+                                    entry.getSandbox()});
+  }
+  std::vector<FrameworkInfo> frameworks;
+  for (auto entry : message.getFrameworks()) {
+    if (auto info = fromCapnp(entry); info && !info->id.empty()) frameworks.push_back(*info);
+  }
+  if (auto valid = validateId("agent ID", agentId); !valid || !total) {
+    reject("invalid_agent", "agent " + peer + " re-registered with " +
+                                (!total ? total.error().message : valid.error().message));
+    return;
+  }
+
+  Agent* agent = state_.findAgent(agentId);
+  bool wasKnown = agent != nullptr;
+  if (!wasKnown) {
+    agent = &state_.agents[agentId];
+    agent->id = agentId;
+    agent->registeredTime = loop_.clock().wallSeconds();
+  }
+  for (const std::string& offerId : std::set<std::string>(agent->offerIds)) {
+    removeOffer(offerId, true);
+  }
+  if (!agent->peer.empty() && agent->peer != peer) state_.agentPeers.erase(agent->peer);
+  agent->peer = peer;
+  state_.agentPeers[peer] = agentId;
+  agent->hostname = hostname.empty() ? peer : hostname;
+  agent->url = url;
+  agent->total = std::move(*total);
+  agent->attributes = std::move(attributes);
+  agent->status = AgentStatus::kRegistered;
+  agent->missedPongs = 0;
+
+  for (const FrameworkInfo& info : frameworks) {
+    if (!state_.findFramework(info.id) && !state_.removedFrameworks.count(info.id)) {
+      recoverFramework(info);
+    }
+  }
+  std::set<std::string> shutdown;
+  std::set<TaskKey> stillThere;
+  for (ReportedTask& report : reported) {
+    if (state_.removedFrameworks.count(report.frameworkId)) {
+      shutdown.insert(report.frameworkId);
+      continue;
+    }
+    if (!state_.findFramework(report.frameworkId)) {
+      FrameworkInfo info;
+      info.id = report.frameworkId;
+      recoverFramework(info);
+    }
+    stillThere.insert({report.frameworkId, report.info.taskId});
+    readmitTask(*agent, std::move(report.frameworkId), std::move(report.info),
+                std::move(report.latest), std::move(report.sandbox));
+  }
+  // Tasks we placed on this agent that it no longer has.
+  for (const TaskKey& key : std::set<TaskKey>(agent->tasks)) {
+    if (stillThere.count(key)) continue;
+    failTask(key, TaskState::LOST, TaskState::GONE, TaskReason::AGENT_RESTARTED,
+             "agent " + agentId + " re-registered without task '" + key.second + "'");
+  }
+
+  std::map<std::string, Resources> used;
+  for (const TaskKey& key : agent->tasks) {
+    used[key.first] += state_.tasks.at(key).info.resources;
+  }
+  allocator_->addAgent(agentId, agent->total, used);
+  for (const std::string& frameworkId : shutdown) {
+    sendToAgent(peer, "shutdownFramework", [&](AgentEnvelope::Builder out) {
+      out.initShutdownFramework().setFrameworkId(frameworkId);
+    });
+  }
+  LOG(INFO) << "agent " << agentId << " (" << agent->hostname << ") re-registered with "
+            << agent->tasks.size() << " live tasks" << (wasKnown ? "" : " (new to this master)");
+  sendRegistered(*agent, true);
+  scheduleAllocation();
+}
+
+void Master::readmitTask(Agent& agent, std::string frameworkId, TaskInfo info, TaskStatus latest,
+                         std::string sandbox) {
+  TaskKey key{frameworkId, info.taskId};
+  latest.agentId = agent.id;
+  latest.frameworkId = frameworkId;
+  std::optional<TaskState> previous;
+  Task* task = state_.findTask(key);
+  if (task == nullptr) {
+    Task fresh;
+    if (auto old = state_.completedTasks.find(key); old != state_.completedTasks.end()) {
+      previous = old->second.latest.state;
+      fresh = std::move(old->second);
+      state_.completedTasks.erase(old);
+    }
+    fresh.info = std::move(info);
+    fresh.frameworkId = frameworkId;
+    task = &(state_.tasks[key] = std::move(fresh));
+  } else {
+    previous = task->latest.state;
+    if (task->agentId != agent.id) {
+      if (Agent* other = state_.findAgent(task->agentId)) other->tasks.erase(key);
+    }
+  }
+  task->agentId = agent.id;
+  task->latest = latest;
+  if (!sandbox.empty()) task->sandbox = std::move(sandbox);
+  agent.tasks.insert(key);
+  Framework& framework = state_.frameworks.at(frameworkId);
+  framework.taskIds.insert(key.second);
+  if (isTerminal(latest.state)) {
+    // Its terminal update is still on its way through the agent's update stream.
+    state_.completeTask(key);
+    return;
+  }
+  if (previous == TaskState::UNREACHABLE || previous == TaskState::LOST) {
+    latest.uuid.clear();
+    latest.source = StatusSource::MASTER;
+    latest.message = "agent " + agent.id + " re-registered; the task is still " +
+                     std::string(taskStateName(latest.state));
+    latest.timestamp = loop_.clock().wallSeconds();
+    sendUpdate(framework, latest);
+  }
+}
+
+void Master::onPong(const std::string& peer, schema::Pong::Reader) {
+  if (Agent* agent = state_.findAgentByPeer(peer)) agent->missedPongs = 0;
+}
+
+void Master::pingAgents() {
+  for (auto& [id, agent] : state_.agents) {
+    if (agent.status != AgentStatus::kRegistered) continue;
+    if (agent.missedPongs >= options_.agentMaxMissedPings) {
+      markAgentUnreachable(agent,
+                           "it missed " + std::to_string(agent.missedPongs) + " pings in a row");
+      continue;
+    }
+    agent.missedPongs++;
+    sendToAgent(agent.peer, "ping", [&](AgentEnvelope::Builder out) {
+      auto ping = out.initPing();
+      ping.setAgentId(agent.id);
+      ping.setKnown(true);
+    });
+  }
+}
+
+void Master::markAgentUnreachable(Agent& agent, const std::string& why) {
+  LOG(WARNING) << "agent " << agent.id << " (" << agent.hostname << ") is unreachable: " << why;
+  agent.status = AgentStatus::kUnreachable;
+  for (const std::string& offerId : std::set<std::string>(agent.offerIds)) {
+    removeOffer(offerId, true);
+  }
+  allocator_->removeAgent(agent.id);
+  std::string message = "agent " + agent.id + " (" + agent.hostname + ") is unreachable: " + why;
+  for (const TaskKey& key : std::set<TaskKey>(agent.tasks)) {
+    failTask(key, TaskState::UNREACHABLE, TaskState::LOST, TaskReason::AGENT_UNREACHABLE, message);
+  }
+  markChanged();
+}
+
+void Master::onStatusUpdate(const std::string& peer, schema::StatusUpdate::Reader message) {
+  std::string frameworkId = message.getFrameworkId();
+  auto decoded = fromCapnp(message.getStatus());
+  std::string sandbox = message.getSandbox();
+  Agent& agent = *state_.findAgentByPeer(peer);
+  if (!decoded) {
+    reject("invalid_status", "agent " + agent.id + ": " + decoded.error().message);
+    return;
+  }
+  TaskStatus status = std::move(*decoded);
+  if (frameworkId.empty()) frameworkId = status.frameworkId;
+  status.frameworkId = frameworkId;
+  status.agentId = agent.id;
+  TaskKey key{frameworkId, status.taskId};
+  if (Task* task = state_.findTask(key); task != nullptr && task->agentId == agent.id) {
+    task->latest = status;
+    if (!sandbox.empty()) task->sandbox = sandbox;
+    if (isTerminal(status.state)) {
+      allocator_->recover(frameworkId, agent.id, task->info.resources, 0);
+      state_.completeTask(key);
+      scheduleAllocation();
+    }
+    markChanged();
+  }
+  Framework* framework = state_.findFramework(frameworkId);
+  if (framework == nullptr) {
+    // Nobody will ever acknowledge it: do it for the framework.
+    if (!status.uuid.empty()) {
+      sendToAgent(peer, "statusUpdateAck", [&](AgentEnvelope::Builder out) {
+        auto ack = out.initStatusUpdateAck();
+        ack.setAgentId(agent.id);
+        ack.setFrameworkId(frameworkId);
+        ack.setTaskId(status.taskId);
+        ack.setUuid(kj::arrayPtr(reinterpret_cast<const kj::byte*>(status.uuid.data()),
+                                 status.uuid.size()));
+      });
+    }
+    return;
+  }
+  sendUpdate(*framework, status);
+}
+
+}  // namespace agora::master

@@ -1,0 +1,130 @@
+// agora-master: the cluster's master daemon (see master.hpp).
+
+#include <glog/logging.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "common/event_loop.hpp"
+#include "common/flags.hpp"
+#include "common/http_server.hpp"
+#include "common/logging.hpp"
+#include "common/zmq_transport.hpp"
+#include "master/http_api.hpp"
+#include "master/master.hpp"
+
+namespace {
+
+using namespace agora;
+
+constexpr const char* kUsage =
+    "Usage: agora-master --work-dir DIR [options]\n"
+    "Tracks agents and frameworks, offers resources, relays launches and status updates.";
+
+Status validate(const master::MasterOptions& options) {
+  if (!(options.agentPingIntervalSec > 0 && options.agentPingIntervalSec <= 3600)) {
+    return makeError(ErrorCode::kInvalidArgument, "--agent-ping-interval must be in (0, 3600]");
+  }
+  if (options.agentMaxMissedPings < 1) {
+    return makeError(ErrorCode::kInvalidArgument, "--agent-max-missed-pings must be at least 1");
+  }
+  if (!(options.frameworkHeartbeatIntervalSec > 0 &&
+        options.frameworkHeartbeatIntervalSec <= 3600)) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "--framework-heartbeat-interval must be in (0, 3600]");
+  }
+  return {};
+}
+
+// SIGTERM and SIGINT become readable events on a signalfd. REQUIRES: called
+// before any thread starts, so every thread inherits the blocked mask.
+int blockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  PCHECK(pthread_sigmask(SIG_BLOCK, &signals, nullptr) == 0) << "pthread_sigmask";
+  int fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  PCHECK(fd >= 0) << "signalfd";
+  return fd;
+}
+
+int run(int argc, char** argv) {
+  std::string workDir, httpAddress, listen, logDir;
+  master::MasterOptions options;
+  po::options_description flags("Options");
+  flags.add_options()("work-dir", po::value(&workDir)->required(),
+                      "directory for the master's state")(
+      "http", po::value(&httpAddress)->default_value("127.0.0.1:5050"),
+      "HTTP API address HOST:PORT")("listen",
+                                    po::value(&listen)->default_value("tcp://127.0.0.1:5055"),
+                                    "ZeroMQ endpoint for agents and schedulers")(
+      "agent-ping-interval", po::value(&options.agentPingIntervalSec)->default_value(2),
+      "seconds between pings to each agent")(
+      "agent-max-missed-pings", po::value(&options.agentMaxMissedPings)->default_value(5),
+      "unanswered pings after which an agent is unreachable")(
+      "framework-heartbeat-interval",
+      po::value(&options.frameworkHeartbeatIntervalSec)->default_value(5),
+      "seconds between heartbeats to schedulers; silent for 3 intervals: disconnected")(
+      "log-dir", po::value(&logDir)->default_value(""), "also log to files in this directory");
+  po::variables_map vm;
+  auto parsed = parseFlags(argc, argv, kUsage, flags, vm);
+  if (!parsed) {
+    std::cerr << "agora-master: " << parsed.error().message << "\n" << kUsage << std::endl;
+    return 2;
+  }
+  if (!*parsed) return 0;  // --help
+  if (auto valid = validate(options); !valid) {
+    std::cerr << "agora-master: " << valid.error().message << std::endl;
+    return 2;
+  }
+  initLogging(argv[0], logDir);
+  std::error_code ec;
+  std::filesystem::create_directories(workDir, ec);
+  if (ec) {
+    LOG(ERROR) << "cannot create work dir " << workDir << ": " << ec.message();
+    return 1;
+  }
+
+  int signalFd = blockStopSignals();
+  EventLoop loop;
+  auto transport = ZmqServer::create(loop, listen);
+  if (!transport) {
+    LOG(ERROR) << transport.error().message;
+    return 1;
+  }
+  master::Master master(loop, **transport, options);
+  master::HttpApi api(master.snapshotCell());
+  auto server = http::HttpServer::create(httpAddress, 2);
+  if (!server) {
+    LOG(ERROR) << "cannot serve HTTP on " << httpAddress << ": " << server.error().message;
+    return 1;
+  }
+  api.install(**server);
+  if (auto started = (*server)->start(); !started) {
+    LOG(ERROR) << "cannot start HTTP server: " << started.error().message;
+    return 1;
+  }
+  loop.addFd(signalFd, [&] {
+    signalfd_siginfo info;
+    while (read(signalFd, &info, sizeof(info)) == sizeof(info)) {
+      LOG(INFO) << "received signal " << info.ssi_signo << "; stopping";
+      loop.stop();
+    }
+  });
+  LOG(INFO) << "agora-master " << master.id() << ": HTTP on " << (*server)->address()
+            << ", agents and schedulers on " << (*transport)->endpoint();
+  loop.run();
+  (*server)->stop();
+  loop.removeFd(signalFd);
+  close(signalFd);
+  LOG(INFO) << "agora-master stopped";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return run(argc, argv); }

@@ -1,0 +1,188 @@
+#include "master/master.hpp"
+
+#include <glog/logging.h>
+
+#include <cstdio>
+
+#include "common/codec.hpp"
+#include "common/model.hpp"
+
+namespace agora::master {
+
+namespace {
+
+std::string randomMasterId() { return hexEncode(randomUuidBytes().substr(0, 4)); }
+
+}  // namespace
+
+Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions options)
+    : loop_(loop),
+      transport_(transport),
+      options_(std::move(options)),
+      allocator_(std::make_unique<DrfAllocator>(loop.clock())) {
+  state_.masterId = options_.masterId.empty() ? randomMasterId() : options_.masterId;
+  state_.startTime = loop_.clock().wallSeconds();
+  transport_.setHandler([this](const std::string& peer, std::string_view protocol,
+                               std::string_view payload) { onFrame(peer, protocol, payload); });
+  timers_.push_back(
+      loop_.addPeriodic(seconds(options_.agentPingIntervalSec), [this] { pingAgents(); }));
+  timers_.push_back(loop_.addPeriodic(seconds(options_.frameworkHeartbeatIntervalSec),
+                                      [this] { checkSchedulers(); }));
+  timers_.push_back(loop_.addPeriodic(kAllocationPeriod, [this] { allocate(); }));
+  timers_.push_back(loop_.addPeriodic(kSnapshotPeriod, [this] { maybePublishSnapshot(); }));
+  publishSnapshot();
+  LOG(INFO) << "master " << state_.masterId << " serving on " << transport_.endpoint();
+}
+
+Master::~Master() {
+  *alive_ = false;
+  transport_.setHandler(nullptr);
+  for (EventLoop::TimerId id : timers_) loop_.cancelTimer(id);
+  for (auto& [id, framework] : state_.frameworks) {
+    if (framework.failoverTimer) loop_.cancelTimer(*framework.failoverTimer);
+  }
+}
+
+void Master::onFrame(const std::string& peer, std::string_view protocol, std::string_view payload) {
+  if (payload.size() > kMaxMessageBytes) {
+    reject("oversized", "frame of " + std::to_string(payload.size()) + " bytes from " + peer);
+  } else if (protocol == kAgentProtocol) {
+    onAgentFrame(peer, payload);
+  } else if (protocol == kSchedulerProtocol) {
+    onSchedulerFrame(peer, payload);
+  } else {
+    reject("unknown_protocol",
+           "frame with protocol tag of " + std::to_string(protocol.size()) + " bytes from " + peer);
+  }
+}
+
+void Master::reject(const std::string& reason, const std::string& detail) {
+  metrics_.rejected(reason);
+  LOG_EVERY_N(WARNING, 100) << "dropping frame (" << reason << "): " << detail << " ["
+                            << google::COUNTER << " so far]";
+  markChanged();
+}
+
+void Master::sendToAgent(const std::string& peer, const char* type,
+                         const std::function<void(AgentEnvelope::Builder)>& fill) {
+  capnp::MallocMessageBuilder message;
+  auto envelope = message.initRoot<AgentEnvelope>();
+  envelope.setVersion(schema::PROTOCOL_VERSION);
+  fill(envelope);
+  metrics_.messageOut(std::string(kAgentProtocol), type);
+  if (!transport_.send(peer, kAgentProtocol, encodePacked(message))) {
+    VLOG(1) << "cannot send " << type << " to agent " << peer;
+  }
+}
+
+void Master::sendEvent(const std::string& peer, const char* type,
+                       const std::function<void(schema::Event::Builder)>& fill) {
+  capnp::MallocMessageBuilder message;
+  auto event = message.initRoot<schema::Event>();
+  event.setVersion(schema::PROTOCOL_VERSION);
+  fill(event);
+  metrics_.messageOut(std::string(kSchedulerProtocol), type);
+  if (!transport_.send(peer, kSchedulerProtocol, encodePacked(message))) {
+    VLOG(1) << "cannot send " << type << " to scheduler " << peer;
+  }
+}
+
+void Master::sendUpdate(const Framework& framework, const TaskStatus& status) {
+  if (!framework.connected) return;  // reliable updates are resent by the agent
+  sendEvent(framework.peer, "update",
+            [&](schema::Event::Builder event) { toCapnp(status, event.initUpdate()); });
+}
+
+void Master::sendError(const std::string& peer, const std::string& message) {
+  sendEvent(peer, "error", [&](schema::Event::Builder event) { event.setError(message); });
+}
+
+void Master::scheduleAllocation() {
+  markChanged();
+  if (allocationPending_) return;
+  allocationPending_ = true;
+  loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
+    if (!alive.lock()) return;
+    allocationPending_ = false;
+    allocate();
+  });
+}
+
+void Master::allocate() {
+  std::map<std::string, std::vector<Offer>> byFramework;
+  for (Allocation& allocation : allocator_->allocate()) {
+    Agent* agent = state_.findAgent(allocation.agentId);
+    Framework* framework = state_.findFramework(allocation.frameworkId);
+    if (agent == nullptr || framework == nullptr || !framework->active) {
+      // The allocator and the master disagree; give the resources back.
+      LOG(ERROR) << "allocator offered " << allocation.resources.toString() << " on agent "
+                 << allocation.agentId << " to framework " << allocation.frameworkId
+                 << " which cannot take offers";
+      allocator_->recover(allocation.frameworkId, allocation.agentId, allocation.resources, 0);
+      continue;
+    }
+    Offer offer;
+    offer.id = state_.masterId + "-O" + std::to_string(nextOfferNumber_++);
+    offer.frameworkId = framework->info.id;
+    offer.agentId = agent->id;
+    offer.hostname = agent->hostname;
+    offer.resources = std::move(allocation.resources);
+    offer.attributes = agent->attributes;
+    offer.agentUrl = agent->url;
+    agent->offerIds.insert(offer.id);
+    framework->offerIds.insert(offer.id);
+    state_.offers[offer.id] = OfferRecord{offer, loop_.clock().now()};
+    byFramework[framework->info.id].push_back(std::move(offer));
+  }
+  for (const auto& [frameworkId, offers] : byFramework) {
+    const Framework& framework = state_.frameworks.at(frameworkId);
+    sendEvent(framework.peer, "offers", [&](schema::Event::Builder event) {
+      auto list = event.initOffers(static_cast<unsigned>(offers.size()));
+      for (unsigned i = 0; i < offers.size(); ++i) toCapnp(offers[i], list[i]);
+    });
+    metrics_.offersSent(offers.size());
+    markChanged();
+  }
+}
+
+Offer Master::takeOffer(const std::string& offerId) {
+  auto it = state_.offers.find(offerId);
+  CHECK(it != state_.offers.end()) << "unknown offer " << offerId;
+  Offer offer = std::move(it->second.offer);
+  state_.offers.erase(it);
+  if (Agent* agent = state_.findAgent(offer.agentId)) agent->offerIds.erase(offerId);
+  if (Framework* framework = state_.findFramework(offer.frameworkId)) {
+    framework->offerIds.erase(offerId);
+  }
+  markChanged();
+  return offer;
+}
+
+void Master::removeOffer(const std::string& offerId, bool notify, double refuseSeconds) {
+  if (!state_.offers.count(offerId)) return;
+  Offer offer = takeOffer(offerId);
+  Framework* framework = state_.findFramework(offer.frameworkId);
+  allocator_->recover(offer.frameworkId, offer.agentId, offer.resources, refuseSeconds);
+  if (notify && framework != nullptr && framework->connected) {
+    sendEvent(framework->peer, "rescind",
+              [&](schema::Event::Builder event) { event.setRescind(offerId); });
+    metrics_.offersRescinded();
+  }
+  scheduleAllocation();
+}
+
+void Master::maybePublishSnapshot() {
+  // Metrics such as the loop lag change without state changes: refresh each second.
+  if (changed_ || loop_.clock().now() - lastPublished_ >= std::chrono::seconds(1)) {
+    publishSnapshot();
+  }
+}
+
+void Master::publishSnapshot() {
+  snapshots_.publish(
+      renderSnapshot(SnapshotInputs{state_, metrics_, options_.version, loop_.lagMs()}));
+  changed_ = false;
+  lastPublished_ = loop_.clock().now();
+}
+
+}  // namespace agora::master

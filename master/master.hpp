@@ -1,0 +1,152 @@
+#pragma once
+// The Agora master: admits agents and frameworks, runs the allocator, sends
+// offers, validates launches, relays status updates and acknowledgements,
+// and detects dead agents and schedulers (schemas/PROTOCOL.md).
+//
+// Threading: every member runs on the loop thread. The only state other
+// threads see is the published Snapshot (snapshot()), rebuilt on the loop
+// thread at most every kSnapshotPeriod when something changed.
+//
+// Error policy: nothing received from the network can crash the master. A
+// frame that cannot be served is dropped, logged (rate-limited) and counted
+// in agora_messages_rejected_total{reason}; a scheduler also gets an `error`
+// event when the call came from an unknown or replaced connection.
+
+#include <capnp/message.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/event_loop.hpp"
+#include "common/transport.hpp"
+#include "master/allocator.hpp"
+#include "master/master_metrics.hpp"
+#include "master/snapshot.hpp"
+#include "master/state.hpp"
+#include "schemas/master_agent.capnp.h"
+#include "schemas/scheduler.capnp.h"
+
+namespace agora::master {
+
+struct MasterOptions {
+  double agentPingIntervalSec = 2;
+  int agentMaxMissedPings = 5;
+  double frameworkHeartbeatIntervalSec = 5;
+  // Empty: random per start.
+  std::string masterId;
+  std::string version = "0.1.0";
+};
+
+class Master {
+ public:
+  static constexpr Duration kAllocationPeriod = std::chrono::seconds(1);
+  static constexpr Duration kSnapshotPeriod = std::chrono::milliseconds(50);
+
+  // Installs itself as the transport's handler and starts its timers.
+  // REQUIRES: loop and transport outlive the master; called on the loop thread.
+  Master(EventLoop& loop, ServerTransport& transport, MasterOptions options);
+  ~Master();
+  Master(const Master&) = delete;
+  Master& operator=(const Master&) = delete;
+
+  const std::string& id() const { return state_.masterId; }
+  // Thread-safe: the latest published view for the HTTP API.
+  std::shared_ptr<const Snapshot> snapshot() const { return snapshots_.get(); }
+  // Thread-safe: where snapshots are published (the HTTP API reads it).
+  const SnapshotCell& snapshotCell() const { return snapshots_; }
+
+  // Loop thread only (tests, diagnostics).
+  const MasterState& state() const { return state_; }
+  const MasterMetrics& metrics() const { return metrics_; }
+  const Allocator& allocator() const { return *allocator_; }
+  // Rebuilds and publishes the snapshot now.
+  void publishSnapshot();
+
+ private:
+  using AgentEnvelope = schema::AgentEnvelope;
+  using Call = schema::Call;
+
+  // master.cpp: dispatch, sending, timers, allocation and offers.
+  void onFrame(const std::string& peer, std::string_view protocol, std::string_view payload);
+  void reject(const std::string& reason, const std::string& detail);
+  void sendToAgent(const std::string& peer, const char* type,
+                   const std::function<void(AgentEnvelope::Builder)>& fill);
+  void sendEvent(const std::string& peer, const char* type,
+                 const std::function<void(schema::Event::Builder)>& fill);
+  void sendUpdate(const Framework& framework, const TaskStatus& status);
+  void sendError(const std::string& peer, const std::string& message);
+  void scheduleAllocation();
+  void allocate();
+  // Forgets an outstanding offer without returning its resources to the
+  // allocator. REQUIRES: the offer exists.
+  Offer takeOffer(const std::string& offerId);
+  // Forgets an outstanding offer and returns its resources to the allocator
+  // (filtered for refuseSeconds). Sends `rescind` to the framework when `notify`.
+  void removeOffer(const std::string& offerId, bool notify, double refuseSeconds = 0);
+  // Master-generated update for a live task: the partition-aware state for
+  // frameworks with PARTITION_AWARE, the other one otherwise. A terminal state
+  // frees the task's resources and completes it.
+  void failTask(const TaskKey& key, TaskState partitionAwareState, TaskState otherState,
+                TaskReason reason, const std::string& message);
+  void markChanged() { changed_ = true; }
+  void maybePublishSnapshot();
+
+  // agent_handler.cpp
+  void onAgentFrame(const std::string& peer, std::string_view payload);
+  void onRegisterAgent(const std::string& peer, schema::RegisterAgent::Reader message);
+  void onReregisterAgent(const std::string& peer, schema::ReregisterAgent::Reader message);
+  void onPong(const std::string& peer, schema::Pong::Reader message);
+  void onStatusUpdate(const std::string& peer, schema::StatusUpdate::Reader message);
+  void pingAgents();
+  void markAgentUnreachable(Agent& agent, const std::string& why);
+  // Takes a task reported by a re-registering agent back into the live set.
+  // REQUIRES: the framework exists.
+  void readmitTask(Agent& agent, std::string frameworkId, TaskInfo info, TaskStatus latest,
+                   std::string sandbox);
+  void sendRegistered(const Agent& agent, bool reregistered);
+
+  // scheduler_handler.cpp
+  void onSchedulerFrame(const std::string& peer, std::string_view payload);
+  void onSubscribe(const std::string& peer, Call::Reader call);
+  void onDecline(Framework& framework, Call::Decline::Reader decline);
+  void onKill(Framework& framework, schema::TaskRef::Reader ref);
+  void onAcknowledge(Framework& framework, Call::Acknowledge::Reader ack);
+  void onReconcile(Framework& framework, capnp::List<schema::TaskRef>::Reader refs);
+  void checkSchedulers();
+  void disconnectFramework(Framework& framework, const std::string& why);
+  void removeFramework(const std::string& frameworkId, const std::string& why);
+  // A framework known only from an agent's re-registration (this master has
+  // not seen its scheduler): disconnected until the scheduler subscribes.
+  void recoverFramework(const FrameworkInfo& info);
+  void startFailoverTimer(Framework& framework, double timeoutSec);
+  TaskStatus taskUpdate(const Task& task, TaskState state, TaskReason reason,
+                        const std::string& message) const;
+
+  // accept_handler.cpp
+  void onAccept(Framework& framework, Call::Accept::Reader accept);
+  void rejectAllTasks(Framework& framework, const std::vector<std::string>& taskIds,
+                      TaskState state, TaskReason reason, const std::string& message);
+  void launchTask(Framework& framework, Agent& agent, TaskInfo task);
+
+  EventLoop& loop_;
+  ServerTransport& transport_;
+  MasterOptions options_;
+  MasterState state_;
+  MasterMetrics metrics_;
+  std::unique_ptr<Allocator> allocator_;
+  SnapshotCell snapshots_;
+  uint64_t nextAgentNumber_ = 1;
+  uint64_t nextFrameworkNumber_ = 1;
+  uint64_t nextOfferNumber_ = 1;
+  bool allocationPending_ = false;
+  bool changed_ = true;
+  TimePoint lastPublished_{};
+  std::vector<EventLoop::TimerId> timers_;
+  // Guards callbacks posted to the loop against a destroyed master.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace agora::master

@@ -1,0 +1,427 @@
+// Scheduler <-> master protocol: subscription, liveness and every call but
+// ACCEPT (accept_handler.cpp).
+
+#include <glog/logging.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "common/codec.hpp"
+#include "master/master.hpp"
+
+namespace agora::master {
+
+namespace {
+
+// Frameworks recovered from re-registering agents get at least this long for
+// their scheduler to subscribe, whatever their own failover timeout.
+constexpr double kRecoveredFrameworkGraceSec = 60;
+
+const char* callName(schema::Call::Which which) {
+  using W = schema::Call::Which;
+  switch (which) {
+    case W::SUBSCRIBE:
+      return "subscribe";
+    case W::ACCEPT:
+      return "accept";
+    case W::DECLINE:
+      return "decline";
+    case W::REVIVE:
+      return "revive";
+    case W::SUPPRESS:
+      return "suppress";
+    case W::KILL:
+      return "kill";
+    case W::ACKNOWLEDGE:
+      return "acknowledge";
+    case W::RECONCILE:
+      return "reconcile";
+    case W::MESSAGE:
+      return "message";
+    case W::TEARDOWN:
+      return "teardown";
+    case W::HEARTBEAT:
+      return "heartbeat";
+  }
+  return "unknown";
+}
+
+double refuseSecondsOf(double requested) {
+  // A non-finite or negative value means the scheduler did not mean it: use the default.
+  return std::isfinite(requested) && requested >= 0 ? requested : 5.0;
+}
+
+}  // namespace
+
+void Master::onSchedulerFrame(const std::string& peer, std::string_view payload) {
+  auto decoded = Decoded::parse(payload);
+  if (!decoded) {
+    reject("malformed", "scheduler " + peer + ": " + decoded.error().message);
+    return;
+  }
+  // Handlers read every field they need before changing state (see onAgentFrame).
+  Status status = catchDecode([&] {
+    auto call = decoded->root<Call>();
+    if (call.getVersion() != schema::PROTOCOL_VERSION) {
+      reject("bad_version",
+             "scheduler " + peer + " speaks version " + std::to_string(call.getVersion()));
+      return;
+    }
+    auto which = call.which();
+    const char* type = callName(which);
+    if (which == Call::SUBSCRIBE) {
+      metrics_.messageIn(std::string(kSchedulerProtocol), type);
+      onSubscribe(peer, call);
+      return;
+    }
+    std::string frameworkId = call.getFrameworkId();
+    Framework* framework = state_.findFramework(frameworkId);
+    if (framework == nullptr) {
+      reject("not_subscribed", std::string(type) + " from scheduler " + peer +
+                                   " for unknown framework '" + frameworkId + "'");
+      sendError(peer, state_.removedFrameworks.count(frameworkId)
+                          ? "framework '" + frameworkId +
+                                "' was removed; subscribe without an "
+                                "ID to register a new framework"
+                          : std::string(type) + " call before subscribing: subscribe first");
+      return;
+    }
+    if (framework->peer != peer) {
+      reject("not_subscribed", std::string(type) + " for framework " + frameworkId +
+                                   " from replaced connection " + peer);
+      sendError(peer, "framework '" + frameworkId +
+                          "' is subscribed from another connection (it failed over)");
+      return;
+    }
+    if (!framework->connected) {
+      // It went silent and was disconnected; it re-subscribes once it notices.
+      reject("not_subscribed", std::string(type) + " from disconnected framework " + frameworkId);
+      return;
+    }
+    metrics_.messageIn(std::string(kSchedulerProtocol), type);
+    framework->lastHeard = loop_.clock().now();
+    switch (which) {
+      case Call::ACCEPT:
+        onAccept(*framework, call.getAccept());
+        return;
+      case Call::DECLINE:
+        onDecline(*framework, call.getDecline());
+        return;
+      case Call::REVIVE:
+        allocator_->revive(frameworkId);
+        scheduleAllocation();
+        return;
+      case Call::SUPPRESS:
+        allocator_->suppress(frameworkId);
+        return;
+      case Call::KILL:
+        onKill(*framework, call.getKill());
+        return;
+      case Call::ACKNOWLEDGE:
+        onAcknowledge(*framework, call.getAcknowledge());
+        return;
+      case Call::RECONCILE:
+        onReconcile(*framework, call.getReconcile());
+        return;
+      case Call::TEARDOWN:
+        removeFramework(frameworkId, "torn down by its scheduler");
+        return;
+      case Call::HEARTBEAT:
+        return;
+      case Call::MESSAGE:
+        reject("unsupported_call", "framework messages are not supported yet");
+        return;
+      default:
+        reject("unknown_message", "unknown call from scheduler " + peer);
+        return;
+    }
+  });
+  if (!status) reject("malformed", "scheduler " + peer + ": " + status.error().message);
+}
+
+void Master::onSubscribe(const std::string& peer, Call::Reader call) {
+  std::string callFrameworkId = call.getFrameworkId();
+  auto info = fromCapnp(call.getSubscribe());
+  if (!info) {
+    reject("invalid_framework", "scheduler " + peer + ": " + info.error().message);
+    sendError(peer, "invalid FrameworkInfo: " + info.error().message);
+    return;
+  }
+  if (info->id.empty()) info->id = callFrameworkId;
+  if (info->name.empty()) {
+    reject("invalid_framework", "scheduler " + peer + " sent no framework name");
+    sendError(peer, "invalid FrameworkInfo: name must not be empty");
+    return;
+  }
+  if (info->roles.empty()) info->roles = {"*"};
+  if (!info->id.empty()) {
+    if (state_.removedFrameworks.count(info->id)) {
+      reject("removed_framework",
+             "scheduler " + peer + " re-subscribed removed framework " + info->id);
+      sendError(peer, "framework '" + info->id +
+                          "' was removed (torn down or past its failover timeout); subscribe "
+                          "without an ID to register a new framework");
+      return;
+    }
+    if (auto valid = validateId("framework ID", info->id); !valid) {
+      reject("invalid_framework", "scheduler " + peer + ": " + valid.error().message);
+      sendError(peer, "invalid FrameworkInfo: " + valid.error().message);
+      return;
+    }
+  } else {
+    char number[16];
+    std::snprintf(number, sizeof(number), "%04llu",
+                  static_cast<unsigned long long>(nextFrameworkNumber_++));
+    info->id = state_.masterId + "-" + number;
+  }
+
+  Framework& framework = state_.frameworks[info->id];
+  bool failover = !framework.info.id.empty();
+  if (failover) {
+    if (framework.connected && framework.peer != peer) {
+      sendError(framework.peer, "framework '" + info->id + "' failed over to another scheduler");
+    }
+    if (framework.failoverTimer) loop_.cancelTimer(*framework.failoverTimer);
+    framework.failoverTimer.reset();
+  } else {
+    framework.registeredTime = loop_.clock().wallSeconds();
+    allocator_->addFramework(info->id);
+  }
+  framework.info = *info;
+  framework.peer = peer;
+  framework.connected = true;
+  framework.active = true;
+  framework.lastHeard = loop_.clock().now();
+  // Offers made to the previous connection are void.
+  for (const std::string& offerId : std::set<std::string>(framework.offerIds)) {
+    removeOffer(offerId, true);
+  }
+  allocator_->activateFramework(info->id);
+  LOG(INFO) << "framework " << info->id << " (" << info->name << ") "
+            << (failover ? "failed over to " : "subscribed from ") << peer;
+  sendEvent(peer, "subscribed", [&](schema::Event::Builder event) {
+    auto subscribed = event.initSubscribed();
+    subscribed.setFrameworkId(info->id);
+    subscribed.setHeartbeatIntervalSec(options_.frameworkHeartbeatIntervalSec);
+    subscribed.setMasterId(state_.masterId);
+  });
+  scheduleAllocation();
+}
+
+void Master::recoverFramework(const FrameworkInfo& info) {
+  Framework& framework = state_.frameworks[info.id];
+  framework.info = info;
+  if (framework.info.roles.empty()) framework.info.roles = {"*"};
+  framework.registeredTime = loop_.clock().wallSeconds();
+  allocator_->addFramework(info.id);
+  allocator_->deactivateFramework(info.id);
+  LOG(INFO) << "framework " << info.id << " recovered from an agent; waiting for its scheduler";
+  startFailoverTimer(framework, std::max(info.failoverTimeoutSec, kRecoveredFrameworkGraceSec));
+}
+
+void Master::startFailoverTimer(Framework& framework, double timeoutSec) {
+  if (framework.failoverTimer) loop_.cancelTimer(*framework.failoverTimer);
+  std::string id = framework.info.id;
+  framework.failoverTimer = loop_.addTimer(seconds(timeoutSec), [this, id, timeoutSec] {
+    if (Framework* f = state_.findFramework(id)) f->failoverTimer.reset();
+    char text[64];
+    std::snprintf(text, sizeof(text), "%g", timeoutSec);
+    removeFramework(id, std::string("its scheduler did not re-subscribe within the failover "
+                                    "timeout of ") +
+                            text + " s");
+  });
+}
+
+void Master::checkSchedulers() {
+  TimePoint now = loop_.clock().now();
+  Duration silenceLimit = 3 * seconds(options_.frameworkHeartbeatIntervalSec);
+  std::vector<std::string> silent;
+  for (auto& [id, framework] : state_.frameworks) {
+    if (!framework.connected) continue;
+    if (now - framework.lastHeard > silenceLimit) {
+      silent.push_back(id);
+      continue;
+    }
+    sendEvent(framework.peer, "heartbeat",
+              [](schema::Event::Builder event) { event.setHeartbeat(); });
+  }
+  for (const std::string& id : silent) {
+    disconnectFramework(state_.frameworks.at(id), "no calls for 3 heartbeat intervals");
+  }
+}
+
+void Master::disconnectFramework(Framework& framework, const std::string& why) {
+  LOG(WARNING) << "framework " << framework.info.id << " disconnected: " << why
+               << "; its tasks keep running for " << framework.info.failoverTimeoutSec << " s";
+  framework.connected = false;
+  framework.active = false;
+  allocator_->deactivateFramework(framework.info.id);
+  for (const std::string& offerId : std::set<std::string>(framework.offerIds)) {
+    removeOffer(offerId, false);
+  }
+  startFailoverTimer(framework, framework.info.failoverTimeoutSec);
+  markChanged();
+}
+
+void Master::removeFramework(const std::string& frameworkId, const std::string& why) {
+  Framework* framework = state_.findFramework(frameworkId);
+  if (framework == nullptr) return;
+  LOG(WARNING) << "removing framework " << frameworkId << " (" << framework->info.name
+               << "): " << why;
+  if (framework->failoverTimer) loop_.cancelTimer(*framework->failoverTimer);
+  for (const std::string& offerId : std::set<std::string>(framework->offerIds)) {
+    removeOffer(offerId, false);
+  }
+  std::set<std::string> agents;
+  std::string message = "framework '" + frameworkId + "' was removed: " + why;
+  for (const std::string& taskId : std::set<std::string>(framework->taskIds)) {
+    TaskKey key{frameworkId, taskId};
+    Task& task = state_.tasks.at(key);
+    agents.insert(task.agentId);
+    task.latest = taskUpdate(task, TaskState::KILLED, TaskReason::FRAMEWORK_REMOVED, message);
+    state_.completeTask(key);
+  }
+  for (const std::string& agentId : agents) {
+    Agent* agent = state_.findAgent(agentId);
+    if (agent == nullptr || agent->status != AgentStatus::kRegistered) continue;
+    sendToAgent(agent->peer, "shutdownFramework", [&](AgentEnvelope::Builder out) {
+      out.initShutdownFramework().setFrameworkId(frameworkId);
+    });
+  }
+  allocator_->removeFramework(frameworkId);
+  state_.frameworks.erase(frameworkId);
+  state_.removedFrameworks.insert(frameworkId);
+  scheduleAllocation();
+}
+
+void Master::onDecline(Framework& framework, Call::Decline::Reader decline) {
+  std::vector<std::string> offerIds;
+  for (auto id : decline.getOfferIds()) offerIds.emplace_back(id);
+  double refuse = refuseSecondsOf(decline.getFilters().getRefuseSeconds());
+  for (const std::string& offerId : offerIds) {
+    auto it = state_.offers.find(offerId);
+    if (it == state_.offers.end() || it->second.offer.frameworkId != framework.info.id) {
+      VLOG(1) << "framework " << framework.info.id << " declined unknown offer " << offerId;
+      continue;
+    }
+    removeOffer(offerId, false, refuse);
+    metrics_.offersDeclined();
+  }
+}
+
+TaskStatus Master::taskUpdate(const Task& task, TaskState state, TaskReason reason,
+                              const std::string& message) const {
+  TaskStatus status;
+  status.taskId = task.info.taskId;
+  status.state = state;
+  status.reason = reason;
+  status.message = message;
+  status.agentId = task.agentId;
+  status.frameworkId = task.frameworkId;
+  status.source = StatusSource::MASTER;
+  status.timestamp = loop_.clock().wallSeconds();
+  status.containerId = task.latest.containerId;
+  status.exitCode = task.latest.exitCode;
+  return status;
+}
+
+void Master::failTask(const TaskKey& key, TaskState partitionAwareState, TaskState otherState,
+                      TaskReason reason, const std::string& message) {
+  Task& task = state_.tasks.at(key);
+  Framework* framework = state_.findFramework(key.first);
+  bool aware = framework != nullptr && framework->partitionAware();
+  TaskStatus status = taskUpdate(task, aware ? partitionAwareState : otherState, reason, message);
+  task.latest = status;
+  if (isTerminal(status.state)) {
+    allocator_->recover(key.first, task.agentId, task.info.resources, 0);
+    state_.completeTask(key);
+  }
+  if (framework != nullptr) sendUpdate(*framework, status);
+  markChanged();
+}
+
+void Master::onKill(Framework& framework, schema::TaskRef::Reader ref) {
+  TaskKey key{framework.info.id, ref.getTaskId()};
+  if (const Task* task = state_.findTask(key)) {
+    Agent* agent = state_.findAgent(task->agentId);
+    if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
+      LOG(WARNING) << "cannot kill task " << key.second << ": agent " << task->agentId
+                   << " is unreachable";
+      return;
+    }
+    sendToAgent(agent->peer, "killTask", [&](AgentEnvelope::Builder out) {
+      auto kill = out.initKillTask();
+      kill.setFrameworkId(key.first);
+      kill.setTaskId(key.second);
+      kill.setGracePeriodSec(-1);
+    });
+    return;
+  }
+  if (const Task* done = state_.findAnyTask(key)) {
+    TaskStatus status = done->latest;
+    status.uuid.clear();
+    status.reason = TaskReason::RECONCILIATION;
+    status.source = StatusSource::MASTER;
+    sendUpdate(framework, status);
+    return;
+  }
+  Task unknown;
+  unknown.info.taskId = key.second;
+  unknown.frameworkId = key.first;
+  unknown.agentId = ref.getAgentId();
+  sendUpdate(
+      framework,
+      taskUpdate(unknown, framework.partitionAware() ? TaskState::UNKNOWN : TaskState::LOST,
+                 TaskReason::RECONCILIATION, "task '" + key.second + "' is unknown to the master"));
+}
+
+void Master::onAcknowledge(Framework& framework, Call::Acknowledge::Reader ack) {
+  std::string agentId = ack.getAgentId();
+  std::string taskId = ack.getTaskId();
+  auto uuid = ack.getUuid();
+  std::string uuidBytes(reinterpret_cast<const char*>(uuid.begin()), uuid.size());
+  if (uuidBytes.empty()) return;  // master-generated updates need no acknowledgement
+  Agent* agent = state_.findAgent(agentId);
+  if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
+    // The agent resends the update once it is back; the scheduler acknowledges again.
+    VLOG(1) << "acknowledgement for task " << taskId << " on unavailable agent " << agentId;
+    return;
+  }
+  sendToAgent(agent->peer, "statusUpdateAck", [&](AgentEnvelope::Builder out) {
+    auto forward = out.initStatusUpdateAck();
+    forward.setAgentId(agentId);
+    forward.setFrameworkId(framework.info.id);
+    forward.setTaskId(taskId);
+    forward.setUuid(uuid);
+  });
+}
+
+void Master::onReconcile(Framework& framework, capnp::List<schema::TaskRef>::Reader refs) {
+  std::vector<std::pair<std::string, std::string>> wanted;  // (taskId, agentId)
+  for (auto ref : refs) wanted.emplace_back(ref.getTaskId(), ref.getAgentId());
+  if (wanted.empty()) {
+    for (const std::string& taskId : framework.taskIds) wanted.emplace_back(taskId, "");
+  }
+  for (const auto& [taskId, agentId] : wanted) {
+    TaskKey key{framework.info.id, taskId};
+    TaskStatus status;
+    if (const Task* task = state_.findAnyTask(key)) {
+      status = task->latest;
+      status.uuid.clear();
+      status.source = StatusSource::MASTER;
+      status.timestamp = loop_.clock().wallSeconds();
+    } else {
+      Task unknown;
+      unknown.info.taskId = taskId;
+      unknown.frameworkId = framework.info.id;
+      unknown.agentId = agentId;
+      status =
+          taskUpdate(unknown, framework.partitionAware() ? TaskState::UNKNOWN : TaskState::LOST,
+                     TaskReason::RECONCILIATION, "task '" + taskId + "' is unknown to the master");
+    }
+    status.reason = TaskReason::RECONCILIATION;
+    sendUpdate(framework, status);
+  }
+}
+
+}  // namespace agora::master

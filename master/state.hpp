@@ -1,0 +1,93 @@
+#pragma once
+// The master's in-memory view of the cluster. Plain data owned by Master and
+// touched only on its event-loop thread; the snapshot renderer reads it (on
+// that same thread) to build what the HTTP API serves.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "common/clock.hpp"
+#include "common/event_loop.hpp"
+#include "common/model.hpp"
+#include "common/resources.hpp"
+
+namespace agora::master {
+
+enum class AgentStatus { kRegistered, kUnreachable };
+const char* agentStatusName(AgentStatus status);  // "REGISTERED", "UNREACHABLE"
+
+// (frameworkId, taskId): task IDs are unique per framework only.
+using TaskKey = std::pair<std::string, std::string>;
+
+struct Agent {
+  std::string id;
+  std::string peer;  // transport identity the agent talks from
+  std::string hostname;
+  std::string url;  // the agent's HTTP API
+  Resources total;
+  KeyValues attributes;
+  AgentStatus status = AgentStatus::kRegistered;
+  double registeredTime = 0;  // wall seconds
+  int missedPongs = 0;
+  std::set<std::string> offerIds;
+  std::set<TaskKey> tasks;  // live tasks (not terminal) on this agent
+};
+
+struct Framework {
+  FrameworkInfo info;  // info.id is set
+  std::string peer;
+  bool connected = false;
+  // Connected and not torn down; only active frameworks get offers.
+  bool active = false;
+  TimePoint lastHeard{};
+  double registeredTime = 0;
+  std::optional<EventLoop::TimerId> failoverTimer;
+  std::set<std::string> offerIds;
+  std::set<std::string> taskIds;  // live tasks
+
+  bool partitionAware() const { return info.hasCapability("PARTITION_AWARE"); }
+};
+
+struct Task {
+  TaskInfo info;
+  std::string frameworkId;
+  std::string agentId;
+  TaskStatus latest;
+  std::string sandbox;
+};
+
+struct OfferRecord {
+  Offer offer;
+  TimePoint created{};
+};
+
+struct MasterState {
+  std::string masterId;
+  double startTime = 0;
+  std::map<std::string, Agent> agents;            // by agent ID
+  std::map<std::string, std::string> agentPeers;  // transport peer -> agent ID
+  std::map<std::string, Framework> frameworks;    // by framework ID
+  std::set<std::string> removedFrameworks;        // torn down or failed over past timeout
+  std::map<TaskKey, Task> tasks;                  // live tasks
+  std::map<TaskKey, Task> completedTasks;         // terminal tasks, bounded (oldest evicted)
+  std::deque<TaskKey> completedOrder;
+  std::map<std::string, OfferRecord> offers;  // outstanding offers by offer ID
+
+  static constexpr size_t kMaxCompletedTasks = 10000;
+
+  Agent* findAgent(const std::string& id);
+  Agent* findAgentByPeer(const std::string& peer);
+  Framework* findFramework(const std::string& id);
+  Task* findTask(const TaskKey& key);
+  // Live task first, then completed.
+  const Task* findAnyTask(const TaskKey& key) const;
+  // Moves a live task to the completed list. REQUIRES: the task is live.
+  void completeTask(const TaskKey& key);
+};
+
+}  // namespace agora::master

@@ -1,0 +1,63 @@
+#pragma once
+// A Master on a FakeNetwork driven by a SimulatedClock, plus helpers.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "common/fake_transport.hpp"
+#include "master/master.hpp"
+#include "tests/master/fake_peers.hpp"
+
+namespace agora::master::testing {
+
+class MasterTest : public ::testing::Test {
+ protected:
+  MasterTest() {
+    MasterOptions options;
+    options.masterId = "M";
+    options.agentPingIntervalSec = 1;
+    options.agentMaxMissedPings = 3;
+    options.frameworkHeartbeatIntervalSec = 2;
+    master_ = std::make_unique<Master>(loop_, *server_, options);
+  }
+  ~MasterTest() override { master_.reset(); }
+
+  void settle() { loop_.runUntilIdle(); }
+  // Advances the clock in 100 ms steps so periodic timers fire in order.
+  void advance(double secondsTotal) {
+    for (double t = 0; t < secondsTotal - 1e-9; t += 0.1) {
+      clock_.advance(millis(100));
+      loop_.runUntilIdle();
+    }
+  }
+  std::unique_ptr<FakeAgent> agent(const std::string& identity, const std::string& resources,
+                                   const std::string& hostname = "host1") {
+    auto a = std::make_unique<FakeAgent>(network_, identity);
+    a->registerAgent(resources, hostname);
+    settle();
+    return a;
+  }
+  std::unique_ptr<FakeScheduler> scheduler(const std::string& identity,
+                                           const std::string& name = "fw",
+                                           double failoverTimeoutSec = 0,
+                                           bool partitionAware = false) {
+    auto s = std::make_unique<FakeScheduler>(network_, identity);
+    s->subscribe(name, "", failoverTimeoutSec, partitionAware);
+    settle();
+    return s;
+  }
+  const Task* task(const std::string& frameworkId, const std::string& taskId) {
+    return master_->state().findAnyTask({frameworkId, taskId});
+  }
+  uint64_t rejected(const std::string& reason) { return master_->metrics().rejectedCount(reason); }
+
+  SimulatedClock clock_;
+  EventLoop loop_{clock_};
+  FakeNetwork network_{loop_};
+  std::unique_ptr<FakeServer> server_ = network_.bind("master");
+  std::unique_ptr<Master> master_;
+};
+
+}  // namespace agora::master::testing
