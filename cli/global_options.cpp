@@ -1,0 +1,80 @@
+#include "cli/global_options.hpp"
+
+extern char** environ;
+
+namespace agora::cli {
+
+Environment processEnvironment() {
+  Environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string entry(*e);
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return env;
+}
+
+Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const Environment& env) {
+  CommandLine out;
+  if (auto it = env.find("AGORA_MASTER"); it != env.end() && !it->second.empty()) {
+    out.global.master = it->second;
+  }
+  if (auto it = env.find("AGORA_SCHEDULER_ENDPOINT"); it != env.end() && !it->second.empty()) {
+    out.global.schedulerEndpoint = it->second;
+  }
+  size_t i = 1;
+  for (; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    auto takeValue = [&](const std::string& flag, std::string& into) -> Status {
+      if (arg.rfind(flag + "=", 0) == 0) {
+        into = arg.substr(flag.size() + 1);
+      } else if (i + 1 < argv.size()) {
+        into = argv[++i];
+      } else {
+        return makeError(ErrorCode::kInvalidArgument, flag + " needs a value");
+      }
+      return {};
+    };
+    if (arg == "--help" || arg == "-h" || arg == "help") {
+      out.help = true;
+    } else if (arg == "--master" || arg.rfind("--master=", 0) == 0) {
+      if (auto st = takeValue("--master", out.global.master); !st) return makeError(st.error());
+    } else if (arg == "--scheduler-endpoint" || arg.rfind("--scheduler-endpoint=", 0) == 0) {
+      if (auto st = takeValue("--scheduler-endpoint", out.global.schedulerEndpoint); !st) {
+        return makeError(st.error());
+      }
+    } else if (!arg.empty() && arg[0] == '-') {
+      return makeError(ErrorCode::kInvalidArgument, "unknown option '" + arg + "'");
+    } else {
+      break;
+    }
+  }
+  if (i < argv.size()) {
+    out.command = argv[i];
+    out.args.assign(argv.begin() + static_cast<long>(i) + 1, argv.end());
+  }
+  return out;
+}
+
+std::string toZmqEndpoint(const std::string& address) {
+  return address.find("://") == std::string::npos ? "tcp://" + address : address;
+}
+
+std::string toHttpBase(const std::string& address) {
+  std::string base = address.find("://") == std::string::npos ? "http://" + address : address;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
+
+std::pair<std::vector<std::string>, std::vector<std::string>> splitAtDoubleDash(
+    const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") {
+      return {std::vector<std::string>(args.begin(), args.begin() + static_cast<long>(i)),
+              std::vector<std::string>(args.begin() + static_cast<long>(i) + 1, args.end())};
+    }
+  }
+  return {args, {}};
+}
+
+}  // namespace agora::cli

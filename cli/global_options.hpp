@@ -1,0 +1,52 @@
+#pragma once
+// Options every `agora` subcommand shares, and how they are resolved:
+// flag, then environment, then default.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace agora::cli {
+
+inline constexpr const char* kDefaultMaster = "127.0.0.1:5050";
+inline constexpr const char* kDefaultSchedulerEndpoint = "tcp://127.0.0.1:5055";
+
+// Exit codes of the tool itself (`agora run` otherwise exits with the task's code).
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+// `agora run` could not run the task at all (no master, no fitting offer);
+// like `docker run`'s 125, outside the range a task's own exit code uses.
+inline constexpr int kExitRunFailed = 125;
+
+struct GlobalOptions {
+  std::string master = kDefaultMaster;                        // HTTP API, HOST:PORT
+  std::string schedulerEndpoint = kDefaultSchedulerEndpoint;  // tcp://HOST:PORT
+};
+
+struct CommandLine {
+  GlobalOptions global;
+  std::string command;            // empty: none given
+  std::vector<std::string> args;  // after the subcommand
+  bool help = false;              // --help before any subcommand
+};
+
+using Environment = std::map<std::string, std::string>;
+Environment processEnvironment();
+
+// Parses `agora [--master A] [--scheduler-endpoint E] [--help] COMMAND ARGS...`.
+// AGORA_MASTER / AGORA_SCHEDULER_ENDPOINT apply when the flags are absent.
+// Subcommands may override both again with their own flags.
+Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const Environment& env);
+
+// "HOST:PORT" -> "tcp://HOST:PORT"; endpoints with a scheme are kept.
+std::string toZmqEndpoint(const std::string& address);
+// "HOST:PORT" or "http://HOST:PORT" -> "http://HOST:PORT" (no trailing slash).
+std::string toHttpBase(const std::string& address);
+
+// Splits `args` at the first "--": before (options) and after (a command).
+std::pair<std::vector<std::string>, std::vector<std::string>> splitAtDoubleDash(
+    const std::vector<std::string>& args);
+
+}  // namespace agora::cli

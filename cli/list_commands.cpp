@@ -1,0 +1,146 @@
+#include "cli/list_commands.hpp"
+
+#include <cmath>
+#include <iostream>
+#include <sstream>
+
+#include "cli/arguments.hpp"
+#include "cli/master_client.hpp"
+
+namespace agora::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::string str(const json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key)) return "";
+  const json& v = object[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "";
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  return v.dump();
+}
+
+std::string formatNumber(double value) {
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    return std::to_string(static_cast<long long>(value));
+  }
+  // Resources are fixed-point with three decimals.
+  std::ostringstream out;
+  out << std::fixed;
+  out.precision(3);
+  out << value;
+  std::string text = out.str();
+  while (text.back() == '0') text.pop_back();
+  if (text.back() == '.') text.pop_back();
+  return text;
+}
+
+std::string joinStrings(const json& list) {
+  std::string out;
+  if (!list.is_array()) return out;
+  for (const auto& item : list) {
+    if (!out.empty()) out += ",";
+    out += item.is_string() ? item.get<std::string>() : item.dump();
+  }
+  return out;
+}
+
+const json& listOf(const json& body, const char* key) {
+  static const json kEmpty = json::array();
+  return body.is_object() && body.contains(key) && body[key].is_array() ? body[key] : kEmpty;
+}
+
+}  // namespace
+
+std::string formatResources(const json& resources) {
+  if (!resources.is_object() || resources.empty()) return "-";
+  std::string out;
+  for (const auto& [name, value] : resources.items()) {
+    std::string text;
+    if (value.is_number()) {
+      text = formatNumber(value.get<double>());
+    } else if (value.is_array()) {
+      for (const auto& range : value) {
+        if (!text.empty()) text += ",";
+        if (range.is_array() && range.size() == 2) {
+          text += range[0].dump() + (range[0] == range[1] ? "" : "-" + range[1].dump());
+        }
+      }
+    } else {
+      text = value.dump();
+    }
+    if (!out.empty()) out += " ";
+    out += name + ":" + text;
+  }
+  return out;
+}
+
+Table agentsTable(const json& body) {
+  Table table({"ID", "HOSTNAME", "STATUS", "RESOURCES", "USED", "OFFERED", "URL"});
+  for (const auto& a : listOf(body, "agents")) {
+    table.addRow({str(a, "id"), str(a, "hostname"), str(a, "status"),
+                  formatResources(a.value("resources", json())),
+                  formatResources(a.value("used", json())),
+                  formatResources(a.value("offered", json())), str(a, "url")});
+  }
+  return table;
+}
+
+Table frameworksTable(const json& body) {
+  Table table({"ID", "NAME", "USER", "ROLES", "CONNECTED", "ACTIVE", "TASKS", "USED", "OFFERED"});
+  for (const auto& f : listOf(body, "frameworks")) {
+    table.addRow({str(f, "id"), str(f, "name"), str(f, "user"),
+                  joinStrings(f.value("roles", json())), str(f, "connected"), str(f, "active"),
+                  str(f, "task_count"), formatResources(f.value("used", json())),
+                  formatResources(f.value("offered", json()))});
+  }
+  return table;
+}
+
+Table tasksTable(const json& body) {
+  Table table({"ID", "NAME", "STATE", "EXIT", "FRAMEWORK", "AGENT", "RESOURCES", "MESSAGE"});
+  for (const auto& t : listOf(body, "tasks")) {
+    std::string state = str(t, "state");
+    if (state.rfind("TASK_", 0) == 0) state = state.substr(5);
+    table.addRow({str(t, "id"), str(t, "name"), state, str(t, "exit_code"), str(t, "framework_id"),
+                  str(t, "agent_id"), formatResources(t.value("resources", json())),
+                  str(t, "message")});
+  }
+  return table;
+}
+
+int listCommand(const std::string& kind, const std::vector<std::string>& args,
+                GlobalOptions global) {
+  po::options_description options("Options");
+  options.add_options()("output,o", po::value<std::string>()->default_value("table"),
+                        "output format: table or json (the master's raw JSON)");
+  auto parsed = parseArgs("Usage: agora " + kind + " [-o json]\n\nLists the master's " + kind +
+                              " (GET /api/v1/" + kind + ").",
+                          args, options, global);
+  if (!parsed) return fail(parsed.error());
+  if (parsed->help) return 0;
+  std::string format = parsed->vm["output"].as<std::string>();
+  if (format != "table" && format != "json") {
+    return fail(
+        Error{ErrorCode::kInvalidArgument, "-o must be 'table' or 'json', not '" + format + "'"});
+  }
+  MasterClient master(global.master);
+  if (format == "json") {
+    auto body = master.getRaw("/api/v1/" + kind);
+    if (!body) return fail(body.error());
+    std::cout << *body;
+    if (body->empty() || body->back() != '\n') std::cout << "\n";
+    return 0;
+  }
+  auto body = master.getJson("/api/v1/" + kind);
+  if (!body) return fail(body.error());
+  Table table = kind == "agents"       ? agentsTable(*body)
+                : kind == "frameworks" ? frameworksTable(*body)
+                                       : tasksTable(*body);
+  std::cout << table.render() << std::flush;
+  return 0;
+}
+
+}  // namespace agora::cli

@@ -1,0 +1,54 @@
+// agora: the command-line tool. See usage() and each subcommand's --help.
+#include <glog/logging.h>
+
+#include <iostream>
+
+#include "cli/arguments.hpp"
+#include "cli/dev_command.hpp"
+#include "cli/list_commands.hpp"
+#include "cli/logs_command.hpp"
+#include "cli/run_command.hpp"
+
+namespace {
+
+const char* kUsage =
+    "Usage: agora [--master HOST:PORT] COMMAND [ARGS...]\n"
+    "\n"
+    "Commands:\n"
+    "  dev [--work-dir DIR]            run a master and an agent on this machine until Ctrl-C\n"
+    "  run [options] -- CMD [ARGS...]  run one task, stream its output, exit with its code\n"
+    "  agents | frameworks | tasks     list the cluster's state (-o json for the raw JSON)\n"
+    "  logs [-f] [--stderr] TASK_ID    print a task's stdout (or stderr); -f follows it\n"
+    "\n"
+    "Global options (also accepted after the command):\n"
+    "  --master HOST:PORT              the master's HTTP API (env AGORA_MASTER;\n"
+    "                                  default 127.0.0.1:5050)\n"
+    "  --scheduler-endpoint ENDPOINT   where `agora run` subscribes (env\n"
+    "                                  AGORA_SCHEDULER_ENDPOINT; default tcp://127.0.0.1:5055)\n"
+    "\n"
+    "`agora COMMAND --help` describes each command.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace agora::cli;
+  FLAGS_logtostderr = true;
+  FLAGS_minloglevel = 2;  // the SDK's INFO/WARNING lines are not for CLI users
+  google::InitGoogleLogging(argv[0]);
+
+  auto line = parseCommandLine(std::vector<std::string>(argv, argv + argc), processEnvironment());
+  if (!line) return fail(line.error());
+  if (line->help || line->command.empty()) {
+    (line->help ? std::cout : std::cerr) << kUsage;
+    return line->help ? 0 : kExitUsage;
+  }
+  const std::string& command = line->command;
+  if (command == "dev") return devCommand(line->args, line->global);
+  if (command == "run") return runCommand(line->args, line->global);
+  if (command == "logs") return logsCommand(line->args, line->global);
+  if (command == "agents" || command == "frameworks" || command == "tasks") {
+    return listCommand(command, line->args, line->global);
+  }
+  std::cerr << "agora: unknown command '" << command << "'\n\n" << kUsage;
+  return kExitUsage;
+}

@@ -1,0 +1,35 @@
+#pragma once
+// Reads the master's operator API (/api/v1/...) and agents' sandbox files,
+// with errors that tell a person what to do.
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/result.hpp"
+
+namespace agora::cli {
+
+class MasterClient {
+ public:
+  // address: the master's HTTP API, "HOST:PORT" or "http://HOST:PORT".
+  explicit MasterClient(std::string address,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // GET path (e.g. "/api/v1/tasks"): the raw body of a 200 response.
+  // kUnavailable: "cannot reach the master at A: connection refused — is
+  // `agora dev` running?"; other statuses carry the server's "error" field.
+  Result<std::string> getRaw(const std::string& path) const;
+  Result<nlohmann::json> getJson(const std::string& path) const;
+  // The task's entry in /api/v1/tasks; kNotFound when the master does not know it.
+  Result<nlohmann::json> task(const std::string& taskId) const;
+
+  const std::string& address() const { return address_; }
+
+ private:
+  std::string address_;
+  std::string base_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace agora::cli

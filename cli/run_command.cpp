@@ -1,0 +1,99 @@
+#include "cli/run_command.hpp"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/arguments.hpp"
+#include "cli/output_streamer.hpp"
+#include "cli/run_options.hpp"
+#include "cli/run_scheduler.hpp"
+#include "common/transport.hpp"
+
+namespace agora::cli {
+
+namespace {
+
+std::string currentUser() {
+  const char* user = getenv("USER");
+  return user != nullptr && *user != '\0' ? user : "root";
+}
+
+void reportFailure(const RunOutcome& outcome) {
+  if (outcome.kind != RunOutcome::Kind::kTaskEnded) {
+    if (!outcome.message.empty()) std::cerr << "agora: " << outcome.message << std::endl;
+    return;
+  }
+  const TaskStatus& s = outcome.status;
+  if (s.state == TaskState::FINISHED) return;
+  std::cerr << "agora: task " << s.taskId << " " << taskStateName(s.state) << " ("
+            << taskReasonName(s.reason) << ")";
+  if (!s.message.empty()) std::cerr << ": " << s.message;
+  std::cerr << std::endl;
+}
+
+}  // namespace
+
+int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
+  auto options = parseRunOptions(args, global);
+  if (!options) return fail(options.error());
+  if (options->help) return 0;
+  std::string taskId = "run-" + hexEncode(randomUuidBytes().substr(0, 6));
+  auto task = buildTask(*options, taskId);
+  if (!task) return fail(task.error());
+
+  // Signals are read from a signalfd on the driver's loop; block them in every
+  // thread (threads inherit the mask) before any is created.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  int signalFd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signalFd < 0) return fail(errnoError("signalfd", errno));
+
+  std::string endpoint = toZmqEndpoint(global.schedulerEndpoint);
+  RunScheduler scheduler(*task, options->timeoutSec, endpoint);
+  OutputStreamer streamer(MasterClient(global.master), taskId);
+  scheduler.onLaunched = [&](const Offer& offer) { streamer.launched(offer.agentUrl); };
+  scheduler.onTerminal = [&](const TaskStatus&) { streamer.finish(); };
+
+  sdk::DriverOptions driverOptions;
+  driverOptions.masterEndpoint = endpoint;
+  driverOptions.framework.name = "agora-run";
+  driverOptions.framework.user = currentUser();
+  if (!options->role.empty()) driverOptions.framework.roles = {options->role};
+  auto driver = sdk::SchedulerDriver::create(scheduler, driverOptions);
+  if (!driver) {
+    close(signalFd);
+    std::cerr << "agora: " << driver.error().message << std::endl;
+    return kExitRunFailed;
+  }
+  sdk::SchedulerDriver& d = **driver;
+  d.loop().post([&] {
+    scheduler.armTimeout(d);
+    d.loop().addFd(signalFd, [&] {
+      signalfd_siginfo info;
+      while (read(signalFd, &info, sizeof(info)) == sizeof(info)) {
+        scheduler.interrupt(d, static_cast<int>(info.ssi_signo));
+      }
+    });
+  });
+  Status status = d.run();
+  d.loop().removeFd(signalFd);  // the loop thread has exited
+  close(signalFd);
+  streamer.finish();
+  streamer.join();
+
+  const RunOutcome& outcome = scheduler.outcome();
+  if (!status && outcome.kind == RunOutcome::Kind::kPending) {
+    std::cerr << "agora: " << status.error().message << std::endl;
+    return kExitRunFailed;
+  }
+  reportFailure(outcome);
+  return exitCodeOf(outcome);
+}
+
+}  // namespace agora::cli

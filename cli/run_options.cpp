@@ -1,0 +1,90 @@
+#include "cli/run_options.hpp"
+
+#include <cmath>
+
+#include "cli/arguments.hpp"
+
+namespace agora::cli {
+
+namespace {
+
+const char* kUsage =
+    "Usage: agora run [options] -- CMD [ARGS...]\n\n"
+    "Runs CMD as one task on the cluster, streams its stdout and stderr here, and exits\n"
+    "with its exit code: 0 when FINISHED, the command's code when FAILED (1 if unknown),\n"
+    "130/143 when KILLED (by Ctrl-C here / otherwise), 1 for other failures (LOST, ERROR...),\n"
+    "125 when it could not run at all (no master, or no offer fit within --timeout).\n"
+    "One CMD word runs through /bin/sh -c ('echo $HOME'); several run as an argv.\n"
+    "Ctrl-C kills the task and waits for it to end; a second Ctrl-C stops waiting.";
+
+}  // namespace
+
+Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalOptions& global) {
+  auto [flags, command] = splitAtDoubleDash(args);
+  RunOptions out;
+  po::options_description options("Options");
+  options.add_options()("cpus", po::value<double>(&out.cpus)->default_value(out.cpus),
+                        "CPUs for the task")(
+      "mem", po::value<double>(&out.memMb)->default_value(out.memMb), "memory for the task, MB")(
+      "name", po::value<std::string>(&out.name)->default_value(out.name), "task name")(
+      "role", po::value<std::string>(&out.role), "role to subscribe with")(
+      "timeout", po::value<double>(&out.timeoutSec)->default_value(out.timeoutSec),
+      "seconds to wait for an offer that fits")(
+      "env", po::value<std::vector<std::string>>()->composing(),
+      "K=V environment variable for the task (repeatable)")(
+      "cmd", po::value<std::vector<std::string>>(), "the command (after --)");
+  po::positional_options_description positional;
+  positional.add("cmd", -1);
+  auto parsed = parseArgs(kUsage, flags, options, global, &positional, /*withScheduler=*/true);
+  if (!parsed) return makeError(parsed.error());
+  if (parsed->help) {
+    out.help = true;
+    return out;
+  }
+  if (parsed->vm.count("cmd")) {
+    auto words = parsed->vm["cmd"].as<std::vector<std::string>>();
+    command.insert(command.begin(), words.begin(), words.end());
+  }
+  out.command = std::move(command);
+  if (out.command.empty() || out.command[0].empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "run needs a command: agora run -- CMD [ARGS...]");
+  }
+  if (parsed->vm.count("env")) {
+    for (const auto& kv : parsed->vm["env"].as<std::vector<std::string>>()) {
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return makeError(ErrorCode::kInvalidArgument, "--env '" + kv + "' is not K=V");
+      }
+      out.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+  }
+  if (!(out.cpus > 0) || !(out.memMb > 0)) {
+    return makeError(ErrorCode::kInvalidArgument, "--cpus and --mem must be positive");
+  }
+  if (!(out.timeoutSec > 0) || !std::isfinite(out.timeoutSec)) {
+    return makeError(ErrorCode::kInvalidArgument, "--timeout must be a positive number of seconds");
+  }
+  return out;
+}
+
+Result<TaskInfo> buildTask(const RunOptions& options, const std::string& taskId) {
+  TaskInfo task;
+  task.taskId = taskId;
+  task.name = options.name;
+  if (auto st = task.resources.setScalar("cpus", options.cpus); !st) return makeError(st.error());
+  if (auto st = task.resources.setScalar("mem", options.memMb); !st) return makeError(st.error());
+  if (options.command.size() == 1) {
+    task.command.shell = true;
+    task.command.value = options.command[0];
+  } else {
+    task.command.shell = false;
+    task.command.value = options.command[0];
+    task.command.arguments = options.command;
+  }
+  task.command.environment = options.env;
+  task.command.environment.emplace_back("AGORA_TASK_ID", taskId);
+  return task;
+}
+
+}  // namespace agora::cli

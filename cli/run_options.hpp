@@ -1,0 +1,31 @@
+#pragma once
+// `agora run` arguments and the task they describe (pure; no I/O besides --help).
+
+#include <string>
+#include <vector>
+
+#include "cli/global_options.hpp"
+#include "common/model.hpp"
+#include "common/result.hpp"
+
+namespace agora::cli {
+
+struct RunOptions {
+  double cpus = 0.1;
+  double memMb = 32;
+  std::string name = "agora-run";
+  std::string role;        // empty: the master's default role
+  double timeoutSec = 30;  // for a fitting offer, not for the task
+  KeyValues env;           // --env K=V
+  std::vector<std::string> command;
+  bool help = false;  // usage printed
+};
+
+// Parses `agora run [flags] -- CMD ARGS...`; also applies --master and
+// --scheduler-endpoint to `global`.
+Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalOptions& global);
+
+// One CMD string runs through /bin/sh -c; several words run as argv.
+Result<TaskInfo> buildTask(const RunOptions& options, const std::string& taskId);
+
+}  // namespace agora::cli

@@ -1,0 +1,161 @@
+#include "cli/run_scheduler.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <sstream>
+
+#include "cli/global_options.hpp"
+
+namespace agora::cli {
+
+namespace {
+
+// Refuse non-fitting offers briefly, so changed resources come back soon.
+constexpr double kRefuseUnfitSeconds = 1;
+// Once launched, offers are of no use to us.
+constexpr double kRefuseAfterLaunchSeconds = 3600;
+
+std::string formatSeconds(double s) {
+  std::ostringstream out;
+  out << s << "s";
+  return out.str();
+}
+
+}  // namespace
+
+int exitCodeOf(const RunOutcome& outcome) {
+  switch (outcome.kind) {
+    case RunOutcome::Kind::kTaskEnded:
+      switch (outcome.status.state) {
+        case TaskState::FINISHED:
+          return 0;
+        case TaskState::FAILED:
+          return outcome.status.exitCode.value_or(0) != 0 ? *outcome.status.exitCode : 1;
+        case TaskState::KILLED:
+          return outcome.interruptSignal != 0 ? 128 + outcome.interruptSignal : 143;
+        default:
+          return 1;
+      }
+    case RunOutcome::Kind::kInterrupted:
+      return 128 + outcome.interruptSignal;
+    case RunOutcome::Kind::kPending:
+    case RunOutcome::Kind::kNoOffer:
+    case RunOutcome::Kind::kAborted:
+      return kExitRunFailed;
+  }
+  return kExitRunFailed;
+}
+
+double offerScore(const Resources& offered, const Resources& wanted) {
+  double score = 1;
+  for (const auto& name : wanted.scalarNames()) {
+    score = std::min(score, offered.scalar(name) / wanted.scalar(name));
+  }
+  return score;
+}
+
+RunScheduler::RunScheduler(TaskInfo task, double offerTimeoutSec, std::string masterEndpoint)
+    : task_(std::move(task)),
+      offerTimeoutSec_(offerTimeoutSec),
+      masterEndpoint_(std::move(masterEndpoint)) {}
+
+void RunScheduler::armTimeout(sdk::SchedulerDriver& driver) {
+  driver.loop().addTimer(seconds(offerTimeoutSec_), [this, &driver] {
+    if (launched_ || outcome_.kind != RunOutcome::Kind::kPending) return;
+    finish(driver, RunOutcome{RunOutcome::Kind::kNoOffer, {}, explainNoOffer(), 0});
+  });
+}
+
+std::string RunScheduler::explainNoOffer() const {
+  std::string within = " within " + formatSeconds(offerTimeoutSec_);
+  if (!subscribed_) {
+    return "the master at " + masterEndpoint_ + " did not answer" + within +
+           " — is `agora dev` running? (set --scheduler-endpoint / AGORA_SCHEDULER_ENDPOINT)";
+  }
+  if (offersSeen_ == 0) {
+    return "no offers received" + within +
+           " — is an agent registered with free resources? (`agora agents`)";
+  }
+  std::string out = "no offer fits " + task_.resources.toString() + within;
+  if (bestOffer_) {
+    out += "; largest offer seen: " + bestOffer_->resources.toString() + " on agent " +
+           bestOffer_->agentId;
+    if (!bestOffer_->hostname.empty()) out += " (" + bestOffer_->hostname + ")";
+  }
+  return out + " — ask for less (--cpus, --mem) or free resources (`agora agents`)";
+}
+
+void RunScheduler::subscribed(sdk::SchedulerDriver&, const std::string&) { subscribed_ = true; }
+
+void RunScheduler::offers(sdk::SchedulerDriver& driver, const std::vector<Offer>& offers) {
+  std::vector<std::string> unused;
+  for (const Offer& offer : offers) {
+    offersSeen_++;
+    bool fits = offer.resources.contains(task_.resources);
+    if (!launched_ && outcome_.kind == RunOutcome::Kind::kPending && fits) {
+      launched_ = true;
+      task_.agentId = offer.agentId;
+      driver.launch(offer.id, {task_});
+      driver.suppress();
+      if (onLaunched) onLaunched(offer);
+      continue;
+    }
+    double score = offerScore(offer.resources, task_.resources);
+    if (score > bestScore_) {
+      bestScore_ = score;
+      bestOffer_ = offer;
+    }
+    unused.push_back(offer.id);
+  }
+  if (!unused.empty()) {
+    driver.decline(unused, launched_ ? kRefuseAfterLaunchSeconds : kRefuseUnfitSeconds);
+  }
+}
+
+void RunScheduler::update(sdk::SchedulerDriver& driver, const TaskStatus& status) {
+  if (status.taskId != task_.taskId || !isTerminal(status.state)) return;
+  if (outcome_.kind != RunOutcome::Kind::kPending) return;
+  if (onTerminal) onTerminal(status);
+  finish(driver, RunOutcome{RunOutcome::Kind::kTaskEnded, status, "", interruptSignal_});
+}
+
+void RunScheduler::error(sdk::SchedulerDriver&, const std::string& message) {
+  if (outcome_.kind != RunOutcome::Kind::kPending) return;
+  // The driver has already stopped itself.
+  outcome_ = RunOutcome{RunOutcome::Kind::kAborted, {}, "the master refused us: " + message, 0};
+}
+
+void RunScheduler::disconnected(sdk::SchedulerDriver&) {
+  std::cerr << "agora: lost contact with the master at " << masterEndpoint_ << "; reconnecting"
+            << std::endl;
+}
+
+void RunScheduler::reconnected(sdk::SchedulerDriver& driver) {
+  std::cerr << "agora: reconnected to the master" << std::endl;
+  // The task may have ended while we were away.
+  if (launched_) driver.reconcile({{task_.taskId, task_.agentId}});
+}
+
+void RunScheduler::interrupt(sdk::SchedulerDriver& driver, int signal) {
+  if (outcome_.kind != RunOutcome::Kind::kPending) return;
+  if (launched_ && interruptSignal_ == 0) {
+    interruptSignal_ = signal;
+    std::cerr << "agora: killing task " << task_.taskId << " (interrupt again to stop waiting)"
+              << std::endl;
+    driver.kill(task_.taskId, task_.agentId);
+    return;
+  }
+  finish(driver, RunOutcome{RunOutcome::Kind::kInterrupted,
+                            {},
+                            launched_ ? "stopped waiting for task " + task_.taskId + " to end"
+                                      : "interrupted before the task was launched",
+                            signal});
+}
+
+void RunScheduler::finish(sdk::SchedulerDriver& driver, RunOutcome outcome) {
+  outcome_ = std::move(outcome);
+  // Tear the framework down: nothing of ours should outlive this command.
+  driver.stop(/*failover=*/false);
+}
+
+}  // namespace agora::cli

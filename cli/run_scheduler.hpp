@@ -1,0 +1,73 @@
+#pragma once
+// The framework behind `agora run`: waits for an offer that fits one task,
+// launches it, follows it to a terminal state and stops the driver. If no
+// offer fits within the timeout it gives up with a reason a person can act
+// on. All methods run on the driver's loop thread.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "frameworks/sdk/scheduler_driver.hpp"
+
+namespace agora::cli {
+
+struct RunOutcome {
+  enum class Kind { kPending, kTaskEnded, kNoOffer, kAborted, kInterrupted };
+  Kind kind = Kind::kPending;
+  TaskStatus status;        // kTaskEnded: the terminal update
+  std::string message;      // otherwise: why, for a person
+  int interruptSignal = 0;  // the signal that asked for a kill, if any
+};
+
+// FINISHED -> 0; FAILED -> its exit code (1 if none); KILLED -> 128 + the
+// interrupting signal (143 when killed by someone else); other terminal states
+// -> 1; no offer / aborted -> kExitRunFailed; interrupted before launch -> 128+sig.
+int exitCodeOf(const RunOutcome& outcome);
+
+// How close an offer comes to `wanted`: the smallest share of each wanted
+// scalar it provides (1 = fits those scalars).
+double offerScore(const Resources& offered, const Resources& wanted);
+
+class RunScheduler final : public sdk::Scheduler {
+ public:
+  // Called once the task is launched (with the offer it used) and once it is terminal.
+  std::function<void(const Offer&)> onLaunched;
+  std::function<void(const TaskStatus&)> onTerminal;
+
+  RunScheduler(TaskInfo task, double offerTimeoutSec, std::string masterEndpoint);
+
+  // Arms the offer timeout. Call on the loop thread when the driver starts.
+  void armTimeout(sdk::SchedulerDriver& driver);
+  // Ctrl-C: kills the launched task (the outcome follows its KILLED update);
+  // before launch, or on a second call, gives up at once.
+  void interrupt(sdk::SchedulerDriver& driver, int signal);
+
+  void offers(sdk::SchedulerDriver& driver, const std::vector<Offer>& offers) override;
+  void update(sdk::SchedulerDriver& driver, const TaskStatus& status) override;
+  void error(sdk::SchedulerDriver& driver, const std::string& message) override;
+  void disconnected(sdk::SchedulerDriver& driver) override;
+  void reconnected(sdk::SchedulerDriver& driver) override;
+  void subscribed(sdk::SchedulerDriver& driver, const std::string& frameworkId) override;
+
+  const RunOutcome& outcome() const { return outcome_; }
+  const TaskInfo& task() const { return task_; }
+  // Why no offer fitted (what was asked, what the best offer had).
+  std::string explainNoOffer() const;
+
+ private:
+  void finish(sdk::SchedulerDriver& driver, RunOutcome outcome);
+
+  TaskInfo task_;
+  double offerTimeoutSec_;
+  std::string masterEndpoint_;
+  bool subscribed_ = false;
+  bool launched_ = false;
+  int offersSeen_ = 0;
+  std::optional<Offer> bestOffer_;
+  double bestScore_ = -1;
+  int interruptSignal_ = 0;
+  RunOutcome outcome_;
+};
+
+}  // namespace agora::cli
