@@ -1,0 +1,274 @@
+// agora-bench-launch: starts a real agora-master, N simulated agents in this
+// process over real ZeroMQ and a scheduler (speaking the raw protocol, so the
+// driver's own overhead stays out of the figures) that launches M short tasks.
+// Prints: launch agents=N tasks=M launches_per_s=... first_offer_ms_p50=...
+//         first_offer_ms_p99=...
+
+#include <capnp/message.h>
+#include <glog/logging.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <thread>
+#include <unordered_map>
+
+#include "benchmarks/sim_agents.hpp"
+#include "common/codec.hpp"
+#include "common/event_loop.hpp"
+#include "common/flags.hpp"
+#include "common/http_client.hpp"
+#include "common/logging.hpp"
+#include "common/model.hpp"
+#include "common/subprocess.hpp"
+#include "common/zmq_transport.hpp"
+#include "schemas/scheduler.capnp.h"
+
+namespace agora::bench {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t index = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(index, values.size() - 1)];
+}
+
+uint16_t pickPort() {
+  // Ask the kernel for a free port through a throwaway ZeroMQ bind.
+  zmq::socket_t s(zmqContext(), zmq::socket_type::router);
+  s.bind("tcp://127.0.0.1:*");
+  std::string endpoint = s.get(zmq::sockopt::last_endpoint);
+  return static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+}
+
+class BenchScheduler {
+ public:
+  BenchScheduler(EventLoop& loop, ClientTransport& client, int tasks, Resources taskResources)
+      : loop_(loop), client_(client), tasks_(tasks), taskResources_(std::move(taskResources)) {
+    client_.setHandler([this](std::string_view, std::string_view payload) { onEvent(payload); });
+  }
+
+  void subscribe() {
+    subscribeAt_ = SteadyClock::now();
+    send([&](schema::Call::Builder call) {
+      FrameworkInfo info;
+      info.name = "bench";
+      info.roles = {"*"};
+      info.failoverTimeoutSec = 0;
+      toCapnp(info, call.initSubscribe());
+    });
+  }
+
+  bool done() const { return finished_ + failed_ >= tasks_; }
+  int finished() const { return finished_; }
+  int failed() const { return failed_; }
+  SteadyClock::time_point firstLaunch() const { return firstLaunch_; }
+  SteadyClock::time_point lastTerminal() const { return lastTerminal_; }
+  // Subscription -> first offer for each agent, in ms.
+  std::vector<double> firstOfferMs() const {
+    std::vector<double> out;
+    for (const auto& [agent, ms] : firstOfferMs_) out.push_back(ms);
+    return out;
+  }
+  void heartbeat() {
+    send([](schema::Call::Builder call) { call.setHeartbeat(); });
+  }
+
+ private:
+  void send(const std::function<void(schema::Call::Builder)>& fill) {
+    capnp::MallocMessageBuilder message;
+    auto call = message.initRoot<schema::Call>();
+    call.setVersion(schema::PROTOCOL_VERSION);
+    call.setFrameworkId(frameworkId_);
+    fill(call);
+    client_.send(kSchedulerProtocol, encodePacked(message));
+  }
+
+  void onEvent(std::string_view payload) {
+    auto decoded = Decoded::parse(payload);
+    CHECK(decoded.has_value()) << decoded.error().message;
+    auto event = decoded->root<schema::Event>();
+    switch (event.which()) {
+      case schema::Event::SUBSCRIBED:
+        frameworkId_ = event.getSubscribed().getFrameworkId();
+        break;
+      case schema::Event::OFFERS:
+        for (auto offer : event.getOffers()) onOffer(offer);
+        break;
+      case schema::Event::UPDATE:
+        onUpdate(event.getUpdate());
+        break;
+      case schema::Event::ERROR:
+        LOG(FATAL) << "master error: " << std::string(event.getError());
+      default:
+        break;
+    }
+  }
+
+  void onOffer(schema::Offer::Reader offer) {
+    std::string agentId = offer.getAgentId();
+    if (!firstOfferMs_.count(agentId)) {
+      firstOfferMs_[agentId] =
+          std::chrono::duration<double, std::milli>(SteadyClock::now() - subscribeAt_).count();
+    }
+    auto resources = Resources::fromCapnp(offer.getResources());
+    CHECK(resources.has_value());
+    std::vector<TaskInfo> batch;
+    Resources left = *resources;
+    while (launched_ < tasks_ && left.contains(taskResources_)) {
+      TaskInfo task;
+      task.taskId = "t" + std::to_string(launched_++);
+      task.agentId = agentId;
+      task.resources = taskResources_;
+      task.command.value = "true";
+      left -= taskResources_;
+      batch.push_back(std::move(task));
+    }
+    std::string offerId = offer.getId();
+    if (batch.empty()) {
+      send([&](schema::Call::Builder call) {
+        auto decline = call.initDecline();
+        decline.initOfferIds(1).set(0, offerId);
+        decline.initFilters().setRefuseSeconds(launched_ >= tasks_ ? 3600 : 0.01);
+      });
+      return;
+    }
+    if (firstLaunch_ == SteadyClock::time_point()) firstLaunch_ = SteadyClock::now();
+    send([&](schema::Call::Builder call) {
+      auto accept = call.initAccept();
+      accept.initOfferIds(1).set(0, offerId);
+      auto op = accept.initOperations(1)[0];
+      auto launch = op.initLaunch(static_cast<unsigned>(batch.size()));
+      for (unsigned i = 0; i < batch.size(); ++i) toCapnp(batch[i], launch[i]);
+      accept.initFilters().setRefuseSeconds(0.01);
+    });
+  }
+
+  void onUpdate(schema::TaskStatus::Reader status) {
+    auto state = status.getState();
+    if (status.getUuid().size() > 0) {
+      std::string agentId = status.getAgentId();
+      std::string taskId = status.getTaskId();
+      auto uuid = status.getUuid();
+      send([&](schema::Call::Builder call) {
+        auto ack = call.initAcknowledge();
+        ack.setAgentId(agentId);
+        ack.setTaskId(taskId);
+        ack.setUuid(uuid);
+      });
+    }
+    if (state == TaskState::FINISHED) {
+      ++finished_;
+    } else if (isTerminal(state)) {
+      ++failed_;
+      LOG_EVERY_N(WARNING, 1000) << "task " << std::string(status.getTaskId()) << " "
+                                 << taskStateName(state) << ": "
+                                 << std::string(status.getMessage());
+    }
+    if (isTerminal(state)) lastTerminal_ = SteadyClock::now();
+    if (done()) loop_.stop();
+  }
+
+  EventLoop& loop_;
+  ClientTransport& client_;
+  int tasks_;
+  Resources taskResources_;
+  std::string frameworkId_;
+  int launched_ = 0;
+  int finished_ = 0;
+  int failed_ = 0;
+  SteadyClock::time_point subscribeAt_{};
+  SteadyClock::time_point firstLaunch_{};
+  SteadyClock::time_point lastTerminal_{};
+  std::unordered_map<std::string, double> firstOfferMs_;
+};
+
+int run(int argc, char** argv) {
+  po::options_description options("Options");
+  int agents = 0, tasks = 0, threads = 0;
+  std::string agentResources, taskResources, masterBinary;
+  options.add_options()
+      ("agents", po::value(&agents)->default_value(1000), "simulated agents")
+      ("tasks", po::value(&tasks)->default_value(100000), "tasks to launch")
+      ("agent-threads", po::value(&threads)->default_value(2), "threads for simulated agents")
+      ("agent-resources", po::value(&agentResources)->default_value("cpus:2;mem:1024;disk:4096;ports:[31000-32000]"), "each agent's resources")
+      ("task-resources", po::value(&taskResources)->default_value("cpus:0.1;mem:32"), "each task's resources")
+      ("master-binary", po::value(&masterBinary)->default_value(selfDirectory() + "/agora-master"), "agora-master to start");
+  po::variables_map vm;
+  auto parsed = parseFlags(argc, argv, "usage: agora-bench-launch [--agents N] [--tasks M]", options, vm);
+  if (!parsed) {
+    std::cerr << parsed.error().message << "\n";
+    return 2;
+  }
+  if (!*parsed) return 0;
+  auto agentRes = Resources::parse(agentResources);
+  auto taskRes = Resources::parse(taskResources);
+  if (!agentRes || !taskRes) {
+    std::cerr << "bad resources\n";
+    return 2;
+  }
+
+  std::string work = std::filesystem::temp_directory_path() / ("agora-bench-" + std::to_string(getpid()));
+  std::filesystem::create_directories(work);
+  uint16_t httpPort = pickPort(), zmqPort = pickPort();
+  std::string endpoint = "tcp://127.0.0.1:" + std::to_string(zmqPort);
+  SpawnOptions spawnOptions;
+  spawnOptions.argv = {masterBinary, "--work-dir", work, "--http", "127.0.0.1:" + std::to_string(httpPort),
+                       "--listen", endpoint, "--log-dir", work + "/logs"};
+  spawnOptions.stdoutPath = work + "/master.out";
+  spawnOptions.stderrPath = work + "/master.err";
+  spawnOptions.dieWithParent = true;
+  auto master = spawn(spawnOptions);
+  CHECK(master.has_value()) << master.error().message;
+  for (int i = 0; i < 500; ++i) {
+    auto health = http::get("127.0.0.1:" + std::to_string(httpPort) + "/health", std::chrono::seconds(1));
+    if (health && health->status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+
+  SimAgents sim(SimAgentsOptions{endpoint, agents, threads, *agentRes});
+  auto registerStart = SteadyClock::now();
+  sim.start();
+  while (sim.registered() < agents) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  double registerMs = std::chrono::duration<double, std::milli>(SteadyClock::now() - registerStart).count();
+
+  EventLoop loop;
+  auto client = ZmqClient::create(loop, endpoint, randomIdentity("sched"));
+  CHECK(client.has_value());
+  BenchScheduler scheduler(loop, **client, tasks, *taskRes);
+  scheduler.subscribe();
+  loop.addPeriodic(std::chrono::seconds(1), [&] { scheduler.heartbeat(); });
+  auto deadline = loop.addTimer(std::chrono::minutes(10), [&] { loop.stop(); });
+  loop.run();
+  loop.cancelTimer(deadline);
+
+  double seconds = std::chrono::duration<double>(scheduler.lastTerminal() - scheduler.firstLaunch()).count();
+  auto firstOffer = scheduler.firstOfferMs();
+  std::printf("launch agents=%d tasks=%d launches_per_s=%.0f first_offer_ms_p50=%.2f first_offer_ms_p99=%.2f"
+              " register_all_ms=%.0f finished=%d failed=%d\n",
+              agents, tasks, seconds > 0 ? scheduler.finished() / seconds : 0.0,
+              percentile(firstOffer, 0.5), percentile(firstOffer, 0.99), registerMs,
+              scheduler.finished(), scheduler.failed());
+  std::fflush(stdout);
+  sim.stop();
+  kill(*master, SIGTERM);
+  waitpid(*master, nullptr, 0);
+  std::filesystem::remove_all(work);
+  return scheduler.done() && scheduler.failed() == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace agora::bench
+
+int main(int argc, char** argv) {
+  agora::initLogging(argv[0], "");
+  return agora::bench::run(argc, argv);
+}

@@ -1,0 +1,178 @@
+#include "benchmarks/sim_agents.hpp"
+
+#include <capnp/message.h>
+#include <glog/logging.h>
+
+#include <map>
+
+#include "common/codec.hpp"
+#include "common/event_loop.hpp"
+#include "common/model.hpp"
+#include "common/transport.hpp"
+#include "common/zmq_transport.hpp"
+#include "schemas/master_agent.capnp.h"
+
+namespace agora::bench {
+
+struct SimAgents::Shard {
+  struct Agent {
+    int index = 0;
+    std::unique_ptr<ZmqClient> client;
+    std::string agentId;
+    std::chrono::steady_clock::time_point started;
+    double latencyMs = -1;
+  };
+  EventLoop loop;
+  std::vector<Agent> agents;
+};
+
+SimAgents::SimAgents(SimAgentsOptions options) : options_(std::move(options)) {}
+
+SimAgents::~SimAgents() { stop(); }
+
+namespace {
+
+std::string envelope(const std::function<void(schema::AgentEnvelope::Builder)>& fill) {
+  capnp::MallocMessageBuilder message;
+  auto env = message.initRoot<schema::AgentEnvelope>();
+  env.setVersion(schema::PROTOCOL_VERSION);
+  fill(env);
+  return encodePacked(message);
+}
+
+void sendStatus(ClientTransport& client, const std::string& agentId, const std::string& frameworkId,
+                const std::string& taskId, TaskState state) {
+  TaskStatus status;
+  status.taskId = taskId;
+  status.state = state;
+  status.agentId = agentId;
+  status.frameworkId = frameworkId;
+  status.source = StatusSource::EXECUTOR;
+  status.uuid = randomUuidBytes();
+  if (state == TaskState::FINISHED) {
+    status.exitCode = 0;
+    status.reason = TaskReason::COMMAND_EXITED;
+  }
+  client.send(kAgentProtocol, envelope([&](schema::AgentEnvelope::Builder env) {
+                auto update = env.initStatusUpdate();
+                update.setFrameworkId(frameworkId);
+                toCapnp(status, update.initStatus());
+              }));
+}
+
+}  // namespace
+
+void SimAgents::start() {
+  int threads = std::max(1, options_.threads);
+  for (int t = 0; t < threads; ++t) shards_.push_back(std::make_unique<Shard>());
+  for (int i = 0; i < options_.agents; ++i) {
+    Shard& shard = *shards_[i % threads];
+    Shard::Agent agent;
+    agent.index = i;
+    shard.agents.push_back(std::move(agent));
+  }
+  for (auto& shard : shards_) {
+    threads_.emplace_back([this, s = shard.get()] { runShard(*s); });
+  }
+}
+
+void SimAgents::runShard(Shard& shard) {
+  auto registerMessage = [&](const Shard::Agent& agent) {
+    return envelope([&](schema::AgentEnvelope::Builder env) {
+      auto reg = env.initRegisterAgent();
+      reg.setHostname("sim-" + std::to_string(agent.index));
+      options_.resources.toCapnp(reg.initResources(options_.resources.count()));
+      reg.setHttpUrl("");
+    });
+  };
+  for (auto& agent : shard.agents) {
+    auto client = ZmqClient::create(shard.loop, options_.masterEndpoint,
+                                    "simagent-" + std::to_string(agent.index));
+    CHECK(client.has_value()) << client.error().message;
+    agent.client = std::move(*client);
+    Shard::Agent* self = &agent;
+    agent.client->setHandler([this, self](std::string_view, std::string_view payload) {
+      auto decoded = Decoded::parse(payload);
+      if (!decoded) return;
+      Status st = catchDecode([&] {
+        auto env = decoded->root<schema::AgentEnvelope>();
+        switch (env.which()) {
+          case schema::AgentEnvelope::AGENT_REGISTERED:
+            if (self->agentId.empty()) {
+              self->agentId = env.getAgentRegistered().getAgentId();
+              self->latencyMs = std::chrono::duration<double, std::milli>(
+                                    std::chrono::steady_clock::now() - self->started)
+                                    .count();
+              registered_++;
+            }
+            break;
+          case schema::AgentEnvelope::PING:
+            self->client->send(kAgentProtocol, envelope([&](schema::AgentEnvelope::Builder out) {
+                                 out.initPong().setAgentId(self->agentId);
+                               }));
+            break;
+          case schema::AgentEnvelope::RUN_TASK: {
+            auto run = env.getRunTask();
+            std::string frameworkId = run.getFramework().getId();
+            std::string taskId = run.getTask().getTaskId();
+            sendStatus(*self->client, self->agentId, frameworkId, taskId, TaskState::RUNNING);
+            sendStatus(*self->client, self->agentId, frameworkId, taskId, TaskState::FINISHED);
+            tasksRun_++;
+            break;
+          }
+          case schema::AgentEnvelope::STATUS_UPDATE_ACK:
+            acks_++;
+            break;
+          default:
+            break;
+        }
+      });
+      LOG_IF(WARNING, !st) << st.error().message;
+    });
+    agent.started = std::chrono::steady_clock::now();
+    agent.client->send(kAgentProtocol, registerMessage(agent));
+  }
+  // Retry registration until every agent of this shard is in.
+  shard.loop.addPeriodic(std::chrono::seconds(1), [&] {
+    for (auto& agent : shard.agents) {
+      if (agent.agentId.empty()) agent.client->send(kAgentProtocol, registerMessage(agent));
+    }
+  });
+  shard.loop.run();
+  for (auto& agent : shard.agents) agent.client.reset();
+}
+
+void SimAgents::stop() {
+  for (auto& shard : shards_) shard->loop.stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+std::vector<double> SimAgents::registrationLatenciesMs() const {
+  std::vector<double> out;
+  for (const auto& shard : shards_) {
+    for (const auto& agent : shard->agents) out.push_back(agent.latencyMs);
+  }
+  return out;
+}
+
+std::vector<std::chrono::steady_clock::time_point> SimAgents::registrationStarts() const {
+  std::vector<std::chrono::steady_clock::time_point> out(options_.agents);
+  for (const auto& shard : shards_) {
+    for (const auto& agent : shard->agents) out[agent.index] = agent.started;
+  }
+  return out;
+}
+
+int SimAgents::indexOf(const std::string& agentId) const {
+  for (const auto& shard : shards_) {
+    for (const auto& agent : shard->agents) {
+      if (agent.agentId == agentId) return agent.index;
+    }
+  }
+  return -1;
+}
+
+}  // namespace agora::bench

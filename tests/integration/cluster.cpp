@@ -1,0 +1,197 @@
+#include "tests/integration/cluster.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "common/http_client.hpp"
+#include "common/subprocess.hpp"
+
+namespace agora::testing {
+
+Child::~Child() {
+  if (!reaped_) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+  }
+}
+
+bool Child::running() {
+  if (reaped_) return false;
+  pid_t r = waitpid(pid_, &status_, WNOHANG);
+  if (r == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+void Child::signal(int sig) {
+  if (!reaped_) ::kill(pid_, sig);
+}
+
+int Child::wait(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return exitCodeOf(status_);
+}
+
+uint16_t freePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string binPath(const std::string& name) { return std::string(AGORA_BIN_DIR) + "/" + name; }
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+Cluster::Cluster() {
+  char tmpl[] = "/tmp/agora-it-XXXXXX";
+  char* dir = mkdtemp(tmpl);
+  if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
+  root_ = dir;
+}
+
+Cluster::~Cluster() {
+  for (auto& a : agents_) {
+    if (a) a->signal(SIGTERM);
+  }
+  for (auto& a : agents_) {
+    if (a && a->wait(std::chrono::seconds(5)) < 0) a->signal(SIGKILL);
+  }
+  agents_.clear();
+  if (master_) {
+    master_->signal(SIGTERM);
+    if (master_->wait(std::chrono::seconds(5)) < 0) master_->signal(SIGKILL);
+    master_.reset();
+  }
+  // Executors run in their own sessions; kill any left behind by a killed agent.
+  std::string pattern = "pkill -9 -f -- '--launch-file " + root_ + "' >/dev/null 2>&1";
+  if (std::system(pattern.c_str()) < 0) {
+    // Nothing else to do: the directory is removed below either way.
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(root_, ec);
+}
+
+std::unique_ptr<Child> Cluster::startProcess(const std::string& name, std::vector<std::string> argv) {
+  SpawnOptions options;
+  options.argv = std::move(argv);
+  options.stdoutPath = root_ + "/" + name + ".out";
+  options.stderrPath = root_ + "/" + name + ".err";
+  options.dieWithParent = true;
+  auto pid = spawn(options);
+  if (!pid) throw std::runtime_error("cannot start " + name + ": " + pid.error().message);
+  return std::make_unique<Child>(name, *pid);
+}
+
+void Cluster::startMaster(std::vector<std::string> extraFlags) {
+  if (masterHttpPort_ == 0) {
+    masterHttpPort_ = freePort();
+    masterZmqPort_ = freePort();
+  }
+  std::vector<std::string> argv = {binPath("agora-master"),
+                                   "--work-dir", root_ + "/master",
+                                   "--http", masterHttp(),
+                                   "--listen", masterEndpoint(),
+                                   "--agent-ping-interval", "0.2",
+                                   "--agent-max-missed-pings", "5",
+                                   "--framework-heartbeat-interval", "0.5"};
+  argv.insert(argv.end(), extraFlags.begin(), extraFlags.end());
+  master_ = startProcess("master", argv);
+  bool up = eventually([&] { return !masterGet("/health").is_null(); });
+  if (!up) throw std::runtime_error("master did not become healthy; see " + root_ + "/master.err");
+}
+
+int Cluster::startAgent(const std::string& resources, std::vector<std::string> extraFlags) {
+  int index = static_cast<int>(agents_.size());
+  uint16_t port = freePort();
+  agentHttpPorts_.push_back(port);
+  std::string name = "agent" + std::to_string(index);
+  std::vector<std::string> argv = {binPath("agora-agent"),
+                                   "--master", masterEndpoint(),
+                                   "--work-dir", root_ + "/" + name,
+                                   "--http", agentHttp(index),
+                                   "--resources", resources,
+                                   "--status-update-retry-min", "0.5",
+                                   "--status-update-retry-max", "2"};
+  argv.insert(argv.end(), extraFlags.begin(), extraFlags.end());
+  size_t before = masterGet("/api/v1/agents").value("agents", nlohmann::json::array()).size();
+  agents_.push_back(startProcess(name, argv));
+  bool registered = eventually([&] {
+    return masterGet("/api/v1/agents").value("agents", nlohmann::json::array()).size() > before;
+  });
+  if (!registered) throw std::runtime_error(name + " did not register; see " + root_);
+  return index;
+}
+
+nlohmann::json Cluster::masterGet(const std::string& path) const {
+  auto response = http::get("http://" + masterHttp() + path, std::chrono::seconds(5));
+  if (!response || response->status != 200) return nullptr;
+  auto json = nlohmann::json::parse(response->body, nullptr, false);
+  return json.is_discarded() ? nlohmann::json() : json;
+}
+
+nlohmann::json Cluster::task(const std::string& taskId) const {
+  auto tasks = masterGet("/api/v1/tasks");
+  if (!tasks.is_object()) return nullptr;
+  for (const auto& t : tasks.value("tasks", nlohmann::json::array())) {
+    if (t.value("id", "") == taskId) return t;
+  }
+  return nullptr;
+}
+
+int Cluster::runCommand(const std::vector<std::string>& argv, std::string* out, std::string* err,
+                        std::chrono::milliseconds timeout, const std::vector<std::string>& env) {
+  static int counter = 0;
+  std::string outPath = root_ + "/cmd" + std::to_string(++counter) + ".out";
+  SpawnOptions options;
+  options.argv = argv;
+  options.stdoutPath = outPath;
+  options.stderrPath = outPath + ".err";
+  if (!env.empty()) {
+    std::vector<std::string> full;
+    for (char** e = environ; *e; ++e) full.emplace_back(*e);
+    full.insert(full.end(), env.begin(), env.end());
+    options.env = full;
+  }
+  auto pid = spawn(options);
+  if (!pid) return -1;
+  Child child("cmd", *pid);
+  int code = child.wait(timeout);
+  auto slurp = [](const std::string& path) {
+    std::stringstream ss;
+    ss << std::ifstream(path).rdbuf();
+    return ss.str();
+  };
+  if (out) *out = slurp(outPath);
+  if (err) *err = slurp(outPath + ".err");
+  return code;
+}
+
+}  // namespace agora::testing
