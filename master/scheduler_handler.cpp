@@ -3,6 +3,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -168,6 +169,12 @@ void Master::onSubscribe(const std::string& peer, Call::Reader call) {
       sendError(peer, "invalid FrameworkInfo: " + valid.error().message);
       return;
     }
+  } else if (auto existing = std::find_if(
+                 state_.frameworks.begin(), state_.frameworks.end(),
+                 [&](const auto& entry) { return entry.second.connected && entry.second.peer == peer; });
+             existing != state_.frameworks.end()) {
+    // A retried first SUBSCRIBE (the answer was still in flight): same framework.
+    info->id = existing->first;
   } else {
     char number[16];
     std::snprintf(number, sizeof(number), "%04llu",

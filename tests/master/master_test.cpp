@@ -20,6 +20,14 @@ TEST_F(MasterTest, RegistersAgentAndAnswersRetriesWithSameId) {
   EXPECT_EQ(b->agentId, "M-S2");
 }
 
+TEST_F(MasterTest, RetriedFirstSubscribeFromTheSamePeerKeepsOneFramework) {
+  auto s = scheduler("sched-1");
+  s->subscribe("fw");  // a retry that crossed the SUBSCRIBED answer
+  settle();
+  EXPECT_EQ(s->frameworkId, "M-0001");
+  EXPECT_EQ(master_->state().frameworks.size(), 1u);
+}
+
 TEST_F(MasterTest, OffersAgentResourcesToSubscribedFramework) {
   auto s = scheduler("sched-1");
   EXPECT_EQ(s->frameworkId, "M-0001");
