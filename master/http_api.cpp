@@ -24,12 +24,6 @@ void HttpApi::install(http::HttpServer& server) const {
                [&cell](const http::Request&) { return rawJson(cell.get()->frameworksBody); });
   server.route("GET", "/api/v1/tasks",
                [this](const http::Request& request) { return tasks(request); });
-  server.route("GET", "/metrics", [&cell](const http::Request&) {
-    http::Response response;
-    response.contentType = "text/plain; version=0.0.4";
-    response.body = cell.get()->metricsText;
-    return response;
-  });
 }
 
 http::Response HttpApi::tasks(const http::Request& request) const {

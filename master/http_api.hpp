@@ -7,7 +7,9 @@
 //   GET /api/v1/agents        {"agents":[...]}
 //   GET /api/v1/frameworks    {"frameworks":[...]}
 //   GET /api/v1/tasks         {"tasks":[...]}; optional query framework_id=, state=
-//   GET /metrics              Prometheus text
+//
+// GET /metrics (Prometheus text) is not installed here: it serializes the
+// master's agora::Metrics registry, registered with Metrics::serveOn (main.cpp).
 
 #include "common/http_server.hpp"
 #include "master/snapshot.hpp"

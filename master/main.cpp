@@ -12,6 +12,7 @@
 #include "common/flags.hpp"
 #include "common/http_server.hpp"
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "common/zmq_transport.hpp"
 #include "master/http_api.hpp"
 #include "master/master.hpp"
@@ -96,7 +97,9 @@ int run(int argc, char** argv) {
     LOG(ERROR) << transport.error().message;
     return 1;
   }
-  master::Master master(loop, **transport, options);
+  // Outlives the master (which updates it) and the HTTP server (which serves it).
+  Metrics metrics;
+  master::Master master(loop, **transport, options, metrics);
   master::HttpApi api(master.snapshotCell());
   auto server = http::HttpServer::create(httpAddress, 2);
   if (!server) {
@@ -104,6 +107,7 @@ int run(int argc, char** argv) {
     return 1;
   }
   api.install(**server);
+  metrics.serveOn(**server);
   if (auto started = (*server)->start(); !started) {
     LOG(ERROR) << "cannot start HTTP server: " << started.error().message;
     return 1;

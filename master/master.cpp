@@ -15,10 +15,19 @@ std::string randomMasterId() { return hexEncode(randomUuidBytes().substr(0, 4));
 
 }  // namespace
 
+Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions options, Metrics& metrics)
+    : Master(loop, transport, std::move(options), nullptr, &metrics) {}
+
 Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions options)
+    : Master(loop, transport, std::move(options), std::make_unique<Metrics>(), nullptr) {}
+
+Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions options,
+               std::unique_ptr<Metrics> owned, Metrics* borrowed)
     : loop_(loop),
       transport_(transport),
       options_(std::move(options)),
+      ownedMetrics_(std::move(owned)),
+      metrics_(borrowed != nullptr ? *borrowed : *ownedMetrics_),
       allocator_(std::make_unique<DrfAllocator>(loop.clock())) {
   state_.masterId = options_.masterId.empty() ? randomMasterId() : options_.masterId;
   state_.startTime = loop_.clock().wallSeconds();
@@ -29,7 +38,14 @@ Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions option
   timers_.push_back(loop_.addPeriodic(seconds(options_.frameworkHeartbeatIntervalSec),
                                       [this] { checkSchedulers(); }));
   timers_.push_back(loop_.addPeriodic(kAllocationPeriod, [this] { allocate(); }));
-  timers_.push_back(loop_.addPeriodic(kSnapshotPeriod, [this] { maybePublishSnapshot(); }));
+  timers_.push_back(loop_.addPeriodic(
+      kGaugePeriod, [this] { metrics_.updateGauges(state_, loop_.lagMs()); }));
+  // Readers on HTTP threads ask the loop for a render when the state changed.
+  snapshots_.setRenderRequest([this, alive = std::weak_ptr<bool>(alive_)] {
+    loop_.post([this, alive] {
+      if (alive.lock() && snapshots_.stale()) publishSnapshot();
+    });
+  });
   publishSnapshot();
   LOG(INFO) << "master " << state_.masterId << " serving on " << transport_.endpoint();
 }
@@ -171,18 +187,15 @@ void Master::removeOffer(const std::string& offerId, bool notify, double refuseS
   scheduleAllocation();
 }
 
-void Master::maybePublishSnapshot() {
-  // Metrics such as the loop lag change without state changes: refresh each second.
-  if (changed_ || loop_.clock().now() - lastPublished_ >= std::chrono::seconds(1)) {
-    publishSnapshot();
-  }
+std::shared_ptr<const Snapshot> Master::snapshot() {
+  if (snapshots_.stale()) publishSnapshot();
+  return snapshots_.latest();
 }
 
 void Master::publishSnapshot() {
-  snapshots_.publish(
-      renderSnapshot(SnapshotInputs{state_, metrics_, options_.version, loop_.lagMs()}));
-  changed_ = false;
-  lastPublished_ = loop_.clock().now();
+  metrics_.updateGauges(state_, loop_.lagMs());
+  uint64_t generation = snapshots_.generation();
+  snapshots_.publish(renderSnapshot(SnapshotInputs{state_, options_.version}), generation);
 }
 
 }  // namespace agora::master

@@ -4,8 +4,9 @@
 // and detects dead agents and schedulers (schemas/PROTOCOL.md).
 //
 // Threading: every member runs on the loop thread. The only state other
-// threads see is the published Snapshot (snapshot()), rebuilt on the loop
-// thread at most every kSnapshotPeriod when something changed.
+// threads see is the SnapshotCell (rendered on the loop thread when a reader
+// asks and the state changed since the last render), and the
+// atomic prometheus-cpp metrics in the Metrics registry (master_metrics.hpp).
 //
 // Error policy: nothing received from the network can crash the master. A
 // frame that cannot be served is dropped, logged (rate-limited) and counted
@@ -21,6 +22,7 @@
 
 #include "common/clock.hpp"
 #include "common/event_loop.hpp"
+#include "common/metrics.hpp"
 #include "common/transport.hpp"
 #include "master/allocator.hpp"
 #include "master/master_metrics.hpp"
@@ -43,10 +45,13 @@ struct MasterOptions {
 class Master {
  public:
   static constexpr Duration kAllocationPeriod = std::chrono::seconds(1);
-  static constexpr Duration kSnapshotPeriod = std::chrono::milliseconds(50);
+  static constexpr Duration kGaugePeriod = std::chrono::seconds(1);
 
-  // Installs itself as the transport's handler and starts its timers.
-  // REQUIRES: loop and transport outlive the master; called on the loop thread.
+  // Installs itself as the transport's handler and starts its timers; its
+  // metrics go to `metrics`.
+  // REQUIRES: loop, transport and metrics outlive the master; called on the loop thread.
+  Master(EventLoop& loop, ServerTransport& transport, MasterOptions options, Metrics& metrics);
+  // As above, with a Metrics registry of its own (tests).
   Master(EventLoop& loop, ServerTransport& transport, MasterOptions options);
   ~Master();
   Master(const Master&) = delete;
@@ -54,7 +59,8 @@ class Master {
 
   const std::string& id() const { return state_.masterId; }
   // Thread-safe: the latest published view for the HTTP API.
-  std::shared_ptr<const Snapshot> snapshot() const { return snapshots_.get(); }
+  // Loop thread: the current views, rendered now if the state changed.
+  std::shared_ptr<const Snapshot> snapshot();
   // Thread-safe: where snapshots are published (the HTTP API reads it).
   const SnapshotCell& snapshotCell() const { return snapshots_; }
 
@@ -68,6 +74,10 @@ class Master {
  private:
   using AgentEnvelope = schema::AgentEnvelope;
   using Call = schema::Call;
+
+  // Exactly one of `owned` and `borrowed` is non-null.
+  Master(EventLoop& loop, ServerTransport& transport, MasterOptions options,
+         std::unique_ptr<Metrics> owned, Metrics* borrowed);
 
   // master.cpp: dispatch, sending, timers, allocation and offers.
   void onFrame(const std::string& peer, std::string_view protocol, std::string_view payload);
@@ -91,8 +101,7 @@ class Master {
   // frees the task's resources and completes it.
   void failTask(const TaskKey& key, TaskState partitionAwareState, TaskState otherState,
                 TaskReason reason, const std::string& message);
-  void markChanged() { changed_ = true; }
-  void maybePublishSnapshot();
+  void markChanged() { snapshots_.markChanged(); }
 
   // agent_handler.cpp
   void onAgentFrame(const std::string& peer, std::string_view payload);
@@ -135,6 +144,7 @@ class Master {
   ServerTransport& transport_;
   MasterOptions options_;
   MasterState state_;
+  std::unique_ptr<Metrics> ownedMetrics_;  // null when the registry is borrowed
   MasterMetrics metrics_;
   std::unique_ptr<Allocator> allocator_;
   SnapshotCell snapshots_;
@@ -142,8 +152,6 @@ class Master {
   uint64_t nextFrameworkNumber_ = 1;
   uint64_t nextOfferNumber_ = 1;
   bool allocationPending_ = false;
-  bool changed_ = true;
-  TimePoint lastPublished_{};
   std::vector<EventLoop::TimerId> timers_;
   // Guards callbacks posted to the loop against a destroyed master.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -1,92 +1,123 @@
 #include "master/master_metrics.hpp"
 
-#include <cmath>
-#include <cstdio>
+#include "common/model.hpp"
 
 namespace agora::master {
 
-uint64_t MasterMetrics::rejectedCount(const std::string& reason) const {
+namespace {
+
+// Reasons any garbage frame can produce, exported at 0 from the start so that
+// the family is visible and rate() works before the first rejection
+// (prometheus-cpp omits a family that has no samples).
+constexpr const char* kFrameRejectReasons[] = {"malformed", "bad_version", "oversized",
+                                               "unknown_protocol"};
+
+prometheus::Counter& offersCounter(Metrics& metrics, const std::string& what) {
+  return metrics.counter("agora_master_offers_" + what + "_total", "Offers " + what + ".");
+}
+
+}  // namespace
+
+MasterMetrics::MasterMetrics(Metrics& metrics)
+    : metrics_(metrics),
+      messagesInFamily_(
+          metrics.counterFamily("agora_messages_in_total",
+                                "Frames received and accepted, by protocol and message type.")),
+      messagesOutFamily_(metrics.counterFamily("agora_messages_out_total",
+                                               "Frames sent, by protocol and message type.")),
+      rejectedFamily_(metrics.counterFamily("agora_messages_rejected_total",
+                                            "Frames dropped without being served, by reason.")),
+      offersSent_(offersCounter(metrics, "sent")),
+      offersDeclined_(offersCounter(metrics, "declined")),
+      offersAccepted_(offersCounter(metrics, "accepted")),
+      offersRescinded_(offersCounter(metrics, "rescinded")),
+      agentsFamily_(
+          metrics.gaugeFamily("agora_master_agents", "Agents known to the master, by status.")),
+      frameworksFamily_(
+          metrics.gaugeFamily("agora_master_frameworks", "Frameworks, by connection status.")),
+      tasksFamily_(metrics.gaugeFamily("agora_master_tasks",
+                                       "Live and recently completed tasks, by state.")),
+      offersOutstanding_(
+          metrics.gauge("agora_master_offers_outstanding", "Offers not yet answered.")),
+      eventLoopLag_(
+          metrics.gauge("agora_master_event_loop_lag_seconds",
+                        "Worst timer lateness of the master's event loop over the last second.")) {
+  for (const char* reason : kFrameRejectReasons) {
+    rejected_.emplace(reason, &rejectedFamily_.Add({{"reason", reason}}));
+  }
+}
+
+prometheus::Counter& MasterMetrics::messageCounter(MessageCounters& cache, CounterFamily& family,
+                                                   std::string_view protocol,
+                                                   std::string_view type) {
+  auto byProtocol = cache.find(protocol);
+  if (byProtocol == cache.end())
+    byProtocol = cache.emplace(protocol, MessageCounters::mapped_type{}).first;
+  auto byType = byProtocol->second.find(type);
+  if (byType == byProtocol->second.end()) {
+    prometheus::Counter& counter =
+        family.Add({{"protocol", std::string(protocol)}, {"type", std::string(type)}});
+    byType = byProtocol->second.emplace(type, &counter).first;
+  }
+  return *byType->second;
+}
+
+void MasterMetrics::rejected(std::string_view reason) {
   auto it = rejected_.find(reason);
-  return it == rejected_.end() ? 0 : it->second;
+  if (it == rejected_.end()) {
+    prometheus::Counter& counter = rejectedFamily_.Add({{"reason", std::string(reason)}});
+    it = rejected_.emplace(reason, &counter).first;
+  }
+  it->second->Increment();
+}
+
+uint64_t MasterMetrics::rejectedCount(std::string_view reason) const {
+  auto it = rejected_.find(reason);
+  return it == rejected_.end() ? 0 : count(*it->second);
 }
 
 uint64_t MasterMetrics::rejectedTotal() const {
   uint64_t total = 0;
-  for (const auto& [reason, n] : rejected_) total += n;
+  for (const auto& [reason, counter] : rejected_) total += count(*counter);
   return total;
 }
 
-uint64_t MasterMetrics::messagesInCount(const std::string& protocol,
-                                        const std::string& type) const {
-  auto it = messagesIn_.find({protocol, type});
-  return it == messagesIn_.end() ? 0 : it->second;
+uint64_t MasterMetrics::messagesInCount(std::string_view protocol, std::string_view type) const {
+  auto byProtocol = messagesIn_.find(protocol);
+  if (byProtocol == messagesIn_.end()) return 0;
+  auto byType = byProtocol->second.find(type);
+  return byType == byProtocol->second.end() ? 0 : count(*byType->second);
 }
 
-void appendFamilyHeader(std::string& out, const std::string& name, const std::string& type,
-                        const std::string& help) {
-  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+void MasterMetrics::setGauges(GaugesByLabel& cache, GaugeFamily& family, const std::string& label,
+                              const std::map<std::string, double>& counts) {
+  for (const auto& [value, n] : counts) {
+    if (!cache.contains(value)) cache.emplace(value, &family.Add({{label, value}}));
+  }
+  for (const auto& [value, gauge] : cache) {
+    auto it = counts.find(value);
+    gauge->Set(it == counts.end() ? 0 : it->second);
+  }
 }
 
-void appendSample(std::string& out, const std::string& name,
-                  const std::map<std::string, std::string>& labels, double value) {
-  out += name;
-  if (!labels.empty()) {
-    out += "{";
-    bool first = true;
-    for (const auto& [key, raw] : labels) {
-      out += (first ? "" : ",") + key + "=\"";
-      for (char c : raw) {
-        if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') {
-          out += "\\n";
-          continue;
-        }
-        out += c;
-      }
-      out += "\"";
-      first = false;
-    }
-    out += "}";
-  }
-  char buffer[64];
-  if (std::floor(value) == value && std::fabs(value) < 1e15) {
-    std::snprintf(buffer, sizeof(buffer), " %.0f\n", value);
-  } else {
-    std::snprintf(buffer, sizeof(buffer), " %.6g\n", value);
-  }
-  out += buffer;
-}
+void MasterMetrics::updateGauges(const MasterState& state, double eventLoopLagMs) {
+  std::map<std::string, double> agents = {{"REGISTERED", 0}, {"UNREACHABLE", 0}};
+  for (const auto& [id, agent] : state.agents) agents[agentStatusName(agent.status)]++;
+  setGauges(agents_, agentsFamily_, "status", agents);
 
-std::string MasterMetrics::render() const {
-  std::string out;
-  appendFamilyHeader(out, "agora_messages_in_total", "counter",
-                     "Frames received and accepted, by protocol and message type.");
-  for (const auto& [labels, n] : messagesIn_) {
-    appendSample(out, "agora_messages_in_total",
-                 {{"protocol", labels.first}, {"type", labels.second}}, static_cast<double>(n));
+  std::map<std::string, double> frameworks = {{"connected", 0}, {"disconnected", 0}};
+  for (const auto& [id, framework] : state.frameworks) {
+    frameworks[framework.connected ? "connected" : "disconnected"]++;
   }
-  appendFamilyHeader(out, "agora_messages_out_total", "counter",
-                     "Frames sent, by protocol and message type.");
-  for (const auto& [labels, n] : messagesOut_) {
-    appendSample(out, "agora_messages_out_total",
-                 {{"protocol", labels.first}, {"type", labels.second}}, static_cast<double>(n));
-  }
-  appendFamilyHeader(out, "agora_messages_rejected_total", "counter",
-                     "Frames dropped without being served, by reason.");
-  for (const auto& [reason, n] : rejected_) {
-    appendSample(out, "agora_messages_rejected_total", {{"reason", reason}},
-                 static_cast<double>(n));
-  }
-  const std::pair<const char*, uint64_t> offers[] = {{"sent", offersSent_},
-                                                     {"declined", offersDeclined_},
-                                                     {"accepted", offersAccepted_},
-                                                     {"rescinded", offersRescinded_}};
-  for (const auto& [what, n] : offers) {
-    std::string name = std::string("agora_master_offers_") + what + "_total";
-    appendFamilyHeader(out, name, "counter", std::string("Offers ") + what + ".");
-    appendSample(out, name, {}, static_cast<double>(n));
-  }
-  return out;
+  setGauges(frameworks_, frameworksFamily_, "status", frameworks);
+
+  std::map<std::string, double> tasks;
+  for (const auto& [key, task] : state.tasks) tasks[taskStateName(task.latest.state)]++;
+  for (const auto& [key, task] : state.completedTasks) tasks[taskStateName(task.latest.state)]++;
+  setGauges(tasks_, tasksFamily_, "state", tasks);
+
+  offersOutstanding_.Set(static_cast<double>(state.offers.size()));
+  eventLoopLag_.Set(eventLoopLagMs / 1000.0);
 }
 
 }  // namespace agora::master

@@ -1,57 +1,98 @@
 #pragma once
-// The master's counters. Updated and read on the loop thread only; the HTTP
-// thread sees them through the snapshot, which carries their rendered
-// Prometheus text (see render()).
+// The master's Prometheus metrics, kept in an agora::Metrics registry that
+// GET /metrics serializes directly (Metrics::serveOn).
+//
+// Thread: every method except serialize() runs on the loop thread. The
+// counter and gauge caches below are loop-thread-only, so after a metric's
+// first use an update is one lookup plus an atomic add: no registry mutex and
+// no label map. The prometheus-cpp metrics themselves are atomic, which is
+// what lets the HTTP thread serialize them concurrently.
 
 #include <cstdint>
 #include <map>
 #include <string>
-#include <utility>
+#include <string_view>
+
+#include "common/metrics.hpp"
+#include "master/state.hpp"
 
 namespace agora::master {
 
 class MasterMetrics {
  public:
-  void messageIn(const std::string& protocol, const std::string& type) {
-    messagesIn_[{protocol, type}]++;
+  // Registers the master's families. REQUIRES: metrics outlives this object.
+  explicit MasterMetrics(Metrics& metrics);
+  MasterMetrics(const MasterMetrics&) = delete;
+  MasterMetrics& operator=(const MasterMetrics&) = delete;
+
+  void messageIn(std::string_view protocol, std::string_view type) {
+    messageCounter(messagesIn_, messagesInFamily_, protocol, type).Increment();
   }
-  void messageOut(const std::string& protocol, const std::string& type) {
-    messagesOut_[{protocol, type}]++;
+  void messageOut(std::string_view protocol, std::string_view type) {
+    messageCounter(messagesOut_, messagesOutFamily_, protocol, type).Increment();
   }
   // reason: a short snake_case token such as "malformed" or "bad_version".
-  void rejected(const std::string& reason) { rejected_[reason]++; }
-  void offersSent(uint64_t n = 1) { offersSent_ += n; }
-  void offersDeclined(uint64_t n = 1) { offersDeclined_ += n; }
-  void offersAccepted(uint64_t n = 1) { offersAccepted_ += n; }
-  void offersRescinded(uint64_t n = 1) { offersRescinded_ += n; }
+  void rejected(std::string_view reason);
+  void offersSent(uint64_t n = 1) { offersSent_.Increment(static_cast<double>(n)); }
+  void offersDeclined(uint64_t n = 1) { offersDeclined_.Increment(static_cast<double>(n)); }
+  void offersAccepted(uint64_t n = 1) { offersAccepted_.Increment(static_cast<double>(n)); }
+  void offersRescinded(uint64_t n = 1) { offersRescinded_.Increment(static_cast<double>(n)); }
 
-  uint64_t rejectedCount(const std::string& reason) const;
+  // Sets the gauges (agents, frameworks, tasks, outstanding offers, loop lag)
+  // from the current state. Called whenever the snapshot is rebuilt.
+  void updateGauges(const MasterState& state, double eventLoopLagMs);
+
+  // Counter values (tests, diagnostics).
+  uint64_t rejectedCount(std::string_view reason) const;
   uint64_t rejectedTotal() const;
-  uint64_t messagesInCount(const std::string& protocol, const std::string& type) const;
-  uint64_t offersSent() const { return offersSent_; }
-  uint64_t offersDeclined() const { return offersDeclined_; }
-  uint64_t offersAccepted() const { return offersAccepted_; }
-  uint64_t offersRescinded() const { return offersRescinded_; }
+  uint64_t messagesInCount(std::string_view protocol, std::string_view type) const;
+  uint64_t offersSent() const { return count(offersSent_); }
+  uint64_t offersDeclined() const { return count(offersDeclined_); }
+  uint64_t offersAccepted() const { return count(offersAccepted_); }
+  uint64_t offersRescinded() const { return count(offersRescinded_); }
 
-  // Prometheus text exposition of the counters.
-  std::string render() const;
+  // Thread-safe: the whole registry (not only the master's families) in
+  // Prometheus text format, as GET /metrics serves it.
+  std::string serialize() const { return metrics_.serialize(); }
 
  private:
-  using Labels = std::pair<std::string, std::string>;  // (protocol, type)
-  std::map<Labels, uint64_t> messagesIn_;
-  std::map<Labels, uint64_t> messagesOut_;
-  std::map<std::string, uint64_t> rejected_;
-  uint64_t offersSent_ = 0;
-  uint64_t offersDeclined_ = 0;
-  uint64_t offersAccepted_ = 0;
-  uint64_t offersRescinded_ = 0;
-};
+  using CounterFamily = prometheus::Family<prometheus::Counter>;
+  using GaugeFamily = prometheus::Family<prometheus::Gauge>;
+  // protocol -> type -> counter; std::less<> allows lookups by string_view.
+  using MessageCounters =
+      std::map<std::string, std::map<std::string, prometheus::Counter*, std::less<>>, std::less<>>;
+  using GaugesByLabel = std::map<std::string, prometheus::Gauge*, std::less<>>;
 
-// Appends "# HELP/# TYPE" headers for one metric family.
-void appendFamilyHeader(std::string& out, const std::string& name, const std::string& type,
-                        const std::string& help);
-// Appends one sample line: name{k="v",...} value. Label values are escaped.
-void appendSample(std::string& out, const std::string& name,
-                  const std::map<std::string, std::string>& labels, double value);
+  static uint64_t count(const prometheus::Counter& counter) {
+    return static_cast<uint64_t>(counter.Value());
+  }
+  static prometheus::Counter& messageCounter(MessageCounters& cache, CounterFamily& family,
+                                             std::string_view protocol, std::string_view type);
+  // Sets every gauge of `cache` to its count in `counts` (0 when absent),
+  // adding gauges for new label values.
+  static void setGauges(GaugesByLabel& cache, GaugeFamily& family, const std::string& label,
+                        const std::map<std::string, double>& counts);
+
+  Metrics& metrics_;
+  CounterFamily& messagesInFamily_;
+  CounterFamily& messagesOutFamily_;
+  CounterFamily& rejectedFamily_;
+  prometheus::Counter& offersSent_;
+  prometheus::Counter& offersDeclined_;
+  prometheus::Counter& offersAccepted_;
+  prometheus::Counter& offersRescinded_;
+  GaugeFamily& agentsFamily_;
+  GaugeFamily& frameworksFamily_;
+  GaugeFamily& tasksFamily_;
+  prometheus::Gauge& offersOutstanding_;
+  prometheus::Gauge& eventLoopLag_;  // seconds
+
+  MessageCounters messagesIn_;
+  MessageCounters messagesOut_;
+  std::map<std::string, prometheus::Counter*, std::less<>> rejected_;
+  GaugesByLabel agents_;      // by status
+  GaugesByLabel frameworks_;  // by connection status
+  GaugesByLabel tasks_;       // by state
+};
 
 }  // namespace agora::master

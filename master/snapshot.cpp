@@ -61,39 +61,6 @@ json frameworkJson(const Framework& framework, const Usage& usage) {
           {"task_count", usage.tasks}};
 }
 
-std::string renderGauges(const MasterState& state, double lagMs) {
-  std::string out;
-  std::map<std::string, double> agents = {{"REGISTERED", 0}, {"UNREACHABLE", 0}};
-  for (const auto& [id, agent] : state.agents) agents[agentStatusName(agent.status)]++;
-  appendFamilyHeader(out, "agora_master_agents", "gauge", "Agents known to the master, by status.");
-  for (const auto& [status, n] : agents)
-    appendSample(out, "agora_master_agents", {{"status", status}}, n);
-
-  double connected = 0, disconnected = 0;
-  for (const auto& [id, framework] : state.frameworks) {
-    (framework.connected ? connected : disconnected)++;
-  }
-  appendFamilyHeader(out, "agora_master_frameworks", "gauge", "Frameworks, by connection status.");
-  appendSample(out, "agora_master_frameworks", {{"status", "connected"}}, connected);
-  appendSample(out, "agora_master_frameworks", {{"status", "disconnected"}}, disconnected);
-
-  std::map<std::string, double> tasks;
-  for (const auto& [key, task] : state.tasks) tasks[taskStateName(task.latest.state)]++;
-  for (const auto& [key, task] : state.completedTasks) tasks[taskStateName(task.latest.state)]++;
-  appendFamilyHeader(out, "agora_master_tasks", "gauge",
-                     "Live and recently completed tasks, by state.");
-  for (const auto& [taskState, n] : tasks) {
-    appendSample(out, "agora_master_tasks", {{"state", taskState}}, n);
-  }
-  appendFamilyHeader(out, "agora_master_offers_outstanding", "gauge", "Offers not yet answered.");
-  appendSample(out, "agora_master_offers_outstanding", {},
-               static_cast<double>(state.offers.size()));
-  appendFamilyHeader(out, "agora_master_event_loop_lag_ms", "gauge",
-                     "Worst timer lateness of the master's event loop over the last second.");
-  appendSample(out, "agora_master_event_loop_lag_ms", {}, lagMs);
-  return out;
-}
-
 // Strings come from the network and may not be UTF-8: replace bad bytes
 // instead of throwing.
 std::string dump(const json& value) {
@@ -136,8 +103,33 @@ std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
   snapshot->stateBody = dump(
       json{{"master", master}, {"agents", agents}, {"frameworks", frameworks}, {"tasks", tasks}});
   snapshot->tasks = std::move(tasks);
-  snapshot->metricsText = inputs.metrics.render() + renderGauges(state, inputs.eventLoopLagMs);
   return snapshot;
+}
+
+void SnapshotCell::publish(std::shared_ptr<const Snapshot> snapshot, uint64_t generation) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_ = std::move(snapshot);
+    published_.store(generation, std::memory_order_release);
+  }
+  renderedCv_.notify_all();
+}
+
+std::shared_ptr<const Snapshot> SnapshotCell::get(std::chrono::milliseconds timeout) const {
+  uint64_t wanted = generation();
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (published_.load(std::memory_order_acquire) >= wanted || !request_) return current_;
+  lock.unlock();
+  request_();
+  lock.lock();
+  renderedCv_.wait_for(lock, timeout,
+                       [&] { return published_.load(std::memory_order_acquire) >= wanted; });
+  return current_;
+}
+
+std::shared_ptr<const Snapshot> SnapshotCell::latest() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return current_;
 }
 
 }  // namespace agora::master

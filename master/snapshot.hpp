@@ -1,14 +1,18 @@
 #pragma once
 // Read-only views of the master's state for the HTTP API. The loop thread
 // renders a Snapshot and publishes it in a SnapshotCell; HTTP threads take
-// the current one and never touch master state.
+// the current one and never touch master state. (/metrics is not here: it
+// serializes the prometheus-cpp registry directly, see master_metrics.hpp.)
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "master/master_metrics.hpp"
 #include "master/state.hpp"
 
 namespace agora::master {
@@ -19,33 +23,49 @@ struct Snapshot {
   std::string frameworksBody;  // /api/v1/frameworks
   std::string tasksBody;       // /api/v1/tasks without filters
   nlohmann::json tasks;        // array, for filtered /api/v1/tasks
-  std::string metricsText;     // /metrics
 };
 
-// Holds the latest snapshot. Thread-safe; the mutex guards only the pointer swap.
+// Holds the latest snapshot and renders on demand: the loop thread marks
+// state changes (a generation counter) and renders only when a reader asks
+// for a view newer than the published one, so a master nobody reads spends
+// nothing on JSON. Readers never touch master state; they wait (bounded) for
+// the loop to render. The mutex guards only the pointer swap.
 class SnapshotCell {
  public:
   SnapshotCell() : current_(std::make_shared<const Snapshot>()) {}
-  void publish(std::shared_ptr<const Snapshot> snapshot) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    current_ = std::move(snapshot);
-  }
-  std::shared_ptr<const Snapshot> get() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return current_;
-  }
+
+  // Loop thread: the state changed since the last render.
+  void markChanged() { generation_.fetch_add(1, std::memory_order_release); }
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  bool stale() const { return published_.load(std::memory_order_acquire) < generation(); }
+  // Loop thread: `generation` is generation() as read before rendering.
+  void publish(std::shared_ptr<const Snapshot> snapshot, uint64_t generation);
+
+  // Set once, before readers start. Must be thread-safe (e.g. EventLoop::post
+  // of a render), and is called from reader threads.
+  void setRenderRequest(std::function<void()> request) { request_ = std::move(request); }
+
+  // Any thread: a snapshot at least as new as the state when called, waiting
+  // up to `timeout` for the loop to render it; past that (a loop busy for that
+  // long), the latest one.
+  std::shared_ptr<const Snapshot> get(
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) const;
+  // Any thread: the latest published snapshot, without asking for a render.
+  std::shared_ptr<const Snapshot> latest() const;
 
  private:
+  std::atomic<uint64_t> generation_{1};
+  std::atomic<uint64_t> published_{0};
+  std::function<void()> request_;
   mutable std::mutex mutex_;
+  mutable std::condition_variable renderedCv_;
   // Shared with HTTP threads that are still serving an older snapshot.
   std::shared_ptr<const Snapshot> current_;
 };
 
 struct SnapshotInputs {
   const MasterState& state;
-  const MasterMetrics& metrics;
   std::string version;
-  double eventLoopLagMs = 0;
 };
 
 // Renders every view. Loop thread only (reads master state).

@@ -195,8 +195,9 @@ TEST_F(MasterTest, PublishesSnapshotForTheHttpApi) {
   EXPECT_EQ(state["tasks"][0]["state"], "TASK_RUNNING");
   EXPECT_EQ(state["tasks"][0]["agent_url"], "http://node1:5051");
   EXPECT_EQ(state["tasks"][0]["sandbox"], "/sandbox/t1");
-  EXPECT_THAT(snapshot->metricsText, HasSubstr("agora_master_tasks{state=\"TASK_RUNNING\"} 1"));
-  EXPECT_THAT(snapshot->metricsText, HasSubstr("agora_master_offers_sent_total 2"));
+  std::string metrics = master_->metrics().serialize();
+  EXPECT_THAT(metrics, HasSubstr("agora_master_tasks{state=\"TASK_RUNNING\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("agora_master_offers_sent_total 2"));
 
   HttpApi api(master_->snapshotCell());
   http::Request request;
