@@ -1,6 +1,7 @@
 #include "cli/run_options.hpp"
 
 #include <cmath>
+#include <sstream>
 
 #include "cli/arguments.hpp"
 
@@ -17,18 +18,25 @@ const char* kUsage =
     "One CMD word runs through /bin/sh -c ('echo $HOME'); several run as an argv.\n"
     "Ctrl-C kills the task and waits for it to end; a second Ctrl-C stops waiting.";
 
+// "0.1", not boost's "0.10000000000000001".
+std::string formatNumber(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
 }  // namespace
 
 Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalOptions& global) {
   auto [flags, command] = splitAtDoubleDash(args);
   RunOptions out;
   po::options_description options("Options");
-  options.add_options()("cpus", po::value<double>(&out.cpus)->default_value(out.cpus),
+  options.add_options()("cpus", po::value<double>(&out.cpus)->default_value(out.cpus, formatNumber(out.cpus)),
                         "CPUs for the task")(
-      "mem", po::value<double>(&out.memMb)->default_value(out.memMb), "memory for the task, MB")(
+      "mem", po::value<double>(&out.memMb)->default_value(out.memMb, formatNumber(out.memMb)), "memory for the task, MB")(
       "name", po::value<std::string>(&out.name)->default_value(out.name), "task name")(
       "role", po::value<std::string>(&out.role), "role to subscribe with")(
-      "timeout", po::value<double>(&out.timeoutSec)->default_value(out.timeoutSec),
+      "timeout", po::value<double>(&out.timeoutSec)->default_value(out.timeoutSec, formatNumber(out.timeoutSec)),
       "seconds to wait for an offer that fits")(
       "env", po::value<std::vector<std::string>>()->composing(),
       "K=V environment variable for the task (repeatable)")(

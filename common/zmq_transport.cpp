@@ -21,11 +21,53 @@ void setCommonOptions(zmq::socket_t& socket) {
   socket.set(zmq::sockopt::heartbeat_ttl, 10000);
 }
 
-// Receives every part of one multipart message; returns false when none is waiting.
-bool receiveParts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts) {
-  parts.clear();
-  auto result = zmq::recv_multipart(socket, std::back_inserter(parts), zmq::recv_flags::dontwait);
-  return result.has_value();
+template <size_t N>
+bool sendParts(zmq::socket_t& socket, const std::array<zmq::const_buffer, N>& parts,
+               size_t payloadBytes, TransportStats& stats) {
+  try {
+    if (!zmq::send_multipart(socket, parts, zmq::send_flags::dontwait)) {
+      stats.sendFailures++;
+      return false;
+    }
+  } catch (const zmq::error_t& e) {
+    stats.sendFailures++;
+    VLOG(1) << "send failed: " << e.what();
+    return false;
+  }
+  stats.framesOut++;
+  stats.bytesOut += payloadBytes;
+  return true;
+}
+
+// Hands each well-formed message (exactly `expectedParts` parts, payload last
+// and within kMaxMessageBytes) to onMessage; counts the rest as malformed.
+// Stops after a bounded batch so one busy socket cannot starve timers and
+// other sockets; returns true when it stopped early (more may be waiting).
+template <class OnMessage>
+bool drain(zmq::socket_t& socket, size_t expectedParts, TransportStats& stats,
+           const OnMessage& onMessage) {
+  std::vector<zmq::message_t> parts;
+  for (int i = 0; i < 1024; ++i) {
+    parts.clear();
+    try {
+      if (!zmq::recv_multipart(socket, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+        return false;
+      }
+    } catch (const zmq::error_t& e) {
+      LOG_EVERY_N(WARNING, 100) << "receive failed: " << e.what();
+      stats.malformedFrames++;
+      continue;
+    }
+    if (parts.size() != expectedParts || parts.back().size() > kMaxMessageBytes) {
+      stats.malformedFrames++;
+      LOG_EVERY_N(WARNING, 100) << "dropping malformed frame of " << parts.size() << " parts";
+      continue;
+    }
+    stats.framesIn++;
+    stats.bytesIn += parts.back().size();
+    onMessage(parts);
+  }
+  return true;
 }
 
 }  // namespace
@@ -57,51 +99,21 @@ ZmqServer::ZmqServer(EventLoop& loop, zmq::socket_t socket, std::string endpoint
 ZmqServer::~ZmqServer() { loop_.removeSocket(socket_); }
 
 bool ZmqServer::send(const std::string& peer, std::string_view protocol, std::string_view payload) {
-  try {
-    std::array<zmq::const_buffer, 3> parts = {zmq::buffer(peer), zmq::buffer(protocol),
-                                              zmq::buffer(payload)};
-    auto sent = zmq::send_multipart(socket_, parts, zmq::send_flags::dontwait);
-    if (!sent) {
-      stats_.sendFailures++;
-      return false;
-    }
-    stats_.framesOut++;
-    stats_.bytesOut += payload.size();
-    return true;
-  } catch (const zmq::error_t& e) {
-    stats_.sendFailures++;
-    VLOG(1) << "send to " << peer << " failed: " << e.what();
-    return false;
-  }
+  std::array<zmq::const_buffer, 3> parts = {zmq::buffer(peer), zmq::buffer(protocol),
+                                            zmq::buffer(payload)};
+  return sendParts(socket_, parts, payload.size(), stats_);
 }
 
 void ZmqServer::onReadable() {
-  std::vector<zmq::message_t> parts;
-  // Bounded batch so one busy socket cannot starve timers and other sockets.
-  for (int i = 0; i < 1024; ++i) {
-    bool got = false;
-    try {
-      got = receiveParts(socket_, parts);
-    } catch (const zmq::error_t& e) {
-      LOG(WARNING) << "receive on " << endpoint_ << " failed: " << e.what();
-      stats_.malformedFrames++;
-      continue;
-    }
-    if (!got) return;
-    if (parts.size() != 3 || parts[2].size() > kMaxMessageBytes) {
-      stats_.malformedFrames++;
-      LOG_EVERY_N(WARNING, 100) << "dropping malformed frame (" << parts.size() << " parts) from "
-                                << (parts.empty() ? "?" : parts[0].to_string());
-      continue;
-    }
-    stats_.framesIn++;
-    stats_.bytesIn += parts[2].size();
+  bool more = drain(socket_, 3, stats_, [this](std::vector<zmq::message_t>& parts) {
     if (handler_) handler_(parts[0].to_string(), parts[1].to_string_view(), parts[2].to_string_view());
-  }
-  // More may be waiting: come back after other work.
-  loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
-    if (alive.lock()) onReadable();
   });
+  // More may be waiting: come back after other work.
+  if (more) {
+    loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
+      if (alive.lock()) onReadable();
+    });
+  }
 }
 
 Result<std::unique_ptr<ZmqClient>> ZmqClient::create(EventLoop& loop, const std::string& endpoint,
@@ -127,44 +139,19 @@ ZmqClient::ZmqClient(EventLoop& loop, zmq::socket_t socket, std::string identity
 ZmqClient::~ZmqClient() { loop_.removeSocket(socket_); }
 
 bool ZmqClient::send(std::string_view protocol, std::string_view payload) {
-  try {
-    std::array<zmq::const_buffer, 2> parts = {zmq::buffer(protocol), zmq::buffer(payload)};
-    auto sent = zmq::send_multipart(socket_, parts, zmq::send_flags::dontwait);
-    if (!sent) {
-      stats_.sendFailures++;
-      return false;
-    }
-    stats_.framesOut++;
-    stats_.bytesOut += payload.size();
-    return true;
-  } catch (const zmq::error_t& e) {
-    stats_.sendFailures++;
-    return false;
-  }
+  std::array<zmq::const_buffer, 2> parts = {zmq::buffer(protocol), zmq::buffer(payload)};
+  return sendParts(socket_, parts, payload.size(), stats_);
 }
 
 void ZmqClient::onReadable() {
-  std::vector<zmq::message_t> parts;
-  for (int i = 0; i < 1024; ++i) {
-    bool got = false;
-    try {
-      got = receiveParts(socket_, parts);
-    } catch (const zmq::error_t& e) {
-      stats_.malformedFrames++;
-      continue;
-    }
-    if (!got) return;
-    if (parts.size() != 2 || parts[1].size() > kMaxMessageBytes) {
-      stats_.malformedFrames++;
-      continue;
-    }
-    stats_.framesIn++;
-    stats_.bytesIn += parts[1].size();
+  bool more = drain(socket_, 2, stats_, [this](std::vector<zmq::message_t>& parts) {
     if (handler_) handler_(parts[0].to_string_view(), parts[1].to_string_view());
-  }
-  loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
-    if (alive.lock()) onReadable();
   });
+  if (more) {
+    loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
+      if (alive.lock()) onReadable();
+    });
+  }
 }
 
 }  // namespace agora
