@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstring>
+
 #include "agent/executor/envelope.hpp"
 #include "common/subprocess.hpp"
 #include "schemas/executor.capnp.h"
@@ -163,10 +165,11 @@ void Executor::onTaskExited(int waitStatus) {
   escalation_.reset();
   int code = exitCodeOf(waitStatus);
   std::string how = WIFSIGNALED(waitStatus)
-                        ? "Command terminated by signal " + std::to_string(WTERMSIG(waitStatus))
+                        ? "Command terminated by signal " + std::to_string(WTERMSIG(waitStatus)) +
+                              " (" + strsignal(WTERMSIG(waitStatus)) + ")"
                         : "Command exited with status " + std::to_string(code);
   if (killing_) {
-    enqueue(TaskState::KILLED, TaskReason::COMMAND_EXITED, how, code);
+    enqueue(TaskState::KILLED, TaskReason::COMMAND_EXITED, "Task killed: " + how, code);
   } else if (WIFEXITED(waitStatus) && code == 0) {
     enqueue(TaskState::FINISHED, TaskReason::COMMAND_EXITED, how, code);
   } else {

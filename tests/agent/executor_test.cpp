@@ -146,7 +146,7 @@ TEST_F(ExecutorTest, ExitZeroIsFinishedAndSignalIsFailed) {
   loop_.runUntilIdle();
   auto last = updates().back();
   EXPECT_EQ(last.state, TaskState::FAILED);
-  EXPECT_EQ(last.message, "Command terminated by signal 9");
+  EXPECT_EQ(last.message, "Command terminated by signal 9 (Killed)");
   EXPECT_EQ(last.exitCode, 137);
 }
 
