@@ -84,6 +84,7 @@ void Agent::sendRegistration() {
 }
 
 void Agent::onTick() {
+  supervisor_.refreshUsage();
   schedulePublish();
   if (!registered_) {
     sendRegistration();

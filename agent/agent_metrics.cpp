@@ -31,12 +31,67 @@ void AgentMetrics::update(const AgentSnapshot& snapshot) {
   advance(updatesSent_, c.statusUpdatesSent, previous_.statusUpdatesSent);
   advance(updatesRetried_, c.statusUpdatesRetried, previous_.statusUpdatesRetried);
   advance(updatesAcked_, c.statusUpdatesAcked, previous_.statusUpdatesAcked);
+  updateContainers(snapshot);
   for (const auto& [reason, total] : c.messagesRejected) {
     auto& counter =
         metrics_.counter("agora_messages_rejected_total",
                          "Frames dropped: bad tag, version or payload", {{"reason", reason}});
     advance(counter, total, previous_.messagesRejected[reason]);
   }
+}
+
+void AgentMetrics::updateContainers(const AgentSnapshot& snapshot) {
+  std::map<std::string, const ResourceStatistics*> live;
+  for (const ContainerView& c : snapshot.containers) {
+    if (c.usage) live[c.id] = &*c.usage;
+  }
+  for (auto it = containerGauges_.begin(); it != containerGauges_.end();) {
+    if (live.count(it->first)) {
+      ++it;
+      continue;
+    }
+    for (auto& [family, gauge] : it->second) family->Remove(gauge);
+    it = containerGauges_.erase(it);
+  }
+  for (const auto& [id, usage] : live) setContainerGauges(id, *usage);
+}
+
+void AgentMetrics::setContainerGauges(const std::string& containerId, const ResourceStatistics& u) {
+  struct Value {
+    const char* name;
+    const char* help;
+    double value;
+  };
+  std::vector<Value> values = {
+      {"agora_agent_container_cpu_user_seconds", "Container CPU time in user mode", u.cpusUserSec},
+      {"agora_agent_container_cpu_system_seconds", "Container CPU time in kernel mode",
+       u.cpusSystemSec},
+      {"agora_agent_container_processes", "Processes in the container",
+       static_cast<double>(u.processes)},
+      {"agora_agent_container_memory_bytes", "Container memory (cgroup usage, else RSS)",
+       static_cast<double>(u.cgroups ? u.memUsageBytes : u.memRssBytes)},
+  };
+  if (u.cgroups) {
+    values.push_back({"agora_agent_container_cpu_throttled_seconds",
+                      "Time the container was throttled by its CPU quota", u.cpusThrottledSec});
+    values.push_back({"agora_agent_container_cpu_throttled_periods",
+                      "CFS periods in which the container was throttled",
+                      static_cast<double>(u.cpusNrThrottled)});
+    values.push_back({"agora_agent_container_memory_peak_bytes", "Container peak memory",
+                      static_cast<double>(u.memPeakBytes)});
+    values.push_back({"agora_agent_container_memory_limit_bytes",
+                      "Container memory limit (0: none)", static_cast<double>(u.memLimitBytes)});
+  }
+  ContainerGauges& gauges = containerGauges_[containerId];
+  if (gauges.size() != values.size()) {
+    for (auto& [family, gauge] : gauges) family->Remove(gauge);
+    gauges.clear();
+    for (const Value& v : values) {
+      auto& family = metrics_.gaugeFamily(v.name, v.help);
+      gauges.emplace_back(&family, &family.Add({{"container_id", containerId}}));
+    }
+  }
+  for (size_t i = 0; i < values.size(); ++i) gauges[i].second->Set(values[i].value);
 }
 
 }  // namespace agora::agent

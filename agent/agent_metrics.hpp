@@ -1,11 +1,14 @@
 #pragma once
 // Exports an AgentSnapshot as Prometheus metrics. Counters advance by the
-// difference to the previous snapshot.
+// difference to the previous snapshot. Each live container's usage is a set
+// of gauges labelled container_id, removed once the container is gone.
 //
 // Thread: update() from the loop thread (the one that publishes snapshots).
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "agent/agent_snapshot.hpp"
 #include "common/metrics.hpp"
@@ -19,7 +22,12 @@ class AgentMetrics {
   void update(const AgentSnapshot& snapshot);
 
  private:
+  using ContainerGauges =
+      std::vector<std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>>;
+
   void advance(prometheus::Counter& counter, uint64_t total, uint64_t& previous);
+  void updateContainers(const AgentSnapshot& snapshot);
+  void setContainerGauges(const std::string& containerId, const ResourceStatistics& usage);
 
   Metrics& metrics_;
   prometheus::Gauge& running_;
@@ -30,6 +38,7 @@ class AgentMetrics {
   prometheus::Counter& updatesRetried_;
   prometheus::Counter& updatesAcked_;
   AgentCounters previous_;
+  std::map<std::string, ContainerGauges> containerGauges_;  // by container ID
 };
 
 }  // namespace agora::agent

@@ -6,8 +6,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "agent/resource_statistics.hpp"
 
 namespace agora::agent {
 
@@ -29,7 +32,8 @@ struct ContainerView {
   std::string state;  // "LAUNCHING", "RUNNING", "KILLING", "TERMINATED"
   std::string taskState;
   std::string sandbox;
-  double started = 0;  // seconds since the Unix epoch
+  double started = 0;                       // seconds since the Unix epoch
+  std::optional<ResourceStatistics> usage;  // sampled each agent tick while live
 };
 
 struct AgentSnapshot {

@@ -10,9 +10,11 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "agent/resource_statistics.hpp"
 #include "common/model.hpp"
 #include "common/result.hpp"
 
@@ -25,11 +27,11 @@ struct ContainerConfig {
   std::string sandbox;  // absolute; created by launch()
 };
 
-struct ResourceStatistics {
-  double cpusUserSec = 0;
-  double cpusSystemSec = 0;
-  uint64_t memRssBytes = 0;
-  uint32_t processes = 0;
+// A resource limit the container hit (e.g. its memory limit): it overrides
+// the reason and message of the task's FAILED update.
+struct ContainerLimitation {
+  TaskReason reason = TaskReason::NONE;
+  std::string message;
 };
 
 class Containerizer {
@@ -47,7 +49,8 @@ class Containerizer {
   // nothing is left running and no termination is reported.
   virtual Result<pid_t> launch(const ContainerConfig& config) = 0;
 
-  // Kills every process of the container at once (SIGKILL). The termination
+  // Kills every process of the container at once (SIGKILL), including ones
+  // that left the executor's session when an isolator tracks them (cgroups). The termination
   // is reported through the handler when the executor has been reaped.
   virtual Status destroy(const std::string& containerId) = 0;
 
@@ -55,6 +58,10 @@ class Containerizer {
   virtual std::vector<std::string> containers() const = 0;
 
   virtual Result<ResourceStatistics> usage(const std::string& containerId) const = 0;
+
+  // The limit the container hit, if any. Valid for live containers and
+  // during the termination handler of the container.
+  virtual std::optional<ContainerLimitation> limitation(const std::string& containerId) const = 0;
 };
 
 }  // namespace agora::agent

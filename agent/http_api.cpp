@@ -26,17 +26,33 @@ const std::string* queryParam(const http::Request& request, const std::string& k
 
 }  // namespace
 
+nlohmann::json usageJson(const ResourceStatistics& u) {
+  nlohmann::json out = {{"cpus_user_seconds", u.cpusUserSec},
+                        {"cpus_system_seconds", u.cpusSystemSec},
+                        {"processes", u.processes}};
+  if (!u.cgroups) {
+    out["mem_rss_bytes"] = u.memRssBytes;
+    return out;
+  }
+  out["cpus_nr_periods"] = u.cpusNrPeriods;
+  out["cpus_nr_throttled"] = u.cpusNrThrottled;
+  out["cpus_throttled_seconds"] = u.cpusThrottledSec;
+  out["mem_usage_bytes"] = u.memUsageBytes;
+  out["mem_peak_bytes"] = u.memPeakBytes;
+  out["mem_limit_bytes"] = u.memLimitBytes;
+  out["oom_kills"] = u.oomKills;
+  return out;
+}
+
 http::Response containersResponse(const AgentSnapshot& snapshot) {
   nlohmann::json list = nlohmann::json::array();
   for (const ContainerView& c : snapshot.containers) {
-    list.push_back({{"id", c.id},
-                    {"framework_id", c.frameworkId},
-                    {"task_id", c.taskId},
-                    {"executor_pid", c.executorPid},
-                    {"state", c.state},
-                    {"task_state", c.taskState},
-                    {"sandbox", c.sandbox},
-                    {"started", c.started}});
+    nlohmann::json item = {{"id", c.id},           {"framework_id", c.frameworkId},
+                           {"task_id", c.taskId},  {"executor_pid", c.executorPid},
+                           {"state", c.state},     {"task_state", c.taskState},
+                           {"sandbox", c.sandbox}, {"started", c.started}};
+    if (c.usage) item["usage"] = usageJson(*c.usage);
+    list.push_back(std::move(item));
   }
   http::Response response;
   response.body = nlohmann::json{{"containers", list}}.dump(

@@ -6,10 +6,17 @@
 //              pid), so no code of the container runs unisolated;
 //   cleanup()  after every process of the container is gone, also after a
 //              failed launch. Must tolerate a container it never prepared.
+// and, between isolate() and cleanup():
+//   kill()        SIGKILL every process the isolator tracks (on destroy and
+//                 when the executor exited);
+//   usage()       adds what it measures to the container's statistics;
+//   limitation()  the limit the container hit, checked when its task failed.
+// The last three default to "nothing tracked".
 // Thread: the agent's loop thread.
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 #include "agent/containerizer.hpp"
@@ -24,6 +31,12 @@ class Isolator {
   virtual Status prepare(const ContainerConfig& config) = 0;
   virtual Status isolate(const std::string& containerId, pid_t pid) = 0;
   virtual Status cleanup(const std::string& containerId) = 0;
+
+  virtual Status kill(const std::string& /*containerId*/) { return {}; }
+  virtual void usage(const std::string& /*containerId*/, ResourceStatistics& /*stats*/) const {}
+  virtual std::optional<ContainerLimitation> limitation(const std::string& /*containerId*/) const {
+    return std::nullopt;
+  }
 };
 
 }  // namespace agora::agent

@@ -11,6 +11,8 @@
 
 #include "agent/agent.hpp"
 #include "agent/agent_metrics.hpp"
+#include "agent/cgroups/cgroups_detect.hpp"
+#include "agent/cgroups_isolator.hpp"
 #include "agent/executor/child_reaper.hpp"
 #include "agent/host_resources.hpp"
 #include "agent/http_api.hpp"
@@ -30,7 +32,50 @@ using namespace agora::agent;
 struct Flags {
   std::string master, workDir, http, resources, attributes, hostname, executorPath, logDir;
   double retryMin = 10, retryMax = 600;
+  std::string isolation, cgroupsRoot;
+  bool cgroupsCpuQuota = false;
+  uint64_t cgroupsPidsMax = 1024;
 };
+
+// --isolation: "posix", "cgroups", or empty for cgroups when running as root
+// on a host with usable cgroups, else posix. Removes this work dir's leftover
+// cgroups (containers of an earlier run, which nothing can adopt yet).
+Result<std::vector<std::unique_ptr<Isolator>>> makeIsolators(const Flags& flags,
+                                                             const std::string& workDir) {
+  std::vector<std::unique_ptr<Isolator>> isolators;
+  if (flags.isolation != "" && flags.isolation != "posix" && flags.isolation != "cgroups") {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "--isolation: '" + flags.isolation + "' is not posix or cgroups");
+  }
+  if (flags.isolation == "posix") {
+    LOG(INFO) << "isolation: posix (--isolation=posix)";
+    return isolators;
+  }
+  auto cgroups = cgroups::detectCgroups();
+  std::string why = geteuid() != 0 ? "not running as root"
+                    : !cgroups     ? cgroups.error().message
+                                   : "";
+  if (!why.empty()) {
+    if (flags.isolation == "cgroups") {
+      return makeError(ErrorCode::kFailedPrecondition, "--isolation=cgroups: " + why);
+    }
+    LOG(INFO) << "isolation: posix (cgroups unusable: " << why << ")";
+    return isolators;
+  }
+  LOG(INFO) << "isolation: cgroups, " << (*cgroups)->describe() << ", root '" << flags.cgroupsRoot
+            << "', pids.max " << flags.cgroupsPidsMax << ", cpu quota "
+            << (flags.cgroupsCpuQuota ? "on" : "off");
+  auto isolator = std::make_unique<CgroupsIsolator>(
+      std::move(*cgroups),
+      CgroupsIsolator::Options{flags.cgroupsRoot, flags.cgroupsCpuQuota, flags.cgroupsPidsMax});
+  auto removed = isolator->removeLeftovers([&](const std::string& id) {
+    return validateId("container ID", id).has_value() &&
+           access(paths::containerDir(workDir, id).c_str(), F_OK) == 0;
+  });
+  LOG(INFO) << "removed " << removed.size() << " leftover container cgroups";
+  isolators.push_back(std::move(isolator));
+  return isolators;
+}
 
 Result<KeyValues> parseAttributes(const std::string& text) {
   KeyValues out;
@@ -110,10 +155,20 @@ int run(const Flags& flags) {
     httpServer = std::move(*server);
     httpUrl = "http://" + httpServer->address();
   }
+  if (flags.cgroupsRoot.empty() || flags.cgroupsRoot.find('/') != std::string::npos) {
+    LOG(ERROR) << "--cgroups-root must be one path component";
+    return 1;
+  }
+  auto isolators = makeIsolators(flags, workDir);
+  if (!isolators) {
+    LOG(ERROR) << isolators.error().message;
+    return 1;
+  }
   ChildReaper reaper(loop, seconds(1));
   PosixContainerizer containerizer(
       reaper,
-      PosixContainerizer::Options{workDir, flags.executorPath, paths::executorEndpoint(workDir)});
+      PosixContainerizer::Options{workDir, flags.executorPath, paths::executorEndpoint(workDir)},
+      std::move(*isolators));
   Agent::Options options;
   options.hostname = flags.hostname;
   options.resources = *resources;
@@ -178,7 +233,15 @@ int main(int argc, char** argv) {
       "executor-path", agora::po::value(&f.executorPath)->default_value(""),
       "agora-executor binary (default: next to this one)")(
       "log-dir", agora::po::value(&f.logDir)->default_value(""),
-      "glog files (default: stderr only)");
+      "glog files (default: stderr only)")(
+      "isolation", agora::po::value(&f.isolation)->default_value(""),
+      "posix | cgroups (default: cgroups when root and cgroups are usable, else posix)")(
+      "cgroups-root", agora::po::value(&f.cgroupsRoot)->default_value("agora"),
+      "containers' cgroups go to ROOT/<containerId> under the agent's own cgroup")(
+      "cgroups-cpu-quota", agora::po::bool_switch(&f.cgroupsCpuQuota),
+      "hard CPU limit (CFS quota = cpus x period); per task: label agora.cgroups.cpu_quota")(
+      "cgroups-pids-max", agora::po::value(&f.cgroupsPidsMax)->default_value(1024),
+      "processes per container, 0 for no limit; per task: label agora.cgroups.pids_max");
   agora::po::variables_map vm;
   auto parsed = agora::parseFlags(
       argc, argv, "Usage: agora-agent --master ENDPOINT --work-dir DIR [options]", options, vm);

@@ -85,6 +85,7 @@ Status PosixContainerizer::destroy(const std::string& containerId) {
   }
   LOG(INFO) << "destroying container " << containerId;
   killSession(it->second.pid);
+  killIsolated(containerId);
   reaper_.poll();  // the executor is likely gone already: report it now
   return {};
 }
@@ -109,7 +110,27 @@ Result<ResourceStatistics> PosixContainerizer::usage(const std::string& containe
     stats.memRssBytes += static_cast<uint64_t>(std::max<long long>(p.rssPages, 0)) * kPage;
     stats.processes++;
   }
+  for (const auto& isolator : isolators_) isolator->usage(containerId, stats);
   return stats;
+}
+
+std::optional<ContainerLimitation> PosixContainerizer::limitation(
+    const std::string& containerId) const {
+  if (terminating_ && terminating_->first == containerId) return terminating_->second;
+  if (!containers_.count(containerId)) return std::nullopt;
+  for (const auto& isolator : isolators_) {
+    if (auto found = isolator->limitation(containerId)) return found;
+  }
+  return std::nullopt;
+}
+
+void PosixContainerizer::killIsolated(const std::string& containerId) {
+  for (auto& isolator : isolators_) {
+    if (Status s = isolator->kill(containerId); !s) {
+      LOG(ERROR) << isolator->name() << " isolator: kill of container " << containerId
+                 << " failed: " << s.error().message;
+    }
+  }
 }
 
 void PosixContainerizer::onExecutorExited(const std::string& containerId, int waitStatus) {
@@ -117,10 +138,15 @@ void PosixContainerizer::onExecutorExited(const std::string& containerId, int wa
   if (it == containers_.end()) return;
   // The session outlives its leader: kill what the executor left behind.
   killSession(it->second.pid);
+  killIsolated(containerId);
+  std::optional<ContainerLimitation> limit = limitation(containerId);
   cleanup(containerId);
   containers_.erase(it);
-  LOG(INFO) << "container " << containerId << " terminated";
+  LOG(INFO) << "container " << containerId << " terminated"
+            << (limit ? " (" + limit->message + ")" : "");
+  terminating_.emplace(containerId, std::move(limit));
   if (onTerminated_) onTerminated_(containerId, waitStatus);
+  terminating_.reset();
 }
 
 void PosixContainerizer::cleanup(const std::string& containerId) {

@@ -1,13 +1,17 @@
 #pragma once
 // Containers as plain processes: the executor runs in its own session, and
 // the container is every process of that session. Destroying a container
-// SIGKILLs the session. Processes that leave the session (setsid) escape:
-// closing that hole is the cgroups isolator's job, which plugs in here.
+// SIGKILLs the session, then asks every isolator to kill what it tracks:
+// processes that leave the session (setsid) escape the former and are
+// caught by the cgroups isolator. Usage is measured over the session and
+// refined by isolators; limitations come from isolators.
 //
 // Thread: the agent's loop thread.
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "agent/containerizer.hpp"
@@ -37,6 +41,7 @@ class PosixContainerizer final : public Containerizer {
   Status destroy(const std::string& containerId) override;
   std::vector<std::string> containers() const override;
   Result<ResourceStatistics> usage(const std::string& containerId) const override;
+  std::optional<ContainerLimitation> limitation(const std::string& containerId) const override;
 
  private:
   struct Container {
@@ -46,12 +51,16 @@ class PosixContainerizer final : public Containerizer {
   Result<pid_t> start(const ContainerConfig& config);
   void onExecutorExited(const std::string& containerId, int waitStatus);
   void cleanup(const std::string& containerId);
+  void killIsolated(const std::string& containerId);
 
   ChildReaper& reaper_;
   const Options options_;
   std::vector<std::unique_ptr<Isolator>> isolators_;
   TerminationHandler onTerminated_;
   std::map<std::string, Container> containers_;
+  // The container whose termination handler is running, with its limitation
+  // taken before cleanup (limitation() answers from it).
+  std::optional<std::pair<std::string, std::optional<ContainerLimitation>>> terminating_;
 };
 
 // SIGKILLs every process in session `sid`, repeating while new ones appear

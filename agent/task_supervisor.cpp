@@ -234,6 +234,7 @@ void TaskSupervisor::onExecutorUpdate(Record& record, schema::TaskStatus::Reader
   status->frameworkId = record.frameworkId;
   status->containerId = record.containerId;
   status->source = StatusSource::EXECUTOR;
+  applyLimitation(record, *status);
   accept(record, std::move(*status));
   // Acknowledged whatever the outcome: the update is ours now (or a duplicate).
   sendToExecutor(
@@ -247,13 +248,17 @@ void TaskSupervisor::onContainerTerminated(const std::string& containerId, int w
   if (it == records_.end()) return;
   Record& record = it->second;
   record.phase = Phase::kTerminated;
+  record.usage.reset();
   if (record.timer) loop_.cancelTimer(*record.timer);
   record.timer.reset();
   if (!record.terminalSeen) {
     std::string how = "Executor " + describeWaitStatus(waitStatus);
+    auto limit = containerizer_.limitation(containerId);
     if (record.killGraceSec) {
       report(record, TaskState::KILLED, record.deathReason,
              how + " while the task was being killed");
+    } else if (limit) {
+      report(record, TaskState::FAILED, limit->reason, limit->message);
     } else {
       report(record, TaskState::FAILED, record.deathReason, how + " before the task finished");
     }
@@ -275,6 +280,24 @@ void TaskSupervisor::report(Record& record, TaskState state, TaskReason reason,
   status.timestamp = loop_.clock().wallSeconds();
   status.containerId = record.containerId;
   accept(record, std::move(status));
+}
+
+void TaskSupervisor::applyLimitation(const Record& record, TaskStatus& status) const {
+  if (status.state != TaskState::FAILED) return;
+  auto limit = containerizer_.limitation(record.containerId);
+  if (!limit) return;
+  LOG(INFO) << "task " << record.task.taskId << " failed: " << limit->message
+            << " (executor said: " << status.message << ")";
+  status.reason = limit->reason;
+  status.message = limit->message;
+}
+
+void TaskSupervisor::refreshUsage() {
+  for (auto& [id, record] : records_) {
+    if (record.phase == Phase::kTerminated || record.executorPid == 0) continue;
+    auto usage = containerizer_.usage(id);
+    if (usage) record.usage = *usage;
+  }
 }
 
 void TaskSupervisor::accept(Record& record, TaskStatus status) {
@@ -332,7 +355,7 @@ std::vector<ContainerView> TaskSupervisor::containerViews() const {
     out.push_back(ContainerView{
         id, r.frameworkId, r.task.taskId, r.executorPid,
         phaseName(r.phase == Phase::kTerminated, r.killGraceSec.has_value(), !r.registered),
-        taskStateName(r.latest.state), r.sandbox, r.started});
+        taskStateName(r.latest.state), r.sandbox, r.started, r.usage});
   }
   return out;
 }

@@ -5,7 +5,9 @@
 // through their executor with the container destroyed as the fallback, and
 // turns an executor's death without a terminal update into TASK_FAILED
 // (REASON_EXECUTOR_TERMINATED). A launch failure becomes TASK_FAILED with
-// REASON_CONTAINER_LAUNCH_FAILED.
+// REASON_CONTAINER_LAUNCH_FAILED. A FAILED task whose container hit a limit
+// (Containerizer::limitation) is reported with the limitation's reason and
+// message instead (e.g. REASON_CONTAINER_LIMITATION_MEMORY).
 //
 // A task is kept until its container terminated and its status updates are
 // all acknowledged (so re-registration can report it).
@@ -61,6 +63,10 @@ class TaskSupervisor {
   // The master acknowledged an update of this task.
   void onAcknowledged(const std::string& frameworkId, const std::string& taskId);
 
+  // Samples every live container's usage (for containerViews()); the agent
+  // calls it once per tick, so reading cgroupfs stays off the hot path.
+  void refreshUsage();
+
   std::vector<TaskReport> tasks() const;
   std::vector<ContainerView> containerViews() const;
   size_t liveContainers() const;
@@ -85,6 +91,7 @@ class TaskSupervisor {
     TimePoint lastSeen{};
     double started = 0;
     std::optional<EventLoop::TimerId> timer;  // registration timeout or kill escalation
+    std::optional<ResourceStatistics> usage;  // last sample; reset when terminated
   };
 
   void onExecutorMessage(const std::string& peer, std::string_view protocol,
@@ -95,6 +102,8 @@ class TaskSupervisor {
   void sendKill(Record& record);
   void destroy(Record& record);
   void report(Record& record, TaskState state, TaskReason reason, std::string message);
+  // Replaces a FAILED status's reason and message with the container's limitation.
+  void applyLimitation(const Record& record, TaskStatus& status) const;
   void accept(Record& record, TaskStatus status);
   void sendToExecutor(const Record& record, const std::string& frame);
   void setTimer(Record& record, Duration delay, std::function<void(Record&)> action);

@@ -17,6 +17,7 @@
 #include "agent/http_api.hpp"
 #include "agent/paths.hpp"
 #include "agent/posix_containerizer.hpp"
+#include "tests/agent/real_agent_support.hpp"
 #include "common/fake_transport.hpp"
 #include "common/http_client.hpp"
 #include "common/zmq_transport.hpp"
@@ -94,41 +95,12 @@ class AgentIntegrationTest : public ::testing::Test {
     fs::remove_all(workDir_);
   }
 
-  // The fake master: admits the agent and acknowledges every update.
   void onMaster(std::string_view payload) {
-    auto d = Decoded::parse(payload);
-    ASSERT_TRUE(d);
-    auto root = d->root<AgentEnvelope>();
-    if (root.which() == AgentEnvelope::REGISTER_AGENT ||
-        root.which() == AgentEnvelope::REREGISTER_AGENT) {
-      masterServer_->send("agent-it", kAgentProtocol, buildEnvelope<AgentEnvelope>([](auto e) {
-                            auto m = e.initAgentRegistered();
-                            m.setAgentId("A1");
-                            m.setPingIntervalSec(60);
-                          }));
-    } else if (root.which() == AgentEnvelope::STATUS_UPDATE) {
-      auto status = *fromCapnp(root.getStatusUpdate().getStatus());
-      updates_.push_back(status);
-      masterServer_->send(
-          "agent-it", kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto e) {
-            auto a = e.initStatusUpdateAck();
-            a.setFrameworkId("fw");
-            a.setTaskId(status.taskId);
-            a.setUuid(kj::arrayPtr(reinterpret_cast<const kj::byte*>(status.uuid.data()),
-                                   status.uuid.size()));
-          }));
-    }
+    testing::answerAsMaster(*masterServer_, "agent-it", payload, updates_);
   }
 
   bool runUntil(const std::function<bool()>& done, Duration timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      loop_.runUntilIdle();
-      reaper_.poll();
-      if (done()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return done();
+    return testing::runUntil(loop_, reaper_, done, timeout);
   }
 
   void runTask(const std::string& taskId, const std::string& command, double grace = 3) {

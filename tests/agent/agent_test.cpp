@@ -37,6 +37,11 @@ class FakeContainerizer final : public Containerizer {
   Result<ResourceStatistics> usage(const std::string&) const override {
     return ResourceStatistics{};
   }
+  std::optional<ContainerLimitation> limitation(const std::string& id) const override {
+    auto it = limitations.find(id);
+    if (it == limitations.end()) return std::nullopt;
+    return it->second;
+  }
   void terminate(const std::string& id, int waitStatus) {
     live.erase(id);
     handler_(id, waitStatus);
@@ -46,6 +51,7 @@ class FakeContainerizer final : public Containerizer {
   std::vector<ContainerConfig> launched;
   std::vector<std::string> destroyed;
   std::map<std::string, bool> live;
+  std::map<std::string, ContainerLimitation> limitations;
 
  private:
   TerminationHandler handler_;
@@ -283,6 +289,21 @@ TEST_F(AgentTest, ExecutorDeathWithoutTerminalUpdateFailsTheTask) {
   ASSERT_EQ(updates.size(), 1u);
   EXPECT_EQ(updates[0].state, TaskState::FAILED);
   EXPECT_EQ(updates[0].reason, TaskReason::EXECUTOR_TERMINATED);
+}
+
+TEST_F(AgentTest, ExecutorDeathInAContainerOverItsLimitReportsTheLimitation) {
+  registerAgent();
+  runTask("t1");
+  const std::string id = containerizer_.launched[0].containerId;
+  containerizer_.limitations[id] =
+      ContainerLimitation{TaskReason::CONTAINER_LIMITATION_MEMORY, "Memory limit exceeded: 64 MB"};
+  containerizer_.terminate(id, SIGKILL);
+  loop_.runUntilIdle();
+  auto updates = updatesToMaster();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].state, TaskState::FAILED);
+  EXPECT_EQ(updates[0].reason, TaskReason::CONTAINER_LIMITATION_MEMORY);
+  EXPECT_EQ(updates[0].message, "Memory limit exceeded: 64 MB");
 }
 
 TEST_F(AgentTest, KillGoesThroughTheExecutorThenEscalates) {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -44,6 +45,57 @@ int Child::wait(std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return exitCodeOf(status_);
+}
+
+void killProcessesUnder(const std::string& dir) {
+  namespace fs = std::filesystem;
+  for (int round = 0; round < 50; ++round) {
+    bool found = false;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+      std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      pid_t pid = std::stoi(name);
+      if (pid == getpid()) continue;
+      std::error_code linkError;
+      std::string cwd = fs::read_symlink(entry.path() / "cwd", linkError);
+      std::string cmdline;
+      std::ifstream(entry.path() / "cmdline") >> cmdline;
+      if ((!linkError && cwd.rfind(dir, 0) == 0) || cmdline.find(dir) != std::string::npos) {
+        ::kill(pid, SIGKILL);
+        found = true;
+      }
+    }
+    if (!found) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void removeContainerCgroups(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::set<std::string> containers;
+  std::error_code ec;
+  for (const auto& agent : fs::directory_iterator(dir, ec)) {
+    std::error_code inner;
+    for (const auto& c : fs::directory_iterator(agent.path() / "containers", inner)) {
+      containers.insert(c.path().filename());
+    }
+  }
+  if (containers.empty()) return;
+  // Depth-first so children go before parents; rmdir only succeeds on empty cgroups.
+  std::vector<fs::path> doomed;
+  for (auto it = fs::recursive_directory_iterator("/sys/fs/cgroup",
+                                                  fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (it->is_directory() && containers.count(it->path().filename())) doomed.push_back(it->path());
+  }
+  for (auto p = doomed.rbegin(); p != doomed.rend(); ++p) {
+    for (int i = 0; i < 50 && rmdir(p->c_str()) != 0 && errno == EBUSY; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    rmdir(p->parent_path().c_str());  // the agent's "agora" directory, once empty
+  }
 }
 
 uint16_t freePort() {
@@ -90,11 +142,11 @@ Cluster::~Cluster() {
     if (master_->wait(std::chrono::seconds(5)) < 0) master_->signal(SIGKILL);
     master_.reset();
   }
-  // Executors run in their own sessions; kill any left behind by a killed agent.
-  std::string pattern = "pkill -9 -f -- '--launch-file " + root_ + "' >/dev/null 2>&1";
-  if (std::system(pattern.c_str()) < 0) {
-    // Nothing else to do: the directory is removed below either way.
-  }
+  // An agent killed with SIGKILL leaves its executors and tasks behind (they
+  // outlive agent restarts by design): kill whatever still runs in this
+  // cluster's work dirs, then remove the cgroups its containers had.
+  killProcessesUnder(root_);
+  removeContainerCgroups(root_);
   std::error_code ec;
   std::filesystem::remove_all(root_, ec);
 }

@@ -1,0 +1,48 @@
+#pragma once
+// cgroup v2: the unified hierarchy. Limits: cpu.weight, cpu.max,
+// memory.max (memory.swap.max 0 when present, as v1's memsw), pids.max.
+// Kill: cgroup.kill (5.14+), else cgroup.freeze + SIGKILL. OOM kills:
+// `oom_kill` in memory.events.
+//
+// Controllers are enabled in cgroup.subtree_control of every ancestor of a
+// created cgroup below the root. REQUIRES (kernel's "no internal processes"
+// rule): the root is delegated to the agent and the agent itself does not
+// sit in a cgroup whose subtree_control must change — i.e. run the agent in
+// a leaf next to the containers' root, as systemd's Delegate=yes allows.
+
+#include <string>
+
+#include "agent/cgroups/cgroupfs.hpp"
+#include "agent/cgroups/cgroups.hpp"
+
+namespace agora::agent::cgroups {
+
+class CgroupsV2 final : public Cgroups {
+ public:
+  // `root`: absolute directory of this process's cgroup in the unified hierarchy.
+  explicit CgroupsV2(std::string root);
+
+  int version() const override { return 2; }
+  std::string describe() const override { return "cgroup v2 (" + root_ + ")"; }
+  Status create(const std::string& name) override;
+  bool exists(const std::string& name) const override;
+  std::vector<std::string> children(const std::string& name) const override;
+  Status setLimits(const std::string& name, const CgroupLimits& limits) override;
+  Status attach(const std::string& name, pid_t pid) override;
+  Result<std::vector<pid_t>> processes(const std::string& name) const override;
+  Status killAll(const std::string& name) override;
+  Status remove(const std::string& name) override;
+  Result<CgroupUsage> usage(const std::string& name) const override;
+  Result<int64_t> createdAt(const std::string& name) const override {
+    return changeTime(path(name));
+  }
+
+ private:
+  std::string path(const std::string& name) const { return root_ + "/" + name; }
+  Status enableControllers(const std::string& dir);
+  Status freeze(const std::string& name, bool frozen);
+
+  std::string root_;
+};
+
+}  // namespace agora::agent::cgroups
