@@ -226,6 +226,7 @@ void toCapnp(const Offer& in, schema::Offer::Builder out) {
   in.resources.toCapnp(out.initResources(in.resources.count()));
   toCapnp(in.attributes, out.initAttributes(static_cast<unsigned>(in.attributes.size())));
   out.setAgentUrl(in.agentUrl);
+  out.setRole(in.role);
 }
 
 Result<Offer> fromCapnp(schema::Offer::Reader in) {
@@ -239,6 +240,7 @@ Result<Offer> fromCapnp(schema::Offer::Reader in) {
   out.resources = std::move(*resources);
   out.attributes = fromCapnp(in.getAttributes());
   out.agentUrl = in.getAgentUrl();
+  out.role = in.getRole();
   return out;
 }
 

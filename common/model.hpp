@@ -77,6 +77,9 @@ struct Offer {
   Resources resources;
   KeyValues attributes;
   std::string agentUrl;
+  // The role the offer is allocated to. (The initializer keeps positional
+  // aggregate initialization that predates it warning-free.)
+  std::string role = {};
 };
 
 // Task IDs, framework names and similar: 1-255 printable chars, no '/' or whitespace.

@@ -63,6 +63,7 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
   // Every offer must exist, belong to this framework and be for one agent.
   std::string problem;
   std::string agentId;
+  std::string role;
   std::vector<std::string> usable;
   std::set<std::string> seen;
   if (offerIds.empty()) problem = "the accept names no offers";
@@ -76,9 +77,13 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
       problem = "offer '" + offerId + "' belongs to another framework";
     } else {
       if (agentId.empty()) agentId = it->second.offer.agentId;
+      if (role.empty()) role = it->second.offer.role;
       if (it->second.offer.agentId != agentId) {
         problem = "the offers are for different agents ('" + agentId + "' and '" +
                   it->second.offer.agentId + "')";
+      } else if (it->second.offer.role != role) {
+        problem = "the offers are for different roles ('" + role + "' and '" +
+                  it->second.offer.role + "')";
       }
       usable.push_back(offerId);
     }
@@ -104,8 +109,8 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
     rejectAllTasks(framework, {rejection.taskId}, TaskState::ERROR, TaskReason::TASK_INVALID,
                    rejection.message);
   }
-  for (TaskInfo& task : plan.launch) launchTask(framework, agent, std::move(task));
-  allocator_->recover(framework.info.id, agentId, offered - plan.used, refuse);
+  for (TaskInfo& task : plan.launch) launchTask(framework, agent, role, std::move(task));
+  allocator_->recover(framework.info.id, role, agentId, offered - plan.used, refuse);
   scheduleAllocation();
 }
 
@@ -124,11 +129,13 @@ void Master::rejectAllTasks(Framework& framework, const std::vector<std::string>
   }
 }
 
-void Master::launchTask(Framework& framework, Agent& agent, TaskInfo info) {
+void Master::launchTask(Framework& framework, Agent& agent, const std::string& role,
+                        TaskInfo info) {
   TaskKey key{framework.info.id, info.taskId};
   Task task;
   task.frameworkId = framework.info.id;
   task.agentId = agent.id;
+  task.role = role;
   task.info = std::move(info);
   task.latest = taskUpdate(task, TaskState::STAGING, TaskReason::NONE, "");
   sendToAgent(agent.peer, "runTask", [&](AgentEnvelope::Builder out) {

@@ -222,9 +222,10 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
              "agent " + agentId + " re-registered without task '" + key.second + "'");
   }
 
-  std::map<std::string, Resources> used;
+  UsedResources used;
   for (const TaskKey& key : agent->tasks) {
-    used[key.first] += state_.tasks.at(key).info.resources;
+    const Task& task = state_.tasks.at(key);
+    used[{key.first, task.role}] += task.info.resources;
   }
   allocator_->addAgent(agentId, agent->total, used);
   for (const std::string& frameworkId : shutdown) {
@@ -260,6 +261,11 @@ void Master::readmitTask(Agent& agent, std::string frameworkId, TaskInfo info, T
     if (task->agentId != agent.id) {
       if (Agent* other = state_.findAgent(task->agentId)) other->tasks.erase(key);
     }
+  }
+  if (task->role.empty()) {
+    // Launched before this master knew it: account it to the framework's first role.
+    const Framework& owner = state_.frameworks.at(frameworkId);
+    task->role = owner.info.roles.empty() ? "*" : owner.info.roles.front();
   }
   task->agentId = agent.id;
   task->latest = latest;
@@ -335,7 +341,7 @@ void Master::onStatusUpdate(const std::string& peer, schema::StatusUpdate::Reade
     task->latest = status;
     if (!sandbox.empty()) task->sandbox = sandbox;
     if (isTerminal(status.state)) {
-      allocator_->recover(frameworkId, agent.id, task->info.resources, 0);
+      allocator_->recover(frameworkId, task->role, agent.id, task->info.resources, 0);
       state_.completeTask(key);
       scheduleAllocation();
     }

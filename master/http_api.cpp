@@ -1,5 +1,11 @@
 #include "master/http_api.hpp"
 
+#include <future>
+#include <memory>
+
+#include "master/allocator/role_name.hpp"
+#include "master/master.hpp"
+
 namespace agora::master {
 
 namespace {
@@ -8,6 +14,57 @@ http::Response rawJson(const std::string& body) {
   http::Response response;
   response.body = body;
   return response;
+}
+
+http::Response statusResponse(const Status& status) {
+  if (status) return rawJson("{}");
+  switch (status.error().code) {
+    case ErrorCode::kInvalidArgument:
+      return http::errorResponse(400, status.error().message);
+    case ErrorCode::kNotFound:
+      return http::errorResponse(404, status.error().message);
+    case ErrorCode::kTimeout:
+      return http::errorResponse(503, status.error().message);
+    default:
+      return http::errorResponse(500, status.error().message);
+  }
+}
+
+Result<nlohmann::json> parseObject(const std::string& body) {
+  nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    return makeError(ErrorCode::kInvalidArgument, "body: expected a JSON object");
+  }
+  return json;
+}
+
+Result<std::string> roleField(const nlohmann::json& body) {
+  if (!body.contains("role") || !body["role"].is_string()) {
+    return makeError(ErrorCode::kInvalidArgument, "role: required string");
+  }
+  std::string role = body["role"].get<std::string>();
+  if (auto valid = validateRoleName(role); !valid) {
+    return makeError(ErrorCode::kInvalidArgument, "role: " + valid.error().message);
+  }
+  return role;
+}
+
+// Absent or null: nullopt. A string: parsed resources (scalars only).
+Result<std::optional<Resources>> resourcesField(const nlohmann::json& body, const char* field) {
+  if (!body.contains(field) || body[field].is_null()) return std::optional<Resources>();
+  if (!body[field].is_string()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     std::string(field) + ": expected a string like \"cpus:1;mem:512\"");
+  }
+  auto parsed = Resources::parse(body[field].get<std::string>());
+  if (!parsed) {
+    return makeError(ErrorCode::kInvalidArgument, std::string(field) + ": " + parsed.error().message);
+  }
+  if (!parsed->rangeNames().empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     std::string(field) + ": only scalar resources (cpus, mem, disk, gpus)");
+  }
+  return std::optional<Resources>(std::move(*parsed));
 }
 
 }  // namespace
@@ -24,6 +81,76 @@ void HttpApi::install(http::HttpServer& server) const {
                [&cell](const http::Request&) { return rawJson(cell.get()->frameworksBody); });
   server.route("GET", "/api/v1/tasks",
                [this](const http::Request& request) { return tasks(request); });
+  server.route("GET", "/api/v1/roles",
+               [&cell](const http::Request&) { return rawJson(cell.get()->rolesBody); });
+  if (master_ == nullptr) return;
+  server.route("POST", "/api/v1/weights",
+               [this](const http::Request& request) { return setWeight(request); });
+  server.route("POST", "/api/v1/quota",
+               [this](const http::Request& request) { return setQuota(request); });
+  server.route("DELETE", "/api/v1/quota",
+               [this](const http::Request& request) { return removeQuota(request); });
+  server.route("POST", "/api/v1/quota/remove",
+               [this](const http::Request& request) { return removeQuota(request); });
+}
+
+Status HttpApi::onLoop(std::function<Status(Master&)> change) const {
+  // Shared with the posted callback, which may run after a timed-out wait returned.
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  loop_->post([promise, change = std::move(change), master = master_] {
+    promise->set_value(change(*master));
+  });
+  if (future.wait_for(timeout_) != std::future_status::ready) {
+    return makeError(ErrorCode::kTimeout, "the master did not answer in time; retry");
+  }
+  return future.get();
+}
+
+http::Response HttpApi::setWeight(const http::Request& request) const {
+  auto body = parseObject(request.body);
+  if (!body) return statusResponse(makeError(body.error()));
+  auto role = roleField(*body);
+  if (!role) return statusResponse(makeError(role.error()));
+  const nlohmann::json& weight = (*body)["weight"];
+  if (!weight.is_number() || !(weight.get<double>() > 0) || weight.get<double>() > 1e6) {
+    return http::errorResponse(400, "weight: must be a number in (0, 1e6]");
+  }
+  double value = weight.get<double>();
+  return statusResponse(
+      onLoop([role = *role, value](Master& master) { return master.setWeight(role, value); }));
+}
+
+http::Response HttpApi::setQuota(const http::Request& request) const {
+  auto body = parseObject(request.body);
+  if (!body) return statusResponse(makeError(body.error()));
+  auto role = roleField(*body);
+  if (!role) return statusResponse(makeError(role.error()));
+  auto guarantee = resourcesField(*body, "guarantee");
+  if (!guarantee) return statusResponse(makeError(guarantee.error()));
+  auto limit = resourcesField(*body, "limit");
+  if (!limit) return statusResponse(makeError(limit.error()));
+  if (!*guarantee && !*limit) {
+    return http::errorResponse(400, "guarantee: give a guarantee, a limit or both");
+  }
+  return statusResponse(onLoop([role = *role, g = *guarantee, l = *limit](Master& master) {
+    return master.setQuota(role, g, l);
+  }));
+}
+
+http::Response HttpApi::removeQuota(const http::Request& request) const {
+  std::string role = request.queryOr("role", "");
+  if (role.empty() && !request.body.empty()) {
+    auto body = parseObject(request.body);
+    if (!body) return statusResponse(makeError(body.error()));
+    auto field = roleField(*body);
+    if (!field) return statusResponse(makeError(field.error()));
+    role = *field;
+  }
+  if (auto valid = validateRoleName(role); !valid) {
+    return http::errorResponse(400, "role: " + valid.error().message);
+  }
+  return statusResponse(onLoop([role](Master& master) { return master.removeQuota(role); }));
 }
 
 http::Response HttpApi::tasks(const http::Request& request) const {

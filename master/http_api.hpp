@@ -1,34 +1,66 @@
 #pragma once
-// The master's operator HTTP API. Handlers run on the HTTP server's threads
-// and read only the published Snapshot, never master state.
+// The master's operator HTTP API. GET handlers run on the HTTP server's
+// threads and read only the published Snapshot, never master state. Changes
+// (weights, quota) are posted to the master's loop with EventLoop::post and
+// the handler waits, bounded, for the loop's answer; it never touches master
+// state itself.
 //
 //   GET /health               {"status":"ok"}
 //   GET /api/v1/state         {"master":{...},"agents":[...],"frameworks":[...],"tasks":[...]}
 //   GET /api/v1/agents        {"agents":[...]}
 //   GET /api/v1/frameworks    {"frameworks":[...]}
 //   GET /api/v1/tasks         {"tasks":[...]}; optional query framework_id=, state=
+//   GET /api/v1/roles         {"roles":[{name, weight, quota{guarantee,limit,consumed},
+//                              guarantee_exceeds_capacity, allocated, offered, frameworks,
+//                              suppressed_frameworks}]}
+//   POST /api/v1/weights      {"role":"eng","weight":2}
+//   POST /api/v1/quota        {"role":"eng","guarantee":"cpus:1;mem:512","limit":"cpus:2"}
+//   DELETE /api/v1/quota?role=eng, or POST /api/v1/quota/remove {"role":"eng"}
+// Changes answer 200 {} or 400 {"error": "<field>: why"} (nothing changed),
+// 404 for removing a quota that is not set, 503 when the loop did not answer in time.
+// Weights and quota live in memory only (no registry persistence yet).
 //
 // GET /metrics (Prometheus text) is not installed here: it serializes the
 // master's agora::Metrics registry, registered with Metrics::serveOn (main.cpp).
 
+#include <chrono>
+#include <functional>
+
+#include "common/event_loop.hpp"
 #include "common/http_server.hpp"
 #include "master/snapshot.hpp"
 
 namespace agora::master {
 
+class Master;
+
 class HttpApi {
  public:
-  // REQUIRES: cell outlives every server the API is installed on.
+  // Read-only API. REQUIRES: cell outlives every server the API is installed on.
   explicit HttpApi(const SnapshotCell& cell) : cell_(cell) {}
+  // With the operator changes. REQUIRES: loop and master outlive the servers;
+  // master lives on loop.
+  HttpApi(const SnapshotCell& cell, EventLoop& loop, Master& master,
+          std::chrono::milliseconds timeout = std::chrono::seconds(5))
+      : cell_(cell), loop_(&loop), master_(&master), timeout_(timeout) {}
 
   // Registers the routes. REQUIRES: the server is not started yet.
   void install(http::HttpServer& server) const;
 
-  // The handlers, callable directly (tests).
+  // The handlers, callable directly (tests). Any thread but the loop's.
   http::Response tasks(const http::Request& request) const;
+  http::Response setWeight(const http::Request& request) const;
+  http::Response setQuota(const http::Request& request) const;
+  http::Response removeQuota(const http::Request& request) const;
 
  private:
+  // Runs `change` on the loop and returns its status, or kTimeout.
+  Status onLoop(std::function<Status(Master&)> change) const;
+
   const SnapshotCell& cell_;
+  EventLoop* loop_ = nullptr;
+  Master* master_ = nullptr;
+  std::chrono::milliseconds timeout_{5000};
 };
 
 }  // namespace agora::master

@@ -37,6 +37,9 @@ Status validate(const master::MasterOptions& options) {
     return makeError(ErrorCode::kInvalidArgument,
                      "--framework-heartbeat-interval must be in (0, 3600]");
   }
+  if (options.allocatorSorter != "drf" && options.allocatorSorter != "random") {
+    return makeError(ErrorCode::kInvalidArgument, "--allocator-sorter must be drf or random");
+  }
   return {};
 }
 
@@ -70,7 +73,9 @@ int run(int argc, char** argv) {
       "framework-heartbeat-interval",
       po::value(&options.frameworkHeartbeatIntervalSec)->default_value(5),
       "seconds between heartbeats to schedulers; silent for 3 intervals: disconnected")(
-      "log-dir", po::value(&logDir)->default_value(""), "also log to files in this directory");
+      "log-dir", po::value(&logDir)->default_value(""), "also log to files in this directory")(
+      "allocator-sorter", po::value(&options.allocatorSorter)->default_value("drf"),
+      "order of roles and frameworks: drf (weighted DRF) or random");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, kUsage, flags, vm);
   if (!parsed) {
@@ -100,7 +105,7 @@ int run(int argc, char** argv) {
   // Outlives the master (which updates it) and the HTTP server (which serves it).
   Metrics metrics;
   master::Master master(loop, **transport, options, metrics);
-  master::HttpApi api(master.snapshotCell());
+  master::HttpApi api(master.snapshotCell(), loop, master);
   auto server = http::HttpServer::create(httpAddress, 2);
   if (!server) {
     LOG(ERROR) << "cannot serve HTTP on " << httpAddress << ": " << server.error().message;

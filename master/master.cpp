@@ -6,12 +6,20 @@
 
 #include "common/codec.hpp"
 #include "common/model.hpp"
+#include "master/allocator/hierarchical_allocator.hpp"
 
 namespace agora::master {
 
 namespace {
 
 std::string randomMasterId() { return hexEncode(randomUuidBytes().substr(0, 4)); }
+
+std::unique_ptr<Sorter> sorterNamed(const std::string& name) {
+  std::unique_ptr<Sorter> sorter = makeSorter(name);
+  if (sorter != nullptr) return sorter;
+  LOG(ERROR) << "unknown allocator sorter '" << name << "'; using drf";
+  return makeSorter("drf");
+}
 
 }  // namespace
 
@@ -28,7 +36,8 @@ Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions option
       options_(std::move(options)),
       ownedMetrics_(std::move(owned)),
       metrics_(borrowed != nullptr ? *borrowed : *ownedMetrics_),
-      allocator_(std::make_unique<DrfAllocator>(loop.clock())) {
+      allocator_(std::make_unique<HierarchicalAllocator>(loop.clock(),
+                                                         sorterNamed(options_.allocatorSorter))) {
   state_.masterId = options_.masterId.empty() ? randomMasterId() : options_.masterId;
   state_.startTime = loop_.clock().wallSeconds();
   transport_.setHandler([this](const std::string& peer, std::string_view protocol,
@@ -134,7 +143,8 @@ void Master::allocate() {
       LOG(ERROR) << "allocator offered " << allocation.resources.toString() << " on agent "
                  << allocation.agentId << " to framework " << allocation.frameworkId
                  << " which cannot take offers";
-      allocator_->recover(allocation.frameworkId, allocation.agentId, allocation.resources, 0);
+      allocator_->recover(allocation.frameworkId, allocation.role, allocation.agentId,
+                          allocation.resources, 0);
       continue;
     }
     Offer offer;
@@ -145,6 +155,7 @@ void Master::allocate() {
     offer.resources = std::move(allocation.resources);
     offer.attributes = agent->attributes;
     offer.agentUrl = agent->url;
+    offer.role = std::move(allocation.role);
     agent->offerIds.insert(offer.id);
     framework->offerIds.insert(offer.id);
     state_.offers[offer.id] = OfferRecord{offer, loop_.clock().now()};
@@ -178,13 +189,44 @@ void Master::removeOffer(const std::string& offerId, bool notify, double refuseS
   if (!state_.offers.count(offerId)) return;
   Offer offer = takeOffer(offerId);
   Framework* framework = state_.findFramework(offer.frameworkId);
-  allocator_->recover(offer.frameworkId, offer.agentId, offer.resources, refuseSeconds);
+  allocator_->recover(offer.frameworkId, offer.role, offer.agentId, offer.resources,
+                      refuseSeconds);
   if (notify && framework != nullptr && framework->connected) {
     sendEvent(framework->peer, "rescind",
               [&](schema::Event::Builder event) { event.setRescind(offerId); });
     metrics_.offersRescinded();
   }
   scheduleAllocation();
+}
+
+Status Master::setWeight(const std::string& role, double weight) {
+  Status status = allocator_->setWeight(role, weight);
+  if (status) {
+    LOG(INFO) << "role " << role << ": weight set to " << weight;
+    scheduleAllocation();
+  }
+  return status;
+}
+
+Status Master::setQuota(const std::string& role, std::optional<Resources> guarantee,
+                        std::optional<Resources> limit) {
+  Status status = allocator_->setQuota(role, guarantee, limit);
+  if (status) {
+    LOG(INFO) << "role " << role << ": quota guarantee "
+              << (guarantee ? guarantee->toString() : "none") << ", limit "
+              << (limit ? limit->toString() : "none");
+    scheduleAllocation();
+  }
+  return status;
+}
+
+Status Master::removeQuota(const std::string& role) {
+  Status status = allocator_->removeQuota(role);
+  if (status) {
+    LOG(INFO) << "role " << role << ": quota removed";
+    scheduleAllocation();
+  }
+  return status;
 }
 
 std::shared_ptr<const Snapshot> Master::snapshot() {
@@ -195,7 +237,8 @@ std::shared_ptr<const Snapshot> Master::snapshot() {
 void Master::publishSnapshot() {
   metrics_.updateGauges(state_, loop_.lagMs());
   uint64_t generation = snapshots_.generation();
-  snapshots_.publish(renderSnapshot(SnapshotInputs{state_, options_.version}), generation);
+  snapshots_.publish(renderSnapshot(SnapshotInputs{state_, options_.version, allocator_.get()}),
+                    generation);
 }
 
 }  // namespace agora::master

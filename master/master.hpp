@@ -16,6 +16,7 @@
 #include <capnp/message.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,7 @@
 #include "common/event_loop.hpp"
 #include "common/metrics.hpp"
 #include "common/transport.hpp"
-#include "master/allocator.hpp"
+#include "master/allocator/allocator.hpp"
 #include "master/master_metrics.hpp"
 #include "master/snapshot.hpp"
 #include "master/state.hpp"
@@ -40,6 +41,8 @@ struct MasterOptions {
   // Empty: random per start.
   std::string masterId;
   std::string version = "0.1.0";
+  // Orders roles and frameworks: "drf" (weighted DRF) or "random".
+  std::string allocatorSorter = "drf";
 };
 
 class Master {
@@ -70,6 +73,14 @@ class Master {
   const Allocator& allocator() const { return *allocator_; }
   // Rebuilds and publishes the snapshot now.
   void publishSnapshot();
+
+  // Operator changes (HTTP API, posted to the loop). Loop thread only.
+  // kInvalidArgument (naming the field) leaves everything unchanged. Kept in
+  // memory only: the registry does not persist weights or quota yet.
+  Status setWeight(const std::string& role, double weight);
+  Status setQuota(const std::string& role, std::optional<Resources> guarantee,
+                  std::optional<Resources> limit);
+  Status removeQuota(const std::string& role);
 
  private:
   using AgentEnvelope = schema::AgentEnvelope;
@@ -138,7 +149,7 @@ class Master {
   void onAccept(Framework& framework, Call::Accept::Reader accept);
   void rejectAllTasks(Framework& framework, const std::vector<std::string>& taskIds,
                       TaskState state, TaskReason reason, const std::string& message);
-  void launchTask(Framework& framework, Agent& agent, TaskInfo task);
+  void launchTask(Framework& framework, Agent& agent, const std::string& role, TaskInfo task);
 
   EventLoop& loop_;
   ServerTransport& transport_;

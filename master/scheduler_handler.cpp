@@ -8,11 +8,18 @@
 #include <cstdio>
 
 #include "common/codec.hpp"
+#include "master/allocator/role_name.hpp"
 #include "master/master.hpp"
 
 namespace agora::master {
 
 namespace {
+
+std::vector<std::string> textList(capnp::List<capnp::Text>::Reader list) {
+  std::vector<std::string> out;
+  for (auto item : list) out.emplace_back(item);
+  return out;
+}
 
 // Frameworks recovered from re-registering agents get at least this long for
 // their scheduler to subscribe, whatever their own failover timeout.
@@ -109,11 +116,12 @@ void Master::onSchedulerFrame(const std::string& peer, std::string_view payload)
         onDecline(*framework, call.getDecline());
         return;
       case Call::REVIVE:
-        allocator_->revive(frameworkId);
+        allocator_->revive(frameworkId, textList(call.getRevive()));
         scheduleAllocation();
         return;
       case Call::SUPPRESS:
-        allocator_->suppress(frameworkId);
+        allocator_->suppress(frameworkId, textList(call.getSuppress()));
+        markChanged();
         return;
       case Call::KILL:
         onKill(*framework, call.getKill());
@@ -155,6 +163,13 @@ void Master::onSubscribe(const std::string& peer, Call::Reader call) {
     return;
   }
   if (info->roles.empty()) info->roles = {"*"};
+  for (const std::string& role : info->roles) {
+    if (auto valid = validateRoleName(role); !valid) {
+      reject("invalid_framework", "scheduler " + peer + ": " + valid.error().message);
+      sendError(peer, "invalid FrameworkInfo: roles: " + valid.error().message);
+      return;
+    }
+  }
   if (!info->id.empty()) {
     if (state_.removedFrameworks.count(info->id)) {
       reject("removed_framework",
@@ -192,8 +207,8 @@ void Master::onSubscribe(const std::string& peer, Call::Reader call) {
     framework.failoverTimer.reset();
   } else {
     framework.registeredTime = loop_.clock().wallSeconds();
-    allocator_->addFramework(info->id);
   }
+  allocator_->addFramework(info->id, info->roles);
   framework.info = *info;
   framework.peer = peer;
   framework.connected = true;
@@ -220,7 +235,7 @@ void Master::recoverFramework(const FrameworkInfo& info) {
   framework.info = info;
   if (framework.info.roles.empty()) framework.info.roles = {"*"};
   framework.registeredTime = loop_.clock().wallSeconds();
-  allocator_->addFramework(info.id);
+  allocator_->addFramework(info.id, framework.info.roles);
   allocator_->deactivateFramework(info.id);
   LOG(INFO) << "framework " << info.id << " recovered from an agent; waiting for its scheduler";
   startFailoverTimer(framework, std::max(info.failoverTimeoutSec, kRecoveredFrameworkGraceSec));
@@ -340,7 +355,7 @@ void Master::failTask(const TaskKey& key, TaskState partitionAwareState, TaskSta
   TaskStatus status = taskUpdate(task, aware ? partitionAwareState : otherState, reason, message);
   task.latest = status;
   if (isTerminal(status.state)) {
-    allocator_->recover(key.first, task.agentId, task.info.resources, 0);
+    allocator_->recover(key.first, task.role, task.agentId, task.info.resources, 0);
     state_.completeTask(key);
   }
   if (framework != nullptr) sendUpdate(*framework, status);

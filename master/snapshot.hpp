@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "master/allocator/allocator.hpp"
 #include "master/state.hpp"
 
 namespace agora::master {
@@ -22,6 +23,7 @@ struct Snapshot {
   std::string agentsBody;      // /api/v1/agents
   std::string frameworksBody;  // /api/v1/frameworks
   std::string tasksBody;       // /api/v1/tasks without filters
+  std::string rolesBody;       // /api/v1/roles
   nlohmann::json tasks;        // array, for filtered /api/v1/tasks
 };
 
@@ -66,6 +68,7 @@ class SnapshotCell {
 struct SnapshotInputs {
   const MasterState& state;
   std::string version;
+  const Allocator* allocator = nullptr;  // roles view; none rendered when null
 };
 
 // Renders every view. Loop thread only (reads master state).

@@ -57,6 +57,7 @@ struct Task {
   TaskInfo info;
   std::string frameworkId;
   std::string agentId;
+  std::string role;  // the role of the offer it was launched from
   TaskStatus latest;
   std::string sandbox;
 };

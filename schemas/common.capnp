@@ -135,4 +135,5 @@ struct Offer {
   resources @4 :List(Resource);
   attributes @5 :List(Attribute);
   agentUrl @6 :Text;              # the agent's HTTP API (files, containers)
+  role @7 :Text;                  # the role the resources are allocated to (one of the framework's)
 }

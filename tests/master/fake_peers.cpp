@@ -152,6 +152,7 @@ void FakeScheduler::subscribe(const std::string& name, const std::string& id,
   info.name = name;
   info.user = "tester";
   info.failoverTimeoutSec = failoverTimeoutSec;
+  info.roles = roles;
   if (partitionAware) info.capabilities.push_back("PARTITION_AWARE");
   client_->send(kSchedulerProtocol, callFrame([&](schema::Call::Builder call) {
                   call.setFrameworkId(id);

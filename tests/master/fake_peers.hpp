@@ -70,6 +70,8 @@ class FakeScheduler {
   void send(const std::function<void(schema::Call::Builder)>& fill);
 
   FakeClient& client() { return *client_; }
+  // FrameworkInfo.roles sent by subscribe() (empty: the master uses "*").
+  std::vector<std::string> roles;
   // Answer each master heartbeat with a heartbeat call (a live scheduler).
   bool autoHeartbeat = true;
 

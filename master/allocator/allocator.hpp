@@ -1,0 +1,98 @@
+#pragma once
+// Decides which framework, in which role, gets each agent's free resources.
+// Pure logic: no I/O, time from the injected Clock. The master tells it what
+// exists and what is in use; allocate() returns the offers to make and counts
+// them as allocated until the master recovers them (decline, rescind, unused
+// part of an accept, terminal task).
+//
+// Threading: loop thread only, like the rest of the master.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/resources.hpp"
+#include "common/result.hpp"
+
+namespace agora::master {
+
+struct Allocation {
+  std::string frameworkId;
+  std::string role;
+  std::string agentId;
+  Resources resources;
+};
+
+// Resources in use on an agent by (framework ID, role).
+using UsedResources = std::map<std::pair<std::string, std::string>, Resources>;
+
+struct RoleView {
+  std::string name;
+  double weight = 1;
+  std::optional<Resources> guarantee;
+  std::optional<Resources> limit;
+  Resources consumed;  // allocated in the role's subtree (offered or in use)
+  std::vector<std::string> frameworks;  // subscribed directly in this role
+  std::vector<std::string> suppressed;  // those of them suppressed in this role
+  bool guaranteeExceedsCapacity = false;
+};
+
+struct AllocatorStats {
+  uint64_t passes = 0;
+  uint64_t fullPasses = 0;
+  uint64_t agentsVisited = 0;  // over all passes
+  uint64_t lastPassAgents = 0;
+};
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+
+  // Replaces an agent with the same ID. `used`: resources already in use on
+  // it (tasks reported by a re-registering agent).
+  virtual void addAgent(const std::string& agentId, const Resources& total,
+                        const UsedResources& used) = 0;
+  // Forgets the agent and every allocation on it.
+  virtual void removeAgent(const std::string& agentId) = 0;
+
+  // Adds the framework (active, unsuppressed) or updates its roles (empty:
+  // "*"). A role it leaves keeps its allocations but gets no more offers.
+  // REQUIRES: valid role names.
+  virtual void addFramework(const std::string& frameworkId,
+                            const std::vector<std::string>& roles) = 0;
+  // Forgets the framework, its filters, and returns its allocations to the agents.
+  virtual void removeFramework(const std::string& frameworkId) = 0;
+  virtual void activateFramework(const std::string& frameworkId) = 0;
+  virtual void deactivateFramework(const std::string& frameworkId) = 0;
+  // `roles` empty: all of the framework's roles.
+  virtual void suppress(const std::string& frameworkId, const std::vector<std::string>& roles) = 0;
+  // Clears the framework's filters in those roles and unsuppresses them.
+  virtual void revive(const std::string& frameworkId, const std::vector<std::string>& roles) = 0;
+
+  // Returns resources allocated to the framework in `role` on the agent to
+  // the free pool. With refuseSeconds > 0 the framework is not offered a
+  // subset of them on that agent in that role until the filter expires.
+  virtual void recover(const std::string& frameworkId, const std::string& role,
+                       const std::string& agentId, const Resources& resources,
+                       double refuseSeconds) = 0;
+
+  // Operator changes; kInvalidArgument names the bad field, nothing changes.
+  virtual Status setWeight(const std::string& role, double weight) = 0;
+  virtual Status setQuota(const std::string& role, std::optional<Resources> guarantee,
+                          std::optional<Resources> limit) = 0;
+  virtual Status removeQuota(const std::string& role) = 0;
+
+  // One allocation pass; the returned resources count as allocated.
+  virtual std::vector<Allocation> allocate() = 0;
+
+  // Introspection (HTTP API, metrics, tests).
+  virtual Resources allocated(const std::string& frameworkId) const = 0;
+  virtual Resources available(const std::string& agentId) const = 0;
+  virtual double dominantShare(const std::string& frameworkId) const = 0;
+  virtual std::vector<RoleView> roles() const = 0;
+  virtual const AllocatorStats& stats() const = 0;
+};
+
+}  // namespace agora::master

@@ -1,0 +1,159 @@
+#pragma once
+// Hierarchical weighted DRF over a role tree (role_tree.hpp), with quota
+// guarantees and limits, refuse filters and suppression, allocating
+// incrementally.
+//
+// Pass structure (allocate(), allocation_pass.cpp), as Mesos:
+//   1. Roles below their quota guarantee get, per agent, what they still
+//      lack of the guaranteed scalars (plus the resources the guarantee does
+//      not name), in sorter order.
+//   2. Everyone else, in sorter order, gets what is left, minus the headroom
+//      still needed for other roles' unmet guarantees.
+// Every offer is clipped so no role (or ancestor) passes its quota limit.
+//
+// Incremental: a pass visits only agents whose free pool changed since the
+// last pass (and agents whose filters expired), unless something global
+// changed (framework added/activated/revived, weight or quota changed, a
+// limit-blocked role freed resources), which makes the next pass visit all.
+// Shares are updated per allocation/recovery, never recomputed per agent.
+// Each agent keeps a bitmask of clients whose refuse filter covers its free
+// pool, so skipping 1,000 declining frameworks costs a few word operations.
+
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "master/allocator/allocator.hpp"
+#include "master/allocator/role_tree.hpp"
+#include "master/allocator/sorter.hpp"
+
+namespace agora::master {
+
+class HierarchicalAllocator final : public Allocator {
+ public:
+  // Smallest pool worth offering: at least this many cpus or this much mem.
+  static constexpr double kMinCpus = 0.01;
+  static constexpr double kMinMemMb = 32;
+
+  // REQUIRES: clock outlives the allocator.
+  HierarchicalAllocator(const Clock& clock, std::unique_ptr<Sorter> sorter);
+  explicit HierarchicalAllocator(const Clock& clock);
+
+  void addAgent(const std::string& agentId, const Resources& total,
+                const UsedResources& used) override;
+  void removeAgent(const std::string& agentId) override;
+  void addFramework(const std::string& frameworkId,
+                    const std::vector<std::string>& roles) override;
+  void removeFramework(const std::string& frameworkId) override;
+  void activateFramework(const std::string& frameworkId) override;
+  void deactivateFramework(const std::string& frameworkId) override;
+  void suppress(const std::string& frameworkId, const std::vector<std::string>& roles) override;
+  void revive(const std::string& frameworkId, const std::vector<std::string>& roles) override;
+  void recover(const std::string& frameworkId, const std::string& role,
+               const std::string& agentId, const Resources& resources,
+               double refuseSeconds) override;
+  Status setWeight(const std::string& role, double weight) override;
+  Status setQuota(const std::string& role, std::optional<Resources> guarantee,
+                  std::optional<Resources> limit) override;
+  Status removeQuota(const std::string& role) override;
+  std::vector<Allocation> allocate() override;
+  Resources allocated(const std::string& frameworkId) const override;
+  Resources available(const std::string& agentId) const override;
+  double dominantShare(const std::string& frameworkId) const override;
+  std::vector<RoleView> roles() const override;
+  const AllocatorStats& stats() const override { return stats_; }
+
+  // Allocation in one role (tests).
+  Resources allocated(const std::string& frameworkId, const std::string& role) const;
+
+ private:
+  struct Filter {
+    uint32_t client = 0;
+    uint64_t epoch = 0;  // the client's epoch when created; stale after revive/removal
+    TimePoint expires{};
+    // Shared by consecutive filters on one agent with equal resources (the
+    // common case: every framework declining the same whole pool).
+    std::shared_ptr<const Resources> resources;
+  };
+  struct AgentSlot {
+    std::string id;
+    Resources total;
+    Resources free;
+    std::unordered_map<uint32_t, Resources> allocated;  // by client
+    std::vector<Filter> filters;
+    ClientMask filtered;      // clients with a live filter covering `free`
+    bool maskValid = false;   // `filtered` matches `free`, filters and filterGeneration_
+    uint64_t maskGeneration = 0;
+    bool dirty = false;
+    std::optional<TimePoint> nextExpiry;
+  };
+  struct ClientSlot {
+    std::string frameworkId;
+    std::string role;
+    uint64_t epoch = 1;
+    bool inUse = false;
+    bool subscribed = false;  // the framework still has this role
+    bool suppressed = false;
+  };
+  struct FrameworkSlot {
+    bool active = true;
+    std::vector<std::string> roles;
+    std::map<std::string, uint32_t> clients;  // by role
+  };
+  struct ExpiryEntry {
+    TimePoint when;
+    std::string agentId;
+    bool operator>(const ExpiryEntry& other) const { return when > other.when; }
+  };
+
+  // hierarchical_allocator.cpp
+  uint32_t addClient(const std::string& frameworkId, const std::string& role);
+  void removeClient(uint32_t index);
+  void updateActive(uint32_t index);
+  void markDirty(AgentSlot& agent);
+  void invalidateMask(AgentSlot& agent) { agent.maskValid = false; }
+  void refreshMask(AgentSlot& agent, TimePoint now);
+  bool filteredFor(const AgentSlot& agent, uint32_t client, const Resources& offer,
+                   TimePoint now) const;
+  void addAllocation(AgentSlot& agent, uint32_t client, const Resources& resources);
+  void removeAllocation(AgentSlot& agent, uint32_t client, const Resources& resources);
+  void expireFilters(TimePoint now);
+  const ClientSlot* clientOf(const std::string& frameworkId, const std::string& role) const;
+
+  // allocation_pass.cpp
+  void allocateOn(AgentSlot& agent, bool guaranteeStage, TimePoint now,
+                  std::vector<Allocation>& out);
+  void prepareQuota();
+  bool clipToLimits(const TreeNode& client, Resources& offer, ClientMask& excluded);
+  bool clipToGuarantee(const TreeNode& client, Resources& offer) const;
+  bool clipToHeadroom(Resources& offer) const;
+
+  const Clock& clock_;
+  std::unique_ptr<Sorter> sorter_;
+  RoleTree tree_;
+  Resources clusterTotal_;
+  Resources clusterFree_;
+  std::map<std::string, std::unique_ptr<AgentSlot>> agents_;
+  std::map<std::string, FrameworkSlot> frameworks_;
+  std::vector<ClientSlot> clients_;  // by client index
+  std::vector<uint32_t> freeClientIndices_;
+  ClientMask active_;  // clients that may get offers (active, subscribed, unsuppressed)
+  std::vector<std::string> dirty_;
+  bool fullPass_ = true;
+  uint64_t filterGeneration_ = 1;
+  std::priority_queue<ExpiryEntry, std::vector<ExpiryEntry>, std::greater<>> expiries_;
+  // Per-pass quota state (prepareQuota()).
+  ClientMask belowGuarantee_;
+  Resources requiredHeadroom_;
+  bool headroomChanged_ = false;
+  std::vector<std::string> heldBack_;  // agents clipped by headroom in the last pass
+  ClientMask eligible_;                // scratch
+  ClientMask excluded_;                // scratch
+  AllocatorStats stats_;
+};
+
+}  // namespace agora::master

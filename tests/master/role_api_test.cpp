@@ -1,0 +1,124 @@
+// Roles through the master: offers carry their role, the operator API
+// changes weights and quota on the loop and /api/v1/roles shows them.
+
+#include <future>
+#include <thread>
+
+#include "master/http_api.hpp"
+#include "tests/master/master_fixture.hpp"
+
+namespace agora::master::testing {
+namespace {
+
+class RoleApiTest : public MasterTest {
+ protected:
+  // Calls a handler on another thread (handlers wait for the loop) while
+  // this thread runs the loop, as the master's real loop would.
+  http::Response call(http::Response (HttpApi::*handler)(const http::Request&) const,
+                      std::string body, std::map<std::string, std::string> query = {}) {
+    http::Request request;
+    request.body = std::move(body);
+    request.query = std::move(query);
+    auto result = std::async(std::launch::async, [&] { return (api_.*handler)(request); });
+    while (result.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+      loop_.runUntilIdle();
+      std::this_thread::yield();
+    }
+    settle();
+    return result.get();
+  }
+  nlohmann::json role(const std::string& name) {
+    auto roles = nlohmann::json::parse(master_->snapshot()->rolesBody)["roles"];
+    for (const auto& r : roles) {
+      if (r["name"] == name) return r;
+    }
+    return nullptr;
+  }
+
+  HttpApi api_{master_->snapshotCell(), loop_, *master_};
+};
+
+TEST_F(RoleApiTest, OffersCarryTheRoleAndAcceptedTasksAreAccountedToIt) {
+  auto s = std::make_unique<FakeScheduler>(network_, "sched-1");
+  s->roles = {"eng/web"};
+  s->subscribe("web");
+  settle();
+  auto a = agent("agent-1", "cpus:4;mem:1024");
+  ASSERT_EQ(s->offers.size(), 1u);
+  EXPECT_EQ(s->offers[0].role, "eng/web");
+  s->accept({s->offers[0].id}, {makeTask("t1", "cpus:1;mem:128")});
+  settle();
+  const Task* t = task(s->offers[0].frameworkId, "t1");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->role, "eng/web");
+  nlohmann::json web = role("eng/web");
+  ASSERT_FALSE(web.is_null());
+  EXPECT_EQ(web["frameworks"].size(), 1u);
+  EXPECT_FALSE(role("eng").is_null());  // the parent exists implicitly
+}
+
+TEST_F(RoleApiTest, RejectsInvalidRolesAtSubscribe) {
+  auto s = std::make_unique<FakeScheduler>(network_, "sched-1");
+  s->roles = {"eng/../x"};
+  s->subscribe("bad");
+  settle();
+  EXPECT_EQ(rejected("invalid_framework"), 1u);
+  EXPECT_TRUE(master_->state().frameworks.empty());
+}
+
+TEST_F(RoleApiTest, SetsWeightsAndQuotaOnTheLoop) {
+  auto a = agent("agent-1", "cpus:4;mem:1024");
+  EXPECT_EQ(call(&HttpApi::setWeight, R"({"role":"eng","weight":2})").status, 200);
+  EXPECT_EQ(role("eng")["weight"], 2.0);
+  auto quota = call(&HttpApi::setQuota,
+                    R"({"role":"eng","guarantee":"cpus:1;mem:512","limit":"cpus:2;mem:1024"})");
+  EXPECT_EQ(quota.status, 200) << quota.body;
+  EXPECT_EQ(role("eng")["quota"]["guarantee"]["cpus"], 1.0);
+  EXPECT_EQ(role("eng")["quota"]["limit"]["mem"], 1024.0);
+  EXPECT_EQ(role("eng")["guarantee_exceeds_capacity"], false);
+  EXPECT_EQ(call(&HttpApi::setQuota, R"({"role":"big","guarantee":"cpus:64"})").status, 200);
+  EXPECT_EQ(role("big")["guarantee_exceeds_capacity"], true);
+  EXPECT_EQ(call(&HttpApi::removeQuota, "", {{"role", "big"}}).status, 200);
+  EXPECT_TRUE(role("big").is_null());
+  EXPECT_EQ(call(&HttpApi::removeQuota, "", {{"role", "big"}}).status, 404);
+}
+
+TEST_F(RoleApiTest, BadOperatorInputIs400NamingTheFieldAndChangesNothing) {
+  struct Case {
+    http::Response (HttpApi::*handler)(const http::Request&) const;
+    const char* body;
+    const char* field;
+  };
+  for (const Case& c : std::vector<Case>{
+           {&HttpApi::setWeight, R"({"role":"eng","weight":-1})", "weight"},
+           {&HttpApi::setWeight, R"({"role":"a b","weight":2})", "role"},
+           {&HttpApi::setWeight, R"({"weight":2})", "role"},
+           {&HttpApi::setWeight, "not json", "body"},
+           {&HttpApi::setQuota, R"({"role":"eng","guarantee":"cpus:2","limit":"cpus:1"})", "limit"},
+           {&HttpApi::setQuota, R"({"role":"eng","guarantee":"cpus:x"})", "guarantee"},
+           {&HttpApi::setQuota, R"({"role":"eng","limit":"ports:[1-2]"})", "limit"},
+           {&HttpApi::setQuota, R"({"role":"/eng","limit":"cpus:1"})", "role"},
+       }) {
+    http::Response response = call(c.handler, c.body);
+    EXPECT_EQ(response.status, 400) << c.body;
+    EXPECT_EQ(nlohmann::json::parse(response.body)["error"].get<std::string>().rfind(c.field, 0), 0u)
+        << response.body;
+  }
+  EXPECT_EQ(call(&HttpApi::removeQuota, "", {{"role", "eng/"}}).status, 400);
+  EXPECT_TRUE(nlohmann::json::parse(master_->snapshot()->rolesBody)["roles"].empty());
+}
+
+TEST_F(RoleApiTest, QuotaLimitCapsOffersThroughTheMaster) {
+  auto s = std::make_unique<FakeScheduler>(network_, "sched-1");
+  s->roles = {"capped"};
+  s->subscribe("capped");
+  settle();
+  EXPECT_EQ(call(&HttpApi::setQuota, R"({"role":"capped","limit":"cpus:1;mem:256"})").status, 200);
+  auto a = agent("agent-1", "cpus:4;mem:1024");
+  ASSERT_EQ(s->offers.size(), 1u);
+  EXPECT_EQ(s->offers[0].resources.toString(), "cpus:1;mem:256");
+  EXPECT_EQ(role("capped")["offered"]["cpus"], 1.0);
+}
+
+}  // namespace
+}  // namespace agora::master::testing
