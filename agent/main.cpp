@@ -37,6 +37,17 @@ struct Flags {
   uint64_t cgroupsPidsMax = 1024;
 };
 
+// Creates, limits and removes a scratch cgroup under `root`.
+Status probeCgroups(cgroups::Cgroups& cgroups, const std::string& root) {
+  std::string name = root + "/probe-" + std::to_string(getpid());
+  Status status = cgroups.create(name);
+  if (status) status = cgroups.setLimits(name, cgroups::CgroupLimits{1, false, 64 << 20, 64});
+  (void)cgroups.remove(name);
+  (void)cgroups.remove(root);  // fails harmlessly while containers use it
+  if (!status) return makeError(status.error().withContext("cgroup probe failed"));
+  return {};
+}
+
 // --isolation: "posix", "cgroups", or empty for cgroups when running as root
 // on a host with usable cgroups, else posix. Removes this work dir's leftover
 // cgroups (containers of an earlier run, which nothing can adopt yet).
@@ -55,6 +66,13 @@ Result<std::vector<std::unique_ptr<Isolator>>> makeIsolators(const Flags& flags,
   std::string why = geteuid() != 0 ? "not running as root"
                     : !cgroups     ? cgroups.error().message
                                    : "";
+  if (why.empty()) {
+    // Mounted is not usable (a v2 host without delegation, a read-only
+    // cgroupfs): try a cgroup of our own once before relying on it.
+    if (auto probed = probeCgroups(**cgroups, flags.cgroupsRoot); !probed) {
+      why = probed.error().message;
+    }
+  }
   if (!why.empty()) {
     if (flags.isolation == "cgroups") {
       return makeError(ErrorCode::kFailedPrecondition, "--isolation=cgroups: " + why);
