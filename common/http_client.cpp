@@ -93,6 +93,7 @@ beast::error_code runOperation(net::io_context& ioc, Start start) {
 }
 
 Result<ClientResponse> exchange(const std::string& method, const std::string& url,
+                                const std::map<std::string, std::string>& headers,
                                 const std::string& body, std::chrono::milliseconds timeout) {
   auto parsed = parseUrl(url);
   if (!parsed) return makeError(parsed.error());
@@ -136,6 +137,7 @@ Result<ClientResponse> exchange(const std::string& method, const std::string& ur
           (ipv6 ? "[" + parsed->host + "]" : parsed->host) + ":" + parsed->port);
   req.set(bhttp::field::user_agent, "agora");
   if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
+  for (const auto& [name, value] : headers) req.set(name, value);
   req.body() = body;
   req.prepare_payload();
 
@@ -170,8 +172,15 @@ Result<ClientResponse> exchange(const std::string& method, const std::string& ur
 
 Result<ClientResponse> request(const std::string& method, const std::string& url,
                                const std::string& body, std::chrono::milliseconds timeout) {
+  return requestWithHeaders(method, url, {}, body, timeout);
+}
+
+Result<ClientResponse> requestWithHeaders(const std::string& method, const std::string& url,
+                                          const std::map<std::string, std::string>& headers,
+                                          const std::string& body,
+                                          std::chrono::milliseconds timeout) {
   try {
-    return exchange(method, url, body, timeout);
+    return exchange(method, url, headers, body, timeout);
   } catch (const std::exception& e) {
     return makeError(ErrorCode::kInternal, method + " " + url + ": " + e.what());
   }

@@ -26,6 +26,12 @@ Result<ClientResponse> request(const std::string& method, const std::string& url
                                const std::string& body = "",
                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// request() with extra request headers (e.g. Accept), name -> value.
+Result<ClientResponse> requestWithHeaders(
+    const std::string& method, const std::string& url,
+    const std::map<std::string, std::string>& headers, const std::string& body = "",
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 inline Result<ClientResponse> get(const std::string& url,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   return request("GET", url, "", timeout);
