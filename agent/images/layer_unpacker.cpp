@@ -142,7 +142,8 @@ Status copyData(archive* in, archive* out, const std::string& entry) {
     int r = archive_read_data_block(in, &block, &size, &offset);
     if (r == ARCHIVE_EOF) return {};
     if (r < ARCHIVE_WARN) {
-      return makeError(contentError("entry '" + entry + "': " + archiveMessage(in)));
+      return makeError(contentError("corrupt or truncated archive at entry '" + entry +
+                                    "': " + archiveMessage(in)));
     }
     if (archive_write_data_block(out, block, size, offset) < ARCHIVE_WARN) {
       return makeError(ErrorCode::kIo, "entry '" + entry + "': " + archiveMessage(out));
