@@ -92,9 +92,49 @@ beast::error_code runOperation(net::io_context& ioc, Start start) {
   return result.value_or(net::error::operation_aborted);
 }
 
+template <class Response>
+void copyHeaders(const Response& res, ClientResponse& response) {
+  response.status = static_cast<int>(res.result_int());
+  for (const auto& field : res) {
+    auto [it, inserted] = response.headers.emplace(lowerCase(std::string(field.name_string())),
+                                                   std::string(field.value()));
+    if (!inserted) it->second += ", " + std::string(field.value());
+  }
+}
+
+// Reads a response whose 2xx body goes to the file at `path`; other bodies
+// (error documents) are kept in memory.
+Status readToFile(net::io_context& ioc, beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                  const std::string& path, const std::string& what, ClientResponse& response) {
+  bhttp::response_parser<bhttp::empty_body> head;
+  head.header_limit(kMaxHeaderBytes);
+  auto ec = runOperation(
+      ioc, [&](auto handler) { bhttp::async_read_header(stream, buffer, head, std::move(handler)); });
+  if (ec) return makeError(transportError(ec, what));
+  copyHeaders(head.get(), response);
+  if (response.status < 200 || response.status >= 300) {
+    bhttp::response_parser<bhttp::string_body> parser(std::move(head));
+    parser.body_limit(boost::none);
+    ec = runOperation(
+        ioc, [&](auto handler) { bhttp::async_read(stream, buffer, parser, std::move(handler)); });
+    if (ec) return makeError(transportError(ec, what));
+    response.body = std::move(parser.get().body());
+    return {};
+  }
+  bhttp::response_parser<bhttp::file_body> parser(std::move(head));
+  parser.body_limit(boost::none);
+  parser.get().body().open(path.c_str(), beast::file_mode::write, ec);
+  if (ec) return makeError(ErrorCode::kIo, what + ": open " + path + ": " + ec.message());
+  ec = runOperation(
+      ioc, [&](auto handler) { bhttp::async_read(stream, buffer, parser, std::move(handler)); });
+  if (ec) return makeError(transportError(ec, what));
+  return {};
+}
+
 Result<ClientResponse> exchange(const std::string& method, const std::string& url,
                                 const std::map<std::string, std::string>& headers,
-                                const std::string& body, std::chrono::milliseconds timeout) {
+                                const std::string& body, std::chrono::milliseconds timeout,
+                                const std::string& bodyPath = "") {
   auto parsed = parseUrl(url);
   if (!parsed) return makeError(parsed.error());
   const std::string what = method + " " + url;
@@ -147,23 +187,25 @@ Result<ClientResponse> exchange(const std::string& method, const std::string& ur
   if (ec) return makeError(transportError(ec, what));
 
   beast::flat_buffer buffer;
+  ClientResponse response;
+  stream.expires_at(deadline);
+  if (!bodyPath.empty()) {
+    if (auto ok = readToFile(ioc, stream, buffer, bodyPath, what, response); !ok) {
+      return makeError(ok.error());
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return response;
+  }
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(boost::none);
   parser.header_limit(kMaxHeaderBytes);
-  stream.expires_at(deadline);
   ec = runOperation(
       ioc, [&](auto handler) { bhttp::async_read(stream, buffer, parser, std::move(handler)); });
   if (ec) return makeError(transportError(ec, what));
 
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   auto& res = parser.get();
-  ClientResponse response;
-  response.status = static_cast<int>(res.result_int());
-  for (const auto& field : res) {
-    auto [it, inserted] = response.headers.emplace(lowerCase(std::string(field.name_string())),
-                                                   std::string(field.value()));
-    if (!inserted) it->second += ", " + std::string(field.value());
-  }
+  copyHeaders(res, response);
   response.body = std::move(res.body());
   return response;
 }
@@ -181,6 +223,16 @@ Result<ClientResponse> requestWithHeaders(const std::string& method, const std::
                                           std::chrono::milliseconds timeout) {
   try {
     return exchange(method, url, headers, body, timeout);
+  } catch (const std::exception& e) {
+    return makeError(ErrorCode::kInternal, method + " " + url + ": " + e.what());
+  }
+}
+
+Result<ClientResponse> requestToFile(const std::string& method, const std::string& url,
+                                     const std::map<std::string, std::string>& headers,
+                                     const std::string& path, std::chrono::milliseconds timeout) {
+  try {
+    return exchange(method, url, headers, "", timeout, path);
   } catch (const std::exception& e) {
     return makeError(ErrorCode::kInternal, method + " " + url + ": " + e.what());
   }

@@ -32,6 +32,14 @@ Result<ClientResponse> requestWithHeaders(
     const std::map<std::string, std::string>& headers, const std::string& body = "",
     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// requestWithHeaders() streaming a 2xx response's body into the file at `path`
+// (created or truncated) instead of memory, for large downloads; `body` then
+// stays empty. Other responses keep their body in memory as usual.
+Result<ClientResponse> requestToFile(const std::string& method, const std::string& url,
+                                     const std::map<std::string, std::string>& headers,
+                                     const std::string& path,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 inline Result<ClientResponse> get(const std::string& url,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   return request("GET", url, "", timeout);

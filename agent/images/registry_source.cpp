@@ -1,8 +1,5 @@
 // Docker Registry HTTP API v2 / OCI distribution, plain HTTP, anonymous.
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <map>
 
 #include "agent/images/digest.hpp"
@@ -21,24 +18,6 @@ constexpr auto kBlobTimeout = std::chrono::minutes(10);
 std::string acceptHeader() {
   return std::string(kOciManifest) + ", " + std::string(kOciIndex) + ", " +
          std::string(kDockerManifest) + ", " + std::string(kDockerManifestList);
-}
-
-Status writeFile(const std::string& path, const std::string& bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return makeError(errnoError("open " + path, errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return makeError(errnoError("write " + path, err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) return makeError(errnoError("close " + path, errno));
-  return {};
 }
 
 class RegistrySource : public ImageSource {
@@ -82,18 +61,21 @@ class RegistrySource : public ImageSource {
   }
 
   Result<std::string> blobFile(const Descriptor& blob, const std::string& scratchPath) override {
-    auto response = get(base_ + "/blobs/" + blob.digest, kBlobTimeout, {});
+    auto response = get(base_ + "/blobs/" + blob.digest, kBlobTimeout, {}, scratchPath);
     if (!response) return makeError(response.error());
-    if (auto ok = writeFile(scratchPath, response->body); !ok) return makeError(ok.error());
     return scratchPath;
   }
 
  private:
   // GET following redirects; non-2xx answers become errors naming the URL.
+  // With `bodyPath`, a successful body is streamed to that file.
   Result<http::ClientResponse> get(std::string url, std::chrono::milliseconds timeout,
-                                   const std::map<std::string, std::string>& headers) {
+                                   const std::map<std::string, std::string>& headers,
+                                   const std::string& bodyPath = "") {
     for (int hop = 0; hop <= kMaxRedirects; ++hop) {
-      auto response = http::requestWithHeaders("GET", url, headers, "", timeout);
+      auto response = bodyPath.empty()
+                          ? http::requestWithHeaders("GET", url, headers, "", timeout)
+                          : http::requestToFile("GET", url, headers, bodyPath, timeout);
       if (!response) return makeError(response.error().withContext(what_));
       int status = response->status;
       if (status >= 300 && status < 400 && response->headers.contains("location")) {

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -175,6 +177,31 @@ TEST_F(HttpServerTest, DeliversPostBodyAndHeaders) {
   std::string reply = raw.readResponse();
   EXPECT_NE(reply.find("X-Header-Seen: yes"), std::string::npos) << reply;
   EXPECT_TRUE(reply.ends_with("\r\n\r\nhi")) << reply;
+}
+
+TEST_F(HttpServerTest, SendsExtraHeadersAndStreamsBodiesToFiles) {
+  start();
+  auto echoed = requestWithHeaders("POST", url("/echo"), {{"X-Custom", "1"}}, "hi");
+  ASSERT_TRUE(echoed.has_value()) << echoed.error().toString();
+  EXPECT_EQ(echoed->headers["x-header-seen"], "yes");
+
+  char tmpl[] = "/tmp/agora-http-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto saved = requestToFile("GET", url("/hello"), {}, dir + "/hello");
+  ASSERT_TRUE(saved.has_value()) << saved.error().toString();
+  EXPECT_EQ(saved->status, 200);
+  EXPECT_TRUE(saved->body.empty());
+  std::ifstream in(dir + "/hello");
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(nlohmann::json::parse(content), (nlohmann::json{{"hello", "world"}}));
+
+  auto missing = requestToFile("GET", url("/x"), {}, dir + "/x");
+  ASSERT_TRUE(missing.has_value()) << missing.error().toString();
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_NE(missing->body.find("no route for GET /x"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(HttpServerTest, AnswersExpectContinueBeforeReadingBody) {
