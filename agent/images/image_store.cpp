@@ -158,8 +158,9 @@ Result<Image> ImageStore::pull(const std::string& text) {
                      what + ": the manifest lists " + std::to_string(manifest->layers.size()) +
                          " layers but the config " + std::to_string(config->diffIds.size()));
   }
-  for (const auto& layer : manifest->layers) {
-    if (auto ok = ensureLayer(**source, layer, scratch.path); !ok) {
+  for (size_t i = 0; i < manifest->layers.size(); ++i) {
+    if (auto ok = ensureLayer(**source, manifest->layers[i], config->diffIds[i], scratch.path);
+        !ok) {
       return makeError(ok.error().withContext(what));
     }
   }
@@ -188,7 +189,7 @@ Result<std::string> ImageStore::fetchConfig(ImageSource& source, const Descripto
 }
 
 Status ImageStore::ensureLayer(ImageSource& source, const Descriptor& layer,
-                               const std::string& scratch) {
+                               const std::string& diffId, const std::string& scratch) {
   const std::string hex = digestHex(layer.digest);
   const std::string dest = layerDir(layer.digest);
   if (::access(dest.c_str(), F_OK) == 0) return {};
@@ -207,6 +208,15 @@ Status ImageStore::ensureLayer(ImageSource& source, const Descriptor& layer,
   auto digest = unpackLayer(*file, tmp, UnpackOptions{});
   if (!digest) return makeError(digest.error().withContext(what));
   if (auto ok = checkDigest(what, layer.digest, *digest); !ok) return ok;
+  if (diffId != layer.digest) {  // compressed: the config vouches for the tar inside
+    auto uncompressed = uncompressedDigest(*file);
+    if (!uncompressed) return makeError(uncompressed.error().withContext(what));
+    if (auto ok = checkDigest(what + ": uncompressed content (the config's diff_id)", diffId,
+                              *uncompressed);
+        !ok) {
+      return ok;
+    }
+  }
   if (::rename(tmp.c_str(), dest.c_str()) != 0) {
     return makeError(errnoError(what + ": rename " + tmp + " to " + dest, errno));
   }

@@ -83,7 +83,7 @@ class ImageStore {
   Result<Image> loadImage(const std::string& imageId) const;
   Result<std::string> fetchConfig(ImageSource& source, const Descriptor& config,
                                   const std::string& scratch);
-  Status ensureLayer(ImageSource& source, const Descriptor& layer,
+  Status ensureLayer(ImageSource& source, const Descriptor& layer, const std::string& diffId,
                      const std::string& scratch);
   Status writeRecord(const std::string& imageId, const Manifest& manifest,
                      const std::string& reference);

@@ -248,6 +248,29 @@ Result<std::string> resolveInside(const std::string& root, const std::string& re
   return out;
 }
 
+Result<std::string> uncompressedDigest(const std::string& archivePath) {
+  std::unique_ptr<archive, ReadFree> in(archive_read_new());
+  if (!in) return makeError(ErrorCode::kInternal, "libarchive: out of memory");
+  archive_read_support_filter_all(in.get());
+  archive_read_support_format_raw(in.get());
+  archive_entry* entry;
+  if (archive_read_open_filename(in.get(), archivePath.c_str(), 1 << 16) != ARCHIVE_OK ||
+      archive_read_next_header(in.get(), &entry) < ARCHIVE_WARN) {
+    return makeError(contentError("cannot decompress " + archivePath + ": " + archiveMessage(in.get())));
+  }
+  Sha256 sha;
+  std::vector<char> buffer(1 << 16);
+  while (true) {
+    la_ssize_t n = archive_read_data(in.get(), buffer.data(), buffer.size());
+    if (n == 0) break;
+    if (n < 0) {
+      return makeError(contentError("cannot decompress " + archivePath + ": " + archiveMessage(in.get())));
+    }
+    sha.update(buffer.data(), static_cast<size_t>(n));
+  }
+  return sha.finish();
+}
+
 Result<std::string> unpackLayer(const std::string& archivePath, const std::string& dest,
                                 const UnpackOptions& options) {
   HashingReader reader;

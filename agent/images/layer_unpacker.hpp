@@ -35,6 +35,10 @@ struct UnpackOptions {
 Result<std::string> unpackLayer(const std::string& archivePath, const std::string& dest,
                                 const UnpackOptions& options);
 
+// The sha256 digest of the archive's decompressed content (an image config's
+// diff_id for a layer). kProtocol when it cannot be decompressed.
+Result<std::string> uncompressedDigest(const std::string& archivePath);
+
 // Lexically normalizes a relative entry name ("./a//b/" -> "a/b"; "." -> "").
 // kProtocol when it is absolute or has a '..' component.
 Result<std::string> normalizeEntryName(const std::string& name);

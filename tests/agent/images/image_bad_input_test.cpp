@@ -86,6 +86,18 @@ TEST_F(ImageBadInputTest, RejectsALayerThatDoesNotMatchItsDigest) {
                     "layer " + layer + " does not match its digest");
 }
 
+TEST_F(ImageBadInputTest, RejectsAConfigWhoseDiffIdsDoNotMatchTheLayers) {
+  Layer layer = makeLayer(busyboxLayer(), true);
+  Layer other = makeLayer({file("other", "x")}, false);
+  OciLayout layout(root_ + "/src/diff-ids");
+  layout.addImage({layer}, makeConfig({other}, {}, {"/bin/sh"}), "t");
+  EXPECT_PULL_FAILS("oci:" + layout.dir() + ":t", ErrorCode::kProtocol,
+                    "layer " + sha256Digest(layer.blob) +
+                        ": uncompressed content (the config's diff_id) does not match its "
+                        "digest: expected " + sha256Digest(other.tar) + ", got " +
+                        sha256Digest(layer.tar));
+}
+
 TEST_F(ImageBadInputTest, RejectsTruncatedArchives) {
   Layer plain = makeLayer(busyboxLayer(), false);
   auto config = makeConfig({plain}, {}, {"/bin/sh"});
