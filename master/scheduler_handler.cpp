@@ -94,16 +94,17 @@ void Master::onSchedulerFrame(const std::string& peer, std::string_view payload)
                           : std::string(type) + " call before subscribing: subscribe first");
       return;
     }
+    if (!framework->connected) {
+      // It went silent and was disconnected, or the master restarted: it
+      // re-subscribes once it notices.
+      reject("not_subscribed", std::string(type) + " from disconnected framework " + frameworkId);
+      return;
+    }
     if (framework->peer != peer) {
       reject("not_subscribed", std::string(type) + " for framework " + frameworkId +
                                    " from replaced connection " + peer);
       sendError(peer, "framework '" + frameworkId +
                           "' is subscribed from another connection (it failed over)");
-      return;
-    }
-    if (!framework->connected) {
-      // It went silent and was disconnected; it re-subscribes once it notices.
-      reject("not_subscribed", std::string(type) + " from disconnected framework " + frameworkId);
       return;
     }
     metrics_.messageIn(std::string(kSchedulerProtocol), type);

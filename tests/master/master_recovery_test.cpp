@@ -101,6 +101,11 @@ TEST_F(MasterRecoveryTest, AgentReregistersWithItsIdAndTasksAndTheSchedulerResub
   EXPECT_EQ(task(frameworkId, "t1")->latest.state, TaskState::RUNNING);
   EXPECT_EQ(master_->allocator().available(agentId).toString(), "cpus:3;mem:1024");
 
+  // Calls still in flight from before the restart are dropped without an
+  // error (which would be fatal to the scheduler); it re-subscribes.
+  s->heartbeat();
+  settle();
+  EXPECT_TRUE(s->errors.empty());
   s->subscribe("fw", frameworkId, 60);
   settle();
   EXPECT_EQ(s->frameworkId, frameworkId);
