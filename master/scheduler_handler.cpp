@@ -451,13 +451,20 @@ void Master::onReconcile(Framework& framework, capnp::List<schema::TaskRef>::Rea
       status.source = StatusSource::MASTER;
       status.timestamp = loop_.clock().wallSeconds();
     } else {
+      const Agent* agent = agentId.empty() ? nullptr : state_.findAgent(agentId);
+      // Its agent has yet to re-register after a master restart: no answer
+      // until it does or times out (the scheduler reconciles again).
+      if (agent != nullptr && agent->status == AgentStatus::kRecovering) continue;
+      bool unreachable = agent != nullptr && agent->status == AgentStatus::kUnreachable;
       Task unknown;
       unknown.info.taskId = taskId;
       unknown.frameworkId = framework.info.id;
       unknown.agentId = agentId;
-      status =
-          taskUpdate(unknown, framework.partitionAware() ? TaskState::UNKNOWN : TaskState::LOST,
-                     TaskReason::RECONCILIATION, "task '" + taskId + "' is unknown to the master");
+      TaskState aware = unreachable ? TaskState::UNREACHABLE : TaskState::UNKNOWN;
+      status = taskUpdate(unknown, framework.partitionAware() ? aware : TaskState::LOST,
+                          TaskReason::RECONCILIATION,
+                          unreachable ? "task '" + taskId + "' is on unreachable agent " + agentId
+                                      : "task '" + taskId + "' is unknown to the master");
     }
     status.reason = TaskReason::RECONCILIATION;
     sendUpdate(framework, status);

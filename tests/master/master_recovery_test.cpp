@@ -223,6 +223,31 @@ TEST_F(MasterRecoveryTest, AgentsThatDoNotReturnInTimeBecomeUnreachable) {
   EXPECT_EQ(b->registeredCount, 2);
 }
 
+TEST_F(MasterRecoveryTest, ReconcilingTasksOfAgentsThatDidNotReturn) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = runningTask(*a, 600, /*partitionAware=*/true);
+  std::string frameworkId = s->frameworkId;
+  restart();
+  s->subscribe("fw", frameworkId, 600, true);
+  settle();
+  auto reconcileT1 = [&] {
+    s->send([&](schema::Call::Builder call) {
+      auto ref = call.initReconcile(1)[0];
+      ref.setTaskId("t1");
+      ref.setAgentId(a->agentId);
+    });
+    settle();
+  };
+  size_t before = s->updates.size();
+  reconcileT1();
+  EXPECT_EQ(s->updates.size(), before);  // its agent may still come back
+  advance(31);
+  reconcileT1();
+  ASSERT_EQ(s->updates.size(), before + 1);
+  EXPECT_EQ(s->updates.back().state, TaskState::UNREACHABLE);
+  EXPECT_EQ(s->updates.back().reason, TaskReason::RECONCILIATION);
+}
+
 TEST_F(MasterRecoveryTest, AnswersWaitUntilTheRegistryHasTheChange) {
   registrar_->hold(true);
   FakeAgent a(network_, "agent-a");
