@@ -18,6 +18,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "benchmarks/bench_util.hpp"
 #include "benchmarks/sim_agents.hpp"
 #include "common/codec.hpp"
 #include "common/event_loop.hpp"
@@ -33,21 +34,6 @@ namespace agora::bench {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  size_t index = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
-  return values[std::min(index, values.size() - 1)];
-}
-
-uint16_t pickPort() {
-  // Ask the kernel for a free port through a throwaway ZeroMQ bind.
-  zmq::socket_t s(zmqContext(), zmq::socket_type::router);
-  s.bind("tcp://127.0.0.1:*");
-  std::string endpoint = s.get(zmq::sockopt::last_endpoint);
-  return static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
-}
 
 class BenchScheduler {
  public:
@@ -84,12 +70,7 @@ class BenchScheduler {
 
  private:
   void send(const std::function<void(schema::Call::Builder)>& fill) {
-    capnp::MallocMessageBuilder message;
-    auto call = message.initRoot<schema::Call>();
-    call.setVersion(schema::PROTOCOL_VERSION);
-    call.setFrameworkId(frameworkId_);
-    fill(call);
-    client_.send(kSchedulerProtocol, encodePacked(message));
+    sendCall(client_, frameworkId_, fill);
   }
 
   void onEvent(std::string_view payload) {

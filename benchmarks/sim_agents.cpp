@@ -21,6 +21,9 @@ struct SimAgents::Shard {
     std::string agentId;
     std::chrono::steady_clock::time_point started;
     double latencyMs = -1;
+    bool reregistering = false;
+    std::map<std::string, FrameworkInfo> frameworks;
+    std::vector<std::pair<std::string, TaskInfo>> tasks;  // (framework ID, task)
   };
   EventLoop loop;
   std::vector<Agent> agents;
@@ -98,6 +101,10 @@ void SimAgents::runShard(Shard& shard) {
         auto env = decoded->root<schema::AgentEnvelope>();
         switch (env.which()) {
           case schema::AgentEnvelope::AGENT_REGISTERED:
+            if (self->reregistering && env.getAgentRegistered().getReregistered()) {
+              self->reregistering = false;
+              reregistered_++;
+            }
             if (self->agentId.empty()) {
               self->agentId = env.getAgentRegistered().getAgentId();
               self->latencyMs = std::chrono::duration<double, std::milli>(
@@ -116,7 +123,16 @@ void SimAgents::runShard(Shard& shard) {
             std::string frameworkId = run.getFramework().getId();
             std::string taskId = run.getTask().getTaskId();
             sendStatus(*self->client, self->agentId, frameworkId, taskId, TaskState::RUNNING);
-            sendStatus(*self->client, self->agentId, frameworkId, taskId, TaskState::FINISHED);
+            if (options_.holdTasks) {
+              auto framework = fromCapnp(run.getFramework());
+              auto task = fromCapnp(run.getTask());
+              if (framework && task) {
+                self->frameworks[frameworkId] = *framework;
+                self->tasks.emplace_back(frameworkId, std::move(*task));
+              }
+            } else {
+              sendStatus(*self->client, self->agentId, frameworkId, taskId, TaskState::FINISHED);
+            }
             tasksRun_++;
             break;
           }
@@ -140,6 +156,49 @@ void SimAgents::runShard(Shard& shard) {
   });
   shard.loop.run();
   for (auto& agent : shard.agents) agent.client.reset();
+}
+
+namespace {
+
+std::string reregisterMessage(const std::string& agentId, int index, const Resources& resources,
+                              const std::map<std::string, FrameworkInfo>& frameworks,
+                              const std::vector<std::pair<std::string, TaskInfo>>& tasks) {
+  return envelope([&](schema::AgentEnvelope::Builder env) {
+    auto reg = env.initReregisterAgent();
+    reg.setAgentId(agentId);
+    reg.setHostname("sim-" + std::to_string(index));
+    resources.toCapnp(reg.initResources(resources.count()));
+    auto list = reg.initTasks(static_cast<unsigned>(tasks.size()));
+    for (unsigned i = 0; i < tasks.size(); ++i) {
+      list[i].setFrameworkId(tasks[i].first);
+      toCapnp(tasks[i].second, list[i].initTask());
+      TaskStatus status;
+      status.taskId = tasks[i].second.taskId;
+      status.state = TaskState::RUNNING;
+      status.frameworkId = tasks[i].first;
+      status.agentId = agentId;
+      toCapnp(status, list[i].initLatest());
+    }
+    auto fws = reg.initFrameworks(static_cast<unsigned>(frameworks.size()));
+    unsigned i = 0;
+    for (const auto& [id, info] : frameworks) toCapnp(info, fws[i++]);
+  });
+}
+
+}  // namespace
+
+void SimAgents::reregisterAll() {
+  for (auto& shard : shards_) {
+    shard->loop.post([this, s = shard.get()] {
+      for (auto& agent : s->agents) {
+        if (agent.agentId.empty()) continue;
+        agent.reregistering = true;
+        agent.client->send(kAgentProtocol,
+                           reregisterMessage(agent.agentId, agent.index, options_.resources,
+                                             agent.frameworks, agent.tasks));
+      }
+    });
+  }
 }
 
 void SimAgents::stop() {

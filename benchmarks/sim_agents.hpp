@@ -19,6 +19,9 @@ struct SimAgentsOptions {
   int agents = 100;
   int threads = 2;
   Resources resources;
+  // Keep launched tasks RUNNING (report them in reregisterAll()) instead of
+  // finishing them at once.
+  bool holdTasks = false;
 };
 
 class SimAgents {
@@ -31,6 +34,10 @@ class SimAgents {
   int registered() const { return registered_.load(); }
   uint64_t tasksRun() const { return tasksRun_.load(); }
   uint64_t acks() const { return acks_.load(); }
+  // Thread-safe: every registered agent re-registers with its ID and held
+  // tasks (as after a master restart); reregistered() counts the answers.
+  void reregisterAll();
+  int reregistered() const { return reregistered_.load(); }
   // Registration request -> AgentRegistered, per agent, in ms.
   std::vector<double> registrationLatenciesMs() const;
   // Steady-clock time each agent sent its first registration.
@@ -46,6 +53,7 @@ class SimAgents {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   std::atomic<int> registered_{0};
+  std::atomic<int> reregistered_{0};
   std::atomic<uint64_t> tasksRun_{0};
   std::atomic<uint64_t> acks_{0};
 };

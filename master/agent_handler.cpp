@@ -129,6 +129,7 @@ void Master::onRegisterAgent(const std::string& peer, schema::RegisterAgent::Rea
     sendRegistered(*existing, false);  // a retry that crossed our answer
     return;
   }
+  if (pendingAgentPeers_.count(peer)) return;  // a retry: answered once the first is durable
   Agent agent;
   agent.id = state_.masterId + "-S" + std::to_string(nextAgentNumber_++);
   agent.peer = peer;
@@ -137,10 +138,23 @@ void Master::onRegisterAgent(const std::string& peer, schema::RegisterAgent::Rea
   agent.total = std::move(*total);
   agent.attributes = std::move(attributes);
   agent.registeredTime = loop_.clock().wallSeconds();
+  pendingAgentPeers_.insert(peer);
+  persistAgent(agent, [this, agent](Status persisted) {
+    pendingAgentPeers_.erase(agent.peer);
+    if (!persisted) {
+      LOG(ERROR) << "not admitting agent " << agent.id << " (" << agent.hostname
+                 << "): cannot persist it: " << persisted.error().message;
+      return;
+    }
+    admitAgent(agent);
+  });
+}
+
+void Master::admitAgent(Agent agent) {
   LOG(INFO) << "agent " << agent.id << " (" << agent.hostname << ") registered with "
             << agent.total.toString();
   allocator_->addAgent(agent.id, agent.total, {});
-  state_.agentPeers[peer] = agent.id;
+  state_.agentPeers[agent.peer] = agent.id;
   Agent& stored = state_.agents[agent.id] = std::move(agent);
   sendRegistered(stored, false);
   scheduleAllocation();
@@ -235,7 +249,12 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   }
   LOG(INFO) << "agent " << agentId << " (" << agent->hostname << ") re-registered with "
             << agent->tasks.size() << " live tasks" << (wasKnown ? "" : " (new to this master)");
-  sendRegistered(*agent, true);
+  persistAgent(*agent, [this, agentId, peer](Status persisted) {
+    Agent* admitted = state_.findAgent(agentId);
+    LOG_IF(ERROR, !persisted) << "not answering agent " << agentId
+                              << ": cannot persist it: " << persisted.error().message;
+    if (persisted && admitted != nullptr && admitted->peer == peer) sendRegistered(*admitted, true);
+  });
   scheduleAllocation();
 }
 
@@ -312,6 +331,7 @@ void Master::pingAgents() {
 void Master::markAgentUnreachable(Agent& agent, const std::string& why) {
   LOG(WARNING) << "agent " << agent.id << " (" << agent.hostname << ") is unreachable: " << why;
   agent.status = AgentStatus::kUnreachable;
+  persistAgent(agent);
   for (const std::string& offerId : std::set<std::string>(agent.offerIds)) {
     removeOffer(offerId, true);
   }

@@ -99,7 +99,13 @@ Status HttpApi::onLoop(std::function<Status(Master&)> change) const {
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> future = promise->get_future();
   loop_->post([promise, change = std::move(change), master = master_] {
-    promise->set_value(change(*master));
+    Status changed = change(*master);
+    if (!changed) {
+      promise->set_value(changed);
+      return;
+    }
+    // Answer only once the change is in the registry.
+    master->afterPersisted([promise](Status persisted) { promise->set_value(persisted); });
   });
   if (future.wait_for(timeout_) != std::future_status::ready) {
     return makeError(ErrorCode::kTimeout, "the master did not answer in time; retry");

@@ -18,7 +18,7 @@
 //   DELETE /api/v1/quota?role=eng, or POST /api/v1/quota/remove {"role":"eng"}
 // Changes answer 200 {} or 400 {"error": "<field>: why"} (nothing changed),
 // 404 for removing a quota that is not set, 503 when the loop did not answer in time.
-// Weights and quota live in memory only (no registry persistence yet).
+// A 200 is sent only once the change is durable in the master's registry.
 //
 // GET /metrics (Prometheus text) is not installed here: it serializes the
 // master's agora::Metrics registry, registered with Metrics::serveOn (main.cpp).

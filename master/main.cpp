@@ -26,6 +26,9 @@ constexpr const char* kUsage =
     "Tracks agents and frameworks, offers resources, relays launches and status updates.";
 
 Status validate(const master::MasterOptions& options) {
+  if (!(options.agentReregisterTimeoutSec > 0)) {
+    return makeError(ErrorCode::kInvalidArgument, "--agent-reregister-timeout must be positive");
+  }
   if (!(options.agentPingIntervalSec > 0 && options.agentPingIntervalSec <= 3600)) {
     return makeError(ErrorCode::kInvalidArgument, "--agent-ping-interval must be in (0, 3600]");
   }
@@ -58,6 +61,7 @@ int blockStopSignals() {
 
 int run(int argc, char** argv) {
   std::string workDir, httpAddress, listen, logDir;
+  bool registryFresh = false;
   master::MasterOptions options;
   po::options_description flags("Options");
   flags.add_options()("work-dir", po::value(&workDir)->required(),
@@ -75,7 +79,12 @@ int run(int argc, char** argv) {
       "seconds between heartbeats to schedulers; silent for 3 intervals: disconnected")(
       "log-dir", po::value(&logDir)->default_value(""), "also log to files in this directory")(
       "allocator-sorter", po::value(&options.allocatorSorter)->default_value("drf"),
-      "order of roles and frameworks: drf (weighted DRF) or random");
+      "order of roles and frameworks: drf (weighted DRF) or random")(
+      "agent-reregister-timeout",
+      po::value(&options.agentReregisterTimeoutSec)->default_value(600),
+      "seconds after a restart within which registered agents must re-register")(
+      "registry-fresh", po::bool_switch(&registryFresh),
+      "start with an empty registry, moving an unreadable one aside (WORK_DIR/registry.db.bad-*)");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, kUsage, flags, vm);
   if (!parsed) {
@@ -97,6 +106,19 @@ int run(int argc, char** argv) {
 
   int signalFd = blockStopSignals();
   EventLoop loop;
+  std::string registryPath = workDir + "/registry.db";
+  auto registrar = master::Registrar::open(loop, registryPath, {true, registryFresh});
+  if (!registrar) {
+    std::cerr << "agora-master: cannot recover: " << registrar.error().message
+              << "\nRefusing to start rather than lose state; repair or remove the file, or "
+                 "start with --registry-fresh to move it aside and begin empty."
+              << std::endl;
+    return 1;
+  }
+  if (!(*registrar)->movedAside().empty()) {
+    LOG(WARNING) << "unreadable registry moved to " << (*registrar)->movedAside();
+  }
+  options.registrar = registrar->get();
   auto transport = ZmqServer::create(loop, listen);
   if (!transport) {
     LOG(ERROR) << transport.error().message;

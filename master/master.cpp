@@ -55,6 +55,7 @@ Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions option
       if (alive.lock() && snapshots_.stale()) publishSnapshot();
     });
   });
+  if (options_.registrar != nullptr) recover(options_.registrar->recovered());
   publishSnapshot();
   LOG(INFO) << "master " << state_.masterId << " serving on " << transport_.endpoint();
 }
@@ -203,6 +204,7 @@ Status Master::setWeight(const std::string& role, double weight) {
   Status status = allocator_->setWeight(role, weight);
   if (status) {
     LOG(INFO) << "role " << role << ": weight set to " << weight;
+    persist({putWeight(role, weight)});
     scheduleAllocation();
   }
   return status;
@@ -215,6 +217,8 @@ Status Master::setQuota(const std::string& role, std::optional<Resources> guaran
     LOG(INFO) << "role " << role << ": quota guarantee "
               << (guarantee ? guarantee->toString() : "none") << ", limit "
               << (limit ? limit->toString() : "none");
+    bool none = (!guarantee || guarantee->empty()) && !limit;
+    persist({none ? eraseQuota(role) : putQuota(role, {guarantee, limit})});
     scheduleAllocation();
   }
   return status;
@@ -224,6 +228,7 @@ Status Master::removeQuota(const std::string& role) {
   Status status = allocator_->removeQuota(role);
   if (status) {
     LOG(INFO) << "role " << role << ": quota removed";
+    persist({eraseQuota(role)});
     scheduleAllocation();
   }
   return status;

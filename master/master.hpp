@@ -15,8 +15,10 @@
 
 #include <capnp/message.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +29,7 @@
 #include "common/transport.hpp"
 #include "master/allocator/allocator.hpp"
 #include "master/master_metrics.hpp"
+#include "master/registry/registrar.hpp"
 #include "master/snapshot.hpp"
 #include "master/state.hpp"
 #include "schemas/master_agent.capnp.h"
@@ -43,6 +46,12 @@ struct MasterOptions {
   std::string version = "0.1.0";
   // Orders roles and frameworks: "drf" (weighted DRF) or "random".
   std::string allocatorSorter = "drf";
+  // Where admissions, frameworks, weights and quota are persisted, and what is
+  // recovered at construction (recovery.cpp). Borrowed; null: nothing persists.
+  Registrar* registrar = nullptr;
+  // Agents recovered from the registry that have not re-registered this long
+  // after the start are marked unreachable.
+  double agentReregisterTimeoutSec = 600;
 };
 
 class Master {
@@ -75,12 +84,14 @@ class Master {
   void publishSnapshot();
 
   // Operator changes (HTTP API, posted to the loop). Loop thread only.
-  // kInvalidArgument (naming the field) leaves everything unchanged. Kept in
-  // memory only: the registry does not persist weights or quota yet.
+  // kInvalidArgument (naming the field) leaves everything unchanged. A change
+  // is queued to the registry; answer only from afterPersisted().
   Status setWeight(const std::string& role, double weight);
   Status setQuota(const std::string& role, std::optional<Resources> guarantee,
                   std::optional<Resources> limit);
   Status removeQuota(const std::string& role);
+  // Runs `done` on the loop once every change made so far is durable.
+  void afterPersisted(std::function<void(Status)> done);
 
  private:
   using AgentEnvelope = schema::AgentEnvelope;
@@ -114,6 +125,20 @@ class Master {
                 TaskReason reason, const std::string& message);
   void markChanged() { snapshots_.markChanged(); }
 
+  // recovery.cpp: the registry.
+  // Rebuilds agents (awaiting re-registration), frameworks (disconnected, with
+  // their failover deadlines), weights and quota from the registry.
+  void recover(const RegistryContents& contents);
+  // Queues `mutations`; `done` (optional) runs on the loop once they are
+  // durable, and not at all if the master is gone by then.
+  void persist(std::vector<Mutation> mutations, std::function<void(Status)> done = {});
+  void persistAgent(const Agent& agent, std::function<void(Status)> done = {});
+  void persistFramework(const Framework& framework, double removedTime = 0);
+  // Agents recovered from the registry that did not re-register in time.
+  void expireRecoveringAgents();
+  // Admits a newly registered agent once its record is durable.
+  void admitAgent(Agent agent);
+
   // agent_handler.cpp
   void onAgentFrame(const std::string& peer, std::string_view payload);
   void onRegisterAgent(const std::string& peer, schema::RegisterAgent::Reader message);
@@ -131,6 +156,8 @@ class Master {
   // scheduler_handler.cpp
   void onSchedulerFrame(const std::string& peer, std::string_view payload);
   void onSubscribe(const std::string& peer, Call::Reader call);
+  // The rest of SUBSCRIBE once the framework's record is durable.
+  void admitFramework(const std::string& peer, const FrameworkInfo& info, double registeredTime);
   void onDecline(Framework& framework, Call::Decline::Reader decline);
   void onKill(Framework& framework, schema::TaskRef::Reader ref);
   void onAcknowledge(Framework& framework, Call::Acknowledge::Reader ack);
@@ -141,7 +168,8 @@ class Master {
   // A framework known only from an agent's re-registration (this master has
   // not seen its scheduler): disconnected until the scheduler subscribes.
   void recoverFramework(const FrameworkInfo& info);
-  void startFailoverTimer(Framework& framework, double timeoutSec);
+  // Removes the framework at framework.failoverDeadline (wall seconds).
+  void startFailoverTimer(Framework& framework);
   TaskStatus taskUpdate(const Task& task, TaskState state, TaskReason reason,
                         const std::string& message) const;
 
@@ -163,6 +191,9 @@ class Master {
   uint64_t nextFrameworkNumber_ = 1;
   uint64_t nextOfferNumber_ = 1;
   bool allocationPending_ = false;
+  // Peers whose registration or subscription waits for the registry.
+  std::set<std::string> pendingAgentPeers_;
+  std::set<std::string> pendingSubscribes_;
   std::vector<EventLoop::TimerId> timers_;
   // Guards callbacks posted to the loop against a destroyed master.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

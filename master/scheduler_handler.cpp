@@ -94,16 +94,17 @@ void Master::onSchedulerFrame(const std::string& peer, std::string_view payload)
                           : std::string(type) + " call before subscribing: subscribe first");
       return;
     }
+    if (!framework->connected) {
+      // It went silent and was disconnected, or the master restarted: it
+      // re-subscribes once it notices.
+      reject("not_subscribed", std::string(type) + " from disconnected framework " + frameworkId);
+      return;
+    }
     if (framework->peer != peer) {
       reject("not_subscribed", std::string(type) + " for framework " + frameworkId +
                                    " from replaced connection " + peer);
       sendError(peer, "framework '" + frameworkId +
                           "' is subscribed from another connection (it failed over)");
-      return;
-    }
-    if (!framework->connected) {
-      // It went silent and was disconnected; it re-subscribes once it notices.
-      reject("not_subscribed", std::string(type) + " from disconnected framework " + frameworkId);
       return;
     }
     metrics_.messageIn(std::string(kSchedulerProtocol), type);
@@ -197,19 +198,43 @@ void Master::onSubscribe(const std::string& peer, Call::Reader call) {
     info->id = state_.masterId + "-" + number;
   }
 
-  Framework& framework = state_.frameworks[info->id];
+  if (pendingSubscribes_.count(peer)) return;  // a retry: answered once the first is durable
+  FrameworkRecord record;
+  record.info = *info;
+  const Framework* known = state_.findFramework(info->id);
+  record.registeredTime = known != nullptr ? known->registeredTime : loop_.clock().wallSeconds();
+  pendingSubscribes_.insert(peer);
+  persist({putFramework(record)}, [this, peer, record](Status persisted) {
+    pendingSubscribes_.erase(peer);
+    if (!persisted) {
+      LOG(ERROR) << "not answering SUBSCRIBE of framework " << record.info.id
+                 << ": cannot persist it: " << persisted.error().message;
+      return;
+    }
+    if (state_.removedFrameworks.count(record.info.id)) {
+      sendError(peer, "framework '" + record.info.id + "' was removed while subscribing");
+      return;
+    }
+    admitFramework(peer, record.info, record.registeredTime);
+  });
+}
+
+void Master::admitFramework(const std::string& peer, const FrameworkInfo& admitted,
+                            double registeredTime) {
+  Framework& framework = state_.frameworks[admitted.id];
   bool failover = !framework.info.id.empty();
   if (failover) {
     if (framework.connected && framework.peer != peer) {
-      sendError(framework.peer, "framework '" + info->id + "' failed over to another scheduler");
+      sendError(framework.peer, "framework '" + admitted.id + "' failed over to another scheduler");
     }
     if (framework.failoverTimer) loop_.cancelTimer(*framework.failoverTimer);
     framework.failoverTimer.reset();
   } else {
-    framework.registeredTime = loop_.clock().wallSeconds();
+    framework.registeredTime = registeredTime;
   }
-  allocator_->addFramework(info->id, info->roles);
-  framework.info = *info;
+  framework.failoverDeadline = 0;
+  allocator_->addFramework(admitted.id, admitted.roles);
+  framework.info = admitted;
   framework.peer = peer;
   framework.connected = true;
   framework.active = true;
@@ -218,12 +243,12 @@ void Master::onSubscribe(const std::string& peer, Call::Reader call) {
   for (const std::string& offerId : std::set<std::string>(framework.offerIds)) {
     removeOffer(offerId, true);
   }
-  allocator_->activateFramework(info->id);
-  LOG(INFO) << "framework " << info->id << " (" << info->name << ") "
+  allocator_->activateFramework(admitted.id);
+  LOG(INFO) << "framework " << admitted.id << " (" << admitted.name << ") "
             << (failover ? "failed over to " : "subscribed from ") << peer;
   sendEvent(peer, "subscribed", [&](schema::Event::Builder event) {
     auto subscribed = event.initSubscribed();
-    subscribed.setFrameworkId(info->id);
+    subscribed.setFrameworkId(admitted.id);
     subscribed.setHeartbeatIntervalSec(options_.frameworkHeartbeatIntervalSec);
     subscribed.setMasterId(state_.masterId);
   });
@@ -238,20 +263,10 @@ void Master::recoverFramework(const FrameworkInfo& info) {
   allocator_->addFramework(info.id, framework.info.roles);
   allocator_->deactivateFramework(info.id);
   LOG(INFO) << "framework " << info.id << " recovered from an agent; waiting for its scheduler";
-  startFailoverTimer(framework, std::max(info.failoverTimeoutSec, kRecoveredFrameworkGraceSec));
-}
-
-void Master::startFailoverTimer(Framework& framework, double timeoutSec) {
-  if (framework.failoverTimer) loop_.cancelTimer(*framework.failoverTimer);
-  std::string id = framework.info.id;
-  framework.failoverTimer = loop_.addTimer(seconds(timeoutSec), [this, id, timeoutSec] {
-    if (Framework* f = state_.findFramework(id)) f->failoverTimer.reset();
-    char text[64];
-    std::snprintf(text, sizeof(text), "%g", timeoutSec);
-    removeFramework(id, std::string("its scheduler did not re-subscribe within the failover "
-                                    "timeout of ") +
-                            text + " s");
-  });
+  framework.failoverDeadline = loop_.clock().wallSeconds() +
+                              std::max(info.failoverTimeoutSec, kRecoveredFrameworkGraceSec);
+  startFailoverTimer(framework);
+  persistFramework(framework);
 }
 
 void Master::checkSchedulers() {
@@ -281,7 +296,9 @@ void Master::disconnectFramework(Framework& framework, const std::string& why) {
   for (const std::string& offerId : std::set<std::string>(framework.offerIds)) {
     removeOffer(offerId, false);
   }
-  startFailoverTimer(framework, framework.info.failoverTimeoutSec);
+  framework.failoverDeadline = loop_.clock().wallSeconds() + framework.info.failoverTimeoutSec;
+  startFailoverTimer(framework);
+  persistFramework(framework);
   markChanged();
 }
 
@@ -311,6 +328,7 @@ void Master::removeFramework(const std::string& frameworkId, const std::string& 
     });
   }
   allocator_->removeFramework(frameworkId);
+  persistFramework(*framework, loop_.clock().wallSeconds());
   state_.frameworks.erase(frameworkId);
   state_.removedFrameworks.insert(frameworkId);
   scheduleAllocation();
@@ -433,13 +451,20 @@ void Master::onReconcile(Framework& framework, capnp::List<schema::TaskRef>::Rea
       status.source = StatusSource::MASTER;
       status.timestamp = loop_.clock().wallSeconds();
     } else {
+      const Agent* agent = agentId.empty() ? nullptr : state_.findAgent(agentId);
+      // Its agent has yet to re-register after a master restart: no answer
+      // until it does or times out (the scheduler reconciles again).
+      if (agent != nullptr && agent->status == AgentStatus::kRecovering) continue;
+      bool unreachable = agent != nullptr && agent->status == AgentStatus::kUnreachable;
       Task unknown;
       unknown.info.taskId = taskId;
       unknown.frameworkId = framework.info.id;
       unknown.agentId = agentId;
-      status =
-          taskUpdate(unknown, framework.partitionAware() ? TaskState::UNKNOWN : TaskState::LOST,
-                     TaskReason::RECONCILIATION, "task '" + taskId + "' is unknown to the master");
+      TaskState aware = unreachable ? TaskState::UNREACHABLE : TaskState::UNKNOWN;
+      status = taskUpdate(unknown, framework.partitionAware() ? aware : TaskState::LOST,
+                          TaskReason::RECONCILIATION,
+                          unreachable ? "task '" + taskId + "' is on unreachable agent " + agentId
+                                      : "task '" + taskId + "' is unknown to the master");
     }
     status.reason = TaskReason::RECONCILIATION;
     sendUpdate(framework, status);

@@ -77,6 +77,7 @@ json frameworkJson(const Framework& framework, const Usage& usage) {
           {"connected", framework.connected},
           {"active", framework.active},
           {"failover_timeout_sec", framework.info.failoverTimeoutSec},
+          {"failover_deadline", framework.connected ? 0.0 : framework.failoverDeadline},
           {"registered_time", framework.registeredTime},
           {"used", toJson(usage.used)},
           {"offered", toJson(usage.offered)},

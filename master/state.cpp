@@ -10,6 +10,8 @@ const char* agentStatusName(AgentStatus status) {
       return "REGISTERED";
     case AgentStatus::kUnreachable:
       return "UNREACHABLE";
+    case AgentStatus::kRecovering:
+      return "RECOVERING";
   }
   return "UNKNOWN";
 }

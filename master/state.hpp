@@ -18,8 +18,9 @@
 
 namespace agora::master {
 
-enum class AgentStatus { kRegistered, kUnreachable };
-const char* agentStatusName(AgentStatus status);  // "REGISTERED", "UNREACHABLE"
+// kRecovering: known from the registry, not yet re-registered with this master.
+enum class AgentStatus { kRegistered, kUnreachable, kRecovering };
+const char* agentStatusName(AgentStatus status);  // "REGISTERED", "UNREACHABLE", "RECOVERING"
 
 // (frameworkId, taskId): task IDs are unique per framework only.
 using TaskKey = std::pair<std::string, std::string>;
@@ -47,6 +48,9 @@ struct Framework {
   TimePoint lastHeard{};
   double registeredTime = 0;
   std::optional<EventLoop::TimerId> failoverTimer;
+  // While disconnected: the wall time (seconds) by which its scheduler must
+  // re-subscribe; persisted, so it keeps counting across master restarts.
+  double failoverDeadline = 0;
   std::set<std::string> offerIds;
   std::set<std::string> taskIds;  // live tasks
 

@@ -1,0 +1,260 @@
+// agora-bench-recovery: a real agora-master with N simulated agents (real
+// ZeroMQ, benchmarks/sim_agents.hpp) running M tasks of one framework; the
+// master is SIGKILLed and started again on the same work dir, and every agent
+// re-registers with its tasks. Also times single and batched registry commits.
+// Prints: recovery metric=master_restart agents=N tasks=M ms=... (spawn of the
+//         new master until every agent is re-registered; startup_ms is the part
+//         until its HTTP API answered)
+//         registry metric=write_latency single_p50_ms=... single_p99_ms=... batch100_p50_ms=...
+//         loop_encode_us=... record_bytes=...
+
+#include <capnp/message.h>
+#include <glog/logging.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "benchmarks/bench_util.hpp"
+#include "benchmarks/sim_agents.hpp"
+#include "common/codec.hpp"
+#include "common/event_loop.hpp"
+#include "common/flags.hpp"
+#include "common/http_client.hpp"
+#include "common/logging.hpp"
+#include "common/subprocess.hpp"
+#include "master/registry/registry_store.hpp"
+#include "schemas/scheduler.capnp.h"
+
+namespace agora::bench {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double msSince(SteadyClock::time_point start) {
+  return std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
+}
+
+// Subscribes (failover timeout of an hour) and launches `perAgent` tasks on
+// each offered agent until `total` are launched; declines everything else.
+class HoldingScheduler {
+ public:
+  HoldingScheduler(ClientTransport& client, int total, int perAgent, Resources task)
+      : client_(client), total_(total), perAgent_(perAgent), task_(std::move(task)) {
+    client_.setHandler([this](std::string_view, std::string_view payload) { onEvent(payload); });
+  }
+  void subscribe() {
+    send([](schema::Call::Builder call) {
+      FrameworkInfo info;
+      info.name = "bench-recovery";
+      info.roles = {"*"};
+      info.failoverTimeoutSec = 3600;
+      toCapnp(info, call.initSubscribe());
+    });
+  }
+  void heartbeat() {
+    send([](schema::Call::Builder call) { call.setHeartbeat(); });
+  }
+
+ private:
+  void send(const std::function<void(schema::Call::Builder)>& fill) {
+    sendCall(client_, frameworkId_, fill);
+  }
+  void onEvent(std::string_view payload) {
+    auto decoded = Decoded::parse(payload);
+    CHECK(decoded.has_value()) << decoded.error().message;
+    auto event = decoded->root<schema::Event>();
+    if (event.which() == schema::Event::SUBSCRIBED) {
+      frameworkId_ = event.getSubscribed().getFrameworkId();
+    } else if (event.which() == schema::Event::OFFERS) {
+      for (auto offer : event.getOffers()) onOffer(offer.getId(), offer.getAgentId());
+    } else if (event.which() == schema::Event::ERROR) {
+      LOG(FATAL) << "master error: " << std::string(event.getError());
+    }
+  }
+  void onOffer(std::string offerId, std::string agentId) {
+    std::vector<TaskInfo> batch;
+    while (launched_ < total_ && static_cast<int>(batch.size()) < perAgent_) {
+      TaskInfo task;
+      task.taskId = "t" + std::to_string(launched_++);
+      task.agentId = agentId;
+      task.resources = task_;
+      task.command.value = "sleep 3600";
+      batch.push_back(std::move(task));
+    }
+    send([&](schema::Call::Builder call) {
+      if (batch.empty()) {
+        auto decline = call.initDecline();
+        decline.initOfferIds(1).set(0, offerId);
+        decline.initFilters().setRefuseSeconds(3600);
+        return;
+      }
+      auto accept = call.initAccept();
+      accept.initOfferIds(1).set(0, offerId);
+      auto launch = accept.initOperations(1)[0].initLaunch(static_cast<unsigned>(batch.size()));
+      for (unsigned i = 0; i < batch.size(); ++i) toCapnp(batch[i], launch[i]);
+      accept.initFilters().setRefuseSeconds(3600);
+    });
+  }
+
+  ClientTransport& client_;
+  int total_;
+  int perAgent_;
+  Resources task_;
+  int launched_ = 0;
+  std::string frameworkId_;
+};
+
+pid_t startMaster(const std::vector<std::string>& argv, const std::string& work) {
+  SpawnOptions options;
+  options.argv = argv;
+  options.stdoutPath = work + "/master.out";
+  options.stderrPath = work + "/master.err";
+  options.dieWithParent = true;
+  auto pid = spawn(options);
+  CHECK(pid.has_value()) << pid.error().message;
+  return *pid;
+}
+
+void waitHealthy(const std::string& http) {
+  for (int i = 0; i < 6000; ++i) {
+    auto health = http::get(http + "/health", std::chrono::seconds(1));
+    if (health && health->status == 200) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  LOG(FATAL) << "master did not become healthy";
+}
+
+// Times commits of one agent record each, then of 100 records each.
+void measureRegistryWrites(const std::string& dir) {
+  master::RegistryContents contents;
+  auto store = master::RegistryStore::open(dir + "/write-bench.db", contents);
+  CHECK(store.has_value()) << store.error().message;
+  master::AgentRecord record;
+  record.hostname = "bench";
+  record.resources = *Resources::parse("cpus:2;mem:1024;ports:[31000-32000]");
+  std::vector<double> single;
+  for (int i = 0; i < 200; ++i) {
+    record.id = "a" + std::to_string(i);
+    auto start = SteadyClock::now();
+    CHECK((*store)->commit({master::putAgent(record)}));
+    single.push_back(msSince(start));
+  }
+  std::vector<double> batch;
+  for (int b = 0; b < 20; ++b) {
+    std::vector<master::Mutation> mutations;
+    for (int i = 0; i < 100; ++i) {
+      record.id = "b" + std::to_string(b * 100 + i);
+      mutations.push_back(master::putAgent(record));
+    }
+    auto start = SteadyClock::now();
+    CHECK((*store)->commit(mutations));
+    batch.push_back(msSince(start));
+  }
+  // What the master's loop pays per write: encoding the record (the commit
+  // runs on the registrar's writer thread).
+  auto encodeStart = SteadyClock::now();
+  size_t bytes = 0;
+  for (int i = 0; i < 10000; ++i) bytes += master::putAgent(record).bytes->size();
+  double encodeUs = msSince(encodeStart) * 1000 / 10000;
+  std::printf("registry metric=write_latency single_p50_ms=%.3f single_p99_ms=%.3f "
+              "batch100_p50_ms=%.3f loop_encode_us=%.2f record_bytes=%zu\n",
+              percentile(single, 0.5), percentile(single, 0.99), percentile(batch, 0.5), encodeUs,
+              bytes / 10000);
+}
+
+int run(int argc, char** argv) {
+  po::options_description options("Options");
+  int agents = 0, tasks = 0, threads = 0;
+  std::string masterBinary;
+  options.add_options()("agents", po::value(&agents)->default_value(1000), "simulated agents")(
+      "tasks", po::value(&tasks)->default_value(10000), "running tasks")(
+      "agent-threads", po::value(&threads)->default_value(2), "threads for simulated agents")(
+      "master-binary", po::value(&masterBinary)->default_value(selfDirectory() + "/agora-master"),
+      "agora-master to start")("keep-work-dir", "keep the work dir (logs, registry)");
+  po::variables_map vm;
+  auto parsed = parseFlags(argc, argv, "usage: agora-bench-recovery [--agents N] [--tasks M]",
+                           options, vm);
+  if (!parsed) {
+    std::cerr << parsed.error().message << "\n";
+    return 2;
+  }
+  if (!*parsed) return 0;
+
+  std::string work = std::filesystem::temp_directory_path() /
+                     ("agora-bench-recovery-" + std::to_string(getpid()));
+  std::filesystem::create_directories(work);
+  std::string http = "127.0.0.1:" + std::to_string(pickPort());
+  std::string endpoint = "tcp://127.0.0.1:" + std::to_string(pickPort());
+  std::vector<std::string> argvMaster = {masterBinary, "--work-dir", work + "/master", "--http",
+                                         http, "--listen", endpoint, "--log-dir", work};
+  pid_t master = startMaster(argvMaster, work);
+  waitHealthy(http);
+
+  SimAgentsOptions simOptions{endpoint, agents, threads, *Resources::parse("cpus:16;mem:65536")};
+  simOptions.holdTasks = true;
+  SimAgents sim(simOptions);
+  sim.start();
+  while (sim.registered() < agents) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  EventLoop loop;
+  auto client = ZmqClient::create(loop, endpoint, randomIdentity("sched"));
+  CHECK(client.has_value());
+  int perAgent = (tasks + agents - 1) / agents;
+  HoldingScheduler scheduler(**client, tasks, perAgent, *Resources::parse("cpus:0.1;mem:32"));
+  scheduler.subscribe();
+  loop.addPeriodic(std::chrono::milliseconds(500), [&] { scheduler.heartbeat(); });
+  loop.addPeriodic(std::chrono::milliseconds(10), [&] {
+    if (sim.tasksRun() >= static_cast<uint64_t>(tasks)) loop.stop();
+  });
+  auto deadline = loop.addTimer(std::chrono::minutes(5), [&] { loop.stop(); });
+  loop.run();
+  loop.cancelTimer(deadline);
+  CHECK_EQ(sim.tasksRun(), static_cast<uint64_t>(tasks)) << "tasks did not all start";
+
+  kill(master, SIGKILL);
+  waitpid(master, nullptr, 0);
+  auto restart = SteadyClock::now();
+  master = startMaster(argvMaster, work);
+  waitHealthy(http);
+  double startupMs = msSince(restart);
+  sim.reregisterAll();
+  while (sim.reregistered() < agents) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  double totalMs = msSince(restart);
+
+  // The HTTP API serves a snapshot that may lag the loop by a render.
+  size_t runningTasks = 0;
+  for (int i = 0; i < 500 && runningTasks != static_cast<size_t>(tasks); ++i) {
+    auto running = http::get(http + "/api/v1/tasks?state=RUNNING", std::chrono::seconds(30));
+    if (running && running->status == 200) {
+      runningTasks =
+          nlohmann::json::parse(running->body).value("tasks", nlohmann::json::array()).size();
+    }
+    if (runningTasks != static_cast<size_t>(tasks)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  std::printf("recovery metric=master_restart agents=%d tasks=%d ms=%.0f startup_ms=%.0f "
+              "tasks_running_after=%zu\n",
+              agents, tasks, totalMs, startupMs, runningTasks);
+  measureRegistryWrites(work);
+  std::fflush(stdout);
+  sim.stop();
+  kill(master, SIGTERM);
+  waitpid(master, nullptr, 0);
+  if (!vm.count("keep-work-dir")) std::filesystem::remove_all(work);
+  return runningTasks == static_cast<size_t>(tasks) ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace agora::bench
+
+int main(int argc, char** argv) {
+  agora::initLogging(argv[0], "");
+  return agora::bench::run(argc, argv);
+}

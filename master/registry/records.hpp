@@ -1,0 +1,85 @@
+#pragma once
+// The registry's records in plain C++ (schemas/registry.capnp), their
+// encoding into stored bytes, and the mutations the master queues.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/model.hpp"
+#include "common/resources.hpp"
+#include "common/result.hpp"
+
+namespace agora::master {
+
+enum class AgentRecordState { kAdmitted, kUnreachable, kGone };
+
+struct AgentRecord {
+  std::string id;
+  std::string hostname;
+  std::string url;
+  Resources resources;
+  KeyValues attributes;
+  AgentRecordState state = AgentRecordState::kAdmitted;
+  double registeredTime = 0;
+  double unreachableTime = 0;
+};
+
+struct FrameworkRecord {
+  FrameworkInfo info;
+  double registeredTime = 0;
+  // Absolute wall-clock deadline for a disconnected framework; 0 while connected.
+  double failoverDeadline = 0;
+  // Non-zero: torn down at this wall time (a tombstone).
+  double removedTime = 0;
+};
+
+struct QuotaRecord {
+  std::optional<Resources> guarantee;
+  std::optional<Resources> limit;
+};
+
+// Everything read back from the store.
+struct RegistryContents {
+  std::map<std::string, AgentRecord> agents;
+  std::map<std::string, FrameworkRecord> frameworks;
+  std::map<std::string, double> weights;
+  std::map<std::string, QuotaRecord> quotas;
+  // Records of kinds this master keeps but does not act on yet.
+  size_t reservations = 0;
+  size_t maintenance = 0;
+};
+
+// Store kinds (the first half of a record's key).
+inline constexpr std::string_view kAgentKind = "agent";
+inline constexpr std::string_view kFrameworkKind = "framework";
+inline constexpr std::string_view kWeightKind = "weight";
+inline constexpr std::string_view kQuotaKind = "quota";
+inline constexpr std::string_view kReservationKind = "reservation";
+inline constexpr std::string_view kMaintenanceKind = "maintenance";
+
+// One change to the store: put `bytes` under (kind, key), or delete it.
+struct Mutation {
+  std::string kind;
+  std::string key;
+  std::optional<std::string> bytes;  // nullopt: delete
+};
+
+Mutation putAgent(const AgentRecord& record);
+Mutation putFramework(const FrameworkRecord& record);
+Mutation putWeight(const std::string& role, double weight);
+Mutation putQuota(const std::string& role, const QuotaRecord& quota);
+Mutation eraseQuota(const std::string& role);
+
+// Decodes one stored record into `contents`. Errors name what is wrong
+// (undecodable bytes, a kind/key that disagrees with the payload).
+Status decodeRecord(const std::string& kind, const std::string& key, std::string_view bytes,
+                    RegistryContents& contents);
+
+// CRC-32C (Castagnoli) of `bytes`, stored next to every record.
+uint32_t crc32c(std::string_view bytes);
+
+}  // namespace agora::master

@@ -1,0 +1,85 @@
+# The master's registry: what must survive a master restart (master/registry/).
+# Each stored record is one unpacked RegistryRecord message, keyed by
+# (kind, key) in the store, with a CRC-32C of its bytes stored next to it.
+#
+# Evolution: add fields (new ordinals) or union members only; never renumber
+# or change a field's type. An older master that reads a record whose union
+# member it does not know reports the record as unknown and refuses to start
+# rather than dropping it. `formatVersion` (stored in the store's meta table)
+# changes only for an incompatible layout.
+@0xb3f1c2d4e5a60705;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("agora::schema");
+
+using Common = import "common.capnp";
+
+const registryFormatVersion :UInt32 = 1;
+
+struct RegistryRecord {
+  union {
+    agent @0 :RegisteredAgent;          # key: agent ID
+    framework @1 :RegisteredFramework;  # key: framework ID
+    weight @2 :RoleWeight;              # key: role
+    quota @3 :RoleQuota;                # key: role
+    reservation @4 :Reservation;        # key: agent ID (reserved for dynamic reservations)
+    maintenance @5 :MaintenanceWindow;  # key: hostname (reserved for maintenance schedules)
+  }
+}
+
+enum AgentRegistryState {
+  admitted @0;      # registered; expected to re-register after a master restart
+  unreachable @1;   # missed its pings or did not re-register in time
+  gone @2;          # removed; if it comes back it is told to shut down
+}
+
+struct RegisteredAgent {
+  agentId @0 :Text;
+  hostname @1 :Text;
+  httpUrl @2 :Text;                 # the agent's HTTP endpoint
+  resources @3 :List(Common.Resource);
+  attributes @4 :List(Common.Attribute);
+  state @5 :AgentRegistryState;
+  registeredTime @6 :Float64;       # wall seconds of its first admission
+  unreachableTime @7 :Float64;      # wall seconds it became unreachable; 0 otherwise
+}
+
+struct RegisteredFramework {
+  info @0 :Common.FrameworkInfo;    # info.id, roles and failoverTimeoutSec included
+  registeredTime @1 :Float64;       # wall seconds of its first SUBSCRIBE
+  # Absolute wall-clock deadline (seconds since the epoch) by which a
+  # disconnected framework's scheduler must re-subscribe; 0 while connected.
+  # Kept as an absolute time so the timeout keeps counting across restarts.
+  failoverDeadline @2 :Float64;
+  # Wall seconds it was torn down or failed over past its deadline; 0 while
+  # live. A removed framework is a tombstone: its ID cannot subscribe again and
+  # agents reporting its tasks are told to shut it down.
+  removedTime @3 :Float64;
+}
+
+struct RoleWeight {
+  role @0 :Text;
+  weight @1 :Float64;
+}
+
+struct RoleQuota {
+  role @0 :Text;
+  hasGuarantee @1 :Bool;
+  guarantee @2 :List(Common.Resource);
+  hasLimit @3 :Bool;
+  limit @4 :List(Common.Resource);
+}
+
+# Dynamic reservations and persistent volumes on one agent (not yet written).
+struct Reservation {
+  agentId @0 :Text;
+  role @1 :Text;
+  resources @2 :List(Common.Resource);
+}
+
+# A maintenance window for a host (not yet written).
+struct MaintenanceWindow {
+  hostname @0 :Text;
+  startTime @1 :Float64;
+  durationSec @2 :Float64;
+}

@@ -1,0 +1,201 @@
+// Master restarts with real processes: agora-master is SIGKILLed and started
+// again on the same work dir while a real agent and scheduler keep running.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "common/http_client.hpp"
+#include "tests/integration/cluster.hpp"
+#include "tests/integration/recording_scheduler.hpp"
+
+namespace agora::testing {
+namespace {
+
+double wallNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class MasterRestartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_.startMaster();
+    cluster_.startAgent();
+    agentId_ = onlyAgent().value("id", "");
+    ASSERT_FALSE(agentId_.empty());
+  }
+
+  nlohmann::json onlyAgent() {
+    auto agents = cluster_.masterGet("/api/v1/agents").value("agents", nlohmann::json::array());
+    return agents.size() == 1 ? agents[0] : nlohmann::json();
+  }
+  nlohmann::json framework(const std::string& id) {
+    auto all = cluster_.masterGet("/api/v1/frameworks").value("frameworks", nlohmann::json::array());
+    for (const auto& f : all) {
+      if (f.value("id", "") == id) return f;
+    }
+    return nullptr;
+  }
+  bool taskInState(const std::string& taskId, const std::string& state) {
+    auto t = cluster_.task(taskId);
+    return t.is_object() && t.value("state", "") == state;
+  }
+  // The agent's own view of the task's container: its task state, "" if none.
+  std::string agentTaskState(const std::string& taskId) {
+    auto response = http::get("http://" + cluster_.agentHttp(0) + "/api/v1/containers");
+    if (!response || response->status != 200) return "unavailable";
+    auto json = nlohmann::json::parse(response->body, nullptr, false);
+    for (const auto& c : json.value("containers", nlohmann::json::array())) {
+      if (c.value("task_id", "") == taskId) return c.value("task_state", "");
+    }
+    return "";
+  }
+  std::unique_ptr<sdk::SchedulerDriver> startFramework(RecordingScheduler& scheduler,
+                                                       double failoverTimeoutSec) {
+    auto launched = std::make_shared<std::atomic<bool>>(false);
+    scheduler.setOfferPolicy([launched](sdk::SchedulerDriver& driver, const Offer& offer) {
+      if (!launched->exchange(true)) {
+        driver.launch(offer.id, {shellTask("sleeper", "sleep 120")}, 5);
+      } else {
+        driver.decline({offer.id}, 60);
+      }
+    });
+    sdk::DriverOptions options;
+    options.framework.name = "restart-test";
+    options.framework.roles = {"*"};
+    options.framework.failoverTimeoutSec = failoverTimeoutSec;
+    options.masterEndpoint = cluster_.masterEndpoint();
+    auto driver = sdk::SchedulerDriver::create(scheduler, options);
+    EXPECT_TRUE(driver.has_value());
+    (*driver)->start();
+    EXPECT_TRUE(scheduler.waitForState("sleeper", TaskState::RUNNING));
+    return std::move(*driver);
+  }
+  void killMaster() {
+    cluster_.master().signal(SIGKILL);
+    ASSERT_GE(cluster_.master().wait(std::chrono::seconds(5)), 0);
+  }
+  std::string registryPath() const { return cluster_.root() + "/master/registry.db"; }
+
+  Cluster cluster_;
+  std::string agentId_;
+};
+
+TEST_F(MasterRestartTest, TaskKeepsRunningAcrossAMasterSigkillAndCanBeKilledAfterwards) {
+  RecordingScheduler scheduler;
+  auto driver = startFramework(scheduler, 60);
+  std::string frameworkId = scheduler.frameworkId();
+
+  killMaster();
+  cluster_.startMaster();
+  // The agent re-registers with its ID and the task is rebuilt from its report.
+  ASSERT_TRUE(eventually([&] {
+    auto agent = onlyAgent();
+    return agent.is_object() && agent.value("id", "") == agentId_ &&
+           agent.value("status", "") == "REGISTERED";
+  }));
+  ASSERT_TRUE(eventually([&] { return taskInState("sleeper", "TASK_RUNNING"); }));
+  // The scheduler re-subscribes with its framework ID.
+  ASSERT_TRUE(eventually([&] {
+    auto f = framework(frameworkId);
+    return f.is_object() && f.value("connected", false);
+  }));
+  EXPECT_EQ(scheduler.frameworkId(), frameworkId);
+  EXPECT_EQ(agentTaskState("sleeper"), "TASK_RUNNING");
+
+  driver->kill("sleeper", agentId_);
+  EXPECT_TRUE(scheduler.waitForState("sleeper", TaskState::KILLED));
+  EXPECT_TRUE(eventually([&] { return taskInState("sleeper", "TASK_KILLED"); }));
+  driver->stop();
+}
+
+TEST_F(MasterRestartTest, WeightsAndQuotaSurviveAMasterSigkill) {
+  std::string base = "http://" + cluster_.masterHttp();
+  auto weight = http::request("POST", base + "/api/v1/weights", R"({"role":"eng","weight":3})");
+  ASSERT_TRUE(weight && weight->status == 200) << (weight ? weight->body : weight.error().message);
+  auto quota = http::request("POST", base + "/api/v1/quota",
+                             R"({"role":"eng","guarantee":"cpus:1","limit":"cpus:2;mem:512"})");
+  ASSERT_TRUE(quota && quota->status == 200) << (quota ? quota->body : quota.error().message);
+
+  killMaster();
+  cluster_.startMaster();
+  nlohmann::json eng;
+  for (const auto& role : cluster_.masterGet("/api/v1/roles").value("roles", nlohmann::json::array())) {
+    if (role.value("name", "") == "eng") eng = role;
+  }
+  ASSERT_TRUE(eng.is_object()) << cluster_.masterGet("/api/v1/roles").dump();
+  EXPECT_EQ(eng.value("weight", 0.0), 3.0);
+  EXPECT_EQ(eng["quota"]["guarantee"].dump(), R"({"cpus":1.0})");
+  EXPECT_EQ(eng["quota"]["limit"].dump(), R"({"cpus":2.0,"mem":512.0})");
+}
+
+TEST_F(MasterRestartTest, FailoverDeadlinePassingWhileTheMasterIsDownKillsTheTask) {
+  constexpr double kFailoverSec = 8;
+  RecordingScheduler scheduler;
+  auto driver = startFramework(scheduler, kFailoverSec);
+  std::string frameworkId = scheduler.frameworkId();
+  driver->stop(/*failover=*/true);  // the scheduler goes away without tearing down
+  double deadline = 0;
+  ASSERT_TRUE(eventually([&] {
+    auto f = framework(frameworkId);
+    deadline = f.is_object() ? f.value("failover_deadline", 0.0) : 0;
+    return deadline > 0;
+  }));
+  killMaster();
+  // Wait out the deadline while no master runs.
+  ASSERT_TRUE(eventually([&] { return wallNow() > deadline + 0.2; },
+                         std::chrono::seconds(static_cast<int>(kFailoverSec) + 5)));
+  EXPECT_EQ(agentTaskState("sleeper"), "TASK_RUNNING");
+
+  double restartedAt = wallNow();
+  cluster_.startMaster();
+  // Killed as soon as the agent re-registers, long before a fresh timeout
+  // of kFailoverSec from the restart would have run out.
+  ASSERT_TRUE(eventually([&] { return agentTaskState("sleeper") != "TASK_RUNNING"; },
+                         std::chrono::seconds(15)));
+  double killedAfter = wallNow() - restartedAt;
+  EXPECT_LT(killedAfter, kFailoverSec - 2) << "the failover timeout restarted with the master";
+  std::string state = agentTaskState("sleeper");
+  EXPECT_TRUE(state.empty() || state == "TASK_KILLED") << state;
+  EXPECT_TRUE(framework(frameworkId).is_null());
+}
+
+TEST_F(MasterRestartTest, CorruptRegistryStopsTheMasterUnlessAFreshStartIsForced) {
+  cluster_.master().signal(SIGTERM);
+  ASSERT_EQ(cluster_.master().wait(std::chrono::seconds(10)), 0);
+  auto size = std::filesystem::file_size(registryPath());
+  ASSERT_GT(size, 0u);
+  std::filesystem::resize_file(registryPath(), size / 2 + 100);
+  {
+    std::fstream file(registryPath(), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(100);  // inside the header page
+    file.write("\xde\xad\xbe\xef\xde\xad\xbe\xef", 8);
+  }
+  std::string out, err;
+  int code = cluster_.runCommand(
+      {binPath("agora-master"), "--work-dir", cluster_.root() + "/master", "--http",
+       "127.0.0.1:0", "--listen", "tcp://127.0.0.1:*"},
+      &out, &err, std::chrono::seconds(20));
+  EXPECT_NE(code, 0);
+  EXPECT_NE(err.find(registryPath()), std::string::npos) << err;
+  EXPECT_NE(err.find("--registry-fresh"), std::string::npos) << err;
+
+  cluster_.startMaster({"--registry-fresh"});
+  bool movedAside = false;
+  for (const auto& entry : std::filesystem::directory_iterator(cluster_.root() + "/master")) {
+    movedAside |= entry.path().filename().string().rfind("registry.db.bad-", 0) == 0;
+  }
+  EXPECT_TRUE(movedAside);
+  // The agent, unknown to the fresh registry, is admitted again with its ID.
+  EXPECT_TRUE(eventually([&] {
+    auto agent = onlyAgent();
+    return agent.is_object() && agent.value("id", "") == agentId_;
+  }));
+}
+
+}  // namespace
+}  // namespace agora::testing

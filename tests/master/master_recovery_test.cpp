@@ -1,0 +1,281 @@
+// Master restarts with the same registry: agents re-register with their IDs
+// and tasks, frameworks re-subscribe, weights and quota come back, failover
+// deadlines keep counting, and answers wait until the registry has the change.
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tests/master/master_fixture.hpp"
+
+namespace agora::master::testing {
+namespace {
+
+class MasterRecoveryTest : public MasterTest {
+ protected:
+  MasterRecoveryTest() {
+    char tmpl[] = "/tmp/agora-recovery-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    master_.reset();
+    start("M1");
+  }
+  ~MasterRecoveryTest() override {
+    master_.reset();
+    registrar_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start(const std::string& masterId) {
+    auto registrar = Registrar::open(loop_, dir_ + "/registry.db", {false, false});
+    ASSERT_TRUE(registrar) << registrar.error().message;
+    registrar_ = std::move(*registrar);
+    MasterOptions options;
+    options.masterId = masterId;
+    options.agentPingIntervalSec = 1;
+    options.agentMaxMissedPings = 3;
+    options.frameworkHeartbeatIntervalSec = 2;
+    options.agentReregisterTimeoutSec = 30;
+    options.registrar = registrar_.get();
+    master_ = std::make_unique<Master>(loop_, *server_, options);
+    settle();
+  }
+  // The master dies (whatever its registrar committed stays), `downSec`
+  // passes, and a new master starts on the same registry.
+  void restart(double downSec = 0) {
+    settle();
+    master_.reset();
+    registrar_.reset();
+    clock_.advance(seconds(downSec));
+    start("M" + std::to_string(++restarts_ + 1));
+  }
+  // A framework with one RUNNING task "t1" on agent `a`.
+  std::unique_ptr<FakeScheduler> runningTask(FakeAgent& a, double failoverSec,
+                                             bool partitionAware = false) {
+    auto s = scheduler("sched-1", "fw", failoverSec, partitionAware);
+    EXPECT_EQ(s->offers.size(), 1u);
+    s->accept({s->offers.at(0).id}, {makeTask("t1", "cpus:1")}, 0);
+    settle();
+    a.sendStatus(s->frameworkId, "t1", TaskState::RUNNING);
+    settle();
+    return s;
+  }
+  // Silent for more than 3 heartbeat intervals: disconnected.
+  void schedulerDies(FakeScheduler& s) {
+    s.autoHeartbeat = false;
+    network_.cutOff("sched-1");
+    advance(8.5);
+  }
+  const Agent& agentState(const std::string& id) { return master_->state().agents.at(id); }
+  const RoleView* roleView(const std::string& name) {
+    roles_ = master_->allocator().roles();
+    for (const RoleView& role : roles_) {
+      if (role.name == name) return &role;
+    }
+    return nullptr;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Registrar> registrar_;
+  std::vector<RoleView> roles_;
+  int restarts_ = 0;
+};
+
+TEST_F(MasterRecoveryTest, AgentReregistersWithItsIdAndTasksAndTheSchedulerResubscribes) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = runningTask(*a, 60);
+  std::string agentId = a->agentId;
+  std::string frameworkId = s->frameworkId;
+
+  restart();
+  EXPECT_EQ(agentState(agentId).status, AgentStatus::kRecovering);
+  EXPECT_EQ(agentState(agentId).hostname, "host1");
+  ASSERT_NE(master_->state().frameworks.count(frameworkId), 0u);
+  EXPECT_FALSE(master_->state().frameworks.at(frameworkId).connected);
+  EXPECT_EQ(task(frameworkId, "t1"), nullptr);  // tasks come from the agents
+
+  a->reregister(agentId, "cpus:4;mem:1024", {{frameworkId, makeTask("t1", "cpus:1")}});
+  settle();
+  EXPECT_EQ(agentState(agentId).status, AgentStatus::kRegistered);
+  EXPECT_EQ(a->registeredCount, 2);
+  ASSERT_NE(task(frameworkId, "t1"), nullptr);
+  EXPECT_EQ(task(frameworkId, "t1")->latest.state, TaskState::RUNNING);
+  EXPECT_EQ(master_->allocator().available(agentId).toString(), "cpus:3;mem:1024");
+
+  // Calls still in flight from before the restart are dropped without an
+  // error (which would be fatal to the scheduler); it re-subscribes.
+  s->heartbeat();
+  settle();
+  EXPECT_TRUE(s->errors.empty());
+  s->subscribe("fw", frameworkId, 60);
+  settle();
+  EXPECT_EQ(s->frameworkId, frameworkId);
+  EXPECT_TRUE(master_->state().frameworks.at(frameworkId).connected);
+  s->kill("t1");
+  settle();
+  EXPECT_EQ(a->kills, std::vector<std::string>{"t1"});
+  // A new agent gets an ID that cannot collide with the recovered ones.
+  auto b = agent("agent-b", "cpus:1;mem:128");
+  EXPECT_NE(b->agentId, agentId);
+  EXPECT_FALSE(b->agentId.empty());
+}
+
+TEST_F(MasterRecoveryTest, WeightsAndQuotaSurviveARestart) {
+  ASSERT_TRUE(master_->setWeight("eng", 3));
+  ASSERT_TRUE(master_->setQuota("eng", *Resources::parse("cpus:1"), *Resources::parse("cpus:2")));
+  ASSERT_TRUE(master_->setQuota("ops", std::nullopt, *Resources::parse("mem:512")));
+  ASSERT_TRUE(master_->setQuota("tmp", *Resources::parse("cpus:1"), std::nullopt));
+  ASSERT_TRUE(master_->removeQuota("tmp"));
+  restart();
+  const RoleView* eng = roleView("eng");
+  ASSERT_NE(eng, nullptr);
+  EXPECT_EQ(eng->weight, 3);
+  ASSERT_TRUE(eng->guarantee.has_value());
+  EXPECT_EQ(eng->guarantee->toString(), "cpus:1");
+  EXPECT_EQ(eng->limit->toString(), "cpus:2");
+  const RoleView* ops = roleView("ops");
+  ASSERT_NE(ops, nullptr);
+  EXPECT_EQ(ops->limit->toString(), "mem:512");
+  EXPECT_EQ(roleView("tmp"), nullptr);
+}
+
+TEST_F(MasterRecoveryTest, FailoverDeadlineKeepsCountingAcrossARestart) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = runningTask(*a, 20);
+  std::string frameworkId = s->frameworkId;
+  schedulerDies(*s);
+  ASSERT_FALSE(master_->state().frameworks.at(frameworkId).connected);
+  double deadline = master_->state().frameworks.at(frameworkId).failoverDeadline;
+  ASSERT_GT(deadline, 0);
+
+  restart(5);
+  EXPECT_EQ(master_->state().frameworks.at(frameworkId).failoverDeadline, deadline);
+  a->reregister(a->agentId, "cpus:4;mem:1024", {{frameworkId, makeTask("t1", "cpus:1")}});
+  settle();
+  // Kept, not killed, while its scheduler may still come back.
+  ASSERT_NE(task(frameworkId, "t1"), nullptr);
+  EXPECT_EQ(task(frameworkId, "t1")->latest.state, TaskState::RUNNING);
+  EXPECT_TRUE(a->shutdownFrameworks.empty());
+
+  double untilDeadline = deadline - clock_.wallSeconds();
+  ASSERT_LT(untilDeadline, 20 - 5);  // a fresh timeout would give 20 s from the restart
+  advance(untilDeadline - 0.5);
+  EXPECT_TRUE(a->shutdownFrameworks.empty());
+  advance(1);
+  EXPECT_EQ(a->shutdownFrameworks, std::vector<std::string>{frameworkId});
+  EXPECT_EQ(master_->state().frameworks.count(frameworkId), 0u);
+  EXPECT_EQ(task(frameworkId, "t1")->latest.state, TaskState::KILLED);
+
+  // The removal itself is durable: the ID cannot come back after another restart.
+  restart();
+  network_.restore("sched-1");
+  s->subscribe("fw", frameworkId, 20);
+  settle();
+  ASSERT_FALSE(s->errors.empty());
+  EXPECT_THAT(s->errors.back(), ::testing::HasSubstr("was removed"));
+}
+
+TEST_F(MasterRecoveryTest, DeadlinePassedWhileTheMasterWasDownKillsTheTasksOnReregistration) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = runningTask(*a, 10);
+  std::string frameworkId = s->frameworkId;
+  schedulerDies(*s);
+  ASSERT_FALSE(master_->state().frameworks.at(frameworkId).connected);
+
+  restart(30);
+  EXPECT_EQ(master_->state().frameworks.count(frameworkId), 0u);
+  EXPECT_EQ(master_->state().removedFrameworks.count(frameworkId), 1u);
+  a->reregister(a->agentId, "cpus:4;mem:1024", {{frameworkId, makeTask("t1", "cpus:1")}});
+  settle();
+  EXPECT_EQ(a->shutdownFrameworks, std::vector<std::string>{frameworkId});
+  EXPECT_EQ(task(frameworkId, "t1"), nullptr);
+  EXPECT_EQ(master_->allocator().available(a->agentId).toString(), "cpus:4;mem:1024");
+}
+
+TEST_F(MasterRecoveryTest, ConnectedFrameworkGetsAFullTimeoutFromTheRestart) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = runningTask(*a, 10);
+  restart(100);
+  const Framework& framework = master_->state().frameworks.at(s->frameworkId);
+  EXPECT_NEAR(framework.failoverDeadline, clock_.wallSeconds() + 10, 0.01);
+  // Persisted: a second restart keeps that deadline instead of granting another.
+  double deadline = framework.failoverDeadline;
+  restart(4);
+  EXPECT_EQ(master_->state().frameworks.at(s->frameworkId).failoverDeadline, deadline);
+}
+
+TEST_F(MasterRecoveryTest, AgentsThatDoNotReturnInTimeBecomeUnreachable) {
+  auto a = agent("agent-a", "cpus:2;mem:1024");
+  auto b = agent("agent-b", "cpus:2;mem:1024", "host2");
+  restart();
+  a->reregister(a->agentId, "cpus:2;mem:1024", {});
+  advance(29);
+  EXPECT_EQ(agentState(b->agentId).status, AgentStatus::kRecovering);
+  advance(2);
+  EXPECT_EQ(agentState(a->agentId).status, AgentStatus::kRegistered);
+  EXPECT_EQ(agentState(b->agentId).status, AgentStatus::kUnreachable);
+
+  // Still unreachable after another restart; accepted with its ID when it returns.
+  restart();
+  EXPECT_EQ(agentState(b->agentId).status, AgentStatus::kUnreachable);
+  b->reregister(b->agentId, "cpus:2;mem:1024", {});
+  settle();
+  EXPECT_EQ(agentState(b->agentId).status, AgentStatus::kRegistered);
+  EXPECT_EQ(b->registeredCount, 2);
+}
+
+TEST_F(MasterRecoveryTest, ReconcilingTasksOfAgentsThatDidNotReturn) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = runningTask(*a, 600, /*partitionAware=*/true);
+  std::string frameworkId = s->frameworkId;
+  restart();
+  s->subscribe("fw", frameworkId, 600, true);
+  settle();
+  auto reconcileT1 = [&] {
+    s->send([&](schema::Call::Builder call) {
+      auto ref = call.initReconcile(1)[0];
+      ref.setTaskId("t1");
+      ref.setAgentId(a->agentId);
+    });
+    settle();
+  };
+  size_t before = s->updates.size();
+  reconcileT1();
+  EXPECT_EQ(s->updates.size(), before);  // its agent may still come back
+  advance(31);
+  reconcileT1();
+  ASSERT_EQ(s->updates.size(), before + 1);
+  EXPECT_EQ(s->updates.back().state, TaskState::UNREACHABLE);
+  EXPECT_EQ(s->updates.back().reason, TaskReason::RECONCILIATION);
+}
+
+TEST_F(MasterRecoveryTest, AnswersWaitUntilTheRegistryHasTheChange) {
+  registrar_->hold(true);
+  FakeAgent a(network_, "agent-a");
+  a.registerAgent("cpus:2;mem:1024");
+  a.registerAgent("cpus:2;mem:1024");  // a retry while the first is in flight
+  FakeScheduler s(network_, "sched-1");
+  s.subscribe("fw", "", 5);
+  settle();
+  EXPECT_EQ(a.registeredCount, 0);
+  EXPECT_TRUE(master_->state().agents.empty());
+  EXPECT_TRUE(s.frameworkId.empty());
+
+  registrar_->hold(false);
+  settle();
+  EXPECT_EQ(a.registeredCount, 1);
+  EXPECT_EQ(master_->state().agents.size(), 1u);
+  EXPECT_FALSE(s.frameworkId.empty());
+
+  registrar_->hold(true);
+  ASSERT_TRUE(master_->setWeight("eng", 2));
+  bool durable = false;
+  master_->afterPersisted([&](Status status) { durable = status.has_value(); });
+  settle();
+  EXPECT_FALSE(durable);
+  registrar_->hold(false);
+  settle();
+  EXPECT_TRUE(durable);
+}
+
+}  // namespace
+}  // namespace agora::master::testing
