@@ -182,7 +182,7 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
     agent->registeredTime = loop_.clock().wallSeconds();
   }
   for (const std::string& offerId : std::set<std::string>(agent->offerIds)) {
-    removeOffer(offerId, true);
+    rescindOffer(offerId, "agent_reregistered");
   }
   if (!agent->peer.empty() && agent->peer != peer) state_.agentPeers.erase(agent->peer);
   agent->peer = peer;
@@ -313,7 +313,7 @@ void Master::markAgentUnreachable(Agent& agent, const std::string& why) {
   LOG(WARNING) << "agent " << agent.id << " (" << agent.hostname << ") is unreachable: " << why;
   agent.status = AgentStatus::kUnreachable;
   for (const std::string& offerId : std::set<std::string>(agent.offerIds)) {
-    removeOffer(offerId, true);
+    rescindOffer(offerId, "agent_unreachable");
   }
   allocator_->removeAgent(agent.id);
   std::string message = "agent " + agent.id + " (" + agent.hostname + ") is unreachable: " + why;

@@ -14,6 +14,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/zmq_transport.hpp"
+#include "master/duration.hpp"
 #include "master/http_api.hpp"
 #include "master/master.hpp"
 
@@ -57,7 +58,7 @@ int blockStopSignals() {
 }
 
 int run(int argc, char** argv) {
-  std::string workDir, httpAddress, listen, logDir;
+  std::string workDir, httpAddress, listen, logDir, offerTimeout;
   master::MasterOptions options;
   po::options_description flags("Options");
   flags.add_options()("work-dir", po::value(&workDir)->required(),
@@ -75,7 +76,9 @@ int run(int argc, char** argv) {
       "seconds between heartbeats to schedulers; silent for 3 intervals: disconnected")(
       "log-dir", po::value(&logDir)->default_value(""), "also log to files in this directory")(
       "allocator-sorter", po::value(&options.allocatorSorter)->default_value("drf"),
-      "order of roles and frameworks: drf (weighted DRF) or random");
+      "order of roles and frameworks: drf (weighted DRF) or random")(
+      "offer-timeout", po::value(&offerTimeout)->default_value("0"),
+      "rescind offers not answered within this duration (e.g. 30s); 0: never");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, kUsage, flags, vm);
   if (!parsed) {
@@ -83,6 +86,12 @@ int run(int argc, char** argv) {
     return 2;
   }
   if (!*parsed) return 0;  // --help
+  if (auto timeout = master::parseDurationSeconds(offerTimeout); timeout) {
+    options.offerTimeoutSec = *timeout;
+  } else {
+    std::cerr << "agora-master: --offer-timeout: " << timeout.error().message << std::endl;
+    return 2;
+  }
   if (auto valid = validate(options); !valid) {
     std::cerr << "agora-master: " << valid.error().message << std::endl;
     return 2;

@@ -216,7 +216,7 @@ void Master::onSubscribe(const std::string& peer, Call::Reader call) {
   framework.lastHeard = loop_.clock().now();
   // Offers made to the previous connection are void.
   for (const std::string& offerId : std::set<std::string>(framework.offerIds)) {
-    removeOffer(offerId, true);
+    rescindOffer(offerId, "framework_resubscribed");
   }
   allocator_->activateFramework(info->id);
   LOG(INFO) << "framework " << info->id << " (" << info->name << ") "
