@@ -48,11 +48,17 @@ std::string explainRoleNoOffer(const std::string& generic, const RunOptions& opt
   std::optional<Resources> largest;
   if (scheduler.bestOffer()) largest = scheduler.bestOffer()->resources;
   RoleExplanation why = explainRole(*roles, options.role, task.resources, largest);
-  if (!why.quotaBlocks) return generic + "; " + why.text;
+  // Without any offer the generic message says what to check first.
+  if (!why.quotaBlocks && !largest) return generic + "; " + why.text;
   std::ostringstream out;
   out << "no offer fits " << task.resources.toString() << " within " << options.timeoutSec
-      << "s: " << why.text << " — ask for less or raise the limit (`agora quota set "
-      << options.role << " --limit ...`)";
+      << "s: " << why.text;
+  if (why.quotaBlocks) {
+    out << " — ask for less or raise the limit (`agora quota set " << options.role
+        << " --limit ...`)";
+  } else {
+    out << " — ask for less (--cpus, --mem) or free resources (`agora roles`, `agora agents`)";
+  }
   return out.str();
 }
 
