@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <sstream>
 
 #include "cli/arguments.hpp"
+#include "cli/master_client.hpp"
 #include "cli/output_streamer.hpp"
+#include "cli/role_explain.hpp"
 #include "cli/run_options.hpp"
 #include "cli/run_scheduler.hpp"
 #include "common/transport.hpp"
@@ -32,6 +35,31 @@ void reportFailure(const RunOutcome& outcome) {
             << taskReasonName(s.reason) << ")";
   if (!s.message.empty()) std::cerr << ": " << s.message;
   std::cerr << std::endl;
+}
+
+// The no-offer message for a task in a role, with what the master's roles
+// view says about that role (quota limits, offers). Without the view (master
+// unreachable over HTTP) the generic message stands.
+std::string explainRoleNoOffer(const std::string& generic, const RunOptions& options,
+                               const TaskInfo& task, const RunScheduler& scheduler,
+                               const GlobalOptions& global) {
+  auto roles = MasterClient(global.master).getJson("/api/v1/roles");
+  if (!roles) return generic + " (role " + options.role + ": " + roles.error().message + ")";
+  std::optional<Resources> largest;
+  if (scheduler.bestOffer()) largest = scheduler.bestOffer()->resources;
+  RoleExplanation why = explainRole(*roles, options.role, task.resources, largest);
+  // Without any offer the generic message says what to check first.
+  if (!why.quotaBlocks && !largest) return generic + "; " + why.text;
+  std::ostringstream out;
+  out << "no offer fits " << task.resources.toString() << " within " << options.timeoutSec
+      << "s: " << why.text;
+  if (why.quotaBlocks) {
+    out << " — ask for less or raise the limit (`agora quota set " << options.role
+        << " --limit ...`)";
+  } else {
+    out << " — ask for less (--cpus, --mem) or free resources (`agora roles`, `agora agents`)";
+  }
+  return out.str();
 }
 
 }  // namespace
@@ -91,6 +119,12 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   if (!status && outcome.kind == RunOutcome::Kind::kPending) {
     std::cerr << "agora: " << status.error().message << std::endl;
     return kExitRunFailed;
+  }
+  if (outcome.kind == RunOutcome::Kind::kNoOffer && !options->role.empty()) {
+    RunOutcome explained = outcome;
+    explained.message = explainRoleNoOffer(outcome.message, *options, *task, scheduler, global);
+    reportFailure(explained);
+    return exitCodeOf(explained);
   }
   reportFailure(outcome);
   return exitCodeOf(outcome);

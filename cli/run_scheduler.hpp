@@ -54,6 +54,8 @@ class RunScheduler final : public sdk::Scheduler {
   const TaskInfo& task() const { return task_; }
   // Why no offer fitted (what was asked, what the best offer had).
   std::string explainNoOffer() const;
+  // The offer that came closest to fitting, if any was seen.
+  const std::optional<Offer>& bestOffer() const { return bestOffer_; }
 
  private:
   void finish(sdk::SchedulerDriver& driver, RunOutcome outcome);

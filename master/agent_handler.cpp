@@ -196,7 +196,7 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
     agent->registeredTime = loop_.clock().wallSeconds();
   }
   for (const std::string& offerId : std::set<std::string>(agent->offerIds)) {
-    removeOffer(offerId, true);
+    rescindOffer(offerId, "agent_reregistered");
   }
   if (!agent->peer.empty() && agent->peer != peer) state_.agentPeers.erase(agent->peer);
   agent->peer = peer;
@@ -333,7 +333,7 @@ void Master::markAgentUnreachable(Agent& agent, const std::string& why) {
   agent.status = AgentStatus::kUnreachable;
   persistAgent(agent);
   for (const std::string& offerId : std::set<std::string>(agent.offerIds)) {
-    removeOffer(offerId, true);
+    rescindOffer(offerId, "agent_unreachable");
   }
   allocator_->removeAgent(agent.id);
   std::string message = "agent " + agent.id + " (" + agent.hostname + ") is unreachable: " + why;

@@ -83,6 +83,8 @@ void HttpApi::install(http::HttpServer& server) const {
                [this](const http::Request& request) { return tasks(request); });
   server.route("GET", "/api/v1/roles",
                [&cell](const http::Request&) { return rawJson(cell.get()->rolesBody); });
+  server.route("GET", "/api/v1/allocation",
+               [&cell](const http::Request&) { return rawJson(cell.get()->allocationBody); });
   if (master_ == nullptr) return;
   server.route("POST", "/api/v1/weights",
                [this](const http::Request& request) { return setWeight(request); });

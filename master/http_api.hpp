@@ -10,9 +10,25 @@
 //   GET /api/v1/agents        {"agents":[...]}
 //   GET /api/v1/frameworks    {"frameworks":[...]}
 //   GET /api/v1/tasks         {"tasks":[...]}; optional query framework_id=, state=
-//   GET /api/v1/roles         {"roles":[{name, weight, quota{guarantee,limit,consumed},
-//                              guarantee_exceeds_capacity, allocated, offered, frameworks,
-//                              suppressed_frameworks}]}
+//   GET /api/v1/roles         {"roles":[ROLE]}, every role in the allocator's tree:
+//     ROLE = {name, weight,
+//             quota: {guarantee|null, limit|null, consumed}  (consumed: allocated in the
+//                    role's subtree, offered or in use — what quota limits count),
+//             guarantee_exceeds_capacity (the guarantee is more than the cluster has),
+//             allocated (= quota.consumed), offered (outstanding offers to the subtree),
+//             in_use (allocated - offered),
+//             reserved: always {} — static and dynamic reservations do not exist yet,
+//             frameworks: IDs subscribed directly in the role,
+//             suppressed_frameworks: those of them that suppressed offers in the role,
+//             filters: [{framework_id, agents, earliest_expiry, latest_expiry}] live refuse
+//                      filters per framework (agents filtered; expiries in Unix seconds)}
+//   GET /api/v1/allocation    {offer_timeout_sec|null,
+//                              cluster: {total, free, allocated, offered, reserved: {}},
+//                              roles: [ROLE],
+//                              offers: [{id, framework_id, role, agent_id, resources,
+//                                        offered_at, expires_at|null}],
+//                              allocator: {passes, full_passes, agents_visited,
+//                                          last_pass_agents}}
 //   POST /api/v1/weights      {"role":"eng","weight":2}
 //   POST /api/v1/quota        {"role":"eng","guarantee":"cpus:1;mem:512","limit":"cpus:2"}
 //   DELETE /api/v1/quota?role=eng, or POST /api/v1/quota/remove {"role":"eng"}

@@ -14,6 +14,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/zmq_transport.hpp"
+#include "master/duration.hpp"
 #include "master/http_api.hpp"
 #include "master/master.hpp"
 
@@ -60,7 +61,7 @@ int blockStopSignals() {
 }
 
 int run(int argc, char** argv) {
-  std::string workDir, httpAddress, listen, logDir;
+  std::string workDir, httpAddress, listen, logDir, offerTimeout;
   bool registryFresh = false;
   master::MasterOptions options;
   po::options_description flags("Options");
@@ -84,7 +85,9 @@ int run(int argc, char** argv) {
       po::value(&options.agentReregisterTimeoutSec)->default_value(600),
       "seconds after a restart within which registered agents must re-register")(
       "registry-fresh", po::bool_switch(&registryFresh),
-      "start with an empty registry, moving an unreadable one aside (WORK_DIR/registry.db.bad-*)");
+      "start with an empty registry, moving an unreadable one aside (WORK_DIR/registry.db.bad-*)")(
+      "offer-timeout", po::value(&offerTimeout)->default_value("0"),
+      "rescind offers not answered within this duration (e.g. 30s); 0: never");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, kUsage, flags, vm);
   if (!parsed) {
@@ -92,6 +95,12 @@ int run(int argc, char** argv) {
     return 2;
   }
   if (!*parsed) return 0;  // --help
+  if (auto timeout = master::parseDurationSeconds(offerTimeout); timeout) {
+    options.offerTimeoutSec = *timeout;
+  } else {
+    std::cerr << "agora-master: --offer-timeout: " << timeout.error().message << std::endl;
+    return 2;
+  }
   if (auto valid = validate(options); !valid) {
     std::cerr << "agora-master: " << valid.error().message << std::endl;
     return 2;

@@ -64,6 +64,7 @@ Master::~Master() {
   *alive_ = false;
   transport_.setHandler(nullptr);
   for (EventLoop::TimerId id : timers_) loop_.cancelTimer(id);
+  for (const auto& [offerId, id] : offerTimers_) loop_.cancelTimer(id);
   for (auto& [id, framework] : state_.frameworks) {
     if (framework.failoverTimer) loop_.cancelTimer(*framework.failoverTimer);
   }
@@ -136,7 +137,12 @@ void Master::scheduleAllocation() {
 
 void Master::allocate() {
   std::map<std::string, std::vector<Offer>> byFramework;
-  for (Allocation& allocation : allocator_->allocate()) {
+  std::vector<Allocation> allocations = allocator_->allocate();
+  if (allocator_->stats().filtersExpired != filtersExpiredSeen_) {
+    filtersExpiredSeen_ = allocator_->stats().filtersExpired;
+    markChanged();  // the roles view lists live filters
+  }
+  for (Allocation& allocation : allocations) {
     Agent* agent = state_.findAgent(allocation.agentId);
     Framework* framework = state_.findFramework(allocation.frameworkId);
     if (agent == nullptr || framework == nullptr || !framework->active) {
@@ -160,6 +166,7 @@ void Master::allocate() {
     agent->offerIds.insert(offer.id);
     framework->offerIds.insert(offer.id);
     state_.offers[offer.id] = OfferRecord{offer, loop_.clock().now()};
+    armOfferTimeout(offer.id);
     byFramework[framework->info.id].push_back(std::move(offer));
   }
   for (const auto& [frameworkId, offers] : byFramework) {
@@ -178,6 +185,10 @@ Offer Master::takeOffer(const std::string& offerId) {
   CHECK(it != state_.offers.end()) << "unknown offer " << offerId;
   Offer offer = std::move(it->second.offer);
   state_.offers.erase(it);
+  if (auto timer = offerTimers_.find(offerId); timer != offerTimers_.end()) {
+    loop_.cancelTimer(timer->second);
+    offerTimers_.erase(timer);
+  }
   if (Agent* agent = state_.findAgent(offer.agentId)) agent->offerIds.erase(offerId);
   if (Framework* framework = state_.findFramework(offer.frameworkId)) {
     framework->offerIds.erase(offerId);
@@ -195,9 +206,29 @@ void Master::removeOffer(const std::string& offerId, bool notify, double refuseS
   if (notify && framework != nullptr && framework->connected) {
     sendEvent(framework->peer, "rescind",
               [&](schema::Event::Builder event) { event.setRescind(offerId); });
-    metrics_.offersRescinded();
   }
   scheduleAllocation();
+}
+
+void Master::rescindOffer(const std::string& offerId, const char* reason, double refuseSeconds) {
+  if (!state_.offers.count(offerId)) return;
+  metrics_.offersRescinded(reason);
+  removeOffer(offerId, true, refuseSeconds);
+}
+
+void Master::armOfferTimeout(const std::string& offerId) {
+  if (options_.offerTimeoutSec <= 0) return;
+  offerTimers_[offerId] = loop_.addTimer(seconds(options_.offerTimeoutSec),
+                                         [this, offerId] { offerTimedOut(offerId); });
+}
+
+void Master::offerTimedOut(const std::string& offerId) {
+  offerTimers_.erase(offerId);  // fired: nothing to cancel
+  auto it = state_.offers.find(offerId);
+  if (it == state_.offers.end()) return;
+  VLOG(1) << "offer " << offerId << " to framework " << it->second.offer.frameworkId
+          << " timed out after " << options_.offerTimeoutSec << "s; rescinding";
+  rescindOffer(offerId, "timeout", std::min(options_.offerTimeoutSec, kTimedOutRefuseSeconds));
 }
 
 Status Master::setWeight(const std::string& role, double weight) {
@@ -242,7 +273,8 @@ std::shared_ptr<const Snapshot> Master::snapshot() {
 void Master::publishSnapshot() {
   metrics_.updateGauges(state_, loop_.lagMs());
   uint64_t generation = snapshots_.generation();
-  snapshots_.publish(renderSnapshot(SnapshotInputs{state_, options_.version, allocator_.get()}),
+  snapshots_.publish(renderSnapshot(SnapshotInputs{state_, options_.version, allocator_.get(),
+                                                   &loop_.clock(), options_.offerTimeoutSec}),
                     generation);
 }
 

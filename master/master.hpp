@@ -16,6 +16,7 @@
 #include <capnp/message.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -52,12 +53,16 @@ struct MasterOptions {
   // Agents recovered from the registry that have not re-registered this long
   // after the start are marked unreachable.
   double agentReregisterTimeoutSec = 600;
+  // An offer not answered (accepted or declined) within this many seconds is
+  // rescinded and its resources re-offered; 0: offers never time out.
+  double offerTimeoutSec = 0;
 };
 
 class Master {
  public:
   static constexpr Duration kAllocationPeriod = std::chrono::seconds(1);
   static constexpr Duration kGaugePeriod = std::chrono::seconds(1);
+  static constexpr double kTimedOutRefuseSeconds = 5;
 
   // Installs itself as the transport's handler and starts its timers; its
   // metrics go to `metrics`.
@@ -118,6 +123,14 @@ class Master {
   // Forgets an outstanding offer and returns its resources to the allocator
   // (filtered for refuseSeconds). Sends `rescind` to the framework when `notify`.
   void removeOffer(const std::string& offerId, bool notify, double refuseSeconds = 0);
+  // removeOffer with a RESCIND event, counted under `reason` (a snake_case
+  // token, see MasterMetrics::kRescindReasons).
+  void rescindOffer(const std::string& offerId, const char* reason, double refuseSeconds = 0);
+  // Offer timeout: the unanswered offer is rescinded, and its resources are
+  // filtered for the holder for min(timeout, kTimedOutRefuseSeconds) so the
+  // next pass offers them to someone else first.
+  void armOfferTimeout(const std::string& offerId);
+  void offerTimedOut(const std::string& offerId);
   // Master-generated update for a live task: the partition-aware state for
   // frameworks with PARTITION_AWARE, the other one otherwise. A terminal state
   // frees the task's resources and completes it.
@@ -195,6 +208,8 @@ class Master {
   std::set<std::string> pendingAgentPeers_;
   std::set<std::string> pendingSubscribes_;
   std::vector<EventLoop::TimerId> timers_;
+  std::map<std::string, EventLoop::TimerId> offerTimers_;  // by offer ID (offer timeout)
+  uint64_t filtersExpiredSeen_ = 0;  // AllocatorStats::filtersExpired at the last pass
   // Guards callbacks posted to the loop against a destroyed master.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

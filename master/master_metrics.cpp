@@ -30,7 +30,8 @@ MasterMetrics::MasterMetrics(Metrics& metrics)
       offersSent_(offersCounter(metrics, "sent")),
       offersDeclined_(offersCounter(metrics, "declined")),
       offersAccepted_(offersCounter(metrics, "accepted")),
-      offersRescinded_(offersCounter(metrics, "rescinded")),
+      rescindedFamily_(metrics.counterFamily("agora_master_offers_rescinded_total",
+                                             "Offers rescinded, by reason.")),
       agentsFamily_(
           metrics.gaugeFamily("agora_master_agents", "Agents known to the master, by status.")),
       frameworksFamily_(
@@ -45,7 +46,20 @@ MasterMetrics::MasterMetrics(Metrics& metrics)
   for (const char* reason : kFrameRejectReasons) {
     rejected_.emplace(reason, &rejectedFamily_.Add({{"reason", reason}}));
   }
+  for (const char* reason : kRescindReasons) {
+    rescinded_.emplace(reason, &rescindedFamily_.Add({{"reason", reason}}));
+  }
 }
+
+void MasterMetrics::offersRescinded(std::string_view reason, uint64_t n) {
+  reasonCounter(rescinded_, rescindedFamily_, reason).Increment(static_cast<double>(n));
+}
+
+uint64_t MasterMetrics::offersRescinded(std::string_view reason) const {
+  return countOf(rescinded_, reason);
+}
+
+uint64_t MasterMetrics::offersRescinded() const { return total(rescinded_); }
 
 prometheus::Counter& MasterMetrics::messageCounter(MessageCounters& cache, CounterFamily& family,
                                                    std::string_view protocol,
@@ -62,25 +76,35 @@ prometheus::Counter& MasterMetrics::messageCounter(MessageCounters& cache, Count
   return *byType->second;
 }
 
-void MasterMetrics::rejected(std::string_view reason) {
-  auto it = rejected_.find(reason);
-  if (it == rejected_.end()) {
-    prometheus::Counter& counter = rejectedFamily_.Add({{"reason", std::string(reason)}});
-    it = rejected_.emplace(reason, &counter).first;
+prometheus::Counter& MasterMetrics::reasonCounter(CountersByReason& cache, CounterFamily& family,
+                                                  std::string_view reason) {
+  auto it = cache.find(reason);
+  if (it == cache.end()) {
+    it = cache.emplace(reason, &family.Add({{"reason", std::string(reason)}})).first;
   }
-  it->second->Increment();
+  return *it->second;
+}
+
+uint64_t MasterMetrics::countOf(const CountersByReason& cache, std::string_view reason) {
+  auto it = cache.find(reason);
+  return it == cache.end() ? 0 : count(*it->second);
+}
+
+uint64_t MasterMetrics::total(const CountersByReason& cache) {
+  uint64_t sum = 0;
+  for (const auto& [reason, counter] : cache) sum += count(*counter);
+  return sum;
+}
+
+void MasterMetrics::rejected(std::string_view reason) {
+  reasonCounter(rejected_, rejectedFamily_, reason).Increment();
 }
 
 uint64_t MasterMetrics::rejectedCount(std::string_view reason) const {
-  auto it = rejected_.find(reason);
-  return it == rejected_.end() ? 0 : count(*it->second);
+  return countOf(rejected_, reason);
 }
 
-uint64_t MasterMetrics::rejectedTotal() const {
-  uint64_t total = 0;
-  for (const auto& [reason, counter] : rejected_) total += count(*counter);
-  return total;
-}
+uint64_t MasterMetrics::rejectedTotal() const { return total(rejected_); }
 
 uint64_t MasterMetrics::messagesInCount(std::string_view protocol, std::string_view type) const {
   auto byProtocol = messagesIn_.find(protocol);

@@ -36,7 +36,11 @@ class MasterMetrics {
   void offersSent(uint64_t n = 1) { offersSent_.Increment(static_cast<double>(n)); }
   void offersDeclined(uint64_t n = 1) { offersDeclined_.Increment(static_cast<double>(n)); }
   void offersAccepted(uint64_t n = 1) { offersAccepted_.Increment(static_cast<double>(n)); }
-  void offersRescinded(uint64_t n = 1) { offersRescinded_.Increment(static_cast<double>(n)); }
+  // Rescind reasons exported from the start (others are added on first use).
+  static constexpr const char* kRescindReasons[] = {
+      "timeout", "agent_reregistered", "agent_unreachable", "framework_resubscribed"};
+  // reason: a short snake_case token, e.g. "timeout".
+  void offersRescinded(std::string_view reason, uint64_t n = 1);
 
   // Sets the gauges (agents, frameworks, tasks, outstanding offers, loop lag)
   // from the current state. Called whenever the snapshot is rebuilt.
@@ -49,7 +53,8 @@ class MasterMetrics {
   uint64_t offersSent() const { return count(offersSent_); }
   uint64_t offersDeclined() const { return count(offersDeclined_); }
   uint64_t offersAccepted() const { return count(offersAccepted_); }
-  uint64_t offersRescinded() const { return count(offersRescinded_); }
+  uint64_t offersRescinded() const;  // all reasons
+  uint64_t offersRescinded(std::string_view reason) const;
 
   // Thread-safe: the whole registry (not only the master's families) in
   // Prometheus text format, as GET /metrics serves it.
@@ -66,6 +71,11 @@ class MasterMetrics {
   static uint64_t count(const prometheus::Counter& counter) {
     return static_cast<uint64_t>(counter.Value());
   }
+  using CountersByReason = std::map<std::string, prometheus::Counter*, std::less<>>;
+  static prometheus::Counter& reasonCounter(CountersByReason& cache, CounterFamily& family,
+                                            std::string_view reason);
+  static uint64_t countOf(const CountersByReason& cache, std::string_view reason);
+  static uint64_t total(const CountersByReason& cache);
   static prometheus::Counter& messageCounter(MessageCounters& cache, CounterFamily& family,
                                              std::string_view protocol, std::string_view type);
   // Sets every gauge of `cache` to its count in `counts` (0 when absent),
@@ -80,7 +90,7 @@ class MasterMetrics {
   prometheus::Counter& offersSent_;
   prometheus::Counter& offersDeclined_;
   prometheus::Counter& offersAccepted_;
-  prometheus::Counter& offersRescinded_;
+  CounterFamily& rescindedFamily_;
   GaugeFamily& agentsFamily_;
   GaugeFamily& frameworksFamily_;
   GaugeFamily& tasksFamily_;
@@ -89,7 +99,8 @@ class MasterMetrics {
 
   MessageCounters messagesIn_;
   MessageCounters messagesOut_;
-  std::map<std::string, prometheus::Counter*, std::less<>> rejected_;
+  CountersByReason rejected_;
+  CountersByReason rescinded_;
   GaugesByLabel agents_;      // by status
   GaugesByLabel frameworks_;  // by connection status
   GaugesByLabel tasks_;       // by state

@@ -241,7 +241,7 @@ void Master::admitFramework(const std::string& peer, const FrameworkInfo& admitt
   framework.lastHeard = loop_.clock().now();
   // Offers made to the previous connection are void.
   for (const std::string& offerId : std::set<std::string>(framework.offerIds)) {
-    removeOffer(offerId, true);
+    rescindOffer(offerId, "framework_resubscribed");
   }
   allocator_->activateFramework(admitted.id);
   LOG(INFO) << "framework " << admitted.id << " (" << admitted.name << ") "

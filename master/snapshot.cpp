@@ -1,6 +1,7 @@
 #include "master/snapshot.hpp"
 
 #include "common/model.hpp"
+#include "master/allocation_view.hpp"
 
 namespace agora::master {
 
@@ -31,28 +32,6 @@ json taskJson(const Task& task, const MasterState& state) {
               {"updated", task.latest.timestamp}};
   if (task.latest.exitCode) out["exit_code"] = *task.latest.exitCode;
   return out;
-}
-
-// Per role: the allocator's view plus what is offered right now.
-json rolesJson(const Allocator& allocator, const MasterState& state) {
-  std::map<std::string, Resources> offered;
-  for (const auto& [id, record] : state.offers) offered[record.offer.role] += record.offer.resources;
-  json roles = json::array();
-  for (const RoleView& role : allocator.roles()) {
-    json quota = {{"consumed", toJson(role.consumed)}};
-    quota["guarantee"] = role.guarantee ? toJson(*role.guarantee) : json(nullptr);
-    quota["limit"] = role.limit ? toJson(*role.limit) : json(nullptr);
-    auto it = offered.find(role.name);
-    roles.push_back({{"name", role.name},
-                     {"weight", role.weight},
-                     {"quota", quota},
-                     {"guarantee_exceeds_capacity", role.guaranteeExceedsCapacity},
-                     {"allocated", toJson(role.consumed)},
-                     {"offered", toJson(it == offered.end() ? Resources() : it->second)},
-                     {"frameworks", role.frameworks},
-                     {"suppressed_frameworks", role.suppressed}});
-  }
-  return roles;
 }
 
 json agentJson(const Agent& agent, const Usage& usage) {
@@ -126,9 +105,14 @@ std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
   snapshot->stateBody = dump(
       json{{"master", master}, {"agents", agents}, {"frameworks", frameworks}, {"tasks", tasks}});
   snapshot->tasks = std::move(tasks);
-  snapshot->rolesBody = dump(json{{"roles", inputs.allocator != nullptr
-                                                ? rolesJson(*inputs.allocator, state)
-                                                : json::array()}});
+  if (inputs.allocator != nullptr) {
+    AllocationViewInputs view{*inputs.allocator, state, *inputs.clock, inputs.offerTimeoutSec};
+    snapshot->rolesBody = dump(rolesView(view));
+    snapshot->allocationBody = dump(allocationView(view));
+  } else {
+    snapshot->rolesBody = dump(json{{"roles", json::array()}});
+    snapshot->allocationBody = "{}";
+  }
   return snapshot;
 }
 

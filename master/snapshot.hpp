@@ -24,6 +24,7 @@ struct Snapshot {
   std::string frameworksBody;  // /api/v1/frameworks
   std::string tasksBody;       // /api/v1/tasks without filters
   std::string rolesBody;       // /api/v1/roles
+  std::string allocationBody;  // /api/v1/allocation
   nlohmann::json tasks;        // array, for filtered /api/v1/tasks
 };
 
@@ -68,7 +69,9 @@ class SnapshotCell {
 struct SnapshotInputs {
   const MasterState& state;
   std::string version;
-  const Allocator* allocator = nullptr;  // roles view; none rendered when null
+  const Allocator* allocator = nullptr;  // roles and allocation views; empty when null
+  const Clock* clock = nullptr;          // REQUIRES: set when allocator is
+  double offerTimeoutSec = 0;
 };
 
 // Renders every view. Loop thread only (reads master state).

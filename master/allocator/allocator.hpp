@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
 
@@ -28,6 +29,15 @@ struct Allocation {
 // Resources in use on an agent by (framework ID, role).
 using UsedResources = std::map<std::pair<std::string, std::string>, Resources>;
 
+// Live refuse filters of one framework in one role (expired filters and
+// filters dropped by REVIVE are not counted).
+struct FilterView {
+  std::string frameworkId;
+  size_t agents = 0;  // agents with at least one live filter
+  TimePoint earliestExpiry{};
+  TimePoint latestExpiry{};
+};
+
 struct RoleView {
   std::string name;
   double weight = 1;
@@ -36,6 +46,7 @@ struct RoleView {
   Resources consumed;  // allocated in the role's subtree (offered or in use)
   std::vector<std::string> frameworks;  // subscribed directly in this role
   std::vector<std::string> suppressed;  // those of them suppressed in this role
+  std::vector<FilterView> filters;      // by framework ID, for frameworks in this role
   bool guaranteeExceedsCapacity = false;
 };
 
@@ -44,6 +55,7 @@ struct AllocatorStats {
   uint64_t fullPasses = 0;
   uint64_t agentsVisited = 0;  // over all passes
   uint64_t lastPassAgents = 0;
+  uint64_t filtersExpired = 0;  // expiry events processed (a filter view changed)
 };
 
 class Allocator {
@@ -91,7 +103,12 @@ class Allocator {
   virtual Resources allocated(const std::string& frameworkId) const = 0;
   virtual Resources available(const std::string& agentId) const = 0;
   virtual double dominantShare(const std::string& frameworkId) const = 0;
+  // Every role in the tree, by name. Costs O(roles + clients + live filters):
+  // call it when rendering a view, not per event.
   virtual std::vector<RoleView> roles() const = 0;
+  virtual Resources clusterTotal() const = 0;
+  // Not allocated (neither offered nor in use).
+  virtual Resources clusterFree() const = 0;
   virtual const AllocatorStats& stats() const = 0;
 };
 

@@ -316,6 +316,7 @@ void HierarchicalAllocator::expireFilters(TimePoint now) {
     if (agent.nextExpiry) expiries_.push(ExpiryEntry{*agent.nextExpiry, agentId});
     invalidateMask(agent);
     markDirty(agent);
+    ++stats_.filtersExpired;
   }
 }
 
@@ -396,7 +397,29 @@ double HierarchicalAllocator::dominantShare(const std::string& frameworkId) cons
   return tree_.dominantShare(allocated(frameworkId));
 }
 
+std::unordered_map<uint32_t, FilterView> HierarchicalAllocator::filterViews(TimePoint now) const {
+  std::unordered_map<uint32_t, FilterView> views;
+  std::unordered_map<uint32_t, const AgentSlot*> lastAgent;  // counts each agent once
+  for (const auto& [id, agent] : agents_) {
+    for (const Filter& f : agent->filters) {
+      if (f.expires <= now || f.epoch != clients_[f.client].epoch) continue;
+      auto [it, fresh] = views.try_emplace(f.client);
+      FilterView& view = it->second;
+      if (fresh) view.earliestExpiry = view.latestExpiry = f.expires;
+      const AgentSlot*& last = lastAgent[f.client];
+      if (last != agent.get()) {
+        last = agent.get();
+        ++view.agents;
+      }
+      view.earliestExpiry = std::min(view.earliestExpiry, f.expires);
+      view.latestExpiry = std::max(view.latestExpiry, f.expires);
+    }
+  }
+  return views;
+}
+
 std::vector<RoleView> HierarchicalAllocator::roles() const {
+  std::unordered_map<uint32_t, FilterView> filters = filterViews(clock_.now());
   std::vector<RoleView> out;
   for (const auto& [name, node] : tree_.roles()) {
     RoleView view;
@@ -412,9 +435,15 @@ std::vector<RoleView> HierarchicalAllocator::roles() const {
       if (!client.subscribed) continue;
       view.frameworks.push_back(client.frameworkId);
       if (client.suppressed) view.suppressed.push_back(client.frameworkId);
+      if (auto it = filters.find(child->clientIndex); it != filters.end()) {
+        it->second.frameworkId = client.frameworkId;
+        view.filters.push_back(it->second);
+      }
     }
     std::sort(view.frameworks.begin(), view.frameworks.end());
     std::sort(view.suppressed.begin(), view.suppressed.end());
+    std::sort(view.filters.begin(), view.filters.end(),
+              [](const FilterView& a, const FilterView& b) { return a.frameworkId < b.frameworkId; });
     out.push_back(std::move(view));
   }
   return out;

@@ -65,6 +65,8 @@ class HierarchicalAllocator final : public Allocator {
   Resources available(const std::string& agentId) const override;
   double dominantShare(const std::string& frameworkId) const override;
   std::vector<RoleView> roles() const override;
+  Resources clusterTotal() const override { return clusterTotal_; }
+  Resources clusterFree() const override { return clusterFree_; }
   const AllocatorStats& stats() const override { return stats_; }
 
   // Allocation in one role (tests).
@@ -123,6 +125,8 @@ class HierarchicalAllocator final : public Allocator {
   void removeAllocation(AgentSlot& agent, uint32_t client, const Resources& resources);
   void expireFilters(TimePoint now);
   const ClientSlot* clientOf(const std::string& frameworkId, const std::string& role) const;
+  // Live filters by client index.
+  std::unordered_map<uint32_t, FilterView> filterViews(TimePoint now) const;
 
   // allocation_pass.cpp
   void allocateOn(AgentSlot& agent, bool guaranteeStage, TimePoint now,

@@ -52,15 +52,19 @@ TEST_F(MasterMetricsTest, CountsOffers) {
   metrics_.offersSent(3);
   metrics_.offersDeclined();
   metrics_.offersAccepted(2);
-  metrics_.offersRescinded();
+  metrics_.offersRescinded("timeout");
+  metrics_.offersRescinded("agent_unreachable", 2);
   const MasterMetrics& view = metrics_;  // the getters are the const overloads
   EXPECT_EQ(view.offersSent(), 3u);
   EXPECT_EQ(view.offersDeclined(), 1u);
   EXPECT_EQ(view.offersAccepted(), 2u);
-  EXPECT_EQ(view.offersRescinded(), 1u);
+  EXPECT_EQ(view.offersRescinded(), 3u);
+  EXPECT_EQ(view.offersRescinded("timeout"), 1u);
   std::string text = registry_.serialize();
   EXPECT_THAT(text, HasSubstr("agora_master_offers_sent_total 3"));
-  EXPECT_THAT(text, HasSubstr("agora_master_offers_rescinded_total 1"));
+  EXPECT_THAT(text, HasSubstr(R"(agora_master_offers_rescinded_total{reason="timeout"} 1)"));
+  EXPECT_THAT(text,
+              HasSubstr(R"(agora_master_offers_rescinded_total{reason="framework_resubscribed"} 0)"));
 }
 
 TEST_F(MasterMetricsTest, GaugesFollowStateAndDropToZero) {

@@ -120,5 +120,64 @@ TEST_F(RoleApiTest, QuotaLimitCapsOffersThroughTheMaster) {
   EXPECT_EQ(role("capped")["offered"]["cpus"], 1.0);
 }
 
+TEST_F(RoleApiTest, RolesShowOffersUseSuppressionAndFilters) {
+  auto inRole = [&](const std::string& identity) {
+    auto s = std::make_unique<FakeScheduler>(network_, identity);
+    s->roles = {"eng/web"};
+    s->subscribe(identity);
+    settle();
+    return s;
+  };
+  auto web = inRole("sched-web");
+  std::vector<std::unique_ptr<FakeAgent>> agents;
+  for (const char* id : {"agent-1", "agent-2"}) agents.push_back(agent(id, "cpus:4;mem:1024"));
+  auto idle = inRole("sched-idle");
+  // One framework holds both offers; it uses part of one and declines the other.
+  FakeScheduler* holder = web.get();
+  FakeScheduler* other = idle.get();
+  ASSERT_EQ(holder->offers.size(), 2u);
+  ASSERT_TRUE(other->offers.empty());
+  nlohmann::json offered = this->role("eng/web");
+  EXPECT_EQ(offered["offered"]["cpus"], 8.0);
+  EXPECT_EQ(offered["allocated"]["cpus"], 8.0);
+  EXPECT_EQ(nlohmann::json::parse(master_->snapshot()->allocationBody)["offers"].size(), 2u);
+  other->suppress();
+  settle();
+  holder->accept({holder->offers[0].id}, {makeTask("t1", "cpus:1;mem:128")}, 30);
+  holder->decline({holder->offers[1].id}, 600);
+  settle();
+
+  nlohmann::json role = this->role("eng/web");
+  ASSERT_FALSE(role.is_null());
+  EXPECT_EQ(role["in_use"]["cpus"], 1.0);
+  EXPECT_EQ(role["reserved"], nlohmann::json::object());
+  EXPECT_EQ(role["suppressed_frameworks"], nlohmann::json::array({other->frameworkId}));
+  ASSERT_EQ(role["filters"].size(), 1u);
+  EXPECT_EQ(role["filters"][0]["framework_id"], holder->frameworkId);
+  EXPECT_EQ(role["filters"][0]["agents"], 2);  // the accept's 30 s filter and the decline's
+  double now = clock_.wallSeconds();
+  EXPECT_NEAR(role["filters"][0]["earliest_expiry"].get<double>(), now + 30, 0.01);
+  EXPECT_NEAR(role["filters"][0]["latest_expiry"].get<double>(), now + 600, 0.01);
+  // The parent counts its subtree.
+  EXPECT_EQ(this->role("eng")["allocated"], role["allocated"]);
+
+  nlohmann::json allocation = nlohmann::json::parse(master_->snapshot()->allocationBody);
+  EXPECT_TRUE(allocation["offer_timeout_sec"].is_null());
+  EXPECT_EQ(allocation["cluster"]["total"]["cpus"], 8.0);
+  EXPECT_EQ(allocation["cluster"]["allocated"]["cpus"], 1.0);
+  EXPECT_EQ(allocation["cluster"]["free"]["cpus"], 7.0);
+  EXPECT_TRUE(allocation["offers"].empty());
+  EXPECT_EQ(allocation["roles"].size(), 2u);
+  EXPECT_GT(allocation["allocator"]["passes"].get<uint64_t>(), 0u);
+
+  // Expired filters leave the view once the allocator drops them.
+  advance(31);
+  role = this->role("eng/web");
+  ASSERT_EQ(role["filters"].size(), 1u);
+  EXPECT_EQ(role["filters"][0]["agents"], 1);
+  advance(600);
+  EXPECT_TRUE(this->role("eng/web")["filters"].empty());
+}
+
 }  // namespace
 }  // namespace agora::master::testing

@@ -1,0 +1,26 @@
+#pragma once
+// JSON views of the allocator for GET /api/v1/roles and /api/v1/allocation
+// (field meanings are documented in http_api.hpp). Rendered on the loop
+// thread as part of a Snapshot, never per event.
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.hpp"
+#include "master/allocator/allocator.hpp"
+#include "master/state.hpp"
+
+namespace agora::master {
+
+struct AllocationViewInputs {
+  const Allocator& allocator;
+  const MasterState& state;
+  const Clock& clock;            // converts filter and offer deadlines to wall time
+  double offerTimeoutSec = 0;    // 0: offers never time out
+};
+
+// {"roles": [...]}
+nlohmann::json rolesView(const AllocationViewInputs& inputs);
+// {"offer_timeout_sec", "cluster", "roles", "offers", "allocator"}
+nlohmann::json allocationView(const AllocationViewInputs& inputs);
+
+}  // namespace agora::master
