@@ -16,6 +16,7 @@
 #include "agent/executor/child_reaper.hpp"
 #include "agent/host_resources.hpp"
 #include "agent/http_api.hpp"
+#include "agent/isolation_flag.hpp"
 #include "agent/paths.hpp"
 #include "agent/posix_containerizer.hpp"
 #include "common/flags.hpp"
@@ -48,20 +49,12 @@ Status probeCgroups(cgroups::Cgroups& cgroups, const std::string& root) {
   return {};
 }
 
-// --isolation: "posix", "cgroups", or empty for cgroups when running as root
-// on a host with usable cgroups, else posix. Removes this work dir's leftover
-// cgroups (containers of an earlier run, which nothing can adopt yet).
-Result<std::vector<std::unique_ptr<Isolator>>> makeIsolators(const Flags& flags,
-                                                             const std::string& workDir) {
-  std::vector<std::unique_ptr<Isolator>> isolators;
-  if (flags.isolation != "" && flags.isolation != "posix" && flags.isolation != "cgroups") {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "--isolation: '" + flags.isolation + "' is not posix or cgroups");
-  }
-  if (flags.isolation == "posix") {
-    LOG(INFO) << "isolation: posix (--isolation=posix)";
-    return isolators;
-  }
+// The cgroups isolator when `want` and usable (see isolation_flag.hpp), or
+// nullptr. Removes this work dir's leftover cgroups (containers of an earlier
+// run, which nothing can adopt yet).
+Result<std::unique_ptr<Isolator>> makeCgroupsIsolator(const Flags& flags, IsolatorWant want,
+                                                      const std::string& workDir) {
+  if (want == IsolatorWant::kOff) return std::unique_ptr<Isolator>();
   auto cgroups = cgroups::detectCgroups();
   std::string why = geteuid() != 0 ? "not running as root"
                     : !cgroups     ? cgroups.error().message
@@ -73,12 +66,11 @@ Result<std::vector<std::unique_ptr<Isolator>>> makeIsolators(const Flags& flags,
       why = probed.error().message;
     }
   }
-  if (!why.empty()) {
-    if (flags.isolation == "cgroups") {
-      return makeError(ErrorCode::kFailedPrecondition, "--isolation=cgroups: " + why);
-    }
-    LOG(INFO) << "isolation: posix (cgroups unusable: " << why << ")";
-    return isolators;
+  auto use = decideIsolator("cgroups", want, why);
+  if (!use) return makeError(use.error());
+  if (!*use) {
+    LOG(INFO) << "cgroups isolation off (" << why << ")";
+    return std::unique_ptr<Isolator>();
   }
   LOG(INFO) << "isolation: cgroups, " << (*cgroups)->describe() << ", root '" << flags.cgroupsRoot
             << "', pids.max " << flags.cgroupsPidsMax << ", cpu quota "
@@ -91,8 +83,36 @@ Result<std::vector<std::unique_ptr<Isolator>>> makeIsolators(const Flags& flags,
            access(paths::containerDir(workDir, id).c_str(), F_OK) == 0;
   });
   LOG(INFO) << "removed " << removed.size() << " leftover container cgroups";
-  isolators.push_back(std::move(isolator));
-  return isolators;
+  return std::unique_ptr<Isolator>(std::move(isolator));
+}
+
+// Whether executors start tasks in their own namespaces.
+Result<bool> useNamespaces(IsolatorWant want) {
+  if (want == IsolatorWant::kOff) return false;
+  std::string why = namespacesUnusable();
+  auto use = decideIsolator("namespaces", want, why);
+  if (use) {
+    LOG(INFO) << "namespaces isolation " << (*use ? "on" : "off (" + why + ")");
+  }
+  return use;
+}
+
+struct Isolation {
+  std::vector<std::unique_ptr<Isolator>> isolators;
+  bool namespaces = false;
+};
+
+Result<Isolation> makeIsolation(const Flags& flags, const std::string& workDir) {
+  auto choice = parseIsolation(flags.isolation);
+  if (!choice) return makeError(choice.error());
+  auto cgroupsIsolator = makeCgroupsIsolator(flags, choice->cgroups, workDir);
+  if (!cgroupsIsolator) return makeError(cgroupsIsolator.error());
+  auto namespaces = useNamespaces(choice->namespaces);
+  if (!namespaces) return makeError(namespaces.error());
+  Isolation out;
+  if (*cgroupsIsolator) out.isolators.push_back(std::move(*cgroupsIsolator));
+  out.namespaces = *namespaces;
+  return out;
 }
 
 Result<KeyValues> parseAttributes(const std::string& text) {
@@ -177,16 +197,17 @@ int run(const Flags& flags) {
     LOG(ERROR) << "--cgroups-root must be one path component";
     return 1;
   }
-  auto isolators = makeIsolators(flags, workDir);
-  if (!isolators) {
-    LOG(ERROR) << isolators.error().message;
+  auto isolation = makeIsolation(flags, workDir);
+  if (!isolation) {
+    LOG(ERROR) << isolation.error().message;
     return 1;
   }
   ChildReaper reaper(loop, seconds(1));
-  PosixContainerizer containerizer(
-      reaper,
-      PosixContainerizer::Options{workDir, flags.executorPath, paths::executorEndpoint(workDir)},
-      std::move(*isolators));
+  PosixContainerizer containerizer(reaper,
+                                   PosixContainerizer::Options{workDir, flags.executorPath,
+                                                               paths::executorEndpoint(workDir),
+                                                               isolation->namespaces},
+                                   std::move(isolation->isolators));
   Agent::Options options;
   options.hostname = flags.hostname;
   options.resources = *resources;
@@ -253,7 +274,7 @@ int main(int argc, char** argv) {
       "log-dir", agora::po::value(&f.logDir)->default_value(""),
       "glog files (default: stderr only)")(
       "isolation", agora::po::value(&f.isolation)->default_value(""),
-      "posix | cgroups (default: cgroups when root and cgroups are usable, else posix)")(
+      "comma list of cgroups, namespaces; posix for none (default: each one usable here)")(
       "cgroups-root", agora::po::value(&f.cgroupsRoot)->default_value("agora"),
       "containers' cgroups go to ROOT/<containerId> under the agent's own cgroup")(
       "cgroups-cpu-quota", agora::po::bool_switch(&f.cgroupsCpuQuota),

@@ -53,7 +53,7 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   if (Status s = paths::makeDirs(dir, 0700); !s) return makeError(s.error());
   std::string launchFile = paths::launchFile(options_.workDir, config.containerId);
   LaunchSpec spec{config.containerId, config.frameworkId, config.task, config.sandbox,
-                  options_.agentEndpoint};
+                  options_.agentEndpoint, options_.namespaces};
   if (Status s = writeLaunchSpec(launchFile, spec); !s) return makeError(s.error());
   for (auto& isolator : isolators_) {
     if (Status s = isolator->prepare(config); !s) {

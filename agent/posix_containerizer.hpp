@@ -26,6 +26,7 @@ class PosixContainerizer final : public Containerizer {
     std::string workDir;        // absolute
     std::string executorPath;   // the agora-executor binary
     std::string agentEndpoint;  // where executors connect
+    bool namespaces = false;    // executors start tasks in their own namespaces
   };
 
   // REQUIRES: reaper outlives the containerizer.

@@ -1,5 +1,6 @@
 #include "common/model.hpp"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "common/transport.hpp"
@@ -70,6 +71,43 @@ bool isTerminal(TaskState state) {
   }
 }
 
+const char* networkModeName(NetworkMode mode) {
+  switch (mode) {
+    case NetworkMode::HOST: return "host";
+    case NetworkMode::NONE: return "none";
+    case NetworkMode::BRIDGE: return "bridge";
+  }
+  return "unknown";
+}
+
+Result<NetworkMode> parseNetworkMode(const std::string& name) {
+  for (NetworkMode mode : {NetworkMode::HOST, NetworkMode::NONE, NetworkMode::BRIDGE}) {
+    if (name == networkModeName(mode)) return mode;
+  }
+  return makeError(ErrorCode::kInvalidArgument,
+                   "network mode '" + name + "' is not host, none or bridge");
+}
+
+Status validateHostname(const std::string& hostname) {
+  auto bad = [&](const std::string& why) {
+    return makeError(ErrorCode::kInvalidArgument, "hostname '" + hostname + "' " + why);
+  };
+  if (hostname.empty() || hostname.size() > 64) return bad("must be 1-64 characters");
+  size_t start = 0;
+  while (start <= hostname.size()) {
+    size_t end = hostname.find('.', start);
+    if (end == std::string::npos) end = hostname.size();
+    std::string label = hostname.substr(start, end - start);
+    if (label.empty() || label.size() > 63) return bad("has an empty or over-long label");
+    if (label.front() == '-' || label.back() == '-') return bad("has a label starting or ending with '-'");
+    for (unsigned char c : label) {
+      if (!std::isalnum(c) && c != '-') return bad("may hold only letters, digits, '-' and '.'");
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
 bool FrameworkInfo::hasCapability(const std::string& name) const {
   for (const auto& c : capabilities) {
     if (c == name) return true;
@@ -124,6 +162,10 @@ void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
   cmd.setUser(in.command.user);
   out.setKillGracePeriodSec(in.killGracePeriodSec);
   toCapnp(in.labels, out.initLabels(static_cast<unsigned>(in.labels.size())));
+  auto container = out.initContainer();
+  container.setNetworkMode(in.container.networkMode);
+  container.setHostname(in.container.hostname);
+  container.setUserNamespace(in.container.userNamespace);
 }
 
 Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
@@ -146,6 +188,18 @@ Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
                      "task '" + out.taskId + "': kill grace period must be in [0, 3600] s");
   }
   out.labels = fromCapnp(in.getLabels());
+  auto container = in.getContainer();
+  out.container.networkMode = container.getNetworkMode();
+  if (static_cast<uint16_t>(out.container.networkMode) > static_cast<uint16_t>(NetworkMode::BRIDGE)) {
+    return makeError(ErrorCode::kInvalidArgument, "task '" + out.taskId + "': unknown network mode");
+  }
+  out.container.hostname = container.getHostname();
+  if (!out.container.hostname.empty()) {
+    if (Status s = validateHostname(out.container.hostname); !s) {
+      return makeError(s.error().withContext("task '" + out.taskId + "'"));
+    }
+  }
+  out.container.userNamespace = container.getUserNamespace();
   return out;
 }
 
@@ -261,6 +315,12 @@ nlohmann::json toJson(const KeyValues& values) {
   return out;
 }
 
+nlohmann::json toJson(const ContainerInfo& container) {
+  return {{"network", networkModeName(container.networkMode)},
+          {"hostname", container.hostname},
+          {"user_namespace", container.userNamespace}};
+}
+
 nlohmann::json toJson(const TaskInfo& task) {
   nlohmann::json cmd = {{"shell", task.command.shell},
                         {"value", task.command.value},
@@ -268,7 +328,8 @@ nlohmann::json toJson(const TaskInfo& task) {
                         {"user", task.command.user}};
   return {{"id", task.taskId},       {"name", task.name},
           {"agent_id", task.agentId}, {"resources", toJson(task.resources)},
-          {"command", cmd},           {"labels", toJson(task.labels)}};
+          {"command", cmd},           {"labels", toJson(task.labels)},
+          {"container", toJson(task.container)}};
 }
 
 nlohmann::json toJson(const TaskStatus& status) {

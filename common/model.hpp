@@ -18,6 +18,7 @@ namespace agora {
 using TaskState = schema::TaskState;
 using TaskReason = schema::TaskReason;
 using StatusSource = schema::StatusSource;
+using NetworkMode = schema::NetworkMode;
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 const char* taskStateName(TaskState state);    // "TASK_RUNNING"
@@ -32,6 +33,26 @@ struct CommandInfo {
   std::string user;
 };
 
+const char* networkModeName(NetworkMode mode);  // "host", "none", "bridge"
+Result<NetworkMode> parseNetworkMode(const std::string& name);
+
+// What the task's container looks like beyond cgroups (see ContainerInfo in
+// schemas/common.capnp).
+struct ContainerInfo {
+  NetworkMode networkMode = NetworkMode::HOST;
+  std::string hostname;  // empty: the container ID
+  bool userNamespace = false;
+  // True when nothing asks for more than a plain process on the host.
+  bool isDefault() const {
+    return networkMode == NetworkMode::HOST && hostname.empty() && !userNamespace;
+  }
+};
+
+// A host name the kernel and resolvers accept: at most 64 characters, dot
+// separated labels of 1-63 letters, digits and '-', no label starting or
+// ending with '-'.
+Status validateHostname(const std::string& hostname);
+
 struct TaskInfo {
   std::string taskId;
   std::string name;
@@ -40,6 +61,7 @@ struct TaskInfo {
   CommandInfo command;
   double killGracePeriodSec = 3.0;
   KeyValues labels;
+  ContainerInfo container;
 };
 
 struct TaskStatus {
@@ -103,5 +125,6 @@ nlohmann::json toJson(const TaskInfo& task);
 nlohmann::json toJson(const TaskStatus& status);
 nlohmann::json toJson(const FrameworkInfo& framework);
 nlohmann::json toJson(const KeyValues& values);
+nlohmann::json toJson(const ContainerInfo& container);
 
 }  // namespace agora

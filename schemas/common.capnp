@@ -42,6 +42,22 @@ struct CommandInfo {
   user @4 :Text;                 # empty: the agent's user
 }
 
+# How the task's container is isolated beyond cgroups. Honoured by agents
+# that create namespaces (--isolation with `namespaces`); an agent that cannot
+# honour a request fails the task with REASON_CONTAINER_LAUNCH_FAILED rather
+# than run it differently.
+enum NetworkMode {
+  host @0;      # the host's network namespace
+  none @1;      # an own network namespace with only `lo`
+  bridge @2;    # an own namespace wired to an agent bridge (not supported yet)
+}
+
+struct ContainerInfo {
+  networkMode @0 :NetworkMode;
+  hostname @1 :Text;              # empty: the container ID
+  userNamespace @2 :Bool;         # root inside, an unprivileged uid on the host
+}
+
 struct TaskInfo {
   taskId @0 :Text;
   name @1 :Text;
@@ -50,6 +66,7 @@ struct TaskInfo {
   command @4 :CommandInfo;
   killGracePeriodSec @5 :Float64 = 3.0;
   labels @6 :List(Attribute);
+  container @7 :ContainerInfo;
 }
 
 enum TaskState {

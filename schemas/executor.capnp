@@ -41,4 +41,5 @@ struct LaunchSpec {
   task @2 :Common.TaskInfo;
   sandbox @3 :Text;
   agentEndpoint @4 :Text;
+  namespaces @5 :Bool;            # run the task in its own pid/mount/uts/ipc namespaces
 }

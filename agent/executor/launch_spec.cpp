@@ -19,6 +19,7 @@ std::string encodeLaunchSpec(const LaunchSpec& spec) {
   toCapnp(spec.task, root.initTask());
   root.setSandbox(spec.sandbox);
   root.setAgentEndpoint(spec.agentEndpoint);
+  root.setNamespaces(spec.namespaces);
   return encodePacked(message);
 }
 
@@ -33,6 +34,7 @@ Result<LaunchSpec> decodeLaunchSpec(std::string_view bytes) {
     spec.frameworkId = root.getFrameworkId();
     spec.sandbox = root.getSandbox();
     spec.agentEndpoint = root.getAgentEndpoint();
+    spec.namespaces = root.getNamespaces();
     auto task = fromCapnp(root.getTask());
     if (!task) {
       fieldsOk = makeError(task.error());

@@ -16,6 +16,7 @@ struct LaunchSpec {
   TaskInfo task;
   std::string sandbox;        // absolute path
   std::string agentEndpoint;  // "ipc://WORK_DIR/executor.sock"
+  bool namespaces = false;    // start the task in its own namespaces
 };
 
 std::string encodeLaunchSpec(const LaunchSpec& spec);

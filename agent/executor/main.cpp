@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
 
 #include "agent/executor/child_reaper.hpp"
 #include "agent/executor/executor.hpp"
 #include "agent/executor/launch_spec.hpp"
+#include "agent/executor/namespace_task_runner.hpp"
 #include "agent/executor/posix_task_runner.hpp"
 #include "common/flags.hpp"
 #include "common/logging.hpp"
@@ -50,9 +52,15 @@ int run(const std::string& launchFile) {
     }
     reaper.poll();
   });
-  PosixTaskRunner runner(reaper);
+  // The agent decides whether tasks get namespaces (its --isolation).
+  std::unique_ptr<TaskRunner> runner;
+  if (spec->namespaces) {
+    runner = std::make_unique<NamespaceTaskRunner>(reaper);
+  } else {
+    runner = std::make_unique<PosixTaskRunner>(reaper);
+  }
   int exitCode = 0;
-  Executor executor(loop, **client, runner, std::move(*spec), Executor::Options{}, [&](int code) {
+  Executor executor(loop, **client, *runner, std::move(*spec), Executor::Options{}, [&](int code) {
     exitCode = code;
     loop.stop();
   });

@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "agent/executor/namespace_task_runner.hpp"
 #include "agent/executor/process_launcher.hpp"
 
 namespace agora::agent {
@@ -31,7 +32,7 @@ std::vector<std::string> taskEnvironment(const LaunchSpec& spec,
   return env;
 }
 
-Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit) {
+Result<ProcessOptions> taskProcessOptions(const LaunchSpec& spec) {
   const CommandInfo& command = spec.task.command;
   if (command.value.empty()) return makeError(ErrorCode::kInvalidArgument, "the command is empty");
   ProcessOptions options;
@@ -47,27 +48,42 @@ Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit)
   options.stdoutPath = spec.sandbox + "/stdout";
   options.stderrPath = spec.sandbox + "/stderr";
   options.newProcessGroup = true;
-  if (!command.user.empty()) {
-    auto user = resolveUser(command.user);
-    if (!user) return makeError(user.error());
-    if (geteuid() == 0) {
-      // The task must be able to write its sandbox and output files.
-      for (const std::string& path : {spec.sandbox, options.stdoutPath, options.stderrPath}) {
-        if (path != spec.sandbox && access(path.c_str(), F_OK) != 0) {
-          int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-          if (fd >= 0) close(fd);
-        }
-        if (chown(path.c_str(), user->uid, user->gid) != 0) {
-          return makeError(errnoError("chown " + path + " to " + command.user, errno));
-        }
-      }
-      options.user = std::move(*user);
-    } else if (user->uid != geteuid()) {
+  if (command.user.empty()) return options;
+  auto user = resolveUser(command.user);
+  if (!user) return makeError(user.error());
+  if (geteuid() != 0) {
+    if (user->uid != geteuid()) {
       return makeError(ErrorCode::kPermissionDenied,
                        "cannot run as user '" + command.user + "': the executor is not root");
     }
+    return options;
   }
-  auto pid = launchProcess(options);
+  // The task must be able to write its sandbox and output files.
+  for (const std::string& path : {spec.sandbox, options.stdoutPath, options.stderrPath}) {
+    if (path != spec.sandbox && access(path.c_str(), F_OK) != 0) {
+      int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd >= 0) close(fd);
+    }
+    if (chown(path.c_str(), user->uid, user->gid) != 0) {
+      return makeError(errnoError("chown " + path + " to " + command.user, errno));
+    }
+  }
+  options.user = std::move(*user);
+  return options;
+}
+
+Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit) {
+  const ContainerInfo& container = spec.task.container;
+  if (!container.isDefault()) {
+    if (auto flags = namespaceFlags(container); !flags) return makeError(flags.error());
+    return makeError(ErrorCode::kFailedPrecondition,
+                     std::string("network mode ") + networkModeName(container.networkMode) +
+                         (container.hostname.empty() ? "" : ", hostname " + container.hostname) +
+                         ": needs the namespaces isolation, which this agent does not use");
+  }
+  auto options = taskProcessOptions(spec);
+  if (!options) return makeError(options.error());
+  auto pid = launchProcess(*options);
   if (!pid) return makeError(pid.error());
   reaper_.watch(*pid, std::move(onExit));
   return *pid;

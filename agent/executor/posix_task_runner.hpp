@@ -4,6 +4,7 @@
 // SANDBOX/stderr, as the task's user when we are root.
 
 #include "agent/executor/child_reaper.hpp"
+#include "agent/executor/process_launcher.hpp"
 #include "agent/executor/task_runner.hpp"
 
 namespace agora::agent {
@@ -18,6 +19,12 @@ class PosixTaskRunner final : public TaskRunner {
  private:
   ChildReaper& reaper_;
 };
+
+// How the task's command is started, shared by the task runners: argv from
+// the CommandInfo, the task environment, the sandbox as working directory
+// with SANDBOX/stdout and SANDBOX/stderr appended to, its own process group,
+// and the command's user (the sandbox and output files chowned to it).
+Result<ProcessOptions> taskProcessOptions(const LaunchSpec& spec);
 
 // The task's environment: ours, then the command's variables, then
 // AGORA_TASK_ID, AGORA_FRAMEWORK_ID, AGORA_CONTAINER_ID, AGORA_SANDBOX and

@@ -16,56 +16,26 @@ namespace agora::agent {
 
 namespace {
 
-// Child-side failure report: which step failed and its errno.
-enum Step : int {
-  kSync = 1,
-  kSession,
-  kStdin,
-  kStdout,
-  kStderr,
-  kChdir,
-  kGroups,
-  kGid,
-  kUid,
-  kExec
-};
-
 const char* stepName(int step) {
   switch (step) {
-    case kSync:
-      return "wait for parent";
-    case kSession:
-      return "setsid/setpgid";
-    case kStdin:
-      return "redirect stdin";
-    case kStdout:
-      return "redirect stdout";
-    case kStderr:
-      return "redirect stderr";
-    case kChdir:
-      return "chdir";
-    case kGroups:
-      return "setgroups";
-    case kGid:
-      return "setgid";
-    case kUid:
-      return "setuid";
-    case kExec:
-      return "exec";
+    case kStepSync: return "wait for parent";
+    case kStepSession: return "setsid/setpgid";
+    case kStepStdin: return "redirect stdin";
+    case kStepStdout: return "redirect stdout";
+    case kStepStderr: return "redirect stderr";
+    case kStepChdir: return "chdir";
+    case kStepGroups: return "setgroups";
+    case kStepGid: return "setgid";
+    case kStepUid: return "setuid";
+    case kStepExec: return "exec";
+    case kStepUserIds: return "become root in the user namespace";
+    case kStepMountPrivate: return "make / rprivate";
+    case kStepMountProc: return "mount /proc";
+    case kStepHostname: return "sethostname";
+    case kStepLoopback: return "bring lo up";
+    case kStepFork: return "fork the command";
   }
   return "start";
-}
-
-struct ChildError {
-  int step = 0;
-  int err = 0;
-};
-
-[[noreturn]] void childFail(int fd, int step) {
-  ChildError e{step, errno};
-  ssize_t n = write(fd, &e, sizeof(e));
-  (void)n;
-  _exit(127);
 }
 
 int openOutput(const std::string& path) {
@@ -78,38 +48,87 @@ void closeAll(std::initializer_list<int> fds) {
   }
 }
 
-// In the child, after fork: only async-signal-safe calls.
-[[noreturn]] void runChild(const ProcessOptions& o, char** argv, char** envp, int syncFd, int errFd,
-                           int nullFd, int outFd, int errOutFd) {
+}  // namespace
+
+void failChild(int fd, int step) {
+  ChildFailure e{step, errno};
+  ssize_t n = write(fd, &e, sizeof(e));
+  (void)n;
+  _exit(127);
+}
+
+Error describeChildFailure(const ChildFailure& failure, const ProcessOptions& options) {
+  std::string what = stepName(failure.step);
+  if (failure.step == kStepExec && !options.argv.empty()) what += " " + options.argv[0];
+  if (failure.step == kStepChdir) what += " " + options.cwd;
+  return errnoError(what, failure.err);
+}
+
+std::optional<ChildFailure> readChildFailure(int fd) {
+  ChildFailure failure;
+  ssize_t n;
+  do {
+    n = read(fd, &failure, sizeof(failure));
+  } while (n < 0 && errno == EINTR);
+  if (n == sizeof(failure)) return failure;
+  return std::nullopt;
+}
+
+PreparedProcess::PreparedProcess(ProcessOptions options) : options_(std::move(options)) {
+  for (auto& a : options_.argv) argv_.push_back(a.data());
+  argv_.push_back(nullptr);
+  for (auto& e : options_.env) envp_.push_back(e.data());
+  envp_.push_back(nullptr);
+}
+
+PreparedProcess::~PreparedProcess() { closeFiles(); }
+
+void PreparedProcess::closeFiles() {
+  closeAll({nullFd_, outFd_, errOutFd_});
+  nullFd_ = outFd_ = errOutFd_ = -1;
+}
+
+Result<std::unique_ptr<PreparedProcess>> PreparedProcess::create(ProcessOptions options) {
+  if (options.argv.empty()) return makeError(ErrorCode::kInvalidArgument, "empty argv");
+  std::unique_ptr<PreparedProcess> p(new PreparedProcess(std::move(options)));
+  const ProcessOptions& o = p->options_;
+  if (!o.stdoutPath.empty() && (p->outFd_ = openOutput(o.stdoutPath)) < 0) {
+    return makeError(errnoError("open " + o.stdoutPath, errno));
+  }
+  if (!o.stderrPath.empty() && (p->errOutFd_ = openOutput(o.stderrPath)) < 0) {
+    return makeError(errnoError("open " + o.stderrPath, errno));
+  }
+  if ((p->nullFd_ = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+    return makeError(errnoError("open /dev/null", errno));
+  }
+  return p;
+}
+
+void PreparedProcess::exec(int errFd) const {
+  const ProcessOptions& o = options_;
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
   if (o.newSession) {
-    if (setsid() < 0) childFail(errFd, kSession);
+    if (getsid(0) != getpid() && setsid() < 0) failChild(errFd, kStepSession);
   } else if (o.newProcessGroup && setpgid(0, 0) < 0) {
-    childFail(errFd, kSession);
+    failChild(errFd, kStepSession);
   }
-  char go = 0;
-  ssize_t n;
-  do {
-    n = read(syncFd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) _exit(127);  // the parent gave up on us
-  if (dup2(nullFd, 0) < 0) childFail(errFd, kStdin);
-  if (outFd >= 0 && dup2(outFd, 1) < 0) childFail(errFd, kStdout);
-  if (errOutFd >= 0 && dup2(errOutFd, 2) < 0) childFail(errFd, kStderr);
-  if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) childFail(errFd, kChdir);
+  if (dup2(nullFd_, 0) < 0) failChild(errFd, kStepStdin);
+  if (outFd_ >= 0 && dup2(outFd_, 1) < 0) failChild(errFd, kStepStdout);
+  if (errOutFd_ >= 0 && dup2(errOutFd_, 2) < 0) failChild(errFd, kStepStderr);
+  if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) failChild(errFd, kStepChdir);
   if (o.user) {
-    if (setgroups(o.user->groups.size(), o.user->groups.data()) != 0) childFail(errFd, kGroups);
-    if (setgid(o.user->gid) != 0) childFail(errFd, kGid);
-    if (setuid(o.user->uid) != 0) childFail(errFd, kUid);
+    if (setgroups(o.user->groups.size(), o.user->groups.data()) != 0) {
+      failChild(errFd, kStepGroups);
+    }
+    if (setgid(o.user->gid) != 0) failChild(errFd, kStepGid);
+    if (setuid(o.user->uid) != 0) failChild(errFd, kStepUid);
   }
-  execvpe(argv[0], argv, envp);
-  childFail(errFd, kExec);
+  execvpe(argv_[0], argv_.data(), envp_.data());
+  failChild(errFd, kStepExec);
 }
-
-}  // namespace
 
 Result<UserIds> resolveUser(const std::string& name) {
   struct passwd pw;
@@ -136,43 +155,36 @@ std::vector<std::string> currentEnvironment() {
 }
 
 Result<pid_t> launchProcess(const ProcessOptions& o) {
-  if (o.argv.empty()) return makeError(ErrorCode::kInvalidArgument, "empty argv");
   // Everything the child touches is prepared before fork.
-  std::vector<char*> argv;
-  for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const auto& e : o.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-
-  int outFd = -1, errOutFd = -1;
-  if (!o.stdoutPath.empty() && (outFd = openOutput(o.stdoutPath)) < 0) {
-    return makeError(errnoError("open " + o.stdoutPath, errno));
-  }
-  if (!o.stderrPath.empty() && (errOutFd = openOutput(o.stderrPath)) < 0) {
-    int err = errno;
-    closeAll({outFd});
-    return makeError(errnoError("open " + o.stderrPath, err));
-  }
-  int nullFd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  auto prepared = PreparedProcess::create(o);
+  if (!prepared) return makeError(prepared.error());
   int syncPipe[2] = {-1, -1}, errPipe[2] = {-1, -1};
-  if (nullFd < 0 || pipe2(syncPipe, O_CLOEXEC) != 0 || pipe2(errPipe, O_CLOEXEC) != 0) {
+  if (pipe2(syncPipe, O_CLOEXEC) != 0 || pipe2(errPipe, O_CLOEXEC) != 0) {
     int err = errno;
-    closeAll({outFd, errOutFd, nullFd, syncPipe[0], syncPipe[1], errPipe[0], errPipe[1]});
+    closeAll({syncPipe[0], syncPipe[1], errPipe[0], errPipe[1]});
     return makeError(errnoError("pipe", err));
   }
   pid_t pid = fork();
   if (pid < 0) {
     int err = errno;
-    closeAll({outFd, errOutFd, nullFd, syncPipe[0], syncPipe[1], errPipe[0], errPipe[1]});
+    closeAll({syncPipe[0], syncPipe[1], errPipe[0], errPipe[1]});
     return makeError(errnoError("fork", err));
   }
   if (pid == 0) {
-    close(syncPipe[1]);
-    close(errPipe[0]);
-    runChild(o, argv.data(), envp.data(), syncPipe[0], errPipe[1], nullFd, outFd, errOutFd);
+    // Leave the session first so that the parent's hook sees the child in it.
+    if (o.newSession ? setsid() < 0 : (o.newProcessGroup && setpgid(0, 0) < 0)) {
+      failChild(errPipe[1], kStepSession);
+    }
+    char go = 0;
+    ssize_t n;
+    do {
+      n = read(syncPipe[0], &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(127);  // the parent gave up on us
+    (*prepared)->exec(errPipe[1]);
   }
-  closeAll({syncPipe[0], errPipe[1], outFd, errOutFd, nullFd});
+  closeAll({syncPipe[0], errPipe[1]});
+  (*prepared)->closeFiles();
 
   auto abandon = [&](Error error) -> Result<pid_t> {
     closeAll({syncPipe[1], errPipe[0]});
@@ -187,19 +199,11 @@ Result<pid_t> launchProcess(const ProcessOptions& o) {
   char go = 1;
   if (write(syncPipe[1], &go, 1) != 1) return abandon(errnoError("release child", errno));
   close(syncPipe[1]);
-
-  ChildError childError;
-  ssize_t n;
-  do {
-    n = read(errPipe[0], &childError, sizeof(childError));
-  } while (n < 0 && errno == EINTR);
+  auto failure = readChildFailure(errPipe[0]);
   close(errPipe[0]);
-  if (n == sizeof(childError)) {
+  if (failure) {
     waitpid(pid, nullptr, 0);
-    std::string what = stepName(childError.step);
-    if (childError.step == kExec) what += " " + o.argv[0];
-    if (childError.step == kChdir) what += " " + o.cwd;
-    return makeError(errnoError(what, childError.err));
+    return makeError(describeChildFailure(*failure, o));
   }
   return pid;
 }

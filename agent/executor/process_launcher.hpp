@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,73 @@ struct ProcessOptions {
 // Returns the pid once exec succeeded; an Error naming the failed step
 // ("exec /bin/x: No such file or directory") otherwise. The caller reaps.
 Result<pid_t> launchProcess(const ProcessOptions& options);
+
+// A step a child process takes between fork and exec. A child that fails one
+// writes a ChildFailure to its error pipe and exits with 127.
+enum ChildStep : int {
+  kStepSync = 1,
+  kStepSession,
+  kStepStdin,
+  kStepStdout,
+  kStepStderr,
+  kStepChdir,
+  kStepGroups,
+  kStepGid,
+  kStepUid,
+  kStepExec,
+  // Container init steps (agent/executor/container_init.hpp).
+  kStepUserIds,
+  kStepMountPrivate,
+  kStepMountProc,
+  kStepHostname,
+  kStepLoopback,
+  kStepFork,
+};
+
+struct ChildFailure {
+  int step = 0;
+  int err = 0;
+};
+
+// Reports errno as failing `step` on `fd` and _exits 127. Async-signal-safe.
+[[noreturn]] void failChild(int fd, int step);
+
+// "exec /bin/x: No such file or directory".
+Error describeChildFailure(const ChildFailure& failure, const ProcessOptions& options);
+
+// Reads a ChildFailure from `fd` until EOF: nullopt when the other side
+// closed its end without reporting one (exec succeeded).
+std::optional<ChildFailure> readChildFailure(int fd);
+
+// Everything a forked child needs to start `options`, prepared in the parent
+// (the child may only make async-signal-safe calls): C argv/envp arrays and
+// the opened stdio files. Not movable: the arrays point into its strings.
+class PreparedProcess {
+ public:
+  static Result<std::unique_ptr<PreparedProcess>> create(ProcessOptions options);
+  ~PreparedProcess();
+  PreparedProcess(const PreparedProcess&) = delete;
+  PreparedProcess& operator=(const PreparedProcess&) = delete;
+
+  // Child side, after fork: resets signal dispositions and mask, joins a new
+  // session or group, redirects stdio, changes directory and user, and
+  // execs. Reports failures on `errFd`. Async-signal-safe.
+  [[noreturn]] void exec(int errFd) const;
+
+  // The parent's copies of the stdio files, closed once the child has them.
+  void closeFiles();
+  // Descriptors exec() uses (the ones a caller must not close in the child).
+  std::vector<int> files() const { return {nullFd_, outFd_, errOutFd_}; }
+  const ProcessOptions& options() const { return options_; }
+
+ private:
+  explicit PreparedProcess(ProcessOptions options);
+
+  ProcessOptions options_;
+  std::vector<char*> argv_;
+  std::vector<char*> envp_;
+  int nullFd_ = -1, outFd_ = -1, errOutFd_ = -1;
+};
 
 // The current environment as "K=V" strings.
 std::vector<std::string> currentEnvironment();

@@ -1,0 +1,131 @@
+#include "agent/executor/container_init.hpp"
+
+#include <grp.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace agora::agent {
+
+namespace {
+
+constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+// Closes every descriptor but the sorted `keep` ones.
+void closeOthers(const ContainerInitConfig& c) {
+  unsigned next = 0;
+  for (int i = 0; i < c.keepCount; ++i) {
+    unsigned fd = static_cast<unsigned>(c.keep[i]);
+    if (fd > next) syscall(SYS_close_range, next, fd - 1, 0);
+    next = fd + 1;
+  }
+  syscall(SYS_close_range, next, ~0U, 0);
+}
+
+bool bringLoopbackUp() {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, "lo", 3);
+  bool ok = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
+  if (ok) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+    ok = ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+  }
+  int err = errno;
+  close(fd);
+  errno = err;
+  return ok;
+}
+
+// Mount, uts and network set-up inside the new namespaces.
+void setUpNamespaces(const ContainerInitConfig& c) {
+  if (c.becomeRoot) {
+    if (setgroups(0, nullptr) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) {
+      failChild(c.errFd, kStepUserIds);
+    }
+  }
+  // Nothing mounted here may propagate back to the host.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    failChild(c.errFd, kStepMountPrivate);
+  }
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    failChild(c.errFd, kStepMountProc);
+  }
+  if (c.hostname != nullptr && sethostname(c.hostname, strlen(c.hostname)) != 0) {
+    failChild(c.errFd, kStepHostname);
+  }
+  if (c.loopbackUp && !bringLoopbackUp()) failChild(c.errFd, kStepLoopback);
+}
+
+[[noreturn]] void exitLike(int status, int statusFd) {
+  ssize_t n = write(statusFd, &status, sizeof(status));
+  (void)n;
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+// Reaps and forwards until the command exits.
+[[noreturn]] void supervise(pid_t command, const sigset_t& signals, int statusFd) {
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(&signals, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      if (kill(-command, sig) != 0) kill(command, sig);
+      continue;
+    }
+    for (;;) {
+      int status = 0;
+      pid_t reaped = waitpid(-1, &status, WNOHANG);
+      if (reaped <= 0) break;
+      if (reaped == command) exitLike(status, statusFd);
+    }
+  }
+}
+
+}  // namespace
+
+int containerInit(void* arg) {
+  const auto& c = *static_cast<const ContainerInitConfig*>(arg);
+  // Signals wait in the mask until supervise() takes them; none is lost
+  // between here and there. The command starts with an empty mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGCHLD);
+  for (int sig : kForwarded) sigaddset(&signals, sig);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+  closeOthers(c);
+
+  char go = 0;
+  ssize_t n;
+  do {
+    n = read(c.syncFd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) _exit(127);  // the parent gave up on us
+  close(c.syncFd);
+  setUpNamespaces(c);
+
+  // A raw clone, not fork(): glibc's fork takes locks that a thread of the
+  // process this one was cloned from may have held at that moment.
+  long command = syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (command < 0) failChild(c.errFd, kStepFork);
+  if (command == 0) {
+    close(c.statusFd);
+    c.command->exec(c.errFd);
+  }
+  close(c.errFd);
+  supervise(static_cast<pid_t>(command), signals, c.statusFd);
+}
+
+}  // namespace agora::agent

@@ -1,0 +1,151 @@
+#include "agent/executor/namespace_task_runner.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <vector>
+
+#include "agent/executor/container_init.hpp"
+#include "agent/executor/posix_task_runner.hpp"
+
+namespace agora::agent {
+
+namespace {
+
+// Init runs little on it: its own calls plus the command's exec path.
+constexpr size_t kInitStackBytes = 256 * 1024;
+
+void closeAll(std::initializer_list<int> fds) {
+  for (int fd : fds) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+// The pipes between the executor and init; each closes what is still open.
+struct InitPipes {
+  int sync[2] = {-1, -1};
+  int err[2] = {-1, -1};
+  int status[2] = {-1, -1};
+  ~InitPipes() { closeAll({sync[0], sync[1], err[0], err[1], status[0], status[1]}); }
+  Status open() {
+    if (pipe2(sync, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
+        pipe2(status, O_CLOEXEC | O_NONBLOCK) != 0) {
+      return makeError(errnoError("pipe", errno));
+    }
+    return {};
+  }
+  void closeChildEnds() {
+    closeAll({sync[0], err[1], status[1]});
+    sync[0] = err[1] = status[1] = -1;
+  }
+  int takeStatus() {
+    int fd = status[0];
+    status[0] = -1;
+    return fd;
+  }
+};
+
+void fillKeep(ContainerInitConfig& config, const InitPipes& pipes, const PreparedProcess& command) {
+  std::vector<int> keep = {0, 1, 2, pipes.sync[0], pipes.err[1], pipes.status[1]};
+  for (int fd : command.files()) {
+    if (fd >= 0) keep.push_back(fd);
+  }
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  config.keepCount = static_cast<int>(keep.size());
+  std::copy(keep.begin(), keep.end(), config.keep);
+}
+
+}  // namespace
+
+std::string defaultHostname(const std::string& containerId) {
+  std::string name;
+  for (char c : containerId) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') name.push_back(c);
+  }
+  if (name.size() > 63) name.resize(63);
+  while (!name.empty() && name.back() == '-') name.pop_back();
+  while (!name.empty() && name.front() == '-') name.erase(name.begin());
+  return name.empty() ? "container" : name;
+}
+
+Result<int> namespaceFlags(const ContainerInfo& container) {
+  int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+  switch (container.networkMode) {
+    case NetworkMode::HOST:
+      break;
+    case NetworkMode::NONE:
+      flags |= CLONE_NEWNET;
+      break;
+    case NetworkMode::BRIDGE:
+      return makeError(ErrorCode::kFailedPrecondition,
+                       "network mode bridge is not supported by this agent yet");
+  }
+  if (container.userNamespace) {
+    return makeError(ErrorCode::kFailedPrecondition,
+                     "user namespaces are not supported by this agent yet");
+  }
+  return flags;
+}
+
+Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit) {
+  const ContainerInfo& container = spec.task.container;
+  auto flags = namespaceFlags(container);
+  if (!flags) return makeError(flags.error());
+  auto options = taskProcessOptions(spec);
+  if (!options) return makeError(options.error());
+  auto command = PreparedProcess::create(std::move(*options));
+  if (!command) return makeError(command.error());
+  InitPipes pipes;
+  if (Status s = pipes.open(); !s) return makeError(s.error());
+
+  std::string hostname =
+      container.hostname.empty() ? defaultHostname(spec.containerId) : container.hostname;
+  ContainerInitConfig config;
+  config.command = command->get();
+  config.syncFd = pipes.sync[0];
+  config.errFd = pipes.err[1];
+  config.statusFd = pipes.status[1];
+  config.hostname = hostname.c_str();
+  config.loopbackUp = (*flags & CLONE_NEWNET) != 0;
+  fillKeep(config, pipes, **command);
+
+  auto stack = std::make_unique<char[]>(kInitStackBytes);
+  pid_t pid = clone(containerInit, stack.get() + kInitStackBytes, *flags | SIGCHLD, &config);
+  if (pid < 0) return makeError(errnoError("clone the container's namespaces", errno));
+  pipes.closeChildEnds();
+  (*command)->closeFiles();
+
+  auto abandon = [&](Error error) -> Result<pid_t> {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return makeError(std::move(error));
+  };
+  char go = 1;
+  if (write(pipes.sync[1], &go, 1) != 1) return abandon(errnoError("release init", errno));
+  if (auto failure = readChildFailure(pipes.err[0])) {
+    return abandon(describeChildFailure(*failure, (*command)->options()));
+  }
+  int statusFd = pipes.takeStatus();
+  reaper_.watch(pid, [statusFd, onExit = std::move(onExit)](int initStatus) {
+    int commandStatus = 0;
+    bool reported = read(statusFd, &commandStatus, sizeof(commandStatus)) ==
+                    static_cast<ssize_t>(sizeof(commandStatus));
+    close(statusFd);
+    // Without a report init itself was killed (SIGKILL from the kill path).
+    onExit(reported ? commandStatus : initStatus);
+  });
+  return pid;
+}
+
+void NamespaceTaskRunner::signalGroup(pid_t pgid, int signal) {
+  if (pgid > 0) kill(pgid, signal);
+}
+
+}  // namespace agora::agent

@@ -1,0 +1,38 @@
+#pragma once
+// Runs the task's command in its own pid, mount, uts and ipc namespaces (and
+// a network namespace with only `lo` for network mode none), under a small
+// init of ours that is pid 1 there (container_init.hpp). The command itself
+// starts as PosixTaskRunner starts it: same argv, environment, sandbox,
+// output files and user.
+//
+// The pid start() returns and signalGroup() takes is init's: SIGTERM is
+// forwarded to the command's process group; SIGKILL ends init and with it
+// every process of the pid namespace. The exit reported is the command's.
+// Requires root (CAP_SYS_ADMIN).
+
+#include <string>
+
+#include "agent/executor/child_reaper.hpp"
+#include "agent/executor/task_runner.hpp"
+
+namespace agora::agent {
+
+class NamespaceTaskRunner final : public TaskRunner {
+ public:
+  // REQUIRES: reaper outlives the runner.
+  explicit NamespaceTaskRunner(ChildReaper& reaper) : reaper_(reaper) {}
+  Result<pid_t> start(const LaunchSpec& spec, ExitHandler onExit) override;
+  void signalGroup(pid_t pgid, int signal) override;
+
+ private:
+  ChildReaper& reaper_;
+};
+
+// The container's hostname when the task sets none: its container ID,
+// reduced to a valid host name ("container" if nothing of it is usable).
+std::string defaultHostname(const std::string& containerId);
+
+// The clone() flags for `container` (without the exit signal).
+Result<int> namespaceFlags(const ContainerInfo& container);
+
+}  // namespace agora::agent
