@@ -15,6 +15,7 @@
 #include "common/metrics.hpp"
 #include "common/zmq_transport.hpp"
 #include "master/http_api.hpp"
+#include "master/leadership.hpp"
 #include "master/master.hpp"
 
 namespace {
@@ -57,7 +58,7 @@ int blockStopSignals() {
 }
 
 int run(int argc, char** argv) {
-  std::string workDir, httpAddress, listen, logDir;
+  std::string workDir, httpAddress, listen, logDir, zkUrl, zkSessionTimeout;
   master::MasterOptions options;
   po::options_description flags("Options");
   flags.add_options()("work-dir", po::value(&workDir)->required(),
@@ -75,7 +76,11 @@ int run(int argc, char** argv) {
       "seconds between heartbeats to schedulers; silent for 3 intervals: disconnected")(
       "log-dir", po::value(&logDir)->default_value(""), "also log to files in this directory")(
       "allocator-sorter", po::value(&options.allocatorSorter)->default_value("drf"),
-      "order of roles and frameworks: drf (weighted DRF) or random");
+      "order of roles and frameworks: drf (weighted DRF) or random")(
+      "zk", po::value(&zkUrl)->default_value(""),
+      "zk://HOST:PORT[,HOST:PORT]/PATH: high availability; only the elected leader serves")(
+      "zk-session-timeout", po::value(&zkSessionTimeout)->default_value("10s"),
+      "ZooKeeper session timeout; a leader that loses its session for this long exits");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, kUsage, flags, vm);
   if (!parsed) {
@@ -102,9 +107,20 @@ int run(int argc, char** argv) {
     LOG(ERROR) << transport.error().message;
     return 1;
   }
+  // With --zk the master reaches agents and schedulers only while it leads.
+  std::unique_ptr<master::Leadership> leadership;
+  if (!zkUrl.empty()) {
+    auto created = master::Leadership::create(loop, **transport, zkUrl, zkSessionTimeout);
+    if (!created) {
+      LOG(ERROR) << created.error().message;
+      return 2;
+    }
+    leadership = std::move(*created);
+  }
   // Outlives the master (which updates it) and the HTTP server (which serves it).
   Metrics metrics;
-  master::Master master(loop, **transport, options, metrics);
+  master::Master master(loop, leadership ? leadership->transport() : **transport, options,
+                        metrics);
   master::HttpApi api(master.snapshotCell(), loop, master);
   auto server = http::HttpServer::create(httpAddress, 2);
   if (!server) {
@@ -113,6 +129,20 @@ int run(int argc, char** argv) {
   }
   api.install(**server);
   metrics.serveOn(**server);
+  int exitCode = 0;
+  if (leadership) {
+    leadership->install(**server);
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    leadership->start({master.id(), (*transport)->endpoint(), (*server)->address(), host,
+                       options.version},
+                      [&](const std::string& why) {
+                        LOG(ERROR) << "lost leadership (" << why
+                                   << "); exiting so a supervisor restarts this master as a standby";
+                        exitCode = 3;
+                        loop.stop();
+                      });
+  }
   if (auto started = (*server)->start(); !started) {
     LOG(ERROR) << "cannot start HTTP server: " << started.error().message;
     return 1;
@@ -131,7 +161,7 @@ int run(int argc, char** argv) {
   loop.removeFd(signalFd);
   close(signalFd);
   LOG(INFO) << "agora-master stopped";
-  return 0;
+  return exitCode;
 }
 
 }  // namespace
