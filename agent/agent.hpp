@@ -46,6 +46,9 @@ class Agent {
   Agent& operator=(const Agent&) = delete;
 
   void start();
+  // The master connection now reaches a new leading master: register again
+  // at once (same agent ID) instead of waiting for missed pings.
+  void reconnect(const std::string& why) { startRegistration(why); }
   // Runs on the loop thread after each snapshot is published (metrics export).
   void setPublishHandler(std::function<void(const AgentSnapshot&)> handler) {
     onPublish_ = std::move(handler);

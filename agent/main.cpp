@@ -23,6 +23,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/subprocess.hpp"
+#include "common/zk/master_connection.hpp"
 #include "common/zmq_transport.hpp"
 
 namespace {
@@ -175,7 +176,7 @@ int run(const Flags& flags) {
 
   EventLoop loop;
   std::string identity = randomIdentity("agent");
-  auto master = ZmqClient::create(loop, flags.master, identity);
+  auto master = zk::MasterConnection::create(loop, flags.master, identity);
   auto executors = ZmqServer::create(loop, paths::executorEndpoint(workDir));
   if (!master || !executors) {
     LOG(ERROR) << (!master ? master.error().message : executors.error().message);
@@ -217,6 +218,8 @@ int run(const Flags& flags) {
   options.statusUpdates.retryMax = seconds(flags.retryMax);
   options.supervisor.workDir = workDir;
   Agent agent(loop, **master, **executors, containerizer, options);
+  (*master)->setLeaderHandler(
+      [&agent](const zk::MasterInfo& leader) { agent.reconnect("new leading master " + leader.id); });
   AgentMetrics agentMetrics(metrics);
   agent.setPublishHandler([&](const AgentSnapshot& s) { agentMetrics.update(s); });
   if (httpServer) {
@@ -255,7 +258,7 @@ int main(int argc, char** argv) {
   Flags f;
   agora::po::options_description options("Options");
   options.add_options()("master", agora::po::value(&f.master)->required(),
-                        "master endpoint, e.g. tcp://127.0.0.1:5055")(
+                        "master endpoint (tcp://127.0.0.1:5055) or zk://HOST:PORT[,HOST:PORT]/PATH to follow the leader")(
       "work-dir", agora::po::value(&f.workDir)->required(),
       "sandboxes, containers, executor socket")("http",
                                                 agora::po::value(&f.http)->default_value(""),
@@ -283,7 +286,7 @@ int main(int argc, char** argv) {
       "processes per container, 0 for no limit; per task: label agora.cgroups.pids_max");
   agora::po::variables_map vm;
   auto parsed = agora::parseFlags(
-      argc, argv, "Usage: agora-agent --master ENDPOINT --work-dir DIR [options]", options, vm);
+      argc, argv, "Usage: agora-agent --master ENDPOINT|zk://HOST:PORT/PATH --work-dir DIR [options]", options, vm);
   if (!parsed) {
     std::cerr << "agora-agent: " << parsed.error().message << std::endl;
     return 2;

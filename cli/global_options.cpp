@@ -56,6 +56,13 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const
   return out;
 }
 
+std::string schedulerAddress(const GlobalOptions& global) {
+  if (global.master.rfind("zk://", 0) == 0 && global.schedulerEndpoint == kDefaultSchedulerEndpoint) {
+    return global.master;
+  }
+  return toZmqEndpoint(global.schedulerEndpoint);
+}
+
 std::string toZmqEndpoint(const std::string& address) {
   return address.find("://") == std::string::npos ? "tcp://" + address : address;
 }

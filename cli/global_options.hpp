@@ -21,7 +21,8 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitRunFailed = 125;
 
 struct GlobalOptions {
-  std::string master = kDefaultMaster;                        // HTTP API, HOST:PORT
+  // HTTP API: HOST:PORT, a comma-separated list of them, or zk://HOST:PORT/PATH.
+  std::string master = kDefaultMaster;
   std::string schedulerEndpoint = kDefaultSchedulerEndpoint;  // tcp://HOST:PORT
 };
 
@@ -40,6 +41,10 @@ Environment processEnvironment();
 // Subcommands may override both again with their own flags.
 Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const Environment& env);
 
+// Where schedulers subscribe: with masters found through ZooKeeper
+// (--master zk://...) and no --scheduler-endpoint of its own, the zk:// URL
+// (the SDK follows the leader); else the scheduler endpoint as tcp://.
+std::string schedulerAddress(const GlobalOptions& global);
 // "HOST:PORT" -> "tcp://HOST:PORT"; endpoints with a scheme are kept.
 std::string toZmqEndpoint(const std::string& address);
 // "HOST:PORT" or "http://HOST:PORT" -> "http://HOST:PORT" (no trailing slash).

@@ -1,15 +1,67 @@
 #include "cli/master_client.hpp"
 
 #include "cli/global_options.hpp"
-#include "common/http_client.hpp"
+#include "common/zk/leader_lookup.hpp"
+#include "common/zk/zk_url.hpp"
 
 namespace agora::cli {
 
+namespace {
+constexpr int kMaxRedirects = 3;
+}  // namespace
+
 MasterClient::MasterClient(std::string address, std::chrono::milliseconds timeout)
-    : address_(std::move(address)), base_(toHttpBase(address_)), timeout_(timeout) {}
+    : address_(std::move(address)), timeout_(timeout) {}
+
+Result<std::vector<std::string>> MasterClient::bases() const {
+  if (zk::isZkUrl(address_)) {
+    auto leader = zk::lookupLeader(address_, timeout_);
+    if (!leader) return makeError(leader.error());
+    return std::vector<std::string>{toHttpBase(leader->httpAddress)};
+  }
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= address_.size()) {
+    size_t comma = address_.find(',', start);
+    if (comma == std::string::npos) comma = address_.size();
+    if (comma > start) out.push_back(toHttpBase(address_.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  if (out.empty()) return makeError(ErrorCode::kInvalidArgument, "no master address given");
+  return out;
+}
+
+Result<http::ClientResponse> MasterClient::fetch(const std::string& path) const {
+  auto candidates = bases();
+  if (!candidates) return makeError(candidates.error());
+  Error last{ErrorCode::kUnavailable, "no master answered"};
+  for (const std::string& base : *candidates) {
+    std::string url = base + path;
+    for (int hop = 0; hop <= kMaxRedirects; ++hop) {
+      auto response = http::get(url, timeout_);
+      if (!response) {
+        last = response.error();
+        break;  // try the next master
+      }
+      auto location = response->headers.find("location");
+      bool redirect = response->status >= 301 && response->status <= 308 &&
+                      location != response->headers.end() && !location->second.empty();
+      if (!redirect) {
+        // A standby that knows no leader yet: another master may.
+        if (response->status == 503 && candidates->size() > 1) {
+          last = Error{ErrorCode::kUnavailable, "no leading master (" + base + " is a standby)"};
+          break;
+        }
+        return response;
+      }
+      url = location->second;
+    }
+  }
+  return makeError(last);
+}
 
 Result<std::string> MasterClient::getRaw(const std::string& path) const {
-  auto response = http::get(base_ + path, timeout_);
+  auto response = fetch(path);
   if (!response) {
     const Error& e = response.error();
     std::string hint = e.code == ErrorCode::kInvalidArgument

@@ -5,14 +5,19 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "common/http_client.hpp"
 #include "common/result.hpp"
 
 namespace agora::cli {
 
 class MasterClient {
  public:
-  // address: the master's HTTP API, "HOST:PORT" or "http://HOST:PORT".
+  // address: the master's HTTP API, "HOST:PORT" or "http://HOST:PORT"; a
+  // comma-separated list of them (highly available masters: each is tried in
+  // turn); or zk://HOST:PORT[,HOST:PORT]/PATH (the leader is looked up in
+  // ZooKeeper). Redirects from standby masters to the leader are followed.
   explicit MasterClient(std::string address,
                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
@@ -27,8 +32,12 @@ class MasterClient {
   const std::string& address() const { return address_; }
 
  private:
+  // The HTTP bases to try, in order.
+  Result<std::vector<std::string>> bases() const;
+  // GET from the first master that answers, following redirects.
+  Result<http::ClientResponse> fetch(const std::string& path) const;
+
   std::string address_;
-  std::string base_;
   std::chrono::milliseconds timeout_;
 };
 

@@ -82,7 +82,7 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   int signalFd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
   if (signalFd < 0) return fail(errnoError("signalfd", errno));
 
-  std::string endpoint = toZmqEndpoint(global.schedulerEndpoint);
+  std::string endpoint = schedulerAddress(global);
   RunScheduler scheduler(*task, options->timeoutSec, endpoint);
   OutputStreamer streamer(MasterClient(global.master), taskId);
   scheduler.onLaunched = [&](const Offer& offer) { streamer.launched(offer.agentUrl); };

@@ -123,6 +123,7 @@ struct HttpServer::Impl {
   // Routes are written only before start(), then read concurrently.
   std::map<std::pair<std::string, std::string>, Handler> exactRoutes;
   std::vector<PrefixRoute> prefixRoutes;
+  Filter filter;
 
   std::string host;  // host part of address()
   uint16_t port = 0;
@@ -299,6 +300,9 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 Response HttpServer::Impl::dispatch(const Request& request) const {
+  if (filter) {
+    if (auto answered = filter(request)) return std::move(*answered);
+  }
   auto exact = exactRoutes.find({request.method, request.path});
   if (exact != exactRoutes.end()) return exact->second(request);
   const PrefixRoute* best = nullptr;
@@ -386,6 +390,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(const std::string& addres
 void HttpServer::route(const std::string& method, const std::string& path, Handler handler) {
   impl_->exactRoutes[{method, path}] = std::move(handler);
 }
+
+void HttpServer::setFilter(Filter filter) { impl_->filter = std::move(filter); }
 
 void HttpServer::routePrefix(const std::string& method, const std::string& prefix,
                              Handler handler) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>  // callers build bodies for jsonResponse()
 #include <string>
 #include <utility>
@@ -38,6 +39,9 @@ Response jsonResponse(int status, const nlohmann::json& body);
 Response errorResponse(int status, const std::string& message);
 
 using Handler = std::function<Response(const Request&)>;
+// Sees every request before routing; a response it returns is sent instead of
+// the route's (e.g. a standby master redirecting to the leader).
+using Filter = std::function<std::optional<Response>(const Request&)>;
 
 // Contracts:
 // - Handlers run on the server's own threads (never on a component event loop);
@@ -63,6 +67,9 @@ class HttpServer {
   // Matches paths starting with prefix; exact routes win, then the longest prefix.
   // REQUIRES: called before start().
   void routePrefix(const std::string& method, const std::string& prefix, Handler handler);
+
+  // Runs like a handler (same threads, same contracts). REQUIRES: called before start().
+  void setFilter(Filter filter);
 
   // Starts accepting. kFailedPrecondition if already started or stopped.
   Status start();

@@ -16,6 +16,7 @@
 #include "common/zmq_transport.hpp"
 #include "master/duration.hpp"
 #include "master/http_api.hpp"
+#include "master/leadership.hpp"
 #include "master/master.hpp"
 
 namespace {
@@ -61,7 +62,7 @@ int blockStopSignals() {
 }
 
 int run(int argc, char** argv) {
-  std::string workDir, httpAddress, listen, logDir, offerTimeout;
+  std::string workDir, httpAddress, listen, logDir, offerTimeout, zkUrl, zkSessionTimeout;
   bool registryFresh = false;
   master::MasterOptions options;
   po::options_description flags("Options");
@@ -87,7 +88,11 @@ int run(int argc, char** argv) {
       "registry-fresh", po::bool_switch(&registryFresh),
       "start with an empty registry, moving an unreadable one aside (WORK_DIR/registry.db.bad-*)")(
       "offer-timeout", po::value(&offerTimeout)->default_value("0"),
-      "rescind offers not answered within this duration (e.g. 30s); 0: never");
+      "rescind offers not answered within this duration (e.g. 30s); 0: never")(
+      "zk", po::value(&zkUrl)->default_value(""),
+      "zk://HOST:PORT[,HOST:PORT]/PATH: high availability; only the elected leader serves")(
+      "zk-session-timeout", po::value(&zkSessionTimeout)->default_value("10s"),
+      "ZooKeeper session timeout; a leader that loses its session for this long exits");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, kUsage, flags, vm);
   if (!parsed) {
@@ -133,9 +138,20 @@ int run(int argc, char** argv) {
     LOG(ERROR) << transport.error().message;
     return 1;
   }
+  // With --zk the master reaches agents and schedulers only while it leads.
+  std::unique_ptr<master::Leadership> leadership;
+  if (!zkUrl.empty()) {
+    auto created = master::Leadership::create(loop, **transport, zkUrl, zkSessionTimeout);
+    if (!created) {
+      LOG(ERROR) << created.error().message;
+      return 2;
+    }
+    leadership = std::move(*created);
+  }
   // Outlives the master (which updates it) and the HTTP server (which serves it).
   Metrics metrics;
-  master::Master master(loop, **transport, options, metrics);
+  master::Master master(loop, leadership ? leadership->transport() : **transport, options,
+                        metrics);
   master::HttpApi api(master.snapshotCell(), loop, master);
   auto server = http::HttpServer::create(httpAddress, 2);
   if (!server) {
@@ -144,6 +160,20 @@ int run(int argc, char** argv) {
   }
   api.install(**server);
   metrics.serveOn(**server);
+  int exitCode = 0;
+  if (leadership) {
+    leadership->install(**server);
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    leadership->start({master.id(), (*transport)->endpoint(), (*server)->address(), host,
+                       options.version},
+                      [&](const std::string& why) {
+                        LOG(ERROR) << "lost leadership (" << why
+                                   << "); exiting so a supervisor restarts this master as a standby";
+                        exitCode = 3;
+                        loop.stop();
+                      });
+  }
   if (auto started = (*server)->start(); !started) {
     LOG(ERROR) << "cannot start HTTP server: " << started.error().message;
     return 1;
@@ -162,7 +192,7 @@ int run(int argc, char** argv) {
   loop.removeFd(signalFd);
   close(signalFd);
   LOG(INFO) << "agora-master stopped";
-  return 0;
+  return exitCode;
 }
 
 }  // namespace

@@ -2,17 +2,22 @@
 
 #include <glog/logging.h>
 
-#include "common/zmq_transport.hpp"
+#include "common/zk/master_connection.hpp"
 
 namespace agora::sdk {
 
 Result<std::unique_ptr<SchedulerDriver>> SchedulerDriver::create(Scheduler& scheduler,
                                                                  DriverOptions options) {
   auto loop = std::make_unique<EventLoop>(RealClock::instance());
-  auto client = ZmqClient::create(*loop, options.masterEndpoint, randomIdentity("sched"));
+  auto client =
+      zk::MasterConnection::create(*loop, options.masterEndpoint, randomIdentity("sched"));
   if (!client) return makeError(client.error().withContext("cannot start the scheduler driver"));
   std::unique_ptr<SchedulerDriver> driver(
       new SchedulerDriver(scheduler, std::move(options), std::move(loop)));
+  // Called on the driver's loop, so it may act at once.
+  (*client)->setLeaderHandler([d = driver.get()](const zk::MasterInfo& leader) {
+    d->resubscribe("new leading master " + leader.id);
+  });
   driver->transport_ = std::move(*client);
   driver->transport_->setHandler(
       [d = driver.get()](std::string_view protocol, std::string_view payload) {
@@ -227,8 +232,14 @@ void SchedulerDriver::onHeartbeatTimer() {
 }
 
 void SchedulerDriver::onMasterSilent() {
-  LOG(WARNING) << "no word from the master for " << kMissedHeartbeats * heartbeatIntervalSec_
-               << " s: re-subscribing framework " << framework_.id;
+  resubscribe("no word from the master for " +
+              std::to_string(kMissedHeartbeats * heartbeatIntervalSec_) + " s");
+}
+
+void SchedulerDriver::resubscribe(const std::string& why) {
+  if (state_ == State::kSubscribing) return subscribe();  // now, not at the next retry
+  if (state_ != State::kSubscribed) return;
+  LOG(WARNING) << why << ": re-subscribing framework " << framework_.id;
   state_ = State::kSubscribing;
   loop_.cancelTimer(heartbeatTimer_);
   offerAgents_.clear();

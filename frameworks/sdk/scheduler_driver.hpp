@@ -38,7 +38,10 @@ namespace agora::sdk {
 struct DriverOptions {
   // The framework to subscribe. A non-empty id fails over to that framework.
   FrameworkInfo framework;
-  // The master's scheduler endpoint ("tcp://127.0.0.1:5055"); used by create().
+  // The master's scheduler endpoint ("tcp://127.0.0.1:5055"), or
+  // zk://HOST:PORT[,HOST:PORT]/PATH to find the leading master through
+  // ZooKeeper and re-subscribe (same framework ID) whenever it changes.
+  // Used by create().
   std::string masterEndpoint = "tcp://127.0.0.1:5055";
   // Acknowledge each reliable update once Scheduler::update() returns. When
   // false, the framework must call acknowledge(status) itself.
@@ -128,6 +131,9 @@ class SchedulerDriver {
   void handleOther(Event::Body& body);
   void onHeartbeatTimer();
   void onMasterSilent();
+  // Subscribes again now (the master changed or went silent); the scheduler
+  // sees disconnected() then reconnected().
+  void resubscribe(const std::string& why);
   void finish(State state);
   std::string agentOfOffers(const std::vector<std::string>& offerIds) const;
 

@@ -1,0 +1,106 @@
+#pragma once
+// High availability: this master as a candidate in a ZooKeeper election
+// (`--zk zk://HOST:PORT/PATH`, common/zk/). Only the leader serves agents and
+// schedulers: frames reach the Master, and the Master's messages leave, only
+// through the gate this class puts around the ZeroMQ transport, open while
+// elected. A standby answers the HTTP API with 307 redirects to the leader
+// (same path and query); /health and /metrics answer locally.
+//
+// Leadership is never regained in-process: a master that loses it must stop
+// (its state is no longer authoritative) and be restarted by its supervisor,
+// as a Mesos master does.
+//
+// Thread: the loop's, except install()'s filter (HTTP threads), which reads
+// an atomically published view.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/event_loop.hpp"
+#include "common/http_server.hpp"
+#include "common/result.hpp"
+#include "common/transport.hpp"
+#include "common/zk/election.hpp"
+
+namespace agora::zk {
+class ZkSession;
+class LeaderContender;
+class LeaderDetector;
+}  // namespace agora::zk
+
+namespace agora::master {
+
+// A ServerTransport that passes traffic only while open.
+class GatedTransport final : public ServerTransport {
+ public:
+  // REQUIRES: inner outlives the gate.
+  explicit GatedTransport(ServerTransport& inner);
+  void open() { open_ = true; }
+  bool isOpen() const { return open_; }
+
+  void setHandler(Handler handler) override { handler_ = std::move(handler); }
+  bool send(const std::string& peer, std::string_view protocol, std::string_view payload) override;
+  std::string endpoint() const override { return inner_.endpoint(); }
+  const TransportStats& stats() const override { return inner_.stats(); }
+
+ private:
+  ServerTransport& inner_;
+  Handler handler_;
+  bool open_ = false;
+};
+
+class Leadership {
+ public:
+  // What the HTTP threads see.
+  struct View {
+    bool leading = false;
+    std::string leaderId;
+    std::string leaderHttp;  // empty while no leader is known
+  };
+
+  // Connects to ZooKeeper (zkUrl: zk://HOST:PORT[,HOST:PORT]/PATH; the
+  // timeout: "10s", "500ms"). kInvalidArgument for a bad URL or timeout.
+  // REQUIRES: loop and inner outlive it.
+  static Result<std::unique_ptr<Leadership>> create(EventLoop& loop, ServerTransport& inner,
+                                                    const std::string& zkUrl,
+                                                    const std::string& sessionTimeout);
+  ~Leadership();
+
+  // The transport to give the Master.
+  ServerTransport& transport() { return gate_; }
+  // The redirect filter and GET /health ({"status":"ok","role":"leader"|"standby",
+  // "leader":{"id","http"}}). REQUIRES: called before the server starts; the
+  // Leadership outlives the server.
+  void install(http::HttpServer& server) const;
+  // Enters the election as `self`. onLost runs (once, on the loop) when
+  // leadership is lost.
+  void start(zk::MasterInfo self, std::function<void(const std::string& why)> onLost);
+
+  bool leading() const { return gate_.isOpen(); }
+  std::shared_ptr<const View> view() const { return view_.load(); }
+
+ private:
+  Leadership(EventLoop& loop, ServerTransport& inner, std::string zkUrl, std::string path);
+  void publish();
+
+  EventLoop& loop_;
+  const std::string zkUrl_;
+  const std::string path_;
+  zk::MasterInfo self_;
+  GatedTransport gate_;
+  std::unique_ptr<zk::ZkSession> session_;
+  std::unique_ptr<zk::LeaderContender> contender_;
+  std::unique_ptr<zk::LeaderDetector> detector_;
+  std::function<void(const std::string&)> onLost_;
+  std::atomic<std::shared_ptr<const View>> view_{std::make_shared<const View>()};
+};
+
+// The redirect for a standby: 307 to http://LEADER<target>, or 503 when no
+// leader is known. nullopt when `view` leads or the request is answered
+// locally (/health, /metrics).
+std::optional<http::Response> standbyResponse(const Leadership::View& view,
+                                              const http::Request& request);
+
+}  // namespace agora::master

@@ -1,0 +1,220 @@
+// Highly available masters as processes: three agora-master candidates on a
+// real ZooKeeper, an agent and a scheduler that find the leader through it.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "common/http_client.hpp"
+#include "common/subprocess.hpp"
+#include "frameworks/sdk/scheduler_driver.hpp"
+#include "tests/ha/zookeeper_server.hpp"
+#include "tests/integration/cluster.hpp"
+#include "tests/integration/recording_scheduler.hpp"
+
+namespace agora::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kMasters = 3;
+
+class HaClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!ZooKeeperServer::available(&why)) GTEST_SKIP() << why;
+    zookeeper_ = std::make_unique<ZooKeeperServer>(cluster_.root() + "/zk");
+    url_ = zookeeper_->url("/agora/masters");
+    for (int i = 0; i < kMasters; ++i) startMaster(i);
+    ASSERT_TRUE(eventually([&] { return leader() >= 0; }, 20s)) << "no single leader";
+  }
+  void TearDown() override {
+    driver_.reset();
+    agent_.reset();
+    masters_.clear();
+    zookeeper_.reset();
+  }
+
+  void startMaster(int i) {
+    http_.push_back("127.0.0.1:" + std::to_string(freePort()));
+    std::string endpoint = "tcp://127.0.0.1:" + std::to_string(freePort());
+    masters_.push_back(start("master" + std::to_string(i),
+                             {binPath("agora-master"), "--work-dir",
+                              cluster_.root() + "/master" + std::to_string(i), "--http", http_[i],
+                              "--listen", endpoint, "--zk", url_, "--zk-session-timeout", "2s",
+                              "--agent-ping-interval", "0.2", "--framework-heartbeat-interval",
+                              "0.5"}));
+  }
+  std::unique_ptr<Child> start(const std::string& name, std::vector<std::string> argv) {
+    SpawnOptions options;
+    options.argv = std::move(argv);
+    options.stdoutPath = options.stderrPath = cluster_.root() + "/" + name + ".log";
+    options.dieWithParent = true;
+    auto pid = spawn(options);
+    EXPECT_TRUE(pid) << pid.error().message;
+    return std::make_unique<Child>(name, pid ? *pid : -1);
+  }
+  nlohmann::json get(const std::string& address, const std::string& path) {
+    auto response = http::get("http://" + address + path, 2s);
+    if (!response || response->status != 200) return nullptr;
+    auto json = nlohmann::json::parse(response->body, nullptr, false);
+    return json.is_discarded() ? nlohmann::json() : json;
+  }
+  // The index of the one master that says it leads and that every live
+  // standby names as leader; -1 otherwise.
+  int leader() {
+    int found = -1;
+    for (int i = 0; i < kMasters; ++i) {
+      if (!masters_[i]->running()) continue;
+      auto health = get(http_[i], "/health");
+      if (health.is_null()) return -1;
+      if (health.value("role", "") == "leader") {
+        if (found >= 0) return -1;
+        found = i;
+      }
+    }
+    if (found < 0) return -1;
+    for (int i = 0; i < kMasters; ++i) {
+      if (!masters_[i]->running()) continue;
+      auto health = get(http_[i], "/health");
+      if (health.is_null() || !health.contains("leader") ||
+          health["leader"].value("http", "") != http_[found]) {
+        return -1;
+      }
+    }
+    return found;
+  }
+  std::string masterId(int i) {
+    auto health = get(http_[i], "/health");
+    return health.contains("leader") ? health["leader"].value("id", "") : "";
+  }
+  bool listsAgent(int master, const std::string& agentId) {
+    auto agents = get(http_[master], "/api/v1/agents");
+    if (agents.is_null()) return false;
+    for (const auto& a : agents.value("agents", nlohmann::json::array())) {
+      if (a.value("id", "") == agentId) return true;
+    }
+    return false;
+  }
+  std::string onlyAgentId(int master) {
+    auto agents = get(http_[master], "/api/v1/agents");
+    if (agents.is_null() || agents["agents"].size() != 1) return "";
+    return agents["agents"][0].value("id", "");
+  }
+  void startAgentAndScheduler() {
+    agent_ = start("agent", {binPath("agora-agent"), "--master", url_, "--work-dir",
+                             cluster_.root() + "/agent", "--resources", "cpus:2;mem:1024",
+                             "--isolation", "posix"});
+    sdk::DriverOptions options;
+    options.framework.name = "ha-test";
+    options.framework.roles = {"*"};
+    options.framework.failoverTimeoutSec = 60;
+    options.masterEndpoint = url_;
+    auto driver = sdk::SchedulerDriver::create(scheduler_, options);
+    ASSERT_TRUE(driver) << driver.error().message;
+    driver_ = std::move(*driver);
+    driver_->start();
+  }
+  // Offers whose ID the given master made (offer IDs start with the master's ID).
+  size_t offersFrom(const std::string& id) {
+    size_t n = 0;
+    for (const auto& o : scheduler_.offers()) n += o.offer.id.rfind(id + "-", 0) == 0;
+    return n;
+  }
+
+  Cluster cluster_;  // first: its teardown kills whatever still runs under its root
+  std::unique_ptr<ZooKeeperServer> zookeeper_;
+  std::string url_;
+  std::vector<std::string> http_;
+  std::vector<std::unique_ptr<Child>> masters_;
+  std::unique_ptr<Child> agent_;
+  RecordingScheduler scheduler_;
+  std::unique_ptr<sdk::SchedulerDriver> driver_;
+};
+
+TEST_F(HaClusterTest, StandbysRedirectToTheLeaderAndTheCliFindsIt) {
+  int lead = leader();
+  for (int i = 0; i < kMasters; ++i) {
+    if (i == lead) continue;
+    auto response = http::get("http://" + http_[i] + "/api/v1/tasks?state=RUNNING", 2s);
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 307);
+    EXPECT_EQ(response->headers["location"], "http://" + http_[lead] + "/api/v1/tasks?state=RUNNING");
+    auto posted = http::request("POST", "http://" + http_[i] + "/api/v1/weights",
+                                R"({"role":"eng","weight":2})", 2s);
+    ASSERT_TRUE(posted);
+    EXPECT_EQ(posted->status, 307);
+    auto metrics = http::get("http://" + http_[i] + "/metrics", 2s);  // answered locally
+    ASSERT_TRUE(metrics);
+    EXPECT_EQ(metrics->status, 200);
+  }
+  EXPECT_FALSE(get(http_[lead], "/api/v1/agents").is_null());
+
+  // The CLI follows a standby's redirect from a list of masters, and finds
+  // the leader through ZooKeeper.
+  std::string out, err;
+  std::string list = http_[(lead + 1) % kMasters] + "," + http_[lead];
+  EXPECT_EQ(cluster_.runCommand({binPath("agora"), "--master", list, "agents", "-o", "json"}, &out, &err), 0)
+      << err;
+  EXPECT_NE(out.find("\"agents\""), std::string::npos) << out;
+  EXPECT_EQ(cluster_.runCommand({binPath("agora"), "--master", url_, "frameworks", "-o", "json"}, &out, &err), 0)
+      << err;
+  EXPECT_NE(out.find("\"frameworks\""), std::string::npos) << out;
+}
+
+TEST_F(HaClusterTest, AgentAndSchedulerFollowANewLeaderAfterTheLeaderIsKilled) {
+  int first = leader();
+  std::string firstId = masterId(first);
+  startAgentAndScheduler();
+  ASSERT_TRUE(eventually([&] { return !onlyAgentId(first).empty(); }, 20s));
+  std::string agentId = onlyAgentId(first);
+  ASSERT_TRUE(eventually([&] { return offersFrom(firstId) > 0; }, 20s));
+  std::string frameworkId = scheduler_.frameworkId();
+  ASSERT_FALSE(frameworkId.empty());
+  for (int i = 0; i < kMasters; ++i) {
+    if (i != first) {
+      EXPECT_TRUE(get(http_[i], "/api/v1/agents").is_null()) << "a standby served the API";
+    }
+  }
+
+  masters_[first]->signal(SIGKILL);
+  auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return leader() >= 0; }, 20s)) << "no new leader";
+  auto elected = std::chrono::steady_clock::now() - killed;
+  int second = leader();
+  ASSERT_NE(second, first);
+  // ZooKeeper expires the dead leader's session after 2 s; allow scheduling slack.
+  EXPECT_LE(elected, 6s);
+  std::string secondId = masterId(second);
+
+  // The agent re-registers with its ID; the scheduler re-subscribes with its
+  // framework ID and gets offers from the new leader.
+  ASSERT_TRUE(eventually([&] { return listsAgent(second, agentId); }, 20s))
+      << get(http_[second], "/api/v1/agents").dump();
+  ASSERT_TRUE(eventually([&] { return offersFrom(secondId) > 0; }, 20s));
+  EXPECT_EQ(scheduler_.frameworkId(), frameworkId);
+  auto frameworks = get(http_[second], "/api/v1/frameworks");
+  ASSERT_FALSE(frameworks.is_null());
+  ASSERT_EQ(frameworks["frameworks"].size(), 1u);
+  EXPECT_EQ(frameworks["frameworks"][0].value("id", ""), frameworkId);
+}
+
+TEST_F(HaClusterTest, LeaderStepsDownWhenZooKeeperIsGone) {
+  int lead = leader();
+  zookeeper_->kill();
+  auto killed = std::chrono::steady_clock::now();
+  // The leader cannot know whether it still leads once its session may have
+  // expired: it exits (non-zero) and leaves the restart to its supervisor.
+  int code = masters_[lead]->wait(15s);
+  auto took = std::chrono::steady_clock::now() - killed;
+  EXPECT_EQ(code, 3);
+  EXPECT_LE(took, 8s);
+  for (int i = 0; i < kMasters; ++i) {
+    if (i != lead) {
+      EXPECT_TRUE(masters_[i]->running()) << "a standby has nothing to give up";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace agora::testing
