@@ -302,6 +302,12 @@ GcResult ImageStore::gc() {
     removeTree(trash);
     ++result.layersRemoved;
   }
+  // Configs of pulls that failed after fetching them.
+  for (const auto& entry : fs::directory_iterator(root_ + "/blobs/sha256", ec)) {
+    if (!images_.contains("sha256:" + entry.path().filename().string())) {
+      ::unlink(entry.path().c_str());
+    }
+  }
   for (const auto& entry : fs::directory_iterator(root_ + "/tmp", ec)) removeTree(entry.path());
   return result;
 }

@@ -17,7 +17,8 @@ struct OverlayRootfs {
   std::string target;    // mount point; created if missing
 };
 
-// Mounts the overlay at `target`. kInvalidArgument when there is no layer,
+// Mounts the overlay at `target` with MS_NODEV (device nodes of an image never
+// work; the container gets its own /dev). kInvalidArgument when there is no layer,
 // a path contains ':' ',' or '\', or the options exceed the kernel's page.
 Status mountOverlayRootfs(const OverlayRootfs& rootfs);
 

@@ -96,6 +96,10 @@ TEST_F(ImageBadInputTest, RejectsAConfigWhoseDiffIdsDoNotMatchTheLayers) {
                         ": uncompressed content (the config's diff_id) does not match its "
                         "digest: expected " + sha256Digest(other.tar) + ", got " +
                         sha256Digest(layer.tar));
+  // The verified config stays until gc: no image uses it.
+  EXPECT_FALSE(fs::is_empty(storeDir() + "/blobs/sha256"));
+  store()->gc();
+  EXPECT_TRUE(fs::is_empty(storeDir() + "/blobs/sha256"));
 }
 
 TEST_F(ImageBadInputTest, RejectsTruncatedArchives) {

@@ -116,6 +116,27 @@ TEST_F(ImageStoreTest, PullsFromDockerArchive) {
   expectNothingOutsideStore();
 }
 
+// Docker 25+ `docker save`: an OCI layout plus a manifest.json naming blobs.
+TEST_F(ImageStoreTest, PullsFromOciLayoutDockerArchive) {
+  Layer plain = makeLayer(busyboxLayer(), false);
+  auto config = makeConfig({plain}, {"/bin/sh"}, {});
+  OciLayout layout(root_ + "/src/docker-oci");
+  layout.addImage({plain}, config, "busybox:new");
+  std::string configHex = digestHex(sha256Digest(config.dump()));
+  std::string layerHex = digestHex(sha256Digest(plain.tar));
+  writeFile(layout.dir() + "/manifest.json",
+            nlohmann::json::array({{{"Config", "blobs/sha256/" + configHex},
+                                    {"RepoTags", {"busybox:new"}},
+                                    {"Layers", {"blobs/sha256/" + layerHex}}}})
+                .dump());
+  writeFile(root_ + "/src/docker-oci.tar", tarDirectory(layout.dir()));
+  auto image = store_->pull("docker-archive:" + root_ + "/src/docker-oci.tar");
+  ASSERT_TRUE(image) << image.error().message;
+  EXPECT_EQ(image->id, "sha256:" + configHex);
+  EXPECT_EQ(image->layerDigests, std::vector<std::string>{"sha256:" + layerHex});
+  expectBusybox(*image);
+}
+
 TEST_F(ImageStoreTest, WhiteoutsHideLowerFilesInTheOverlay) {
   auto layout = makeLayout();
   auto image = store_->pull("oci:" + layout.dir() + ":b");
