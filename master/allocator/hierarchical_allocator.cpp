@@ -397,18 +397,18 @@ double HierarchicalAllocator::dominantShare(const std::string& frameworkId) cons
   return tree_.dominantShare(allocated(frameworkId));
 }
 
-std::unordered_map<uint32_t, FilterView> HierarchicalAllocator::filterViews(TimePoint now) const {
-  std::unordered_map<uint32_t, FilterView> views;
-  std::unordered_map<uint32_t, const AgentSlot*> lastAgent;  // counts each agent once
+std::vector<FilterView> HierarchicalAllocator::filterViews(TimePoint now) const {
+  // Indexed by client: one pass over every filter with no hashing, since a
+  // cluster of declining frameworks holds millions of them.
+  std::vector<FilterView> views(clients_.size());
+  std::vector<const AgentSlot*> lastAgent(clients_.size(), nullptr);  // counts each agent once
   for (const auto& [id, agent] : agents_) {
     for (const Filter& f : agent->filters) {
       if (f.expires <= now || f.epoch != clients_[f.client].epoch) continue;
-      auto [it, fresh] = views.try_emplace(f.client);
-      FilterView& view = it->second;
-      if (fresh) view.earliestExpiry = view.latestExpiry = f.expires;
-      const AgentSlot*& last = lastAgent[f.client];
-      if (last != agent.get()) {
-        last = agent.get();
+      FilterView& view = views[f.client];
+      if (view.agents == 0) view.earliestExpiry = view.latestExpiry = f.expires;
+      if (lastAgent[f.client] != agent.get()) {
+        lastAgent[f.client] = agent.get();
         ++view.agents;
       }
       view.earliestExpiry = std::min(view.earliestExpiry, f.expires);
@@ -419,7 +419,7 @@ std::unordered_map<uint32_t, FilterView> HierarchicalAllocator::filterViews(Time
 }
 
 std::vector<RoleView> HierarchicalAllocator::roles() const {
-  std::unordered_map<uint32_t, FilterView> filters = filterViews(clock_.now());
+  std::vector<FilterView> filters = filterViews(clock_.now());
   std::vector<RoleView> out;
   for (const auto& [name, node] : tree_.roles()) {
     RoleView view;
@@ -435,9 +435,10 @@ std::vector<RoleView> HierarchicalAllocator::roles() const {
       if (!client.subscribed) continue;
       view.frameworks.push_back(client.frameworkId);
       if (client.suppressed) view.suppressed.push_back(client.frameworkId);
-      if (auto it = filters.find(child->clientIndex); it != filters.end()) {
-        it->second.frameworkId = client.frameworkId;
-        view.filters.push_back(it->second);
+      FilterView& filter = filters[child->clientIndex];
+      if (filter.agents > 0) {
+        filter.frameworkId = client.frameworkId;
+        view.filters.push_back(std::move(filter));
       }
     }
     std::sort(view.frameworks.begin(), view.frameworks.end());

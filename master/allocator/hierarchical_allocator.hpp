@@ -125,8 +125,8 @@ class HierarchicalAllocator final : public Allocator {
   void removeAllocation(AgentSlot& agent, uint32_t client, const Resources& resources);
   void expireFilters(TimePoint now);
   const ClientSlot* clientOf(const std::string& frameworkId, const std::string& role) const;
-  // Live filters by client index.
-  std::unordered_map<uint32_t, FilterView> filterViews(TimePoint now) const;
+  // Live filters by client index (agents == 0: none).
+  std::vector<FilterView> filterViews(TimePoint now) const;
 
   // allocation_pass.cpp
   void allocateOn(AgentSlot& agent, bool guaranteeStage, TimePoint now,
