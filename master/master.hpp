@@ -16,6 +16,7 @@
 #include <capnp/message.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -194,6 +195,9 @@ class Master {
   // Peers whose registration or subscription waits for the registry.
   std::set<std::string> pendingAgentPeers_;
   std::set<std::string> pendingSubscribes_;
+  // Agent ID -> its record as last queued to the registry (skips rewriting
+  // an unchanged record when an agent re-registers).
+  std::map<std::string, std::string> persistedAgents_;
   std::vector<EventLoop::TimerId> timers_;
   // Guards callbacks posted to the loop against a destroyed master.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
