@@ -207,6 +207,9 @@ class Master {
   // Peers whose registration or subscription waits for the registry.
   std::set<std::string> pendingAgentPeers_;
   std::set<std::string> pendingSubscribes_;
+  // Agent ID -> its record as last queued to the registry (skips rewriting
+  // an unchanged record when an agent re-registers).
+  std::map<std::string, std::string> persistedAgents_;
   std::vector<EventLoop::TimerId> timers_;
   std::map<std::string, EventLoop::TimerId> offerTimers_;  // by offer ID (offer timeout)
   uint64_t filtersExpiredSeen_ = 0;  // AllocatorStats::filtersExpired at the last pass

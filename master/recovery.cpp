@@ -57,7 +57,16 @@ void Master::persistAgent(const Agent& agent, std::function<void(Status)> done) 
     record.state = AgentRecordState::kUnreachable;
     record.unreachableTime = loop_.clock().wallSeconds();
   }
-  persist({putAgent(record)}, std::move(done));
+  Mutation mutation = putAgent(record);
+  std::string& last = persistedAgents_[agent.id];
+  if (*mutation.bytes == last) {
+    // Already written (a re-registration after a restart, typically): no
+    // new write, but still answer only after any write of it in flight.
+    persist({}, std::move(done));
+    return;
+  }
+  last = *mutation.bytes;
+  persist({std::move(mutation)}, std::move(done));
 }
 
 void Master::persistFramework(const Framework& framework, double removedTime) {
@@ -83,6 +92,7 @@ void Master::recover(const RegistryContents& contents) {
     agent.registeredTime = record.registeredTime;
     bool admitted = record.state == AgentRecordState::kAdmitted;
     agent.status = admitted ? AgentStatus::kRecovering : AgentStatus::kUnreachable;
+    persistedAgents_[id] = *putAgent(record).bytes;
     recovering += admitted ? 1 : 0;
   }
   if (recovering > 0) {

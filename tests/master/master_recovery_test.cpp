@@ -97,6 +97,12 @@ TEST_F(MasterRecoveryTest, AgentReregistersWithItsIdAndTasksAndTheSchedulerResub
   settle();
   EXPECT_EQ(agentState(agentId).status, AgentStatus::kRegistered);
   EXPECT_EQ(a->registeredCount, 2);
+  // The same report again: answered without rewriting an unchanged record.
+  uint64_t writes = registrar_->stats().writes;
+  a->reregister(agentId, "cpus:4;mem:1024", {{frameworkId, makeTask("t1", "cpus:1")}});
+  settle();
+  EXPECT_EQ(a->registeredCount, 3);
+  EXPECT_EQ(registrar_->stats().writes, writes);
   ASSERT_NE(task(frameworkId, "t1"), nullptr);
   EXPECT_EQ(task(frameworkId, "t1")->latest.state, TaskState::RUNNING);
   EXPECT_EQ(master_->allocator().available(agentId).toString(), "cpus:3;mem:1024");
