@@ -7,17 +7,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "agent/agent.hpp"
 #include "agent/agent_metrics.hpp"
 #include "agent/cgroups/cgroups_detect.hpp"
 #include "agent/cgroups_isolator.hpp"
+#include "agent/checkpoints.hpp"
 #include "agent/executor/child_reaper.hpp"
 #include "agent/host_resources.hpp"
 #include "agent/http_api.hpp"
 #include "agent/paths.hpp"
 #include "agent/posix_containerizer.hpp"
+#include "agent/proc_stat.hpp"
 #include "common/flags.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
@@ -33,6 +36,7 @@ struct Flags {
   std::string master, workDir, http, resources, attributes, hostname, executorPath, logDir;
   double retryMin = 10, retryMax = 600;
   std::string isolation, cgroupsRoot;
+  std::string recover = "reconnect", bootIdFile = "/proc/sys/kernel/random/boot_id";
   bool cgroupsCpuQuota = false;
   uint64_t cgroupsPidsMax = 1024;
 };
@@ -49,10 +53,10 @@ Status probeCgroups(cgroups::Cgroups& cgroups, const std::string& root) {
 }
 
 // --isolation: "posix", "cgroups", or empty for cgroups when running as root
-// on a host with usable cgroups, else posix. Removes this work dir's leftover
-// cgroups (containers of an earlier run, which nothing can adopt yet).
+// on a host with usable cgroups, else posix. `cgroupsIsolator` is set to the
+// cgroups isolator when there is one (for removing leftovers after recovery).
 Result<std::vector<std::unique_ptr<Isolator>>> makeIsolators(const Flags& flags,
-                                                             const std::string& workDir) {
+                                                             CgroupsIsolator*& cgroupsIsolator) {
   std::vector<std::unique_ptr<Isolator>> isolators;
   if (flags.isolation != "" && flags.isolation != "posix" && flags.isolation != "cgroups") {
     return makeError(ErrorCode::kInvalidArgument,
@@ -86,13 +90,50 @@ Result<std::vector<std::unique_ptr<Isolator>>> makeIsolators(const Flags& flags,
   auto isolator = std::make_unique<CgroupsIsolator>(
       std::move(*cgroups),
       CgroupsIsolator::Options{flags.cgroupsRoot, flags.cgroupsCpuQuota, flags.cgroupsPidsMax});
-  auto removed = isolator->removeLeftovers([&](const std::string& id) {
-    return validateId("container ID", id).has_value() &&
-           access(paths::containerDir(workDir, id).c_str(), F_OK) == 0;
-  });
-  LOG(INFO) << "removed " << removed.size() << " leftover container cgroups";
+  cgroupsIsolator = isolator.get();
   isolators.push_back(std::move(isolator));
   return isolators;
+}
+
+// Kills the containers an earlier run checkpointed whose executors still run
+// (same pid and start time) and removes every checkpoint: a fresh start.
+Status startFresh(const std::string& workDir, const std::string& why) {
+  LOG(WARNING) << "starting fresh as a new agent: " << why;
+  for (const ContainerState& c : checkpoints::readableContainers(workDir)) {
+    auto stat = c.executorPid > 0 ? readProcStat(c.executorPid) : std::nullopt;
+    if (!stat || stat->startTime != c.executorStartTime) continue;
+    LOG(WARNING) << "killing container " << c.containerId << " of task " << c.task.taskId
+                 << " (executor pid " << c.executorPid << ")";
+    killSession(c.executorPid);
+  }
+  return checkpoints::removeAll(workDir);
+}
+
+// Reads the checkpoints of an earlier run (--recover=reconnect). A corrupt
+// checkpoint is an error unless --recover=cleanup; a changed boot ID (host
+// reboot) or --recover=cleanup means a fresh start.
+Result<RecoveredState> loadState(const Flags& flags, const std::string& workDir) {
+  auto bootId = checkpoints::readBootId(flags.bootIdFile);
+  if (!bootId) return makeError(bootId.error());
+  auto state = checkpoints::recover(workDir);
+  if (!state && flags.recover != "cleanup") {
+    return makeError(state.error().withContext(
+        "cannot recover the agent's state; to discard it and kill the containers it describes, "
+        "restart with --recover=cleanup"));
+  }
+  std::string why;
+  if (!state) {
+    why = "--recover=cleanup and " + state.error().message;
+  } else if (flags.recover == "cleanup") {
+    why = "--recover=cleanup";
+  } else if (state->agent && state->agent->bootId != *bootId) {
+    why = "the host rebooted (boot ID " + state->agent->bootId + ", now " + *bootId +
+          "); agent " + state->agent->agentId + " and its " +
+          std::to_string(state->containers.size()) + " containers are gone";
+  }
+  if (why.empty()) return std::move(*state);
+  if (Status s = startFresh(workDir, why); !s) return makeError(s.error());
+  return RecoveredState{};
 }
 
 Result<KeyValues> parseAttributes(const std::string& text) {
@@ -144,6 +185,15 @@ int run(const Flags& flags) {
     LOG(ERROR) << "--status-update-retry-min/max must satisfy 0 < min <= max";
     return 1;
   }
+  if (flags.recover != "reconnect" && flags.recover != "cleanup") {
+    LOG(ERROR) << "--recover: '" << flags.recover << "' is not reconnect or cleanup";
+    return 1;
+  }
+  auto recovered = loadState(flags, workDir);
+  if (!recovered) {
+    LOG(ERROR) << recovered.error().message;
+    return 1;
+  }
   // Signals arrive through a signalfd; blocked before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -177,7 +227,8 @@ int run(const Flags& flags) {
     LOG(ERROR) << "--cgroups-root must be one path component";
     return 1;
   }
-  auto isolators = makeIsolators(flags, workDir);
+  CgroupsIsolator* cgroupsIsolator = nullptr;
+  auto isolators = makeIsolators(flags, cgroupsIsolator);
   if (!isolators) {
     LOG(ERROR) << isolators.error().message;
     return 1;
@@ -195,7 +246,23 @@ int run(const Flags& flags) {
   options.statusUpdates.retryMin = seconds(flags.retryMin);
   options.statusUpdates.retryMax = seconds(flags.retryMax);
   options.supervisor.workDir = workDir;
+  options.supervisor.checkpoint = true;
+  options.checkpoint = true;
+  options.identity = AgentIdentity{"", "", flags.hostname, flags.resources};
+  if (auto bootId = checkpoints::readBootId(flags.bootIdFile)) options.identity.bootId = *bootId;
   Agent agent(loop, **master, **executors, containerizer, options);
+  agent.recover(*recovered);
+  if (cgroupsIsolator != nullptr) {
+    // After recovery: the cgroups of adopted containers stay; those of this
+    // work dir's other containers are leftovers.
+    auto live = containerizer.containers();
+    auto removed = cgroupsIsolator->removeLeftovers([&](const std::string& id) {
+      return validateId("container ID", id).has_value() &&
+             std::find(live.begin(), live.end(), id) == live.end() &&
+             access(paths::containerDir(workDir, id).c_str(), F_OK) == 0;
+    });
+    LOG(INFO) << "removed " << removed.size() << " leftover container cgroups";
+  }
   AgentMetrics agentMetrics(metrics);
   agent.setPublishHandler([&](const AgentSnapshot& s) { agentMetrics.update(s); });
   if (httpServer) {
@@ -259,7 +326,12 @@ int main(int argc, char** argv) {
       "cgroups-cpu-quota", agora::po::bool_switch(&f.cgroupsCpuQuota),
       "hard CPU limit (CFS quota = cpus x period); per task: label agora.cgroups.cpu_quota")(
       "cgroups-pids-max", agora::po::value(&f.cgroupsPidsMax)->default_value(1024),
-      "processes per container, 0 for no limit; per task: label agora.cgroups.pids_max");
+      "processes per container, 0 for no limit; per task: label agora.cgroups.pids_max")(
+      "recover", agora::po::value(&f.recover)->default_value("reconnect"),
+      "reconnect: resume the agent ID and containers checkpointed in the work dir (refuses to "
+      "start if a checkpoint is corrupt); cleanup: kill them and start as a new agent")(
+      "boot-id-file", agora::po::value(&f.bootIdFile)->default_value(f.bootIdFile),
+      "where the host's boot ID is read (a changed ID means the host rebooted); for tests");
   agora::po::variables_map vm;
   auto parsed = agora::parseFlags(
       argc, argv, "Usage: agora-agent --master ENDPOINT --work-dir DIR [options]", options, vm);

@@ -38,6 +38,8 @@ class PosixContainerizer final : public Containerizer {
     onTerminated_ = std::move(handler);
   }
   Result<pid_t> launch(const ContainerConfig& config) override;
+  Result<bool> recover(const ContainerConfig& config, pid_t executorPid,
+                       uint64_t executorStartTime) override;
   Status destroy(const std::string& containerId) override;
   std::vector<std::string> containers() const override;
   Result<ResourceStatistics> usage(const std::string& containerId) const override;

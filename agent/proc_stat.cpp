@@ -20,7 +20,7 @@ std::optional<ProcStat> parseProcStat(const std::string& line) {
   if (ec != std::errc()) return std::nullopt;
   (void)p;
   std::istringstream rest(line.substr(close + 1));
-  // Fields from 3 (state) on; utime is 14, stime 15, rss 24.
+  // Fields from 3 (state) on; utime is 14, stime 15, starttime 22, rss 24.
   std::string field;
   std::vector<std::string> fields;
   while (rest >> field && fields.size() < 22) fields.push_back(field);
@@ -31,6 +31,7 @@ std::optional<ProcStat> parseProcStat(const std::string& line) {
   st.session = static_cast<pid_t>(std::strtol(fields[3].c_str(), nullptr, 10));
   st.utimeTicks = std::strtoull(fields[11].c_str(), nullptr, 10);
   st.stimeTicks = std::strtoull(fields[12].c_str(), nullptr, 10);
+  st.startTime = std::strtoull(fields[19].c_str(), nullptr, 10);
   st.rssPages = std::strtoll(fields[21].c_str(), nullptr, 10);
   return st;
 }

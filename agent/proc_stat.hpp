@@ -20,6 +20,7 @@ struct ProcStat {
   unsigned long long utimeTicks = 0;
   unsigned long long stimeTicks = 0;
   long long rssPages = 0;
+  unsigned long long startTime = 0;  // clock ticks after boot; with pid, names a process
 };
 
 // nullopt if the process is gone or the line is malformed.
