@@ -24,6 +24,7 @@
 #include "common/subprocess.hpp"
 #include "common/zmq_transport.hpp"
 #include "schemas/master_agent.capnp.h"
+#include "tests/agent/real_agent_support.hpp"
 
 namespace agora::agent {
 namespace {
@@ -176,14 +177,7 @@ class AgentRecoveryTest : public ::testing::Test {
       case AgentEnvelope::STATUS_UPDATE: {
         auto status = *fromCapnp(root.getStatusUpdate().getStatus());
         updates_.push_back(status);
-        master_->send(peer, kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto e) {
-                        auto a = e.initStatusUpdateAck();
-                        a.setFrameworkId("fw");
-                        a.setTaskId(status.taskId);
-                        a.setUuid(kj::arrayPtr(
-                            reinterpret_cast<const kj::byte*>(status.uuid.data()),
-                            status.uuid.size()));
-                      }));
+        master_->send(peer, kAgentProtocol, testing::statusAckFrame("fw", status));
         return;
       }
       default:
