@@ -145,7 +145,9 @@ Result<ResourceStatistics> PosixContainerizer::usage(const std::string& containe
   static const double kTicks = static_cast<double>(sysconf(_SC_CLK_TCK));
   static const uint64_t kPage = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   ResourceStatistics stats;
-  for (const ProcStat& p : sessionMembers(it->second.pid)) {
+  static const std::vector<ProcStat> kNone;
+  auto members = sessions().find(it->second.pid);
+  for (const ProcStat& p : members == sessions().end() ? kNone : members->second) {
     stats.cpusUserSec += static_cast<double>(p.utimeTicks) / kTicks;
     stats.cpusSystemSec += static_cast<double>(p.stimeTicks) / kTicks;
     stats.memRssBytes += static_cast<uint64_t>(std::max<long long>(p.rssPages, 0)) * kPage;
@@ -153,6 +155,15 @@ Result<ResourceStatistics> PosixContainerizer::usage(const std::string& containe
   }
   for (const auto& isolator : isolators_) isolator->usage(containerId, stats);
   return stats;
+}
+
+const std::map<pid_t, std::vector<ProcStat>>& PosixContainerizer::sessions() const {
+  auto now = std::chrono::steady_clock::now();
+  if (now - sessionsAt_ > std::chrono::milliseconds(200)) {
+    sessions_ = processesBySession();
+    sessionsAt_ = now;
+  }
+  return sessions_;
 }
 
 std::optional<ContainerLimitation> PosixContainerizer::limitation(

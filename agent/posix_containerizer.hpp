@@ -8,6 +8,7 @@
 //
 // Thread: the agent's loop thread.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "agent/containerizer.hpp"
 #include "agent/executor/child_reaper.hpp"
 #include "agent/isolator.hpp"
+#include "agent/proc_stat.hpp"
 
 namespace agora::agent {
 
@@ -55,8 +57,14 @@ class PosixContainerizer final : public Containerizer {
   void cleanup(const std::string& containerId);
   void killIsolated(const std::string& containerId);
 
+  // One /proc scan serves every container's usage() for a short while, so
+  // sampling N containers costs one scan, not N.
+  const std::map<pid_t, std::vector<ProcStat>>& sessions() const;
+
   ChildReaper& reaper_;
   const Options options_;
+  mutable std::map<pid_t, std::vector<ProcStat>> sessions_;
+  mutable std::chrono::steady_clock::time_point sessionsAt_{};
   std::vector<std::unique_ptr<Isolator>> isolators_;
   TerminationHandler onTerminated_;
   std::map<std::string, Container> containers_;

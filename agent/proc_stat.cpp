@@ -43,20 +43,37 @@ std::optional<ProcStat> readProcStat(pid_t pid) {
   return parseProcStat(line);
 }
 
-std::vector<ProcStat> sessionMembers(pid_t sid) {
-  std::vector<ProcStat> members;
+namespace {
+
+template <class Visit>
+void forEachProcess(Visit&& visit) {
   DIR* dir = opendir("/proc");
-  if (dir == nullptr) return members;
+  if (dir == nullptr) return;
   while (dirent* entry = readdir(dir)) {
     pid_t pid = 0;
     const char* name = entry->d_name;
     auto [end, ec] = std::from_chars(name, name + strlen(name), pid);
     if (ec != std::errc() || *end != '\0') continue;
     auto st = readProcStat(pid);
-    if (st && st->session == sid && st->state != 'Z') members.push_back(*st);
+    if (st && st->state != 'Z') visit(*st);
   }
   closedir(dir);
+}
+
+}  // namespace
+
+std::vector<ProcStat> sessionMembers(pid_t sid) {
+  std::vector<ProcStat> members;
+  forEachProcess([&](const ProcStat& st) {
+    if (st.session == sid) members.push_back(st);
+  });
   return members;
+}
+
+std::map<pid_t, std::vector<ProcStat>> processesBySession() {
+  std::map<pid_t, std::vector<ProcStat>> out;
+  forEachProcess([&](const ProcStat& st) { out[st.session].push_back(st); });
+  return out;
 }
 
 }  // namespace agora::agent
