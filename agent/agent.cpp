@@ -3,6 +3,8 @@
 #include <glog/logging.h>
 
 #include "agent/executor/envelope.hpp"
+#include "agent/paths.hpp"
+#include "common/checkpoint_file.hpp"
 
 namespace agora::agent {
 
@@ -29,6 +31,33 @@ Agent::~Agent() {
   *alive_ = false;
   master_.setHandler(nullptr);
   loop_.cancelTimer(tick_);
+}
+
+void Agent::recover(const RecoveredState& state) {
+  if (state.agent) {
+    agentId_ = state.agent->agentId;
+    checkpointedId_ = agentId_;
+  }
+  for (const RecoveredContainer& c : state.containers) {
+    frameworks_[c.container.framework.id] = c.container.framework;
+  }
+  LOG(INFO) << "recovering " << (agentId_.empty() ? "no agent ID" : "agent " + agentId_) << " with "
+            << state.containers.size() << " containers";
+  supervisor_.recover(state.containers);
+}
+
+void Agent::checkpointIdentity() {
+  if (!options_.checkpoint || checkpointedId_ == agentId_) return;
+  AgentIdentity identity = options_.identity;
+  identity.agentId = agentId_;
+  Status s = agentId_.empty()
+                 ? removeCheckpointFile(paths::agentCheckpoint(options_.supervisor.workDir))
+                 : checkpoints::writeAgent(options_.supervisor.workDir, identity);
+  if (!s) {
+    LOG(ERROR) << "cannot checkpoint the agent ID: " << s.error().message;
+    return;
+  }
+  checkpointedId_ = agentId_;
 }
 
 void Agent::start() {
@@ -149,6 +178,7 @@ void Agent::dispatch(AgentEnvelope::Reader envelope) {
       updates_.clear();
       frameworks_.clear();
       agentId_.clear();
+      checkpointIdentity();
       return startRegistration("shut down by the master");
     }
     default:
@@ -168,6 +198,7 @@ void Agent::onRegistered(schema::AgentRegistered::Reader message) {
     LOG(WARNING) << "the master gave a new agent ID " << id << " (was " << agentId_ << ")";
   }
   agentId_ = id;
+  checkpointIdentity();
   pingInterval_ = seconds(interval);
   lastPing_ = loop_.clock().now();
   registered_ = true;
@@ -193,7 +224,7 @@ void Agent::onRunTask(schema::RunTask::Reader message) {
   if (!task) return reject(kRejectInvalid, "runTask: " + task.error().message);
   frameworks_[framework->id] = *framework;
   LOG(INFO) << "launching task " << task->taskId << " of framework " << framework->id;
-  supervisor_.launch(framework->id, *task);
+  supervisor_.launch(*framework, *task);
 }
 
 void Agent::forward(const StatusUpdate& update) {

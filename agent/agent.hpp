@@ -7,6 +7,11 @@
 // StatusUpdateManager's updates and the master's acknowledgements.
 // Publishes an AgentSnapshot for the HTTP API after every change.
 //
+// With Options::checkpoint the agent ID is checkpointed (with the boot ID)
+// as soon as the master assigns it, and recover() - called before start() -
+// restores the ID, frameworks and containers of an earlier run so that the
+// agent re-registers with them.
+//
 // Thread: the loop thread, except snapshot() (any thread).
 
 #include <map>
@@ -36,6 +41,8 @@ class Agent {
     Duration tickInterval = seconds(1);  // registration retries, ping watchdog
     StatusUpdateManager::Options statusUpdates;
     TaskSupervisor::Options supervisor;
+    bool checkpoint = false;  // in supervisor.workDir
+    AgentIdentity identity;   // boot ID, hostname and resources to checkpoint with the ID
   };
 
   // REQUIRES: every reference outlives the agent.
@@ -45,6 +52,8 @@ class Agent {
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
+  // REQUIRES: before start().
+  void recover(const RecoveredState& state);
   void start();
   // The master connection now reaches a new leading master: register again
   // at once (same agent ID) instead of waiting for missed pings.
@@ -57,6 +66,7 @@ class Agent {
   bool registered() const { return registered_; }
   const std::string& agentId() const { return agentId_; }
   const StatusUpdateManager& statusUpdates() const { return updates_; }
+  const TaskSupervisor& supervisor() const { return supervisor_; }
   // Thread-safe.
   std::shared_ptr<const AgentSnapshot> snapshot() const { return snapshot_.get(); }
 
@@ -71,6 +81,7 @@ class Agent {
   void forward(const StatusUpdate& update);
   void onTick();
   void reject(const char* reason, const std::string& detail);
+  void checkpointIdentity();
   void schedulePublish();
   void publish();
 
@@ -83,6 +94,7 @@ class Agent {
   std::map<std::string, FrameworkInfo> frameworks_;
 
   std::string agentId_;
+  std::string checkpointedId_;
   bool registered_ = false;
   Duration pingInterval_ = seconds(2);
   TimePoint lastPing_{};

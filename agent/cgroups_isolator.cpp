@@ -76,6 +76,15 @@ Status CgroupsIsolator::isolate(const std::string& containerId, pid_t pid) {
   return {};
 }
 
+Status CgroupsIsolator::recover(const ContainerConfig& config) {
+  std::string name = cgroupName(config.containerId);
+  if (!cgroups_->exists(name)) {
+    return makeError(ErrorCode::kNotFound, "cgroup " + name + " of a recovered container is gone");
+  }
+  memoryMb_[config.containerId] = config.task.resources.scalar("mem");
+  return {};
+}
+
 Status CgroupsIsolator::kill(const std::string& containerId) {
   return cgroups_->killAll(cgroupName(containerId));
 }

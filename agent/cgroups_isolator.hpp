@@ -42,6 +42,8 @@ class CgroupsIsolator final : public Isolator {
   Status prepare(const ContainerConfig& config) override;
   Status isolate(const std::string& containerId, pid_t pid) override;
   Status cleanup(const std::string& containerId) override;
+  // Adopts the container's existing cgroup (an error if it is gone).
+  Status recover(const ContainerConfig& config) override;
   Status kill(const std::string& containerId) override;
   void usage(const std::string& containerId, ResourceStatistics& stats) const override;
   std::optional<ContainerLimitation> limitation(const std::string& containerId) const override;

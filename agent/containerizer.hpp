@@ -54,6 +54,18 @@ class Containerizer {
   // is reported through the handler when the executor has been reaped.
   virtual Status destroy(const std::string& containerId) = 0;
 
+  // Adopts a container started by an earlier run of the agent (recovery).
+  // True when its executor `executorPid` still runs with `executorStartTime`
+  // (field 22 of /proc/PID/stat, so a reused pid is not mistaken for it): it
+  // is tracked again and its termination reported through the handler, with
+  // waitStatus -1 (it is not our child, so its status is unknown). False
+  // when the executor is gone: what is left of the container is killed and
+  // its isolation cleaned up, and no termination is reported.
+  virtual Result<bool> recover(const ContainerConfig& /*config*/, pid_t /*executorPid*/,
+                               uint64_t /*executorStartTime*/) {
+    return false;
+  }
+
   // IDs of the containers not yet reported terminated.
   virtual std::vector<std::string> containers() const = 0;
 

@@ -12,6 +12,9 @@
 //   usage()       adds what it measures to the container's statistics;
 //   limitation()  the limit the container hit, checked when its task failed.
 // The last three default to "nothing tracked".
+// recover() replaces prepare() + isolate() for a container adopted after an
+// agent restart (its processes already run isolated); it must take over
+// what prepare() set up, not recreate it.
 // Thread: the agent's loop thread.
 
 #include <sys/types.h>
@@ -32,6 +35,7 @@ class Isolator {
   virtual Status isolate(const std::string& containerId, pid_t pid) = 0;
   virtual Status cleanup(const std::string& containerId) = 0;
 
+  virtual Status recover(const ContainerConfig& /*config*/) { return {}; }
   virtual Status kill(const std::string& /*containerId*/) { return {}; }
   virtual void usage(const std::string& /*containerId*/, ResourceStatistics& /*stats*/) const {}
   virtual std::optional<ContainerLimitation> limitation(const std::string& /*containerId*/) const {

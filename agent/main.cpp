@@ -7,18 +7,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "agent/agent.hpp"
 #include "agent/agent_metrics.hpp"
 #include "agent/cgroups/cgroups_detect.hpp"
 #include "agent/cgroups_isolator.hpp"
+#include "agent/checkpoints.hpp"
 #include "agent/executor/child_reaper.hpp"
 #include "agent/host_resources.hpp"
 #include "agent/http_api.hpp"
 #include "agent/isolation_flag.hpp"
 #include "agent/paths.hpp"
 #include "agent/posix_containerizer.hpp"
+#include "agent/proc_stat.hpp"
 #include "common/flags.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
@@ -35,6 +38,7 @@ struct Flags {
   std::string master, workDir, http, resources, attributes, hostname, executorPath, logDir;
   double retryMin = 10, retryMax = 600;
   std::string isolation, cgroupsRoot;
+  std::string recover = "reconnect", bootIdFile = "/proc/sys/kernel/random/boot_id";
   bool cgroupsCpuQuota = false;
   uint64_t cgroupsPidsMax = 1024;
 };
@@ -51,11 +55,11 @@ Status probeCgroups(cgroups::Cgroups& cgroups, const std::string& root) {
 }
 
 // The cgroups isolator when `want` and usable (see isolation_flag.hpp), or
-// nullptr. Removes this work dir's leftover cgroups (containers of an earlier
-// run, which nothing can adopt yet).
-Result<std::unique_ptr<Isolator>> makeCgroupsIsolator(const Flags& flags, IsolatorWant want,
-                                                      const std::string& workDir) {
-  if (want == IsolatorWant::kOff) return std::unique_ptr<Isolator>();
+// nullptr. Leftover cgroups are removed after recovery, once the adopted
+// containers are known.
+Result<std::unique_ptr<CgroupsIsolator>> makeCgroupsIsolator(const Flags& flags,
+                                                             IsolatorWant want) {
+  if (want == IsolatorWant::kOff) return std::unique_ptr<CgroupsIsolator>();
   auto cgroups = cgroups::detectCgroups();
   std::string why = geteuid() != 0 ? "not running as root"
                     : !cgroups     ? cgroups.error().message
@@ -71,7 +75,7 @@ Result<std::unique_ptr<Isolator>> makeCgroupsIsolator(const Flags& flags, Isolat
   if (!use) return makeError(use.error());
   if (!*use) {
     LOG(INFO) << "cgroups isolation off (" << why << ")";
-    return std::unique_ptr<Isolator>();
+    return std::unique_ptr<CgroupsIsolator>();
   }
   LOG(INFO) << "isolation: cgroups, " << (*cgroups)->describe() << ", root '" << flags.cgroupsRoot
             << "', pids.max " << flags.cgroupsPidsMax << ", cpu quota "
@@ -79,12 +83,7 @@ Result<std::unique_ptr<Isolator>> makeCgroupsIsolator(const Flags& flags, Isolat
   auto isolator = std::make_unique<CgroupsIsolator>(
       std::move(*cgroups),
       CgroupsIsolator::Options{flags.cgroupsRoot, flags.cgroupsCpuQuota, flags.cgroupsPidsMax});
-  auto removed = isolator->removeLeftovers([&](const std::string& id) {
-    return validateId("container ID", id).has_value() &&
-           access(paths::containerDir(workDir, id).c_str(), F_OK) == 0;
-  });
-  LOG(INFO) << "removed " << removed.size() << " leftover container cgroups";
-  return std::unique_ptr<Isolator>(std::move(isolator));
+  return isolator;
 }
 
 // Whether executors start tasks in their own namespaces.
@@ -100,20 +99,63 @@ Result<bool> useNamespaces(IsolatorWant want) {
 
 struct Isolation {
   std::vector<std::unique_ptr<Isolator>> isolators;
+  CgroupsIsolator* cgroups = nullptr;  // owned by `isolators`
   bool namespaces = false;
 };
 
-Result<Isolation> makeIsolation(const Flags& flags, const std::string& workDir) {
+Result<Isolation> makeIsolation(const Flags& flags) {
   auto choice = parseIsolation(flags.isolation);
   if (!choice) return makeError(choice.error());
-  auto cgroupsIsolator = makeCgroupsIsolator(flags, choice->cgroups, workDir);
+  auto cgroupsIsolator = makeCgroupsIsolator(flags, choice->cgroups);
   if (!cgroupsIsolator) return makeError(cgroupsIsolator.error());
   auto namespaces = useNamespaces(choice->namespaces);
   if (!namespaces) return makeError(namespaces.error());
   Isolation out;
+  out.cgroups = cgroupsIsolator->get();
   if (*cgroupsIsolator) out.isolators.push_back(std::move(*cgroupsIsolator));
   out.namespaces = *namespaces;
   return out;
+}
+
+// Kills the containers an earlier run checkpointed whose executors still run
+// (same pid and start time) and removes every checkpoint: a fresh start.
+Status startFresh(const std::string& workDir, const std::string& why) {
+  LOG(WARNING) << "starting fresh as a new agent: " << why;
+  for (const ContainerState& c : checkpoints::readableContainers(workDir)) {
+    auto stat = c.executorPid > 0 ? readProcStat(c.executorPid) : std::nullopt;
+    if (!stat || stat->startTime != c.executorStartTime) continue;
+    LOG(WARNING) << "killing container " << c.containerId << " of task " << c.task.taskId
+                 << " (executor pid " << c.executorPid << ")";
+    killSession(c.executorPid);
+  }
+  return checkpoints::removeAll(workDir);
+}
+
+// Reads the checkpoints of an earlier run (--recover=reconnect). A corrupt
+// checkpoint is an error unless --recover=cleanup; a changed boot ID (host
+// reboot) or --recover=cleanup means a fresh start.
+Result<RecoveredState> loadState(const Flags& flags, const std::string& workDir) {
+  auto bootId = checkpoints::readBootId(flags.bootIdFile);
+  if (!bootId) return makeError(bootId.error());
+  auto state = checkpoints::recover(workDir);
+  if (!state && flags.recover != "cleanup") {
+    return makeError(state.error().withContext(
+        "cannot recover the agent's state; to discard it and kill the containers it describes, "
+        "restart with --recover=cleanup"));
+  }
+  std::string why;
+  if (!state) {
+    why = "--recover=cleanup and " + state.error().message;
+  } else if (flags.recover == "cleanup") {
+    why = "--recover=cleanup";
+  } else if (state->agent && state->agent->bootId != *bootId) {
+    why = "the host rebooted (boot ID " + state->agent->bootId + ", now " + *bootId +
+          "); agent " + state->agent->agentId + " and its " +
+          std::to_string(state->containers.size()) + " containers are gone";
+  }
+  if (why.empty()) return std::move(*state);
+  if (Status s = startFresh(workDir, why); !s) return makeError(s.error());
+  return RecoveredState{};
 }
 
 Result<KeyValues> parseAttributes(const std::string& text) {
@@ -165,6 +207,15 @@ int run(const Flags& flags) {
     LOG(ERROR) << "--status-update-retry-min/max must satisfy 0 < min <= max";
     return 1;
   }
+  if (flags.recover != "reconnect" && flags.recover != "cleanup") {
+    LOG(ERROR) << "--recover: '" << flags.recover << "' is not reconnect or cleanup";
+    return 1;
+  }
+  auto recovered = loadState(flags, workDir);
+  if (!recovered) {
+    LOG(ERROR) << recovered.error().message;
+    return 1;
+  }
   // Signals arrive through a signalfd; blocked before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -198,7 +249,7 @@ int run(const Flags& flags) {
     LOG(ERROR) << "--cgroups-root must be one path component";
     return 1;
   }
-  auto isolation = makeIsolation(flags, workDir);
+  auto isolation = makeIsolation(flags);
   if (!isolation) {
     LOG(ERROR) << isolation.error().message;
     return 1;
@@ -217,9 +268,25 @@ int run(const Flags& flags) {
   options.statusUpdates.retryMin = seconds(flags.retryMin);
   options.statusUpdates.retryMax = seconds(flags.retryMax);
   options.supervisor.workDir = workDir;
+  options.supervisor.checkpoint = true;
+  options.checkpoint = true;
+  options.identity = AgentIdentity{"", "", flags.hostname, flags.resources};
+  if (auto bootId = checkpoints::readBootId(flags.bootIdFile)) options.identity.bootId = *bootId;
   Agent agent(loop, **master, **executors, containerizer, options);
   (*master)->setLeaderHandler(
       [&agent](const zk::MasterInfo& leader) { agent.reconnect("new leading master " + leader.id); });
+  agent.recover(*recovered);
+  if (isolation->cgroups != nullptr) {
+    // After recovery: the cgroups of adopted containers stay; those of this
+    // work dir's other containers are leftovers.
+    auto live = containerizer.containers();
+    auto removed = isolation->cgroups->removeLeftovers([&](const std::string& id) {
+      return validateId("container ID", id).has_value() &&
+             std::find(live.begin(), live.end(), id) == live.end() &&
+             access(paths::containerDir(workDir, id).c_str(), F_OK) == 0;
+    });
+    LOG(INFO) << "removed " << removed.size() << " leftover container cgroups";
+  }
   AgentMetrics agentMetrics(metrics);
   agent.setPublishHandler([&](const AgentSnapshot& s) { agentMetrics.update(s); });
   if (httpServer) {
@@ -283,7 +350,12 @@ int main(int argc, char** argv) {
       "cgroups-cpu-quota", agora::po::bool_switch(&f.cgroupsCpuQuota),
       "hard CPU limit (CFS quota = cpus x period); per task: label agora.cgroups.cpu_quota")(
       "cgroups-pids-max", agora::po::value(&f.cgroupsPidsMax)->default_value(1024),
-      "processes per container, 0 for no limit; per task: label agora.cgroups.pids_max");
+      "processes per container, 0 for no limit; per task: label agora.cgroups.pids_max")(
+      "recover", agora::po::value(&f.recover)->default_value("reconnect"),
+      "reconnect: resume the agent ID and containers checkpointed in the work dir (refuses to "
+      "start if a checkpoint is corrupt); cleanup: kill them and start as a new agent")(
+      "boot-id-file", agora::po::value(&f.bootIdFile)->default_value(f.bootIdFile),
+      "where the host's boot ID is read (a changed ID means the host rebooted); for tests");
   agora::po::variables_map vm;
   auto parsed = agora::parseFlags(
       argc, argv, "Usage: agora-agent --master ENDPOINT|zk://HOST:PORT/PATH --work-dir DIR [options]", options, vm);

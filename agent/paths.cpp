@@ -17,6 +17,17 @@ std::string containerDir(const std::string& workDir, const std::string& containe
 std::string launchFile(const std::string& workDir, const std::string& containerId) {
   return containerDir(workDir, containerId) + "/launch.bin";
 }
+std::string metaDir(const std::string& workDir) { return workDir + "/meta"; }
+std::string agentCheckpoint(const std::string& workDir) { return metaDir(workDir) + "/agent.ckpt"; }
+std::string containerCheckpoint(const std::string& workDir, const std::string& containerId) {
+  return containerDir(workDir, containerId) + "/container.ckpt";
+}
+std::string updatesCheckpoint(const std::string& workDir, const std::string& containerId) {
+  return containerDir(workDir, containerId) + "/updates.ckpt";
+}
+std::string taskExitFile(const std::string& workDir, const std::string& containerId) {
+  return containerDir(workDir, containerId) + "/exit.ckpt";
+}
 std::string sandboxesRoot(const std::string& workDir) { return workDir + "/sandboxes"; }
 std::string sandbox(const std::string& workDir, const std::string& frameworkId,
                     const std::string& taskId, const std::string& containerId) {

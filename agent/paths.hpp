@@ -1,7 +1,10 @@
 #pragma once
 // The agent's work directory layout:
 //   WORK_DIR/executor.sock                          ipc ROUTER for executors
+//   WORK_DIR/meta/agent.ckpt                        the agent's identity
 //   WORK_DIR/containers/<containerId>/launch.bin    the container's LaunchSpec
+//   WORK_DIR/containers/<containerId>/{container,updates,exit}.ckpt
+//                                                   recovery state (schemas/checkpoint.capnp)
 //   WORK_DIR/sandboxes/<frameworkId>/<taskId>/<containerId>/   stdout, stderr
 // IDs are validated (validateId) before they become path components.
 
@@ -16,6 +19,11 @@ std::string executorEndpoint(const std::string& workDir);  // "ipc://..."
 std::string containersRoot(const std::string& workDir);
 std::string containerDir(const std::string& workDir, const std::string& containerId);
 std::string launchFile(const std::string& workDir, const std::string& containerId);
+std::string metaDir(const std::string& workDir);
+std::string agentCheckpoint(const std::string& workDir);
+std::string containerCheckpoint(const std::string& workDir, const std::string& containerId);
+std::string updatesCheckpoint(const std::string& workDir, const std::string& containerId);
+std::string taskExitFile(const std::string& workDir, const std::string& containerId);
 std::string sandboxesRoot(const std::string& workDir);
 std::string sandbox(const std::string& workDir, const std::string& frameworkId,
                     const std::string& taskId, const std::string& containerId);

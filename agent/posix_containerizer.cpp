@@ -78,6 +78,47 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   return launchProcess(process);
 }
 
+Result<bool> PosixContainerizer::recover(const ContainerConfig& config, pid_t executorPid,
+                                         uint64_t executorStartTime) {
+  const std::string& id = config.containerId;
+  if (containers_.count(id)) {
+    return makeError(ErrorCode::kAlreadyExists, "container '" + id + "' already exists");
+  }
+  bool alive = false;
+  if (executorPid > 0) {
+    Status watched = reaper_.watchForeign(
+        executorPid, [this, id](int status) { onExecutorExited(id, status); });
+    if (watched) {
+      // Checked after the pidfd pinned the process: a match cannot be a later reuse.
+      auto stat = readProcStat(executorPid);
+      alive = stat && stat->startTime == executorStartTime && stat->state != 'Z';
+      if (!alive) reaper_.unwatch(executorPid);
+    }
+  }
+  if (!alive) {
+    // The executor's session outlives it; it is still the container's while
+    // the pid is free or names the executor's zombie (not a new process).
+    auto stat = executorPid > 0 ? readProcStat(executorPid) : std::nullopt;
+    if (executorPid > 0 && (!stat || stat->startTime == executorStartTime)) {
+      killSession(executorPid);
+    }
+    cleanup(id);
+    LOG(INFO) << "container " << id << " of task " << config.task.taskId
+              << " did not survive: its executor is gone";
+    return false;
+  }
+  for (auto& isolator : isolators_) {
+    if (Status s = isolator->recover(config); !s) {
+      LOG(WARNING) << isolator->name() << " isolator: recovering container " << id << ": "
+                   << s.error().message;
+    }
+  }
+  containers_[id] = Container{executorPid};
+  LOG(INFO) << "recovered container " << id << " of task " << config.task.taskId
+            << "; executor pid " << executorPid;
+  return true;
+}
+
 Status PosixContainerizer::destroy(const std::string& containerId) {
   auto it = containers_.find(containerId);
   if (it == containers_.end()) {
@@ -104,7 +145,9 @@ Result<ResourceStatistics> PosixContainerizer::usage(const std::string& containe
   static const double kTicks = static_cast<double>(sysconf(_SC_CLK_TCK));
   static const uint64_t kPage = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   ResourceStatistics stats;
-  for (const ProcStat& p : sessionMembers(it->second.pid)) {
+  static const std::vector<ProcStat> kNone;
+  auto members = sessions().find(it->second.pid);
+  for (const ProcStat& p : members == sessions().end() ? kNone : members->second) {
     stats.cpusUserSec += static_cast<double>(p.utimeTicks) / kTicks;
     stats.cpusSystemSec += static_cast<double>(p.stimeTicks) / kTicks;
     stats.memRssBytes += static_cast<uint64_t>(std::max<long long>(p.rssPages, 0)) * kPage;
@@ -112,6 +155,15 @@ Result<ResourceStatistics> PosixContainerizer::usage(const std::string& containe
   }
   for (const auto& isolator : isolators_) isolator->usage(containerId, stats);
   return stats;
+}
+
+const std::map<pid_t, std::vector<ProcStat>>& PosixContainerizer::sessions() const {
+  auto now = std::chrono::steady_clock::now();
+  if (now - sessionsAt_ > std::chrono::milliseconds(200)) {
+    sessions_ = processesBySession();
+    sessionsAt_ = now;
+  }
+  return sessions_;
 }
 
 std::optional<ContainerLimitation> PosixContainerizer::limitation(

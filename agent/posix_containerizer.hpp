@@ -8,6 +8,7 @@
 //
 // Thread: the agent's loop thread.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "agent/containerizer.hpp"
 #include "agent/executor/child_reaper.hpp"
 #include "agent/isolator.hpp"
+#include "agent/proc_stat.hpp"
 
 namespace agora::agent {
 
@@ -39,6 +41,8 @@ class PosixContainerizer final : public Containerizer {
     onTerminated_ = std::move(handler);
   }
   Result<pid_t> launch(const ContainerConfig& config) override;
+  Result<bool> recover(const ContainerConfig& config, pid_t executorPid,
+                       uint64_t executorStartTime) override;
   Status destroy(const std::string& containerId) override;
   std::vector<std::string> containers() const override;
   Result<ResourceStatistics> usage(const std::string& containerId) const override;
@@ -54,8 +58,14 @@ class PosixContainerizer final : public Containerizer {
   void cleanup(const std::string& containerId);
   void killIsolated(const std::string& containerId);
 
+  // One /proc scan serves every container's usage() for a short while, so
+  // sampling N containers costs one scan, not N.
+  const std::map<pid_t, std::vector<ProcStat>>& sessions() const;
+
   ChildReaper& reaper_;
   const Options options_;
+  mutable std::map<pid_t, std::vector<ProcStat>> sessions_;
+  mutable std::chrono::steady_clock::time_point sessionsAt_{};
   std::vector<std::unique_ptr<Isolator>> isolators_;
   TerminationHandler onTerminated_;
   std::map<std::string, Container> containers_;

@@ -20,7 +20,7 @@ std::optional<ProcStat> parseProcStat(const std::string& line) {
   if (ec != std::errc()) return std::nullopt;
   (void)p;
   std::istringstream rest(line.substr(close + 1));
-  // Fields from 3 (state) on; utime is 14, stime 15, rss 24.
+  // Fields from 3 (state) on; utime is 14, stime 15, starttime 22, rss 24.
   std::string field;
   std::vector<std::string> fields;
   while (rest >> field && fields.size() < 22) fields.push_back(field);
@@ -31,6 +31,7 @@ std::optional<ProcStat> parseProcStat(const std::string& line) {
   st.session = static_cast<pid_t>(std::strtol(fields[3].c_str(), nullptr, 10));
   st.utimeTicks = std::strtoull(fields[11].c_str(), nullptr, 10);
   st.stimeTicks = std::strtoull(fields[12].c_str(), nullptr, 10);
+  st.startTime = std::strtoull(fields[19].c_str(), nullptr, 10);
   st.rssPages = std::strtoll(fields[21].c_str(), nullptr, 10);
   return st;
 }
@@ -42,20 +43,37 @@ std::optional<ProcStat> readProcStat(pid_t pid) {
   return parseProcStat(line);
 }
 
-std::vector<ProcStat> sessionMembers(pid_t sid) {
-  std::vector<ProcStat> members;
+namespace {
+
+template <class Visit>
+void forEachProcess(Visit&& visit) {
   DIR* dir = opendir("/proc");
-  if (dir == nullptr) return members;
+  if (dir == nullptr) return;
   while (dirent* entry = readdir(dir)) {
     pid_t pid = 0;
     const char* name = entry->d_name;
     auto [end, ec] = std::from_chars(name, name + strlen(name), pid);
     if (ec != std::errc() || *end != '\0') continue;
     auto st = readProcStat(pid);
-    if (st && st->session == sid && st->state != 'Z') members.push_back(*st);
+    if (st && st->state != 'Z') visit(*st);
   }
   closedir(dir);
+}
+
+}  // namespace
+
+std::vector<ProcStat> sessionMembers(pid_t sid) {
+  std::vector<ProcStat> members;
+  forEachProcess([&](const ProcStat& st) {
+    if (st.session == sid) members.push_back(st);
+  });
   return members;
+}
+
+std::map<pid_t, std::vector<ProcStat>> processesBySession() {
+  std::map<pid_t, std::vector<ProcStat>> out;
+  forEachProcess([&](const ProcStat& st) { out[st.session].push_back(st); });
+  return out;
 }
 
 }  // namespace agora::agent

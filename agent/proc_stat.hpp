@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct ProcStat {
   unsigned long long utimeTicks = 0;
   unsigned long long stimeTicks = 0;
   long long rssPages = 0;
+  unsigned long long startTime = 0;  // clock ticks after boot; with pid, names a process
 };
 
 // nullopt if the process is gone or the line is malformed.
@@ -28,5 +30,7 @@ std::optional<ProcStat> readProcStat(pid_t pid);
 std::optional<ProcStat> parseProcStat(const std::string& line);
 // Every live (non-zombie) process whose session ID is `sid`.
 std::vector<ProcStat> sessionMembers(pid_t sid);
+// Every live (non-zombie) process, by session ID: one scan of /proc.
+std::map<pid_t, std::vector<ProcStat>> processesBySession();
 
 }  // namespace agora::agent

@@ -112,6 +112,36 @@ void StatusUpdateManager::clear() {
   streams_.clear();
 }
 
+std::optional<UpdateStreamState> StatusUpdateManager::streamState(
+    const std::string& frameworkId, const std::string& taskId) const {
+  auto it = streams_.find(Key{frameworkId, taskId});
+  if (it == streams_.end()) return std::nullopt;
+  UpdateStreamState state;
+  state.frameworkId = frameworkId;
+  state.taskId = taskId;
+  state.terminal = it->second.terminal;
+  for (const StatusUpdate& update : it->second.queue) state.pending.push_back(update.status);
+  state.seenUuids.assign(it->second.seen.begin(), it->second.seen.end());
+  return state;
+}
+
+void StatusUpdateManager::restore(const UpdateStreamState& state, const std::string& sandbox) {
+  Key key{state.frameworkId, state.taskId};
+  Stream& stream = streams_[key];
+  cancelTimer(stream);
+  stream.queue.clear();
+  for (const TaskStatus& status : state.pending) {
+    stream.queue.push_back(StatusUpdate{state.frameworkId, status, sandbox});
+  }
+  stream.seen.insert(state.seenUuids.begin(), state.seenUuids.end());
+  for (const TaskStatus& status : state.pending) stream.seen.insert(status.uuid);
+  stream.terminal = state.terminal;
+  if (!stream.queue.empty() && !paused_) {
+    stream.backoff = options_.retryMin;
+    sendHead(key, stream, false);
+  }
+}
+
 size_t StatusUpdateManager::pending(const std::string& frameworkId,
                                     const std::string& taskId) const {
   auto it = streams_.find(Key{frameworkId, taskId});

@@ -18,6 +18,7 @@
 #include <string>
 #include <utility>
 
+#include "agent/checkpoints.hpp"
 #include "common/event_loop.hpp"
 #include "common/model.hpp"
 
@@ -63,6 +64,13 @@ class StatusUpdateManager {
   bool paused() const { return paused_; }
   // Forgets every stream (the agent was shut down by the master).
   void clear();
+
+  // The task's stream as checkpointed (latest left empty): nullopt once the
+  // stream is gone (terminal update acknowledged) or never existed.
+  std::optional<UpdateStreamState> streamState(const std::string& frameworkId,
+                                               const std::string& taskId) const;
+  // Recreates a checkpointed stream (agent recovery); its head is sent on resume().
+  void restore(const UpdateStreamState& state, const std::string& sandbox);
 
   // Unacknowledged updates of one task (0 when it has no stream).
   size_t pending(const std::string& frameworkId, const std::string& taskId) const;

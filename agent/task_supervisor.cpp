@@ -2,8 +2,11 @@
 
 #include <glog/logging.h>
 
+#include "agent/executor/child_reaper.hpp"
 #include "agent/executor/envelope.hpp"
+#include "agent/executor/task_exit.hpp"
 #include "agent/paths.hpp"
+#include "agent/proc_stat.hpp"
 #include "common/subprocess.hpp"
 
 namespace agora::agent {
@@ -43,9 +46,11 @@ TaskSupervisor::~TaskSupervisor() {
   for (auto& [id, record] : records_) {
     if (record.timer) loop_.cancelTimer(*record.timer);
   }
+  if (reconnectTimer_) loop_.cancelTimer(*reconnectTimer_);
 }
 
-void TaskSupervisor::launch(const std::string& frameworkId, const TaskInfo& task) {
+void TaskSupervisor::launch(const FrameworkInfo& framework, const TaskInfo& task) {
+  const std::string& frameworkId = framework.id;
   if (Status s = validateId("framework ID", frameworkId); !s)
     return reject(kRejectInvalid, s.error().message);
   if (Status s = validateId("task ID", task.taskId); !s)
@@ -59,6 +64,7 @@ void TaskSupervisor::launch(const std::string& frameworkId, const TaskInfo& task
   Record& record = records_[containerId];
   record.containerId = containerId;
   record.frameworkId = frameworkId;
+  record.framework = framework;
   record.task = task;
   record.sandbox = paths::sandbox(options_.workDir, frameworkId, task.taskId, containerId);
   record.started = loop_.clock().wallSeconds();
@@ -67,6 +73,7 @@ void TaskSupervisor::launch(const std::string& frameworkId, const TaskInfo& task
   byTask_[{frameworkId, task.taskId}] = containerId;
   counters_.launches++;
 
+  checkpointContainer(record);
   auto pid = containerizer_.launch(ContainerConfig{containerId, frameworkId, task, record.sandbox});
   if (!pid) {
     counters_.launchFailures++;
@@ -77,6 +84,7 @@ void TaskSupervisor::launch(const std::string& frameworkId, const TaskInfo& task
     return;
   }
   record.executorPid = *pid;
+  checkpointContainer(record);
   setTimer(record, options_.registrationTimeout, [this](Record& r) {
     if (r.registered) return;
     LOG(WARNING) << "executor of task " << r.task.taskId << " did not register in time";
@@ -145,10 +153,13 @@ void TaskSupervisor::destroy(Record& record) {
 
 void TaskSupervisor::onAcknowledged(const std::string& frameworkId, const std::string& taskId) {
   auto it = byTask_.find({frameworkId, taskId});
-  if (it != byTask_.end()) maybeForget(it->second);
+  if (it == byTask_.end()) return;
+  auto record = records_.find(it->second);
+  if (record != records_.end()) checkpointStream(record->second);
+  maybeForget(it->second);
 }
 
-void TaskSupervisor::maybeForget(const std::string& containerId) {
+void TaskSupervisor::maybeForget(std::string containerId) {
   auto it = records_.find(containerId);
   if (it == records_.end() || it->second.phase != Phase::kTerminated) return;
   Record& record = it->second;
@@ -157,6 +168,12 @@ void TaskSupervisor::maybeForget(const std::string& containerId) {
   auto key = std::make_pair(record.frameworkId, record.task.taskId);
   auto index = byTask_.find(key);
   if (index != byTask_.end() && index->second == containerId) byTask_.erase(index);
+  if (options_.checkpoint) {
+    if (Status s = checkpoints::removeContainer(options_.workDir, containerId); !s) {
+      LOG(ERROR) << "cannot remove the checkpoint of container " << containerId << ": "
+                 << s.error().message;
+    }
+  }
   records_.erase(it);
 }
 
@@ -198,6 +215,10 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
   });
   if (!read) return reject(kRejectDecode, "executor " + peer + ": " + read.error().message);
   if (rejected) reject(rejected, "executor " + peer + ": " + detail);
+  if (record.recovered && !record.registered) {
+    sendToExecutor(record,
+                   buildEnvelope<ExecutorEnvelope>([](auto envelope) { envelope.setReconnect(); }));
+  }
   if (onChange_) onChange_();
 }
 
@@ -252,7 +273,9 @@ void TaskSupervisor::onContainerTerminated(const std::string& containerId, int w
   if (record.timer) loop_.cancelTimer(*record.timer);
   record.timer.reset();
   if (!record.terminalSeen) {
-    std::string how = "Executor " + describeWaitStatus(waitStatus);
+    std::string how = waitStatus == ChildReaper::kUnknownStatus
+                          ? std::string("Executor exited")
+                          : "Executor " + describeWaitStatus(waitStatus);
     auto limit = containerizer_.limitation(containerId);
     if (record.killGraceSec) {
       report(record, TaskState::KILLED, record.deathReason,
@@ -260,7 +283,7 @@ void TaskSupervisor::onContainerTerminated(const std::string& containerId, int w
     } else if (limit) {
       report(record, TaskState::FAILED, limit->reason, limit->message);
     } else {
-      report(record, TaskState::FAILED, record.deathReason, how + " before the task finished");
+      reportExecutorGone(record, record.deathReason, how + " before the task finished");
     }
   }
   maybeForget(containerId);
@@ -309,6 +332,36 @@ void TaskSupervisor::accept(Record& record, TaskStatus status) {
   if (outcome != StatusUpdateManager::Outcome::kAccepted) return;
   record.latest = std::move(copy);
   if (terminal) record.terminalSeen = true;
+  checkpointStream(record);
+}
+
+void TaskSupervisor::checkpointContainer(const Record& record) {
+  if (!options_.checkpoint) return;
+  ContainerState state;
+  state.containerId = record.containerId;
+  state.framework = record.framework;
+  state.task = record.task;
+  state.sandbox = record.sandbox;
+  state.executorPid = record.executorPid;
+  if (record.executorPid > 0) {
+    if (auto stat = readProcStat(record.executorPid)) state.executorStartTime = stat->startTime;
+  }
+  state.launchedAt = record.started;
+  Status s = paths::makeDirs(paths::containerDir(options_.workDir, record.containerId), 0700);
+  if (s) s = checkpoints::writeContainer(options_.workDir, state);
+  if (!s) LOG(ERROR) << "cannot checkpoint container " << record.containerId << ": "
+                     << s.error().message;
+}
+
+void TaskSupervisor::checkpointStream(const Record& record) {
+  if (!options_.checkpoint) return;
+  auto stream = updates_.streamState(record.frameworkId, record.task.taskId);
+  if (!stream) return;  // acknowledged to the end: maybeForget() removes the files
+  stream->latest = record.latest;
+  if (Status s = checkpoints::writeStream(options_.workDir, record.containerId, *stream); !s) {
+    LOG(ERROR) << "cannot checkpoint the updates of task " << record.task.taskId << ": "
+               << s.error().message;
+  }
 }
 
 void TaskSupervisor::reject(const char* reason, const std::string& detail) {

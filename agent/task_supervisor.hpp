@@ -12,6 +12,14 @@
 // A task is kept until its container terminated and its status updates are
 // all acknowledged (so re-registration can report it).
 //
+// With Options::checkpoint, each container and its update stream are
+// checkpointed (agent/checkpoints.hpp) so that recover() can take them over
+// after an agent restart: a container whose executor still runs is adopted
+// and its executor asked to `reconnect` (every reconnectInterval until it
+// registers; destroyed if it does not within registrationTimeout); one whose
+// executor is gone gets the terminal update the executor recorded
+// (exit.ckpt), else TASK_FAILED with REASON_EXECUTOR_TERMINATED.
+//
 // Thread: the agent's loop thread.
 
 #include <map>
@@ -20,6 +28,7 @@
 #include <vector>
 
 #include "agent/agent_snapshot.hpp"
+#include "agent/checkpoints.hpp"
 #include "agent/containerizer.hpp"
 #include "agent/status_update_manager.hpp"
 #include "common/event_loop.hpp"
@@ -36,6 +45,8 @@ class TaskSupervisor {
     Duration registrationTimeout = seconds(60);  // executor must register within
     Duration killSlack = seconds(10);            // after the grace period, destroy
     Duration executorSilence = seconds(5);       // no heartbeat: kill without asking it
+    Duration reconnectInterval = millis(100);      // recovered executors: reconnect resends
+    bool checkpoint = false;                     // under workDir (agent/checkpoints.hpp)
   };
   struct TaskReport {
     std::string frameworkId;
@@ -54,7 +65,11 @@ class TaskSupervisor {
   // Runs (loop thread) whenever an executor message or a container changed state.
   void setChangeHandler(std::function<void()> handler) { onChange_ = std::move(handler); }
 
-  void launch(const std::string& frameworkId, const TaskInfo& task);
+  void launch(const FrameworkInfo& framework, const TaskInfo& task);
+  // Takes over the containers of an earlier run (before the agent registers).
+  void recover(const std::vector<RecoveredContainer>& containers);
+  // Recovered containers whose executor has not registered again yet.
+  size_t awaitingReconnect() const;
   // gracePeriodSec < 0: the task's own. Unknown tasks are ignored.
   void kill(const std::string& frameworkId, const std::string& taskId, double gracePeriodSec);
   void killFramework(const std::string& frameworkId);
@@ -76,9 +91,11 @@ class TaskSupervisor {
   struct Record {
     std::string containerId;
     std::string frameworkId;
+    FrameworkInfo framework;
     TaskInfo task;
     std::string sandbox;
     TaskStatus latest;
+    bool recovered = false;  // adopted from an earlier agent run
     Phase phase = Phase::kLaunching;
     pid_t executorPid = 0;
     pid_t taskPid = 0;
@@ -107,7 +124,13 @@ class TaskSupervisor {
   void accept(Record& record, TaskStatus status);
   void sendToExecutor(const Record& record, const std::string& frame);
   void setTimer(Record& record, Duration delay, std::function<void(Record&)> action);
-  void maybeForget(const std::string& containerId);
+  void maybeForget(std::string containerId);  // by value: callers pass index entries it erases
+  void recoverOne(const RecoveredContainer& recovered);
+  // The task's terminal update from the executor's exit.ckpt, else TASK_FAILED.
+  void reportExecutorGone(Record& record, TaskReason reason, const std::string& message);
+  void checkpointContainer(const Record& record);
+  void checkpointStream(const Record& record);
+  void sendReconnects();
   void reject(const char* reason, const std::string& detail);
   Record* find(const std::string& frameworkId, const std::string& taskId);
 
@@ -120,6 +143,7 @@ class TaskSupervisor {
   std::function<void()> onChange_;
   std::map<std::string, Record> records_;                              // by container ID
   std::map<std::pair<std::string, std::string>, std::string> byTask_;  // (fw, task) -> container
+  std::optional<EventLoop::TimerId> reconnectTimer_;
 };
 
 }  // namespace agora::agent

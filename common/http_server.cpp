@@ -1,5 +1,6 @@
 #include "common/http_server.hpp"
 
+#include <fcntl.h>
 #include <glog/logging.h>
 
 #include <algorithm>
@@ -328,6 +329,7 @@ void HttpServer::Impl::doAccept() {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
     std::make_shared<Session>(std::move(socket), [this](const Request& r) {
       return dispatch(r);
     })->run();
@@ -375,6 +377,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(const std::string& addres
   impl->acceptRetryTimer = std::make_unique<net::steady_timer>(*impl->ioc);
   auto& acceptor = *impl->acceptor;
   if (acceptor.open(endpoint.protocol(), ec)) return invalid(ec.message());
+  // Children (an agent's executors outlive it) must not hold the port.
+  fcntl(acceptor.native_handle(), F_SETFD, FD_CLOEXEC);
   if (acceptor.set_option(net::socket_base::reuse_address(true), ec)) return invalid(ec.message());
   if (acceptor.bind(endpoint, ec)) return invalid(ec.message());
   if (acceptor.listen(net::socket_base::max_listen_connections, ec)) return invalid(ec.message());

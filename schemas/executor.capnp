@@ -18,10 +18,18 @@ struct ExecutorEnvelope {
     kill @5 :KillContainer;
     shutdown @6 :Void;            # agent -> executor: kill and exit
     heartbeat @7 :Void;           # executor -> agent, periodically
+    reconnect @8 :Void;           # agent -> executor: the agent restarted and recovered this
+                                  # container; register again and resend unacked updates now
   }
 }
 
-# executor -> agent: on start and after every agent restart.
+# executor -> agent: on start (twice: before and after the task is started)
+# and in answer to every `reconnect`. A restarted agent sends `reconnect` to
+# each container it recovered, repeating it every 100 ms until that
+# executor registers (the DEALER reconnects on its own; the ROUTER drops
+# frames to an identity that has not reconnected yet), and also answers a
+# heartbeat or update from a recovered, not yet registered executor with
+# `reconnect`.
 struct RegisterExecutor {
   containerId @0 :Text;
   taskId @1 :Text;

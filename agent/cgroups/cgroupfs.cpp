@@ -12,32 +12,11 @@
 #include <cmath>
 #include <sstream>
 
+#include "common/checkpoint_file.hpp"
+
 namespace agora::agent::cgroups {
 
-Result<std::string> readFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    Error e = errnoError("open " + path, err);
-    if (err == ENOENT) e.code = ErrorCode::kNotFound;
-    return makeError(e);
-  }
-  std::string out;
-  char buf[4096];
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return makeError(errnoError("read " + path, err));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
+Result<std::string> readFile(const std::string& path) { return readWholeFile(path); }
 
 Status writeFile(const std::string& path, const std::string& value) {
   int fd = open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "agent/executor/envelope.hpp"
+#include "agent/executor/task_exit.hpp"
 #include "common/subprocess.hpp"
 #include "schemas/executor.capnp.h"
 
@@ -62,8 +63,8 @@ void Executor::sendRegister() {
               }));
 }
 
-void Executor::enqueue(TaskState state, TaskReason reason, std::string message,
-                       std::optional<int> exitCode) {
+TaskStatus Executor::makeStatus(TaskState state, TaskReason reason, std::string message,
+                                std::optional<int> exitCode) {
   TaskStatus status;
   status.taskId = spec_.task.taskId;
   status.state = state;
@@ -76,7 +77,15 @@ void Executor::enqueue(TaskState state, TaskReason reason, std::string message,
   status.uuid = randomUuidBytes();
   status.timestamp = loop_.clock().wallSeconds();
   status.containerId = spec_.containerId;
-  LOG(INFO) << "task " << status.taskId << " is " << taskStateName(state)
+  return status;
+}
+
+void Executor::enqueue(TaskState state, TaskReason reason, std::string message) {
+  push(makeStatus(state, reason, std::move(message)));
+}
+
+void Executor::push(TaskStatus status) {
+  LOG(INFO) << "task " << status.taskId << " is " << taskStateName(status.state)
             << (status.message.empty() ? "" : ": " + status.message);
   pending_.push_back(std::move(status));
   if (pending_.size() == 1) sendHead();
@@ -120,6 +129,12 @@ void Executor::onMessage(std::string_view protocol, std::string_view payload) {
         kill(spec_.task.killGracePeriodSec);
         break;
       case ExecutorEnvelope::REGISTERED:
+        break;
+      case ExecutorEnvelope::RECONNECT:
+        LOG(INFO) << "the agent restarted; registering again with " << pending_.size()
+                  << " unacknowledged updates";
+        sendRegister();
+        sendHead();
         break;
       default:
         ++rejected_;
@@ -168,13 +183,20 @@ void Executor::onTaskExited(int waitStatus) {
                         ? "Command terminated by signal " + std::to_string(WTERMSIG(waitStatus)) +
                               " (" + strsignal(WTERMSIG(waitStatus)) + ")"
                         : "Command exited with status " + std::to_string(code);
+  TaskState state = TaskState::FAILED;
   if (killing_) {
-    enqueue(TaskState::KILLED, TaskReason::COMMAND_EXITED, "Task killed: " + how, code);
+    state = TaskState::KILLED;
+    how = "Task killed: " + how;
   } else if (WIFEXITED(waitStatus) && code == 0) {
-    enqueue(TaskState::FINISHED, TaskReason::COMMAND_EXITED, how, code);
-  } else {
-    enqueue(TaskState::FAILED, TaskReason::COMMAND_EXITED, how, code);
+    state = TaskState::FINISHED;
   }
+  TaskStatus terminal = makeStatus(state, TaskReason::COMMAND_EXITED, how, code);
+  if (!options_.exitFile.empty()) {
+    if (Status s = writeTaskExit(options_.exitFile, terminal); !s) {
+      LOG(ERROR) << "cannot record the task's exit: " << s.error().message;
+    }
+  }
+  push(std::move(terminal));
 }
 
 void Executor::kill(double gracePeriodSec) {

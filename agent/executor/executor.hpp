@@ -4,6 +4,9 @@
 // reliably (oldest unacknowledged update resent until acked), kills the task
 // on request (SIGTERM to its process group, SIGKILL after the grace period),
 // heartbeats, and finishes once its terminal update is acknowledged.
+// It outlives an agent restart: the task keeps running, updates queue up, and
+// when the restarted agent sends `reconnect` the executor registers again and
+// resends its oldest unacknowledged update at once.
 //
 // Thread: everything runs on the loop thread.
 
@@ -26,6 +29,9 @@ class Executor {
   struct Options {
     Duration tickInterval = seconds(1);    // heartbeat and resend period
     Duration agentTimeout = seconds(600);  // give up on an unacked terminal update
+    // Where the terminal update is recorded (task_exit.hpp) before it is sent;
+    // empty: not recorded.
+    std::string exitFile;
   };
   // exitCode 0: terminal update acknowledged; 1: gave up waiting for the agent.
   using DoneHandler = std::function<void(int exitCode)>;
@@ -47,8 +53,10 @@ class Executor {
  private:
   void onMessage(std::string_view protocol, std::string_view payload);
   void sendRegister();
-  void enqueue(TaskState state, TaskReason reason, std::string message,
-               std::optional<int> exitCode = std::nullopt);
+  TaskStatus makeStatus(TaskState state, TaskReason reason, std::string message,
+                        std::optional<int> exitCode = std::nullopt);
+  void enqueue(TaskState state, TaskReason reason, std::string message);
+  void push(TaskStatus status);
   void sendHead();
   void onAck(std::string_view uuid);
   void onTick();

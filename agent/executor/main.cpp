@@ -60,7 +60,11 @@ int run(const std::string& launchFile) {
     runner = std::make_unique<PosixTaskRunner>(reaper);
   }
   int exitCode = 0;
-  Executor executor(loop, **client, *runner, std::move(*spec), Executor::Options{}, [&](int code) {
+  Executor::Options options;
+  size_t slash = launchFile.rfind('/');
+  options.exitFile = (slash == std::string::npos ? std::string(".") : launchFile.substr(0, slash)) +
+                     "/exit.ckpt";
+  Executor executor(loop, **client, *runner, std::move(*spec), options, [&](int code) {
     exitCode = code;
     loop.stop();
   });

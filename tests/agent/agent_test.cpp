@@ -9,6 +9,7 @@
 #include "agent/executor/envelope.hpp"
 #include "common/fake_transport.hpp"
 #include "schemas/executor.capnp.h"
+#include "tests/agent/fake_containerizer.hpp"
 
 namespace agora::agent {
 namespace {
@@ -16,46 +17,7 @@ namespace {
 using schema::AgentEnvelope;
 using schema::ExecutorEnvelope;
 
-class FakeContainerizer final : public Containerizer {
- public:
-  void setTerminationHandler(TerminationHandler handler) override { handler_ = std::move(handler); }
-  Result<pid_t> launch(const ContainerConfig& config) override {
-    if (failLaunch) return makeError(ErrorCode::kNotFound, "exec /nope: No such file or directory");
-    launched.push_back(config);
-    live[config.containerId] = true;
-    return 4242;
-  }
-  Status destroy(const std::string& id) override {
-    destroyed.push_back(id);
-    return {};
-  }
-  std::vector<std::string> containers() const override {
-    std::vector<std::string> ids;
-    for (const auto& [id, alive] : live) ids.push_back(id);
-    return ids;
-  }
-  Result<ResourceStatistics> usage(const std::string&) const override {
-    return ResourceStatistics{};
-  }
-  std::optional<ContainerLimitation> limitation(const std::string& id) const override {
-    auto it = limitations.find(id);
-    if (it == limitations.end()) return std::nullopt;
-    return it->second;
-  }
-  void terminate(const std::string& id, int waitStatus) {
-    live.erase(id);
-    handler_(id, waitStatus);
-  }
-
-  bool failLaunch = false;
-  std::vector<ContainerConfig> launched;
-  std::vector<std::string> destroyed;
-  std::map<std::string, bool> live;
-  std::map<std::string, ContainerLimitation> limitations;
-
- private:
-  TerminationHandler handler_;
-};
+using testing::FakeContainerizer;
 
 struct Sent {
   std::string bytes;

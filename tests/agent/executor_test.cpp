@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "agent/executor/envelope.hpp"
+#include "agent/executor/task_exit.hpp"
 #include "common/fake_transport.hpp"
 #include "schemas/executor.capnp.h"
 
@@ -205,6 +209,57 @@ TEST_F(ExecutorTest, DropsGarbageFromTheAgent) {
   agent_->send("c1", "wrong", "x");
   loop_.runUntilIdle();
   EXPECT_EQ(executor_->rejectedMessages(), 2u);
+}
+
+}  // namespace
+}  // namespace agora::agent
+
+namespace agora::agent {
+namespace {
+
+TEST_F(ExecutorTest, ReconnectMakesItRegisterAgainAndResendAtOnce) {
+  executor_->start();
+  loop_.runUntilIdle();
+  ack(updates().back().uuid);  // STARTING; RUNNING is now in flight
+  auto registrations = [&] {
+    int n = 0;
+    for (auto& m : received_) n += m.which == ExecutorEnvelope::REGISTER;
+    return n;
+  };
+  int registered = registrations();
+  size_t sent = updates().size();
+  fromAgent([](auto e) { e.setReconnect(); });
+  EXPECT_EQ(registrations(), registered + 1);
+  ASSERT_EQ(updates().size(), sent + 1);
+  EXPECT_EQ(updates().back().state, TaskState::RUNNING);
+  EXPECT_EQ(updates().back().uuid, updates()[sent - 1].uuid);
+}
+
+TEST_F(ExecutorTest, RecordsTheTerminalUpdateBeforeSendingIt) {
+  char tmpl[] = "/tmp/agora-exit-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  Executor::Options options;
+  options.exitFile = dir + "/exit.ckpt";
+  LaunchSpec spec;
+  spec.containerId = "c1";
+  spec.frameworkId = "fw";
+  spec.task.taskId = "t1";
+  spec.sandbox = "/sandbox";
+  spec.agentEndpoint = "agent";
+  executor_.reset();  // first: its destructor detaches from the link
+  executor_ = std::make_unique<Executor>(loop_, *link_, runner_, spec, options,
+                                         [this](int code) { doneCode_ = code; });
+  executor_->start();
+  loop_.runUntilIdle();
+  ackAll();
+  EXPECT_FALSE(*readTaskExit(options.exitFile));
+  runner_.exit(0);
+  loop_.runUntilIdle();
+  auto recorded = readTaskExit(options.exitFile);
+  ASSERT_TRUE(recorded && *recorded);
+  EXPECT_EQ((*recorded)->state, TaskState::FINISHED);
+  EXPECT_EQ((*recorded)->uuid, updates().back().uuid);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -20,6 +20,17 @@
 
 namespace agora::agent::testing {
 
+// The master's acknowledgement of `status` (framework `frameworkId`).
+inline std::string statusAckFrame(const std::string& frameworkId, const TaskStatus& status) {
+  return buildEnvelope<schema::AgentEnvelope>([&](auto e) {
+    auto a = e.initStatusUpdateAck();
+    a.setFrameworkId(frameworkId);
+    a.setTaskId(status.taskId);
+    a.setUuid(kj::arrayPtr(reinterpret_cast<const kj::byte*>(status.uuid.data()),
+                           status.uuid.size()));
+  });
+}
+
 // Answers one frame from the agent `agentIdentity` as the master would:
 // registration gets agent ID "A1"; a status update is recorded and acknowledged.
 inline void answerAsMaster(ServerTransport& master, const std::string& agentIdentity,
@@ -38,13 +49,7 @@ inline void answerAsMaster(ServerTransport& master, const std::string& agentIden
   } else if (root.which() == AgentEnvelope::STATUS_UPDATE) {
     auto status = *fromCapnp(root.getStatusUpdate().getStatus());
     updates.push_back(status);
-    master.send(agentIdentity, kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto e) {
-                  auto a = e.initStatusUpdateAck();
-                  a.setFrameworkId("fw");
-                  a.setTaskId(status.taskId);
-                  a.setUuid(kj::arrayPtr(reinterpret_cast<const kj::byte*>(status.uuid.data()),
-                                         status.uuid.size()));
-                }));
+    master.send(agentIdentity, kAgentProtocol, statusAckFrame("fw", status));
   }
 }
 

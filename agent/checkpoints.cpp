@@ -1,0 +1,223 @@
+#include "agent/checkpoints.hpp"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "agent/executor/task_exit.hpp"
+#include "agent/paths.hpp"
+#include "common/checkpoint_file.hpp"
+#include "common/codec.hpp"
+#include "schemas/checkpoint.capnp.h"
+
+namespace agora::agent::checkpoints {
+
+namespace {
+
+template <class Root, class Fill>
+Status writeMessage(const std::string& path, Fill&& fill) {
+  capnp::MallocMessageBuilder message;
+  fill(message.initRoot<Root>());
+  return writeCheckpointFile(path, encodePacked(message));
+}
+
+// Reads `path` and hands its root to `read`, which returns an error for
+// fields that do not decode. kNotFound passes through untouched.
+template <class Root, class Read>
+Status readMessage(const std::string& path, Read&& read) {
+  auto bytes = readCheckpointFile(path);
+  if (!bytes) return makeError(bytes.error());
+  auto decoded = Decoded::parse(*bytes);
+  if (!decoded) return makeError(decoded.error().withContext("checkpoint " + path));
+  Status fields;
+  Status parsed = catchDecode([&] { fields = read(decoded->template root<Root>()); });
+  if (!parsed) return makeError(parsed.error().withContext("checkpoint " + path));
+  if (!fields) return makeError(fields.error().withContext("checkpoint " + path));
+  return {};
+}
+
+template <class T>
+Status assign(Result<T> value, T& out) {
+  if (!value) return makeError(value.error());
+  out = std::move(*value);
+  return {};
+}
+
+kj::ArrayPtr<const kj::byte> bytesOf(const std::string& s) {
+  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+
+Result<std::optional<UpdateStreamState>> readStream(const std::string& path) {
+  UpdateStreamState stream;
+  Status read = readMessage<schema::UpdateStreamCheckpoint>(path, [&](auto root) -> Status {
+    stream.frameworkId = root.getFrameworkId();
+    stream.taskId = root.getTaskId();
+    stream.terminal = root.getTerminal();
+    for (auto entry : root.getPending()) {
+      TaskStatus status;
+      if (Status s = assign(fromCapnp(entry), status); !s) return s;
+      if (status.uuid.size() != 16) return makeError(ErrorCode::kIo, "pending update without uuid");
+      stream.pending.push_back(std::move(status));
+    }
+    for (auto uuid : root.getSeenUuids()) {
+      stream.seenUuids.emplace_back(reinterpret_cast<const char*>(uuid.begin()), uuid.size());
+    }
+    if (root.hasLatest()) {
+      TaskStatus latest;
+      if (Status s = assign(fromCapnp(root.getLatest()), latest); !s) return s;
+      stream.latest = std::move(latest);
+    }
+    return {};
+  });
+  if (!read) {
+    if (read.error().code == ErrorCode::kNotFound) return std::optional<UpdateStreamState>();
+    return makeError(read.error());
+  }
+  return std::optional<UpdateStreamState>(std::move(stream));
+}
+
+Result<std::optional<ContainerState>> readContainer(const std::string& path) {
+  ContainerState c;
+  Status read = readMessage<schema::ContainerCheckpoint>(path, [&](auto root) -> Status {
+    c.containerId = root.getContainerId();
+    c.sandbox = root.getSandbox();
+    c.executorPid = root.getExecutorPid();
+    c.executorStartTime = root.getExecutorStartTime();
+    c.launchedAt = root.getLaunchedAt();
+    if (Status s = assign(fromCapnp(root.getFramework()), c.framework); !s) return s;
+    return assign(fromCapnp(root.getTask()), c.task);
+  });
+  if (!read) {
+    if (read.error().code == ErrorCode::kNotFound) return std::optional<ContainerState>();
+    return makeError(read.error());
+  }
+  return std::optional<ContainerState>(std::move(c));
+}
+
+std::vector<std::string> listDir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (dirent* entry = readdir(d)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+Status writeAgent(const std::string& workDir, const AgentIdentity& identity) {
+  if (Status s = paths::makeDirs(paths::metaDir(workDir), 0700); !s) return s;
+  return writeMessage<schema::AgentCheckpoint>(paths::agentCheckpoint(workDir), [&](auto root) {
+    root.setAgentId(identity.agentId);
+    root.setBootId(identity.bootId);
+    root.setHostname(identity.hostname);
+    root.setResources(identity.resources);
+  });
+}
+
+Status writeContainer(const std::string& workDir, const ContainerState& c) {
+  return writeMessage<schema::ContainerCheckpoint>(
+      paths::containerCheckpoint(workDir, c.containerId), [&](auto root) {
+        root.setContainerId(c.containerId);
+        toCapnp(c.framework, root.initFramework());
+        toCapnp(c.task, root.initTask());
+        root.setSandbox(c.sandbox);
+        root.setExecutorPid(c.executorPid);
+        root.setExecutorStartTime(c.executorStartTime);
+        root.setLaunchedAt(c.launchedAt);
+      });
+}
+
+Status writeStream(const std::string& workDir, const std::string& containerId,
+                   const UpdateStreamState& stream) {
+  return writeMessage<schema::UpdateStreamCheckpoint>(
+      paths::updatesCheckpoint(workDir, containerId), [&](auto root) {
+        root.setFrameworkId(stream.frameworkId);
+        root.setTaskId(stream.taskId);
+        root.setTerminal(stream.terminal);
+        auto pending = root.initPending(static_cast<unsigned>(stream.pending.size()));
+        for (unsigned i = 0; i < stream.pending.size(); ++i) toCapnp(stream.pending[i], pending[i]);
+        auto seen = root.initSeenUuids(static_cast<unsigned>(stream.seenUuids.size()));
+        for (unsigned i = 0; i < stream.seenUuids.size(); ++i) seen.set(i, bytesOf(stream.seenUuids[i]));
+        if (stream.latest) toCapnp(*stream.latest, root.initLatest());
+      });
+}
+
+Status removeContainer(const std::string& workDir, const std::string& containerId) {
+  // container.ckpt goes last: without it the others are never read.
+  for (const std::string& path :
+       {paths::updatesCheckpoint(workDir, containerId), paths::taskExitFile(workDir, containerId),
+        paths::containerCheckpoint(workDir, containerId)}) {
+    if (Status s = removeCheckpointFile(path); !s) return s;
+  }
+  return {};
+}
+
+Status removeAll(const std::string& workDir) {
+  for (const std::string& id : listDir(paths::containersRoot(workDir))) {
+    if (Status s = removeContainer(workDir, id); !s) return s;
+  }
+  return removeCheckpointFile(paths::agentCheckpoint(workDir));
+}
+
+Result<RecoveredState> recover(const std::string& workDir) {
+  RecoveredState state;
+  AgentIdentity identity;
+  std::string agentPath = paths::agentCheckpoint(workDir);
+  Status agent = readMessage<schema::AgentCheckpoint>(agentPath, [&](auto root) -> Status {
+    identity.agentId = root.getAgentId();
+    identity.bootId = root.getBootId();
+    identity.hostname = root.getHostname();
+    identity.resources = root.getResources();
+    return validateId("agent ID", identity.agentId);
+  });
+  if (agent) {
+    state.agent = std::move(identity);
+  } else if (agent.error().code != ErrorCode::kNotFound) {
+    return makeError(agent.error());
+  }
+  for (const std::string& id : listDir(paths::containersRoot(workDir))) {
+    std::string path = paths::containerCheckpoint(workDir, id);
+    auto container = readContainer(path);
+    if (!container) return makeError(container.error());
+    if (!*container) continue;
+    if ((*container)->containerId != id) {
+      return makeError(ErrorCode::kIo, "checkpoint " + path + " is for container '" +
+                                           (*container)->containerId + "', not '" + id + "'");
+    }
+    RecoveredContainer recovered{std::move(**container), std::nullopt, std::nullopt};
+    auto stream = readStream(paths::updatesCheckpoint(workDir, id));
+    if (!stream) return makeError(stream.error());
+    recovered.stream = std::move(*stream);
+    auto exit = readTaskExit(paths::taskExitFile(workDir, id));
+    if (!exit) return makeError(exit.error());
+    recovered.exit = std::move(*exit);
+    state.containers.push_back(std::move(recovered));
+  }
+  return state;
+}
+
+std::vector<ContainerState> readableContainers(const std::string& workDir) {
+  std::vector<ContainerState> out;
+  for (const std::string& id : listDir(paths::containersRoot(workDir))) {
+    auto container = readContainer(paths::containerCheckpoint(workDir, id));
+    if (container && *container) out.push_back(std::move(**container));
+  }
+  return out;
+}
+
+Result<std::string> readBootId(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line) || line.empty()) {
+    return makeError(ErrorCode::kIo, "cannot read the boot ID from " + path);
+  }
+  return line;
+}
+
+}  // namespace agora::agent::checkpoints

@@ -1,0 +1,88 @@
+#pragma once
+// What the agent keeps on disk to survive its own restart (format:
+// schemas/checkpoint.capnp; files: agent/paths.hpp; each file written
+// atomically with a checksum by common/checkpoint_file.hpp).
+//
+// Write order that makes recovery sound:
+//   - container.ckpt before the executor starts (pid 0), again with the
+//     executor's pid and start time once it runs;
+//   - updates.ckpt rewritten (whole stream) after every accepted update and
+//     before the executor's ack, and after every acknowledgement from the master;
+//   - the container's checkpoint files removed once it terminated and every
+//     update of its task was acknowledged.
+// recover() refuses (an error naming the file and what is wrong) when any
+// checkpoint is corrupt or truncated: state is never dropped silently.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/model.hpp"
+#include "common/result.hpp"
+
+namespace agora::agent {
+
+struct AgentIdentity {
+  std::string agentId;
+  std::string bootId;
+  std::string hostname;
+  std::string resources;  // the --resources flag as given
+};
+
+struct ContainerState {
+  std::string containerId;
+  FrameworkInfo framework;
+  TaskInfo task;
+  std::string sandbox;
+  pid_t executorPid = 0;
+  uint64_t executorStartTime = 0;
+  double launchedAt = 0;
+};
+
+struct UpdateStreamState {
+  std::string frameworkId;
+  std::string taskId;
+  std::vector<TaskStatus> pending;  // oldest (in flight) first
+  std::vector<std::string> seenUuids;
+  bool terminal = false;
+  std::optional<TaskStatus> latest;
+};
+
+struct RecoveredContainer {
+  ContainerState container;
+  std::optional<UpdateStreamState> stream;
+  std::optional<TaskStatus> exit;  // recorded by the executor when its task ended
+};
+
+struct RecoveredState {
+  std::optional<AgentIdentity> agent;
+  std::vector<RecoveredContainer> containers;  // ordered by container ID
+};
+
+namespace checkpoints {
+
+Status writeAgent(const std::string& workDir, const AgentIdentity& identity);
+Status writeContainer(const std::string& workDir, const ContainerState& container);
+Status writeStream(const std::string& workDir, const std::string& containerId,
+                   const UpdateStreamState& stream);
+// Removes the container's checkpoint files (its launch.bin and sandbox stay).
+Status removeContainer(const std::string& workDir, const std::string& containerId);
+// Removes every checkpoint under the work dir (a fresh start).
+Status removeAll(const std::string& workDir);
+
+// Reads every checkpoint under the work dir. Containers without a
+// container.ckpt (finished ones) are not listed.
+Result<RecoveredState> recover(const std::string& workDir);
+
+// The containers whose container.ckpt reads back intact, skipping damaged
+// ones: for killing what an earlier run left when starting fresh.
+std::vector<ContainerState> readableContainers(const std::string& workDir);
+
+// The first line of `path` (e.g. /proc/sys/kernel/random/boot_id).
+Result<std::string> readBootId(const std::string& path);
+
+}  // namespace checkpoints
+}  // namespace agora::agent

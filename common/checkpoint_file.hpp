@@ -1,0 +1,37 @@
+#pragma once
+// Small files that must survive a crash at any instant: written atomically
+// (temporary file, fsync, rename, fsync of the directory) and read back only
+// if intact. Layout (all integers little-endian):
+//   bytes 0-3    magic "AGCK"
+//   bytes 4-7    format version (1)
+//   bytes 8-11   payload length
+//   bytes 12-15  CRC32C of the payload
+//   bytes 16-    payload (typically a packed Cap'n Proto message, schemas/checkpoint.capnp)
+// A reader sees either the old or the new content, never a mix; a torn or
+// corrupted file is reported with its path and what is wrong.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace agora {
+
+// CRC-32C (Castagnoli), as used by iSCSI, ext4 and LevelDB.
+uint32_t crc32c(std::string_view data);
+
+// The whole content of `path`; ErrorCode::kNotFound when it does not exist.
+Result<std::string> readWholeFile(const std::string& path);
+
+// Replaces `path` atomically with a checksummed `payload` (mode 0600).
+Status writeCheckpointFile(const std::string& path, std::string_view payload);
+
+// The payload of `path`. ErrorCode::kNotFound when the file does not exist;
+// ErrorCode::kIo (message names the path) when it is truncated or corrupt.
+Result<std::string> readCheckpointFile(const std::string& path);
+
+// Removes `path` if present and fsyncs its directory.
+Status removeCheckpointFile(const std::string& path);
+
+}  // namespace agora
