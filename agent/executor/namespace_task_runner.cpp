@@ -178,7 +178,9 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   char go = 1;
   if (write(pipes.sync[1], &go, 1) != 1) return abandon(errnoError("release init", errno));
   if (auto failure = readChildFailure(pipes.err[0])) {
-    return abandon(describeChildFailure(*failure, (*command)->options()));
+    ProcessOptions described = (*command)->options();
+    if (!cwd.empty()) described.cwd = cwd;
+    return abandon(describeChildFailure(*failure, described));
   }
   int statusFd = pipes.takeStatus();
   reaper_.watch(pid, [statusFd, onExit = std::move(onExit)](int initStatus) {
