@@ -16,6 +16,7 @@ const char* kUsage =
     "130/143 when KILLED (by Ctrl-C here / otherwise), 1 for other failures (LOST, ERROR...),\n"
     "125 when it could not run at all (no master, or no offer fit within --timeout).\n"
     "One CMD word runs through /bin/sh -c ('echo $HOME'); several run as an argv.\n"
+    "--network none and --hostname need an agent with the namespaces isolation.\n"
     "Ctrl-C kills the task and waits for it to end; a second Ctrl-C stops waiting.";
 
 // "0.1", not boost's "0.10000000000000001".
@@ -40,6 +41,10 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "seconds to wait for an offer that fits")(
       "env", po::value<std::vector<std::string>>()->composing(),
       "K=V environment variable for the task (repeatable)")(
+      "network", po::value<std::string>()->default_value("host"),
+      "host, or none for a network namespace with only loopback")(
+      "hostname", po::value<std::string>(&out.container.hostname),
+      "the task's hostname (default: its container ID)")(
       "cmd", po::value<std::vector<std::string>>(), "the command (after --)");
   po::positional_options_description positional;
   positional.add("cmd", -1);
@@ -67,6 +72,16 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       out.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     }
   }
+  std::string network = parsed->vm["network"].as<std::string>();
+  if (network != "host" && network != "none") {
+    return makeError(ErrorCode::kInvalidArgument, "--network '" + network + "' is not host or none");
+  }
+  out.container.networkMode = *parseNetworkMode(network);
+  if (parsed->vm.count("hostname")) {
+    if (Status s = validateHostname(out.container.hostname); !s) {
+      return makeError(s.error().withContext("--hostname"));
+    }
+  }
   if (!(out.cpus > 0) || !(out.memMb > 0)) {
     return makeError(ErrorCode::kInvalidArgument, "--cpus and --mem must be positive");
   }
@@ -91,6 +106,7 @@ Result<TaskInfo> buildTask(const RunOptions& options, const std::string& taskId)
     task.command.arguments = options.command;
   }
   task.command.environment = options.env;
+  task.container = options.container;
   task.command.environment.emplace_back("AGORA_TASK_ID", taskId);
   return task;
 }

@@ -17,6 +17,7 @@ struct RunOptions {
   std::string role;        // empty: the master's default role
   double timeoutSec = 30;  // for a fitting offer, not for the task
   KeyValues env;           // --env K=V
+  ContainerInfo container;  // --network, --hostname
   std::vector<std::string> command;
   bool help = false;  // usage printed
 };

@@ -1,6 +1,5 @@
 #include "agent/executor/container_init.hpp"
 
-#include <grp.h>
 #include <linux/sched.h>
 #include <net/if.h>
 #include <signal.h>
@@ -50,8 +49,12 @@ bool bringLoopbackUp() {
 
 // Mount, uts and network set-up inside the new namespaces.
 void setUpNamespaces(const ContainerInitConfig& c) {
+  if (c.cwd != nullptr && chdir(c.cwd) != 0) failChild(c.errFd, kStepChdir);
   if (c.becomeRoot) {
-    if (setgroups(0, nullptr) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) {
+    // Raw system calls: glibc's wrappers would try to synchronise the
+    // threads of the process init was cloned from, which are not here.
+    if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, 0, 0, 0) != 0 ||
+        syscall(SYS_setresuid, 0, 0, 0) != 0) {
       failChild(c.errFd, kStepUserIds);
     }
   }

@@ -27,6 +27,9 @@ struct ContainerInitConfig {
   const char* hostname = nullptr;  // set in the new uts namespace
   bool loopbackUp = false;         // bring `lo` up (own network namespace)
   bool becomeRoot = false;         // fresh user namespace: drop groups, become uid/gid 0
+  // Entered before becoming root there (the mapped host user may not be able
+  // to reach it by path); the command inherits it.
+  const char* cwd = nullptr;
   // Descriptors init keeps open (stdio and the above), sorted ascending;
   // every other inherited descriptor is closed.
   int keep[16] = {};

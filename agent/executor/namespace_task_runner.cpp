@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "agent/executor/container_init.hpp"
@@ -17,6 +18,8 @@
 namespace agora::agent {
 
 namespace {
+
+constexpr const char* kUserNamespaceDefaultUser = "nobody";
 
 // Init runs little on it: its own calls plus the command's exec path.
 constexpr size_t kInitStackBytes = 256 * 1024;
@@ -62,6 +65,39 @@ void fillKeep(ContainerInitConfig& config, const InitPipes& pipes, const Prepare
   std::copy(keep.begin(), keep.end(), config.keep);
 }
 
+// The host user that root inside a user namespace is: the command's user, or
+// nobody. The task then runs as root inside, so no switch happens there.
+Result<UserIds> userNamespaceOwner(const LaunchSpec& spec, ProcessOptions& options) {
+  if (options.user) {
+    UserIds owner = std::move(*options.user);
+    options.user.reset();
+    return owner;
+  }
+  auto nobody = resolveUser(kUserNamespaceDefaultUser);
+  if (!nobody) return makeError(nobody.error().withContext("user namespace"));
+  if (Status s = giveSandboxTo(spec, *nobody); !s) return makeError(s.error());
+  return nobody;
+}
+
+Status writeFile(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return makeError(errnoError("open " + path, errno));
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  int err = errno;
+  close(fd);
+  if (!ok) return makeError(errnoError("write " + path, err));
+  return {};
+}
+
+// Root inside the user namespace of `pid` is `owner` on the host.
+Status mapRootTo(pid_t pid, const UserIds& owner) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  if (Status s = writeFile(proc + "/uid_map", "0 " + std::to_string(owner.uid) + " 1\n"); !s) {
+    return s;
+  }
+  return writeFile(proc + "/gid_map", "0 " + std::to_string(owner.gid) + " 1\n");
+}
+
 }  // namespace
 
 std::string defaultHostname(const std::string& containerId) {
@@ -87,10 +123,7 @@ Result<int> namespaceFlags(const ContainerInfo& container) {
       return makeError(ErrorCode::kFailedPrecondition,
                        "network mode bridge is not supported by this agent yet");
   }
-  if (container.userNamespace) {
-    return makeError(ErrorCode::kFailedPrecondition,
-                     "user namespaces are not supported by this agent yet");
-  }
+  if (container.userNamespace) flags |= CLONE_NEWUSER;
   return flags;
 }
 
@@ -100,6 +133,14 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   if (!flags) return makeError(flags.error());
   auto options = taskProcessOptions(spec);
   if (!options) return makeError(options.error());
+  std::optional<UserIds> owner;
+  std::string cwd;
+  if (container.userNamespace) {
+    auto found = userNamespaceOwner(spec, *options);
+    if (!found) return makeError(found.error());
+    owner = std::move(*found);
+    std::swap(cwd, options->cwd);  // init enters it while still privileged
+  }
   auto command = PreparedProcess::create(std::move(*options));
   if (!command) return makeError(command.error());
   InitPipes pipes;
@@ -114,6 +155,8 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   config.statusFd = pipes.status[1];
   config.hostname = hostname.c_str();
   config.loopbackUp = (*flags & CLONE_NEWNET) != 0;
+  config.becomeRoot = owner.has_value();
+  config.cwd = cwd.empty() ? nullptr : cwd.c_str();
   fillKeep(config, pipes, **command);
 
   auto stack = std::make_unique<char[]>(kInitStackBytes);
@@ -127,10 +170,17 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
     waitpid(pid, nullptr, 0);
     return makeError(std::move(error));
   };
+  if (owner) {
+    if (Status s = mapRootTo(pid, *owner); !s) {
+      return abandon(s.error().withContext("map the user namespace"));
+    }
+  }
   char go = 1;
   if (write(pipes.sync[1], &go, 1) != 1) return abandon(errnoError("release init", errno));
   if (auto failure = readChildFailure(pipes.err[0])) {
-    return abandon(describeChildFailure(*failure, (*command)->options()));
+    ProcessOptions described = (*command)->options();
+    if (!cwd.empty()) described.cwd = cwd;
+    return abandon(describeChildFailure(*failure, described));
   }
   int statusFd = pipes.takeStatus();
   reaper_.watch(pid, [statusFd, onExit = std::move(onExit)](int initStatus) {

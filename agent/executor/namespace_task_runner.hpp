@@ -8,6 +8,10 @@
 // The pid start() returns and signalGroup() takes is init's: SIGTERM is
 // forwarded to the command's process group; SIGKILL ends init and with it
 // every process of the pid namespace. The exit reported is the command's.
+// With ContainerInfo.userNamespace the task also gets a user namespace in
+// which it is root, mapped to its CommandInfo.user on the host (nobody when
+// unset): it holds capabilities only over its own namespaces, and its
+// sandbox is chowned to that user.
 // Requires root (CAP_SYS_ADMIN).
 
 #include <string>

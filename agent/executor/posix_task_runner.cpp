@@ -58,18 +58,23 @@ Result<ProcessOptions> taskProcessOptions(const LaunchSpec& spec) {
     }
     return options;
   }
-  // The task must be able to write its sandbox and output files.
-  for (const std::string& path : {spec.sandbox, options.stdoutPath, options.stderrPath}) {
+  if (Status s = giveSandboxTo(spec, *user); !s) return makeError(s.error());
+  options.user = std::move(*user);
+  return options;
+}
+
+Status giveSandboxTo(const LaunchSpec& spec, const UserIds& user) {
+  for (const std::string& path :
+       {spec.sandbox, spec.sandbox + "/stdout", spec.sandbox + "/stderr"}) {
     if (path != spec.sandbox && access(path.c_str(), F_OK) != 0) {
       int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
       if (fd >= 0) close(fd);
     }
-    if (chown(path.c_str(), user->uid, user->gid) != 0) {
-      return makeError(errnoError("chown " + path + " to " + command.user, errno));
+    if (chown(path.c_str(), user.uid, user.gid) != 0) {
+      return makeError(errnoError("chown " + path + " to " + user.name, errno));
     }
   }
-  options.user = std::move(*user);
-  return options;
+  return {};
 }
 
 Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit) {

@@ -26,6 +26,10 @@ class PosixTaskRunner final : public TaskRunner {
 // and the command's user (the sandbox and output files chowned to it).
 Result<ProcessOptions> taskProcessOptions(const LaunchSpec& spec);
 
+// Chowns the sandbox and its stdout/stderr (created if missing) to `user`,
+// so that the task can write them. REQUIRES: root.
+Status giveSandboxTo(const LaunchSpec& spec, const UserIds& user);
+
 // The task's environment: ours, then the command's variables, then
 // AGORA_TASK_ID, AGORA_FRAMEWORK_ID, AGORA_CONTAINER_ID, AGORA_SANDBOX and
 // their MESOS_* equivalents. Later entries win.

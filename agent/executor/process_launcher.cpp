@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,11 +121,14 @@ void PreparedProcess::exec(int errFd) const {
   if (errOutFd_ >= 0 && dup2(errOutFd_, 2) < 0) failChild(errFd, kStepStderr);
   if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) failChild(errFd, kStepChdir);
   if (o.user) {
-    if (setgroups(o.user->groups.size(), o.user->groups.data()) != 0) {
+    // Raw system calls: the child has one thread, but when it was cloned
+    // (container init) glibc still believes in the parent's threads and its
+    // wrappers would wait for them.
+    if (syscall(SYS_setgroups, o.user->groups.size(), o.user->groups.data()) != 0) {
       failChild(errFd, kStepGroups);
     }
-    if (setgid(o.user->gid) != 0) failChild(errFd, kStepGid);
-    if (setuid(o.user->uid) != 0) failChild(errFd, kStepUid);
+    if (syscall(SYS_setgid, o.user->gid) != 0) failChild(errFd, kStepGid);
+    if (syscall(SYS_setuid, o.user->uid) != 0) failChild(errFd, kStepUid);
   }
   execvpe(argv_[0], argv_.data(), envp_.data());
   failChild(errFd, kStepExec);

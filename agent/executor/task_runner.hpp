@@ -15,10 +15,12 @@ class TaskRunner {
  public:
   using ExitHandler = std::function<void(int waitStatus)>;
   virtual ~TaskRunner() = default;
-  // Starts the task's command in its own process group (pgid == pid).
-  // `onExit` runs on the loop thread when the process has been reaped.
+  // Starts the task's command in its own process group (pgid == pid), or
+  // its namespaces' init (see NamespaceTaskRunner). `onExit` runs on the
+  // loop thread when the process has been reaped, with the command's status.
   virtual Result<pid_t> start(const LaunchSpec& spec, ExitHandler onExit) = 0;
-  // Sends `signal` to the task's process group.
+  // Sends `signal` to the task's process group (through init, which forwards
+  // it, when the task has namespaces).
   virtual void signalGroup(pid_t pgid, int signal) = 0;
 };
 

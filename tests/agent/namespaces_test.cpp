@@ -4,7 +4,10 @@
 // process may remain in any of them, and the host gains no proc mount.
 
 #include <dirent.h>
+#include <pwd.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -14,6 +17,7 @@
 
 #include "agent/cgroups/cgroups_detect.hpp"
 #include "agent/cgroups_isolator.hpp"
+#include "common/subprocess.hpp"
 #include "tests/agent/real_agent_harness.hpp"
 
 namespace agora::agent {
@@ -258,6 +262,42 @@ TEST_F(NamespacesTest, TheCommandRunsAsItsUser) {
   EXPECT_EQ(trimmed(agent_->readSandbox("nobody", "uid")), "65534");
 }
 
+TEST_F(NamespacesTest, InAUserNamespaceTheTaskIsRootInsideAndNobodyOutside) {
+  startAgent();
+  ContainerInfo userns;
+  userns.userNamespace = true;
+  run("userns",
+      "id -u > uid; cat /proc/self/uid_map > map; touch mine; "
+      "if cat /etc/shadow > /dev/null 2>&1; then echo read > shadow; else echo denied > shadow; fi",
+      userns);
+  EXPECT_EQ(finish("userns").state, TaskState::FINISHED) << finish("userns").message;
+  EXPECT_EQ(trimmed(agent_->readSandbox("userns", "uid")), "0");
+  std::istringstream map(agent_->readSandbox("userns", "map"));
+  long inside = -1, outside = -1, count = -1;
+  map >> inside >> outside >> count;
+  EXPECT_EQ(inside, 0);
+  EXPECT_EQ(outside, 65534);
+  EXPECT_EQ(count, 1);
+  struct stat st;
+  ASSERT_EQ(stat((agent_->sandboxOf("userns") + "/mine").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  EXPECT_EQ(trimmed(agent_->readSandbox("userns", "shadow")), "denied");
+}
+
+TEST_F(NamespacesTest, AUserNamespaceMapsRootToTheCommandsUser) {
+  startAgent();
+  ContainerInfo userns;
+  userns.userNamespace = true;
+  run("daemon-user", "id -u > uid; cat /proc/self/uid_map > map", userns, "daemon");
+  EXPECT_EQ(finish("daemon-user").state, TaskState::FINISHED) << finish("daemon-user").message;
+  EXPECT_EQ(trimmed(agent_->readSandbox("daemon-user", "uid")), "0");
+  std::istringstream map(agent_->readSandbox("daemon-user", "map"));
+  long inside = -1, outside = -1;
+  map >> inside >> outside;
+  EXPECT_EQ(inside, 0);
+  EXPECT_EQ(outside, static_cast<long>(getpwnam("daemon")->pw_uid));
+}
+
 TEST_F(NamespacesTest, AMissingExecutableFailsTheLaunch) {
   startAgent();
   TaskInfo task;
@@ -318,6 +358,62 @@ TEST_F(NamespacesTest, CgroupsStillHoldTheTaskInsideItsNamespaces) {
   EXPECT_NE(agent_->readSandbox("cg", "cgroup").find(root + "/" + agent_->containerOf("cg")),
             std::string::npos)
       << agent_->readSandbox("cg", "cgroup");
+}
+
+}  // namespace
+}  // namespace agora::agent
+
+namespace agora::agent {
+namespace {
+
+// Runs agora-agent with `flags` (as `user` when set) until it exits; returns
+// its exit code, with its stderr in *err. The agent never gets a master.
+int runAgentUntilExit(const std::vector<std::string>& flags, const std::string& user,
+                      std::string* err) {
+  char tmpl[] = "/tmp/agora-agent-flag-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  chmod(dir.c_str(), 0777);
+  SpawnOptions options;
+  if (!user.empty()) options.argv = {"setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups"};
+  options.argv.push_back(std::string(AGORA_BIN_DIR) + "/agora-agent");
+  options.argv.insert(options.argv.end(), {"--master", "tcp://127.0.0.1:9", "--work-dir",
+                                           dir + "/work", "--http", ""});
+  options.argv.insert(options.argv.end(), flags.begin(), flags.end());
+  options.stderrPath = dir + "/stderr";
+  options.stdoutPath = dir + "/stdout";
+  auto pid = spawn(options);
+  int code = -1;
+  if (pid) {
+    // A refusing agent exits at once; one that starts is stopped after 5 s.
+    for (int i = 0; i < 500 && code < 0; ++i) {
+      int status = 0;
+      if (waitpid(*pid, &status, WNOHANG) == *pid) code = exitCodeOf(status);
+      if (code < 0) usleep(10000);
+    }
+    if (code < 0) {
+      kill(*pid, SIGKILL);
+      waitpid(*pid, nullptr, 0);
+    }
+  }
+  std::ifstream in(dir + "/stderr");
+  *err = std::string(std::istreambuf_iterator<char>(in), {});
+  fs::remove_all(dir);
+  return code;
+}
+
+TEST(AgentIsolationFlagTest, NamespacesAskedForWithoutRootStopTheAgentWithAClearError) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run the agent as another user";
+  std::string err;
+  EXPECT_EQ(runAgentUntilExit({"--isolation=namespaces"}, "65534", &err), 1);
+  EXPECT_NE(err.find("--isolation=namespaces: namespaces isolation is unusable: not running as root"),
+            std::string::npos)
+      << err;
+}
+
+TEST(AgentIsolationFlagTest, AnUnknownIsolatorStopsTheAgent) {
+  std::string err;
+  EXPECT_EQ(runAgentUntilExit({"--isolation=cgroups,docker"}, "", &err), 1);
+  EXPECT_NE(err.find("'docker' is not an isolator"), std::string::npos) << err;
 }
 
 }  // namespace

@@ -1,0 +1,155 @@
+// agora-bench-container: container launch latency through a real agent and
+// real agora-executor processes (master faked in-process), from the launch
+// message to TASK_RUNNING, for /bin/true tasks launched one after another;
+// and, in the same run, `runc run` of a busybox bundle with the same limits.
+// Prints per mode:
+//   containerlaunch mode=M p50_ms=… p99_ms=… runc_p50_ms=… ratio=…
+// (ratio = p50 / runc_p50). Needs root, runc and busybox-static.
+
+#include <glog/logging.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "agent/cgroups/cgroups_detect.hpp"
+#include "agent/cgroups_isolator.hpp"
+#include "common/subprocess.hpp"
+#include "tests/agent/real_agent_harness.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace agora;
+using namespace agora::agent;
+using Clock = std::chrono::steady_clock;
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t i = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(i, values.size() - 1)];
+}
+
+double msSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Launch-to-RUNNING latencies of `launches` /bin/true tasks.
+std::vector<double> measureAgent(bool namespaces, int launches) {
+  char tmpl[] = "/tmp/agora-bench-ctr-XXXXXX";
+  std::string workDir = mkdtemp(tmpl);
+  CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
+  std::vector<std::unique_ptr<Isolator>> isolators;
+  auto cg = cgroups::detectCgroups();
+  CHECK(cg) << cg.error().message;
+  isolators.push_back(std::make_unique<CgroupsIsolator>(
+      std::move(*cg),
+      CgroupsIsolator::Options{"agora-bench-" + std::to_string(getpid()), false, 1024}));
+  std::vector<double> ms;
+  {
+    testing::RealAgentHarness agent(workDir, namespaces, std::move(isolators));
+    CHECK(agent.error().empty()) << agent.error();
+    const auto poll = std::chrono::microseconds(50);
+    for (int i = 0; i < launches; ++i) {
+      TaskInfo task;
+      task.taskId = "t" + std::to_string(i);
+      task.command.shell = false;
+      task.command.value = "/bin/true";
+      CHECK(task.resources.setScalar("cpus", 0.1));
+      CHECK(task.resources.setScalar("mem", 64));
+      auto start = Clock::now();
+      agent.launch(task);
+      bool running = agent.runUntil(
+          [&] { return agent.saw(task.taskId, TaskState::RUNNING) || agent.terminal(task.taskId); },
+          seconds(10), poll);
+      double elapsed = msSince(start);
+      CHECK(running) << "task " << task.taskId << " did not start";
+      const TaskStatus* end = agent.waitTerminal(task.taskId);
+      CHECK(end && end->state == TaskState::FINISHED)
+          << task.taskId << ": " << (end ? end->message : "no terminal update");
+      CHECK(agent.runUntil([&] { return agent.containerizer().containers().empty(); },
+                           seconds(10), poll));
+      ms.push_back(elapsed);
+    }
+  }
+  fs::remove_all(workDir);
+  return ms;
+}
+
+// A busybox bundle running /bin/true with the tasks' limits.
+std::string makeRuncBundle(const std::string& dir) {
+  fs::create_directories(dir + "/rootfs/bin");
+  fs::copy_file("/usr/bin/busybox", dir + "/rootfs/bin/busybox");
+  for (const char* tool : {"true", "sh"}) fs::create_symlink("busybox", dir + "/rootfs/bin/" + tool);
+  for (const char* d : {"proc", "dev", "sys", "tmp"}) fs::create_directories(dir + "/rootfs/" + d);
+  SpawnOptions spec;
+  spec.argv = {"runc", "spec", "--bundle", dir};
+  auto pid = spawn(spec);
+  CHECK(pid) << pid.error().message;
+  int status = 0;
+  waitpid(*pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "runc spec failed";
+  std::ifstream in(dir + "/config.json");
+  auto config = nlohmann::json::parse(in);
+  config["process"]["terminal"] = false;
+  config["process"]["args"] = {"/bin/true"};
+  config["linux"]["resources"]["memory"] = {{"limit", 64 << 20}};
+  config["linux"]["resources"]["cpu"] = {{"shares", 102}};
+  config["linux"]["resources"]["pids"] = {{"limit", 1024}};
+  std::ofstream(dir + "/config.json") << config.dump(2);
+  return dir;
+}
+
+std::vector<double> measureRunc(int runs) {
+  char tmpl[] = "/tmp/agora-bench-runc-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string bundle = makeRuncBundle(dir + "/bundle");
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    SpawnOptions run;
+    run.argv = {"runc", "--root", dir + "/state", "run", "--bundle", bundle,
+                "agora-bench-" + std::to_string(getpid()) + "-" + std::to_string(i)};
+    run.stdoutPath = dir + "/runc.log";
+    run.stderrPath = dir + "/runc.log";
+    auto start = Clock::now();
+    auto pid = spawn(run);
+    CHECK(pid) << pid.error().message;
+    int status = 0;
+    waitpid(*pid, &status, 0);
+    double elapsed = msSince(start);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "runc run failed; see " << dir << "/runc.log";
+    ms.push_back(elapsed);
+  }
+  fs::remove_all(dir);
+  return ms;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = false;
+  FLAGS_minloglevel = 2;
+  int launches = argc > 1 ? std::max(1, std::atoi(argv[1])) : 200;
+  int runcRuns = argc > 2 ? std::max(1, std::atoi(argv[2])) : 100;
+  if (geteuid() != 0) {
+    std::cerr << "agora-bench-container: needs root" << std::endl;
+    return 2;
+  }
+  double runcP50 = percentile(measureRunc(runcRuns), 0.5);
+  for (auto [mode, namespaces] : {std::pair{"cgroups", false}, std::pair{"ns+cgroups", true}}) {
+    auto ms = measureAgent(namespaces, launches);
+    double p50 = percentile(ms, 0.5);
+    std::cout << "containerlaunch mode=" << mode << " launches=" << ms.size() << " p50_ms=" << p50
+              << " p99_ms=" << percentile(ms, 0.99) << " runc_p50_ms=" << runcP50
+              << " ratio=" << p50 / runcP50 << std::endl;
+  }
+  return 0;
+}
