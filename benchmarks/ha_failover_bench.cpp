@@ -1,0 +1,189 @@
+// agora-bench-ha-failover: a real ZooKeeper, three agora-master candidates
+// (session timeout 2 s), one agent and one scheduler that find the leader
+// through ZooKeeper. Each run SIGKILLs the leader and measures the time until
+// the scheduler receives an offer made by the new leader, then restarts the
+// killed master as a standby. Prints one line per run and:
+//   recovery metric=ha_failover masters=3 session_timeout_s=2 ms=<median> ...
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "common/flags.hpp"
+#include "common/http_client.hpp"
+#include "common/logging.hpp"
+#include "common/subprocess.hpp"
+#include "frameworks/sdk/scheduler_driver.hpp"
+#include "tests/ha/zookeeper_server.hpp"
+#include "tests/integration/cluster.hpp"
+#include "tests/integration/recording_scheduler.hpp"
+
+namespace agora::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Child;
+using testing::eventually;
+using testing::freePort;
+
+constexpr int kMasters = 3;
+
+class Bench {
+ public:
+  Bench(std::string root, std::string sessionTimeout)
+      : root_(std::move(root)), sessionTimeout_(std::move(sessionTimeout)) {
+    zookeeper_ = std::make_unique<testing::ZooKeeperServer>(root_ + "/zk");
+    url_ = zookeeper_->url("/agora/bench");
+    for (int i = 0; i < kMasters; ++i) {
+      http_.push_back("127.0.0.1:" + std::to_string(freePort()));
+      endpoints_.push_back("tcp://127.0.0.1:" + std::to_string(freePort()));
+      masters_.push_back(nullptr);
+      startMaster(i);
+    }
+  }
+  ~Bench() {
+    driver_.reset();
+    agent_.reset();
+    masters_.clear();
+    zookeeper_.reset();
+    testing::killProcessesUnder(root_);
+  }
+
+  void startMaster(int i) {
+    masters_[i] = start("master" + std::to_string(i),
+                        {binary("agora-master"), "--work-dir", root_ + "/master" + std::to_string(i),
+                         "--http", http_[i], "--listen", endpoints_[i], "--zk", url_,
+                         "--zk-session-timeout", sessionTimeout_, "--framework-heartbeat-interval",
+                         "1", "--agent-ping-interval", "1"});
+  }
+  void startClients() {
+    agent_ = start("agent", {binary("agora-agent"), "--master", url_, "--work-dir",
+                             root_ + "/agent", "--resources", "cpus:4;mem:4096", "--isolation",
+                             "posix"});
+    sdk::DriverOptions options;
+    options.framework.name = "ha-bench";
+    options.framework.roles = {"*"};
+    options.framework.failoverTimeoutSec = 600;
+    options.masterEndpoint = url_;
+    auto driver = sdk::SchedulerDriver::create(scheduler_, options);
+    if (!driver) throw std::runtime_error(driver.error().message);
+    driver_ = std::move(*driver);
+    driver_->start();
+  }
+  // The leading master's index and ID, once exactly one says it leads.
+  std::optional<std::pair<int, std::string>> leader() {
+    std::optional<std::pair<int, std::string>> found;
+    for (int i = 0; i < kMasters; ++i) {
+      auto response = http::get("http://" + http_[i] + "/health", 1s);
+      if (!response || response->status != 200) continue;
+      auto health = nlohmann::json::parse(response->body, nullptr, false);
+      if (health.is_object() && health.value("role", "") == "leader") {
+        if (found) return std::nullopt;
+        found = {i, health["leader"].value("id", "")};
+      }
+    }
+    return found;
+  }
+  // When the first offer made by master `id` arrived at the scheduler.
+  std::optional<std::chrono::steady_clock::time_point> firstOfferFrom(const std::string& id) {
+    for (const auto& o : scheduler_.offers()) {
+      if (o.offer.id.rfind(id + "-", 0) == 0) return o.at;
+    }
+    return std::nullopt;
+  }
+  // One failover; milliseconds from SIGKILL to the new leader's first offer.
+  double failover() {
+    std::optional<std::pair<int, std::string>> old;
+    if (!eventually([&] { return (old = leader()) && firstOfferFrom(old->second); }, 60s)) {
+      throw std::runtime_error("no leader offering; see " + root_);
+    }
+    masters_[old->first]->signal(SIGKILL);
+    auto killed = std::chrono::steady_clock::now();
+    masters_[old->first]->wait(5s);
+    std::optional<std::pair<int, std::string>> next;
+    if (!eventually([&] { return (next = leader()) && next->first != old->first &&
+                                 firstOfferFrom(next->second); },
+                    60s)) {
+      throw std::runtime_error("no offer from a new leader; see " + root_);
+    }
+    double ms = std::chrono::duration<double, std::milli>(*firstOfferFrom(next->second) - killed)
+                    .count();
+    startMaster(old->first);  // back as a standby for the next run
+    return ms;
+  }
+
+ private:
+  std::string binary(const std::string& name) { return selfDirectory() + "/" + name; }
+  std::unique_ptr<Child> start(const std::string& name, std::vector<std::string> argv) {
+    SpawnOptions options;
+    options.argv = std::move(argv);
+    options.stdoutPath = options.stderrPath = root_ + "/" + name + ".log";
+    options.dieWithParent = true;
+    auto pid = spawn(options);
+    if (!pid) throw std::runtime_error("cannot start " + name + ": " + pid.error().message);
+    return std::make_unique<Child>(name, *pid);
+  }
+
+  std::string root_;
+  std::string sessionTimeout_;
+  std::unique_ptr<testing::ZooKeeperServer> zookeeper_;
+  std::string url_;
+  std::vector<std::string> http_, endpoints_;
+  std::vector<std::unique_ptr<Child>> masters_;
+  std::unique_ptr<Child> agent_;
+  testing::RecordingScheduler scheduler_;
+  std::unique_ptr<sdk::SchedulerDriver> driver_;
+};
+
+int run(int argc, char** argv) {
+  int runs = 5;
+  double sessionTimeoutSec = 2;
+  po::options_description flags("Options");
+  flags.add_options()("runs", po::value(&runs)->default_value(5), "failovers to measure")(
+      "session-timeout", po::value(&sessionTimeoutSec)->default_value(2),
+      "ZooKeeper session timeout of the masters, seconds");
+  po::variables_map vm;
+  auto parsed = parseFlags(argc, argv, "Usage: agora-bench-ha-failover [--runs N]", flags, vm);
+  if (!parsed) {
+    std::cerr << parsed.error().message << std::endl;
+    return 2;
+  }
+  if (!*parsed) return 0;
+  std::string why;
+  if (!testing::ZooKeeperServer::available(&why)) {
+    std::cerr << "agora-bench-ha-failover: " << why << std::endl;
+    return 1;
+  }
+  initLogging(argv[0], "");
+  std::string root = std::filesystem::temp_directory_path() /
+                     ("agora-bench-ha-" + std::to_string(getpid()));
+  std::filesystem::create_directories(root);
+  std::vector<double> ms;
+  try {
+    Bench bench(root, std::to_string(sessionTimeoutSec) + "s");
+    bench.startClients();
+    for (int i = 0; i < runs; ++i) {
+      ms.push_back(bench.failover());
+      std::printf("run %d: ha_failover_ms=%.0f\n", i + 1, ms.back());
+      std::fflush(stdout);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "agora-bench-ha-failover: " << e.what() << std::endl;
+    return 1;
+  }
+  std::filesystem::remove_all(root);
+  std::sort(ms.begin(), ms.end());
+  std::printf(
+      "recovery metric=ha_failover masters=%d session_timeout_s=%g ms=%.0f runs=%d min_ms=%.0f "
+      "max_ms=%.0f\n",
+      kMasters, sessionTimeoutSec, ms[ms.size() / 2], runs, ms.front(), ms.back());
+  return 0;
+}
+
+}  // namespace
+}  // namespace agora::bench
+
+int main(int argc, char** argv) { return agora::bench::run(argc, argv); }
