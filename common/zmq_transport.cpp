@@ -123,7 +123,11 @@ Result<std::unique_ptr<ZmqClient>> ZmqClient::create(EventLoop& loop, const std:
     setCommonOptions(socket);
     socket.set(zmq::sockopt::routing_id, identity);
     socket.set(zmq::sockopt::reconnect_ivl, 100);
-    socket.set(zmq::sockopt::reconnect_ivl_max, 2000);
+    // Over tcp, back off to 2 s between attempts. A local ipc socket is cheap
+    // to retry and its server (the agent, for executors) is expected back
+    // soon after a restart: retry every 100 ms without backoff.
+    bool local = endpoint.rfind("ipc://", 0) == 0;
+    socket.set(zmq::sockopt::reconnect_ivl_max, local ? 0 : 2000);
     socket.connect(endpoint);
     return std::unique_ptr<ZmqClient>(new ZmqClient(loop, std::move(socket), identity));
   } catch (const zmq::error_t& e) {
