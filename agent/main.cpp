@@ -134,9 +134,8 @@ Status startFresh(const std::string& workDir, const std::string& why) {
 // Reads the checkpoints of an earlier run (--recover=reconnect). A corrupt
 // checkpoint is an error unless --recover=cleanup; a changed boot ID (host
 // reboot) or --recover=cleanup means a fresh start.
-Result<RecoveredState> loadState(const Flags& flags, const std::string& workDir) {
-  auto bootId = checkpoints::readBootId(flags.bootIdFile);
-  if (!bootId) return makeError(bootId.error());
+Result<RecoveredState> loadState(const Flags& flags, const std::string& workDir,
+                                 const std::string& bootId) {
   auto state = checkpoints::recover(workDir);
   if (!state && flags.recover != "cleanup") {
     return makeError(state.error().withContext(
@@ -148,8 +147,8 @@ Result<RecoveredState> loadState(const Flags& flags, const std::string& workDir)
     why = "--recover=cleanup and " + state.error().message;
   } else if (flags.recover == "cleanup") {
     why = "--recover=cleanup";
-  } else if (state->agent && state->agent->bootId != *bootId) {
-    why = "the host rebooted (boot ID " + state->agent->bootId + ", now " + *bootId +
+  } else if (state->agent && state->agent->bootId != bootId) {
+    why = "the host rebooted (boot ID " + state->agent->bootId + ", now " + bootId +
           "); agent " + state->agent->agentId + " and its " +
           std::to_string(state->containers.size()) + " containers are gone";
   }
@@ -211,7 +210,12 @@ int run(const Flags& flags) {
     LOG(ERROR) << "--recover: '" << flags.recover << "' is not reconnect or cleanup";
     return 1;
   }
-  auto recovered = loadState(flags, workDir);
+  auto bootId = checkpoints::readBootId(flags.bootIdFile);
+  if (!bootId) {
+    LOG(ERROR) << bootId.error().message;
+    return 1;
+  }
+  auto recovered = loadState(flags, workDir, *bootId);
   if (!recovered) {
     LOG(ERROR) << recovered.error().message;
     return 1;
@@ -271,7 +275,7 @@ int run(const Flags& flags) {
   options.supervisor.checkpoint = true;
   options.checkpoint = true;
   options.identity = AgentIdentity{"", "", flags.hostname, flags.resources};
-  if (auto bootId = checkpoints::readBootId(flags.bootIdFile)) options.identity.bootId = *bootId;
+  options.identity.bootId = *bootId;
   Agent agent(loop, **master, **executors, containerizer, options);
   (*master)->setLeaderHandler(
       [&agent](const zk::MasterInfo& leader) { agent.reconnect("new leading master " + leader.id); });
