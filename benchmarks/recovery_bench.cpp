@@ -7,6 +7,9 @@
 //         until its HTTP API answered)
 //         registry metric=write_latency single_p50_ms=... single_p99_ms=... batch100_p50_ms=...
 //         loop_encode_us=... record_bytes=...
+//         memory metric=master agents=N tasks=M base_mb=... bytes_per_agent=...
+//         bytes_per_task=... (the master's resident set: started, after the
+//         agents registered, after the tasks ran)
 
 #include <capnp/message.h>
 #include <glog/logging.h>
@@ -14,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -121,6 +125,32 @@ pid_t startMaster(const std::vector<std::string>& argv, const std::string& work)
   return *pid;
 }
 
+// The resident set of `pid` in bytes (VmRSS of /proc/PID/status), 0 if unknown.
+double residentBytes(pid_t pid) {
+  FILE* status = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+  if (status == nullptr) return 0;
+  char line[256];
+  double kb = 0;
+  while (std::fgets(line, sizeof(line), status) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %lf kB", &kb) == 1) break;
+  }
+  std::fclose(status);
+  return kb * 1024;
+}
+
+// Waits until the master's resident set stops moving (allocations settle
+// after a burst), then returns it.
+double settledResidentBytes(pid_t pid) {
+  double last = residentBytes(pid);
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    double now = residentBytes(pid);
+    if (std::abs(now - last) < 64 * 1024) return now;
+    last = now;
+  }
+  return last;
+}
+
 void waitHealthy(const std::string& http) {
   for (int i = 0; i < 6000; ++i) {
     auto health = http::get(http + "/health", std::chrono::seconds(1));
@@ -195,12 +225,14 @@ int run(int argc, char** argv) {
                                          http, "--listen", endpoint, "--log-dir", work};
   pid_t master = startMaster(argvMaster, work);
   waitHealthy(http);
+  double baseRss = settledResidentBytes(master);
 
   SimAgentsOptions simOptions{endpoint, agents, threads, *Resources::parse("cpus:16;mem:65536")};
   simOptions.holdTasks = true;
   SimAgents sim(simOptions);
   sim.start();
   while (sim.registered() < agents) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  double agentsRss = settledResidentBytes(master);
 
   EventLoop loop;
   auto client = ZmqClient::create(loop, endpoint, randomIdentity("sched"));
@@ -216,6 +248,12 @@ int run(int argc, char** argv) {
   loop.run();
   loop.cancelTimer(deadline);
   CHECK_EQ(sim.tasksRun(), static_cast<uint64_t>(tasks)) << "tasks did not all start";
+  double tasksRss = settledResidentBytes(master);
+  std::printf("memory metric=master agents=%d tasks=%d base_mb=%.1f bytes_per_agent=%.0f "
+              "bytes_per_task=%.0f\n",
+              agents, tasks, baseRss / (1 << 20), (agentsRss - baseRss) / agents,
+              (tasksRss - agentsRss) / std::max(tasks, 1));
+  std::fflush(stdout);
 
   kill(master, SIGKILL);
   waitpid(master, nullptr, 0);
