@@ -1,5 +1,5 @@
 // agora-bench-recovery: a real agora-master with N simulated agents (real
-// ZeroMQ, benchmarks/sim_agents.hpp) running M tasks of one framework; the
+// ZeroMQ, benchmarks/sim_agent_pool.hpp) running M tasks of one framework; the
 // master is SIGKILLed and started again on the same work dir, and every agent
 // re-registers with its tasks. Also times single and batched registry commits.
 // Prints: recovery metric=master_restart agents=N tasks=M ms=... (spawn of the
@@ -25,7 +25,7 @@
 #include <thread>
 
 #include "benchmarks/bench_util.hpp"
-#include "benchmarks/sim_agents.hpp"
+#include "benchmarks/sim_agent_pool.hpp"
 #include "common/codec.hpp"
 #include "common/event_loop.hpp"
 #include "common/flags.hpp"
@@ -216,6 +216,7 @@ int run(int argc, char** argv) {
   }
   if (!*parsed) return 0;
 
+  SimAgentPool sim(simProcessesFor(agents));  // forks: before any thread or socket here
   std::string work = std::filesystem::temp_directory_path() /
                      ("agora-bench-recovery-" + std::to_string(getpid()));
   std::filesystem::create_directories(work);
@@ -229,8 +230,7 @@ int run(int argc, char** argv) {
 
   SimAgentsOptions simOptions{endpoint, agents, threads, *Resources::parse("cpus:16;mem:65536")};
   simOptions.holdTasks = true;
-  SimAgents sim(simOptions);
-  sim.start();
+  sim.start(simOptions);
   while (sim.registered() < agents) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   double agentsRss = settledResidentBytes(master);
 

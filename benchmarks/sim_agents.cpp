@@ -29,7 +29,9 @@ struct SimAgents::Shard {
   std::vector<Agent> agents;
 };
 
-SimAgents::SimAgents(SimAgentsOptions options) : options_(std::move(options)) {}
+SimAgents::SimAgents(SimAgentsOptions options)
+    : options_(std::move(options)),
+      counters_(options_.counters != nullptr ? options_.counters : &ownCounters_) {}
 
 SimAgents::~SimAgents() { stop(); }
 
@@ -71,7 +73,7 @@ void SimAgents::start() {
   for (int i = 0; i < options_.agents; ++i) {
     Shard& shard = *shards_[i % threads];
     Shard::Agent agent;
-    agent.index = i;
+    agent.index = options_.firstIndex + i;
     shard.agents.push_back(std::move(agent));
   }
   for (auto& shard : shards_) {
@@ -103,14 +105,14 @@ void SimAgents::runShard(Shard& shard) {
           case schema::AgentEnvelope::AGENT_REGISTERED:
             if (self->reregistering && env.getAgentRegistered().getReregistered()) {
               self->reregistering = false;
-              reregistered_++;
+              counters_->reregistered++;
             }
             if (self->agentId.empty()) {
               self->agentId = env.getAgentRegistered().getAgentId();
               self->latencyMs = std::chrono::duration<double, std::milli>(
                                     std::chrono::steady_clock::now() - self->started)
                                     .count();
-              registered_++;
+              counters_->registered++;
             }
             break;
           case schema::AgentEnvelope::PING:
@@ -133,11 +135,11 @@ void SimAgents::runShard(Shard& shard) {
             } else {
               sendStatus(*self->client, self->agentId, frameworkId, taskId, TaskState::FINISHED);
             }
-            tasksRun_++;
+            counters_->tasksRun++;
             break;
           }
           case schema::AgentEnvelope::STATUS_UPDATE_ACK:
-            acks_++;
+            counters_->acks++;
             break;
           default:
             break;
@@ -220,7 +222,7 @@ std::vector<double> SimAgents::registrationLatenciesMs() const {
 std::vector<std::chrono::steady_clock::time_point> SimAgents::registrationStarts() const {
   std::vector<std::chrono::steady_clock::time_point> out(options_.agents);
   for (const auto& shard : shards_) {
-    for (const auto& agent : shard->agents) out[agent.index] = agent.started;
+    for (const auto& agent : shard->agents) out[agent.index - options_.firstIndex] = agent.started;
   }
   return out;
 }

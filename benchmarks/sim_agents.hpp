@@ -14,6 +14,15 @@
 
 namespace agora::bench {
 
+// Progress counters; may live in memory shared between processes (see
+// sim_agent_pool.hpp), hence lock-free atomics only.
+struct SimCounters {
+  std::atomic<int> registered{0};
+  std::atomic<int> reregistered{0};
+  std::atomic<uint64_t> tasksRun{0};
+  std::atomic<uint64_t> acks{0};
+};
+
 struct SimAgentsOptions {
   std::string masterEndpoint;
   int agents = 100;
@@ -22,6 +31,10 @@ struct SimAgentsOptions {
   // Keep launched tasks RUNNING (report them in reregisterAll()) instead of
   // finishing them at once.
   bool holdTasks = false;
+  // Agent i is "sim-<firstIndex + i>" (several processes share one master).
+  int firstIndex = 0;
+  // Counters to update instead of this object's own; must outlive it.
+  SimCounters* counters = nullptr;
 };
 
 class SimAgents {
@@ -31,13 +44,13 @@ class SimAgents {
 
   void start();
   void stop();
-  int registered() const { return registered_.load(); }
-  uint64_t tasksRun() const { return tasksRun_.load(); }
-  uint64_t acks() const { return acks_.load(); }
+  int registered() const { return counters_->registered.load(); }
+  uint64_t tasksRun() const { return counters_->tasksRun.load(); }
+  uint64_t acks() const { return counters_->acks.load(); }
   // Thread-safe: every registered agent re-registers with its ID and held
   // tasks (as after a master restart); reregistered() counts the answers.
   void reregisterAll();
-  int reregistered() const { return reregistered_.load(); }
+  int reregistered() const { return counters_->reregistered.load(); }
   // Registration request -> AgentRegistered, per agent, in ms.
   std::vector<double> registrationLatenciesMs() const;
   // Steady-clock time each agent sent its first registration.
@@ -52,10 +65,8 @@ class SimAgents {
   SimAgentsOptions options_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
-  std::atomic<int> registered_{0};
-  std::atomic<int> reregistered_{0};
-  std::atomic<uint64_t> tasksRun_{0};
-  std::atomic<uint64_t> acks_{0};
+  SimCounters ownCounters_;
+  SimCounters* counters_;
 };
 
 }  // namespace agora::bench

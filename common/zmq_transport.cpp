@@ -1,6 +1,7 @@
 #include "common/zmq_transport.hpp"
 
 #include <glog/logging.h>
+#include <sys/resource.h>
 
 #include <array>
 #include <zmq_addon.hpp>
@@ -72,8 +73,29 @@ bool drain(zmq::socket_t& socket, size_t expectedParts, TransportStats& stats,
 
 }  // namespace
 
+namespace {
+
+// ZeroMQ allows 1023 sockets per context by default; a process may want as
+// many as its descriptor limit allows (each socket costs at least one).
+zmq::context_t* newContext() {
+  auto* context = new zmq::context_t(1);
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+      files.rlim_cur > 1024) {
+    int limit = static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1 << 20));
+    try {
+      context->set(zmq::ctxopt::max_sockets, limit);
+    } catch (const zmq::error_t& e) {
+      LOG(WARNING) << "cannot raise ZeroMQ's socket limit to " << limit << ": " << e.what();
+    }
+  }
+  return context;
+}
+
+}  // namespace
+
 zmq::context_t& zmqContext() {
-  static zmq::context_t* context = new zmq::context_t(1);  // never destroyed: sockets may outlive statics
+  static zmq::context_t* context = newContext();  // never destroyed: sockets may outlive statics
   return *context;
 }
 
