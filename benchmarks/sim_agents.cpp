@@ -81,6 +81,35 @@ void SimAgents::start() {
   }
 }
 
+namespace {
+
+std::string reregisterMessage(const std::string& agentId, int index, const Resources& resources,
+                              const std::map<std::string, FrameworkInfo>& frameworks,
+                              const std::vector<std::pair<std::string, TaskInfo>>& tasks) {
+  return envelope([&](schema::AgentEnvelope::Builder env) {
+    auto reg = env.initReregisterAgent();
+    reg.setAgentId(agentId);
+    reg.setHostname("sim-" + std::to_string(index));
+    resources.toCapnp(reg.initResources(resources.count()));
+    auto list = reg.initTasks(static_cast<unsigned>(tasks.size()));
+    for (unsigned i = 0; i < tasks.size(); ++i) {
+      list[i].setFrameworkId(tasks[i].first);
+      toCapnp(tasks[i].second, list[i].initTask());
+      TaskStatus status;
+      status.taskId = tasks[i].second.taskId;
+      status.state = TaskState::RUNNING;
+      status.frameworkId = tasks[i].first;
+      status.agentId = agentId;
+      toCapnp(status, list[i].initLatest());
+    }
+    auto fws = reg.initFrameworks(static_cast<unsigned>(frameworks.size()));
+    unsigned i = 0;
+    for (const auto& [id, info] : frameworks) toCapnp(info, fws[i++]);
+  });
+}
+
+}  // namespace
+
 void SimAgents::runShard(Shard& shard) {
   auto registerMessage = [&](const Shard::Agent& agent) {
     return envelope([&](schema::AgentEnvelope::Builder env) {
@@ -116,6 +145,14 @@ void SimAgents::runShard(Shard& shard) {
             }
             break;
           case schema::AgentEnvelope::PING:
+            if (!env.getPing().getKnown() && !self->agentId.empty()) {
+              // The master lost track of this agent (e.g. marked it
+              // unreachable while overloaded): re-register, as agents do.
+              self->client->send(kAgentProtocol,
+                                 reregisterMessage(self->agentId, self->index, options_.resources,
+                                                   self->frameworks, self->tasks));
+              break;
+            }
             self->client->send(kAgentProtocol, envelope([&](schema::AgentEnvelope::Builder out) {
                                  out.initPong().setAgentId(self->agentId);
                                }));
@@ -160,34 +197,6 @@ void SimAgents::runShard(Shard& shard) {
   for (auto& agent : shard.agents) agent.client.reset();
 }
 
-namespace {
-
-std::string reregisterMessage(const std::string& agentId, int index, const Resources& resources,
-                              const std::map<std::string, FrameworkInfo>& frameworks,
-                              const std::vector<std::pair<std::string, TaskInfo>>& tasks) {
-  return envelope([&](schema::AgentEnvelope::Builder env) {
-    auto reg = env.initReregisterAgent();
-    reg.setAgentId(agentId);
-    reg.setHostname("sim-" + std::to_string(index));
-    resources.toCapnp(reg.initResources(resources.count()));
-    auto list = reg.initTasks(static_cast<unsigned>(tasks.size()));
-    for (unsigned i = 0; i < tasks.size(); ++i) {
-      list[i].setFrameworkId(tasks[i].first);
-      toCapnp(tasks[i].second, list[i].initTask());
-      TaskStatus status;
-      status.taskId = tasks[i].second.taskId;
-      status.state = TaskState::RUNNING;
-      status.frameworkId = tasks[i].first;
-      status.agentId = agentId;
-      toCapnp(status, list[i].initLatest());
-    }
-    auto fws = reg.initFrameworks(static_cast<unsigned>(frameworks.size()));
-    unsigned i = 0;
-    for (const auto& [id, info] : frameworks) toCapnp(info, fws[i++]);
-  });
-}
-
-}  // namespace
 
 void SimAgents::reregisterAll() {
   for (auto& shard : shards_) {
