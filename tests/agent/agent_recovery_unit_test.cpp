@@ -193,6 +193,11 @@ TEST_F(AgentRecoveryUnitTest, ARecoveredContainerHoldsItsImageAgain) {
   LaunchSpec spec{id, "fw", {}, "/sb", "ipc:///x", true, ImageRootfs{}};
   spec.rootfs->reference = ref;
   spec.rootfs->imageId = imageId;
+  spec.rootfs->layerDirs = {"/layer"};
+  spec.rootfs->upperDir = "/u";
+  spec.rootfs->workDir = "/w";
+  spec.rootfs->mountPoint = "/m";
+  spec.rootfs->argv = {"/hello"};
   ASSERT_TRUE(writeLaunchSpec(paths::launchFile(workDir_, id), spec));
   checkpointContainer("t2", nullptr, ref);  // its executor is gone: nothing to hold
   containerizer_.survivors.insert(id);

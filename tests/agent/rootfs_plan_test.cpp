@@ -74,9 +74,15 @@ TEST(RootfsPlanTest, AnImageGetsItsOverlayDevSysTmpSandboxEtcThenPivots) {
   for (const auto& s : steps) {
     // Host network: the host's /sys bound read-only (recursively), no new sysfs.
     EXPECT_FALSE(s.kind == Kind::kMount && s.fstype == "sysfs");
-    if (s.kind == Kind::kReadOnly && s.target == "sys") EXPECT_TRUE(s.recursive);
-    if (s.target == "mnt/agora/sandbox") EXPECT_EQ(s.source, "/sandbox");
-    if (s.target == "etc/hostname" && s.kind == Kind::kBind) EXPECT_EQ(s.source, "/work/hostname");
+    if (s.kind == Kind::kReadOnly && s.target == "sys") {
+      EXPECT_TRUE(s.recursive);
+    }
+    if (s.target == "mnt/agora/sandbox") {
+      EXPECT_EQ(s.source, "/sandbox");
+    }
+    if (s.target == "etc/hostname" && s.kind == Kind::kBind) {
+      EXPECT_EQ(s.source, "/work/hostname");
+    }
     if (s.target == "dev/null") {
       EXPECT_EQ(s.kind, Kind::kMknod);
       EXPECT_EQ(s.mode, 0666u);
