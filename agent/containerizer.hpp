@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/executor/launch_spec.hpp"
 #include "agent/resource_statistics.hpp"
 #include "common/model.hpp"
 #include "common/result.hpp"
@@ -25,6 +26,9 @@ struct ContainerConfig {
   std::string frameworkId;
   TaskInfo task;
   std::string sandbox;  // absolute; created by launch()
+  // The task's image, pulled and held by the agent (the containerizer
+  // chooses the overlay dirs). Needs namespaces.
+  std::optional<ImageRootfs> rootfs = std::nullopt;
 };
 
 // A resource limit the container hit (e.g. its memory limit): it overrides

@@ -18,6 +18,7 @@
 #include "agent/executor/child_reaper.hpp"
 #include "agent/host_resources.hpp"
 #include "agent/http_api.hpp"
+#include "agent/image_provisioner.hpp"
 #include "agent/isolation_flag.hpp"
 #include "agent/paths.hpp"
 #include "agent/posix_containerizer.hpp"
@@ -41,6 +42,8 @@ struct Flags {
   std::string recover = "reconnect", bootIdFile = "/proc/sys/kernel/random/boot_id";
   bool cgroupsCpuQuota = false;
   uint64_t cgroupsPidsMax = 1024;
+  std::string imageStoreDir;
+  double imageGcIntervalSec = 3600;
 };
 
 // Creates, limits and removes a scratch cgroup under `root`.
@@ -264,7 +267,22 @@ int run(const Flags& flags) {
                                                                paths::executorEndpoint(workDir),
                                                                isolation->namespaces},
                                    std::move(isolation->isolators));
+  // Images need the namespaces (their own mount namespace and root).
+  std::unique_ptr<ImageProvisioner> images;
+  if (isolation->namespaces) {
+    std::string storeDir =
+        flags.imageStoreDir.empty() ? paths::imageStore(workDir) : absolute(flags.imageStoreDir);
+    auto provisioner = ImageProvisioner::create(
+        loop, storeDir, std::chrono::duration_cast<Duration>(
+                            std::chrono::duration<double>(std::max(0.0, flags.imageGcIntervalSec))));
+    if (!provisioner) {
+      LOG(ERROR) << "--image-store-dir: " << provisioner.error().message;
+      return 1;
+    }
+    images = std::move(*provisioner);
+  }
   Agent::Options options;
+  options.supervisor.images = images.get();
   options.hostname = flags.hostname;
   options.resources = *resources;
   options.attributes = *attributes;
@@ -359,7 +377,11 @@ int main(int argc, char** argv) {
       "reconnect: resume the agent ID and containers checkpointed in the work dir (refuses to "
       "start if a checkpoint is corrupt); cleanup: kill them and start as a new agent")(
       "boot-id-file", agora::po::value(&f.bootIdFile)->default_value(f.bootIdFile),
-      "where the host's boot ID is read (a changed ID means the host rebooted); for tests");
+      "where the host's boot ID is read (a changed ID means the host rebooted); for tests")(
+      "image-store-dir", agora::po::value(&f.imageStoreDir)->default_value(""),
+      "where task images are pulled and unpacked (default: WORK_DIR/images)")(
+      "image-gc-interval", agora::po::value(&f.imageGcIntervalSec)->default_value(3600),
+      "seconds between removals of images no container uses; 0 for never");
   agora::po::variables_map vm;
   auto parsed = agora::parseFlags(
       argc, argv, "Usage: agora-agent --master ENDPOINT|zk://HOST:PORT/PATH --work-dir DIR [options]", options, vm);

@@ -14,6 +14,12 @@ std::string containersRoot(const std::string& workDir) { return workDir + "/cont
 std::string containerDir(const std::string& workDir, const std::string& containerId) {
   return containersRoot(workDir) + "/" + containerId;
 }
+std::string rootfsDir(const std::string& workDir, const std::string& containerId) {
+  return containerDir(workDir, containerId) + "/rootfs";
+}
+
+std::string imageStore(const std::string& workDir) { return workDir + "/images"; }
+
 std::string launchFile(const std::string& workDir, const std::string& containerId) {
   return containerDir(workDir, containerId) + "/launch.bin";
 }

@@ -5,6 +5,10 @@
 //   WORK_DIR/containers/<containerId>/launch.bin    the container's LaunchSpec
 //   WORK_DIR/containers/<containerId>/{container,updates,exit}.ckpt
 //                                                   recovery state (schemas/checkpoint.capnp)
+//   WORK_DIR/containers/<containerId>/rootfs/{upper,work,merged,hostname}
+//                                                   an image container's overlay
+//                                                   (removed when it ends)
+//   WORK_DIR/images/                                the image store (default)
 //   WORK_DIR/sandboxes/<frameworkId>/<taskId>/<containerId>/   stdout, stderr
 // IDs are validated (validateId) before they become path components.
 
@@ -18,6 +22,8 @@ std::string executorSocket(const std::string& workDir);
 std::string executorEndpoint(const std::string& workDir);  // "ipc://..."
 std::string containersRoot(const std::string& workDir);
 std::string containerDir(const std::string& workDir, const std::string& containerId);
+std::string rootfsDir(const std::string& workDir, const std::string& containerId);
+std::string imageStore(const std::string& workDir);
 std::string launchFile(const std::string& workDir, const std::string& containerId);
 std::string metaDir(const std::string& workDir);
 std::string agentCheckpoint(const std::string& workDir);

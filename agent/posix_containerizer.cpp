@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "agent/executor/launch_spec.hpp"
 #include "agent/executor/process_launcher.hpp"
 #include "agent/paths.hpp"
@@ -53,7 +55,18 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   if (Status s = paths::makeDirs(dir, 0700); !s) return makeError(s.error());
   std::string launchFile = paths::launchFile(options_.workDir, config.containerId);
   LaunchSpec spec{config.containerId, config.frameworkId, config.task, config.sandbox,
-                  options_.agentEndpoint, options_.namespaces};
+                  options_.agentEndpoint, options_.namespaces, config.rootfs};
+  if (spec.rootfs) {
+    if (!options_.namespaces) {
+      return makeError(ErrorCode::kFailedPrecondition,
+                       "image " + spec.rootfs->reference +
+                           " needs the namespaces isolation, which this agent does not use");
+    }
+    const std::string rootfs = paths::rootfsDir(options_.workDir, config.containerId);
+    spec.rootfs->upperDir = rootfs + "/upper";
+    spec.rootfs->workDir = rootfs + "/work";
+    spec.rootfs->mountPoint = rootfs + "/merged";
+  }
   if (Status s = writeLaunchSpec(launchFile, spec); !s) return makeError(s.error());
   for (auto& isolator : isolators_) {
     if (Status s = isolator->prepare(config); !s) {
@@ -207,6 +220,13 @@ void PosixContainerizer::cleanup(const std::string& containerId) {
       LOG(ERROR) << (*it)->name() << " isolator: cleanup of container " << containerId
                  << " failed: " << s.error().message;
     }
+  }
+  // The overlay was mounted only in the container's mount namespace, gone
+  // with its init: what is left is the writable layer on disk.
+  std::error_code ec;
+  std::filesystem::remove_all(paths::rootfsDir(options_.workDir, containerId), ec);
+  if (ec) {
+    LOG(ERROR) << "cannot remove the rootfs of container " << containerId << ": " << ec.message();
   }
 }
 

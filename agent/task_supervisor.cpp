@@ -41,6 +41,7 @@ TaskSupervisor::TaskSupervisor(EventLoop& loop, ServerTransport& executors,
 }
 
 TaskSupervisor::~TaskSupervisor() {
+  *alive_ = false;
   executors_.setHandler(nullptr);
   containerizer_.setTerminationHandler(nullptr);
   for (auto& [id, record] : records_) {
@@ -74,14 +75,17 @@ void TaskSupervisor::launch(const FrameworkInfo& framework, const TaskInfo& task
   counters_.launches++;
 
   checkpointContainer(record);
-  auto pid = containerizer_.launch(ContainerConfig{containerId, frameworkId, task, record.sandbox});
+  if (!task.container.image.empty()) return provisionImage(record);
+  startContainer(record, std::nullopt);
+}
+
+void TaskSupervisor::startContainer(Record& record, std::optional<ImageRootfs> rootfs) {
+  auto pid = containerizer_.launch(ContainerConfig{record.containerId, record.frameworkId,
+                                                   record.task, record.sandbox, std::move(rootfs)});
   if (!pid) {
-    counters_.launchFailures++;
-    LOG(ERROR) << "task " << task.taskId << ": " << pid.error().message;
-    record.phase = Phase::kTerminated;
-    report(record, TaskState::FAILED, TaskReason::CONTAINER_LAUNCH_FAILED, pid.error().message);
-    maybeForget(containerId);
-    return;
+    LOG(ERROR) << "task " << record.task.taskId << ": " << pid.error().message;
+    return failLaunch(record, TaskState::FAILED, TaskReason::CONTAINER_LAUNCH_FAILED,
+                      pid.error().message);
   }
   record.executorPid = *pid;
   checkpointContainer(record);
@@ -91,6 +95,15 @@ void TaskSupervisor::launch(const FrameworkInfo& framework, const TaskInfo& task
     r.deathReason = TaskReason::EXECUTOR_REGISTRATION_TIMEOUT;
     destroy(r);
   });
+}
+
+void TaskSupervisor::failLaunch(Record& record, TaskState state, TaskReason reason,
+                                const std::string& message) {
+  if (state == TaskState::FAILED) counters_.launchFailures++;
+  releaseImage(record);
+  record.phase = Phase::kTerminated;
+  report(record, state, reason, message);
+  maybeForget(record.containerId);
 }
 
 void TaskSupervisor::kill(const std::string& frameworkId, const std::string& taskId,
@@ -145,7 +158,8 @@ void TaskSupervisor::killAll(bool forget) {
 }
 
 void TaskSupervisor::destroy(Record& record) {
-  if (record.phase == Phase::kTerminated) return;
+  // A task whose image is still being pulled ends when the pull does.
+  if (record.phase == Phase::kTerminated || record.provisioning) return;
   if (Status s = containerizer_.destroy(record.containerId); !s) {
     LOG(ERROR) << "cannot destroy container " << record.containerId << ": " << s.error().message;
   }
@@ -270,6 +284,7 @@ void TaskSupervisor::onContainerTerminated(const std::string& containerId, int w
   Record& record = it->second;
   record.phase = Phase::kTerminated;
   record.usage.reset();
+  releaseImage(record);
   if (record.timer) loop_.cancelTimer(*record.timer);
   record.timer.reset();
   if (!record.terminalSeen) {

@@ -9,6 +9,12 @@
 // (Containerizer::limitation) is reported with the limitation's reason and
 // message instead (e.g. REASON_CONTAINER_LIMITATION_MEMORY).
 //
+// A task naming an image (ContainerInfo.image) first has it provisioned by
+// the ImageProvisioner (off the loop), which holds it until the container
+// ends; a recovered container holds its image again. A pull that fails, or no
+// provisioner (no namespaces isolation), fails the task with
+// REASON_CONTAINER_LAUNCH_FAILED and a message naming the image and the cause.
+//
 // A task is kept until its container terminated and its status updates are
 // all acknowledged (so re-registration can report it).
 //
@@ -30,6 +36,7 @@
 #include "agent/agent_snapshot.hpp"
 #include "agent/checkpoints.hpp"
 #include "agent/containerizer.hpp"
+#include "agent/image_provisioner.hpp"
 #include "agent/status_update_manager.hpp"
 #include "common/event_loop.hpp"
 #include "common/model.hpp"
@@ -47,6 +54,9 @@ class TaskSupervisor {
     Duration executorSilence = seconds(5);       // no heartbeat: kill without asking it
     Duration reconnectInterval = millis(100);      // recovered executors: reconnect resends
     bool checkpoint = false;                     // under workDir (agent/checkpoints.hpp)
+    // Provisions task images; null when the agent cannot run them (no
+    // namespaces isolation). REQUIRES: outlives the supervisor.
+    ImageProvisioner* images = nullptr;
   };
   struct TaskReport {
     std::string frameworkId;
@@ -100,6 +110,8 @@ class TaskSupervisor {
     pid_t executorPid = 0;
     pid_t taskPid = 0;
     bool registered = false;
+    bool provisioning = false;  // its image is being pulled
+    std::string imageId;        // held until the container ends
     bool terminalSeen = false;
     bool forgotten = false;
     std::optional<double> killGraceSec;  // set once a kill was requested
@@ -111,6 +123,12 @@ class TaskSupervisor {
     std::optional<ResourceStatistics> usage;  // last sample; reset when terminated
   };
 
+  void startContainer(Record& record, std::optional<ImageRootfs> rootfs);
+  void provisionImage(Record& record);
+  void onProvisioned(const std::string& containerId, Result<images::Image> image);
+  void failLaunch(Record& record, TaskState state, TaskReason reason, const std::string& message);
+  void releaseImage(Record& record);
+  void recoverImage(Record& record);
   void onExecutorMessage(const std::string& peer, std::string_view protocol,
                          std::string_view payload);
   void onRegister(Record& record, schema::RegisterExecutor::Reader message);
@@ -144,6 +162,8 @@ class TaskSupervisor {
   std::map<std::string, Record> records_;                              // by container ID
   std::map<std::pair<std::string, std::string>, std::string> byTask_;  // (fw, task) -> container
   std::optional<EventLoop::TimerId> reconnectTimer_;
+  // Shared with image callbacks: false once the supervisor is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace agora::agent

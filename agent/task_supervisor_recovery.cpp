@@ -46,6 +46,7 @@ void TaskSupervisor::recoverOne(const RecoveredContainer& recovered) {
   if (adopted && *adopted) {
     record.executorPid = c.executorPid;
     record.phase = Phase::kRunning;
+    recoverImage(record);
     setTimer(record, options_.registrationTimeout, [this](Record& r) {
       if (r.registered) return;
       LOG(WARNING) << "recovered executor of task " << r.task.taskId << " did not reconnect";

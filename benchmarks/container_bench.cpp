@@ -4,9 +4,16 @@
 // and, in the same run, `runc run` of a busybox bundle with the same limits.
 // Prints per mode:
 //   containerlaunch mode=M p50_ms=… p99_ms=… runc_p50_ms=… ratio=…
-// (ratio = p50 / runc_p50). Needs root, runc and busybox-static.
+// (ratio = p50 / runc_p50). Modes: cgroups; ns+cgroups; ns+cgroups+image (an
+// overlay rootfs from a busybox OCI image built here, pulled once into the
+// agent's store). Then the time until N (default 1000) image containers
+// started at once on one agent are all RUNNING, and until all are gone again:
+//   manycontainers n=… all_running_s=… all_gone_s=…
+// Needs root, runc and busybox-static.
 
 #include <glog/logging.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +27,7 @@
 #include "agent/cgroups/cgroups_detect.hpp"
 #include "agent/cgroups_isolator.hpp"
 #include "common/subprocess.hpp"
+#include "tests/agent/images/image_builder.hpp"
 #include "tests/agent/real_agent_harness.hpp"
 
 namespace {
@@ -40,29 +48,50 @@ double msSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// Launch-to-RUNNING latencies of `launches` /bin/true tasks.
-std::vector<double> measureAgent(bool namespaces, int launches) {
-  char tmpl[] = "/tmp/agora-bench-ctr-XXXXXX";
-  std::string workDir = mkdtemp(tmpl);
-  CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
+std::vector<std::unique_ptr<Isolator>> cgroupsIsolator() {
   std::vector<std::unique_ptr<Isolator>> isolators;
   auto cg = cgroups::detectCgroups();
   CHECK(cg) << cg.error().message;
   isolators.push_back(std::make_unique<CgroupsIsolator>(
       std::move(*cg),
       CgroupsIsolator::Options{"agora-bench-" + std::to_string(getpid()), false, 1024}));
+  return isolators;
+}
+
+// A busybox OCI layout under `dir`; returns its reference.
+std::string makeBusyboxImage(const std::string& dir) {
+  using namespace agora::agent::images::testing;
+  Layer layer = makeLayer(busyboxLayer(), /*gzip=*/true);
+  OciLayout layout(dir);
+  layout.addImage({layer}, makeConfig({layer}, {}, {"/bin/busybox", "true"}), "bench");
+  return "oci:" + dir + ":bench";
+}
+
+TaskInfo benchTask(const std::string& id, const std::string& image, double memMb) {
+  TaskInfo task;
+  task.taskId = id;
+  task.command.shell = false;
+  if (image.empty()) task.command.value = "/bin/true";
+  task.container.image = image;
+  CHECK(task.resources.setScalar("cpus", 0.01));
+  CHECK(task.resources.setScalar("mem", memMb));
+  return task;
+}
+
+// Launch-to-RUNNING latencies of `launches` /bin/true tasks, from `image`
+// when set (its store is warmed by one launch first).
+std::vector<double> measureAgent(bool namespaces, int launches, const std::string& image = "") {
+  char tmpl[] = "/tmp/agora-bench-ctr-XXXXXX";
+  std::string workDir = mkdtemp(tmpl);
+  CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
   std::vector<double> ms;
   {
-    testing::RealAgentHarness agent(workDir, namespaces, std::move(isolators));
+    testing::RealAgentHarness agent(workDir, namespaces, cgroupsIsolator(),
+                                    image.empty() ? "" : paths::imageStore(workDir));
     CHECK(agent.error().empty()) << agent.error();
     const auto poll = std::chrono::microseconds(50);
-    for (int i = 0; i < launches; ++i) {
-      TaskInfo task;
-      task.taskId = "t" + std::to_string(i);
-      task.command.shell = false;
-      task.command.value = "/bin/true";
-      CHECK(task.resources.setScalar("cpus", 0.1));
-      CHECK(task.resources.setScalar("mem", 64));
+    for (int i = image.empty() ? 0 : -1; i < launches; ++i) {
+      TaskInfo task = benchTask("t" + std::to_string(i), image, 64);
       auto start = Clock::now();
       agent.launch(task);
       bool running = agent.runUntil(
@@ -75,11 +104,66 @@ std::vector<double> measureAgent(bool namespaces, int launches) {
           << task.taskId << ": " << (end ? end->message : "no terminal update");
       CHECK(agent.runUntil([&] { return agent.containerizer().containers().empty(); },
                            seconds(10), poll));
-      ms.push_back(elapsed);
+      if (i >= 0) ms.push_back(elapsed);
     }
   }
   fs::remove_all(workDir);
   return ms;
+}
+
+// Mounts on the host that mention `path`.
+int hostMountsUnder(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find(path) != std::string::npos;
+  return n;
+}
+
+// Starts `count` sleeping image containers at once; prints how long until all
+// run and until all are gone after a kill, and checks nothing is left.
+void measureMany(const std::string& image, int count) {
+  char tmpl[] = "/tmp/agora-bench-many-XXXXXX";
+  std::string workDir = mkdtemp(tmpl);
+  CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
+  double runningSec = 0, goneSec = 0;
+  {
+    testing::RealAgentHarness agent(workDir, true, cgroupsIsolator(), paths::imageStore(workDir));
+    CHECK(agent.error().empty()) << agent.error();
+    auto start = Clock::now();
+    for (int i = 0; i < count; ++i) {
+      TaskInfo task = benchTask("m" + std::to_string(i), image, 8);
+      task.command.arguments = {"/bin/busybox", "sleep", "3600"};
+      agent.launch(task);
+      // Turn the loop during the burst so early launches start while later ones queue.
+      if (i % 50 == 49) agent.runUntil([] { return true; }, seconds(0));
+    }
+    int running = 0;
+    bool all = agent.runUntil(
+        [&] {
+          running = 0;
+          for (int i = 0; i < count; ++i) {
+            running += agent.saw("m" + std::to_string(i), TaskState::RUNNING);
+          }
+          return running == count;
+        },
+        seconds(600), std::chrono::milliseconds(50));
+    runningSec = msSince(start) / 1000;
+    CHECK(all) << running << " of " << count << " containers running after 600 s";
+    start = Clock::now();
+    for (int i = 0; i < count; ++i) agent.kill("m" + std::to_string(i));
+    CHECK(agent.runUntil([&] { return agent.containerizer().containers().empty(); },
+                         seconds(600), std::chrono::milliseconds(50)));
+    goneSec = msSince(start) / 1000;
+  }
+  CHECK_EQ(hostMountsUnder(workDir), 0) << "mounts left under " << workDir;
+  int leftovers = 0;
+  for (const auto& entry : fs::directory_iterator(paths::containersRoot(workDir))) {
+    leftovers += fs::exists(entry.path() / "rootfs");
+  }
+  CHECK_EQ(leftovers, 0) << "overlay dirs left under " << workDir;
+  fs::remove_all(workDir);
+  std::cout << "manycontainers n=" << count << " all_running_s=" << runningSec
+            << " all_gone_s=" << goneSec << " leftover_mounts=0 leftover_rootfs=0" << std::endl;
 }
 
 // A busybox bundle running /bin/true with the tasks' limits.
@@ -137,19 +221,33 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = false;
   FLAGS_minloglevel = 2;
-  int launches = argc > 1 ? std::max(1, std::atoi(argv[1])) : 200;
+  int launches = argc > 1 ? std::max(0, std::atoi(argv[1])) : 200;  // 0: only MANY
   int runcRuns = argc > 2 ? std::max(1, std::atoi(argv[2])) : 100;
+  int many = argc > 3 ? std::max(0, std::atoi(argv[3])) : 1000;
   if (geteuid() != 0) {
     std::cerr << "agora-bench-container: needs root" << std::endl;
     return 2;
   }
-  double runcP50 = percentile(measureRunc(runcRuns), 0.5);
-  for (auto [mode, namespaces] : {std::pair{"cgroups", false}, std::pair{"ns+cgroups", true}}) {
-    auto ms = measureAgent(namespaces, launches);
+  // Each container holds descriptors in the agent (executor link, pidfd).
+  rlimit files;
+  getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &files);
+  char tmpl[] = "/tmp/agora-bench-img-XXXXXX";
+  std::string imageDir = mkdtemp(tmpl);
+  std::string image = makeBusyboxImage(imageDir + "/layout");
+  double runcP50 = launches > 0 ? percentile(measureRunc(runcRuns), 0.5) : 0;
+  const std::tuple<const char*, bool, std::string> modes[] = {
+      {"cgroups", false, ""}, {"ns+cgroups", true, ""}, {"ns+cgroups+image", true, image}};
+  for (const auto& [mode, namespaces, ref] : modes) {
+    if (launches == 0) break;
+    auto ms = measureAgent(namespaces, launches, ref);
     double p50 = percentile(ms, 0.5);
     std::cout << "containerlaunch mode=" << mode << " launches=" << ms.size() << " p50_ms=" << p50
               << " p99_ms=" << percentile(ms, 0.99) << " runc_p50_ms=" << runcP50
               << " ratio=" << p50 / runcP50 << std::endl;
   }
+  if (many > 0) measureMany(image, many);
+  fs::remove_all(imageDir);
   return 0;
 }

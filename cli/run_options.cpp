@@ -10,13 +10,18 @@ namespace agora::cli {
 namespace {
 
 const char* kUsage =
-    "Usage: agora run [options] -- CMD [ARGS...]\n\n"
+    "Usage: agora run [options] -- CMD [ARGS...]\n"
+    "       agora run --image REF [options] [-- CMD [ARGS...]]\n\n"
     "Runs CMD as one task on the cluster, streams its stdout and stderr here, and exits\n"
     "with its exit code: 0 when FINISHED, the command's code when FAILED (1 if unknown),\n"
     "130/143 when KILLED (by Ctrl-C here / otherwise), 1 for other failures (LOST, ERROR...),\n"
     "125 when it could not run at all (no master, or no offer fit within --timeout).\n"
     "One CMD word runs through /bin/sh -c ('echo $HOME'); several run as an argv.\n"
-    "--network none and --hostname need an agent with the namespaces isolation.\n"
+    "--network none, --hostname and --image need an agent with the namespaces isolation.\n"
+    "--image REF (oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],\n"
+    "docker://HOST[:PORT]/NAME[:TAG]) runs the task in that image's filesystem as Docker\n"
+    "does: CMD ARGS replace the image's Cmd after its Entrypoint; without CMD both run.\n"
+    "The sandbox is at /mnt/agora/sandbox inside.\n"
     "Ctrl-C kills the task and waits for it to end; a second Ctrl-C stops waiting.";
 
 // "0.1", not boost's "0.10000000000000001".
@@ -45,6 +50,8 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "host, or none for a network namespace with only loopback")(
       "hostname", po::value<std::string>(&out.container.hostname),
       "the task's hostname (default: its container ID)")(
+      "image", po::value<std::string>(&out.container.image),
+      "the task's root filesystem: a skopeo-style image reference")(
       "cmd", po::value<std::vector<std::string>>(), "the command (after --)");
   po::positional_options_description positional;
   positional.add("cmd", -1);
@@ -59,9 +66,12 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
     command.insert(command.begin(), words.begin(), words.end());
   }
   out.command = std::move(command);
-  if (out.command.empty() || out.command[0].empty()) {
+  if (out.container.image.empty() && (out.command.empty() || out.command[0].empty())) {
     return makeError(ErrorCode::kInvalidArgument,
-                     "run needs a command: agora run -- CMD [ARGS...]");
+                     "run needs a command: agora run -- CMD [ARGS...] (or --image REF)");
+  }
+  if (!out.command.empty() && out.command[0].empty()) {
+    return makeError(ErrorCode::kInvalidArgument, "run: the command is empty");
   }
   if (parsed->vm.count("env")) {
     for (const auto& kv : parsed->vm["env"].as<std::vector<std::string>>()) {
@@ -97,7 +107,11 @@ Result<TaskInfo> buildTask(const RunOptions& options, const std::string& taskId)
   task.name = options.name;
   if (auto st = task.resources.setScalar("cpus", options.cpus); !st) return makeError(st.error());
   if (auto st = task.resources.setScalar("mem", options.memMb); !st) return makeError(st.error());
-  if (options.command.size() == 1) {
+  if (!options.container.image.empty()) {
+    // Docker's rule: the words replace the image's Cmd (mergeCommand).
+    task.command.shell = false;
+    task.command.arguments = options.command;
+  } else if (options.command.size() == 1) {
     task.command.shell = true;
     task.command.value = options.command[0];
   } else {

@@ -17,7 +17,7 @@ struct RunOptions {
   std::string role;        // empty: the master's default role
   double timeoutSec = 30;  // for a fitting offer, not for the task
   KeyValues env;           // --env K=V
-  ContainerInfo container;  // --network, --hostname
+  ContainerInfo container;  // --network, --hostname, --image
   std::vector<std::string> command;
   bool help = false;  // usage printed
 };
@@ -26,7 +26,8 @@ struct RunOptions {
 // --scheduler-endpoint to `global`.
 Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalOptions& global);
 
-// One CMD string runs through /bin/sh -c; several words run as argv.
+// One CMD string runs through /bin/sh -c; several words run as argv. With
+// --image the words replace the image's Cmd (none: its Entrypoint and Cmd run).
 Result<TaskInfo> buildTask(const RunOptions& options, const std::string& taskId);
 
 }  // namespace agora::cli

@@ -166,6 +166,7 @@ void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
   container.setNetworkMode(in.container.networkMode);
   container.setHostname(in.container.hostname);
   container.setUserNamespace(in.container.userNamespace);
+  container.setImage(in.container.image);
 }
 
 Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
@@ -200,6 +201,7 @@ Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
     }
   }
   out.container.userNamespace = container.getUserNamespace();
+  out.container.image = container.getImage();
   return out;
 }
 
@@ -318,7 +320,8 @@ nlohmann::json toJson(const KeyValues& values) {
 nlohmann::json toJson(const ContainerInfo& container) {
   return {{"network", networkModeName(container.networkMode)},
           {"hostname", container.hostname},
-          {"user_namespace", container.userNamespace}};
+          {"user_namespace", container.userNamespace},
+          {"image", container.image}};
 }
 
 nlohmann::json toJson(const TaskInfo& task) {

@@ -42,9 +42,11 @@ struct ContainerInfo {
   NetworkMode networkMode = NetworkMode::HOST;
   std::string hostname;  // empty: the container ID
   bool userNamespace = false;
+  std::string image;  // skopeo-style reference; empty: the host's filesystem
   // True when nothing asks for more than a plain process on the host.
   bool isDefault() const {
-    return networkMode == NetworkMode::HOST && hostname.empty() && !userNamespace;
+    return networkMode == NetworkMode::HOST && hostname.empty() && !userNamespace &&
+           image.empty();
   }
 };
 

@@ -19,7 +19,10 @@ std::string checkTask(const TaskRequest& request, const std::string& agentId,
     return "task ID '" + task.taskId + "' is already used by a live task of this framework";
   }
   if (seen.count(task.taskId)) return "task ID '" + task.taskId + "' appears twice in this accept";
-  if (task.command.value.empty()) return quoted + " has no command to run";
+  // An image brings its own command (Entrypoint and Cmd).
+  if (task.command.value.empty() && task.container.image.empty()) {
+    return quoted + " has no command to run";
+  }
   if (task.resources.empty()) return quoted + " has no resources; give it at least cpus or mem";
   if (!task.agentId.empty() && task.agentId != agentId) {
     return quoted + " names agent '" + task.agentId + "' but the offers are for agent '" + agentId +

@@ -30,7 +30,7 @@ struct LaunchPlan {
 };
 
 // Checks, in order: decode errors, task ID syntax, duplicate of a live task
-// (isLive) or of an earlier task in the same accept, non-empty command and
+// (isLive) or of an earlier task in the same accept, a command (or an image) and
 // resources, agent ID matching the offers, and that the task fits in what the
 // offers have left after earlier valid tasks. Tasks of one group are
 // all-or-nothing: if one fails, every member is rejected.

@@ -56,6 +56,9 @@ struct ContainerInfo {
   networkMode @0 :NetworkMode;
   hostname @1 :Text;              # empty: the container ID
   userNamespace @2 :Bool;         # root inside, an unprivileged uid on the host
+  image @3 :Text;                 # skopeo-style reference (oci:DIR[:TAG], oci-archive:FILE,
+                                  # docker-archive:FILE, docker://HOST/NAME[:TAG]);
+                                  # empty: the host's filesystem
 }
 
 struct TaskInfo {

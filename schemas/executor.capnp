@@ -50,4 +50,21 @@ struct LaunchSpec {
   sandbox @3 :Text;
   agentEndpoint @4 :Text;
   namespaces @5 :Bool;            # run the task in its own pid/mount/uts/ipc namespaces
+  rootfs @6 :ImageRootfs;         # set (reference non-empty) when the task names an image
+}
+
+# The root filesystem of a container started from an image: the agent pulled
+# and holds the image; init mounts the overlay in the container's mount
+# namespace and pivots into it.
+struct ImageRootfs {
+  reference @0 :Text;             # as the task named it
+  imageId @1 :Text;               # config digest; re-acquired by the agent on recovery
+  layerDirs @2 :List(Text);       # unpacked layers, bottom to top
+  upperDir @3 :Text;              # per container, under its container dir; removed at its end
+  workDir @4 :Text;               # overlay work dir, same filesystem as upperDir
+  mountPoint @5 :Text;            # where init mounts the overlay (its own mount namespace)
+  argv @6 :List(Text);            # the image config merged with the task's command
+  env @7 :List(Text);             # "K=V": the image's, overridden by the task's
+  workingDir @8 :Text;            # in the container; empty: the sandbox
+  user @9 :Text;                  # "NAME|UID[:GROUP|GID]" from the image's /etc files; empty: root
 }

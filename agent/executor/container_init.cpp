@@ -4,7 +4,6 @@
 #include <net/if.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -58,13 +57,7 @@ void setUpNamespaces(const ContainerInitConfig& c) {
       failChild(c.errFd, kStepUserIds);
     }
   }
-  // Nothing mounted here may propagate back to the host.
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    failChild(c.errFd, kStepMountPrivate);
-  }
-  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-    failChild(c.errFd, kStepMountProc);
-  }
+  c.rootfs->run(c.errFd);
   if (c.hostname != nullptr && sethostname(c.hostname, strlen(c.hostname)) != 0) {
     failChild(c.errFd, kStepHostname);
   }

@@ -16,11 +16,13 @@
 // is async-signal-safe, and everything it reads is prepared by the parent.
 
 #include "agent/executor/process_launcher.hpp"
+#include "agent/executor/rootfs_setup.hpp"
 
 namespace agora::agent {
 
 struct ContainerInitConfig {
   const PreparedProcess* command = nullptr;
+  const RootfsPlan* rootfs = nullptr;  // the mount sequence (rootfs_setup.hpp)
   int syncFd = -1;    // init waits for one byte (the parent mapped its user ids)
   int errFd = -1;     // ChildFailure on a failed step; EOF once the command exec'd
   int statusFd = -1;  // the command's wait status, written before init exits

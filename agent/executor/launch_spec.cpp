@@ -11,6 +11,49 @@
 
 namespace agora::agent {
 
+namespace {
+
+template <typename Builder>
+void setTexts(Builder list, const std::vector<std::string>& values) {
+  for (unsigned i = 0; i < values.size(); ++i) list.set(i, values[i]);
+}
+
+std::vector<std::string> texts(capnp::List<capnp::Text>::Reader list) {
+  std::vector<std::string> out;
+  for (auto item : list) out.emplace_back(item);
+  return out;
+}
+
+void rootfsToCapnp(const ImageRootfs& in, schema::ImageRootfs::Builder out) {
+  out.setReference(in.reference);
+  out.setImageId(in.imageId);
+  setTexts(out.initLayerDirs(static_cast<unsigned>(in.layerDirs.size())), in.layerDirs);
+  out.setUpperDir(in.upperDir);
+  out.setWorkDir(in.workDir);
+  out.setMountPoint(in.mountPoint);
+  setTexts(out.initArgv(static_cast<unsigned>(in.argv.size())), in.argv);
+  setTexts(out.initEnv(static_cast<unsigned>(in.env.size())), in.env);
+  out.setWorkingDir(in.workingDir);
+  out.setUser(in.user);
+}
+
+ImageRootfs rootfsFromCapnp(schema::ImageRootfs::Reader in) {
+  ImageRootfs out;
+  out.reference = in.getReference();
+  out.imageId = in.getImageId();
+  out.layerDirs = texts(in.getLayerDirs());
+  out.upperDir = in.getUpperDir();
+  out.workDir = in.getWorkDir();
+  out.mountPoint = in.getMountPoint();
+  out.argv = texts(in.getArgv());
+  out.env = texts(in.getEnv());
+  out.workingDir = in.getWorkingDir();
+  out.user = in.getUser();
+  return out;
+}
+
+}  // namespace
+
 std::string encodeLaunchSpec(const LaunchSpec& spec) {
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<schema::LaunchSpec>();
@@ -20,6 +63,7 @@ std::string encodeLaunchSpec(const LaunchSpec& spec) {
   root.setSandbox(spec.sandbox);
   root.setAgentEndpoint(spec.agentEndpoint);
   root.setNamespaces(spec.namespaces);
+  if (spec.rootfs) rootfsToCapnp(*spec.rootfs, root.initRootfs());
   return encodePacked(message);
 }
 
@@ -35,6 +79,9 @@ Result<LaunchSpec> decodeLaunchSpec(std::string_view bytes) {
     spec.sandbox = root.getSandbox();
     spec.agentEndpoint = root.getAgentEndpoint();
     spec.namespaces = root.getNamespaces();
+    if (root.hasRootfs() && root.getRootfs().getReference().size() > 0) {
+      spec.rootfs = rootfsFromCapnp(root.getRootfs());
+    }
     auto task = fromCapnp(root.getTask());
     if (!task) {
       fieldsOk = makeError(task.error());
@@ -47,6 +94,13 @@ Result<LaunchSpec> decodeLaunchSpec(std::string_view bytes) {
   if (spec.containerId.empty() || spec.sandbox.empty() || spec.agentEndpoint.empty()) {
     return makeError(ErrorCode::kInvalidArgument,
                      "launch spec lacks a container ID, sandbox or agent endpoint");
+  }
+  if (spec.rootfs && (spec.rootfs->layerDirs.empty() || spec.rootfs->upperDir.empty() ||
+                      spec.rootfs->workDir.empty() || spec.rootfs->mountPoint.empty() ||
+                      spec.rootfs->argv.empty())) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "launch spec: the rootfs of image '" + spec.rootfs->reference +
+                         "' lacks layers, overlay dirs or a command");
   }
   return spec;
 }

@@ -3,12 +3,28 @@
 // (WORK_DIR/containers/ID/launch.bin, a packed schema::LaunchSpec) and the
 // executor reads at start.
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/model.hpp"
 #include "common/result.hpp"
 
 namespace agora::agent {
+
+// See schema::ImageRootfs.
+struct ImageRootfs {
+  std::string reference;
+  std::string imageId;
+  std::vector<std::string> layerDirs;  // bottom to top
+  std::string upperDir;
+  std::string workDir;
+  std::string mountPoint;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string workingDir;  // empty: the sandbox
+  std::string user;        // empty: root
+};
 
 struct LaunchSpec {
   std::string containerId;
@@ -17,6 +33,7 @@ struct LaunchSpec {
   std::string sandbox;        // absolute path
   std::string agentEndpoint;  // "ipc://WORK_DIR/executor.sock"
   bool namespaces = false;    // start the task in its own namespaces
+  std::optional<ImageRootfs> rootfs;  // the task's image, provisioned by the agent
 };
 
 std::string encodeLaunchSpec(const LaunchSpec& spec);

@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cctype>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "agent/executor/container_init.hpp"
+#include "agent/executor/image_process.hpp"
 #include "agent/executor/posix_task_runner.hpp"
 
 namespace agora::agent {
@@ -79,8 +81,8 @@ Result<UserIds> userNamespaceOwner(const LaunchSpec& spec, ProcessOptions& optio
   return nobody;
 }
 
-Status writeFile(const std::string& path, const std::string& text) {
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+Status writeFile(const std::string& path, const std::string& text, int extraFlags = 0) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | extraFlags, 0644);
   if (fd < 0) return makeError(errnoError("open " + path, errno));
   bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   int err = errno;
@@ -96,6 +98,31 @@ Status mapRootTo(pid_t pid, const UserIds& owner) {
     return s;
   }
   return writeFile(proc + "/gid_map", "0 " + std::to_string(owner.gid) + " 1\n");
+}
+
+// The mount sequence of the container; with an image, its overlay dirs and
+// hostname file are made here first.
+Result<RootfsPlan> prepareRootfs(const LaunchSpec& spec, int flags, const std::string& hostname) {
+  RootfsOptions options;
+  options.sandbox = spec.sandbox;
+  options.ownNetwork = (flags & CLONE_NEWNET) != 0;
+  if (!spec.rootfs) return planRootfs(options);
+  const ImageRootfs& image = *spec.rootfs;
+  if ((flags & CLONE_NEWUSER) != 0) {
+    return makeError(ErrorCode::kFailedPrecondition,
+                     "image " + image.reference + ": images in a user namespace are not supported");
+  }
+  std::error_code ec;
+  for (const std::string& dir : {image.upperDir, image.workDir, image.mountPoint}) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return makeError(ErrorCode::kIo, "mkdir " + dir + ": " + ec.message());
+  }
+  options.image = &image;
+  options.hostnameFile = std::filesystem::path(image.upperDir).parent_path() / "hostname";
+  if (Status s = writeFile(options.hostnameFile, hostname + "\n", O_CREAT | O_TRUNC); !s) {
+    return makeError(s.error());
+  }
+  return planRootfs(options);
 }
 
 }  // namespace
@@ -131,11 +158,11 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   const ContainerInfo& container = spec.task.container;
   auto flags = namespaceFlags(container);
   if (!flags) return makeError(flags.error());
-  auto options = taskProcessOptions(spec);
+  auto options = spec.rootfs ? imageProcessOptions(spec) : taskProcessOptions(spec);
   if (!options) return makeError(options.error());
   std::optional<UserIds> owner;
   std::string cwd;
-  if (container.userNamespace) {
+  if (container.userNamespace && !spec.rootfs) {
     auto found = userNamespaceOwner(spec, *options);
     if (!found) return makeError(found.error());
     owner = std::move(*found);
@@ -148,8 +175,11 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
 
   std::string hostname =
       container.hostname.empty() ? defaultHostname(spec.containerId) : container.hostname;
+  auto rootfs = prepareRootfs(spec, *flags, hostname);
+  if (!rootfs) return makeError(rootfs.error());
   ContainerInitConfig config;
   config.command = command->get();
+  config.rootfs = &*rootfs;
   config.syncFd = pipes.sync[0];
   config.errFd = pipes.err[1];
   config.statusFd = pipes.status[1];
@@ -178,6 +208,9 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   char go = 1;
   if (write(pipes.sync[1], &go, 1) != 1) return abandon(errnoError("release init", errno));
   if (auto failure = readChildFailure(pipes.err[0])) {
+    if (failure->step == kStepRootfs) {
+      return abandon(errnoError(rootfs->describe(failure->detail), failure->err));
+    }
     ProcessOptions described = (*command)->options();
     if (!cwd.empty()) described.cwd = cwd;
     return abandon(describeChildFailure(*failure, described));

@@ -12,7 +12,8 @@
 namespace agora::agent {
 
 std::vector<std::string> taskEnvironment(const LaunchSpec& spec,
-                                         const std::vector<std::string>& inherited) {
+                                         const std::vector<std::string>& inherited,
+                                         const std::string& sandbox) {
   std::map<std::string, std::string> vars;
   for (const auto& kv : inherited) {
     size_t eq = kv.find('=');
@@ -22,10 +23,10 @@ std::vector<std::string> taskEnvironment(const LaunchSpec& spec,
   vars["AGORA_TASK_ID"] = spec.task.taskId;
   vars["AGORA_FRAMEWORK_ID"] = spec.frameworkId;
   vars["AGORA_CONTAINER_ID"] = spec.containerId;
-  vars["AGORA_SANDBOX"] = spec.sandbox;
+  vars["AGORA_SANDBOX"] = sandbox;
   vars["MESOS_TASK_ID"] = spec.task.taskId;
-  vars["MESOS_SANDBOX"] = spec.sandbox;
-  vars["MESOS_DIRECTORY"] = spec.sandbox;
+  vars["MESOS_SANDBOX"] = sandbox;
+  vars["MESOS_DIRECTORY"] = sandbox;
   std::vector<std::string> env;
   env.reserve(vars.size());
   for (const auto& [k, v] : vars) env.push_back(k + "=" + v);
@@ -43,7 +44,7 @@ Result<ProcessOptions> taskProcessOptions(const LaunchSpec& spec) {
     if (options.argv.empty()) options.argv.push_back(command.value);
     options.argv[0] = command.value;
   }
-  options.env = taskEnvironment(spec, currentEnvironment());
+  options.env = taskEnvironment(spec, currentEnvironment(), spec.sandbox);
   options.cwd = spec.sandbox;
   options.stdoutPath = spec.sandbox + "/stdout";
   options.stderrPath = spec.sandbox + "/stderr";
@@ -79,6 +80,11 @@ Status giveSandboxTo(const LaunchSpec& spec, const UserIds& user) {
 
 Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit) {
   const ContainerInfo& container = spec.task.container;
+  if (!container.image.empty()) {
+    return makeError(ErrorCode::kFailedPrecondition,
+                     "image " + container.image +
+                         " needs the namespaces isolation, which this agent does not use");
+  }
   if (!container.isDefault()) {
     if (auto flags = namespaceFlags(container); !flags) return makeError(flags.error());
     return makeError(ErrorCode::kFailedPrecondition,

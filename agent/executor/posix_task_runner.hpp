@@ -32,8 +32,10 @@ Status giveSandboxTo(const LaunchSpec& spec, const UserIds& user);
 
 // The task's environment: ours, then the command's variables, then
 // AGORA_TASK_ID, AGORA_FRAMEWORK_ID, AGORA_CONTAINER_ID, AGORA_SANDBOX and
-// their MESOS_* equivalents. Later entries win.
+// their MESOS_* equivalents. Later entries win. `sandbox` is the sandbox as
+// the task sees it (the host path unless it has its own root filesystem).
 std::vector<std::string> taskEnvironment(const LaunchSpec& spec,
-                                         const std::vector<std::string>& inherited);
+                                         const std::vector<std::string>& inherited,
+                                         const std::string& sandbox);
 
 }  // namespace agora::agent

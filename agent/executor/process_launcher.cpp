@@ -30,11 +30,10 @@ const char* stepName(int step) {
     case kStepUid: return "setuid";
     case kStepExec: return "exec";
     case kStepUserIds: return "become root in the user namespace";
-    case kStepMountPrivate: return "make / rprivate";
-    case kStepMountProc: return "mount /proc";
     case kStepHostname: return "sethostname";
     case kStepLoopback: return "bring lo up";
     case kStepFork: return "fork the command";
+    case kStepRootfs: return "set up the container's filesystem";
   }
   return "start";
 }
@@ -51,8 +50,10 @@ void closeAll(std::initializer_list<int> fds) {
 
 }  // namespace
 
-void failChild(int fd, int step) {
-  ChildFailure e{step, errno};
+void failChild(int fd, int step) { failChildAt(fd, step, -1); }
+
+void failChildAt(int fd, int step, int detail) {
+  ChildFailure e{step, errno, detail};
   ssize_t n = write(fd, &e, sizeof(e));
   (void)n;
   _exit(127);
@@ -80,6 +81,21 @@ PreparedProcess::PreparedProcess(ProcessOptions options) : options_(std::move(op
   argv_.push_back(nullptr);
   for (auto& e : options_.env) envp_.push_back(e.data());
   envp_.push_back(nullptr);
+  if (!options_.pathFromEnv || options_.argv.empty() ||
+      options_.argv[0].find('/') != std::string::npos) {
+    return;
+  }
+  std::string path;
+  for (const auto& e : options_.env) {
+    if (e.starts_with("PATH=")) path = e.substr(5);
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = std::min(path.find(':', start), path.size());
+    std::string dir = path.substr(start, end - start);
+    candidates_.push_back((dir.empty() ? "." : dir) + "/" + options_.argv[0]);
+    start = end + 1;
+  }
 }
 
 PreparedProcess::~PreparedProcess() { closeFiles(); }
@@ -129,6 +145,17 @@ void PreparedProcess::exec(int errFd) const {
     }
     if (syscall(SYS_setgid, o.user->gid) != 0) failChild(errFd, kStepGid);
     if (syscall(SYS_setuid, o.user->uid) != 0) failChild(errFd, kStepUid);
+  }
+  // SEAM security: capabilities and seccomp are applied here, just before exec.
+  if (!candidates_.empty()) {
+    // As execvp does: the first candidate that exists; ENOENT only if none does.
+    int err = ENOENT;
+    for (const auto& candidate : candidates_) {
+      execve(candidate.c_str(), argv_.data(), envp_.data());
+      if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    }
+    errno = err;
+    failChild(errFd, kStepExec);
   }
   execvpe(argv_[0], argv_.data(), envp_.data());
   failChild(errFd, kStepExec);

@@ -36,6 +36,9 @@ struct ProcessOptions {
   bool newSession = false;       // setsid()
   bool newProcessGroup = false;  // setpgid(0, 0) (ignored with newSession)
   std::optional<UserIds> user;   // switch to this user before exec
+  // Search argv[0] in the PATH of `env` rather than in ours (a container
+  // with its own root filesystem and PATH).
+  bool pathFromEnv = false;
   // Runs in the parent while the child waits before exec. An error kills the
   // child and fails the launch.
   std::function<Status(pid_t)> beforeExec;
@@ -60,20 +63,21 @@ enum ChildStep : int {
   kStepExec,
   // Container init steps (agent/executor/container_init.hpp).
   kStepUserIds,
-  kStepMountPrivate,
-  kStepMountProc,
   kStepHostname,
   kStepLoopback,
   kStepFork,
+  kStepRootfs,  // ChildFailure::detail: the index of the failed RootfsPlan step
 };
 
 struct ChildFailure {
   int step = 0;
   int err = 0;
+  int detail = -1;  // step-specific (kStepRootfs)
 };
 
 // Reports errno as failing `step` on `fd` and _exits 127. Async-signal-safe.
 [[noreturn]] void failChild(int fd, int step);
+[[noreturn]] void failChildAt(int fd, int step, int detail);
 
 // "exec /bin/x: No such file or directory".
 Error describeChildFailure(const ChildFailure& failure, const ProcessOptions& options);
@@ -109,6 +113,7 @@ class PreparedProcess {
   ProcessOptions options_;
   std::vector<char*> argv_;
   std::vector<char*> envp_;
+  std::vector<std::string> candidates_;  // pathFromEnv: DIR/argv[0] for each PATH entry
   int nullFd_ = -1, outFd_ = -1, errOutFd_ = -1;
 };
 

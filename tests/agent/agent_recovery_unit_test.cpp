@@ -10,11 +10,14 @@
 
 #include "agent/agent.hpp"
 #include "agent/executor/envelope.hpp"
+#include "agent/executor/launch_spec.hpp"
+#include "agent/images/digest.hpp"
 #include "agent/executor/task_exit.hpp"
 #include "agent/paths.hpp"
 #include "common/fake_transport.hpp"
 #include "schemas/executor.capnp.h"
 #include "tests/agent/fake_containerizer.hpp"
+#include "tests/agent/images/image_builder.hpp"
 #include "tests/agent/real_agent_support.hpp"
 
 namespace agora::agent {
@@ -60,11 +63,13 @@ class AgentRecoveryUnitTest : public ::testing::Test {
   }
   ~AgentRecoveryUnitTest() override {
     agent_.reset();
+    images_.reset();
     fs::remove_all(workDir_);
   }
 
   // A container of the earlier run with its RUNNING update unacknowledged.
-  std::string checkpointContainer(const std::string& taskId, TaskStatus* pendingOut = nullptr) {
+  std::string checkpointContainer(const std::string& taskId, TaskStatus* pendingOut = nullptr,
+                                  const std::string& image = "") {
     std::string id = hexEncode(randomUuidBytes());
     EXPECT_TRUE(paths::makeDirs(paths::containerDir(workDir_, id)));
     ContainerState c;
@@ -72,6 +77,7 @@ class AgentRecoveryUnitTest : public ::testing::Test {
     c.framework.id = "fw";
     c.task.taskId = taskId;
     c.task.command.value = "sleep 100";
+    c.task.container.image = image;
     c.sandbox = paths::sandbox(workDir_, "fw", taskId, id);
     c.executorPid = 777;
     c.executorStartTime = 555;
@@ -100,6 +106,7 @@ class AgentRecoveryUnitTest : public ::testing::Test {
     options.checkpoint = true;
     options.statusUpdates.retryMin = seconds(1);
     options.statusUpdates.retryMax = seconds(4);
+    options.supervisor.images = images_.get();
     agent_ = std::make_unique<Agent>(loop_, *masterLink_, *executorServer_, containerizer_, options);
     agent_->recover(*state);
     agent_->start();
@@ -130,6 +137,7 @@ class AgentRecoveryUnitTest : public ::testing::Test {
   std::unique_ptr<FakeClient> masterLink_;
   std::unique_ptr<FakeServer> executorServer_;
   testing::FakeContainerizer containerizer_;
+  std::unique_ptr<ImageProvisioner> images_;  // outlives agent_
   std::unique_ptr<Agent> agent_;
   std::string workDir_;
   std::vector<TaskStatus> updates_;
@@ -158,6 +166,47 @@ TEST_F(AgentRecoveryUnitTest, ReregistersWithItsIdAndResendsUnacknowledgedUpdate
   auto stream = checkpoints::recover(workDir_)->containers.at(0).stream;
   ASSERT_TRUE(stream);
   EXPECT_TRUE(stream->pending.empty());
+}
+
+// Image references are held in memory only: a recovered container takes its
+// image again (before any gc), and gives it back when it ends.
+TEST_F(AgentRecoveryUnitTest, ARecoveredContainerHoldsItsImageAgain) {
+  if (geteuid() != 0) GTEST_SKIP() << "unpacking layers keeps owners: needs root";
+  using namespace images::testing;
+  Layer layer = makeLayer({file("hello", "hi\n")}, /*gzip=*/false);
+  OciLayout layout(workDir_ + "/layout");
+  auto config = makeConfig({layer}, {}, {"/hello"});
+  layout.addImage({layer}, config, "t");
+  const std::string ref = "oci:" + layout.dir() + ":t";
+  const std::string imageId = images::sha256Digest(config.dump());
+  {
+    auto store = images::ImageStore::create(workDir_ + "/store");
+    ASSERT_TRUE(store) << store.error().message;
+    auto pulled = (*store)->pull(ref);
+    ASSERT_TRUE(pulled) << pulled.error().message;
+  }
+  auto provisioner = ImageProvisioner::create(loop_, workDir_ + "/store");
+  ASSERT_TRUE(provisioner) << provisioner.error().message;
+  images_ = std::move(*provisioner);
+
+  std::string id = checkpointContainer("t1", nullptr, ref);
+  LaunchSpec spec{id, "fw", {}, "/sb", "ipc:///x", true, ImageRootfs{}};
+  spec.rootfs->reference = ref;
+  spec.rootfs->imageId = imageId;
+  spec.rootfs->layerDirs = {"/layer"};
+  spec.rootfs->upperDir = "/u";
+  spec.rootfs->workDir = "/w";
+  spec.rootfs->mountPoint = "/m";
+  spec.rootfs->argv = {"/hello"};
+  ASSERT_TRUE(writeLaunchSpec(paths::launchFile(workDir_, id), spec));
+  checkpointContainer("t2", nullptr, ref);  // its executor is gone: nothing to hold
+  containerizer_.survivors.insert(id);
+  startRecovered();
+  EXPECT_EQ(images_->imageUsers(imageId), 1);
+
+  containerizer_.terminate(id, 0);
+  loop_.runUntilIdle();
+  EXPECT_EQ(images_->imageUsers(imageId), 0);
 }
 
 TEST_F(AgentRecoveryUnitTest, AsksARecoveredExecutorToReconnectUntilItRegisters) {

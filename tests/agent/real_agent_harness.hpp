@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/agent.hpp"
+#include "agent/image_provisioner.hpp"
 #include "agent/paths.hpp"
 #include "agent/posix_containerizer.hpp"
 #include "common/fake_transport.hpp"
@@ -23,9 +24,11 @@ namespace agora::agent::testing {
 
 class RealAgentHarness {
  public:
-  // REQUIRES: workDir exists and outlives the harness.
+  // REQUIRES: workDir exists and outlives the harness. A non-empty
+  // imageStoreDir gives the agent an image store there (tasks may name images).
   RealAgentHarness(const std::string& workDir, bool namespaces,
-                   std::vector<std::unique_ptr<Isolator>> isolators = {})
+                   std::vector<std::unique_ptr<Isolator>> isolators = {},
+                   const std::string& imageStoreDir = "")
       : workDir_(workDir) {
     masterServer_ = net_.bind("master");
     masterLink_ = net_.connect("master", kAgentIdentity);
@@ -44,6 +47,15 @@ class RealAgentHarness {
                                     paths::executorEndpoint(workDir_), namespaces},
         std::move(isolators));
     Agent::Options options;
+    if (!imageStoreDir.empty()) {
+      auto images = ImageProvisioner::create(loop_, imageStoreDir);
+      if (!images) {
+        error_ = images.error().message;
+        return;
+      }
+      images_ = std::move(*images);
+      options.supervisor.images = images_.get();
+    }
     options.hostname = "harness";
     options.supervisor.workDir = workDir_;
     options.tickInterval = millis(200);
@@ -63,11 +75,13 @@ class RealAgentHarness {
     destroyAll();
     agent_.reset();
     containerizer_.reset();
+    images_.reset();
   }
 
   // Empty when the agent came up and registered.
   const std::string& error() const { return error_; }
   PosixContainerizer& containerizer() { return *containerizer_; }
+  ImageProvisioner* images() { return images_.get(); }
 
   void launch(const TaskInfo& task) {
     masterServer_->send(kAgentIdentity, kAgentProtocol,
@@ -164,6 +178,7 @@ class RealAgentHarness {
   std::unique_ptr<FakeServer> masterServer_;
   std::unique_ptr<FakeClient> masterLink_;
   std::unique_ptr<ZmqServer> executors_;
+  std::unique_ptr<ImageProvisioner> images_;
   std::unique_ptr<PosixContainerizer> containerizer_;
   std::unique_ptr<Agent> agent_;
   std::vector<TaskStatus> updates_;

@@ -1,4 +1,4 @@
-// `agora run --network/--hostname`: parsed, validated, and carried into the task.
+// `agora run --network/--hostname/--image`: parsed, validated, and carried into the task.
 
 #include <gtest/gtest.h>
 
@@ -36,6 +36,31 @@ TEST(RunContainerOptionsTest, RejectsOtherNetworksAndBadHostnames) {
   EXPECT_NE(bad.error().message.find("--hostname: hostname 'no_underscores'"), std::string::npos)
       << bad.error().message;
   EXPECT_FALSE(parseRunOptions({"--hostname", "", "--", "true"}, global));
+}
+
+TEST(RunContainerOptionsTest, AnImageWithoutACommandRunsItsEntrypointAndCmd) {
+  GlobalOptions global;
+  auto options = parseRunOptions({"--image", "oci:/images/busybox:1"}, global);
+  ASSERT_TRUE(options) << options.error().message;
+  auto task = buildTask(*options, "run-1");
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->container.image, "oci:/images/busybox:1");
+  EXPECT_FALSE(task->command.shell);
+  EXPECT_TRUE(task->command.value.empty());
+  EXPECT_TRUE(task->command.arguments.empty());
+}
+
+TEST(RunContainerOptionsTest, AnImageCommandReplacesTheImageCmd) {
+  GlobalOptions global;
+  auto options =
+      parseRunOptions({"--image", "docker://127.0.0.1:5000/busybox", "--", "ls", "-l"}, global);
+  ASSERT_TRUE(options) << options.error().message;
+  auto task = buildTask(*options, "run-1");
+  ASSERT_TRUE(task);
+  EXPECT_FALSE(task->command.shell);
+  EXPECT_TRUE(task->command.value.empty());
+  EXPECT_EQ(task->command.arguments, (std::vector<std::string>{"ls", "-l"}));
+  EXPECT_FALSE(parseRunOptions({}, global));  // neither a command nor an image
 }
 
 }  // namespace

@@ -46,6 +46,17 @@ TEST(ContainerInfoTest, SurvivesTheWireAndRendersAsJson) {
   EXPECT_EQ(json["container"]["user_namespace"], true);
 }
 
+TEST(ContainerInfoTest, CarriesTheImageReference) {
+  TaskInfo task;
+  task.taskId = "t";
+  task.container.image = "docker://127.0.0.1:5000/busybox:1";
+  EXPECT_FALSE(task.container.isDefault());
+  auto decoded = roundTrip(task);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->container.image, "docker://127.0.0.1:5000/busybox:1");
+  EXPECT_EQ(toJson(task)["container"]["image"], "docker://127.0.0.1:5000/busybox:1");
+}
+
 TEST(ContainerInfoTest, RejectsABadHostnameOrNetworkModeFromTheWire) {
   TaskInfo task;
   task.taskId = "t";

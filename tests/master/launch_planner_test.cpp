@@ -57,6 +57,15 @@ TEST_F(LaunchPlannerTest, RejectsInvalidTasksWithActionableMessages) {
   EXPECT_EQ(p.rejected[5].message, "task 'bad': cpus < 0");
 }
 
+TEST_F(LaunchPlannerTest, AnImageNeedsNoCommand) {
+  TaskRequest imageOnly = request("img", "cpus:1");
+  imageOnly.info->command.value.clear();
+  imageOnly.info->container.image = "oci:/images/busybox:1";  // its Entrypoint and Cmd run
+  auto p = plan({imageOnly}, "cpus:1");
+  EXPECT_TRUE(p.rejected.empty());
+  ASSERT_EQ(p.launch.size(), 1u);
+}
+
 TEST_F(LaunchPlannerTest, GroupsAreAllOrNothing) {
   auto p = plan({request("g1", "cpus:1", 0), request("g2", "cpus:9", 0), request("solo", "cpus:2"),
                  request("h1", "cpus:1", 1), request("h2", "cpus:1", 1)},

@@ -1,0 +1,328 @@
+#include "agent/executor/rootfs_setup.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "agent/executor/process_launcher.hpp"
+
+namespace agora::agent {
+
+namespace {
+
+using Kind = MountStep::Kind;
+
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000  // linux/fcntl.h; glibc may lack it
+#endif
+
+constexpr unsigned long kNoSuidDevExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+// ---- init side: async-signal-safe only ----
+
+// "/proc/self/fd/N" into `buf` (at least 32 bytes).
+const char* fdPath(int fd, char* buf) {
+  char digits[12];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + fd % 10);
+    fd /= 10;
+  } while (fd > 0);
+  const char prefix[] = "/proc/self/fd/";
+  memcpy(buf, prefix, sizeof(prefix) - 1);
+  char* out = buf + sizeof(prefix) - 1;
+  while (n > 0) *out++ = digits[--n];
+  *out = '\0';
+  return buf;
+}
+
+// Opens directory `name` under `dir` without following a symlink, creating
+// it when missing. Closes `dir`. -1 with errno on failure.
+int enterDir(int dir, const char* name, bool create) {
+  int next = openat(dir, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+  if (next < 0 && errno == ENOENT && create && mkdirat(dir, name, 0755) == 0) {
+    next = openat(dir, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+  }
+  int err = errno;
+  close(dir);
+  errno = err;
+  return next;
+}
+
+// Opens file `name` under `dir` as a mount point: created when missing, and
+// a symlink there is replaced by an empty file (it is the container's copy).
+int openFile(int dir, const char* name) {
+  int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+    close(fd);
+    fd = -1;
+    if (unlinkat(dir, name, 0) != 0) return -1;
+    errno = ENOENT;
+  }
+  if (fd < 0 && errno == ENOENT) {
+    int created = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (created < 0) return -1;
+    close(created);
+    fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  }
+  return fd;
+}
+
+enum class Leaf { kDir, kFile, kParent };
+
+// Walks `rel` under `root` (see the header). kParent opens the directory
+// holding the last component and points `*leaf` at that component.
+int openInRoot(const char* root, const char* rel, Leaf want, const char** leaf = nullptr) {
+  int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  char name[256];
+  const char* p = rel;
+  while (dir >= 0 && *p != '\0') {
+    const char* start = p;
+    const char* end = p;
+    while (*end != '\0' && *end != '/') ++end;
+    size_t len = static_cast<size_t>(end - p);
+    const bool last = *end == '\0';
+    if (len >= sizeof(name)) {
+      close(dir);
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    memcpy(name, p, len);
+    name[len] = '\0';
+    p = last ? end : end + 1;
+    if (len == 0 || (len == 1 && name[0] == '.')) continue;
+    if (len == 2 && name[0] == '.' && name[1] == '.') {  // would climb out of the root
+      close(dir);
+      errno = EINVAL;
+      return -1;
+    }
+    if (last && want == Leaf::kParent) {
+      *leaf = start;
+      return dir;
+    }
+    if (last && want == Leaf::kFile) {
+      int fd = openFile(dir, name);
+      int err = errno;
+      close(dir);
+      errno = err;
+      return fd;
+    }
+    dir = enterDir(dir, name, true);
+  }
+  return dir;
+}
+
+bool makeReadOnly(int fd, bool recursive) {
+  mount_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+  return syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof(attr)) == 0;
+}
+
+bool pivotInto(const char* root) {
+  if (chdir(root) != 0) return false;
+  if (syscall(SYS_pivot_root, ".", ".") != 0) return false;
+  // The old root is stacked under the new one at "/": detach it.
+  if (umount2(".", MNT_DETACH) != 0) return false;
+  return chdir("/") == 0;
+}
+
+bool runStep(const MountStep& s, const char* root) {
+  char path[32];
+  const char* t = s.target.c_str();
+  switch (s.kind) {
+    case Kind::kMakePrivate:
+      return mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    case Kind::kOverlay:
+      return mount("overlay", root, "overlay", s.flags, s.data.c_str()) == 0;
+    case Kind::kPivotRoot:
+      return pivotInto(root);
+    case Kind::kMknod:
+    case Kind::kSymlink: {
+      const char* leaf = nullptr;
+      int dir = openInRoot(root, t, Leaf::kParent, &leaf);
+      if (dir < 0) return false;
+      bool ok = s.kind == Kind::kSymlink
+                    ? symlinkat(s.source.c_str(), dir, leaf) == 0
+                    : mknodat(dir, leaf, S_IFCHR | s.mode, s.dev) == 0 &&
+                          fchmodat(dir, leaf, s.mode, 0) == 0;
+      int err = errno;
+      close(dir);
+      errno = err;
+      return ok;
+    }
+    default:
+      break;
+  }
+  int fd = openInRoot(root, t, s.file ? Leaf::kFile : Leaf::kDir);
+  if (fd < 0) return false;
+  bool ok = true;
+  if (s.kind == Kind::kMount) {
+    ok = mount(s.source.c_str(), fdPath(fd, path), s.fstype.c_str(), s.flags,
+               s.data.empty() ? nullptr : s.data.c_str()) == 0;
+  } else if (s.kind == Kind::kBind) {
+    ok = mount(s.source.c_str(), fdPath(fd, path), nullptr, MS_BIND | s.flags, nullptr) == 0;
+  } else if (s.kind == Kind::kReadOnly) {
+    ok = makeReadOnly(fd, s.recursive);
+  }
+  int err = errno;
+  close(fd);
+  errno = err;
+  return ok;
+}
+
+// ---- parent side ----
+
+MountStep step(Kind kind, std::string what, std::string target) {
+  MountStep s;
+  s.kind = kind;
+  s.what = std::move(what);
+  s.target = std::move(target);
+  return s;
+}
+
+MountStep fresh(const char* fstype, const std::string& target, unsigned long flags,
+                std::string data) {
+  MountStep s = step(Kind::kMount, std::string("mount ") + fstype + " at /" + target, target);
+  s.source = fstype;
+  s.fstype = fstype;
+  s.flags = flags;
+  s.data = std::move(data);
+  return s;
+}
+
+MountStep bindMount(const std::string& source, const std::string& target, bool file,
+               unsigned long flags = 0) {
+  MountStep s = step(Kind::kBind, "bind " + source + " at /" + target, target);
+  s.source = source;
+  s.file = file;
+  s.flags = flags;
+  return s;
+}
+
+MountStep readOnly(const std::string& target, bool file, bool recursive) {
+  MountStep s = step(Kind::kReadOnly, "make /" + target + " read-only", target);
+  s.file = file;
+  s.recursive = recursive;
+  return s;
+}
+
+Result<std::string> overlayData(const ImageRootfs& image) {
+  std::string lower;
+  for (auto it = image.layerDirs.rbegin(); it != image.layerDirs.rend(); ++it) {
+    lower += (lower.empty() ? "" : ":") + *it;  // topmost first
+  }
+  std::string data = "lowerdir=" + lower + ",upperdir=" + image.upperDir +
+                     ",workdir=" + image.workDir;
+  for (const std::string* path : {&image.upperDir, &image.workDir}) {
+    if (path->find_first_of(":,\\") != std::string::npos) {
+      return makeError(ErrorCode::kInvalidArgument, "overlay dir '" + *path +
+                                                        "' contains ':', ',' or '\\'");
+    }
+  }
+  if (data.size() >= static_cast<size_t>(sysconf(_SC_PAGESIZE))) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "overlay options for " + std::to_string(image.layerDirs.size()) +
+                         " layers exceed the kernel's page");
+  }
+  return data;
+}
+
+void addDev(RootfsPlan& plan) {
+  plan.add(fresh("tmpfs", "dev", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"));
+  const struct {
+    const char* name;
+    unsigned major, minor;
+  } nodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+               {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  for (const auto& n : nodes) {
+    std::string target = std::string("dev/") + n.name;
+    MountStep s = step(Kind::kMknod, "mknod /" + target, target);
+    s.dev = makedev(n.major, n.minor);
+    s.mode = 0666;
+    plan.add(std::move(s));
+  }
+  plan.add(fresh("devpts", "dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"));
+  plan.add(fresh("tmpfs", "dev/shm", kNoSuidDevExec, "mode=1777,size=65536k"));
+  const std::pair<const char*, const char*> links[] = {{"dev/ptmx", "pts/ptmx"},
+                                                       {"dev/fd", "/proc/self/fd"},
+                                                       {"dev/stdin", "/proc/self/fd/0"},
+                                                       {"dev/stdout", "/proc/self/fd/1"},
+                                                       {"dev/stderr", "/proc/self/fd/2"}};
+  for (const auto& [target, link] : links) {
+    MountStep s = step(Kind::kSymlink, std::string("symlink /") + target, target);
+    s.source = link;
+    plan.add(std::move(s));
+  }
+}
+
+void addImageMounts(RootfsPlan& plan, const RootfsOptions& o) {
+  addDev(plan);
+  if (o.ownNetwork) {
+    plan.add(fresh("sysfs", "sys", kNoSuidDevExec | MS_RDONLY, ""));
+  } else {
+    plan.add(bindMount("/sys", "sys", /*file=*/false, MS_REC));
+    plan.add(readOnly("sys", /*file=*/false, /*recursive=*/true));
+  }
+  plan.add(fresh("tmpfs", "tmp", MS_NOSUID | MS_NODEV, "mode=1777"));
+  std::string sandbox = std::string(kContainerSandbox).substr(1);
+  plan.add(bindMount(o.sandbox, sandbox, /*file=*/false, MS_REC));
+  // Like Docker: the host's resolver files, the container's own hostname.
+  std::vector<std::pair<std::string, std::string>> etc = {{"/etc/hosts", "etc/hosts"},
+                                                          {"/etc/resolv.conf", "etc/resolv.conf"}};
+  if (!o.hostnameFile.empty()) etc.emplace_back(o.hostnameFile, "etc/hostname");
+  for (const auto& [source, target] : etc) {
+    if (access(source.c_str(), R_OK) != 0) continue;
+    plan.add(bindMount(source, target, /*file=*/true));
+    plan.add(readOnly(target, /*file=*/true, /*recursive=*/false));
+  }
+  const std::string& workingDir = o.image->workingDir;
+  if (size_t start = workingDir.find_first_not_of('/'); start != std::string::npos) {
+    plan.add(step(Kind::kMkdir, "create the working directory " + workingDir,
+                  workingDir.substr(start)));
+  }
+}
+
+}  // namespace
+
+std::string RootfsPlan::describe(int index) const {
+  if (index < 0 || static_cast<size_t>(index) >= steps_.size()) return "set up the rootfs";
+  return steps_[static_cast<size_t>(index)].what;
+}
+
+void RootfsPlan::run(int errFd) const {
+  const char* root = root_.c_str();
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (!runStep(steps_[i], root)) failChildAt(errFd, kStepRootfs, static_cast<int>(i));
+  }
+}
+
+Result<RootfsPlan> planRootfs(const RootfsOptions& o) {
+  RootfsPlan plan(o.image ? o.image->mountPoint : "/");
+  plan.add(step(Kind::kMakePrivate, "make / rprivate", ""));
+  if (o.image) {
+    auto data = overlayData(*o.image);
+    if (!data) return makeError(data.error().withContext("image " + o.image->reference));
+    MountStep overlay = step(Kind::kOverlay, "mount the overlay rootfs of image " +
+                                                 o.image->reference + " at " + plan.root(), "");
+    overlay.data = std::move(*data);
+    overlay.flags = MS_NODEV;  // device nodes come from our /dev only
+    plan.add(std::move(overlay));
+  }
+  plan.add(fresh("proc", "proc", kNoSuidDevExec, ""));
+  // SEAM security: masks of /proc paths go here, right after /proc.
+  if (o.image) addImageMounts(plan, o);
+  // SEAM volumes: volume mounts go here, under plan.root() ("/" without an image).
+  if (o.image) plan.add(step(Kind::kPivotRoot, "pivot_root into " + plan.root(), ""));
+  return plan;
+}
+
+}  // namespace agora::agent

@@ -1,0 +1,99 @@
+#pragma once
+// The mount sequence container init runs in its new mount namespace, as an
+// ordered list of steps built in the parent (every string prepared there) and
+// run by init with async-signal-safe calls only.
+//
+// With an image (RootfsOptions::image), in this order:
+//   1. make / rprivate (nothing propagates back to the host)
+//   2. mount the overlay rootfs (image layers + the container's upper/work)
+//   3. /proc                    <- SEAM security: mask /proc paths right after
+//   4. /dev (tmpfs; null zero full random urandom tty; devpts with ptmx;
+//      /dev/shm; fd, stdin, stdout, stderr links), /sys read-only, /tmp tmpfs
+//   5. the sandbox at /mnt/agora/sandbox; /etc/hosts, /etc/resolv.conf (the
+//      host's) and /etc/hostname (the container's) read-only; the WorkingDir
+//                               <- SEAM volumes: volume mounts go here, under root()
+//   6. pivot_root into the rootfs and detach the old root
+// Without an image only steps 1 and 3 run (root() is "/"), then the volumes
+// seam. Capabilities and seccomp come later, just before exec (SEAM security
+// in PreparedProcess::exec).
+//
+// Every target is a path relative to the root, walked one component at a
+// time without following symbolic links (missing directories and mount
+// point files are created), so an image cannot redirect a mount onto the
+// host with a symlink. Mounts then go through /proc/self/fd/N.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "agent/executor/launch_spec.hpp"
+#include "common/result.hpp"
+
+namespace agora::agent {
+
+// Where inside an image container the sandbox is (AGORA_SANDBOX).
+inline constexpr const char* kContainerSandbox = "/mnt/agora/sandbox";
+
+struct MountStep {
+  enum class Kind {
+    kMakePrivate,  // / and everything under it rprivate
+    kOverlay,      // overlayfs at the root (a host path), options in `data`
+    kMount,        // a fresh `fstype` at target (a directory)
+    kBind,         // host `source` onto target (a file when `file`), MS_REC in flags
+    kReadOnly,     // the mount at target read-only (all below it when `recursive`)
+    kMknod,        // character device `dev` at target, `mode`
+    kSymlink,      // target -> source
+    kMkdir,        // target and its parents
+    kPivotRoot,    // into the root; the old root detached
+  };
+  Kind kind = Kind::kMkdir;
+  std::string what;    // for errors: "mount tmpfs at /dev"
+  std::string source;
+  std::string target;  // relative to the root ("dev/null"); kOverlay: unused
+  std::string fstype;
+  std::string data;
+  unsigned long flags = 0;
+  bool file = false;
+  bool recursive = false;
+  dev_t dev = 0;
+  mode_t mode = 0;
+};
+
+class RootfsPlan {
+ public:
+  // `root`: absolute; "/" for the host's filesystem.
+  explicit RootfsPlan(std::string root) : root_(std::move(root)) {}
+  RootfsPlan(const RootfsPlan&) = delete;
+  RootfsPlan& operator=(const RootfsPlan&) = delete;
+  RootfsPlan(RootfsPlan&&) = default;
+
+  void add(MountStep step) { steps_.push_back(std::move(step)); }
+  const std::string& root() const { return root_; }
+  const std::vector<MountStep>& steps() const { return steps_; }
+  // "mount proc at /proc" for a step index reported by run().
+  std::string describe(int index) const;
+
+  // Init side: runs every step. A failed step is reported on errFd as a
+  // ChildFailure (kStepRootfs, errno, the step's index) and ends init.
+  // Async-signal-safe.
+  void run(int errFd) const;
+
+ private:
+  std::string root_;
+  std::vector<MountStep> steps_;
+};
+
+struct RootfsOptions {
+  const ImageRootfs* image = nullptr;  // null: the host's filesystem
+  std::string sandbox;                 // host path
+  std::string hostnameFile;            // host file holding the container's hostname
+  bool ownNetwork = false;             // fresh sysfs instead of a bind of the host's
+};
+
+// Images and user namespaces do not combine yet: the layers and the
+// container's overlay dirs belong to the host's root.
+
+Result<RootfsPlan> planRootfs(const RootfsOptions& options);
+
+}  // namespace agora::agent

@@ -1,0 +1,71 @@
+#pragma once
+// The agent's access to its ImageStore (agent/images/image_store.hpp). The
+// store blocks on the network and the disk, so it lives on a worker thread of
+// its own: the loop posts jobs there (FIFO, one at a time) and gets results
+// posted back. A launch pulls and acquires in one job so a gc cannot slip in
+// between; the images of recovered containers are acquired (in memory)
+// before any gc runs because recovery comes first in the queue.
+//
+// Thread: every method on the agent's loop thread; callbacks run there too,
+// and never after the provisioner is destroyed.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "agent/images/image_store.hpp"
+#include "common/event_loop.hpp"
+#include "common/result.hpp"
+
+namespace agora::agent {
+
+class ImageProvisioner {
+ public:
+  using Provisioned = std::function<void(Result<images::Image>)>;
+
+  // Opens (creates) the store in `storeDir`; gcInterval > 0 removes images no
+  // container holds that often.
+  static Result<std::unique_ptr<ImageProvisioner>> create(EventLoop& loop,
+                                                          const std::string& storeDir,
+                                                          Duration gcInterval = Duration::zero());
+  // Waits for the job in progress; queued jobs and their callbacks are dropped.
+  ~ImageProvisioner();
+  ImageProvisioner(const ImageProvisioner&) = delete;
+  ImageProvisioner& operator=(const ImageProvisioner&) = delete;
+
+  // Pulls `reference` (if the store lacks it) and holds it for one container.
+  void provision(const std::string& reference, Provisioned done);
+  // Holds an image the store already has (a recovered container).
+  void acquire(const std::string& imageId);
+  void release(const std::string& imageId);
+  void gc(std::function<void(images::GcResult)> done = nullptr);
+
+  // Test view; blocks the caller until the worker is idle.
+  int imageUsers(const std::string& imageId);
+
+ private:
+  ImageProvisioner(EventLoop& loop, std::unique_ptr<images::ImageStore> store);
+  void enqueue(std::function<void()> job);
+  // Runs `result` on the loop thread if this provisioner still exists.
+  void postBack(std::function<void()> result);
+  void workerMain();
+
+  EventLoop& loop_;
+  std::unique_ptr<images::ImageStore> store_;  // worker thread only
+  std::optional<EventLoop::TimerId> gcTimer_;
+  // Shared with callbacks posted to the loop: false once destroyed.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  std::mutex mutex_;  // guards queue_ and stopping_ (worker <-> loop)
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace agora::agent

@@ -1,0 +1,382 @@
+// Tasks started from OCI / Docker images by a real Agent with real
+// agora-executor processes: busybox images built in the test (from the host's
+// busybox-static), pulled from OCI layouts, docker-archives and a real
+// docker-registry on 127.0.0.1, run in an overlay root filesystem with their
+// own /dev, /proc, /sys, /tmp. Needs root; skips otherwise. After every test
+// no mount of the test's directories is left on the host.
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "agent/images/digest.hpp"
+#include "tests/agent/images/image_builder.hpp"
+#include "tests/agent/images/local_registry.hpp"
+#include "tests/agent/real_agent_harness.hpp"
+
+namespace agora::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace images::testing;
+
+// Host mounts whose mount point or source mentions `path`.
+std::vector<std::string> hostMountsUnder(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(path) != std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+// "KEY=VALUE" lines of a facts file.
+std::map<std::string, std::string> facts(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    size_t eq = line.find('=');
+    if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return out;
+}
+
+// Mount point -> "FSTYPE OPTIONS" from a /proc/self/mountinfo dump.
+std::map<std::string, std::string> mountTable(const std::string& mountinfo) {
+  std::map<std::string, std::string> out;
+  std::istringstream lines(mountinfo);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point, options, word;
+    if (!(fields >> id >> parent >> dev >> root >> point >> options)) continue;
+    while (fields >> word && word != "-") {
+    }
+    std::string fstype;
+    fields >> fstype;
+    out[point] = fstype + " " + options;
+  }
+  return out;
+}
+
+constexpr const char* kAppScript =
+    "{ echo \"pwd=$(pwd)\"; echo \"ids=$(busybox id -u):$(busybox id -g)\"; "
+    "echo \"home=$HOME\"; echo \"greeting=$GREETING\"; echo \"override=$OVERRIDE\"; "
+    "echo \"sandbox=$AGORA_SANDBOX\"; echo \"args=$0 $*\"; } > $AGORA_SANDBOX/facts";
+
+// Run as root in the probe image: what the container's filesystem looks like.
+constexpr const char* kLayoutScript =
+    "{ echo \"dev=$(busybox ls /dev | busybox tr '\\n' ' ')\"; "
+    "busybox touch /sys/agora-probe 2>/dev/null && echo sys=writable; "
+    "echo x > /dev/null && echo devnull=ok; "
+    "test -e /etc/debian_version && echo host-file=visible; "
+    "test -e \"$HOSTPATH\" && echo host-path=visible; "
+    "echo \"hello=$(busybox cat /etc/hello)\"; "
+    "echo \"hostname=$(busybox cat /etc/hostname) $(busybox hostname)\"; "
+    "echo \"pwd=$(pwd)\"; "
+    "} > $AGORA_SANDBOX/facts 2>&1; busybox cat /proc/self/mountinfo > $AGORA_SANDBOX/mounts";
+
+class ImageContainersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, overlay mounts)";
+    char tmpl[] = "/tmp/agora-imgct-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    for (const char* sub : {"/work", "/src"}) fs::create_directories(root_ + sub);
+    base_ = makeLayer(busyboxLayer(), /*gzip=*/true);
+    app_ = makeLayer({dir("etc"),
+                      file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
+                                         "app:x:1234:1234:app:/home/app:/bin/sh\n"),
+                      file("etc/group", "root:x:0:\napp:x:1234:\n"), dir("home"),
+                      dir("home/app")},
+                     /*gzip=*/false);
+    config_ = makeConfig({base_, app_}, {"/bin/sh", "-c"}, {kAppScript});
+    config_["config"]["Env"] = {"PATH=/bin", "GREETING=from-image", "OVERRIDE=image"};
+    config_["config"]["WorkingDir"] = "/data";
+    config_["config"]["User"] = "app";
+    OciLayout layout(root_ + "/src/layout");
+    layout.addImage({base_, app_}, config_, "probe");
+    layout_ = layout.dir();
+    startAgent(true);
+  }
+
+  void TearDown() override {
+    harness_.reset();
+    if (root_.empty()) return;
+    EXPECT_EQ(hostMountsUnder(root_), std::vector<std::string>{});
+    for (const auto& line : hostMountsUnder(root_)) {
+      std::istringstream fields(line);
+      std::string skip, point;
+      fields >> skip >> skip >> skip >> skip >> point;
+      umount2(point.c_str(), MNT_DETACH);
+    }
+    fs::remove_all(root_);
+  }
+
+  void startAgent(bool namespaces) {
+    harness_.reset();
+    harness_ = std::make_unique<testing::RealAgentHarness>(
+        root_ + "/work", namespaces, std::vector<std::unique_ptr<Isolator>>{},
+        namespaces ? root_ + "/store" : "");
+    ASSERT_EQ(harness_->error(), "");
+  }
+
+  std::string probe() const { return "oci:" + layout_ + ":probe"; }
+
+  static TaskInfo task(const std::string& id, const std::string& image) {
+    TaskInfo t;
+    t.taskId = id;
+    t.resources.setScalar("cpus", 0.1);
+    t.resources.setScalar("mem", 32);
+    t.container.image = image;
+    return t;
+  }
+  static TaskInfo shellTask(const std::string& id, const std::string& image,
+                            const std::string& script) {
+    TaskInfo t = task(id, image);
+    t.command.shell = true;
+    t.command.value = script;
+    t.command.user = "root";
+    return t;
+  }
+
+  // Runs `t` to FINISHED; false (with a test failure) otherwise.
+  bool runToCompletion(const TaskInfo& t) {
+    harness_->launch(t);
+    const TaskStatus* end = harness_->waitTerminal(t.taskId, seconds(30));
+    EXPECT_NE(end, nullptr) << t.taskId << " did not end";
+    if (end == nullptr) return false;
+    EXPECT_EQ(end->state, TaskState::FINISHED)
+        << taskStateName(end->state) << ": " << end->message
+        << "\nstderr: " << harness_->readSandbox(t.taskId, "stderr");
+    return end->state == TaskState::FINISHED;
+  }
+
+  // A task that fails to launch: its message.
+  std::string launchFailure(const TaskInfo& t) {
+    harness_->launch(t);
+    const TaskStatus* end = harness_->waitTerminal(t.taskId, seconds(30));
+    if (end == nullptr) return "no terminal update";
+    EXPECT_EQ(end->state, TaskState::FAILED) << end->message;
+    EXPECT_EQ(end->reason, TaskReason::CONTAINER_LAUNCH_FAILED) << end->message;
+    return end->message;
+  }
+
+  std::string rootfsOf(const std::string& taskId) const {
+    return paths::rootfsDir(root_ + "/work", harness_->containerOf(taskId));
+  }
+
+  // The container ended and left neither its overlay dirs nor a mount.
+  void expectCleanedUp(const std::string& taskId) {
+    std::string rootfs = rootfsOf(taskId);
+    EXPECT_TRUE(harness_->runUntil([&] { return !fs::exists(rootfs); }, seconds(10)))
+        << rootfs << " was not removed";
+    EXPECT_EQ(hostMountsUnder(root_), std::vector<std::string>{});
+  }
+
+  std::string root_, layout_;
+  Layer base_, app_;
+  nlohmann::json config_;
+  std::unique_ptr<testing::RealAgentHarness> harness_;
+};
+
+TEST_F(ImageContainersTest, HonoursTheImageEntrypointCmdEnvWorkingDirAndUser) {
+  TaskInfo t = task("app", probe());
+  t.command.environment = {{"OVERRIDE", "task"}};
+  ASSERT_TRUE(runToCompletion(t));
+  auto f = facts(harness_->readSandbox("app", "facts"));
+  EXPECT_EQ(f["pwd"], "/data");  // created: the image lacks it
+  EXPECT_EQ(f["ids"], "1234:1234");
+  EXPECT_EQ(f["home"], "/home/app");
+  EXPECT_EQ(f["greeting"], "from-image");
+  EXPECT_EQ(f["override"], "task");
+  EXPECT_EQ(f["sandbox"], "/mnt/agora/sandbox");
+  expectCleanedUp("app");
+}
+
+TEST_F(ImageContainersTest, TaskArgumentsReplaceTheImageCmdAfterItsEntrypoint) {
+  TaskInfo t = task("args", probe());
+  t.command.arguments = {"echo \"args=$0 $1\" > $AGORA_SANDBOX/facts", "first", "second"};
+  ASSERT_TRUE(runToCompletion(t));
+  EXPECT_EQ(facts(harness_->readSandbox("args", "facts"))["args"], "first second");
+}
+
+TEST_F(ImageContainersTest, TheTaskSeesTheImageWithAMinimalDevReadOnlySysAndTmpfs) {
+  TaskInfo t = shellTask("layout", probe(), kLayoutScript);
+  t.command.environment = {{"HOSTPATH", root_}};
+  ASSERT_TRUE(runToCompletion(t));
+  std::string text = harness_->readSandbox("layout", "facts");
+  auto f = facts(text);
+  EXPECT_EQ(f["hello"], "hello");
+  EXPECT_EQ(f.count("host-file"), 0u) << "a host-only file is visible";
+  EXPECT_EQ(f.count("host-path"), 0u) << "the host's " << root_ << " is visible";
+  EXPECT_EQ(f.count("sys"), 0u) << "/sys is writable";
+  EXPECT_EQ(f["devnull"], "ok");
+  EXPECT_EQ(f["dev"], "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero ");
+  std::string container = harness_->containerOf("layout");
+  EXPECT_EQ(f["hostname"], container + " " + container);
+  EXPECT_EQ(f["pwd"], "/data");
+
+  auto mounts = mountTable(harness_->readSandbox("layout", "mounts"));
+  ASSERT_TRUE(mounts.count("/")) << text;
+  EXPECT_TRUE(mounts["/"].starts_with("overlay ")) << mounts["/"];
+  EXPECT_TRUE(mounts["/tmp"].starts_with("tmpfs rw")) << mounts["/tmp"];
+  EXPECT_TRUE(mounts["/sys"].starts_with("sysfs ro")) << mounts["/sys"];
+  EXPECT_TRUE(mounts["/proc"].starts_with("proc rw")) << mounts["/proc"];
+  EXPECT_TRUE(mounts["/dev"].starts_with("tmpfs rw")) << mounts["/dev"];
+  EXPECT_TRUE(mounts["/dev/pts"].starts_with("devpts rw")) << mounts["/dev/pts"];
+  EXPECT_TRUE(mounts["/dev/shm"].starts_with("tmpfs rw")) << mounts["/dev/shm"];
+  EXPECT_TRUE(mounts.count("/mnt/agora/sandbox"));
+  EXPECT_TRUE(mounts["/etc/hosts"].find(" ro") != std::string::npos) << mounts["/etc/hosts"];
+  EXPECT_TRUE(mounts["/etc/hostname"].find(" ro") != std::string::npos);
+  for (const auto& [point, what] : mounts) {
+    EXPECT_EQ(point.find(root_), std::string::npos) << "host path mounted at " << point;
+  }
+  expectCleanedUp("layout");
+}
+
+TEST_F(ImageContainersTest, SysIsAReadOnlyBindOfTheHostsWithTheHostNetwork) {
+  TaskInfo t = shellTask("hostnet", probe(),
+                         "busybox cat /proc/self/mountinfo > $AGORA_SANDBOX/mounts; "
+                         "busybox mkdir /sys/fs/cgroup/agora-probe 2>/dev/null && "
+                         "echo writable > $AGORA_SANDBOX/facts; true");
+  ASSERT_TRUE(runToCompletion(t));
+  auto mounts = mountTable(harness_->readSandbox("hostnet", "mounts"));
+  EXPECT_TRUE(mounts["/sys"].starts_with("sysfs ro")) << mounts["/sys"];
+  for (const auto& [point, what] : mounts) {
+    if (point.starts_with("/sys/")) {
+      EXPECT_NE(what.find(" ro"), std::string::npos) << point;
+    }
+  }
+  EXPECT_EQ(harness_->readSandbox("hostnet", "facts"), "");
+}
+
+TEST_F(ImageContainersTest, OwnNetworkGetsAFreshReadOnlySysfs) {
+  TaskInfo t = shellTask("netnone", probe(),
+                         "busybox cat /proc/self/mountinfo > $AGORA_SANDBOX/mounts");
+  t.container.networkMode = NetworkMode::NONE;
+  ASSERT_TRUE(runToCompletion(t));
+  auto mounts = mountTable(harness_->readSandbox("netnone", "mounts"));
+  EXPECT_TRUE(mounts["/sys"].starts_with("sysfs ro")) << mounts["/sys"];
+  EXPECT_EQ(mounts.count("/sys/fs/cgroup"), 0u) << "host submounts of /sys came along";
+}
+
+TEST_F(ImageContainersTest, RunsFromADockerArchive) {
+  writeFile(root_ + "/src/probe.tar", makeDockerArchive({base_, app_}, config_, "probe:1"));
+  std::string ref = "docker-archive:" + root_ + "/src/probe.tar:probe:1";
+  ASSERT_TRUE(runToCompletion(
+      shellTask("archive", ref, "busybox cat /etc/hello /etc/passwd > $AGORA_SANDBOX/facts")));
+  EXPECT_TRUE(harness_->readSandbox("archive", "facts").starts_with("hello\nroot:x:0:0:"));
+}
+
+TEST_F(ImageContainersTest, RunsFromADockerRegistry) {
+  if (!LocalRegistry::available()) GTEST_SKIP() << "docker-registry or skopeo missing";
+  LocalRegistry registry;
+  ASSERT_EQ(registry.start(root_ + "/src/registry"), "");
+  ASSERT_EQ(registry.push("oci:" + layout_ + ":probe", "test/probe:1"), "");
+  TaskInfo t = task("registry", registry.ref("test/probe:1"));
+  ASSERT_TRUE(runToCompletion(t));
+  EXPECT_EQ(facts(harness_->readSandbox("registry", "facts"))["greeting"], "from-image");
+}
+
+TEST_F(ImageContainersTest, BadImagesFailTheLaunchNamingTheImageAndTheCause) {
+  std::string missing = "oci:" + root_ + "/src/absent:x";
+  std::string message = launchFailure(task("missing", missing));
+  EXPECT_NE(message.find("cannot provision image '" + missing + "'"), std::string::npos)
+      << message;
+
+  message = launchFailure(task("badref", "ftp://example/x"));
+  EXPECT_NE(message.find("bad image reference 'ftp://example/x'"), std::string::npos) << message;
+
+  // A layer whose bytes no longer match its digest (the tar stays valid).
+  Layer plain = makeLayer(busyboxLayer(), /*gzip=*/false);
+  OciLayout corrupt(root_ + "/src/corrupt");
+  corrupt.addImage({plain}, makeConfig({plain}, {}, {"/bin/sh"}), "t");
+  std::string blob = corrupt.blobPath(images::sha256Digest(plain.tar));
+  std::string bytes = readFile(blob);
+  bytes[bytes.size() - 1] = 'x';  // end-of-archive padding
+  writeFile(blob, bytes);
+  message = launchFailure(task("corrupt", "oci:" + corrupt.dir() + ":t"));
+  EXPECT_NE(message.find("does not match its digest"), std::string::npos) << message;
+  EXPECT_NE(message.find("oci:" + corrupt.dir() + ":t"), std::string::npos) << message;
+
+  Layer evil = makeLayer({file("ok", "x"), file("../evil", "x")}, /*gzip=*/false);
+  OciLayout traversal(root_ + "/src/traversal");
+  traversal.addImage({evil}, makeConfig({evil}, {}, {"/bin/sh"}), "t");
+  message = launchFailure(task("traversal", "oci:" + traversal.dir() + ":t"));
+  EXPECT_NE(message.find("escapes the layer"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(root_ + "/src/evil"));
+
+  std::string down = "docker://127.0.0.1:" + std::to_string(freeLoopbackPort()) + "/x:y";
+  message = launchFailure(task("down", down));
+  EXPECT_NE(message.find(down), std::string::npos) << message;
+
+  // Docker's rule: nothing to run is an error, not a guess.
+  OciLayout bare(root_ + "/src/bare");
+  bare.addImage({plain}, makeConfig({plain}, {}, {}), "t");
+  message = launchFailure(task("bare", "oci:" + bare.dir() + ":t"));
+  EXPECT_NE(message.find("nothing to run"), std::string::npos) << message;
+  EXPECT_EQ(harness_->containerizer().containers(), std::vector<std::string>{});
+}
+
+TEST_F(ImageContainersTest, AnAgentWithoutNamespacesRefusesImages) {
+  startAgent(false);
+  std::string message = launchFailure(task("plain", probe()));
+  EXPECT_NE(message.find("image '" + probe() + "' needs the namespaces isolation"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(ImageContainersTest, KilledContainersLeaveNoMountOrUpperDir) {
+  harness_->launch(shellTask("sleeper", probe(), "busybox touch /tmp/x /upper-file; "
+                                                 "exec busybox sleep 1000"));
+  ASSERT_TRUE(harness_->waitRunning("sleeper"));
+  std::string rootfs = rootfsOf("sleeper");
+  EXPECT_TRUE(harness_->runUntil([&] { return fs::exists(rootfs + "/upper/upper-file"); },
+                                 seconds(10)));
+  // The overlay lives only in the container's mount namespace.
+  EXPECT_EQ(hostMountsUnder(root_), std::vector<std::string>{});
+  harness_->kill("sleeper");
+  const TaskStatus* end = harness_->waitTerminal("sleeper");
+  ASSERT_NE(end, nullptr);
+  EXPECT_EQ(end->state, TaskState::KILLED);
+  expectCleanedUp("sleeper");
+}
+
+TEST_F(ImageContainersTest, TwoContainersShareTheUnpackedLayers) {
+  const std::string script =
+      "busybox grep ' / / ' /proc/self/mountinfo > $AGORA_SANDBOX/root; exec busybox sleep 1000";
+  harness_->launch(shellTask("one", probe(), script));
+  harness_->launch(shellTask("two", probe(), script));
+  ASSERT_TRUE(harness_->waitRunning("one"));
+  ASSERT_TRUE(harness_->waitRunning("two"));
+  auto lower = [&](const std::string& taskId) {
+    std::string line = harness_->waitSandboxFile(taskId, "root");
+    size_t at = line.find("lowerdir=");
+    return at == std::string::npos ? line : line.substr(at, line.find(',', at) - at);
+  };
+  std::string one = lower("one");
+  EXPECT_TRUE(one.starts_with("lowerdir=" + root_ + "/store/layers/")) << one;
+  EXPECT_EQ(one, lower("two"));
+  int layers = 0;
+  for (const auto& e : fs::directory_iterator(root_ + "/store/layers")) layers += e.is_directory();
+  EXPECT_EQ(layers, 2);
+  const std::string id = images::sha256Digest(config_.dump());
+  EXPECT_EQ(harness_->images()->imageUsers(id), 2);
+  harness_->kill("one");
+  harness_->kill("two");
+  ASSERT_NE(harness_->waitTerminal("one"), nullptr);
+  ASSERT_NE(harness_->waitTerminal("two"), nullptr);
+  expectCleanedUp("one");
+  expectCleanedUp("two");
+  EXPECT_EQ(harness_->images()->imageUsers(id), 0);
+}
+
+}  // namespace
+}  // namespace agora::agent
