@@ -3,6 +3,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <stdexcept>
 
 #include "common/http_client.hpp"
@@ -20,6 +23,28 @@ namespace {
 int subnetForThisRun() { return 128 + static_cast<int>(getpid() % 127); }
 
 }  // namespace
+
+std::vector<std::string> ownCgroupDirs() {
+  namespace fs = std::filesystem;
+  std::map<std::string, std::string> paths;  // controller list ("" for v2) -> path
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t first = line.find(':');
+    size_t second = first == std::string::npos ? first : line.find(':', first + 1);
+    if (second == std::string::npos) continue;
+    paths[line.substr(first + 1, second - first - 1)] = line.substr(second + 1);
+  }
+  std::vector<std::string> dirs;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    std::string name = entry.path().filename();
+    auto path = paths.find(name == "unified" ? "" : name);
+    if (path == paths.end()) continue;
+    dirs.push_back(entry.path().string() + (path->second == "/" ? "" : path->second));
+  }
+  return dirs;
+}
 
 ChaosCluster::ChaosCluster(ChaosConfig config) : config_(config) {
   auto network = ChaosNetwork::create(subnetForThisRun(), config_.agents);
@@ -64,6 +89,9 @@ ChaosCluster::~ChaosCluster() {
   // Executors and tasks outlive their agent by design.
   testing::killProcessesUnder(root());
   testing::removeContainerCgroups(root());
+  for (const std::string& dir : ownCgroupDirs()) {
+    for (int i = 0; i < config_.agents; ++i) rmdir((dir + "/" + cgroupsRoot(i)).c_str());
+  }
   network_.reset();
   // cluster_ removes the root last.
 }

@@ -25,6 +25,10 @@ struct ChaosConfig {
   int batchSlots = 6;
 };
 
+// Every cgroup hierarchy mounted under /sys/fs/cgroup, joined with this
+// process's path in it (agents inherit the test's cgroups).
+std::vector<std::string> ownCgroupDirs();
+
 class ChaosCluster {
  public:
   // Throws std::runtime_error when something cannot be set up.

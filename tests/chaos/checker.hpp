@@ -14,7 +14,9 @@
 //     previous one, so that is a duplicate of an acknowledged update); every
 //     journaled acknowledgement follows a delivery of that uuid.
 //  3. No task ID runs twice: one container per task across updates and
-//     agents, and no update saying it runs after its terminal update.
+//     agents, and no live state after its terminal update (reliable, or the
+//     master's own verdict); a reconciliation answer may run ahead of the
+//     reliable stream, whose older updates then still follow.
 //  4. The keeper's slots each have exactly one RUNNING task.
 //  5. Every container an agent lists belongs to a live task; every cgroup
 //     under an agent's cgroups root, every mount and every executor process

@@ -10,29 +10,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Every cgroup hierarchy mounted under /sys/fs/cgroup, joined with this
-// process's path in it (agents inherit the test's cgroups).
-std::vector<std::string> ownCgroupDirs() {
-  std::map<std::string, std::string> paths;  // controller list ("" for v2) -> path
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t first = line.find(':');
-    size_t second = first == std::string::npos ? first : line.find(':', first + 1);
-    if (second == std::string::npos) continue;
-    paths[line.substr(first + 1, second - first - 1)] = line.substr(second + 1);
-  }
-  std::vector<std::string> dirs;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/sys/fs/cgroup", ec)) {
-    std::string name = entry.path().filename();
-    auto path = paths.find(name == "unified" ? "" : name);
-    if (path == paths.end()) continue;
-    dirs.push_back(entry.path().string() + (path->second == "/" ? "" : path->second));
-  }
-  return dirs;
-}
-
 std::vector<std::string> mountsUnder(const std::string& root) {
   std::vector<std::string> out;
   std::ifstream in("/proc/self/mountinfo");
