@@ -58,7 +58,7 @@ ChaosCluster::ChaosCluster(ChaosConfig config) : config_(config) {
     masterHttp_.push_back("127.0.0.1:" + std::to_string(freePort()));
     define(name, {binPath("agora-master"), "--work-dir", root() + "/" + name, "--http",
                   masterHttp_[i], "--listen", "tcp://" + host + ":" + std::to_string(freePort()),
-                  "--zk", zkUrl_, "--zk-session-timeout", "2s", "--agent-ping-interval", "0.2",
+                  "--zk", zkUrl_, "--zk-session-timeout", "2s", "--agent-ping-interval", "0.5",
                   "--agent-max-missed-pings", "10", "--framework-heartbeat-interval", "0.5",
                   "--agent-reregister-timeout", "60"});
   }

@@ -137,7 +137,7 @@ bool FaultDriver::cutAgent() {
   }
   cut_.insert(agent);
   log("cut agent" + std::to_string(agent) + " off the network");
-  later(2, 8, [this, agent] {
+  later(3, 10, [this, agent] {
     Status s = cluster_.network().heal(agent);
     cut_.erase(agent);
     log("healed agent" + std::to_string(agent) + (s ? "" : ": " + s.error().message));
