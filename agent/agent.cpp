@@ -222,6 +222,14 @@ void Agent::onRunTask(schema::RunTask::Reader message) {
   if (!framework) return reject(kRejectInvalid, "runTask: " + framework.error().message);
   auto task = fromCapnp(message.getTask());
   if (!task) return reject(kRejectInvalid, "runTask: " + task.error().message);
+  if (!registered_) {
+    // Sent before the master processed our (re-)registration, which does not
+    // list the task: the master reports it lost. Launching it would run a
+    // task its framework was told is gone.
+    LOG(WARNING) << "dropping task " << task->taskId << " of framework " << framework->id
+                 << ": it arrived while registering";
+    return;
+  }
   frameworks_[framework->id] = *framework;
   LOG(INFO) << "launching task " << task->taskId << " of framework " << framework->id;
   supervisor_.launch(*framework, *task);

@@ -17,7 +17,7 @@
 #include "common/logging.hpp"
 #include "common/subprocess.hpp"
 #include "frameworks/sdk/scheduler_driver.hpp"
-#include "tests/ha/zookeeper_server.hpp"
+#include "tests/support/zookeeper_server.hpp"
 #include "tests/integration/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 

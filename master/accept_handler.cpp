@@ -88,6 +88,9 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
       usable.push_back(offerId);
     }
   }
+  if (problem.empty() && !state_.agents.at(agentId).answered) {
+    problem = "agent '" + agentId + "' is re-registering";
+  }
   if (!problem.empty()) {
     for (const std::string& offerId : usable) removeOffer(offerId, false);
     LOG(WARNING) << "framework " << framework.info.id << ": accept rejected: " << problem;

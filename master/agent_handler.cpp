@@ -207,6 +207,7 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   agent->attributes = std::move(attributes);
   agent->status = AgentStatus::kRegistered;
   agent->missedPongs = 0;
+  agent->answered = false;
 
   for (const FrameworkInfo& info : frameworks) {
     if (!state_.findFramework(info.id) && !state_.removedFrameworks.count(info.id)) {
@@ -253,7 +254,10 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
     Agent* admitted = state_.findAgent(agentId);
     LOG_IF(ERROR, !persisted) << "not answering agent " << agentId
                               << ": cannot persist it: " << persisted.error().message;
-    if (persisted && admitted != nullptr && admitted->peer == peer) sendRegistered(*admitted, true);
+    if (persisted && admitted != nullptr && admitted->peer == peer) {
+      admitted->answered = true;
+      sendRegistered(*admitted, true);
+    }
   });
   scheduleAllocation();
 }

@@ -35,6 +35,10 @@ struct Agent {
   AgentStatus status = AgentStatus::kRegistered;
   double registeredTime = 0;  // wall seconds
   int missedPongs = 0;
+  // False from processing a re-registration until it is answered (after the
+  // registry write). The agent drops launches that reach it before that
+  // answer, so none may be sent meanwhile.
+  bool answered = true;
   std::set<std::string> offerIds;
   std::set<TaskKey> tasks;  // live tasks (not terminal) on this agent
 };

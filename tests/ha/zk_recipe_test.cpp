@@ -8,7 +8,7 @@
 #include "common/zk/leader_contender.hpp"
 #include "common/zk/leader_detector.hpp"
 #include "common/zk/zk_session.hpp"
-#include "tests/ha/zookeeper_server.hpp"
+#include "tests/support/zookeeper_server.hpp"
 
 namespace agora {
 namespace {

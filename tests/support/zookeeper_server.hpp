@@ -1,6 +1,8 @@
 #pragma once
-// A real ZooKeeper server for tests: standalone, on a free loopback port, its
-// data in a directory the caller owns; SIGKILLed and reaped on destruction.
+// A real ZooKeeper server for tests: standalone, on a free port of a local
+// address (loopback by default, or an address of the test's own network
+// namespace setup), its data in a directory the caller owns; SIGKILLed and
+// reaped on destruction.
 
 #include <cstdint>
 #include <memory>
@@ -17,12 +19,13 @@ class ZooKeeperServer {
 
   // Starts ZooKeeper with its files under `dir` and waits until it answers
   // `ruok`. tickTime is 100 ms so sessions as short as 0.2 s are granted.
+  // It listens on `host` only (an IPv4 address of this host).
   // Throws std::runtime_error when it does not come up.
-  explicit ZooKeeperServer(const std::string& dir);
+  explicit ZooKeeperServer(const std::string& dir, std::string host = "127.0.0.1");
   ~ZooKeeperServer();
 
-  // "127.0.0.1:PORT"
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // "HOST:PORT"
+  std::string address() const { return host_ + ":" + std::to_string(port_); }
   std::string url(const std::string& path) const { return "zk://" + address() + path; }
   bool ruok() const;
   // SIGKILL: every client loses its connection; nothing expires until restart.
@@ -34,6 +37,7 @@ class ZooKeeperServer {
   void start();
 
   std::string dir_;
+  std::string host_;
   uint16_t port_ = 0;
   std::unique_ptr<Child> process_;
 };

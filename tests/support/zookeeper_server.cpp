@@ -1,4 +1,4 @@
-#include "tests/ha/zookeeper_server.hpp"
+#include "tests/support/zookeeper_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,14 +20,17 @@ constexpr const char* kJar = "/usr/share/java/zookeeper.jar";
 constexpr const char* kLogConfig = "/etc/zookeeper/conf";
 
 // One four-letter-word command; the answer, or "" when nothing answers.
-std::string fourLetterWord(uint16_t port, const std::string& word) {
+std::string fourLetterWord(const std::string& host, uint16_t port, const std::string& word) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return "";
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
   std::string answer;
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    close(fd);
+    return "";
+  }
   timeval timeout{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
@@ -54,7 +57,8 @@ bool ZooKeeperServer::available(std::string* why) {
   return true;
 }
 
-ZooKeeperServer::ZooKeeperServer(const std::string& dir) : dir_(dir) {
+ZooKeeperServer::ZooKeeperServer(const std::string& dir, std::string host)
+    : dir_(dir), host_(std::move(host)) {
   std::filesystem::create_directories(dir_ + "/data");
   port_ = freePort();
   std::ofstream(dir_ + "/zoo.cfg") << "tickTime=100\n"
@@ -62,7 +66,7 @@ ZooKeeperServer::ZooKeeperServer(const std::string& dir) : dir_(dir) {
                                    << "maxSessionTimeout=60000\n"
                                    << "dataDir=" << dir_ << "/data\n"
                                    << "clientPort=" << port_ << "\n"
-                                   << "clientPortAddress=127.0.0.1\n"
+                                   << "clientPortAddress=" << host_ << "\n"
                                    << "admin.enableServer=false\n"
                                    << "4lw.commands.whitelist=ruok,srvr,mntr\n";
   start();
@@ -90,7 +94,7 @@ void ZooKeeperServer::start() {
   }
 }
 
-bool ZooKeeperServer::ruok() const { return fourLetterWord(port_, "ruok") == "imok"; }
+bool ZooKeeperServer::ruok() const { return fourLetterWord(host_, port_, "ruok") == "imok"; }
 
 void ZooKeeperServer::kill() {
   if (!process_) return;

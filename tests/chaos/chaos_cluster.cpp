@@ -1,0 +1,173 @@
+#include "tests/chaos/chaos_cluster.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+#include "common/http_client.hpp"
+#include "common/subprocess.hpp"
+
+namespace agora::chaos {
+
+using namespace std::chrono_literals;
+using testing::binPath;
+using testing::freePort;
+
+namespace {
+
+// One /24 per concurrent run, from 10.254.128.0/17.
+int subnetForThisRun() { return 128 + static_cast<int>(getpid() % 127); }
+
+}  // namespace
+
+std::vector<std::string> ownCgroupDirs() {
+  namespace fs = std::filesystem;
+  std::map<std::string, std::string> paths;  // controller list ("" for v2) -> path
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t first = line.find(':');
+    size_t second = first == std::string::npos ? first : line.find(':', first + 1);
+    if (second == std::string::npos) continue;
+    paths[line.substr(first + 1, second - first - 1)] = line.substr(second + 1);
+  }
+  std::vector<std::string> dirs;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    std::string name = entry.path().filename();
+    auto path = paths.find(name == "unified" ? "" : name);
+    if (path == paths.end()) continue;
+    dirs.push_back(entry.path().string() + (path->second == "/" ? "" : path->second));
+  }
+  return dirs;
+}
+
+ChaosCluster::ChaosCluster(ChaosConfig config) : config_(config) {
+  auto network = ChaosNetwork::create(subnetForThisRun(), config_.agents);
+  if (!network) throw std::runtime_error(network.error().message);
+  network_ = std::move(*network);
+  std::string host = network_->hostAddress();
+  zookeeper_ = std::make_unique<testing::ZooKeeperServer>(root() + "/zk", host);
+  zkUrl_ = zookeeper_->url("/agora/masters");
+  for (int i = 0; i < config_.masters; ++i) {
+    std::string name = "master" + std::to_string(i);
+    masterHttp_.push_back("127.0.0.1:" + std::to_string(freePort()));
+    define(name, {binPath("agora-master"), "--work-dir", root() + "/" + name, "--http",
+                  masterHttp_[i], "--listen", "tcp://" + host + ":" + std::to_string(freePort()),
+                  "--zk", zkUrl_, "--zk-session-timeout", "2s", "--agent-ping-interval", "0.5",
+                  "--agent-max-missed-pings", "10", "--framework-heartbeat-interval", "0.5",
+                  "--agent-reregister-timeout", "60"});
+  }
+  for (int i = 0; i < config_.agents; ++i) {
+    agentHttp_.push_back(network_->agentAddress(i) + ":" + std::to_string(freePort()));
+    define("agent" + std::to_string(i),
+           {"nsenter", "--net=" + network_->namespacePath(i), binPath("agora-agent"), "--master",
+            zkUrl_, "--work-dir", agentWorkDir(i), "--http", agentHttp_[i], "--hostname",
+            "chaos-agent" + std::to_string(i), "--resources", "cpus:2;mem:1024;disk:1024",
+            "--isolation", "cgroups", "--cgroups-root", cgroupsRoot(i), "--recover", "reconnect",
+            "--status-update-retry-min", "0.5", "--status-update-retry-max", "2"});
+  }
+  define("keeper", {binPath("agora-chaos-framework"), "--mode", "keeper", "--master", zkUrl_,
+                    "--journal", journalPath("keeper"), "--slots",
+                    std::to_string(config_.longTasks)});
+  define("batcher", {binPath("agora-chaos-framework"), "--mode", "batcher", "--master", zkUrl_,
+                     "--journal", journalPath("batcher"), "--slots",
+                     std::to_string(config_.batchSlots)});
+  for (const auto& [name, argv] : argv_) start(name);
+}
+
+ChaosCluster::~ChaosCluster() {
+  for (auto& [name, child] : processes_) {
+    if (child) child->signal(SIGKILL);
+  }
+  processes_.clear();
+  zookeeper_.reset();
+  // Executors and tasks outlive their agent by design.
+  testing::killProcessesUnder(root());
+  testing::removeContainerCgroups(root());
+  for (const std::string& dir : ownCgroupDirs()) {
+    for (int i = 0; i < config_.agents; ++i) rmdir((dir + "/" + cgroupsRoot(i)).c_str());
+  }
+  network_.reset();
+  // cluster_ removes the root last.
+}
+
+std::string ChaosCluster::cgroupsRoot(int agent) const {
+  return "agora-chaos-" + std::to_string(getpid()) + "-a" + std::to_string(agent);
+}
+
+void ChaosCluster::define(const std::string& name, std::vector<std::string> argv) {
+  argv_[name] = std::move(argv);
+}
+
+void ChaosCluster::start(const std::string& name) {
+  SpawnOptions options;
+  options.argv = argv_.at(name);
+  options.stdoutPath = options.stderrPath = root() + "/" + name + ".log";
+  options.dieWithParent = true;
+  auto pid = spawn(options);
+  if (!pid) throw std::runtime_error("cannot start " + name + ": " + pid.error().message);
+  processes_[name] = std::make_unique<testing::Child>(name, *pid);
+}
+
+void ChaosCluster::kill(const std::string& name) {
+  auto it = processes_.find(name);
+  if (it == processes_.end() || !it->second) return;
+  it->second->signal(SIGKILL);
+  it->second->wait(10s);
+  it->second.reset();
+}
+
+bool ChaosCluster::running(const std::string& name) {
+  auto it = processes_.find(name);
+  return it != processes_.end() && it->second && it->second->running();
+}
+
+pid_t ChaosCluster::pid(const std::string& name) {
+  return running(name) ? processes_.at(name)->pid() : -1;
+}
+
+nlohmann::json ChaosCluster::get(const std::string& url) {
+  auto response = http::get(url, 2s);
+  if (!response || response->status != 200) return nullptr;
+  auto json = nlohmann::json::parse(response->body, nullptr, false);
+  return json.is_discarded() ? nlohmann::json() : json;
+}
+
+int ChaosCluster::leader() {
+  int found = -1;
+  std::vector<nlohmann::json> health(config_.masters);
+  for (int i = 0; i < config_.masters; ++i) {
+    if (!running("master" + std::to_string(i))) continue;
+    health[i] = get("http://" + masterHttp_[i] + "/health");
+    if (health[i].is_null()) return -1;
+    if (health[i].value("role", "") == "leader") {
+      if (found >= 0) return -1;
+      found = i;
+    }
+  }
+  if (found < 0) return -1;
+  for (int i = 0; i < config_.masters; ++i) {
+    if (health[i].is_null()) continue;
+    if (!health[i].contains("leader") || health[i]["leader"].value("http", "") != masterHttp_[found]) {
+      return -1;
+    }
+  }
+  return found;
+}
+
+nlohmann::json ChaosCluster::leaderGet(const std::string& path) {
+  int lead = leader();
+  if (lead < 0) return nullptr;
+  return get("http://" + masterHttp_[lead] + path);
+}
+
+nlohmann::json ChaosCluster::agentGet(int agent, const std::string& path) {
+  return get("http://" + agentHttp_.at(agent) + path);
+}
+
+}  // namespace agora::chaos

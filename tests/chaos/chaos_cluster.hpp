@@ -1,0 +1,76 @@
+#pragma once
+// The chaos test's cluster as real processes: ZooKeeper and the masters on
+// the chaos network's host address, each agent (cgroups isolation, its own
+// cgroups root) inside its own network namespace, and the keeper and batcher
+// frameworks. Every process can be SIGKILLed and started again with the
+// same arguments and work dir. On destruction every process, executor,
+// container cgroup and the network are removed.
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/chaos/chaos_network.hpp"
+#include "tests/integration/cluster.hpp"
+#include "tests/support/zookeeper_server.hpp"
+
+namespace agora::chaos {
+
+struct ChaosConfig {
+  int masters = 3;
+  int agents = 3;
+  int longTasks = 5;
+  int batchSlots = 6;
+};
+
+// Every cgroup hierarchy mounted under /sys/fs/cgroup, joined with this
+// process's path in it (agents inherit the test's cgroups).
+std::vector<std::string> ownCgroupDirs();
+
+class ChaosCluster {
+ public:
+  // Throws std::runtime_error when something cannot be set up.
+  explicit ChaosCluster(ChaosConfig config);
+  ~ChaosCluster();
+
+  const ChaosConfig& config() const { return config_; }
+  const std::string& root() const { return cluster_.root(); }
+  ChaosNetwork& network() { return *network_; }
+
+  // Processes by name: master<i>, agent<i>, keeper, batcher.
+  void start(const std::string& name);
+  void kill(const std::string& name);
+  bool running(const std::string& name);
+  pid_t pid(const std::string& name);
+
+  // The index of the master that says it leads and that every live master
+  // names; -1 when there is none (yet).
+  int leader();
+  nlohmann::json leaderGet(const std::string& path);
+  // From the agent's HTTP API inside its namespace; null when unreachable.
+  nlohmann::json agentGet(int agent, const std::string& path);
+
+  std::string journalPath(const std::string& framework) const {
+    return root() + "/" + framework + ".journal";
+  }
+  std::string cgroupsRoot(int agent) const;
+  std::string agentWorkDir(int agent) const { return root() + "/agent" + std::to_string(agent); }
+
+ private:
+  void define(const std::string& name, std::vector<std::string> argv);
+  nlohmann::json get(const std::string& url);
+
+  ChaosConfig config_;
+  testing::Cluster cluster_;  // the temp root; its teardown kills what runs under it
+  std::unique_ptr<ChaosNetwork> network_;
+  std::unique_ptr<testing::ZooKeeperServer> zookeeper_;
+  std::string zkUrl_;
+  std::vector<std::string> masterHttp_;
+  std::vector<std::string> agentHttp_;
+  std::map<std::string, std::vector<std::string>> argv_;
+  std::map<std::string, std::unique_ptr<testing::Child>> processes_;
+};
+
+}  // namespace agora::chaos

@@ -1,0 +1,64 @@
+#pragma once
+// The chaos test's invariants, checked on what the frameworks' journals
+// recorded and what the cluster shows once it has settled (Observation).
+// Pure logic: observe.hpp gathers the observation from the real cluster.
+//
+//  1. Every task a framework launched has exactly one terminal update (one
+//     terminal state, at most one reliable update carrying it), or it is
+//     RUNNING at the master and on exactly one agent. A launch the master
+//     never saw (its last word is TASK_UNKNOWN and no agent has it) counts as
+//     never launched.
+//  2. Reliable updates: a uuid always carries the same task and state; an
+//     update is never delivered again once a later update of its task was
+//     (the agent sends the next one only after the acknowledgement of the
+//     previous one, so that is a duplicate of an acknowledged update); every
+//     journaled acknowledgement follows a delivery of that uuid.
+//  3. No task ID runs twice: one container per task across updates and
+//     agents, and no live state after its terminal update (reliable, or the
+//     master's own verdict); a reconciliation answer may run ahead of the
+//     reliable stream, whose older updates then still follow.
+//  4. The keeper's slots each have exactly one RUNNING task.
+//  5. Every container an agent lists belongs to a live task; every cgroup
+//     under an agent's cgroups root, every mount and every executor process
+//     under the test's root belongs to a container an agent lists.
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/chaos/journal.hpp"
+
+namespace agora::chaos {
+
+struct ObservedContainer {
+  int agent = 0;
+  std::string id, frameworkId, taskId, state, taskState;
+  int executorPid = 0;
+};
+
+struct Observation {
+  std::map<std::string, std::vector<JournalEvent>> journals;  // "keeper", "batcher"
+  int longTasks = 0;
+  bool leader = false;
+  int agentsExpected = 0;
+  int agentsRegistered = 0;      // REGISTERED at the leader
+  std::vector<bool> agentAnswered;
+  nlohmann::json masterTasks = nlohmann::json::array();  // the leader's /api/v1/tasks
+  std::vector<ObservedContainer> containers;
+  std::map<int, std::set<std::string>> cgroups;  // agent -> cgroups under its root
+  std::vector<std::string> mounts;               // mount points under the test root
+  std::vector<int> executorPids;                 // agora-executor processes under it
+};
+
+struct CheckResult {
+  int updatesChecked = 0;  // reliable updates delivered (journal lines with a uuid)
+  int tasks = 0;
+  int vanishedLaunches = 0;
+  std::vector<std::string> violations;
+};
+
+CheckResult check(const Observation& observed);
+
+}  // namespace agora::chaos

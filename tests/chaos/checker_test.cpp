@@ -1,0 +1,145 @@
+// The chaos checker's invariants on hand-built observations: each one must
+// catch the fault it names and accept the histories chaos legitimately makes.
+
+#include "tests/chaos/checker.hpp"
+
+#include <gtest/gtest.h>
+
+namespace agora::chaos {
+namespace {
+
+JournalEvent ev(std::string kind, std::vector<std::string> fields) {
+  return {std::move(kind), std::move(fields)};
+}
+
+JournalEvent update(const std::string& task, const std::string& state, const std::string& uuid,
+                    const std::string& container = "c1", const std::string& source = "agent",
+                    const std::string& reason = "REASON_NONE") {
+  return ev("update", {task, state, uuid, container, reason, source});
+}
+
+class CheckerTest : public ::testing::Test {
+ protected:
+  CheckerTest() {
+    o_.longTasks = 1;
+    o_.leader = true;
+    o_.agentsExpected = o_.agentsRegistered = 1;
+    o_.agentAnswered = {true};
+    o_.cgroups[0] = {};
+  }
+  // The keeper with one long task RUNNING everywhere, plus `batcher` events.
+  void keeperRunning() {
+    o_.journals["keeper"] = {ev("subscribed", {"fk"}), ev("launch", {"long-0-g0", "a0"}),
+                             update("long-0-g0", "TASK_RUNNING", "u1", "k1"),
+                             ev("ack", {"long-0-g0", "u1"})};
+    o_.masterTasks.push_back({{"id", "long-0-g0"}, {"framework_id", "fk"}, {"state", "TASK_RUNNING"}});
+    o_.containers.push_back({0, "k1", "fk", "long-0-g0", "RUNNING", "TASK_RUNNING", 100});
+    o_.cgroups[0].insert("k1");
+    o_.executorPids.push_back(100);
+  }
+  void batcher(std::vector<JournalEvent> events) {
+    events.insert(events.begin(), ev("subscribed", {"fb"}));
+    o_.journals["batcher"] = std::move(events);
+  }
+  std::vector<std::string> violations() { return check(o_).violations; }
+
+  Observation o_;
+};
+
+TEST_F(CheckerTest, AcceptsFinishedTaskWithRedeliveredUnackedUpdate) {
+  keeperRunning();
+  // The framework died before acknowledging u2: the agent resent it.
+  batcher({ev("launch", {"short-0", "a0"}), update("short-0", "TASK_RUNNING", "u1"),
+           ev("ack", {"short-0", "u1"}), update("short-0", "TASK_FINISHED", "u2"),
+           update("short-0", "TASK_FINISHED", "u2"), ev("ack", {"short-0", "u2"})});
+  auto result = check(o_);
+  EXPECT_TRUE(result.violations.empty()) << result.violations.front();
+  EXPECT_EQ(result.updatesChecked, 4);
+  EXPECT_EQ(result.tasks, 2);
+}
+
+TEST_F(CheckerTest, AcceptsAReconciliationAnswerAheadOfTheReliableStream) {
+  keeperRunning();
+  batcher({ev("launch", {"short-0", "a0"}),
+           update("short-0", "TASK_FINISHED", "", "c1", "master", "REASON_RECONCILIATION"),
+           update("short-0", "TASK_RUNNING", "u1"), update("short-0", "TASK_FINISHED", "u2"),
+           update("short-0", "TASK_UNKNOWN", "", "", "master", "REASON_RECONCILIATION")});
+  auto v = violations();
+  EXPECT_TRUE(v.empty()) << v.front();
+}
+
+TEST_F(CheckerTest, FlagsATaskTheMasterSaysRunsAfterItDeclaredItGone) {
+  keeperRunning();
+  batcher({ev("launch", {"short-0", "a0"}), update("short-0", "TASK_RUNNING", "u1"),
+           update("short-0", "TASK_GONE", "", "c1", "master", "REASON_AGENT_RESTARTED"),
+           update("short-0", "TASK_RUNNING", "", "c1", "master")});
+  auto v = violations();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(v[0].find("TASK_RUNNING (from the master) after its terminal update"),
+            std::string::npos) << v[0];
+}
+
+TEST_F(CheckerTest, FlagsAnUpdateDeliveredAgainAfterALaterOne) {
+  keeperRunning();
+  batcher({ev("launch", {"short-0", "a0"}), update("short-0", "TASK_RUNNING", "u1"),
+           update("short-0", "TASK_FINISHED", "u2"), update("short-0", "TASK_RUNNING", "u1")});
+  auto v = violations();
+  ASSERT_FALSE(v.empty());
+  EXPECT_NE(v.front().find("duplicate of an acknowledged update"), std::string::npos) << v.front();
+}
+
+TEST_F(CheckerTest, FlagsTwoTerminalUpdatesAndALostOne) {
+  keeperRunning();
+  batcher({ev("launch", {"short-0", "a0"}), update("short-0", "TASK_LOST", "", "c1", "master"),
+           update("short-0", "TASK_FINISHED", "u2"), ev("launch", {"short-1", "a0"}),
+           update("short-1", "TASK_RUNNING", "u3", "c2")});
+  auto v = violations();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_NE(v[0].find("conflicting terminal updates: TASK_FINISHED TASK_LOST"), std::string::npos);
+  EXPECT_NE(v[1].find("short-1: no terminal update and not running"), std::string::npos);
+}
+
+TEST_F(CheckerTest, AcceptsALaunchTheMasterNeverSaw) {
+  keeperRunning();
+  batcher({ev("launch", {"short-0", "a0"}), update("short-0", "TASK_UNKNOWN", "", "", "master")});
+  auto result = check(o_);
+  EXPECT_TRUE(result.violations.empty());
+  EXPECT_EQ(result.vanishedLaunches, 1);
+}
+
+TEST_F(CheckerTest, FlagsATaskRunningInTwoContainersOrAfterItsEnd) {
+  keeperRunning();
+  batcher({ev("launch", {"short-0", "a0"}), update("short-0", "TASK_FAILED", "u1", "c1"),
+           update("short-0", "TASK_RUNNING", "u2", "c2")});
+  auto v = violations();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_NE(v[0].find("TASK_RUNNING (from the agent) after its terminal update"), std::string::npos);
+  EXPECT_NE(v[1].find("ran in 2 containers"), std::string::npos);
+}
+
+TEST_F(CheckerTest, FlagsOrphanedContainersCgroupsAndExecutors) {
+  keeperRunning();
+  o_.containers.push_back({0, "x1", "fb", "short-9", "RUNNING", "TASK_RUNNING", 0});
+  o_.cgroups[0].insert("x1");
+  o_.cgroups[0].insert("gone");
+  o_.executorPids.push_back(555);
+  o_.mounts.push_back("/tmp/root/agent0/somewhere");
+  auto v = violations();
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_NE(v[0].find("container x1 of task short-9"), std::string::npos) << v[0];
+  EXPECT_NE(v[1].find("orphaned cgroup gone"), std::string::npos) << v[1];
+  EXPECT_NE(v[2].find("orphaned mount"), std::string::npos) << v[2];
+  EXPECT_NE(v[3].find("orphaned executor process 555"), std::string::npos) << v[3];
+}
+
+TEST_F(CheckerTest, FlagsAKeeperSlotWithoutItsTaskAndAnUnsettledCluster) {
+  o_.journals["keeper"] = {ev("subscribed", {"fk"})};
+  o_.agentsRegistered = 0;
+  auto v = violations();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_NE(v[0].find("0 of 1 agents are registered"), std::string::npos);
+  EXPECT_NE(v[1].find("slot 0 has 0 RUNNING tasks"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace agora::chaos

@@ -1,0 +1,60 @@
+#pragma once
+// Injects the chaos test's faults at random, from a seed that replays the
+// same choices: SIGKILL the leading master, an agent, an executor or a
+// framework, and cut an agent off its network. A killed process is started
+// again (same arguments and work dir) and a cut healed after a random delay.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/chaos/chaos_cluster.hpp"
+
+namespace agora::chaos {
+
+class FaultDriver {
+ public:
+  FaultDriver(ChaosCluster& cluster, uint64_t seed);
+
+  // Injects faults for `duration`, logging each one to stdout.
+  void run(std::chrono::milliseconds duration);
+  // Heals every cut and starts every killed process, now.
+  void restoreAll();
+
+  int total() const;
+  // "leader=3 agent=2 executor=4 scheduler=1 partition=2"
+  std::string summary() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Pending {
+    Clock::time_point due;
+    std::function<void()> action;
+  };
+  enum class Fault { kLeader, kAgent, kExecutor, kScheduler, kPartition };
+
+  bool inject(Fault fault);
+  bool killLeader();
+  bool killAgent();
+  bool killExecutor();
+  bool killScheduler();
+  bool cutAgent();
+  void later(double minSec, double maxSec, std::function<void()> action);
+  void runDue(bool all);
+  double uniform(double lo, double hi);
+  int pick(int n);
+  void log(const std::string& what);
+
+  ChaosCluster& cluster_;
+  std::mt19937_64 rng_;
+  Clock::time_point started_;
+  std::vector<Pending> pending_;
+  std::set<int> cut_;
+  std::map<Fault, int> counts_;
+};
+
+}  // namespace agora::chaos

@@ -1,0 +1,52 @@
+#pragma once
+// The chaos frameworks' append-only journal: one line per event, each written
+// with a single write() and fsync'd before the framework acts on it, so a
+// SIGKILLed framework loses at most the event it was writing (a torn last line
+// is ignored on reading). A restarted framework replays it to recover its
+// framework ID and tasks; the checker reads it as the record of what the
+// framework was told and what it acknowledged.
+//
+// Line format (tab-separated):
+//   start     <pid>
+//   subscribed <frameworkId>
+//   launch    <taskId> <agentId>
+//   kill      <taskId>
+//   update    <taskId> <TASK_STATE> <uuidHex|-> <containerId|-> <REASON> <source>
+//   ack       <taskId> <uuidHex>
+
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace agora::chaos {
+
+struct JournalEvent {
+  std::string kind;
+  std::vector<std::string> fields;
+  const std::string& field(size_t i) const;  // "" when absent
+};
+
+class Journal {
+ public:
+  // Opens `path` for appending (creating it).
+  static Result<Journal> open(const std::string& path);
+  Journal(Journal&& other) noexcept;
+  Journal& operator=(Journal&&) = delete;
+  ~Journal();
+
+  // Appends one event and fsyncs. Fields must not contain tabs or newlines
+  // (they are replaced by spaces).
+  Status append(const std::string& kind, const std::vector<std::string>& fields);
+
+ private:
+  explicit Journal(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// Every complete line of the journal at `path`; empty when it does not exist.
+std::vector<JournalEvent> readJournal(const std::string& path);
+
+std::string hexUuid(const std::string& raw);  // "" for an empty uuid
+
+}  // namespace agora::chaos
