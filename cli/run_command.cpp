@@ -93,6 +93,7 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   driverOptions.framework.name = "agora-run";
   driverOptions.framework.user = currentUser();
   if (!options->role.empty()) driverOptions.framework.roles = {options->role};
+  driverOptions.framework.offerConstraints = options->constraints;
   auto driver = sdk::SchedulerDriver::create(scheduler, driverOptions);
   if (!driver) {
     close(signalFd);

@@ -42,6 +42,9 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "mem", po::value<double>(&out.memMb)->default_value(out.memMb, formatNumber(out.memMb)), "memory for the task, MB")(
       "name", po::value<std::string>(&out.name)->default_value(out.name), "task name")(
       "role", po::value<std::string>(&out.role), "role to subscribe with")(
+      "constraint", po::value<std::vector<std::string>>()->composing(),
+      "only agents whose attributes satisfy it (repeatable): ATTR=V, ATTR!=V, ATTR~REGEX, "
+      "ATTR!~REGEX, ATTR, !ATTR")(
       "timeout", po::value<double>(&out.timeoutSec)->default_value(out.timeoutSec, formatNumber(out.timeoutSec)),
       "seconds to wait for an offer that fits")(
       "env", po::value<std::vector<std::string>>()->composing(),
@@ -80,6 +83,13 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
         return makeError(ErrorCode::kInvalidArgument, "--env '" + kv + "' is not K=V");
       }
       out.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+  }
+  if (parsed->vm.count("constraint")) {
+    for (const auto& text : parsed->vm["constraint"].as<std::vector<std::string>>()) {
+      auto constraint = parseAttributeConstraint(text);
+      if (!constraint) return makeError(constraint.error().withContext("--constraint"));
+      out.constraints.push_back(std::move(*constraint));
     }
   }
   std::string network = parsed->vm["network"].as<std::string>();

@@ -15,6 +15,7 @@ struct RunOptions {
   double memMb = 32;
   std::string name = "agora-run";
   std::string role;        // empty: the master's default role
+  std::vector<AttributeConstraint> constraints;  // --constraint: offer constraints
   double timeoutSec = 30;  // for a fitting offer, not for the task
   KeyValues env;           // --env K=V
   ContainerInfo container;  // --network, --hostname, --image

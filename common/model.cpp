@@ -256,6 +256,8 @@ void toCapnp(const FrameworkInfo& in, schema::FrameworkInfo::Builder out) {
   auto caps = out.initCapabilities(static_cast<unsigned>(in.capabilities.size()));
   for (unsigned i = 0; i < in.capabilities.size(); ++i) caps.set(i, in.capabilities[i]);
   out.setHostname(in.hostname);
+  toCapnp(in.offerConstraints,
+          out.initOfferConstraints(static_cast<unsigned>(in.offerConstraints.size())));
 }
 
 Result<FrameworkInfo> fromCapnp(schema::FrameworkInfo::Reader in) {
@@ -271,6 +273,9 @@ Result<FrameworkInfo> fromCapnp(schema::FrameworkInfo::Reader in) {
   out.checkpoint = in.getCheckpoint();
   for (auto c : in.getCapabilities()) out.capabilities.emplace_back(c);
   out.hostname = in.getHostname();
+  auto constraints = fromCapnp(in.getOfferConstraints());
+  if (!constraints) return makeError(constraints.error());
+  out.offerConstraints = std::move(*constraints);
   return out;
 }
 
@@ -357,7 +362,8 @@ nlohmann::json toJson(const FrameworkInfo& framework) {
           {"failover_timeout_sec", framework.failoverTimeoutSec},
           {"checkpoint", framework.checkpoint},
           {"capabilities", framework.capabilities},
-          {"hostname", framework.hostname}};
+          {"hostname", framework.hostname},
+          {"offer_constraints", toJson(framework.offerConstraints)}};
 }
 
 }  // namespace agora

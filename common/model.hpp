@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/attribute_constraint.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
 #include "schemas/common.capnp.h"
@@ -90,6 +91,7 @@ struct FrameworkInfo {
   bool checkpoint = false;
   std::vector<std::string> capabilities;
   std::string hostname;
+  std::vector<AttributeConstraint> offerConstraints;
   bool hasCapability(const std::string& name) const;
 };
 

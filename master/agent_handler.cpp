@@ -153,7 +153,7 @@ void Master::onRegisterAgent(const std::string& peer, schema::RegisterAgent::Rea
 void Master::admitAgent(Agent agent) {
   LOG(INFO) << "agent " << agent.id << " (" << agent.hostname << ") registered with "
             << agent.total.toString();
-  allocator_->addAgent(agent.id, agent.total, {});
+  allocator_->addAgent(agent.id, agent.total, {}, agent.attributes);
   state_.agentPeers[agent.peer] = agent.id;
   Agent& stored = state_.agents[agent.id] = std::move(agent);
   sendRegistered(stored, false);
@@ -242,7 +242,7 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
     const Task& task = state_.tasks.at(key);
     used[{key.first, task.role}] += task.info.resources;
   }
-  allocator_->addAgent(agentId, agent->total, used);
+  allocator_->addAgent(agentId, agent->total, used, agent->attributes);
   for (const std::string& frameworkId : shutdown) {
     sendToAgent(peer, "shutdownFramework", [&](AgentEnvelope::Builder out) {
       out.initShutdownFramework().setFrameworkId(frameworkId);

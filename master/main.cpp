@@ -16,6 +16,7 @@
 #include "common/zmq_transport.hpp"
 #include "master/duration.hpp"
 #include "master/http_api.hpp"
+#include "master/allocator/hierarchical_allocator.hpp"
 #include "master/leadership.hpp"
 #include "master/master.hpp"
 
@@ -62,7 +63,8 @@ int blockStopSignals() {
 }
 
 int run(int argc, char** argv) {
-  std::string workDir, httpAddress, listen, logDir, offerTimeout, zkUrl, zkSessionTimeout;
+  std::string workDir, httpAddress, listen, logDir, offerTimeout, zkUrl, zkSessionTimeout,
+      minAllocatable;
   bool registryFresh = false;
   master::MasterOptions options;
   po::options_description flags("Options");
@@ -82,6 +84,9 @@ int run(int argc, char** argv) {
       "log-dir", po::value(&logDir)->default_value(""), "also log to files in this directory")(
       "allocator-sorter", po::value(&options.allocatorSorter)->default_value("drf"),
       "order of roles and frameworks: drf (weighted DRF) or random")(
+      "min-allocatable-resources",
+      po::value(&minAllocatable)->default_value(master::kDefaultMinAllocatable),
+      "smallest pool worth offering: alternatives separated by '|', each all of its scalars")(
       "agent-reregister-timeout",
       po::value(&options.agentReregisterTimeoutSec)->default_value(600),
       "seconds after a restart within which registered agents must re-register")(
@@ -104,6 +109,13 @@ int run(int argc, char** argv) {
     options.offerTimeoutSec = *timeout;
   } else {
     std::cerr << "agora-master: --offer-timeout: " << timeout.error().message << std::endl;
+    return 2;
+  }
+  if (auto minimum = master::parseMinAllocatable(minAllocatable); minimum) {
+    options.minAllocatable = std::move(*minimum);
+  } else {
+    std::cerr << "agora-master: --min-allocatable-resources: " << minimum.error().message
+              << std::endl;
     return 2;
   }
   if (auto valid = validate(options); !valid) {

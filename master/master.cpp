@@ -14,6 +14,14 @@ namespace {
 
 std::string randomMasterId() { return hexEncode(randomUuidBytes().substr(0, 4)); }
 
+std::unique_ptr<Sorter> sorterNamed(const std::string& name);
+
+std::unique_ptr<Allocator> makeAllocator(const Clock& clock, const MasterOptions& options) {
+  auto allocator = std::make_unique<HierarchicalAllocator>(clock, sorterNamed(options.allocatorSorter));
+  if (!options.minAllocatable.empty()) allocator->setMinAllocatable(options.minAllocatable);
+  return allocator;
+}
+
 std::unique_ptr<Sorter> sorterNamed(const std::string& name) {
   std::unique_ptr<Sorter> sorter = makeSorter(name);
   if (sorter != nullptr) return sorter;
@@ -36,8 +44,7 @@ Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions option
       options_(std::move(options)),
       ownedMetrics_(std::move(owned)),
       metrics_(borrowed != nullptr ? *borrowed : *ownedMetrics_),
-      allocator_(std::make_unique<HierarchicalAllocator>(loop.clock(),
-                                                         sorterNamed(options_.allocatorSorter))) {
+      allocator_(makeAllocator(loop.clock(), options_)) {
   state_.masterId = options_.masterId.empty() ? randomMasterId() : options_.masterId;
   state_.startTime = loop_.clock().wallSeconds();
   transport_.setHandler([this](const std::string& peer, std::string_view protocol,

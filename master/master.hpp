@@ -47,6 +47,9 @@ struct MasterOptions {
   std::string version = "0.1.0";
   // Orders roles and frameworks: "drf" (weighted DRF) or "random".
   std::string allocatorSorter = "drf";
+  // The smallest pools worth offering (parseMinAllocatable); empty: the
+  // allocator's default.
+  std::vector<Resources> minAllocatable;
   // Where admissions, frameworks, weights and quota are persisted, and what is
   // recovered at construction (recovery.cpp). Borrowed; null: nothing persists.
   Registrar* registrar = nullptr;
@@ -170,6 +173,8 @@ class Master {
   void onSchedulerFrame(const std::string& peer, std::string_view payload);
   void onSubscribe(const std::string& peer, Call::Reader call);
   // The rest of SUBSCRIBE once the framework's record is durable.
+  // Hands the framework's offer constraints to the allocator (none: lifts them).
+  void constrainOffers(const FrameworkInfo& info);
   void admitFramework(const std::string& peer, const FrameworkInfo& info, double registeredTime);
   void onDecline(Framework& framework, Call::Decline::Reader decline);
   void onKill(Framework& framework, schema::TaskRef::Reader ref);

@@ -118,6 +118,7 @@ void Master::recover(const RegistryContents& contents) {
     if (framework.info.roles.empty()) framework.info.roles = {"*"};
     framework.registeredTime = record.registeredTime;
     allocator_->addFramework(id, framework.info.roles);
+    constrainOffers(framework.info);
     allocator_->deactivateFramework(id);
     // Connected when the master stopped: its scheduler gets a full timeout
     // from now. Disconnected: the persisted deadline stands.

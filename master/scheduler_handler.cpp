@@ -171,6 +171,11 @@ void Master::onSubscribe(const std::string& peer, Call::Reader call) {
       return;
     }
   }
+  if (auto compiled = OfferConstraints::compile(info->offerConstraints); !compiled) {
+    reject("invalid_framework", "scheduler " + peer + ": " + compiled.error().message);
+    sendError(peer, "invalid FrameworkInfo: " + compiled.error().message);
+    return;
+  }
   if (!info->id.empty()) {
     if (state_.removedFrameworks.count(info->id)) {
       reject("removed_framework",
@@ -234,6 +239,7 @@ void Master::admitFramework(const std::string& peer, const FrameworkInfo& admitt
   }
   framework.failoverDeadline = 0;
   allocator_->addFramework(admitted.id, admitted.roles);
+  constrainOffers(admitted);
   framework.info = admitted;
   framework.peer = peer;
   framework.connected = true;
@@ -255,12 +261,24 @@ void Master::admitFramework(const std::string& peer, const FrameworkInfo& admitt
   scheduleAllocation();
 }
 
+void Master::constrainOffers(const FrameworkInfo& info) {
+  std::shared_ptr<const OfferConstraints> constraints;
+  if (!info.offerConstraints.empty()) {
+    auto compiled = OfferConstraints::compile(info.offerConstraints);
+    // Validated at SUBSCRIBE; a stored one that no longer compiles is lifted.
+    LOG_IF(ERROR, !compiled) << "framework " << info.id << ": " << compiled.error().message;
+    if (compiled) constraints = *compiled;
+  }
+  allocator_->setOfferConstraints(info.id, std::move(constraints));
+}
+
 void Master::recoverFramework(const FrameworkInfo& info) {
   Framework& framework = state_.frameworks[info.id];
   framework.info = info;
   if (framework.info.roles.empty()) framework.info.roles = {"*"};
   framework.registeredTime = loop_.clock().wallSeconds();
   allocator_->addFramework(info.id, framework.info.roles);
+  constrainOffers(framework.info);
   allocator_->deactivateFramework(info.id);
   LOG(INFO) << "framework " << info.id << " recovered from an agent; waiting for its scheduler";
   framework.failoverDeadline = loop_.clock().wallSeconds() +

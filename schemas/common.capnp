@@ -145,6 +145,24 @@ struct FrameworkInfo {
   checkpoint @5 :Bool;
   capabilities @6 :List(Text);    # e.g. "PARTITION_AWARE"
   hostname @7 :Text;
+  # Offers reach this framework only from agents whose attributes satisfy
+  # every constraint (in each of its roles).
+  offerConstraints @8 :List(AttributeConstraint);
+}
+
+enum ConstraintPredicate {
+  exists @0;        # the agent has the attribute
+  notExists @1;
+  equals @2;        # the attribute is present with exactly `value`
+  notEquals @3;     # absent, or present with another value
+  matches @4;       # present and `value` (an RE2 regex) matches all of it
+  notMatches @5;    # absent, or present and not matched
+}
+
+struct AttributeConstraint {
+  attribute @0 :Text;
+  predicate @1 :ConstraintPredicate;
+  value @2 :Text;                 # unused by exists / notExists
 }
 
 struct Offer {

@@ -10,11 +10,6 @@ namespace agora::master {
 
 namespace {
 
-bool worthOffering(const Resources& pool) {
-  return pool.scalar("cpus") >= HierarchicalAllocator::kMinCpus ||
-         pool.scalar("mem") >= HierarchicalAllocator::kMinMemMb;
-}
-
 // offer[name] = min(offer[name], cap) for each (name, cap).
 void clipScalars(Resources& offer, const std::vector<std::pair<std::string, double>>& caps) {
   for (const auto& [name, cap] : caps) {
@@ -43,6 +38,42 @@ Resources scalarGap(const Resources& a, const Resources& b) {
 }
 
 }  // namespace
+
+Result<std::vector<Resources>> parseMinAllocatable(std::string_view text) {
+  std::vector<Resources> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t bar = text.find('|', start);
+    std::string_view item = text.substr(start, bar == std::string_view::npos ? text.npos : bar - start);
+    auto parsed = Resources::parse(item);
+    if (!parsed) {
+      return makeError(parsed.error().withContext("minimum allocatable resources '" +
+                                                  std::string(item) + "'"));
+    }
+    if (parsed->empty() || !parsed->rangeNames().empty()) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "minimum allocatable resources '" + std::string(item) +
+                           "': give one or more scalars, e.g. 'cpus:0.1;mem:32'");
+    }
+    out.push_back(std::move(*parsed));
+    if (bar == std::string_view::npos) break;
+    start = bar + 1;
+  }
+  return out;
+}
+
+void HierarchicalAllocator::setMinAllocatable(std::vector<Resources> alternatives) {
+  CHECK(!alternatives.empty());
+  minAllocatable_ = std::move(alternatives);
+  fullPass_ = true;
+}
+
+bool HierarchicalAllocator::worthOffering(const Resources& pool) const {
+  for (const Resources& minimum : minAllocatable_) {
+    if (pool.contains(minimum)) return true;
+  }
+  return false;
+}
 
 std::vector<Allocation> HierarchicalAllocator::allocate() {
   std::vector<Allocation> out;
@@ -106,6 +137,7 @@ void HierarchicalAllocator::allocateOn(AgentSlot& agent, bool guaranteeStage, Ti
     refreshMask(agent, now);
     eligible_.assignAndNot(active_, agent.filtered);
     eligible_.andNotWith(excluded_);
+    eligible_.andNotWith(agent.unsuitable);
     if (guaranteeStage) eligible_.andWith(belowGuarantee_);
     TreeNode* client = tree_.pick(eligible_);
     if (client == nullptr) return;

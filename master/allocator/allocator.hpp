@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/model.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
+#include "master/allocator/offer_constraints.hpp"
 
 namespace agora::master {
 
@@ -63,9 +65,13 @@ class Allocator {
   virtual ~Allocator() = default;
 
   // Replaces an agent with the same ID. `used`: resources already in use on
-  // it (tasks reported by a re-registering agent).
+  // it (tasks reported by a re-registering agent); `attributes` are matched
+  // against frameworks' offer constraints.
   virtual void addAgent(const std::string& agentId, const Resources& total,
-                        const UsedResources& used) = 0;
+                        const UsedResources& used, const KeyValues& attributes) = 0;
+  void addAgent(const std::string& agentId, const Resources& total, const UsedResources& used) {
+    addAgent(agentId, total, used, {});
+  }
   // Forgets the agent and every allocation on it.
   virtual void removeAgent(const std::string& agentId) = 0;
 
@@ -76,6 +82,10 @@ class Allocator {
                             const std::vector<std::string>& roles) = 0;
   // Forgets the framework, its filters, and returns its allocations to the agents.
   virtual void removeFramework(const std::string& frameworkId) = 0;
+  // From now on the framework is offered (in any of its roles) only agents
+  // whose attributes satisfy `constraints`; nullptr lifts them.
+  virtual void setOfferConstraints(const std::string& frameworkId,
+                                   std::shared_ptr<const OfferConstraints> constraints) = 0;
   virtual void activateFramework(const std::string& frameworkId) = 0;
   virtual void deactivateFramework(const std::string& frameworkId) = 0;
   // `roles` empty: all of the framework's roles.

@@ -20,7 +20,10 @@ bool hasRole(const std::vector<std::string>& roles, const std::string& role) {
 }  // namespace
 
 HierarchicalAllocator::HierarchicalAllocator(const Clock& clock, std::unique_ptr<Sorter> sorter)
-    : clock_(clock), sorter_(std::move(sorter)), tree_(*sorter_) {}
+    : clock_(clock),
+      sorter_(std::move(sorter)),
+      tree_(*sorter_),
+      minAllocatable_(*parseMinAllocatable(kDefaultMinAllocatable)) {}
 
 HierarchicalAllocator::HierarchicalAllocator(const Clock& clock)
     : HierarchicalAllocator(clock, std::make_unique<DrfSorter>()) {}
@@ -32,13 +35,14 @@ void HierarchicalAllocator::markDirty(AgentSlot& agent) {
 }
 
 void HierarchicalAllocator::addAgent(const std::string& agentId, const Resources& total,
-                                     const UsedResources& used) {
+                                     const UsedResources& used, const KeyValues& attributes) {
   removeAgent(agentId);
   auto slot = std::make_unique<AgentSlot>();
   AgentSlot& agent = *slot;
   agent.id = agentId;
   agent.total = total;
   agent.free = total;
+  agent.attributes = attributes;
   agents_.emplace(agentId, std::move(slot));
   clusterTotal_ += total;
   clusterFree_ += total;
@@ -53,6 +57,7 @@ void HierarchicalAllocator::addAgent(const std::string& agentId, const Resources
     if (!agent.free.contains(amount)) amount = agent.free - (agent.free - amount);
     addAllocation(agent, index, amount);
   }
+  applyConstraints(agent);
   markDirty(agent);
 }
 
@@ -87,6 +92,7 @@ uint32_t HierarchicalAllocator::addClient(const std::string& frameworkId, const 
   client.suppressed = false;
   tree_.addClient(index, frameworkId, tree_.role(role));
   frameworks_[frameworkId].clients[role] = index;
+  applyConstraints(index);
   updateActive(index);
   return index;
 }
@@ -161,6 +167,10 @@ void HierarchicalAllocator::addFramework(const std::string& frameworkId,
 void HierarchicalAllocator::removeFramework(const std::string& frameworkId) {
   auto it = frameworks_.find(frameworkId);
   if (it == frameworks_.end()) return;
+  if (it->second.constraints) {
+    for (const auto& [role, index] : it->second.clients) clearConstraints(index);
+    constrainedFrameworks_.erase(frameworkId);
+  }
   std::map<std::string, uint32_t> clients = std::move(it->second.clients);
   frameworks_.erase(it);
   for (const auto& [role, index] : clients) removeClient(index);

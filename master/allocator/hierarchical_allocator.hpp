@@ -22,7 +22,9 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -33,22 +35,28 @@
 
 namespace agora::master {
 
+// "cpus:0.1;mem:32|disk:1024": a pool is worth offering when it contains
+// all of at least one alternative (scalars only), as Mesos's
+// --min_allocatable_resources.
+Result<std::vector<Resources>> parseMinAllocatable(std::string_view text);
+inline constexpr const char* kDefaultMinAllocatable = "cpus:0.01|mem:32";
+
 class HierarchicalAllocator final : public Allocator {
  public:
-  // Smallest pool worth offering: at least this many cpus or this much mem.
-  static constexpr double kMinCpus = 0.01;
-  static constexpr double kMinMemMb = 32;
 
   // REQUIRES: clock outlives the allocator.
   HierarchicalAllocator(const Clock& clock, std::unique_ptr<Sorter> sorter);
   explicit HierarchicalAllocator(const Clock& clock);
 
-  void addAgent(const std::string& agentId, const Resources& total,
-                const UsedResources& used) override;
+  using Allocator::addAgent;
+  void addAgent(const std::string& agentId, const Resources& total, const UsedResources& used,
+                const KeyValues& attributes) override;
   void removeAgent(const std::string& agentId) override;
   void addFramework(const std::string& frameworkId,
                     const std::vector<std::string>& roles) override;
   void removeFramework(const std::string& frameworkId) override;
+  void setOfferConstraints(const std::string& frameworkId,
+                           std::shared_ptr<const OfferConstraints> constraints) override;
   void activateFramework(const std::string& frameworkId) override;
   void deactivateFramework(const std::string& frameworkId) override;
   void suppress(const std::string& frameworkId, const std::vector<std::string>& roles) override;
@@ -68,6 +76,9 @@ class HierarchicalAllocator final : public Allocator {
   Resources clusterTotal() const override { return clusterTotal_; }
   Resources clusterFree() const override { return clusterFree_; }
   const AllocatorStats& stats() const override { return stats_; }
+
+  // REQUIRES: non-empty (see parseMinAllocatable); default kDefaultMinAllocatable.
+  void setMinAllocatable(std::vector<Resources> alternatives);
 
   // Allocation in one role (tests).
   Resources allocated(const std::string& frameworkId, const std::string& role) const;
@@ -92,6 +103,8 @@ class HierarchicalAllocator final : public Allocator {
     uint64_t maskGeneration = 0;
     bool dirty = false;
     std::optional<TimePoint> nextExpiry;
+    KeyValues attributes;
+    ClientMask unsuitable;  // clients whose framework's offer constraints this agent fails
   };
   struct ClientSlot {
     std::string frameworkId;
@@ -105,6 +118,7 @@ class HierarchicalAllocator final : public Allocator {
     bool active = true;
     std::vector<std::string> roles;
     std::map<std::string, uint32_t> clients;  // by role
+    std::shared_ptr<const OfferConstraints> constraints;  // null: none
   };
   struct ExpiryEntry {
     TimePoint when;
@@ -128,6 +142,12 @@ class HierarchicalAllocator final : public Allocator {
   // Live filters by client index (agents == 0: none).
   std::vector<FilterView> filterViews(TimePoint now) const;
 
+  // constraint_masks.cpp: AgentSlot::unsuitable has a bit only for clients
+  // of constrained frameworks, so unconstrained ones cost nothing.
+  void applyConstraints(uint32_t client);                 // on every agent
+  void applyConstraints(AgentSlot& agent);                // for every constrained client
+  void clearConstraints(uint32_t client);                 // on every agent
+
   // allocation_pass.cpp
   void allocateOn(AgentSlot& agent, bool guaranteeStage, TimePoint now,
                   std::vector<Allocation>& out);
@@ -135,6 +155,7 @@ class HierarchicalAllocator final : public Allocator {
   bool clipToLimits(const TreeNode& client, Resources& offer, ClientMask& excluded);
   bool clipToGuarantee(const TreeNode& client, Resources& offer) const;
   bool clipToHeadroom(Resources& offer) const;
+  bool worthOffering(const Resources& pool) const;
 
   const Clock& clock_;
   std::unique_ptr<Sorter> sorter_;
@@ -143,6 +164,7 @@ class HierarchicalAllocator final : public Allocator {
   Resources clusterFree_;
   std::map<std::string, std::unique_ptr<AgentSlot>> agents_;
   std::map<std::string, FrameworkSlot> frameworks_;
+  std::set<std::string> constrainedFrameworks_;  // with offer constraints
   std::vector<ClientSlot> clients_;  // by client index
   std::vector<uint32_t> freeClientIndices_;
   ClientMask active_;  // clients that may get offers (active, subscribed, unsuppressed)
@@ -158,6 +180,7 @@ class HierarchicalAllocator final : public Allocator {
   ClientMask eligible_;                // scratch
   ClientMask excluded_;                // scratch
   AllocatorStats stats_;
+  std::vector<Resources> minAllocatable_;
 };
 
 }  // namespace agora::master

@@ -82,5 +82,17 @@ TEST(RunOptionsTest, RejectsBadInput) {
   EXPECT_FALSE(parseRunOptions({"--frobnicate", "--", "true"}, global).has_value());
 }
 
+TEST(RunOptionsTest, ConstraintsAreParsedAndBadOnesNamed) {
+  GlobalOptions global;
+  auto options =
+      parseRunOptions({"--constraint", "rack=r1", "--constraint=zone~us-.*", "--", "true"}, global);
+  ASSERT_TRUE(options) << options.error().message;
+  ASSERT_EQ(options->constraints.size(), 2u);
+  EXPECT_EQ(toString(options->constraints[1]), "zone~us-.*");
+  auto bad = parseRunOptions({"--constraint", "=x", "--", "true"}, global);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("--constraint"), std::string::npos) << bad.error().message;
+}
+
 }  // namespace
 }  // namespace agora::cli

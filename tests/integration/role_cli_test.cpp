@@ -128,5 +128,42 @@ TEST_F(RoleCliTest, OfferTimeoutRescindsAHeldOfferAndCountsIt) {
   EXPECT_TRUE(eventually([&] { return hoarder.offers().size() >= 2; }, std::chrono::seconds(5)));
 }
 
+TEST_F(RoleCliTest, RunWithAConstraintLandsOnlyOnMatchingAgents) {
+  cluster_.startMaster();
+  const std::string resources = "cpus:2;mem:1024;disk:1024;ports:[31000-31100]";
+  cluster_.startAgent(resources, {"--attributes", "rack:r1"});
+  cluster_.startAgent(resources, {"--attributes", "rack:r2;zone:z9"});
+  std::string r2;
+  ASSERT_TRUE(eventually([&] {  // the API serves a snapshot that may lag a render
+    nlohmann::json agents = cluster_.masterGet("/api/v1/agents");
+    for (const auto& a : agents["agents"]) {
+      if (a["attributes"].value("rack", "") == "r2") r2 = a["id"].get<std::string>();
+    }
+    return !r2.empty();
+  })) << cluster_.masterGet("/api/v1/agents").dump();
+  for (int i = 0; i < 3; ++i) {
+    std::string out, err;
+    ASSERT_EQ(agora({"run", "--scheduler-endpoint", cluster_.masterEndpoint(), "--timeout", "20",
+                     "--constraint", "rack=r2", "--constraint", "zone~z[0-9]", "--", "true"},
+                    &out, &err),
+              0)
+        << out << err;
+  }
+  auto tasks = cluster_.masterGet("/api/v1/tasks")["tasks"];
+  ASSERT_EQ(tasks.size(), 3u) << tasks.dump();
+  for (const auto& t : tasks) EXPECT_EQ(t["agent_id"], r2) << t.dump();
+
+  std::string out, err;
+  EXPECT_NE(agora({"run", "--scheduler-endpoint", cluster_.masterEndpoint(), "--timeout", "2",
+                   "--constraint", "rack=r3", "--", "true"},
+                  &out, &err),
+            0);
+  EXPECT_NE(agora({"run", "--scheduler-endpoint", cluster_.masterEndpoint(), "--timeout", "5",
+                   "--constraint", "rack~(", "--", "true"},
+                  &out, &err),
+            0);
+  EXPECT_NE(err.find("invalid regex"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace agora::testing

@@ -43,6 +43,7 @@ void FakeAgent::registerAgent(const std::string& resources, const std::string& h
                   reg.setHostname(hostname);
                   total.toCapnp(reg.initResources(total.count()));
                   reg.setHttpUrl("http://" + hostname + ":5051");
+                  toCapnp(attributes, reg.initAttributes(static_cast<unsigned>(attributes.size())));
                 }));
 }
 
@@ -153,6 +154,7 @@ void FakeScheduler::subscribe(const std::string& name, const std::string& id,
   info.user = "tester";
   info.failoverTimeoutSec = failoverTimeoutSec;
   info.roles = roles;
+  info.offerConstraints = offerConstraints;
   if (partitionAware) info.capabilities.push_back("PARTITION_AWARE");
   client_->send(kSchedulerProtocol, callFrame([&](schema::Call::Builder call) {
                   call.setFrameworkId(id);

@@ -36,6 +36,7 @@ class FakeAgent {
 
   FakeClient& client() { return *client_; }
   bool autoPong = true;
+  KeyValues attributes;  // sent by registerAgent()
 
   std::string agentId;
   int registeredCount = 0;
@@ -72,6 +73,7 @@ class FakeScheduler {
   FakeClient& client() { return *client_; }
   // FrameworkInfo.roles sent by subscribe() (empty: the master uses "*").
   std::vector<std::string> roles;
+  std::vector<AttributeConstraint> offerConstraints;  // sent by subscribe()
   // Answer each master heartbeat with a heartbeat call (a live scheduler).
   bool autoHeartbeat = true;
 
