@@ -149,10 +149,12 @@ Status writeStream(const std::string& workDir, const std::string& containerId,
 }
 
 Status removeContainer(const std::string& workDir, const std::string& containerId) {
-  // container.ckpt goes last: without it the others are never read.
+  // container.ckpt goes first: without it the others are never read, while
+  // a container.ckpt left without its update stream (a crash in between)
+  // would read as a task that ended unreported.
   for (const std::string& path :
-       {paths::updatesCheckpoint(workDir, containerId), paths::taskExitFile(workDir, containerId),
-        paths::containerCheckpoint(workDir, containerId)}) {
+       {paths::containerCheckpoint(workDir, containerId), paths::updatesCheckpoint(workDir, containerId),
+        paths::taskExitFile(workDir, containerId)}) {
     if (Status s = removeCheckpointFile(path); !s) return s;
   }
   return {};
@@ -185,7 +187,11 @@ Result<RecoveredState> recover(const std::string& workDir) {
     std::string path = paths::containerCheckpoint(workDir, id);
     auto container = readContainer(path);
     if (!container) return makeError(container.error());
-    if (!*container) continue;
+    if (!*container) {
+      // Forgotten, with a crash before its other files went: finish the job.
+      if (Status s = removeContainer(workDir, id); !s) return makeError(s.error());
+      continue;
+    }
     if ((*container)->containerId != id) {
       return makeError(ErrorCode::kIo, "checkpoint " + path + " is for container '" +
                                            (*container)->containerId + "', not '" + id + "'");

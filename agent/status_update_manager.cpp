@@ -127,6 +127,10 @@ std::optional<UpdateStreamState> StatusUpdateManager::streamState(
 
 void StatusUpdateManager::restore(const UpdateStreamState& state, const std::string& sandbox) {
   Key key{state.frameworkId, state.taskId};
+  if (state.terminal && state.pending.empty()) {  // acknowledged to the end
+    for (const auto& uuid : state.seenUuids) remember(uuid);
+    return;
+  }
   Stream& stream = streams_[key];
   cancelTimer(stream);
   stream.queue.clear();

@@ -371,7 +371,13 @@ void TaskSupervisor::checkpointContainer(const Record& record) {
 void TaskSupervisor::checkpointStream(const Record& record) {
   if (!options_.checkpoint) return;
   auto stream = updates_.streamState(record.frameworkId, record.task.taskId);
-  if (!stream) return;  // acknowledged to the end: maybeForget() removes the files
+  if (!stream) {
+    if (!record.terminalSeen) return;
+    // Acknowledged to the end, and the container may outlive this call (its
+    // executor still exiting): record that nothing is left to deliver, so a
+    // crash before maybeForget() neither resends nor replaces the update.
+    stream = UpdateStreamState{record.frameworkId, record.task.taskId, {}, {}, true, {}};
+  }
   stream->latest = record.latest;
   if (Status s = checkpoints::writeStream(options_.workDir, record.containerId, *stream); !s) {
     LOG(ERROR) << "cannot checkpoint the updates of task " << record.task.taskId << ": "

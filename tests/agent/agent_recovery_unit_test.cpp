@@ -306,5 +306,50 @@ TEST_F(AgentRecoveryUnitTest, ExecutorUpdatesAreCheckpointedBeforeTheirAck) {
   EXPECT_EQ(acks[0], hexEncode(finished.uuid));
 }
 
+TEST_F(AgentRecoveryUnitTest, AnAcknowledgedTerminalUpdateIsNeitherResentNorReplacedAfterACrash) {
+  TaskStatus running;
+  std::string id = checkpointContainer("t1", &running);
+  containerizer_.survivors.insert(id);
+  startRecovered();
+  registered();
+  auto executor = net_.connect("executors", id);
+  TaskStatus finished = makeStatus("t1", TaskState::FINISHED);
+  executor->send(kExecutorProtocol, buildEnvelope<ExecutorEnvelope>(
+                                        [&](auto e) { toCapnp(finished, e.initStatusUpdate()); }));
+  loop_.runUntilIdle();
+  ack(running);
+  ack(finished);
+  // The executor has not exited yet: the container stays checkpointed, now
+  // saying that nothing is left to deliver.
+  auto state = checkpoints::recover(workDir_);
+  ASSERT_TRUE(state) << state.error().message;
+  ASSERT_EQ(state->containers.size(), 1u);
+  ASSERT_TRUE(state->containers[0].stream);
+  EXPECT_TRUE(state->containers[0].stream->terminal);
+  EXPECT_TRUE(state->containers[0].stream->pending.empty());
+
+  // SIGKILL now; the next run finds the executor gone and says nothing more.
+  agent_.reset();
+  executor.reset();
+  containerizer_.survivors.clear();
+  updates_.clear();
+  startRecovered();
+  registered();
+  advance(seconds(5));
+  EXPECT_TRUE(updates_.empty()) << taskStateName(updates_.front().state);
+  EXPECT_EQ(reportedTasks_.count("t1"), 0u);
+  EXPECT_FALSE(fs::exists(paths::containerCheckpoint(workDir_, id)));
+}
+
+TEST_F(AgentRecoveryUnitTest, FilesOfAForgottenContainerLeftByACrashAreRemoved) {
+  std::string id = checkpointContainer("t1");
+  // A crash right after container.ckpt went, before the stream did.
+  ASSERT_TRUE(removeCheckpointFile(paths::containerCheckpoint(workDir_, id)));
+  auto state = checkpoints::recover(workDir_);
+  ASSERT_TRUE(state) << state.error().message;
+  EXPECT_TRUE(state->containers.empty());
+  EXPECT_FALSE(fs::exists(paths::updatesCheckpoint(workDir_, id)));
+}
+
 }  // namespace
 }  // namespace agora::agent
