@@ -17,7 +17,7 @@ struct RunOptions {
   std::string role;        // empty: the master's default role
   double timeoutSec = 30;  // for a fitting offer, not for the task
   KeyValues env;           // --env K=V
-  ContainerInfo container;  // --network, --hostname
+  ContainerInfo container;  // --network, --hostname, --volume, --tmpfs
   std::vector<std::string> command;
   bool help = false;  // usage printed
 };
@@ -25,6 +25,13 @@ struct RunOptions {
 // Parses `agora run [flags] -- CMD ARGS...`; also applies --master and
 // --scheduler-endpoint to `global`.
 Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalOptions& global);
+
+// --volume SOURCE:CONTAINER[:ro|:rw]: an absolute SOURCE is a host path,
+// a relative one a path in the task's sandbox.
+Result<Volume> parseVolumeFlag(const std::string& value);
+// --tmpfs CONTAINER[:SIZE_MB] (default kDefaultTmpfsMb).
+constexpr uint64_t kDefaultTmpfsMb = 64;
+Result<Volume> parseTmpfsFlag(const std::string& value);
 
 // One CMD string runs through /bin/sh -c; several words run as argv.
 Result<TaskInfo> buildTask(const RunOptions& options, const std::string& taskId);

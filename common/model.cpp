@@ -166,6 +166,8 @@ void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
   container.setNetworkMode(in.container.networkMode);
   container.setHostname(in.container.hostname);
   container.setUserNamespace(in.container.userNamespace);
+  auto volumes = container.initVolumes(static_cast<unsigned>(in.container.volumes.size()));
+  for (unsigned i = 0; i < in.container.volumes.size(); ++i) toCapnp(in.container.volumes[i], volumes[i]);
 }
 
 Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
@@ -200,6 +202,11 @@ Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
     }
   }
   out.container.userNamespace = container.getUserNamespace();
+  for (auto v : container.getVolumes()) {
+    auto volume = fromCapnp(v);
+    if (!volume) return makeError(volume.error().withContext("task '" + out.taskId + "'"));
+    out.container.volumes.push_back(std::move(*volume));
+  }
   return out;
 }
 
@@ -316,9 +323,12 @@ nlohmann::json toJson(const KeyValues& values) {
 }
 
 nlohmann::json toJson(const ContainerInfo& container) {
+  nlohmann::json volumes = nlohmann::json::array();
+  for (const Volume& volume : container.volumes) volumes.push_back(toJson(volume));
   return {{"network", networkModeName(container.networkMode)},
           {"hostname", container.hostname},
-          {"user_namespace", container.userNamespace}};
+          {"user_namespace", container.userNamespace},
+          {"volumes", volumes}};
 }
 
 nlohmann::json toJson(const TaskInfo& task) {

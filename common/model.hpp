@@ -11,6 +11,7 @@
 
 #include "common/resources.hpp"
 #include "common/result.hpp"
+#include "common/volume.hpp"
 #include "schemas/common.capnp.h"
 
 namespace agora {
@@ -42,9 +43,11 @@ struct ContainerInfo {
   NetworkMode networkMode = NetworkMode::HOST;
   std::string hostname;  // empty: the container ID
   bool userNamespace = false;
+  std::vector<Volume> volumes;  // syntax checked by validateVolumes(), not by fromCapnp()
   // True when nothing asks for more than a plain process on the host.
   bool isDefault() const {
-    return networkMode == NetworkMode::HOST && hostname.empty() && !userNamespace;
+    return networkMode == NetworkMode::HOST && hostname.empty() && !userNamespace &&
+           volumes.empty();
   }
 };
 

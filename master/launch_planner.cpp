@@ -21,6 +21,9 @@ std::string checkTask(const TaskRequest& request, const std::string& agentId,
   if (seen.count(task.taskId)) return "task ID '" + task.taskId + "' appears twice in this accept";
   if (task.command.value.empty()) return quoted + " has no command to run";
   if (task.resources.empty()) return quoted + " has no resources; give it at least cpus or mem";
+  if (Status s = validateVolumes(task.container.volumes); !s) {
+    return quoted + ": " + s.error().message;
+  }
   if (!task.agentId.empty() && task.agentId != agentId) {
     return quoted + " names agent '" + task.agentId + "' but the offers are for agent '" + agentId +
            "'";

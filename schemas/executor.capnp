@@ -50,4 +50,25 @@ struct LaunchSpec {
   sandbox @3 :Text;
   agentEndpoint @4 :Text;
   namespaces @5 :Bool;            # run the task in its own pid/mount/uts/ipc namespaces
+  mounts @6 :List(Mount);         # made in the task's mount namespace, in order
+}
+
+# One mount(2) the executor makes inside the container before the task
+# starts, resolved by the agent (volumes, and any later source of mounts
+# such as agent-managed persistent volumes). The executor only checks paths
+# inside the sandbox (never following a symlink there) and creates missing
+# targets; the agent has vetted every host path.
+struct Mount {
+  # For a bind (empty type): an absolute host path, or a path relative to
+  # the sandbox (created as a directory when missing). Otherwise the
+  # filesystem's source name ("tmpfs").
+  source @0 :Text;
+  # Absolute: inside the container's root. Relative: inside the sandbox.
+  target @1 :Text;
+  type @2 :Text;                  # empty: a bind mount; else e.g. "tmpfs"
+  # Linux MS_* flags (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, ...). A
+  # bind is made first and then remounted with these flags.
+  flags @3 :UInt64;
+  options @4 :Text;               # the filesystem's data, e.g. "size=64m,mode=0755"
+  description @5 :Text;           # what it is for messages: "volume /data (host path /srv/data)"
 }

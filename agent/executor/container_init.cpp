@@ -118,6 +118,7 @@ int containerInit(void* arg) {
   if (n != 1) _exit(127);  // the parent gave up on us
   close(c.syncFd);
   setUpNamespaces(c);
+  if (c.mounts != nullptr) c.mounts->apply(c.errFd);
 
   // A raw clone, not fork(): glibc's fork takes locks that a thread of the
   // process this one was cloned from may have held at that moment.

@@ -20,6 +20,16 @@ std::string encodeLaunchSpec(const LaunchSpec& spec) {
   root.setSandbox(spec.sandbox);
   root.setAgentEndpoint(spec.agentEndpoint);
   root.setNamespaces(spec.namespaces);
+  auto mounts = root.initMounts(static_cast<unsigned>(spec.mounts.size()));
+  for (unsigned i = 0; i < spec.mounts.size(); ++i) {
+    const MountEntry& m = spec.mounts[i];
+    mounts[i].setSource(m.source);
+    mounts[i].setTarget(m.target);
+    mounts[i].setType(m.type);
+    mounts[i].setFlags(m.flags);
+    mounts[i].setOptions(m.options);
+    mounts[i].setDescription(m.description);
+  }
   return encodePacked(message);
 }
 
@@ -35,6 +45,10 @@ Result<LaunchSpec> decodeLaunchSpec(std::string_view bytes) {
     spec.sandbox = root.getSandbox();
     spec.agentEndpoint = root.getAgentEndpoint();
     spec.namespaces = root.getNamespaces();
+    for (auto m : root.getMounts()) {
+      spec.mounts.push_back(MountEntry{m.getSource(), m.getTarget(), m.getType(), m.getFlags(),
+                                       m.getOptions(), m.getDescription()});
+    }
     auto task = fromCapnp(root.getTask());
     if (!task) {
       fieldsOk = makeError(task.error());

@@ -3,12 +3,29 @@
 // (WORK_DIR/containers/ID/launch.bin, a packed schema::LaunchSpec) and the
 // executor reads at start.
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/model.hpp"
 #include "common/result.hpp"
 
 namespace agora::agent {
+
+// One mount made in the container before the task starts (schema::Mount
+// states the path conventions: absolute targets are in the container's
+// root, relative ones in the sandbox; relative bind sources are in the
+// sandbox).
+struct MountEntry {
+  std::string source;
+  std::string target;
+  std::string type;  // empty: bind
+  uint64_t flags = 0;  // MS_*
+  std::string options;
+  std::string description;  // for messages
+  bool isBind() const { return type.empty(); }
+  bool operator==(const MountEntry&) const = default;
+};
 
 struct LaunchSpec {
   std::string containerId;
@@ -17,6 +34,7 @@ struct LaunchSpec {
   std::string sandbox;        // absolute path
   std::string agentEndpoint;  // "ipc://WORK_DIR/executor.sock"
   bool namespaces = false;    // start the task in its own namespaces
+  std::vector<MountEntry> mounts = {};  // made in the container, in order
 };
 
 std::string encodeLaunchSpec(const LaunchSpec& spec);

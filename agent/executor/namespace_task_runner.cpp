@@ -98,6 +98,14 @@ Status mapRootTo(pid_t pid, const UserIds& owner) {
   return writeFile(proc + "/gid_map", "0 " + std::to_string(owner.gid) + " 1\n");
 }
 
+// Who owns what the container's mounts create: the host user a user
+// namespace's root maps to, else the task's user (root when unset).
+MountOwner mountOwnerFor(const std::optional<UserIds>& owner, const ProcessOptions& options) {
+  if (owner) return MountOwner{owner->uid, owner->gid, false};
+  if (options.user) return MountOwner{options.user->uid, options.user->gid, true};
+  return MountOwner{0, 0, false};
+}
+
 }  // namespace
 
 std::string defaultHostname(const std::string& containerId) {
@@ -141,6 +149,10 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
     owner = std::move(*found);
     std::swap(cwd, options->cwd);  // init enters it while still privileged
   }
+  // The container's root is the host's; an image's rootfs would go here.
+  auto mounts = PreparedMounts::create(spec.mounts, spec.sandbox, MountRoots{"/", spec.sandbox},
+                                       mountOwnerFor(owner, *options));
+  if (!mounts) return makeError(mounts.error());
   auto command = PreparedProcess::create(std::move(*options));
   if (!command) return makeError(command.error());
   InitPipes pipes;
@@ -157,6 +169,7 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   config.loopbackUp = (*flags & CLONE_NEWNET) != 0;
   config.becomeRoot = owner.has_value();
   config.cwd = cwd.empty() ? nullptr : cwd.c_str();
+  config.mounts = spec.mounts.empty() ? nullptr : mounts->get();
   fillKeep(config, pipes, **command);
 
   auto stack = std::make_unique<char[]>(kInitStackBytes);
@@ -178,6 +191,9 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   char go = 1;
   if (write(pipes.sync[1], &go, 1) != 1) return abandon(errnoError("release init", errno));
   if (auto failure = readChildFailure(pipes.err[0])) {
+    if (PreparedMounts::isMountStep(failure->step)) {
+      return abandon((*mounts)->describeFailure(*failure));
+    }
     ProcessOptions described = (*command)->options();
     if (!cwd.empty()) described.cwd = cwd;
     return abandon(describeChildFailure(*failure, described));

@@ -8,6 +8,7 @@
 
 #include "agent/executor/namespace_task_runner.hpp"
 #include "agent/executor/process_launcher.hpp"
+#include "agent/executor/volume_mounts.hpp"
 
 namespace agora::agent {
 
@@ -78,7 +79,8 @@ Status giveSandboxTo(const LaunchSpec& spec, const UserIds& user) {
 }
 
 Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit) {
-  const ContainerInfo& container = spec.task.container;
+  ContainerInfo container = spec.task.container;
+  container.volumes.clear();  // made as links in the sandbox below
   if (!container.isDefault()) {
     if (auto flags = namespaceFlags(container); !flags) return makeError(flags.error());
     return makeError(ErrorCode::kFailedPrecondition,
@@ -88,6 +90,11 @@ Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit)
   }
   auto options = taskProcessOptions(spec);
   if (!options) return makeError(options.error());
+  std::optional<MountOwner> owner;
+  if (options->user) owner = MountOwner{options->user->uid, options->user->gid, false};
+  if (Status s = linkSandboxMounts(spec.mounts, spec.sandbox, owner); !s) {
+    return makeError(s.error());
+  }
   auto pid = launchProcess(*options);
   if (!pid) return makeError(pid.error());
   reaper_.watch(*pid, std::move(onExit));

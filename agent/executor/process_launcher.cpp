@@ -35,6 +35,9 @@ const char* stepName(int step) {
     case kStepHostname: return "sethostname";
     case kStepLoopback: return "bring lo up";
     case kStepFork: return "fork the command";
+    case kStepMountTarget: return "create a mount target";
+    case kStepMount: return "mount";
+    case kStepMountRemount: return "remount";
   }
   return "start";
 }
@@ -51,8 +54,8 @@ void closeAll(std::initializer_list<int> fds) {
 
 }  // namespace
 
-void failChild(int fd, int step) {
-  ChildFailure e{step, errno};
+void failChild(int fd, int step, int detail) {
+  ChildFailure e{step, errno, detail};
   ssize_t n = write(fd, &e, sizeof(e));
   (void)n;
   _exit(127);

@@ -65,15 +65,20 @@ enum ChildStep : int {
   kStepHostname,
   kStepLoopback,
   kStepFork,
+  // Volume mounts (agent/executor/volume_mounts.hpp); detail is the mount's index.
+  kStepMountTarget,
+  kStepMount,
+  kStepMountRemount,
 };
 
 struct ChildFailure {
   int step = 0;
   int err = 0;
+  int detail = 0;  // step-specific, e.g. which mount
 };
 
 // Reports errno as failing `step` on `fd` and _exits 127. Async-signal-safe.
-[[noreturn]] void failChild(int fd, int step);
+[[noreturn]] void failChild(int fd, int step, int detail = 0);
 
 // "exec /bin/x: No such file or directory".
 Error describeChildFailure(const ChildFailure& failure, const ProcessOptions& options);

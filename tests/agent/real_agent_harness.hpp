@@ -25,7 +25,8 @@ class RealAgentHarness {
  public:
   // REQUIRES: workDir exists and outlives the harness.
   RealAgentHarness(const std::string& workDir, bool namespaces,
-                   std::vector<std::unique_ptr<Isolator>> isolators = {})
+                   std::vector<std::unique_ptr<Isolator>> isolators = {},
+                   HostPathPolicy hostPaths = {})
       : workDir_(workDir) {
     masterServer_ = net_.bind("master");
     masterLink_ = net_.connect("master", kAgentIdentity);
@@ -41,7 +42,8 @@ class RealAgentHarness {
     containerizer_ = std::make_unique<PosixContainerizer>(
         reaper_,
         PosixContainerizer::Options{workDir_, std::string(AGORA_BIN_DIR) + "/agora-executor",
-                                    paths::executorEndpoint(workDir_), namespaces},
+                                    paths::executorEndpoint(workDir_), namespaces,
+                                    std::move(hostPaths)},
         std::move(isolators));
     Agent::Options options;
     options.hostname = "harness";
