@@ -38,7 +38,7 @@ using namespace agora::agent;
 struct Flags {
   std::string master, workDir, http, resources, attributes, hostname, executorPath, logDir;
   double retryMin = 10, retryMax = 600;
-  std::string isolation, cgroupsRoot;
+  std::string isolation, cgroupsRoot, allowedHostPaths;
   std::string recover = "reconnect", bootIdFile = "/proc/sys/kernel/random/boot_id";
   bool cgroupsCpuQuota = false;
   uint64_t cgroupsPidsMax = 1024;
@@ -261,12 +261,12 @@ int run(const Flags& flags) {
     LOG(ERROR) << isolation.error().message;
     return 1;
   }
+  auto hostPaths = HostPathPolicy::parse(flags.allowedHostPaths);
+  if (!hostPaths) {
+    LOG(ERROR) << "--allowed-host-paths: " << hostPaths.error().message;
+    return 1;
+  }
   ChildReaper reaper(loop, seconds(1));
-  PosixContainerizer containerizer(reaper,
-                                   PosixContainerizer::Options{workDir, flags.executorPath,
-                                                               paths::executorEndpoint(workDir),
-                                                               isolation->namespaces},
-                                   std::move(isolation->isolators));
   // Images need the namespaces (their own mount namespace and root).
   std::unique_ptr<ImageProvisioner> images;
   if (isolation->namespaces) {
@@ -281,6 +281,11 @@ int run(const Flags& flags) {
     }
     images = std::move(*provisioner);
   }
+  PosixContainerizer containerizer(
+      reaper,
+      PosixContainerizer::Options{workDir, flags.executorPath, paths::executorEndpoint(workDir),
+                                  isolation->namespaces, std::move(*hostPaths)},
+      std::move(isolation->isolators));
   Agent::Options options;
   options.supervisor.images = images.get();
   options.hostname = flags.hostname;
@@ -367,6 +372,9 @@ int main(int argc, char** argv) {
       "glog files (default: stderr only)")(
       "isolation", agora::po::value(&f.isolation)->default_value(""),
       "comma list of cgroups, namespaces; posix for none (default: each one usable here)")(
+      "allowed-host-paths", agora::po::value(&f.allowedHostPaths)->default_value(""),
+      "comma list of host directories (e.g. /srv/data,/mnt/shared) under which tasks may bind "
+      "host-path volumes, symlinks resolved (default: none, every host-path volume is refused)")(
       "cgroups-root", agora::po::value(&f.cgroupsRoot)->default_value("agora"),
       "containers' cgroups go to ROOT/<containerId> under the agent's own cgroup")(
       "cgroups-cpu-quota", agora::po::bool_switch(&f.cgroupsCpuQuota),

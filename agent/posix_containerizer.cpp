@@ -54,8 +54,11 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   std::string dir = paths::containerDir(options_.workDir, config.containerId);
   if (Status s = paths::makeDirs(dir, 0700); !s) return makeError(s.error());
   std::string launchFile = paths::launchFile(options_.workDir, config.containerId);
-  LaunchSpec spec{config.containerId, config.frameworkId, config.task, config.sandbox,
-                  options_.agentEndpoint, options_.namespaces, config.rootfs};
+  auto mounts = resolveVolumes(config.task.container.volumes,
+                               VolumeContext{options_.hostPaths, options_.namespaces, config.sandbox});
+  if (!mounts) return makeError(mounts.error());
+  LaunchSpec spec{config.containerId,     config.frameworkId,  config.task,  config.sandbox,
+                  options_.agentEndpoint, options_.namespaces, config.rootfs, std::move(*mounts)};
   if (spec.rootfs) {
     if (!options_.namespaces) {
       return makeError(ErrorCode::kFailedPrecondition,

@@ -19,6 +19,7 @@
 #include "agent/executor/child_reaper.hpp"
 #include "agent/isolator.hpp"
 #include "agent/proc_stat.hpp"
+#include "agent/volumes.hpp"
 
 namespace agora::agent {
 
@@ -29,6 +30,7 @@ class PosixContainerizer final : public Containerizer {
     std::string executorPath;   // the agora-executor binary
     std::string agentEndpoint;  // where executors connect
     bool namespaces = false;    // executors start tasks in their own namespaces
+    HostPathPolicy hostPaths = {};  // where host-path volumes may lie
   };
 
   // REQUIRES: reaper outlives the containerizer.

@@ -22,6 +22,9 @@ const char* kUsage =
     "docker://HOST[:PORT]/NAME[:TAG]) runs the task in that image's filesystem as Docker\n"
     "does: CMD ARGS replace the image's Cmd after its Entrypoint; without CMD both run.\n"
     "The sandbox is at /mnt/agora/sandbox inside.\n"
+    "--tmpfs and --volume (but for a sandbox SOURCE at a\n"
+    "relative CONTAINER path) need an agent with the namespaces isolation; a host SOURCE\n"
+    "must lie under the agent's --allowed-host-paths.\n"
     "Ctrl-C kills the task and waits for it to end; a second Ctrl-C stops waiting.";
 
 // "0.1", not boost's "0.10000000000000001".
@@ -31,7 +34,67 @@ std::string formatNumber(double value) {
   return out.str();
 }
 
+// Appends --volume and --tmpfs (in that order) and checks them together.
+Status parseVolumes(const po::variables_map& vm, std::vector<Volume>& volumes) {
+  for (const char* flag : {"volume", "tmpfs"}) {
+    if (!vm.count(flag)) continue;
+    for (const auto& value : vm[flag].as<std::vector<std::string>>()) {
+      auto volume = std::string(flag) == "volume" ? parseVolumeFlag(value) : parseTmpfsFlag(value);
+      if (!volume) return makeError(volume.error());
+      volumes.push_back(std::move(*volume));
+    }
+  }
+  return validateVolumes(volumes);
+}
+
+std::vector<std::string> splitColons(const std::string& value) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t colon; (colon = value.find(':', start)) != std::string::npos; start = colon + 1) {
+    parts.push_back(value.substr(start, colon - start));
+  }
+  parts.push_back(value.substr(start));
+  return parts;
+}
+
 }  // namespace
+
+Result<Volume> parseVolumeFlag(const std::string& value) {
+  auto parts = splitColons(value);
+  auto bad = [&](const std::string& why) {
+    return makeError(ErrorCode::kInvalidArgument, "--volume '" + value + "': " + why);
+  };
+  if (parts.size() < 2 || parts.size() > 3) return bad("expected SOURCE:CONTAINER[:ro]");
+  bool readOnly = false;
+  if (parts.size() == 3) {
+    if (parts[2] != "ro" && parts[2] != "rw") return bad("the mode must be ro or rw");
+    readOnly = parts[2] == "ro";
+  }
+  Volume volume = !parts[0].empty() && parts[0][0] == '/'
+                      ? Volume::hostPath(parts[0], parts[1], readOnly)
+                      : Volume::sandboxPath(parts[0], parts[1], readOnly);
+  if (Status s = validateVolume(volume); !s) return bad(s.error().message);
+  return volume;
+}
+
+Result<Volume> parseTmpfsFlag(const std::string& value) {
+  auto parts = splitColons(value);
+  auto bad = [&](const std::string& why) {
+    return makeError(ErrorCode::kInvalidArgument, "--tmpfs '" + value + "': " + why);
+  };
+  if (parts.size() > 2) return bad("expected CONTAINER[:SIZE_MB]");
+  uint64_t sizeMb = kDefaultTmpfsMb;
+  if (parts.size() == 2) {
+    const std::string& size = parts[1];
+    if (size.empty() || size.size() > 8 || size.find_first_not_of("0123456789") != std::string::npos) {
+      return bad("SIZE_MB must be a whole number of MB");
+    }
+    sizeMb = std::stoull(size);
+  }
+  Volume volume = Volume::tmpfs(parts[0], sizeMb);
+  if (Status s = validateVolume(volume); !s) return bad(s.error().message);
+  return volume;
+}
 
 Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalOptions& global) {
   auto [flags, command] = splitAtDoubleDash(args);
@@ -55,6 +118,12 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "the task's hostname (default: its container ID)")(
       "image", po::value<std::string>(&out.container.image),
       "the task's root filesystem: a skopeo-style image reference")(
+      "volume", po::value<std::vector<std::string>>()->composing(),
+      "SOURCE:CONTAINER[:ro] (repeatable): an absolute SOURCE is a host path, a relative one "
+      "a directory in the sandbox; an absolute CONTAINER path must exist, a relative one is "
+      "in the sandbox")(
+      "tmpfs", po::value<std::vector<std::string>>()->composing(),
+      "CONTAINER[:SIZE_MB] (repeatable): a fresh tmpfs, 64 MB unless given")(
       "cmd", po::value<std::vector<std::string>>(), "the command (after --)");
   po::positional_options_description positional;
   positional.add("cmd", -1);
@@ -102,6 +171,7 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       return makeError(s.error().withContext("--hostname"));
     }
   }
+  if (Status s = parseVolumes(parsed->vm, out.container.volumes); !s) return makeError(s.error());
   if (!(out.cpus > 0) || !(out.memMb > 0)) {
     return makeError(ErrorCode::kInvalidArgument, "--cpus and --mem must be positive");
   }

@@ -18,7 +18,7 @@ struct RunOptions {
   std::vector<AttributeConstraint> constraints;  // --constraint: offer constraints
   double timeoutSec = 30;  // for a fitting offer, not for the task
   KeyValues env;           // --env K=V
-  ContainerInfo container;  // --network, --hostname, --image
+  ContainerInfo container;  // --network, --hostname, --image, --volume, --tmpfs
   std::vector<std::string> command;
   bool help = false;  // usage printed
 };
@@ -26,6 +26,13 @@ struct RunOptions {
 // Parses `agora run [flags] -- CMD ARGS...`; also applies --master and
 // --scheduler-endpoint to `global`.
 Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalOptions& global);
+
+// --volume SOURCE:CONTAINER[:ro|:rw]: an absolute SOURCE is a host path,
+// a relative one a path in the task's sandbox.
+Result<Volume> parseVolumeFlag(const std::string& value);
+// --tmpfs CONTAINER[:SIZE_MB] (default kDefaultTmpfsMb).
+constexpr uint64_t kDefaultTmpfsMb = 64;
+Result<Volume> parseTmpfsFlag(const std::string& value);
 
 // One CMD string runs through /bin/sh -c; several words run as argv. With
 // --image the words replace the image's Cmd (none: its Entrypoint and Cmd run).

@@ -167,6 +167,8 @@ void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
   container.setHostname(in.container.hostname);
   container.setUserNamespace(in.container.userNamespace);
   container.setImage(in.container.image);
+  auto volumes = container.initVolumes(static_cast<unsigned>(in.container.volumes.size()));
+  for (unsigned i = 0; i < in.container.volumes.size(); ++i) toCapnp(in.container.volumes[i], volumes[i]);
 }
 
 Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
@@ -202,6 +204,11 @@ Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
   }
   out.container.userNamespace = container.getUserNamespace();
   out.container.image = container.getImage();
+  for (auto v : container.getVolumes()) {
+    auto volume = fromCapnp(v);
+    if (!volume) return makeError(volume.error().withContext("task '" + out.taskId + "'"));
+    out.container.volumes.push_back(std::move(*volume));
+  }
   return out;
 }
 
@@ -323,10 +330,13 @@ nlohmann::json toJson(const KeyValues& values) {
 }
 
 nlohmann::json toJson(const ContainerInfo& container) {
+  nlohmann::json volumes = nlohmann::json::array();
+  for (const Volume& volume : container.volumes) volumes.push_back(toJson(volume));
   return {{"network", networkModeName(container.networkMode)},
           {"hostname", container.hostname},
           {"user_namespace", container.userNamespace},
-          {"image", container.image}};
+          {"image", container.image},
+          {"volumes", volumes}};
 }
 
 nlohmann::json toJson(const TaskInfo& task) {

@@ -12,6 +12,7 @@
 #include "common/attribute_constraint.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
+#include "common/volume.hpp"
 #include "schemas/common.capnp.h"
 
 namespace agora {
@@ -44,10 +45,11 @@ struct ContainerInfo {
   std::string hostname;  // empty: the container ID
   bool userNamespace = false;
   std::string image;  // skopeo-style reference; empty: the host's filesystem
+  std::vector<Volume> volumes;  // syntax checked by validateVolumes(), not by fromCapnp()
   // True when nothing asks for more than a plain process on the host.
   bool isDefault() const {
     return networkMode == NetworkMode::HOST && hostname.empty() && !userNamespace &&
-           image.empty();
+           image.empty() && volumes.empty();
   }
 };
 

@@ -24,6 +24,9 @@ std::string checkTask(const TaskRequest& request, const std::string& agentId,
     return quoted + " has no command to run";
   }
   if (task.resources.empty()) return quoted + " has no resources; give it at least cpus or mem";
+  if (Status s = validateVolumes(task.container.volumes); !s) {
+    return quoted + ": " + s.error().message;
+  }
   if (!task.agentId.empty() && task.agentId != agentId) {
     return quoted + " names agent '" + task.agentId + "' but the offers are for agent '" + agentId +
            "'";

@@ -30,10 +30,11 @@ struct LaunchPlan {
 };
 
 // Checks, in order: decode errors, task ID syntax, duplicate of a live task
-// (isLive) or of an earlier task in the same accept, a command (or an image) and
-// resources, agent ID matching the offers, and that the task fits in what the
-// offers have left after earlier valid tasks. Tasks of one group are
-// all-or-nothing: if one fails, every member is rejected.
+// (isLive) or of an earlier task in the same accept, a command (or an image)
+// and resources, volume syntax (validateVolumes), agent ID matching the offers,
+// and that the task fits in what the offers have left after earlier valid
+// tasks. Tasks of one group are all-or-nothing: if one fails, every member
+// is rejected.
 LaunchPlan planLaunch(const std::vector<TaskRequest>& requests, const std::string& agentId,
                       const Resources& offered,
                       const std::function<bool(const std::string& taskId)>& isLive);

@@ -59,6 +59,50 @@ struct ContainerInfo {
   image @3 :Text;                 # skopeo-style reference (oci:DIR[:TAG], oci-archive:FILE,
                                   # docker-archive:FILE, docker://HOST/NAME[:TAG]);
                                   # empty: the host's filesystem
+  volumes @4 :List(Volume);       # mounted in list order, parents before their children
+}
+
+enum VolumeMode {
+  rw @0;
+  ro @1;                          # read-only bind or tmpfs; writes fail with EROFS
+}
+
+# A path the task sees in its container, backed by a host directory, a fresh
+# tmpfs or a part of the task's own sandbox. Every volume is mounted nosuid
+# and nodev, in the container's own mount namespace only (agents need the
+# namespaces isolation, except for a read-write sandboxPath volume at a
+# relative containerPath, which becomes a symlink in the sandbox).
+#
+# Paths never hold a `..` component or a NUL; the master rejects such a task
+# with TASK_ERROR / REASON_TASK_INVALID, as it does duplicate container paths
+# and a tmpfs size of 0 or above 1 TiB.
+struct Volume {
+  # Absolute: inside the container's root (the host's `/` for a container
+  # without an image, where the path must already exist; the image's root
+  # otherwise, where missing directories are created). Relative: inside the
+  # task's sandbox, where missing directories (or the file a file bind
+  # needs) are created, owned by the task's user. Never the root or the
+  # sandbox itself.
+  containerPath @0 :Text;
+  mode @1 :VolumeMode;
+  source :union {
+    # An absolute host path (file or directory), bound into the container.
+    # The agent resolves it (symlinks and all) and refuses it unless the
+    # result lies under one of its --allowed-host-paths.
+    hostPath @2 :Text;
+    # A fresh tmpfs of this size, owned by the task's user, gone with the
+    # container. Its pages count against the task's memory.
+    tmpfs @3 :TmpfsVolume;
+    # A relative path inside the sandbox (created as a directory owned by
+    # the task's user when missing), bound at containerPath: scratch space
+    # that outlives nothing but the sandbox (like an emptyDir), or a part of
+    # it seen elsewhere (like a subPath).
+    sandboxPath @4 :Text;
+  }
+}
+
+struct TmpfsVolume {
+  sizeMb @0 :UInt64;              # 1 .. 1048576
 }
 
 struct TaskInfo {

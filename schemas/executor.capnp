@@ -51,6 +51,7 @@ struct LaunchSpec {
   agentEndpoint @4 :Text;
   namespaces @5 :Bool;            # run the task in its own pid/mount/uts/ipc namespaces
   rootfs @6 :ImageRootfs;         # set (reference non-empty) when the task names an image
+  mounts @7 :List(Mount);         # made in the task's mount namespace, in order
 }
 
 # The root filesystem of a container started from an image: the agent pulled
@@ -67,4 +68,24 @@ struct ImageRootfs {
   env @7 :List(Text);             # "K=V": the image's, overridden by the task's
   workingDir @8 :Text;            # in the container; empty: the sandbox
   user @9 :Text;                  # "NAME|UID[:GROUP|GID]" from the image's /etc files; empty: root
+}
+
+# One mount(2) the executor makes inside the container before the task
+# starts, resolved by the agent (volumes, and any later source of mounts
+# such as agent-managed persistent volumes). The executor only checks paths
+# inside the sandbox (never following a symlink there) and creates missing
+# targets; the agent has vetted every host path.
+struct Mount {
+  # For a bind (empty type): an absolute host path, or a path relative to
+  # the sandbox (created as a directory when missing). Otherwise the
+  # filesystem's source name ("tmpfs").
+  source @0 :Text;
+  # Absolute: inside the container's root. Relative: inside the sandbox.
+  target @1 :Text;
+  type @2 :Text;                  # empty: a bind mount; else e.g. "tmpfs"
+  # Linux MS_* flags (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, ...). A
+  # bind is made first and then remounted with these flags.
+  flags @3 :UInt64;
+  options @4 :Text;               # the filesystem's data, e.g. "size=64m,mode=0755"
+  description @5 :Text;           # what it is for messages: "volume /data (host path /srv/data)"
 }

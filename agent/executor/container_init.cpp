@@ -57,7 +57,7 @@ void setUpNamespaces(const ContainerInitConfig& c) {
       failChild(c.errFd, kStepUserIds);
     }
   }
-  c.rootfs->run(c.errFd);
+  c.rootfs->run(c.errFd, c.mounts);
   if (c.hostname != nullptr && sethostname(c.hostname, strlen(c.hostname)) != 0) {
     failChild(c.errFd, kStepHostname);
   }

@@ -17,6 +17,7 @@
 
 #include "agent/executor/process_launcher.hpp"
 #include "agent/executor/rootfs_setup.hpp"
+#include "agent/executor/volume_mounts.hpp"
 
 namespace agora::agent {
 
@@ -32,6 +33,8 @@ struct ContainerInitConfig {
   // Entered before becoming root there (the mapped host user may not be able
   // to reach it by path); the command inherits it.
   const char* cwd = nullptr;
+  // Mounts made once the namespaces are set up (nullptr: none).
+  const PreparedMounts* mounts = nullptr;
   // Descriptors init keeps open (stdio and the above), sorted ascending;
   // every other inherited descriptor is closed.
   int keep[16] = {};

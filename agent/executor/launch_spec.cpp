@@ -64,6 +64,16 @@ std::string encodeLaunchSpec(const LaunchSpec& spec) {
   root.setAgentEndpoint(spec.agentEndpoint);
   root.setNamespaces(spec.namespaces);
   if (spec.rootfs) rootfsToCapnp(*spec.rootfs, root.initRootfs());
+  auto mounts = root.initMounts(static_cast<unsigned>(spec.mounts.size()));
+  for (unsigned i = 0; i < spec.mounts.size(); ++i) {
+    const MountEntry& m = spec.mounts[i];
+    mounts[i].setSource(m.source);
+    mounts[i].setTarget(m.target);
+    mounts[i].setType(m.type);
+    mounts[i].setFlags(m.flags);
+    mounts[i].setOptions(m.options);
+    mounts[i].setDescription(m.description);
+  }
   return encodePacked(message);
 }
 
@@ -81,6 +91,10 @@ Result<LaunchSpec> decodeLaunchSpec(std::string_view bytes) {
     spec.namespaces = root.getNamespaces();
     if (root.hasRootfs() && root.getRootfs().getReference().size() > 0) {
       spec.rootfs = rootfsFromCapnp(root.getRootfs());
+    }
+    for (auto m : root.getMounts()) {
+      spec.mounts.push_back(MountEntry{m.getSource(), m.getTarget(), m.getType(), m.getFlags(),
+                                       m.getOptions(), m.getDescription()});
     }
     auto task = fromCapnp(root.getTask());
     if (!task) {

@@ -4,6 +4,7 @@
 // executor reads at start.
 
 #include <optional>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,21 @@ struct ImageRootfs {
   std::string user;        // empty: root
 };
 
+// One mount made in the container before the task starts (schema::Mount
+// states the path conventions: absolute targets are in the container's
+// root, relative ones in the sandbox; relative bind sources are in the
+// sandbox).
+struct MountEntry {
+  std::string source;
+  std::string target;
+  std::string type;  // empty: bind
+  uint64_t flags = 0;  // MS_*
+  std::string options;
+  std::string description;  // for messages
+  bool isBind() const { return type.empty(); }
+  bool operator==(const MountEntry&) const = default;
+};
+
 struct LaunchSpec {
   std::string containerId;
   std::string frameworkId;
@@ -34,6 +50,7 @@ struct LaunchSpec {
   std::string agentEndpoint;  // "ipc://WORK_DIR/executor.sock"
   bool namespaces = false;    // start the task in its own namespaces
   std::optional<ImageRootfs> rootfs;  // the task's image, provisioned by the agent
+  std::vector<MountEntry> mounts = {};  // made in the container, in order
 };
 
 std::string encodeLaunchSpec(const LaunchSpec& spec);

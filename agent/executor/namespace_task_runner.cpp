@@ -125,6 +125,14 @@ Result<RootfsPlan> prepareRootfs(const LaunchSpec& spec, int flags, const std::s
   return planRootfs(options);
 }
 
+// Who owns what the container's mounts create: the host user a user
+// namespace's root maps to, else the task's user (root when unset).
+MountOwner mountOwnerFor(const std::optional<UserIds>& owner, const ProcessOptions& options) {
+  if (owner) return MountOwner{owner->uid, owner->gid, false};
+  if (options.user) return MountOwner{options.user->uid, options.user->gid, true};
+  return MountOwner{0, 0, false};
+}
+
 }  // namespace
 
 std::string defaultHostname(const std::string& containerId) {
@@ -168,15 +176,21 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
     owner = std::move(*found);
     std::swap(cwd, options->cwd);  // init enters it while still privileged
   }
-  auto command = PreparedProcess::create(std::move(*options));
-  if (!command) return makeError(command.error());
-  InitPipes pipes;
-  if (Status s = pipes.open(); !s) return makeError(s.error());
-
   std::string hostname =
       container.hostname.empty() ? defaultHostname(spec.containerId) : container.hostname;
   auto rootfs = prepareRootfs(spec, *flags, hostname);
   if (!rootfs) return makeError(rootfs.error());
+  // Volumes go in before pivot_root: into the image's rootfs (its sandbox
+  // being the bound copy there), or onto the host's tree.
+  MountRoots roots{rootfs->root(),
+                   spec.rootfs ? rootfs->root() + kContainerSandbox : spec.sandbox};
+  auto mounts =
+      PreparedMounts::create(spec.mounts, spec.sandbox, roots, mountOwnerFor(owner, *options));
+  if (!mounts) return makeError(mounts.error());
+  auto command = PreparedProcess::create(std::move(*options));
+  if (!command) return makeError(command.error());
+  InitPipes pipes;
+  if (Status s = pipes.open(); !s) return makeError(s.error());
   ContainerInitConfig config;
   config.command = command->get();
   config.rootfs = &*rootfs;
@@ -187,6 +201,7 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   config.loopbackUp = (*flags & CLONE_NEWNET) != 0;
   config.becomeRoot = owner.has_value();
   config.cwd = cwd.empty() ? nullptr : cwd.c_str();
+  config.mounts = spec.mounts.empty() ? nullptr : mounts->get();
   fillKeep(config, pipes, **command);
 
   auto stack = std::make_unique<char[]>(kInitStackBytes);
@@ -210,6 +225,9 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   if (auto failure = readChildFailure(pipes.err[0])) {
     if (failure->step == kStepRootfs) {
       return abandon(errnoError(rootfs->describe(failure->detail), failure->err));
+    }
+    if (PreparedMounts::isMountStep(failure->step)) {
+      return abandon((*mounts)->describeFailure(*failure));
     }
     ProcessOptions described = (*command)->options();
     if (!cwd.empty()) described.cwd = cwd;

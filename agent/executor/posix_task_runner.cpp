@@ -8,6 +8,7 @@
 
 #include "agent/executor/namespace_task_runner.hpp"
 #include "agent/executor/process_launcher.hpp"
+#include "agent/executor/volume_mounts.hpp"
 
 namespace agora::agent {
 
@@ -79,12 +80,13 @@ Status giveSandboxTo(const LaunchSpec& spec, const UserIds& user) {
 }
 
 Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit) {
-  const ContainerInfo& container = spec.task.container;
-  if (!container.image.empty()) {
+  if (!spec.task.container.image.empty()) {
     return makeError(ErrorCode::kFailedPrecondition,
-                     "image " + container.image +
+                     "image " + spec.task.container.image +
                          " needs the namespaces isolation, which this agent does not use");
   }
+  ContainerInfo container = spec.task.container;
+  container.volumes.clear();  // made as links in the sandbox below
   if (!container.isDefault()) {
     if (auto flags = namespaceFlags(container); !flags) return makeError(flags.error());
     return makeError(ErrorCode::kFailedPrecondition,
@@ -94,6 +96,11 @@ Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit)
   }
   auto options = taskProcessOptions(spec);
   if (!options) return makeError(options.error());
+  std::optional<MountOwner> owner;
+  if (options->user) owner = MountOwner{options->user->uid, options->user->gid, false};
+  if (Status s = linkSandboxMounts(spec.mounts, spec.sandbox, owner); !s) {
+    return makeError(s.error());
+  }
   auto pid = launchProcess(*options);
   if (!pid) return makeError(pid.error());
   reaper_.watch(*pid, std::move(onExit));

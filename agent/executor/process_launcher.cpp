@@ -34,6 +34,9 @@ const char* stepName(int step) {
     case kStepLoopback: return "bring lo up";
     case kStepFork: return "fork the command";
     case kStepRootfs: return "set up the container's filesystem";
+    case kStepMountTarget: return "create a mount target";
+    case kStepMount: return "mount";
+    case kStepMountRemount: return "remount";
   }
   return "start";
 }

@@ -67,6 +67,10 @@ enum ChildStep : int {
   kStepLoopback,
   kStepFork,
   kStepRootfs,  // ChildFailure::detail: the index of the failed RootfsPlan step
+  // Volume mounts (agent/executor/volume_mounts.hpp); detail is the mount's index.
+  kStepMountTarget,
+  kStepMount,
+  kStepMountRemount,
 };
 
 struct ChildFailure {

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "agent/executor/process_launcher.hpp"
+#include "agent/executor/volume_mounts.hpp"
 
 namespace agora::agent {
 
@@ -298,11 +299,17 @@ std::string RootfsPlan::describe(int index) const {
   return steps_[static_cast<size_t>(index)].what;
 }
 
-void RootfsPlan::run(int errFd) const {
+void RootfsPlan::run(int errFd, const PreparedMounts* volumes) const {
   const char* root = root_.c_str();
+  bool volumesDone = volumes == nullptr;
   for (size_t i = 0; i < steps_.size(); ++i) {
+    if (!volumesDone && steps_[i].kind == MountStep::Kind::kPivotRoot) {
+      volumes->apply(errFd);
+      volumesDone = true;
+    }
     if (!runStep(steps_[i], root)) failChildAt(errFd, kStepRootfs, static_cast<int>(i));
   }
+  if (!volumesDone) volumes->apply(errFd);
 }
 
 Result<RootfsPlan> planRootfs(const RootfsOptions& o) {
@@ -320,7 +327,7 @@ Result<RootfsPlan> planRootfs(const RootfsOptions& o) {
   plan.add(fresh("proc", "proc", kNoSuidDevExec, ""));
   // SEAM security: masks of /proc paths go here, right after /proc.
   if (o.image) addImageMounts(plan, o);
-  // SEAM volumes: volume mounts go here, under plan.root() ("/" without an image).
+  // Volumes (PreparedMounts) come here: run() makes them before pivot_root.
   if (o.image) plan.add(step(Kind::kPivotRoot, "pivot_root into " + plan.root(), ""));
   return plan;
 }

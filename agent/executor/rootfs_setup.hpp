@@ -11,7 +11,7 @@
 //      /dev/shm; fd, stdin, stdout, stderr links), /sys read-only, /tmp tmpfs
 //   5. the sandbox at /mnt/agora/sandbox; /etc/hosts, /etc/resolv.conf (the
 //      host's) and /etc/hostname (the container's) read-only; the WorkingDir
-//                               <- SEAM volumes: volume mounts go here, under root()
+//                               <- volumes (PreparedMounts), made by run()
 //   6. pivot_root into the rootfs and detach the old root
 // Without an image only steps 1 and 3 run (root() is "/"), then the volumes
 // seam. Capabilities and seccomp come later, just before exec (SEAM security
@@ -31,6 +31,8 @@
 #include "common/result.hpp"
 
 namespace agora::agent {
+
+class PreparedMounts;
 
 // Where inside an image container the sandbox is (AGORA_SANDBOX).
 inline constexpr const char* kContainerSandbox = "/mnt/agora/sandbox";
@@ -74,10 +76,11 @@ class RootfsPlan {
   // "mount proc at /proc" for a step index reported by run().
   std::string describe(int index) const;
 
-  // Init side: runs every step. A failed step is reported on errFd as a
-  // ChildFailure (kStepRootfs, errno, the step's index) and ends init.
+  // Init side: runs every step, making `volumes` (may be null) just before
+  // pivot_root (at the end without one). A failed step is reported on errFd
+  // as a ChildFailure (kStepRootfs, errno, the step's index) and ends init.
   // Async-signal-safe.
-  void run(int errFd) const;
+  void run(int errFd, const PreparedMounts* volumes) const;
 
  private:
   std::string root_;

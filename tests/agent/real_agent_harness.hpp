@@ -28,7 +28,7 @@ class RealAgentHarness {
   // imageStoreDir gives the agent an image store there (tasks may name images).
   RealAgentHarness(const std::string& workDir, bool namespaces,
                    std::vector<std::unique_ptr<Isolator>> isolators = {},
-                   const std::string& imageStoreDir = "")
+                   const std::string& imageStoreDir = "", HostPathPolicy hostPaths = {})
       : workDir_(workDir) {
     masterServer_ = net_.bind("master");
     masterLink_ = net_.connect("master", kAgentIdentity);
@@ -44,7 +44,8 @@ class RealAgentHarness {
     containerizer_ = std::make_unique<PosixContainerizer>(
         reaper_,
         PosixContainerizer::Options{workDir_, std::string(AGORA_BIN_DIR) + "/agora-executor",
-                                    paths::executorEndpoint(workDir_), namespaces},
+                                    paths::executorEndpoint(workDir_), namespaces,
+                                    std::move(hostPaths)},
         std::move(isolators));
     Agent::Options options;
     if (!imageStoreDir.empty()) {

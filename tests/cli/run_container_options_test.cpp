@@ -1,4 +1,5 @@
-// `agora run --network/--hostname/--image`: parsed, validated, and carried into the task.
+// `agora run --network/--hostname/--image/--volume/--tmpfs`: parsed, validated, and carried
+// into the task.
 
 #include <gtest/gtest.h>
 
@@ -61,6 +62,52 @@ TEST(RunContainerOptionsTest, AnImageCommandReplacesTheImageCmd) {
   EXPECT_TRUE(task->command.value.empty());
   EXPECT_EQ(task->command.arguments, (std::vector<std::string>{"ls", "-l"}));
   EXPECT_FALSE(parseRunOptions({}, global));  // neither a command nor an image
+}
+
+TEST(RunContainerOptionsTest, VolumesAndTmpfsGoIntoTheTaskInOrder) {
+  GlobalOptions global;
+  auto options = parseRunOptions({"--volume", "/srv/data:/data:ro", "--tmpfs", "/scratch:128",
+                                  "--volume=cache:/cache", "--tmpfs", "tmp", "--", "true"},
+                                 global);
+  ASSERT_TRUE(options) << options.error().message;
+  auto task = buildTask(*options, "run-1");
+  ASSERT_TRUE(task);
+  const auto& v = task->container.volumes;
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(v[0].describe(), "volume '/data' (host path /srv/data, ro)");
+  EXPECT_EQ(v[1].describe(), "volume '/cache' (sandbox path cache)");
+  EXPECT_EQ(v[2].describe(), "volume '/scratch' (tmpfs 128 MB)");
+  EXPECT_EQ(v[3].describe(), "volume 'tmp' (tmpfs 64 MB)");
+}
+
+TEST(RunContainerOptionsTest, VolumeAndTmpfsFlagsParse) {
+  auto rw = parseVolumeFlag("/a:/b:rw");
+  ASSERT_TRUE(rw);
+  EXPECT_FALSE(rw->readOnly());
+  EXPECT_EQ(rw->source, Volume::Source::kHostPath);
+  auto tmpfs = parseTmpfsFlag("/t:1");
+  ASSERT_TRUE(tmpfs);
+  EXPECT_EQ(tmpfs->tmpfsSizeMb, 1u);
+}
+
+TEST(RunContainerOptionsTest, RejectsMalformedVolumeAndTmpfsFlags) {
+  auto message = [](const Result<Volume>& r) { return r ? std::string() : r.error().message; };
+  EXPECT_EQ(message(parseVolumeFlag("/a")), "--volume '/a': expected SOURCE:CONTAINER[:ro]");
+  EXPECT_EQ(message(parseVolumeFlag("/a:/b:x")), "--volume '/a:/b:x': the mode must be ro or rw");
+  EXPECT_EQ(message(parseVolumeFlag("/a:/b/../c")),
+            "--volume '/a:/b/../c': volume '/b/../c' (host path /a): container path must not "
+            "contain '..'");
+  EXPECT_EQ(message(parseVolumeFlag("/a::ro")),
+            "--volume '/a::ro': volume '' (host path /a, ro): container path is empty");
+  EXPECT_EQ(message(parseTmpfsFlag("/t:0")),
+            "--tmpfs '/t:0': volume '/t' (tmpfs 0 MB): tmpfs size must be 1-1048576 MB");
+  EXPECT_EQ(message(parseTmpfsFlag("/t:1g")), "--tmpfs '/t:1g': SIZE_MB must be a whole number of MB");
+  EXPECT_EQ(message(parseTmpfsFlag("/t:1:2")), "--tmpfs '/t:1:2': expected CONTAINER[:SIZE_MB]");
+  GlobalOptions global;
+  auto twice = parseRunOptions({"--tmpfs", "/t", "--volume", "/srv:/t", "--", "true"}, global);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().message,
+            "volume '/t' (tmpfs 64 MB): another volume uses the same container path");
 }
 
 }  // namespace

@@ -66,6 +66,32 @@ TEST_F(LaunchPlannerTest, AnImageNeedsNoCommand) {
   ASSERT_EQ(p.launch.size(), 1u);
 }
 
+TEST_F(LaunchPlannerTest, RejectsMalformedVolumesNamingTheVolume) {
+  TaskRequest dotdot = request("dotdot", "cpus:1");
+  dotdot.info->container.volumes = {Volume::hostPath("/srv/../etc", "/data")};
+  TaskRequest twice = request("twice", "cpus:1");
+  twice.info->container.volumes = {Volume::tmpfs("/t", 8), Volume::tmpfs("/t/", 8)};
+  TaskRequest empty = request("empty", "cpus:1");
+  empty.info->container.volumes = {Volume::tmpfs("", 8)};
+  TaskRequest zero = request("zero", "cpus:1");
+  zero.info->container.volumes = {Volume::tmpfs("/t", 0)};
+  TaskRequest good = request("good", "cpus:1");
+  good.info->container.volumes = {Volume::tmpfs("/t", 8), Volume::hostPath("/srv", "data", true)};
+  auto p = plan({dotdot, twice, empty, zero, good}, "cpus:8");
+  ASSERT_EQ(p.launch.size(), 1u);
+  EXPECT_EQ(p.launch[0].taskId, "good");
+  ASSERT_EQ(p.rejected.size(), 4u);
+  EXPECT_EQ(p.rejected[0].message,
+            "task 'dotdot': volume '/data' (host path /srv/../etc): host path must not contain "
+            "'..'");
+  EXPECT_EQ(p.rejected[1].message,
+            "task 'twice': volume '/t/' (tmpfs 8 MB): another volume uses the same container "
+            "path");
+  EXPECT_EQ(p.rejected[2].message, "task 'empty': volume '' (tmpfs 8 MB): container path is empty");
+  EXPECT_EQ(p.rejected[3].message,
+            "task 'zero': volume '/t' (tmpfs 0 MB): tmpfs size must be 1-1048576 MB");
+}
+
 TEST_F(LaunchPlannerTest, GroupsAreAllOrNothing) {
   auto p = plan({request("g1", "cpus:1", 0), request("g2", "cpus:9", 0), request("solo", "cpus:2"),
                  request("h1", "cpus:1", 1), request("h2", "cpus:1", 1)},

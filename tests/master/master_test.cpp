@@ -88,6 +88,22 @@ TEST_F(MasterTest, TaskExceedingTheOfferIsTaskError) {
   EXPECT_TRUE(update->uuid.empty());
 }
 
+TEST_F(MasterTest, AMalformedVolumeIsTaskErrorAndNothingReachesTheAgent) {
+  auto s = scheduler("sched-1");
+  auto a = agent("agent-a", "cpus:1;mem:1024");
+  TaskInfo task = makeTask("t1", "cpus:1;mem:128");
+  task.container.volumes = {Volume::sandboxPath("../../etc", "etc")};
+  s->accept({s->offers[0].id}, {task});
+  settle();
+  EXPECT_TRUE(a->runTasks.empty());
+  const TaskStatus* update = s->lastUpdateFor("t1");
+  ASSERT_NE(update, nullptr);
+  EXPECT_EQ(update->state, TaskState::ERROR);
+  EXPECT_EQ(update->reason, TaskReason::TASK_INVALID);
+  EXPECT_EQ(update->message,
+            "task 't1': volume 'etc' (sandbox path ../../etc): sandbox path must not contain '..'");
+}
+
 TEST_F(MasterTest, UnknownOfferIsLostOrDroppedForPartitionAwareFrameworks) {
   auto s1 = scheduler("sched-1", "plain");
   auto s2 = scheduler("sched-2", "aware", 0, true);
