@@ -3,6 +3,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "common/capabilities.hpp"
 #include "common/transport.hpp"
 
 namespace agora {
@@ -88,6 +89,14 @@ Result<NetworkMode> parseNetworkMode(const std::string& name) {
                    "network mode '" + name + "' is not host, none or bridge");
 }
 
+Status validateContainerSecurity(const ContainerInfo& container) {
+  if (container.privileged && (!container.capAdd.empty() || !container.capDrop.empty())) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "a privileged container has every capability: capAdd and capDrop must be empty");
+  }
+  return validateCapabilityChanges(container.capAdd, container.capDrop);
+}
+
 Status validateHostname(const std::string& hostname) {
   auto bad = [&](const std::string& why) {
     return makeError(ErrorCode::kInvalidArgument, "hostname '" + hostname + "' " + why);
@@ -166,6 +175,13 @@ void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
   container.setNetworkMode(in.container.networkMode);
   container.setHostname(in.container.hostname);
   container.setUserNamespace(in.container.userNamespace);
+  container.setReadOnlyRootfs(in.container.readOnlyRootfs);
+  auto add = container.initCapAdd(static_cast<unsigned>(in.container.capAdd.size()));
+  for (unsigned i = 0; i < in.container.capAdd.size(); ++i) add.set(i, in.container.capAdd[i]);
+  auto drop = container.initCapDrop(static_cast<unsigned>(in.container.capDrop.size()));
+  for (unsigned i = 0; i < in.container.capDrop.size(); ++i) drop.set(i, in.container.capDrop[i]);
+  container.setSeccompUnconfined(in.container.seccompUnconfined);
+  container.setPrivileged(in.container.privileged);
 }
 
 Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
@@ -200,6 +216,14 @@ Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
     }
   }
   out.container.userNamespace = container.getUserNamespace();
+  out.container.readOnlyRootfs = container.getReadOnlyRootfs();
+  for (auto name : container.getCapAdd()) out.container.capAdd.emplace_back(name);
+  for (auto name : container.getCapDrop()) out.container.capDrop.emplace_back(name);
+  out.container.seccompUnconfined = container.getSeccompUnconfined();
+  out.container.privileged = container.getPrivileged();
+  if (Status s = validateContainerSecurity(out.container); !s) {
+    return makeError(s.error().withContext("task '" + out.taskId + "'"));
+  }
   return out;
 }
 
@@ -318,7 +342,12 @@ nlohmann::json toJson(const KeyValues& values) {
 nlohmann::json toJson(const ContainerInfo& container) {
   return {{"network", networkModeName(container.networkMode)},
           {"hostname", container.hostname},
-          {"user_namespace", container.userNamespace}};
+          {"user_namespace", container.userNamespace},
+          {"read_only_rootfs", container.readOnlyRootfs},
+          {"cap_add", container.capAdd},
+          {"cap_drop", container.capDrop},
+          {"seccomp_unconfined", container.seccompUnconfined},
+          {"privileged", container.privileged}};
 }
 
 nlohmann::json toJson(const TaskInfo& task) {

@@ -42,11 +42,23 @@ struct ContainerInfo {
   NetworkMode networkMode = NetworkMode::HOST;
   std::string hostname;  // empty: the container ID
   bool userNamespace = false;
+  // Security of a namespaced container (agent/executor/security_policy.hpp).
+  bool readOnlyRootfs = false;
+  std::vector<std::string> capAdd;   // capability names or "ALL"
+  std::vector<std::string> capDrop;
+  bool seccompUnconfined = false;
+  bool privileged = false;
   // True when nothing asks for more than a plain process on the host.
   bool isDefault() const {
-    return networkMode == NetworkMode::HOST && hostname.empty() && !userNamespace;
+    return networkMode == NetworkMode::HOST && hostname.empty() && !userNamespace &&
+           !readOnlyRootfs && capAdd.empty() && capDrop.empty() && !seccompUnconfined &&
+           !privileged;
   }
 };
+
+// Capability names that parse, none both added and dropped, and no
+// capability change together with privileged.
+Status validateContainerSecurity(const ContainerInfo& container);
 
 // A host name the kernel and resolvers accept: at most 64 characters, dot
 // separated labels of 1-63 letters, digits and '-', no label starting or
