@@ -65,6 +65,7 @@ void setUpNamespaces(const ContainerInitConfig& c) {
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
     failChild(c.errFd, kStepMountProc);
   }
+  if (c.security != nullptr) c.security->applyMounts(c.errFd);
   if (c.hostname != nullptr && sethostname(c.hostname, strlen(c.hostname)) != 0) {
     failChild(c.errFd, kStepHostname);
   }

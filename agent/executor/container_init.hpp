@@ -16,6 +16,7 @@
 // is async-signal-safe, and everything it reads is prepared by the parent.
 
 #include "agent/executor/process_launcher.hpp"
+#include "agent/executor/security_policy.hpp"
 
 namespace agora::agent {
 
@@ -30,6 +31,7 @@ struct ContainerInitConfig {
   // Entered before becoming root there (the mapped host user may not be able
   // to reach it by path); the command inherits it.
   const char* cwd = nullptr;
+  const SecurityPolicy* security = nullptr;  // its mounts, once /proc is mounted; null: none
   // Descriptors init keeps open (stdio and the above), sorted ascending;
   // every other inherited descriptor is closed.
   int keep[16] = {};

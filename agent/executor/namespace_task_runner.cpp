@@ -14,6 +14,7 @@
 
 #include "agent/executor/container_init.hpp"
 #include "agent/executor/posix_task_runner.hpp"
+#include "agent/executor/security_policy.hpp"
 
 namespace agora::agent {
 
@@ -141,6 +142,10 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
     owner = std::move(*found);
     std::swap(cwd, options->cwd);  // init enters it while still privileged
   }
+  auto security = SecurityPolicy::create(container, spec.sandbox);
+  if (!security) return makeError(security.error().withContext("container security"));
+  std::shared_ptr<const SecurityPolicy> policy = std::move(*security);
+  options->security = policy;
   auto command = PreparedProcess::create(std::move(*options));
   if (!command) return makeError(command.error());
   InitPipes pipes;
@@ -157,6 +162,7 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   config.loopbackUp = (*flags & CLONE_NEWNET) != 0;
   config.becomeRoot = owner.has_value();
   config.cwd = cwd.empty() ? nullptr : cwd.c_str();
+  config.security = policy.get();
   fillKeep(config, pipes, **command);
 
   auto stack = std::make_unique<char[]>(kInitStackBytes);

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "agent/executor/security_policy.hpp"
+
 extern char** environ;
 
 namespace agora::agent {
@@ -35,6 +37,13 @@ const char* stepName(int step) {
     case kStepHostname: return "sethostname";
     case kStepLoopback: return "bring lo up";
     case kStepFork: return "fork the command";
+    case kStepMaskPaths: return "mask the kernel's /proc and /sys paths";
+    case kStepReadOnlyPaths: return "make /proc/sys, /sys and the like read-only";
+    case kStepReadOnlyRoot: return "make the root filesystem read-only";
+    case kStepCapBounding: return "drop capabilities from the bounding set";
+    case kStepCapabilities: return "set capabilities";
+    case kStepNoNewPrivs: return "set no_new_privs";
+    case kStepSeccomp: return "load the seccomp profile";
   }
   return "start";
 }
@@ -120,6 +129,7 @@ void PreparedProcess::exec(int errFd) const {
   if (outFd_ >= 0 && dup2(outFd_, 1) < 0) failChild(errFd, kStepStdout);
   if (errOutFd_ >= 0 && dup2(errOutFd_, 2) < 0) failChild(errFd, kStepStderr);
   if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) failChild(errFd, kStepChdir);
+  if (o.security) o.security->dropBoundingSet(errFd);
   if (o.user) {
     // Raw system calls: the child has one thread, but when it was cloned
     // (container init) glibc still believes in the parent's threads and its
@@ -130,6 +140,7 @@ void PreparedProcess::exec(int errFd) const {
     if (syscall(SYS_setgid, o.user->gid) != 0) failChild(errFd, kStepGid);
     if (syscall(SYS_setuid, o.user->uid) != 0) failChild(errFd, kStepUid);
   }
+  if (o.security) o.security->restrict(errFd);
   execvpe(argv_[0], argv_.data(), envp_.data());
   failChild(errFd, kStepExec);
 }

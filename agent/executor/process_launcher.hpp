@@ -16,6 +16,8 @@
 
 namespace agora::agent {
 
+class SecurityPolicy;
+
 struct UserIds {
   std::string name;
   uid_t uid = 0;
@@ -36,6 +38,9 @@ struct ProcessOptions {
   bool newSession = false;       // setsid()
   bool newProcessGroup = false;  // setpgid(0, 0) (ignored with newSession)
   std::optional<UserIds> user;   // switch to this user before exec
+  // Applied by the child around the user switch; null: none. Shared by the
+  // copies of these options (it is only read).
+  std::shared_ptr<const SecurityPolicy> security;
   // Runs in the parent while the child waits before exec. An error kills the
   // child and fails the launch.
   std::function<Status(pid_t)> beforeExec;
@@ -65,6 +70,14 @@ enum ChildStep : int {
   kStepHostname,
   kStepLoopback,
   kStepFork,
+  // Security policy steps (agent/executor/security_policy.hpp).
+  kStepMaskPaths,
+  kStepReadOnlyPaths,
+  kStepReadOnlyRoot,
+  kStepCapBounding,
+  kStepCapabilities,
+  kStepNoNewPrivs,
+  kStepSeccomp,
 };
 
 struct ChildFailure {
