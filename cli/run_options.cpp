@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/arguments.hpp"
+#include "common/capabilities.hpp"
 
 namespace agora::cli {
 
@@ -16,7 +17,8 @@ const char* kUsage =
     "130/143 when KILLED (by Ctrl-C here / otherwise), 1 for other failures (LOST, ERROR...),\n"
     "125 when it could not run at all (no master, or no offer fit within --timeout).\n"
     "One CMD word runs through /bin/sh -c ('echo $HOME'); several run as an argv.\n"
-    "--network none and --hostname need an agent with the namespaces isolation.\n"
+    "--network none, --hostname, --read-only, --cap-add and --cap-drop need an agent\n"
+    "with the namespaces isolation.\n"
     "Ctrl-C kills the task and waits for it to end; a second Ctrl-C stops waiting.";
 
 // "0.1", not boost's "0.10000000000000001".
@@ -45,6 +47,12 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "host, or none for a network namespace with only loopback")(
       "hostname", po::value<std::string>(&out.container.hostname),
       "the task's hostname (default: its container ID)")(
+      "read-only", po::bool_switch(&out.container.readOnlyRootfs),
+      "read-only root filesystem (the sandbox, /tmp and /dev stay writable)")(
+      "cap-add", po::value<std::vector<std::string>>(&out.container.capAdd)->composing(),
+      "add a capability to the default set, e.g. NET_ADMIN or ALL (repeatable)")(
+      "cap-drop", po::value<std::vector<std::string>>(&out.container.capDrop)->composing(),
+      "drop a capability from the default set, e.g. CHOWN or ALL (repeatable)")(
       "cmd", po::value<std::vector<std::string>>(), "the command (after --)");
   po::positional_options_description positional;
   positional.add("cmd", -1);
@@ -82,6 +90,14 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       return makeError(s.error().withContext("--hostname"));
     }
   }
+  for (const auto& [flag, names] : {std::pair{"--cap-add", &out.container.capAdd},
+                                     std::pair{"--cap-drop", &out.container.capDrop}}) {
+    for (const auto& name : *names) {
+      if (name == kAllCapabilities) continue;
+      if (auto cap = parseCapability(name); !cap) return makeError(cap.error().withContext(flag));
+    }
+  }
+  if (Status s = validateContainerSecurity(out.container); !s) return makeError(s.error());
   if (!(out.cpus > 0) || !(out.memMb > 0)) {
     return makeError(ErrorCode::kInvalidArgument, "--cpus and --mem must be positive");
   }

@@ -17,7 +17,7 @@ struct RunOptions {
   std::string role;        // empty: the master's default role
   double timeoutSec = 30;  // for a fitting offer, not for the task
   KeyValues env;           // --env K=V
-  ContainerInfo container;  // --network, --hostname
+  ContainerInfo container;  // --network, --hostname, --read-only, --cap-add, --cap-drop
   std::vector<std::string> command;
   bool help = false;  // usage printed
 };
