@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/arguments.hpp"
+#include "common/capabilities.hpp"
 
 namespace agora::cli {
 
@@ -25,6 +26,7 @@ const char* kUsage =
     "--tmpfs and --volume (but for a sandbox SOURCE at a\n"
     "relative CONTAINER path) need an agent with the namespaces isolation; a host SOURCE\n"
     "must lie under the agent's --allowed-host-paths.\n"
+    "--read-only, --cap-add and --cap-drop need the namespaces isolation too.\n"
     "Ctrl-C kills the task and waits for it to end; a second Ctrl-C stops waiting.";
 
 // "0.1", not boost's "0.10000000000000001".
@@ -124,6 +126,12 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "in the sandbox")(
       "tmpfs", po::value<std::vector<std::string>>()->composing(),
       "CONTAINER[:SIZE_MB] (repeatable): a fresh tmpfs, 64 MB unless given")(
+      "read-only", po::bool_switch(&out.container.readOnlyRootfs),
+      "read-only root filesystem (the sandbox, /tmp and /dev stay writable)")(
+      "cap-add", po::value<std::vector<std::string>>(&out.container.capAdd)->composing(),
+      "add a capability to the default set, e.g. NET_ADMIN or ALL (repeatable)")(
+      "cap-drop", po::value<std::vector<std::string>>(&out.container.capDrop)->composing(),
+      "drop a capability from the default set, e.g. CHOWN or ALL (repeatable)")(
       "cmd", po::value<std::vector<std::string>>(), "the command (after --)");
   po::positional_options_description positional;
   positional.add("cmd", -1);
@@ -172,6 +180,14 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
     }
   }
   if (Status s = parseVolumes(parsed->vm, out.container.volumes); !s) return makeError(s.error());
+  for (const auto& [flag, names] : {std::pair{"--cap-add", &out.container.capAdd},
+                                     std::pair{"--cap-drop", &out.container.capDrop}}) {
+    for (const auto& name : *names) {
+      if (name == kAllCapabilities) continue;
+      if (auto cap = parseCapability(name); !cap) return makeError(cap.error().withContext(flag));
+    }
+  }
+  if (Status s = validateContainerSecurity(out.container); !s) return makeError(s.error());
   if (!(out.cpus > 0) || !(out.memMb > 0)) {
     return makeError(ErrorCode::kInvalidArgument, "--cpus and --mem must be positive");
   }

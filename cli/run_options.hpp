@@ -18,7 +18,8 @@ struct RunOptions {
   std::vector<AttributeConstraint> constraints;  // --constraint: offer constraints
   double timeoutSec = 30;  // for a fitting offer, not for the task
   KeyValues env;           // --env K=V
-  ContainerInfo container;  // --network, --hostname, --image, --volume, --tmpfs
+  // --network, --hostname, --image, --volume, --tmpfs, --read-only, --cap-add, --cap-drop
+  ContainerInfo container;
   std::vector<std::string> command;
   bool help = false;  // usage printed
 };

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "common/capabilities.hpp"
 #include "common/transport.hpp"
 
 namespace agora {
@@ -88,6 +89,14 @@ Result<NetworkMode> parseNetworkMode(const std::string& name) {
                    "network mode '" + name + "' is not host, none or bridge");
 }
 
+Status validateContainerSecurity(const ContainerInfo& container) {
+  if (container.privileged && (!container.capAdd.empty() || !container.capDrop.empty())) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "a privileged container has every capability: capAdd and capDrop must be empty");
+  }
+  return validateCapabilityChanges(container.capAdd, container.capDrop);
+}
+
 Status validateHostname(const std::string& hostname) {
   auto bad = [&](const std::string& why) {
     return makeError(ErrorCode::kInvalidArgument, "hostname '" + hostname + "' " + why);
@@ -169,6 +178,13 @@ void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
   container.setImage(in.container.image);
   auto volumes = container.initVolumes(static_cast<unsigned>(in.container.volumes.size()));
   for (unsigned i = 0; i < in.container.volumes.size(); ++i) toCapnp(in.container.volumes[i], volumes[i]);
+  container.setReadOnlyRootfs(in.container.readOnlyRootfs);
+  auto add = container.initCapAdd(static_cast<unsigned>(in.container.capAdd.size()));
+  for (unsigned i = 0; i < in.container.capAdd.size(); ++i) add.set(i, in.container.capAdd[i]);
+  auto drop = container.initCapDrop(static_cast<unsigned>(in.container.capDrop.size()));
+  for (unsigned i = 0; i < in.container.capDrop.size(); ++i) drop.set(i, in.container.capDrop[i]);
+  container.setSeccompUnconfined(in.container.seccompUnconfined);
+  container.setPrivileged(in.container.privileged);
 }
 
 Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
@@ -208,6 +224,14 @@ Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
     auto volume = fromCapnp(v);
     if (!volume) return makeError(volume.error().withContext("task '" + out.taskId + "'"));
     out.container.volumes.push_back(std::move(*volume));
+  }
+  out.container.readOnlyRootfs = container.getReadOnlyRootfs();
+  for (auto name : container.getCapAdd()) out.container.capAdd.emplace_back(name);
+  for (auto name : container.getCapDrop()) out.container.capDrop.emplace_back(name);
+  out.container.seccompUnconfined = container.getSeccompUnconfined();
+  out.container.privileged = container.getPrivileged();
+  if (Status s = validateContainerSecurity(out.container); !s) {
+    return makeError(s.error().withContext("task '" + out.taskId + "'"));
   }
   return out;
 }
@@ -336,7 +360,12 @@ nlohmann::json toJson(const ContainerInfo& container) {
           {"hostname", container.hostname},
           {"user_namespace", container.userNamespace},
           {"image", container.image},
-          {"volumes", volumes}};
+          {"volumes", volumes},
+          {"read_only_rootfs", container.readOnlyRootfs},
+          {"cap_add", container.capAdd},
+          {"cap_drop", container.capDrop},
+          {"seccomp_unconfined", container.seccompUnconfined},
+          {"privileged", container.privileged}};
 }
 
 nlohmann::json toJson(const TaskInfo& task) {

@@ -46,12 +46,23 @@ struct ContainerInfo {
   bool userNamespace = false;
   std::string image;  // skopeo-style reference; empty: the host's filesystem
   std::vector<Volume> volumes;  // syntax checked by validateVolumes(), not by fromCapnp()
+  // Security of a namespaced container (agent/executor/security_policy.hpp).
+  bool readOnlyRootfs = false;
+  std::vector<std::string> capAdd;   // capability names or "ALL"
+  std::vector<std::string> capDrop;
+  bool seccompUnconfined = false;
+  bool privileged = false;
   // True when nothing asks for more than a plain process on the host.
   bool isDefault() const {
     return networkMode == NetworkMode::HOST && hostname.empty() && !userNamespace &&
-           image.empty() && volumes.empty();
+           image.empty() && volumes.empty() && !readOnlyRootfs && capAdd.empty() && capDrop.empty() && !seccompUnconfined &&
+           !privileged;
   }
 };
+
+// Capability names that parse, none both added and dropped, and no
+// capability change together with privileged.
+Status validateContainerSecurity(const ContainerInfo& container);
 
 // A host name the kernel and resolvers accept: at most 64 characters, dot
 // separated labels of 1-63 letters, digits and '-', no label starting or

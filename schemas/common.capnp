@@ -60,6 +60,16 @@ struct ContainerInfo {
                                   # docker-archive:FILE, docker://HOST/NAME[:TAG]);
                                   # empty: the host's filesystem
   volumes @4 :List(Volume);       # mounted in list order, parents before their children
+  # Security of a namespaced container (agent/executor/security_policy.hpp).
+  # By default its command runs with Docker's default capability set,
+  # no_new_privs and the default seccomp profile, and the kernel's sensitive
+  # /proc and /sys paths are masked or read-only.
+  readOnlyRootfs @5 :Bool;        # "/" read-only; the sandbox, /tmp and /dev stay writable
+  capAdd @6 :List(Text);          # added to the default set ("SYS_ADMIN", "CAP_NET_ADMIN", "ALL")
+  capDrop @7 :List(Text);         # removed from it; "ALL" starts from none (capAdd still added)
+  seccompUnconfined @8 :Bool;     # no seccomp profile (capabilities still apply)
+  privileged @9 :Bool;            # every capability, no seccomp, no masked paths, no
+                                  # no_new_privs; capAdd/capDrop must be empty
 }
 
 enum VolumeMode {

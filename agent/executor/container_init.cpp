@@ -58,6 +58,9 @@ void setUpNamespaces(const ContainerInitConfig& c) {
     }
   }
   c.rootfs->run(c.errFd, c.mounts);
+  // Masks and read-only paths of the container's own /proc and /sys (after
+  // pivot_root with an image).
+  if (c.security != nullptr) c.security->applyMounts(c.errFd);
   if (c.hostname != nullptr && sethostname(c.hostname, strlen(c.hostname)) != 0) {
     failChild(c.errFd, kStepHostname);
   }

@@ -18,6 +18,7 @@
 #include "agent/executor/process_launcher.hpp"
 #include "agent/executor/rootfs_setup.hpp"
 #include "agent/executor/volume_mounts.hpp"
+#include "agent/executor/security_policy.hpp"
 
 namespace agora::agent {
 
@@ -35,6 +36,7 @@ struct ContainerInitConfig {
   const char* cwd = nullptr;
   // Mounts made once the namespaces are set up (nullptr: none).
   const PreparedMounts* mounts = nullptr;
+  const SecurityPolicy* security = nullptr;  // its mounts, once /proc is mounted; null: none
   // Descriptors init keeps open (stdio and the above), sorted ascending;
   // every other inherited descriptor is closed.
   int keep[16] = {};

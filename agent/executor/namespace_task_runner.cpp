@@ -16,6 +16,7 @@
 #include "agent/executor/container_init.hpp"
 #include "agent/executor/image_process.hpp"
 #include "agent/executor/posix_task_runner.hpp"
+#include "agent/executor/security_policy.hpp"
 
 namespace agora::agent {
 
@@ -187,6 +188,12 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   auto mounts =
       PreparedMounts::create(spec.mounts, spec.sandbox, roots, mountOwnerFor(owner, *options));
   if (!mounts) return makeError(mounts.error());
+  // The sandbox as the task sees it: the read-only root keeps it writable.
+  auto security =
+      SecurityPolicy::create(container, spec.rootfs ? std::string(kContainerSandbox) : spec.sandbox);
+  if (!security) return makeError(security.error().withContext("container security"));
+  std::shared_ptr<const SecurityPolicy> policy = std::move(*security);
+  options->security = policy;
   auto command = PreparedProcess::create(std::move(*options));
   if (!command) return makeError(command.error());
   InitPipes pipes;
@@ -202,6 +209,7 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   config.becomeRoot = owner.has_value();
   config.cwd = cwd.empty() ? nullptr : cwd.c_str();
   config.mounts = spec.mounts.empty() ? nullptr : mounts->get();
+  config.security = policy.get();
   fillKeep(config, pipes, **command);
 
   auto stack = std::make_unique<char[]>(kInitStackBytes);

@@ -11,7 +11,9 @@
 // With ContainerInfo.userNamespace the task also gets a user namespace in
 // which it is root, mapped to its CommandInfo.user on the host (nobody when
 // unset): it holds capabilities only over its own namespaces, and its
-// sandbox is chowned to that user.
+// sandbox is chowned to that user. Every container is confined further by
+// its SecurityPolicy (security_policy.hpp): capabilities, no_new_privs,
+// seccomp, masked kernel paths, optionally a read-only root.
 // Requires root (CAP_SYS_ADMIN).
 
 #include <string>

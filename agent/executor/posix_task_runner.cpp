@@ -89,10 +89,14 @@ Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit)
   container.volumes.clear();  // made as links in the sandbox below
   if (!container.isDefault()) {
     if (auto flags = namespaceFlags(container); !flags) return makeError(flags.error());
+    std::string asked = std::string("network mode ") + networkModeName(container.networkMode);
+    if (!container.hostname.empty()) asked += ", hostname " + container.hostname;
+    if (container.readOnlyRootfs) asked += ", read-only rootfs";
+    if (!container.capAdd.empty() || !container.capDrop.empty()) asked += ", capability changes";
+    if (container.seccompUnconfined) asked += ", seccomp unconfined";
+    if (container.privileged) asked += ", privileged";
     return makeError(ErrorCode::kFailedPrecondition,
-                     std::string("network mode ") + networkModeName(container.networkMode) +
-                         (container.hostname.empty() ? "" : ", hostname " + container.hostname) +
-                         ": needs the namespaces isolation, which this agent does not use");
+                     asked + ": needs the namespaces isolation, which this agent does not use");
   }
   auto options = taskProcessOptions(spec);
   if (!options) return makeError(options.error());

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "agent/executor/security_policy.hpp"
+
 extern char** environ;
 
 namespace agora::agent {
@@ -37,6 +39,13 @@ const char* stepName(int step) {
     case kStepMountTarget: return "create a mount target";
     case kStepMount: return "mount";
     case kStepMountRemount: return "remount";
+    case kStepMaskPaths: return "mask the kernel's /proc and /sys paths";
+    case kStepReadOnlyPaths: return "make /proc/sys, /sys and the like read-only";
+    case kStepReadOnlyRoot: return "make the root filesystem read-only";
+    case kStepCapBounding: return "drop capabilities from the bounding set";
+    case kStepCapabilities: return "set capabilities";
+    case kStepNoNewPrivs: return "set no_new_privs";
+    case kStepSeccomp: return "load the seccomp profile";
   }
   return "start";
 }
@@ -139,6 +148,7 @@ void PreparedProcess::exec(int errFd) const {
   if (outFd_ >= 0 && dup2(outFd_, 1) < 0) failChild(errFd, kStepStdout);
   if (errOutFd_ >= 0 && dup2(errOutFd_, 2) < 0) failChild(errFd, kStepStderr);
   if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) failChild(errFd, kStepChdir);
+  if (o.security) o.security->dropBoundingSet(errFd);
   if (o.user) {
     // Raw system calls: the child has one thread, but when it was cloned
     // (container init) glibc still believes in the parent's threads and its
@@ -149,7 +159,7 @@ void PreparedProcess::exec(int errFd) const {
     if (syscall(SYS_setgid, o.user->gid) != 0) failChild(errFd, kStepGid);
     if (syscall(SYS_setuid, o.user->uid) != 0) failChild(errFd, kStepUid);
   }
-  // SEAM security: capabilities and seccomp are applied here, just before exec.
+  if (o.security) o.security->restrict(errFd);
   if (!candidates_.empty()) {
     // As execvp does: the first candidate that exists; ENOENT only if none does.
     int err = ENOENT;

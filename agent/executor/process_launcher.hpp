@@ -16,6 +16,8 @@
 
 namespace agora::agent {
 
+class SecurityPolicy;
+
 struct UserIds {
   std::string name;
   uid_t uid = 0;
@@ -39,6 +41,9 @@ struct ProcessOptions {
   // Search argv[0] in the PATH of `env` rather than in ours (a container
   // with its own root filesystem and PATH).
   bool pathFromEnv = false;
+  // Applied by the child around the user switch; null: none. Shared by the
+  // copies of these options (it is only read).
+  std::shared_ptr<const SecurityPolicy> security;
   // Runs in the parent while the child waits before exec. An error kills the
   // child and fails the launch.
   std::function<Status(pid_t)> beforeExec;
@@ -71,6 +76,14 @@ enum ChildStep : int {
   kStepMountTarget,
   kStepMount,
   kStepMountRemount,
+  // Security policy steps (agent/executor/security_policy.hpp).
+  kStepMaskPaths,
+  kStepReadOnlyPaths,
+  kStepReadOnlyRoot,
+  kStepCapBounding,
+  kStepCapabilities,
+  kStepNoNewPrivs,
+  kStepSeccomp,
 };
 
 struct ChildFailure {

@@ -1,5 +1,5 @@
-// `agora run --network/--hostname/--image/--volume/--tmpfs`: parsed, validated, and carried
-// into the task.
+// `agora run --network/--hostname/--image/--volume/--tmpfs/--read-only/--cap-add/--cap-drop`:
+// parsed, validated, and carried into the task.
 
 #include <gtest/gtest.h>
 
@@ -108,6 +108,33 @@ TEST(RunContainerOptionsTest, RejectsMalformedVolumeAndTmpfsFlags) {
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().message,
             "volume '/t' (tmpfs 64 MB): another volume uses the same container path");
+}
+
+TEST(RunContainerOptionsTest, ReadOnlyAndCapabilityChangesGoIntoTheTask) {
+  GlobalOptions global;
+  auto options = parseRunOptions({"--read-only", "--cap-add", "NET_ADMIN", "--cap-add=sys_ptrace",
+                                  "--cap-drop", "CAP_CHOWN", "--", "true"},
+                                 global);
+  ASSERT_TRUE(options) << options.error().message;
+  auto task = buildTask(*options, "run-1");
+  ASSERT_TRUE(task);
+  EXPECT_TRUE(task->container.readOnlyRootfs);
+  EXPECT_EQ(task->container.capAdd, (std::vector<std::string>{"NET_ADMIN", "sys_ptrace"}));
+  EXPECT_EQ(task->container.capDrop, (std::vector<std::string>{"CAP_CHOWN"}));
+  EXPECT_FALSE(task->container.isDefault());
+}
+
+TEST(RunContainerOptionsTest, RejectsUnknownOrContradictoryCapabilities) {
+  GlobalOptions global;
+  auto unknown = parseRunOptions({"--cap-add", "SYS_EVERYTHING", "--", "true"}, global);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message, "--cap-add: unknown capability 'SYS_EVERYTHING'");
+  auto numeric = parseRunOptions({"--cap-drop", "21", "--", "true"}, global);
+  ASSERT_FALSE(numeric);
+  EXPECT_EQ(numeric.error().message, "--cap-drop: unknown capability '21'");
+  auto both = parseRunOptions({"--cap-add", "KILL", "--cap-drop", "cap_kill", "--", "true"}, global);
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().message, "capability KILL is both added and dropped");
 }
 
 }  // namespace

@@ -92,5 +92,45 @@ TEST(ContainerInfoTest, ValidatesHostnames) {
   EXPECT_FALSE(validateHostname("a/b"));
 }
 
+TEST(ContainerInfoTest, SecurityFieldsSurviveTheWireAndRenderAsJson) {
+  TaskInfo task;
+  task.taskId = "t";
+  task.container.readOnlyRootfs = true;
+  task.container.capAdd = {"SYS_ADMIN", "cap_net_admin"};
+  task.container.capDrop = {"ALL"};
+  task.container.seccompUnconfined = true;
+  EXPECT_FALSE(task.container.isDefault());
+  auto decoded = roundTrip(task);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_TRUE(decoded->container.readOnlyRootfs);
+  EXPECT_EQ(decoded->container.capAdd, task.container.capAdd);
+  EXPECT_EQ(decoded->container.capDrop, task.container.capDrop);
+  EXPECT_TRUE(decoded->container.seccompUnconfined);
+  EXPECT_FALSE(decoded->container.privileged);
+  auto json = toJson(task);
+  EXPECT_EQ(json["container"]["read_only_rootfs"], true);
+  EXPECT_EQ(json["container"]["cap_add"][1], "cap_net_admin");
+  EXPECT_EQ(json["container"]["cap_drop"][0], "ALL");
+}
+
+TEST(ContainerInfoTest, RejectsUnknownCapabilitiesFromTheWireNamingTheTask) {
+  TaskInfo task;
+  task.taskId = "t1";
+  task.container.capAdd = {"NET_ADMIN", "SYS_GODMODE"};
+  auto bad = roundTrip(task);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "task 't1': capAdd: unknown capability 'SYS_GODMODE'");
+  task.container.capAdd = {};
+  task.container.capDrop = {""};
+  bad = roundTrip(task);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "task 't1': capDrop: unknown capability ''");
+  task.container.capDrop = {"CHOWN"};
+  task.container.privileged = true;
+  bad = roundTrip(task);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("privileged"), std::string::npos) << bad.error().message;
+}
+
 }  // namespace
 }  // namespace agora

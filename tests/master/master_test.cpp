@@ -172,6 +172,26 @@ TEST_F(MasterTest, InvalidTaskResourcesAreTaskError) {
   }
 }
 
+TEST_F(MasterTest, UnknownCapabilityIsTaskErrorAndKnownOnesReachTheAgent) {
+  auto s = scheduler("sched-1");
+  auto a = agent("agent-a", "cpus:4;mem:4096");
+  TaskInfo bad = makeTask("bad", "cpus:1");
+  bad.container.capAdd = {"SYS_GODMODE"};
+  TaskInfo good = makeTask("good", "cpus:1");
+  good.container.capAdd = {"NET_ADMIN"};
+  good.container.capDrop = {"ALL"};
+  s->accept({s->offers[0].id}, {bad, good});
+  settle();
+  ASSERT_NE(s->lastUpdateFor("bad"), nullptr);
+  EXPECT_EQ(s->lastUpdateFor("bad")->state, TaskState::ERROR);
+  EXPECT_EQ(s->lastUpdateFor("bad")->reason, TaskReason::TASK_INVALID);
+  EXPECT_EQ(s->lastUpdateFor("bad")->message, "task 'bad': capAdd: unknown capability 'SYS_GODMODE'");
+  ASSERT_EQ(a->runTasks.size(), 1u);
+  EXPECT_EQ(a->runTasks[0].second.taskId, "good");
+  EXPECT_EQ(a->runTasks[0].second.container.capAdd, std::vector<std::string>{"NET_ADMIN"});
+  EXPECT_EQ(a->runTasks[0].second.container.capDrop, std::vector<std::string>{"ALL"});
+}
+
 TEST_F(MasterTest, LaunchGroupIsAllOrNothing) {
   auto s = scheduler("sched-1");
   auto a = agent("agent-a", "cpus:2;mem:1024");

@@ -1,0 +1,157 @@
+#include "agent/executor/security_policy.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent/executor/process_launcher.hpp"
+#include "agent/executor/seccomp_profile.hpp"
+
+namespace agora::agent {
+
+namespace {
+
+// runc's masked paths: the kernel's memory, keys, timers and hardware.
+constexpr const char* kMaskedPaths[] = {
+    "/proc/acpi",        "/proc/asound",      "/proc/kcore",       "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/proc/scsi",        "/sys/firmware",     "/sys/devices/virtual/powercap",
+};
+
+// runc's read-only paths, and /sys: the container shares the host's sysfs
+// (cgroup files included), where root could otherwise write.
+constexpr const char* kReadOnlyPaths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", "/sys",
+};
+
+// True when `path` exists; false for ENOENT; fails the step otherwise.
+bool exists(const char* path, struct stat& st, int errFd, int step) {
+  if (stat(path, &st) == 0) return true;
+  if (errno != ENOENT) failChild(errFd, step);
+  return false;
+}
+
+bool setReadOnly(const char* path, bool readOnly, bool recursive) {
+  struct mount_attr attr = {};
+  (readOnly ? attr.attr_set : attr.attr_clr) = MOUNT_ATTR_RDONLY;
+  unsigned flags = recursive ? AT_RECURSIVE : 0;
+  return syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &attr, sizeof(attr)) == 0;
+}
+
+// Turns `path` into a mount point of its own (a bind onto itself).
+bool bindOntoItself(const char* path) {
+  return mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) == 0;
+}
+
+}  // namespace
+
+Result<int> kernelLastCapability() {
+  // libcap probes the kernel (PR_CAPBSET_READ) for the number it knows.
+  int bits = static_cast<int>(cap_max_bits());
+  if (bits < 1 || bits > 64) {
+    return makeError(ErrorCode::kInternal, "libcap reports " + std::to_string(bits) + " capabilities");
+  }
+  return bits - 1;
+}
+
+Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(const ContainerInfo& container,
+                                                               const std::string& sandbox) {
+  auto last = kernelLastCapability();
+  if (!last) return makeError(last.error());
+  std::unique_ptr<SecurityPolicy> policy(new SecurityPolicy());
+  policy->lastCapability_ = *last;
+  policy->privileged_ = container.privileged;
+  policy->readOnlyRootfs_ = container.readOnlyRootfs;
+  policy->sandbox_ = sandbox;
+  if (container.privileged) {
+    auto all = resolveCapabilities({kAllCapabilities}, {}, *last);
+    if (!all) return makeError(all.error());
+    policy->capabilities_ = *all;
+    return policy;
+  }
+  auto caps = resolveCapabilities(container.capAdd, container.capDrop, *last);
+  if (!caps) return makeError(caps.error());
+  policy->capabilities_ = *caps;
+  if (!container.seccompUnconfined) {
+    auto filter = buildSeccompProfile(*caps);
+    if (!filter) return makeError(filter.error());
+    policy->filter_ = std::move(*filter);
+  }
+  return policy;
+}
+
+void SecurityPolicy::applyMounts(int errFd) const {
+  if (!privileged_) maskKernelPaths(errFd);
+  if (readOnlyRootfs_) makeRootReadOnly(errFd);
+}
+
+void SecurityPolicy::maskKernelPaths(int errFd) const {
+  struct stat st;
+  for (const char* path : kMaskedPaths) {
+    if (!exists(path, st, errFd, kStepMaskPaths)) continue;
+    int rc = S_ISDIR(st.st_mode)
+                 ? mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                         nullptr)
+                 : mount("/dev/null", path, nullptr, MS_BIND, nullptr);
+    if (rc != 0) failChild(errFd, kStepMaskPaths);
+  }
+  for (const char* path : kReadOnlyPaths) {
+    if (!exists(path, st, errFd, kStepReadOnlyPaths)) continue;
+    if (!bindOntoItself(path) || !setReadOnly(path, true, true)) {
+      failChild(errFd, kStepReadOnlyPaths);
+    }
+  }
+}
+
+void SecurityPolicy::makeRootReadOnly(int errFd) const {
+  struct stat st;
+  bool tmp = exists("/tmp", st, errFd, kStepReadOnlyRoot);
+  if ((tmp && !bindOntoItself("/tmp")) || !bindOntoItself(sandbox_.c_str()) ||
+      !setReadOnly("/", true, true)) {
+    failChild(errFd, kStepReadOnlyRoot);
+  }
+  // /proc itself stays writable (its masked and read-only parts do not).
+  if (!setReadOnly("/proc", false, false) || !setReadOnly("/dev", false, true) ||
+      (tmp && !setReadOnly("/tmp", false, true)) || !setReadOnly(sandbox_.c_str(), false, true)) {
+    failChild(errFd, kStepReadOnlyRoot);
+  }
+}
+
+void SecurityPolicy::dropBoundingSet(int errFd) const {
+  if (privileged_) return;
+  for (int cap = 0; cap <= lastCapability_; ++cap) {
+    if ((capabilities_ >> cap & 1) != 0) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) failChild(errFd, kStepCapBounding);
+  }
+}
+
+void SecurityPolicy::restrict(int errFd) const {
+  if (privileged_) return;
+  // Root gets the container's set; any other user already lost them all.
+  CapabilitySet held = geteuid() == 0 ? capabilities_ : 0;
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    data[i].effective = data[i].permitted = static_cast<uint32_t>(held >> (32 * i));
+    data[i].inheritable = 0;
+  }
+  if (syscall(SYS_capset, &header, data) != 0) failChild(errFd, kStepCapabilities);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    failChild(errFd, kStepCapabilities);
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) failChild(errFd, kStepNoNewPrivs);
+  if (filter_.empty()) return;
+  sock_fprog program = {static_cast<unsigned short>(filter_.size()),
+                        const_cast<sock_filter*>(filter_.data())};
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) {
+    failChild(errFd, kStepSeccomp);
+  }
+}
+
+}  // namespace agora::agent

@@ -1,0 +1,73 @@
+#pragma once
+// What confines a namespaced container beyond its namespaces, prepared in
+// the executor (the parent) and applied by the container's processes, which
+// may only make async-signal-safe calls:
+//
+// - Container init, right after it mounted /proc (applyMounts()): masks the
+//   kernel paths runc masks (/dev/null over files, an empty read-only tmpfs
+//   over directories: /proc/kcore, /proc/keys, /proc/timer_list,
+//   /sys/firmware, ...), makes runc's read-only paths read-only (/proc/sys,
+//   /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs) and, since the
+//   container shares the host's sysfs, the whole of /sys. With
+//   readOnlyRootfs it then makes every mount of the container's view
+//   read-only except /proc, /dev, /tmp and the sandbox.
+// - The command, between fork and exec (dropBoundingSet() before it
+//   switches user, restrict() after): the bounding set reduced to the
+//   container's capabilities (Docker's default set, plus capAdd, minus
+//   capDrop), permitted and effective set to them when the command runs as
+//   root (a non-root user keeps none, as the kernel leaves it after
+//   setuid), inheritable and ambient sets cleared (an inheritable set would
+//   let file capabilities grant more, CVE-2022-24769), no_new_privs, and the
+//   seccomp profile of seccomp_profile.hpp.
+//
+// privileged keeps every capability and skips no_new_privs, seccomp and the
+// masked paths; seccompUnconfined skips only seccomp.
+
+#include <linux/filter.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/capabilities.hpp"
+#include "common/model.hpp"
+#include "common/result.hpp"
+
+namespace agora::agent {
+
+class SecurityPolicy {
+ public:
+  // kFailedPrecondition when a capability is unknown to the running kernel.
+  // `sandbox` stays writable with a read-only root.
+  static Result<std::unique_ptr<SecurityPolicy>> create(const ContainerInfo& container,
+                                                        const std::string& sandbox);
+
+  // Init side, /proc mounted. Reports a failed step on errFd (see
+  // process_launcher.hpp) and exits. Async-signal-safe.
+  void applyMounts(int errFd) const;
+  // Command side, still as the launching user. Async-signal-safe.
+  void dropBoundingSet(int errFd) const;
+  // Command side, after the user switch, just before exec. Async-signal-safe.
+  void restrict(int errFd) const;
+
+  CapabilitySet capabilities() const { return capabilities_; }
+  bool seccomp() const { return !filter_.empty(); }
+
+ private:
+  SecurityPolicy() = default;
+
+  void maskKernelPaths(int errFd) const;
+  void makeRootReadOnly(int errFd) const;
+
+  CapabilitySet capabilities_ = 0;
+  int lastCapability_ = 0;
+  bool privileged_ = false;
+  bool readOnlyRootfs_ = false;
+  std::string sandbox_;
+  std::vector<sock_filter> filter_;  // empty: no seccomp
+};
+
+// The highest capability number the running kernel knows.
+Result<int> kernelLastCapability();
+
+}  // namespace agora::agent
