@@ -62,7 +62,8 @@ int blockStopSignals() {
 }
 
 int run(int argc, char** argv) {
-  std::string workDir, httpAddress, listen, logDir, offerTimeout, zkUrl, zkSessionTimeout;
+  std::string workDir, httpAddress, listen, logDir, offerTimeout, zkUrl, zkSessionTimeout,
+      unreachableTimeout;
   bool registryFresh = false;
   master::MasterOptions options;
   po::options_description flags("Options");
@@ -82,9 +83,11 @@ int run(int argc, char** argv) {
       "log-dir", po::value(&logDir)->default_value(""), "also log to files in this directory")(
       "allocator-sorter", po::value(&options.allocatorSorter)->default_value("drf"),
       "order of roles and frameworks: drf (weighted DRF) or random")(
-      "agent-reregister-timeout",
-      po::value(&options.agentReregisterTimeoutSec)->default_value(600),
+      "agent-reregister-timeout", po::value(&options.agentReregisterTimeoutSec)->default_value(600),
       "seconds after a restart within which registered agents must re-register")(
+      "agent-unreachable-timeout", po::value(&unreachableTimeout)->default_value("10m"),
+      "remove an agent unreachable this long (e.g. 10m): its tasks become GONE, and if it "
+      "returns it must kill them and register anew")(
       "registry-fresh", po::bool_switch(&registryFresh),
       "start with an empty registry, moving an unreadable one aside (WORK_DIR/registry.db.bad-*)")(
       "offer-timeout", po::value(&offerTimeout)->default_value("0"),
@@ -104,6 +107,13 @@ int run(int argc, char** argv) {
     options.offerTimeoutSec = *timeout;
   } else {
     std::cerr << "agora-master: --offer-timeout: " << timeout.error().message << std::endl;
+    return 2;
+  }
+  if (auto timeout = master::parseDurationSeconds(unreachableTimeout); timeout && *timeout > 0) {
+    options.agentUnreachableTimeoutSec = *timeout;
+  } else {
+    std::cerr << "agora-master: --agent-unreachable-timeout: "
+              << (timeout ? "must be positive" : timeout.error().message) << std::endl;
     return 2;
   }
   if (auto valid = validate(options); !valid) {

@@ -35,6 +35,9 @@ struct Agent {
   AgentStatus status = AgentStatus::kRegistered;
   double registeredTime = 0;  // wall seconds
   int missedPongs = 0;
+  // Wall seconds it became unreachable (persisted, so the removal deadline
+  // survives a master restart); 0 while not unreachable.
+  double unreachableTime = 0;
   std::set<std::string> offerIds;
   std::set<TaskKey> tasks;  // live tasks (not terminal) on this agent
 };
@@ -76,6 +79,9 @@ struct MasterState {
   double startTime = 0;
   std::map<std::string, Agent> agents;            // by agent ID
   std::map<std::string, std::string> agentPeers;  // transport peer -> agent ID
+  // Removed agents (unreachable past the timeout; persisted as gone): one that
+  // comes back is told to shut down and register anew.
+  std::set<std::string> goneAgents;
   std::map<std::string, Framework> frameworks;    // by framework ID
   std::set<std::string> removedFrameworks;        // torn down or failed over past timeout
   std::map<TaskKey, Task> tasks;                  // live tasks
