@@ -24,12 +24,14 @@ Agent::Agent(EventLoop& loop, ClientTransport& master, ServerTransport& executor
   master_.setHandler([this](std::string_view protocol, std::string_view payload) {
     onMasterMessage(protocol, payload);
   });
+  master_.setConnectedHandler([this] { onConnected(); });
   supervisor_.setChangeHandler([this] { schedulePublish(); });
 }
 
 Agent::~Agent() {
   *alive_ = false;
   master_.setHandler(nullptr);
+  master_.setConnectedHandler(nullptr);
   loop_.cancelTimer(tick_);
 }
 
@@ -112,6 +114,14 @@ void Agent::sendRegistration() {
   master_.send(kAgentProtocol, frame);
 }
 
+void Agent::onConnected() {
+  if (tick_ == 0) return;  // not started
+  // A new connection may reach a restarted master that does not know this
+  // agent's connection: register again now rather than after missed pings.
+  if (registered_) return startRegistration("connected to the master again");
+  sendRegistration();
+}
+
 void Agent::onTick() {
   supervisor_.refreshUsage();
   schedulePublish();
@@ -120,6 +130,7 @@ void Agent::onTick() {
     return;
   }
   if (loop_.clock().now() - lastPing_ > pingInterval_ * kMissedPingsBeforeReregistering) {
+    if (onRedirect_) onRedirect_("");
     startRegistration("no ping from the master for " +
                       std::to_string(kMissedPingsBeforeReregistering) + " intervals");
   }
@@ -171,9 +182,23 @@ void Agent::dispatch(AgentEnvelope::Reader envelope) {
       frameworks_.erase(fw);
       return;
     }
+    case AgentEnvelope::NOT_LEADER: {
+      auto m = envelope.getNotLeader();
+      std::string endpoint = m.getLeaderEndpoint();
+      LOG_EVERY_N(INFO, 10) << "the master is a standby; the leader is " << m.getLeaderId().cStr()
+                            << " at " << endpoint;
+      if (onRedirect_ && !endpoint.empty()) onRedirect_(endpoint);
+      return;
+    }
     case AgentEnvelope::SHUTDOWN_AGENT: {
-      LOG(WARNING) << "the master shut this agent down: "
-                   << envelope.getShutdownAgent().getMessage().cStr();
+      auto shutdown = envelope.getShutdownAgent();
+      std::string about = shutdown.getAgentId();
+      if (!about.empty() && about != agentId_) {
+        // An answer to a re-registration sent before this agent registered anew.
+        LOG(INFO) << "ignoring a shutdown of former agent ID " << about;
+        return;
+      }
+      LOG(WARNING) << "the master shut this agent down: " << shutdown.getMessage().cStr();
       supervisor_.killAll(/*forget=*/true);
       updates_.clear();
       frameworks_.clear();

@@ -1,8 +1,9 @@
 #pragma once
 // The agent's link to the master (PROTOCOL.md, master <-> agent): registers
 // (registerAgent each second until agentRegistered; reregisterAgent with its
-// tasks once it has an ID), answers pings, re-registers when a ping says
-// known=false or no ping came for 3 intervals, hands runTask / killTask /
+// tasks once it has an ID), answers pings, re-registers at once when its
+// connection to the master is re-established or a ping says known=false, and
+// when no ping came for 3 intervals, hands runTask / killTask /
 // shutdownFramework / shutdownAgent to the TaskSupervisor, and forwards the
 // StatusUpdateManager's updates and the master's acknowledgements.
 // Publishes an AgentSnapshot for the HTTP API after every change.
@@ -58,6 +59,12 @@ class Agent {
   // The master connection now reaches a new leading master: register again
   // at once (same agent ID) instead of waiting for missed pings.
   void reconnect(const std::string& why) { startRegistration(why); }
+  // Runs on the loop when a standby master names the leader's endpoint, and
+  // with "" when the master went silent (so a redirected connection returns
+  // to its configured endpoint). main.cpp points the connection there.
+  void setRedirectHandler(std::function<void(const std::string& endpoint)> handler) {
+    onRedirect_ = std::move(handler);
+  }
   // Runs on the loop thread after each snapshot is published (metrics export).
   void setPublishHandler(std::function<void(const AgentSnapshot&)> handler) {
     onPublish_ = std::move(handler);
@@ -77,6 +84,7 @@ class Agent {
   void onPing(schema::Ping::Reader message);
   void onRunTask(schema::RunTask::Reader message);
   void startRegistration(const std::string& why);
+  void onConnected();
   void sendRegistration();
   void forward(const StatusUpdate& update);
   void onTick();
@@ -102,6 +110,7 @@ class Agent {
 
   bool publishScheduled_ = false;
   std::function<void(const AgentSnapshot&)> onPublish_;
+  std::function<void(const std::string&)> onRedirect_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   SnapshotCell<AgentSnapshot> snapshot_;
 };

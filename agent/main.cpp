@@ -300,6 +300,9 @@ int run(const Flags& flags) {
   options.identity = AgentIdentity{"", "", flags.hostname, flags.resources};
   options.identity.bootId = *bootId;
   Agent agent(loop, **master, **executors, containerizer, options);
+  agent.setRedirectHandler([connection = master->get()](const std::string& endpoint) {
+    connection->redirect(endpoint);
+  });
   (*master)->setLeaderHandler(
       [&agent](const zk::MasterInfo& leader) { agent.reconnect("new leading master " + leader.id); });
   agent.recover(*recovered);

@@ -67,6 +67,14 @@ class FakeClient final : public ClientTransport {
   bool send(std::string_view protocol, std::string_view payload) override;
   const std::string& identity() const override { return identity_; }
   const TransportStats& stats() const override { return stats_; }
+  void setConnectedHandler(std::function<void()> handler) override {
+    onConnected_ = std::move(handler);
+  }
+  // As if the connection had dropped and come back (e.g. the server
+  // restarted): runs the connected handler now.
+  void simulateReconnect() {
+    if (onConnected_) onConnected_();
+  }
 
  private:
   friend class FakeNetwork;
@@ -74,6 +82,7 @@ class FakeClient final : public ClientTransport {
   std::string endpoint_;
   std::string identity_;
   Handler handler_;
+  std::function<void()> onConnected_;
   TransportStats stats_;
 };
 

@@ -1,6 +1,7 @@
 #include "common/subprocess.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -67,6 +68,9 @@ Result<pid_t> spawn(const SpawnOptions& options) {
     if (options.dieWithParent) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(1);
+    }
+    if (options.netnsFd >= 0 && setns(options.netnsFd, CLONE_NEWNET) != 0) {
+      childFail(pipeFds[1], errno);
     }
     if (options.newSession && setsid() < 0) childFail(pipeFds[1], errno);
     if (nullFd >= 0 && dup2(nullFd, 0) < 0) childFail(pipeFds[1], errno);

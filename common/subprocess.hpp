@@ -21,6 +21,9 @@ struct SpawnOptions {
   bool stdinNull = true;
   bool newSession = false;                        // setsid(): own process group
   bool dieWithParent = false;                     // PR_SET_PDEATHSIG SIGKILL
+  // >= 0: the child joins this network namespace (setns) before exec. The
+  // descriptor stays the caller's.
+  int netnsFd = -1;
 };
 
 // Returns the child's pid once exec succeeded; an Error (with the exec errno)

@@ -53,6 +53,11 @@ class ClientTransport {
   virtual bool send(std::string_view protocol, std::string_view payload) = 0;
   virtual const std::string& identity() const = 0;
   virtual const TransportStats& stats() const = 0;
+  // Runs on the loop each time a connection to the server is established,
+  // the first one and every reconnection (e.g. to a restarted server), so the
+  // owner can register again at once instead of waiting for a timeout.
+  // Transports without connections (the in-process fake) never call it.
+  virtual void setConnectedHandler(std::function<void()> handler) { (void)handler; }
 };
 
 // A random identity such as "agent-3f9c0a1b2c3d4e5f".

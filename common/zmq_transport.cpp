@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 
 #include <array>
+#include <atomic>
+#include <cstring>
 #include <zmq_addon.hpp>
 
 namespace agora {
@@ -162,7 +164,58 @@ ZmqClient::ZmqClient(EventLoop& loop, zmq::socket_t socket, std::string identity
   loop_.addSocket(socket_, [this] { onReadable(); });
 }
 
-ZmqClient::~ZmqClient() { loop_.removeSocket(socket_); }
+ZmqClient::~ZmqClient() {
+  if (monitor_) {
+    loop_.removeSocket(*monitor_);
+    zmq_socket_monitor(socket_.handle(), nullptr, 0);
+  }
+  loop_.removeSocket(socket_);
+}
+
+void ZmqClient::setConnectedHandler(std::function<void()> handler) {
+  onConnected_ = std::move(handler);
+  if (monitor_ || !onConnected_) return;
+  // Handshake events tell the owner that a (re)connection is up. Only
+  // clients that ask pay for the monitor's extra socket.
+  static std::atomic<uint64_t> monitors{0};
+  std::string address = "inproc://agora-client-monitor-" + std::to_string(monitors++);
+  try {
+    if (zmq_socket_monitor(socket_.handle(), address.c_str(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+      throw zmq::error_t();
+    }
+    auto monitor = std::make_unique<zmq::socket_t>(zmqContext(), zmq::socket_type::pair);
+    monitor->set(zmq::sockopt::linger, 0);
+    monitor->connect(address);
+    monitor_ = std::move(monitor);
+    loop_.addSocket(*monitor_, [this] { onMonitorEvent(); });
+  } catch (const zmq::error_t& e) {
+    zmq_socket_monitor(socket_.handle(), nullptr, 0);
+    LOG(ERROR) << "cannot watch the connection of " << identity_ << ": " << e.what()
+               << "; reconnections are noticed only by the protocol's timeouts";
+  }
+}
+
+void ZmqClient::onMonitorEvent() {
+  // Each event is two frames: [uint16 event, uint32 value][endpoint].
+  bool connected = false;
+  for (int i = 0; i < 64; ++i) {
+    std::vector<zmq::message_t> parts;
+    try {
+      if (!zmq::recv_multipart(*monitor_, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+        break;
+      }
+    } catch (const zmq::error_t& e) {
+      LOG_EVERY_N(WARNING, 100) << "monitor receive failed: " << e.what();
+      break;
+    }
+    uint16_t event = 0;
+    if (!parts.empty() && parts[0].size() >= sizeof(event)) {
+      std::memcpy(&event, parts[0].data(), sizeof(event));
+    }
+    connected = connected || event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+  }
+  if (connected && onConnected_) onConnected_();
+}
 
 bool ZmqClient::send(std::string_view protocol, std::string_view payload) {
   std::array<zmq::const_buffer, 2> parts = {zmq::buffer(protocol), zmq::buffer(payload)};

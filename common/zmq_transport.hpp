@@ -52,15 +52,22 @@ class ZmqClient final : public ClientTransport {
   bool send(std::string_view protocol, std::string_view payload) override;
   const std::string& identity() const override { return identity_; }
   const TransportStats& stats() const override { return stats_; }
+  // Called on each completed ZMTP handshake after this call (a socket
+  // monitor, started by the first call).
+  void setConnectedHandler(std::function<void()> handler) override;
 
  private:
   ZmqClient(EventLoop& loop, zmq::socket_t socket, std::string identity);
   void onReadable();
+  void onMonitorEvent();
 
   EventLoop& loop_;
   zmq::socket_t socket_;
+  // PAIR socket receiving socket_'s monitor events; null until asked for.
+  std::unique_ptr<zmq::socket_t> monitor_;
   std::string identity_;
   Handler handler_;
+  std::function<void()> onConnected_;
   TransportStats stats_;
   // Shared with callbacks posted to the loop so they can tell the transport is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

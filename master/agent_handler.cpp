@@ -34,6 +34,8 @@ const char* agentMessageName(schema::AgentEnvelope::Which which) {
       return "shutdownFramework";
     case W::SHUTDOWN_AGENT:
       return "shutdownAgent";
+    case W::NOT_LEADER:
+      return "notLeader";
   }
   return "unknown";
 }
@@ -188,6 +190,10 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
     return;
   }
 
+  if (state_.goneAgents.count(agentId)) {
+    refuseGoneAgent(peer, agentId);
+    return;
+  }
   Agent* agent = state_.findAgent(agentId);
   bool wasKnown = agent != nullptr;
   if (!wasKnown) {
@@ -206,6 +212,7 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   agent->total = std::move(*total);
   agent->attributes = std::move(attributes);
   agent->status = AgentStatus::kRegistered;
+  agent->unreachableTime = 0;
   agent->missedPongs = 0;
   agent->answered = false;
 
@@ -316,6 +323,7 @@ void Master::onPong(const std::string& peer, schema::Pong::Reader) {
 }
 
 void Master::pingAgents() {
+  removeUnreachableAgents();
   for (auto& [id, agent] : state_.agents) {
     if (agent.status != AgentStatus::kRegistered) continue;
     if (agent.missedPongs >= options_.agentMaxMissedPings) {
@@ -335,6 +343,7 @@ void Master::pingAgents() {
 void Master::markAgentUnreachable(Agent& agent, const std::string& why) {
   LOG(WARNING) << "agent " << agent.id << " (" << agent.hostname << ") is unreachable: " << why;
   agent.status = AgentStatus::kUnreachable;
+  agent.unreachableTime = loop_.clock().wallSeconds();
   persistAgent(agent);
   for (const std::string& offerId : std::set<std::string>(agent.offerIds)) {
     rescindOffer(offerId, "agent_unreachable");

@@ -2,10 +2,13 @@
 
 #include <glog/logging.h>
 
+#include "common/codec.hpp"
 #include "common/zk/leader_contender.hpp"
 #include "common/zk/leader_detector.hpp"
 #include "common/zk/zk_session.hpp"
 #include "common/zk/zk_url.hpp"
+#include "schemas/master_agent.capnp.h"
+#include "schemas/scheduler.capnp.h"
 
 namespace agora::master {
 
@@ -13,7 +16,8 @@ GatedTransport::GatedTransport(ServerTransport& inner) : inner_(inner) {
   inner_.setHandler([this](const std::string& peer, std::string_view protocol,
                            std::string_view payload) {
     if (!open_) {
-      LOG_EVERY_N(INFO, 100) << "not the leading master: ignoring a frame from " << peer;
+      LOG_EVERY_N(INFO, 100) << "not the leading master: redirecting a frame from " << peer;
+      if (closedHandler_) closedHandler_(peer, protocol);
       return;
     }
     if (handler_) handler_(peer, protocol, payload);
@@ -65,7 +69,14 @@ void Leadership::start(zk::MasterInfo self, std::function<void(const std::string
   onLost_ = std::move(onLost);
   contender_ =
       std::make_unique<zk::LeaderContender>(*session_, path_, zk::encodeMasterInfo(self_));
-  detector_->start([this](const std::optional<zk::MasterInfo>&) { publish(); });
+  gate_.setClosedHandler([this](const std::string& peer, std::string_view protocol) {
+    replyNotLeader(peer, protocol);
+  });
+  detector_->start([this](const std::optional<zk::MasterInfo>& leader) {
+    leaderEndpoint_ = leader ? leader->endpoint : "";
+    leaderId_ = leader ? leader->id : "";
+    publish();
+  });
   contender_->start(
       [this] {
         LOG(INFO) << "this master (" << self_.id
@@ -94,6 +105,27 @@ void Leadership::publish() {
     view->leaderHttp = self_.httpAddress;
   }
   view_.store(std::move(view));
+}
+
+void Leadership::replyNotLeader(const std::string& peer, std::string_view protocol) {
+  if (leaderEndpoint_.empty() || leaderId_ == self_.id) return;
+  auto fill = [&](schema::NotLeader::Builder out) {
+    out.setLeaderId(leaderId_);
+    out.setLeaderEndpoint(leaderEndpoint_);
+  };
+  capnp::MallocMessageBuilder message;
+  if (protocol == kAgentProtocol) {
+    auto envelope = message.initRoot<schema::AgentEnvelope>();
+    envelope.setVersion(schema::PROTOCOL_VERSION);
+    fill(envelope.initNotLeader());
+  } else if (protocol == kSchedulerProtocol) {
+    auto event = message.initRoot<schema::Event>();
+    event.setVersion(schema::PROTOCOL_VERSION);
+    fill(event.initNotLeader());
+  } else {
+    return;
+  }
+  gate_.sendDirect(peer, protocol, encodePacked(message));
 }
 
 void Leadership::install(http::HttpServer& server) const {

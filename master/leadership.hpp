@@ -4,7 +4,10 @@
 // schedulers: frames reach the Master, and the Master's messages leave, only
 // through the gate this class puts around the ZeroMQ transport, open while
 // elected. A standby answers the HTTP API with 307 redirects to the leader
-// (same path and query); /health and /metrics answer locally.
+// (same path and query); /health and /metrics answer locally. It answers
+// every agent or scheduler frame with `notLeader` naming the leader's
+// ZeroMQ endpoint (nothing while no leader is known), so that clients given
+// a fixed endpoint find the leader.
 //
 // Leadership is never regained in-process: a master that loses it must stop
 // (its state is no longer authoritative) and be restarted by its supervisor,
@@ -41,13 +44,22 @@ class GatedTransport final : public ServerTransport {
   bool isOpen() const { return open_; }
 
   void setHandler(Handler handler) override { handler_ = std::move(handler); }
+  // Runs for each frame that arrives while closed (the standby's answer).
+  void setClosedHandler(std::function<void(const std::string& peer, std::string_view protocol)> h) {
+    closedHandler_ = std::move(h);
+  }
   bool send(const std::string& peer, std::string_view protocol, std::string_view payload) override;
+  // Sends even while closed (a standby's redirects only).
+  bool sendDirect(const std::string& peer, std::string_view protocol, std::string_view payload) {
+    return inner_.send(peer, protocol, payload);
+  }
   std::string endpoint() const override { return inner_.endpoint(); }
   const TransportStats& stats() const override { return inner_.stats(); }
 
  private:
   ServerTransport& inner_;
   Handler handler_;
+  std::function<void(const std::string&, std::string_view)> closedHandler_;
   bool open_ = false;
 };
 
@@ -84,6 +96,7 @@ class Leadership {
  private:
   Leadership(EventLoop& loop, ServerTransport& inner, std::string zkUrl, std::string path);
   void publish();
+  void replyNotLeader(const std::string& peer, std::string_view protocol);
 
   EventLoop& loop_;
   const std::string zkUrl_;
@@ -94,6 +107,9 @@ class Leadership {
   std::unique_ptr<zk::LeaderContender> contender_;
   std::unique_ptr<zk::LeaderDetector> detector_;
   std::function<void(const std::string&)> onLost_;
+  // The leader's ZeroMQ endpoint and ID as last seen by the detector.
+  std::string leaderEndpoint_;
+  std::string leaderId_;
   std::atomic<std::shared_ptr<const View>> view_{std::make_shared<const View>()};
 };
 

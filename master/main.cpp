@@ -64,7 +64,7 @@ int blockStopSignals() {
 
 int run(int argc, char** argv) {
   std::string workDir, httpAddress, listen, logDir, offerTimeout, zkUrl, zkSessionTimeout,
-      minAllocatable;
+      minAllocatable, unreachableTimeout;
   bool registryFresh = false;
   master::MasterOptions options;
   po::options_description flags("Options");
@@ -87,9 +87,11 @@ int run(int argc, char** argv) {
       "min-allocatable-resources",
       po::value(&minAllocatable)->default_value(master::kDefaultMinAllocatable),
       "smallest pool worth offering: alternatives separated by '|', each all of its scalars")(
-      "agent-reregister-timeout",
-      po::value(&options.agentReregisterTimeoutSec)->default_value(600),
+      "agent-reregister-timeout", po::value(&options.agentReregisterTimeoutSec)->default_value(600),
       "seconds after a restart within which registered agents must re-register")(
+      "agent-unreachable-timeout", po::value(&unreachableTimeout)->default_value("10m"),
+      "remove an agent unreachable this long (e.g. 10m): its tasks become GONE, and if it "
+      "returns it must kill them and register anew")(
       "registry-fresh", po::bool_switch(&registryFresh),
       "start with an empty registry, moving an unreadable one aside (WORK_DIR/registry.db.bad-*)")(
       "offer-timeout", po::value(&offerTimeout)->default_value("0"),
@@ -116,6 +118,13 @@ int run(int argc, char** argv) {
   } else {
     std::cerr << "agora-master: --min-allocatable-resources: " << minimum.error().message
               << std::endl;
+    return 2;
+  }
+  if (auto timeout = master::parseDurationSeconds(unreachableTimeout); timeout && *timeout > 0) {
+    options.agentUnreachableTimeoutSec = *timeout;
+  } else {
+    std::cerr << "agora-master: --agent-unreachable-timeout: "
+              << (timeout ? "must be positive" : timeout.error().message) << std::endl;
     return 2;
   }
   if (auto valid = validate(options); !valid) {

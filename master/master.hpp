@@ -56,6 +56,11 @@ struct MasterOptions {
   // Agents recovered from the registry that have not re-registered this long
   // after the start are marked unreachable.
   double agentReregisterTimeoutSec = 600;
+  // An agent unreachable this long is removed: its remaining tasks become
+  // GONE (partition-aware frameworks), it is recorded as gone in the
+  // registry, and if it comes back it is told to kill its tasks. Checked at
+  // each ping interval, so removal happens up to one interval late.
+  double agentUnreachableTimeoutSec = 600;
   // An offer not answered (accepted or declined) within this many seconds is
   // rescinded and its resources re-offered; 0: offers never time out.
   double offerTimeoutSec = 0;
@@ -148,7 +153,10 @@ class Master {
   // Queues `mutations`; `done` (optional) runs on the loop once they are
   // durable, and not at all if the master is gone by then.
   void persist(std::vector<Mutation> mutations, std::function<void(Status)> done = {});
+  AgentRecord recordOf(const Agent& agent) const;
   void persistAgent(const Agent& agent, std::function<void(Status)> done = {});
+  // Skips the write when the record is unchanged since last queued.
+  void persistAgentRecord(const AgentRecord& record, std::function<void(Status)> done = {});
   void persistFramework(const Framework& framework, double removedTime = 0);
   // Agents recovered from the registry that did not re-register in time.
   void expireRecoveringAgents();
@@ -163,6 +171,14 @@ class Master {
   void onStatusUpdate(const std::string& peer, schema::StatusUpdate::Reader message);
   void pingAgents();
   void markAgentUnreachable(Agent& agent, const std::string& why);
+
+  // agent_removal.cpp: unreachable agents past the timeout, and their return.
+  // Removes every agent unreachable for agentUnreachableTimeoutSec.
+  void removeUnreachableAgents();
+  // REQUIRES: the agent is unreachable. Invalidates `agent`.
+  void removeAgent(Agent& agent, const std::string& why);
+  // A removed agent came back: tells it to kill its tasks and register anew.
+  void refuseGoneAgent(const std::string& peer, const std::string& agentId);
   // Takes a task reported by a re-registering agent back into the live set.
   // REQUIRES: the framework exists.
   void readmitTask(Agent& agent, std::string frameworkId, TaskInfo info, TaskStatus latest,

@@ -45,7 +45,7 @@ void Master::persist(std::vector<Mutation> mutations, std::function<void(Status)
 
 void Master::afterPersisted(std::function<void(Status)> done) { persist({}, std::move(done)); }
 
-void Master::persistAgent(const Agent& agent, std::function<void(Status)> done) {
+AgentRecord Master::recordOf(const Agent& agent) const {
   AgentRecord record;
   record.id = agent.id;
   record.hostname = agent.hostname;
@@ -55,10 +55,18 @@ void Master::persistAgent(const Agent& agent, std::function<void(Status)> done) 
   record.registeredTime = agent.registeredTime;
   if (agent.status == AgentStatus::kUnreachable) {
     record.state = AgentRecordState::kUnreachable;
-    record.unreachableTime = loop_.clock().wallSeconds();
+    record.unreachableTime = agent.unreachableTime;
   }
+  return record;
+}
+
+void Master::persistAgent(const Agent& agent, std::function<void(Status)> done) {
+  persistAgentRecord(recordOf(agent), std::move(done));
+}
+
+void Master::persistAgentRecord(const AgentRecord& record, std::function<void(Status)> done) {
   Mutation mutation = putAgent(record);
-  std::string& last = persistedAgents_[agent.id];
+  std::string& last = persistedAgents_[record.id];
   if (*mutation.bytes == last) {
     // Already written (a re-registration after a restart, typically): no
     // new write, but still answer only after any write of it in flight.
@@ -82,7 +90,11 @@ void Master::recover(const RegistryContents& contents) {
   double now = loop_.clock().wallSeconds();
   size_t recovering = 0;
   for (const auto& [id, record] : contents.agents) {
-    if (record.state == AgentRecordState::kGone) continue;
+    if (record.state == AgentRecordState::kGone) {
+      state_.goneAgents.insert(id);
+      persistedAgents_[id] = *putAgent(record).bytes;
+      continue;
+    }
     Agent& agent = state_.agents[id];
     agent.id = id;
     agent.hostname = record.hostname;
@@ -92,6 +104,9 @@ void Master::recover(const RegistryContents& contents) {
     agent.registeredTime = record.registeredTime;
     bool admitted = record.state == AgentRecordState::kAdmitted;
     agent.status = admitted ? AgentStatus::kRecovering : AgentStatus::kUnreachable;
+    // Records written before the time was kept count from this start.
+    agent.unreachableTime =
+        admitted ? 0 : (record.unreachableTime > 0 ? record.unreachableTime : now);
     persistedAgents_[id] = *putAgent(record).bytes;
     recovering += admitted ? 1 : 0;
   }

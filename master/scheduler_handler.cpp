@@ -474,15 +474,19 @@ void Master::onReconcile(Framework& framework, capnp::List<schema::TaskRef>::Rea
       // until it does or times out (the scheduler reconciles again).
       if (agent != nullptr && agent->status == AgentStatus::kRecovering) continue;
       bool unreachable = agent != nullptr && agent->status == AgentStatus::kUnreachable;
+      bool gone = !agentId.empty() && state_.goneAgents.count(agentId) > 0;
       Task unknown;
       unknown.info.taskId = taskId;
       unknown.frameworkId = framework.info.id;
       unknown.agentId = agentId;
-      TaskState aware = unreachable ? TaskState::UNREACHABLE : TaskState::UNKNOWN;
+      TaskState aware = gone          ? TaskState::GONE
+                        : unreachable ? TaskState::UNREACHABLE
+                                      : TaskState::UNKNOWN;
+      std::string where = gone          ? "on removed agent " + agentId
+                          : unreachable ? "on unreachable agent " + agentId
+                                        : "unknown to the master";
       status = taskUpdate(unknown, framework.partitionAware() ? aware : TaskState::LOST,
-                          TaskReason::RECONCILIATION,
-                          unreachable ? "task '" + taskId + "' is on unreachable agent " + agentId
-                                      : "task '" + taskId + "' is unknown to the master");
+                          TaskReason::RECONCILIATION, "task '" + taskId + "' is " + where);
     }
     status.reason = TaskReason::RECONCILIATION;
     sendUpdate(framework, status);

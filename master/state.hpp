@@ -39,6 +39,9 @@ struct Agent {
   // registry write). The agent drops launches that reach it before that
   // answer, so none may be sent meanwhile.
   bool answered = true;
+  // Wall seconds it became unreachable (persisted, so the removal deadline
+  // survives a master restart); 0 while not unreachable.
+  double unreachableTime = 0;
   std::set<std::string> offerIds;
   std::set<TaskKey> tasks;  // live tasks (not terminal) on this agent
 };
@@ -80,6 +83,9 @@ struct MasterState {
   double startTime = 0;
   std::map<std::string, Agent> agents;            // by agent ID
   std::map<std::string, std::string> agentPeers;  // transport peer -> agent ID
+  // Removed agents (unreachable past the timeout; persisted as gone): one that
+  // comes back is told to shut down and register anew.
+  std::set<std::string> goneAgents;
   std::map<std::string, Framework> frameworks;    // by framework ID
   std::set<std::string> removedFrameworks;        // torn down or failed over past timeout
   std::map<TaskKey, Task> tasks;                  // live tasks

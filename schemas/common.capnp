@@ -229,3 +229,11 @@ struct Offer {
   agentUrl @6 :Text;              # the agent's HTTP API (files, containers)
   role @7 :Text;                  # the role the resources are allocated to (one of the framework's)
 }
+
+# master -> agent or scheduler: this master is a standby (high availability,
+# --zk) and does not serve it; the client should talk to the leader instead.
+# Sent in answer to any frame a standby receives, while a leader is known.
+struct NotLeader {
+  leaderId @0 :Text;
+  leaderEndpoint @1 :Text;        # the leader's ZeroMQ endpoint, "tcp://10.0.0.1:5055"
+}

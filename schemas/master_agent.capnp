@@ -22,6 +22,7 @@ struct AgentEnvelope {
     pong @9 :Pong;
     shutdownFramework @10 :ShutdownFramework;
     shutdownAgent @11 :ShutdownAgent;
+    notLeader @12 :Common.NotLeader;   # from a standby master: see Common.NotLeader
   }
 }
 
@@ -110,4 +111,7 @@ struct ShutdownFramework {
 # were declared GONE); it must kill its tasks and register anew.
 struct ShutdownAgent {
   message @0 :Text;
+  # The agent ID this is about; an agent whose ID differs (it already
+  # registered anew) ignores it. Empty: whatever ID the agent has.
+  agentId @1 :Text;
 }

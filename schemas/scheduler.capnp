@@ -92,5 +92,6 @@ struct Event {
       agentId @14 :Text;
       data @15 :Data;
     }
+    notLeader @16 :Common.NotLeader;  # from a standby master: see Common.NotLeader
   }
 }

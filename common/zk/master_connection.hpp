@@ -38,11 +38,19 @@ class MasterConnection final : public ClientTransport {
   }
   // The endpoint messages go to; empty while no leader is known.
   const std::string& endpoint() const { return endpoint_; }
+  // A standby master named the leader (fixed-endpoint mode only; with zk://
+  // the detector decides): from the next loop turn on, messages go to
+  // `endpoint` (tcp:// only) with the same identity, and the connected
+  // handler runs once connected. Empty: back to the configured endpoint
+  // (the leader it was sent to went silent). Safe to call from this
+  // connection's own handlers.
+  void redirect(const std::string& endpoint);
 
   void setHandler(Handler handler) override { handler_ = std::move(handler); }
   bool send(std::string_view protocol, std::string_view payload) override;
   const std::string& identity() const override { return identity_; }
   const TransportStats& stats() const override;
+  void setConnectedHandler(std::function<void()> handler) override;
 
  private:
   MasterConnection(EventLoop& loop, std::string identity);
@@ -54,6 +62,10 @@ class MasterConnection final : public ClientTransport {
   std::string endpoint_;
   Handler handler_;
   std::function<void(const MasterInfo&)> onLeader_;
+  std::function<void()> onConnected_;
+  std::string leaderId_;    // the leader followed now (zk:// only)
+  std::string configured_;  // the fixed endpoint given to create() (not zk://)
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<ClientTransport> client_;
   std::unique_ptr<ZkSession> session_;
   std::unique_ptr<LeaderDetector> detector_;

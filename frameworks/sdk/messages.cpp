@@ -198,6 +198,9 @@ Result<Event::Body> readEventBody(schema::Event::Reader in) {
     }
     case schema::Event::MESSAGE:
       return event::Message{in.getMessage().getAgentId(), stringOf(in.getMessage().getData())};
+    case schema::Event::NOT_LEADER:
+      return event::NotLeader{in.getNotLeader().getLeaderId(),
+                              in.getNotLeader().getLeaderEndpoint()};
   }
   return makeError(ErrorCode::kProtocol, "unknown event type");
 }
@@ -314,6 +317,11 @@ std::string encodeEvent(const Event& e) {
                    msg.setAgentId(m.agentId);
                    msg.setData(bytesOf(m.data));
                  },
+                 [&](const event::NotLeader& m) {
+                   auto notLeader = out.initNotLeader();
+                   notLeader.setLeaderId(m.leaderId);
+                   notLeader.setLeaderEndpoint(m.leaderEndpoint);
+                 },
              },
              e.body);
   return encodePacked(message);
@@ -336,8 +344,9 @@ const char* callName(const Call::Body& body) {
 }
 
 const char* eventName(const Event::Body& body) {
-  static const char* kNames[] = {"SUBSCRIBED", "OFFERS",    "RESCIND",        "UPDATE", "FAILURE",
-                                 "ERROR",      "HEARTBEAT", "INVERSE_OFFERS", "MESSAGE"};
+  static const char* kNames[] = {"SUBSCRIBED", "OFFERS",    "RESCIND",   "UPDATE",
+                                 "FAILURE",    "ERROR",     "HEARTBEAT", "INVERSE_OFFERS",
+                                 "MESSAGE",    "NOT_LEADER"};
   return kNames[body.index()];
 }
 

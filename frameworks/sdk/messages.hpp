@@ -114,12 +114,17 @@ struct Message {
   std::string agentId;
   std::string data;
 };
+// From a standby master: talk to the leader at leaderEndpoint instead.
+struct NotLeader {
+  std::string leaderId;
+  std::string leaderEndpoint;
+};
 }  // namespace event
 
 struct Event {
-  using Body =
-      std::variant<event::Subscribed, event::Offers, event::Rescind, event::Update, event::Failure,
-                   event::Error, event::Heartbeat, event::InverseOffers, event::Message>;
+  using Body = std::variant<event::Subscribed, event::Offers, event::Rescind, event::Update,
+                            event::Failure, event::Error, event::Heartbeat, event::InverseOffers,
+                            event::Message, event::NotLeader>;
   Body body;
 };
 

@@ -18,6 +18,12 @@ Result<std::unique_ptr<SchedulerDriver>> SchedulerDriver::create(Scheduler& sche
   (*client)->setLeaderHandler([d = driver.get()](const zk::MasterInfo& leader) {
     d->resubscribe("new leading master " + leader.id);
   });
+  // A new connection may reach a restarted master that has not seen this
+  // scheduler's connection: re-subscribe now rather than after missed heartbeats.
+  (*client)->setConnectedHandler([d = driver.get()] {
+    if (d->state_ == State::kSubscribed) d->resubscribe("connected to the master again");
+  });
+  driver->connection_ = client->get();
   driver->transport_ = std::move(*client);
   driver->transport_->setHandler(
       [d = driver.get()](std::string_view protocol, std::string_view payload) {
@@ -153,6 +159,15 @@ void SchedulerDriver::onMessage(std::string_view protocol, std::string_view payl
   if (state_ == State::kStopped || state_ == State::kAborted) return;
   Event::Body& body = event->body;
   if (auto* subscribed = std::get_if<event::Subscribed>(&body)) return handle(*subscribed);
+  if (auto* notLeader = std::get_if<event::NotLeader>(&body)) {
+    // A standby: the next subscription goes to the leader it names.
+    LOG_EVERY_N(INFO, 10) << "the master is a standby; the leader is " << notLeader->leaderId
+                          << " at " << notLeader->leaderEndpoint;
+    if (connection_ != nullptr && !notLeader->leaderEndpoint.empty()) {
+      connection_->redirect(notLeader->leaderEndpoint);
+    }
+    return;
+  }
   if (auto* error = std::get_if<event::Error>(&body)) {
     LOG(ERROR) << "master error for framework '" << framework_.name << "': " << error->message;
     abortError_ = Error{ErrorCode::kFailedPrecondition, error->message};
@@ -232,6 +247,7 @@ void SchedulerDriver::onHeartbeatTimer() {
 }
 
 void SchedulerDriver::onMasterSilent() {
+  if (connection_ != nullptr) connection_->redirect("");  // back to the configured endpoint
   resubscribe("no word from the master for " +
               std::to_string(kMissedHeartbeats * heartbeatIntervalSec_) + " s");
 }

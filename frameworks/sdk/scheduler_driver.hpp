@@ -33,6 +33,10 @@
 #include "frameworks/sdk/messages.hpp"
 #include "frameworks/sdk/scheduler.hpp"
 
+namespace agora::zk {
+class MasterConnection;
+}  // namespace agora::zk
+
 namespace agora::sdk {
 
 struct DriverOptions {
@@ -142,6 +146,8 @@ class SchedulerDriver {
   std::unique_ptr<EventLoop> ownedLoop_;  // null when running on a caller's loop
   EventLoop& loop_;
   std::unique_ptr<ClientTransport> transport_;
+  // transport_ as a master connection (create() only; null with a given transport).
+  zk::MasterConnection* connection_ = nullptr;
   std::thread thread_;
   std::atomic<std::thread::id> ownedLoopThread_{};
 

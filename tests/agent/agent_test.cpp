@@ -181,6 +181,37 @@ TEST_F(AgentTest, ReregistersWhenThePingSaysUnknown) {
   EXPECT_EQ(std::string(toMaster_.back().root().getReregisterAgent().getAgentId()), "A1");
 }
 
+TEST_F(AgentTest, ReregistersAtOnceWhenTheConnectionToTheMasterComesBack) {
+  registerAgent();
+  masterLink_->simulateReconnect();
+  loop_.runUntilIdle();
+  EXPECT_FALSE(agent_->registered());
+  ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 1);
+  EXPECT_EQ(std::string(toMaster_.back().root().getReregisterAgent().getAgentId()), "A1");
+  registerAgent();
+  EXPECT_TRUE(agent_->registered());
+}
+
+TEST_F(AgentTest, ShutdownAgentKillsItsTasksAndRegistersAnewButNotForAFormerId) {
+  registerAgent();
+  runTask("t1");
+  connectExecutor();
+  size_t toExecutor = toExecutor_.size();
+  // About an ID this agent no longer has: a late answer, ignored.
+  fromMaster([](auto e) { e.initShutdownAgent().setAgentId("A0"); });
+  EXPECT_TRUE(agent_->registered());
+  EXPECT_EQ(toExecutor_.size(), toExecutor);
+  fromMaster([](auto e) {
+    auto m = e.initShutdownAgent();
+    m.setAgentId("A1");
+    m.setMessage("removed");
+  });
+  EXPECT_EQ(executorMessages().back(), ExecutorEnvelope::KILL);
+  EXPECT_FALSE(agent_->registered());
+  EXPECT_TRUE(agent_->agentId().empty());
+  EXPECT_EQ(toMaster_.back().root().which(), AgentEnvelope::REGISTER_AGENT);
+}
+
 TEST_F(AgentTest, ReregistersAfterThreeSilentPingIntervals) {
   registerAgent();
   advance(seconds(6));

@@ -129,6 +129,9 @@ void FakeAgent::onMessage(std::string_view payload) {
     case schema::AgentEnvelope::SHUTDOWN_FRAMEWORK:
       shutdownFrameworks.emplace_back(env.getShutdownFramework().getFrameworkId());
       break;
+    case schema::AgentEnvelope::SHUTDOWN_AGENT:
+      shutdownAgents.emplace_back(env.getShutdownAgent().getMessage());
+      break;
     default:
       break;
   }

@@ -46,6 +46,7 @@ class FakeAgent {
   std::vector<std::string> kills;                          // task IDs
   std::vector<std::string> acks;                           // uuids
   std::vector<std::string> shutdownFrameworks;
+  std::vector<std::string> shutdownAgents;  // their messages
 
  private:
   void onMessage(std::string_view payload);

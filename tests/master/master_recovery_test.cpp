@@ -35,6 +35,7 @@ class MasterRecoveryTest : public MasterTest {
     options.agentMaxMissedPings = 3;
     options.frameworkHeartbeatIntervalSec = 2;
     options.agentReregisterTimeoutSec = 30;
+    options.agentUnreachableTimeoutSec = 100;
     options.registrar = registrar_.get();
     master_ = std::make_unique<Master>(loop_, *server_, options);
     settle();
@@ -227,6 +228,39 @@ TEST_F(MasterRecoveryTest, AgentsThatDoNotReturnInTimeBecomeUnreachable) {
   settle();
   EXPECT_EQ(agentState(b->agentId).status, AgentStatus::kRegistered);
   EXPECT_EQ(b->registeredCount, 2);
+}
+
+TEST_F(MasterRecoveryTest, UnreachableTimeoutKeepsCountingAndGoneAgentsStayGone) {
+  auto a = agent("agent-a", "cpus:2;mem:1024");
+  a->autoPong = false;
+  network_.cutOff("agent-a");
+  advance(5);
+  ASSERT_EQ(agentState(a->agentId).status, AgentStatus::kUnreachable);
+  double since = agentState(a->agentId).unreachableTime;
+  // Down for 60 s: the 100 s count from when it became unreachable.
+  restart(60);
+  EXPECT_EQ(agentState(a->agentId).status, AgentStatus::kUnreachable);
+  EXPECT_EQ(agentState(a->agentId).unreachableTime, since);
+  advance(38);
+  EXPECT_EQ(master_->state().agents.count(a->agentId), 1u);
+  advance(4);
+  EXPECT_EQ(master_->state().agents.count(a->agentId), 0u);
+
+  // Gone survives a restart: its return is refused, and the new ID it then
+  // registers with differs from the old one.
+  restart();
+  EXPECT_EQ(master_->state().agents.count(a->agentId), 0u);
+  EXPECT_EQ(master_->state().goneAgents.count(a->agentId), 1u);
+  network_.restore("agent-a");
+  std::string oldId = a->agentId;
+  a->reregister(oldId, "cpus:2;mem:1024", {});
+  settle();
+  EXPECT_EQ(a->shutdownAgents.size(), 1u);
+  EXPECT_EQ(master_->state().agents.count(oldId), 0u);
+  a->registerAgent("cpus:2;mem:1024");
+  settle();
+  EXPECT_NE(a->agentId, oldId);
+  EXPECT_EQ(agentState(a->agentId).status, AgentStatus::kRegistered);
 }
 
 TEST_F(MasterRecoveryTest, ReconcilingTasksOfAgentsThatDidNotReturn) {

@@ -1,0 +1,61 @@
+// Unreachable agents past --agent-unreachable-timeout: removal, and what an
+// agent that returns after it is told (schemas/PROTOCOL.md, partitions).
+
+#include <glog/logging.h>
+
+#include <cstdio>
+
+#include "master/master.hpp"
+
+namespace agora::master {
+
+void Master::removeUnreachableAgents() {
+  double now = loop_.clock().wallSeconds();
+  std::vector<std::string> expired;
+  for (const auto& [id, agent] : state_.agents) {
+    if (agent.status == AgentStatus::kUnreachable &&
+        now - agent.unreachableTime >= options_.agentUnreachableTimeoutSec) {
+      expired.push_back(id);
+    }
+  }
+  for (const std::string& id : expired) {
+    Agent& agent = state_.agents.at(id);
+    char text[64];
+    std::snprintf(text, sizeof(text), "%g", options_.agentUnreachableTimeoutSec);
+    removeAgent(agent, "it was unreachable for more than " + std::string(text) + " s");
+  }
+}
+
+void Master::removeAgent(Agent& agent, const std::string& why) {
+  CHECK(agent.status == AgentStatus::kUnreachable) << agent.id;
+  LOG(WARNING) << "removing agent " << agent.id << " (" << agent.hostname << "): " << why;
+  std::string message = "agent " + agent.id + " (" + agent.hostname + ") was removed: " + why;
+  // Frameworks that are not partition-aware were told LOST when the agent
+  // became unreachable; what is still live here is UNREACHABLE.
+  for (const TaskKey& key : std::set<TaskKey>(agent.tasks)) {
+    failTask(key, TaskState::GONE, TaskState::LOST, TaskReason::AGENT_REMOVED, message);
+  }
+  AgentRecord record = recordOf(agent);
+  record.state = AgentRecordState::kGone;
+  persistAgentRecord(record);
+  if (!agent.peer.empty()) state_.agentPeers.erase(agent.peer);
+  state_.goneAgents.insert(agent.id);
+  state_.agents.erase(agent.id);
+  markChanged();
+}
+
+void Master::refuseGoneAgent(const std::string& peer, const std::string& agentId) {
+  LOG(WARNING) << "agent " << agentId << " (" << peer
+               << ") came back after it was removed: telling it to kill its tasks";
+  metrics_.rejected("gone_agent");
+  sendToAgent(peer, "shutdownAgent", [&](AgentEnvelope::Builder out) {
+    auto shutdown = out.initShutdownAgent();
+    shutdown.setAgentId(agentId);
+    shutdown.setMessage(
+        "agent " + agentId +
+        " was removed after being unreachable past the timeout; its tasks were declared GONE: "
+        "kill them and register as a new agent");
+  });
+}
+
+}  // namespace agora::master
