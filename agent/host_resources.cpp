@@ -47,6 +47,14 @@ double detectDiskMb(const std::string& dir) {
 Result<Resources> hostResources(const std::string& workDir, const std::string& overrides) {
   auto given = Resources::parse(overrides);
   if (!given) return makeError(given.error().withContext("--resources"));
+  for (const auto& [reservation, part] : given->byReservation()) {
+    if (reservation.type != ReservationType::kStatic) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "--resources: " + part.toString() +
+                           ": an agent reserves only statically; dynamic reservations are "
+                           "made through the master (RESERVE, POST /api/v1/reserve)");
+    }
+  }
   Resources out;
   auto set = [&](const std::string& name, double value) -> Status {
     if (given->scalar(name) > 0 || value <= 0) return {};

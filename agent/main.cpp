@@ -361,7 +361,8 @@ int main(int argc, char** argv) {
                                                 agora::po::value(&f.http)->default_value(""),
                                                 "HTTP API address HOST:PORT (empty: none)")(
       "resources", agora::po::value(&f.resources)->default_value(""),
-      "override detected resources, e.g. 'cpus:4;mem:8192;ports:[31000-32000]'")(
+      "override detected resources, e.g. 'cpus:4;mem:8192;ports:[31000-32000]'; "
+      "NAME(ROLE):VALUE reserves statically for ROLE, e.g. 'cpus(eng):2;cpus:6'")(
       "attributes", agora::po::value(&f.attributes)->default_value(""), "e.g. 'rack:r1;zone:a'")(
       "hostname", agora::po::value(&f.hostname)->default_value(""),
       "advertised hostname (default: this host's)")(

@@ -7,6 +7,7 @@
 #include "cli/dev_command.hpp"
 #include "cli/list_commands.hpp"
 #include "cli/logs_command.hpp"
+#include "cli/reserve_commands.hpp"
 #include "cli/role_commands.hpp"
 #include "cli/run_command.hpp"
 
@@ -20,10 +21,12 @@ const char* kUsage =
     "  run [options] -- CMD [ARGS...]  run one task, stream its output, exit with its code\n"
     "  agents | frameworks | tasks     list the cluster's state (-o json for the raw JSON)\n"
     "  logs [-f] [--stderr] TASK_ID    print a task's stdout (or stderr); -f follows it\n"
-    "  roles [-o json]                 roles: weight, quota, allocation, offers, filters\n"
+    "  roles [-o json]                 roles: weight, quota, reserved, allocation, offers\n"
     "  quota set ROLE [--guarantee R] [--limit R] | quota rm ROLE\n"
     "                                  set or remove a role's quota (R: 'cpus:1;mem:512')\n"
     "  weight set ROLE W               set a role's weight\n"
+    "  reserve | unreserve AGENT_ID R --role ROLE [--principal P]\n"
+    "                                  reserve an agent's resources for a role, or undo it\n"
     "\n"
     "Global options (also accepted after the command):\n"
     "  --master HOST:PORT              the master's HTTP API (env AGORA_MASTER;\n"
@@ -54,6 +57,8 @@ int main(int argc, char** argv) {
   if (command == "roles") return rolesCommand(line->args, line->global);
   if (command == "quota") return quotaCommand(line->args, line->global);
   if (command == "weight") return weightCommand(line->args, line->global);
+  if (command == "reserve") return reserveCommand(line->args, line->global, true);
+  if (command == "unreserve") return reserveCommand(line->args, line->global, false);
   if (command == "agents" || command == "frameworks" || command == "tasks") {
     return listCommand(command, line->args, line->global);
   }

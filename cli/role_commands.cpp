@@ -63,7 +63,9 @@ RoleChange helpShown() {
   return change;
 }
 
-int sendChange(const RoleChange& change, const GlobalOptions& global) {
+}  // namespace
+
+int sendRoleChange(const RoleChange& change, const GlobalOptions& global) {
   auto sent = sendToMaster(global.master, change.method, change.path, change.body);
   if (!sent) {
     std::cerr << "agora: " << sent.error().message << std::endl;
@@ -72,8 +74,6 @@ int sendChange(const RoleChange& change, const GlobalOptions& global) {
   std::cout << change.done << std::endl;
   return 0;
 }
-
-}  // namespace
 
 Result<RoleChange> parseQuotaArgs(const std::vector<std::string>& args, GlobalOptions& global) {
   po::options_description options("Options");
@@ -176,8 +176,8 @@ std::string formatFilters(const json& filters, double nowWall) {
 }
 
 Table rolesTable(const json& body, double nowWall) {
-  Table table({"ROLE", "WEIGHT", "GUARANTEE", "LIMIT", "ALLOCATED", "OFFERED", "FRAMEWORKS",
-               "SUPPRESSED", "FILTERS"});
+  Table table({"ROLE", "WEIGHT", "GUARANTEE", "LIMIT", "RESERVED", "ALLOCATED", "OFFERED",
+               "FRAMEWORKS", "SUPPRESSED", "FILTERS"});
   if (!body.is_object() || !body.contains("roles") || !body["roles"].is_array()) return table;
   auto list = [](const json& items) {
     std::string out;
@@ -196,6 +196,7 @@ Table rolesTable(const json& body, double nowWall) {
     std::string weight = role.contains("weight") ? json(role["weight"]).dump() : "";
     table.addRow({role.value("name", std::string()), weight, guarantee,
                   formatResources(quota.value("limit", json())),
+                  formatResources(role.value("reserved", json())),
                   formatResources(role.value("allocated", json())),
                   formatResources(role.value("offered", json())),
                   list(role.value("frameworks", json())),
@@ -210,7 +211,8 @@ int rolesCommand(const std::vector<std::string>& args, GlobalOptions global) {
   options.add_options()("output,o", po::value<std::string>()->default_value("table"),
                         "output format: table or json (the master's raw JSON)");
   auto parsed = parseArgs(
-      "Usage: agora roles [-o json]\n\nLists roles with their weight, quota, allocation, "
+      "Usage: agora roles [-o json]\n\nLists roles with their weight, quota, reservations, "
+      "allocation, "
       "offers, frameworks and refuse filters (GET /api/v1/roles).",
       args, options, global);
   if (!parsed) return fail(parsed.error());
@@ -238,13 +240,13 @@ int rolesCommand(const std::vector<std::string>& args, GlobalOptions global) {
 int quotaCommand(const std::vector<std::string>& args, GlobalOptions global) {
   auto change = parseQuotaArgs(args, global);
   if (!change) return fail(change.error());
-  return change->help ? 0 : sendChange(*change, global);
+  return change->help ? 0 : sendRoleChange(*change, global);
 }
 
 int weightCommand(const std::vector<std::string>& args, GlobalOptions global) {
   auto change = parseWeightArgs(args, global);
   if (!change) return fail(change.error());
-  return change->help ? 0 : sendChange(*change, global);
+  return change->help ? 0 : sendRoleChange(*change, global);
 }
 
 }  // namespace agora::cli

@@ -1,6 +1,7 @@
 #pragma once
 // Operator commands for roles:
-//   agora roles [-o json]                      GET /api/v1/roles as a table
+//   agora roles [-o json]                      GET /api/v1/roles as a table (with each
+//                                              role's reservations)
 //   agora quota set ROLE [--guarantee R] [--limit R]   POST /api/v1/quota
 //   agora quota rm ROLE                        DELETE /api/v1/quota?role=ROLE
 //   agora weight set ROLE W                    POST /api/v1/weights
@@ -37,6 +38,9 @@ Table rolesTable(const nlohmann::json& body, double nowWall);
 std::string formatFilters(const nlohmann::json& filters, double nowWall);
 // "45s", "2m", "3h", "2d": a coarse, readable span.
 std::string formatSpan(double seconds);
+
+// Sends the change and prints change.done; kExitError with the master's refusal.
+int sendRoleChange(const RoleChange& change, const GlobalOptions& global);
 
 int rolesCommand(const std::vector<std::string>& args, GlobalOptions global);
 int quotaCommand(const std::vector<std::string>& args, GlobalOptions global);

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <sstream>
+
+#include "common/role_name.hpp"
 
 namespace agora {
 
@@ -103,7 +106,80 @@ bool rangesContain(const std::vector<Range>& have, const std::vector<Range>& wan
   return true;
 }
 
+
+const std::vector<Range> kNoRanges;
+
+// "eng", "eng,dynamic", "eng,dynamic:ops", "*" (nullopt: unreserved).
+Result<std::optional<Reservation>> parseReservation(std::string_view text) {
+  text = trim(text);
+  size_t comma = text.find(',');
+  std::string role(trim(text.substr(0, comma)));
+  if (role == "*" && comma == std::string_view::npos) return std::optional<Reservation>();
+  if (auto valid = validateRoleName(role); !valid) return makeError(valid.error());
+  if (role == "*") {
+    return makeError(ErrorCode::kInvalidArgument, "the unreserved role '*' takes no type");
+  }
+  Reservation reservation{role, ReservationType::kStatic, ""};
+  if (comma != std::string_view::npos) {
+    std::string_view type = trim(text.substr(comma + 1));
+    size_t colon = type.find(':');
+    std::string_view kind = trim(type.substr(0, colon));
+    if (kind == "dynamic") {
+      reservation.type = ReservationType::kDynamic;
+      if (colon != std::string_view::npos) reservation.principal = trim(type.substr(colon + 1));
+    } else if (kind != "static" || colon != std::string_view::npos) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "reservation type must be 'static' or 'dynamic[:PRINCIPAL]', got '" +
+                           std::string(type) + "'");
+    }
+  }
+  return std::optional<Reservation>(std::move(reservation));
+}
+
+Result<double> parseScalarValue(const std::string& name, std::string_view value) {
+  std::string copy(value);
+  char* end = nullptr;
+  double number = std::strtod(copy.c_str(), &end);
+  if (copy.empty() || end != copy.c_str() + copy.size()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "resource '" + name + "': not a number: '" + copy + "'");
+  }
+  return number;
+}
+
+Status checkScalar(const std::string& name, double value) {
+  if (!isValidResourceName(name)) {
+    return makeError(ErrorCode::kInvalidArgument, "invalid resource name '" + name + "'");
+  }
+  if (!std::isfinite(value) || value < 0 || value > Resources::kMaxScalar) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "resource '" + name + "' must be a finite number in [0, 2^40]");
+  }
+  return {};
+}
+
+Status checkRange(const std::string& name, Range range) {
+  if (!isValidResourceName(name)) {
+    return makeError(ErrorCode::kInvalidArgument, "invalid resource name '" + name + "'");
+  }
+  if (range.end < range.begin || range.end > 0xffffffffULL) {
+    return makeError(ErrorCode::kInvalidArgument, "invalid range for '" + name + "'");
+  }
+  return {};
+}
+
+bool isAncestorOrSelf(const std::string& ancestor, const std::string& role) {
+  if (ancestor == role) return true;
+  return role.size() > ancestor.size() && role.compare(0, ancestor.size(), ancestor) == 0 &&
+         role[ancestor.size()] == '/';
+}
+
 }  // namespace
+
+std::string Reservation::toString() const {
+  if (type == ReservationType::kStatic) return role;
+  return role + ",dynamic" + (principal.empty() ? "" : ":" + principal);
+}
 
 bool isValidResourceName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -126,31 +202,68 @@ std::vector<Range> coalesce(std::vector<Range> ranges) {
   return out;
 }
 
+// --- Pool ------------------------------------------------------------------
+
+bool Resources::Pool::contains(const Pool& other) const {
+  for (const auto& [name, value] : other.scalars) {
+    auto it = scalars.find(name);
+    if (it == scalars.end() || it->second < value) return false;
+  }
+  for (const auto& [name, list] : other.ranges) {
+    auto it = ranges.find(name);
+    if (!rangesContain(it == ranges.end() ? kNoRanges : it->second, list)) return false;
+  }
+  return true;
+}
+
+void Resources::Pool::add(const Pool& other) {
+  for (const auto& [name, value] : other.scalars) scalars[name] += value;
+  for (const auto& [name, list] : other.ranges) {
+    auto& mine = ranges[name];
+    mine.insert(mine.end(), list.begin(), list.end());
+    mine = coalesce(std::move(mine));
+  }
+}
+
+void Resources::Pool::subtract(const Pool& other) {
+  for (const auto& [name, value] : other.scalars) {
+    auto it = scalars.find(name);
+    if (it == scalars.end()) continue;
+    it->second -= value;
+    if (it->second <= 0) scalars.erase(it);
+  }
+  for (const auto& [name, list] : other.ranges) {
+    auto it = ranges.find(name);
+    if (it == ranges.end()) continue;
+    it->second = subtractRanges(it->second, list);
+    if (it->second.empty()) ranges.erase(it);
+  }
+}
+
+Resources::Pool& Resources::pool(const Reservation* reservation) {
+  return reservation == nullptr ? unreserved_ : reserved_[*reservation];
+}
+
+void Resources::dropEmptyPools() {
+  std::erase_if(reserved_, [](const auto& entry) { return entry.second.empty(); });
+}
+
+// --- Building --------------------------------------------------------------
+
 Status Resources::setScalar(const std::string& name, double value) {
-  if (!isValidResourceName(name)) {
-    return makeError(ErrorCode::kInvalidArgument, "invalid resource name '" + name + "'");
-  }
-  if (!std::isfinite(value) || value < 0 || value > kMaxScalar) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "resource '" + name + "' must be a finite number in [0, 2^40]");
-  }
+  if (auto ok = checkScalar(name, value); !ok) return ok;
   int64_t fixed = toFixed(value);
   if (fixed == 0) {
-    scalars_.erase(name);
+    unreserved_.scalars.erase(name);
   } else {
-    scalars_[name] = fixed;
+    unreserved_.scalars[name] = fixed;
   }
   return {};
 }
 
 Status Resources::addRange(const std::string& name, Range range) {
-  if (!isValidResourceName(name)) {
-    return makeError(ErrorCode::kInvalidArgument, "invalid resource name '" + name + "'");
-  }
-  if (range.end < range.begin || range.end > 0xffffffffULL) {
-    return makeError(ErrorCode::kInvalidArgument, "invalid range for '" + name + "'");
-  }
-  auto& list = ranges_[name];
+  if (auto ok = checkRange(name, range); !ok) return ok;
+  auto& list = unreserved_.ranges[name];
   list.push_back(range);
   list = coalesce(std::move(list));
   return {};
@@ -163,50 +276,151 @@ Result<Resources> Resources::parse(std::string_view text) {
     std::string_view item = trim(text.substr(0, semi));
     if (!item.empty()) {
       size_t colon = item.find(':');
-      if (colon == std::string_view::npos) {
+      size_t paren = item.find('(');
+      std::optional<Reservation> reservation;
+      std::string name;
+      if (paren != std::string_view::npos && paren < colon) {
+        size_t close = item.find(')', paren);
+        if (close == std::string_view::npos || close + 1 >= item.size() || item[close + 1] != ':') {
+          return makeError(ErrorCode::kInvalidArgument,
+                           "resource '" + std::string(item) + "' must be NAME(ROLE):VALUE");
+        }
+        name = std::string(trim(item.substr(0, paren)));
+        auto parsed = parseReservation(item.substr(paren + 1, close - paren - 1));
+        if (!parsed) return makeError(parsed.error().withContext("resource '" + name + "'"));
+        reservation = std::move(*parsed);
+        colon = close + 1;
+      } else if (colon == std::string_view::npos) {
         return makeError(ErrorCode::kInvalidArgument,
                          "resource '" + std::string(item) + "' must be NAME:VALUE");
+      } else {
+        name = std::string(trim(item.substr(0, colon)));
       }
-      std::string name(trim(item.substr(0, colon)));
       std::string_view value = trim(item.substr(colon + 1));
+      Pool& pool = out.pool(reservation ? &*reservation : nullptr);
       if (!value.empty() && value.front() == '[') {
         auto ranges = parseRanges(value);
         if (!ranges) return makeError(ranges.error().withContext("resource '" + name + "'"));
         for (const Range& r : *ranges) {
-          if (auto st = out.addRange(name, r); !st) return makeError(st.error());
+          if (auto st = checkRange(name, r); !st) return makeError(st.error());
+          pool.ranges[name].push_back(r);
         }
+        pool.ranges[name] = coalesce(std::move(pool.ranges[name]));
+        if (pool.ranges[name].empty()) pool.ranges.erase(name);
       } else {
-        std::string copy(value);
-        char* end = nullptr;
-        double number = std::strtod(copy.c_str(), &end);
-        if (copy.empty() || end != copy.c_str() + copy.size()) {
-          return makeError(ErrorCode::kInvalidArgument,
-                           "resource '" + name + "': not a number: '" + copy + "'");
-        }
-        if (out.scalars_.count(name)) {
+        auto number = parseScalarValue(name, value);
+        if (!number) return makeError(number.error());
+        if (pool.scalars.count(name)) {
           return makeError(ErrorCode::kInvalidArgument, "resource '" + name + "' given twice");
         }
-        if (auto st = out.setScalar(name, number); !st) return makeError(st.error());
+        if (auto st = checkScalar(name, *number); !st) return makeError(st.error());
+        if (toFixed(*number) != 0) pool.scalars[name] = toFixed(*number);
       }
     }
     if (semi == std::string_view::npos) break;
     text.remove_prefix(semi + 1);
   }
+  out.dropEmptyPools();
   return out;
 }
 
+Status Resources::addEntry(Pool& pool, const std::string& name, schema::Resource::Reader in) {
+  if (in.isScalar()) {
+    if (pool.scalars.count(name)) {
+      return makeError(ErrorCode::kInvalidArgument, "resource '" + name + "' given twice");
+    }
+    if (auto st = checkScalar(name, in.getScalar()); !st) return st;
+    if (toFixed(in.getScalar()) != 0) pool.scalars[name] = toFixed(in.getScalar());
+    return {};
+  }
+  std::vector<Range> list;
+  for (auto range : in.getRanges()) {
+    Range r{range.getBegin(), range.getEnd()};
+    if (auto st = checkRange(name, r); !st) return st;
+    list.push_back(r);
+  }
+  if (list.empty()) return {};
+  auto& mine = pool.ranges[name];
+  mine.insert(mine.end(), list.begin(), list.end());
+  mine = coalesce(std::move(mine));
+  return {};
+}
+
+Result<Resources> Resources::fromCapnp(capnp::List<schema::Resource>::Reader list) {
+  Resources out;
+  for (auto resource : list) {
+    std::string name = resource.getName();
+    std::string role = resource.getRole();
+    std::optional<Reservation> reservation;
+    if (!role.empty() && role != "*") {
+      if (auto valid = validateRoleName(role); !valid) {
+        return makeError(valid.error().withContext("resource '" + name + "'"));
+      }
+      bool dynamic = resource.getReservationType() == schema::ReservationType::DYNAMIC;
+      reservation = Reservation{role, dynamic ? ReservationType::kDynamic : ReservationType::kStatic,
+                                dynamic ? std::string(resource.getPrincipal()) : ""};
+    }
+    if (auto st = addEntry(out.pool(reservation ? &*reservation : nullptr), name, resource); !st) {
+      return makeError(st.error());
+    }
+  }
+  out.dropEmptyPools();
+  return out;
+}
+
+// --- Reading ---------------------------------------------------------------
+
+unsigned Resources::count() const {
+  size_t n = unreserved_.scalars.size() + unreserved_.ranges.size();
+  for (const auto& [reservation, pool] : reserved_) n += pool.scalars.size() + pool.ranges.size();
+  return static_cast<unsigned>(n);
+}
+
+double Resources::unreservedScalar(const std::string& name) const {
+  auto it = unreserved_.scalars.find(name);
+  return it == unreserved_.scalars.end() ? 0.0 : fromFixed(it->second);
+}
+
+double Resources::scalar(const std::string& name) const {
+  auto it = unreserved_.scalars.find(name);
+  int64_t sum = it == unreserved_.scalars.end() ? 0 : it->second;
+  for (const auto& [reservation, pool] : reserved_) {
+    auto found = pool.scalars.find(name);
+    if (found != pool.scalars.end()) sum += found->second;
+  }
+  return fromFixed(sum);
+}
+
+std::vector<Range> Resources::ranges(const std::string& name) const {
+  auto it = unreserved_.ranges.find(name);
+  std::vector<Range> out = it == unreserved_.ranges.end() ? kNoRanges : it->second;
+  if (reserved_.empty()) return out;
+  for (const auto& [reservation, pool] : reserved_) {
+    auto found = pool.ranges.find(name);
+    if (found != pool.ranges.end()) out.insert(out.end(), found->second.begin(), found->second.end());
+  }
+  return coalesce(std::move(out));
+}
+
 std::vector<std::string> Resources::scalarNames() const {
-  std::vector<std::string> names;
-  for (const auto& [name, value] : scalars_) names.push_back(name);
+  std::set<std::string> unique;
+  for (const auto& [name, value] : unreserved_.scalars) unique.insert(name);
+  for (const auto& [reservation, pool] : reserved_) {
+    for (const auto& [name, value] : pool.scalars) unique.insert(name);
+  }
+  std::vector<std::string> names(unique.begin(), unique.end());
   std::stable_sort(names.begin(), names.end(),
                    [](const std::string& a, const std::string& b) { return nameRank(a) < nameRank(b); });
   return names;
 }
 
 std::vector<std::string> Resources::rangeNames() const {
-  std::vector<std::string> names;
-  for (const auto& [name, value] : ranges_) names.push_back(name);
-  return names;
+  std::set<std::string> unique;
+  for (const auto& [name, value] : unreserved_.ranges) unique.insert(name);
+  for (const auto& [reservation, pool] : reserved_) {
+    for (const auto& [name, value] : pool.ranges) unique.insert(name);
+  }
+  return std::vector<std::string>(unique.begin(), unique.end());
 }
 
 uint64_t Resources::rangeCount(const std::string& name) const {
@@ -218,66 +432,92 @@ uint64_t Resources::rangeCount(const std::string& name) const {
 std::string Resources::toString() const {
   std::ostringstream out;
   bool first = true;
-  for (const std::string& name : scalarNames()) {
-    out << (first ? "" : ";") << name << ":" << formatScalar(scalars_.at(name));
-    first = false;
-  }
-  for (const auto& [name, list] : ranges_) {
-    out << (first ? "" : ";") << name << ":[";
-    for (size_t i = 0; i < list.size(); ++i) {
-      out << (i ? "," : "") << list[i].begin << "-" << list[i].end;
+  auto print = [&](const Pool& pool, const std::string& suffix) {
+    std::vector<std::string> names;
+    for (const auto& [name, value] : pool.scalars) names.push_back(name);
+    std::stable_sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+      return nameRank(a) < nameRank(b);
+    });
+    for (const std::string& name : names) {
+      out << (first ? "" : ";") << name << suffix << ":" << formatScalar(pool.scalars.at(name));
+      first = false;
     }
-    out << "]";
-    first = false;
-  }
+    for (const auto& [name, list] : pool.ranges) {
+      out << (first ? "" : ";") << name << suffix << ":[";
+      for (size_t i = 0; i < list.size(); ++i) {
+        out << (i ? "," : "") << list[i].begin << "-" << list[i].end;
+      }
+      out << "]";
+      first = false;
+    }
+  };
+  print(unreserved_, "");
+  for (const auto& [reservation, pool] : reserved_) print(pool, "(" + reservation.toString() + ")");
   return out.str();
 }
 
-double Resources::scalar(const std::string& name) const {
-  auto it = scalars_.find(name);
-  return it == scalars_.end() ? 0.0 : fromFixed(it->second);
+void Resources::toCapnp(capnp::List<schema::Resource>::Builder builder) const {
+  unsigned i = 0;
+  auto write = [&](const Pool& pool, const Reservation* reservation) {
+    auto tag = [&](schema::Resource::Builder entry) {
+      if (reservation == nullptr) return;
+      entry.setRole(reservation->role);
+      entry.setReservationType(reservation->type == ReservationType::kDynamic
+                                   ? schema::ReservationType::DYNAMIC
+                                   : schema::ReservationType::STATIC);
+      if (!reservation->principal.empty()) entry.setPrincipal(reservation->principal);
+    };
+    std::vector<std::string> names;
+    for (const auto& [name, value] : pool.scalars) names.push_back(name);
+    std::stable_sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+      return nameRank(a) < nameRank(b);
+    });
+    for (const std::string& name : names) {
+      builder[i].setName(name);
+      builder[i].setScalar(fromFixed(pool.scalars.at(name)));
+      tag(builder[i]);
+      ++i;
+    }
+    for (const auto& [name, list] : pool.ranges) {
+      builder[i].setName(name);
+      auto out = builder[i].initRanges(static_cast<unsigned>(list.size()));
+      for (unsigned j = 0; j < list.size(); ++j) {
+        out[j].setBegin(list[j].begin);
+        out[j].setEnd(list[j].end);
+      }
+      tag(builder[i]);
+      ++i;
+    }
+  };
+  write(unreserved_, nullptr);
+  for (const auto& [reservation, pool] : reserved_) write(pool, &reservation);
 }
 
-const std::vector<Range>& Resources::ranges(const std::string& name) const {
-  static const std::vector<Range> kEmpty;
-  auto it = ranges_.find(name);
-  return it == ranges_.end() ? kEmpty : it->second;
-}
+// --- Arithmetic ------------------------------------------------------------
 
 bool Resources::contains(const Resources& other) const {
-  for (const auto& [name, value] : other.scalars_) {
-    auto it = scalars_.find(name);
-    if (it == scalars_.end() || it->second < value) return false;
-  }
-  for (const auto& [name, list] : other.ranges_) {
-    if (!rangesContain(ranges(name), list)) return false;
+  if (!unreserved_.contains(other.unreserved_)) return false;
+  for (const auto& [reservation, pool] : other.reserved_) {
+    auto it = reserved_.find(reservation);
+    if (it == reserved_.end() || !it->second.contains(pool)) return false;
   }
   return true;
 }
 
 Resources& Resources::operator+=(const Resources& other) {
-  for (const auto& [name, value] : other.scalars_) scalars_[name] += value;
-  for (const auto& [name, list] : other.ranges_) {
-    auto& mine = ranges_[name];
-    mine.insert(mine.end(), list.begin(), list.end());
-    mine = coalesce(std::move(mine));
-  }
+  unreserved_.add(other.unreserved_);
+  for (const auto& [reservation, pool] : other.reserved_) reserved_[reservation].add(pool);
   return *this;
 }
 
 Resources& Resources::operator-=(const Resources& other) {
-  for (const auto& [name, value] : other.scalars_) {
-    auto it = scalars_.find(name);
-    if (it == scalars_.end()) continue;
-    it->second -= value;
-    if (it->second <= 0) scalars_.erase(it);
+  unreserved_.subtract(other.unreserved_);
+  if (other.reserved_.empty()) return *this;
+  for (const auto& [reservation, pool] : other.reserved_) {
+    auto it = reserved_.find(reservation);
+    if (it != reserved_.end()) it->second.subtract(pool);
   }
-  for (const auto& [name, list] : other.ranges_) {
-    auto it = ranges_.find(name);
-    if (it == ranges_.end()) continue;
-    it->second = subtractRanges(it->second, list);
-    if (it->second.empty()) ranges_.erase(it);
-  }
+  dropEmptyPools();
   return *this;
 }
 
@@ -293,42 +533,65 @@ Resources Resources::operator-(const Resources& other) const {
   return out;
 }
 
-Result<Resources> Resources::fromCapnp(capnp::List<schema::Resource>::Reader list) {
+// --- Reservations ----------------------------------------------------------
+
+Resources Resources::unreserved() const {
   Resources out;
-  for (auto resource : list) {
-    std::string name = resource.getName();
-    if (resource.isScalar()) {
-      if (out.scalars_.count(name)) {
-        return makeError(ErrorCode::kInvalidArgument, "resource '" + name + "' given twice");
-      }
-      if (auto st = out.setScalar(name, resource.getScalar()); !st) return makeError(st.error());
-    } else {
-      for (auto range : resource.getRanges()) {
-        if (auto st = out.addRange(name, Range{range.getBegin(), range.getEnd()}); !st) {
-          return makeError(st.error());
-        }
-      }
-    }
+  out.unreserved_ = unreserved_;
+  return out;
+}
+
+Resources Resources::reservedPart() const {
+  Resources out;
+  out.reserved_ = reserved_;
+  return out;
+}
+
+Resources Resources::reservedFor(const std::string& role) const {
+  Resources out;
+  for (const auto& [reservation, pool] : reserved_) {
+    if (reservation.role == role) out.reserved_.emplace(reservation, pool);
   }
   return out;
 }
 
-void Resources::toCapnp(capnp::List<schema::Resource>::Builder builder) const {
-  unsigned i = 0;
-  for (const std::string& name : scalarNames()) {
-    builder[i].setName(name);
-    builder[i].setScalar(fromFixed(scalars_.at(name)));
-    ++i;
+Resources Resources::allocatableTo(const std::string& role) const {
+  Resources out = unreserved();
+  for (const auto& [reservation, pool] : reserved_) {
+    if (isAncestorOrSelf(reservation.role, role)) out.reserved_.emplace(reservation, pool);
   }
-  for (const auto& [name, list] : ranges_) {
-    builder[i].setName(name);
-    auto out = builder[i].initRanges(static_cast<unsigned>(list.size()));
-    for (unsigned j = 0; j < list.size(); ++j) {
-      out[j].setBegin(list[j].begin);
-      out[j].setEnd(list[j].end);
-    }
-    ++i;
+  return out;
+}
+
+Resources Resources::flatten() const {
+  Resources out = unreserved();
+  for (const auto& [reservation, pool] : reserved_) out.unreserved_.add(pool);
+  return out;
+}
+
+Resources Resources::reservedAs(const Reservation& reservation) const {
+  Resources out;
+  Pool& pool = out.reserved_[reservation];
+  pool = unreserved_;
+  for (const auto& [r, p] : reserved_) pool.add(p);
+  out.dropEmptyPools();
+  return out;
+}
+
+std::set<std::string> Resources::reservationRoles() const {
+  std::set<std::string> roles;
+  for (const auto& [reservation, pool] : reserved_) roles.insert(reservation.role);
+  return roles;
+}
+
+std::vector<std::pair<Reservation, Resources>> Resources::byReservation() const {
+  std::vector<std::pair<Reservation, Resources>> out;
+  for (const auto& [reservation, pool] : reserved_) {
+    Resources part;
+    part.reserved_.emplace(reservation, pool);
+    out.emplace_back(reservation, std::move(part));
   }
+  return out;
 }
 
 }  // namespace agora

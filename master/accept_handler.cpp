@@ -1,4 +1,5 @@
-// ACCEPT: offer validation, task validation (launch_planner) and launches.
+// ACCEPT: offer validation, reservation operations (reservations.cpp), task
+// validation (launch_planner) and launches.
 
 #include <glog/logging.h>
 
@@ -39,6 +40,7 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
   double refuse = accept.getFilters().getRefuseSeconds();
   if (!std::isfinite(refuse) || refuse < 0) refuse = 5.0;
   std::vector<TaskRequest> requests;
+  std::vector<ReservationOperation> reservations;
   std::vector<std::string> unsupported;
   int group = 0;
   for (auto operation : accept.getOperations()) {
@@ -50,6 +52,10 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
         requests.push_back(TaskRequest{task.getTaskId(), fromCapnp(task), isGroup ? group : -1});
       }
       if (isGroup) ++group;
+    } else if (which == schema::Operation::RESERVE) {
+      reservations.push_back({true, Resources::fromCapnp(operation.getReserve())});
+    } else if (which == schema::Operation::UNRESERVE) {
+      reservations.push_back({false, Resources::fromCapnp(operation.getUnreserve())});
     } else {
       unsupported.push_back(operationName(which));
     }
@@ -104,6 +110,47 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
   for (const std::string& offerId : usable) offered += takeOffer(offerId).resources;
   metrics_.offersAccepted(usable.size());
   Agent& agent = state_.agents.at(agentId);  // offers exist only for registered agents
+  if (reservations.empty()) {
+    finishAccept(framework, agent, role, requests, offered, refuse);
+    return;
+  }
+  // Reservation operations apply first, all or none; launches see their result.
+  Resources after = offered;
+  auto changes = planReservations(framework, role, reservations, after);
+  if (!changes) {
+    const std::string& why = changes.error().message;
+    reject("invalid_operation", "framework " + framework.info.id + ": " + why);
+    allocator_->recover(framework.info.id, role, agentId, offered, 0);
+    rejectAllTasks(framework, taskIds, TaskState::ERROR, TaskReason::TASK_INVALID,
+                   "launch failed: the accept's " + why);
+    scheduleAllocation();
+    return;
+  }
+  applyReservations(framework, role, agent, *changes);
+  // Launch only once the reservations are durable: a restarted master must
+  // not find tasks on reservations it does not know.
+  persistReservations(agent, [this, frameworkId = framework.info.id, role, agentId, requests,
+                              after, refuse](Status persisted) {
+    LOG_IF(ERROR, !persisted) << "agent " << agentId << ": reservations not persisted: "
+                              << persisted.error().message;
+    Framework* owner = state_.findFramework(frameworkId);
+    Agent* target = state_.findAgent(agentId);
+    if (owner == nullptr) return;  // its allocations went with it
+    if (target == nullptr || target->status != AgentStatus::kRegistered) {
+      std::vector<std::string> ids;
+      for (const TaskRequest& request : requests) ids.push_back(request.taskId);
+      rejectAllTasks(*owner, ids, owner->partitionAware() ? TaskState::DROPPED : TaskState::LOST,
+                     TaskReason::AGENT_REMOVED, "launch failed: agent " + agentId + " went away");
+      return;
+    }
+    finishAccept(*owner, *target, role, requests, after, refuse);
+  });
+}
+
+void Master::finishAccept(Framework& framework, Agent& agent, const std::string& role,
+                          const std::vector<TaskRequest>& requests, const Resources& offered,
+                          double refuse) {
+  const std::string& agentId = agent.id;
   LaunchPlan plan = planLaunch(requests, agentId, offered, [&](const std::string& taskId) {
     return framework.taskIds.count(taskId) > 0;
   });

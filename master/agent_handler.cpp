@@ -40,6 +40,20 @@ const char* agentMessageName(schema::AgentEnvelope::Which which) {
   return "unknown";
 }
 
+// An agent reports its unreserved and statically reserved resources only:
+// dynamic reservations are the master's (its registry) to apply.
+Result<Resources> reportedTotal(Result<Resources> total) {
+  if (!total) return total;
+  for (const auto& [reservation, part] : total->byReservation()) {
+    if (reservation.type == ReservationType::kDynamic) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "dynamic reservation " + part.toString() +
+                           " in the agent's resources (only the master makes those)");
+    }
+  }
+  return total;
+}
+
 // A task as reported by a re-registering agent, decoded before any state changes.
 struct ReportedTask {
   std::string frameworkId;
@@ -118,7 +132,7 @@ void Master::sendRegistered(const Agent& agent, bool reregistered) {
 
 void Master::onRegisterAgent(const std::string& peer, schema::RegisterAgent::Reader message) {
   std::string hostname = message.getHostname();
-  auto total = Resources::fromCapnp(message.getResources());
+  auto total = reportedTotal(Resources::fromCapnp(message.getResources()));
   KeyValues attributes = fromCapnp(message.getAttributes());
   std::string url = message.getHttpUrl();
   if (!total) {
@@ -165,7 +179,7 @@ void Master::admitAgent(Agent agent) {
 void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent::Reader message) {
   std::string agentId = message.getAgentId();
   std::string hostname = message.getHostname();
-  auto total = Resources::fromCapnp(message.getResources());
+  auto total = reportedTotal(Resources::fromCapnp(message.getResources()));
   KeyValues attributes = fromCapnp(message.getAttributes());
   std::string url = message.getHttpUrl();
   std::vector<ReportedTask> reported;
@@ -249,7 +263,7 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
     const Task& task = state_.tasks.at(key);
     used[{key.first, task.role}] += task.info.resources;
   }
-  allocator_->addAgent(agentId, agent->total, used, agent->attributes);
+  allocator_->addAgent(agentId, applyReservations(*agent), used, agent->attributes);
   for (const std::string& frameworkId : shutdown) {
     sendToAgent(peer, "shutdownFramework", [&](AgentEnvelope::Builder out) {
       out.initShutdownFramework().setFrameworkId(frameworkId);

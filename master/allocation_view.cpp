@@ -24,6 +24,14 @@ json filterJson(const FilterView& filter, const Clock& clock) {
           {"latest_expiry", wallTime(clock, filter.latestExpiry)}};
 }
 
+Resources dynamicPart(const Resources& resources) {
+  Resources out;
+  for (const auto& [reservation, part] : resources.byReservation()) {
+    if (reservation.type == ReservationType::kDynamic) out += part;
+  }
+  return out;
+}
+
 json roleJson(const RoleView& role, const Resources& offered, const Clock& clock) {
   json quota = {{"consumed", toJson(role.consumed)}};
   quota["guarantee"] = role.guarantee ? toJson(*role.guarantee) : json(nullptr);
@@ -34,10 +42,11 @@ json roleJson(const RoleView& role, const Resources& offered, const Clock& clock
           {"weight", role.weight},
           {"quota", quota},
           {"guarantee_exceeds_capacity", role.guaranteeExceedsCapacity},
-          {"allocated", toJson(role.consumed)},
+          {"allocated", toJson(role.allocated)},
           {"offered", toJson(offered)},
-          {"in_use", toJson(role.consumed - offered)},
-          {"reserved", json::object()},
+          {"in_use", toJson(role.allocated.flatten() - offered.flatten())},
+          {"reserved", toJson(role.reserved)},
+          {"reserved_dynamic", toJson(dynamicPart(role.reserved))},
           {"frameworks", role.frameworks},
           {"suppressed_frameworks", role.suppressed},
           {"filters", filters}};
@@ -81,6 +90,16 @@ json offerJson(const OfferRecord& record, const AllocationViewInputs& in) {
 
 }  // namespace
 
+json reservedByRole(const Resources& resources) {
+  std::map<std::string, Resources> byRole;
+  for (const auto& [reservation, part] : resources.byReservation()) {
+    byRole[reservation.role] += part.flatten();
+  }
+  json out = json::object();
+  for (const auto& [role, part] : byRole) out[role] = toJson(part);
+  return out;
+}
+
 json rolesView(const AllocationViewInputs& inputs) { return {{"roles", rolesArray(inputs)}}; }
 
 json allocationView(const AllocationViewInputs& in) {
@@ -99,7 +118,7 @@ json allocationView(const AllocationViewInputs& in) {
             {"free", toJson(free)},
             {"allocated", toJson(total - free)},
             {"offered", toJson(offered)},
-            {"reserved", json::object()}}},
+            {"reserved", reservedByRole(total)}}},
           {"roles", rolesArray(in)},
           {"offers", offers},
           {"allocator",

@@ -18,6 +18,9 @@ struct AllocationViewInputs {
   double offerTimeoutSec = 0;    // 0: offers never time out
 };
 
+// {ROLE: flattened resources reserved for exactly that role}.
+nlohmann::json reservedByRole(const Resources& resources);
+
 // {"roles": [...]}
 nlohmann::json rolesView(const AllocationViewInputs& inputs);
 // {"offer_timeout_sec", "cluster", "roles", "offers", "allocator"}

@@ -67,6 +67,50 @@ Result<std::optional<Resources>> resourcesField(const nlohmann::json& body, cons
   return std::optional<Resources>(std::move(*parsed));
 }
 
+// {"agent_id", "resources", "role"?, "principal"?} -> the resources as dynamic
+// reservations. REQUIRES on success: body["agent_id"] is a string.
+Result<Resources> reservationBody(const nlohmann::json& body) {
+  if (!body.contains("agent_id") || !body["agent_id"].is_string() ||
+      body["agent_id"].get<std::string>().empty()) {
+    return makeError(ErrorCode::kInvalidArgument, "agent_id: required string");
+  }
+  if (!body.contains("resources") || !body["resources"].is_string()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "resources: required string like \"cpus:1;mem:512\"");
+  }
+  std::string principal;
+  if (body.contains("principal") && !body["principal"].is_null()) {
+    if (!body["principal"].is_string()) {
+      return makeError(ErrorCode::kInvalidArgument, "principal: expected a string");
+    }
+    principal = body["principal"].get<std::string>();
+  }
+  auto parsed = Resources::parse(body["resources"].get<std::string>());
+  if (!parsed) return makeError(ErrorCode::kInvalidArgument, "resources: " + parsed.error().message);
+  if (parsed->empty()) return makeError(ErrorCode::kInvalidArgument, "resources: none given");
+  if (body.contains("role")) {
+    auto role = roleField(body);
+    if (!role) return makeError(role.error());
+    if (*role == kDefaultRole) {
+      return makeError(ErrorCode::kInvalidArgument, "role: '*' is the unreserved role");
+    }
+    if (parsed->hasReservations()) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "resources: give either \"role\" or roles in the resources, not both");
+    }
+    return parsed->reservedAs(Reservation{*role, ReservationType::kDynamic, principal});
+  }
+  if (!parsed->unreserved().empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "role: required (or name the role in the resources, e.g. cpus(eng):1)");
+  }
+  Resources out;
+  for (const auto& [reservation, part] : parsed->byReservation()) {
+    out += part.reservedAs(Reservation{reservation.role, ReservationType::kDynamic, principal});
+  }
+  return out;
+}
+
 }  // namespace
 
 void HttpApi::install(http::HttpServer& server) const {
@@ -94,6 +138,10 @@ void HttpApi::install(http::HttpServer& server) const {
                [this](const http::Request& request) { return removeQuota(request); });
   server.route("POST", "/api/v1/quota/remove",
                [this](const http::Request& request) { return removeQuota(request); });
+  server.route("POST", "/api/v1/reserve",
+               [this](const http::Request& request) { return reservation(request, true); });
+  server.route("POST", "/api/v1/unreserve",
+               [this](const http::Request& request) { return reservation(request, false); });
 }
 
 Status HttpApi::onLoop(std::function<Status(Master&)> change) const {
@@ -159,6 +207,17 @@ http::Response HttpApi::removeQuota(const http::Request& request) const {
     return http::errorResponse(400, "role: " + valid.error().message);
   }
   return statusResponse(onLoop([role](Master& master) { return master.removeQuota(role); }));
+}
+
+http::Response HttpApi::reservation(const http::Request& request, bool reserve) const {
+  auto body = parseObject(request.body);
+  if (!body) return statusResponse(makeError(body.error()));
+  auto reserved = reservationBody(*body);
+  if (!reserved) return statusResponse(makeError(reserved.error()));
+  std::string agentId = (*body)["agent_id"].get<std::string>();
+  return statusResponse(onLoop([agentId, resources = *reserved, reserve](Master& master) {
+    return reserve ? master.reserve(agentId, resources) : master.unreserve(agentId, resources);
+  }));
 }
 
 http::Response HttpApi::tasks(const http::Request& request) const {

@@ -12,18 +12,21 @@
 //   GET /api/v1/tasks         {"tasks":[...]}; optional query framework_id=, state=
 //   GET /api/v1/roles         {"roles":[ROLE]}, every role in the allocator's tree:
 //     ROLE = {name, weight,
-//             quota: {guarantee|null, limit|null, consumed}  (consumed: allocated in the
-//                    role's subtree, offered or in use — what quota limits count),
+//             quota: {guarantee|null, limit|null, consumed}  (consumed: what quota counts:
+//                    the subtree's unreserved allocation plus all its reservations),
 //             guarantee_exceeds_capacity (the guarantee is more than the cluster has),
-//             allocated (= quota.consumed), offered (outstanding offers to the subtree),
+//             allocated (offered or in use in the subtree, reserved or not),
+//             offered (outstanding offers to the subtree),
 //             in_use (allocated - offered),
-//             reserved: always {} — static and dynamic reservations do not exist yet,
+//             reserved: reservations (static and dynamic, in use or not) for the role and
+//                       its descendants; reserved_dynamic: the dynamic part of them,
 //             frameworks: IDs subscribed directly in the role,
 //             suppressed_frameworks: those of them that suppressed offers in the role,
 //             filters: [{framework_id, agents, earliest_expiry, latest_expiry}] live refuse
 //                      filters per framework (agents filtered; expiries in Unix seconds)}
 //   GET /api/v1/allocation    {offer_timeout_sec|null,
-//                              cluster: {total, free, allocated, offered, reserved: {}},
+//                              cluster: {total, free, allocated, offered,
+//                                        reserved: {ROLE: resources reserved for exactly it}},
 //                              roles: [ROLE],
 //                              offers: [{id, framework_id, role, agent_id, resources,
 //                                        offered_at, expires_at|null}],
@@ -32,6 +35,12 @@
 //   POST /api/v1/weights      {"role":"eng","weight":2}
 //   POST /api/v1/quota        {"role":"eng","guarantee":"cpus:1;mem:512","limit":"cpus:2"}
 //   DELETE /api/v1/quota?role=eng, or POST /api/v1/quota/remove {"role":"eng"}
+//   POST /api/v1/reserve      {"agent_id":"M-S1","resources":"cpus:1;mem:512","role":"eng",
+//                              "principal":"ops"}   dynamic reservation of unreserved resources
+//   POST /api/v1/unreserve    same body; returns them to the unreserved pool
+//     With "role", `resources` are unreserved text reserved for that role; without it, every
+//     resource names its role ("cpus(eng):1"). "principal" is optional (part of the
+//     reservation: unreserve with the principal it was reserved with). 404: unknown agent.
 // Changes answer 200 {} or 400 {"error": "<field>: why"} (nothing changed),
 // 404 for removing a quota that is not set, 503 when the loop did not answer in time.
 // A 200 is sent only once the change is durable in the master's registry.
@@ -68,6 +77,7 @@ class HttpApi {
   http::Response setWeight(const http::Request& request) const;
   http::Response setQuota(const http::Request& request) const;
   http::Response removeQuota(const http::Request& request) const;
+  http::Response reservation(const http::Request& request, bool reserve) const;
 
  private:
   // Runs `change` on the loop and returns its status, or kTimeout.

@@ -29,6 +29,7 @@
 #include "common/metrics.hpp"
 #include "common/transport.hpp"
 #include "master/allocator/allocator.hpp"
+#include "master/launch_planner.hpp"
 #include "master/master_metrics.hpp"
 #include "master/registry/registrar.hpp"
 #include "master/snapshot.hpp"
@@ -103,6 +104,16 @@ class Master {
   Status setQuota(const std::string& role, std::optional<Resources> guarantee,
                   std::optional<Resources> limit);
   Status removeQuota(const std::string& role);
+  // Dynamic reservations (reservations.cpp). `resources` are all reserved
+  // (for any role); reserve takes them from the agent's unreserved resources,
+  // unreserve returns them. Offers on the agent are rescinded when they hold
+  // what is needed. kNotFound: unknown agent; kInvalidArgument: why not.
+  Status reserve(const std::string& agentId, const Resources& resources) {
+    return operatorReservation(agentId, resources, true);
+  }
+  Status unreserve(const std::string& agentId, const Resources& resources) {
+    return operatorReservation(agentId, resources, false);
+  }
   // Runs `done` on the loop once every change made so far is durable.
   void afterPersisted(std::function<void(Status)> done);
 
@@ -207,8 +218,27 @@ class Master {
   TaskStatus taskUpdate(const Task& task, TaskState state, TaskReason reason,
                         const std::string& message) const;
 
+  // reservations.cpp
+  // The agent's total as the allocator sees it: agent.total with its dynamic
+  // reservations applied. Reservations that no longer fit (the agent came
+  // back smaller) are dropped from agent.dynamic and the registry, logged.
+  Resources applyReservations(Agent& agent);
+  void persistReservations(const Agent& agent, std::function<void(Status)> done = {});
+  // Validates the ACCEPT's reservation operations in order against `offered`
+  // (updated to what they leave). Nothing changes on error.
+  Result<std::vector<ReservationChange>> planReservations(
+      const Framework& framework, const std::string& role,
+      const std::vector<ReservationOperation>& operations, Resources& offered) const;
+  void applyReservations(const Framework& framework, const std::string& role, Agent& agent,
+                         const std::vector<ReservationChange>& changes);
+  Status operatorReservation(const std::string& agentId, const Resources& resources, bool reserve);
+
   // accept_handler.cpp
   void onAccept(Framework& framework, Call::Accept::Reader accept);
+  // Launches the valid tasks on `offered` and returns the rest to the allocator.
+  void finishAccept(Framework& framework, Agent& agent, const std::string& role,
+                    const std::vector<TaskRequest>& requests, const Resources& offered,
+                    double refuseSeconds);
   void rejectAllTasks(Framework& framework, const std::vector<std::string>& taskIds,
                       TaskState state, TaskReason reason, const std::string& message);
   void launchTask(Framework& framework, Agent& agent, const std::string& role, TaskInfo task);

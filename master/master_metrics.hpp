@@ -38,7 +38,8 @@ class MasterMetrics {
   void offersAccepted(uint64_t n = 1) { offersAccepted_.Increment(static_cast<double>(n)); }
   // Rescind reasons exported from the start (others are added on first use).
   static constexpr const char* kRescindReasons[] = {
-      "timeout", "agent_reregistered", "agent_unreachable", "framework_resubscribed"};
+      "timeout", "agent_reregistered", "agent_unreachable", "framework_resubscribed",
+      "reservation"};
   // reason: a short snake_case token, e.g. "timeout".
   void offersRescinded(std::string_view reason, uint64_t n = 1);
 

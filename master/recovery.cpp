@@ -100,6 +100,9 @@ void Master::recover(const RegistryContents& contents) {
     agent.hostname = record.hostname;
     agent.url = record.url;
     agent.total = record.resources;
+    if (auto it = contents.reservations.find(id); it != contents.reservations.end()) {
+      agent.dynamic = it->second;
+    }
     agent.attributes = record.attributes;
     agent.registeredTime = record.registeredTime;
     bool admitted = record.state == AgentRecordState::kAdmitted;
@@ -157,7 +160,8 @@ void Master::recover(const RegistryContents& contents) {
             << secondsText(options_.agentReregisterTimeoutSec) << " s), "
             << contents.frameworks.size() << " frameworks (" << expired.size()
             << " past their failover deadline), " << contents.weights.size() << " weights, "
-            << contents.quotas.size() << " quotas";
+            << contents.quotas.size() << " quotas, dynamic reservations on "
+            << contents.reservations.size() << " agents";
 }
 
 void Master::expireRecoveringAgents() {

@@ -41,6 +41,7 @@ json agentJson(const Agent& agent, const Usage& usage) {
           {"status", agentStatusName(agent.status)},
           {"registered_time", agent.registeredTime},
           {"resources", toJson(agent.total)},
+          {"reserved", reservedByRole(agent.total.reservedPart() + agent.dynamic)},
           {"used", toJson(usage.used)},
           {"offered", toJson(usage.offered)},
           {"attributes", toJson(agent.attributes)},

@@ -30,7 +30,11 @@ struct Agent {
   std::string peer;  // transport identity the agent talks from
   std::string hostname;
   std::string url;  // the agent's HTTP API
-  Resources total;
+  Resources total;  // as the agent reports it (static reservations included)
+  // Dynamic reservations on it (each resource reserved, dynamic): the
+  // registry's copy is authoritative; the allocator's view of the agent is
+  // `total` with these carved out of its unreserved resources.
+  Resources dynamic;
   KeyValues attributes;
   AgentStatus status = AgentStatus::kRegistered;
   double registeredTime = 0;  // wall seconds
@@ -71,6 +75,18 @@ struct Task {
   std::string role;  // the role of the offer it was launched from
   TaskStatus latest;
   std::string sandbox;
+};
+
+// One RESERVE or UNRESERVE of an ACCEPT, as decoded.
+struct ReservationOperation {
+  bool reserve = true;
+  Result<Resources> resources;
+};
+
+// The same resources before and after a reservation change.
+struct ReservationChange {
+  Resources from;
+  Resources to;
 };
 
 struct OfferRecord {

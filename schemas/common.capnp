@@ -13,13 +13,28 @@ struct Range {
   end @1 :UInt64;   # inclusive
 }
 
+# Who may use a reserved resource and how the reservation was made.
+enum ReservationType {
+  static @0;    # from the agent's --resources flag; only the agent's flags change it
+  dynamic @1;   # made by RESERVE (offer operation or operator API); UNRESERVE undoes it
+}
+
 # One named resource: a scalar (cpus, mem, disk, gpus) or a set of ranges (ports).
+# `role` empty or "*": unreserved, offered to every role. Otherwise reserved
+# for that role: offered only to frameworks subscribed in the role or one of
+# its descendants ("eng" -> "eng", "eng/web"), and counted in the role's quota
+# consumption whether in use or not. Resources differing only in their
+# reservation are distinct (never merged or subtracted from each other).
+# Ordinals from @6 on are kept for disk persistence (persistent volumes).
 struct Resource {
   name @0 :Text;
   union {
     scalar @1 :Float64;
     ranges @2 :List(Range);
   }
+  role @3 :Text;
+  reservationType @4 :ReservationType;   # meaningful only when reserved
+  principal @5 :Text;                     # dynamic: who reserved it (may be empty)
 }
 
 struct Attribute {

@@ -22,7 +22,7 @@ struct RegistryRecord {
     framework @1 :RegisteredFramework;  # key: framework ID
     weight @2 :RoleWeight;              # key: role
     quota @3 :RoleQuota;                # key: role
-    reservation @4 :Reservation;        # key: agent ID (reserved for dynamic reservations)
+    reservation @4 :Reservation;        # key: agent ID (its dynamic reservations)
     maintenance @5 :MaintenanceWindow;  # key: hostname (reserved for maintenance schedules)
   }
 }
@@ -70,7 +70,10 @@ struct RoleQuota {
   limit @4 :List(Common.Resource);
 }
 
-# Dynamic reservations and persistent volumes on one agent (not yet written).
+# The dynamic reservations on one agent: every resource carries its role,
+# type dynamic and principal. Written before a RESERVE or UNRESERVE is
+# answered; an agent without any has no record. `role` is unused (each
+# resource names its own).
 struct Reservation {
   agentId @0 :Text;
   role @1 :Text;

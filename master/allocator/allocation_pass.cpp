@@ -13,7 +13,7 @@ namespace {
 // offer[name] = min(offer[name], cap) for each (name, cap).
 void clipScalars(Resources& offer, const std::vector<std::pair<std::string, double>>& caps) {
   for (const auto& [name, cap] : caps) {
-    if (offer.scalar(name) > cap) CHECK(offer.setScalar(name, cap));
+    if (offer.unreservedScalar(name) > cap) CHECK(offer.setScalar(name, cap));
   }
 }
 
@@ -121,13 +121,26 @@ void HierarchicalAllocator::prepareQuota() {
   requiredHeadroom_ = Resources();
   for (const auto& [name, node] : tree_.roles()) {
     if (!node->guarantee) continue;
-    Resources gap = scalarGap(*node->guarantee, node->allocated);
+    Resources gap = scalarGap(*node->guarantee, quotaConsumed(*node));
     if (gap.empty()) continue;
     belowGuarantee_.orWith(node->subtree);
     bool nested = false;  // an ancestor's guarantee already covers this one
     for (const TreeNode* n = node->parent; n != nullptr; n = n->parent) nested |= n->guarantee.has_value();
     if (!nested) requiredHeadroom_ += gap;
   }
+}
+
+Resources HierarchicalAllocator::quotaConsumed(const TreeNode& role) {
+  if (role.reserved.empty() && !role.allocated.hasReservations()) return role.allocated;
+  return (role.allocated.unreserved() + role.reserved).flatten();
+}
+
+void HierarchicalAllocator::restrictToReservations(const Resources& pool, ClientMask& eligible) {
+  reservedFor_.clear();
+  for (const std::string& role : pool.reservationRoles()) {
+    if (const TreeNode* node = tree_.findRole(role)) reservedFor_.orWith(node->subtree);
+  }
+  eligible.andWith(reservedFor_);
 }
 
 void HierarchicalAllocator::allocateOn(AgentSlot& agent, bool guaranteeStage, TimePoint now,
@@ -139,9 +152,20 @@ void HierarchicalAllocator::allocateOn(AgentSlot& agent, bool guaranteeStage, Ti
     eligible_.andNotWith(excluded_);
     eligible_.andNotWith(agent.unsuitable);
     if (guaranteeStage) eligible_.andWith(belowGuarantee_);
+    // Reserved resources go only to their role's subtree; when nothing
+    // unreserved is worth offering, nobody else need be considered.
+    bool reserved = agent.free.hasReservations();
+    if (reserved && !worthOffering(agent.free.unreserved())) {
+      restrictToReservations(agent.free, eligible_);
+    }
     TreeNode* client = tree_.pick(eligible_);
     if (client == nullptr) return;
-    Resources offer = agent.free;
+    Resources offer =
+        reserved ? agent.free.allocatableTo(clients_[client->clientIndex].role) : agent.free;
+    if (!worthOffering(offer)) {
+      excluded_.set(client->clientIndex);
+      continue;
+    }
     bool worth = clipToLimits(*client, offer, excluded_);
     if (worth && guaranteeStage) {
       worth = clipToGuarantee(*client, offer);
@@ -167,7 +191,8 @@ bool HierarchicalAllocator::clipToLimits(const TreeNode& client, Resources& offe
                                          ClientMask& excluded) {
   for (TreeNode* role = client.parent; role != nullptr; role = role->parent) {
     if (!role->limit) continue;
-    clipScalars(offer, headroomUnder(*role->limit, role->allocated));
+    // Reservations are counted in full already: only unreserved resources are clipped.
+    clipScalars(offer, headroomUnder(*role->limit, quotaConsumed(*role)));
     if (!worthOffering(offer)) {
       // Everyone below this role is at its limit on this pass.
       excluded.orWith(role->subtree);
@@ -181,13 +206,13 @@ bool HierarchicalAllocator::clipToLimits(const TreeNode& client, Resources& offe
 bool HierarchicalAllocator::clipToGuarantee(const TreeNode& client, Resources& offer) const {
   for (const TreeNode* role = client.parent; role != nullptr; role = role->parent) {
     if (!role->guarantee) continue;
-    Resources gap = scalarGap(*role->guarantee, role->allocated);
+    Resources gap = scalarGap(*role->guarantee, quotaConsumed(*role));
     if (gap.empty()) continue;
     // Only what the guarantee still lacks of the names it guarantees; names
     // it does not mention come along (Mesos does the same).
     for (const std::string& name : role->guarantee->scalarNames()) {
       double cap = gap.scalar(name);
-      if (offer.scalar(name) > cap) CHECK(offer.setScalar(name, cap));
+      if (offer.unreservedScalar(name) > cap) CHECK(offer.setScalar(name, cap));
     }
     return worthOffering(offer);
   }
@@ -196,10 +221,13 @@ bool HierarchicalAllocator::clipToGuarantee(const TreeNode& client, Resources& o
 
 bool HierarchicalAllocator::clipToHeadroom(Resources& offer) const {
   // Free resources elsewhere in the cluster must still cover the unmet guarantees.
-  Resources spare = scalarGap(clusterFree_, requiredHeadroom_);
+  // Reserved resources serve only their own role, whose guarantee already counts them.
+  Resources spare = scalarGap(clusterFree_.hasReservations() ? clusterFree_.unreserved()
+                                                             : clusterFree_,
+                              requiredHeadroom_);
   for (const std::string& name : requiredHeadroom_.scalarNames()) {
     double cap = spare.scalar(name);
-    if (offer.scalar(name) > cap) CHECK(offer.setScalar(name, cap));
+    if (offer.unreservedScalar(name) > cap) CHECK(offer.setScalar(name, cap));
   }
   return worthOffering(offer);
 }

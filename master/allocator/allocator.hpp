@@ -45,7 +45,11 @@ struct RoleView {
   double weight = 1;
   std::optional<Resources> guarantee;
   std::optional<Resources> limit;
-  Resources consumed;  // allocated in the role's subtree (offered or in use)
+  // What the role's quota counts: the subtree's unreserved allocation plus
+  // every reservation in the subtree, in use or not (as Mesos >= 1.9).
+  Resources consumed;
+  Resources allocated;  // allocated in the role's subtree (offered or in use)
+  Resources reserved;   // reservations for the role and its descendants
   std::vector<std::string> frameworks;  // subscribed directly in this role
   std::vector<std::string> suppressed;  // those of them suppressed in this role
   std::vector<FilterView> filters;      // by framework ID, for frameworks in this role
@@ -99,6 +103,20 @@ class Allocator {
   virtual void recover(const std::string& frameworkId, const std::string& role,
                        const std::string& agentId, const Resources& resources,
                        double refuseSeconds) = 0;
+
+  // Reservation changes on an agent (RESERVE / UNRESERVE). `from` and `to`
+  // are the same resources before and after the change (same flattened sum).
+  // updateAvailable: `from` must be free (not allocated) on the agent.
+  // updateAllocation: `from` must be allocated to the framework in `role`
+  // there, and stays allocated to it as `to`.
+  // kInvalidArgument / kNotFound say why; nothing changes then.
+  virtual Status updateAvailable(const std::string& agentId, const Resources& from,
+                                 const Resources& to) = 0;
+  virtual Status updateAllocation(const std::string& frameworkId, const std::string& role,
+                                  const std::string& agentId, const Resources& from,
+                                  const Resources& to) = 0;
+  // The agent's total (reservations included); empty for an unknown agent.
+  virtual Resources agentTotal(const std::string& agentId) const = 0;
 
   // Operator changes; kInvalidArgument names the bad field, nothing changes.
   virtual Status setWeight(const std::string& role, double weight) = 0;

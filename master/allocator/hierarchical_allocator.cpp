@@ -47,6 +47,7 @@ void HierarchicalAllocator::addAgent(const std::string& agentId, const Resources
   clusterTotal_ += total;
   clusterFree_ += total;
   tree_.setTotal(clusterTotal_);
+  trackReservations(total, true);
   for (const auto& [key, resources] : used) {
     const auto& [frameworkId, role] = key;
     if (!frameworks_.count(frameworkId)) addFramework(frameworkId, {role});
@@ -72,7 +73,9 @@ void HierarchicalAllocator::removeAgent(const std::string& agentId) {
   clusterTotal_ -= agent.total;
   clusterFree_ -= agent.free;
   tree_.setTotal(clusterTotal_);
-  agents_.erase(it);  // dirty_ and expiries_ entries are skipped once it is gone
+  Resources total = std::move(agent.total);
+  agents_.erase(it);
+  trackReservations(total, false);  // dirty_ and expiries_ entries are skipped once it is gone
 }
 
 uint32_t HierarchicalAllocator::addClient(const std::string& frameworkId, const std::string& role) {
@@ -330,6 +333,84 @@ void HierarchicalAllocator::expireFilters(TimePoint now) {
   }
 }
 
+void HierarchicalAllocator::trackReservations(const Resources& resources, bool add) {
+  if (!resources.hasReservations()) return;
+  for (const std::string& role : resources.reservationRoles()) {
+    Resources part = resources.reservedFor(role);
+    if (add) {
+      tree_.reserve(role, part);
+    } else {
+      tree_.unreserve(role, part);
+    }
+  }
+  headroomChanged_ = true;
+  fullPass_ = true;  // quota consumption changed
+}
+
+void HierarchicalAllocator::reservationsChanged(AgentSlot& agent, const Resources& from,
+                                                const Resources& to) {
+  agent.total -= from;
+  agent.total += to;
+  clusterTotal_ -= from;
+  clusterTotal_ += to;
+  trackReservations(from, false);
+  trackReservations(to, true);
+  invalidateMask(agent);
+  markDirty(agent);
+}
+
+Status HierarchicalAllocator::updateAvailable(const std::string& agentId, const Resources& from,
+                                              const Resources& to) {
+  auto it = agents_.find(agentId);
+  if (it == agents_.end()) {
+    return makeError(ErrorCode::kNotFound, "agent '" + agentId + "' is not registered");
+  }
+  AgentSlot& agent = *it->second;
+  if (!agent.free.contains(from)) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "agent '" + agentId + "' has " + agent.free.toString() +
+                         " free (neither offered nor in use), not " + from.toString());
+  }
+  agent.free -= from;
+  agent.free += to;
+  clusterFree_ -= from;
+  clusterFree_ += to;
+  reservationsChanged(agent, from, to);
+  return {};
+}
+
+Status HierarchicalAllocator::updateAllocation(const std::string& frameworkId,
+                                               const std::string& role,
+                                               const std::string& agentId, const Resources& from,
+                                               const Resources& to) {
+  auto agentIt = agents_.find(agentId);
+  const ClientSlot* slot = clientOf(frameworkId, role);
+  if (agentIt == agents_.end() || slot == nullptr) {
+    return makeError(ErrorCode::kNotFound, "no allocation to framework '" + frameworkId +
+                                               "' in role '" + role + "' on agent '" + agentId +
+                                               "'");
+  }
+  uint32_t index = frameworks_.at(frameworkId).clients.at(role);
+  AgentSlot& agent = *agentIt->second;
+  auto it = agent.allocated.find(index);
+  if (it == agent.allocated.end() || !it->second.contains(from)) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "framework '" + frameworkId + "' does not hold " + from.toString() +
+                         " on agent '" + agentId + "'");
+  }
+  it->second -= from;
+  it->second += to;
+  tree_.unallocate(index, from);
+  tree_.allocate(index, to);
+  reservationsChanged(agent, from, to);
+  return {};
+}
+
+Resources HierarchicalAllocator::agentTotal(const std::string& agentId) const {
+  auto it = agents_.find(agentId);
+  return it == agents_.end() ? Resources() : it->second->total;
+}
+
 Status HierarchicalAllocator::setWeight(const std::string& role, double weight) {
   if (auto valid = validateRoleName(role); !valid) return valid;
   if (!(weight > 0) || weight > 1e6) {
@@ -437,7 +518,9 @@ std::vector<RoleView> HierarchicalAllocator::roles() const {
     view.weight = node->weight;
     view.guarantee = node->guarantee;
     view.limit = node->limit;
-    view.consumed = node->allocated;
+    view.consumed = quotaConsumed(*node);
+    view.allocated = node->allocated;
+    view.reserved = node->reserved;
     view.guaranteeExceedsCapacity = node->guarantee && !clusterTotal_.contains(*node->guarantee);
     for (const TreeNode* child : node->children) {
       if (!child->client) continue;

@@ -68,6 +68,12 @@ class HierarchicalAllocator final : public Allocator {
   Status setQuota(const std::string& role, std::optional<Resources> guarantee,
                   std::optional<Resources> limit) override;
   Status removeQuota(const std::string& role) override;
+  Status updateAvailable(const std::string& agentId, const Resources& from,
+                         const Resources& to) override;
+  Status updateAllocation(const std::string& frameworkId, const std::string& role,
+                          const std::string& agentId, const Resources& from,
+                          const Resources& to) override;
+  Resources agentTotal(const std::string& agentId) const override;
   std::vector<Allocation> allocate() override;
   Resources allocated(const std::string& frameworkId) const override;
   Resources available(const std::string& agentId) const override;
@@ -147,8 +153,16 @@ class HierarchicalAllocator final : public Allocator {
   void applyConstraints(uint32_t client);                 // on every agent
   void applyConstraints(AgentSlot& agent);                // for every constrained client
   void clearConstraints(uint32_t client);                 // on every agent
+  // Moves the reservations of `resources` into (out of) the role tree.
+  void trackReservations(const Resources& resources, bool add);
+  // Reservations changed on the agent: totals, quota accounting, next pass.
+  void reservationsChanged(AgentSlot& agent, const Resources& from, const Resources& to);
 
   // allocation_pass.cpp
+  // What the role's quota counts (RoleView::consumed).
+  static Resources quotaConsumed(const TreeNode& role);
+  // Narrows `eligible` to clients under a role with a reservation in `pool`.
+  void restrictToReservations(const Resources& pool, ClientMask& eligible);
   void allocateOn(AgentSlot& agent, bool guaranteeStage, TimePoint now,
                   std::vector<Allocation>& out);
   void prepareQuota();
@@ -179,6 +193,7 @@ class HierarchicalAllocator final : public Allocator {
   std::vector<std::string> heldBack_;  // agents clipped by headroom in the last pass
   ClientMask eligible_;                // scratch
   ClientMask excluded_;                // scratch
+  ClientMask reservedFor_;             // scratch
   AllocatorStats stats_;
   std::vector<Resources> minAllocatable_;
 };

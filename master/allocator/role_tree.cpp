@@ -72,7 +72,7 @@ void RoleTree::removeClient(uint32_t index) {
 
 void RoleTree::prune(TreeNode* node) {
   while (node != nullptr && node != &root_ && node->children.empty() && node->weight == 1 &&
-         !node->guarantee && !node->limit) {
+         !node->guarantee && !node->limit && node->reserved.empty()) {
     TreeNode* parent = node->parent;
     parent->children.erase(node);
     roles_.erase(node->name);  // destroys node
@@ -98,6 +98,19 @@ void RoleTree::unallocate(uint32_t index, const Resources& resources) {
     n->key = sorter_.key(n->share, n->weight);
     n->parent->children.insert(n);
   }
+}
+
+void RoleTree::reserve(const std::string& role, const Resources& resources) {
+  for (TreeNode* n = &this->role(role); n != nullptr && n != &root_; n = n->parent) {
+    n->reserved += resources;
+  }
+}
+
+void RoleTree::unreserve(const std::string& role, const Resources& resources) {
+  TreeNode* node = findRole(role);
+  if (node == nullptr) return;
+  for (TreeNode* n = node; n != nullptr && n != &root_; n = n->parent) n->reserved -= resources;
+  prune(node);
 }
 
 void RoleTree::setWeight(TreeNode& role, double weight) {

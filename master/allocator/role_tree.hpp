@@ -46,6 +46,9 @@ struct TreeNode {
   // Roles only.
   std::optional<Resources> guarantee;
   std::optional<Resources> limit;
+  // Reservations (static and dynamic, in use or not) for this role and its
+  // descendants, over every agent.
+  Resources reserved;
   // An offer to this role was clipped to nothing by its limit: a recovery in
   // its subtree must trigger a full pass.
   bool limitBlocked = false;
@@ -72,8 +75,12 @@ class RoleTree {
   void allocate(uint32_t index, const Resources& resources);
   void unallocate(uint32_t index, const Resources& resources);
   void setWeight(TreeNode& role, double weight);
+  // Adds (removes) reservations for `role` to the role and its ancestors.
+  // REQUIRES: every resource in `resources` is reserved for `role`.
+  void reserve(const std::string& role, const Resources& resources);
+  void unreserve(const std::string& role, const Resources& resources);
   // Removes roles (from `node` up) that have nothing: no children, default
-  // weight, no quota.
+  // weight, no quota, no reservations.
   void prune(TreeNode* node);
 
   // Cluster total changed: shares are recomputed lazily by refresh().

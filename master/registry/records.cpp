@@ -107,6 +107,24 @@ Status decodeQuota(const std::string& key, schema::RoleQuota::Reader in,
   return {};
 }
 
+Status decodeReservations(const std::string& key, schema::Reservation::Reader in,
+                          RegistryContents& contents) {
+  if (auto same = expectKey(key, in.getAgentId()); !same) return same;
+  auto reserved = Resources::fromCapnp(in.getResources());
+  if (!reserved) return makeError(reserved.error().withContext("reservations"));
+  for (const auto& [reservation, part] : reserved->byReservation()) {
+    if (reservation.type != ReservationType::kDynamic) {
+      return makeError(ErrorCode::kProtocol, "reservations: " + part.toString() + " is not dynamic");
+    }
+  }
+  if (!reserved->unreserved().empty()) {
+    return makeError(ErrorCode::kProtocol,
+                     "reservations: " + reserved->unreserved().toString() + " is unreserved");
+  }
+  contents.reservations[key] = std::move(*reserved);
+  return {};
+}
+
 Status decodeRoot(const std::string& kind, const std::string& key, RegistryRecord::Reader record,
                   RegistryContents& contents) {
   auto wrongKind = [&](const char* found) -> Status {
@@ -130,8 +148,7 @@ Status decodeRoot(const std::string& kind, const std::string& key, RegistryRecor
       return decodeQuota(key, record.getQuota(), contents);
     case RegistryRecord::RESERVATION:
       if (kind != kReservationKind) return wrongKind("reservation");
-      contents.reservations++;
-      return {};
+      return decodeReservations(key, record.getReservation(), contents);
     case RegistryRecord::MAINTENANCE:
       if (kind != kMaintenanceKind) return wrongKind("maintenance");
       contents.maintenance++;
@@ -201,6 +218,15 @@ Mutation putQuota(const std::string& role, const QuotaRecord& quota) {
 }
 
 Mutation eraseQuota(const std::string& role) { return {std::string(kQuotaKind), role, std::nullopt}; }
+
+Mutation putReservations(const std::string& agentId, const Resources& reserved) {
+  if (reserved.empty()) return {std::string(kReservationKind), agentId, std::nullopt};
+  return {std::string(kReservationKind), agentId, encode([&](RegistryRecord::Builder root) {
+            auto out = root.initReservation();
+            out.setAgentId(agentId);
+            reserved.toCapnp(out.initResources(reserved.count()));
+          })};
+}
 
 Status decodeRecord(const std::string& kind, const std::string& key, std::string_view bytes,
                     RegistryContents& contents) {

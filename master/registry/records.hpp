@@ -48,8 +48,9 @@ struct RegistryContents {
   std::map<std::string, FrameworkRecord> frameworks;
   std::map<std::string, double> weights;
   std::map<std::string, QuotaRecord> quotas;
+  // Dynamic reservations by agent ID (every resource reserved, dynamic).
+  std::map<std::string, Resources> reservations;
   // Records of kinds this master keeps but does not act on yet.
-  size_t reservations = 0;
   size_t maintenance = 0;
 };
 
@@ -73,6 +74,8 @@ Mutation putFramework(const FrameworkRecord& record);
 Mutation putWeight(const std::string& role, double weight);
 Mutation putQuota(const std::string& role, const QuotaRecord& quota);
 Mutation eraseQuota(const std::string& role);
+// The agent's dynamic reservations; empty `reserved` erases the record.
+Mutation putReservations(const std::string& agentId, const Resources& reserved);
 
 // Decodes one stored record into `contents`. Errors name what is wrong
 // (undecodable bytes, a kind/key that disagrees with the payload).

@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "cli/reserve_commands.hpp"
 #include "cli/role_commands.hpp"
 #include "cli/role_explain.hpp"
 
@@ -143,6 +144,38 @@ TEST(RoleExplainTest, WithoutQuotaReportsTheLargestOffer) {
   why = explainRole(sampleRoles(), "big", one, std::nullopt);
   EXPECT_FALSE(why.quotaBlocks);
   EXPECT_NE(why.text.find("its quota does not block"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace agora::cli
+
+namespace agora::cli {
+namespace {
+
+TEST(ReserveArgsTest, BuildsReserveAndUnreserveRequests) {
+  GlobalOptions global;
+  auto change = parseReserveArgs({"M-S1", "cpus:1;mem:512", "--role", "eng", "--principal", "ops"},
+                                 global, true);
+  ASSERT_TRUE(change.has_value()) << change.error().message;
+  EXPECT_EQ(change->path, "/api/v1/reserve");
+  EXPECT_EQ(nlohmann::json::parse(change->body),
+            (nlohmann::json{{"agent_id", "M-S1"}, {"resources", "cpus:1;mem:512"}, {"role", "eng"},
+                            {"principal", "ops"}}));
+  change = parseReserveArgs({"M-S1", "cpus:1", "--role=eng/web"}, global, false);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->path, "/api/v1/unreserve");
+  EXPECT_EQ(change->done, "unreserved cpus:1 of agent M-S1 from role eng/web");
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{{"M-S1", "cpus:1"},
+                                             {"M-S1", "--role", "eng"},
+                                             {"M-S1", "cpus:1", "--role", "bad role"},
+                                             {"M-S1", "cpus:1", "--role", "*"},
+                                             {"M-S1", "cpus(eng):1", "--role", "eng"},
+                                             {"M-S1", "cpus:x", "--role", "eng"}}) {
+    auto refused = parseReserveArgs(bad, global, true);
+    ASSERT_FALSE(refused.has_value()) << bad[1];
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  }
 }
 
 }  // namespace

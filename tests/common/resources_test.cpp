@@ -5,6 +5,7 @@
 #include <capnp/message.h>
 #include <cmath>
 #include <limits>
+#include <set>
 
 namespace agora {
 namespace {
@@ -78,6 +79,68 @@ TEST(ResourcesTest, FromCapnpRejectsNegativeAndNaN) {
   EXPECT_FALSE(Resources::fromCapnp(list.asReader()).has_value());
   list[0].setName("bad name");
   list[0].setScalar(1);
+  EXPECT_FALSE(Resources::fromCapnp(list.asReader()).has_value());
+}
+
+}  // namespace
+}  // namespace agora
+
+namespace agora {
+namespace {
+
+TEST(ReservedResourcesTest, ParsesStaticAndDynamicReservations) {
+  Resources r = parse("cpus(eng):2;mem(eng):1024;cpus:6;mem:8192;ports(eng):[31000-31100]");
+  EXPECT_DOUBLE_EQ(r.scalar("cpus"), 8);  // flattened
+  EXPECT_DOUBLE_EQ(r.unreservedScalar("cpus"), 6);
+  EXPECT_EQ(r.unreserved().toString(), "cpus:6;mem:8192");
+  EXPECT_EQ(r.reservedFor("eng").toString(), "cpus(eng):2;mem(eng):1024;ports(eng):[31000-31100]");
+  EXPECT_EQ(r.reservationRoles(), std::set<std::string>{"eng"});
+  EXPECT_EQ(parse(r.toString()), r);
+  Resources d = parse("cpus(eng,dynamic:ops):1;cpus(eng,dynamic):2;cpus(*):3");
+  EXPECT_EQ(d.toString(), "cpus:3;cpus(eng,dynamic):2;cpus(eng,dynamic:ops):1");
+  EXPECT_EQ(parse(d.toString()), d);
+  for (const char* bad : {"cpus(eng/../x):1", "cpus():1", "cpus(eng,sticky):1", "cpus(eng:1",
+                          "cpus(*,dynamic):1", "cpus(eng):1;cpus(eng):2", "cpus( bad role):1"}) {
+    EXPECT_FALSE(Resources::parse(bad).has_value()) << bad;
+  }
+}
+
+TEST(ReservedResourcesTest, ArithmeticKeepsReservationsApart) {
+  Resources total = parse("cpus(eng):2;cpus:6;ports(eng):[31000-31009]");
+  EXPECT_FALSE(total.contains(parse("cpus:7")));
+  EXPECT_TRUE(total.contains(parse("cpus:6;cpus(eng):2")));
+  EXPECT_FALSE(total.contains(parse("cpus(ads):1")));
+  EXPECT_FALSE(total.contains(parse("cpus(eng,dynamic):1")));
+  EXPECT_FALSE(total.contains(parse("ports:[31000-31000]")));
+  Resources left = total - parse("cpus:6;cpus(eng):0.5");
+  EXPECT_EQ(left.toString(), "cpus(eng):1.5;ports(eng):[31000-31009]");
+  // Subtracting another role's resources takes nothing.
+  EXPECT_EQ((left - parse("cpus(ads):1")).toString(), left.toString());
+  EXPECT_EQ(left + parse("cpus:6;cpus(eng):0.5"), total);
+  EXPECT_EQ(total.flatten().toString(), "cpus:8;ports:[31000-31009]");
+  EXPECT_TRUE((total - total).empty());
+}
+
+TEST(ReservedResourcesTest, AllocatableToTheRoleAndItsDescendants) {
+  Resources pool = parse("cpus:1;cpus(eng):2;cpus(eng/web):3;cpus(ads):4");
+  EXPECT_EQ(pool.allocatableTo("eng").toString(), "cpus:1;cpus(eng):2");
+  EXPECT_EQ(pool.allocatableTo("eng/web").toString(), "cpus:1;cpus(eng):2;cpus(eng/web):3");
+  EXPECT_EQ(pool.allocatableTo("engineering").toString(), "cpus:1");
+  EXPECT_EQ(pool.allocatableTo("*").toString(), "cpus:1");
+  Resources dyn = parse("mem:512").reservedAs({"eng", ReservationType::kDynamic, "ops"});
+  EXPECT_EQ(dyn.toString(), "mem(eng,dynamic:ops):512");
+  EXPECT_EQ(dyn.flatten().toString(), "mem:512");
+}
+
+TEST(ReservedResourcesTest, CapnpKeepsTheReservation) {
+  Resources r = parse("cpus:1;cpus(eng):2;mem(eng,dynamic:ops):64;ports(eng):[5-9]");
+  capnp::MallocMessageBuilder message;
+  auto list = message.initRoot<schema::Offer>().initResources(r.count());
+  r.toCapnp(list);
+  auto back = Resources::fromCapnp(list.asReader());
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(*back, r);
+  list[0].setRole("bad role");
   EXPECT_FALSE(Resources::fromCapnp(list.asReader()).has_value());
 }
 

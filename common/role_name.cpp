@@ -1,8 +1,8 @@
-#include "master/allocator/role_name.hpp"
+#include "common/role_name.hpp"
 
 #include <cctype>
 
-namespace agora::master {
+namespace agora {
 
 namespace {
 
@@ -51,4 +51,4 @@ std::vector<std::string> roleAncestry(std::string_view role) {
   return out;
 }
 
-}  // namespace agora::master
+}  // namespace agora

@@ -1,0 +1,199 @@
+// Dynamic reservations: RESERVE / UNRESERVE offer operations, the operator's
+// reserve / unreserve, and the registry's reservations applied to an agent
+// when it (re-)registers (schemas/PROTOCOL.md, "Reservations").
+
+#include <glog/logging.h>
+
+#include <algorithm>
+
+#include "master/master.hpp"
+
+namespace agora::master {
+
+namespace {
+
+Status invalid(const std::string& message) {
+  return makeError(ErrorCode::kInvalidArgument, message);
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// Every resource reserved (for any role), dynamically when `dynamic`.
+Status expectReserved(const Resources& resources, const char* what) {
+  if (resources.empty()) return invalid(std::string(what) + " names no resources");
+  if (!resources.unreserved().empty()) {
+    return invalid(std::string(what) + " of " + resources.unreserved().toString() +
+                   ": resources must name a role, e.g. cpus(eng):1");
+  }
+  return {};
+}
+
+// The RESERVE's resources as dynamic reservations (a framework cannot make
+// static ones: those come only from an agent's flags).
+Resources asDynamic(const Resources& resources) {
+  Resources out;
+  for (const auto& [reservation, part] : resources.byReservation()) {
+    out += part.reservedAs(Reservation{reservation.role, ReservationType::kDynamic,
+                                       reservation.principal});
+  }
+  return out;
+}
+
+}  // namespace
+
+Resources Master::applyReservations(Agent& agent) {
+  Resources total = agent.total;
+  Resources kept;
+  std::vector<std::string> dropped;
+  for (const auto& [reservation, part] : agent.dynamic.byReservation()) {
+    Resources flat = part.flatten();
+    if (!total.contains(flat)) {
+      dropped.push_back(part.toString());
+      continue;
+    }
+    total -= flat;
+    total += part;
+    kept += part;
+  }
+  if (!dropped.empty()) {
+    LOG(ERROR) << "agent " << agent.id << " registered with " << agent.total.toString()
+               << ", which cannot hold its dynamic reservations " << joined(dropped)
+               << "; dropping them";
+    agent.dynamic = kept;
+    persist({putReservations(agent.id, agent.dynamic)});
+  }
+  return total;
+}
+
+void Master::persistReservations(const Agent& agent, std::function<void(Status)> done) {
+  persist({putReservations(agent.id, agent.dynamic)}, std::move(done));
+}
+
+Result<std::vector<ReservationChange>> Master::planReservations(
+    const Framework& framework, const std::string& role,
+    const std::vector<ReservationOperation>& operations, Resources& offered) const {
+  std::vector<ReservationChange> changes;
+  for (const ReservationOperation& op : operations) {
+    const char* what = op.reserve ? "RESERVE" : "UNRESERVE";
+    if (!op.resources) return makeError(op.resources.error().withContext(what));
+    if (auto ok = expectReserved(*op.resources, what); !ok) return makeError(ok.error());
+    const std::vector<std::string>& roles = framework.info.roles;
+    for (const std::string& reserved : op.resources->reservationRoles()) {
+      if (std::find(roles.begin(), roles.end(), reserved) == roles.end()) {
+        return makeError(invalid(std::string(what) + " for role '" + reserved +
+                                 "': not one of the framework's roles (" + joined(roles) + ")")
+                             .error());
+      }
+      if (reserved != role) {
+        return makeError(invalid(std::string(what) + " for role '" + reserved +
+                                 "': the offer is allocated to role '" + role + "'")
+                             .error());
+      }
+    }
+    ReservationChange change;
+    if (op.reserve) {
+      change.to = asDynamic(*op.resources);
+      change.from = change.to.flatten();
+      if (!offered.unreserved().contains(change.from)) {
+        return makeError(invalid("RESERVE of " + change.from.toString() +
+                                 ": not among the offer's unreserved resources (" +
+                                 offered.unreserved().toString() + ")")
+                             .error());
+      }
+    } else {
+      for (const auto& [reservation, part] : op.resources->byReservation()) {
+        if (reservation.type == ReservationType::kStatic) {
+          return makeError(invalid("UNRESERVE of " + part.toString() +
+                                   ": a static reservation is changed only by the agent's "
+                                   "--resources flag")
+                               .error());
+        }
+      }
+      change.from = *op.resources;
+      change.to = change.from.flatten();
+      if (!offered.contains(change.from)) {
+        return makeError(invalid("UNRESERVE of " + change.from.toString() +
+                                 ": not among the offer's reserved resources (" +
+                                 offered.reservedPart().toString() + ")")
+                             .error());
+      }
+    }
+    offered -= change.from;
+    offered += change.to;
+    changes.push_back(std::move(change));
+  }
+  return changes;
+}
+
+void Master::applyReservations(const Framework& framework, const std::string& role, Agent& agent,
+                               const std::vector<ReservationChange>& changes) {
+  for (const ReservationChange& change : changes) {
+    Status updated =
+        allocator_->updateAllocation(framework.info.id, role, agent.id, change.from, change.to);
+    CHECK(updated) << updated.error().message;  // the offer was allocated to the framework
+    agent.dynamic -= change.from.reservedPart();
+    agent.dynamic += change.to.reservedPart();
+    LOG(INFO) << "framework " << framework.info.id << " changed " << change.from.toString()
+              << " into " << change.to.toString() << " on agent " << agent.id;
+  }
+  markChanged();
+}
+
+Status Master::operatorReservation(const std::string& agentId, const Resources& resources,
+                                   bool reserve) {
+  const char* what = reserve ? "reserve" : "unreserve";
+  if (auto ok = expectReserved(resources, what); !ok) return ok;
+  Agent* agent = state_.findAgent(agentId);
+  if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
+    return makeError(ErrorCode::kNotFound, "agent_id: agent '" + agentId + "' is not registered");
+  }
+  Resources total = allocator_->agentTotal(agentId);
+  Resources from = reserve ? resources.flatten() : resources;
+  Resources to = reserve ? resources : resources.flatten();
+  if (reserve && !total.unreserved().contains(from)) {
+    return invalid("resources: agent '" + agentId + "' has only " +
+                   total.unreserved().toString() + " unreserved, not " + from.toString());
+  }
+  if (!reserve) {
+    for (const auto& [reservation, part] : resources.byReservation()) {
+      if (agent->dynamic.contains(part)) continue;
+      if (total.contains(part.reservedAs({reservation.role, ReservationType::kStatic, ""}))) {
+        return invalid("resources: " + part.flatten().toString() + " of role '" +
+                       reservation.role + "' on agent '" + agentId +
+                       "' is a static reservation (the agent's --resources flag)");
+      }
+      return invalid("resources: agent '" + agentId + "' has no dynamic reservation " +
+                     part.toString() + " (its reservations: " +
+                     agent->dynamic.toString() + ")");
+    }
+  }
+  Resources offered;
+  for (const std::string& offerId : agent->offerIds) offered += state_.offers.at(offerId).offer.resources;
+  Resources free = allocator_->available(agentId);
+  if (!(free + offered).contains(from)) {
+    return invalid("resources: " + from.toString() + " on agent '" + agentId +
+                   "' are in use by tasks (free or offered: " + (free + offered).toString() +
+                   ")");
+  }
+  if (!free.contains(from)) {
+    for (const std::string& offerId : std::set<std::string>(agent->offerIds)) {
+      rescindOffer(offerId, "reservation");
+    }
+  }
+  Status updated = allocator_->updateAvailable(agentId, from, to);
+  if (!updated) return updated;
+  agent->dynamic -= from.reservedPart();
+  agent->dynamic += to.reservedPart();
+  LOG(INFO) << "operator " << what << " on agent " << agentId << ": " << from.toString()
+            << " -> " << to.toString();
+  persistReservations(*agent);
+  markChanged();
+  scheduleAllocation();
+  return {};
+}
+
+}  // namespace agora::master
