@@ -98,6 +98,11 @@ class Master {
   // Runs `done` on the loop once every change made so far is durable.
   void afterPersisted(std::function<void(Status)> done);
 
+  // Highly available masters read the shared registry only when elected:
+  // rebuilds agents, frameworks, weights and quota from it (recovery.cpp).
+  // REQUIRES: nothing has reached this master yet (a standby serves nothing).
+  void recoverAtTakeover(const RegistryContents& contents) { recover(contents); }
+
  private:
   using AgentEnvelope = schema::AgentEnvelope;
   using Call = schema::Call;
