@@ -101,7 +101,10 @@ class Master {
   // Highly available masters read the shared registry only when elected:
   // rebuilds agents, frameworks, weights and quota from it (recovery.cpp).
   // REQUIRES: nothing has reached this master yet (a standby serves nothing).
-  void recoverAtTakeover(const RegistryContents& contents) { recover(contents); }
+  void recoverAtTakeover(const RegistryContents& contents) {
+    recover(contents);
+    publishSnapshot();
+  }
 
  private:
   using AgentEnvelope = schema::AgentEnvelope;
