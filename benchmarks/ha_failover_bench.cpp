@@ -3,7 +3,11 @@
 // through ZooKeeper. Each run SIGKILLs the leader and measures the time until
 // the scheduler receives an offer made by the new leader, then restarts the
 // killed master as a standby. Prints one line per run and:
-//   recovery metric=ha_failover masters=3 session_timeout_s=2 ms=<median> ...
+//   recovery metric=ha_failover_zk_registry masters=3 session_timeout_s=2 ms=<median> ...
+// (metric=ha_failover with --registry sqlite). Before the failovers it times
+// the ZooKeeper registry in-process against the same server:
+//   registry metric=zk_commit_latency single_p50_ms=... single_p99_ms=... pipelined_per_write_ms=...
+//   registry metric=zk_takeover_read agents=1000 ms=...
 
 #include <signal.h>
 
@@ -12,11 +16,14 @@
 #include <filesystem>
 #include <iostream>
 
+#include "common/event_loop.hpp"
 #include "common/flags.hpp"
+#include "common/zk/zk_session.hpp"
 #include "common/http_client.hpp"
 #include "common/logging.hpp"
 #include "common/subprocess.hpp"
 #include "frameworks/sdk/scheduler_driver.hpp"
+#include "master/registry/zk_registry.hpp"
 #include "tests/support/zookeeper_server.hpp"
 #include "tests/integration/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
@@ -33,8 +40,10 @@ constexpr int kMasters = 3;
 
 class Bench {
  public:
-  Bench(std::string root, std::string sessionTimeout)
-      : root_(std::move(root)), sessionTimeout_(std::move(sessionTimeout)) {
+  Bench(std::string root, std::string sessionTimeout, std::string registry)
+      : root_(std::move(root)),
+        sessionTimeout_(std::move(sessionTimeout)),
+        registry_(std::move(registry)) {
     zookeeper_ = std::make_unique<testing::ZooKeeperServer>(root_ + "/zk");
     url_ = zookeeper_->url("/agora/bench");
     for (int i = 0; i < kMasters; ++i) {
@@ -57,7 +66,7 @@ class Bench {
                         {binary("agora-master"), "--work-dir", root_ + "/master" + std::to_string(i),
                          "--http", http_[i], "--listen", endpoints_[i], "--zk", url_,
                          "--zk-session-timeout", sessionTimeout_, "--framework-heartbeat-interval",
-                         "1", "--agent-ping-interval", "1"});
+                         "1", "--agent-ping-interval", "1", "--registry", registry_});
   }
   void startClients() {
     agent_ = start("agent", {binary("agora-agent"), "--master", url_, "--work-dir",
@@ -129,6 +138,7 @@ class Bench {
 
   std::string root_;
   std::string sessionTimeout_;
+  std::string registry_;
   std::unique_ptr<testing::ZooKeeperServer> zookeeper_;
   std::string url_;
   std::vector<std::string> http_, endpoints_;
@@ -136,13 +146,101 @@ class Bench {
   std::unique_ptr<Child> agent_;
   testing::RecordingScheduler scheduler_;
   std::unique_ptr<sdk::SchedulerDriver> driver_;
+
+ public:
+  std::string zkAddress() const { return zookeeper_->address(); }
 };
+
+double percentile(std::vector<double> values, double p) {
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
+}
+
+// Runs `loop` until `done` holds; throws after 60 s.
+void runUntil(EventLoop& loop, const std::function<bool()>& done) {
+  auto check = loop.addPeriodic(millis(1), [&] {
+    if (done()) loop.stop();
+  });
+  auto deadline = loop.addTimer(seconds(60), [&] { loop.stop(); });
+  loop.run();
+  loop.cancelTimer(check);
+  loop.cancelTimer(deadline);
+  if (!done()) throw std::runtime_error("ZooKeeper registry did not answer within 60 s");
+}
+
+// The ZooKeeper registry in-process: per-write commit latency (one write in
+// flight), pipelined writes, and a takeover read of `agents` agent records.
+void measureZkRegistry(const std::string& servers, int agents) {
+  EventLoop loop;
+  auto session = zk::ZkSession::create(loop, {servers, seconds(10)});
+  if (!session) throw std::runtime_error(session.error().message);
+  runUntil(loop, [&] { return (*session)->connected(); });
+  const std::string election = "/agora/registry-bench";
+  std::optional<Result<std::string>> fence;
+  (*session)->ensurePath(election, [&](Status) {
+    (*session)->create(election + "/info_bench-", "", true,
+                       [&](Result<std::string> r) { fence = std::move(r); });
+  });
+  runUntil(loop, [&] { return fence.has_value(); });
+  if (!*fence) throw std::runtime_error(fence->error().message);
+  master::ZkRegistry registry(loop, **session, servers, election);
+  std::optional<Result<master::RegistryContents>> read;
+  registry.takeover(**fence, false, [&](auto r) { read = std::move(r); });
+  runUntil(loop, [&] { return read.has_value(); });
+  master::AgentRecord record;
+  record.hostname = "bench";
+  record.resources = *Resources::parse("cpus:16;mem:65536;ports:[31000-32000]");
+  std::vector<double> single;
+  for (int i = 0; i < agents; ++i) {
+    record.id = "agent-" + std::to_string(i);
+    bool done = false;
+    auto start = std::chrono::steady_clock::now();
+    registry.submit({master::putAgent(record)}, [&](Status s) {
+      if (!s) throw std::runtime_error(s.error().message);
+      single.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
+      done = true;
+    });
+    runUntil(loop, [&] { return done; });
+  }
+  int completed = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < agents; ++i) {
+    record.id = "agent-" + std::to_string(i);
+    record.registeredTime = 1;
+    registry.submit({master::putAgent(record)}, [&](Status) { completed++; });
+  }
+  runUntil(loop, [&] { return completed == agents; });
+  double pipelinedMs =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::printf("registry metric=zk_commit_latency writes=%d single_p50_ms=%.2f single_p99_ms=%.2f "
+              "pipelined_per_write_ms=%.3f\n",
+              agents, percentile(single, 0.5), percentile(single, 0.99), pipelinedMs / agents);
+  master::ZkRegistry next(loop, **session, servers, election);
+  read.reset();
+  start = std::chrono::steady_clock::now();
+  next.takeover(**fence, false, [&](auto r) { read = std::move(r); });
+  runUntil(loop, [&] { return read.has_value(); });
+  double readMs =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (!*read || read->value().agents.size() != static_cast<size_t>(agents)) {
+    throw std::runtime_error("takeover read the wrong number of agents");
+  }
+  std::printf("registry metric=zk_takeover_read agents=%d ms=%.0f\n", agents, readMs);
+  std::fflush(stdout);
+}
 
 int run(int argc, char** argv) {
   int runs = 5;
   double sessionTimeoutSec = 2;
+  int registryAgents = 1000;
+  std::string registry;
   po::options_description flags("Options");
   flags.add_options()("runs", po::value(&runs)->default_value(5), "failovers to measure")(
+      "registry", po::value(&registry)->default_value("zk"), "the masters' --registry: zk or sqlite")(
+      "registry-agents", po::value(&registryAgents)->default_value(1000),
+      "agent records for the ZooKeeper registry figures (0: skip them)")(
       "session-timeout", po::value(&sessionTimeoutSec)->default_value(2),
       "ZooKeeper session timeout of the masters, seconds");
   po::variables_map vm;
@@ -163,7 +261,8 @@ int run(int argc, char** argv) {
   std::filesystem::create_directories(root);
   std::vector<double> ms;
   try {
-    Bench bench(root, std::to_string(sessionTimeoutSec) + "s");
+    Bench bench(root, std::to_string(sessionTimeoutSec) + "s", registry);
+    if (registryAgents > 0) measureZkRegistry(bench.zkAddress(), registryAgents);
     bench.startClients();
     for (int i = 0; i < runs; ++i) {
       ms.push_back(bench.failover());
@@ -177,9 +276,9 @@ int run(int argc, char** argv) {
   std::filesystem::remove_all(root);
   std::sort(ms.begin(), ms.end());
   std::printf(
-      "recovery metric=ha_failover masters=%d session_timeout_s=%g ms=%.0f runs=%d min_ms=%.0f "
+      "recovery metric=%s masters=%d session_timeout_s=%g ms=%.0f runs=%d min_ms=%.0f "
       "max_ms=%.0f\n",
-      kMasters, sessionTimeoutSec, ms[ms.size() / 2], runs, ms.front(), ms.back());
+      registry == "zk" ? "ha_failover_zk_registry" : "ha_failover", kMasters, sessionTimeoutSec, ms[ms.size() / 2], runs, ms.front(), ms.back());
   return 0;
 }
 

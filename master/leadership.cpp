@@ -51,6 +51,7 @@ Result<std::unique_ptr<Leadership>> Leadership::create(EventLoop& loop, ServerTr
   auto session = zk::ZkSession::create(loop, zk::ZkSession::Options{url->servers, *timeout});
   if (!session) return makeError(session.error().withContext("--zk"));
   leadership->session_ = std::move(*session);
+  leadership->servers_ = url->servers;
   leadership->detector_ = std::make_unique<zk::LeaderDetector>(*leadership->session_, url->path);
   return leadership;
 }
@@ -59,14 +60,17 @@ Leadership::Leadership(EventLoop& loop, ServerTransport& inner, std::string zkUr
     : loop_(loop), zkUrl_(std::move(zkUrl)), path_(std::move(path)), gate_(inner) {}
 
 Leadership::~Leadership() {
+  *alive_ = false;
   detector_.reset();
   contender_.reset();
   session_.reset();
 }
 
-void Leadership::start(zk::MasterInfo self, std::function<void(const std::string&)> onLost) {
+void Leadership::start(zk::MasterInfo self, std::function<void(const std::string&)> onLost,
+                       Takeover takeover) {
   self_ = std::move(self);
   onLost_ = std::move(onLost);
+  takeover_ = std::move(takeover);
   contender_ =
       std::make_unique<zk::LeaderContender>(*session_, path_, zk::encodeMasterInfo(self_));
   gate_.setClosedHandler([this](const std::string& peer, std::string_view protocol) {
@@ -79,16 +83,23 @@ void Leadership::start(zk::MasterInfo self, std::function<void(const std::string
   });
   contender_->start(
       [this] {
-        LOG(INFO) << "this master (" << self_.id
-                  << ") is the leader: serving agents and schedulers";
-        gate_.open();
-        publish();
+        if (!takeover_) return lead();
+        LOG(INFO) << "this master (" << self_.id << ") is elected: taking over the registry";
+        takeover_(path_ + "/" + contender_->node(), [this, alive = std::weak_ptr<bool>(alive_)] {
+          if (alive.lock() && contender_->elected()) lead();
+        });
       },
       [this](const std::string& why) {
         publish();
         if (onLost_) onLost_(why);
       });
   LOG(INFO) << "master " << self_.id << " is a candidate at " << zkUrl_;
+}
+
+void Leadership::lead() {
+  LOG(INFO) << "this master (" << self_.id << ") is the leader: serving agents and schedulers";
+  gate_.open();
+  publish();
 }
 
 void Leadership::publish() {

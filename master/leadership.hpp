@@ -86,9 +86,20 @@ class Leadership {
   // "leader":{"id","http"}}). REQUIRES: called before the server starts; the
   // Leadership outlives the server.
   void install(http::HttpServer& server) const;
+  // Runs on election, before the gate opens: `node` is the full path of this
+  // master's election znode (writes fence on it); `ready` opens the gate.
+  // A takeover that cannot complete never calls `ready` (the owner stops).
+  using Takeover = std::function<void(const std::string& node, std::function<void()> ready)>;
+
   // Enters the election as `self`. onLost runs (once, on the loop) when
-  // leadership is lost.
-  void start(zk::MasterInfo self, std::function<void(const std::string& why)> onLost);
+  // leadership is lost. Without `takeover` the gate opens when elected.
+  void start(zk::MasterInfo self, std::function<void(const std::string& why)> onLost,
+             Takeover takeover = {});
+
+  // For the ZooKeeper registry: the session and the election path.
+  zk::ZkSession& session() { return *session_; }
+  const std::string& electionPath() const { return path_; }
+  const std::string& servers() const { return servers_; }
 
   bool leading() const { return gate_.isOpen(); }
   std::shared_ptr<const View> view() const { return view_.load(); }
@@ -97,11 +108,14 @@ class Leadership {
   Leadership(EventLoop& loop, ServerTransport& inner, std::string zkUrl, std::string path);
   void publish();
   void replyNotLeader(const std::string& peer, std::string_view protocol);
+  void lead();
 
   EventLoop& loop_;
   const std::string zkUrl_;
   const std::string path_;
+  std::string servers_;
   zk::MasterInfo self_;
+  Takeover takeover_;
   GatedTransport gate_;
   std::unique_ptr<zk::ZkSession> session_;
   std::unique_ptr<zk::LeaderContender> contender_;
@@ -111,6 +125,7 @@ class Leadership {
   std::string leaderEndpoint_;
   std::string leaderId_;
   std::atomic<std::shared_ptr<const View>> view_{std::make_shared<const View>()};
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // The redirect for a standby: 307 to http://LEADER<target>, or 503 when no

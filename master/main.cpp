@@ -19,6 +19,7 @@
 #include "master/allocator/hierarchical_allocator.hpp"
 #include "master/leadership.hpp"
 #include "master/master.hpp"
+#include "master/registry/zk_registry.hpp"
 
 namespace {
 
@@ -62,9 +63,50 @@ int blockStopSignals() {
   return fd;
 }
 
+void refuse(const std::string& why) {
+  std::cerr << "agora-master: cannot recover: " << why
+            << "\nRefusing to start rather than lose state; repair or remove it, or start with "
+               "--registry-fresh to move it aside and begin empty."
+            << std::endl;
+}
+
+std::optional<std::unique_ptr<master::Registrar>> openSqliteRegistry(EventLoop& loop,
+                                                                     const std::string& path,
+                                                                     bool fresh) {
+  auto registrar = master::Registrar::open(loop, path, {true, fresh});
+  if (!registrar) {
+    refuse(registrar.error().message);
+    return std::nullopt;
+  }
+  if (!(*registrar)->movedAside().empty()) {
+    LOG(WARNING) << "unreadable registry moved to " << (*registrar)->movedAside();
+  }
+  return std::move(*registrar);
+}
+
+// On election: read the shared registry, rebuild the master from it, then
+// lead. A corrupt registry stops this master (exit 1) before it serves.
+master::Leadership::Takeover takeoverFrom(master::ZkRegistry& registry, master::Master& master,
+                                          bool fresh, int& exitCode, EventLoop& loop) {
+  return [&registry, &master, fresh, &exitCode, &loop](const std::string& node,
+                                                       std::function<void()> ready) {
+    registry.takeover(node, fresh, [&, ready](Result<master::RegistryContents> contents) {
+      if (!contents) {
+        LOG(ERROR) << "cannot recover: " << contents.error().message;
+        refuse(contents.error().message);
+        exitCode = 1;
+        loop.stop();
+        return;
+      }
+      master.recoverAtTakeover(*contents);
+      ready();
+    });
+  };
+}
+
 int run(int argc, char** argv) {
   std::string workDir, httpAddress, listen, logDir, offerTimeout, zkUrl, zkSessionTimeout,
-      minAllocatable, unreachableTimeout;
+      minAllocatable, unreachableTimeout, registryKind;
   bool registryFresh = false;
   master::MasterOptions options;
   po::options_description flags("Options");
@@ -92,8 +134,12 @@ int run(int argc, char** argv) {
       "agent-unreachable-timeout", po::value(&unreachableTimeout)->default_value("10m"),
       "remove an agent unreachable this long (e.g. 10m): its tasks become GONE, and if it "
       "returns it must kill them and register anew")(
+      "registry", po::value(&registryKind)->default_value(""),
+      "where the registry lives: zk (the default with --zk: PATH/registry in ZooKeeper, shared "
+      "by all masters) or sqlite (WORK_DIR/registry.db, the default without --zk)")(
       "registry-fresh", po::bool_switch(&registryFresh),
-      "start with an empty registry, moving an unreadable one aside (WORK_DIR/registry.db.bad-*)")(
+      "start with an empty registry, moving an unreadable one aside (WORK_DIR/registry.db.bad-*; "
+      "in ZooKeeper, corrupt records to PATH/registry-bad-*)")(
       "offer-timeout", po::value(&offerTimeout)->default_value("0"),
       "rescind offers not answered within this duration (e.g. 30s); 0: never")(
       "zk", po::value(&zkUrl)->default_value(""),
@@ -127,6 +173,15 @@ int run(int argc, char** argv) {
               << (timeout ? "must be positive" : timeout.error().message) << std::endl;
     return 2;
   }
+  if (registryKind.empty()) registryKind = zkUrl.empty() ? "sqlite" : "zk";
+  if (registryKind != "zk" && registryKind != "sqlite") {
+    std::cerr << "agora-master: --registry must be zk or sqlite" << std::endl;
+    return 2;
+  }
+  if (registryKind == "zk" && zkUrl.empty()) {
+    std::cerr << "agora-master: --registry=zk needs --zk" << std::endl;
+    return 2;
+  }
   if (auto valid = validate(options); !valid) {
     std::cerr << "agora-master: " << valid.error().message << std::endl;
     return 2;
@@ -141,19 +196,6 @@ int run(int argc, char** argv) {
 
   int signalFd = blockStopSignals();
   EventLoop loop;
-  std::string registryPath = workDir + "/registry.db";
-  auto registrar = master::Registrar::open(loop, registryPath, {true, registryFresh});
-  if (!registrar) {
-    std::cerr << "agora-master: cannot recover: " << registrar.error().message
-              << "\nRefusing to start rather than lose state; repair or remove the file, or "
-                 "start with --registry-fresh to move it aside and begin empty."
-              << std::endl;
-    return 1;
-  }
-  if (!(*registrar)->movedAside().empty()) {
-    LOG(WARNING) << "unreadable registry moved to " << (*registrar)->movedAside();
-  }
-  options.registrar = registrar->get();
   auto transport = ZmqServer::create(loop, listen);
   if (!transport) {
     LOG(ERROR) << transport.error().message;
@@ -169,6 +211,25 @@ int run(int argc, char** argv) {
     }
     leadership = std::move(*created);
   }
+  int exitCode = 0;
+  std::unique_ptr<master::Registrar> registrar;
+  master::ZkRegistry* zkRegistry = nullptr;  // owned by the registrar
+  if (registryKind == "zk") {
+    auto backend = std::make_unique<master::ZkRegistry>(
+        loop, leadership->session(), leadership->servers(), leadership->electionPath());
+    zkRegistry = backend.get();
+    zkRegistry->setOnFailure([&](const Error&) {
+      LOG(ERROR) << "exiting: a leader whose registry write failed cannot know the registry";
+      exitCode = 3;
+      loop.stop();
+    });
+    registrar = master::Registrar::create(loop, std::move(backend));
+  } else {
+    auto opened = openSqliteRegistry(loop, workDir + "/registry.db", registryFresh);
+    if (!opened) return 1;
+    registrar = std::move(*opened);
+  }
+  options.registrar = registrar.get();
   // Outlives the master (which updates it) and the HTTP server (which serves it).
   Metrics metrics;
   master::Master master(loop, leadership ? leadership->transport() : **transport, options,
@@ -181,7 +242,6 @@ int run(int argc, char** argv) {
   }
   api.install(**server);
   metrics.serveOn(**server);
-  int exitCode = 0;
   if (leadership) {
     leadership->install(**server);
     char host[256] = {};
@@ -193,7 +253,9 @@ int run(int argc, char** argv) {
                                    << "); exiting so a supervisor restarts this master as a standby";
                         exitCode = 3;
                         loop.stop();
-                      });
+                      },
+                      zkRegistry ? takeoverFrom(*zkRegistry, master, registryFresh, exitCode, loop)
+                                 : master::Leadership::Takeover());
   }
   if (auto started = (*server)->start(); !started) {
     LOG(ERROR) << "cannot start HTTP server: " << started.error().message;

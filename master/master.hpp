@@ -117,6 +117,14 @@ class Master {
   // Runs `done` on the loop once every change made so far is durable.
   void afterPersisted(std::function<void(Status)> done);
 
+  // Highly available masters read the shared registry only when elected:
+  // rebuilds agents, frameworks, weights and quota from it (recovery.cpp).
+  // REQUIRES: nothing has reached this master yet (a standby serves nothing).
+  void recoverAtTakeover(const RegistryContents& contents) {
+    recover(contents);
+    publishSnapshot();
+  }
+
  private:
   using AgentEnvelope = schema::AgentEnvelope;
   using Call = schema::Call;

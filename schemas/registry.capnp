@@ -86,3 +86,23 @@ struct MaintenanceWindow {
   startTime @1 :Float64;
   durationSec @2 :Float64;
 }
+
+# The registry in ZooKeeper (highly available masters, master/registry/zk_registry.hpp).
+# Layout under the masters' election path PATH:
+#   PATH/registry                        data: RegistryMeta
+#   PATH/registry/<kind dir>/<key>       data: RegistryZnode, one per record
+# with kind dirs agents, frameworks, weights, quotas, reservations, maintenance,
+# and keys escaped so any string is a valid znode name (bytes outside
+# [A-Za-z0-9_.-] and a leading '.' become %XX). Corrupt or unreadable records
+# are moved aside to PATH/registry-bad-<unix seconds>/<kind dir>/<key>
+# only when the operator asks for a fresh start.
+struct RegistryMeta {
+  formatVersion @0 :UInt32;         # registryFormatVersion of the master that created it
+}
+
+# One record's znode (packed). crc32c covers kind, NUL, key, NUL, record,
+# exactly as the SQLite store's crc column.
+struct RegistryZnode {
+  crc32c @0 :UInt32;
+  record @1 :Data;                  # one unpacked RegistryRecord
+}

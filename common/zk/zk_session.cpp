@@ -307,4 +307,78 @@ void ZkSession::remove(const std::string& path, std::function<void(Status)> done
       });
 }
 
+namespace {
+
+const char* opName(ZkSession::Op::Kind kind) {
+  switch (kind) {
+    case ZkSession::Op::Kind::kCreate:
+      return "create";
+    case ZkSession::Op::Kind::kSet:
+      return "set";
+    case ZkSession::Op::Kind::kDelete:
+      return "delete";
+    case ZkSession::Op::Kind::kCheck:
+      return "check";
+  }
+  return "op";
+}
+
+// What the client writes the per-op results into when the reply arrives; it
+// must outlive the request, so the completion owns it.
+struct MultiBuffers {
+  std::vector<zoo_op_result_t> results;
+  std::vector<struct Stat> stats;
+  std::vector<std::string> createdPaths;
+};
+
+}  // namespace
+
+void ZkSession::multi(std::vector<Op> ops, std::function<void(Status)> done) {
+  auto buffers = std::make_shared<MultiBuffers>();
+  size_t count = ops.size();
+  buffers->results.resize(count);
+  buffers->stats.resize(count);
+  buffers->createdPaths.resize(count);
+  std::vector<zoo_op_t> requests(count);
+  for (size_t i = 0; i < count; ++i) {
+    const Op& op = ops[i];
+    int size = static_cast<int>(op.data.size());
+    switch (op.kind) {
+      case Op::Kind::kCreate:
+        buffers->createdPaths[i].assign(op.path.size() + 16, '\0');
+        zoo_create_op_init(&requests[i], op.path.c_str(), op.data.data(), size,
+                           &ZOO_OPEN_ACL_UNSAFE, 0, buffers->createdPaths[i].data(),
+                           static_cast<int>(buffers->createdPaths[i].size()));
+        break;
+      case Op::Kind::kSet:
+        zoo_set_op_init(&requests[i], op.path.c_str(), op.data.data(), size, op.version,
+                        &buffers->stats[i]);
+        break;
+      case Op::Kind::kDelete:
+        zoo_delete_op_init(&requests[i], op.path.c_str(), op.version);
+        break;
+      case Op::Kind::kCheck:
+        zoo_check_op_init(&requests[i], op.path.c_str(), op.version);
+        break;
+    }
+  }
+  issue(
+      [&](void* data) {
+        // The request is serialized here; only the results live on.
+        return zoo_amulti(handle_, static_cast<int>(count), requests.data(),
+                          buffers->results.data(), &SessionAccess::voidDone, data);
+      },
+      [ops = std::move(ops), buffers, done = std::move(done)](const Reply& r) {
+        if (r.rc == ZOK) return done({});
+        for (size_t i = 0; i < ops.size(); ++i) {
+          int rc = buffers->results[i].err;
+          if (rc != ZOK && rc != ZRUNTIMEINCONSISTENCY) {
+            return done(makeError(zkError(rc, std::string("multi: ") + opName(ops[i].kind) +
+                                                  " " + ops[i].path)));
+          }
+        }
+        done(makeError(zkError(r.rc, "multi of " + std::to_string(ops.size()) + " ops")));
+      });
+}
+
 }  // namespace agora::zk

@@ -72,6 +72,18 @@ class ZkSession {
   void exists(const std::string& path, Watch watch, std::function<void(Result<bool>)> done);
   void remove(const std::string& path, std::function<void(Status)> done);
 
+  // One operation of a multi(): all of them apply, in order, or none does.
+  struct Op {
+    enum class Kind { kCreate, kSet, kDelete, kCheck } kind;
+    std::string path;
+    std::string data;  // kCreate (persistent node), kSet
+    int version = -1;  // kSet, kDelete, kCheck: -1 matches any version (kCheck: exists)
+  };
+  // Applies `ops` atomically. Calls issued one after another complete in
+  // that order (ZooKeeper answers a session's requests in order), so callers
+  // may keep several in flight. A failure names the first op that failed.
+  void multi(std::vector<Op> ops, std::function<void(Status)> done);
+
   struct Reply {
     int rc = 0;
     std::string value;

@@ -255,4 +255,13 @@ uint32_t crc32c(std::string_view bytes) {
   return crc ^ 0xFFFFFFFFu;
 }
 
+uint32_t recordCrc(std::string_view kind, std::string_view key, std::string_view bytes) {
+  std::string all(kind);
+  all.push_back('\0');
+  all += key;
+  all.push_back('\0');
+  all += bytes;
+  return crc32c(all);
+}
+
 }  // namespace agora::master

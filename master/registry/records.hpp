@@ -84,5 +84,7 @@ Status decodeRecord(const std::string& kind, const std::string& key, std::string
 
 // CRC-32C (Castagnoli) of `bytes`, stored next to every record.
 uint32_t crc32c(std::string_view bytes);
+// The checksum stored with a record: CRC-32C of kind, NUL, key, NUL, bytes.
+uint32_t recordCrc(std::string_view kind, std::string_view key, std::string_view bytes);
 
 }  // namespace agora::master

@@ -2,7 +2,8 @@
 
 #include <glog/logging.h>
 
-#include <chrono>
+#include "master/registry/registry_store.hpp"
+#include "master/registry/sqlite_backend.hpp"
 
 namespace agora::master {
 
@@ -20,111 +21,84 @@ Result<std::unique_ptr<Registrar>> Registrar::open(EventLoop& loop, const std::s
     store = RegistryStore::open(path, contents);
   }
   if (!store) return makeError(store.error());
-  std::unique_ptr<Registrar> registrar(new Registrar(loop, std::move(*store), options));
-  registrar->recovered_ = std::move(contents);
+  auto registrar = create(
+      loop, std::make_unique<SqliteBackend>(loop, std::move(*store), options.threaded),
+      std::move(contents));
   registrar->movedAside_ = std::move(aside);
   return registrar;
 }
 
-Registrar::Registrar(EventLoop& loop, std::unique_ptr<RegistryStore> store,
-                     RegistrarOptions options)
-    : loop_(loop), store_(std::move(store)), options_(options), path_(store_->path()) {
-  if (options_.threaded) writer_ = std::thread([this] { writerMain(); });
+std::unique_ptr<Registrar> Registrar::create(EventLoop& loop,
+                                             std::unique_ptr<RegistryBackend> backend,
+                                             RegistryContents recovered) {
+  std::unique_ptr<Registrar> registrar(new Registrar(loop, std::move(backend)));
+  registrar->recovered_ = std::move(recovered);
+  return registrar;
 }
+
+Registrar::Registrar(EventLoop& loop, std::unique_ptr<RegistryBackend> backend)
+    : loop_(loop), backend_(std::move(backend)) {}
 
 Registrar::~Registrar() {
   *alive_ = false;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
-  if (writer_.joinable()) {
-    writer_.join();
-  } else if (!queue_.empty()) {
-    commitBatch(std::vector<Pending>(std::make_move_iterator(queue_.begin()),
-                                     std::make_move_iterator(queue_.end())));
-  }
+  if (!heldWrites_.empty()) hold(false);
+  backend_.reset();
 }
 
 void Registrar::write(std::vector<Mutation> mutations, Done done) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!mutations.empty()) stats_.writes++;
-    queue_.push_back(Pending{std::move(mutations), std::move(done)});
+  if (!mutations.empty()) stats_.writes++;
+  if (held_) {
+    heldWrites_.push_back(Held{std::move(mutations), std::move(done)});
+    return;
   }
-  if (options_.threaded) {
-    wake_.notify_one();
-  } else {
-    scheduleInlineCommit();
-  }
+  std::vector<Done> dones;
+  if (done) dones.push_back(std::move(done));
+  dispatch(std::move(mutations), std::move(dones));
 }
 
 void Registrar::hold(bool held) {
-  CHECK(!options_.threaded) << "hold() is for the unthreaded registrar";
   held_ = held;
-  if (!held_) scheduleInlineCommit();
-}
-
-void Registrar::scheduleInlineCommit() {
-  if (held_ || inlineScheduled_) return;
-  inlineScheduled_ = true;
-  loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
-    if (!alive.lock()) return;
-    inlineScheduled_ = false;
-    if (held_) return;
-    std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
-                               std::make_move_iterator(queue_.end()));
-    queue_.clear();
-    commitBatch(std::move(batch));
-  });
-}
-
-RegistrarStats Registrar::stats() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
-}
-
-void Registrar::writerMain() {
-  for (;;) {
-    std::vector<Pending> batch;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
-      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
-      queue_.clear();
-    }
-    commitBatch(std::move(batch));
-  }
-}
-
-void Registrar::commitBatch(std::vector<Pending> batch) {
-  if (batch.empty()) return;
+  if (held_ || heldWrites_.empty()) return;
   std::vector<Mutation> all;
-  for (Pending& pending : batch) {
-    for (Mutation& mutation : pending.mutations) all.push_back(std::move(mutation));
-  }
-  auto start = std::chrono::steady_clock::now();
-  Status committed = store_->commit(all);
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count();
-  if (!all.empty()) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stats_.commits++;
-    stats_.commitMsTotal += ms;
-    stats_.commitMsMax = std::max(stats_.commitMsMax, ms);
-  }
-  LOG_IF(ERROR, !committed) << "registry write failed: " << committed.error().message;
   std::vector<Done> dones;
-  for (Pending& pending : batch) {
-    if (pending.done) dones.push_back(std::move(pending.done));
+  for (Held& write : heldWrites_) {
+    for (Mutation& mutation : write.mutations) all.push_back(std::move(mutation));
+    if (write.done) dones.push_back(std::move(write.done));
   }
-  if (dones.empty()) return;
-  loop_.post([dones = std::move(dones), committed, alive = std::weak_ptr<bool>(alive_)] {
-    if (!alive.lock()) return;
-    for (const Done& done : dones) done(committed);
+  heldWrites_.clear();
+  dispatch(std::move(all), std::move(dones));
+}
+
+void Registrar::dispatch(std::vector<Mutation> mutations, std::vector<Done> dones) {
+  if (mutations.empty()) {
+    // Nothing to write: answer once everything before is durable.
+    if (!inflight_.empty()) {
+      for (Done& done : dones) inflight_.back().dones.push_back(std::move(done));
+    } else if (!dones.empty()) {
+      loop_.post([dones = std::move(dones), alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.lock()) return;
+        for (const Done& done : dones) done({});
+      });
+    }
+    return;
+  }
+  inflight_.push_back(Inflight{std::move(dones), std::chrono::steady_clock::now()});
+  stats_.commits++;
+  backend_->submit(std::move(mutations), [this, alive = std::weak_ptr<bool>(alive_)](Status s) {
+    if (alive.lock()) complete(s);
   });
+}
+
+void Registrar::complete(const Status& status) {
+  CHECK(!inflight_.empty()) << "registry completion without a write in flight";
+  Inflight done = std::move(inflight_.front());
+  inflight_.pop_front();
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                        done.start)
+                  .count();
+  stats_.commitMsTotal += ms;
+  stats_.commitMsMax = std::max(stats_.commitMsMax, ms);
+  for (const Done& callback : done.dones) callback(status);
 }
 
 }  // namespace agora::master

@@ -1,45 +1,44 @@
 #pragma once
-// The master's access to its registry (registry_store.hpp): recovers the
-// contents at start and persists changes without blocking the event loop.
+// The master's access to its registry: recovers the contents at start and
+// persists changes without blocking the event loop. The records live in a
+// RegistryBackend: a SQLite file (sqlite_backend.hpp, the default) or
+// ZooKeeper (zk_registry.hpp, for highly available masters).
 //
 // Contract: `done` of a write() runs on the loop thread only after every
 // mutation of that write, and of every write queued before it, is durable
 // (or failed). The master sends an answer that depends on a change (agent
 // admitted, framework subscribed, weight or quota set) from `done`, so an
-// answer is never sent for state a restart would lose.
+// answer is never sent for state a restart would lose. Writes are handed to
+// the backend as they come (pipelined); the backend completes them in order.
 //
-// Threading: write()/sync() on the loop thread. With `threaded`, commits run on
-// a writer thread that batches whatever is queued into one transaction (one
-// fsync) and posts the completions back with EventLoop::post. Without it
-// (unit tests with a simulated clock), the batch commits in a callback posted
-// to the loop, so runUntilIdle() drives it deterministically.
+// Threading: the loop thread only.
 
-#include <condition_variable>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
 #include "master/registry/records.hpp"
-#include "master/registry/registry_store.hpp"
+#include "master/registry/registry_backend.hpp"
 
 namespace agora::master {
 
 struct RegistrarOptions {
+  // SQLite: commit on a writer thread (false: in callbacks on the loop, for
+  // unit tests with a simulated clock).
   bool threaded = true;
-  // Move an unreadable registry aside (PATH.bad-<time>) and start empty.
+  // SQLite: move an unreadable registry aside (PATH.bad-<time>) and start empty.
   bool fresh = false;
 };
 
 struct RegistrarStats {
   uint64_t writes = 0;   // write() calls with mutations
-  uint64_t commits = 0;  // transactions (each one fsync)
-  double commitMsTotal = 0;
+  uint64_t commits = 0;  // submits to the backend (SQLite may group several in one transaction)
+  double commitMsTotal = 0;  // submit to completion, summed over commits
   double commitMsMax = 0;
 };
 
@@ -47,10 +46,15 @@ class Registrar {
  public:
   using Done = std::function<void(Status)>;
 
-  // REQUIRES: loop outlives the registrar. Errors name the file and the problem.
+  // The SQLite registry at `path`. REQUIRES: loop outlives the registrar.
+  // Errors name the file and the problem.
   static Result<std::unique_ptr<Registrar>> open(EventLoop& loop, const std::string& path,
                                                  RegistrarOptions options = {});
-  // Commits what is queued, then stops the writer. Completions not yet run are dropped.
+  // Any backend, whose contents the caller has read already (`recovered`).
+  static std::unique_ptr<Registrar> create(EventLoop& loop,
+                                           std::unique_ptr<RegistryBackend> backend,
+                                           RegistryContents recovered = {});
+  // Destroys the backend (SQLite commits what is queued). Completions not yet run are dropped.
   ~Registrar();
   Registrar(const Registrar&) = delete;
   Registrar& operator=(const Registrar&) = delete;
@@ -59,47 +63,41 @@ class Registrar {
   const RegistryContents& recovered() const { return recovered_; }
   // When open() moved a corrupt registry aside, where it went; "" otherwise.
   const std::string& movedAside() const { return movedAside_; }
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return backend_->location(); }
 
   // Queues `mutations` (applied in order, atomically); `done` may be empty.
   void write(std::vector<Mutation> mutations, Done done = {});
   // `done` runs once everything queued so far is durable.
   void sync(Done done) { write({}, std::move(done)); }
 
-  // Loop thread. Unthreaded mode only: while held, nothing commits (tests
-  // check that answers wait for the registry).
+  // While held, nothing reaches the backend (tests check that answers wait
+  // for the registry); on release, everything held goes in one submit.
   void hold(bool held);
-  RegistrarStats stats() const;
+  RegistrarStats stats() const { return stats_; }
 
  private:
-  struct Pending {
+  struct Held {
     std::vector<Mutation> mutations;
     Done done;
   };
-  Registrar(EventLoop& loop, std::unique_ptr<RegistryStore> store, RegistrarOptions options);
-  void writerMain();
-  // Commits `batch` and hands the completions to the loop.
-  void commitBatch(std::vector<Pending> batch);
-  void scheduleInlineCommit();
+  struct Inflight {
+    std::vector<Done> dones;
+    std::chrono::steady_clock::time_point start;
+  };
+  Registrar(EventLoop& loop, std::unique_ptr<RegistryBackend> backend);
+  void dispatch(std::vector<Mutation> mutations, std::vector<Done> dones);
+  void complete(const Status& status);
 
   EventLoop& loop_;
-  std::unique_ptr<RegistryStore> store_;
-  RegistrarOptions options_;
-  std::string path_;
+  std::unique_ptr<RegistryBackend> backend_;
   std::string movedAside_;
   RegistryContents recovered_;
   bool held_ = false;
-  bool inlineScheduled_ = false;
-  // Guards completions posted to the loop against a destroyed registrar.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-
-  // Shared with the writer thread.
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Pending> queue_;
-  bool stopping_ = false;
+  std::vector<Held> heldWrites_;
+  std::deque<Inflight> inflight_;
   RegistrarStats stats_;
-  std::thread writer_;
+  // Guards completions against a destroyed registrar.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace agora::master

@@ -33,15 +33,6 @@ class Statement {
   bool ok_ = false;
 };
 
-uint32_t recordCrc(const std::string& kind, const std::string& key, std::string_view bytes) {
-  std::string all = kind;
-  all.push_back('\0');
-  all += key;
-  all.push_back('\0');
-  all += bytes;
-  return crc32c(all);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<RegistryStore>> RegistryStore::open(const std::string& path,

@@ -4,7 +4,14 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "common/event_loop.hpp"
 #include "common/http_client.hpp"
+#include "common/zk/zk_session.hpp"
 #include "common/subprocess.hpp"
 #include "frameworks/sdk/scheduler_driver.hpp"
 #include "tests/support/zookeeper_server.hpp"
@@ -83,6 +90,12 @@ class HaClusterTest : public ::testing::Test {
       }
     }
     return found;
+  }
+  std::string logOf(int i) {
+    std::ifstream log(cluster_.root() + "/master" + std::to_string(i) + ".log");
+    std::stringstream text;
+    text << log.rdbuf();
+    return text.str();
   }
   std::string masterId(int i) {
     auto health = get(http_[i], "/health");
@@ -197,6 +210,118 @@ TEST_F(HaClusterTest, AgentAndSchedulerFollowANewLeaderAfterTheLeaderIsKilled) {
   ASSERT_FALSE(frameworks.is_null());
   ASSERT_EQ(frameworks["frameworks"].size(), 1u);
   EXPECT_EQ(frameworks["frameworks"][0].value("id", ""), frameworkId);
+}
+
+// A role's entry in /api/v1/roles of master i (null when absent).
+nlohmann::json roleOf(const nlohmann::json& roles, const std::string& name) {
+  for (const auto& role : roles.value("roles", nlohmann::json::array())) {
+    if (role.value("name", "") == name) return role;
+  }
+  return nullptr;
+}
+
+TEST_F(HaClusterTest, TheNewLeaderRecoversTheRegistryFromZooKeeper) {
+  int first = leader();
+  startAgentAndScheduler();
+  ASSERT_TRUE(eventually([&] { return !onlyAgentId(first).empty(); }, 20s));
+  std::string agentId = onlyAgentId(first);
+  ASSERT_TRUE(eventually([&] { return !scheduler_.frameworkId().empty(); }, 20s));
+  std::string frameworkId = scheduler_.frameworkId();
+  auto weight = http::request("POST", "http://" + http_[first] + "/api/v1/weights",
+                              R"({"role":"eng","weight":3})", 2s);
+  ASSERT_TRUE(weight && weight->status == 200);
+  auto quota = http::request("POST", "http://" + http_[first] + "/api/v1/quota",
+                             R"({"role":"eng","guarantee":"cpus:1"})", 2s);
+  ASSERT_TRUE(quota && quota->status == 200) << (quota ? quota->body : "");
+  // The scheduler goes away: its failover deadline is set and persisted.
+  driver_.reset();
+  double deadline = 0;
+  ASSERT_TRUE(eventually([&] {
+    auto frameworks = get(http_[first], "/api/v1/frameworks");
+    if (frameworks.is_null() || frameworks["frameworks"].size() != 1) return false;
+    deadline = frameworks["frameworks"][0].value("failover_deadline", 0.0);
+    return deadline > 0;
+  }, 20s));
+
+  masters_[first]->signal(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return leader() >= 0 && leader() != first; }, 20s));
+  int second = leader();
+  // Known from the registry before anything reconnects to the new leader.
+  auto frameworks = get(http_[second], "/api/v1/frameworks");
+  ASSERT_FALSE(frameworks.is_null());
+  ASSERT_EQ(frameworks["frameworks"].size(), 1u) << frameworks.dump() << logOf(second);
+  EXPECT_EQ(frameworks["frameworks"][0].value("id", ""), frameworkId);
+  // The failover timeout keeps counting from the old leader's deadline.
+  EXPECT_NEAR(frameworks["frameworks"][0].value("failover_deadline", 0.0), deadline, 0.01);
+  auto roles = get(http_[second], "/api/v1/roles");
+  auto eng = roleOf(roles, "eng");
+  ASSERT_FALSE(eng.is_null()) << roles.dump();
+  EXPECT_EQ(eng.value("weight", 0.0), 3.0);
+  EXPECT_EQ(eng["quota"]["guarantee"].value("cpus", 0.0), 1.0);
+  // The agent re-registers with its ID.
+  ASSERT_TRUE(eventually([&] { return listsAgent(second, agentId); }, 20s));
+}
+
+// Runs ZooKeeper operations from the test on a loop of their own.
+class ZkClient {
+ public:
+  explicit ZkClient(const std::string& servers) {
+    session_ = std::move(*zk::ZkSession::create(loop_, {servers, seconds(5)}));
+    thread_ = std::thread([this] { loop_.run(); });
+  }
+  ~ZkClient() {
+    loop_.post([this] {
+      session_.reset();
+      loop_.stop();
+    });
+    thread_.join();
+  }
+  Result<std::string> get(const std::string& path) {
+    std::promise<Result<std::string>> got;
+    loop_.post([&] { session_->get(path, [&](Result<std::string> r) { got.set_value(r); }); });
+    return got.get_future().get();
+  }
+  Status set(const std::string& path, const std::string& data) {
+    std::promise<Status> done;
+    loop_.post([&] {
+      session_->multi({{zk::ZkSession::Op::Kind::kSet, path, data, -1}},
+                      [&](Status s) { done.set_value(s); });
+    });
+    return done.get_future().get();
+  }
+
+ private:
+  EventLoop loop_;
+  std::unique_ptr<zk::ZkSession> session_;
+  std::thread thread_;
+};
+
+TEST_F(HaClusterTest, MastersRefuseToLeadOverACorruptZnodeAndNameIt) {
+  int first = leader();
+  auto weight = http::request("POST", "http://" + http_[first] + "/api/v1/weights",
+                              R"({"role":"eng","weight":2})", 2s);
+  ASSERT_TRUE(weight && weight->status == 200);
+  std::string path = "/agora/masters/registry/weights/eng";
+  {
+    ZkClient client(zookeeper_->address());
+    auto data = client.get(path);
+    ASSERT_TRUE(data) << data.error().message;
+    std::string damaged = *data;
+    damaged.back() ^= 0x20;
+    ASSERT_TRUE(client.set(path, damaged));
+  }
+  masters_[first]->signal(SIGKILL);
+  masters_[first]->wait(5s);
+  // Each standby in turn is elected, reads the registry and refuses.
+  for (int i = 0; i < kMasters; ++i) {
+    if (i == first) continue;
+    EXPECT_EQ(masters_[i]->wait(20s), 1) << "master " << i;
+    std::ifstream log(cluster_.root() + "/master" + std::to_string(i) + ".log");
+    std::stringstream text;
+    text << log.rdbuf();
+    EXPECT_NE(text.str().find("registry znode " + path + " is corrupt"), std::string::npos)
+        << text.str();
+  }
 }
 
 TEST_F(HaClusterTest, LeaderStepsDownWhenZooKeeperIsGone) {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "master/registry/registrar.hpp"
+#include "master/registry/registry_store.hpp"
 #include "schemas/registry.capnp.h"
 
 namespace agora::master::testing {
