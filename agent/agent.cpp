@@ -71,6 +71,7 @@ void Agent::startRegistration(const std::string& why) {
   LOG(INFO) << (agentId_.empty() ? "registering" : "re-registering as " + agentId_) << " (" << why
             << ")";
   registered_ = false;
+  registrationAttempt_ = randomUuidBytes();
   updates_.pause();
   sendRegistration();
   schedulePublish();
@@ -89,6 +90,8 @@ void Agent::sendRegistration() {
     }
     auto m = envelope.initReregisterAgent();
     m.setAgentId(agentId_);
+    m.setAttempt(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(registrationAttempt_.data()),
+                                     registrationAttempt_.size()));
     m.setHostname(options_.hostname);
     options_.resources.toCapnp(m.initResources(options_.resources.count()));
     toCapnp(options_.attributes,

@@ -104,6 +104,7 @@ class Agent {
   std::string agentId_;
   std::string checkpointedId_;
   bool registered_ = false;
+  std::string registrationAttempt_;  // ReregisterAgent.attempt, kept by retries
   Duration pingInterval_ = seconds(2);
   TimePoint lastPing_{};
   EventLoop::TimerId tick_ = 0;

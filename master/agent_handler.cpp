@@ -209,6 +209,15 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
     return;
   }
   Agent* agent = state_.findAgent(agentId);
+  auto attemptBytes = message.getAttempt();
+  std::string attempt(reinterpret_cast<const char*>(attemptBytes.begin()), attemptBytes.size());
+  if (agent != nullptr && agent->status == AgentStatus::kRegistered && agent->peer == peer &&
+      agent->answered && !attempt.empty() && attempt == agent->answeredAttempt) {
+    // A retry that crossed our answer: its task list may predate launches
+    // sent since, so it must not be reconciled again.
+    sendRegistered(*agent, true);
+    return;
+  }
   bool wasKnown = agent != nullptr;
   if (!wasKnown) {
     agent = &state_.agents[agentId];
@@ -271,12 +280,13 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   }
   LOG(INFO) << "agent " << agentId << " (" << agent->hostname << ") re-registered with "
             << agent->tasks.size() << " live tasks" << (wasKnown ? "" : " (new to this master)");
-  persistAgent(*agent, [this, agentId, peer](Status persisted) {
+  persistAgent(*agent, [this, agentId, peer, attempt](Status persisted) {
     Agent* admitted = state_.findAgent(agentId);
     LOG_IF(ERROR, !persisted) << "not answering agent " << agentId
                               << ": cannot persist it: " << persisted.error().message;
     if (persisted && admitted != nullptr && admitted->peer == peer) {
       admitted->answered = true;
+      admitted->answeredAttempt = attempt;
       sendRegistered(*admitted, true);
     }
   });

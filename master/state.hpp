@@ -43,6 +43,8 @@ struct Agent {
   // registry write). The agent drops launches that reach it before that
   // answer, so none may be sent meanwhile.
   bool answered = true;
+  // The re-registration attempt last answered (ReregisterAgent.attempt).
+  std::string answeredAttempt;
   // Wall seconds it became unreachable (persisted, so the removal deadline
   // survives a master restart); 0 while not unreachable.
   double unreachableTime = 0;

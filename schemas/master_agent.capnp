@@ -45,6 +45,10 @@ struct ReregisterAgent {
   httpUrl @4 :Text;
   tasks @5 :List(AgentTask);
   frameworks @6 :List(Common.FrameworkInfo);
+  # Random per re-registration; its retries repeat it. The master answers a
+  # retry of the attempt it already answered without re-reading its task
+  # list, which may predate launches sent after that answer.
+  attempt @7 :Data;
 }
 
 struct AgentTask {

@@ -62,15 +62,29 @@ Result<std::vector<Resources>> parseMinAllocatable(std::string_view text) {
   return out;
 }
 
-void HierarchicalAllocator::setMinAllocatable(std::vector<Resources> alternatives) {
+void HierarchicalAllocator::setMinAllocatable(const std::vector<Resources>& alternatives) {
   CHECK(!alternatives.empty());
-  minAllocatable_ = std::move(alternatives);
+  minAllocatable_.clear();
+  for (const Resources& alternative : alternatives) {
+    auto& amounts = minAllocatable_.emplace_back();
+    for (const std::string& name : alternative.scalarNames()) {
+      amounts.emplace_back(name, alternative.scalar(name));
+    }
+  }
   fullPass_ = true;
 }
 
+// Quantities, whatever their reservation: reserved cpus count as cpus.
 bool HierarchicalAllocator::worthOffering(const Resources& pool) const {
-  for (const Resources& minimum : minAllocatable_) {
-    if (pool.contains(minimum)) return true;
+  for (const auto& amounts : minAllocatable_) {
+    bool enough = true;
+    for (const auto& [name, amount] : amounts) {
+      if (pool.scalar(name) < amount) {
+        enough = false;
+        break;
+      }
+    }
+    if (enough) return true;
   }
   return false;
 }

@@ -22,8 +22,9 @@ bool hasRole(const std::vector<std::string>& roles, const std::string& role) {
 HierarchicalAllocator::HierarchicalAllocator(const Clock& clock, std::unique_ptr<Sorter> sorter)
     : clock_(clock),
       sorter_(std::move(sorter)),
-      tree_(*sorter_),
-      minAllocatable_(*parseMinAllocatable(kDefaultMinAllocatable)) {}
+      tree_(*sorter_) {
+  setMinAllocatable(*parseMinAllocatable(kDefaultMinAllocatable));
+}
 
 HierarchicalAllocator::HierarchicalAllocator(const Clock& clock)
     : HierarchicalAllocator(clock, std::make_unique<DrfSorter>()) {}

@@ -84,7 +84,7 @@ class HierarchicalAllocator final : public Allocator {
   const AllocatorStats& stats() const override { return stats_; }
 
   // REQUIRES: non-empty (see parseMinAllocatable); default kDefaultMinAllocatable.
-  void setMinAllocatable(std::vector<Resources> alternatives);
+  void setMinAllocatable(const std::vector<Resources>& alternatives);
 
   // Allocation in one role (tests).
   Resources allocated(const std::string& frameworkId, const std::string& role) const;
@@ -195,7 +195,8 @@ class HierarchicalAllocator final : public Allocator {
   ClientMask excluded_;                // scratch
   ClientMask reservedFor_;             // scratch
   AllocatorStats stats_;
-  std::vector<Resources> minAllocatable_;
+  // Alternatives of (scalar name, least amount); see parseMinAllocatable().
+  std::vector<std::vector<std::pair<std::string, double>>> minAllocatable_;
 };
 
 }  // namespace agora::master

@@ -14,6 +14,7 @@
 #include "agent/images/digest.hpp"
 #include "agent/executor/task_exit.hpp"
 #include "agent/paths.hpp"
+#include "common/checkpoint_file.hpp"
 #include "common/fake_transport.hpp"
 #include "schemas/executor.capnp.h"
 #include "tests/agent/fake_containerizer.hpp"
@@ -333,6 +334,7 @@ TEST_F(AgentRecoveryUnitTest, AnAcknowledgedTerminalUpdateIsNeitherResentNorRepl
   executor.reset();
   containerizer_.survivors.clear();
   updates_.clear();
+  reportedTasks_.clear();
   startRecovered();
   registered();
   advance(seconds(5));

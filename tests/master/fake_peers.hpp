@@ -27,7 +27,8 @@ class FakeAgent {
 
   void registerAgent(const std::string& resources, const std::string& hostname = "host1");
   void reregister(const std::string& agentId, const std::string& resources,
-                  const std::vector<std::pair<std::string, TaskInfo>>& runningTasks);
+                  const std::vector<std::pair<std::string, TaskInfo>>& runningTasks,
+                  const std::string& attempt = "");
   void pong();
   // Returns the update's uuid.
   std::string sendStatus(const std::string& frameworkId, const std::string& taskId,

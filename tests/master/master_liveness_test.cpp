@@ -207,5 +207,25 @@ TEST_F(MasterTest, PublishesSnapshotForTheHttpApi) {
   EXPECT_EQ(nlohmann::json::parse(api.tasks(request).body)["tasks"].size(), 0u);
 }
 
+TEST_F(MasterTest, ARetriedReregistrationDoesNotLoseTasksLaunchedAfterItsAnswer) {
+  auto s = scheduler("sched-1");
+  auto a = agent("agent-a", "cpus:2;mem:1024");
+  a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-1");
+  settle();
+  ASSERT_FALSE(s->offers.empty());
+  s->accept({s->offers.back().id}, {makeTask("t1", "cpus:1")});
+  settle();
+  ASSERT_EQ(a->runTasks.size(), 1u);
+  // The retry the agent sent before it heard the answer, without t1.
+  a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-1");
+  settle();
+  ASSERT_NE(task(s->frameworkId, "t1"), nullptr);
+  EXPECT_EQ(task(s->frameworkId, "t1")->latest.state, TaskState::STAGING);
+  // A new attempt without it: the agent really lost it.
+  a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-2");
+  settle();
+  EXPECT_TRUE(isTerminal(task(s->frameworkId, "t1")->latest.state));
+}
+
 }  // namespace
 }  // namespace agora::master::testing
