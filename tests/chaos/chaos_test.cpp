@@ -30,7 +30,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-int gDurationSec = 100;
+int gDurationSec = 60;  // bounded for CI; AGORA_CHAOS_DURATION for longer runs
 uint64_t gSeed = 0;
 
 constexpr auto kLongTasksBound = 60s;  // K long tasks RUNNING again after the faults stop
@@ -71,28 +71,20 @@ int keeperRunning(ChaosCluster& cluster) {
   return n;
 }
 
-// Daemon bugs this test finds and that are not fixed yet; each breaks an
-// invariant within a few minutes of faults. Set AGORA_CHAOS_KNOWN_BUGS=run to
-// run the test anyway (it then fails until they are fixed).
-//  1. An agent whose re-registration the master answered while a retried
-//     re-registration was still in flight launches the tasks the master sent
-//     in between, and the master then declares them LOST from the retry that
-//     does not list them: the framework sees TASK_LOST, then the task runs
-//     and finishes (two terminal updates).
-//  2. An agent SIGKILLed after a task's terminal update was acknowledged but
-//     before it forgot the container reports TASK_FAILED
-//     (REASON_EXECUTOR_TERMINATED) for it on recovery: the acknowledged
-//     stream is gone from the checkpoint, so recovery does not know it ended.
-constexpr const char* kKnownBugs =
-    "known daemon bugs: (1) a task launched between a re-registration's answer and its retry is "
-    "declared LOST and then runs; (2) agent recovery reports TASK_FAILED for a task whose "
-    "terminal update was already acknowledged (see chaos_test.cpp)";
+// Under AddressSanitizer every daemon runs several times slower and the
+// fault schedule no longer means what it says; the regular build runs it.
+bool sanitized() {
+#if defined(__SANITIZE_ADDRESS__)
+  return true;
+#else
+  return false;
+#endif
+}
 
 TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   if (std::string why = skipReason(); !why.empty()) GTEST_SKIP() << why;
-  const char* knownBugs = std::getenv("AGORA_CHAOS_KNOWN_BUGS");
-  if (knownBugs == nullptr || std::string(knownBugs) != "run") {
-    GTEST_SKIP() << kKnownBugs << "; set AGORA_CHAOS_KNOWN_BUGS=run to run it";
+  if (sanitized() && std::getenv("AGORA_CHAOS_DURATION") == nullptr) {
+    GTEST_SKIP() << "timing-bound: not run under AddressSanitizer unless AGORA_CHAOS_DURATION is set";
   }
   std::cout << "chaos seed=" << gSeed << " duration=" << gDurationSec << "s" << std::endl;
   ChaosConfig config;
