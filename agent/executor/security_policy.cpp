@@ -60,8 +60,9 @@ Result<int> kernelLastCapability() {
   return bits - 1;
 }
 
-Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(const ContainerInfo& container,
-                                                               const std::string& sandbox) {
+Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(
+    const ContainerInfo& container, const std::string& sandbox,
+    const std::vector<MountEntry>& mounts) {
   auto last = kernelLastCapability();
   if (!last) return makeError(last.error());
   std::unique_ptr<SecurityPolicy> policy(new SecurityPolicy());
@@ -69,6 +70,11 @@ Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(const ContainerIn
   policy->privileged_ = container.privileged;
   policy->readOnlyRootfs_ = container.readOnlyRootfs;
   policy->sandbox_ = sandbox;
+  for (const MountEntry& m : mounts) {
+    bool absolute = !m.target.empty() && m.target[0] == '/';
+    std::string path = absolute ? m.target : sandbox + "/" + m.target;
+    policy->mountModes_.emplace_back(std::move(path), (m.flags & MS_RDONLY) != 0);
+  }
   if (container.privileged) {
     auto all = resolveCapabilities({kAllCapabilities}, {}, *last);
     if (!all) return makeError(all.error());
@@ -120,6 +126,11 @@ void SecurityPolicy::makeRootReadOnly(int errFd) const {
   if (!setReadOnly("/proc", false, false) || !setReadOnly("/dev", false, true) ||
       (tmp && !setReadOnly("/tmp", false, true)) || !setReadOnly(sandbox_.c_str(), false, true)) {
     failChild(errFd, kStepReadOnlyRoot);
+  }
+  // The lines above changed the volumes under them too: each gets its own
+  // mode back, parents before what is mounted inside them.
+  for (const auto& [path, readOnly] : mountModes_) {
+    if (!setReadOnly(path.c_str(), readOnly, true)) failChild(errFd, kStepReadOnlyRoot);
   }
 }
 

@@ -10,7 +10,9 @@
 //   /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs) and, since the
 //   container shares the host's sysfs, the whole of /sys. With
 //   readOnlyRootfs it then makes every mount of the container's view
-//   read-only except /proc, /dev, /tmp and the sandbox.
+//   read-only except /proc, /dev, /tmp and the sandbox, and gives each of
+//   the task's own mounts (volumes) back the mode it was made with, in
+//   mount order, so a nested read-only volume stays read-only.
 // - The command, between fork and exec (dropBoundingSet() before it
 //   switches user, restrict() after): the bounding set reduced to the
 //   container's capabilities (Docker's default set, plus capAdd, minus
@@ -27,8 +29,10 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "agent/executor/launch_spec.hpp"
 #include "common/capabilities.hpp"
 #include "common/model.hpp"
 #include "common/result.hpp"
@@ -38,9 +42,12 @@ namespace agora::agent {
 class SecurityPolicy {
  public:
   // kFailedPrecondition when a capability is unknown to the running kernel.
-  // `sandbox` stays writable with a read-only root.
+  // `sandbox` is the sandbox as the task sees it; it stays writable with a
+  // read-only root. `mounts` are the task's own mounts (relative targets in
+  // the sandbox), in the order init makes them.
   static Result<std::unique_ptr<SecurityPolicy>> create(const ContainerInfo& container,
-                                                        const std::string& sandbox);
+                                                        const std::string& sandbox,
+                                                        const std::vector<MountEntry>& mounts);
 
   // Init side, /proc mounted. Reports a failed step on errFd (see
   // process_launcher.hpp) and exits. Async-signal-safe.
@@ -64,6 +71,8 @@ class SecurityPolicy {
   bool privileged_ = false;
   bool readOnlyRootfs_ = false;
   std::string sandbox_;
+  // The task's mounts as the task sees them, with their read-only flag.
+  std::vector<std::pair<std::string, bool>> mountModes_;
   std::vector<sock_filter> filter_;  // empty: no seccomp
 };
 

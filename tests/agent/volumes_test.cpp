@@ -89,8 +89,10 @@ class VolumesTest : public ::testing::Test {
   }
 
   const TaskStatus& run(const std::string& taskId, const std::string& command,
-                        std::vector<Volume> volumes, const std::string& user = "") {
+                        std::vector<Volume> volumes, const std::string& user = "",
+                        bool readOnlyRootfs = false) {
     TaskInfo task;
+    task.container.readOnlyRootfs = readOnlyRootfs;
     task.taskId = taskId;
     task.command.value = command;
     task.command.user = user;
@@ -270,6 +272,26 @@ TEST_F(VolumesTest, ASandboxPathVolumeIsBoundElsewhereInTheSandbox) {
   EXPECT_EQ(st.st_uid, 65534u);  // created for the task's user
   EXPECT_FALSE(fs::exists(sandbox + "/ro/x"));
   expectNoMountsOf("sub");
+}
+
+TEST_F(VolumesTest, AReadOnlyRootKeepsEachVolumeInItsOwnMode) {
+  startAgent();
+  // /mnt is outside everything the read-only root keeps writable; the
+  // sandbox is kept writable, but not the read-only volume inside it.
+  const TaskStatus& t =
+      run("rofs",
+          "if touch /mnt/x 2> rw.err; then echo wrote; else echo refused; fi > rw.result; "
+          "if touch ro/x 2> ro.err; then echo wrote; else echo refused; fi > ro.result",
+          {Volume::tmpfs("/mnt", 1), Volume::sandboxPath("cache", "ro", true)},
+          "", /*readOnlyRootfs=*/true);
+  ASSERT_EQ(t.state, TaskState::FINISHED) << t.message;
+  EXPECT_EQ(trimmed(agent_->readSandbox("rofs", "rw.result")), "wrote")
+      << agent_->readSandbox("rofs", "rw.err");
+  EXPECT_EQ(trimmed(agent_->readSandbox("rofs", "ro.result")), "refused");
+  EXPECT_NE(agent_->readSandbox("rofs", "ro.err").find("Read-only file system"), std::string::npos)
+      << agent_->readSandbox("rofs", "ro.err");
+  EXPECT_FALSE(fs::exists(agent_->sandboxOf("rofs") + "/cache/x"));
+  expectNoMountsOf("rofs");
 }
 
 TEST_F(VolumesTest, WithoutNamespacesOnlySandboxPathVolumesWorkAsLinks) {
