@@ -14,7 +14,8 @@
 //   reoffer_ms      median of: one held offer's resources recovered, then allocate()
 //                   (which visits only that agent)
 //   bytes_per_agent heap growth (mallinfo2) while adding the agents, per agent
-// A second line "allocator-detail" gives spreads and memory after the rounds.
+// A second line "allocator-detail" gives spreads, memory after the rounds and
+// roles_view_ms, what building the roles view (GET /api/v1/roles) costs.
 
 #include <malloc.h>
 
@@ -125,6 +126,10 @@ int main(int argc, char** argv) {
     }
   }
   size_t heapAfterRounds = heapBytes();
+  // What a reader of /api/v1/roles costs the loop with every filter live.
+  start = Steady::now();
+  size_t roleCount = allocator.roles().size();
+  double rolesViewMs = msSince(start);
 
   // Hold one more pass's offers, then free them one agent at a time.
   std::vector<Allocation> held = allocator.allocate();
@@ -150,10 +155,11 @@ int main(int argc, char** argv) {
   auto maxReoffer = std::max_element(reoffers.begin(), reoffers.end());
   std::printf(
       "allocator-detail mode=%s sorter=%s rounds=%d full_passes=%zu pass_ms_min=%.2f "
-      "pass_ms_max=%.2f reoffer_ms_max=%.4f offers=%zu bytes_per_agent_after_rounds=%.0f\n",
+      "pass_ms_max=%.2f reoffer_ms_max=%.4f offers=%zu bytes_per_agent_after_rounds=%.0f "
+      "roles_view_ms=%.2f roles=%zu\n",
       o.accept ? "accept" : "decline", o.sorter.c_str(), o.rounds, passes.size(),
       passes.empty() ? 0 : *minPass, passes.empty() ? 0 : *maxPass,
       reoffers.empty() ? 0 : *maxReoffer, offers,
-      static_cast<double>(heapAfterRounds - heapBefore) / o.agents);
+      static_cast<double>(heapAfterRounds - heapBefore) / o.agents, rolesViewMs, roleCount);
   return 0;
 }
