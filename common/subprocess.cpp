@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +79,13 @@ Result<pid_t> spawn(const SpawnOptions& options) {
     if (outFd >= 0 && dup2(outFd, 1) < 0) childFail(pipeFds[1], errno);
     if (errFd >= 0 && dup2(errFd, 2) < 0) childFail(pipeFds[1], errno);
     if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) childFail(pipeFds[1], errno);
+    // Nothing but 0-2 survives exec, whatever the parent's threads left
+    // without FD_CLOEXEC (a socket between socket() and fcntl(), a
+    // library's descriptor): a daemon's listening socket held by its
+    // children would keep it from binding its port after a restart.
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      childFail(pipeFds[1], errno);
+    }
     if (options.env) {
       execvpe(argv[0], argv.data(), envp.data());
     } else {

@@ -27,7 +27,7 @@ struct SpawnOptions {
 };
 
 // Returns the child's pid once exec succeeded; an Error (with the exec errno)
-// if it failed.
+// if it failed. The child inherits descriptors 0-2 only.
 Result<pid_t> spawn(const SpawnOptions& options);
 
 // Exit status as a shell reports it: the code, or 128 + signal.

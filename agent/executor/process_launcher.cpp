@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -147,6 +148,9 @@ void PreparedProcess::exec(int errFd) const {
   if (dup2(nullFd_, 0) < 0) failChild(errFd, kStepStdin);
   if (outFd_ >= 0 && dup2(outFd_, 1) < 0) failChild(errFd, kStepStdout);
   if (errOutFd_ >= 0 && dup2(errOutFd_, 2) < 0) failChild(errFd, kStepStderr);
+  // The command gets 0-2 only: none of the executor's descriptors (log
+  // files, sockets) whatever their flags; errFd closes at exec as before.
+  syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) failChild(errFd, kStepChdir);
   if (o.security) o.security->dropBoundingSet(errFd);
   if (o.user) {

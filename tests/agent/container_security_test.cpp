@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <algorithm>
 #include <sstream>
 
 #include "agent/executor/security_policy.hpp"
@@ -129,6 +130,24 @@ TEST_F(ContainerSecurityTest, RootHasDockersCapabilitiesNoNewPrivsAndSeccomp) {
   EXPECT_EQ(status["CapAmb"], hex(0));
   EXPECT_EQ(status["NoNewPrivs"], "1");
   EXPECT_EQ(status["Seccomp"], "2");
+}
+
+TEST_F(ContainerSecurityTest, TheTaskHoldsOnlyItsStandardDescriptors) {
+  // Without namespaces: no container init closes descriptors on the way.
+  startAgent(/*namespaces=*/false);
+  // A descriptor of the agent's without FD_CLOEXEC (the agent runs in this
+  // process) must reach neither the executor nor the task. ls opens
+  // /proc/self/fd as the lowest free descriptor: 3, unless the task
+  // inherited something.
+  int leaky = dup(2);
+  ASSERT_GE(leaky, 3);
+  std::string out = output("fds", "ls /proc/self/fd");
+  close(leaky);
+  std::istringstream in(out);
+  std::vector<int> fds;
+  for (int fd; in >> fd;) fds.push_back(fd);
+  std::sort(fds.begin(), fds.end());
+  EXPECT_EQ(fds, (std::vector<int>{0, 1, 2, 3})) << out;
 }
 
 TEST_F(ContainerSecurityTest, AnotherUserHasNoCapabilitiesAndTheSameBound) {

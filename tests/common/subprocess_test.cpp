@@ -34,6 +34,33 @@ TEST(SubprocessTest, RunsWithEnvironmentCwdAndRedirects) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+TEST(SubprocessTest, TheChildInheritsNoDescriptorBeyondItsStandardOnes) {
+  // A descriptor without FD_CLOEXEC (as a library may leave a socket for a
+  // moment) must not outlive exec: a daemon's listening socket held by its
+  // children would keep its restart from binding the port.
+  int leaky = dup(2);
+  ASSERT_GE(leaky, 3);
+  char dirTemplate[] = "/tmp/agora-spawn-XXXXXX";
+  std::string dir = mkdtemp(dirTemplate);
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "ls /proc/self/fd > " + dir + "/fds"};
+  auto pid = spawn(options);
+  close(leaky);
+  ASSERT_TRUE(pid.has_value()) << pid.error().message;
+  int status = 0;
+  ASSERT_EQ(waitpid(*pid, &status, 0), *pid);
+  EXPECT_EQ(exitCodeOf(status), 0);
+  std::ifstream in(dir + "/fds");
+  std::vector<int> fds;
+  for (int fd; in >> fd;) fds.push_back(fd);
+  // 0-2, plus the one ls opens to read /proc/self/fd and the shell's
+  // redirection (as 1): nothing else, so nothing at `leaky`'s number that is
+  // not ls's own directory descriptor.
+  EXPECT_LE(fds.size(), 4u);
+  for (int fd : fds) EXPECT_LE(fd, 3) << "inherited descriptor " << fd;
+  std::system(("rm -rf " + dir).c_str());
+}
+
 TEST(SubprocessTest, ExecFailureIsAnError) {
   SpawnOptions options;
   options.argv = {"/nonexistent/binary"};
