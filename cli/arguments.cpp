@@ -34,6 +34,7 @@ Result<ParsedArgs> parseArgs(const std::string& usage, const std::vector<std::st
   if (out.vm.count("master")) global.master = out.vm["master"].as<std::string>();
   if (out.vm.count("scheduler-endpoint")) {
     global.schedulerEndpoint = out.vm["scheduler-endpoint"].as<std::string>();
+    global.schedulerEndpointGiven = true;
   }
   return out;
 }

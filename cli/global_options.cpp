@@ -21,6 +21,7 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const
   }
   if (auto it = env.find("AGORA_SCHEDULER_ENDPOINT"); it != env.end() && !it->second.empty()) {
     out.global.schedulerEndpoint = it->second;
+    out.global.schedulerEndpointGiven = true;
   }
   size_t i = 1;
   for (; i < argv.size(); ++i) {
@@ -43,6 +44,7 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const
       if (auto st = takeValue("--scheduler-endpoint", out.global.schedulerEndpoint); !st) {
         return makeError(st.error());
       }
+      out.global.schedulerEndpointGiven = true;
     } else if (!arg.empty() && arg[0] == '-') {
       return makeError(ErrorCode::kInvalidArgument, "unknown option '" + arg + "'");
     } else {

@@ -24,6 +24,9 @@ struct GlobalOptions {
   // HTTP API: HOST:PORT, a comma-separated list of them, or zk://HOST:PORT/PATH.
   std::string master = kDefaultMaster;
   std::string schedulerEndpoint = kDefaultSchedulerEndpoint;  // tcp://HOST:PORT
+  // Set by flag or environment; otherwise `agora run` asks the master (GET
+  // /api/v1/master) and uses the default only when it cannot tell.
+  bool schedulerEndpointGiven = false;
 };
 
 struct CommandLine {

@@ -92,6 +92,25 @@ Result<nlohmann::json> MasterClient::getJson(const std::string& path) const {
   return json;
 }
 
+Result<std::string> MasterClient::schedulerEndpoint() const {
+  auto json = getJson("/api/v1/master");
+  if (!json) return makeError(json.error());
+  auto it = json->find("endpoint");
+  if (it == json->end() || !it->is_string() || it->get<std::string>().rfind("tcp://", 0) != 0) {
+    return makeError(ErrorCode::kProtocol,
+                     "the master at " + address_ + " does not name a tcp:// scheduler endpoint");
+  }
+  std::string endpoint = it->get<std::string>();
+  size_t colon = endpoint.rfind(':');
+  std::string host = endpoint.substr(6, colon == std::string::npos ? 0 : colon - 6);
+  if (host != "0.0.0.0" && host != "*" && host != "[::]") return endpoint;
+  auto candidates = bases();
+  if (!candidates) return makeError(candidates.error());
+  // "http://HOST:PORT" -> HOST, with the master's port.
+  std::string base = candidates->front().substr(7);
+  return "tcp://" + base.substr(0, base.rfind(':')) + endpoint.substr(colon);
+}
+
 Result<nlohmann::json> MasterClient::task(const std::string& taskId) const {
   auto json = getJson("/api/v1/tasks");
   if (!json) return makeError(json.error());

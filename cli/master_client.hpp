@@ -26,6 +26,9 @@ class MasterClient {
   // `agora dev` running?"; other statuses carry the server's "error" field.
   Result<std::string> getRaw(const std::string& path) const;
   Result<nlohmann::json> getJson(const std::string& path) const;
+  // Where the master takes schedulers (GET /api/v1/master), as tcp://HOST:PORT;
+  // a wildcard host (0.0.0.0, *) becomes the host this client reached.
+  Result<std::string> schedulerEndpoint() const;
   // The task's entry in /api/v1/tasks; kNotFound when the master does not know it.
   Result<nlohmann::json> task(const std::string& taskId) const;
 

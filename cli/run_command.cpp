@@ -83,6 +83,12 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   if (signalFd < 0) return fail(errnoError("signalfd", errno));
 
   std::string endpoint = schedulerAddress(global);
+  if (!global.schedulerEndpointGiven && global.master.rfind("zk://", 0) != 0) {
+    // The master knows where it takes schedulers; the default is a guess.
+    if (auto advertised = MasterClient(global.master, std::chrono::seconds(2)).schedulerEndpoint()) {
+      endpoint = *advertised;
+    }
+  }
   RunScheduler scheduler(*task, options->timeoutSec, endpoint);
   OutputStreamer streamer(MasterClient(global.master), taskId);
   scheduler.onLaunched = [&](const Offer& offer) { streamer.launched(offer.agentUrl); };

@@ -113,10 +113,17 @@ Result<Resources> reservationBody(const nlohmann::json& body) {
 
 }  // namespace
 
+void HttpApi::describeMaster(const std::string& id, const std::string& version,
+                             const std::string& endpoint) {
+  masterBody_ = nlohmann::json{{"id", id}, {"version", version}, {"endpoint", endpoint}}.dump();
+}
+
 void HttpApi::install(http::HttpServer& server) const {
   const SnapshotCell& cell = cell_;
   server.route("GET", "/health",
                [](const http::Request&) { return rawJson(R"({"status":"ok"})"); });
+  server.route("GET", "/api/v1/master",
+               [body = masterBody_](const http::Request&) { return rawJson(body); });
   server.route("GET", "/api/v1/state",
                [&cell](const http::Request&) { return rawJson(cell.get()->stateBody); });
   server.route("GET", "/api/v1/agents",

@@ -69,6 +69,12 @@ class HttpApi {
           std::chrono::milliseconds timeout = std::chrono::seconds(5))
       : cell_(cell), loop_(&loop), master_(&master), timeout_(timeout) {}
 
+  // What GET /api/v1/master answers: who this master is and where
+  // schedulers and agents connect (its ZeroMQ endpoint), so that clients
+  // need only the HTTP address. REQUIRES: called before install().
+  void describeMaster(const std::string& id, const std::string& version,
+                      const std::string& endpoint);
+
   // Registers the routes. REQUIRES: the server is not started yet.
   void install(http::HttpServer& server) const;
 
@@ -84,6 +90,7 @@ class HttpApi {
   Status onLoop(std::function<Status(Master&)> change) const;
 
   const SnapshotCell& cell_;
+  std::string masterBody_ = "{}";
   EventLoop* loop_ = nullptr;
   Master* master_ = nullptr;
   std::chrono::milliseconds timeout_{5000};

@@ -235,6 +235,7 @@ int run(int argc, char** argv) {
   master::Master master(loop, leadership ? leadership->transport() : **transport, options,
                         metrics);
   master::HttpApi api(master.snapshotCell(), loop, master);
+  api.describeMaster(master.id(), options.version, (*transport)->endpoint());
   auto server = http::HttpServer::create(httpAddress, 2);
   if (!server) {
     LOG(ERROR) << "cannot serve HTTP on " << httpAddress << ": " << server.error().message;

@@ -177,6 +177,18 @@ TEST_F(ClusterTest, AgoraRunStreamsOutputAndReturnsTheExitCode) {
   EXPECT_NE(out.find("line-one\nline-two\n"), std::string::npos) << out;
 }
 
+TEST_F(ClusterTest, AgoraRunNeedsOnlyTheMastersHttpAddress) {
+  // The master is not on the default ports: its scheduler endpoint comes
+  // from GET /api/v1/master.
+  std::string out, err;
+  int code = cluster_.runCommand(
+      {binPath("agora"), "run", "--master", cluster_.masterHttp(), "--timeout", "20", "--",
+       "echo found-the-master"},
+      &out, &err);
+  EXPECT_EQ(code, 0) << out << err;
+  EXPECT_NE(out.find("found-the-master"), std::string::npos) << out << err;
+}
+
 TEST_F(ClusterTest, AgoraRunExplainsWhyNothingFits) {
   std::string out, err;
   int code = cluster_.runCommand(
