@@ -226,6 +226,8 @@ void Agent::onRegistered(schema::AgentRegistered::Reader message) {
     LOG(WARNING) << "the master gave a new agent ID " << id << " (was " << agentId_ << ")";
   }
   agentId_ = id;
+  auto session = message.getSession();
+  session_.assign(reinterpret_cast<const char*>(session.begin()), session.size());
   checkpointIdentity();
   pingInterval_ = seconds(interval);
   lastPing_ = loop_.clock().now();
@@ -256,6 +258,15 @@ void Agent::onRunTask(schema::RunTask::Reader message) {
     // task its framework was told is gone.
     LOG(WARNING) << "dropping task " << task->taskId << " of framework " << framework->id
                  << ": it arrived while registering";
+    return;
+  }
+  auto session = message.getSession();
+  if (session.size() > 0 &&
+      std::string_view(reinterpret_cast<const char*>(session.begin()), session.size()) != session_) {
+    // Sent before our current registration, whose task list lacked it: the
+    // master has reported it lost.
+    LOG(WARNING) << "dropping task " << task->taskId << " of framework " << framework->id
+                 << ": it was sent before this agent's current registration";
     return;
   }
   frameworks_[framework->id] = *framework;

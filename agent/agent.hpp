@@ -105,6 +105,7 @@ class Agent {
   std::string checkpointedId_;
   bool registered_ = false;
   std::string registrationAttempt_;  // ReregisterAgent.attempt, kept by retries
+  std::string session_;  // AgentRegistered.session: RunTasks of another are dropped
   Duration pingInterval_ = seconds(2);
   TimePoint lastPing_{};
   EventLoop::TimerId tick_ = 0;

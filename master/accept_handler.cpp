@@ -192,6 +192,8 @@ void Master::launchTask(Framework& framework, Agent& agent, const std::string& r
     auto run = out.initRunTask();
     toCapnp(framework.info, run.initFramework());
     toCapnp(task.info, run.initTask());
+    run.setSession(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(agent.session.data()),
+                                       agent.session.size()));
   });
   VLOG(1) << "launching task " << key.second << " of framework " << key.first << " on agent "
           << agent.id;

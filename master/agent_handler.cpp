@@ -127,6 +127,8 @@ void Master::sendRegistered(const Agent& agent, bool reregistered) {
     registered.setAgentId(agent.id);
     registered.setPingIntervalSec(options_.agentPingIntervalSec);
     registered.setReregistered(reregistered);
+    registered.setSession(capnp::Data::Reader(
+        reinterpret_cast<const capnp::byte*>(agent.session.data()), agent.session.size()));
   });
 }
 
@@ -154,6 +156,7 @@ void Master::onRegisterAgent(const std::string& peer, schema::RegisterAgent::Rea
   agent.total = std::move(*total);
   agent.attributes = std::move(attributes);
   agent.registeredTime = loop_.clock().wallSeconds();
+  agent.session = randomUuidBytes();
   pendingAgentPeers_.insert(peer);
   persistAgent(agent, [this, agent](Status persisted) {
     pendingAgentPeers_.erase(agent.peer);
@@ -238,6 +241,7 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   agent->unreachableTime = 0;
   agent->missedPongs = 0;
   agent->answered = false;
+  agent->session = randomUuidBytes();  // launches sent before this are void
 
   for (const FrameworkInfo& info : frameworks) {
     if (!state_.findFramework(info.id) && !state_.removedFrameworks.count(info.id)) {

@@ -45,6 +45,9 @@ struct Agent {
   bool answered = true;
   // The re-registration attempt last answered (ReregisterAgent.attempt).
   std::string answeredAttempt;
+  // New for each (re-)registration processed (AgentRegistered.session);
+  // stamped on every RunTask.
+  std::string session;
   // Wall seconds it became unreachable (persisted, so the removal deadline
   // survives a master restart); 0 while not unreachable.
   double unreachableTime = 0;

@@ -63,12 +63,22 @@ struct AgentRegistered {
   agentId @0 :Text;
   pingIntervalSec @1 :Float64;    # the master pings at this interval
   reregistered @2 :Bool;
+  # Random per (re-)registration the master processed; repeated when it
+  # answers a retry of the same one. Every RunTask carries the session it
+  # was sent under.
+  session @3 :Data;
 }
 
 # master -> agent: launch a task the framework accepted on an offer.
 struct RunTask {
   framework @0 :Common.FrameworkInfo;
   task @1 :Common.TaskInfo;
+  # The agent's session when the master sent it (AgentRegistered.session).
+  # An agent in another session drops it: it was sent before a
+  # re-registration whose task list lacked it, so the master has reported
+  # the task lost. (A launch held up on a dead connection can arrive after
+  # the answer that came over a new one.) Empty: not checked.
+  session @2 :Data;
 }
 
 # master -> agent: kill a task (SIGTERM, SIGKILL after its grace period).

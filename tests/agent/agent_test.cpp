@@ -356,6 +356,42 @@ TEST_F(AgentTest, ReregistrationReportsTasksWithTheirLatestState) {
   EXPECT_EQ(m.getFrameworks().size(), 1u);
 }
 
+TEST_F(AgentTest, ALaunchSentUnderAnEarlierRegistrationIsDropped) {
+  auto registerWith = [&](const std::string& session) {
+    fromMaster([&](auto e) {
+      auto m = e.initAgentRegistered();
+      m.setAgentId("A1");
+      m.setPingIntervalSec(2);
+      m.setSession(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(session.data()),
+                                       session.size()));
+    });
+  };
+  auto runUnder = [&](const std::string& taskId, const std::string& session) {
+    fromMaster([&](auto e) {
+      auto m = e.initRunTask();
+      m.initFramework().setId("fw");
+      TaskInfo task;
+      task.taskId = taskId;
+      task.command.value = "sleep 100";
+      toCapnp(task, m.initTask());
+      m.setSession(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(session.data()),
+                                       session.size()));
+    });
+  };
+  registerWith("first");
+  runUnder("t1", "first");
+  ASSERT_EQ(containerizer_.launched.size(), 1u);
+  // The master answered a re-registration (a new session); a launch it sent
+  // before, held up on the old connection, arrives only now.
+  fromMaster([](auto e) { e.initPing().setKnown(false); });
+  registerWith("second");
+  runUnder("stale", "first");
+  EXPECT_EQ(containerizer_.launched.size(), 1u);
+  runUnder("t2", "second");
+  ASSERT_EQ(containerizer_.launched.size(), 2u);
+  EXPECT_EQ(containerizer_.launched.back().task.taskId, "t2");
+}
+
 TEST_F(AgentTest, GarbageIsDroppedAndCounted) {
   registerAgent();
   masterServer_->send("agent-1", kAgentProtocol, "\xff\xfe garbage");

@@ -99,6 +99,12 @@ void FakeAgent::sendRaw(std::string_view protocol, std::string_view payload) {
   client_->send(protocol, payload);
 }
 
+namespace {
+std::string bytesOf(capnp::Data::Reader data) {
+  return std::string(reinterpret_cast<const char*>(data.begin()), data.size());
+}
+}  // namespace
+
 void FakeAgent::onMessage(std::string_view payload) {
   auto decoded = Decoded::parse(payload);
   CHECK(decoded.has_value()) << decoded.error().message;
@@ -106,6 +112,7 @@ void FakeAgent::onMessage(std::string_view payload) {
   switch (env.which()) {
     case schema::AgentEnvelope::AGENT_REGISTERED:
       agentId = env.getAgentRegistered().getAgentId();
+      session = bytesOf(env.getAgentRegistered().getSession());
       registeredCount++;
       break;
     case schema::AgentEnvelope::PING:
@@ -119,6 +126,7 @@ void FakeAgent::onMessage(std::string_view payload) {
     case schema::AgentEnvelope::RUN_TASK: {
       auto run = env.getRunTask();
       runTasks.emplace_back(run.getFramework().getId(), *fromCapnp(run.getTask()));
+      runTaskSessions.push_back(bytesOf(run.getSession()));
       break;
     }
     case schema::AgentEnvelope::KILL_TASK:

@@ -43,7 +43,9 @@ class FakeAgent {
   int registeredCount = 0;
   int pings = 0;
   int unknownPings = 0;                                    // pings with known=false
+  std::string session;                                     // of the last AgentRegistered
   std::vector<std::pair<std::string, TaskInfo>> runTasks;  // (frameworkId, task)
+  std::vector<std::string> runTaskSessions;                // RunTask.session of each
   std::vector<std::string> kills;                          // task IDs
   std::vector<std::string> acks;                           // uuids
   std::vector<std::string> shutdownFrameworks;

@@ -212,19 +212,26 @@ TEST_F(MasterTest, ARetriedReregistrationDoesNotLoseTasksLaunchedAfterItsAnswer)
   auto a = agent("agent-a", "cpus:2;mem:1024");
   a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-1");
   settle();
+  std::string session = a->session;
+  ASSERT_FALSE(session.empty());
   ASSERT_FALSE(s->offers.empty());
   s->accept({s->offers.back().id}, {makeTask("t1", "cpus:1")});
   settle();
   ASSERT_EQ(a->runTasks.size(), 1u);
+  EXPECT_EQ(a->runTaskSessions.back(), session);  // the agent launches it in this session
   // The retry the agent sent before it heard the answer, without t1.
   a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-1");
   settle();
   ASSERT_NE(task(s->frameworkId, "t1"), nullptr);
   EXPECT_EQ(task(s->frameworkId, "t1")->latest.state, TaskState::STAGING);
-  // A new attempt without it: the agent really lost it.
+  EXPECT_EQ(a->session, session);
+  // A new attempt without it: the agent really lost it, and a launch of it
+  // still on its way belongs to the old session, which the agent drops.
   a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-2");
   settle();
   EXPECT_TRUE(isTerminal(task(s->frameworkId, "t1")->latest.state));
+  EXPECT_NE(a->session, session);
+  EXPECT_FALSE(a->session.empty());
 }
 
 }  // namespace
