@@ -90,7 +90,7 @@ class AgentTest : public ::testing::Test {
     });
     ASSERT_TRUE(agent_->registered());
   }
-  void runTask(const std::string& taskId, double grace = 3) {
+  void runTask(const std::string& taskId, double grace = 3, const std::string& session = "") {
     fromMaster([&](auto e) {
       auto m = e.initRunTask();
       m.initFramework().setId("fw");
@@ -99,6 +99,8 @@ class AgentTest : public ::testing::Test {
       task.command.value = "sleep 100";
       task.killGracePeriodSec = grace;
       toCapnp(task, m.initTask());
+      m.setSession(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(session.data()),
+                                       session.size()));
     });
   }
   // Connects a fake executor for the last launched container.
@@ -366,28 +368,16 @@ TEST_F(AgentTest, ALaunchSentUnderAnEarlierRegistrationIsDropped) {
                                        session.size()));
     });
   };
-  auto runUnder = [&](const std::string& taskId, const std::string& session) {
-    fromMaster([&](auto e) {
-      auto m = e.initRunTask();
-      m.initFramework().setId("fw");
-      TaskInfo task;
-      task.taskId = taskId;
-      task.command.value = "sleep 100";
-      toCapnp(task, m.initTask());
-      m.setSession(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(session.data()),
-                                       session.size()));
-    });
-  };
   registerWith("first");
-  runUnder("t1", "first");
+  runTask("t1", 3, "first");
   ASSERT_EQ(containerizer_.launched.size(), 1u);
   // The master answered a re-registration (a new session); a launch it sent
   // before, held up on the old connection, arrives only now.
   fromMaster([](auto e) { e.initPing().setKnown(false); });
   registerWith("second");
-  runUnder("stale", "first");
+  runTask("stale", 3, "first");
   EXPECT_EQ(containerizer_.launched.size(), 1u);
-  runUnder("t2", "second");
+  runTask("t2", 3, "second");
   ASSERT_EQ(containerizer_.launched.size(), 2u);
   EXPECT_EQ(containerizer_.launched.back().task.taskId, "t2");
 }
