@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -111,6 +112,7 @@ class Bench {
     }
     masters_[old->first]->signal(SIGKILL);
     auto killed = std::chrono::steady_clock::now();
+    killedWall_ = wallClockText();
     masters_[old->first]->wait(5s);
     std::optional<std::pair<int, std::string>> next;
     if (!eventually([&] { return (next = leader()) && next->first != old->first &&
@@ -125,6 +127,18 @@ class Bench {
   }
 
  private:
+  // Local time with microseconds, as glog prints it, to find a run in the logs.
+  static std::string wallClockText() {
+    auto now = std::chrono::system_clock::now();
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm local{};
+    localtime_r(&t, &local);
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()) % 1000000;
+    char text[32];
+    std::snprintf(text, sizeof(text), "%02d:%02d:%02d.%06ld", local.tm_hour, local.tm_min,
+                  local.tm_sec, static_cast<long>(us.count()));
+    return text;
+  }
   std::string binary(const std::string& name) { return selfDirectory() + "/" + name; }
   std::unique_ptr<Child> start(const std::string& name, std::vector<std::string> argv) {
     SpawnOptions options;
@@ -144,11 +158,13 @@ class Bench {
   std::vector<std::string> http_, endpoints_;
   std::vector<std::unique_ptr<Child>> masters_;
   std::unique_ptr<Child> agent_;
+  std::string killedWall_;
   testing::RecordingScheduler scheduler_;
   std::unique_ptr<sdk::SchedulerDriver> driver_;
 
  public:
   std::string zkAddress() const { return zookeeper_->address(); }
+  const std::string& killedWall() const { return killedWall_; }
 };
 
 double percentile(std::vector<double> values, double p) {
@@ -236,13 +252,16 @@ int run(int argc, char** argv) {
   double sessionTimeoutSec = 2;
   int registryAgents = 1000;
   std::string registry;
+  bool keepLogs = false;
   po::options_description flags("Options");
   flags.add_options()("runs", po::value(&runs)->default_value(5), "failovers to measure")(
       "registry", po::value(&registry)->default_value("zk"), "the masters' --registry: zk or sqlite")(
       "registry-agents", po::value(&registryAgents)->default_value(1000),
       "agent records for the ZooKeeper registry figures (0: skip them)")(
       "session-timeout", po::value(&sessionTimeoutSec)->default_value(2),
-      "ZooKeeper session timeout of the masters, seconds");
+      "ZooKeeper session timeout of the masters, seconds")(
+      "keep-logs", po::bool_switch(&keepLogs),
+      "keep the work directory with every process's log (printed at the end)");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, "Usage: agora-bench-ha-failover [--runs N]", flags, vm);
   if (!parsed) {
@@ -266,14 +285,19 @@ int run(int argc, char** argv) {
     bench.startClients();
     for (int i = 0; i < runs; ++i) {
       ms.push_back(bench.failover());
-      std::printf("run %d: ha_failover_ms=%.0f\n", i + 1, ms.back());
+      std::printf("run %d: ha_failover_ms=%.0f killed_at=%s\n", i + 1, ms.back(),
+                  bench.killedWall().c_str());
       std::fflush(stdout);
     }
   } catch (const std::exception& e) {
     std::cerr << "agora-bench-ha-failover: " << e.what() << std::endl;
     return 1;
   }
-  std::filesystem::remove_all(root);
+  if (keepLogs) {
+    std::printf("logs kept in %s\n", root.c_str());
+  } else {
+    std::filesystem::remove_all(root);
+  }
   std::sort(ms.begin(), ms.end());
   std::printf(
       "recovery metric=%s masters=%d session_timeout_s=%g ms=%.0f runs=%d min_ms=%.0f "

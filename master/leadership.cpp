@@ -14,14 +14,36 @@ namespace agora::master {
 
 GatedTransport::GatedTransport(ServerTransport& inner) : inner_(inner) {
   inner_.setHandler([this](const std::string& peer, std::string_view protocol,
-                           std::string_view payload) {
-    if (!open_) {
-      LOG_EVERY_N(INFO, 100) << "not the leading master: redirecting a frame from " << peer;
-      if (closedHandler_) closedHandler_(peer, protocol);
-      return;
-    }
+                           std::string_view payload) { onFrame(peer, protocol, payload); });
+}
+
+void GatedTransport::onFrame(const std::string& peer, std::string_view protocol,
+                             std::string_view payload) {
+  if (open_) {
     if (handler_) handler_(peer, protocol, payload);
-  });
+    return;
+  }
+  if (holding_) {
+    if (held_.size() < kMaxHeld) {
+      held_.push_back({peer, std::string(protocol), std::string(payload)});
+    } else {
+      LOG_EVERY_N(WARNING, 1000) << "taking over: dropping a frame from " << peer;
+    }
+    return;
+  }
+  LOG_EVERY_N(INFO, 100) << "not the leading master: redirecting a frame from " << peer;
+  if (closedHandler_) closedHandler_(peer, protocol);
+}
+
+void GatedTransport::open() {
+  open_ = true;
+  holding_ = false;
+  std::vector<Frame> held = std::move(held_);
+  held_.clear();
+  if (!held.empty()) LOG(INFO) << "delivering " << held.size() << " frames held during takeover";
+  for (const Frame& frame : held) {
+    if (handler_) handler_(frame.peer, frame.protocol, frame.payload);
+  }
 }
 
 bool GatedTransport::send(const std::string& peer, std::string_view protocol,
@@ -83,6 +105,7 @@ void Leadership::start(zk::MasterInfo self, std::function<void(const std::string
   });
   contender_->start(
       [this] {
+        gate_.hold();
         if (!takeover_) return lead();
         LOG(INFO) << "this master (" << self_.id << ") is elected: taking over the registry";
         takeover_(path_ + "/" + contender_->node(), [this, alive = std::weak_ptr<bool>(alive_)] {

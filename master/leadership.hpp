@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/event_loop.hpp"
 #include "common/http_server.hpp"
@@ -35,16 +36,27 @@ class LeaderDetector;
 
 namespace agora::master {
 
-// A ServerTransport that passes traffic only while open.
+// A ServerTransport that passes traffic only while open. Between election
+// and opening (the registry takeover) it holds what arrives and delivers it,
+// in order, when it opens: clients that learned of the new leader from
+// ZooKeeper as soon as it did are served then, not at their next retry.
 class GatedTransport final : public ServerTransport {
  public:
+  // Frames held at most; later ones are dropped (their senders retry).
+  static constexpr size_t kMaxHeld = 10000;
+
   // REQUIRES: inner outlives the gate.
   explicit GatedTransport(ServerTransport& inner);
-  void open() { open_ = true; }
+  // Holds frames from now on until open().
+  void hold() { holding_ = true; }
+  // Opens and delivers the held frames to the handler.
+  void open();
   bool isOpen() const { return open_; }
+  size_t held() const { return held_.size(); }
 
   void setHandler(Handler handler) override { handler_ = std::move(handler); }
-  // Runs for each frame that arrives while closed (the standby's answer).
+  // Runs for each frame that arrives while closed and not holding (the
+  // standby's answer).
   void setClosedHandler(std::function<void(const std::string& peer, std::string_view protocol)> h) {
     closedHandler_ = std::move(h);
   }
@@ -57,10 +69,17 @@ class GatedTransport final : public ServerTransport {
   const TransportStats& stats() const override { return inner_.stats(); }
 
  private:
+  struct Frame {
+    std::string peer, protocol, payload;
+  };
+  void onFrame(const std::string& peer, std::string_view protocol, std::string_view payload);
+
   ServerTransport& inner_;
   Handler handler_;
   std::function<void(const std::string&, std::string_view)> closedHandler_;
   bool open_ = false;
+  bool holding_ = false;
+  std::vector<Frame> held_;
 };
 
 class Leadership {

@@ -106,7 +106,7 @@ master::Leadership::Takeover takeoverFrom(master::ZkRegistry& registry, master::
 
 int run(int argc, char** argv) {
   std::string workDir, httpAddress, listen, logDir, offerTimeout, zkUrl, zkSessionTimeout,
-      minAllocatable, unreachableTimeout, registryKind;
+      minAllocatable, unreachableTimeout, registryKind, maxAgentAge;
   bool registryFresh = false;
   master::MasterOptions options;
   po::options_description flags("Options");
@@ -134,6 +134,12 @@ int run(int argc, char** argv) {
       "agent-unreachable-timeout", po::value(&unreachableTimeout)->default_value("10m"),
       "remove an agent unreachable this long (e.g. 10m): its tasks become GONE, and if it "
       "returns it must kill them and register anew")(
+      "registry-max-agent-age", po::value(&maxAgentAge)->default_value("336h"),
+      "forget a removed agent this long after its removal (e.g. 336h): if it returns later it "
+      "is not told to shut down")(
+      "registry-max-agent-count",
+      po::value(&options.registryMaxAgentCount)->default_value(100 * 1024),
+      "removed agents remembered at most; past it the oldest are forgotten first")(
       "registry", po::value(&registryKind)->default_value(""),
       "where the registry lives: zk (the default with --zk: PATH/registry in ZooKeeper, shared "
       "by all masters) or sqlite (WORK_DIR/registry.db, the default without --zk)")(
@@ -164,6 +170,12 @@ int run(int argc, char** argv) {
   } else {
     std::cerr << "agora-master: --min-allocatable-resources: " << minimum.error().message
               << std::endl;
+    return 2;
+  }
+  if (auto age = master::parseDurationSeconds(maxAgentAge); age) {
+    options.registryMaxAgentAgeSec = *age;
+  } else {
+    std::cerr << "agora-master: --registry-max-agent-age: " << age.error().message << std::endl;
     return 2;
   }
   if (auto timeout = master::parseDurationSeconds(unreachableTimeout); timeout && *timeout > 0) {

@@ -62,6 +62,13 @@ struct MasterOptions {
   // registry, and if it comes back it is told to kill its tasks. Checked at
   // each ping interval, so removal happens up to one interval late.
   double agentUnreachableTimeoutSec = 600;
+  // Removed ("gone") agents are remembered, in the registry, so that one
+  // that returns is told to shut down. That list is bounded: entries older
+  // than this many seconds are pruned, and past the count the oldest go
+  // first (as Mesos's --registry_max_agent_age / _count). Checked with the
+  // unreachable agents, at each ping interval.
+  double registryMaxAgentAgeSec = 14 * 24 * 3600;
+  size_t registryMaxAgentCount = 100 * 1024;
   // An offer not answered (accepted or declined) within this many seconds is
   // rescinded and its resources re-offered; 0: offers never time out.
   double offerTimeoutSec = 0;
@@ -196,6 +203,8 @@ class Master {
   void removeUnreachableAgents();
   // REQUIRES: the agent is unreachable. Invalidates `agent`.
   void removeAgent(Agent& agent, const std::string& why);
+  // Forgets gone agents past registryMaxAgentAgeSec or registryMaxAgentCount.
+  void pruneGoneAgents();
   // A removed agent came back: tells it to kill its tasks and register anew.
   void refuseGoneAgent(const std::string& peer, const std::string& agentId);
   // Takes a task reported by a re-registering agent back into the live set.

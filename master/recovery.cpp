@@ -91,7 +91,8 @@ void Master::recover(const RegistryContents& contents) {
   size_t recovering = 0;
   for (const auto& [id, record] : contents.agents) {
     if (record.state == AgentRecordState::kGone) {
-      state_.goneAgents.insert(id);
+      // Records written before the time was kept age from this start.
+      state_.goneAgents[id] = record.goneTime > 0 ? record.goneTime : now;
       persistedAgents_[id] = *putAgent(record).bytes;
       continue;
     }

@@ -104,9 +104,10 @@ struct MasterState {
   double startTime = 0;
   std::map<std::string, Agent> agents;            // by agent ID
   std::map<std::string, std::string> agentPeers;  // transport peer -> agent ID
-  // Removed agents (unreachable past the timeout; persisted as gone): one that
-  // comes back is told to shut down and register anew.
-  std::set<std::string> goneAgents;
+  // Removed agents (unreachable past the timeout; persisted as gone) with the
+  // wall time of their removal: one that comes back is told to shut down and
+  // register anew. Bounded (Master::pruneGoneAgents).
+  std::map<std::string, double> goneAgents;
   std::map<std::string, Framework> frameworks;    // by framework ID
   std::set<std::string> removedFrameworks;        // torn down or failed over past timeout
   std::map<TaskKey, Task> tasks;                  // live tasks

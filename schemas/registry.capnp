@@ -42,6 +42,10 @@ struct RegisteredAgent {
   state @5 :AgentRegistryState;
   registeredTime @6 :Float64;       # wall seconds of its first admission
   unreachableTime @7 :Float64;      # wall seconds it became unreachable; 0 otherwise
+  # Wall seconds it was removed (state gone); 0 otherwise. Gone records are
+  # pruned past --registry-max-agent-age, oldest first past
+  # --registry-max-agent-count; a pruned agent that returns is not recognised.
+  goneTime @8 :Float64;
 }
 
 struct RegisteredFramework {

@@ -70,6 +70,7 @@ Status decodeAgent(const std::string& key, schema::RegisteredAgent::Reader in,
   record.state = *state;
   record.registeredTime = in.getRegisteredTime();
   record.unreachableTime = in.getUnreachableTime();
+  record.goneTime = in.getGoneTime();
   if (auto same = expectKey(key, record.id); !same) return same;
   contents.agents[key] = std::move(record);
   return {};
@@ -185,7 +186,12 @@ Mutation putAgent(const AgentRecord& record) {
             out.setState(toSchema(record.state));
             out.setRegisteredTime(record.registeredTime);
             out.setUnreachableTime(record.unreachableTime);
+            out.setGoneTime(record.goneTime);
           })};
+}
+
+Mutation eraseAgent(const std::string& agentId) {
+  return {std::string(kAgentKind), agentId, std::nullopt};
 }
 
 Mutation putFramework(const FrameworkRecord& record) {

@@ -26,6 +26,7 @@ struct AgentRecord {
   AgentRecordState state = AgentRecordState::kAdmitted;
   double registeredTime = 0;
   double unreachableTime = 0;
+  double goneTime = 0;  // wall seconds it was removed (kGone); 0 otherwise
 };
 
 struct FrameworkRecord {
@@ -70,6 +71,8 @@ struct Mutation {
 };
 
 Mutation putAgent(const AgentRecord& record);
+// Deletes the agent's record (a pruned gone agent).
+Mutation eraseAgent(const std::string& agentId);
 Mutation putFramework(const FrameworkRecord& record);
 Mutation putWeight(const std::string& role, double weight);
 Mutation putQuota(const std::string& role, const QuotaRecord& quota);

@@ -52,30 +52,41 @@ void ZkRegistry::takeover(std::string fenceNode, bool fresh,
   load->fresh = fresh;
   load->done = std::move(done);
   load->badRoot = electionPath_ + "/registry-bad-" + std::to_string(time(nullptr));
-  session_.ensurePath(root_, guarded([this, load](Status made) {
-    if (!made) return load->done(makeError(made.error().withContext("registry " + location_)));
-    readMeta(load);
-  }));
+  readMeta(load, /*created=*/false);
 }
 
-void ZkRegistry::readMeta(std::shared_ptr<Loaded> load) {
-  session_.get(root_, guarded([this, load](Result<std::string> data) {
-    if (!data) return load->done(makeError(data.error().withContext("registry " + location_)));
-    if (!data->empty()) {
-      if (Status ok = znodes::checkMeta(*data); !ok) {
-        return load->done(makeError(ErrorCode::kProtocol, "registry znode " + root_ + " " +
-                                                              ok.error().message));
-      }
-      return listKinds(load);
-    }
-    // A new registry: its format version, written only while this master leads.
-    std::vector<Op> ops{Op{Op::Kind::kCheck, load->fence, "", -1},
-                        Op{Op::Kind::kSet, root_, znodes::encodeMeta(), -1}};
-    session_.multi(std::move(ops), guarded([this, load](Status set) {
-      if (!set) return load->done(makeError(set.error().withContext("registry " + location_)));
-      listKinds(load);
-    }));
-  }));
+// Reads first and creates only what is missing: after the first leader every
+// path exists, and a create of an existing znode is a (logged) write, several
+// times slower than a read.
+void ZkRegistry::readMeta(std::shared_ptr<Loaded> load, bool created) {
+  session_.get(
+      root_, guarded([this, load, created](Result<std::string> data) {
+        if (!data && data.error().code == ErrorCode::kNotFound && !created) {
+          return session_.ensurePath(
+              root_, guarded([this, load](Status made) {
+                if (!made)
+                  return load->done(makeError(made.error().withContext("registry " + location_)));
+                readMeta(load, /*created=*/true);
+              }));
+        }
+        if (!data) return load->done(makeError(data.error().withContext("registry " + location_)));
+        if (!data->empty()) {
+          if (Status ok = znodes::checkMeta(*data); !ok) {
+            return load->done(makeError(ErrorCode::kProtocol,
+                                        "registry znode " + root_ + " " + ok.error().message));
+          }
+          return listKinds(load);
+        }
+        // A new registry: its format version, written only while this master leads.
+        std::vector<Op> ops{Op{Op::Kind::kCheck, load->fence, "", -1},
+                            Op{Op::Kind::kSet, root_, znodes::encodeMeta(), -1}};
+        session_.multi(
+            std::move(ops), guarded([this, load](Status set) {
+              if (!set)
+                return load->done(makeError(set.error().withContext("registry " + location_)));
+              listKinds(load);
+            }));
+      }));
 }
 
 void ZkRegistry::listKinds(std::shared_ptr<Loaded> load) {
@@ -84,19 +95,30 @@ void ZkRegistry::listKinds(std::shared_ptr<Loaded> load) {
     if (--load->outstanding == 0) finishLoad(load);
   };
   for (const znodes::KindDir& kind : znodes::kindDirs()) {
-    std::string dir = root_ + "/" + std::string(kind.dir);
-    session_.ensurePath(dir, guarded([this, load, kind, dir, settle](Status made) {
-      if (!made) {
-        load->failed(made.error());
-        return settle();
-      }
-      session_.getChildren(dir, {}, guarded([this, load, kind, dir, settle](
-                                                Result<std::vector<std::string>> children) {
+    readKind(load, kind, /*created=*/false, settle);
+  }
+}
+
+void ZkRegistry::readKind(std::shared_ptr<Loaded> load, const znodes::KindDir& kind, bool created,
+                          std::function<void()> settle) {
+  std::string dir = root_ + "/" + std::string(kind.dir);
+  session_.getChildren(
+      dir, {},
+      guarded([this, load, kind, dir, created, settle](Result<std::vector<std::string>> children) {
+        if (!children && children.error().code == ErrorCode::kNotFound && !created) {
+          return session_.ensurePath(dir, guarded([this, load, kind, settle](Status made) {
+                                       if (!made) {
+                                         load->failed(made.error());
+                                         return settle();
+                                       }
+                                       readKind(load, kind, /*created=*/true, settle);
+                                     }));
+        }
         if (!children) load->failed(children.error());
         for (const std::string& name : children ? *children : std::vector<std::string>{}) {
           size_t index = load->nodes.size();
-          load->nodes.push_back({std::string(kind.kind), std::string(kind.dir), name,
-                                 dir + "/" + name, ""});
+          load->nodes.push_back(
+              {std::string(kind.kind), std::string(kind.dir), name, dir + "/" + name, ""});
           load->outstanding++;
           session_.get(load->nodes[index].path,
                        guarded([load, index, settle](Result<std::string> data) {
@@ -110,8 +132,6 @@ void ZkRegistry::listKinds(std::shared_ptr<Loaded> load) {
         }
         settle();
       }));
-    }));
-  }
 }
 
 void ZkRegistry::finishLoad(std::shared_ptr<Loaded> load) {
@@ -139,30 +159,32 @@ void ZkRegistry::moveAside(std::shared_ptr<Loaded> load, size_t index) {
   if (index == load->corrupt.size()) {
     fence_ = load->fence;
     LOG(INFO) << "registry " << location_ << ": read " << load->nodes.size() << " records"
-              << (load->corrupt.empty()
-                      ? std::string()
-                      : ", moved " + std::to_string(load->corrupt.size()) + " corrupt ones to " +
-                            load->badRoot);
+              << (load->corrupt.empty() ? std::string()
+                                        : ", moved " + std::to_string(load->corrupt.size()) +
+                                              " corrupt ones to " + load->badRoot);
     return load->done(std::move(load->contents));
   }
   const Loaded::Node& node = load->nodes[load->corrupt[index]];
   std::string dir = load->badRoot + "/" + node.dir;
-  session_.ensurePath(dir, guarded([this, load, index, dir](Status made) {
-    if (!made) return load->done(makeError(made.error().withContext("moving aside")));
-    const Loaded::Node& node = load->nodes[load->corrupt[index]];
-    std::vector<Op> ops{Op{Op::Kind::kCheck, load->fence, "", -1},
-                        Op{Op::Kind::kCreate, dir + "/" + node.name, node.data, -1},
-                        Op{Op::Kind::kDelete, node.path, "", -1}};
-    session_.multi(std::move(ops), guarded([this, load, index](Status moved) {
-      if (!moved) return load->done(makeError(moved.error().withContext("moving aside")));
-      moveAside(load, index + 1);
-    }));
-  }));
+  session_.ensurePath(
+      dir, guarded([this, load, index, dir](Status made) {
+        if (!made) return load->done(makeError(made.error().withContext("moving aside")));
+        const Loaded::Node& node = load->nodes[load->corrupt[index]];
+        std::vector<Op> ops{Op{Op::Kind::kCheck, load->fence, "", -1},
+                            Op{Op::Kind::kCreate, dir + "/" + node.name, node.data, -1},
+                            Op{Op::Kind::kDelete, node.path, "", -1}};
+        session_.multi(std::move(ops), guarded([this, load, index](Status moved) {
+                         if (!moved)
+                           return load->done(makeError(moved.error().withContext("moving aside")));
+                         moveAside(load, index + 1);
+                       }));
+      }));
 }
 
 void ZkRegistry::submit(std::vector<Mutation> mutations, Done done) {
   auto reject = [&](Error error) {
-    loop_.post(guarded([done = std::move(done), error = std::move(error)] { done(makeError(error)); }));
+    loop_.post(
+        guarded([done = std::move(done), error = std::move(error)] { done(makeError(error)); }));
   };
   if (failed_) return reject(*failed_);
   if (fence_.empty()) {
@@ -171,18 +193,19 @@ void ZkRegistry::submit(std::vector<Mutation> mutations, Done done) {
   }
   auto ops = znodes::planWrite(root_, fence_, mutations, existing_);
   if (!ops) return reject(ops.error().withContext("registry " + location_));
-  session_.multi(std::move(*ops), guarded([this, done = std::move(done)](Status written) {
-    if (!written) {
-      std::string why = written.error().message;
-      if (why.rfind("multi: check " + fence_, 0) == 0) {
-        why += " (this master's election znode is gone: it no longer leads)";
-      }
-      Error error{written.error().code, "registry write to " + location_ + " failed: " + why};
-      fail(error);
-      return done(makeError(error));
-    }
-    done({});
-  }));
+  session_.multi(
+      std::move(*ops), guarded([this, done = std::move(done)](Status written) {
+        if (!written) {
+          std::string why = written.error().message;
+          if (why.rfind("multi: check " + fence_, 0) == 0) {
+            why += " (this master's election znode is gone: it no longer leads)";
+          }
+          Error error{written.error().code, "registry write to " + location_ + " failed: " + why};
+          fail(error);
+          return done(makeError(error));
+        }
+        done({});
+      }));
 }
 
 void ZkRegistry::fail(const Error& error) {

@@ -28,6 +28,7 @@
 #include "common/event_loop.hpp"
 #include "common/zk/zk_session.hpp"
 #include "master/registry/registry_backend.hpp"
+#include "master/registry/znode_layout.hpp"
 
 namespace agora::master {
 
@@ -62,8 +63,11 @@ class ZkRegistry final : public RegistryBackend {
 
  private:
   struct Loaded;
-  void readMeta(std::shared_ptr<Loaded> load);
+  void readMeta(std::shared_ptr<Loaded> load, bool created);
   void listKinds(std::shared_ptr<Loaded> load);
+  // Lists one kind's znodes and reads each; `settle` runs once per started read.
+  void readKind(std::shared_ptr<Loaded> load, const znodes::KindDir& kind, bool created,
+                std::function<void()> settle);
   void finishLoad(std::shared_ptr<Loaded> load);
   void moveAside(std::shared_ptr<Loaded> load, size_t index);
   void fail(const Error& error);

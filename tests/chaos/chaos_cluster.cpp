@@ -17,13 +17,6 @@ using namespace std::chrono_literals;
 using testing::binPath;
 using testing::freePort;
 
-namespace {
-
-// One /24 per concurrent run, from 10.254.128.0/17.
-int subnetForThisRun() { return 128 + static_cast<int>(getpid() % 127); }
-
-}  // namespace
-
 std::vector<std::string> ownCgroupDirs() {
   namespace fs = std::filesystem;
   std::map<std::string, std::string> paths;  // controller list ("" for v2) -> path
@@ -47,10 +40,17 @@ std::vector<std::string> ownCgroupDirs() {
 }
 
 ChaosCluster::ChaosCluster(ChaosConfig config) : config_(config) {
-  auto network = ChaosNetwork::create(subnetForThisRun(), config_.agents);
-  if (!network) throw std::runtime_error(network.error().message);
-  network_ = std::move(*network);
-  std::string host = network_->hostAddress();
+  testing::NetnsLink::removeStale();
+  auto services = testing::NetnsLink::create();
+  if (!services) throw std::runtime_error(services.error().message);
+  services_ = std::move(*services);
+  std::string host = services_->hostAddress();
+  for (int i = 0; i < config_.agents; ++i) {
+    auto link = testing::NetnsLink::create();
+    if (!link) throw std::runtime_error(link.error().message);
+    if (Status s = (*link)->routeTo(host); !s) throw std::runtime_error(s.error().message);
+    agentLinks_.push_back(std::move(*link));
+  }
   zookeeper_ = std::make_unique<testing::ZooKeeperServer>(root() + "/zk", host);
   zkUrl_ = zookeeper_->url("/agora/masters");
   for (int i = 0; i < config_.masters; ++i) {
@@ -63,9 +63,9 @@ ChaosCluster::ChaosCluster(ChaosConfig config) : config_(config) {
                   "--agent-reregister-timeout", "60"});
   }
   for (int i = 0; i < config_.agents; ++i) {
-    agentHttp_.push_back(network_->agentAddress(i) + ":" + std::to_string(freePort()));
+    agentHttp_.push_back(agentLinks_[i]->nsAddress() + ":" + std::to_string(freePort()));
     define("agent" + std::to_string(i),
-           {"nsenter", "--net=" + network_->namespacePath(i), binPath("agora-agent"), "--master",
+           {"nsenter", "--net=" + agentLinks_[i]->namespacePath(), binPath("agora-agent"), "--master",
             zkUrl_, "--work-dir", agentWorkDir(i), "--http", agentHttp_[i], "--hostname",
             "chaos-agent" + std::to_string(i), "--resources", "cpus:2;mem:1024;disk:1024",
             "--isolation", "cgroups", "--cgroups-root", cgroupsRoot(i), "--recover", "reconnect",
@@ -92,7 +92,8 @@ ChaosCluster::~ChaosCluster() {
   for (const std::string& dir : ownCgroupDirs()) {
     for (int i = 0; i < config_.agents; ++i) rmdir((dir + "/" + cgroupsRoot(i)).c_str());
   }
-  network_.reset();
+  agentLinks_.clear();
+  services_.reset();
   // cluster_ removes the root last.
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The chaos test's cluster as real processes: ZooKeeper and the masters on
-// the chaos network's host address, each agent (cgroups isolation, its own
-// cgroups root) inside its own network namespace, and the keeper and batcher
+// the host address of a network link that is never cut, each agent (cgroups
+// isolation, its own cgroups root) inside the network namespace of its own
+// link (tests/support/netns_link.hpp), routed to that address; the keeper and batcher
 // frameworks. Every process can be SIGKILLed and started again with the
 // same arguments and work dir. On destruction every process, executor,
 // container cgroup and the network are removed.
@@ -12,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/chaos/chaos_network.hpp"
 #include "tests/integration/cluster.hpp"
+#include "tests/support/netns_link.hpp"
 #include "tests/support/zookeeper_server.hpp"
 
 namespace agora::chaos {
@@ -37,7 +38,8 @@ class ChaosCluster {
 
   const ChaosConfig& config() const { return config_; }
   const std::string& root() const { return cluster_.root(); }
-  ChaosNetwork& network() { return *network_; }
+  // Down: the agent is cut off the network both ways; up: healed.
+  Status setAgentLink(int agent, bool up) { return agentLinks_.at(agent)->setUp(up); }
 
   // Processes by name: master<i>, agent<i>, keeper, batcher.
   void start(const std::string& name);
@@ -64,7 +66,8 @@ class ChaosCluster {
 
   ChaosConfig config_;
   testing::Cluster cluster_;  // the temp root; its teardown kills what runs under it
-  std::unique_ptr<ChaosNetwork> network_;
+  std::unique_ptr<testing::NetnsLink> services_;  // ZooKeeper and the masters; never cut
+  std::vector<std::unique_ptr<testing::NetnsLink>> agentLinks_;
   std::unique_ptr<testing::ZooKeeperServer> zookeeper_;
   std::string zkUrl_;
   std::vector<std::string> masterHttp_;

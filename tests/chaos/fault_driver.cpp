@@ -131,14 +131,14 @@ bool FaultDriver::killScheduler() {
 bool FaultDriver::cutAgent() {
   if (!cut_.empty()) return false;
   int agent = pick(cluster_.config().agents);
-  if (Status s = cluster_.network().cut(agent); !s) {
+  if (Status s = cluster_.setAgentLink(agent, false); !s) {
     log("cannot cut agent" + std::to_string(agent) + ": " + s.error().message);
     return false;
   }
   cut_.insert(agent);
   log("cut agent" + std::to_string(agent) + " off the network");
   later(3, 10, [this, agent] {
-    Status s = cluster_.network().heal(agent);
+    Status s = cluster_.setAgentLink(agent, true);
     cut_.erase(agent);
     log("healed agent" + std::to_string(agent) + (s ? "" : ": " + s.error().message));
   });

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -44,11 +45,11 @@ class HaClusterTest : public ::testing::Test {
 
   void startMaster(int i) {
     http_.push_back("127.0.0.1:" + std::to_string(freePort()));
-    std::string endpoint = "tcp://127.0.0.1:" + std::to_string(freePort());
+    endpoints_.push_back("tcp://127.0.0.1:" + std::to_string(freePort()));
     masters_.push_back(start("master" + std::to_string(i),
                              {binPath("agora-master"), "--work-dir",
                               cluster_.root() + "/master" + std::to_string(i), "--http", http_[i],
-                              "--listen", endpoint, "--zk", url_, "--zk-session-timeout", "2s",
+                              "--listen", endpoints_[i], "--zk", url_, "--zk-session-timeout", "2s",
                               "--agent-ping-interval", "0.2", "--framework-heartbeat-interval",
                               "0.5"}));
   }
@@ -114,19 +115,42 @@ class HaClusterTest : public ::testing::Test {
     if (agents.is_null() || agents["agents"].size() != 1) return "";
     return agents["agents"][0].value("id", "");
   }
-  void startAgentAndScheduler() {
-    agent_ = start("agent", {binPath("agora-agent"), "--master", url_, "--work-dir",
+  // Both find the master through `master` (the ZooKeeper URL by default).
+  void startAgentAndScheduler(std::string master = "") {
+    if (master.empty()) master = url_;
+    agent_ = start("agent", {binPath("agora-agent"), "--master", master, "--work-dir",
                              cluster_.root() + "/agent", "--resources", "cpus:2;mem:1024",
                              "--isolation", "posix"});
     sdk::DriverOptions options;
     options.framework.name = "ha-test";
     options.framework.roles = {"*"};
     options.framework.failoverTimeoutSec = 60;
-    options.masterEndpoint = url_;
+    options.masterEndpoint = master;
     auto driver = sdk::SchedulerDriver::create(scheduler_, options);
     ASSERT_TRUE(driver) << driver.error().message;
     driver_ = std::move(*driver);
     driver_->start();
+  }
+  // The task's entry in master i's /api/v1/tasks, or null.
+  nlohmann::json taskOn(int master, const std::string& taskId) {
+    auto tasks = get(http_[master], "/api/v1/tasks");
+    if (tasks.is_null()) return nullptr;
+    for (const auto& t : tasks.value("tasks", nlohmann::json::array())) {
+      if (t.value("id", "") == taskId) return t;
+    }
+    return nullptr;
+  }
+  std::string taskStateOn(int master, const std::string& taskId) {
+    auto task = taskOn(master, taskId);
+    return task.is_null() ? "" : task.value("state", "");
+  }
+  // Launches `task` on the first offer; declines the rest.
+  void launchOnce(TaskInfo task) {
+    auto launched = std::make_shared<std::atomic<bool>>(false);
+    scheduler_.setOfferPolicy([task, launched](sdk::SchedulerDriver& driver, const Offer& offer) {
+      if (!launched->exchange(true)) return driver.launch(offer.id, {task}, 5);
+      driver.decline({offer.id}, 60);
+    });
   }
   // Offers whose ID the given master made (offer IDs start with the master's ID).
   size_t offersFrom(const std::string& id) {
@@ -139,6 +163,7 @@ class HaClusterTest : public ::testing::Test {
   std::unique_ptr<ZooKeeperServer> zookeeper_;
   std::string url_;
   std::vector<std::string> http_;
+  std::vector<std::string> endpoints_;  // ZeroMQ
   std::vector<std::unique_ptr<Child>> masters_;
   std::unique_ptr<Child> agent_;
   RecordingScheduler scheduler_;
@@ -210,6 +235,56 @@ TEST_F(HaClusterTest, AgentAndSchedulerFollowANewLeaderAfterTheLeaderIsKilled) {
   ASSERT_FALSE(frameworks.is_null());
   ASSERT_EQ(frameworks["frameworks"].size(), 1u);
   EXPECT_EQ(frameworks["frameworks"][0].value("id", ""), frameworkId);
+}
+
+// Clients given the fixed ZeroMQ endpoint of a standby (no ZooKeeper) are
+// answered notLeader with the leader's endpoint, follow it and work there.
+TEST_F(HaClusterTest, AgentAndSchedulerGivenAStandbyEndpointAreSentToTheLeader) {
+  int lead = leader();
+  int standby = (lead + 1) % kMasters;
+  std::string leaderId = masterId(lead);
+  launchOnce(shellTask("follow", "sleep 60"));
+  startAgentAndScheduler(endpoints_[standby]);
+  ASSERT_TRUE(eventually([&] { return !onlyAgentId(lead).empty(); }, 20s)) << logOf(standby);
+  ASSERT_TRUE(scheduler_.waitForState("follow", TaskState::RUNNING));
+  auto running = *scheduler_.latest("follow");
+  EXPECT_EQ(running.agentId, onlyAgentId(lead));
+  EXPECT_GT(offersFrom(leaderId), 0u);
+  EXPECT_EQ(taskStateOn(lead, "follow"), "TASK_RUNNING");
+  // The standby's HTTP API sends the same reader to the leader.
+  auto redirected = http::get("http://" + http_[standby] + "/api/v1/tasks", 2s);
+  ASSERT_TRUE(redirected);
+  EXPECT_EQ(redirected->status, 307);
+  EXPECT_EQ(redirected->headers["location"], "http://" + http_[lead] + "/api/v1/tasks");
+  driver_->kill("follow", running.agentId);
+  EXPECT_TRUE(scheduler_.waitForState("follow", TaskState::KILLED));
+}
+
+// Tasks are not in the registry: the new leader learns them from the agent's
+// re-registration, and the framework manages them through it.
+TEST_F(HaClusterTest, TheNewLeaderRebuildsTasksFromReregisteringAgents) {
+  int first = leader();
+  launchOnce(shellTask("survivor", "sleep 60"));
+  startAgentAndScheduler();
+  ASSERT_TRUE(scheduler_.waitForState("survivor", TaskState::RUNNING));
+  std::string agentId = scheduler_.latest("survivor")->agentId;
+  ASSERT_EQ(taskStateOn(first, "survivor"), "TASK_RUNNING");
+
+  masters_[first]->signal(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return leader() >= 0 && leader() != first; }, 20s));
+  int second = leader();
+  ASSERT_TRUE(eventually([&] { return taskStateOn(second, "survivor") == "TASK_RUNNING"; }, 20s))
+      << get(http_[second], "/api/v1/tasks").dump() << logOf(second);
+  auto task = taskOn(second, "survivor");
+  EXPECT_EQ(task.value("agent_id", ""), agentId);
+  EXPECT_EQ(task.value("framework_id", ""), scheduler_.frameworkId());
+
+  // The framework kills it through the new leader.
+  ASSERT_TRUE(eventually([&] { return offersFrom(masterId(second)) > 0; }, 20s));
+  driver_->kill("survivor", agentId);
+  ASSERT_TRUE(scheduler_.waitForState("survivor", TaskState::KILLED));
+  EXPECT_TRUE(eventually([&] { return taskStateOn(second, "survivor") == "TASK_KILLED"; }, 20s))
+      << get(http_[second], "/api/v1/tasks").dump();
 }
 
 // A role's entry in /api/v1/roles of master i (null when absent).

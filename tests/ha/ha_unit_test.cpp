@@ -1,8 +1,9 @@
 // Pure logic of high availability: zk:// URLs, the election order, the
-// MasterInfo payload and a standby's HTTP answers.
+// MasterInfo payload, a standby's HTTP answers and the leader's gate.
 
 #include <gtest/gtest.h>
 
+#include "common/fake_transport.hpp"
 #include "common/zk/election.hpp"
 #include "common/zk/zk_url.hpp"
 #include "master/leadership.hpp"
@@ -120,6 +121,68 @@ TEST(StandbyResponseTest, AnswersHealthAndMetricsLocallyAnd503WithoutALeader) {
   auto none = master::standbyResponse({false, "", ""}, request);
   ASSERT_TRUE(none);
   EXPECT_EQ(none->status, 503);
+}
+
+// Frames to the gated transport: a standby answers them, a master taking
+// over holds them and delivers them in order once it opens.
+class GatedTransportTest : public ::testing::Test {
+ protected:
+  GatedTransportTest() {
+    gate_.setHandler([this](const std::string& peer, std::string_view, std::string_view payload) {
+      delivered_.push_back(peer + ":" + std::string(payload));
+    });
+    gate_.setClosedHandler(
+        [this](const std::string& peer, std::string_view) { answered_.push_back(peer); });
+    client_->setHandler([this](std::string_view, std::string_view payload) {
+      replies_.push_back(std::string(payload));
+    });
+  }
+  void send(const std::string& payload) {
+    client_->send("agent", payload);
+    loop_.runUntilIdle();
+  }
+
+  SimulatedClock clock_;
+  EventLoop loop_{clock_};
+  FakeNetwork network_{loop_};
+  std::unique_ptr<FakeServer> server_ = network_.bind("inproc://master");
+  std::unique_ptr<FakeClient> client_ = network_.connect("inproc://master", "a1");
+  master::GatedTransport gate_{*server_};
+  std::vector<std::string> delivered_, answered_, replies_;
+};
+
+TEST_F(GatedTransportTest, StandbyAnswersFramesAndDeliversNothing) {
+  send("register");
+  EXPECT_TRUE(delivered_.empty());
+  EXPECT_EQ(answered_, std::vector<std::string>{"a1"});
+  EXPECT_FALSE(gate_.send("a1", "agent", "offer"));  // nothing leaves a closed gate
+  EXPECT_TRUE(gate_.sendDirect("a1", "agent", "notLeader"));
+  loop_.runUntilIdle();
+  EXPECT_EQ(replies_, std::vector<std::string>{"notLeader"});
+}
+
+TEST_F(GatedTransportTest, HoldsFramesDuringTakeoverAndDeliversThemInOrderWhenOpened) {
+  gate_.hold();
+  send("register");
+  send("subscribe");
+  EXPECT_TRUE(delivered_.empty());
+  EXPECT_TRUE(answered_.empty()) << "a master taking over does not redirect";
+  EXPECT_EQ(gate_.held(), 2u);
+  gate_.open();
+  EXPECT_EQ(delivered_, (std::vector<std::string>{"a1:register", "a1:subscribe"}));
+  EXPECT_EQ(gate_.held(), 0u);
+  send("ping");
+  EXPECT_EQ(delivered_.back(), "a1:ping");
+  EXPECT_TRUE(gate_.send("a1", "agent", "registered"));
+}
+
+TEST_F(GatedTransportTest, HoldsAtMostABoundedNumberOfFrames) {
+  gate_.hold();
+  for (size_t i = 0; i < master::GatedTransport::kMaxHeld + 5; ++i) client_->send("agent", "x");
+  loop_.runUntilIdle();
+  EXPECT_EQ(gate_.held(), master::GatedTransport::kMaxHeld);
+  gate_.open();
+  EXPECT_EQ(delivered_.size(), master::GatedTransport::kMaxHeld);
 }
 
 }  // namespace

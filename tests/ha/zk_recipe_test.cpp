@@ -2,57 +2,24 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "common/event_loop.hpp"
 #include "common/zk/leader_contender.hpp"
 #include "common/zk/leader_detector.hpp"
 #include "common/zk/zk_session.hpp"
-#include "tests/support/zookeeper_server.hpp"
+#include "tests/support/zookeeper_test.hpp"
 
 namespace agora {
 namespace {
 
-using testing::ZooKeeperServer;
 using zk::LeaderContender;
 using zk::LeaderDetector;
 using zk::ZkSession;
 
-class ZkRecipeTest : public ::testing::Test {
+class ZkRecipeTest : public testing::ZooKeeperTest {
  protected:
-  void SetUp() override {
-    std::string why;
-    if (!ZooKeeperServer::available(&why)) GTEST_SKIP() << why;
-    char tmpl[] = "/tmp/agora-zk-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    zookeeper_ = std::make_unique<ZooKeeperServer>(root_ + "/zk");
-  }
-  void TearDown() override {
-    zookeeper_.reset();
-    if (!root_.empty()) std::filesystem::remove_all(root_);
-  }
-
   std::unique_ptr<ZkSession> session(Duration timeout = seconds(2)) {
-    auto s = ZkSession::create(loop_, ZkSession::Options{zookeeper_->address(), timeout});
-    EXPECT_TRUE(s) << s.error().message;
-    return std::move(*s);
+    return newSession(timeout, /*waitConnected=*/false);
   }
-  // Runs the loop until `done` holds (checked every 10 ms) or `timeout` passes.
-  bool runUntil(const std::function<bool()>& done, Duration timeout = seconds(15)) {
-    auto check = loop_.addPeriodic(millis(10), [&] {
-      if (done()) loop_.stop();
-    });
-    auto deadline = loop_.addTimer(timeout, [&] { loop_.stop(); });
-    loop_.run();
-    loop_.cancelTimer(check);
-    loop_.cancelTimer(deadline);
-    return done();
-  }
-
-  EventLoop loop_;
-  std::string root_;
-  std::unique_ptr<ZooKeeperServer> zookeeper_;
 };
 
 TEST_F(ZkRecipeTest, ExactlyOneOfThreeLeadsAndTheNextTakesOverWhenItsSessionCloses) {

@@ -5,12 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "common/event_loop.hpp"
 #include "common/zk/zk_session.hpp"
 #include "master/registry/zk_registry.hpp"
-#include "tests/support/zookeeper_server.hpp"
+#include "tests/support/zookeeper_test.hpp"
 
 namespace agora {
 namespace {
@@ -19,43 +17,13 @@ using master::Mutation;
 using master::RegistryContents;
 using master::ZkRegistry;
 using ::testing::HasSubstr;
-using testing::ZooKeeperServer;
 using zk::ZkSession;
 
 constexpr const char* kElection = "/agora/masters";
 
-class ZkRegistryTest : public ::testing::Test {
+class ZkRegistryTest : public testing::ZooKeeperTest {
  protected:
-  void SetUp() override {
-    std::string why;
-    if (!ZooKeeperServer::available(&why)) GTEST_SKIP() << why;
-    char tmpl[] = "/tmp/agora-zkreg-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    zookeeper_ = std::make_unique<ZooKeeperServer>(root_ + "/zk");
-  }
-  void TearDown() override {
-    zookeeper_.reset();
-    if (!root_.empty()) std::filesystem::remove_all(root_);
-  }
-
-  std::unique_ptr<ZkSession> session() {
-    auto s = ZkSession::create(loop_, ZkSession::Options{zookeeper_->address(), seconds(5)});
-    EXPECT_TRUE(s) << s.error().message;
-    ZkSession& created = **s;
-    EXPECT_TRUE(runUntil([&] { return created.connected(); }));
-    return std::move(*s);
-  }
-  bool runUntil(const std::function<bool()>& done, Duration timeout = seconds(15)) {
-    auto check = loop_.addPeriodic(millis(5), [&] {
-      if (done()) loop_.stop();
-    });
-    auto deadline = loop_.addTimer(timeout, [&] { loop_.stop(); });
-    loop_.run();
-    loop_.cancelTimer(check);
-    loop_.cancelTimer(deadline);
-    return done();
-  }
+  std::unique_ptr<ZkSession> session() { return newSession(seconds(5), /*waitConnected=*/true); }
   // An election znode of `session` (what a leader fences its writes on).
   std::string electionNode(ZkSession& session) {
     std::optional<Status> made;
@@ -94,10 +62,6 @@ class ZkRegistryTest : public ::testing::Test {
   std::unique_ptr<ZkRegistry> registry(ZkSession& session) {
     return std::make_unique<ZkRegistry>(loop_, session, zookeeper_->address(), kElection);
   }
-
-  EventLoop loop_;
-  std::string root_;
-  std::unique_ptr<ZooKeeperServer> zookeeper_;
 };
 
 master::AgentRecord agent(const std::string& id) {

@@ -4,10 +4,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <memory>
 
 #include "common/fake_transport.hpp"
 #include "master/master.hpp"
+#include "master/registry/registrar.hpp"
 #include "tests/master/fake_peers.hpp"
 
 namespace agora::master::testing {
@@ -58,6 +62,52 @@ class MasterTest : public ::testing::Test {
   FakeNetwork network_{loop_};
   std::unique_ptr<FakeServer> server_ = network_.bind("master");
   std::unique_ptr<Master> master_;
+};
+
+// A master on a SQLite registry in a temp dir, that a test restarts. The
+// derived fixture adjusts options_ and calls start().
+class PersistentMasterTest : public MasterTest {
+ protected:
+  PersistentMasterTest() {
+    char tmpl[] = "/tmp/agora-recovery-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    master_.reset();
+    options_.agentPingIntervalSec = 1;
+    options_.agentMaxMissedPings = 3;
+    options_.frameworkHeartbeatIntervalSec = 2;
+    options_.agentReregisterTimeoutSec = 30;
+    options_.agentUnreachableTimeoutSec = 100;
+  }
+  ~PersistentMasterTest() override {
+    master_.reset();
+    registrar_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start(const std::string& masterId) {
+    auto registrar = Registrar::open(loop_, dir_ + "/registry.db", {false, false});
+    ASSERT_TRUE(registrar) << registrar.error().message;
+    registrar_ = std::move(*registrar);
+    MasterOptions options = options_;
+    options.masterId = masterId;
+    options.registrar = registrar_.get();
+    master_ = std::make_unique<Master>(loop_, *server_, options);
+    settle();
+  }
+  // The master dies (whatever its registrar committed stays), `downSec`
+  // passes, and a new master starts on the same registry.
+  void restart(double downSec = 0) {
+    settle();
+    master_.reset();
+    registrar_.reset();
+    clock_.advance(seconds(downSec));
+    start("M" + std::to_string(++restarts_ + 1));
+  }
+
+  MasterOptions options_;
+  std::string dir_;
+  std::unique_ptr<Registrar> registrar_;
+  int restarts_ = 0;
 };
 
 }  // namespace agora::master::testing

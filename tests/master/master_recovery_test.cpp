@@ -11,44 +11,9 @@
 namespace agora::master::testing {
 namespace {
 
-class MasterRecoveryTest : public MasterTest {
+class MasterRecoveryTest : public PersistentMasterTest {
  protected:
-  MasterRecoveryTest() {
-    char tmpl[] = "/tmp/agora-recovery-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    master_.reset();
-    start("M1");
-  }
-  ~MasterRecoveryTest() override {
-    master_.reset();
-    registrar_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void start(const std::string& masterId) {
-    auto registrar = Registrar::open(loop_, dir_ + "/registry.db", {false, false});
-    ASSERT_TRUE(registrar) << registrar.error().message;
-    registrar_ = std::move(*registrar);
-    MasterOptions options;
-    options.masterId = masterId;
-    options.agentPingIntervalSec = 1;
-    options.agentMaxMissedPings = 3;
-    options.frameworkHeartbeatIntervalSec = 2;
-    options.agentReregisterTimeoutSec = 30;
-    options.agentUnreachableTimeoutSec = 100;
-    options.registrar = registrar_.get();
-    master_ = std::make_unique<Master>(loop_, *server_, options);
-    settle();
-  }
-  // The master dies (whatever its registrar committed stays), `downSec`
-  // passes, and a new master starts on the same registry.
-  void restart(double downSec = 0) {
-    settle();
-    master_.reset();
-    registrar_.reset();
-    clock_.advance(seconds(downSec));
-    start("M" + std::to_string(++restarts_ + 1));
-  }
+  MasterRecoveryTest() { start("M1"); }
   // A framework with one RUNNING task "t1" on agent `a`.
   std::unique_ptr<FakeScheduler> runningTask(FakeAgent& a, double failoverSec,
                                              bool partitionAware = false) {
@@ -75,10 +40,7 @@ class MasterRecoveryTest : public MasterTest {
     return nullptr;
   }
 
-  std::string dir_;
-  std::unique_ptr<Registrar> registrar_;
   std::vector<RoleView> roles_;
-  int restarts_ = 0;
 };
 
 TEST_F(MasterRecoveryTest, AgentReregistersWithItsIdAndTasksAndTheSchedulerResubscribes) {

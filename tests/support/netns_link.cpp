@@ -177,8 +177,7 @@ Result<std::unique_ptr<NetnsLink>> NetnsLink::create() {
 }
 
 NetnsLink::~NetnsLink() {
-  std::string nsPath = std::string(kNetnsDir) + "/" + name_;
-  if (namespaceCreated_) killAllIn(nsPath);
+  if (namespaceCreated_) killAllIn(namespacePath());
   if (nsFd_ >= 0) close(nsFd_);
   // Deleting one end removes both.
   if (vethCreated_) (void)runCommand({"ip", "link", "del", hostIf_});
@@ -189,12 +188,18 @@ Status NetnsLink::setUp(bool up) {
   return runCommand({"ip", "link", "set", hostIf_, up ? "up" : "down"});
 }
 
+std::string NetnsLink::namespacePath() const { return std::string(kNetnsDir) + "/" + name_; }
+
+Status NetnsLink::routeTo(const std::string& address) const {
+  return runCommand({"ip", "-n", name_, "route", "add", address + "/32", "via", hostAddress_});
+}
+
 Result<pid_t> NetnsLink::spawn(SpawnOptions options) const {
   options.netnsFd = nsFd_;
   return agora::spawn(options);
 }
 
-std::vector<pid_t> NetnsLink::pids() const { return pidsIn(std::string(kNetnsDir) + "/" + name_); }
+std::vector<pid_t> NetnsLink::pids() const { return pidsIn(namespacePath()); }
 
 void NetnsLink::removeStale() {
   DIR* dir = opendir(kNetnsDir);

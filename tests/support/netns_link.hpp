@@ -46,6 +46,7 @@ class NetnsLink {
   NetnsLink& operator=(const NetnsLink&) = delete;
 
   const std::string& name() const { return name_; }  // for `ip netns exec NAME`
+  std::string namespacePath() const;                  // for `nsenter --net=PATH`
   const std::string& hostInterface() const { return hostIf_; }
   const std::string& nsInterface() const { return nsIf_; }
   const std::string& hostAddress() const { return hostAddress_; }  // "10.254.X.Y"
@@ -55,6 +56,11 @@ class NetnsLink {
   // inside end loses its carrier); up restores it. Established TCP
   // connections survive a short cut, as on a real network.
   Status setUp(bool up);
+  // Routes `address` (a host address of another link) from inside through
+  // this link, so processes here reach servers listening there. Several
+  // links can share one server that way: put it on a link that is never cut
+  // and route every other link to its hostAddress().
+  Status routeTo(const std::string& address) const;
   // Starts a process inside the namespace (setns in the child before exec);
   // options.netnsFd is overridden. The caller owns and reaps the child; the
   // destructor still kills it if it is alive then.

@@ -124,5 +124,26 @@ TEST_F(NetnsLinkTest, TwoLinksGetDifferentSubnetsAndNames) {
   EXPECT_NE(connectFrom(**a, (*b)->hostAddress(), onB.port()), 0);
 }
 
+// The chaos test's layout: servers on a link that is never cut, other
+// links routed to it, each cut on its own.
+TEST_F(NetnsLinkTest, RoutedLinksReachAServerOnAnotherLinkUntilCut) {
+  auto services = NetnsLink::create();
+  auto a = NetnsLink::create();
+  auto b = NetnsLink::create();
+  ASSERT_TRUE(services && a && b);
+  Listener server((*services)->hostAddress());
+  ASSERT_NE(server.port(), 0);
+  std::string address = (*services)->hostAddress();
+  EXPECT_NE(connectFrom(**a, address, server.port()), 0) << "reached before any route";
+  ASSERT_TRUE((*a)->routeTo(address));
+  ASSERT_TRUE((*b)->routeTo(address));
+  EXPECT_EQ(connectFrom(**a, address, server.port()), 0);
+  EXPECT_EQ(connectFrom(**b, address, server.port()), 0);
+  ASSERT_TRUE((*a)->setUp(false));
+  EXPECT_NE(connectFrom(**a, address, server.port()), 0);
+  EXPECT_EQ(connectFrom(**b, address, server.port()), 0) << "cutting a cut b";
+  EXPECT_EQ((*services)->namespacePath(), "/run/netns/" + (*services)->name());
+}
+
 }  // namespace
 }  // namespace agora::testing
