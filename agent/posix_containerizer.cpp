@@ -83,14 +83,22 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   process.stdoutPath = config.sandbox + "/executor.log";
   process.stderrPath = process.stdoutPath;
   process.newSession = true;
-  process.beforeExec = [&](pid_t pid) -> Status {
-    for (auto& isolator : isolators_) {
-      if (Status s = isolator->isolate(config.containerId, pid); !s) {
-        return makeError(s.error().withContext(isolator->name() + " isolator: isolate"));
+  std::vector<Isolator*> attaching;
+  for (auto& isolator : isolators_) {
+    auto files = isolator->joinFiles(config.containerId);
+    if (files.empty()) attaching.push_back(isolator.get());
+    process.joinFiles.insert(process.joinFiles.end(), files.begin(), files.end());
+  }
+  if (!attaching.empty()) {
+    process.beforeExec = [&](pid_t pid) -> Status {
+      for (Isolator* isolator : attaching) {
+        if (Status s = isolator->isolate(config.containerId, pid); !s) {
+          return makeError(s.error().withContext(isolator->name() + " isolator: isolate"));
+        }
       }
-    }
-    return {};
-  };
+      return {};
+    };
+  }
   return launchProcess(process);
 }
 

@@ -31,6 +31,7 @@ const char* stepName(int step) {
     case kStepGid: return "setgid";
     case kStepUid: return "setuid";
     case kStepExec: return "exec";
+    case kStepJoin: return "join";
     case kStepUserIds: return "become root in the user namespace";
     case kStepHostname: return "sethostname";
     case kStepLoopback: return "bring lo up";
@@ -75,6 +76,10 @@ Error describeChildFailure(const ChildFailure& failure, const ProcessOptions& op
   std::string what = stepName(failure.step);
   if (failure.step == kStepExec && !options.argv.empty()) what += " " + options.argv[0];
   if (failure.step == kStepChdir) what += " " + options.cwd;
+  if (failure.step == kStepJoin && failure.detail >= 0 &&
+      static_cast<size_t>(failure.detail) < options.joinFiles.size()) {
+    what += " " + options.joinFiles[static_cast<size_t>(failure.detail)];
+  }
   return errnoError(what, failure.err);
 }
 
@@ -198,6 +203,19 @@ std::vector<std::string> currentEnvironment() {
   return env;
 }
 
+namespace {
+
+// Child side: moves the (single-threaded) child into each file's cgroup.
+void joinAll(const std::vector<std::string>& files, int errFd) {
+  for (size_t i = 0; i < files.size(); ++i) {
+    int fd = open(files[i].c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) failChildAt(errFd, kStepJoin, static_cast<int>(i));
+    close(fd);
+  }
+}
+
+}  // namespace
+
 Result<pid_t> launchProcess(const ProcessOptions& o) {
   // Everything the child touches is prepared before fork.
   auto prepared = PreparedProcess::create(o);
@@ -219,12 +237,15 @@ Result<pid_t> launchProcess(const ProcessOptions& o) {
     if (o.newSession ? setsid() < 0 : (o.newProcessGroup && setpgid(0, 0) < 0)) {
       failChild(errPipe[1], kStepSession);
     }
-    char go = 0;
-    ssize_t n;
-    do {
-      n = read(syncPipe[0], &go, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1) _exit(127);  // the parent gave up on us
+    joinAll(o.joinFiles, errPipe[1]);
+    if (o.beforeExec) {
+      char go = 0;
+      ssize_t n;
+      do {
+        n = read(syncPipe[0], &go, 1);
+      } while (n < 0 && errno == EINTR);
+      if (n != 1) _exit(127);  // the parent gave up on us
+    }
     (*prepared)->exec(errPipe[1]);
   }
   closeAll({syncPipe[0], errPipe[1]});
@@ -239,9 +260,9 @@ Result<pid_t> launchProcess(const ProcessOptions& o) {
   if (o.beforeExec) {
     Status hook = o.beforeExec(pid);
     if (!hook) return abandon(hook.error());
+    char go = 1;
+    if (write(syncPipe[1], &go, 1) != 1) return abandon(errnoError("release child", errno));
   }
-  char go = 1;
-  if (write(syncPipe[1], &go, 1) != 1) return abandon(errnoError("release child", errno));
   close(syncPipe[1]);
   auto failure = readChildFailure(errPipe[0]);
   close(errPipe[0]);
