@@ -8,6 +8,7 @@
 
 #include "agent/executor/launch_spec.hpp"
 #include "agent/executor/process_launcher.hpp"
+#include "agent/executor/security_policy.hpp"
 #include "agent/paths.hpp"
 #include "agent/proc_stat.hpp"
 
@@ -70,6 +71,7 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
     spec.rootfs->workDir = rootfs + "/work";
     spec.rootfs->mountPoint = rootfs + "/merged";
   }
+  spec.seccomp = seccompFor(config.task);
   if (Status s = writeLaunchSpec(launchFile, spec); !s) return makeError(s.error());
   for (auto& isolator : isolators_) {
     if (Status s = isolator->prepare(config); !s) {
@@ -100,6 +102,19 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
     };
   }
   return launchProcess(process);
+}
+
+std::optional<SeccompProgram> PosixContainerizer::seccompFor(const TaskInfo& task) {
+  // Only namespaced containers are confined by a SecurityPolicy.
+  if (!options_.namespaces || !usesSeccomp(task.container)) return std::nullopt;
+  auto caps = containerCapabilities(task.container);
+  if (!caps) return std::nullopt;
+  auto program = seccomp_.get(*caps);
+  if (!program) {
+    LOG(WARNING) << "cannot compile the seccomp profile: " << program.error().message;
+    return std::nullopt;
+  }
+  return SeccompProgram{*caps, **program};
 }
 
 Result<bool> PosixContainerizer::recover(const ContainerConfig& config, pid_t executorPid,

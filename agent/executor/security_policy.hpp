@@ -22,6 +22,10 @@
 //
 // privileged keeps every capability and skips no_new_privs, seccomp and the
 // masked paths; seccompUnconfined skips only seccomp.
+//
+// The seccomp profile is the one the agent compiled (LaunchSpec::seccomp)
+// when that was compiled for the container's capability set; otherwise it
+// is compiled here.
 
 #include <linux/filter.h>
 
@@ -29,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/executor/launch_spec.hpp"
 #include "common/capabilities.hpp"
 #include "common/model.hpp"
 #include "common/result.hpp"
@@ -39,8 +44,10 @@ class SecurityPolicy {
  public:
   // kFailedPrecondition when a capability is unknown to the running kernel.
   // `sandbox` stays writable with a read-only root.
+  // `compiled`: the agent's profile (may be null).
   static Result<std::unique_ptr<SecurityPolicy>> create(const ContainerInfo& container,
-                                                        const std::string& sandbox);
+                                                        const std::string& sandbox,
+                                                        const SeccompProgram* compiled = nullptr);
 
   // Init side, /proc mounted. Reports a failed step on errFd (see
   // process_launcher.hpp) and exits. Async-signal-safe.
@@ -52,6 +59,7 @@ class SecurityPolicy {
 
   CapabilitySet capabilities() const { return capabilities_; }
   bool seccomp() const { return !filter_.empty(); }
+  const std::vector<sock_filter>& seccompFilter() const { return filter_; }
 
  private:
   SecurityPolicy() = default;
@@ -69,5 +77,15 @@ class SecurityPolicy {
 
 // The highest capability number the running kernel knows.
 Result<int> kernelLastCapability();
+
+// The capabilities `container` holds: all when privileged, else Docker's
+// default set plus capAdd minus capDrop. kFailedPrecondition when one is
+// unknown to the running kernel.
+Result<CapabilitySet> containerCapabilities(const ContainerInfo& container);
+
+// Whether `container` runs under the seccomp profile.
+inline bool usesSeccomp(const ContainerInfo& container) {
+  return !container.privileged && !container.seccompUnconfined;
+}
 
 }  // namespace agora::agent
