@@ -200,7 +200,9 @@ const std::map<pid_t, std::vector<ProcStat>>& PosixContainerizer::sessions() con
   auto now = std::chrono::steady_clock::now();
   if (now - sessionsAt_ > std::chrono::milliseconds(200)) {
     sessions_ = processesBySession();
-    sessionsAt_ = now;
+    // From the scan's end: a scan slower than the period (thousands of
+    // processes) must not make every caller scan again.
+    sessionsAt_ = std::chrono::steady_clock::now();
   }
   return sessions_;
 }
