@@ -68,6 +68,10 @@ Status CgroupsIsolator::prepare(const ContainerConfig& config) {
   return {};
 }
 
+std::vector<std::string> CgroupsIsolator::joinFiles(const std::string& containerId) const {
+  return cgroups_->joinFiles(cgroupName(containerId));
+}
+
 Status CgroupsIsolator::isolate(const std::string& containerId, pid_t pid) {
   std::string name = cgroupName(containerId);
   if (Status s = cgroups_->attach(name, pid); !s) {

@@ -40,6 +40,8 @@ class CgroupsIsolator final : public Isolator {
 
   std::string name() const override { return "cgroups"; }
   Status prepare(const ContainerConfig& config) override;
+  // cgroup v1: the executor joins its cgroups itself (see Cgroups::joinFiles).
+  std::vector<std::string> joinFiles(const std::string& containerId) const override;
   Status isolate(const std::string& containerId, pid_t pid) override;
   Status cleanup(const std::string& containerId) override;
   // Adopts the container's existing cgroup (an error if it is gone).

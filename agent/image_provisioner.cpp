@@ -31,6 +31,7 @@ ImageProvisioner::~ImageProvisioner() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     queue_.clear();
+    waiting_.clear();
   }
   wake_.notify_one();
   worker_.join();
@@ -65,14 +66,32 @@ void ImageProvisioner::workerMain() {
 }
 
 void ImageProvisioner::provision(const std::string& reference, Provisioned done) {
-  enqueue([this, reference, done = std::move(done)]() mutable {
-    auto image = store_->pull(reference);
-    if (image) {
-      if (Status held = store_->acquire(image->id); !held) image = makeError(held.error());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& waiters = waiting_[reference];
+    waiters.push_back(std::move(done));
+    if (waiters.size() > 1) return;  // joins the queued pull
+  }
+  enqueue([this, reference] {
+    std::vector<Provisioned> waiters;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = waiting_.find(reference);
+      if (it == waiting_.end()) return;
+      waiters = std::move(it->second);
+      waiting_.erase(it);
     }
-    postBack([done = std::move(done), image = std::move(image)]() mutable {
-      done(std::move(image));
-    });
+    ++pulls_;
+    auto pulled = store_->pull(reference);
+    for (auto& done : waiters) {
+      Result<images::Image> image = pulled;
+      if (image) {
+        if (Status held = store_->acquire(image->id); !held) image = makeError(held.error());
+      }
+      postBack([done = std::move(done), image = std::move(image)]() mutable {
+        done(std::move(image));
+      });
+    }
   });
 }
 

@@ -5,18 +5,25 @@
 // posted back. A launch pulls and acquires in one job so a gc cannot slip in
 // between; the images of recovered containers are acquired (in memory)
 // before any gc runs because recovery comes first in the queue.
+// Launches of a reference whose pull is queued but not started yet join that
+// pull (each still acquires the image): a burst of launches of one image
+// costs one pull, not one each, and every launch is served by a pull that
+// started after it asked.
 //
 // Thread: every method on the agent's loop thread; callbacks run there too,
 // and never after the provisioner is destroyed.
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "agent/images/image_store.hpp"
 #include "common/event_loop.hpp"
@@ -47,6 +54,8 @@ class ImageProvisioner {
 
   // Test view; blocks the caller until the worker is idle.
   int imageUsers(const std::string& imageId);
+  // Pulls started so far (any thread).
+  uint64_t pulls() const { return pulls_; }
 
  private:
   ImageProvisioner(EventLoop& loop, std::unique_ptr<images::ImageStore> store);
@@ -64,7 +73,10 @@ class ImageProvisioner {
   std::mutex mutex_;  // guards queue_ and stopping_ (worker <-> loop)
   std::condition_variable wake_;
   std::deque<std::function<void()>> queue_;
+  // Launches waiting for a queued pull, by reference.
+  std::map<std::string, std::vector<Provisioned>> waiting_;
   bool stopping_ = false;
+  std::atomic<uint64_t> pulls_{0};
   std::thread worker_;
 };
 

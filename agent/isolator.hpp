@@ -2,8 +2,11 @@
 // One isolation mechanism (cgroups, namespaces, volumes, ...) applied to
 // every container by PosixContainerizer, in order:
 //   prepare()  before the executor is forked (create cgroups, directories);
+//   joinFiles() files the forked executor writes "0" into before it execs
+//              (ProcessOptions::joinFiles): it moves itself into cgroups;
 //   isolate()  with the executor forked but stopped before exec (attach the
-//              pid), so no code of the container runs unisolated;
+//              pid), so no code of the container runs unisolated; called
+//              only for isolators whose joinFiles() is empty;
 //   cleanup()  after every process of the container is gone, also after a
 //              failed launch. Must tolerate a container it never prepared.
 // and, between isolate() and cleanup():
@@ -32,6 +35,9 @@ class Isolator {
   virtual ~Isolator() = default;
   virtual std::string name() const = 0;
   virtual Status prepare(const ContainerConfig& config) = 0;
+  virtual std::vector<std::string> joinFiles(const std::string& /*containerId*/) const {
+    return {};
+  }
   virtual Status isolate(const std::string& containerId, pid_t pid) = 0;
   virtual Status cleanup(const std::string& containerId) = 0;
 

@@ -8,6 +8,7 @@
 
 #include "agent/executor/launch_spec.hpp"
 #include "agent/executor/process_launcher.hpp"
+#include "agent/executor/security_policy.hpp"
 #include "agent/paths.hpp"
 #include "agent/proc_stat.hpp"
 
@@ -70,6 +71,7 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
     spec.rootfs->workDir = rootfs + "/work";
     spec.rootfs->mountPoint = rootfs + "/merged";
   }
+  spec.seccomp = seccompFor(config.task);
   if (Status s = writeLaunchSpec(launchFile, spec); !s) return makeError(s.error());
   for (auto& isolator : isolators_) {
     if (Status s = isolator->prepare(config); !s) {
@@ -83,15 +85,36 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   process.stdoutPath = config.sandbox + "/executor.log";
   process.stderrPath = process.stdoutPath;
   process.newSession = true;
-  process.beforeExec = [&](pid_t pid) -> Status {
-    for (auto& isolator : isolators_) {
-      if (Status s = isolator->isolate(config.containerId, pid); !s) {
-        return makeError(s.error().withContext(isolator->name() + " isolator: isolate"));
+  std::vector<Isolator*> attaching;
+  for (auto& isolator : isolators_) {
+    auto files = isolator->joinFiles(config.containerId);
+    if (files.empty()) attaching.push_back(isolator.get());
+    process.joinFiles.insert(process.joinFiles.end(), files.begin(), files.end());
+  }
+  if (!attaching.empty()) {
+    process.beforeExec = [&](pid_t pid) -> Status {
+      for (Isolator* isolator : attaching) {
+        if (Status s = isolator->isolate(config.containerId, pid); !s) {
+          return makeError(s.error().withContext(isolator->name() + " isolator: isolate"));
+        }
       }
-    }
-    return {};
-  };
+      return {};
+    };
+  }
   return launchProcess(process);
+}
+
+std::optional<SeccompProgram> PosixContainerizer::seccompFor(const TaskInfo& task) {
+  // Only namespaced containers are confined by a SecurityPolicy.
+  if (!options_.namespaces || !usesSeccomp(task.container)) return std::nullopt;
+  auto caps = containerCapabilities(task.container);
+  if (!caps) return std::nullopt;
+  auto program = seccomp_.get(*caps);
+  if (!program) {
+    LOG(WARNING) << "cannot compile the seccomp profile: " << program.error().message;
+    return std::nullopt;
+  }
+  return SeccompProgram{*caps, **program};
 }
 
 Result<bool> PosixContainerizer::recover(const ContainerConfig& config, pid_t executorPid,
@@ -177,7 +200,9 @@ const std::map<pid_t, std::vector<ProcStat>>& PosixContainerizer::sessions() con
   auto now = std::chrono::steady_clock::now();
   if (now - sessionsAt_ > std::chrono::milliseconds(200)) {
     sessions_ = processesBySession();
-    sessionsAt_ = now;
+    // From the scan's end: a scan slower than the period (thousands of
+    // processes) must not make every caller scan again.
+    sessionsAt_ = std::chrono::steady_clock::now();
   }
   return sessions_;
 }

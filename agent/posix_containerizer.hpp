@@ -17,6 +17,7 @@
 
 #include "agent/containerizer.hpp"
 #include "agent/executor/child_reaper.hpp"
+#include "agent/executor/seccomp_profile.hpp"
 #include "agent/isolator.hpp"
 #include "agent/proc_stat.hpp"
 #include "agent/volumes.hpp"
@@ -47,6 +48,8 @@ class PosixContainerizer final : public Containerizer {
                        uint64_t executorStartTime) override;
   Status destroy(const std::string& containerId) override;
   std::vector<std::string> containers() const override;
+  // Seccomp profiles compiled for launch specs so far (one per capability set).
+  uint64_t seccompCompilations() const { return seccomp_.compilations(); }
   Result<ResourceStatistics> usage(const std::string& containerId) const override;
   std::optional<ContainerLimitation> limitation(const std::string& containerId) const override;
 
@@ -56,6 +59,10 @@ class PosixContainerizer final : public Containerizer {
   };
 
   Result<pid_t> start(const ContainerConfig& config);
+  // The task's seccomp profile from the cache, for its launch spec; nullopt
+  // when it runs without one or the profile cannot be built here (the
+  // executor then reports why).
+  std::optional<SeccompProgram> seccompFor(const TaskInfo& task);
   void onExecutorExited(const std::string& containerId, int waitStatus);
   void cleanup(const std::string& containerId);
   void killIsolated(const std::string& containerId);
@@ -69,6 +76,7 @@ class PosixContainerizer final : public Containerizer {
   mutable std::map<pid_t, std::vector<ProcStat>> sessions_;
   mutable std::chrono::steady_clock::time_point sessionsAt_{};
   std::vector<std::unique_ptr<Isolator>> isolators_;
+  SeccompProfileCache seccomp_;
   TerminationHandler onTerminated_;
   std::map<std::string, Container> containers_;
   // The container whose termination handler is running, with its limitation

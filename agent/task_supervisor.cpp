@@ -331,10 +331,17 @@ void TaskSupervisor::applyLimitation(const Record& record, TaskStatus& status) c
 }
 
 void TaskSupervisor::refreshUsage() {
-  for (auto& [id, record] : records_) {
+  size_t sampled = 0;
+  auto it = records_.upper_bound(usageCursor_);
+  for (size_t visited = 0; visited < records_.size() && sampled < kUsageSamplesPerRefresh;
+       ++visited, ++it) {
+    if (it == records_.end()) it = records_.begin();
+    auto& [id, record] = *it;
+    usageCursor_ = id;
     if (record.phase == Phase::kTerminated || record.executorPid == 0) continue;
     auto usage = containerizer_.usage(id);
     if (usage) record.usage = *usage;
+    ++sampled;
   }
 }
 

@@ -88,8 +88,12 @@ class TaskSupervisor {
   // The master acknowledged an update of this task.
   void onAcknowledged(const std::string& frameworkId, const std::string& taskId);
 
-  // Samples every live container's usage (for containerViews()); the agent
-  // calls it once per tick, so reading cgroupfs stays off the hot path.
+  // Samples the usage (for containerViews()) of at most kUsageSamplesPerRefresh
+  // live containers, taking up where the previous call stopped, so that a
+  // refresh costs the loop a bounded time however many containers run (a
+  // sample reads cgroupfs; 1,000 of them once took longer than the tick
+  // that asked for them). The agent calls it once per tick.
+  static constexpr size_t kUsageSamplesPerRefresh = 64;
   void refreshUsage();
 
   std::vector<TaskReport> tasks() const;
@@ -162,6 +166,7 @@ class TaskSupervisor {
   std::map<std::string, Record> records_;                              // by container ID
   std::map<std::pair<std::string, std::string>, std::string> byTask_;  // (fw, task) -> container
   std::optional<EventLoop::TimerId> reconnectTimer_;
+  std::string usageCursor_;  // refreshUsage() resumes after this container ID
   // Shared with image callbacks: false once the supervisor is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

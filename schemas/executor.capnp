@@ -52,6 +52,17 @@ struct LaunchSpec {
   namespaces @5 :Bool;            # run the task in its own pid/mount/uts/ipc namespaces
   rootfs @6 :ImageRootfs;         # set (reference non-empty) when the task names an image
   mounts @7 :List(Mount);         # made in the task's mount namespace, in order
+  seccomp @8 :SeccompProgram;     # the task's seccomp profile as the agent compiled it
+}
+
+# A seccomp profile (agent/executor/seccomp_profile.hpp) compiled once per
+# capability set by the agent, so that no executor compiles it on the
+# launch's critical path. The executor uses it only when `capabilities` is
+# the set it computes for the task itself; otherwise, or when `program` is
+# empty, it compiles the profile on its own.
+struct SeccompProgram {
+  capabilities @0 :UInt64;        # the capability set the profile was compiled for
+  program @1 :Data;               # struct sock_filter[] (8 bytes each), host byte order
 }
 
 # The root filesystem of a container started from an image: the agent pulled

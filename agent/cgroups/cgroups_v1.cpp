@@ -105,6 +105,12 @@ Status CgroupsV1::attach(const std::string& name, pid_t pid) {
   return {};
 }
 
+std::vector<std::string> CgroupsV1::joinFiles(const std::string& name) const {
+  std::vector<std::string> files;
+  for (const auto& root : hierarchies()) files.push_back(root + "/" + name + "/tasks");
+  return files;
+}
+
 Result<std::vector<pid_t>> CgroupsV1::processes(const std::string& name) const {
   // The freezer hierarchy is the one killAll() works on; every hierarchy
   // holds the same processes.

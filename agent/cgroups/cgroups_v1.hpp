@@ -29,6 +29,7 @@ class CgroupsV1 final : public Cgroups {
   std::vector<std::string> children(const std::string& name) const override;
   Status setLimits(const std::string& name, const CgroupLimits& limits) override;
   Status attach(const std::string& name, pid_t pid) override;
+  std::vector<std::string> joinFiles(const std::string& name) const override;
   Result<std::vector<pid_t>> processes(const std::string& name) const override;
   Status killAll(const std::string& name) override;
   Status remove(const std::string& name) override;

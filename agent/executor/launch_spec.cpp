@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -52,7 +53,34 @@ ImageRootfs rootfsFromCapnp(schema::ImageRootfs::Reader in) {
   return out;
 }
 
+void seccompToCapnp(const SeccompProgram& in, schema::SeccompProgram::Builder out) {
+  out.setCapabilities(in.capabilities);
+  out.setProgram(kj::arrayPtr(reinterpret_cast<const kj::byte*>(in.program.data()),
+                              in.program.size() * sizeof(sock_filter)));
+}
+
+Result<SeccompProgram> seccompFromCapnp(schema::SeccompProgram::Reader in) {
+  auto bytes = in.getProgram();
+  if (bytes.size() % sizeof(sock_filter) != 0) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "launch spec: a seccomp program of " + std::to_string(bytes.size()) +
+                         " bytes is not a whole number of BPF instructions");
+  }
+  SeccompProgram out;
+  out.capabilities = in.getCapabilities();
+  out.program.resize(bytes.size() / sizeof(sock_filter));
+  if (bytes.size() > 0) std::memcpy(out.program.data(), bytes.begin(), bytes.size());
+  return out;
+}
+
 }  // namespace
+
+bool SeccompProgram::operator==(const SeccompProgram& other) const {
+  return capabilities == other.capabilities && program.size() == other.program.size() &&
+         (program.empty() ||
+          std::memcmp(program.data(), other.program.data(), program.size() * sizeof(sock_filter)) ==
+              0);
+}
 
 std::string encodeLaunchSpec(const LaunchSpec& spec) {
   capnp::MallocMessageBuilder message;
@@ -74,6 +102,7 @@ std::string encodeLaunchSpec(const LaunchSpec& spec) {
     mounts[i].setOptions(m.options);
     mounts[i].setDescription(m.description);
   }
+  if (spec.seccomp) seccompToCapnp(*spec.seccomp, root.initSeccomp());
   return encodePacked(message);
 }
 
@@ -95,6 +124,14 @@ Result<LaunchSpec> decodeLaunchSpec(std::string_view bytes) {
     for (auto m : root.getMounts()) {
       spec.mounts.push_back(MountEntry{m.getSource(), m.getTarget(), m.getType(), m.getFlags(),
                                        m.getOptions(), m.getDescription()});
+    }
+    if (root.hasSeccomp()) {
+      auto seccomp = seccompFromCapnp(root.getSeccomp());
+      if (!seccomp) {
+        fieldsOk = makeError(seccomp.error());
+        return;
+      }
+      spec.seccomp = std::move(*seccomp);
     }
     auto task = fromCapnp(root.getTask());
     if (!task) {

@@ -3,8 +3,10 @@
 // (WORK_DIR/containers/ID/launch.bin, a packed schema::LaunchSpec) and the
 // executor reads at start.
 
-#include <optional>
+#include <linux/filter.h>
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,13 @@ struct MountEntry {
   bool operator==(const MountEntry&) const = default;
 };
 
+// See schema::SeccompProgram.
+struct SeccompProgram {
+  uint64_t capabilities = 0;
+  std::vector<sock_filter> program;
+  bool operator==(const SeccompProgram& other) const;
+};
+
 struct LaunchSpec {
   std::string containerId;
   std::string frameworkId;
@@ -51,6 +60,7 @@ struct LaunchSpec {
   bool namespaces = false;    // start the task in its own namespaces
   std::optional<ImageRootfs> rootfs;  // the task's image, provisioned by the agent
   std::vector<MountEntry> mounts = {};  // made in the container, in order
+  std::optional<SeccompProgram> seccomp = std::nullopt;  // compiled by the agent
 };
 
 std::string encodeLaunchSpec(const LaunchSpec& spec);

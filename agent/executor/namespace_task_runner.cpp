@@ -189,9 +189,9 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
       PreparedMounts::create(spec.mounts, spec.sandbox, roots, mountOwnerFor(owner, *options));
   if (!mounts) return makeError(mounts.error());
   // The sandbox as the task sees it: the read-only root keeps it writable.
-  auto security =
-      SecurityPolicy::create(container, spec.rootfs ? std::string(kContainerSandbox) : spec.sandbox,
-                             spec.mounts);
+  auto security = SecurityPolicy::create(
+      container, spec.rootfs ? std::string(kContainerSandbox) : spec.sandbox, spec.mounts,
+      spec.seccomp ? &*spec.seccomp : nullptr);
   if (!security) return makeError(security.error().withContext("container security"));
   std::shared_ptr<const SecurityPolicy> policy = std::move(*security);
   options->security = policy;

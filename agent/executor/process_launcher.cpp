@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 
 #include "agent/executor/security_policy.hpp"
 
@@ -32,6 +34,7 @@ const char* stepName(int step) {
     case kStepGid: return "setgid";
     case kStepUid: return "setuid";
     case kStepExec: return "exec";
+    case kStepJoin: return "join";
     case kStepUserIds: return "become root in the user namespace";
     case kStepHostname: return "sethostname";
     case kStepLoopback: return "bring lo up";
@@ -76,6 +79,10 @@ Error describeChildFailure(const ChildFailure& failure, const ProcessOptions& op
   std::string what = stepName(failure.step);
   if (failure.step == kStepExec && !options.argv.empty()) what += " " + options.argv[0];
   if (failure.step == kStepChdir) what += " " + options.cwd;
+  if (failure.step == kStepJoin && failure.detail >= 0 &&
+      static_cast<size_t>(failure.detail) < options.joinFiles.size()) {
+    what += " " + options.joinFiles[static_cast<size_t>(failure.detail)];
+  }
   return errnoError(what, failure.err);
 }
 
@@ -136,10 +143,12 @@ Result<std::unique_ptr<PreparedProcess>> PreparedProcess::create(ProcessOptions 
 
 void PreparedProcess::exec(int errFd) const {
   const ProcessOptions& o = options_;
+  // Handlers first: a child sharing its parent's memory runs with every
+  // signal blocked until they are reset.
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
   if (o.newSession) {
     if (getsid(0) != getpid() && setsid() < 0) failChild(errFd, kStepSession);
   } else if (o.newProcessGroup && setpgid(0, 0) < 0) {
@@ -202,35 +211,92 @@ std::vector<std::string> currentEnvironment() {
   return env;
 }
 
+namespace {
+
+// Child side: moves the (single-threaded) child into each file's cgroup.
+void joinAll(const std::vector<std::string>& files, int errFd) {
+  for (size_t i = 0; i < files.size(); ++i) {
+    int fd = open(files[i].c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) failChildAt(errFd, kStepJoin, static_cast<int>(i));
+    close(fd);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+struct ChildArgs {
+  const ProcessOptions* options = nullptr;
+  const PreparedProcess* prepared = nullptr;
+  int syncFd = -1;  // waits for a byte on it before exec; -1: does not wait
+  int errFd = -1;
+};
+
+// The child's side of launchProcess(). Async-signal-safe.
+[[noreturn]] void runChild(const ChildArgs& a) {
+  const ProcessOptions& o = *a.options;
+  // Leave the session first so that the parent's hook sees the child in it.
+  if (o.newSession ? setsid() < 0 : (o.newProcessGroup && setpgid(0, 0) < 0)) {
+    failChild(a.errFd, kStepSession);
+  }
+  joinAll(o.joinFiles, a.errFd);
+  if (a.syncFd >= 0) {
+    char go = 0;
+    ssize_t n;
+    do {
+      n = read(a.syncFd, &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(127);  // the parent gave up on us
+  }
+  a.prepared->exec(a.errFd);
+}
+
+int childEntry(void* args) { runChild(*static_cast<const ChildArgs*>(args)); }
+
+// The stack of a child that shares our memory until it execs.
+constexpr size_t kSharedChildStackBytes = 256 * 1024;
+
+// Starts the child in our memory, suspending us until it has exec'd or
+// exited (as posix_spawn does): nothing is copied, whereas fork() copies
+// the page tables of the whole process (most of a launch once the agent
+// holds a few hundred MB). Signals stay blocked until the child has reset
+// their handlers, which are ours in our memory.
+pid_t spawnSharingMemory(ChildArgs& args) {
+  auto stack = std::make_unique<char[]>(kSharedChildStackBytes);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = clone(childEntry, stack.get() + kSharedChildStackBytes,
+                    CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  int err = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return pid;
+}
+
+}  // namespace
+
 Result<pid_t> launchProcess(const ProcessOptions& o) {
-  // Everything the child touches is prepared before fork.
+  // Everything the child touches is prepared before it starts.
   auto prepared = PreparedProcess::create(o);
   if (!prepared) return makeError(prepared.error());
   int syncPipe[2] = {-1, -1}, errPipe[2] = {-1, -1};
-  if (pipe2(syncPipe, O_CLOEXEC) != 0 || pipe2(errPipe, O_CLOEXEC) != 0) {
+  if ((o.beforeExec && pipe2(syncPipe, O_CLOEXEC) != 0) || pipe2(errPipe, O_CLOEXEC) != 0) {
     int err = errno;
     closeAll({syncPipe[0], syncPipe[1], errPipe[0], errPipe[1]});
     return makeError(errnoError("pipe", err));
   }
-  pid_t pid = fork();
+  ChildArgs args{&o, prepared->get(), syncPipe[0], errPipe[1]};
+  // A parent hook needs the child waiting in a copy of our memory; without
+  // one the child runs straight to exec in ours.
+  pid_t pid = o.beforeExec ? fork() : spawnSharingMemory(args);
   if (pid < 0) {
     int err = errno;
     closeAll({syncPipe[0], syncPipe[1], errPipe[0], errPipe[1]});
-    return makeError(errnoError("fork", err));
+    return makeError(errnoError(o.beforeExec ? "fork" : "clone", err));
   }
-  if (pid == 0) {
-    // Leave the session first so that the parent's hook sees the child in it.
-    if (o.newSession ? setsid() < 0 : (o.newProcessGroup && setpgid(0, 0) < 0)) {
-      failChild(errPipe[1], kStepSession);
-    }
-    char go = 0;
-    ssize_t n;
-    do {
-      n = read(syncPipe[0], &go, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1) _exit(127);  // the parent gave up on us
-    (*prepared)->exec(errPipe[1]);
-  }
+  if (pid == 0) runChild(args);  // fork()ed
   closeAll({syncPipe[0], errPipe[1]});
   (*prepared)->closeFiles();
 
@@ -243,9 +309,9 @@ Result<pid_t> launchProcess(const ProcessOptions& o) {
   if (o.beforeExec) {
     Status hook = o.beforeExec(pid);
     if (!hook) return abandon(hook.error());
+    char go = 1;
+    if (write(syncPipe[1], &go, 1) != 1) return abandon(errnoError("release child", errno));
   }
-  char go = 1;
-  if (write(syncPipe[1], &go, 1) != 1) return abandon(errnoError("release child", errno));
   close(syncPipe[1]);
   auto failure = readChildFailure(errPipe[0]);
   close(errPipe[0]);

@@ -1,8 +1,9 @@
 #pragma once
 // fork+exec for containers and tasks, with what common/subprocess.hpp does not
-// offer: switching user, joining a new process group, and a parent-side hook
-// that runs while the child is stopped just before exec (isolators attach the
-// pid to cgroups there, so nothing runs unisolated).
+// offer: switching user, joining a new process group, joining cgroups from the
+// child itself, and a parent-side hook that runs while the child is stopped
+// just before exec (isolators attach the pid there), so nothing runs
+// unisolated.
 
 #include <sys/types.h>
 
@@ -44,8 +45,13 @@ struct ProcessOptions {
   // Applied by the child around the user switch; null: none. Shared by the
   // copies of these options (it is only read).
   std::shared_ptr<const SecurityPolicy> security;
-  // Runs in the parent while the child waits before exec. An error kills the
-  // child and fails the launch.
+  // Files the child writes "0" into, in order, right after fork (one thread
+  // then, so it moves itself whole): v1 cgroups' `tasks` files. A failure
+  // fails the launch (kStepJoin, detail: the file's index).
+  std::vector<std::string> joinFiles;
+  // Runs in the parent while the child waits before exec (after its joins).
+  // An error kills the child and fails the launch. Unset: the child does not
+  // wait for the parent.
   std::function<Status(pid_t)> beforeExec;
 };
 
@@ -66,6 +72,7 @@ enum ChildStep : int {
   kStepGid,
   kStepUid,
   kStepExec,
+  kStepJoin,  // ChildFailure::detail: the index of the ProcessOptions::joinFiles entry
   // Container init steps (agent/executor/container_init.hpp).
   kStepUserIds,
   kStepHostname,
@@ -89,7 +96,7 @@ enum ChildStep : int {
 struct ChildFailure {
   int step = 0;
   int err = 0;
-  int detail = -1;  // step-specific (kStepRootfs)
+  int detail = -1;  // step-specific (kStepRootfs, kStepJoin, mounts)
 };
 
 // Reports errno as failing `step` on `fd` and _exits 127. Async-signal-safe.

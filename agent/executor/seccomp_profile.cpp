@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace agora::agent {
@@ -164,6 +165,26 @@ Result<std::vector<sock_filter>> buildSeccompProfile(CapabilitySet capabilities)
     return makeError(s.error().withContext("build the seccomp profile"));
   }
   return exportFilter(ctx.get());
+}
+
+Result<const std::vector<sock_filter>*> SeccompProfileCache::get(CapabilitySet capabilities) {
+  auto found = profiles_.find(capabilities);
+  if (found != profiles_.end()) {
+    found->second.first = ++uses_;
+    return &found->second.second;
+  }
+  auto program = buildSeccompProfile(capabilities);
+  if (!program) return makeError(program.error());
+  ++compilations_;
+  if (profiles_.size() >= kMaxProfiles) {
+    auto oldest = std::min_element(profiles_.begin(), profiles_.end(), [](const auto& a, const auto& b) {
+      return a.second.first < b.second.first;
+    });
+    profiles_.erase(oldest);
+  }
+  auto& slot = profiles_[capabilities];
+  slot = {++uses_, std::move(*program)};
+  return &slot.second;
 }
 
 }  // namespace agora::agent

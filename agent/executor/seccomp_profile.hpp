@@ -27,6 +27,7 @@
 
 #include <linux/filter.h>
 
+#include <map>
 #include <vector>
 
 #include "common/capabilities.hpp"
@@ -36,5 +37,24 @@ namespace agora::agent {
 
 // The profile for a container holding `capabilities`, as BPF instructions.
 Result<std::vector<sock_filter>> buildSeccompProfile(CapabilitySet capabilities);
+
+// Profiles by capability set, each compiled once: an agent's containers use
+// a few sets over and over, and compiling takes about a millisecond. Holds
+// at most kMaxProfiles (tasks choose their sets; the oldest goes first).
+// Thread: one user at a time.
+class SeccompProfileCache {
+ public:
+  static constexpr size_t kMaxProfiles = 64;
+
+  // The profile for `capabilities`; valid until the next call.
+  Result<const std::vector<sock_filter>*> get(CapabilitySet capabilities);
+  // How many profiles were compiled so far.
+  uint64_t compilations() const { return compilations_; }
+
+ private:
+  std::map<CapabilitySet, std::pair<uint64_t, std::vector<sock_filter>>> profiles_;  // by set: (use, program)
+  uint64_t uses_ = 0;
+  uint64_t compilations_ = 0;
+};
 
 }  // namespace agora::agent

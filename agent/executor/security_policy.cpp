@@ -60,11 +60,20 @@ Result<int> kernelLastCapability() {
   return bits - 1;
 }
 
-Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(
-    const ContainerInfo& container, const std::string& sandbox,
-    const std::vector<MountEntry>& mounts) {
+Result<CapabilitySet> containerCapabilities(const ContainerInfo& container) {
   auto last = kernelLastCapability();
   if (!last) return makeError(last.error());
+  if (container.privileged) return resolveCapabilities({kAllCapabilities}, {}, *last);
+  return resolveCapabilities(container.capAdd, container.capDrop, *last);
+}
+
+Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(
+    const ContainerInfo& container, const std::string& sandbox,
+    const std::vector<MountEntry>& mounts, const SeccompProgram* compiled) {
+  auto last = kernelLastCapability();
+  if (!last) return makeError(last.error());
+  auto caps = containerCapabilities(container);
+  if (!caps) return makeError(caps.error());
   std::unique_ptr<SecurityPolicy> policy(new SecurityPolicy());
   policy->lastCapability_ = *last;
   policy->privileged_ = container.privileged;
@@ -75,20 +84,15 @@ Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(
     std::string path = absolute ? m.target : sandbox + "/" + m.target;
     policy->mountModes_.emplace_back(std::move(path), (m.flags & MS_RDONLY) != 0);
   }
-  if (container.privileged) {
-    auto all = resolveCapabilities({kAllCapabilities}, {}, *last);
-    if (!all) return makeError(all.error());
-    policy->capabilities_ = *all;
+  policy->capabilities_ = *caps;
+  if (!usesSeccomp(container)) return policy;
+  if (compiled != nullptr && compiled->capabilities == *caps && !compiled->program.empty()) {
+    policy->filter_ = compiled->program;
     return policy;
   }
-  auto caps = resolveCapabilities(container.capAdd, container.capDrop, *last);
-  if (!caps) return makeError(caps.error());
-  policy->capabilities_ = *caps;
-  if (!container.seccompUnconfined) {
-    auto filter = buildSeccompProfile(*caps);
-    if (!filter) return makeError(filter.error());
-    policy->filter_ = std::move(*filter);
-  }
+  auto filter = buildSeccompProfile(*caps);
+  if (!filter) return makeError(filter.error());
+  policy->filter_ = std::move(*filter);
   return policy;
 }
 

@@ -24,6 +24,10 @@
 //
 // privileged keeps every capability and skips no_new_privs, seccomp and the
 // masked paths; seccompUnconfined skips only seccomp.
+//
+// The seccomp profile is the one the agent compiled (LaunchSpec::seccomp)
+// when that was compiled for the container's capability set; otherwise it
+// is compiled here.
 
 #include <linux/filter.h>
 
@@ -44,10 +48,12 @@ class SecurityPolicy {
   // kFailedPrecondition when a capability is unknown to the running kernel.
   // `sandbox` is the sandbox as the task sees it; it stays writable with a
   // read-only root. `mounts` are the task's own mounts (relative targets in
-  // the sandbox), in the order init makes them.
+  // the sandbox), in the order init makes them. `compiled`: the agent's
+  // seccomp profile (may be null).
   static Result<std::unique_ptr<SecurityPolicy>> create(const ContainerInfo& container,
                                                         const std::string& sandbox,
-                                                        const std::vector<MountEntry>& mounts);
+                                                        const std::vector<MountEntry>& mounts,
+                                                        const SeccompProgram* compiled = nullptr);
 
   // Init side, /proc mounted. Reports a failed step on errFd (see
   // process_launcher.hpp) and exits. Async-signal-safe.
@@ -59,6 +65,7 @@ class SecurityPolicy {
 
   CapabilitySet capabilities() const { return capabilities_; }
   bool seccomp() const { return !filter_.empty(); }
+  const std::vector<sock_filter>& seccompFilter() const { return filter_; }
 
  private:
   SecurityPolicy() = default;
@@ -78,5 +85,15 @@ class SecurityPolicy {
 
 // The highest capability number the running kernel knows.
 Result<int> kernelLastCapability();
+
+// The capabilities `container` holds: all when privileged, else Docker's
+// default set plus capAdd minus capDrop. kFailedPrecondition when one is
+// unknown to the running kernel.
+Result<CapabilitySet> containerCapabilities(const ContainerInfo& container);
+
+// Whether `container` runs under the seccomp profile.
+inline bool usesSeccomp(const ContainerInfo& container) {
+  return !container.privileged && !container.seccompUnconfined;
+}
 
 }  // namespace agora::agent

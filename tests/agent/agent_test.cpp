@@ -236,6 +236,25 @@ TEST_F(AgentTest, LaunchFailureIsTaskFailedWithTheReason) {
   EXPECT_EQ(agent_->snapshot()->counters.launchFailures, 1u);
 }
 
+TEST_F(AgentTest, EachTickSamplesABoundedShareOfTheContainersInTurn) {
+  registerAgent();
+  const size_t n = 2 * TaskSupervisor::kUsageSamplesPerRefresh + 10;
+  for (size_t i = 0; i < n; ++i) runTask("t" + std::to_string(i));
+  ASSERT_EQ(containerizer_.launched.size(), n);
+  auto calls = [&] {
+    size_t total = 0;
+    for (const auto& [id, count] : containerizer_.usageCalls) total += static_cast<size_t>(count);
+    return total;
+  };
+  size_t before = calls();
+  advanceWithPings(seconds(1));
+  EXPECT_EQ(calls() - before, TaskSupervisor::kUsageSamplesPerRefresh);
+  // Three ticks reach every container, none twice before all were sampled.
+  advanceWithPings(seconds(2));
+  EXPECT_EQ(containerizer_.usageCalls.size(), n);
+  for (const auto& [id, count] : containerizer_.usageCalls) EXPECT_LE(count, 2) << id;
+}
+
 TEST_F(AgentTest, LaunchesIntoTheSandboxLayout) {
   registerAgent();
   runTask("t1");

@@ -15,11 +15,13 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "agent/agent.hpp"
 #include "agent/cgroups/cgroups_detect.hpp"
 #include "agent/executor/envelope.hpp"
+#include "agent/executor/process_launcher.hpp"
 #include "agent/http_api.hpp"
 #include "agent/paths.hpp"
 #include "agent/posix_containerizer.hpp"
@@ -223,6 +225,58 @@ TEST_F(CgroupsIsolatorTest, AForkBombStopsAtPidsMaxAndTheAgentKeepsServing) {
   EXPECT_EQ(terminalOf("after")->state, TaskState::FINISHED);
   killTask("bomb");
   ASSERT_TRUE(waitTerminal("bomb"));
+}
+
+TEST_F(CgroupsIsolatorTest, TheExecutorAndItsTaskRunInTheContainersCgroupInEveryHierarchy) {
+  // The task records its own cgroups and its parent's (the executor's).
+  runTask("where", "cat /proc/self/cgroup > task.cg; cat /proc/$PPID/cgroup > executor.cg; sleep 1000",
+          0.5, 64);
+  ASSERT_TRUE(waitRunning("where"));
+  auto read = [&](const std::string& file) {
+    std::string text;
+    runUntil(
+        [&] {
+          std::ifstream in(sandboxOf("where") + "/" + file);
+          text.assign(std::istreambuf_iterator<char>(in), {});
+          return text.find('\n') != std::string::npos;
+        },
+        seconds(10));
+    return text;
+  };
+  const std::string suffix = "/" + isolator_->cgroupName(containerOf("where"));
+  const std::vector<std::string> controllers =
+      isolator_->cgroups().version() == 1
+          ? std::vector<std::string>{"cpu", "cpuacct", "memory", "pids", "freezer"}
+          : std::vector<std::string>{""};
+  for (const std::string file : {"task.cg", "executor.cg"}) {
+    std::string text = read(file);
+    for (const auto& controller : controllers) {
+      bool found = false;
+      std::istringstream lines(text);
+      for (std::string line; std::getline(lines, line);) {
+        // "ID:controller[,controller]:/path"
+        size_t first = line.find(':'), second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos) continue;
+        std::string list = "," + line.substr(first + 1, second - first - 1) + ",";
+        if (list.find("," + controller + ",") == std::string::npos) continue;
+        found = true;
+        EXPECT_TRUE(line.ends_with(suffix)) << file << ": " << line << " (want ..." << suffix << ")";
+      }
+      EXPECT_TRUE(found) << file << " lists no " << controller << " hierarchy:\n" << text;
+    }
+  }
+  killTask("where");
+  ASSERT_TRUE(waitTerminal("where"));
+}
+
+TEST_F(CgroupsIsolatorTest, AJoinFileTheChildCannotWriteFailsTheLaunchNamingIt) {
+  ProcessOptions process;
+  process.argv = {"/bin/true"};
+  process.joinFiles = {workDir_ + "/no-such-cgroup/tasks"};
+  auto pid = launchProcess(process);
+  ASSERT_FALSE(pid);
+  EXPECT_EQ(pid.error().message,
+            "join " + workDir_ + "/no-such-cgroup/tasks: No such file or directory");
 }
 
 TEST_F(CgroupsIsolatorTest, KillTakesDownASetsidGrandchild) {

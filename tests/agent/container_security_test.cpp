@@ -16,7 +16,10 @@
 #include <algorithm>
 #include <sstream>
 
+#include "agent/executor/launch_spec.hpp"
+#include "agent/executor/seccomp_profile.hpp"
 #include "agent/executor/security_policy.hpp"
+#include "agent/paths.hpp"
 #include "common/capabilities.hpp"
 #include "tests/agent/real_agent_harness.hpp"
 
@@ -148,6 +151,29 @@ TEST_F(ContainerSecurityTest, TheTaskHoldsOnlyItsStandardDescriptors) {
   for (int fd; in >> fd;) fds.push_back(fd);
   std::sort(fds.begin(), fds.end());
   EXPECT_EQ(fds, (std::vector<int>{0, 1, 2, 3})) << out;
+}
+
+TEST_F(ContainerSecurityTest, TheAgentCompilesTheProfileOncePerCapabilitySetAndItApplies) {
+  startAgent();
+  ContainerInfo admin;
+  admin.capAdd = {"SYS_ADMIN"};
+  for (const char* id : {"first", "second"}) {
+    auto result = fields(output(id, std::string("echo keyctl $($P keyctl); ") + kStatusProbe));
+    EXPECT_EQ(result["keyctl"], "EPERM") << id;
+    EXPECT_EQ(result["Seccomp"], "2") << id;
+  }
+  auto result = fields(output("admin", std::string("mkdir m; echo mount $($P mount $PWD/m); ") + kStatusProbe,
+                       admin));
+  EXPECT_EQ(result["mount"], "ok");
+  EXPECT_EQ(result["Seccomp"], "2");
+  EXPECT_EQ(agent_->containerizer().seccompCompilations(), 2u);
+  // What the executor got is the profile for the container's capabilities.
+  auto spec = readLaunchSpec(paths::launchFile(workDir_, agent_->containerOf("second")));
+  ASSERT_TRUE(spec) << spec.error().message;
+  ASSERT_TRUE(spec->seccomp);
+  auto expected = buildSeccompProfile(defaultCapabilities());
+  ASSERT_TRUE(expected);
+  EXPECT_TRUE(*spec->seccomp == (SeccompProgram{defaultCapabilities(), *expected}));
 }
 
 TEST_F(ContainerSecurityTest, AnotherUserHasNoCapabilitiesAndTheSameBound) {

@@ -37,7 +37,8 @@ class FakeContainerizer final : public Containerizer {
     for (const auto& [id, alive] : live) ids.push_back(id);
     return ids;
   }
-  Result<ResourceStatistics> usage(const std::string&) const override {
+  Result<ResourceStatistics> usage(const std::string& id) const override {
+    usageCalls[id]++;
     return ResourceStatistics{};
   }
   std::optional<ContainerLimitation> limitation(const std::string& id) const override {
@@ -54,6 +55,7 @@ class FakeContainerizer final : public Containerizer {
   std::vector<ContainerConfig> launched;
   std::vector<std::string> destroyed;
   std::map<std::string, bool> live;
+  mutable std::map<std::string, int> usageCalls;
   std::map<std::string, ContainerLimitation> limitations;
   std::set<std::string> survivors;
   std::map<std::string, std::pair<pid_t, uint64_t>> recovered;

@@ -79,13 +79,18 @@ TEST(NamespaceTaskRunnerTest, DefaultHostnameIsAValidFormOfTheContainerId) {
   EXPECT_TRUE(validateHostname(defaultHostname("-a_b-")));
 }
 
-TEST(LaunchSpecTest, CarriesTheNamespacesChoiceAndTheContainerInfo) {
+LaunchSpec minimalSpec() {
   LaunchSpec spec;
   spec.containerId = "c1";
   spec.sandbox = "/tmp/s";
   spec.agentEndpoint = "ipc:///tmp/e.sock";
   spec.task.taskId = "t1";
   spec.task.command.value = "true";
+  return spec;
+}
+
+TEST(LaunchSpecTest, CarriesTheNamespacesChoiceAndTheContainerInfo) {
+  LaunchSpec spec = minimalSpec();
   spec.task.container.networkMode = NetworkMode::NONE;
   spec.task.container.hostname = "box";
   spec.namespaces = true;
@@ -96,6 +101,17 @@ TEST(LaunchSpecTest, CarriesTheNamespacesChoiceAndTheContainerInfo) {
   EXPECT_EQ(decoded->task.container.hostname, "box");
   spec.namespaces = false;
   EXPECT_FALSE(decodeLaunchSpec(encodeLaunchSpec(spec))->namespaces);
+}
+
+TEST(LaunchSpecTest, CarriesTheAgentsSeccompProgram) {
+  LaunchSpec spec = minimalSpec();
+  EXPECT_FALSE(decodeLaunchSpec(encodeLaunchSpec(spec))->seccomp);
+  spec.seccomp = SeccompProgram{0x3f, {{0x20, 1, 2, 4}, {0x06, 0, 0, 0x7fff0000}}};
+  auto decoded = decodeLaunchSpec(encodeLaunchSpec(spec));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  ASSERT_TRUE(decoded->seccomp);
+  EXPECT_TRUE(*decoded->seccomp == *spec.seccomp);
+  EXPECT_EQ(decoded->seccomp->program[1].k, 0x7fff0000u);
 }
 
 }  // namespace

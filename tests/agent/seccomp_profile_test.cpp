@@ -4,6 +4,8 @@
 
 #include "agent/executor/seccomp_profile.hpp"
 
+#include <string.h>
+
 #include <errno.h>
 #include <gtest/gtest.h>
 #include <linux/seccomp.h>
@@ -14,6 +16,8 @@
 #include <unistd.h>
 
 #include <functional>
+
+#include "agent/executor/security_policy.hpp"
 #include <linux/capability.h>
 #include <vector>
 
@@ -127,6 +131,58 @@ TEST(SeccompProfileTest, TheI386AbiKillsTheProcess) {
   int status = -results[0];
   ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
   EXPECT_EQ(WTERMSIG(status), SIGSYS);
+}
+
+TEST(SeccompProfileCacheTest, CompilesEachCapabilitySetOnceAndKeepsTheNewest) {
+  SeccompProfileCache cache;
+  auto first = cache.get(defaultCapabilities());
+  ASSERT_TRUE(first) << first.error().message;
+  auto fresh = buildSeccompProfile(defaultCapabilities());
+  ASSERT_TRUE(fresh);
+  ASSERT_EQ((*first)->size(), fresh->size());
+  EXPECT_EQ(memcmp((*first)->data(), fresh->data(), fresh->size() * sizeof(sock_filter)), 0);
+  ASSERT_TRUE(cache.get(defaultCapabilities()));
+  EXPECT_EQ(cache.compilations(), 1u);
+  const CapabilitySet admin = defaultCapabilities() | (CapabilitySet{1} << CAP_SYS_ADMIN);
+  auto other = cache.get(admin);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(cache.compilations(), 2u);
+  // Filling the cache evicts the least recently used set, not the default.
+  ASSERT_TRUE(cache.get(defaultCapabilities()));
+  for (size_t i = 0; cache.compilations() < SeccompProfileCache::kMaxProfiles + 1; ++i) {
+    ASSERT_TRUE(cache.get(defaultCapabilities() | (CapabilitySet{1} << (CAP_SYS_ADMIN + 1 + i % 10)) |
+                          (CapabilitySet{1} << (i / 10))));
+    ASSERT_TRUE(cache.get(defaultCapabilities()));
+  }
+  uint64_t before = cache.compilations();
+  ASSERT_TRUE(cache.get(defaultCapabilities()));
+  EXPECT_EQ(cache.compilations(), before);
+  ASSERT_TRUE(cache.get(admin));
+  EXPECT_EQ(cache.compilations(), before + 1);
+}
+
+TEST(SeccompProfileCacheTest, TheExecutorUsesTheAgentsProgramOnlyForItsOwnCapabilities) {
+  ContainerInfo container;
+  auto caps = containerCapabilities(container);
+  ASSERT_TRUE(caps) << caps.error().message;
+  // A program that is not the profile, to tell which one the policy took.
+  SeccompProgram given{*caps, {{BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW}}};
+  auto policy = SecurityPolicy::create(container, "/sandbox", {}, &given);
+  ASSERT_TRUE(policy) << policy.error().message;
+  ASSERT_EQ((*policy)->seccompFilter().size(), 1u);
+  // Compiled for other capabilities: the executor compiles its own.
+  given.capabilities = *caps | (CapabilitySet{1} << CAP_SYS_ADMIN);
+  policy = SecurityPolicy::create(container, "/sandbox", {}, &given);
+  ASSERT_TRUE(policy);
+  auto own = buildSeccompProfile(*caps);
+  ASSERT_TRUE(own);
+  EXPECT_EQ((*policy)->seccompFilter().size(), own->size());
+  // Unconfined and privileged containers get none, whatever the agent sent.
+  container.seccompUnconfined = true;
+  given.capabilities = *containerCapabilities(container);
+  policy = SecurityPolicy::create(container, "/sandbox", {}, &given);
+  ASSERT_TRUE(policy);
+  EXPECT_FALSE((*policy)->seccomp());
 }
 
 }  // namespace
