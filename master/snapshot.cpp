@@ -17,20 +17,22 @@ struct Usage {
 
 json taskJson(const Task& task, const MasterState& state) {
   const Agent* agent = nullptr;
-  if (auto it = state.agents.find(task.agentId); it != state.agents.end()) agent = &it->second;
-  json out = {{"id", task.info.taskId},
-              {"name", task.info.name},
-              {"framework_id", task.frameworkId},
-              {"agent_id", task.agentId},
+  if (auto it = state.agents.find(task.agentId.get()); it != state.agents.end()) {
+    agent = &it->second;
+  }
+  json out = {{"id", task.id},
+              {"name", task.name},
+              {"framework_id", task.frameworkId.get()},
+              {"agent_id", task.agentId.get()},
               {"agent_url", agent ? agent->url : ""},
-              {"state", taskStateName(task.latest.state)},
-              {"reason", taskReasonName(task.latest.reason)},
-              {"message", task.latest.message},
-              {"resources", toJson(task.info.resources)},
-              {"sandbox", task.sandbox},
-              {"container_id", task.latest.containerId},
-              {"updated", task.latest.timestamp}};
-  if (task.latest.exitCode) out["exit_code"] = *task.latest.exitCode;
+              {"state", taskStateName(task.state)},
+              {"reason", taskReasonName(task.reason)},
+              {"message", task.message.get()},
+              {"resources", toJson(task.resources.get())},
+              {"sandbox", task.sandbox()},
+              {"container_id", task.containerId},
+              {"updated", task.timestamp}};
+  if (task.exitCode) out["exit_code"] = *task.exitCode;
   return out;
 }
 
@@ -75,13 +77,15 @@ std::string dump(const json& value) {
 std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
   const MasterState& state = inputs.state;
   std::map<std::string, Usage> byAgent, byFramework;
-  for (const auto& [key, task] : state.tasks) {
-    if (isTerminal(task.latest.state)) continue;
-    byAgent[task.agentId].used += task.info.resources;
-    byAgent[task.agentId].tasks++;
-    byFramework[task.frameworkId].used += task.info.resources;
-    byFramework[task.frameworkId].tasks++;
-  }
+  state.tasks.forEach([&](const Task& task) {
+    if (task.completed || isTerminal(task.state)) return;
+    Usage& agent = byAgent[task.agentId.get()];
+    agent.used += task.resources.get();
+    agent.tasks++;
+    Usage& framework = byFramework[task.frameworkId.get()];
+    framework.used += task.resources.get();
+    framework.tasks++;
+  });
   for (const auto& [id, record] : state.offers) {
     byAgent[record.offer.agentId].offered += record.offer.resources;
     byFramework[record.offer.frameworkId].offered += record.offer.resources;
@@ -94,8 +98,7 @@ std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
     frameworks.push_back(frameworkJson(framework, byFramework[id]));
   }
   json tasks = json::array();
-  for (const auto& [key, task] : state.tasks) tasks.push_back(taskJson(task, state));
-  for (const auto& [key, task] : state.completedTasks) tasks.push_back(taskJson(task, state));
+  for (const Task* task : state.tasks.sorted()) tasks.push_back(taskJson(*task, state));
 
   auto snapshot = std::make_shared<Snapshot>();
   json master = {
