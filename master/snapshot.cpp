@@ -1,5 +1,9 @@
 #include "master/snapshot.hpp"
 
+#include <glog/logging.h>
+
+#include <string_view>
+
 #include "common/model.hpp"
 #include "master/allocation_view.hpp"
 
@@ -72,7 +76,55 @@ std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+constexpr std::string_view kTasksOpen = R"({"tasks":[)";
+constexpr std::string_view kTasksClose = "]}";
+
+void renderTasks(const MasterState& state, Snapshot& snapshot) {
+  std::map<std::string_view, uint32_t> frameworks;
+  std::string& body = snapshot.tasksBody;
+  body = kTasksOpen;
+  for (const Task* task : state.tasks.sorted()) {
+    if (body.size() > kTasksOpen.size()) body += ',';
+    std::string text = dump(taskJson(*task, state));
+    auto [it, added] = frameworks.try_emplace(task->frameworkId.get(),
+                                              static_cast<uint32_t>(frameworks.size()));
+    if (added) snapshot.taskFrameworks.emplace_back(it->first);
+    snapshot.taskSlices.push_back(
+        {body.size(), static_cast<uint32_t>(text.size()), it->second, task->state});
+    body += text;
+  }
+  body += kTasksClose;
+}
+
 }  // namespace
+
+std::string Snapshot::stateBody() const {
+  std::string body = stateHead;
+  std::string_view tasks(tasksBody);
+  if (tasks.size() >= kTasksOpen.size() + kTasksClose.size()) {
+    // The array itself: tasksBody without {"tasks": and its closing brace.
+    tasks.remove_prefix(kTasksOpen.size() - 1);
+    tasks.remove_suffix(1);
+    body += tasks;
+  } else {
+    body += "[]";
+  }
+  body += '}';
+  return body;
+}
+
+std::string Snapshot::tasksMatching(const std::string& frameworkId,
+                                    const std::string& state) const {
+  std::string body(kTasksOpen);
+  for (const TaskSlice& slice : taskSlices) {
+    if (!frameworkId.empty() && taskFrameworks[slice.framework] != frameworkId) continue;
+    if (!state.empty() && state != taskStateName(slice.state)) continue;
+    if (body.size() > kTasksOpen.size()) body += ',';
+    body.append(tasksBody, slice.offset, slice.length);
+  }
+  body += kTasksClose;
+  return body;
+}
 
 std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
   const MasterState& state = inputs.state;
@@ -97,18 +149,20 @@ std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
   for (const auto& [id, framework] : state.frameworks) {
     frameworks.push_back(frameworkJson(framework, byFramework[id]));
   }
-  json tasks = json::array();
-  for (const Task* task : state.tasks.sorted()) tasks.push_back(taskJson(*task, state));
-
   auto snapshot = std::make_shared<Snapshot>();
+  renderTasks(state, *snapshot);
   json master = {
       {"id", state.masterId}, {"start_time", state.startTime}, {"version", inputs.version}};
   snapshot->agentsBody = dump(json{{"agents", agents}});
   snapshot->frameworksBody = dump(json{{"frameworks", frameworks}});
-  snapshot->tasksBody = dump(json{{"tasks", tasks}});
-  snapshot->stateBody = dump(
-      json{{"master", master}, {"agents", agents}, {"frameworks", frameworks}, {"tasks", tasks}});
-  snapshot->tasks = std::move(tasks);
+  // Members are in key order, so "tasks" comes last: cut its empty array.
+  std::string head = dump(json{{"master", master},
+                               {"agents", agents},
+                               {"frameworks", frameworks},
+                               {"tasks", json::array()}});
+  CHECK(head.size() > 3 && head.compare(head.size() - 3, 3, "[]}") == 0) << head;
+  head.resize(head.size() - 3);
+  snapshot->stateHead = std::move(head);
   if (inputs.allocator != nullptr) {
     AllocationViewInputs view{*inputs.allocator, state, *inputs.clock, inputs.offerTimeoutSec};
     snapshot->rolesBody = dump(rolesView(view));

@@ -189,7 +189,7 @@ TEST_F(MasterTest, PublishesSnapshotForTheHttpApi) {
   EXPECT_EQ(frameworks[0]["name"], "web");
   EXPECT_EQ(frameworks[0]["connected"], true);
   EXPECT_EQ(frameworks[0]["task_count"], 1);
-  auto state = nlohmann::json::parse(snapshot->stateBody);
+  auto state = nlohmann::json::parse(snapshot->stateBody());
   EXPECT_EQ(state["master"]["id"], "M");
   ASSERT_EQ(state["tasks"].size(), 1u);
   EXPECT_EQ(state["tasks"][0]["state"], "TASK_RUNNING");
