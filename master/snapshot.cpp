@@ -99,6 +99,7 @@ void renderTasks(const MasterState& state, Snapshot& snapshot) {
 }  // namespace
 
 std::string Snapshot::stateBody() const {
+  if (stateHead.empty()) return {};  // never rendered
   std::string body = stateHead;
   std::string_view tasks(tasksBody);
   if (tasks.size() >= kTasksOpen.size() + kTasksClose.size()) {

@@ -55,6 +55,8 @@ void MasterState::completeTask(const TaskKey& key) {
   CHECK(task != nullptr) << "completing unknown task " << key.second;
   if (Agent* agent = findAgent(task->agentId.get())) agent->tasks.erase(*task);
   if (Framework* framework = findFramework(key.first)) framework->tasks.erase(*task);
+  // An index not found went with its agent or framework.
+  task->agentSlot = task->frameworkSlot = Task::kNoSlot;
   tasks.complete(*task);
 }
 
