@@ -10,8 +10,11 @@
 //         registry metric=write_latency single_p50_ms=... single_p99_ms=... batch100_p50_ms=...
 //         loop_encode_us=... record_bytes=...
 //         memory metric=master agents=N tasks=M base_mb=... bytes_per_agent=...
-//         bytes_per_task=... (the master's resident set: started, after the
-//         agents registered, after the tasks ran)
+//         bytes_per_task=... second_half_bytes_per_task=... (the master's
+//         resident set: started, after the agents registered, after half and
+//         after all the tasks ran)
+//         memory metric=master_snapshot tasks=M bytes_per_task=... (what the
+//         rendering kept for the HTTP API adds)
 
 #include <capnp/message.h>
 #include <glog/logging.h>
@@ -48,6 +51,7 @@ double msSince(SteadyClock::time_point start) {
 
 // Subscribes (failover timeout of an hour) and launches `perAgent` tasks on
 // each offered agent until `total` are launched; declines everything else.
+// raise() launches more on every agent again.
 class HoldingScheduler {
  public:
   HoldingScheduler(ClientTransport& client, int total, int perAgent, Resources task)
@@ -65,6 +69,13 @@ class HoldingScheduler {
   }
   void heartbeat() {
     send([](schema::Call::Builder call) { call.setHeartbeat(); });
+  }
+  // Launches `perAgent` more per offered agent until `total` in all, and
+  // revives the offers declined so far.
+  void raise(int total, int perAgent) {
+    total_ = total;
+    perAgent_ = perAgent;
+    send([](schema::Call::Builder call) { call.initRevive(0); });
   }
 
  private:
@@ -263,22 +274,43 @@ int run(int argc, char** argv) {
   EventLoop loop;
   auto client = ZmqClient::create(loop, endpoint, randomIdentity("sched"));
   CHECK(client.has_value());
-  int perAgent = (tasks + agents - 1) / agents;
-  HoldingScheduler scheduler(**client, tasks, perAgent, *Resources::parse("cpus:0.1;mem:32"));
+  // Two halves, each spread over every agent: the second half's growth is
+  // the tasks' own, without the first traffic through each agent's
+  // connection (libzmq touches its per-connection buffers' pages as messages
+  // pass, a cost per agent that the first half pays).
+  int half = tasks / 2;
+  auto perAgent = [&](int count) { return (count + agents - 1) / agents; };
+  HoldingScheduler scheduler(**client, half, perAgent(half), *Resources::parse("cpus:0.1;mem:32"));
   scheduler.subscribe();
   loop.addPeriodic(std::chrono::milliseconds(500), [&] { scheduler.heartbeat(); });
+  int target = half;
   loop.addPeriodic(std::chrono::milliseconds(10), [&] {
-    if (sim.tasksRun() >= static_cast<uint64_t>(tasks)) loop.stop();
+    if (sim.tasksRun() >= static_cast<uint64_t>(target)) loop.stop();
   });
-  auto deadline = loop.addTimer(std::chrono::minutes(5), [&] { loop.stop(); });
-  loop.run();
-  loop.cancelTimer(deadline);
-  CHECK_EQ(sim.tasksRun(), static_cast<uint64_t>(tasks)) << "tasks did not all start";
+  auto runUntilStarted = [&] {
+    auto deadline = loop.addTimer(std::chrono::minutes(5), [&] { loop.stop(); });
+    loop.run();
+    loop.cancelTimer(deadline);
+    CHECK_EQ(sim.tasksRun(), static_cast<uint64_t>(target)) << "tasks did not all start";
+  };
+  runUntilStarted();
+  double halfRss = settledResidentBytes(master);
+  target = tasks;
+  scheduler.raise(tasks, perAgent(tasks - half));
+  runUntilStarted();
   double tasksRss = settledResidentBytes(master);
   std::printf("memory metric=master agents=%d tasks=%d base_mb=%.1f bytes_per_agent=%.0f "
-              "bytes_per_task=%.0f\n",
+              "bytes_per_task=%.0f second_half_bytes_per_task=%.0f\n",
               agents, tasks, baseRss / (1 << 20), (agentsRss - baseRss) / agents,
-              (tasksRss - agentsRss) / std::max(tasks, 1));
+              (tasksRss - agentsRss) / std::max(tasks, 1),
+              (tasksRss - halfRss) / std::max(tasks - half, 1));
+  std::fflush(stdout);
+  // What a reader of the HTTP API adds: the master keeps its latest rendering.
+  auto rendered = http::get(http + "/api/v1/tasks", std::chrono::seconds(60));
+  CHECK(rendered.has_value() && rendered->status == 200) << "GET /api/v1/tasks failed";
+  double renderedRss = settledResidentBytes(master);
+  std::printf("memory metric=master_snapshot tasks=%d bytes_per_task=%.0f\n", tasks,
+              (renderedRss - tasksRss) / std::max(tasks, 1));
   std::fflush(stdout);
 
   // One real agora-agent too: it must notice the restart by itself.

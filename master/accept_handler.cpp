@@ -152,7 +152,7 @@ void Master::finishAccept(Framework& framework, Agent& agent, const std::string&
                           double refuse) {
   const std::string& agentId = agent.id;
   LaunchPlan plan = planLaunch(requests, agentId, offered, [&](const std::string& taskId) {
-    return framework.taskIds.count(taskId) > 0;
+    return state_.findTask({framework.info.id, taskId}) != nullptr;
   });
   for (const TaskRejection& rejection : plan.rejected) {
     LOG(INFO) << "framework " << framework.info.id << ": " << rejection.message;
@@ -181,25 +181,17 @@ void Master::rejectAllTasks(Framework& framework, const std::vector<std::string>
 
 void Master::launchTask(Framework& framework, Agent& agent, const std::string& role,
                         TaskInfo info) {
-  TaskKey key{framework.info.id, info.taskId};
-  Task task;
-  task.frameworkId = framework.info.id;
-  task.agentId = agent.id;
-  task.role = role;
-  task.info = std::move(info);
-  task.latest = taskUpdate(task, TaskState::STAGING, TaskReason::NONE, "");
+  Task& task = state_.addTask(framework, agent, role, info);
+  state_.tasks.setStatus(task, taskUpdate(task.status(), TaskState::STAGING, TaskReason::NONE, ""));
   sendToAgent(agent.peer, "runTask", [&](AgentEnvelope::Builder out) {
     auto run = out.initRunTask();
     toCapnp(framework.info, run.initFramework());
-    toCapnp(task.info, run.initTask());
+    toCapnp(info, run.initTask());
     run.setSession(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(agent.session.data()),
                                        agent.session.size()));
   });
-  VLOG(1) << "launching task " << key.second << " of framework " << key.first << " on agent "
-          << agent.id;
-  state_.tasks[key] = std::move(task);
-  agent.tasks.insert(key);
-  framework.taskIds.insert(key.second);
+  VLOG(1) << "launching task " << info.taskId << " of framework " << framework.info.id
+          << " on agent " << agent.id;
   markChanged();
 }
 

@@ -265,16 +265,15 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
                 std::move(report.latest), std::move(report.sandbox));
   }
   // Tasks we placed on this agent that it no longer has.
-  for (const TaskKey& key : std::set<TaskKey>(agent->tasks)) {
+  for (const TaskKey& key : agent->tasks.keys()) {
     if (stillThere.count(key)) continue;
     failTask(key, TaskState::LOST, TaskState::GONE, TaskReason::AGENT_RESTARTED,
              "agent " + agentId + " re-registered without task '" + key.second + "'");
   }
 
   UsedResources used;
-  for (const TaskKey& key : agent->tasks) {
-    const Task& task = state_.tasks.at(key);
-    used[{key.first, task.role}] += task.info.resources;
+  for (const Task* task : agent->tasks) {
+    used[{task->frameworkId.get(), task->role.get()}] += task->resources.get();
   }
   allocator_->addAgent(agentId, applyReservations(*agent), used, agent->attributes);
   for (const std::string& frameworkId : shutdown) {
@@ -303,34 +302,28 @@ void Master::readmitTask(Agent& agent, std::string frameworkId, TaskInfo info, T
   latest.agentId = agent.id;
   latest.frameworkId = frameworkId;
   std::optional<TaskState> previous;
-  Task* task = state_.findTask(key);
-  if (task == nullptr) {
-    Task fresh;
-    if (auto old = state_.completedTasks.find(key); old != state_.completedTasks.end()) {
-      previous = old->second.latest.state;
-      fresh = std::move(old->second);
-      state_.completedTasks.erase(old);
-    }
-    fresh.info = std::move(info);
-    fresh.frameworkId = frameworkId;
-    task = &(state_.tasks[key] = std::move(fresh));
-  } else {
-    previous = task->latest.state;
-    if (task->agentId != agent.id) {
-      if (Agent* other = state_.findAgent(task->agentId)) other->tasks.erase(key);
-    }
+  Task* task = state_.tasks.find(key);
+  if (task != nullptr) previous = task->state;
+  if (task == nullptr || task->completed) {
+    // The agent's report is the spec from now on.
+    if (task == nullptr) task = &state_.tasks.add(frameworkId, info.taskId);
+    state_.tasks.revive(*task);
+    task->name = std::move(info.name);
+    task->resources = state_.tasks.intern(info.resources);
+  } else if (task->agentId.get() != agent.id) {
+    if (Agent* other = state_.findAgent(task->agentId.get())) other->tasks.erase(*task);
   }
   if (task->role.empty()) {
     // Launched before this master knew it: account it to the framework's first role.
     const Framework& owner = state_.frameworks.at(frameworkId);
-    task->role = owner.info.roles.empty() ? "*" : owner.info.roles.front();
+    task->role = state_.tasks.intern(owner.info.roles.empty() ? "*" : owner.info.roles.front());
   }
-  task->agentId = agent.id;
-  task->latest = latest;
-  if (!sandbox.empty()) task->sandbox = std::move(sandbox);
-  agent.tasks.insert(key);
+  task->agentId = state_.tasks.intern(agent.id);
+  state_.tasks.setStatus(*task, latest);
+  if (!sandbox.empty()) state_.tasks.setSandbox(*task, sandbox);
+  agent.tasks.insert(*task);
   Framework& framework = state_.frameworks.at(frameworkId);
-  framework.taskIds.insert(key.second);
+  framework.tasks.insert(*task);
   if (isTerminal(latest.state)) {
     // Its terminal update is still on its way through the agent's update stream.
     state_.completeTask(key);
@@ -378,7 +371,7 @@ void Master::markAgentUnreachable(Agent& agent, const std::string& why) {
   }
   allocator_->removeAgent(agent.id);
   std::string message = "agent " + agent.id + " (" + agent.hostname + ") is unreachable: " + why;
-  for (const TaskKey& key : std::set<TaskKey>(agent.tasks)) {
+  for (const TaskKey& key : agent.tasks.keys()) {
     failTask(key, TaskState::UNREACHABLE, TaskState::LOST, TaskReason::AGENT_UNREACHABLE, message);
   }
   markChanged();
@@ -398,11 +391,11 @@ void Master::onStatusUpdate(const std::string& peer, schema::StatusUpdate::Reade
   status.frameworkId = frameworkId;
   status.agentId = agent.id;
   TaskKey key{frameworkId, status.taskId};
-  if (Task* task = state_.findTask(key); task != nullptr && task->agentId == agent.id) {
-    task->latest = status;
-    if (!sandbox.empty()) task->sandbox = sandbox;
+  if (Task* task = state_.findTask(key); task != nullptr && task->agentId.get() == agent.id) {
+    state_.tasks.setStatus(*task, status);
+    if (!sandbox.empty()) state_.tasks.setSandbox(*task, sandbox);
     if (isTerminal(status.state)) {
-      allocator_->recover(frameworkId, task->role, agent.id, task->info.resources, 0);
+      allocator_->recover(frameworkId, task->role.get(), agent.id, task->resources.get(), 0);
       state_.completeTask(key);
       scheduleAllocation();
     }

@@ -65,7 +65,7 @@ void Master::removeAgent(Agent& agent, const std::string& why) {
   std::string message = "agent " + agent.id + " (" + agent.hostname + ") was removed: " + why;
   // Frameworks that are not partition-aware were told LOST when the agent
   // became unreachable; what is still live here is UNREACHABLE.
-  for (const TaskKey& key : std::set<TaskKey>(agent.tasks)) {
+  for (const TaskKey& key : agent.tasks.keys()) {
     failTask(key, TaskState::GONE, TaskState::LOST, TaskReason::AGENT_REMOVED, message);
   }
   AgentRecord record = recordOf(agent);

@@ -125,7 +125,7 @@ void HttpApi::install(http::HttpServer& server) const {
   server.route("GET", "/api/v1/master",
                [body = masterBody_](const http::Request&) { return rawJson(body); });
   server.route("GET", "/api/v1/state",
-               [&cell](const http::Request&) { return rawJson(cell.get()->stateBody); });
+               [&cell](const http::Request&) { return rawJson(cell.get()->stateBody()); });
   server.route("GET", "/api/v1/agents",
                [&cell](const http::Request&) { return rawJson(cell.get()->agentsBody); });
   server.route("GET", "/api/v1/frameworks",
@@ -234,14 +234,7 @@ http::Response HttpApi::tasks(const http::Request& request) const {
   if (!state.empty() && state.rfind("TASK_", 0) != 0)
     state = "TASK_" + state;  // "RUNNING" works too
   if (frameworkId.empty() && state.empty()) return rawJson(snapshot->tasksBody);
-  nlohmann::json tasks = nlohmann::json::array();
-  for (const nlohmann::json& task : snapshot->tasks) {
-    if (!frameworkId.empty() && task.value("framework_id", "") != frameworkId) continue;
-    if (!state.empty() && task.value("state", "") != state) continue;
-    tasks.push_back(task);
-  }
-  return rawJson(nlohmann::json{{"tasks", std::move(tasks)}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return rawJson(snapshot->tasksMatching(frameworkId, state));
 }
 
 }  // namespace agora::master

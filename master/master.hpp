@@ -232,7 +232,9 @@ class Master {
   void recoverFramework(const FrameworkInfo& info);
   // Removes the framework at framework.failoverDeadline (wall seconds).
   void startFailoverTimer(Framework& framework);
-  TaskStatus taskUpdate(const Task& task, TaskState state, TaskReason reason,
+  // A master-generated update about the task `about` describes (its IDs,
+  // container and exit code).
+  TaskStatus taskUpdate(const TaskStatus& about, TaskState state, TaskReason reason,
                         const std::string& message) const;
 
   // reservations.cpp

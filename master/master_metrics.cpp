@@ -136,8 +136,7 @@ void MasterMetrics::updateGauges(const MasterState& state, double eventLoopLagMs
   setGauges(frameworks_, frameworksFamily_, "status", frameworks);
 
   std::map<std::string, double> tasks;
-  for (const auto& [key, task] : state.tasks) tasks[taskStateName(task.latest.state)]++;
-  for (const auto& [key, task] : state.completedTasks) tasks[taskStateName(task.latest.state)]++;
+  state.tasks.forEach([&](const Task& task) { tasks[taskStateName(task.state)]++; });
   setGauges(tasks_, tasksFamily_, "state", tasks);
 
   offersOutstanding_.Set(static_cast<double>(state.offers.size()));

@@ -331,11 +331,11 @@ void Master::removeFramework(const std::string& frameworkId, const std::string& 
   }
   std::set<std::string> agents;
   std::string message = "framework '" + frameworkId + "' was removed: " + why;
-  for (const std::string& taskId : std::set<std::string>(framework->taskIds)) {
-    TaskKey key{frameworkId, taskId};
-    Task& task = state_.tasks.at(key);
-    agents.insert(task.agentId);
-    task.latest = taskUpdate(task, TaskState::KILLED, TaskReason::FRAMEWORK_REMOVED, message);
+  for (const TaskKey& key : framework->tasks.keys()) {
+    Task& task = *state_.findTask(key);
+    agents.insert(task.agentId.get());
+    state_.tasks.setStatus(task, taskUpdate(task.status(), TaskState::KILLED,
+                                            TaskReason::FRAMEWORK_REMOVED, message));
     state_.completeTask(key);
   }
   for (const std::string& agentId : agents) {
@@ -367,31 +367,32 @@ void Master::onDecline(Framework& framework, Call::Decline::Reader decline) {
   }
 }
 
-TaskStatus Master::taskUpdate(const Task& task, TaskState state, TaskReason reason,
+TaskStatus Master::taskUpdate(const TaskStatus& about, TaskState state, TaskReason reason,
                               const std::string& message) const {
   TaskStatus status;
-  status.taskId = task.info.taskId;
+  status.taskId = about.taskId;
   status.state = state;
   status.reason = reason;
   status.message = message;
-  status.agentId = task.agentId;
-  status.frameworkId = task.frameworkId;
+  status.agentId = about.agentId;
+  status.frameworkId = about.frameworkId;
   status.source = StatusSource::MASTER;
   status.timestamp = loop_.clock().wallSeconds();
-  status.containerId = task.latest.containerId;
-  status.exitCode = task.latest.exitCode;
+  status.containerId = about.containerId;
+  status.exitCode = about.exitCode;
   return status;
 }
 
 void Master::failTask(const TaskKey& key, TaskState partitionAwareState, TaskState otherState,
                       TaskReason reason, const std::string& message) {
-  Task& task = state_.tasks.at(key);
+  Task& task = *state_.findTask(key);
   Framework* framework = state_.findFramework(key.first);
   bool aware = framework != nullptr && framework->partitionAware();
-  TaskStatus status = taskUpdate(task, aware ? partitionAwareState : otherState, reason, message);
-  task.latest = status;
+  TaskStatus status =
+      taskUpdate(task.status(), aware ? partitionAwareState : otherState, reason, message);
+  state_.tasks.setStatus(task, status);
   if (isTerminal(status.state)) {
-    allocator_->recover(key.first, task.role, task.agentId, task.info.resources, 0);
+    allocator_->recover(key.first, task.role.get(), task.agentId.get(), task.resources.get(), 0);
     state_.completeTask(key);
   }
   if (framework != nullptr) sendUpdate(*framework, status);
@@ -401,9 +402,9 @@ void Master::failTask(const TaskKey& key, TaskState partitionAwareState, TaskSta
 void Master::onKill(Framework& framework, schema::TaskRef::Reader ref) {
   TaskKey key{framework.info.id, ref.getTaskId()};
   if (const Task* task = state_.findTask(key)) {
-    Agent* agent = state_.findAgent(task->agentId);
+    Agent* agent = state_.findAgent(task->agentId.get());
     if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
-      LOG(WARNING) << "cannot kill task " << key.second << ": agent " << task->agentId
+      LOG(WARNING) << "cannot kill task " << key.second << ": agent " << task->agentId.get()
                    << " is unreachable";
       return;
     }
@@ -416,15 +417,14 @@ void Master::onKill(Framework& framework, schema::TaskRef::Reader ref) {
     return;
   }
   if (const Task* done = state_.findAnyTask(key)) {
-    TaskStatus status = done->latest;
-    status.uuid.clear();
+    TaskStatus status = done->status();
     status.reason = TaskReason::RECONCILIATION;
     status.source = StatusSource::MASTER;
     sendUpdate(framework, status);
     return;
   }
-  Task unknown;
-  unknown.info.taskId = key.second;
+  TaskStatus unknown;
+  unknown.taskId = key.second;
   unknown.frameworkId = key.first;
   unknown.agentId = ref.getAgentId();
   sendUpdate(
@@ -458,14 +458,13 @@ void Master::onReconcile(Framework& framework, capnp::List<schema::TaskRef>::Rea
   std::vector<std::pair<std::string, std::string>> wanted;  // (taskId, agentId)
   for (auto ref : refs) wanted.emplace_back(ref.getTaskId(), ref.getAgentId());
   if (wanted.empty()) {
-    for (const std::string& taskId : framework.taskIds) wanted.emplace_back(taskId, "");
+    for (const TaskKey& key : framework.tasks.keys()) wanted.emplace_back(key.second, "");
   }
   for (const auto& [taskId, agentId] : wanted) {
     TaskKey key{framework.info.id, taskId};
     TaskStatus status;
     if (const Task* task = state_.findAnyTask(key)) {
-      status = task->latest;
-      status.uuid.clear();
+      status = task->status();
       status.source = StatusSource::MASTER;
       status.timestamp = loop_.clock().wallSeconds();
     } else {
@@ -475,8 +474,8 @@ void Master::onReconcile(Framework& framework, capnp::List<schema::TaskRef>::Rea
       if (agent != nullptr && agent->status == AgentStatus::kRecovering) continue;
       bool unreachable = agent != nullptr && agent->status == AgentStatus::kUnreachable;
       bool gone = !agentId.empty() && state_.goneAgents.count(agentId) > 0;
-      Task unknown;
-      unknown.info.taskId = taskId;
+      TaskStatus unknown;
+      unknown.taskId = taskId;
       unknown.frameworkId = framework.info.id;
       unknown.agentId = agentId;
       TaskState aware = gone          ? TaskState::GONE

@@ -1,5 +1,9 @@
 #include "master/snapshot.hpp"
 
+#include <glog/logging.h>
+
+#include <string_view>
+
 #include "common/model.hpp"
 #include "master/allocation_view.hpp"
 
@@ -17,20 +21,22 @@ struct Usage {
 
 json taskJson(const Task& task, const MasterState& state) {
   const Agent* agent = nullptr;
-  if (auto it = state.agents.find(task.agentId); it != state.agents.end()) agent = &it->second;
-  json out = {{"id", task.info.taskId},
-              {"name", task.info.name},
-              {"framework_id", task.frameworkId},
-              {"agent_id", task.agentId},
+  if (auto it = state.agents.find(task.agentId.get()); it != state.agents.end()) {
+    agent = &it->second;
+  }
+  json out = {{"id", task.id},
+              {"name", task.name},
+              {"framework_id", task.frameworkId.get()},
+              {"agent_id", task.agentId.get()},
               {"agent_url", agent ? agent->url : ""},
-              {"state", taskStateName(task.latest.state)},
-              {"reason", taskReasonName(task.latest.reason)},
-              {"message", task.latest.message},
-              {"resources", toJson(task.info.resources)},
-              {"sandbox", task.sandbox},
-              {"container_id", task.latest.containerId},
-              {"updated", task.latest.timestamp}};
-  if (task.latest.exitCode) out["exit_code"] = *task.latest.exitCode;
+              {"state", taskStateName(task.state)},
+              {"reason", taskReasonName(task.reason)},
+              {"message", task.message.get()},
+              {"resources", toJson(task.resources.get())},
+              {"sandbox", task.sandbox()},
+              {"container_id", task.containerId},
+              {"updated", task.timestamp}};
+  if (task.exitCode) out["exit_code"] = *task.exitCode;
   return out;
 }
 
@@ -70,18 +76,69 @@ std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+constexpr std::string_view kTasksOpen = R"({"tasks":[)";
+constexpr std::string_view kTasksClose = "]}";
+
+void renderTasks(const MasterState& state, Snapshot& snapshot) {
+  std::map<std::string_view, uint32_t> frameworks;
+  std::string& body = snapshot.tasksBody;
+  body = kTasksOpen;
+  for (const Task* task : state.tasks.sorted()) {
+    if (body.size() > kTasksOpen.size()) body += ',';
+    std::string text = dump(taskJson(*task, state));
+    auto [it, added] = frameworks.try_emplace(task->frameworkId.get(),
+                                              static_cast<uint32_t>(frameworks.size()));
+    if (added) snapshot.taskFrameworks.emplace_back(it->first);
+    snapshot.taskSlices.push_back(
+        {body.size(), static_cast<uint32_t>(text.size()), it->second, task->state});
+    body += text;
+  }
+  body += kTasksClose;
+}
+
 }  // namespace
+
+std::string Snapshot::stateBody() const {
+  if (stateHead.empty()) return {};  // never rendered
+  std::string body = stateHead;
+  std::string_view tasks(tasksBody);
+  if (tasks.size() >= kTasksOpen.size() + kTasksClose.size()) {
+    // The array itself: tasksBody without {"tasks": and its closing brace.
+    tasks.remove_prefix(kTasksOpen.size() - 1);
+    tasks.remove_suffix(1);
+    body += tasks;
+  } else {
+    body += "[]";
+  }
+  body += '}';
+  return body;
+}
+
+std::string Snapshot::tasksMatching(const std::string& frameworkId,
+                                    const std::string& state) const {
+  std::string body(kTasksOpen);
+  for (const TaskSlice& slice : taskSlices) {
+    if (!frameworkId.empty() && taskFrameworks[slice.framework] != frameworkId) continue;
+    if (!state.empty() && state != taskStateName(slice.state)) continue;
+    if (body.size() > kTasksOpen.size()) body += ',';
+    body.append(tasksBody, slice.offset, slice.length);
+  }
+  body += kTasksClose;
+  return body;
+}
 
 std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
   const MasterState& state = inputs.state;
   std::map<std::string, Usage> byAgent, byFramework;
-  for (const auto& [key, task] : state.tasks) {
-    if (isTerminal(task.latest.state)) continue;
-    byAgent[task.agentId].used += task.info.resources;
-    byAgent[task.agentId].tasks++;
-    byFramework[task.frameworkId].used += task.info.resources;
-    byFramework[task.frameworkId].tasks++;
-  }
+  state.tasks.forEach([&](const Task& task) {
+    if (task.completed || isTerminal(task.state)) return;
+    Usage& agent = byAgent[task.agentId.get()];
+    agent.used += task.resources.get();
+    agent.tasks++;
+    Usage& framework = byFramework[task.frameworkId.get()];
+    framework.used += task.resources.get();
+    framework.tasks++;
+  });
   for (const auto& [id, record] : state.offers) {
     byAgent[record.offer.agentId].offered += record.offer.resources;
     byFramework[record.offer.frameworkId].offered += record.offer.resources;
@@ -93,19 +150,20 @@ std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
   for (const auto& [id, framework] : state.frameworks) {
     frameworks.push_back(frameworkJson(framework, byFramework[id]));
   }
-  json tasks = json::array();
-  for (const auto& [key, task] : state.tasks) tasks.push_back(taskJson(task, state));
-  for (const auto& [key, task] : state.completedTasks) tasks.push_back(taskJson(task, state));
-
   auto snapshot = std::make_shared<Snapshot>();
+  renderTasks(state, *snapshot);
   json master = {
       {"id", state.masterId}, {"start_time", state.startTime}, {"version", inputs.version}};
   snapshot->agentsBody = dump(json{{"agents", agents}});
   snapshot->frameworksBody = dump(json{{"frameworks", frameworks}});
-  snapshot->tasksBody = dump(json{{"tasks", tasks}});
-  snapshot->stateBody = dump(
-      json{{"master", master}, {"agents", agents}, {"frameworks", frameworks}, {"tasks", tasks}});
-  snapshot->tasks = std::move(tasks);
+  // Members are in key order, so "tasks" comes last: cut its empty array.
+  std::string head = dump(json{{"master", master},
+                               {"agents", agents},
+                               {"frameworks", frameworks},
+                               {"tasks", json::array()}});
+  CHECK(head.size() > 3 && head.compare(head.size() - 3, 3, "[]}") == 0) << head;
+  head.resize(head.size() - 3);
+  snapshot->stateHead = std::move(head);
   if (inputs.allocator != nullptr) {
     AllocationViewInputs view{*inputs.allocator, state, *inputs.clock, inputs.offerTimeoutSec};
     snapshot->rolesBody = dump(rolesView(view));

@@ -12,20 +12,40 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "master/allocator/allocator.hpp"
 #include "master/state.hpp"
 
 namespace agora::master {
 
+// Tasks are rendered once, into tasksBody: /api/v1/state and filtered
+// /api/v1/tasks are assembled from it per request rather than held as more
+// copies (a master with 100,000 tasks would hold each several times).
 struct Snapshot {
-  std::string stateBody;       // /api/v1/state
+  // Where one task's JSON object sits in tasksBody.
+  struct TaskSlice {
+    size_t offset = 0;
+    uint32_t length = 0;
+    uint32_t framework = 0;  // index into taskFrameworks
+    TaskState state = TaskState::STAGING;
+  };
+
   std::string agentsBody;      // /api/v1/agents
   std::string frameworksBody;  // /api/v1/frameworks
-  std::string tasksBody;       // /api/v1/tasks without filters
+  std::string tasksBody;       // /api/v1/tasks without filters: {"tasks":[...]}
   std::string rolesBody;       // /api/v1/roles
   std::string allocationBody;  // /api/v1/allocation
-  nlohmann::json tasks;        // array, for filtered /api/v1/tasks
+  // /api/v1/state up to its (last) "tasks" member: {"agents":...,"tasks":
+  std::string stateHead;
+  std::vector<TaskSlice> taskSlices;
+  std::vector<std::string> taskFrameworks;
+
+  // /api/v1/state.
+  std::string stateBody() const;
+  // {"tasks":[...]} with the tasks of `frameworkId` (any when empty) in
+  // `state` (a name such as "TASK_RUNNING"; any when empty).
+  std::string tasksMatching(const std::string& frameworkId, const std::string& state) const;
 };
 
 // Holds the latest snapshot and renders on demand: the loop thread marks

@@ -32,28 +32,32 @@ Framework* MasterState::findFramework(const std::string& id) {
 }
 
 Task* MasterState::findTask(const TaskKey& key) {
-  auto it = tasks.find(key);
-  return it == tasks.end() ? nullptr : &it->second;
+  Task* task = tasks.find(key);
+  return task != nullptr && !task->completed ? task : nullptr;
 }
 
-const Task* MasterState::findAnyTask(const TaskKey& key) const {
-  if (auto it = tasks.find(key); it != tasks.end()) return &it->second;
-  if (auto it = completedTasks.find(key); it != completedTasks.end()) return &it->second;
-  return nullptr;
+const Task* MasterState::findAnyTask(const TaskKey& key) const { return tasks.find(key); }
+
+Task& MasterState::addTask(Framework& framework, Agent& agent, const std::string& role,
+                           const TaskInfo& info) {
+  Task& task = tasks.add(framework.info.id, info.taskId);
+  task.agentId = tasks.intern(agent.id);
+  task.role = tasks.intern(role);
+  task.name = info.name;
+  task.resources = tasks.intern(info.resources);
+  agent.tasks.insert(task);
+  framework.tasks.insert(task);
+  return task;
 }
 
 void MasterState::completeTask(const TaskKey& key) {
-  auto it = tasks.find(key);
-  CHECK(it != tasks.end()) << "completing unknown task " << key.second;
-  if (Agent* agent = findAgent(it->second.agentId)) agent->tasks.erase(key);
-  if (Framework* framework = findFramework(key.first)) framework->taskIds.erase(key.second);
-  if (completedTasks.count(key) == 0) completedOrder.push_back(key);
-  completedTasks[key] = std::move(it->second);
-  tasks.erase(it);
-  while (completedOrder.size() > kMaxCompletedTasks) {
-    completedTasks.erase(completedOrder.front());
-    completedOrder.pop_front();
-  }
+  Task* task = findTask(key);
+  CHECK(task != nullptr) << "completing unknown task " << key.second;
+  if (Agent* agent = findAgent(task->agentId.get())) agent->tasks.erase(*task);
+  if (Framework* framework = findFramework(key.first)) framework->tasks.erase(*task);
+  // An index not found went with its agent or framework.
+  task->agentSlot = task->frameworkSlot = Task::kNoSlot;
+  tasks.complete(*task);
 }
 
 }  // namespace agora::master

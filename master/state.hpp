@@ -4,7 +4,6 @@
 // that same thread) to build what the HTTP API serves.
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,15 +14,13 @@
 #include "common/event_loop.hpp"
 #include "common/model.hpp"
 #include "common/resources.hpp"
+#include "master/task_table.hpp"
 
 namespace agora::master {
 
 // kRecovering: known from the registry, not yet re-registered with this master.
 enum class AgentStatus { kRegistered, kUnreachable, kRecovering };
 const char* agentStatusName(AgentStatus status);  // "REGISTERED", "UNREACHABLE", "RECOVERING"
-
-// (frameworkId, taskId): task IDs are unique per framework only.
-using TaskKey = std::pair<std::string, std::string>;
 
 struct Agent {
   std::string id;
@@ -52,7 +49,7 @@ struct Agent {
   // survives a master restart); 0 while not unreachable.
   double unreachableTime = 0;
   std::set<std::string> offerIds;
-  std::set<TaskKey> tasks;  // live tasks (not terminal) on this agent
+  AgentTaskIndex tasks;  // live tasks (not terminal) on this agent
 };
 
 struct Framework {
@@ -68,18 +65,9 @@ struct Framework {
   // re-subscribe; persisted, so it keeps counting across master restarts.
   double failoverDeadline = 0;
   std::set<std::string> offerIds;
-  std::set<std::string> taskIds;  // live tasks
+  FrameworkTaskIndex tasks;  // live tasks
 
   bool partitionAware() const { return info.hasCapability("PARTITION_AWARE"); }
-};
-
-struct Task {
-  TaskInfo info;
-  std::string frameworkId;
-  std::string agentId;
-  std::string role;  // the role of the offer it was launched from
-  TaskStatus latest;
-  std::string sandbox;
 };
 
 // One RESERVE or UNRESERVE of an ACCEPT, as decoded.
@@ -110,19 +98,22 @@ struct MasterState {
   std::map<std::string, double> goneAgents;
   std::map<std::string, Framework> frameworks;    // by framework ID
   std::set<std::string> removedFrameworks;        // torn down or failed over past timeout
-  std::map<TaskKey, Task> tasks;                  // live tasks
-  std::map<TaskKey, Task> completedTasks;         // terminal tasks, bounded (oldest evicted)
-  std::deque<TaskKey> completedOrder;
-  std::map<std::string, OfferRecord> offers;  // outstanding offers by offer ID
-
   static constexpr size_t kMaxCompletedTasks = 10000;
+  // Live tasks, and terminal ones (bounded, oldest evicted).
+  TaskTable tasks{kMaxCompletedTasks};
+  std::map<std::string, OfferRecord> offers;  // outstanding offers by offer ID
 
   Agent* findAgent(const std::string& id);
   Agent* findAgentByPeer(const std::string& peer);
   Framework* findFramework(const std::string& id);
+  // Live tasks only.
   Task* findTask(const TaskKey& key);
-  // Live task first, then completed.
+  // Live or completed.
   const Task* findAnyTask(const TaskKey& key) const;
+  // A new live task of `framework` on `agent` from its launch spec (of which
+  // only what the master needs is kept), indexed on both.
+  Task& addTask(Framework& framework, Agent& agent, const std::string& role,
+                const TaskInfo& info);
   // Moves a live task to the completed list. REQUIRES: the task is live.
   void completeTask(const TaskKey& key);
 };

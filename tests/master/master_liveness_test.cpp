@@ -45,7 +45,7 @@ TEST_F(MasterTest, RescindsOffersWhenAgentIsUnreachable) {
   EXPECT_EQ(master_->state().agents.at(a->agentId).status, AgentStatus::kRegistered);
   ASSERT_NE(onA->lastUpdateFor("ta"), nullptr);
   EXPECT_EQ(onA->lastUpdateFor("ta")->state, TaskState::RUNNING);
-  EXPECT_EQ(task(onA->frameworkId, "ta")->latest.state, TaskState::RUNNING);
+  EXPECT_EQ(task(onA->frameworkId, "ta")->state, TaskState::RUNNING);
   EXPECT_EQ(master_->allocator().available(a->agentId).toString(), "");
 }
 
@@ -78,7 +78,7 @@ TEST_F(MasterTest, SchedulerFailoverWithinTimeoutKeepsTasks) {
   EXPECT_EQ(successor.frameworkId, s->frameworkId);
   EXPECT_TRUE(master_->state().frameworks.at(s->frameworkId).connected);
   ASSERT_NE(task(s->frameworkId, "t1"), nullptr);
-  EXPECT_EQ(task(s->frameworkId, "t1")->latest.state, TaskState::STAGING);
+  EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::STAGING);
   advance(60);
   EXPECT_TRUE(a->shutdownFrameworks.empty());
   // The old connection is told it was replaced.
@@ -100,8 +100,8 @@ TEST_F(MasterTest, FrameworkPastFailoverTimeoutIsRemovedAndItsTasksKilled) {
   advance(10);
   EXPECT_EQ(master_->state().frameworks.count(s->frameworkId), 0u);
   EXPECT_EQ(a->shutdownFrameworks, std::vector<std::string>{s->frameworkId});
-  EXPECT_EQ(task(s->frameworkId, "t1")->latest.state, TaskState::KILLED);
-  EXPECT_EQ(task(s->frameworkId, "t1")->latest.reason, TaskReason::FRAMEWORK_REMOVED);
+  EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::KILLED);
+  EXPECT_EQ(task(s->frameworkId, "t1")->reason, TaskReason::FRAMEWORK_REMOVED);
   // Its agent's late update is acknowledged by the master itself.
   std::string uuid = a->sendStatus(s->frameworkId, "t1", TaskState::KILLED);
   settle();
@@ -189,7 +189,7 @@ TEST_F(MasterTest, PublishesSnapshotForTheHttpApi) {
   EXPECT_EQ(frameworks[0]["name"], "web");
   EXPECT_EQ(frameworks[0]["connected"], true);
   EXPECT_EQ(frameworks[0]["task_count"], 1);
-  auto state = nlohmann::json::parse(snapshot->stateBody);
+  auto state = nlohmann::json::parse(snapshot->stateBody());
   EXPECT_EQ(state["master"]["id"], "M");
   ASSERT_EQ(state["tasks"].size(), 1u);
   EXPECT_EQ(state["tasks"][0]["state"], "TASK_RUNNING");
@@ -223,13 +223,13 @@ TEST_F(MasterTest, ARetriedReregistrationDoesNotLoseTasksLaunchedAfterItsAnswer)
   a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-1");
   settle();
   ASSERT_NE(task(s->frameworkId, "t1"), nullptr);
-  EXPECT_EQ(task(s->frameworkId, "t1")->latest.state, TaskState::STAGING);
+  EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::STAGING);
   EXPECT_EQ(a->session, session);
   // A new attempt without it: the agent really lost it, and a launch of it
   // still on its way belongs to the old session, which the agent drops.
   a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-2");
   settle();
-  EXPECT_TRUE(isTerminal(task(s->frameworkId, "t1")->latest.state));
+  EXPECT_TRUE(isTerminal(task(s->frameworkId, "t1")->state));
   EXPECT_NE(a->session, session);
   EXPECT_FALSE(a->session.empty());
 }

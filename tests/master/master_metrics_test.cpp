@@ -72,9 +72,7 @@ TEST_F(MasterMetricsTest, GaugesFollowStateAndDropToZero) {
   state.agents["a1"].status = AgentStatus::kRegistered;
   state.agents["a2"].status = AgentStatus::kUnreachable;
   state.frameworks["f1"].connected = true;
-  Task task;
-  task.latest.state = TaskState::RUNNING;
-  state.tasks[{"f1", "t1"}] = task;
+  state.tasks.add("f1", "t1").state = TaskState::RUNNING;
   state.offers["o1"] = OfferRecord{};
   metrics_.updateGauges(state, 12.5);
   std::string text = registry_.serialize();

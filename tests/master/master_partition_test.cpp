@@ -104,7 +104,7 @@ TEST_F(MasterPartitionTest, AgentPastTheTimeoutIsRemovedAndItsTasksAreGone) {
   EXPECT_EQ(gone->reason, TaskReason::AGENT_REMOVED);
   EXPECT_THAT(gone->message, HasSubstr("was removed"));
   EXPECT_EQ(plain_->updates.size(), plainUpdates);  // LOST already told
-  EXPECT_EQ(task(aware_->frameworkId, "ta")->latest.state, TaskState::GONE);
+  EXPECT_EQ(task(aware_->frameworkId, "ta")->state, TaskState::GONE);
 
   // Reconciliation answers the latest state, also for a task it never saw.
   aware_->send([&](schema::Call::Builder call) {

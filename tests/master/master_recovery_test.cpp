@@ -67,7 +67,7 @@ TEST_F(MasterRecoveryTest, AgentReregistersWithItsIdAndTasksAndTheSchedulerResub
   EXPECT_EQ(a->registeredCount, 3);
   EXPECT_EQ(registrar_->stats().writes, writes);
   ASSERT_NE(task(frameworkId, "t1"), nullptr);
-  EXPECT_EQ(task(frameworkId, "t1")->latest.state, TaskState::RUNNING);
+  EXPECT_EQ(task(frameworkId, "t1")->state, TaskState::RUNNING);
   EXPECT_EQ(master_->allocator().available(agentId).toString(), "cpus:3;mem:1024");
 
   // Calls still in flight from before the restart are dropped without an
@@ -122,7 +122,7 @@ TEST_F(MasterRecoveryTest, FailoverDeadlineKeepsCountingAcrossARestart) {
   settle();
   // Kept, not killed, while its scheduler may still come back.
   ASSERT_NE(task(frameworkId, "t1"), nullptr);
-  EXPECT_EQ(task(frameworkId, "t1")->latest.state, TaskState::RUNNING);
+  EXPECT_EQ(task(frameworkId, "t1")->state, TaskState::RUNNING);
   EXPECT_TRUE(a->shutdownFrameworks.empty());
 
   double untilDeadline = deadline - clock_.wallSeconds();
@@ -132,7 +132,7 @@ TEST_F(MasterRecoveryTest, FailoverDeadlineKeepsCountingAcrossARestart) {
   advance(1);
   EXPECT_EQ(a->shutdownFrameworks, std::vector<std::string>{frameworkId});
   EXPECT_EQ(master_->state().frameworks.count(frameworkId), 0u);
-  EXPECT_EQ(task(frameworkId, "t1")->latest.state, TaskState::KILLED);
+  EXPECT_EQ(task(frameworkId, "t1")->state, TaskState::KILLED);
 
   // The removal itself is durable: the ID cannot come back after another restart.
   restart();

@@ -65,7 +65,7 @@ TEST_F(MasterTest, LaunchesValidTaskAsStagingAndSendsRunTask) {
   EXPECT_EQ(a->runTasks[0].second.agentId, a->agentId);
   const Task* t = task(s->frameworkId, "t1");
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(t->latest.state, TaskState::STAGING);
+  EXPECT_EQ(t->state, TaskState::STAGING);
   EXPECT_EQ(master_->metrics().offersAccepted(), 1u);
   // The unused part is refused for the default 5 s, then offered again.
   EXPECT_EQ(s->offers.size(), 1u);
@@ -266,7 +266,7 @@ TEST_F(MasterTest, ForwardsStatusUpdatesAndAcknowledgements) {
   EXPECT_EQ(update->state, TaskState::RUNNING);
   EXPECT_EQ(update->uuid, uuid);
   EXPECT_EQ(update->agentId, a->agentId);
-  EXPECT_EQ(task(s->frameworkId, "t1")->sandbox, "/sandbox/t1");
+  EXPECT_EQ(task(s->frameworkId, "t1")->sandbox(), "/sandbox/t1");
   s->acknowledge(a->agentId, "t1", uuid);
   settle();
   EXPECT_EQ(a->acks, std::vector<std::string>{uuid});
@@ -275,8 +275,8 @@ TEST_F(MasterTest, ForwardsStatusUpdatesAndAcknowledgements) {
   size_t offersBefore = s->offers.size();
   a->sendStatus(s->frameworkId, "t1", TaskState::FINISHED);
   settle();
-  EXPECT_EQ(task(s->frameworkId, "t1")->latest.state, TaskState::FINISHED);
-  EXPECT_EQ(master_->state().tasks.size(), 0u);
+  EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::FINISHED);
+  EXPECT_EQ(master_->state().tasks.liveCount(), 0u);
   ASSERT_EQ(s->offers.size(), offersBefore + 1);
   EXPECT_EQ(s->offers.back().resources.toString(), "cpus:2;mem:1024");
 }

@@ -50,7 +50,7 @@ TEST_F(RoleApiTest, OffersCarryTheRoleAndAcceptedTasksAreAccountedToIt) {
   settle();
   const Task* t = task(s->offers[0].frameworkId, "t1");
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(t->role, "eng/web");
+  EXPECT_EQ(t->role.get(), "eng/web");
   nlohmann::json web = role("eng/web");
   ASSERT_FALSE(web.is_null());
   EXPECT_EQ(web["frameworks"].size(), 1u);

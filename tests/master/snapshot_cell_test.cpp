@@ -9,7 +9,7 @@ namespace {
 
 std::shared_ptr<const Snapshot> snapshotWithState(const std::string& body) {
   auto snapshot = std::make_shared<Snapshot>();
-  snapshot->stateBody = body;
+  snapshot->agentsBody = body;
   return snapshot;
 }
 
@@ -22,13 +22,13 @@ TEST(SnapshotCellTest, RendersOnlyWhenAReaderAsksAfterAChange) {
     cell.publish(snapshotWithState("v" + std::to_string(generation)), generation);
   });
   EXPECT_TRUE(cell.stale());
-  EXPECT_EQ(cell.get()->stateBody, "v1");
-  EXPECT_EQ(cell.get()->stateBody, "v1");  // unchanged: no second render
+  EXPECT_EQ(cell.get()->agentsBody, "v1");
+  EXPECT_EQ(cell.get()->agentsBody, "v1");  // unchanged: no second render
   EXPECT_EQ(renders, 1);
   cell.markChanged();
   cell.markChanged();
   EXPECT_EQ(renders, 1);  // changes alone render nothing
-  EXPECT_EQ(cell.get()->stateBody, "v3");
+  EXPECT_EQ(cell.get()->agentsBody, "v3");
   EXPECT_EQ(renders, 2);
 }
 
@@ -41,7 +41,7 @@ TEST(SnapshotCellTest, ReaderWaitsForTheLoopThreadToRender) {
       cell.publish(snapshotWithState("fresh"), generation);
     });
   });
-  EXPECT_EQ(cell.get(std::chrono::seconds(30))->stateBody, "fresh");
+  EXPECT_EQ(cell.get(std::chrono::seconds(30))->agentsBody, "fresh");
   loop.join();
 }
 
@@ -50,7 +50,7 @@ TEST(SnapshotCellTest, ABusyLoopYieldsTheLatestSnapshotAfterTheTimeout) {
   cell.publish(snapshotWithState("old"), cell.generation());
   cell.markChanged();
   cell.setRenderRequest([] {});  // the loop never gets to it
-  EXPECT_EQ(cell.get(std::chrono::milliseconds(1))->stateBody, "old");
+  EXPECT_EQ(cell.get(std::chrono::milliseconds(1))->agentsBody, "old");
 }
 
 }  // namespace

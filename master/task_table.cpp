@@ -1,0 +1,156 @@
+#include "master/task_table.hpp"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+
+namespace agora::master {
+
+namespace {
+
+std::string sandboxSuffix(const Task& task) {
+  return "/" + task.frameworkId.get() + "/" + task.id + "/" + task.containerId;
+}
+
+bool byKey(const Task* a, const Task* b) {
+  int framework = a->frameworkId.get().compare(b->frameworkId.get());
+  return framework != 0 ? framework < 0 : a->id < b->id;
+}
+
+}  // namespace
+
+TaskStatus Task::status() const {
+  TaskStatus out;
+  out.taskId = id;
+  out.state = state;
+  out.reason = reason;
+  out.message = message.get();
+  out.agentId = agentId.get();
+  out.frameworkId = frameworkId.get();
+  out.source = source;
+  out.exitCode = exitCode;
+  out.timestamp = timestamp;
+  out.containerId = containerId;
+  out.healthy = healthy;
+  return out;
+}
+
+std::string Task::sandbox() const {
+  return sandboxDerived ? sandboxBase.get() + sandboxSuffix(*this) : sandboxBase.get();
+}
+
+template <uint32_t Task::*Slot>
+std::vector<TaskKey> TaskIndex<Slot>::keys() const {
+  std::vector<TaskKey> keys;
+  keys.reserve(tasks_.size());
+  for (const Task* task : tasks_) keys.push_back(task->key());
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+template class TaskIndex<&Task::agentSlot>;
+template class TaskIndex<&Task::frameworkSlot>;
+
+TaskTable::~TaskTable() {
+  for (Task* task : tasks_) delete task;
+  tasks_.clear();
+}
+
+size_t TaskTable::hashOf(KeyView key) noexcept {
+  size_t framework = std::hash<std::string_view>{}(key.frameworkId);
+  return std::hash<std::string_view>{}(key.taskId) ^ (framework + 0x9e3779b97f4a7c15ULL +
+                                                      (framework << 6) + (framework >> 2));
+}
+
+Task& TaskTable::add(const std::string& frameworkId, const std::string& taskId) {
+  if (auto it = tasks_.find(KeyView{frameworkId, taskId}); it != tasks_.end()) {
+    CHECK((*it)->completed) << "task " << taskId << " of framework " << frameworkId
+                            << " is already live";
+    destroy(*it);
+  }
+  auto task = std::make_unique<Task>();
+  task->frameworkId = intern(frameworkId);
+  task->id = taskId;
+  tasks_.insert(task.get());
+  return *task.release();
+}
+
+Task* TaskTable::find(const TaskKey& key) {
+  auto it = tasks_.find(KeyView{key.first, key.second});
+  return it == tasks_.end() ? nullptr : *it;
+}
+
+const Task* TaskTable::find(const TaskKey& key) const {
+  auto it = tasks_.find(KeyView{key.first, key.second});
+  return it == tasks_.end() ? nullptr : *it;
+}
+
+void TaskTable::complete(Task& task) {
+  CHECK(!task.completed) << "task " << task.id << " is already completed";
+  DCHECK(task.agentSlot == Task::kNoSlot && task.frameworkSlot == Task::kNoSlot) << task.id;
+  task.completed = true;
+  task.older = newestCompleted_;
+  task.newer = nullptr;
+  if (newestCompleted_ != nullptr) newestCompleted_->newer = &task;
+  newestCompleted_ = &task;
+  if (oldestCompleted_ == nullptr) oldestCompleted_ = &task;
+  ++completedCount_;
+  while (completedCount_ > maxCompleted_) destroy(oldestCompleted_);
+}
+
+void TaskTable::revive(Task& task) {
+  if (!task.completed) return;
+  unlinkCompleted(task);
+  task.completed = false;
+}
+
+void TaskTable::unlinkCompleted(Task& task) {
+  (task.older != nullptr ? task.older->newer : oldestCompleted_) = task.newer;
+  (task.newer != nullptr ? task.newer->older : newestCompleted_) = task.older;
+  task.older = task.newer = nullptr;
+  --completedCount_;
+}
+
+void TaskTable::destroy(Task* task) {
+  if (task->completed) unlinkCompleted(*task);
+  tasks_.erase(task);
+  delete task;
+}
+
+void TaskTable::setStatus(Task& task, const TaskStatus& status) {
+  if (status.containerId != task.containerId && task.sandboxDerived) {
+    std::string sandbox = task.sandbox();
+    task.containerId = status.containerId;
+    setSandbox(task, sandbox);
+  } else {
+    task.containerId = status.containerId;
+  }
+  task.state = status.state;
+  task.reason = status.reason;
+  task.source = status.source;
+  task.healthy = status.healthy;
+  task.exitCode = status.exitCode;
+  task.timestamp = status.timestamp;
+  task.message = intern(status.message);
+}
+
+void TaskTable::setSandbox(Task& task, const std::string& sandbox) {
+  std::string suffix = sandboxSuffix(task);
+  bool derived = !task.containerId.empty() && sandbox.size() > suffix.size() &&
+                 sandbox.compare(sandbox.size() - suffix.size(), suffix.size(), suffix) == 0;
+  task.sandboxDerived = derived;
+  task.sandboxBase = intern(derived ? sandbox.substr(0, sandbox.size() - suffix.size()) : sandbox);
+}
+
+std::vector<const Task*> TaskTable::sorted() const {
+  std::vector<const Task*> live, completed;
+  live.reserve(liveCount());
+  completed.reserve(completedCount_);
+  for (const Task* task : tasks_) (task->completed ? completed : live).push_back(task);
+  std::sort(live.begin(), live.end(), byKey);
+  std::sort(completed.begin(), completed.end(), byKey);
+  live.insert(live.end(), completed.begin(), completed.end());
+  return live;
+}
+
+}  // namespace agora::master
