@@ -4,6 +4,7 @@
 
 #include "agent/executor/envelope.hpp"
 #include "agent/paths.hpp"
+#include "agent/persistent_volumes.hpp"
 #include "common/checkpoint_file.hpp"
 
 namespace agora::agent {
@@ -127,6 +128,7 @@ void Agent::onConnected() {
 
 void Agent::onTick() {
   supervisor_.refreshUsage();
+  if (!destroyedVolumes_.empty()) deleteDestroyedVolumes();
   schedulePublish();
   if (!registered_) {
     sendRegistration();
@@ -162,6 +164,8 @@ void Agent::dispatch(AgentEnvelope::Reader envelope) {
       return onPing(envelope.getPing());
     case AgentEnvelope::RUN_TASK:
       return onRunTask(envelope.getRunTask());
+    case AgentEnvelope::DESTROY_VOLUMES:
+      return onDestroyVolumes(envelope.getDestroyVolumes());
     case AgentEnvelope::KILL_TASK: {
       auto m = envelope.getKillTask();
       double grace = m.getGracePeriodSec();
@@ -313,6 +317,44 @@ void Agent::publish() {
   snapshot->counters.statusUpdatesAcked = stats.acked;
   if (onPublish_) onPublish_(*snapshot);
   snapshot_.publish(std::move(snapshot));
+}
+
+}  // namespace agora::agent
+
+namespace agora::agent {
+
+void Agent::onDestroyVolumes(schema::DestroyVolumes::Reader message) {
+  std::string about = message.getAgentId();
+  if (about != agentId_) {
+    LOG(WARNING) << "ignoring a volume destruction for agent " << about << " (this is "
+                 << agentId_ << ")";
+    return;
+  }
+  auto volumes = Resources::fromCapnp(message.getVolumes());
+  if (!volumes) return reject(kRejectInvalid, "destroyVolumes: " + volumes.error().message);
+  for (PersistentVolume& volume : volumes->volumeList()) {
+    destroyedVolumes_.push_back(std::move(volume));
+  }
+  deleteDestroyedVolumes();
+}
+
+void Agent::deleteDestroyedVolumes() {
+  std::vector<PersistentVolume> kept;
+  for (PersistentVolume& volume : destroyedVolumes_) {
+    std::string user = supervisor_.volumeUser(volume);
+    if (!user.empty()) {
+      LOG_EVERY_N(INFO, 30) << "volume '" << volume.disk.id << "' of role '"
+                            << volume.reservation.role << "' was destroyed but task " << user
+                            << " still uses it: deleting its data once that task's container ends";
+      kept.push_back(std::move(volume));
+      continue;
+    }
+    if (Status s = deletePersistentVolume(options_.supervisor.workDir, volume); !s) {
+      LOG(ERROR) << "cannot delete destroyed volume '" << volume.disk.id
+                 << "': " << s.error().message;
+    }
+  }
+  destroyedVolumes_ = std::move(kept);
 }
 
 }  // namespace agora::agent

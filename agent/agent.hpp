@@ -83,6 +83,9 @@ class Agent {
   void onRegistered(schema::AgentRegistered::Reader message);
   void onPing(schema::Ping::Reader message);
   void onRunTask(schema::RunTask::Reader message);
+  void onDestroyVolumes(schema::DestroyVolumes::Reader message);
+  // Deletes the destroyed volumes no live container uses; keeps the rest.
+  void deleteDestroyedVolumes();
   void startRegistration(const std::string& why);
   void onConnected();
   void sendRegistration();
@@ -100,6 +103,8 @@ class Agent {
   StatusUpdateManager updates_;
   TaskSupervisor supervisor_;
   std::map<std::string, FrameworkInfo> frameworks_;
+  // Destroyed by the master, still used by a container: deleted on a later tick.
+  std::vector<PersistentVolume> destroyedVolumes_;
 
   std::string agentId_;
   std::string checkpointedId_;

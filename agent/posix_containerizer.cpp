@@ -10,6 +10,7 @@
 #include "agent/executor/process_launcher.hpp"
 #include "agent/executor/security_policy.hpp"
 #include "agent/paths.hpp"
+#include "agent/persistent_volumes.hpp"
 #include "agent/proc_stat.hpp"
 
 namespace agora::agent {
@@ -55,8 +56,11 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   std::string dir = paths::containerDir(options_.workDir, config.containerId);
   if (Status s = paths::makeDirs(dir, 0700); !s) return makeError(s.error());
   std::string launchFile = paths::launchFile(options_.workDir, config.containerId);
+  auto persistent = persistentVolumeMounts(config.task, options_.workDir, options_.namespaces);
+  if (!persistent) return makeError(persistent.error());
   auto mounts = resolveVolumes(config.task.container.volumes,
-                               VolumeContext{options_.hostPaths, options_.namespaces, config.sandbox});
+                               VolumeContext{options_.hostPaths, options_.namespaces, config.sandbox},
+                               std::move(*persistent));
   if (!mounts) return makeError(mounts.error());
   LaunchSpec spec{config.containerId,     config.frameworkId,  config.task,  config.sandbox,
                   options_.agentEndpoint, options_.namespaces, config.rootfs, std::move(*mounts)};

@@ -447,4 +447,16 @@ size_t TaskSupervisor::liveContainers() const {
   return n;
 }
 
+std::string TaskSupervisor::volumeUser(const PersistentVolume& volume) const {
+  for (const auto& [id, r] : records_) {
+    if (r.phase == Phase::kTerminated) continue;
+    for (const PersistentVolume& used : r.task.resources.volumeList()) {
+      if (used.disk.id == volume.disk.id && used.reservation.role == volume.reservation.role) {
+        return r.task.taskId;
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace agora::agent

@@ -99,6 +99,9 @@ class TaskSupervisor {
   std::vector<TaskReport> tasks() const;
   std::vector<ContainerView> containerViews() const;
   size_t liveContainers() const;
+  // The task of a container not yet terminated whose resources hold the
+  // persistent volume (same role and id); empty when none.
+  std::string volumeUser(const PersistentVolume& volume) const;
 
  private:
   enum class Phase { kLaunching, kRunning, kTerminated };

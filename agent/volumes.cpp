@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <memory>
 
 namespace agora::agent {
@@ -96,9 +97,26 @@ Result<std::string> HostPathPolicy::resolve(const std::string& hostPath) const {
 }
 
 Result<std::vector<MountEntry>> resolveVolumes(const std::vector<Volume>& volumes,
-                                               const VolumeContext& context) {
+                                               const VolumeContext& context,
+                                               std::vector<MountEntry> made) {
   if (Status s = validateVolumes(volumes); !s) return makeError(s.error());
   std::vector<MountEntry> mounts;
+  for (const MountEntry& m : made) {
+    bool clash = std::any_of(volumes.begin(), volumes.end(), [&](const Volume& v) {
+      return normalizeVolumePath(v.containerPath) == m.target;
+    });
+    clash = clash || std::count_if(made.begin(), made.end(), [&](const MountEntry& other) {
+                       return other.target == m.target;
+                     }) > 1;
+    if (clash) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       m.description + ": another volume has the container path " + m.target);
+    }
+    if (m.target[0] == '/' && isUnder(context.sandbox, m.target)) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       m.description + ": would hide the task's sandbox " + context.sandbox);
+    }
+  }
   for (const Volume& volume : volumes) {
     bool linkable = volume.source == Volume::Source::kSandboxPath && volume.inSandbox() &&
                     !volume.readOnly();
@@ -118,6 +136,7 @@ Result<std::vector<MountEntry>> resolveVolumes(const std::vector<Volume>& volume
     if (!mount) return makeError(mount.error().withContext(volume.describe()));
     mounts.push_back(std::move(*mount));
   }
+  std::move(made.begin(), made.end(), std::back_inserter(mounts));
   // The container's root first, then the sandbox; parents before children.
   std::stable_sort(mounts.begin(), mounts.end(), [](const MountEntry& a, const MountEntry& b) {
     bool aRoot = a.target[0] == '/', bRoot = b.target[0] == '/';

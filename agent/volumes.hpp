@@ -41,11 +41,13 @@ struct VolumeContext {
 };
 
 // The mounts for `volumes` (already syntax-checked or not: they are checked
-// again), parents before children. Without namespaces only read-write
+// again) and the mounts already `made` for them (persistent volumes, which
+// must not share a container path with any other), parents before children. Without namespaces only read-write
 // sandbox-path volumes at relative container paths are accepted (the
 // executor links them). Every mount is nosuid and nodev, read-only ones add
 // MS_RDONLY; tmpfs gets size= (the executor adds the task user's uid/gid).
 Result<std::vector<MountEntry>> resolveVolumes(const std::vector<Volume>& volumes,
-                                               const VolumeContext& context);
+                                               const VolumeContext& context,
+                                               std::vector<MountEntry> made = {});
 
 }  // namespace agora::agent

@@ -10,6 +10,7 @@
 #include "cli/reserve_commands.hpp"
 #include "cli/role_commands.hpp"
 #include "cli/run_command.hpp"
+#include "cli/volume_commands.hpp"
 
 namespace {
 
@@ -27,6 +28,8 @@ const char* kUsage =
     "  weight set ROLE W               set a role's weight\n"
     "  reserve | unreserve AGENT_ID R --role ROLE [--principal P]\n"
     "                                  reserve an agent's resources for a role, or undo it\n"
+    "  volume create AGENT_ID R --id ID --path P [--ro] | volume destroy AGENT_ID --id ID\n"
+    "  volume list [-o json]           persistent volumes on reserved disk (R: 'disk(eng):100')\n"
     "\n"
     "Global options (also accepted after the command):\n"
     "  --master HOST:PORT              the master's HTTP API (env AGORA_MASTER;\n"
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
   if (command == "weight") return weightCommand(line->args, line->global);
   if (command == "reserve") return reserveCommand(line->args, line->global, true);
   if (command == "unreserve") return reserveCommand(line->args, line->global, false);
+  if (command == "volume") return volumeCommand(line->args, line->global);
   if (command == "agents" || command == "frameworks" || command == "tasks") {
     return listCommand(command, line->args, line->global);
   }

@@ -174,6 +174,26 @@ bool isAncestorOrSelf(const std::string& ancestor, const std::string& role) {
          role[ancestor.size()] == '/';
 }
 
+// The persistence of a resource: nullopt for plain resources (no disk info,
+// or an empty persistence id).
+Result<std::optional<DiskPersistence>> volumeOf(schema::Resource::Reader in) {
+  if (!in.hasDisk() || !in.getDisk().hasPersistence()) return std::optional<DiskPersistence>();
+  auto disk = in.getDisk();
+  DiskPersistence out{disk.getPersistence().getId(), disk.getPersistence().getPrincipal(),
+                      disk.getContainerPath(), disk.getMode() == schema::VolumeMode::RO};
+  if (out.id.empty()) return std::optional<DiskPersistence>();
+  if (auto ok = validatePersistenceId(out.id); !ok) return makeError(ok.error());
+  return std::optional<DiskPersistence>(std::move(out));
+}
+
+void writeVolume(const DiskPersistence& volume, schema::DiskInfo::Builder out) {
+  auto persistence = out.initPersistence();
+  persistence.setId(volume.id);
+  if (!volume.principal.empty()) persistence.setPrincipal(volume.principal);
+  out.setContainerPath(volume.containerPath);
+  out.setMode(volume.readOnly ? schema::VolumeMode::RO : schema::VolumeMode::RW);
+}
+
 }  // namespace
 
 std::string Reservation::toString() const {
@@ -240,8 +260,8 @@ void Resources::Pool::subtract(const Pool& other) {
   }
 }
 
-Resources::Pool& Resources::pool(const Reservation* reservation) {
-  return reservation == nullptr ? unreserved_ : reserved_[*reservation];
+Resources::Pool& Resources::pool(const PoolKey* key) {
+  return key == nullptr ? unreserved_ : reserved_[*key];
 }
 
 void Resources::dropEmptyPools() {
@@ -297,7 +317,9 @@ Result<Resources> Resources::parse(std::string_view text) {
         name = std::string(trim(item.substr(0, colon)));
       }
       std::string_view value = trim(item.substr(colon + 1));
-      Pool& pool = out.pool(reservation ? &*reservation : nullptr);
+      std::optional<PoolKey> key;
+      if (reservation) key = PoolKey{std::move(*reservation), std::nullopt};
+      Pool& pool = out.pool(key ? &*key : nullptr);
       if (!value.empty() && value.front() == '[') {
         auto ranges = parseRanges(value);
         if (!ranges) return makeError(ranges.error().withContext("resource '" + name + "'"));
@@ -351,16 +373,26 @@ Result<Resources> Resources::fromCapnp(capnp::List<schema::Resource>::Reader lis
   for (auto resource : list) {
     std::string name = resource.getName();
     std::string role = resource.getRole();
-    std::optional<Reservation> reservation;
+    std::optional<PoolKey> key;
     if (!role.empty() && role != "*") {
       if (auto valid = validateRoleName(role); !valid) {
         return makeError(valid.error().withContext("resource '" + name + "'"));
       }
       bool dynamic = resource.getReservationType() == schema::ReservationType::DYNAMIC;
-      reservation = Reservation{role, dynamic ? ReservationType::kDynamic : ReservationType::kStatic,
-                                dynamic ? std::string(resource.getPrincipal()) : ""};
+      key = PoolKey{Reservation{role, dynamic ? ReservationType::kDynamic : ReservationType::kStatic,
+                                dynamic ? std::string(resource.getPrincipal()) : ""},
+                    std::nullopt};
     }
-    if (auto st = addEntry(out.pool(reservation ? &*reservation : nullptr), name, resource); !st) {
+    auto volume = volumeOf(resource);
+    if (!volume) return makeError(volume.error().withContext("resource '" + name + "'"));
+    if (*volume) {
+      if (!key || name != "disk" || !resource.isScalar()) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         "resource '" + name + "': only reserved disk can be a persistent volume");
+      }
+      key->volume = std::move(*volume);
+    }
+    if (auto st = addEntry(out.pool(key ? &*key : nullptr), name, resource); !st) {
       return makeError(st.error());
     }
   }
@@ -452,20 +484,29 @@ std::string Resources::toString() const {
     }
   };
   print(unreserved_, "");
-  for (const auto& [reservation, pool] : reserved_) print(pool, "(" + reservation.toString() + ")");
+  for (const auto& [key, pool] : reserved_) {
+    std::string suffix = "(" + key.reservation.toString() + ")";
+    if (key.volume) {
+      suffix += "[" + key.volume->id + ":" + key.volume->containerPath +
+                (key.volume->readOnly ? ":ro]" : ":rw]");
+    }
+    print(pool, suffix);
+  }
   return out.str();
 }
 
 void Resources::toCapnp(capnp::List<schema::Resource>::Builder builder) const {
   unsigned i = 0;
-  auto write = [&](const Pool& pool, const Reservation* reservation) {
+  auto write = [&](const Pool& pool, const PoolKey* key) {
     auto tag = [&](schema::Resource::Builder entry) {
-      if (reservation == nullptr) return;
-      entry.setRole(reservation->role);
-      entry.setReservationType(reservation->type == ReservationType::kDynamic
+      if (key == nullptr) return;
+      const Reservation& reservation = key->reservation;
+      entry.setRole(reservation.role);
+      entry.setReservationType(reservation.type == ReservationType::kDynamic
                                    ? schema::ReservationType::DYNAMIC
                                    : schema::ReservationType::STATIC);
-      if (!reservation->principal.empty()) entry.setPrincipal(reservation->principal);
+      if (!reservation.principal.empty()) entry.setPrincipal(reservation.principal);
+      if (key->volume) writeVolume(*key->volume, entry.initDisk());
     };
     std::vector<std::string> names;
     for (const auto& [name, value] : pool.scalars) names.push_back(name);
@@ -490,16 +531,17 @@ void Resources::toCapnp(capnp::List<schema::Resource>::Builder builder) const {
     }
   };
   write(unreserved_, nullptr);
-  for (const auto& [reservation, pool] : reserved_) write(pool, &reservation);
+  for (const auto& [key, pool] : reserved_) write(pool, &key);
 }
 
 // --- Arithmetic ------------------------------------------------------------
 
 bool Resources::contains(const Resources& other) const {
   if (!unreserved_.contains(other.unreserved_)) return false;
-  for (const auto& [reservation, pool] : other.reserved_) {
-    auto it = reserved_.find(reservation);
+  for (const auto& [key, pool] : other.reserved_) {
+    auto it = reserved_.find(key);
     if (it == reserved_.end() || !it->second.contains(pool)) return false;
+    if (key.volume && !(it->second == pool)) return false;  // a volume is never split
   }
   return true;
 }
@@ -549,16 +591,16 @@ Resources Resources::reservedPart() const {
 
 Resources Resources::reservedFor(const std::string& role) const {
   Resources out;
-  for (const auto& [reservation, pool] : reserved_) {
-    if (reservation.role == role) out.reserved_.emplace(reservation, pool);
+  for (const auto& [key, pool] : reserved_) {
+    if (key.reservation.role == role) out.reserved_.emplace(key, pool);
   }
   return out;
 }
 
 Resources Resources::allocatableTo(const std::string& role) const {
   Resources out = unreserved();
-  for (const auto& [reservation, pool] : reserved_) {
-    if (isAncestorOrSelf(reservation.role, role)) out.reserved_.emplace(reservation, pool);
+  for (const auto& [key, pool] : reserved_) {
+    if (isAncestorOrSelf(key.reservation.role, role)) out.reserved_.emplace(key, pool);
   }
   return out;
 }
@@ -571,7 +613,7 @@ Resources Resources::flatten() const {
 
 Resources Resources::reservedAs(const Reservation& reservation) const {
   Resources out;
-  Pool& pool = out.reserved_[reservation];
+  Pool& pool = out.reserved_[PoolKey{reservation, std::nullopt}];
   pool = unreserved_;
   for (const auto& [r, p] : reserved_) pool.add(p);
   out.dropEmptyPools();
@@ -580,16 +622,17 @@ Resources Resources::reservedAs(const Reservation& reservation) const {
 
 std::set<std::string> Resources::reservationRoles() const {
   std::set<std::string> roles;
-  for (const auto& [reservation, pool] : reserved_) roles.insert(reservation.role);
+  for (const auto& [key, pool] : reserved_) roles.insert(key.reservation.role);
   return roles;
 }
 
 std::vector<std::pair<Reservation, Resources>> Resources::byReservation() const {
   std::vector<std::pair<Reservation, Resources>> out;
-  for (const auto& [reservation, pool] : reserved_) {
-    Resources part;
-    part.reserved_.emplace(reservation, pool);
-    out.emplace_back(reservation, std::move(part));
+  for (const auto& [key, pool] : reserved_) {
+    if (out.empty() || !(out.back().first == key.reservation)) {
+      out.emplace_back(key.reservation, Resources());
+    }
+    out.back().second.reserved_.emplace(key, pool);
   }
   return out;
 }

@@ -9,6 +9,12 @@
 // "cpus(eng,dynamic):1" or "cpus(eng,dynamic:ops):1" (dynamic, reserved by
 // principal "ops"); "cpus(*):1" is unreserved.
 //
+// A persistent volume is reserved disk with persistence (DiskPersistence):
+// "disk(eng,dynamic)[logs:data:rw]:64" in messages (no text form parses to
+// one). Each volume is its own pool, distinct by its whole DiskPersistence,
+// and is only ever contained whole (never split). byReservation(),
+// flatten() and reservedAs() see a volume as the disk of its reservation.
+//
 // Reserved and unreserved resources are kept apart: `contains`, `+=` and
 // `-=` work per reservation (one role's cpus never satisfy, absorb or cancel
 // another's). The name-based readers (scalar, ranges, scalarNames, ...) see
@@ -16,6 +22,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -44,6 +51,21 @@ struct Reservation {
   // "eng", "eng,dynamic", "eng,dynamic:ops" (the text form's parentheses).
   std::string toString() const;
 };
+
+// What makes reserved disk a persistent volume (schema::DiskInfo).
+struct DiskPersistence {
+  std::string id;         // unique on its agent (validatePersistenceId)
+  std::string principal;  // who created it; may be empty
+  std::string containerPath;
+  bool readOnly = false;
+  auto operator<=>(const DiskPersistence&) const = default;
+  bool operator==(const DiskPersistence&) const = default;
+};
+
+struct PersistentVolume;
+
+// [A-Za-z0-9_.-], 1-128 characters, not "." or "..": usable as a file name.
+Status validatePersistenceId(const std::string& id);
 
 class Resources {
  public:
@@ -100,8 +122,18 @@ class Resources {
   Resources reservedAs(const Reservation& reservation) const;
   // Roles with a reservation here.
   std::set<std::string> reservationRoles() const;
-  // Each reservation with its resources (unreserved excluded).
+  // Each reservation with its resources (unreserved excluded; its volumes
+  // included).
   std::vector<std::pair<Reservation, Resources>> byReservation() const;
+
+  // Persistent volumes.
+  // These resources (only disk, of one reservation) as the volume `disk`.
+  Result<Resources> toVolume(const DiskPersistence& disk) const;
+  // Only the persistent volumes.
+  Resources volumes() const;
+  // Every volume as plain disk of its reservation (what DESTROY leaves).
+  Resources withoutPersistence() const;
+  std::vector<PersistentVolume> volumeList() const;
 
  private:
   struct Pool {
@@ -113,12 +145,27 @@ class Resources {
     void add(const Pool& other);
     void subtract(const Pool& other);
   };
-  Pool& pool(const Reservation* reservation);
+  // A reserved pool: plain (no volume) or one persistent volume.
+  struct PoolKey {
+    Reservation reservation;
+    std::optional<DiskPersistence> volume;
+    auto operator<=>(const PoolKey&) const = default;
+    bool operator==(const PoolKey&) const = default;
+  };
+  Pool& pool(const PoolKey* key);
   void dropEmptyPools();
   static Status addEntry(Pool& pool, const std::string& name, schema::Resource::Reader in);
 
   Pool unreserved_;
-  std::map<Reservation, Pool> reserved_;  // non-empty pools only
+  std::map<PoolKey, Pool> reserved_;  // non-empty pools only
+};
+
+// One persistent volume of a Resources (volumeList()).
+struct PersistentVolume {
+  Reservation reservation;
+  DiskPersistence disk;
+  Resources resources;  // the volume alone
+  std::string describe() const { return "volume '" + disk.id + "' of role '" + reservation.role + "'"; }
 };
 
 // Normalises ranges: sorted, overlapping or adjacent ones merged.

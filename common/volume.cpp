@@ -106,6 +106,13 @@ Status validateVolume(const Volume& volume) {
   return {};
 }
 
+Status validateContainerPath(const std::string& path) {
+  if (auto why = pathProblem(path, path.starts_with("/")); !why.empty()) {
+    return makeError(ErrorCode::kInvalidArgument, "container path '" + path + "' " + why);
+  }
+  return {};
+}
+
 Status validateVolumes(const std::vector<Volume>& volumes) {
   if (volumes.size() > kMaxVolumes) {
     return makeError(ErrorCode::kInvalidArgument, std::to_string(volumes.size()) +

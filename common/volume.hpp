@@ -49,6 +49,10 @@ std::string normalizeVolumePath(const std::string& path);
 // in [1, kMaxTmpfsMb]. Messages start with the volume's description.
 Status validateVolume(const Volume& volume);
 
+// A container path under validateVolume()'s rules (a persistent volume's);
+// the message starts with "container path".
+Status validateContainerPath(const std::string& path);
+
 // Every volume, at most kMaxVolumes, and no two at the same (normalized)
 // container path.
 Status validateVolumes(const std::vector<Volume>& volumes);

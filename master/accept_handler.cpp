@@ -1,5 +1,6 @@
-// ACCEPT: offer validation, reservation operations (reservations.cpp), task
-// validation (launch_planner) and launches.
+// ACCEPT: offer validation, reservation and volume operations
+// (reservations.cpp, volumes.cpp), task validation (launch_planner) and
+// launches.
 
 #include <glog/logging.h>
 
@@ -11,28 +12,6 @@
 
 namespace agora::master {
 
-namespace {
-
-const char* operationName(schema::Operation::Which which) {
-  using W = schema::Operation::Which;
-  switch (which) {
-    case W::LAUNCH:
-      return "LAUNCH";
-    case W::LAUNCH_GROUP:
-      return "LAUNCH_GROUP";
-    case W::RESERVE:
-      return "RESERVE";
-    case W::UNRESERVE:
-      return "UNRESERVE";
-    case W::CREATE:
-      return "CREATE";
-    case W::DESTROY:
-      return "DESTROY";
-  }
-  return "UNKNOWN";
-}
-
-}  // namespace
 
 void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
   std::vector<std::string> offerIds;
@@ -41,7 +20,7 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
   if (!std::isfinite(refuse) || refuse < 0) refuse = 5.0;
   std::vector<TaskRequest> requests;
   std::vector<ReservationOperation> reservations;
-  std::vector<std::string> unsupported;
+  using Kind = ReservationOperation::Kind;
   int group = 0;
   for (auto operation : accept.getOperations()) {
     auto which = operation.which();
@@ -53,18 +32,20 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
       }
       if (isGroup) ++group;
     } else if (which == schema::Operation::RESERVE) {
-      reservations.push_back({true, Resources::fromCapnp(operation.getReserve())});
+      reservations.push_back({Kind::kReserve, Resources::fromCapnp(operation.getReserve())});
     } else if (which == schema::Operation::UNRESERVE) {
-      reservations.push_back({false, Resources::fromCapnp(operation.getUnreserve())});
+      reservations.push_back({Kind::kUnreserve, Resources::fromCapnp(operation.getUnreserve())});
+    } else if (which == schema::Operation::CREATE) {
+      reservations.push_back({Kind::kCreate, Resources::fromCapnp(operation.getCreate())});
+    } else if (which == schema::Operation::DESTROY) {
+      reservations.push_back({Kind::kDestroy, Resources::fromCapnp(operation.getDestroy())});
     } else {
-      unsupported.push_back(operationName(which));
+      reject("unsupported_operation", "framework " + framework.info.id +
+                                          " sent an operation this master does not know");
     }
   }
   std::vector<std::string> taskIds;
   for (const TaskRequest& request : requests) taskIds.push_back(request.taskId);
-  for (const std::string& name : unsupported) {
-    reject("unsupported_operation", "framework " + framework.info.id + " sent " + name);
-  }
 
   // Every offer must exist, belong to this framework and be for one agent.
   std::string problem;
@@ -116,7 +97,7 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
   }
   // Reservation operations apply first, all or none; launches see their result.
   Resources after = offered;
-  auto changes = planReservations(framework, role, reservations, after);
+  auto changes = planReservations(framework, role, agent, reservations, after);
   if (!changes) {
     const std::string& why = changes.error().message;
     reject("invalid_operation", "framework " + framework.info.id + ": " + why);
@@ -130,9 +111,10 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
   // Launch only once the reservations are durable: a restarted master must
   // not find tasks on reservations it does not know.
   persistReservations(agent, [this, frameworkId = framework.info.id, role, agentId, requests,
-                              after, refuse](Status persisted) {
+                              after, refuse, changes = *changes](Status persisted) {
     LOG_IF(ERROR, !persisted) << "agent " << agentId << ": reservations not persisted: "
                               << persisted.error().message;
+    if (persisted) sendVolumeDestroys(agentId, changes);
     Framework* owner = state_.findFramework(frameworkId);
     Agent* target = state_.findAgent(agentId);
     if (owner == nullptr) return;  // its allocations went with it

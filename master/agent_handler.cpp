@@ -36,6 +36,8 @@ const char* agentMessageName(schema::AgentEnvelope::Which which) {
       return "shutdownAgent";
     case W::NOT_LEADER:
       return "notLeader";
+    case W::DESTROY_VOLUMES:
+      return "destroyVolumes";
   }
   return "unknown";
 }
@@ -44,6 +46,11 @@ const char* agentMessageName(schema::AgentEnvelope::Which which) {
 // dynamic reservations are the master's (its registry) to apply.
 Result<Resources> reportedTotal(Result<Resources> total) {
   if (!total) return total;
+  if (!total->volumes().empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "persistent volume " + total->volumes().toString() +
+                         " in the agent's resources (only the master makes those)");
+  }
   for (const auto& [reservation, part] : total->byReservation()) {
     if (reservation.type == ReservationType::kDynamic) {
       return makeError(ErrorCode::kInvalidArgument,

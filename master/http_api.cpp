@@ -111,6 +111,43 @@ Result<Resources> reservationBody(const nlohmann::json& body) {
   return out;
 }
 
+// A string field of `body`; empty when absent. kInvalidArgument when not a string.
+Result<std::string> stringField(const nlohmann::json& body, const char* name, bool required) {
+  if (!body.contains(name) || body[name].is_null()) {
+    if (!required) return std::string();
+    return makeError(ErrorCode::kInvalidArgument, std::string(name) + ": required string");
+  }
+  if (!body[name].is_string()) {
+    return makeError(ErrorCode::kInvalidArgument, std::string(name) + ": expected a string");
+  }
+  return body[name].get<std::string>();
+}
+
+// {"agent_id", "resources":"disk(eng):100", "id", "container_path", "mode"?,
+// "principal"?} -> the volume.
+Result<Resources> volumeBody(const nlohmann::json& body) {
+  auto resources = stringField(body, "resources", true);
+  if (!resources) return makeError(resources.error());
+  auto parsed = Resources::parse(*resources);
+  if (!parsed) return makeError(ErrorCode::kInvalidArgument, "resources: " + parsed.error().message);
+  DiskPersistence disk;
+  for (auto [name, field] : {std::pair{"id", &disk.id}, std::pair{"container_path", &disk.containerPath},
+                             std::pair{"principal", &disk.principal}}) {
+    auto value = stringField(body, name, std::string(name) != "principal");
+    if (!value) return makeError(value.error());
+    *field = std::move(*value);
+  }
+  auto mode = stringField(body, "mode", false);
+  if (!mode) return makeError(mode.error());
+  if (*mode != "" && *mode != "rw" && *mode != "ro") {
+    return makeError(ErrorCode::kInvalidArgument, "mode: 'rw' or 'ro', not '" + *mode + "'");
+  }
+  disk.readOnly = *mode == "ro";
+  auto volume = parsed->toVolume(disk);
+  if (!volume) return makeError(ErrorCode::kInvalidArgument, "resources: " + volume.error().message);
+  return volume;
+}
+
 }  // namespace
 
 void HttpApi::describeMaster(const std::string& id, const std::string& version,
@@ -149,6 +186,10 @@ void HttpApi::install(http::HttpServer& server) const {
                [this](const http::Request& request) { return reservation(request, true); });
   server.route("POST", "/api/v1/unreserve",
                [this](const http::Request& request) { return reservation(request, false); });
+  server.route("POST", "/api/v1/create-volumes",
+               [this](const http::Request& request) { return volumes(request, true); });
+  server.route("POST", "/api/v1/destroy-volumes",
+               [this](const http::Request& request) { return volumes(request, false); });
 }
 
 Status HttpApi::onLoop(std::function<Status(Master&)> change) const {
@@ -224,6 +265,25 @@ http::Response HttpApi::reservation(const http::Request& request, bool reserve) 
   std::string agentId = (*body)["agent_id"].get<std::string>();
   return statusResponse(onLoop([agentId, resources = *reserved, reserve](Master& master) {
     return reserve ? master.reserve(agentId, resources) : master.unreserve(agentId, resources);
+  }));
+}
+
+http::Response HttpApi::volumes(const http::Request& request, bool create) const {
+  auto body = parseObject(request.body);
+  if (!body) return statusResponse(makeError(body.error()));
+  auto agentId = stringField(*body, "agent_id", true);
+  if (!agentId) return statusResponse(makeError(agentId.error()));
+  if (!create) {
+    auto id = stringField(*body, "id", true);
+    if (!id) return statusResponse(makeError(id.error()));
+    return statusResponse(onLoop([agentId = *agentId, id = *id](Master& master) {
+      return master.destroyVolume(agentId, id);
+    }));
+  }
+  auto volume = volumeBody(*body);
+  if (!volume) return statusResponse(makeError(volume.error()));
+  return statusResponse(onLoop([agentId = *agentId, volume = *volume](Master& master) {
+    return master.createVolume(agentId, volume);
   }));
 }
 

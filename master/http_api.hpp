@@ -41,6 +41,12 @@
 //     With "role", `resources` are unreserved text reserved for that role; without it, every
 //     resource names its role ("cpus(eng):1"). "principal" is optional (part of the
 //     reservation: unreserve with the principal it was reserved with). 404: unknown agent.
+//   POST /api/v1/create-volumes  {"agent_id":"M-S1","resources":"disk(eng):100","id":"v1",
+//                                 "container_path":"data","mode":"rw","principal":"ops"}
+//     a persistent volume on reserved disk of the agent (static "disk(eng)" or dynamic
+//     "disk(eng,dynamic:P)"); "mode" (rw|ro) and "principal" are optional.
+//   POST /api/v1/destroy-volumes {"agent_id":"M-S1","id":"v1"}: back to plain reserved disk,
+//     its data deleted on the agent; refused while a task uses it.
 // Changes answer 200 {} or 400 {"error": "<field>: why"} (nothing changed),
 // 404 for removing a quota that is not set, 503 when the loop did not answer in time.
 // A 200 is sent only once the change is durable in the master's registry.
@@ -84,6 +90,7 @@ class HttpApi {
   http::Response setQuota(const http::Request& request) const;
   http::Response removeQuota(const http::Request& request) const;
   http::Response reservation(const http::Request& request, bool reserve) const;
+  http::Response volumes(const http::Request& request, bool create) const;
 
  private:
   // Runs `change` on the loop and returns its status, or kTimeout.

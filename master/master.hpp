@@ -121,6 +121,14 @@ class Master {
   Status unreserve(const std::string& agentId, const Resources& resources) {
     return operatorReservation(agentId, resources, false);
   }
+  // Persistent volumes (volumes.cpp): `volume` is one volume on reserved disk
+  // of the agent that is free or offered (offers holding it are rescinded);
+  // destroyVolume finds the volume by its id. kNotFound: unknown agent;
+  // kInvalidArgument: why not (e.g. the volume is in use by a task).
+  Status createVolume(const std::string& agentId, const Resources& volume) {
+    return operatorVolumes(agentId, volume, true);
+  }
+  Status destroyVolume(const std::string& agentId, const std::string& id);
   // Runs `done` on the loop once every change made so far is durable.
   void afterPersisted(std::function<void(Status)> done);
 
@@ -246,11 +254,28 @@ class Master {
   // Validates the ACCEPT's reservation operations in order against `offered`
   // (updated to what they leave). Nothing changes on error.
   Result<std::vector<ReservationChange>> planReservations(
-      const Framework& framework, const std::string& role,
+      const Framework& framework, const std::string& role, const Agent& agent,
       const std::vector<ReservationOperation>& operations, Resources& offered) const;
   void applyReservations(const Framework& framework, const std::string& role, Agent& agent,
                          const std::vector<ReservationChange>& changes);
   Status operatorReservation(const std::string& agentId, const Resources& resources, bool reserve);
+
+  // volumes.cpp
+  // `total` with the agent's volumes in place of their plain reserved disk;
+  // volumes that no longer fit are dropped from agent.volumes and the
+  // registry (their data stays on the agent), logged.
+  Resources applyVolumes(Agent& agent, Resources total);
+  // One CREATE or DESTROY against `offered`; `volumes` is the agent's
+  // volumes as the ACCEPT's earlier operations leave them (updated).
+  Result<ReservationChange> planVolume(const Agent& agent, const ReservationOperation& op,
+                                       const Resources& offered, Resources& volumes) const;
+  // A change's effect on agent.dynamic and agent.volumes.
+  static void applyChange(Agent& agent, const ReservationChange& change);
+  // The live task on the agent whose resources hold `volume`, if any.
+  const Task* volumeUser(const Agent& agent, const PersistentVolume& volume) const;
+  Status operatorVolumes(const std::string& agentId, const Resources& volumes, bool create);
+  // Tells the agent to delete the data of the volumes destroyed by `changes`.
+  void sendVolumeDestroys(const std::string& agentId, const std::vector<ReservationChange>& changes);
 
   // accept_handler.cpp
   void onAccept(Framework& framework, Call::Accept::Reader accept);

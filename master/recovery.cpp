@@ -104,6 +104,9 @@ void Master::recover(const RegistryContents& contents) {
     if (auto it = contents.reservations.find(id); it != contents.reservations.end()) {
       agent.dynamic = it->second;
     }
+    if (auto it = contents.volumes.find(id); it != contents.volumes.end()) {
+      agent.volumes = it->second;
+    }
     agent.attributes = record.attributes;
     agent.registeredTime = record.registeredTime;
     bool admitted = record.state == AgentRecordState::kAdmitted;

@@ -1,6 +1,7 @@
-// Dynamic reservations: RESERVE / UNRESERVE offer operations, the operator's
-// reserve / unreserve, and the registry's reservations applied to an agent
-// when it (re-)registers (schemas/PROTOCOL.md, "Reservations").
+// Dynamic reservations: RESERVE / UNRESERVE offer operations (and the
+// planning of an ACCEPT's operations, CREATE / DESTROY in volumes.cpp), the
+// operator's reserve / unreserve, and the registry's reservations applied to
+// an agent when it (re-)registers (schemas/PROTOCOL.md, "Reservations").
 
 #include <glog/logging.h>
 
@@ -43,7 +44,84 @@ Resources asDynamic(const Resources& resources) {
   return out;
 }
 
+// The roles of `resources` are the framework's and the offer's.
+Status expectOfferRole(const Framework& framework, const std::string& role,
+                       const Resources& resources, const char* what) {
+  const std::vector<std::string>& roles = framework.info.roles;
+  for (const std::string& reserved : resources.reservationRoles()) {
+    if (std::find(roles.begin(), roles.end(), reserved) == roles.end()) {
+      return invalid(std::string(what) + " for role '" + reserved +
+                     "': not one of the framework's roles (" + joined(roles) + ")");
+    }
+    if (reserved != role) {
+      return invalid(std::string(what) + " for role '" + reserved +
+                     "': the offer is allocated to role '" + role + "'");
+    }
+  }
+  return {};
+}
+
+Result<ReservationChange> planReserve(const Resources& resources, const Resources& offered) {
+  if (!resources.volumes().empty()) {
+    return makeError(invalid("RESERVE of " + resources.toString() +
+                             ": persistent volumes are made by CREATE")
+                         .error());
+  }
+  ReservationChange change;
+  change.to = asDynamic(resources);
+  change.from = change.to.flatten();
+  if (!offered.unreserved().contains(change.from)) {
+    return makeError(invalid("RESERVE of " + change.from.toString() +
+                             ": not among the offer's unreserved resources (" +
+                             offered.unreserved().toString() + ")")
+                         .error());
+  }
+  return change;
+}
+
+Result<ReservationChange> planUnreserve(const Resources& resources, const Resources& offered) {
+  if (!resources.volumes().empty()) {
+    return makeError(invalid("UNRESERVE of " + resources.toString() +
+                             ": a persistent volume must be DESTROYed first")
+                         .error());
+  }
+  for (const auto& [reservation, part] : resources.byReservation()) {
+    if (reservation.type == ReservationType::kStatic) {
+      return makeError(invalid("UNRESERVE of " + part.toString() +
+                               ": a static reservation is changed only by the agent's "
+                               "--resources flag")
+                           .error());
+    }
+  }
+  ReservationChange change;
+  change.from = resources;
+  change.to = change.from.flatten();
+  if (!offered.contains(change.from)) {
+    std::string why = offered.withoutPersistence().contains(change.from)
+                          ? ": that disk holds persistent volumes; DESTROY them first ("
+                          : ": not among the offer's reserved resources (";
+    return makeError(invalid("UNRESERVE of " + change.from.toString() + why +
+                             offered.reservedPart().toString() + ")")
+                         .error());
+  }
+  return change;
+}
+
 }  // namespace
+
+const char* ReservationOperation::name() const {
+  switch (kind) {
+    case Kind::kReserve:
+      return "RESERVE";
+    case Kind::kUnreserve:
+      return "UNRESERVE";
+    case Kind::kCreate:
+      return "CREATE";
+    case Kind::kDestroy:
+      return "DESTROY";
+  }
+  return "UNKNOWN";
+}
 
 Resources Master::applyReservations(Agent& agent) {
   Resources total = agent.total;
@@ -64,67 +142,36 @@ Resources Master::applyReservations(Agent& agent) {
                << ", which cannot hold its dynamic reservations " << joined(dropped)
                << "; dropping them";
     agent.dynamic = kept;
-    persist({putReservations(agent.id, agent.dynamic)});
+    persistReservations(agent);
   }
-  return total;
+  return applyVolumes(agent, std::move(total));
 }
 
 void Master::persistReservations(const Agent& agent, std::function<void(Status)> done) {
-  persist({putReservations(agent.id, agent.dynamic)}, std::move(done));
+  persist({putReservations(agent.id, agent.dynamic, agent.volumes)}, std::move(done));
 }
 
 Result<std::vector<ReservationChange>> Master::planReservations(
-    const Framework& framework, const std::string& role,
+    const Framework& framework, const std::string& role, const Agent& agent,
     const std::vector<ReservationOperation>& operations, Resources& offered) const {
+  using Kind = ReservationOperation::Kind;
   std::vector<ReservationChange> changes;
+  Resources volumes = agent.volumes;  // as the operations so far leave them
   for (const ReservationOperation& op : operations) {
-    const char* what = op.reserve ? "RESERVE" : "UNRESERVE";
+    const char* what = op.name();
     if (!op.resources) return makeError(op.resources.error().withContext(what));
     if (auto ok = expectReserved(*op.resources, what); !ok) return makeError(ok.error());
-    const std::vector<std::string>& roles = framework.info.roles;
-    for (const std::string& reserved : op.resources->reservationRoles()) {
-      if (std::find(roles.begin(), roles.end(), reserved) == roles.end()) {
-        return makeError(invalid(std::string(what) + " for role '" + reserved +
-                                 "': not one of the framework's roles (" + joined(roles) + ")")
-                             .error());
-      }
-      if (reserved != role) {
-        return makeError(invalid(std::string(what) + " for role '" + reserved +
-                                 "': the offer is allocated to role '" + role + "'")
-                             .error());
-      }
+    if (auto ok = expectOfferRole(framework, role, *op.resources, what); !ok) {
+      return makeError(ok.error());
     }
-    ReservationChange change;
-    if (op.reserve) {
-      change.to = asDynamic(*op.resources);
-      change.from = change.to.flatten();
-      if (!offered.unreserved().contains(change.from)) {
-        return makeError(invalid("RESERVE of " + change.from.toString() +
-                                 ": not among the offer's unreserved resources (" +
-                                 offered.unreserved().toString() + ")")
-                             .error());
-      }
-    } else {
-      for (const auto& [reservation, part] : op.resources->byReservation()) {
-        if (reservation.type == ReservationType::kStatic) {
-          return makeError(invalid("UNRESERVE of " + part.toString() +
-                                   ": a static reservation is changed only by the agent's "
-                                   "--resources flag")
-                               .error());
-        }
-      }
-      change.from = *op.resources;
-      change.to = change.from.flatten();
-      if (!offered.contains(change.from)) {
-        return makeError(invalid("UNRESERVE of " + change.from.toString() +
-                                 ": not among the offer's reserved resources (" +
-                                 offered.reservedPart().toString() + ")")
-                             .error());
-      }
-    }
-    offered -= change.from;
-    offered += change.to;
-    changes.push_back(std::move(change));
+    Result<ReservationChange> change =
+        op.kind == Kind::kReserve     ? planReserve(*op.resources, offered)
+        : op.kind == Kind::kUnreserve ? planUnreserve(*op.resources, offered)
+                                      : planVolume(agent, op, offered, volumes);
+    if (!change) return makeError(change.error());
+    offered -= change->from;
+    offered += change->to;
+    changes.push_back(std::move(*change));
   }
   return changes;
 }
@@ -135,8 +182,7 @@ void Master::applyReservations(const Framework& framework, const std::string& ro
     Status updated =
         allocator_->updateAllocation(framework.info.id, role, agent.id, change.from, change.to);
     CHECK(updated) << updated.error().message;  // the offer was allocated to the framework
-    agent.dynamic -= change.from.reservedPart();
-    agent.dynamic += change.to.reservedPart();
+    applyChange(agent, change);
     LOG(INFO) << "framework " << framework.info.id << " changed " << change.from.toString()
               << " into " << change.to.toString() << " on agent " << agent.id;
   }
@@ -147,6 +193,10 @@ Status Master::operatorReservation(const std::string& agentId, const Resources& 
                                    bool reserve) {
   const char* what = reserve ? "reserve" : "unreserve";
   if (auto ok = expectReserved(resources, what); !ok) return ok;
+  if (!resources.volumes().empty()) {
+    return invalid("resources: persistent volumes are made and removed with create-volumes "
+                   "and destroy-volumes");
+  }
   Agent* agent = state_.findAgent(agentId);
   if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
     return makeError(ErrorCode::kNotFound, "agent_id: agent '" + agentId + "' is not registered");
@@ -159,8 +209,13 @@ Status Master::operatorReservation(const std::string& agentId, const Resources& 
                    total.unreserved().toString() + " unreserved, not " + from.toString());
   }
   if (!reserve) {
+    Resources plain = agent->dynamic - agent->volumes.withoutPersistence();
     for (const auto& [reservation, part] : resources.byReservation()) {
-      if (agent->dynamic.contains(part)) continue;
+      if (plain.contains(part)) continue;
+      if (agent->dynamic.contains(part)) {
+        return invalid("resources: " + part.toString() + " on agent '" + agentId +
+                       "' holds persistent volumes; destroy them first");
+      }
       if (total.contains(part.reservedAs({reservation.role, ReservationType::kStatic, ""}))) {
         return invalid("resources: " + part.flatten().toString() + " of role '" +
                        reservation.role + "' on agent '" + agentId +
@@ -186,8 +241,7 @@ Status Master::operatorReservation(const std::string& agentId, const Resources& 
   }
   Status updated = allocator_->updateAvailable(agentId, from, to);
   if (!updated) return updated;
-  agent->dynamic -= from.reservedPart();
-  agent->dynamic += to.reservedPart();
+  applyChange(*agent, ReservationChange{from, to});
   LOG(INFO) << "operator " << what << " on agent " << agentId << ": " << from.toString()
             << " -> " << to.toString();
   persistReservations(*agent);

@@ -40,6 +40,20 @@ json taskJson(const Task& task, const MasterState& state) {
   return out;
 }
 
+json volumesJson(const Resources& volumes) {
+  json out = json::array();
+  for (const PersistentVolume& v : volumes.volumeList()) {
+    out.push_back({{"id", v.disk.id},
+                   {"role", v.reservation.role},
+                   {"reservation", v.reservation.toString()},
+                   {"principal", v.disk.principal},
+                   {"container_path", v.disk.containerPath},
+                   {"mode", v.disk.readOnly ? "ro" : "rw"},
+                   {"disk", v.resources.scalar("disk")}});
+  }
+  return out;
+}
+
 json agentJson(const Agent& agent, const Usage& usage) {
   return {{"id", agent.id},
           {"hostname", agent.hostname},
@@ -51,6 +65,7 @@ json agentJson(const Agent& agent, const Usage& usage) {
           {"used", toJson(usage.used)},
           {"offered", toJson(usage.offered)},
           {"attributes", toJson(agent.attributes)},
+          {"volumes", volumesJson(agent.volumes)},
           {"task_count", usage.tasks}};
 }
 

@@ -32,6 +32,10 @@ struct Agent {
   // registry's copy is authoritative; the allocator's view of the agent is
   // `total` with these carved out of its unreserved resources.
   Resources dynamic;
+  // Its persistent volumes (registry's copy authoritative), static or
+  // dynamic reservation; a dynamic one's disk is also in `dynamic` as
+  // plain reserved disk. The allocator sees each in place of that disk.
+  Resources volumes;
   KeyValues attributes;
   AgentStatus status = AgentStatus::kRegistered;
   double registeredTime = 0;  // wall seconds
@@ -70,10 +74,12 @@ struct Framework {
   bool partitionAware() const { return info.hasCapability("PARTITION_AWARE"); }
 };
 
-// One RESERVE or UNRESERVE of an ACCEPT, as decoded.
+// One RESERVE, UNRESERVE, CREATE or DESTROY of an ACCEPT, as decoded.
 struct ReservationOperation {
-  bool reserve = true;
+  enum class Kind { kReserve, kUnreserve, kCreate, kDestroy };
+  Kind kind = Kind::kReserve;
   Result<Resources> resources;
+  const char* name() const;  // "RESERVE", ...
 };
 
 // The same resources before and after a reservation change.

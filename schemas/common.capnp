@@ -25,7 +25,10 @@ enum ReservationType {
 # its descendants ("eng" -> "eng", "eng/web"), and counted in the role's quota
 # consumption whether in use or not. Resources differing only in their
 # reservation are distinct (never merged or subtracted from each other).
-# Ordinals from @6 on are kept for disk persistence (persistent volumes).
+# A reserved `disk` scalar whose disk.persistence.id is set is a persistent
+# volume: distinct from every other resource (by its whole DiskInfo), never
+# split (contained only whole), created by CREATE and returned to plain
+# reserved disk by DESTROY (PROTOCOL.md, "Persistent volumes").
 struct Resource {
   name @0 :Text;
   union {
@@ -35,6 +38,22 @@ struct Resource {
   role @3 :Text;
   reservationType @4 :ReservationType;   # meaningful only when reserved
   principal @5 :Text;                     # dynamic: who reserved it (may be empty)
+  disk @6 :DiskInfo;                      # unset or empty persistence.id: plain disk
+  # @7..@9 kept for further disk information.
+}
+
+struct DiskInfo {
+  persistence @0 :Persistence;
+  # Where a task that has the volume in its resources sees it: relative in
+  # its sandbox, absolute in its container's root (same rules as
+  # Volume.containerPath).
+  containerPath @1 :Text;
+  mode @2 :VolumeMode;
+}
+
+struct Persistence {
+  id @0 :Text;          # unique on its agent: [A-Za-z0-9_.-], at most 128, not . or ..
+  principal @1 :Text;   # who created it (may be empty)
 }
 
 struct Attribute {

@@ -23,6 +23,7 @@ struct AgentEnvelope {
     shutdownFramework @10 :ShutdownFramework;
     shutdownAgent @11 :ShutdownAgent;
     notLeader @12 :Common.NotLeader;   # from a standby master: see Common.NotLeader
+    destroyVolumes @13 :DestroyVolumes;
   }
 }
 
@@ -128,4 +129,14 @@ struct ShutdownAgent {
   # The agent ID this is about; an agent whose ID differs (it already
   # registered anew) ignores it. Empty: whatever ID the agent has.
   agentId @1 :Text;
+}
+
+# master -> agent: persistent volumes were destroyed (DESTROY, durable in the
+# registry): delete their data. The agent deletes each volume's directory
+# once no container of its own uses it (at once, or when the last such
+# container terminates). Not retried: an agent that misses it keeps the
+# data (it never deletes a volume on its own).
+struct DestroyVolumes {
+  agentId @0 :Text;
+  volumes @1 :List(Common.Resource);   # each a volume as in the registry
 }

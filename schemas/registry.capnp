@@ -81,7 +81,12 @@ struct RoleQuota {
 struct Reservation {
   agentId @0 :Text;
   role @1 :Text;
-  resources @2 :List(Common.Resource);
+  resources @2 :List(Common.Resource);   # without disk info: a volume's disk is here as
+                                         # plain reserved disk when dynamically reserved
+  # The agent's persistent volumes (each a reserved disk with disk.persistence),
+  # static or dynamic reservation. Written before a CREATE or DESTROY is
+  # answered. Records written before volumes existed have none.
+  volumes @3 :List(Common.Resource);
 }
 
 # A maintenance window for a host (not yet written).

@@ -237,15 +237,18 @@ Status linkSandboxMounts(const std::vector<MountEntry>& mounts, const std::strin
   gid_t gid = owner ? owner->gid : 0;
   for (const MountEntry& m : mounts) {
     auto fail = [&](Error e) { return makeError(e.withContext(m.description)); };
-    bool linkable = m.isBind() && !m.source.empty() && m.source[0] != '/' && !m.target.empty() &&
+    bool linkable = m.isBind() && !m.source.empty() && !m.target.empty() &&
                     m.target[0] != '/' && (m.flags & MS_RDONLY) == 0;
     if (!linkable) {
       return fail(Error{ErrorCode::kFailedPrecondition,
                         "needs the namespaces isolation, which this agent does not use"});
     }
-    Fd source{openBeneath(root.fd, m.source.c_str(), true, false, uid, gid)};
-    if (source.fd < 0) {
-      return fail(errnoError("open " + m.source + " in the sandbox (no symlinks allowed)", errno));
+    bool hostSource = m.source[0] == '/';  // a directory the agent made (persistent volume)
+    if (!hostSource) {
+      Fd source{openBeneath(root.fd, m.source.c_str(), true, false, uid, gid)};
+      if (source.fd < 0) {
+        return fail(errnoError("open " + m.source + " in the sandbox (no symlinks allowed)", errno));
+      }
     }
     std::string parent = parentOf(m.target);
     Fd dir{openBeneath(root.fd, parent.c_str(), true, false, uid, gid)};
@@ -254,7 +257,7 @@ Status linkSandboxMounts(const std::vector<MountEntry>& mounts, const std::strin
     }
     std::string link;
     for (char c : m.target) {
-      if (c == '/') link += "../";
+      if (c == '/' && !hostSource) link += "../";
     }
     link += m.source;
     std::string leaf = m.target.substr(parent.empty() ? 0 : parent.size() + 1);

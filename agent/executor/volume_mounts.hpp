@@ -81,10 +81,12 @@ class PreparedMounts {
   std::vector<PreparedMount> mounts_;
 };
 
-// Without namespaces: makes each mount (only a read-write bind of a sandbox
-// path at a relative target is accepted) a relative symlink from its target
-// to its source inside the sandbox, creating what is missing (owned by
-// `owner`). Fails, naming the mount, for anything else or an existing target.
+// Without namespaces: makes each mount (only a read-write bind at a relative
+// target is accepted) a symlink from its target to its source: relative for
+// a sandbox path, absolute for an absolute source (a directory the agent
+// made, see agent/persistent_volumes.hpp; the agent refuses host paths
+// without namespaces), creating what is missing (owned by `owner`). Fails,
+// naming the mount, for anything else or an existing target.
 Status linkSandboxMounts(const std::vector<MountEntry>& mounts, const std::string& sandbox,
                          const std::optional<MountOwner>& owner);
 

@@ -122,7 +122,18 @@ Status decodeReservations(const std::string& key, schema::Reservation::Reader in
     return makeError(ErrorCode::kProtocol,
                      "reservations: " + reserved->unreserved().toString() + " is unreserved");
   }
+  if (!reserved->volumes().empty()) {
+    return makeError(ErrorCode::kProtocol,
+                     "reservations: " + reserved->volumes().toString() + " is a volume");
+  }
+  auto volumes = Resources::fromCapnp(in.getVolumes());
+  if (!volumes) return makeError(volumes.error().withContext("volumes"));
+  if (!(volumes->volumes() == *volumes)) {
+    return makeError(ErrorCode::kProtocol,
+                     "volumes: " + (*volumes - volumes->volumes()).toString() + " is not a volume");
+  }
   contents.reservations[key] = std::move(*reserved);
+  if (!volumes->empty()) contents.volumes[key] = std::move(*volumes);
   return {};
 }
 
@@ -225,12 +236,16 @@ Mutation putQuota(const std::string& role, const QuotaRecord& quota) {
 
 Mutation eraseQuota(const std::string& role) { return {std::string(kQuotaKind), role, std::nullopt}; }
 
-Mutation putReservations(const std::string& agentId, const Resources& reserved) {
-  if (reserved.empty()) return {std::string(kReservationKind), agentId, std::nullopt};
+Mutation putReservations(const std::string& agentId, const Resources& reserved,
+                         const Resources& volumes) {
+  if (reserved.empty() && volumes.empty()) {
+    return {std::string(kReservationKind), agentId, std::nullopt};
+  }
   return {std::string(kReservationKind), agentId, encode([&](RegistryRecord::Builder root) {
             auto out = root.initReservation();
             out.setAgentId(agentId);
             reserved.toCapnp(out.initResources(reserved.count()));
+            if (!volumes.empty()) volumes.toCapnp(out.initVolumes(volumes.count()));
           })};
 }
 

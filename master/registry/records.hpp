@@ -51,6 +51,8 @@ struct RegistryContents {
   std::map<std::string, QuotaRecord> quotas;
   // Dynamic reservations by agent ID (every resource reserved, dynamic).
   std::map<std::string, Resources> reservations;
+  // Persistent volumes by agent ID (each a reserved disk with persistence).
+  std::map<std::string, Resources> volumes;
   // Records of kinds this master keeps but does not act on yet.
   size_t maintenance = 0;
 };
@@ -77,8 +79,10 @@ Mutation putFramework(const FrameworkRecord& record);
 Mutation putWeight(const std::string& role, double weight);
 Mutation putQuota(const std::string& role, const QuotaRecord& quota);
 Mutation eraseQuota(const std::string& role);
-// The agent's dynamic reservations; empty `reserved` erases the record.
-Mutation putReservations(const std::string& agentId, const Resources& reserved);
+// The agent's dynamic reservations and persistent volumes; both empty
+// erases the record.
+Mutation putReservations(const std::string& agentId, const Resources& reserved,
+                         const Resources& volumes = {});
 
 // Decodes one stored record into `contents`. Errors name what is wrong
 // (undecodable bytes, a kind/key that disagrees with the payload).

@@ -143,6 +143,11 @@ void FakeAgent::onMessage(std::string_view payload) {
     case schema::AgentEnvelope::SHUTDOWN_AGENT:
       shutdownAgents.emplace_back(env.getShutdownAgent().getMessage());
       break;
+    case schema::AgentEnvelope::DESTROY_VOLUMES:
+      for (auto volume : env.getDestroyVolumes().getVolumes()) {
+        destroyedVolumes.emplace_back(volume.getDisk().getPersistence().getId());
+      }
+      break;
     default:
       break;
   }

@@ -50,6 +50,7 @@ class FakeAgent {
   std::vector<std::string> acks;                           // uuids
   std::vector<std::string> shutdownFrameworks;
   std::vector<std::string> shutdownAgents;  // their messages
+  std::vector<std::string> destroyedVolumes;  // persistence IDs of destroyVolumes
 
  private:
   void onMessage(std::string_view payload);

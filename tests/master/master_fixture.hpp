@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "common/fake_transport.hpp"
 #include "master/master.hpp"
@@ -18,6 +19,7 @@ namespace agora::master::testing {
 
 class MasterTest : public ::testing::Test {
  protected:
+  friend class TempRegistry;
   MasterTest() {
     MasterOptions options;
     options.masterId = "M";
@@ -108,6 +110,48 @@ class PersistentMasterTest : public MasterTest {
   std::string dir_;
   std::unique_ptr<Registrar> registrar_;
   int restarts_ = 0;
+};
+
+// A registry in a temporary directory, for what must survive a master
+// restart. REQUIRES: the fixture destroys its master before this.
+class TempRegistry {
+ public:
+  TempRegistry() {
+    char tmpl[] = "/tmp/agora-registry-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~TempRegistry() {
+    registrar_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  // Replaces `master` with a new one named `masterId` on this registry.
+  void restart(MasterTest& test, const std::string& masterId) {
+    test.master_.reset();
+    registrar_.reset();
+    auto registrar = Registrar::open(test.loop_, dir_ + "/registry.db", {false, false});
+    ASSERT_TRUE(registrar) << registrar.error().message;
+    registrar_ = std::move(*registrar);
+    MasterOptions options;
+    options.masterId = masterId;
+    options.registrar = registrar_.get();
+    test.master_ = std::make_unique<Master>(test.loop_, *test.server_, options);
+    test.settle();
+  }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<Registrar> registrar_;
+};
+
+// `Base` (a MasterTest) with its master on a TempRegistry, started as "M1";
+// start() replaces it by a new master on the same registry.
+template <class Base>
+class WithRegistry : public Base {
+ protected:
+  WithRegistry() { start("M1"); }
+  ~WithRegistry() override { this->master_.reset(); }
+  void start(const std::string& masterId) { registry_.restart(*this, masterId); }
+  TempRegistry registry_;
 };
 
 }  // namespace agora::master::testing

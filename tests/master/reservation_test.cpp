@@ -276,33 +276,7 @@ TEST_F(ReservationTest, OperatorReservesRescindingOffersAndRefusesBadRequests) {
 
 // --- Registry ------------------------------------------------------------------
 
-class ReservationRecoveryTest : public MasterTest {
- protected:
-  ReservationRecoveryTest() {
-    char tmpl[] = "/tmp/agora-reservation-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    start("M1");
-  }
-  ~ReservationRecoveryTest() override {
-    master_.reset();
-    registrar_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void start(const std::string& masterId) {
-    master_.reset();
-    registrar_.reset();
-    auto registrar = Registrar::open(loop_, dir_ + "/registry.db", {false, false});
-    ASSERT_TRUE(registrar) << registrar.error().message;
-    registrar_ = std::move(*registrar);
-    MasterOptions options;
-    options.masterId = masterId;
-    options.registrar = registrar_.get();
-    master_ = std::make_unique<Master>(loop_, *server_, options);
-    settle();
-  }
-  std::string dir_;
-  std::unique_ptr<Registrar> registrar_;
-};
+class ReservationRecoveryTest : public WithRegistry<MasterTest> {};
 
 TEST_F(ReservationRecoveryTest, DynamicReservationsSurviveARestartAndMustFitTheAgent) {
   auto a = agent("agent-1", "cpus:4;mem:1024");

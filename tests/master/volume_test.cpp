@@ -1,0 +1,270 @@
+// Persistent volumes in the master: CREATE / DESTROY in ACCEPT on reserved
+// disk, all or none with the accept's other operations; a volume is offered
+// back with its persistence after its task ends; DESTROY of a volume in use
+// and UNRESERVE of a volume's disk are refused with a reason, changing
+// nothing; the registry keeps volumes across a restart.
+
+#include "tests/master/master_fixture.hpp"
+
+namespace agora::master::testing {
+namespace {
+
+Resources res(const std::string& text) {
+  auto parsed = Resources::parse(text);
+  EXPECT_TRUE(parsed.has_value()) << text;
+  return parsed.value_or(Resources());
+}
+
+Resources volume(const std::string& disk, const std::string& id, const std::string& path) {
+  auto made = res(disk).toVolume(DiskPersistence{id, "", path, false});
+  EXPECT_TRUE(made.has_value()) << made.error().message;
+  return made.value_or(Resources());
+}
+
+TaskInfo taskWith(const std::string& id, const Resources& extra) {
+  TaskInfo task = makeTask(id, "cpus:1;mem:128");
+  task.resources += extra;
+  return task;
+}
+
+using Which = schema::Operation::Which;
+
+struct Op {
+  Which kind;
+  Resources resources;
+};
+
+class VolumeTest : public MasterTest {
+ protected:
+  std::unique_ptr<FakeScheduler> framework(const std::string& identity,
+                                           std::vector<std::string> roles) {
+    auto s = std::make_unique<FakeScheduler>(network_, identity);
+    s->roles = std::move(roles);
+    s->subscribe(identity);
+    settle();
+    return s;
+  }
+  // ACCEPT of every outstanding offer (one agent) with `ops`, then `tasks`.
+  void accept(FakeScheduler& s, const std::vector<Op>& ops, const std::vector<TaskInfo>& tasks = {}) {
+    std::vector<std::string> offers = s.outstandingOffers();
+    ASSERT_FALSE(offers.empty());
+    s.outstanding.clear();
+    s.send([&](schema::Call::Builder call) {
+      auto out = call.initAccept();
+      auto ids = out.initOfferIds(static_cast<unsigned>(offers.size()));
+      for (unsigned i = 0; i < offers.size(); ++i) ids.set(i, offers[i]);
+      auto list = out.initOperations(static_cast<unsigned>(ops.size() + (tasks.empty() ? 0 : 1)));
+      for (unsigned i = 0; i < ops.size(); ++i) {
+        const Resources& r = ops[i].resources;
+        switch (ops[i].kind) {
+          case Which::CREATE: r.toCapnp(list[i].initCreate(r.count())); break;
+          case Which::DESTROY: r.toCapnp(list[i].initDestroy(r.count())); break;
+          case Which::RESERVE: r.toCapnp(list[i].initReserve(r.count())); break;
+          default: r.toCapnp(list[i].initUnreserve(r.count())); break;
+        }
+      }
+      if (!tasks.empty()) {
+        auto launch = list[static_cast<unsigned>(ops.size())].initLaunch(
+            static_cast<unsigned>(tasks.size()));
+        for (unsigned i = 0; i < tasks.size(); ++i) toCapnp(tasks[i], launch[i]);
+      }
+      out.initFilters().setRefuseSeconds(0);
+    });
+    settle();
+  }
+  std::string lastOffer(FakeScheduler& s) {
+    return s.offers.empty() ? "" : s.offers.back().resources.toString();
+  }
+  const Agent& agentState(const std::string& id) { return master_->state().agents.at(id); }
+  Resources agentTotal(const std::string& id) { return master_->allocator().agentTotal(id); }
+};
+
+TEST_F(VolumeTest, CreatedVolumeRunsATaskAndIsOfferedBackWithItsPersistence) {
+  auto s = framework("sched", {"eng"});
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk(eng):1024");
+  Resources v1 = volume("disk(eng):256", "v1", "data");
+  accept(*s, {{Which::CREATE, v1}}, {taskWith("t1", v1)});
+  ASSERT_EQ(a->runTasks.size(), 1u) << (s->updates.empty() ? "" : s->updates.back().message);
+  EXPECT_EQ(a->runTasks[0].second.resources.volumes(), v1);  // the agent learns it from the task
+  EXPECT_EQ(agentState(a->agentId).volumes, v1);
+  EXPECT_EQ(agentTotal(a->agentId).toString(),
+            "cpus:4;mem:1024;disk(eng):768;disk(eng)[v1:data:rw]:256");
+  EXPECT_EQ(lastOffer(*s), "cpus:3;mem:896;disk(eng):768");
+  a->sendStatus(s->frameworkId, "t1", TaskState::FINISHED);
+  settle();
+  ASSERT_EQ(s->outstandingOffers().size(), 2u);
+  EXPECT_EQ(s->offers.back().resources.toString(), "cpus:1;mem:128;disk(eng)[v1:data:rw]:256");
+  EXPECT_EQ(s->offers.back().resources.volumeList().at(0).disk.id, "v1");
+}
+
+TEST_F(VolumeTest, DestroyOfAVolumeInUseIsRefusedThenDestroyReturnsPlainDisk) {
+  auto s = framework("sched", {"eng"});
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk:1024");
+  Resources v1 = volume("disk(eng,dynamic):256", "v1", "data");
+  // RESERVE then CREATE in one accept: the volume sits on the new reservation.
+  accept(*s, {{Which::RESERVE, res("disk(eng):256")}, {Which::CREATE, v1}}, {taskWith("t1", v1)});
+  ASSERT_EQ(a->runTasks.size(), 1u) << (s->updates.empty() ? "" : s->updates.back().message);
+  EXPECT_EQ(agentState(a->agentId).dynamic.toString(), "disk(eng,dynamic):256");
+  uint64_t before = rejected("invalid_operation");
+  accept(*s, {{Which::DESTROY, v1}}, {makeTask("t2", "cpus:1")});
+  EXPECT_EQ(rejected("invalid_operation"), before + 1);
+  ASSERT_NE(s->lastUpdateFor("t2"), nullptr);
+  EXPECT_THAT(s->lastUpdateFor("t2")->message, ::testing::HasSubstr("volume 'v1' is in use by task t1"));
+  EXPECT_EQ(agentState(a->agentId).volumes, v1);
+  EXPECT_TRUE(a->destroyedVolumes.empty());
+
+  a->sendStatus(s->frameworkId, "t1", TaskState::FINISHED);
+  settle();
+  accept(*s, {{Which::DESTROY, v1}});
+  EXPECT_TRUE(agentState(a->agentId).volumes.empty());
+  EXPECT_EQ(agentState(a->agentId).dynamic.toString(), "disk(eng,dynamic):256");
+  EXPECT_EQ(a->destroyedVolumes, std::vector<std::string>{"v1"});
+  EXPECT_EQ(lastOffer(*s), "cpus:4;mem:1024;disk:768;disk(eng,dynamic):256");
+}
+
+TEST_F(VolumeTest, RefusedVolumeOperationsChangeNothing) {
+  auto s = framework("sched", {"eng"});
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk:512;disk(eng):512;disk(ads):64");
+  accept(*s, {{Which::CREATE, volume("disk(eng):100", "v1", "data")}});
+  ASSERT_EQ(agentState(a->agentId).volumes.volumeList().size(), 1u);
+  Resources total = agentTotal(a->agentId);
+  EXPECT_FALSE(res("disk:10").toVolume({"x", "", "data", false}).has_value());
+  struct Case {
+    std::vector<Op> ops;
+    const char* why;
+  };
+  std::vector<Case> cases = {
+      {{{Which::CREATE, volume("disk(eng):10", "v1", "other")}}, "already has a volume with that id"},
+      {{{Which::CREATE, volume("disk(eng):10", "v2", "../x")}}, "must not contain '..'"},
+      {{{Which::CREATE, volume("disk(eng):10", "v2", "/")}}, "must not be '/'"},
+      {{{Which::CREATE, volume("disk(eng):999", "v2", "data")}}, "not among the offer's resources"},
+      {{{Which::CREATE, volume("disk(ads):10", "v2", "data")}}, "not one of the framework's roles"},
+      {{{Which::CREATE, res("disk(eng):10")}}, "not a persistent volume"},
+      {{{Which::CREATE, volume("disk(eng):10", "v2", "a")},
+        {Which::CREATE, volume("disk(eng):10", "v2", "b")}}, "already has a volume with that id"},
+      {{{Which::DESTROY, volume("disk(eng):100", "nope", "data")}}, "has no such volume"},
+      {{{Which::DESTROY, volume("disk(eng):50", "v1", "data")}}, "has no such volume"},
+      {{{Which::UNRESERVE, volume("disk(eng):100", "v1", "data")}}, "must be DESTROYed first"},
+      // All or none: a good CREATE before a bad operation is undone too.
+      {{{Which::CREATE, volume("disk(eng):10", "v3", "x")}, {Which::RESERVE, res("cpus(eng):99")}},
+       "not among the offer's unreserved"},
+  };
+  for (const Case& c : cases) {
+    uint64_t before = rejected("invalid_operation");
+    accept(*s, c.ops, {makeTask("t", "cpus:1")});
+    EXPECT_EQ(rejected("invalid_operation"), before + 1) << c.why;
+    ASSERT_NE(s->lastUpdateFor("t"), nullptr);
+    EXPECT_THAT(s->lastUpdateFor("t")->message, ::testing::HasSubstr(c.why));
+    EXPECT_EQ(agentTotal(a->agentId), total) << c.why;
+    EXPECT_EQ(agentState(a->agentId).volumes.volumeList().size(), 1u) << c.why;
+    EXPECT_TRUE(a->runTasks.empty());
+  }
+}
+
+TEST_F(VolumeTest, UnreserveOfDiskHoldingAVolumeIsRefused) {
+  auto s = framework("sched", {"eng"});
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk:512");
+  Resources v1 = volume("disk(eng,dynamic):100", "v1", "data");
+  accept(*s, {{Which::RESERVE, res("disk(eng):100")}, {Which::CREATE, v1}});
+  ASSERT_EQ(agentState(a->agentId).volumes, v1);
+  accept(*s, {{Which::UNRESERVE, res("disk(eng,dynamic):100")}}, {makeTask("t", "cpus:1")});
+  ASSERT_NE(s->lastUpdateFor("t"), nullptr);
+  EXPECT_THAT(s->lastUpdateFor("t")->message, ::testing::HasSubstr("DESTROY them first"));
+  // Nor through the operator API.
+  Status refused = master_->unreserve(a->agentId, res("disk(eng,dynamic):100"));
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("holds persistent volumes"));
+  EXPECT_EQ(agentState(a->agentId).dynamic.toString(), "disk(eng,dynamic):100");
+}
+
+TEST_F(VolumeTest, ATaskMustNameTheVolumeExactlyAsOffered) {
+  auto s = framework("sched", {"eng"});
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk(eng):512");
+  accept(*s, {{Which::CREATE, volume("disk(eng):100", "v1", "data")}});
+  accept(*s, {}, {taskWith("t1", volume("disk(eng):100", "v1", "elsewhere"))});
+  ASSERT_NE(s->lastUpdateFor("t1"), nullptr);
+  EXPECT_EQ(s->lastUpdateFor("t1")->state, TaskState::ERROR);
+  EXPECT_TRUE(a->runTasks.empty());
+}
+
+TEST_F(VolumeTest, AnAgentReportingAVolumeIsRefused) {
+  auto a = std::make_unique<FakeAgent>(network_, "agent-1");
+  uint64_t before = rejected("invalid_agent");
+  a->client().send(kAgentProtocol, agentFrame([&](schema::AgentEnvelope::Builder env) {
+    auto reg = env.initRegisterAgent();
+    reg.setHostname("h");
+    Resources v = volume("disk(eng):1", "v1", "data");
+    v.toCapnp(reg.initResources(v.count()));
+  }));
+  settle();
+  EXPECT_TRUE(a->agentId.empty());
+  EXPECT_EQ(rejected("invalid_agent"), before + 1);
+}
+
+TEST_F(VolumeTest, OperatorCreatesAndDestroysVolumesOrRefusesWithTheReason) {
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk(eng):512");
+  std::string id = a->agentId;
+  Resources v1 = volume("disk(eng):100", "v1", "data");
+  Status unknown = master_->createVolume("nope", v1);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(master_->createVolume(id, v1));
+  settle();
+  EXPECT_EQ(agentTotal(id).toString(), "cpus:4;mem:1024;disk(eng):412;disk(eng)[v1:data:rw]:100");
+  Status twice = master_->createVolume(id, volume("disk(eng):10", "v1", "x"));
+  ASSERT_FALSE(twice);
+  EXPECT_THAT(twice.error().message, ::testing::HasSubstr("already has a volume with that id"));
+  Status tooBig = master_->createVolume(id, volume("disk(eng):1000", "v2", "x"));
+  ASSERT_FALSE(tooBig);
+  EXPECT_THAT(tooBig.error().message, ::testing::HasSubstr("not among"));
+
+  // In use by a task: refused.
+  auto s = framework("sched", {"eng"});
+  accept(*s, {}, {taskWith("t1", v1)});
+  ASSERT_EQ(a->runTasks.size(), 1u) << (s->updates.empty() ? "" : s->updates.back().message);
+  Status inUse = master_->destroyVolume(id, "v1");
+  ASSERT_FALSE(inUse);
+  EXPECT_THAT(inUse.error().message, ::testing::HasSubstr("volume 'v1' is in use by task t1"));
+  a->sendStatus(s->frameworkId, "t1", TaskState::FINISHED);
+  settle();
+  Status missing = master_->destroyVolume(id, "nope");
+  ASSERT_FALSE(missing);
+  EXPECT_THAT(missing.error().message, ::testing::HasSubstr("has no such volume"));
+  // Offered to the framework: the offer is rescinded, then the disk comes back plain.
+  ASSERT_TRUE(master_->destroyVolume(id, "v1"));
+  settle();
+  EXPECT_FALSE(s->rescinds.empty());
+  EXPECT_EQ(a->destroyedVolumes, std::vector<std::string>{"v1"});
+  EXPECT_EQ(agentTotal(id).toString(), "cpus:4;mem:1024;disk(eng):512");
+}
+
+// --- Registry ------------------------------------------------------------------
+
+class VolumeRecoveryTest : public WithRegistry<VolumeTest> {};
+
+TEST_F(VolumeRecoveryTest, VolumesSurviveARestartAndAreOfferedAgain) {
+  auto s = framework("sched", {"eng"});
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk:512;disk(eng):512");
+  std::string id = a->agentId;
+  Resources v1 = volume("disk(eng):100", "v1", "data");
+  Resources v2 = volume("disk(eng,dynamic):50", "v2", "/srv");
+  accept(*s, {{Which::CREATE, v1}, {Which::RESERVE, res("disk(eng):50")}, {Which::CREATE, v2}});
+  ASSERT_EQ(agentState(id).volumes, v1 + v2);
+  s.reset();
+  start("M2");
+  EXPECT_EQ(agentState(id).volumes, v1 + v2);
+  EXPECT_EQ(agentState(id).dynamic.toString(), "disk(eng,dynamic):50");
+  a->reregister(id, "cpus:4;mem:1024;disk:512;disk(eng):512", {});
+  settle();
+  EXPECT_EQ(agentTotal(id), res("cpus:4;mem:1024;disk:462;disk(eng):412") + v1 + v2);
+  // An agent back without the static disk loses the volume on it (not its data).
+  start("M3");
+  a->reregister(id, "cpus:4;mem:1024;disk:512", {});
+  settle();
+  EXPECT_EQ(agentState(id).volumes, v2);
+  start("M4");
+  EXPECT_EQ(agentState(id).volumes, v2);
+}
+
+}  // namespace
+}  // namespace agora::master::testing
