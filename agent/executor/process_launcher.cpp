@@ -254,6 +254,15 @@ struct ChildArgs {
 
 int childEntry(void* args) { runChild(*static_cast<const ChildArgs*>(args)); }
 
+// AddressSanitizer keeps its own per-thread stack bounds and shadow memory,
+// which a child running on a stack of its own in our memory would confuse:
+// sanitizer builds fork.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSpawnSharingMemory = false;
+#else
+constexpr bool kSpawnSharingMemory = true;
+#endif
+
 // The stack of a child that shares our memory until it execs.
 constexpr size_t kSharedChildStackBytes = 256 * 1024;
 
@@ -290,7 +299,7 @@ Result<pid_t> launchProcess(const ProcessOptions& o) {
   ChildArgs args{&o, prepared->get(), syncPipe[0], errPipe[1]};
   // A parent hook needs the child waiting in a copy of our memory; without
   // one the child runs straight to exec in ours.
-  pid_t pid = o.beforeExec ? fork() : spawnSharingMemory(args);
+  pid_t pid = o.beforeExec || !kSpawnSharingMemory ? fork() : spawnSharingMemory(args);
   if (pid < 0) {
     int err = errno;
     closeAll({syncPipe[0], syncPipe[1], errPipe[0], errPipe[1]});
