@@ -16,10 +16,10 @@ namespace agora::agent::checkpoints {
 namespace {
 
 template <class Root, class Fill>
-Status writeMessage(const std::string& path, Fill&& fill) {
+Status writeMessage(const std::string& path, Durability durability, Fill&& fill) {
   capnp::MallocMessageBuilder message;
   fill(message.initRoot<Root>());
-  return writeCheckpointFile(path, encodePacked(message));
+  return writeCheckpointFile(path, encodePacked(message), durability);
 }
 
 // Reads `path` and hands its root to `read`, which returns an error for
@@ -112,7 +112,8 @@ std::vector<std::string> listDir(const std::string& dir) {
 
 Status writeAgent(const std::string& workDir, const AgentIdentity& identity) {
   if (Status s = paths::makeDirs(paths::metaDir(workDir), 0700); !s) return s;
-  return writeMessage<schema::AgentCheckpoint>(paths::agentCheckpoint(workDir), [&](auto root) {
+  return writeMessage<schema::AgentCheckpoint>(
+      paths::agentCheckpoint(workDir), Durability::kHostCrash, [&](auto root) {
     root.setAgentId(identity.agentId);
     root.setBootId(identity.bootId);
     root.setHostname(identity.hostname);
@@ -122,7 +123,7 @@ Status writeAgent(const std::string& workDir, const AgentIdentity& identity) {
 
 Status writeContainer(const std::string& workDir, const ContainerState& c) {
   return writeMessage<schema::ContainerCheckpoint>(
-      paths::containerCheckpoint(workDir, c.containerId), [&](auto root) {
+      paths::containerCheckpoint(workDir, c.containerId), kPerBoot, [&](auto root) {
         root.setContainerId(c.containerId);
         toCapnp(c.framework, root.initFramework());
         toCapnp(c.task, root.initTask());
@@ -136,7 +137,7 @@ Status writeContainer(const std::string& workDir, const ContainerState& c) {
 Status writeStream(const std::string& workDir, const std::string& containerId,
                    const UpdateStreamState& stream) {
   return writeMessage<schema::UpdateStreamCheckpoint>(
-      paths::updatesCheckpoint(workDir, containerId), [&](auto root) {
+      paths::updatesCheckpoint(workDir, containerId), kPerBoot, [&](auto root) {
         root.setFrameworkId(stream.frameworkId);
         root.setTaskId(stream.taskId);
         root.setTerminal(stream.terminal);
@@ -155,7 +156,7 @@ Status removeContainer(const std::string& workDir, const std::string& containerI
   for (const std::string& path :
        {paths::containerCheckpoint(workDir, containerId), paths::updatesCheckpoint(workDir, containerId),
         paths::taskExitFile(workDir, containerId)}) {
-    if (Status s = removeCheckpointFile(path); !s) return s;
+    if (Status s = removeCheckpointFile(path, kPerBoot); !s) return s;
   }
   return {};
 }
@@ -167,7 +168,7 @@ Status removeAll(const std::string& workDir) {
   return removeCheckpointFile(paths::agentCheckpoint(workDir));
 }
 
-Result<RecoveredState> recover(const std::string& workDir) {
+Result<RecoveredState> recover(const std::string& workDir, const std::string& bootId) {
   RecoveredState state;
   AgentIdentity identity;
   std::string agentPath = paths::agentCheckpoint(workDir);
@@ -183,6 +184,9 @@ Result<RecoveredState> recover(const std::string& workDir) {
   } else if (agent.error().code != ErrorCode::kNotFound) {
     return makeError(agent.error());
   }
+  // Written without fsync: from an earlier boot they may be torn, and they
+  // describe containers that died with it.
+  if (!bootId.empty() && state.agent && state.agent->bootId != bootId) return state;
   for (const std::string& id : listDir(paths::containersRoot(workDir))) {
     std::string path = paths::containerCheckpoint(workDir, id);
     auto container = readContainer(path);

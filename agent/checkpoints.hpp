@@ -12,6 +12,13 @@
 //     update of its task was acknowledged.
 // recover() refuses (an error naming the file and what is wrong) when any
 // checkpoint is corrupt or truncated: state is never dropped silently.
+//
+// Durability: the agent checkpoint (ID and boot ID) is flushed to disk
+// (Durability::kHostCrash). Container, update-stream and task-exit files
+// describe state that cannot outlive the boot, so they are written with
+// Durability::kProcessCrash (no fsync on the launch path): they survive a
+// kill -9 of the agent or executor through the page cache, and after a host
+// crash the boot ID differs and recover() does not read them.
 
 #include <sys/types.h>
 
@@ -20,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "common/checkpoint_file.hpp"
 #include "common/model.hpp"
 #include "common/result.hpp"
 
@@ -73,9 +81,12 @@ Status removeContainer(const std::string& workDir, const std::string& containerI
 // Removes every checkpoint under the work dir (a fresh start).
 Status removeAll(const std::string& workDir);
 
+inline constexpr Durability kPerBoot = Durability::kProcessCrash;
+
 // Reads every checkpoint under the work dir. Containers without a
-// container.ckpt (finished ones) are not listed.
-Result<RecoveredState> recover(const std::string& workDir);
+// container.ckpt (finished ones) are not listed. When `bootId` is given and
+// differs from the checkpointed one, only the agent checkpoint is read.
+Result<RecoveredState> recover(const std::string& workDir, const std::string& bootId = "");
 
 // The containers whose container.ckpt reads back intact, skipping damaged
 // ones: for killing what an earlier run left when starting fresh.

@@ -139,7 +139,7 @@ Status startFresh(const std::string& workDir, const std::string& why) {
 // reboot) or --recover=cleanup means a fresh start.
 Result<RecoveredState> loadState(const Flags& flags, const std::string& workDir,
                                  const std::string& bootId) {
-  auto state = checkpoints::recover(workDir);
+  auto state = checkpoints::recover(workDir, bootId);
   if (!state && flags.recover != "cleanup") {
     return makeError(state.error().withContext(
         "cannot recover the agent's state; to discard it and kill the containers it describes, "

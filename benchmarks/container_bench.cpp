@@ -1,5 +1,6 @@
 // agora-bench-container: container launch latency through a real agent and
-// real agora-executor processes (master faked in-process), from the launch
+// real agora-executor processes (master faked in-process; the agent
+// checkpoints as agora-agent does), from the launch
 // message to TASK_RUNNING, for /bin/true tasks launched one after another;
 // and, in the same run, `runc run` of a busybox bundle with the same limits.
 // Prints per mode:
@@ -87,7 +88,8 @@ std::vector<double> measureAgent(bool namespaces, int launches, const std::strin
   std::vector<double> ms;
   {
     testing::RealAgentHarness agent(workDir, namespaces, cgroupsIsolator(),
-                                    image.empty() ? "" : paths::imageStore(workDir));
+                                    image.empty() ? "" : paths::imageStore(workDir), {},
+                                    /*checkpoint=*/true);
     CHECK(agent.error().empty()) << agent.error();
     const auto poll = std::chrono::microseconds(50);
     for (int i = image.empty() ? 0 : -1; i < launches; ++i) {
@@ -127,7 +129,8 @@ void measureMany(const std::string& image, int count) {
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
   double runningSec = 0, goneSec = 0;
   {
-    testing::RealAgentHarness agent(workDir, true, cgroupsIsolator(), paths::imageStore(workDir));
+    testing::RealAgentHarness agent(workDir, true, cgroupsIsolator(), paths::imageStore(workDir),
+                                    {}, /*checkpoint=*/true);
     CHECK(agent.error().empty()) << agent.error();
     auto start = Clock::now();
     for (int i = 0; i < count; ++i) {

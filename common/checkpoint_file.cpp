@@ -76,7 +76,9 @@ uint32_t crc32c(std::string_view data) {
   return crc ^ 0xFFFFFFFFu;
 }
 
-Status writeCheckpointFile(const std::string& path, std::string_view payload) {
+Status writeCheckpointFile(const std::string& path, std::string_view payload,
+                           Durability durability) {
+  const bool sync = durability == Durability::kHostCrash;
   if (payload.size() > kMaxPayload) {
     return makeError(ErrorCode::kInvalidArgument, "checkpoint " + path + " would be too large");
   }
@@ -89,7 +91,7 @@ Status writeCheckpointFile(const std::string& path, std::string_view payload) {
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return makeError(errnoError("open " + tmp, errno));
   Status written = writeAll(fd, bytes, tmp);
-  if (written && fsync(fd) != 0) written = makeError(errnoError("fsync " + tmp, errno));
+  if (written && sync && fsync(fd) != 0) written = makeError(errnoError("fsync " + tmp, errno));
   if (close(fd) != 0 && written) written = makeError(errnoError("close " + tmp, errno));
   if (!written) {
     unlink(tmp.c_str());
@@ -100,7 +102,7 @@ Status writeCheckpointFile(const std::string& path, std::string_view payload) {
     unlink(tmp.c_str());
     return makeError(errnoError("rename " + tmp + " to " + path, err));
   }
-  return syncDir(dirOf(path));
+  return sync ? syncDir(dirOf(path)) : Status{};
 }
 
 Result<std::string> readWholeFile(const std::string& path) {
@@ -156,12 +158,12 @@ Result<std::string> readCheckpointFile(const std::string& path) {
   return payload;
 }
 
-Status removeCheckpointFile(const std::string& path) {
+Status removeCheckpointFile(const std::string& path, Durability durability) {
   if (unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return {};
     return makeError(errnoError("unlink " + path, errno));
   }
-  return syncDir(dirOf(path));
+  return durability == Durability::kHostCrash ? syncDir(dirOf(path)) : Status{};
 }
 
 }  // namespace agora

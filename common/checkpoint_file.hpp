@@ -1,7 +1,15 @@
 #pragma once
 // Small files that must survive a crash at any instant: written atomically
-// (temporary file, fsync, rename, fsync of the directory) and read back only
-// if intact. Layout (all integers little-endian):
+// (temporary file, rename) and read back only if intact. How far a write is
+// flushed is the caller's choice (Durability):
+//   - kHostCrash: fsync of the file and of its directory, so the file
+//     survives a power loss or kernel crash;
+//   - kProcessCrash: no fsync. The page cache keeps the file across the
+//     writer's crash (kill -9 included) but not across a host crash. For state
+//     that cannot outlive the boot anyway (an agent's containers and their
+//     updates): after a host crash the boot ID changes and such files are
+//     discarded unread, so a torn one never matters and a launch does not wait
+//     on the disk. Layout (all integers little-endian):
 //   bytes 0-3    magic "AGCK"
 //   bytes 4-7    format version (1)
 //   bytes 8-11   payload length
@@ -24,14 +32,18 @@ uint32_t crc32c(std::string_view data);
 // The whole content of `path`; ErrorCode::kNotFound when it does not exist.
 Result<std::string> readWholeFile(const std::string& path);
 
+enum class Durability { kHostCrash, kProcessCrash };
+
 // Replaces `path` atomically with a checksummed `payload` (mode 0600).
-Status writeCheckpointFile(const std::string& path, std::string_view payload);
+Status writeCheckpointFile(const std::string& path, std::string_view payload,
+                           Durability durability = Durability::kHostCrash);
 
 // The payload of `path`. ErrorCode::kNotFound when the file does not exist;
 // ErrorCode::kIo (message names the path) when it is truncated or corrupt.
 Result<std::string> readCheckpointFile(const std::string& path);
 
-// Removes `path` if present and fsyncs its directory.
-Status removeCheckpointFile(const std::string& path);
+// Removes `path` if present; with kHostCrash also fsyncs its directory.
+Status removeCheckpointFile(const std::string& path,
+                           Durability durability = Durability::kHostCrash);
 
 }  // namespace agora

@@ -9,7 +9,8 @@ namespace agora::agent {
 Status writeTaskExit(const std::string& path, const TaskStatus& terminal) {
   capnp::MallocMessageBuilder message;
   toCapnp(terminal, message.initRoot<schema::TaskExit>().initStatus());
-  return writeCheckpointFile(path, encodePacked(message));
+  // Per boot, like the agent's container checkpoints (agent/checkpoints.hpp).
+  return writeCheckpointFile(path, encodePacked(message), Durability::kProcessCrash);
 }
 
 Result<std::optional<TaskStatus>> readTaskExit(const std::string& path) {

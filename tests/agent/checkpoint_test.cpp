@@ -174,6 +174,28 @@ TEST_F(CheckpointTest, RecoveryRefusesACorruptContainerAndNamesIt) {
   EXPECT_TRUE(checkpoints::readableContainers(dir_).empty());
 }
 
+// Container checkpoints are written without fsync (they cannot outlive the
+// boot): after a host crash they may be torn, and recovery must not trip on
+// them once the boot ID says they belong to an earlier boot.
+TEST_F(CheckpointTest, ContainersOfAnEarlierBootAreNotRead) {
+  std::string id = "c0ffee";
+  ASSERT_TRUE(paths::makeDirs(paths::containerDir(dir_, id)));
+  ASSERT_TRUE(checkpoints::writeAgent(dir_, AgentIdentity{"M-S1", "boot-1", "host", ""}));
+  ASSERT_TRUE(checkpoints::writeContainer(dir_, container(id)));
+  std::string path = paths::containerCheckpoint(dir_, id);
+  writeFile(path, readFile(path).substr(0, 10));  // torn by the crash
+
+  auto same = checkpoints::recover(dir_, "boot-1");
+  ASSERT_FALSE(same);
+  EXPECT_NE(same.error().message.find(path), std::string::npos) << same.error().message;
+
+  auto later = checkpoints::recover(dir_, "boot-2");
+  ASSERT_TRUE(later) << later.error().message;
+  ASSERT_TRUE(later->agent);
+  EXPECT_EQ(later->agent->bootId, "boot-1");
+  EXPECT_TRUE(later->containers.empty());
+}
+
 TEST_F(CheckpointTest, ACheckpointUnderAnotherContainersNameIsRefused) {
   ASSERT_TRUE(paths::makeDirs(paths::containerDir(dir_, "b")));
   EXPECT_FALSE(checkpoints::writeContainer(dir_, container("a")));  // no directory a yet

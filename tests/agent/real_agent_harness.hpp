@@ -26,9 +26,11 @@ class RealAgentHarness {
  public:
   // REQUIRES: workDir exists and outlives the harness. A non-empty
   // imageStoreDir gives the agent an image store there (tasks may name images).
+  // `checkpoint` makes the agent checkpoint as agora-agent does.
   RealAgentHarness(const std::string& workDir, bool namespaces,
                    std::vector<std::unique_ptr<Isolator>> isolators = {},
-                   const std::string& imageStoreDir = "", HostPathPolicy hostPaths = {})
+                   const std::string& imageStoreDir = "", HostPathPolicy hostPaths = {},
+                   bool checkpoint = false)
       : workDir_(workDir) {
     masterServer_ = net_.bind("master");
     masterLink_ = net_.connect("master", kAgentIdentity);
@@ -59,6 +61,8 @@ class RealAgentHarness {
     }
     options.hostname = "harness";
     options.supervisor.workDir = workDir_;
+    options.checkpoint = checkpoint;
+    options.supervisor.checkpoint = checkpoint;
     options.tickInterval = millis(200);
     agent_ = std::make_unique<Agent>(loop_, *masterLink_, *executors_, *containerizer_, options);
     agent_->start();
