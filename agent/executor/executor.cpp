@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "agent/executor/envelope.hpp"
@@ -36,6 +37,7 @@ Executor::~Executor() {
 
 void Executor::start() {
   lastAgentContact_ = loop_.clock().now();
+  resendAfter_ = options_.tickInterval;
   tick_ = loop_.addPeriodic(options_.tickInterval, [this] { onTick(); });
   sendRegister();
   enqueue(TaskState::STARTING, TaskReason::NONE, "");
@@ -88,15 +90,19 @@ void Executor::push(TaskStatus status) {
   LOG(INFO) << "task " << status.taskId << " is " << taskStateName(status.state)
             << (status.message.empty() ? "" : ": " + status.message);
   pending_.push_back(std::move(status));
-  if (pending_.size() == 1) sendHead();
+  if (pending_.size() == 1) oldestSentAt_ = loop_.clock().now();
+  send(pending_.back());
 }
 
-void Executor::sendHead() {
-  if (pending_.empty()) return;
-  headSentAt_ = loop_.clock().now();
+void Executor::send(const TaskStatus& status) {
   agent_.send(kExecutorProtocol, buildEnvelope<ExecutorEnvelope>([&](auto envelope) {
-                toCapnp(pending_.front(), envelope.initStatusUpdate());
+                toCapnp(status, envelope.initStatusUpdate());
               }));
+}
+
+void Executor::resendAll() {
+  oldestSentAt_ = loop_.clock().now();
+  for (const TaskStatus& status : pending_) send(status);
 }
 
 void Executor::onMessage(std::string_view protocol, std::string_view payload) {
@@ -134,7 +140,7 @@ void Executor::onMessage(std::string_view protocol, std::string_view payload) {
         LOG(INFO) << "the agent restarted; registering again with " << pending_.size()
                   << " unacknowledged updates";
         sendRegister();
-        sendHead();
+        resendAll();
         break;
       default:
         ++rejected_;
@@ -148,16 +154,20 @@ void Executor::onMessage(std::string_view protocol, std::string_view payload) {
 }
 
 void Executor::onAck(std::string_view uuid) {
-  if (pending_.empty() || pending_.front().uuid != uuid) return;  // stale or duplicate ack
-  bool terminal = isTerminal(pending_.front().state);
-  pending_.pop_front();
+  auto acked = std::find_if(pending_.begin(), pending_.end(),
+                            [&](const TaskStatus& s) { return s.uuid == uuid; });
+  if (acked == pending_.end()) return;  // stale or duplicate ack
+  // The agent takes updates in the order they were sent, so everything
+  // before the acknowledged one is the agent's too.
+  bool terminal = isTerminal(acked->state);
+  pending_.erase(pending_.begin(), std::next(acked));
+  oldestSentAt_ = loop_.clock().now();
+  resendAfter_ = options_.tickInterval;
   if (terminal && !done_) {
     done_ = true;
     LOG(INFO) << "terminal update acknowledged; exiting";
     onDone_(0);
-    return;
   }
-  sendHead();
 }
 
 void Executor::onTick() {
@@ -165,7 +175,11 @@ void Executor::onTick() {
   agent_.send(kExecutorProtocol,
               buildEnvelope<ExecutorEnvelope>([](auto envelope) { envelope.setHeartbeat(); }));
   TimePoint now = loop_.clock().now();
-  if (!pending_.empty() && now - headSentAt_ >= options_.tickInterval) sendHead();
+  if (!pending_.empty() && now - oldestSentAt_ >= resendAfter_) {
+    resendAll();
+    // A lagging agent is not flooded: each unanswered resend waits twice as long.
+    resendAfter_ = std::min(resendAfter_ * 2, options_.tickInterval * kMaxResendBackoff);
+  }
   if (taskExited_ && now - lastAgentContact_ >= options_.agentTimeout) {
     done_ = true;
     LOG(ERROR) << "no word from the agent for " << toSeconds(options_.agentTimeout)

@@ -1,12 +1,14 @@
 #pragma once
 // The command executor: one per container. Runs the task from its LaunchSpec,
 // reports TASK_STARTING, TASK_RUNNING and a terminal state to the agent
-// reliably (oldest unacknowledged update resent until acked), kills the task
+// reliably (each update sent at once; the unacknowledged ones resent in order
+// after a tick, then after 2, 4... up to 16 ticks until acked: the agent
+// drops duplicates), kills the task
 // on request (SIGTERM to its process group, SIGKILL after the grace period),
 // heartbeats, and finishes once its terminal update is acknowledged.
 // It outlives an agent restart: the task keeps running, updates queue up, and
 // when the restarted agent sends `reconnect` the executor registers again and
-// resends its oldest unacknowledged update at once.
+// resends its unacknowledged updates at once.
 //
 // Thread: everything runs on the loop thread.
 
@@ -57,7 +59,8 @@ class Executor {
                         std::optional<int> exitCode = std::nullopt);
   void enqueue(TaskState state, TaskReason reason, std::string message);
   void push(TaskStatus status);
-  void sendHead();
+  void send(const TaskStatus& status);
+  void resendAll();
   void onAck(std::string_view uuid);
   void onTick();
   void onTaskExited(int waitStatus);
@@ -78,8 +81,10 @@ class Executor {
   TimePoint killDeadline_{};
   std::optional<EventLoop::TimerId> escalation_;
   EventLoop::TimerId tick_ = 0;
-  std::deque<TaskStatus> pending_;  // front is in flight
-  TimePoint headSentAt_{};
+  std::deque<TaskStatus> pending_;  // unacknowledged, oldest first
+  TimePoint oldestSentAt_{};
+  static constexpr int kMaxResendBackoff = 16;  // ticks
+  Duration resendAfter_{};
   TimePoint lastAgentContact_{};
   uint64_t rejected_ = 0;
 };

@@ -98,32 +98,53 @@ class ExecutorTest : public ::testing::Test {
   std::optional<int> doneCode_;
 };
 
-TEST_F(ExecutorTest, RegistersAndReportsStartingThenRunningOneAtATime) {
+TEST_F(ExecutorTest, RegistersAndReportsStartingThenRunningWithoutWaitingForAcks) {
   executor_->start();
   loop_.runUntilIdle();
   ASSERT_FALSE(received_.empty());
   EXPECT_EQ(received_[0].which, ExecutorEnvelope::REGISTER);
   auto sent = updates();
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0].state, TaskState::STARTING);
-  ack(sent[0].uuid);
-  sent = updates();
   ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].state, TaskState::STARTING);
   EXPECT_EQ(sent[1].state, TaskState::RUNNING);
   EXPECT_EQ(sent[1].containerId, "c1");
+  ack(sent[0].uuid);
+  EXPECT_EQ(executor_->pendingUpdates(), 1u);
+  ack(sent[0].uuid);  // a duplicate ack changes nothing
+  EXPECT_EQ(executor_->pendingUpdates(), 1u);
+  ack(sent[1].uuid);
+  EXPECT_EQ(executor_->pendingUpdates(), 0u);
+  EXPECT_EQ(updates().size(), 2u);
 }
 
-TEST_F(ExecutorTest, ResendsTheUnackedUpdateEverySecond) {
+TEST_F(ExecutorTest, AnAckCoversTheUpdatesSentBeforeIt) {
   executor_->start();
   loop_.runUntilIdle();
-  advance(seconds(1));
-  advance(seconds(1));
+  ack(updates()[1].uuid);  // RUNNING acked: the agent has STARTING too
+  EXPECT_EQ(executor_->pendingUpdates(), 0u);
+}
+
+TEST_F(ExecutorTest, ResendsUnackedUpdatesInOrderWithBackoff) {
+  executor_->start();
+  loop_.runUntilIdle();
+  advance(seconds(1));  // first resend after one tick
   auto sent = updates();
-  ASSERT_EQ(sent.size(), 3u);
+  ASSERT_EQ(sent.size(), 4u);
   EXPECT_EQ(sent[2].uuid, sent[0].uuid);
+  EXPECT_EQ(sent[3].uuid, sent[1].uuid);
+  advance(seconds(1));  // the next waits two ticks
+  EXPECT_EQ(updates().size(), 4u);
+  advance(seconds(1));
+  EXPECT_EQ(updates().size(), 6u);
   int heartbeats = 0;
   for (auto& m : received_) heartbeats += m.which == ExecutorEnvelope::HEARTBEAT;
-  EXPECT_EQ(heartbeats, 2);
+  EXPECT_EQ(heartbeats, 3);
+  ack(updates().back().uuid);  // an ack restores the one-tick resend
+  runner_.exit(0);
+  loop_.runUntilIdle();
+  ASSERT_EQ(updates().size(), 7u);
+  advance(seconds(1));
+  EXPECT_EQ(updates().size(), 8u);
 }
 
 TEST_F(ExecutorTest, ReportsExitCodesAndExitsAfterTheTerminalAck) {
@@ -220,7 +241,7 @@ namespace {
 TEST_F(ExecutorTest, ReconnectMakesItRegisterAgainAndResendAtOnce) {
   executor_->start();
   loop_.runUntilIdle();
-  ack(updates().back().uuid);  // STARTING; RUNNING is now in flight
+  ack(updates()[0].uuid);  // STARTING; RUNNING is still unacknowledged
   auto registrations = [&] {
     int n = 0;
     for (auto& m : received_) n += m.which == ExecutorEnvelope::REGISTER;
