@@ -1,6 +1,7 @@
 #include "agent/checkpoints.hpp"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -121,9 +122,9 @@ Status writeAgent(const std::string& workDir, const AgentIdentity& identity) {
   });
 }
 
-Status writeContainer(const std::string& workDir, const ContainerState& c) {
+Status writeContainer(const std::string& runtimeDir, const ContainerState& c) {
   return writeMessage<schema::ContainerCheckpoint>(
-      paths::containerCheckpoint(workDir, c.containerId), kPerBoot, [&](auto root) {
+      paths::containerCheckpoint(runtimeDir, c.containerId), kPerBoot, [&](auto root) {
         root.setContainerId(c.containerId);
         toCapnp(c.framework, root.initFramework());
         toCapnp(c.task, root.initTask());
@@ -134,10 +135,10 @@ Status writeContainer(const std::string& workDir, const ContainerState& c) {
       });
 }
 
-Status writeStream(const std::string& workDir, const std::string& containerId,
+Status writeStream(const std::string& runtimeDir, const std::string& containerId,
                    const UpdateStreamState& stream) {
   return writeMessage<schema::UpdateStreamCheckpoint>(
-      paths::updatesCheckpoint(workDir, containerId), kPerBoot, [&](auto root) {
+      paths::updatesCheckpoint(runtimeDir, containerId), kPerBoot, [&](auto root) {
         root.setFrameworkId(stream.frameworkId);
         root.setTaskId(stream.taskId);
         root.setTerminal(stream.terminal);
@@ -149,26 +150,30 @@ Status writeStream(const std::string& workDir, const std::string& containerId,
       });
 }
 
-Status removeContainer(const std::string& workDir, const std::string& containerId) {
+Status removeContainer(const std::string& runtimeDir, const std::string& containerId) {
   // container.ckpt goes first: without it the others are never read, while
   // a container.ckpt left without its update stream (a crash in between)
   // would read as a task that ended unreported.
   for (const std::string& path :
-       {paths::containerCheckpoint(workDir, containerId), paths::updatesCheckpoint(workDir, containerId),
-        paths::taskExitFile(workDir, containerId)}) {
+       {paths::containerCheckpoint(runtimeDir, containerId), paths::updatesCheckpoint(runtimeDir, containerId),
+        paths::taskExitFile(runtimeDir, containerId)}) {
     if (Status s = removeCheckpointFile(path, kPerBoot); !s) return s;
   }
+  unlink(paths::launchFile(runtimeDir, containerId).c_str());
+  rmdir(paths::containerDir(runtimeDir, containerId).c_str());  // kept while its rootfs is
   return {};
 }
 
-Status removeAll(const std::string& workDir) {
-  for (const std::string& id : listDir(paths::containersRoot(workDir))) {
-    if (Status s = removeContainer(workDir, id); !s) return s;
+Status removeAll(const std::string& workDir, const std::string& runtimeDir) {
+  for (const std::string& id : listDir(paths::containersRoot(runtimeDir))) {
+    if (Status s = removeContainer(runtimeDir, id); !s) return s;
   }
   return removeCheckpointFile(paths::agentCheckpoint(workDir));
 }
 
-Result<RecoveredState> recover(const std::string& workDir, const std::string& bootId) {
+Result<RecoveredState> recover(const std::string& workDir, const std::string& bootId,
+                               const std::string& runtime) {
+  const std::string& runtimeDir = runtime.empty() ? workDir : runtime;
   RecoveredState state;
   AgentIdentity identity;
   std::string agentPath = paths::agentCheckpoint(workDir);
@@ -187,13 +192,13 @@ Result<RecoveredState> recover(const std::string& workDir, const std::string& bo
   // Written without fsync: from an earlier boot they may be torn, and they
   // describe containers that died with it.
   if (!bootId.empty() && state.agent && state.agent->bootId != bootId) return state;
-  for (const std::string& id : listDir(paths::containersRoot(workDir))) {
-    std::string path = paths::containerCheckpoint(workDir, id);
+  for (const std::string& id : listDir(paths::containersRoot(runtimeDir))) {
+    std::string path = paths::containerCheckpoint(runtimeDir, id);
     auto container = readContainer(path);
     if (!container) return makeError(container.error());
     if (!*container) {
       // Forgotten, with a crash before its other files went: finish the job.
-      if (Status s = removeContainer(workDir, id); !s) return makeError(s.error());
+      if (Status s = removeContainer(runtimeDir, id); !s) return makeError(s.error());
       continue;
     }
     if ((*container)->containerId != id) {
@@ -201,10 +206,10 @@ Result<RecoveredState> recover(const std::string& workDir, const std::string& bo
                                            (*container)->containerId + "', not '" + id + "'");
     }
     RecoveredContainer recovered{std::move(**container), std::nullopt, std::nullopt};
-    auto stream = readStream(paths::updatesCheckpoint(workDir, id));
+    auto stream = readStream(paths::updatesCheckpoint(runtimeDir, id));
     if (!stream) return makeError(stream.error());
     recovered.stream = std::move(*stream);
-    auto exit = readTaskExit(paths::taskExitFile(workDir, id));
+    auto exit = readTaskExit(paths::taskExitFile(runtimeDir, id));
     if (!exit) return makeError(exit.error());
     recovered.exit = std::move(*exit);
     state.containers.push_back(std::move(recovered));
@@ -212,10 +217,10 @@ Result<RecoveredState> recover(const std::string& workDir, const std::string& bo
   return state;
 }
 
-std::vector<ContainerState> readableContainers(const std::string& workDir) {
+std::vector<ContainerState> readableContainers(const std::string& runtimeDir) {
   std::vector<ContainerState> out;
-  for (const std::string& id : listDir(paths::containersRoot(workDir))) {
-    auto container = readContainer(paths::containerCheckpoint(workDir, id));
+  for (const std::string& id : listDir(paths::containersRoot(runtimeDir))) {
+    auto container = readContainer(paths::containerCheckpoint(runtimeDir, id));
     if (container && *container) out.push_back(std::move(**container));
   }
   return out;

@@ -72,25 +72,29 @@ struct RecoveredState {
 
 namespace checkpoints {
 
+// The agent checkpoint lives in the work dir, the containers' in the runtime
+// dir (agent/paths.hpp; the two may be the same).
 Status writeAgent(const std::string& workDir, const AgentIdentity& identity);
-Status writeContainer(const std::string& workDir, const ContainerState& container);
-Status writeStream(const std::string& workDir, const std::string& containerId,
+Status writeContainer(const std::string& runtimeDir, const ContainerState& container);
+Status writeStream(const std::string& runtimeDir, const std::string& containerId,
                    const UpdateStreamState& stream);
-// Removes the container's checkpoint files (its launch.bin and sandbox stay).
-Status removeContainer(const std::string& workDir, const std::string& containerId);
-// Removes every checkpoint under the work dir (a fresh start).
-Status removeAll(const std::string& workDir);
+// Removes the container's checkpoint files and launch.bin, and its runtime
+// directory once empty (its sandbox stays).
+Status removeContainer(const std::string& runtimeDir, const std::string& containerId);
+// Removes every checkpoint (a fresh start).
+Status removeAll(const std::string& workDir, const std::string& runtimeDir);
 
 inline constexpr Durability kPerBoot = Durability::kProcessCrash;
 
-// Reads every checkpoint under the work dir. Containers without a
-// container.ckpt (finished ones) are not listed. When `bootId` is given and
-// differs from the checkpointed one, only the agent checkpoint is read.
-Result<RecoveredState> recover(const std::string& workDir, const std::string& bootId = "");
+// Reads every checkpoint. Containers without a container.ckpt (finished ones)
+// are not listed. When `bootId` is given and differs from the checkpointed
+// one, only the agent checkpoint is read. An empty runtimeDir is the work dir.
+Result<RecoveredState> recover(const std::string& workDir, const std::string& bootId = "",
+                               const std::string& runtimeDir = "");
 
 // The containers whose container.ckpt reads back intact, skipping damaged
 // ones: for killing what an earlier run left when starting fresh.
-std::vector<ContainerState> readableContainers(const std::string& workDir);
+std::vector<ContainerState> readableContainers(const std::string& runtimeDir);
 
 // The first line of `path` (e.g. /proc/sys/kernel/random/boot_id).
 Result<std::string> readBootId(const std::string& path);

@@ -42,7 +42,7 @@ struct Flags {
   std::string recover = "reconnect", bootIdFile = "/proc/sys/kernel/random/boot_id";
   bool cgroupsCpuQuota = false;
   uint64_t cgroupsPidsMax = 1024;
-  std::string imageStoreDir;
+  std::string imageStoreDir, runtimeDir;
   double imageGcIntervalSec = 3600;
 };
 
@@ -122,24 +122,25 @@ Result<Isolation> makeIsolation(const Flags& flags) {
 
 // Kills the containers an earlier run checkpointed whose executors still run
 // (same pid and start time) and removes every checkpoint: a fresh start.
-Status startFresh(const std::string& workDir, const std::string& why) {
+Status startFresh(const std::string& workDir, const std::string& runtimeDir,
+                  const std::string& why) {
   LOG(WARNING) << "starting fresh as a new agent: " << why;
-  for (const ContainerState& c : checkpoints::readableContainers(workDir)) {
+  for (const ContainerState& c : checkpoints::readableContainers(runtimeDir)) {
     auto stat = c.executorPid > 0 ? readProcStat(c.executorPid) : std::nullopt;
     if (!stat || stat->startTime != c.executorStartTime) continue;
     LOG(WARNING) << "killing container " << c.containerId << " of task " << c.task.taskId
                  << " (executor pid " << c.executorPid << ")";
     killSession(c.executorPid);
   }
-  return checkpoints::removeAll(workDir);
+  return checkpoints::removeAll(workDir, runtimeDir);
 }
 
 // Reads the checkpoints of an earlier run (--recover=reconnect). A corrupt
 // checkpoint is an error unless --recover=cleanup; a changed boot ID (host
 // reboot) or --recover=cleanup means a fresh start.
 Result<RecoveredState> loadState(const Flags& flags, const std::string& workDir,
-                                 const std::string& bootId) {
-  auto state = checkpoints::recover(workDir, bootId);
+                                 const std::string& runtimeDir, const std::string& bootId) {
+  auto state = checkpoints::recover(workDir, bootId, runtimeDir);
   if (!state && flags.recover != "cleanup") {
     return makeError(state.error().withContext(
         "cannot recover the agent's state; to discard it and kill the containers it describes, "
@@ -156,7 +157,7 @@ Result<RecoveredState> loadState(const Flags& flags, const std::string& workDir,
           std::to_string(state->containers.size()) + " containers are gone";
   }
   if (why.empty()) return std::move(*state);
-  if (Status s = startFresh(workDir, why); !s) return makeError(s.error());
+  if (Status s = startFresh(workDir, runtimeDir, why); !s) return makeError(s.error());
   return RecoveredState{};
 }
 
@@ -193,7 +194,14 @@ int run(const Flags& flags) {
     LOG(ERROR) << "work dir path too long for " << paths::executorSocket(workDir);
     return 1;
   }
-  for (const auto& dir : {paths::sandboxesRoot(workDir), paths::containersRoot(workDir)}) {
+  std::string runtimeDir = flags.runtimeDir.empty() ? workDir + "/run" : flags.runtimeDir;
+  if (Status s = paths::makeDirs(runtimeDir, 0700); !s) {
+    LOG(ERROR) << "--runtime-dir: " << s.error().message;
+    return 1;
+  }
+  runtimeDir = absolute(runtimeDir);
+  for (const auto& dir : {paths::sandboxesRoot(workDir), paths::containersRoot(workDir),
+                          paths::containersRoot(runtimeDir)}) {
     if (Status s = paths::makeDirs(dir); !s) {
       LOG(ERROR) << s.error().message;
       return 1;
@@ -218,7 +226,7 @@ int run(const Flags& flags) {
     LOG(ERROR) << bootId.error().message;
     return 1;
   }
-  auto recovered = loadState(flags, workDir, *bootId);
+  auto recovered = loadState(flags, workDir, runtimeDir, *bootId);
   if (!recovered) {
     LOG(ERROR) << recovered.error().message;
     return 1;
@@ -284,7 +292,7 @@ int run(const Flags& flags) {
   PosixContainerizer containerizer(
       reaper,
       PosixContainerizer::Options{workDir, flags.executorPath, paths::executorEndpoint(workDir),
-                                  isolation->namespaces, std::move(*hostPaths)},
+                                  isolation->namespaces, std::move(*hostPaths), runtimeDir},
       std::move(isolation->isolators));
   Agent::Options options;
   options.supervisor.images = images.get();
@@ -295,6 +303,7 @@ int run(const Flags& flags) {
   options.statusUpdates.retryMin = seconds(flags.retryMin);
   options.statusUpdates.retryMax = seconds(flags.retryMax);
   options.supervisor.workDir = workDir;
+  options.supervisor.runtimeDir = runtimeDir;
   options.supervisor.checkpoint = true;
   options.checkpoint = true;
   options.identity = AgentIdentity{"", "", flags.hostname, flags.resources};
@@ -313,7 +322,7 @@ int run(const Flags& flags) {
     auto removed = isolation->cgroups->removeLeftovers([&](const std::string& id) {
       return validateId("container ID", id).has_value() &&
              std::find(live.begin(), live.end(), id) == live.end() &&
-             access(paths::containerDir(workDir, id).c_str(), F_OK) == 0;
+             access(paths::containerDir(runtimeDir, id).c_str(), F_OK) == 0;
     });
     LOG(INFO) << "removed " << removed.size() << " leftover container cgroups";
   }
@@ -393,7 +402,11 @@ int main(int argc, char** argv) {
       "image-store-dir", agora::po::value(&f.imageStoreDir)->default_value(""),
       "where task images are pulled and unpacked (default: WORK_DIR/images)")(
       "image-gc-interval", agora::po::value(&f.imageGcIntervalSec)->default_value(3600),
-      "seconds between removals of images no container uses; 0 for never");
+      "seconds between removals of images no container uses; 0 for never")(
+      "runtime-dir", agora::po::value(&f.runtimeDir)->default_value(""),
+      "per-boot state: container checkpoints, launch specs, rootfs mount points (default: "
+      "WORK_DIR/run); on tmpfs (e.g. /run/agora/NAME, one per agent) launches never wait on "
+      "the disk, and a reboot empties it");
   agora::po::variables_map vm;
   auto parsed = agora::parseFlags(
       argc, argv, "Usage: agora-agent --master ENDPOINT|zk://HOST:PORT/PATH --work-dir DIR [options]", options, vm);

@@ -1,15 +1,22 @@
 #pragma once
-// The agent's work directory layout:
+// The agent's directories. The work dir holds what outlives a host reboot
+// or is large; the runtime dir holds per-boot state (on tmpfs, e.g. under
+// /run, it costs no disk I/O and is empty after a reboot):
 //   WORK_DIR/executor.sock                          ipc ROUTER for executors
 //   WORK_DIR/meta/agent.ckpt                        the agent's identity
-//   WORK_DIR/containers/<containerId>/launch.bin    the container's LaunchSpec
-//   WORK_DIR/containers/<containerId>/{container,updates,exit}.ckpt
-//                                                   recovery state (schemas/checkpoint.capnp)
-//   WORK_DIR/containers/<containerId>/rootfs/{upper,work,merged,hostname}
-//                                                   an image container's overlay
-//                                                   (removed when it ends)
+//   WORK_DIR/containers/<containerId>/rootfs/{upper,work}
+//                                                   an image container's writable
+//                                                   layer (removed when it ends)
 //   WORK_DIR/images/                                the image store (default)
 //   WORK_DIR/sandboxes/<frameworkId>/<taskId>/<containerId>/   stdout, stderr
+//   RUNTIME_DIR/containers/<containerId>/launch.bin the container's LaunchSpec
+//   RUNTIME_DIR/containers/<containerId>/{container,updates,exit}.ckpt
+//                                                   recovery state (schemas/checkpoint.capnp)
+//   RUNTIME_DIR/containers/<containerId>/rootfs/{merged,hostname}
+//                                                   an image container's mount point
+// The container functions below take either root: containerDir(workDir, id)
+// and containerDir(runtimeDir, id) are the two halves of one container. The
+// runtime dir may be the work dir.
 // IDs are validated (validateId) before they become path components.
 
 #include <string>

@@ -53,9 +53,9 @@ Result<pid_t> PosixContainerizer::launch(const ContainerConfig& config) {
 
 Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   if (Status s = paths::makeDirs(config.sandbox); !s) return makeError(s.error());
-  std::string dir = paths::containerDir(options_.workDir, config.containerId);
+  std::string dir = paths::containerDir(runtimeDir(), config.containerId);
   if (Status s = paths::makeDirs(dir, 0700); !s) return makeError(s.error());
-  std::string launchFile = paths::launchFile(options_.workDir, config.containerId);
+  std::string launchFile = paths::launchFile(runtimeDir(), config.containerId);
   auto persistent = persistentVolumeMounts(config.task, options_.workDir, options_.namespaces);
   if (!persistent) return makeError(persistent.error());
   auto mounts = resolveVolumes(config.task.container.volumes,
@@ -70,10 +70,11 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
                        "image " + spec.rootfs->reference +
                            " needs the namespaces isolation, which this agent does not use");
     }
-    const std::string rootfs = paths::rootfsDir(options_.workDir, config.containerId);
-    spec.rootfs->upperDir = rootfs + "/upper";
-    spec.rootfs->workDir = rootfs + "/work";
-    spec.rootfs->mountPoint = rootfs + "/merged";
+    // The writable layer on disk; the mount point (and hostname file) per boot.
+    const std::string layer = paths::rootfsDir(options_.workDir, config.containerId);
+    spec.rootfs->upperDir = layer + "/upper";
+    spec.rootfs->workDir = layer + "/work";
+    spec.rootfs->mountPoint = paths::rootfsDir(runtimeDir(), config.containerId) + "/merged";
   }
   spec.seccomp = seccompFor(config.task);
   if (Status s = writeLaunchSpec(launchFile, spec); !s) return makeError(s.error());
@@ -255,10 +256,16 @@ void PosixContainerizer::cleanup(const std::string& containerId) {
   }
   // The overlay was mounted only in the container's mount namespace, gone
   // with its init: what is left is the writable layer on disk.
-  std::error_code ec;
-  std::filesystem::remove_all(paths::rootfsDir(options_.workDir, containerId), ec);
-  if (ec) {
-    LOG(ERROR) << "cannot remove the rootfs of container " << containerId << ": " << ec.message();
+  for (const std::string& root : {options_.workDir, runtimeDir()}) {
+    std::error_code ec;
+    std::filesystem::remove_all(paths::rootfsDir(root, containerId), ec);
+    if (ec) {
+      LOG(ERROR) << "cannot remove the rootfs of container " << containerId << ": "
+                 << ec.message();
+    }
+  }
+  if (runtimeDir() != options_.workDir) {
+    rmdir(paths::containerDir(options_.workDir, containerId).c_str());  // only if empty
   }
 }
 

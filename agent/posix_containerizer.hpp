@@ -32,6 +32,7 @@ class PosixContainerizer final : public Containerizer {
     std::string agentEndpoint;  // where executors connect
     bool namespaces = false;    // executors start tasks in their own namespaces
     HostPathPolicy hostPaths = {};  // where host-path volumes may lie
+    std::string runtimeDir;         // per-boot state (agent/paths.hpp); empty: workDir
   };
 
   // REQUIRES: reaper outlives the containerizer.
@@ -54,6 +55,9 @@ class PosixContainerizer final : public Containerizer {
   std::optional<ContainerLimitation> limitation(const std::string& containerId) const override;
 
  private:
+  const std::string& runtimeDir() const {
+    return options_.runtimeDir.empty() ? options_.workDir : options_.runtimeDir;
+  }
   struct Container {
     pid_t pid = 0;
   };

@@ -183,7 +183,7 @@ void TaskSupervisor::maybeForget(std::string containerId) {
   auto index = byTask_.find(key);
   if (index != byTask_.end() && index->second == containerId) byTask_.erase(index);
   if (options_.checkpoint) {
-    if (Status s = checkpoints::removeContainer(options_.workDir, containerId); !s) {
+    if (Status s = checkpoints::removeContainer(runtimeDir(), containerId); !s) {
       LOG(ERROR) << "cannot remove the checkpoint of container " << containerId << ": "
                  << s.error().message;
     }
@@ -369,8 +369,8 @@ void TaskSupervisor::checkpointContainer(const Record& record) {
     if (auto stat = readProcStat(record.executorPid)) state.executorStartTime = stat->startTime;
   }
   state.launchedAt = record.started;
-  Status s = paths::makeDirs(paths::containerDir(options_.workDir, record.containerId), 0700);
-  if (s) s = checkpoints::writeContainer(options_.workDir, state);
+  Status s = paths::makeDirs(paths::containerDir(runtimeDir(), record.containerId), 0700);
+  if (s) s = checkpoints::writeContainer(runtimeDir(), state);
   if (!s) LOG(ERROR) << "cannot checkpoint container " << record.containerId << ": "
                      << s.error().message;
 }
@@ -386,7 +386,7 @@ void TaskSupervisor::checkpointStream(const Record& record) {
     stream = UpdateStreamState{record.frameworkId, record.task.taskId, {}, {}, true, {}};
   }
   stream->latest = record.latest;
-  if (Status s = checkpoints::writeStream(options_.workDir, record.containerId, *stream); !s) {
+  if (Status s = checkpoints::writeStream(runtimeDir(), record.containerId, *stream); !s) {
     LOG(ERROR) << "cannot checkpoint the updates of task " << record.task.taskId << ": "
                << s.error().message;
   }

@@ -53,7 +53,8 @@ class TaskSupervisor {
     Duration killSlack = seconds(10);            // after the grace period, destroy
     Duration executorSilence = seconds(5);       // no heartbeat: kill without asking it
     Duration reconnectInterval = millis(100);      // recovered executors: reconnect resends
-    bool checkpoint = false;                     // under workDir (agent/checkpoints.hpp)
+    bool checkpoint = false;                     // under runtimeDir (agent/checkpoints.hpp)
+    std::string runtimeDir;                      // per-boot state (agent/paths.hpp); empty: workDir
     // Provisions task images; null when the agent cannot run them (no
     // namespaces isolation). REQUIRES: outlives the supervisor.
     ImageProvisioner* images = nullptr;
@@ -153,6 +154,9 @@ class TaskSupervisor {
   void recoverOne(const RecoveredContainer& recovered);
   // The task's terminal update from the executor's exit.ckpt, else TASK_FAILED.
   void reportExecutorGone(Record& record, TaskReason reason, const std::string& message);
+  const std::string& runtimeDir() const {
+    return options_.runtimeDir.empty() ? options_.workDir : options_.runtimeDir;
+  }
   void checkpointContainer(const Record& record);
   void checkpointStream(const Record& record);
   void sendReconnects();

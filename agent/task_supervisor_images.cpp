@@ -74,7 +74,7 @@ void TaskSupervisor::releaseImage(Record& record) {
 
 void TaskSupervisor::recoverImage(Record& record) {
   if (record.task.container.image.empty()) return;
-  auto spec = readLaunchSpec(paths::launchFile(options_.workDir, record.containerId));
+  auto spec = readLaunchSpec(paths::launchFile(runtimeDir(), record.containerId));
   if (!spec || !spec->rootfs) {
     LOG(ERROR) << "recovered container " << record.containerId << " names image '"
                << record.task.container.image << "' but its launch spec does not: "

@@ -73,7 +73,7 @@ void TaskSupervisor::recoverOne(const RecoveredContainer& recovered) {
 void TaskSupervisor::reportExecutorGone(Record& record, TaskReason reason,
                                         const std::string& message) {
   if (options_.checkpoint) {
-    auto exit = readTaskExit(paths::taskExitFile(options_.workDir, record.containerId));
+    auto exit = readTaskExit(paths::taskExitFile(runtimeDir(), record.containerId));
     if (!exit) LOG(ERROR) << exit.error().message;
     if (exit && *exit) {
       LOG(INFO) << "task " << record.task.taskId << " ended while the agent was down: "

@@ -1,6 +1,7 @@
 // agora-bench-container: container launch latency through a real agent and
 // real agora-executor processes (master faked in-process; the agent
-// checkpoints as agora-agent does), from the launch
+// checkpoints as agora-agent does, with its runtime dir on tmpfs as /run is on
+// a standard host: see --runtime-dir), from the launch
 // message to TASK_RUNNING, for /bin/true tasks launched one after another;
 // and, in the same run, `runc run` of a busybox bundle with the same limits.
 // Prints per mode:
@@ -45,6 +46,13 @@ double percentile(std::vector<double> values, double p) {
   return values[std::min(i, values.size() - 1)];
 }
 
+// A fresh runtime dir on tmpfs.
+std::string tmpfsRuntimeDir() {
+  char tmpl[] = "/dev/shm/agora-bench-run-XXXXXX";
+  CHECK(mkdtemp(tmpl)) << "mkdtemp under /dev/shm";
+  return tmpl;
+}
+
 double msSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -85,11 +93,12 @@ std::vector<double> measureAgent(bool namespaces, int launches, const std::strin
   char tmpl[] = "/tmp/agora-bench-ctr-XXXXXX";
   std::string workDir = mkdtemp(tmpl);
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
+  std::string runtimeDir = tmpfsRuntimeDir();
   std::vector<double> ms;
   {
     testing::RealAgentHarness agent(workDir, namespaces, cgroupsIsolator(),
                                     image.empty() ? "" : paths::imageStore(workDir), {},
-                                    /*checkpoint=*/true);
+                                    /*checkpoint=*/true, runtimeDir);
     CHECK(agent.error().empty()) << agent.error();
     const auto poll = std::chrono::microseconds(50);
     for (int i = image.empty() ? 0 : -1; i < launches; ++i) {
@@ -110,6 +119,7 @@ std::vector<double> measureAgent(bool namespaces, int launches, const std::strin
     }
   }
   fs::remove_all(workDir);
+  fs::remove_all(runtimeDir);
   return ms;
 }
 
@@ -127,10 +137,11 @@ void measureMany(const std::string& image, int count) {
   char tmpl[] = "/tmp/agora-bench-many-XXXXXX";
   std::string workDir = mkdtemp(tmpl);
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
+  std::string runtimeDir = tmpfsRuntimeDir();
   double runningSec = 0, goneSec = 0;
   {
     testing::RealAgentHarness agent(workDir, true, cgroupsIsolator(), paths::imageStore(workDir),
-                                    {}, /*checkpoint=*/true);
+                                    {}, /*checkpoint=*/true, runtimeDir);
     CHECK(agent.error().empty()) << agent.error();
     auto start = Clock::now();
     for (int i = 0; i < count; ++i) {
@@ -158,13 +169,17 @@ void measureMany(const std::string& image, int count) {
                          seconds(600), std::chrono::milliseconds(50)));
     goneSec = msSince(start) / 1000;
   }
-  CHECK_EQ(hostMountsUnder(workDir), 0) << "mounts left under " << workDir;
   int leftovers = 0;
-  for (const auto& entry : fs::directory_iterator(paths::containersRoot(workDir))) {
-    leftovers += fs::exists(entry.path() / "rootfs");
+  for (const std::string& root : {workDir, runtimeDir}) {
+    CHECK_EQ(hostMountsUnder(root), 0) << "mounts left under " << root;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(paths::containersRoot(root), ec)) {
+      leftovers += fs::exists(entry.path() / "rootfs");
+    }
   }
-  CHECK_EQ(leftovers, 0) << "overlay dirs left under " << workDir;
+  CHECK_EQ(leftovers, 0) << "overlay dirs left under " << workDir << " or " << runtimeDir;
   fs::remove_all(workDir);
+  fs::remove_all(runtimeDir);
   std::cout << "manycontainers n=" << count << " all_running_s=" << runningSec
             << " all_gone_s=" << goneSec << " leftover_mounts=0 leftover_rootfs=0" << std::endl;
 }

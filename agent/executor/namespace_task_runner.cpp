@@ -119,7 +119,7 @@ Result<RootfsPlan> prepareRootfs(const LaunchSpec& spec, int flags, const std::s
     if (ec) return makeError(ErrorCode::kIo, "mkdir " + dir + ": " + ec.message());
   }
   options.image = &image;
-  options.hostnameFile = std::filesystem::path(image.upperDir).parent_path() / "hostname";
+  options.hostnameFile = std::filesystem::path(image.mountPoint).parent_path() / "hostname";
   if (Status s = writeFile(options.hostnameFile, hostname + "\n", O_CREAT | O_TRUNC); !s) {
     return makeError(s.error());
   }

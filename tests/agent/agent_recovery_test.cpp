@@ -253,6 +253,9 @@ class AgentRecoveryTest : public ::testing::Test {
         << readFile(stderrPath());
   }
 
+  // Where agora-agent keeps per-boot state by default.
+  std::string runtimeDir() const { return workDir_ + "/run"; }
+
   EventLoop loop_;
   std::unique_ptr<ZmqServer> master_;
   std::string root_, workDir_, bootIdFile_, cgroupsRoot_;
@@ -277,7 +280,7 @@ TEST_F(AgentRecoveryTest, RestartAfterSigkillKeepsTasksAndDeliversWhatHappenedMe
   stopAgent();
   writeFile(sandboxOf("short") + "/GO", "");
   // The task ends while the agent is down; its executor records how.
-  ASSERT_TRUE(runUntil([&] { return fs::exists(paths::taskExitFile(workDir_, containerOf("short"))); },
+  ASSERT_TRUE(runUntil([&] { return fs::exists(paths::taskExitFile(runtimeDir(), containerOf("short"))); },
                        seconds(10)));
   EXPECT_TRUE(alive(longPid));
 
@@ -330,7 +333,7 @@ TEST_F(AgentRecoveryTest, ExecutorsThatDiedWhileTheAgentWasDownAreReported) {
   stopAgent();
   kill(crashedExecutor, SIGKILL);
   writeFile(sandboxOf("recorded") + "/GO", "");
-  ASSERT_TRUE(runUntil([&] { return fs::exists(paths::taskExitFile(workDir_, recordedContainer)); },
+  ASSERT_TRUE(runUntil([&] { return fs::exists(paths::taskExitFile(runtimeDir(), recordedContainer)); },
                        seconds(10)));
   kill(recordedExecutor, SIGKILL);
   ASSERT_TRUE(runUntil([&] { return !alive(crashedExecutor) && !alive(recordedExecutor); },
@@ -353,7 +356,7 @@ TEST_F(AgentRecoveryTest, ExecutorsThatDiedWhileTheAgentWasDownAreReported) {
   EXPECT_TRUE(runUntil([&] { return !alive(taskPid("crashed")); }, seconds(5)));
   // Once acknowledged, their checkpoints are gone.
   EXPECT_TRUE(runUntil(
-      [&] { return !fs::exists(paths::containerCheckpoint(workDir_, crashedContainer)); },
+      [&] { return !fs::exists(paths::containerCheckpoint(runtimeDir(), crashedContainer)); },
       seconds(5)))
       << readFile(stderrPath());
 }
@@ -373,7 +376,7 @@ TEST_F(AgentRecoveryTest, RebootRegistersANewAgentAndDropsTheOldContainers) {
   EXPECT_EQ(registrations_.back().agentId, "A2");
   // The old containers are gone (here they still ran: a simulated reboot).
   EXPECT_TRUE(runUntil([&] { return !alive(oldPid); }, seconds(5)));
-  EXPECT_FALSE(fs::exists(paths::containerCheckpoint(workDir_, container)));
+  EXPECT_FALSE(fs::exists(paths::containerCheckpoint(runtimeDir(), container)));
   EXPECT_TRUE(runUntil([&] { return fs::exists(paths::agentCheckpoint(workDir_)); }, seconds(5)));
 }
 
@@ -382,7 +385,7 @@ TEST_F(AgentRecoveryTest, CorruptCheckpointStopsTheAgentUntilCleanupIsAsked) {
   registerAgent();
   launchRunning("t", kSleeper);
   pid_t pid = taskPid("t");
-  std::string containerCkpt = paths::containerCheckpoint(workDir_, containerOf("t"));
+  std::string containerCkpt = paths::containerCheckpoint(runtimeDir(), containerOf("t"));
   stopAgent();
 
   // Truncated container checkpoint.

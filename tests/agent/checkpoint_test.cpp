@@ -156,6 +156,7 @@ TEST_F(CheckpointTest, AgentStateRoundTrips) {
   EXPECT_FALSE(fs::exists(paths::containerCheckpoint(dir_, id)));
   EXPECT_FALSE(fs::exists(paths::updatesCheckpoint(dir_, id)));
   EXPECT_FALSE(fs::exists(paths::taskExitFile(dir_, id)));
+  EXPECT_FALSE(fs::exists(paths::containerDir(dir_, id)));
   EXPECT_TRUE(checkpoints::recover(dir_)->containers.empty());
 }
 

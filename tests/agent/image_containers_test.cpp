@@ -123,7 +123,8 @@ class ImageContainersTest : public ::testing::Test {
     harness_.reset();
     harness_ = std::make_unique<testing::RealAgentHarness>(
         root_ + "/work", namespaces, std::vector<std::unique_ptr<Isolator>>{},
-        namespaces ? root_ + "/store" : "");
+        namespaces ? root_ + "/store" : "", HostPathPolicy{}, /*checkpoint=*/true,
+        root_ + "/run");
     ASSERT_EQ(harness_->error(), "");
   }
 
@@ -168,15 +169,20 @@ class ImageContainersTest : public ::testing::Test {
     return end->message;
   }
 
+  // The writable layer (work dir) and the mount point (runtime dir).
   std::string rootfsOf(const std::string& taskId) const {
     return paths::rootfsDir(root_ + "/work", harness_->containerOf(taskId));
+  }
+  std::string mountPointDirOf(const std::string& taskId) const {
+    return paths::rootfsDir(root_ + "/run", harness_->containerOf(taskId));
   }
 
   // The container ended and left neither its overlay dirs nor a mount.
   void expectCleanedUp(const std::string& taskId) {
-    std::string rootfs = rootfsOf(taskId);
-    EXPECT_TRUE(harness_->runUntil([&] { return !fs::exists(rootfs); }, seconds(10)))
-        << rootfs << " was not removed";
+    for (const std::string& dir : {rootfsOf(taskId), mountPointDirOf(taskId)}) {
+      EXPECT_TRUE(harness_->runUntil([&] { return !fs::exists(dir); }, seconds(10)))
+          << dir << " was not removed";
+    }
     EXPECT_EQ(hostMountsUnder(root_), std::vector<std::string>{});
   }
 

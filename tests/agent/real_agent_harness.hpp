@@ -26,11 +26,12 @@ class RealAgentHarness {
  public:
   // REQUIRES: workDir exists and outlives the harness. A non-empty
   // imageStoreDir gives the agent an image store there (tasks may name images).
-  // `checkpoint` makes the agent checkpoint as agora-agent does.
+  // `checkpoint` makes the agent checkpoint as agora-agent does; a non-empty
+  // runtimeDir (created here) keeps per-boot state apart (agent/paths.hpp).
   RealAgentHarness(const std::string& workDir, bool namespaces,
                    std::vector<std::unique_ptr<Isolator>> isolators = {},
                    const std::string& imageStoreDir = "", HostPathPolicy hostPaths = {},
-                   bool checkpoint = false)
+                   bool checkpoint = false, const std::string& runtimeDir = "")
       : workDir_(workDir) {
     masterServer_ = net_.bind("master");
     masterLink_ = net_.connect("master", kAgentIdentity);
@@ -43,11 +44,15 @@ class RealAgentHarness {
       return;
     }
     executors_ = std::move(*executors);
+    if (!runtimeDir.empty() && !paths::makeDirs(runtimeDir, 0700)) {
+      error_ = "cannot create " + runtimeDir;
+      return;
+    }
     containerizer_ = std::make_unique<PosixContainerizer>(
         reaper_,
         PosixContainerizer::Options{workDir_, std::string(AGORA_BIN_DIR) + "/agora-executor",
                                     paths::executorEndpoint(workDir_), namespaces,
-                                    std::move(hostPaths)},
+                                    std::move(hostPaths), runtimeDir},
         std::move(isolators));
     Agent::Options options;
     if (!imageStoreDir.empty()) {
@@ -63,6 +68,7 @@ class RealAgentHarness {
     options.supervisor.workDir = workDir_;
     options.checkpoint = checkpoint;
     options.supervisor.checkpoint = checkpoint;
+    options.supervisor.runtimeDir = runtimeDir;
     options.tickInterval = millis(200);
     agent_ = std::make_unique<Agent>(loop_, *masterLink_, *executors_, *containerizer_, options);
     agent_->start();

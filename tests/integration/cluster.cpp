@@ -76,9 +76,10 @@ void removeContainerCgroups(const std::string& dir) {
   std::set<std::string> containers;
   std::error_code ec;
   for (const auto& agent : fs::directory_iterator(dir, ec)) {
-    std::error_code inner;
-    for (const auto& c : fs::directory_iterator(agent.path() / "containers", inner)) {
-      containers.insert(c.path().filename());
+    // The work dir's and the default runtime dir's halves (agent/paths.hpp).
+    for (const fs::path& root : {agent.path() / "containers", agent.path() / "run" / "containers"}) {
+      std::error_code inner;
+      for (const auto& c : fs::directory_iterator(root, inner)) containers.insert(c.path().filename());
     }
   }
   if (containers.empty()) return;

@@ -40,7 +40,8 @@ uint16_t freePort();
 // SIGKILLs every process whose working directory or command line is under `dir`.
 void killProcessesUnder(const std::string& dir);
 // Removes the cgroups of the containers whose state lives under `dir`
-// (DIR/<agent>/containers/<id>), wherever the agent placed them.
+// (DIR/<agent>/containers/<id> or DIR/<agent>/run/containers/<id>), wherever
+// the agent placed them.
 void removeContainerCgroups(const std::string& dir);
 std::string binPath(const std::string& name);
 // Polls `condition` every 20 ms until true or the timeout passes.
