@@ -122,6 +122,7 @@ void CgroupsIsolator::usage(const std::string& containerId, ResourceStatistics& 
   stats.cpusNrThrottled = u->cpuThrottled;
   stats.cpusThrottledSec = u->cpuThrottledSec;
   stats.memUsageBytes = u->memoryBytes;
+  stats.memRssBytes = u->memoryRssBytes;
   stats.memPeakBytes = u->memoryPeakBytes;
   // The kernel reports "unlimited" as a huge page-aligned number.
   stats.memLimitBytes = u->memoryLimitBytes >= (uint64_t{1} << 62) ? 0 : u->memoryLimitBytes;

@@ -47,6 +47,7 @@ class CgroupsIsolator final : public Isolator {
   // Adopts the container's existing cgroup (an error if it is gone).
   Status recover(const ContainerConfig& config) override;
   Status kill(const std::string& containerId) override;
+  bool holdsAllProcesses() const override { return true; }
   void usage(const std::string& containerId, ResourceStatistics& stats) const override;
   std::optional<ContainerLimitation> limitation(const std::string& containerId) const override;
 

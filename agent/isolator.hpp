@@ -42,6 +42,10 @@ class Isolator {
   virtual Status cleanup(const std::string& containerId) = 0;
 
   virtual Status recover(const ContainerConfig& /*config*/) { return {}; }
+  // True when every process of a container (daemonized ones included) is
+  // held by this isolator, kill() kills them all and usage() counts them all:
+  // the containerizer then need not scan /proc for the executor's session.
+  virtual bool holdsAllProcesses() const { return false; }
   virtual Status kill(const std::string& /*containerId*/) { return {}; }
   virtual void usage(const std::string& /*containerId*/, ResourceStatistics& /*stats*/) const {}
   virtual std::optional<ContainerLimitation> limitation(const std::string& /*containerId*/) const {

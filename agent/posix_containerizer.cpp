@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "agent/executor/launch_spec.hpp"
@@ -169,8 +170,7 @@ Status PosixContainerizer::destroy(const std::string& containerId) {
     return makeError(ErrorCode::kNotFound, "unknown container '" + containerId + "'");
   }
   LOG(INFO) << "destroying container " << containerId;
-  killSession(it->second.pid);
-  killIsolated(containerId);
+  killLeftovers(it->second.pid, containerId);
   reaper_.poll();  // the executor is likely gone already: report it now
   return {};
 }
@@ -189,13 +189,15 @@ Result<ResourceStatistics> PosixContainerizer::usage(const std::string& containe
   static const double kTicks = static_cast<double>(sysconf(_SC_CLK_TCK));
   static const uint64_t kPage = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   ResourceStatistics stats;
-  static const std::vector<ProcStat> kNone;
-  auto members = sessions().find(it->second.pid);
-  for (const ProcStat& p : members == sessions().end() ? kNone : members->second) {
-    stats.cpusUserSec += static_cast<double>(p.utimeTicks) / kTicks;
-    stats.cpusSystemSec += static_cast<double>(p.stimeTicks) / kTicks;
-    stats.memRssBytes += static_cast<uint64_t>(std::max<long long>(p.rssPages, 0)) * kPage;
-    stats.processes++;
+  if (!isolatorsHoldAllProcesses()) {
+    static const std::vector<ProcStat> kNone;
+    auto members = sessions().find(it->second.pid);
+    for (const ProcStat& p : members == sessions().end() ? kNone : members->second) {
+      stats.cpusUserSec += static_cast<double>(p.utimeTicks) / kTicks;
+      stats.cpusSystemSec += static_cast<double>(p.stimeTicks) / kTicks;
+      stats.memRssBytes += static_cast<uint64_t>(std::max<long long>(p.rssPages, 0)) * kPage;
+      stats.processes++;
+    }
   }
   for (const auto& isolator : isolators_) isolator->usage(containerId, stats);
   return stats;
@@ -222,6 +224,18 @@ std::optional<ContainerLimitation> PosixContainerizer::limitation(
   return std::nullopt;
 }
 
+bool PosixContainerizer::isolatorsHoldAllProcesses() const {
+  return std::any_of(isolators_.begin(), isolators_.end(),
+                     [](const auto& isolator) { return isolator->holdsAllProcesses(); });
+}
+
+void PosixContainerizer::killLeftovers(pid_t executorPid, const std::string& containerId) {
+  // Scanning /proc costs O(host processes) per call: only without an
+  // isolator that holds (and kills) every process of the container.
+  if (!isolatorsHoldAllProcesses()) killSession(executorPid);
+  killIsolated(containerId);
+}
+
 void PosixContainerizer::killIsolated(const std::string& containerId) {
   for (auto& isolator : isolators_) {
     if (Status s = isolator->kill(containerId); !s) {
@@ -235,8 +249,7 @@ void PosixContainerizer::onExecutorExited(const std::string& containerId, int wa
   auto it = containers_.find(containerId);
   if (it == containers_.end()) return;
   // The session outlives its leader: kill what the executor left behind.
-  killSession(it->second.pid);
-  killIsolated(containerId);
+  killLeftovers(it->second.pid, containerId);
   std::optional<ContainerLimitation> limit = limitation(containerId);
   cleanup(containerId);
   containers_.erase(it);

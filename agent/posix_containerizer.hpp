@@ -69,6 +69,10 @@ class PosixContainerizer final : public Containerizer {
   std::optional<SeccompProgram> seccompFor(const TaskInfo& task);
   void onExecutorExited(const std::string& containerId, int waitStatus);
   void cleanup(const std::string& containerId);
+  bool isolatorsHoldAllProcesses() const;
+  // Kills what is left of a container: its isolators' processes and, when
+  // they do not hold every process, the executor's session.
+  void killLeftovers(pid_t executorPid, const std::string& containerId);
   void killIsolated(const std::string& containerId);
 
   // One /proc scan serves every container's usage() for a short while, so

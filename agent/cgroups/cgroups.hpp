@@ -36,6 +36,7 @@ struct CgroupUsage {
   uint64_t cpuThrottled = 0;  // periods in which the group was throttled
   double cpuThrottledSec = 0;
   uint64_t memoryBytes = 0;
+  uint64_t memoryRssBytes = 0;    // anonymous memory (v1 total_rss, v2 anon)
   uint64_t memoryPeakBytes = 0;   // 0 if the kernel does not track it
   uint64_t memoryLimitBytes = 0;  // UINT64_MAX-ish values mean unlimited
   uint64_t oomKills = 0;          // processes killed for hitting the memory limit

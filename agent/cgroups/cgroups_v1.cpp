@@ -189,6 +189,9 @@ Result<CgroupUsage> CgroupsV1::usage(const std::string& name) const {
     return parseValue(*text).value_or(0);
   };
   u.memoryBytes = value("memory", "memory.usage_in_bytes");
+  if (auto stat = readFile(path("memory", name) + "/memory.stat")) {
+    u.memoryRssBytes = parseKeyed(*stat)["total_rss"];
+  }
   u.memoryPeakBytes = value("memory", "memory.max_usage_in_bytes");
   u.memoryLimitBytes = value("memory", "memory.limit_in_bytes");
   if (auto oom = readFile(path("memory", name) + "/memory.oom_control")) {

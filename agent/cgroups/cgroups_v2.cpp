@@ -160,6 +160,9 @@ Result<CgroupUsage> CgroupsV2::usage(const std::string& name) const {
     return parseValue(*text).value_or(0);
   };
   u.memoryBytes = value("memory.current");
+  if (auto memoryStat = readFile(dir + "/memory.stat")) {
+    u.memoryRssBytes = parseKeyed(*memoryStat)["anon"];
+  }
   u.memoryPeakBytes = value("memory.peak");
   u.memoryLimitBytes = value("memory.max");
   if (auto events = readFile(dir + "/memory.events")) {

@@ -325,6 +325,9 @@ TEST_F(CgroupsIsolatorTest, ACpuQuotaThrottlesABusyLoopAndShowsInUsage) {
   EXPECT_TRUE(seen->cgroups);
   EXPECT_GT(seen->cpusThrottledSec, 0);
   EXPECT_GT(seen->memLimitBytes, 0u);
+  // From the cgroup alone (no /proc scan): the executor and the shell.
+  EXPECT_GT(seen->memRssBytes, 0u);
+  EXPECT_GE(seen->processes, 2u);
   auto body = nlohmann::json::parse(containersResponse(*agent_->snapshot()).body);
   bool found = false;
   for (const auto& c : body["containers"]) {
