@@ -19,6 +19,7 @@ std::string rootfsDir(const std::string& workDir, const std::string& containerId
 }
 
 std::string imageStore(const std::string& workDir) { return workDir + "/images"; }
+std::string mountPointLayer(const std::string& workDir) { return workDir + "/mount-points"; }
 
 std::string launchFile(const std::string& workDir, const std::string& containerId) {
   return containerDir(workDir, containerId) + "/launch.bin";

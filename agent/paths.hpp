@@ -8,6 +8,8 @@
 //                                                   an image container's writable
 //                                                   layer (removed when it ends)
 //   WORK_DIR/images/                                the image store (default)
+//   WORK_DIR/mount-points/                          the shared top layer of image
+//                                                   containers (makeMountPointLayer)
 //   WORK_DIR/sandboxes/<frameworkId>/<taskId>/<containerId>/   stdout, stderr
 //   RUNTIME_DIR/containers/<containerId>/launch.bin the container's LaunchSpec
 //   RUNTIME_DIR/containers/<containerId>/{container,updates,exit}.ckpt
@@ -31,6 +33,7 @@ std::string containersRoot(const std::string& workDir);
 std::string containerDir(const std::string& workDir, const std::string& containerId);
 std::string rootfsDir(const std::string& workDir, const std::string& containerId);
 std::string imageStore(const std::string& workDir);
+std::string mountPointLayer(const std::string& workDir);
 std::string launchFile(const std::string& workDir, const std::string& containerId);
 std::string metaDir(const std::string& workDir);
 std::string agentCheckpoint(const std::string& workDir);

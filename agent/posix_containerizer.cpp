@@ -9,6 +9,7 @@
 
 #include "agent/executor/launch_spec.hpp"
 #include "agent/executor/process_launcher.hpp"
+#include "agent/executor/rootfs_setup.hpp"
 #include "agent/executor/security_policy.hpp"
 #include "agent/paths.hpp"
 #include "agent/persistent_volumes.hpp"
@@ -76,6 +77,13 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
     spec.rootfs->upperDir = layer + "/upper";
     spec.rootfs->workDir = layer + "/work";
     spec.rootfs->mountPoint = paths::rootfsDir(runtimeDir(), config.containerId) + "/merged";
+    if (!mountPointLayerReady_) {
+      if (Status s = makeMountPointLayer(paths::mountPointLayer(options_.workDir)); !s) {
+        return makeError(s.error());
+      }
+      mountPointLayerReady_ = true;
+    }
+    spec.rootfs->layerDirs.push_back(paths::mountPointLayer(options_.workDir));  // topmost
   }
   spec.seccomp = seccompFor(config.task);
   if (Status s = writeLaunchSpec(launchFile, spec); !s) return makeError(s.error());

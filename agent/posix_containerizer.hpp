@@ -90,6 +90,7 @@ class PosixContainerizer final : public Containerizer {
   // The container whose termination handler is running, with its limitation
   // taken before cleanup (limitation() answers from it).
   std::optional<std::pair<std::string, std::optional<ContainerLimitation>>> terminating_;
+  bool mountPointLayerReady_ = false;  // made once per agent run
 };
 
 // SIGKILLs every process in session `sid`, repeating while new ones appear

@@ -213,7 +213,7 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   config.security = policy.get();
   fillKeep(config, pipes, **command);
 
-  auto stack = std::make_unique<char[]>(kInitStackBytes);
+  auto stack = std::make_unique_for_overwrite<char[]>(kInitStackBytes);
   pid_t pid = clone(containerInit, stack.get() + kInitStackBytes, *flags | SIGCHLD, &config);
   if (pid < 0) return makeError(errnoError("clone the container's namespaces", errno));
   pipes.closeChildEnds();

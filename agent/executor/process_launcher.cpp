@@ -272,7 +272,7 @@ constexpr size_t kSharedChildStackBytes = 256 * 1024;
 // holds a few hundred MB). Signals stay blocked until the child has reset
 // their handlers, which are ours in our memory.
 pid_t spawnSharingMemory(ChildArgs& args) {
-  auto stack = std::make_unique<char[]>(kSharedChildStackBytes);
+  auto stack = std::make_unique_for_overwrite<char[]>(kSharedChildStackBytes);
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);

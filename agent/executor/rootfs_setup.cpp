@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "agent/executor/process_launcher.hpp"
 #include "agent/executor/volume_mounts.hpp"
@@ -143,7 +144,9 @@ bool runStep(const MountStep& s, const char* root) {
     case Kind::kMakePrivate:
       return mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
     case Kind::kOverlay:
-      return mount("overlay", root, "overlay", s.flags, s.data.c_str()) == 0;
+      if (mount("overlay", root, "overlay", s.flags, s.data.c_str()) == 0) return true;
+      return errno == EINVAL && !s.fallbackData.empty() &&
+             mount("overlay", root, "overlay", s.flags, s.fallbackData.c_str()) == 0;
     case Kind::kPivotRoot:
       return pivotInto(root);
     case Kind::kMknod:
@@ -320,7 +323,10 @@ Result<RootfsPlan> planRootfs(const RootfsOptions& o) {
     if (!data) return makeError(data.error().withContext("image " + o.image->reference));
     MountStep overlay = step(Kind::kOverlay, "mount the overlay rootfs of image " +
                                                  o.image->reference + " at " + plan.root(), "");
-    overlay.data = std::move(*data);
+    // volatile (Linux 5.10+): the upper dir is discarded with the container,
+    // so its unmount need not sync the whole upper filesystem.
+    overlay.data = *data + ",volatile";
+    overlay.fallbackData = std::move(*data);
     overlay.flags = MS_NODEV;  // device nodes come from our /dev only
     plan.add(std::move(overlay));
   }
@@ -330,6 +336,24 @@ Result<RootfsPlan> planRootfs(const RootfsOptions& o) {
   // Volumes (PreparedMounts) come here: run() makes them before pivot_root.
   if (o.image) plan.add(step(Kind::kPivotRoot, "pivot_root into " + plan.root(), ""));
   return plan;
+}
+
+Status makeMountPointLayer(const std::string& dir) {
+  // The targets planRootfs() mounts on in every image container.
+  const std::string sandbox = std::string(kContainerSandbox).substr(1);
+  for (const std::string& sub : {std::string("proc"), std::string("dev"), std::string("sys"),
+                                 std::string("tmp"), sandbox, std::string("etc")}) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir + "/" + sub, ec);
+    if (ec) return makeError(ErrorCode::kIo, "mkdir " + dir + "/" + sub + ": " + ec.message());
+  }
+  for (const char* file : {"etc/hosts", "etc/resolv.conf", "etc/hostname"}) {
+    std::string path = dir + "/" + file;
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return makeError(errnoError("create " + path, errno));
+    close(fd);
+  }
+  return {};
 }
 
 }  // namespace agora::agent

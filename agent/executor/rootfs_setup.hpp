@@ -5,7 +5,8 @@
 //
 // With an image (RootfsOptions::image), in this order:
 //   1. make / rprivate (nothing propagates back to the host)
-//   2. mount the overlay rootfs (image layers + the container's upper/work)
+//   2. mount the overlay rootfs (image layers + the container's upper/work;
+//      volatile where the kernel has it)
 //   3. /proc                    <- SEAM security: mask /proc paths right after
 //   4. /dev (tmpfs; null zero full random urandom tty; devpts with ptmx;
 //      /dev/shm; fd, stdin, stdout, stderr links), /sys read-only, /tmp tmpfs
@@ -55,6 +56,7 @@ struct MountStep {
   std::string target;  // relative to the root ("dev/null"); kOverlay: unused
   std::string fstype;
   std::string data;
+  std::string fallbackData;  // kOverlay: retried with these when the kernel refuses `data`
   unsigned long flags = 0;
   bool file = false;
   bool recursive = false;
@@ -98,5 +100,13 @@ struct RootfsOptions {
 // container's overlay dirs belong to the host's root.
 
 Result<RootfsPlan> planRootfs(const RootfsOptions& options);
+
+// Creates under `dir` the directories and empty files an image container's
+// mounts go on (proc, dev, sys, tmp, the sandbox, etc/hosts, etc/resolv.conf,
+// etc/hostname): a read-only lower layer shared by every container, on top of
+// the image's (like Docker's init layer), so that starting a container
+// creates nothing in its upper dir. Adds only what is missing: the layer must
+// not change under running containers.
+Status makeMountPointLayer(const std::string& dir);
 
 }  // namespace agora::agent

@@ -355,6 +355,23 @@ TEST_F(ImageContainersTest, KilledContainersLeaveNoMountOrUpperDir) {
   expectCleanedUp("sleeper");
 }
 
+// Mount points come from the shared mount-point layer: a container that
+// writes nothing leaves its upper dir empty (no per-start inode churn).
+TEST_F(ImageContainersTest, StartingAContainerCreatesNothingInItsUpperDir) {
+  harness_->launch(shellTask("quiet", probe(), "exec busybox sleep 1000"));
+  ASSERT_TRUE(harness_->waitRunning("quiet"));
+  // Only the image's WorkingDir may be made there; no mount point is.
+  for (const auto& entry : fs::directory_iterator(rootfsOf("quiet") + "/upper")) {
+    std::string name = entry.path().filename();
+    for (const char* mountPoint : {"proc", "dev", "sys", "tmp", "mnt", "etc"}) {
+      EXPECT_NE(name, mountPoint) << "created in the upper dir";
+    }
+  }
+  harness_->kill("quiet");
+  ASSERT_NE(harness_->waitTerminal("quiet"), nullptr);
+  expectCleanedUp("quiet");
+}
+
 TEST_F(ImageContainersTest, TwoContainersShareTheUnpackedLayers) {
   const std::string script =
       "busybox grep ' / / ' /proc/self/mountinfo > $AGORA_SANDBOX/root; exec busybox sleep 1000";
@@ -368,7 +385,10 @@ TEST_F(ImageContainersTest, TwoContainersShareTheUnpackedLayers) {
     return at == std::string::npos ? line : line.substr(at, line.find(',', at) - at);
   };
   std::string one = lower("one");
-  EXPECT_TRUE(one.starts_with("lowerdir=" + root_ + "/store/layers/")) << one;
+  // The shared mount-point layer on top, then the image's unpacked layers.
+  EXPECT_TRUE(one.starts_with("lowerdir=" + root_ + "/work/mount-points:" + root_ +
+                              "/store/layers/"))
+      << one;
   EXPECT_EQ(one, lower("two"));
   int layers = 0;
   for (const auto& e : fs::directory_iterator(root_ + "/store/layers")) layers += e.is_directory();

@@ -55,9 +55,10 @@ TEST(RootfsPlanTest, AnImageGetsItsOverlayDevSysTmpSandboxEtcThenPivots) {
   ASSERT_GE(steps.size(), 10u);
   EXPECT_EQ(steps[0].kind, Kind::kMakePrivate);
   EXPECT_EQ(steps[1].kind, Kind::kOverlay);
-  EXPECT_EQ(steps[1].data,
-            "lowerdir=/store/layers/top:/store/layers/bottom,upperdir=" + image.upperDir +
-                ",workdir=" + image.workDir);
+  const std::string options = "lowerdir=/store/layers/top:/store/layers/bottom,upperdir=" +
+                              image.upperDir + ",workdir=" + image.workDir;
+  EXPECT_EQ(steps[1].data, options + ",volatile");
+  EXPECT_EQ(steps[1].fallbackData, options);  // kernels without volatile
   EXPECT_EQ(steps[2].what, "mount proc at /proc");
   EXPECT_EQ(steps.back().kind, Kind::kPivotRoot);
   std::vector<std::string> targets;
