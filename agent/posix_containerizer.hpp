@@ -32,7 +32,7 @@ class PosixContainerizer final : public Containerizer {
     std::string agentEndpoint;  // where executors connect
     bool namespaces = false;    // executors start tasks in their own namespaces
     HostPathPolicy hostPaths = {};  // where host-path volumes may lie
-    std::string runtimeDir;         // per-boot state (agent/paths.hpp); empty: workDir
+    std::string runtimeDir = {};    // per-boot state (agent/paths.hpp); empty: workDir
   };
 
   // REQUIRES: reaper outlives the containerizer.
