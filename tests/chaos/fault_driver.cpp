@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <fstream>
+#include <iomanip>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
@@ -37,11 +39,48 @@ void FaultDriver::runDue(bool all) {
   for (Pending& p : due) p.action();
 }
 
+void FaultDriver::kill(const std::string& name) {
+  std::erase_if(restarted_, [&](const Restarted& r) { return r.name == name; });
+  if (cluster_.kill(name)) return;
+  failures_.push_back(name + " did not die within 10 s of SIGKILL");
+  log("FAILURE: " + failures_.back());
+}
+
+void FaultDriver::restart(const std::string& name, const std::string& what, int attempt) {
+  cluster_.start(name);
+  restarted_.push_back({name, Clock::now(), attempt});
+  log("restarted " + name + what);
+}
+
+void FaultDriver::checkRestarts() {
+  auto now = Clock::now();
+  std::vector<Restarted> watched;
+  watched.swap(restarted_);
+  for (const Restarted& r : watched) {
+    if (cluster_.running(r.name)) {
+      if (now - r.at < kRestartWatch) restarted_.push_back(r);
+      continue;
+    }
+    std::ostringstream failure;
+    failure << r.name << " exited with status " << cluster_.exitCode(r.name) << " within "
+            << std::fixed << std::setprecision(1)
+            << std::chrono::duration<double>(now - r.at).count() << " s of restart #" << r.attempt;
+    failures_.push_back(failure.str());
+    std::string details = cluster_.logTail(r.name, 5);
+    if (r.name.rfind("agent", 0) == 0) {
+      details += "\n    " + cluster_.describeAgentPort(std::stoi(r.name.substr(5)));
+    }
+    log("FAILURE: " + failures_.back() + details);
+    if (r.attempt < kRestartAttempts) restart(r.name, " again", r.attempt + 1);
+  }
+}
+
 void FaultDriver::run(std::chrono::milliseconds duration) {
   auto end = Clock::now() + duration;
   auto next = Clock::now() + std::chrono::seconds(3);  // let the frameworks launch first
   while (Clock::now() < end) {
     runDue(false);
+    checkRestarts();
     if (Clock::now() >= next) {
       for (int attempt = 0; attempt < 5 && !inject(static_cast<Fault>(pick(5))); ++attempt) {
       }
@@ -52,7 +91,13 @@ void FaultDriver::run(std::chrono::milliseconds duration) {
   }
 }
 
-void FaultDriver::restoreAll() { runDue(true); }
+void FaultDriver::restoreAll() {
+  runDue(true);
+  while (!restarted_.empty()) {
+    checkRestarts();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
 
 bool FaultDriver::inject(Fault fault) {
   bool done = false;
@@ -71,12 +116,9 @@ bool FaultDriver::killLeader() {
   int lead = cluster_.leader();
   if (lead < 0) return false;
   std::string name = "master" + std::to_string(lead);
-  cluster_.kill(name);
+  kill(name);
   log("SIGKILL leading " + name);
-  later(1, 3, [this, name] {
-    cluster_.start(name);
-    log("restarted " + name);
-  });
+  later(1, 3, [this, name] { restart(name, ""); });
   return true;
 }
 
@@ -84,12 +126,9 @@ bool FaultDriver::killAgent() {
   int agent = pick(cluster_.config().agents);
   std::string name = "agent" + std::to_string(agent);
   if (!cluster_.running(name)) return false;
-  cluster_.kill(name);
+  kill(name);
   log("SIGKILL " + name);
-  later(0.5, 3, [this, name] {
-    cluster_.start(name);
-    log("restarted " + name + " (--recover=reconnect)");
-  });
+  later(0.5, 3, [this, name] { restart(name, " (--recover=reconnect)"); });
   return true;
 }
 
@@ -119,12 +158,9 @@ bool FaultDriver::killExecutor() {
 bool FaultDriver::killScheduler() {
   std::string name = pick(2) == 0 ? "keeper" : "batcher";
   if (!cluster_.running(name)) return false;
-  cluster_.kill(name);
+  kill(name);
   log("SIGKILL framework " + name);
-  later(0.5, 3, [this, name] {
-    cluster_.start(name);
-    log("restarted framework " + name + " (fails over to its framework ID)");
-  });
+  later(0.5, 3, [this, name] { restart(name, " (fails over to its framework ID)"); });
   return true;
 }
 
