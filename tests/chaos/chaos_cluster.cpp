@@ -192,6 +192,12 @@ void ChaosCluster::define(const std::string& name, std::vector<std::string> argv
   argv_[name] = std::move(argv);
 }
 
+std::vector<std::string> ChaosCluster::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, argv] : argv_) out.push_back(name);
+  return out;
+}
+
 void ChaosCluster::start(const std::string& name) {
   SpawnOptions options;
   options.argv = argv_.at(name);

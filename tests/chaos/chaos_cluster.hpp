@@ -49,6 +49,7 @@ class ChaosCluster {
   Status setAgentLink(int agent, bool up) { return agentLinks_.at(agent)->setUp(up); }
 
   // Processes by name: master<i>, agent<i>, keeper, batcher.
+  std::vector<std::string> names() const;
   void start(const std::string& name);
   // SIGKILLs and reaps; false when it did not die within 10 s.
   bool kill(const std::string& name);

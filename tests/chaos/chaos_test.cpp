@@ -132,9 +132,12 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   std::ofstream(cluster.journalPath("batcher") + ".stop") << "settle\n";
   auto settling = Clock::now();
 
-  bool longTasksBack =
-      testing::eventually([&] { return keeperRunning(cluster) == config.longTasks; },
-                          kLongTasksBound);
+  bool longTasksBack = testing::eventually(
+      [&] {
+        faults.supervise();
+        return keeperRunning(cluster) == config.longTasks;
+      },
+      kLongTasksBound);
   auto longTasksMs =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - settling).count();
   CheckResult result;
@@ -142,6 +145,7 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   int clean = 0;
   // Two clean checks a second apart: the state is settled, not passing by.
   while (clean < 2 && Clock::now() < deadline) {
+    faults.supervise();
     result = check(observe(cluster));
     clean = result.violations.empty() ? clean + 1 : 0;
     if (clean < 2) std::this_thread::sleep_for(1s);
@@ -155,7 +159,8 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   std::cout << "chaos faults=" << faults.total() << " (" << faults.summary()
             << ") tasks=" << result.tasks << " updates_checked=" << result.updatesChecked
             << " vanished_launches=" << result.vanishedLaunches
-            << " long_tasks_back_ms=" << longTasksMs << " seed=" << gSeed
+            << " long_tasks_back_ms=" << longTasksMs << " masters_stepped_down=" << faults.selfExits()
+            << " seed=" << gSeed
             << " violations=" << result.violations.size() << std::endl;
   for (const std::string& v : result.violations) std::cout << "chaos violation: " << v << std::endl;
   if (const char* keep = std::getenv("AGORA_CHAOS_KEEP_LOGS"); keep && !result.violations.empty()) {

@@ -2,10 +2,11 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iomanip>
-#include <sstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 namespace agora::chaos {
@@ -41,12 +42,14 @@ void FaultDriver::runDue(bool all) {
 
 void FaultDriver::kill(const std::string& name) {
   std::erase_if(restarted_, [&](const Restarted& r) { return r.name == name; });
+  down_.insert(name);
   if (cluster_.kill(name)) return;
   failures_.push_back(name + " did not die within 10 s of SIGKILL");
   log("FAILURE: " + failures_.back());
 }
 
 void FaultDriver::restart(const std::string& name, const std::string& what, int attempt) {
+  down_.erase(name);
   cluster_.start(name);
   restarted_.push_back({name, Clock::now(), attempt});
   log("restarted " + name + what);
@@ -71,7 +74,32 @@ void FaultDriver::checkRestarts() {
       details += "\n    " + cluster_.describeAgentPort(std::stoi(r.name.substr(5)));
     }
     log("FAILURE: " + failures_.back() + details);
-    if (r.attempt < kRestartAttempts) restart(r.name, " again", r.attempt + 1);
+    if (r.attempt < kRestartAttempts) {
+      restart(r.name, " again", r.attempt + 1);
+    } else {
+      down_.insert(r.name);  // left down: the supervisor gives up too
+      log("giving up on " + r.name);
+    }
+  }
+}
+
+void FaultDriver::supervise() {
+  checkRestarts();
+  for (const std::string& name : cluster_.names()) {
+    bool watched = std::any_of(restarted_.begin(), restarted_.end(),
+                               [&](const Restarted& r) { return r.name == name; });
+    if (down_.count(name) || watched || cluster_.running(name)) continue;
+    int status = cluster_.exitCode(name);
+    if (status < 0) continue;  // never started, or gave up on after failed restarts
+    std::string what = name + " exited on its own with status " + std::to_string(status);
+    if (name.rfind("master", 0) == 0 && status == 3) {
+      ++selfExits_;
+      log(what + " (stepped down)" + cluster_.logTail(name, 2));
+    } else {
+      failures_.push_back(what);
+      log("FAILURE: " + what + cluster_.logTail(name, 5));
+    }
+    restart(name, " (as its supervisor would)");
   }
 }
 
@@ -80,7 +108,7 @@ void FaultDriver::run(std::chrono::milliseconds duration) {
   auto next = Clock::now() + std::chrono::seconds(3);  // let the frameworks launch first
   while (Clock::now() < end) {
     runDue(false);
-    checkRestarts();
+    supervise();
     if (Clock::now() >= next) {
       for (int attempt = 0; attempt < 5 && !inject(static_cast<Fault>(pick(5))); ++attempt) {
       }
@@ -94,7 +122,7 @@ void FaultDriver::run(std::chrono::milliseconds duration) {
 void FaultDriver::restoreAll() {
   runDue(true);
   while (!restarted_.empty()) {
-    checkRestarts();
+    supervise();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }

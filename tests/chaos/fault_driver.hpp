@@ -6,7 +6,10 @@
 // A restarted process that exits within kRestartWatch is a failure: its log
 // tail (and for an agent, who holds its HTTP port) is printed, it is
 // started again (at most kRestartAttempts times in a row), and failures()
-// names it.
+// names it. The driver also stands in for the daemons' supervisor: a
+// process that exits on its own is started again; a master that steps down
+// (exit status 3, e.g. after losing its ZooKeeper session) is counted in
+// selfExits(), any other such exit is a failure.
 
 #include <chrono>
 #include <functional>
@@ -32,6 +35,10 @@ class FaultDriver {
   // Restarts that failed (the process exited soon after), and kills that
   // did not take, one line each.
   const std::vector<std::string>& failures() const { return failures_; }
+  // Starts again, now, every process that exited on its own; call while
+  // the cluster settles too.
+  void supervise();
+  int selfExits() const { return selfExits_; }
 
   int total() const;
   // "leader=3 agent=2 executor=4 scheduler=1 partition=2"
@@ -77,6 +84,8 @@ class FaultDriver {
   std::map<Fault, int> counts_;
   std::vector<Restarted> restarted_;
   std::vector<std::string> failures_;
+  std::set<std::string> down_;  // killed by the driver, restart pending
+  int selfExits_ = 0;
 };
 
 }  // namespace agora::chaos
