@@ -73,6 +73,7 @@ void Agent::startRegistration(const std::string& why) {
             << ")";
   registered_ = false;
   registrationAttempt_ = randomUuidBytes();
+  ++registrationSeq_;
   updates_.pause();
   sendRegistration();
   schedulePublish();
@@ -93,6 +94,7 @@ void Agent::sendRegistration() {
     m.setAgentId(agentId_);
     m.setAttempt(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(registrationAttempt_.data()),
                                      registrationAttempt_.size()));
+    m.setAttemptSeq(registrationSeq_);
     m.setHostname(options_.hostname);
     options_.resources.toCapnp(m.initResources(options_.resources.count()));
     toCapnp(options_.attributes,
@@ -116,14 +118,20 @@ void Agent::sendRegistration() {
     for (const auto& [id, info] : frameworks) toCapnp(*info, fws[i++]);
   });
   master_.send(kAgentProtocol, frame);
+  sentSinceConnected_ = true;
 }
 
 void Agent::onConnected() {
   if (tick_ == 0) return;  // not started
+  bool queued = sentSinceConnected_;
+  sentSinceConnected_ = false;
   // A new connection may reach a restarted master that does not know this
   // agent's connection: register again now rather than after missed pings.
   if (registered_) return startRegistration("connected to the master again");
-  sendRegistration();
+  // Sent on a connection still being made (a new leader's), it goes out
+  // now; once more would only be a duplicate. A send lost with a broken
+  // connection is repeated by the tick.
+  if (!queued) sendRegistration();
 }
 
 void Agent::onTick() {

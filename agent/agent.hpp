@@ -110,6 +110,10 @@ class Agent {
   std::string checkpointedId_;
   bool registered_ = false;
   std::string registrationAttempt_;  // ReregisterAgent.attempt, kept by retries
+  uint64_t registrationSeq_ = 0;     // ReregisterAgent.attemptSeq, likewise
+  // A registration went out since the last connected event: it waits in
+  // the connection's queue, so that event need not send another.
+  bool sentSinceConnected_ = false;
   std::string session_;  // AgentRegistered.session: RunTasks of another are dropped
   Duration pingInterval_ = seconds(2);
   TimePoint lastPing_{};

@@ -61,6 +61,18 @@ Result<Resources> reportedTotal(Result<Resources> total) {
   return total;
 }
 
+// A re-registration against the last one processed from the same peer.
+enum class AttemptOrder { kNewer, kSame, kOlder };
+
+AttemptOrder orderAttempt(const Agent& agent, const std::string& attempt, uint64_t seq) {
+  if (seq != 0 && agent.attemptSeq != 0) {
+    if (seq < agent.attemptSeq) return AttemptOrder::kOlder;
+    return seq == agent.attemptSeq ? AttemptOrder::kSame : AttemptOrder::kNewer;
+  }
+  bool same = !attempt.empty() && attempt == agent.attempt;
+  return same ? AttemptOrder::kSame : AttemptOrder::kNewer;
+}
+
 // A task as reported by a re-registering agent, decoded before any state changes.
 struct ReportedTask {
   std::string frameworkId;
@@ -221,12 +233,22 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   Agent* agent = state_.findAgent(agentId);
   auto attemptBytes = message.getAttempt();
   std::string attempt(reinterpret_cast<const char*>(attemptBytes.begin()), attemptBytes.size());
-  if (agent != nullptr && agent->status == AgentStatus::kRegistered && agent->peer == peer &&
-      agent->answered && !attempt.empty() && attempt == agent->answeredAttempt) {
-    // A retry that crossed our answer: its task list may predate launches
-    // sent since, so it must not be reconciled again.
-    sendRegistered(*agent, true);
-    return;
+  uint64_t attemptSeq = message.getAttemptSeq();
+  if (agent != nullptr && agent->peer == peer) {
+    AttemptOrder order = orderAttempt(*agent, attempt, attemptSeq);
+    if (order == AttemptOrder::kOlder) {
+      // Held up behind a newer one we processed: its task list is stale.
+      LOG(INFO) << "ignoring re-registration #" << attemptSeq << " of agent " << agentId
+                << ": #" << agent->attemptSeq << " was already processed";
+      return;
+    }
+    if (order == AttemptOrder::kSame && agent->status == AgentStatus::kRegistered) {
+      // A retry: its task list may predate launches sent since our answer,
+      // so it is not reconciled again. Unanswered yet: the answer follows
+      // once the registry write is durable.
+      if (agent->answered) sendRegistered(*agent, true);
+      return;
+    }
   }
   bool wasKnown = agent != nullptr;
   if (!wasKnown) {
@@ -248,6 +270,8 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   agent->unreachableTime = 0;
   agent->missedPongs = 0;
   agent->answered = false;
+  agent->attempt = attempt;
+  agent->attemptSeq = attemptSeq;
   agent->session = randomUuidBytes();  // launches sent before this are void
 
   for (const FrameworkInfo& info : frameworks) {
@@ -290,15 +314,19 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   }
   LOG(INFO) << "agent " << agentId << " (" << agent->hostname << ") re-registered with "
             << agent->tasks.size() << " live tasks" << (wasKnown ? "" : " (new to this master)");
-  persistAgent(*agent, [this, agentId, peer, attempt](Status persisted) {
+  persistAgent(*agent, [this, agentId, peer](Status persisted) {
     Agent* admitted = state_.findAgent(agentId);
     LOG_IF(ERROR, !persisted) << "not answering agent " << agentId
                               << ": cannot persist it: " << persisted.error().message;
-    if (persisted && admitted != nullptr && admitted->peer == peer) {
-      admitted->answered = true;
-      admitted->answeredAttempt = attempt;
-      sendRegistered(*admitted, true);
+    if (admitted == nullptr || admitted->peer != peer) return;
+    if (!persisted) {
+      // Its retry must be processed anew, not taken for one of this attempt.
+      admitted->attempt.clear();
+      admitted->attemptSeq = 0;
+      return;
     }
+    admitted->answered = true;
+    sendRegistered(*admitted, true);
   });
   scheduleAllocation();
 }

@@ -50,6 +50,12 @@ struct ReregisterAgent {
   # retry of the attempt it already answered without re-reading its task
   # list, which may predate launches sent after that answer.
   attempt @7 :Data;
+  # Orders the re-registrations of one agent process (one transport
+  # identity): 1 for its first, one more for each new one; retries repeat
+  # it. A master drops one older than the newest it processed from that
+  # peer (its task list is stale), and treats an equal one as a retry of
+  # that attempt. 0: not sent; `attempt` alone identifies retries.
+  attemptSeq @8 :UInt64;
 }
 
 struct AgentTask {

@@ -230,6 +230,7 @@ struct ChildArgs {
   const ProcessOptions* options = nullptr;
   const PreparedProcess* prepared = nullptr;
   int syncFd = -1;  // waits for a byte on it before exec; -1: does not wait
+  int syncWriteFd = -1;  // the parent's end of syncFd's pipe
   int errFd = -1;
 };
 
@@ -242,6 +243,11 @@ struct ChildArgs {
   }
   joinAll(o.joinFiles, a.errFd);
   if (a.syncFd >= 0) {
+    // Only the parent may hold the write end: if it dies before releasing
+    // us, the read sees end-of-file and we exit. Otherwise we would wait
+    // forever holding a copy of every descriptor of the parent (an agent's
+    // HTTP listener, whose port its restart then cannot bind).
+    close(a.syncWriteFd);
     char go = 0;
     ssize_t n;
     do {
@@ -296,7 +302,7 @@ Result<pid_t> launchProcess(const ProcessOptions& o) {
     closeAll({syncPipe[0], syncPipe[1], errPipe[0], errPipe[1]});
     return makeError(errnoError("pipe", err));
   }
-  ChildArgs args{&o, prepared->get(), syncPipe[0], errPipe[1]};
+  ChildArgs args{&o, prepared->get(), syncPipe[0], syncPipe[1], errPipe[1]};
   // A parent hook needs the child waiting in a copy of our memory; without
   // one the child runs straight to exec in ours.
   pid_t pid = o.beforeExec || !kSpawnSharingMemory ? fork() : spawnSharingMemory(args);

@@ -21,10 +21,13 @@
 #include "agent/paths.hpp"
 #include "agent/proc_stat.hpp"
 #include "common/codec.hpp"
+#include "common/http_client.hpp"
+#include "common/http_server.hpp"
 #include "common/subprocess.hpp"
 #include "common/zmq_transport.hpp"
 #include "schemas/master_agent.capnp.h"
 #include "tests/agent/real_agent_support.hpp"
+#include "tests/support/port_holders.hpp"
 
 namespace agora::agent {
 namespace {
@@ -58,6 +61,11 @@ void killProcessesUnder(const std::string& dir) {
 bool alive(pid_t pid) {
   auto stat = readProcStat(pid);
   return stat && stat->state != 'Z';
+}
+
+uint16_t unusedPort() {
+  auto server = http::HttpServer::create("127.0.0.1:0");
+  return server ? static_cast<uint16_t>((*server)->port()) : 0;
 }
 
 class AgentRecoveryTest : public ::testing::Test {
@@ -414,6 +422,44 @@ TEST_F(AgentRecoveryTest, CorruptCheckpointStopsTheAgentUntilCleanupIsAsked) {
   registerAgent();
   EXPECT_FALSE(registrations_.back().reregister);
   EXPECT_TRUE(runUntil([&] { return !alive(pid); }, seconds(5)));
+}
+
+// The agent's HTTP port must be free for its restart whatever its children
+// do: executors that keep running, and children caught between fork and
+// exec when the agent died.
+TEST_F(AgentRecoveryTest, RestartedRightAfterSigkillMidLaunchItGetsItsHttpPortBack) {
+  uint16_t port = unusedPort();
+  ASSERT_NE(port, 0);
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/api/v1/containers";
+  std::vector<std::string> flags = {"--http", "127.0.0.1:" + std::to_string(port)};
+  startAgent(flags);
+  registerAgent();
+  launchRunning("long", kSleeper);
+  pid_t longPid = taskPid("long");
+  for (int round = 0; round < 3; ++round) {
+    // A burst of launches; the agent dies once the first of them started.
+    std::string prefix = "burst-" + std::to_string(round) + "-";
+    for (int i = 0; i < 6; ++i) runTask(prefix + std::to_string(i), kSleeper);
+    ASSERT_TRUE(runUntil([&] { return !containerOf(prefix + "0").empty(); }, seconds(10)))
+        << readFile(stderrPath());
+    stopAgent();
+    size_t registrations = registrations_.size();
+    startAgent(flags);
+    bool serving = runUntil(
+        [&] {
+          auto response = http::get(url, std::chrono::milliseconds(500));
+          return (response && response->status == 200) || waitpid(agentPid_, nullptr, WNOHANG) != 0;
+        },
+        seconds(10));
+    ASSERT_TRUE(serving && alive(agentPid_))
+        << "round " << round << ": " << agora::testing::describePortHolders(port) << "\n"
+        << readFile(stderrPath());
+    ASSERT_TRUE(runUntil([&] { return registrations_.size() > registrations; }, seconds(10)))
+        << readFile(stderrPath());
+    EXPECT_TRUE(registrations_.back().reregister);
+  }
+  EXPECT_TRUE(alive(longPid));
+  EXPECT_EQ(taskPid("long"), longPid);
 }
 
 TEST_F(AgentRecoveryTest, CgroupsOfRecoveredContainersAreAdopted) {

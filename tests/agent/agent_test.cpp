@@ -194,6 +194,35 @@ TEST_F(AgentTest, ReregistersAtOnceWhenTheConnectionToTheMasterComesBack) {
   EXPECT_TRUE(agent_->registered());
 }
 
+TEST_F(AgentTest, ANewLeaderGetsTheReregistrationOnceAndRetriesRepeatItsSeq) {
+  registerAgent();
+  auto seqOf = [&](size_t i) { return toMaster_[i].root().getReregisterAgent().getAttemptSeq(); };
+  // ZooKeeper names a new leader: a new connection, registration sent on it
+  // at once; its handshake completes afterwards.
+  agent_->reconnect("new leading master");
+  masterLink_->simulateReconnect();
+  loop_.runUntilIdle();
+  ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 1);
+  uint64_t first = seqOf(toMaster_.size() - 1);
+  EXPECT_GT(first, 0u);
+  // Unanswered: the tick retries with the same seq; a connection that drops
+  // and comes back with nothing sent since gets it at once.
+  advance(seconds(1));
+  ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 2);
+  EXPECT_EQ(seqOf(toMaster_.size() - 1), first);
+  masterLink_->simulateReconnect();
+  loop_.runUntilIdle();
+  masterLink_->simulateReconnect();
+  loop_.runUntilIdle();
+  ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 3);
+  EXPECT_EQ(seqOf(toMaster_.size() - 1), first);
+  // The next re-registration is a newer attempt.
+  registerAgent();
+  fromMaster([](auto e) { e.initPing().setKnown(false); });
+  ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 4);
+  EXPECT_EQ(seqOf(toMaster_.size() - 1), first + 1);
+}
+
 TEST_F(AgentTest, ShutdownAgentKillsItsTasksAndRegistersAnewButNotForAFormerId) {
   registerAgent();
   runTask("t1");

@@ -1,15 +1,19 @@
 #include "tests/chaos/chaos_cluster.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <stdexcept>
+#include <thread>
 
 #include "common/http_client.hpp"
 #include "common/subprocess.hpp"
+#include "tests/support/port_holders.hpp"
 
 namespace agora::chaos {
 
@@ -39,8 +43,89 @@ std::vector<std::string> ownCgroupDirs() {
   return dirs;
 }
 
+namespace {
+
+namespace fs = std::filesystem;
+
+void writeText(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = write(fd, text.data(), text.size());
+  (void)n;
+  close(fd);
+}
+
+// Kills every process in the cgroup `dir` and in its descendants, then
+// removes them, deepest first. Thaws frozen ones first: an agent killed in
+// the middle of destroying a container can leave it frozen, and a frozen
+// process does not die of SIGKILL.
+void removeCgroupTree(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  std::vector<fs::path> tree{dir};
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_directory(ec)) tree.push_back(it->path());
+  }
+  for (auto p = tree.rbegin(); p != tree.rend(); ++p) {
+    if (fs::exists(*p / "freezer.state", ec)) writeText(*p / "freezer.state", "THAWED");
+    for (int attempt = 0; attempt < 100 && rmdir(p->c_str()) != 0 && errno == EBUSY; ++attempt) {
+      std::ifstream procs(*p / "cgroup.procs");
+      for (pid_t pid; procs >> pid;) ::kill(pid, SIGKILL);
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+}
+
+bool isChaosRoot(const std::string& name, pid_t* owner) {
+  const std::string prefix = "agora-chaos-";
+  if (name.rfind(prefix, 0) != 0) return false;
+  size_t dash = name.find("-a", prefix.size());
+  if (dash == std::string::npos) return false;
+  *owner = static_cast<pid_t>(std::strtol(name.c_str() + prefix.size(), nullptr, 10));
+  return *owner > 0;
+}
+
+}  // namespace
+
+std::vector<std::string> chaosCgroupRoots(pid_t owner) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    std::error_code walk;
+    auto it = fs::recursive_directory_iterator(hierarchy.path(),
+                                               fs::directory_options::skip_permission_denied, walk);
+    for (; !walk && it != fs::recursive_directory_iterator(); it.increment(walk)) {
+      std::error_code typeError;
+      if (!it->is_directory(typeError)) continue;
+      pid_t pid = 0;
+      if (isChaosRoot(it->path().filename(), &pid)) {
+        if (owner == 0 ? (::kill(pid, 0) != 0 && errno == ESRCH) : pid == owner) {
+          found.push_back(it->path());
+        }
+        it.disable_recursion_pending();
+      } else if (it.depth() >= 3) {
+        it.disable_recursion_pending();  // agents place their roots near the top
+      }
+    }
+  }
+  return found;
+}
+
 ChaosCluster::ChaosCluster(ChaosConfig config) : config_(config) {
+  try {
+    setUp();
+  } catch (...) {
+    tearDown();
+    throw;
+  }
+}
+
+ChaosCluster::~ChaosCluster() { tearDown(); }
+
+void ChaosCluster::setUp() {
   testing::NetnsLink::removeStale();
+  for (const std::string& stale : chaosCgroupRoots(0)) removeCgroupTree(stale);
   auto services = testing::NetnsLink::create();
   if (!services) throw std::runtime_error(services.error().message);
   services_ = std::move(*services);
@@ -80,7 +165,7 @@ ChaosCluster::ChaosCluster(ChaosConfig config) : config_(config) {
   for (const auto& [name, argv] : argv_) start(name);
 }
 
-ChaosCluster::~ChaosCluster() {
+void ChaosCluster::tearDown() {
   for (auto& [name, child] : processes_) {
     if (child) child->signal(SIGKILL);
   }
@@ -88,9 +173,11 @@ ChaosCluster::~ChaosCluster() {
   zookeeper_.reset();
   // Executors and tasks outlive their agent by design.
   testing::killProcessesUnder(root());
-  testing::removeContainerCgroups(root());
+  // Whole roots, not only the containers the agents' work dirs name: a
+  // launch cut short by an agent's SIGKILL can leave a cgroup no
+  // checkpoint mentions.
   for (const std::string& dir : ownCgroupDirs()) {
-    for (int i = 0; i < config_.agents; ++i) rmdir((dir + "/" + cgroupsRoot(i)).c_str());
+    for (int i = 0; i < config_.agents; ++i) removeCgroupTree(dir + "/" + cgroupsRoot(i));
   }
   agentLinks_.clear();
   services_.reset();
@@ -105,6 +192,12 @@ void ChaosCluster::define(const std::string& name, std::vector<std::string> argv
   argv_[name] = std::move(argv);
 }
 
+std::vector<std::string> ChaosCluster::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, argv] : argv_) out.push_back(name);
+  return out;
+}
+
 void ChaosCluster::start(const std::string& name) {
   SpawnOptions options;
   options.argv = argv_.at(name);
@@ -115,12 +208,38 @@ void ChaosCluster::start(const std::string& name) {
   processes_[name] = std::make_unique<testing::Child>(name, *pid);
 }
 
-void ChaosCluster::kill(const std::string& name) {
+bool ChaosCluster::kill(const std::string& name) {
   auto it = processes_.find(name);
-  if (it == processes_.end() || !it->second) return;
+  if (it == processes_.end() || !it->second) return true;
   it->second->signal(SIGKILL);
-  it->second->wait(10s);
+  bool died = it->second->wait(10s) >= 0;
   it->second.reset();
+  return died;
+}
+
+int ChaosCluster::exitCode(const std::string& name) {
+  auto it = processes_.find(name);
+  if (it == processes_.end() || !it->second || it->second->running()) return -1;
+  return it->second->wait(0s);
+}
+
+std::string ChaosCluster::logTail(const std::string& name, int lines) const {
+  std::ifstream in(root() + "/" + name + ".log");
+  std::deque<std::string> last;
+  std::string line;
+  while (std::getline(in, line)) {
+    last.push_back(line);
+    if (static_cast<int>(last.size()) > lines) last.pop_front();
+  }
+  std::string text;
+  for (const std::string& l : last) text += "\n    | " + l;
+  return text;
+}
+
+std::string ChaosCluster::describeAgentPort(int agent) const {
+  const std::string& address = agentHttp_.at(agent);
+  auto port = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+  return testing::describePortHolders(port, agentLinks_.at(agent)->namespacePath());
 }
 
 bool ChaosCluster::running(const std::string& name) {

@@ -4,8 +4,10 @@
 // isolation, its own cgroups root) inside the network namespace of its own
 // link (tests/support/netns_link.hpp), routed to that address; the keeper and batcher
 // frameworks. Every process can be SIGKILLed and started again with the
-// same arguments and work dir. On destruction every process, executor,
-// container cgroup and the network are removed.
+// same arguments and work dir. On destruction (and when the constructor
+// fails) every process, executor, the agents' whole cgroups roots and the
+// network are removed; construction first removes the roots of earlier
+// test processes that died without doing so.
 
 #include <map>
 #include <memory>
@@ -30,6 +32,11 @@ struct ChaosConfig {
 // process's path in it (agents inherit the test's cgroups).
 std::vector<std::string> ownCgroupDirs();
 
+// The agents' cgroups roots (agora-chaos-PID-aN, see cgroupsRoot()) in every
+// hierarchy under /sys/fs/cgroup made by test process `owner`; owner 0:
+// those of test processes that are gone.
+std::vector<std::string> chaosCgroupRoots(pid_t owner);
+
 class ChaosCluster {
  public:
   // Throws std::runtime_error when something cannot be set up.
@@ -42,10 +49,19 @@ class ChaosCluster {
   Status setAgentLink(int agent, bool up) { return agentLinks_.at(agent)->setUp(up); }
 
   // Processes by name: master<i>, agent<i>, keeper, batcher.
+  std::vector<std::string> names() const;
   void start(const std::string& name);
-  void kill(const std::string& name);
+  // SIGKILLs and reaps; false when it did not die within 10 s.
+  bool kill(const std::string& name);
   bool running(const std::string& name);
   pid_t pid(const std::string& name);
+  // Of a process that stopped on its own: its exit code (128+signal).
+  int exitCode(const std::string& name);
+  // The last `lines` lines of its log (stdout and stderr).
+  std::string logTail(const std::string& name, int lines) const;
+  // Which sockets and processes hold agent `agent`'s HTTP port inside its
+  // namespace (tests/support/port_holders.hpp).
+  std::string describeAgentPort(int agent) const;
 
   // The index of the master that says it leads and that every live master
   // names; -1 when there is none (yet).
@@ -61,6 +77,8 @@ class ChaosCluster {
   std::string agentWorkDir(int agent) const { return root() + "/agent" + std::to_string(agent); }
 
  private:
+  void setUp();
+  void tearDown();
   void define(const std::string& name, std::vector<std::string> argv);
   nlohmann::json get(const std::string& url);
 

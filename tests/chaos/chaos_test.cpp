@@ -5,7 +5,7 @@
 // off. Once the faults stop and the cluster settles, the checker's invariants
 // (checker.hpp) must hold.
 //
-// Duration and seed: --duration=SECONDS / AGORA_CHAOS_DURATION (default 100)
+// Duration and seed: --duration=SECONDS / AGORA_CHAOS_DURATION (default 60)
 // and --seed=N / AGORA_CHAOS_SEED (default: from the clock; printed, so a
 // run can be replayed).
 
@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "tests/chaos/chaos_cluster.hpp"
@@ -81,6 +82,37 @@ bool sanitized() {
 #endif
 }
 
+// Processes whose command line or working directory is under `root`.
+std::vector<pid_t> processesUnder(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::vector<pid_t> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::stringstream cmdline;
+    cmdline << std::ifstream(entry.path() / "cmdline").rdbuf();
+    std::error_code linkError;
+    std::string cwd = fs::read_symlink(entry.path() / "cwd", linkError);
+    if (cmdline.str().find(root) != std::string::npos || (!linkError && cwd.rfind(root, 0) == 0)) {
+      found.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+  }
+  return found;
+}
+
+// Checked once the cluster is gone, whatever the outcome: nothing of it is left.
+struct TeardownCheck {
+  std::string root;
+  ~TeardownCheck() {
+    auto roots = chaosCgroupRoots(getpid());
+    EXPECT_TRUE(roots.empty()) << "cgroups left behind, e.g. " << roots.front();
+    if (root.empty()) return;
+    auto pids = processesUnder(root);
+    EXPECT_TRUE(pids.empty()) << "processes left behind, e.g. pid " << pids.front();
+  }
+};
+
 TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   if (std::string why = skipReason(); !why.empty()) GTEST_SKIP() << why;
   if (sanitized() && std::getenv("AGORA_CHAOS_DURATION") == nullptr) {
@@ -88,7 +120,9 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   }
   std::cout << "chaos seed=" << gSeed << " duration=" << gDurationSec << "s" << std::endl;
   ChaosConfig config;
+  TeardownCheck teardownCheck;
   ChaosCluster cluster(config);
+  teardownCheck.root = cluster.root();
   ASSERT_TRUE(testing::eventually([&] { return keeperRunning(cluster) == config.longTasks; }, 60s))
       << "the keeper's tasks never all ran; logs in " << cluster.root();
 
@@ -98,9 +132,12 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   std::ofstream(cluster.journalPath("batcher") + ".stop") << "settle\n";
   auto settling = Clock::now();
 
-  bool longTasksBack =
-      testing::eventually([&] { return keeperRunning(cluster) == config.longTasks; },
-                          kLongTasksBound);
+  bool longTasksBack = testing::eventually(
+      [&] {
+        faults.supervise();
+        return keeperRunning(cluster) == config.longTasks;
+      },
+      kLongTasksBound);
   auto longTasksMs =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - settling).count();
   CheckResult result;
@@ -108,10 +145,12 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   int clean = 0;
   // Two clean checks a second apart: the state is settled, not passing by.
   while (clean < 2 && Clock::now() < deadline) {
+    faults.supervise();
     result = check(observe(cluster));
     clean = result.violations.empty() ? clean + 1 : 0;
     if (clean < 2) std::this_thread::sleep_for(1s);
   }
+  for (const std::string& failure : faults.failures()) result.violations.push_back(failure);
   if (!longTasksBack) {
     result.violations.push_back("the keeper's " + std::to_string(config.longTasks) +
                                 " long tasks were not all RUNNING within " +
@@ -120,7 +159,8 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   std::cout << "chaos faults=" << faults.total() << " (" << faults.summary()
             << ") tasks=" << result.tasks << " updates_checked=" << result.updatesChecked
             << " vanished_launches=" << result.vanishedLaunches
-            << " long_tasks_back_ms=" << longTasksMs << " seed=" << gSeed
+            << " long_tasks_back_ms=" << longTasksMs << " masters_stepped_down=" << faults.selfExits()
+            << " seed=" << gSeed
             << " violations=" << result.violations.size() << std::endl;
   for (const std::string& v : result.violations) std::cout << "chaos violation: " << v << std::endl;
   if (const char* keep = std::getenv("AGORA_CHAOS_KEEP_LOGS"); keep && !result.violations.empty()) {

@@ -2,8 +2,11 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 namespace agora::chaos {
@@ -37,11 +40,75 @@ void FaultDriver::runDue(bool all) {
   for (Pending& p : due) p.action();
 }
 
+void FaultDriver::kill(const std::string& name) {
+  std::erase_if(restarted_, [&](const Restarted& r) { return r.name == name; });
+  down_.insert(name);
+  if (cluster_.kill(name)) return;
+  failures_.push_back(name + " did not die within 10 s of SIGKILL");
+  log("FAILURE: " + failures_.back());
+}
+
+void FaultDriver::restart(const std::string& name, const std::string& what, int attempt) {
+  down_.erase(name);
+  cluster_.start(name);
+  restarted_.push_back({name, Clock::now(), attempt});
+  log("restarted " + name + what);
+}
+
+void FaultDriver::checkRestarts() {
+  auto now = Clock::now();
+  std::vector<Restarted> watched;
+  watched.swap(restarted_);
+  for (const Restarted& r : watched) {
+    if (cluster_.running(r.name)) {
+      if (now - r.at < kRestartWatch) restarted_.push_back(r);
+      continue;
+    }
+    std::ostringstream failure;
+    failure << r.name << " exited with status " << cluster_.exitCode(r.name) << " within "
+            << std::fixed << std::setprecision(1)
+            << std::chrono::duration<double>(now - r.at).count() << " s of restart #" << r.attempt;
+    failures_.push_back(failure.str());
+    std::string details = cluster_.logTail(r.name, 5);
+    if (r.name.rfind("agent", 0) == 0) {
+      details += "\n    " + cluster_.describeAgentPort(std::stoi(r.name.substr(5)));
+    }
+    log("FAILURE: " + failures_.back() + details);
+    if (r.attempt < kRestartAttempts) {
+      restart(r.name, " again", r.attempt + 1);
+    } else {
+      down_.insert(r.name);  // left down: the supervisor gives up too
+      log("giving up on " + r.name);
+    }
+  }
+}
+
+void FaultDriver::supervise() {
+  checkRestarts();
+  for (const std::string& name : cluster_.names()) {
+    bool watched = std::any_of(restarted_.begin(), restarted_.end(),
+                               [&](const Restarted& r) { return r.name == name; });
+    if (down_.count(name) || watched || cluster_.running(name)) continue;
+    int status = cluster_.exitCode(name);
+    if (status < 0) continue;  // never started, or gave up on after failed restarts
+    std::string what = name + " exited on its own with status " + std::to_string(status);
+    if (name.rfind("master", 0) == 0 && status == 3) {
+      ++selfExits_;
+      log(what + " (stepped down)" + cluster_.logTail(name, 2));
+    } else {
+      failures_.push_back(what);
+      log("FAILURE: " + what + cluster_.logTail(name, 5));
+    }
+    restart(name, " (as its supervisor would)");
+  }
+}
+
 void FaultDriver::run(std::chrono::milliseconds duration) {
   auto end = Clock::now() + duration;
   auto next = Clock::now() + std::chrono::seconds(3);  // let the frameworks launch first
   while (Clock::now() < end) {
     runDue(false);
+    supervise();
     if (Clock::now() >= next) {
       for (int attempt = 0; attempt < 5 && !inject(static_cast<Fault>(pick(5))); ++attempt) {
       }
@@ -52,7 +119,13 @@ void FaultDriver::run(std::chrono::milliseconds duration) {
   }
 }
 
-void FaultDriver::restoreAll() { runDue(true); }
+void FaultDriver::restoreAll() {
+  runDue(true);
+  while (!restarted_.empty()) {
+    supervise();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
 
 bool FaultDriver::inject(Fault fault) {
   bool done = false;
@@ -71,12 +144,9 @@ bool FaultDriver::killLeader() {
   int lead = cluster_.leader();
   if (lead < 0) return false;
   std::string name = "master" + std::to_string(lead);
-  cluster_.kill(name);
+  kill(name);
   log("SIGKILL leading " + name);
-  later(1, 3, [this, name] {
-    cluster_.start(name);
-    log("restarted " + name);
-  });
+  later(1, 3, [this, name] { restart(name, ""); });
   return true;
 }
 
@@ -84,12 +154,9 @@ bool FaultDriver::killAgent() {
   int agent = pick(cluster_.config().agents);
   std::string name = "agent" + std::to_string(agent);
   if (!cluster_.running(name)) return false;
-  cluster_.kill(name);
+  kill(name);
   log("SIGKILL " + name);
-  later(0.5, 3, [this, name] {
-    cluster_.start(name);
-    log("restarted " + name + " (--recover=reconnect)");
-  });
+  later(0.5, 3, [this, name] { restart(name, " (--recover=reconnect)"); });
   return true;
 }
 
@@ -119,12 +186,9 @@ bool FaultDriver::killExecutor() {
 bool FaultDriver::killScheduler() {
   std::string name = pick(2) == 0 ? "keeper" : "batcher";
   if (!cluster_.running(name)) return false;
-  cluster_.kill(name);
+  kill(name);
   log("SIGKILL framework " + name);
-  later(0.5, 3, [this, name] {
-    cluster_.start(name);
-    log("restarted framework " + name + " (fails over to its framework ID)");
-  });
+  later(0.5, 3, [this, name] { restart(name, " (fails over to its framework ID)"); });
   return true;
 }
 

@@ -3,6 +3,13 @@
 // same choices: SIGKILL the leading master, an agent, an executor or a
 // framework, and cut an agent off its network. A killed process is started
 // again (same arguments and work dir) and a cut healed after a random delay.
+// A restarted process that exits within kRestartWatch is a failure: its log
+// tail (and for an agent, who holds its HTTP port) is printed, it is
+// started again (at most kRestartAttempts times in a row), and failures()
+// names it. The driver also stands in for the daemons' supervisor: a
+// process that exits on its own is started again; a master that steps down
+// (exit status 3, e.g. after losing its ZooKeeper session) is counted in
+// selfExits(), any other such exit is a failure.
 
 #include <chrono>
 #include <functional>
@@ -22,8 +29,16 @@ class FaultDriver {
 
   // Injects faults for `duration`, logging each one to stdout.
   void run(std::chrono::milliseconds duration);
-  // Heals every cut and starts every killed process, now.
+  // Heals every cut and starts every killed process, now; returns once the
+  // restarted processes have stayed up for kRestartWatch (or given up).
   void restoreAll();
+  // Restarts that failed (the process exited soon after), and kills that
+  // did not take, one line each.
+  const std::vector<std::string>& failures() const { return failures_; }
+  // Starts again, now, every process that exited on its own; call while
+  // the cluster settles too.
+  void supervise();
+  int selfExits() const { return selfExits_; }
 
   int total() const;
   // "leader=3 agent=2 executor=4 scheduler=1 partition=2"
@@ -36,6 +51,13 @@ class FaultDriver {
     std::function<void()> action;
   };
   enum class Fault { kLeader, kAgent, kExecutor, kScheduler, kPartition };
+  struct Restarted {
+    std::string name;
+    Clock::time_point at;
+    int attempt = 1;
+  };
+  static constexpr std::chrono::seconds kRestartWatch{5};
+  static constexpr int kRestartAttempts = 3;
 
   bool inject(Fault fault);
   bool killLeader();
@@ -44,6 +66,11 @@ class FaultDriver {
   bool killScheduler();
   bool cutAgent();
   void later(double minSec, double maxSec, std::function<void()> action);
+  void kill(const std::string& name);
+  void restart(const std::string& name, const std::string& what, int attempt = 1);
+  // Reports (and retries) restarted processes that exited; forgets those
+  // that have stayed up for kRestartWatch.
+  void checkRestarts();
   void runDue(bool all);
   double uniform(double lo, double hi);
   int pick(int n);
@@ -55,6 +82,10 @@ class FaultDriver {
   std::vector<Pending> pending_;
   std::set<int> cut_;
   std::map<Fault, int> counts_;
+  std::vector<Restarted> restarted_;
+  std::vector<std::string> failures_;
+  std::set<std::string> down_;  // killed by the driver, restart pending
+  int selfExits_ = 0;
 };
 
 }  // namespace agora::chaos

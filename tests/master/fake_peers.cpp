@@ -49,13 +49,14 @@ void FakeAgent::registerAgent(const std::string& resources, const std::string& h
 
 void FakeAgent::reregister(const std::string& id, const std::string& resources,
                            const std::vector<std::pair<std::string, TaskInfo>>& runningTasks,
-                           const std::string& attempt) {
+                           const std::string& attempt, uint64_t attemptSeq) {
   Resources total = *Resources::parse(resources);
   client_->send(kAgentProtocol, agentFrame([&](schema::AgentEnvelope::Builder env) {
                   auto reg = env.initReregisterAgent();
                   reg.setAgentId(id);
                   reg.setAttempt(capnp::Data::Reader(
                       reinterpret_cast<const capnp::byte*>(attempt.data()), attempt.size()));
+                  reg.setAttemptSeq(attemptSeq);
                   reg.setHostname("host1");
                   total.toCapnp(reg.initResources(total.count()));
                   auto tasks = reg.initTasks(static_cast<unsigned>(runningTasks.size()));

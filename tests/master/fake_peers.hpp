@@ -28,7 +28,7 @@ class FakeAgent {
   void registerAgent(const std::string& resources, const std::string& hostname = "host1");
   void reregister(const std::string& agentId, const std::string& resources,
                   const std::vector<std::pair<std::string, TaskInfo>>& runningTasks,
-                  const std::string& attempt = "");
+                  const std::string& attempt = "", uint64_t attemptSeq = 0);
   void pong();
   // Returns the update's uuid.
   std::string sendStatus(const std::string& frameworkId, const std::string& taskId,

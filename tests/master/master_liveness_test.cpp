@@ -234,5 +234,51 @@ TEST_F(MasterTest, ARetriedReregistrationDoesNotLoseTasksLaunchedAfterItsAnswer)
   EXPECT_FALSE(a->session.empty());
 }
 
+TEST_F(MasterTest, AnOlderReregistrationArrivingAfterANewerOneIsIgnored) {
+  auto s = scheduler("sched-1");
+  auto a = agent("agent-a", "cpus:2;mem:1024");
+  a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-2", 2);
+  settle();
+  std::string session = a->session;
+  int answers = a->registeredCount;
+  ASSERT_FALSE(s->offers.empty());
+  s->accept({s->offers.back().id}, {makeTask("t1", "cpus:1")});
+  settle();
+  ASSERT_EQ(a->runTasks.size(), 1u);
+  // Attempt 1 (a random attempt of its own, without t1) was held up on a
+  // dead connection: it is not reconciled, so t1 is not reported lost.
+  a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-1", 1);
+  settle();
+  EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::STAGING);
+  EXPECT_EQ(a->session, session);
+  EXPECT_EQ(a->registeredCount, answers);
+  // A newer attempt without t1 is reconciled: the agent really lost it.
+  a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-3", 3);
+  settle();
+  EXPECT_TRUE(isTerminal(task(s->frameworkId, "t1")->state));
+  EXPECT_NE(a->session, session);
+}
+
+TEST_F(MasterTest, AReregistrationRepeatedBeforeItsAnswerIsReconciledOnce) {
+  auto s = scheduler("sched-1");
+  auto a = agent("agent-a", "cpus:2;mem:1024");
+  settle();
+  size_t rescindsBefore = s->rescinds.size();
+  int answers = a->registeredCount;
+  // Sent at once to a new leader and again when the connection came up:
+  // the copy reaches the master before its answer to the first went out.
+  a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-1", 1);
+  a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-1", 1);
+  settle();
+  EXPECT_EQ(a->registeredCount, answers + 1);
+  EXPECT_LE(s->rescinds.size(), rescindsBefore + 1);  // the agent's offer, once
+  // A retry after the answer is answered again, still without reconciling.
+  std::string session = a->session;
+  a->reregister(a->agentId, "cpus:2;mem:1024", {}, "attempt-1", 1);
+  settle();
+  EXPECT_EQ(a->registeredCount, answers + 2);
+  EXPECT_EQ(a->session, session);
+}
+
 }  // namespace
 }  // namespace agora::master::testing

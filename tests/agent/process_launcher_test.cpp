@@ -1,0 +1,107 @@
+// launchProcess() with real processes: what a child left waiting before exec
+// does when its parent dies (an agent SIGKILLed in the middle of a launch).
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "agent/executor/process_launcher.hpp"
+#include "agent/proc_stat.hpp"
+
+namespace agora::agent {
+namespace {
+
+struct Held {
+  pid_t child = 0;
+  uint16_t port = 0;
+};
+
+bool alive(pid_t pid) {
+  auto stat = readProcStat(pid);
+  return stat && stat->state != 'Z';
+}
+
+// Binds a listener on 127.0.0.1:`port` (0: any); its fd, or -1.
+int listenOn(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 8) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+uint16_t portOf(int fd) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// A daemon (a process listening on a port, close-on-exec) that is SIGKILLed
+// from its beforeExec hook, as an agent killed while attaching a new
+// executor to its cgroups.
+TEST(ProcessLauncherTest, AChildHeldBeforeExecExitsWhenItsParentDiesAndFreesThePort) {
+  int report[2];
+  ASSERT_EQ(pipe2(report, O_CLOEXEC), 0);
+  pid_t daemon = fork();
+  ASSERT_GE(daemon, 0);
+  if (daemon == 0) {
+    close(report[0]);
+    int listener = listenOn(0);
+    if (listener < 0) _exit(2);
+    Held held{0, portOf(listener)};
+    ProcessOptions options;
+    options.argv = {"/bin/true"};
+    options.beforeExec = [&](pid_t child) -> Status {
+      held.child = child;
+      if (write(report[1], &held, sizeof(held)) != sizeof(held)) _exit(3);
+      kill(getpid(), SIGKILL);
+      pause();
+      return {};
+    };
+    (void)launchProcess(options);
+    _exit(4);
+  }
+  close(report[1]);
+  Held held;
+  ssize_t n = read(report[0], &held, sizeof(held));
+  close(report[0]);
+  int status = 0;
+  waitpid(daemon, &status, 0);
+  ASSERT_EQ(n, static_cast<ssize_t>(sizeof(held))) << "the daemon exited with " << status;
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+  bool gone = eventually([&] { return !alive(held.child); }, std::chrono::seconds(5));
+  EXPECT_TRUE(gone) << "the child " << held.child << " still waits for its dead parent";
+  int again = listenOn(held.port);
+  EXPECT_GE(again, 0) << "port " << held.port << " is still held after the daemon died";
+  if (again >= 0) close(again);
+  if (!gone) kill(held.child, SIGKILL);
+}
+
+}  // namespace
+}  // namespace agora::agent
