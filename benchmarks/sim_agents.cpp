@@ -35,15 +35,15 @@ SimAgents::SimAgents(SimAgentsOptions options)
 
 SimAgents::~SimAgents() { stop(); }
 
-namespace {
-
-std::string envelope(const std::function<void(schema::AgentEnvelope::Builder)>& fill) {
+std::string agentEnvelope(const std::function<void(schema::AgentEnvelope::Builder)>& fill) {
   capnp::MallocMessageBuilder message;
   auto env = message.initRoot<schema::AgentEnvelope>();
   env.setVersion(schema::PROTOCOL_VERSION);
   fill(env);
   return encodePacked(message);
 }
+
+namespace {
 
 void sendStatus(ClientTransport& client, const std::string& agentId, const std::string& frameworkId,
                 const std::string& taskId, TaskState state) {
@@ -58,7 +58,7 @@ void sendStatus(ClientTransport& client, const std::string& agentId, const std::
     status.exitCode = 0;
     status.reason = TaskReason::COMMAND_EXITED;
   }
-  client.send(kAgentProtocol, envelope([&](schema::AgentEnvelope::Builder env) {
+  client.send(kAgentProtocol, agentEnvelope([&](schema::AgentEnvelope::Builder env) {
                 auto update = env.initStatusUpdate();
                 update.setFrameworkId(frameworkId);
                 toCapnp(status, update.initStatus());
@@ -86,7 +86,7 @@ namespace {
 std::string reregisterMessage(const std::string& agentId, int index, const Resources& resources,
                               const std::map<std::string, FrameworkInfo>& frameworks,
                               const std::vector<std::pair<std::string, TaskInfo>>& tasks) {
-  return envelope([&](schema::AgentEnvelope::Builder env) {
+  return agentEnvelope([&](schema::AgentEnvelope::Builder env) {
     auto reg = env.initReregisterAgent();
     reg.setAgentId(agentId);
     reg.setHostname("sim-" + std::to_string(index));
@@ -112,7 +112,7 @@ std::string reregisterMessage(const std::string& agentId, int index, const Resou
 
 void SimAgents::runShard(Shard& shard) {
   auto registerMessage = [&](const Shard::Agent& agent) {
-    return envelope([&](schema::AgentEnvelope::Builder env) {
+    return agentEnvelope([&](schema::AgentEnvelope::Builder env) {
       auto reg = env.initRegisterAgent();
       reg.setHostname("sim-" + std::to_string(agent.index));
       options_.resources.toCapnp(reg.initResources(options_.resources.count()));
@@ -153,7 +153,7 @@ void SimAgents::runShard(Shard& shard) {
                                                    self->frameworks, self->tasks));
               break;
             }
-            self->client->send(kAgentProtocol, envelope([&](schema::AgentEnvelope::Builder out) {
+            self->client->send(kAgentProtocol, agentEnvelope([&](schema::AgentEnvelope::Builder out) {
                                  out.initPong().setAgentId(self->agentId);
                                }));
             break;
