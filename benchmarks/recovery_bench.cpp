@@ -272,8 +272,7 @@ int run(int argc, char** argv) {
   constexpr double kPingIntervalSec = 10;
 
   // The transport alone, for the same agents.
-  simOptions.masterEndpoint = "tcp://127.0.0.1:" + std::to_string(pickPort());
-  baseline.start(simOptions.masterEndpoint, kPingIntervalSec);
+  simOptions.masterEndpoint = baseline.start(kPingIntervalSec);
   double transportBaseRss = settledResidentBytes(baseline.pid());
   baselineSim.start(simOptions);
   while (baseline.registered() < agents) std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -56,8 +56,11 @@ void TransportBaseline::runChild() {
   if (shared_->stopping.load() != 0) _exit(0);
   {
     EventLoop loop;
-    auto server = ZmqServer::create(loop, shared_->endpoint);
+    auto server = ZmqServer::create(loop, "tcp://127.0.0.1:*");
     CHECK(server.has_value()) << server.error().message;
+    std::string bound = (*server)->endpoint();
+    CHECK_LT(bound.size(), kEndpointBytes);
+    std::strcpy(shared_->endpoint, bound.c_str());
     std::set<std::string> peers;
     (*server)->setHandler([&](const std::string& peer, std::string_view, std::string_view payload) {
       auto decoded = Decoded::parse(payload);
@@ -94,12 +97,14 @@ void TransportBaseline::runChild() {
   _exit(0);
 }
 
-void TransportBaseline::start(const std::string& endpoint, double pingIntervalSec) {
-  CHECK_LT(endpoint.size(), kEndpointBytes);
-  std::strcpy(shared_->endpoint, endpoint.c_str());
+std::string TransportBaseline::start(double pingIntervalSec) {
   shared_->pingIntervalSec = pingIntervalSec;
   shared_->started.store(1);
-  while (shared_->listening.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  while (shared_->listening.load() == 0) {
+    CHECK_EQ(waitpid(child_, nullptr, WNOHANG), 0) << "the transport baseline server died";
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return shared_->endpoint;
 }
 
 void TransportBaseline::stop() {

@@ -23,9 +23,9 @@ class TransportBaseline {
   TransportBaseline(const TransportBaseline&) = delete;
   TransportBaseline& operator=(const TransportBaseline&) = delete;
 
-  // Binds `endpoint` in the child and serves until stop(); pings every
-  // `pingIntervalSec`. Returns once it is listening.
-  void start(const std::string& endpoint, double pingIntervalSec);
+  // Binds a free loopback port in the child and serves until stop(); pings
+  // every `pingIntervalSec`. Returns the endpoint once it is listening.
+  std::string start(double pingIntervalSec);
   void stop();
   pid_t pid() const { return child_; }
   int registered() const;
