@@ -3,6 +3,7 @@
 #include <capnp/message.h>
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <map>
 
 #include "common/codec.hpp"
@@ -20,6 +21,8 @@ struct SimAgents::Shard {
     std::unique_ptr<ZmqClient> client;
     std::string agentId;
     std::chrono::steady_clock::time_point started;
+    std::chrono::steady_clock::time_point nextRetry;  // of the registration
+    std::chrono::seconds retryDelay{1};
     double latencyMs = -1;
     bool reregistering = false;
     std::map<std::string, FrameworkInfo> frameworks;
@@ -185,12 +188,21 @@ void SimAgents::runShard(Shard& shard) {
       LOG_IF(WARNING, !st) << st.error().message;
     });
     agent.started = std::chrono::steady_clock::now();
+    agent.nextRetry = agent.started + agent.retryDelay;
     agent.client->send(kAgentProtocol, registerMessage(agent));
   }
-  // Retry registration until every agent of this shard is in.
+  // Retry registration until every agent of this shard is in, backing off
+  // per agent (1 s doubling to 32 s): a DEALER queues what it sends until
+  // its connection is up, so with thousands of agents still connecting a
+  // fixed 1 s retry piles up hundreds of registrations per agent, delivered
+  // at once, and the server drowns in them.
   shard.loop.addPeriodic(std::chrono::seconds(1), [&] {
+    auto now = std::chrono::steady_clock::now();
     for (auto& agent : shard.agents) {
-      if (agent.agentId.empty()) agent.client->send(kAgentProtocol, registerMessage(agent));
+      if (!agent.agentId.empty() || now < agent.nextRetry) continue;
+      agent.client->send(kAgentProtocol, registerMessage(agent));
+      agent.retryDelay = std::min(agent.retryDelay * 2, std::chrono::seconds(32));
+      agent.nextRetry = now + agent.retryDelay;
     }
   });
   shard.loop.run();
