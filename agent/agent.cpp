@@ -341,13 +341,18 @@ void Agent::onDestroyVolumes(schema::DestroyVolumes::Reader message) {
   auto volumes = Resources::fromCapnp(message.getVolumes());
   if (!volumes) return reject(kRejectInvalid, "destroyVolumes: " + volumes.error().message);
   for (PersistentVolume& volume : volumes->volumeList()) {
-    destroyedVolumes_.push_back(std::move(volume));
+    bool pending = false;  // the master repeats unconfirmed destroys
+    for (const PersistentVolume& known : destroyedVolumes_) {
+      pending = pending || known.resources == volume.resources;
+    }
+    if (!pending) destroyedVolumes_.push_back(std::move(volume));
   }
   deleteDestroyedVolumes();
 }
 
 void Agent::deleteDestroyedVolumes() {
   std::vector<PersistentVolume> kept;
+  Resources deleted;
   for (PersistentVolume& volume : destroyedVolumes_) {
     std::string user = supervisor_.volumeUser(volume);
     if (!user.empty()) {
@@ -358,11 +363,20 @@ void Agent::deleteDestroyedVolumes() {
       continue;
     }
     if (Status s = deletePersistentVolume(options_.supervisor.workDir, volume); !s) {
+      // Not confirmed: the master sends it again at the next registration.
       LOG(ERROR) << "cannot delete destroyed volume '" << volume.disk.id
                  << "': " << s.error().message;
+      continue;
     }
+    deleted += volume.resources;
   }
   destroyedVolumes_ = std::move(kept);
+  if (deleted.empty()) return;
+  master_.send(kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto envelope) {
+                 auto m = envelope.initVolumesDestroyed();
+                 m.setAgentId(agentId_);
+                 deleted.toCapnp(m.initVolumes(deleted.count()));
+               }));
 }
 
 }  // namespace agora::agent

@@ -15,6 +15,12 @@
 //         after all the tasks ran)
 //         memory metric=master_snapshot tasks=M bytes_per_task=... (what the
 //         rendering kept for the HTTP API adds)
+//         memory metric=master_per_agent agents=N bytes_per_agent=...
+//         transport_bytes_per_agent=... master_state_bytes_per_agent=... (the
+//         transport's part measured on a server that only answers
+//         registrations and pings over the same transport, for the same
+//         agents: benchmarks/transport_baseline.hpp; the master's state is
+//         the rest)
 
 #include <capnp/message.h>
 #include <glog/logging.h>
@@ -31,6 +37,7 @@
 
 #include "benchmarks/bench_util.hpp"
 #include "benchmarks/sim_agent_pool.hpp"
+#include "benchmarks/transport_baseline.hpp"
 #include "common/codec.hpp"
 #include "common/event_loop.hpp"
 #include "common/flags.hpp"
@@ -253,20 +260,45 @@ int run(int argc, char** argv) {
   }
   if (!*parsed) return 0;
 
-  SimAgentPool sim(simProcessesFor(agents));  // forks: before any thread or socket here
+  // These fork: before any thread or socket here.
+  TransportBaseline baseline;
+  SimAgentPool baselineSim(simProcessesFor(agents));
+  SimAgentPool sim(simProcessesFor(agents));
   std::string work = std::filesystem::temp_directory_path() /
                      ("agora-bench-recovery-" + std::to_string(getpid()));
   std::filesystem::create_directories(work);
+  SimAgentsOptions simOptions{"", agents, threads, *Resources::parse("cpus:16;mem:65536")};
+  simOptions.holdTasks = true;
+  constexpr double kPingIntervalSec = 10;
+
+  // The transport alone, for the same agents.
+  simOptions.masterEndpoint = baseline.start(kPingIntervalSec);
+  double transportBaseRss = settledResidentBytes(baseline.pid());
+  baselineSim.start(simOptions);
+  while (baseline.registered() < agents) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  double transportPerAgent = (settledResidentBytes(baseline.pid()) - transportBaseRss) / agents;
+  baselineSim.stop();
+  baseline.stop();
+
   std::string http = "127.0.0.1:" + std::to_string(pickPort());
   std::string endpoint = "tcp://127.0.0.1:" + std::to_string(pickPort());
-  std::vector<std::string> argvMaster = {masterBinary, "--work-dir", work + "/master", "--http",
-                                         http, "--listen", endpoint, "--log-dir", work};
+  // Pings every 10 s and an hour of missed ones before an agent counts as
+  // unreachable: with 10,000 simulated agents on a loaded machine, agents
+  // registered early missed two minutes of pings while the rest registered
+  // and churned (unreachable, then registered anew), which is not what this
+  // measures.
+  std::vector<std::string> argvMaster = {masterBinary,
+                                         "--work-dir", work + "/master",
+                                         "--http", http,
+                                         "--listen", endpoint,
+                                         "--log-dir", work,
+                                         "--agent-ping-interval", std::to_string(kPingIntervalSec),
+                                         "--agent-max-missed-pings", "360"};
   pid_t master = startMaster(argvMaster, work);
   waitHealthy(http);
   double baseRss = settledResidentBytes(master);
 
-  SimAgentsOptions simOptions{endpoint, agents, threads, *Resources::parse("cpus:16;mem:65536")};
-  simOptions.holdTasks = true;
+  simOptions.masterEndpoint = endpoint;
   sim.start(simOptions);
   while (sim.registered() < agents) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   double agentsRss = settledResidentBytes(master);
@@ -304,6 +336,10 @@ int run(int argc, char** argv) {
               agents, tasks, baseRss / (1 << 20), (agentsRss - baseRss) / agents,
               (tasksRss - agentsRss) / std::max(tasks, 1),
               (tasksRss - halfRss) / std::max(tasks - half, 1));
+  double agentBytes = (agentsRss - baseRss) / agents;
+  std::printf("memory metric=master_per_agent agents=%d bytes_per_agent=%.0f "
+              "transport_bytes_per_agent=%.0f master_state_bytes_per_agent=%.0f\n",
+              agents, agentBytes, transportPerAgent, agentBytes - transportPerAgent);
   std::fflush(stdout);
   // What a reader of the HTTP API adds: the master keeps its latest rendering.
   auto rendered = http::get(http + "/api/v1/tasks", std::chrono::seconds(60));

@@ -3,6 +3,7 @@
 #include <capnp/message.h>
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <map>
 
 #include "common/codec.hpp"
@@ -20,6 +21,8 @@ struct SimAgents::Shard {
     std::unique_ptr<ZmqClient> client;
     std::string agentId;
     std::chrono::steady_clock::time_point started;
+    std::chrono::steady_clock::time_point nextRetry;  // of the registration
+    std::chrono::seconds retryDelay{1};
     double latencyMs = -1;
     bool reregistering = false;
     std::map<std::string, FrameworkInfo> frameworks;
@@ -35,15 +38,15 @@ SimAgents::SimAgents(SimAgentsOptions options)
 
 SimAgents::~SimAgents() { stop(); }
 
-namespace {
-
-std::string envelope(const std::function<void(schema::AgentEnvelope::Builder)>& fill) {
+std::string agentEnvelope(const std::function<void(schema::AgentEnvelope::Builder)>& fill) {
   capnp::MallocMessageBuilder message;
   auto env = message.initRoot<schema::AgentEnvelope>();
   env.setVersion(schema::PROTOCOL_VERSION);
   fill(env);
   return encodePacked(message);
 }
+
+namespace {
 
 void sendStatus(ClientTransport& client, const std::string& agentId, const std::string& frameworkId,
                 const std::string& taskId, TaskState state) {
@@ -58,7 +61,7 @@ void sendStatus(ClientTransport& client, const std::string& agentId, const std::
     status.exitCode = 0;
     status.reason = TaskReason::COMMAND_EXITED;
   }
-  client.send(kAgentProtocol, envelope([&](schema::AgentEnvelope::Builder env) {
+  client.send(kAgentProtocol, agentEnvelope([&](schema::AgentEnvelope::Builder env) {
                 auto update = env.initStatusUpdate();
                 update.setFrameworkId(frameworkId);
                 toCapnp(status, update.initStatus());
@@ -86,7 +89,7 @@ namespace {
 std::string reregisterMessage(const std::string& agentId, int index, const Resources& resources,
                               const std::map<std::string, FrameworkInfo>& frameworks,
                               const std::vector<std::pair<std::string, TaskInfo>>& tasks) {
-  return envelope([&](schema::AgentEnvelope::Builder env) {
+  return agentEnvelope([&](schema::AgentEnvelope::Builder env) {
     auto reg = env.initReregisterAgent();
     reg.setAgentId(agentId);
     reg.setHostname("sim-" + std::to_string(index));
@@ -112,7 +115,7 @@ std::string reregisterMessage(const std::string& agentId, int index, const Resou
 
 void SimAgents::runShard(Shard& shard) {
   auto registerMessage = [&](const Shard::Agent& agent) {
-    return envelope([&](schema::AgentEnvelope::Builder env) {
+    return agentEnvelope([&](schema::AgentEnvelope::Builder env) {
       auto reg = env.initRegisterAgent();
       reg.setHostname("sim-" + std::to_string(agent.index));
       options_.resources.toCapnp(reg.initResources(options_.resources.count()));
@@ -153,7 +156,7 @@ void SimAgents::runShard(Shard& shard) {
                                                    self->frameworks, self->tasks));
               break;
             }
-            self->client->send(kAgentProtocol, envelope([&](schema::AgentEnvelope::Builder out) {
+            self->client->send(kAgentProtocol, agentEnvelope([&](schema::AgentEnvelope::Builder out) {
                                  out.initPong().setAgentId(self->agentId);
                                }));
             break;
@@ -185,12 +188,21 @@ void SimAgents::runShard(Shard& shard) {
       LOG_IF(WARNING, !st) << st.error().message;
     });
     agent.started = std::chrono::steady_clock::now();
+    agent.nextRetry = agent.started + agent.retryDelay;
     agent.client->send(kAgentProtocol, registerMessage(agent));
   }
-  // Retry registration until every agent of this shard is in.
+  // Retry registration until every agent of this shard is in, backing off
+  // per agent (1 s doubling to 32 s): a DEALER queues what it sends until
+  // its connection is up, so with thousands of agents still connecting a
+  // fixed 1 s retry piles up hundreds of registrations per agent, delivered
+  // at once, and the server drowns in them.
   shard.loop.addPeriodic(std::chrono::seconds(1), [&] {
+    auto now = std::chrono::steady_clock::now();
     for (auto& agent : shard.agents) {
-      if (agent.agentId.empty()) agent.client->send(kAgentProtocol, registerMessage(agent));
+      if (!agent.agentId.empty() || now < agent.nextRetry) continue;
+      agent.client->send(kAgentProtocol, registerMessage(agent));
+      agent.retryDelay = std::min(agent.retryDelay * 2, std::chrono::seconds(32));
+      agent.nextRetry = now + agent.retryDelay;
     }
   });
   shard.loop.run();

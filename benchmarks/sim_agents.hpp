@@ -5,14 +5,19 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/resources.hpp"
+#include "schemas/master_agent.capnp.h"
 
 namespace agora::bench {
+
+// One frame of the master<->agent protocol (a packed AgentEnvelope).
+std::string agentEnvelope(const std::function<void(schema::AgentEnvelope::Builder)>& fill);
 
 // Progress counters; may live in memory shared between processes (see
 // sim_agent_pool.hpp), hence lock-free atomics only.

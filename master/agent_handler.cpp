@@ -38,6 +38,8 @@ const char* agentMessageName(schema::AgentEnvelope::Which which) {
       return "notLeader";
     case W::DESTROY_VOLUMES:
       return "destroyVolumes";
+    case W::VOLUMES_DESTROYED:
+      return "volumesDestroyed";
   }
   return "unknown";
 }
@@ -131,6 +133,10 @@ void Master::onAgentFrame(const std::string& peer, std::string_view payload) {
         metrics_.messageIn(std::string(kAgentProtocol), type);
         onStatusUpdate(peer, envelope.getStatusUpdate());
         return;
+      case AgentEnvelope::VOLUMES_DESTROYED:
+        metrics_.messageIn(std::string(kAgentProtocol), type);
+        onVolumesDestroyed(*agent, envelope.getVolumesDestroyed());
+        return;
       default:
         reject(std::string(type) == "unknown" ? "unknown_message" : "unexpected_message",
                std::string(type) + " from agent " + agent->id);
@@ -149,6 +155,8 @@ void Master::sendRegistered(const Agent& agent, bool reregistered) {
     registered.setSession(capnp::Data::Reader(
         reinterpret_cast<const capnp::byte*>(agent.session.data()), agent.session.size()));
   });
+  // Destroys it has not confirmed: it may have been down when they were made.
+  sendDestroyedVolumes(agent);
 }
 
 void Master::onRegisterAgent(const std::string& peer, schema::RegisterAgent::Reader message) {

@@ -274,8 +274,13 @@ class Master {
   // The live task on the agent whose resources hold `volume`, if any.
   const Task* volumeUser(const Agent& agent, const PersistentVolume& volume) const;
   Status operatorVolumes(const std::string& agentId, const Resources& volumes, bool create);
-  // Tells the agent to delete the data of the volumes destroyed by `changes`.
+  // When `changes` destroyed a volume: sendDestroyedVolumes.
   void sendVolumeDestroys(const std::string& agentId, const std::vector<ReservationChange>& changes);
+  // Tells a registered agent to delete the data of agent.destroyedVolumes
+  // (all of them: repeats are harmless, and one lost earlier is retried).
+  void sendDestroyedVolumes(const Agent& agent);
+  // The agent confirmed deleting volumes' data: they leave destroyedVolumes.
+  void onVolumesDestroyed(Agent& agent, schema::VolumesDestroyed::Reader message);
 
   // accept_handler.cpp
   void onAccept(Framework& framework, Call::Accept::Reader accept);

@@ -102,10 +102,9 @@ void Master::recover(const RegistryContents& contents) {
     agent.url = record.url;
     agent.total = record.resources;
     if (auto it = contents.reservations.find(id); it != contents.reservations.end()) {
-      agent.dynamic = it->second;
-    }
-    if (auto it = contents.volumes.find(id); it != contents.volumes.end()) {
-      agent.volumes = it->second;
+      agent.dynamic = it->second.dynamic;
+      agent.volumes = it->second.volumes;
+      agent.destroyedVolumes = it->second.destroyedVolumes;
     }
     agent.attributes = record.attributes;
     agent.registeredTime = record.registeredTime;

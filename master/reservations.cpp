@@ -148,7 +148,8 @@ Resources Master::applyReservations(Agent& agent) {
 }
 
 void Master::persistReservations(const Agent& agent, std::function<void(Status)> done) {
-  persist({putReservations(agent.id, agent.dynamic, agent.volumes)}, std::move(done));
+  persist({putReservations(agent.id, {agent.dynamic, agent.volumes, agent.destroyedVolumes})},
+          std::move(done));
 }
 
 Result<std::vector<ReservationChange>> Master::planReservations(

@@ -66,6 +66,8 @@ json agentJson(const Agent& agent, const Usage& usage) {
           {"offered", toJson(usage.offered)},
           {"attributes", toJson(agent.attributes)},
           {"volumes", volumesJson(agent.volumes)},
+          // Destroyed; their data is deleted once the agent confirms.
+          {"destroyed_volumes", volumesJson(agent.destroyedVolumes)},
           {"task_count", usage.tasks}};
 }
 

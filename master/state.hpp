@@ -36,6 +36,11 @@ struct Agent {
   // dynamic reservation; a dynamic one's disk is also in `dynamic` as
   // plain reserved disk. The allocator sees each in place of that disk.
   Resources volumes;
+  // Volumes destroyed whose data the agent has not confirmed deleted
+  // (registry's copy authoritative): sent to it after each registration.
+  // A volume with one of their IDs cannot be created meanwhile, so a late
+  // deletion never hits a new volume's data.
+  Resources destroyedVolumes;
   KeyValues attributes;
   AgentStatus status = AgentStatus::kRegistered;
   double registeredTime = 0;  // wall seconds

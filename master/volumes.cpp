@@ -77,6 +77,15 @@ Result<ReservationChange> Master::planVolume(const Agent& agent, const Reservati
         return makeError(
             invalid(name + ": agent '" + agent.id + "' already has a volume with that id").error());
       }
+      // Destroyed earlier in this operation, or before and not yet confirmed
+      // deleted: the deletion would take the new volume's data with it.
+      if (holdsId(agent.volumes, volume.disk.id) ||
+          holdsId(agent.destroyedVolumes, volume.disk.id)) {
+        return makeError(invalid(name + ": agent '" + agent.id +
+                                 "' has not yet deleted the data of a destroyed volume with "
+                                 "that id; use another id or retry once it has")
+                             .error());
+      }
       change.from += volume.resources.withoutPersistence();
       change.to += volume.resources;
       continue;
@@ -114,6 +123,7 @@ void Master::applyChange(Agent& agent, const ReservationChange& change) {
   }
   agent.volumes -= change.from.volumes();
   agent.volumes += change.to.volumes();
+  agent.destroyedVolumes += change.from.volumes() - change.to.volumes();
 }
 
 const Task* Master::volumeUser(const Agent& agent, const PersistentVolume& volume) const {
@@ -129,19 +139,44 @@ const Task* Master::volumeUser(const Agent& agent, const PersistentVolume& volum
 
 void Master::sendVolumeDestroys(const std::string& agentId,
                                 const std::vector<ReservationChange>& changes) {
-  Resources destroyed;
+  bool destroyed = false;
   for (const ReservationChange& change : changes) {
-    destroyed += change.from.volumes() - change.to.volumes();
+    destroyed = destroyed || !(change.from.volumes() - change.to.volumes()).empty();
   }
   Agent* agent = state_.findAgent(agentId);
-  if (destroyed.empty() || agent == nullptr) return;
-  LOG(INFO) << "agent " << agentId << ": deleting the data of destroyed volumes "
-            << destroyed.toString();
-  sendToAgent(agent->peer, "destroyVolumes", [&](AgentEnvelope::Builder out) {
+  if (destroyed && agent != nullptr) sendDestroyedVolumes(*agent);
+}
+
+void Master::sendDestroyedVolumes(const Agent& agent) {
+  if (agent.destroyedVolumes.empty() || agent.status != AgentStatus::kRegistered) return;
+  LOG(INFO) << "agent " << agent.id << ": deleting the data of destroyed volumes "
+            << agent.destroyedVolumes.toString();
+  sendToAgent(agent.peer, "destroyVolumes", [&](AgentEnvelope::Builder out) {
     auto message = out.initDestroyVolumes();
-    message.setAgentId(agentId);
-    destroyed.toCapnp(message.initVolumes(destroyed.count()));
+    message.setAgentId(agent.id);
+    agent.destroyedVolumes.toCapnp(message.initVolumes(agent.destroyedVolumes.count()));
   });
+}
+
+void Master::onVolumesDestroyed(Agent& agent, schema::VolumesDestroyed::Reader message) {
+  auto volumes = Resources::fromCapnp(message.getVolumes());
+  if (!volumes || message.getAgentId() != agent.id) {
+    reject("invalid_volumes_destroyed",
+           "agent " + agent.id + ": " +
+               (volumes ? "volumesDestroyed about agent '" + std::string(message.getAgentId()) + "'"
+                        : volumes.error().message));
+    return;
+  }
+  Resources confirmed;
+  for (const PersistentVolume& volume : volumes->volumeList()) {
+    if (agent.destroyedVolumes.contains(volume.resources)) confirmed += volume.resources;
+  }
+  if (confirmed.empty()) return;  // a repeated confirmation
+  agent.destroyedVolumes -= confirmed;
+  LOG(INFO) << "agent " << agent.id << " deleted the data of destroyed volumes "
+            << confirmed.toString();
+  persistReservations(agent);
+  markChanged();
 }
 
 Status Master::destroyVolume(const std::string& agentId, const std::string& id) {

@@ -24,6 +24,7 @@ struct AgentEnvelope {
     shutdownAgent @11 :ShutdownAgent;
     notLeader @12 :Common.NotLeader;   # from a standby master: see Common.NotLeader
     destroyVolumes @13 :DestroyVolumes;
+    volumesDestroyed @14 :VolumesDestroyed;
   }
 }
 
@@ -140,9 +141,20 @@ struct ShutdownAgent {
 # master -> agent: persistent volumes were destroyed (DESTROY, durable in the
 # registry): delete their data. The agent deletes each volume's directory
 # once no container of its own uses it (at once, or when the last such
-# container terminates). Not retried: an agent that misses it keeps the
-# data (it never deletes a volume on its own).
+# container terminates) and confirms with VolumesDestroyed. Reliable: the
+# master keeps every destroyed volume the agent has not confirmed (in the
+# registry) and sends them again after each AgentRegistered, so an agent
+# that was down or cut off when the DESTROY was made still deletes the data.
+# Idempotent: a volume whose directory is already gone is confirmed at once.
 struct DestroyVolumes {
   agentId @0 :Text;
   volumes @1 :List(Common.Resource);   # each a volume as in the registry
+}
+
+# agent -> master: the data of these volumes (from DestroyVolumes) is
+# deleted. A volume whose deletion failed is not listed (logged by the
+# agent; the master sends it again at the next registration).
+struct VolumesDestroyed {
+  agentId @0 :Text;
+  volumes @1 :List(Common.Resource);
 }

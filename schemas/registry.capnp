@@ -87,6 +87,10 @@ struct Reservation {
   # static or dynamic reservation. Written before a CREATE or DESTROY is
   # answered. Records written before volumes existed have none.
   volumes @3 :List(Common.Resource);
+  # Volumes destroyed whose data the agent has not confirmed deleted
+  # (master_agent.capnp VolumesDestroyed); sent to it again after each of
+  # its registrations. Written with the DESTROY, erased on confirmation.
+  destroyedVolumes @4 :List(Common.Resource);
 }
 
 # A maintenance window for a host (not yet written).

@@ -108,6 +108,17 @@ Status decodeQuota(const std::string& key, schema::RoleQuota::Reader in,
   return {};
 }
 
+Result<Resources> decodeVolumes(capnp::List<schema::Resource>::Reader in, const char* what) {
+  auto volumes = Resources::fromCapnp(in);
+  if (!volumes) return makeError(volumes.error().withContext(what));
+  if (!(volumes->volumes() == *volumes)) {
+    return makeError(ErrorCode::kProtocol, std::string(what) + ": " +
+                                               (*volumes - volumes->volumes()).toString() +
+                                               " is not a volume");
+  }
+  return volumes;
+}
+
 Status decodeReservations(const std::string& key, schema::Reservation::Reader in,
                           RegistryContents& contents) {
   if (auto same = expectKey(key, in.getAgentId()); !same) return same;
@@ -126,14 +137,12 @@ Status decodeReservations(const std::string& key, schema::Reservation::Reader in
     return makeError(ErrorCode::kProtocol,
                      "reservations: " + reserved->volumes().toString() + " is a volume");
   }
-  auto volumes = Resources::fromCapnp(in.getVolumes());
-  if (!volumes) return makeError(volumes.error().withContext("volumes"));
-  if (!(volumes->volumes() == *volumes)) {
-    return makeError(ErrorCode::kProtocol,
-                     "volumes: " + (*volumes - volumes->volumes()).toString() + " is not a volume");
-  }
-  contents.reservations[key] = std::move(*reserved);
-  if (!volumes->empty()) contents.volumes[key] = std::move(*volumes);
+  auto volumes = decodeVolumes(in.getVolumes(), "volumes");
+  if (!volumes) return makeError(volumes.error());
+  auto destroyed = decodeVolumes(in.getDestroyedVolumes(), "destroyed volumes");
+  if (!destroyed) return makeError(destroyed.error());
+  contents.reservations[key] =
+      AgentReservations{std::move(*reserved), std::move(*volumes), std::move(*destroyed)};
   return {};
 }
 
@@ -236,16 +245,17 @@ Mutation putQuota(const std::string& role, const QuotaRecord& quota) {
 
 Mutation eraseQuota(const std::string& role) { return {std::string(kQuotaKind), role, std::nullopt}; }
 
-Mutation putReservations(const std::string& agentId, const Resources& reserved,
-                         const Resources& volumes) {
-  if (reserved.empty() && volumes.empty()) {
-    return {std::string(kReservationKind), agentId, std::nullopt};
-  }
+Mutation putReservations(const std::string& agentId, const AgentReservations& reservations) {
+  if (reservations.empty()) return {std::string(kReservationKind), agentId, std::nullopt};
   return {std::string(kReservationKind), agentId, encode([&](RegistryRecord::Builder root) {
             auto out = root.initReservation();
             out.setAgentId(agentId);
+            const Resources& reserved = reservations.dynamic;
             reserved.toCapnp(out.initResources(reserved.count()));
+            const Resources& volumes = reservations.volumes;
             if (!volumes.empty()) volumes.toCapnp(out.initVolumes(volumes.count()));
+            const Resources& destroyed = reservations.destroyedVolumes;
+            if (!destroyed.empty()) destroyed.toCapnp(out.initDestroyedVolumes(destroyed.count()));
           })};
 }
 

@@ -43,16 +43,25 @@ struct QuotaRecord {
   std::optional<Resources> limit;
 };
 
+// What the master keeps per agent beside its admission: dynamic
+// reservations (every resource reserved, dynamic), persistent volumes (each
+// a reserved disk with persistence), and destroyed volumes the agent has not
+// confirmed deleted.
+struct AgentReservations {
+  Resources dynamic;
+  Resources volumes;
+  Resources destroyedVolumes;
+
+  bool empty() const { return dynamic.empty() && volumes.empty() && destroyedVolumes.empty(); }
+};
+
 // Everything read back from the store.
 struct RegistryContents {
   std::map<std::string, AgentRecord> agents;
   std::map<std::string, FrameworkRecord> frameworks;
   std::map<std::string, double> weights;
   std::map<std::string, QuotaRecord> quotas;
-  // Dynamic reservations by agent ID (every resource reserved, dynamic).
-  std::map<std::string, Resources> reservations;
-  // Persistent volumes by agent ID (each a reserved disk with persistence).
-  std::map<std::string, Resources> volumes;
+  std::map<std::string, AgentReservations> reservations;  // by agent ID
   // Records of kinds this master keeps but does not act on yet.
   size_t maintenance = 0;
 };
@@ -79,10 +88,8 @@ Mutation putFramework(const FrameworkRecord& record);
 Mutation putWeight(const std::string& role, double weight);
 Mutation putQuota(const std::string& role, const QuotaRecord& quota);
 Mutation eraseQuota(const std::string& role);
-// The agent's dynamic reservations and persistent volumes; both empty
-// erases the record.
-Mutation putReservations(const std::string& agentId, const Resources& reserved,
-                         const Resources& volumes = {});
+// The agent's reservations record; an empty one erases it.
+Mutation putReservations(const std::string& agentId, const AgentReservations& reservations);
 
 // Decodes one stored record into `contents`. Errors name what is wrong
 // (undecodable bytes, a kind/key that disagrees with the payload).

@@ -6,40 +6,27 @@
 #include <gtest/gtest.h>
 
 #include "common/resources.hpp"
+#include "tests/common/resource_helpers.hpp"
 
 namespace agora {
 namespace {
 
-Resources parse(const std::string& text) {
-  auto r = Resources::parse(text);
-  EXPECT_TRUE(r.has_value()) << text << ": " << r.error().message;
-  return r.value_or(Resources());
-}
+using agora::testing::capnpRoundTrip;
+using agora::testing::res;
 
 Resources volume(const std::string& disk, const std::string& id, const std::string& path,
                  bool readOnly = false) {
-  auto v = parse(disk).toVolume(DiskPersistence{id, "ops", path, readOnly});
-  EXPECT_TRUE(v.has_value()) << v.error().message;
-  return v.value_or(Resources());
-}
-
-Resources roundTrip(const Resources& r) {
-  capnp::MallocMessageBuilder holder;
-  auto builder = holder.initRoot<capnp::AnyPointer>().initAs<capnp::List<schema::Resource>>(r.count());
-  r.toCapnp(builder);
-  auto back = Resources::fromCapnp(builder.asReader());
-  EXPECT_TRUE(back.has_value()) << back.error().message;
-  return back.value_or(Resources());
+  return agora::testing::volume(disk, id, path, readOnly, "ops");
 }
 
 TEST(DiskPersistenceTest, VolumesAreDistinctAndNeverSplit) {
   Resources v1 = volume("disk(eng):100", "v1", "data");
   Resources v2 = volume("disk(eng):100", "v2", "data");
   EXPECT_EQ(v1.toString(), "disk(eng)[v1:data:rw]:100");
-  Resources all = parse("disk(eng):50") + v1 + v2;
+  Resources all = res("disk(eng):50") + v1 + v2;
   EXPECT_TRUE(all.contains(v1));
   EXPECT_TRUE(all.contains(v2));
-  EXPECT_FALSE(all.contains(parse("disk(eng):100")));  // a volume's disk is not plain disk
+  EXPECT_FALSE(all.contains(res("disk(eng):100")));  // a volume's disk is not plain disk
   EXPECT_FALSE(all.contains(volume("disk(eng):50", "v1", "data")));  // never a part of it
   EXPECT_FALSE(all.contains(volume("disk(eng):100", "v1", "other")));
   EXPECT_EQ((all - v1).toString(), "disk(eng):50;disk(eng)[v2:data:rw]:100");
@@ -58,20 +45,20 @@ TEST(DiskPersistenceTest, VolumesAreDistinctAndNeverSplit) {
 
 TEST(DiskPersistenceTest, OnlyReservedDiskOfOneReservationBecomesAVolume) {
   DiskPersistence disk{"v1", "", "data", false};
-  EXPECT_FALSE(parse("disk:10").toVolume(disk).has_value());
-  EXPECT_FALSE(parse("cpus(eng):1").toVolume(disk).has_value());
-  EXPECT_FALSE(parse("disk(eng):1;disk(ops):1").toVolume(disk).has_value());
-  EXPECT_FALSE(parse("disk(eng):1;mem(eng):1").toVolume(disk).has_value());
+  EXPECT_FALSE(res("disk:10").toVolume(disk).has_value());
+  EXPECT_FALSE(res("cpus(eng):1").toVolume(disk).has_value());
+  EXPECT_FALSE(res("disk(eng):1;disk(ops):1").toVolume(disk).has_value());
+  EXPECT_FALSE(res("disk(eng):1;mem(eng):1").toVolume(disk).has_value());
   for (const char* id : {"", ".", "..", "a/b", "a b", "\xc3\xa9"}) {
-    EXPECT_FALSE(parse("disk(eng):1").toVolume({id, "", "data", false}).has_value()) << id;
+    EXPECT_FALSE(res("disk(eng):1").toVolume({id, "", "data", false}).has_value()) << id;
   }
-  EXPECT_TRUE(parse("disk(eng,dynamic:ops):1").toVolume(disk).has_value());
+  EXPECT_TRUE(res("disk(eng,dynamic:ops):1").toVolume(disk).has_value());
 }
 
 TEST(DiskPersistenceTest, WireFormKeepsThePersistence) {
-  Resources r = parse("cpus:1;disk(eng,dynamic:p):5") + volume("disk(eng):100", "v1", "/srv", true);
-  EXPECT_EQ(roundTrip(r), r);
-  EXPECT_EQ(roundTrip(r).volumeList().at(0).disk, (DiskPersistence{"v1", "ops", "/srv", true}));
+  Resources r = res("cpus:1;disk(eng,dynamic:p):5") + volume("disk(eng):100", "v1", "/srv", true);
+  EXPECT_EQ(capnpRoundTrip(r), r);
+  EXPECT_EQ(capnpRoundTrip(r).volumeList().at(0).disk, (DiskPersistence{"v1", "ops", "/srv", true}));
 }
 
 TEST(DiskPersistenceTest, WireFormRefusesAVolumeThatIsNotReservedDisk) {

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -171,10 +172,16 @@ void Cluster::startMaster(std::vector<std::string> extraFlags) {
   std::vector<std::string> argv = {binPath("agora-master"),
                                    "--work-dir", root_ + "/master",
                                    "--http", masterHttp(),
-                                   "--listen", masterEndpoint(),
-                                   "--agent-ping-interval", "0.2",
-                                   "--agent-max-missed-pings", "5",
-                                   "--framework-heartbeat-interval", "0.5"};
+                                   "--listen", masterEndpoint()};
+  std::vector<std::pair<std::string, std::string>> defaults = {
+      {"--agent-ping-interval", "0.2"},
+      {"--agent-max-missed-pings", "5"},
+      {"--framework-heartbeat-interval", "0.5"}};
+  for (const auto& [flag, value] : defaults) {
+    if (std::find(extraFlags.begin(), extraFlags.end(), flag) != extraFlags.end()) continue;
+    argv.push_back(flag);
+    argv.push_back(value);
+  }
   argv.insert(argv.end(), extraFlags.begin(), extraFlags.end());
   master_ = startProcess("master", argv);
   bool up = eventually([&] { return !masterGet("/health").is_null(); });
@@ -195,12 +202,17 @@ int Cluster::startAgent(const std::string& resources, std::vector<std::string> e
                                    "--status-update-retry-max", "2"};
   argv.insert(argv.end(), extraFlags.begin(), extraFlags.end());
   size_t before = masterGet("/api/v1/agents").value("agents", nlohmann::json::array()).size();
+  agentArgvs_.push_back(argv);
   agents_.push_back(startProcess(name, argv));
   bool registered = eventually([&] {
     return masterGet("/api/v1/agents").value("agents", nlohmann::json::array()).size() > before;
   });
   if (!registered) throw std::runtime_error(name + " did not register; see " + root_);
   return index;
+}
+
+void Cluster::restartAgent(int index) {
+  agents_.at(index) = startProcess("agent" + std::to_string(index), agentArgvs_.at(index));
 }
 
 nlohmann::json Cluster::masterGet(const std::string& path) const {

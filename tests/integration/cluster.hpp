@@ -53,12 +53,16 @@ class Cluster {
   Cluster();
   ~Cluster();
 
-  // Starts the master with fast liveness settings for tests.
+  // Starts the master with fast liveness settings for tests; `extraFlags`
+  // may override them.
   void startMaster(std::vector<std::string> extraFlags = {});
   // Starts an agent; returns its index. Waits until the master lists it.
   int startAgent(const std::string& resources = "cpus:2;mem:1024;disk:1024;ports:[31000-31100]",
                  std::vector<std::string> extraFlags = {});
   Child& agent(int index) { return *agents_.at(index); }
+  // Starts agent `index` again, as before, on its work dir (it recovers
+  // there). REQUIRES: the old process has exited.
+  void restartAgent(int index);
   Child& master() { return *master_; }
 
   std::string masterHttp() const { return "127.0.0.1:" + std::to_string(masterHttpPort_); }
@@ -86,6 +90,7 @@ class Cluster {
   uint16_t masterHttpPort_ = 0;
   uint16_t masterZmqPort_ = 0;
   std::vector<uint16_t> agentHttpPorts_;
+  std::vector<std::vector<std::string>> agentArgvs_;
 };
 
 }  // namespace agora::testing

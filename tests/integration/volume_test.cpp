@@ -2,7 +2,9 @@
 // CREATE, ends, and the volume comes back in an offer with its persistence
 // id; the next task mounts it and reads the data; DESTROY while a task uses
 // it is refused; after DESTROY the disk comes back unpersisted and the
-// agent has deleted the directory. A volume also survives a master SIGKILL.
+// agent has deleted the directory. A volume also survives a master SIGKILL,
+// and a DESTROY made while its agent is down deletes the data once the agent
+// is back.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -82,6 +84,26 @@ class VolumeIntegrationTest : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     return cluster_.runCommand(argv, out, err);
   }
+  // A framework CREATEs `volume` on a fitting offer and runs `command` with
+  // it to completion; returns the agent's ID ("" after a failure).
+  std::string runInNewVolume(const Resources& volume, const std::string& command) {
+    RecordingScheduler scheduler;
+    auto driver = subscribe(scheduler);
+    size_t seen = 0;
+    double disk = volume.scalar("disk");
+    auto offer = nextOffer(scheduler, seen, [disk](const Offer& o) {
+      return o.resources.reservedFor("eng").scalar("disk") >= disk;
+    });
+    if (!offer) {
+      ADD_FAILURE() << "no offer with " << disk << " MB of disk reserved for eng";
+      return "";
+    }
+    launchWith(*driver, *offer, "w", command, volume, true);
+    bool finished = scheduler.waitForState("w", TaskState::FINISHED);
+    EXPECT_TRUE(finished) << (scheduler.latest("w") ? scheduler.latest("w")->message : "");
+    driver->stop();
+    return finished ? offer->agentId : "";
+  }
   std::string volumeDir(const std::string& id) {
     return cluster_.root() + "/agent0/volumes/roles/eng/" + id;
   }
@@ -149,18 +171,7 @@ TEST_F(VolumeIntegrationTest, VolumeSurvivesAMasterKill) {
   cluster_.startMaster();
   cluster_.startAgent(kAgentResources);
   Resources v2 = volume("disk(eng):64", "v2", "state");
-  {
-    RecordingScheduler scheduler;
-    auto driver = subscribe(scheduler);
-    size_t seen = 0;
-    auto offer = nextOffer(scheduler, seen, [](const Offer& o) {
-      return o.resources.reservedFor("eng").scalar("disk") >= 64;
-    });
-    ASSERT_TRUE(offer.has_value());
-    launchWith(*driver, *offer, "w", "echo kept > state/file", v2, true);
-    ASSERT_TRUE(scheduler.waitForState("w", TaskState::FINISHED));
-    driver->stop();
-  }
+  ASSERT_NE(runInNewVolume(v2, "echo kept > state/file"), "");
   cluster_.master().signal(SIGKILL);
   cluster_.master().wait(std::chrono::seconds(10));
   cluster_.startMaster();
@@ -196,6 +207,33 @@ TEST_F(VolumeIntegrationTest, VolumeSurvivesAMasterKill) {
   ASSERT_EQ(listed.size(), 1u) << out;
   EXPECT_EQ(listed[0]["id"], "v3");
   EXPECT_EQ(listed[0]["mode"], "ro");
+}
+
+TEST_F(VolumeIntegrationTest, DestroyWhileTheAgentIsDownDeletesTheDataWhenItComesBack) {
+  // The master would notice the dead agent only after 20 s of missed pings.
+  cluster_.startMaster({"--agent-max-missed-pings", "100"});
+  cluster_.startAgent(kAgentResources);
+  Resources v4 = volume("disk(eng):32", "v4", "keep");
+  std::string agentId = runInNewVolume(v4, "echo data > keep/file");
+  ASSERT_NE(agentId, "");
+  ASSERT_TRUE(std::filesystem::exists(volumeDir("v4") + "/file"));
+
+  cluster_.agent(0).signal(SIGKILL);
+  ASSERT_GE(cluster_.agent(0).wait(std::chrono::seconds(10)), 0);
+  std::string out, err;
+  ASSERT_EQ(agora({"volume", "destroy", agentId, "--id", "v4"}, &out, &err), 0) << err;
+  auto pending = [&] {
+    auto agents = cluster_.masterGet("/api/v1/agents");
+    return agents.is_null() ? nlohmann::json() : agents["agents"][0]["destroyed_volumes"];
+  };
+  ASSERT_TRUE(eventually([&] { return pending().size() == 1; })) << pending().dump();
+  EXPECT_EQ(pending()[0]["id"], "v4");
+  EXPECT_TRUE(std::filesystem::exists(volumeDir("v4") + "/file"));  // nobody to delete it
+
+  cluster_.restartAgent(0);
+  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(volumeDir("v4")); }));
+  EXPECT_TRUE(eventually([&] { return pending().is_array() && pending().empty(); }))
+      << pending().dump();
 }
 
 }  // namespace

@@ -144,11 +144,19 @@ void FakeAgent::onMessage(std::string_view payload) {
     case schema::AgentEnvelope::SHUTDOWN_AGENT:
       shutdownAgents.emplace_back(env.getShutdownAgent().getMessage());
       break;
-    case schema::AgentEnvelope::DESTROY_VOLUMES:
-      for (auto volume : env.getDestroyVolumes().getVolumes()) {
+    case schema::AgentEnvelope::DESTROY_VOLUMES: {
+      auto volumes = env.getDestroyVolumes().getVolumes();
+      for (auto volume : volumes) {
         destroyedVolumes.emplace_back(volume.getDisk().getPersistence().getId());
       }
+      if (!confirmDestroys) break;
+      client_->send(kAgentProtocol, agentFrame([&](schema::AgentEnvelope::Builder out) {
+                      auto confirmed = out.initVolumesDestroyed();
+                      confirmed.setAgentId(agentId);
+                      confirmed.setVolumes(volumes);
+                    }));
       break;
+    }
     default:
       break;
   }
@@ -184,15 +192,41 @@ void FakeScheduler::subscribe(const std::string& name, const std::string& id,
 
 void FakeScheduler::accept(const std::vector<std::string>& offerIds,
                            const std::vector<TaskInfo>& tasks, double refuseSeconds, bool asGroup) {
+  sendAccept(offerIds, {}, &tasks, refuseSeconds, asGroup);
+}
+
+void FakeScheduler::acceptWith(const std::vector<std::string>& offerIds,
+                               const std::vector<OfferOperation>& operations,
+                               const std::vector<TaskInfo>& tasks, double refuseSeconds) {
+  sendAccept(offerIds, operations, tasks.empty() ? nullptr : &tasks, refuseSeconds, false);
+}
+
+void FakeScheduler::sendAccept(const std::vector<std::string>& offerIds,
+                               const std::vector<OfferOperation>& operations,
+                               const std::vector<TaskInfo>* tasks, double refuseSeconds,
+                               bool asGroup) {
   for (const auto& id : offerIds) outstanding.erase(id);
   send([&](schema::Call::Builder call) {
     auto accept = call.initAccept();
     auto ids = accept.initOfferIds(static_cast<unsigned>(offerIds.size()));
     for (unsigned i = 0; i < offerIds.size(); ++i) ids.set(i, offerIds[i]);
-    auto op = accept.initOperations(1)[0];
-    auto list = asGroup ? op.initLaunchGroup(static_cast<unsigned>(tasks.size()))
-                        : op.initLaunch(static_cast<unsigned>(tasks.size()));
-    for (unsigned i = 0; i < tasks.size(); ++i) toCapnp(tasks[i], list[i]);
+    auto ops = accept.initOperations(static_cast<unsigned>(operations.size() + (tasks ? 1 : 0)));
+    for (unsigned i = 0; i < operations.size(); ++i) {
+      const Resources& r = operations[i].resources;
+      switch (operations[i].kind) {
+        case schema::Operation::RESERVE: r.toCapnp(ops[i].initReserve(r.count())); break;
+        case schema::Operation::UNRESERVE: r.toCapnp(ops[i].initUnreserve(r.count())); break;
+        case schema::Operation::CREATE: r.toCapnp(ops[i].initCreate(r.count())); break;
+        case schema::Operation::DESTROY: r.toCapnp(ops[i].initDestroy(r.count())); break;
+        default: LOG(FATAL) << "not an offer operation on resources";
+      }
+    }
+    if (tasks != nullptr) {
+      auto op = ops[static_cast<unsigned>(operations.size())];
+      auto n = static_cast<unsigned>(tasks->size());
+      auto list = asGroup ? op.initLaunchGroup(n) : op.initLaunch(n);
+      for (unsigned i = 0; i < n; ++i) toCapnp((*tasks)[i], list[i]);
+    }
     accept.initFilters().setRefuseSeconds(refuseSeconds);
   });
 }

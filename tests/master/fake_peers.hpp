@@ -14,8 +14,12 @@
 #include "common/model.hpp"
 #include "schemas/master_agent.capnp.h"
 #include "schemas/scheduler.capnp.h"
+#include "tests/common/resource_helpers.hpp"
 
 namespace agora::master::testing {
+
+using agora::testing::res;
+using agora::testing::volume;
 
 std::string agentFrame(const std::function<void(schema::AgentEnvelope::Builder)>& fill);
 std::string callFrame(const std::function<void(schema::Call::Builder)>& fill);
@@ -37,6 +41,8 @@ class FakeAgent {
 
   FakeClient& client() { return *client_; }
   bool autoPong = true;
+  // Answer destroyVolumes with volumesDestroyed (the data is deleted).
+  bool confirmDestroys = true;
   KeyValues attributes;  // sent by registerAgent()
 
   std::string agentId;
@@ -57,6 +63,12 @@ class FakeAgent {
   std::unique_ptr<FakeClient> client_;
 };
 
+// A RESERVE, UNRESERVE, CREATE or DESTROY of an ACCEPT.
+struct OfferOperation {
+  schema::Operation::Which kind;
+  Resources resources;
+};
+
 class FakeScheduler {
  public:
   FakeScheduler(FakeNetwork& network, const std::string& identity);
@@ -65,6 +77,11 @@ class FakeScheduler {
                  double failoverTimeoutSec = 0, bool partitionAware = false);
   void accept(const std::vector<std::string>& offerIds, const std::vector<TaskInfo>& tasks,
               double refuseSeconds = 5, bool asGroup = false);
+  // ACCEPT of `offerIds` with `operations` in order, then one LAUNCH of
+  // `tasks` (none when empty).
+  void acceptWith(const std::vector<std::string>& offerIds,
+                  const std::vector<OfferOperation>& operations,
+                  const std::vector<TaskInfo>& tasks = {}, double refuseSeconds = 0);
   void decline(const std::vector<std::string>& offerIds, double refuseSeconds);
   void revive();
   void suppress();
@@ -97,6 +114,10 @@ class FakeScheduler {
   const TaskStatus* lastUpdateFor(const std::string& taskId) const;
 
  private:
+  // `tasks` null: no LAUNCH.
+  void sendAccept(const std::vector<std::string>& offerIds,
+                  const std::vector<OfferOperation>& operations, const std::vector<TaskInfo>* tasks,
+                  double refuseSeconds, bool asGroup);
   void onMessage(std::string_view payload);
   std::unique_ptr<FakeClient> client_;
 };

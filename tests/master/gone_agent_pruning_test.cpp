@@ -9,7 +9,7 @@
 namespace agora::master::testing {
 namespace {
 
-class GoneAgentPruningTest : public PersistentMasterTest {
+class GoneAgentPruningTest : public WithRegistry<> {
  protected:
   static constexpr double kUnreachableSec = 20;
   static constexpr double kMaxAgeSec = 100;
@@ -19,7 +19,6 @@ class GoneAgentPruningTest : public PersistentMasterTest {
     options_.agentUnreachableTimeoutSec = kUnreachableSec;
     options_.registryMaxAgentAgeSec = kMaxAgeSec;
     options_.registryMaxAgentCount = kMaxCount;
-    start("M1");
   }
   // The agent stops answering: unreachable after 3 missed pings, removed
   // kUnreachableSec later.

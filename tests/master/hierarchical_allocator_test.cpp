@@ -6,11 +6,12 @@
 
 #include "common/clock.hpp"
 #include "master/allocator/role_name.hpp"
+#include "tests/common/resource_helpers.hpp"
 
 namespace agora::master {
 namespace {
 
-Resources res(const std::string& text) { return *Resources::parse(text); }
+using agora::testing::res;
 
 class HierarchicalAllocatorTest : public ::testing::Test {
  protected:

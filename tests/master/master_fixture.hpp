@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/fake_transport.hpp"
 #include "master/master.hpp"
@@ -19,14 +20,12 @@ namespace agora::master::testing {
 
 class MasterTest : public ::testing::Test {
  protected:
-  friend class TempRegistry;
   MasterTest() {
-    MasterOptions options;
-    options.masterId = "M";
-    options.agentPingIntervalSec = 1;
-    options.agentMaxMissedPings = 3;
-    options.frameworkHeartbeatIntervalSec = 2;
-    master_ = std::make_unique<Master>(loop_, *server_, options);
+    options_.masterId = "M";
+    options_.agentPingIntervalSec = 1;
+    options_.agentMaxMissedPings = 3;
+    options_.frameworkHeartbeatIntervalSec = 2;
+    master_ = std::make_unique<Master>(loop_, *server_, options_);
   }
   ~MasterTest() override { master_.reset(); }
 
@@ -54,11 +53,25 @@ class MasterTest : public ::testing::Test {
     settle();
     return s;
   }
+  // A scheduler named `identity` subscribed in `roles`, with its first offers.
+  std::unique_ptr<FakeScheduler> framework(const std::string& identity,
+                                           std::vector<std::string> roles) {
+    auto s = std::make_unique<FakeScheduler>(network_, identity);
+    s->roles = std::move(roles);
+    s->subscribe(identity);
+    settle();
+    return s;
+  }
   const Task* task(const std::string& frameworkId, const std::string& taskId) {
     return master_->state().findAnyTask({frameworkId, taskId});
   }
+  const Agent& agentState(const std::string& id) { return master_->state().agents.at(id); }
+  // The agent's total as the allocator sees it (reservations and volumes applied).
+  Resources agentTotal(const std::string& id) { return master_->allocator().agentTotal(id); }
   uint64_t rejected(const std::string& reason) { return master_->metrics().rejectedCount(reason); }
 
+  // What the master is made with (and remade with, on a registry: WithRegistry).
+  MasterOptions options_;
   SimulatedClock clock_;
   EventLoop loop_{clock_};
   FakeNetwork network_{loop_};
@@ -66,92 +79,54 @@ class MasterTest : public ::testing::Test {
   std::unique_ptr<Master> master_;
 };
 
-// A master on a SQLite registry in a temp dir, that a test restarts. The
-// derived fixture adjusts options_ and calls start().
-class PersistentMasterTest : public MasterTest {
+// `Base` (a MasterTest) with its master on a SQLite registry in a temporary
+// directory. The master "M1" starts in SetUp, so a derived fixture adjusts
+// options_ in its constructor; start() and restart() replace the master by a
+// new one on the same registry (what its registrar committed stays).
+template <class Base = MasterTest>
+class WithRegistry : public Base {
  protected:
-  PersistentMasterTest() {
-    char tmpl[] = "/tmp/agora-recovery-XXXXXX";
+  WithRegistry() {
+    char tmpl[] = "/tmp/agora-registry-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    master_.reset();
-    options_.agentPingIntervalSec = 1;
-    options_.agentMaxMissedPings = 3;
-    options_.frameworkHeartbeatIntervalSec = 2;
-    options_.agentReregisterTimeoutSec = 30;
-    options_.agentUnreachableTimeoutSec = 100;
+    this->master_.reset();
+    this->options_.agentReregisterTimeoutSec = 30;
+    this->options_.agentUnreachableTimeoutSec = 100;
   }
-  ~PersistentMasterTest() override {
-    master_.reset();
+  ~WithRegistry() override {
+    this->master_.reset();
     registrar_.reset();
     std::filesystem::remove_all(dir_);
+  }
+  void SetUp() override {
+    Base::SetUp();
+    start("M1");
   }
 
   void start(const std::string& masterId) {
-    auto registrar = Registrar::open(loop_, dir_ + "/registry.db", {false, false});
+    this->master_.reset();
+    registrar_.reset();
+    auto registrar = Registrar::open(this->loop_, dir_ + "/registry.db", {false, false});
     ASSERT_TRUE(registrar) << registrar.error().message;
     registrar_ = std::move(*registrar);
-    MasterOptions options = options_;
+    MasterOptions options = this->options_;
     options.masterId = masterId;
     options.registrar = registrar_.get();
-    master_ = std::make_unique<Master>(loop_, *server_, options);
-    settle();
+    this->master_ = std::make_unique<Master>(this->loop_, *this->server_, options);
+    this->settle();
   }
-  // The master dies (whatever its registrar committed stays), `downSec`
-  // passes, and a new master starts on the same registry.
+  // The master dies once what it queued has run, `downSec` passes, and the
+  // next one ("M2", "M3", ...) starts on the same registry.
   void restart(double downSec = 0) {
-    settle();
-    master_.reset();
-    registrar_.reset();
-    clock_.advance(seconds(downSec));
+    this->settle();
+    this->master_.reset();
+    this->clock_.advance(seconds(downSec));
     start("M" + std::to_string(++restarts_ + 1));
   }
 
-  MasterOptions options_;
   std::string dir_;
   std::unique_ptr<Registrar> registrar_;
   int restarts_ = 0;
-};
-
-// A registry in a temporary directory, for what must survive a master
-// restart. REQUIRES: the fixture destroys its master before this.
-class TempRegistry {
- public:
-  TempRegistry() {
-    char tmpl[] = "/tmp/agora-registry-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  ~TempRegistry() {
-    registrar_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  // Replaces `master` with a new one named `masterId` on this registry.
-  void restart(MasterTest& test, const std::string& masterId) {
-    test.master_.reset();
-    registrar_.reset();
-    auto registrar = Registrar::open(test.loop_, dir_ + "/registry.db", {false, false});
-    ASSERT_TRUE(registrar) << registrar.error().message;
-    registrar_ = std::move(*registrar);
-    MasterOptions options;
-    options.masterId = masterId;
-    options.registrar = registrar_.get();
-    test.master_ = std::make_unique<Master>(test.loop_, *test.server_, options);
-    test.settle();
-  }
-
- private:
-  std::string dir_;
-  std::unique_ptr<Registrar> registrar_;
-};
-
-// `Base` (a MasterTest) with its master on a TempRegistry, started as "M1";
-// start() replaces it by a new master on the same registry.
-template <class Base>
-class WithRegistry : public Base {
- protected:
-  WithRegistry() { start("M1"); }
-  ~WithRegistry() override { this->master_.reset(); }
-  void start(const std::string& masterId) { registry_.restart(*this, masterId); }
-  TempRegistry registry_;
 };
 
 }  // namespace agora::master::testing

@@ -11,9 +11,8 @@
 namespace agora::master::testing {
 namespace {
 
-class MasterRecoveryTest : public PersistentMasterTest {
+class MasterRecoveryTest : public WithRegistry<> {
  protected:
-  MasterRecoveryTest() { start("M1"); }
   // A framework with one RUNNING task "t1" on agent `a`.
   std::unique_ptr<FakeScheduler> runningTask(FakeAgent& a, double failoverSec,
                                              bool partitionAware = false) {
@@ -31,7 +30,6 @@ class MasterRecoveryTest : public PersistentMasterTest {
     network_.cutOff("sched-1");
     advance(8.5);
   }
-  const Agent& agentState(const std::string& id) { return master_->state().agents.at(id); }
   const RoleView* roleView(const std::string& name) {
     roles_ = master_->allocator().roles();
     for (const RoleView& role : roles_) {

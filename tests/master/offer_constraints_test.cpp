@@ -12,7 +12,7 @@
 namespace agora::master {
 namespace {
 
-Resources res(const std::string& text) { return *Resources::parse(text); }
+using agora::testing::res;
 
 std::shared_ptr<const OfferConstraints> compiled(const std::vector<std::string>& texts) {
   std::vector<AttributeConstraint> constraints;

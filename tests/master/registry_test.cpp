@@ -15,13 +15,14 @@
 #include "master/registry/registrar.hpp"
 #include "master/registry/registry_store.hpp"
 #include "schemas/registry.capnp.h"
+#include "tests/common/resource_helpers.hpp"
 
 namespace agora::master::testing {
 namespace {
 
 using ::testing::HasSubstr;
 
-Resources res(const std::string& text) { return *Resources::parse(text); }
+using agora::testing::res;
 
 class RegistryTest : public ::testing::Test {
  protected:

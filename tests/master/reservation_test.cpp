@@ -15,12 +15,6 @@
 namespace agora::master::testing {
 namespace {
 
-Resources res(const std::string& text) {
-  auto parsed = Resources::parse(text);
-  EXPECT_TRUE(parsed.has_value()) << text;
-  return parsed.value_or(Resources());
-}
-
 // --- Allocator ---------------------------------------------------------------
 
 class ReservationAllocatorTest : public ::testing::Test {
@@ -115,31 +109,13 @@ TEST_F(ReservationAllocatorTest, UpdateAvailableAndAllocationChangeReservationsO
 
 class ReservationTest : public MasterTest {
  protected:
-  // Subscribes a scheduler in `roles` and waits for its offers.
-  std::unique_ptr<FakeScheduler> framework(const std::string& identity,
-                                           std::vector<std::string> roles) {
-    auto s = std::make_unique<FakeScheduler>(network_, identity);
-    s->roles = std::move(roles);
-    s->subscribe(identity);
-    settle();
-    return s;
-  }
   // ACCEPT with one RESERVE or UNRESERVE of `resources`, then launches `tasks`.
   void acceptWith(FakeScheduler& s, const std::string& offerId, bool reserve,
                   const std::string& resources, const std::vector<TaskInfo>& tasks = {}) {
-    s.outstanding.erase(offerId);
-    Resources r = res(resources);
-    s.send([&](schema::Call::Builder call) {
-      auto accept = call.initAccept();
-      accept.initOfferIds(1).set(0, offerId);
-      auto ops = accept.initOperations(tasks.empty() ? 1 : 2);
-      r.toCapnp(reserve ? ops[0].initReserve(r.count()) : ops[0].initUnreserve(r.count()));
-      if (!tasks.empty()) {
-        auto list = ops[1].initLaunch(static_cast<unsigned>(tasks.size()));
-        for (unsigned i = 0; i < tasks.size(); ++i) toCapnp(tasks[i], list[i]);
-      }
-      accept.initFilters().setRefuseSeconds(0);
-    });
+    s.acceptWith({offerId},
+                 {{reserve ? schema::Operation::RESERVE : schema::Operation::UNRESERVE,
+                   res(resources)}},
+                 tasks);
     settle();
   }
   http::Response post(bool reserve, std::string body) {
@@ -154,8 +130,6 @@ class ReservationTest : public MasterTest {
     settle();
     return result.get();
   }
-  Resources agentTotal(const std::string& id) { return master_->allocator().agentTotal(id); }
-
   HttpApi api_{master_->snapshotCell(), loop_, *master_};
 };
 

@@ -9,18 +9,6 @@
 namespace agora::master::testing {
 namespace {
 
-Resources res(const std::string& text) {
-  auto parsed = Resources::parse(text);
-  EXPECT_TRUE(parsed.has_value()) << text;
-  return parsed.value_or(Resources());
-}
-
-Resources volume(const std::string& disk, const std::string& id, const std::string& path) {
-  auto made = res(disk).toVolume(DiskPersistence{id, "", path, false});
-  EXPECT_TRUE(made.has_value()) << made.error().message;
-  return made.value_or(Resources());
-}
-
 TaskInfo taskWith(const std::string& id, const Resources& extra) {
   TaskInfo task = makeTask(id, "cpus:1;mem:128");
   task.resources += extra;
@@ -29,54 +17,19 @@ TaskInfo taskWith(const std::string& id, const Resources& extra) {
 
 using Which = schema::Operation::Which;
 
-struct Op {
-  Which kind;
-  Resources resources;
-};
-
 class VolumeTest : public MasterTest {
  protected:
-  std::unique_ptr<FakeScheduler> framework(const std::string& identity,
-                                           std::vector<std::string> roles) {
-    auto s = std::make_unique<FakeScheduler>(network_, identity);
-    s->roles = std::move(roles);
-    s->subscribe(identity);
-    settle();
-    return s;
-  }
   // ACCEPT of every outstanding offer (one agent) with `ops`, then `tasks`.
-  void accept(FakeScheduler& s, const std::vector<Op>& ops, const std::vector<TaskInfo>& tasks = {}) {
+  void accept(FakeScheduler& s, const std::vector<OfferOperation>& ops,
+              const std::vector<TaskInfo>& tasks = {}) {
     std::vector<std::string> offers = s.outstandingOffers();
     ASSERT_FALSE(offers.empty());
-    s.outstanding.clear();
-    s.send([&](schema::Call::Builder call) {
-      auto out = call.initAccept();
-      auto ids = out.initOfferIds(static_cast<unsigned>(offers.size()));
-      for (unsigned i = 0; i < offers.size(); ++i) ids.set(i, offers[i]);
-      auto list = out.initOperations(static_cast<unsigned>(ops.size() + (tasks.empty() ? 0 : 1)));
-      for (unsigned i = 0; i < ops.size(); ++i) {
-        const Resources& r = ops[i].resources;
-        switch (ops[i].kind) {
-          case Which::CREATE: r.toCapnp(list[i].initCreate(r.count())); break;
-          case Which::DESTROY: r.toCapnp(list[i].initDestroy(r.count())); break;
-          case Which::RESERVE: r.toCapnp(list[i].initReserve(r.count())); break;
-          default: r.toCapnp(list[i].initUnreserve(r.count())); break;
-        }
-      }
-      if (!tasks.empty()) {
-        auto launch = list[static_cast<unsigned>(ops.size())].initLaunch(
-            static_cast<unsigned>(tasks.size()));
-        for (unsigned i = 0; i < tasks.size(); ++i) toCapnp(tasks[i], launch[i]);
-      }
-      out.initFilters().setRefuseSeconds(0);
-    });
+    s.acceptWith(offers, ops, tasks);
     settle();
   }
   std::string lastOffer(FakeScheduler& s) {
     return s.offers.empty() ? "" : s.offers.back().resources.toString();
   }
-  const Agent& agentState(const std::string& id) { return master_->state().agents.at(id); }
-  Resources agentTotal(const std::string& id) { return master_->allocator().agentTotal(id); }
 };
 
 TEST_F(VolumeTest, CreatedVolumeRunsATaskAndIsOfferedBackWithItsPersistence) {
@@ -130,7 +83,7 @@ TEST_F(VolumeTest, RefusedVolumeOperationsChangeNothing) {
   Resources total = agentTotal(a->agentId);
   EXPECT_FALSE(res("disk:10").toVolume({"x", "", "data", false}).has_value());
   struct Case {
-    std::vector<Op> ops;
+    std::vector<OfferOperation> ops;
     const char* why;
   };
   std::vector<Case> cases = {
@@ -238,6 +191,93 @@ TEST_F(VolumeTest, OperatorCreatesAndDestroysVolumesOrRefusesWithTheReason) {
   EXPECT_EQ(agentTotal(id).toString(), "cpus:4;mem:1024;disk(eng):512");
 }
 
+// --- Deleting a destroyed volume's data ------------------------------------------
+
+TEST_F(VolumeTest, DestroyMadeWhileTheAgentIsCutOffReachesItWhenItReregisters) {
+  auto s = framework("sched", {"eng"});
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk(eng):512");
+  Resources v1 = volume("disk(eng):100", "v1", "data");
+  accept(*s, {{Which::CREATE, v1}});
+  ASSERT_EQ(agentState(a->agentId).volumes, v1);
+  // The agent went away; the master has not noticed yet and takes the DESTROY.
+  network_.cutOff("agent-1");
+  accept(*s, {{Which::DESTROY, v1}});
+  EXPECT_TRUE(agentState(a->agentId).volumes.empty());
+  EXPECT_TRUE(a->destroyedVolumes.empty());
+  EXPECT_EQ(agentState(a->agentId).destroyedVolumes, v1);
+  auto agents = nlohmann::json::parse(master_->snapshot()->agentsBody)["agents"];
+  ASSERT_EQ(agents.size(), 1u);
+  EXPECT_EQ(agents[0]["destroyed_volumes"][0]["id"], "v1") << agents.dump();
+
+  network_.restore("agent-1");
+  a->reregister(a->agentId, "cpus:4;mem:1024;disk(eng):512", {});
+  settle();
+  EXPECT_EQ(a->destroyedVolumes, std::vector<std::string>{"v1"});
+  EXPECT_TRUE(agentState(a->agentId).destroyedVolumes.empty());  // confirmed
+}
+
+TEST_F(VolumeTest, UnconfirmedDestroysAreSentAgainAtEachRegistration) {
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk(eng):512");
+  a->confirmDestroys = false;
+  std::string id = a->agentId;
+  ASSERT_TRUE(master_->createVolume(id, volume("disk(eng):100", "v1", "data")));
+  ASSERT_TRUE(master_->createVolume(id, volume("disk(eng):100", "v2", "data")));
+  ASSERT_TRUE(master_->destroyVolume(id, "v1"));
+  settle();
+  EXPECT_EQ(a->destroyedVolumes, std::vector<std::string>{"v1"});
+  ASSERT_TRUE(master_->destroyVolume(id, "v2"));
+  settle();
+  EXPECT_EQ(a->destroyedVolumes, (std::vector<std::string>{"v1", "v1", "v2"}));
+  a->destroyedVolumes.clear();
+  a->reregister(id, "cpus:4;mem:1024;disk(eng):512", {}, "attempt-1");
+  settle();
+  EXPECT_EQ(a->destroyedVolumes, (std::vector<std::string>{"v1", "v2"}));
+  // A confirmation of some leaves the others pending; one about nothing
+  // pending, or about another agent, changes nothing.
+  auto confirm = [&](const std::string& about, const Resources& volumes) {
+    a->client().send(kAgentProtocol, agentFrame([&](schema::AgentEnvelope::Builder out) {
+                       auto confirmed = out.initVolumesDestroyed();
+                       confirmed.setAgentId(about);
+                       volumes.toCapnp(confirmed.initVolumes(volumes.count()));
+                     }));
+    settle();
+  };
+  confirm(id, volume("disk(eng):100", "v1", "data") + volume("disk(eng):100", "v9", "data"));
+  EXPECT_EQ(agentState(id).destroyedVolumes, volume("disk(eng):100", "v2", "data"));
+  uint64_t before = rejected("invalid_volumes_destroyed");
+  confirm("other", volume("disk(eng):100", "v2", "data"));
+  EXPECT_EQ(rejected("invalid_volumes_destroyed"), before + 1);
+  EXPECT_EQ(agentState(id).destroyedVolumes, volume("disk(eng):100", "v2", "data"));
+  a->destroyedVolumes.clear();
+  a->reregister(id, "cpus:4;mem:1024;disk(eng):512", {}, "attempt-2");
+  settle();
+  EXPECT_EQ(a->destroyedVolumes, std::vector<std::string>{"v2"});
+}
+
+TEST_F(VolumeTest, AVolumeIdAwaitingDeletionCannotBeCreatedAgain) {
+  auto s = framework("sched", {"eng"});
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk(eng):512");
+  Resources v1 = volume("disk(eng):100", "v1", "data");
+  accept(*s, {{Which::CREATE, v1}});
+  // In one ACCEPT: the deletion sent for the old volume would empty the new one.
+  accept(*s, {{Which::DESTROY, v1}, {Which::CREATE, v1}}, {makeTask("t", "cpus:1")});
+  ASSERT_NE(s->lastUpdateFor("t"), nullptr);
+  EXPECT_THAT(s->lastUpdateFor("t")->message,
+              ::testing::HasSubstr("has not yet deleted the data of a destroyed volume"));
+  EXPECT_EQ(agentState(a->agentId).volumes, v1);
+
+  network_.cutOff("agent-1");
+  accept(*s, {{Which::DESTROY, v1}});
+  Status again = master_->createVolume(a->agentId, v1);
+  ASSERT_FALSE(again);
+  EXPECT_THAT(again.error().message, ::testing::HasSubstr("retry once it has"));
+  network_.restore("agent-1");
+  a->reregister(a->agentId, "cpus:4;mem:1024;disk(eng):512", {});
+  settle();
+  ASSERT_TRUE(agentState(a->agentId).destroyedVolumes.empty());
+  EXPECT_TRUE(master_->createVolume(a->agentId, v1));
+}
+
 // --- Registry ------------------------------------------------------------------
 
 class VolumeRecoveryTest : public WithRegistry<VolumeTest> {};
@@ -264,6 +304,26 @@ TEST_F(VolumeRecoveryTest, VolumesSurviveARestartAndAreOfferedAgain) {
   EXPECT_EQ(agentState(id).volumes, v2);
   start("M4");
   EXPECT_EQ(agentState(id).volumes, v2);
+}
+
+TEST_F(VolumeRecoveryTest, AnUnconfirmedDestroySurvivesARestartUntilTheAgentConfirmsIt) {
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk(eng):512");
+  std::string id = a->agentId;
+  Resources v1 = volume("disk(eng):100", "v1", "data");
+  ASSERT_TRUE(master_->createVolume(id, v1));
+  network_.cutOff("agent-1");
+  ASSERT_TRUE(master_->destroyVolume(id, "v1"));
+  settle();
+  start("M2");
+  EXPECT_TRUE(agentState(id).volumes.empty());
+  EXPECT_EQ(agentState(id).destroyedVolumes, v1);
+  network_.restore("agent-1");
+  a->reregister(id, "cpus:4;mem:1024;disk(eng):512", {});
+  settle();
+  EXPECT_EQ(a->destroyedVolumes, std::vector<std::string>{"v1"});
+  EXPECT_TRUE(agentState(id).destroyedVolumes.empty());
+  start("M3");
+  EXPECT_TRUE(agentState(id).destroyedVolumes.empty());
 }
 
 }  // namespace
