@@ -149,7 +149,7 @@ void measureMany(const std::string& image, int count) {
       task.command.arguments = {"/bin/busybox", "sleep", "3600"};
       agent.launch(task);
       // Turn the loop during the burst so early launches start while later ones queue.
-      if (i % 50 == 49) agent.runUntil([] { return true; }, seconds(0));
+      if (i % 50 == 49) agent.runUntil([] { return true; }, millis(1));
     }
     int running = 0;
     bool all = agent.runUntil(

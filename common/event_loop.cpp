@@ -172,6 +172,22 @@ void EventLoop::run() {
   runPosted();
 }
 
+void EventLoop::runOnce(Duration maxWait) {
+  runUntilIdle();
+  long waitMs = std::max<long>(
+      1, static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(maxWait).count()));
+  {
+    std::lock_guard<std::mutex> lock(postedMutex_);
+    if (!posted_.empty()) waitMs = 0;
+  }
+  try {
+    pollOnce(std::min(waitMs, msUntilNextTimer()));
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) LOG(ERROR) << "event loop poll failed: " << e.what();
+  }
+  runUntilIdle();
+}
+
 void EventLoop::runUntilIdle() {
   loopThread_ = std::this_thread::get_id();
   for (int i = 0; i < 100000; ++i) {

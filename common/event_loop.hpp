@@ -56,6 +56,11 @@ class EventLoop {
   // Runs posted callbacks, due timers and ready sockets until nothing is left
   // to do right now, without blocking. For tests with a SimulatedClock.
   void runUntilIdle();
+  // Runs what is ready, then blocks up to `maxWait` (whole milliseconds, at
+  // least one; less when a timer is due sooner) until a source is ready or a
+  // callback is posted, and runs what became ready. For tests and tools that
+  // check their own conditions between turns of a real-clock loop.
+  void runOnce(Duration maxWait);
 
   bool inLoopThread() const { return std::this_thread::get_id() == loopThread_; }
   // Worst lateness of a timer over the last second, in milliseconds.

@@ -151,9 +151,8 @@ class AgentRecoveryTest : public ::testing::Test {
   bool runUntil(const std::function<bool()>& done, Duration timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      loop_.runUntilIdle();
+      loop_.runOnce(millis(5));
       if (done()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     loop_.runUntilIdle();
     return done();

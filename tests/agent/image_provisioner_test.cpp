@@ -32,10 +32,7 @@ class ImageProvisionerTest : public ::testing::Test {
   // Turns the loop until `done` or 10 s.
   bool runUntil(const std::function<bool()>& done) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      loop_.runUntilIdle();
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    while (!done() && std::chrono::steady_clock::now() < deadline) loop_.runOnce(millis(5));
     return done();
   }
 

@@ -112,16 +112,15 @@ class RealAgentHarness {
                         }));
   }
 
-  // Turns the loop and reaps until `done` or the timeout, checking every
-  // `poll` of real time (benchmarks use a short one).
+  // Turns the loop and reaps until `done` or the timeout, checking whenever
+  // the loop did something and at least every `poll` (reaping included).
   bool runUntil(const std::function<bool()>& done, Duration timeout,
                 std::chrono::microseconds poll = std::chrono::milliseconds(2)) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      loop_.runUntilIdle();
+      loop_.runOnce(poll);
       reaper_.poll();
       if (done()) return true;
-      std::this_thread::sleep_for(poll);
     }
     return done();
   }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 
 namespace agora {
@@ -69,6 +70,26 @@ TEST(EventLoopRealTest, PostFromOtherThreadWakesRun) {
   loop.run();
   poster.join();
   EXPECT_EQ(ranOn, std::this_thread::get_id());
+}
+
+// runOnce() wakes for a post from another thread long before its bound, and
+// otherwise returns once the bound passed. (Bounds are generous: no timing is
+// asserted, only which of the two ended the wait.)
+TEST(EventLoopRealTest, RunOnceWakesForAPostAndOtherwiseReturnsAfterItsBound) {
+  EventLoop loop;
+  bool ran = false;
+  std::thread poster([&] { loop.post([&] { ran = true; }); });
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100 && !ran; ++i) loop.runOnce(seconds(60));
+  poster.join();
+  EXPECT_TRUE(ran);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+
+  bool fired = false;
+  loop.addTimer(millis(1), [&] { fired = true; });
+  for (int i = 0; i < 10000 && !fired; ++i) loop.runOnce(seconds(60));  // the timer bounds it
+  EXPECT_TRUE(fired);
+  loop.runOnce(millis(1));  // nothing to do: returns
 }
 
 }  // namespace
