@@ -2,6 +2,8 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+
 #include "common/codec.hpp"
 #include "master/master.hpp"
 
@@ -434,6 +436,13 @@ void Master::onStatusUpdate(const std::string& peer, schema::StatusUpdate::Reade
   status.frameworkId = frameworkId;
   status.agentId = agent.id;
   TaskKey key{frameworkId, status.taskId};
+  if (const Task* known = state_.findAnyTask(key);
+      known != nullptr && known->agentId.get() == agent.id && acknowledgedBefore(*known, status)) {
+    // Resent by an agent that restarted before our ack reached it.
+    VLOG(1) << "task " << status.taskId << ": update already acknowledged; answering for "
+            << "framework " << frameworkId;
+    return acknowledgeToAgent(peer, agent.id, frameworkId, status.taskId, status.uuid);
+  }
   if (Task* task = state_.findTask(key); task != nullptr && task->agentId.get() == agent.id) {
     state_.tasks.setStatus(*task, status);
     if (!sandbox.empty()) state_.tasks.setSandbox(*task, sandbox);
@@ -448,18 +457,30 @@ void Master::onStatusUpdate(const std::string& peer, schema::StatusUpdate::Reade
   if (framework == nullptr) {
     // Nobody will ever acknowledge it: do it for the framework.
     if (!status.uuid.empty()) {
-      sendToAgent(peer, "statusUpdateAck", [&](AgentEnvelope::Builder out) {
-        auto ack = out.initStatusUpdateAck();
-        ack.setAgentId(agent.id);
-        ack.setFrameworkId(frameworkId);
-        ack.setTaskId(status.taskId);
-        ack.setUuid(kj::arrayPtr(reinterpret_cast<const kj::byte*>(status.uuid.data()),
-                                 status.uuid.size()));
-      });
+      acknowledgeToAgent(peer, agent.id, frameworkId, status.taskId, status.uuid);
     }
     return;
   }
   sendUpdate(*framework, status);
+}
+
+bool Master::acknowledgedBefore(const Task& task, const TaskStatus& status) {
+  if (status.uuid.size() != task.ackedUuid.size()) return false;
+  // After the terminal update's ack nothing more is owed to the framework.
+  return task.terminalAcked ||
+         std::equal(task.ackedUuid.begin(), task.ackedUuid.end(), status.uuid.begin());
+}
+
+void Master::acknowledgeToAgent(const std::string& peer, const std::string& agentId,
+                                const std::string& frameworkId, const std::string& taskId,
+                                const std::string& uuid) {
+  sendToAgent(peer, "statusUpdateAck", [&](AgentEnvelope::Builder out) {
+    auto ack = out.initStatusUpdateAck();
+    ack.setAgentId(agentId);
+    ack.setFrameworkId(frameworkId);
+    ack.setTaskId(taskId);
+    ack.setUuid(kj::arrayPtr(reinterpret_cast<const kj::byte*>(uuid.data()), uuid.size()));
+  });
 }
 
 }  // namespace agora::master

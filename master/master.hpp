@@ -203,6 +203,11 @@ class Master {
   void onReregisterAgent(const std::string& peer, schema::ReregisterAgent::Reader message);
   void onPong(const std::string& peer, schema::Pong::Reader message);
   void onStatusUpdate(const std::string& peer, schema::StatusUpdate::Reader message);
+  // Whether `status` repeats an update of `task` its framework acknowledged.
+  static bool acknowledgedBefore(const Task& task, const TaskStatus& status);
+  void acknowledgeToAgent(const std::string& peer, const std::string& agentId,
+                          const std::string& frameworkId, const std::string& taskId,
+                          const std::string& uuid);
   void pingAgents();
   void markAgentUnreachable(Agent& agent, const std::string& why);
 

@@ -439,6 +439,12 @@ void Master::onAcknowledge(Framework& framework, Call::Acknowledge::Reader ack) 
   auto uuid = ack.getUuid();
   std::string uuidBytes(reinterpret_cast<const char*>(uuid.begin()), uuid.size());
   if (uuidBytes.empty()) return;  // master-generated updates need no acknowledgement
+  if (Task* task = state_.findAnyTask({framework.info.id, taskId});
+      task != nullptr && task->agentId.get() == agentId &&
+      uuidBytes.size() == task->ackedUuid.size()) {
+    std::copy(uuidBytes.begin(), uuidBytes.end(), task->ackedUuid.begin());
+    task->terminalAcked = task->completed;
+  }
   Agent* agent = state_.findAgent(agentId);
   if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
     // The agent resends the update once it is back; the scheduler acknowledges again.

@@ -124,6 +124,7 @@ struct MasterState {
   Task* findTask(const TaskKey& key);
   // Live or completed.
   const Task* findAnyTask(const TaskKey& key) const;
+  Task* findAnyTask(const TaskKey& key) { return tasks.find(key); }
   // A new live task of `framework` on `agent` from its launch spec (of which
   // only what the master needs is kept), indexed on both.
   Task& addTask(Framework& framework, Agent& agent, const std::string& role,

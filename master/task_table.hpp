@@ -5,6 +5,7 @@
 // the master forwards it to the agent in RUN_TASK and drops it; an agent that
 // re-registers reports its tasks' specs again. Loop thread only.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,6 +39,10 @@ struct Task {
   // True while it is on the completed list (terminal, kept for the API and
   // for reconciliation); false while live.
   bool completed = false;
+  // Whether the last acknowledgement from its framework came once it was
+  // terminal (the agent sends the next update only after the previous ack,
+  // so that one acknowledged the terminal update).
+  bool terminalAcked = false;
   // Sandbox: `sandboxBase` alone, or, when sandboxDerived, the agent's
   // sandboxes root followed by /FRAMEWORK/TASK/CONTAINER (the usual layout,
   // so tasks on one agent share one string).
@@ -47,6 +52,11 @@ struct Task {
   SharedString message;
   std::string containerId;
   SharedString sandboxBase;
+  // The uuid of the last update its framework acknowledged (zeros: none). An
+  // agent that restarted before an ack reached it resends that update: the
+  // master acknowledges such a resend itself instead of delivering it twice
+  // (Master::onStatusUpdate).
+  std::array<char, 16> ackedUuid{};
 
   // Positions in the agent's and the framework's TaskIndex while live.
   uint32_t agentSlot = kNoSlot;

@@ -79,14 +79,14 @@ void FakeAgent::pong() {
 }
 
 std::string FakeAgent::sendStatus(const std::string& frameworkId, const std::string& taskId,
-                                  TaskState state) {
+                                  TaskState state, const std::string& uuid) {
   TaskStatus status;
   status.taskId = taskId;
   status.state = state;
   status.frameworkId = frameworkId;
   status.agentId = agentId;
   status.source = StatusSource::EXECUTOR;
-  status.uuid = randomUuidBytes();
+  status.uuid = uuid.empty() ? randomUuidBytes() : uuid;
   client_->send(kAgentProtocol, agentFrame([&](schema::AgentEnvelope::Builder env) {
                   auto update = env.initStatusUpdate();
                   update.setFrameworkId(frameworkId);

@@ -34,9 +34,9 @@ class FakeAgent {
                   const std::vector<std::pair<std::string, TaskInfo>>& runningTasks,
                   const std::string& attempt = "", uint64_t attemptSeq = 0);
   void pong();
-  // Returns the update's uuid.
+  // Returns the update's uuid: `uuid` (a resend) or a new one.
   std::string sendStatus(const std::string& frameworkId, const std::string& taskId,
-                         TaskState state);
+                         TaskState state, const std::string& uuid = "");
   void sendRaw(std::string_view protocol, std::string_view payload);
 
   FakeClient& client() { return *client_; }

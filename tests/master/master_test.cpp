@@ -281,6 +281,47 @@ TEST_F(MasterTest, ForwardsStatusUpdatesAndAcknowledgements) {
   EXPECT_EQ(s->offers.back().resources.toString(), "cpus:2;mem:1024");
 }
 
+// An agent that restarts before the master's ack reaches it resends the
+// update with its uuid: the framework, which acknowledged it, must not see it
+// twice; the master acknowledges it for the framework.
+TEST_F(MasterTest, AnUpdateResentAfterItsAckIsAnsweredByTheMasterNotDeliveredAgain) {
+  auto s = scheduler("sched-1");
+  auto a = agent("agent-a", "cpus:2;mem:1024");
+  s->accept({s->offers[0].id}, {makeTask("t1", "cpus:1"), makeTask("t2", "cpus:1")});
+  settle();
+  std::string running = a->sendStatus(s->frameworkId, "t1", TaskState::RUNNING);
+  settle();
+  s->acknowledge(a->agentId, "t1", running);
+  settle();
+  size_t delivered = s->updates.size();
+  a->sendStatus(s->frameworkId, "t1", TaskState::RUNNING, running);  // the resend
+  settle();
+  EXPECT_EQ(s->updates.size(), delivered);
+  EXPECT_EQ(a->acks, (std::vector<std::string>{running, running}));
+
+  // Not yet acknowledged: a resend is delivered again (at least once).
+  std::string other = a->sendStatus(s->frameworkId, "t2", TaskState::RUNNING);
+  settle();
+  a->sendStatus(s->frameworkId, "t2", TaskState::RUNNING, other);
+  settle();
+  EXPECT_EQ(s->updates.size(), delivered + 2);
+
+  // Once the terminal update is acknowledged, every resend of the task's
+  // updates is answered by the master.
+  std::string finished = a->sendStatus(s->frameworkId, "t1", TaskState::FINISHED);
+  settle();
+  s->acknowledge(a->agentId, "t1", finished);
+  settle();
+  delivered = s->updates.size();
+  a->sendStatus(s->frameworkId, "t1", TaskState::RUNNING, running);
+  a->sendStatus(s->frameworkId, "t1", TaskState::FINISHED, finished);
+  settle();
+  EXPECT_EQ(s->updates.size(), delivered);
+  EXPECT_EQ(a->acks.size(), 5u);
+  EXPECT_EQ(a->acks.back(), finished);
+  EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::FINISHED);
+}
+
 TEST_F(MasterTest, ReconcilesExplicitlyAndImplicitly) {
   auto s = scheduler("sched-1");
   auto a = agent("agent-a", "cpus:2;mem:1024");
