@@ -215,6 +215,20 @@ void Cluster::restartAgent(int index) {
   agents_.at(index) = startProcess("agent" + std::to_string(index), agentArgvs_.at(index));
 }
 
+bool Cluster::restartMasterAfterSigkill() {
+  master().signal(SIGKILL);
+  master().wait(std::chrono::seconds(10));
+  startMaster();
+  return eventually([&] {
+    auto agents = masterGet("/api/v1/agents");
+    if (!agents.is_object() || agents["agents"].size() != agents_.size()) return false;
+    for (const auto& agent : agents["agents"]) {
+      if (agent["status"] != "REGISTERED") return false;
+    }
+    return true;
+  });
+}
+
 nlohmann::json Cluster::masterGet(const std::string& path) const {
   auto response = http::get("http://" + masterHttp() + path, std::chrono::seconds(5));
   if (!response || response->status != 200) return nullptr;

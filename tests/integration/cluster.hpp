@@ -63,6 +63,9 @@ class Cluster {
   // Starts agent `index` again, as before, on its work dir (it recovers
   // there). REQUIRES: the old process has exited.
   void restartAgent(int index);
+  // SIGKILLs the master and starts it again on its work dir; true once every
+  // started agent is listed REGISTERED by it again.
+  bool restartMasterAfterSigkill();
   Child& master() { return *master_; }
 
   std::string masterHttp() const { return "127.0.0.1:" + std::to_string(masterHttpPort_); }

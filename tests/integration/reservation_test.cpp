@@ -95,14 +95,8 @@ TEST_F(ReservationIntegrationTest, CliReservationSurvivesAMasterKillAndUnreserve
   EXPECT_NE(out.find("RESERVED"), std::string::npos) << out;
   EXPECT_EQ(role("web")["reserved_dynamic"]["cpus"], 0.5);
 
-  cluster_.master().signal(SIGKILL);
-  cluster_.master().wait(std::chrono::seconds(10));
-  cluster_.startMaster();
   // Applied from the registry when the agent re-registers, and offered as reserved.
-  ASSERT_TRUE(eventually([&] {
-    auto agents = cluster_.masterGet("/api/v1/agents");
-    return agents["agents"].size() == 1 && agents["agents"][0]["status"] == "REGISTERED";
-  }));
+  ASSERT_TRUE(cluster_.restartMasterAfterSigkill());
   EXPECT_EQ(role("web")["reserved"]["mem"], 128.0);
   RecordingScheduler web;
   auto driver = subscribe(web, "web");

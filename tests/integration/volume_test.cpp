@@ -172,13 +172,7 @@ TEST_F(VolumeIntegrationTest, VolumeSurvivesAMasterKill) {
   cluster_.startAgent(kAgentResources);
   Resources v2 = volume("disk(eng):64", "v2", "state");
   ASSERT_NE(runInNewVolume(v2, "echo kept > state/file"), "");
-  cluster_.master().signal(SIGKILL);
-  cluster_.master().wait(std::chrono::seconds(10));
-  cluster_.startMaster();
-  ASSERT_TRUE(eventually([&] {
-    auto agents = cluster_.masterGet("/api/v1/agents");
-    return agents["agents"].size() == 1 && agents["agents"][0]["status"] == "REGISTERED";
-  }));
+  ASSERT_TRUE(cluster_.restartMasterAfterSigkill());
   RecordingScheduler scheduler;
   auto driver = subscribe(scheduler);
   size_t seen = 0;
