@@ -5,16 +5,17 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
-#include <thread>
 
 #include "agent/executor/process_launcher.hpp"
-#include "agent/proc_stat.hpp"
 
 namespace agora::agent {
 namespace {
@@ -24,9 +25,15 @@ struct Held {
   uint16_t port = 0;
 };
 
-bool alive(pid_t pid) {
-  auto stat = readProcStat(pid);
-  return stat && stat->state != 'Z';
+// Waits (no polling) until `pid` - not our child - has exited, at most
+// `timeout`; true when it did (a zombie counts as exited).
+bool exitsWithin(pid_t pid, std::chrono::milliseconds timeout) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;
+  pollfd ready{fd, POLLIN, 0};
+  bool exited = poll(&ready, 1, static_cast<int>(timeout.count())) == 1;
+  close(fd);
+  return exited;
 }
 
 // Binds a listener on 127.0.0.1:`port` (0: any); its fd, or -1.
@@ -50,15 +57,6 @@ uint16_t portOf(int fd) {
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   return ntohs(addr.sin_port);
-}
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
 }
 
 // A daemon (a process listening on a port, close-on-exec) that is SIGKILLed
@@ -95,7 +93,7 @@ TEST(ProcessLauncherTest, AChildHeldBeforeExecExitsWhenItsParentDiesAndFreesTheP
   ASSERT_EQ(n, static_cast<ssize_t>(sizeof(held))) << "the daemon exited with " << status;
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 
-  bool gone = eventually([&] { return !alive(held.child); }, std::chrono::seconds(5));
+  bool gone = exitsWithin(held.child, std::chrono::seconds(5));
   EXPECT_TRUE(gone) << "the child " << held.child << " still waits for its dead parent";
   int again = listenOn(held.port);
   EXPECT_GE(again, 0) << "port " << held.port << " is still held after the daemon died";
