@@ -37,6 +37,8 @@ CgroupsIsolator::CgroupsIsolator(std::unique_ptr<cgroups::Cgroups> cgroups, Opti
       << "cgroups root must be one path component: " << options_.root;
 }
 
+CgroupsIsolator::~CgroupsIsolator() { removeRootIfUnused(); }
+
 cgroups::CgroupLimits CgroupsIsolator::limitsFor(const TaskInfo& task) const {
   cgroups::CgroupLimits limits;
   limits.cpus = task.resources.scalar("cpus");
@@ -98,14 +100,12 @@ Status CgroupsIsolator::cleanup(const std::string& containerId) {
   std::string name = cgroupName(containerId);
   if (!cgroups_->exists(name)) return {};
   if (Status s = cgroups_->killAll(name); !s) return s;
-  if (Status s = cgroups_->remove(name); !s) return s;
-  removeRootIfUnused();
-  return {};
+  return cgroups_->remove(name);
 }
 
 void CgroupsIsolator::removeRootIfUnused() {
-  // Leaves nothing behind in the agent's own cgroup when idle; EBUSY while
-  // other containers (of any agent sharing the root) exist is expected.
+  // EBUSY while other containers (of any agent sharing the root) exist is
+  // expected.
   if (cgroups_->children(options_.root).empty()) (void)cgroups_->remove(options_.root);
 }
 

@@ -8,7 +8,10 @@
 //           without `mem`;
 //   pids    Options::pidsMax, or the task label "agora.cgroups.pids_max".
 // kill() and cleanup() kill the whole cgroup (daemonized and setsid'd
-// descendants included); cleanup() then removes it. A container whose
+// descendants included); cleanup() then removes it. The root stays while the
+// isolator lives (re-creating it in every hierarchy for each container that
+// starts on an idle agent costs a launch about ten cgroup mkdirs and rmdirs);
+// the isolator removes it when it goes, if empty. A container whose
 // cgroup recorded an OOM kill reports REASON_CONTAINER_LIMITATION_MEMORY.
 //
 // Thread: the agent's loop thread. Cgroup operations block briefly (killing
@@ -37,6 +40,9 @@ class CgroupsIsolator final : public Isolator {
   };
 
   CgroupsIsolator(std::unique_ptr<cgroups::Cgroups> cgroups, Options options);
+  ~CgroupsIsolator() override;
+  CgroupsIsolator(const CgroupsIsolator&) = delete;
+  CgroupsIsolator& operator=(const CgroupsIsolator&) = delete;
 
   std::string name() const override { return "cgroups"; }
   Status prepare(const ContainerConfig& config) override;

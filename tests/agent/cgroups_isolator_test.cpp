@@ -82,10 +82,14 @@ class CgroupsIsolatorTest : public ::testing::Test {
     if (!containerizer_) return;
     for (const auto& id : containerizer_->containers()) (void)containerizer_->destroy(id);
     EXPECT_TRUE(runUntil([&] { return containerizer_->containers().empty(); }, seconds(10)));
-    // (e) nothing of any container remains, not even the root.
-    EXPECT_FALSE(isolator_->cgroups().exists(root_)) << "leftover cgroups under " << root_;
+    // (e) nothing of any container remains; the root goes with the isolator.
+    EXPECT_TRUE(isolator_->cgroups().children(root_).empty()) << "leftover cgroups under " << root_;
+    auto probe = cgroups::detectCgroups();
     agent_.reset();
     containerizer_.reset();
+    if (probe) {
+      EXPECT_FALSE((*probe)->exists(root_)) << "the agent's cgroup root " << root_ << " stayed";
+    }
     executors_.reset();
     fs::remove_all(workDir_);
   }
@@ -202,6 +206,11 @@ TEST_F(CgroupsIsolatorTest, ATaskWithinItsMemoryLimitFinishes) {
   runTask("small", "head -c 4M /dev/zero | tail > /dev/null", 0.5, 64);
   ASSERT_TRUE(waitTerminal("small"));
   EXPECT_EQ(terminalOf("small")->state, TaskState::FINISHED) << terminalOf("small")->message;
+  // Its cgroup goes with it; the agent's root stays for the next container.
+  std::string container = containerOf("small");
+  EXPECT_TRUE(runUntil([&] { return !isolator_->cgroups().exists(root_ + "/" + container); },
+                       seconds(10)));
+  EXPECT_TRUE(isolator_->cgroups().exists(root_));
 }
 
 TEST_F(CgroupsIsolatorTest, AForkBombStopsAtPidsMaxAndTheAgentKeepsServing) {
