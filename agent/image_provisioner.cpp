@@ -65,7 +65,18 @@ void ImageProvisioner::workerMain() {
   }
 }
 
-void ImageProvisioner::provision(const std::string& reference, Provisioned done) {
+void ImageProvisioner::provision(const std::string& reference, images::PullPolicy policy,
+                                 Provisioned done) {
+  if (policy == images::PullPolicy::kIfNotPresent) {
+    if (auto it = resolved_.find(reference); it != resolved_.end()) {
+      ++reused_;
+      acquire(it->second.id);  // queued ahead of any gc that could remove it
+      loop_.post([alive = alive_, image = it->second, done = std::move(done)]() mutable {
+        if (*alive) done(std::move(image));
+      });
+      return;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto& waiters = waiting_[reference];
@@ -88,7 +99,8 @@ void ImageProvisioner::provision(const std::string& reference, Provisioned done)
       if (image) {
         if (Status held = store_->acquire(image->id); !held) image = makeError(held.error());
       }
-      postBack([done = std::move(done), image = std::move(image)]() mutable {
+      postBack([this, reference, done = std::move(done), image = std::move(image)]() mutable {
+        if (image) resolved_.insert_or_assign(reference, *image);
         done(std::move(image));
       });
     }
@@ -98,8 +110,7 @@ void ImageProvisioner::provision(const std::string& reference, Provisioned done)
 void ImageProvisioner::acquire(const std::string& imageId) {
   enqueue([this, imageId] {
     if (Status s = store_->acquire(imageId); !s) {
-      LOG(WARNING) << "image store: cannot hold image " << imageId << " of a recovered container: "
-                   << s.error().message;
+      LOG(WARNING) << "image store: cannot hold image " << imageId << ": " << s.error().message;
     }
   });
 }
@@ -109,6 +120,7 @@ void ImageProvisioner::release(const std::string& imageId) {
 }
 
 void ImageProvisioner::gc(std::function<void(images::GcResult)> done) {
+  resolved_.clear();  // the gc may remove what they name
   enqueue([this, done = std::move(done)] {
     images::GcResult result = store_->gc();
     if (result.imagesRemoved > 0 || result.layersRemoved > 0) {

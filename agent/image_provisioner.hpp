@@ -8,7 +8,10 @@
 // Launches of a reference whose pull is queued but not started yet join that
 // pull (each still acquires the image): a burst of launches of one image
 // costs one pull, not one each, and every launch is served by a pull that
-// started after it asked.
+// started after it asked. With PullPolicy::kIfNotPresent a launch whose
+// reference a pull already resolved takes that image on the loop thread: no
+// pull, no round trip through the worker (its hold is queued there, ahead of
+// any later gc; a gc forgets every resolved reference when it is queued).
 //
 // Thread: every method on the agent's loop thread; callbacks run there too,
 // and never after the provisioner is destroyed.
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "agent/images/image_store.hpp"
+#include "agent/images/pull_policy.hpp"
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
 
@@ -45,9 +49,12 @@ class ImageProvisioner {
   ImageProvisioner(const ImageProvisioner&) = delete;
   ImageProvisioner& operator=(const ImageProvisioner&) = delete;
 
-  // Pulls `reference` (if the store lacks it) and holds it for one container.
-  void provision(const std::string& reference, Provisioned done);
-  // Holds an image the store already has (a recovered container).
+  // Pulls `reference` (if the store lacks it; with kIfNotPresent only if no
+  // pull resolved it since the last gc) and holds it for one container.
+  // `done` runs later on the loop thread, never within this call.
+  void provision(const std::string& reference, images::PullPolicy policy, Provisioned done);
+  // Holds an image the store already has (a recovered container, a reused
+  // resolution).
   void acquire(const std::string& imageId);
   void release(const std::string& imageId);
   void gc(std::function<void(images::GcResult)> done = nullptr);
@@ -56,6 +63,8 @@ class ImageProvisioner {
   int imageUsers(const std::string& imageId);
   // Pulls started so far (any thread).
   uint64_t pulls() const { return pulls_; }
+  // Launches served from a reference resolved before (loop thread).
+  uint64_t reused() const { return reused_; }
 
  private:
   ImageProvisioner(EventLoop& loop, std::unique_ptr<images::ImageStore> store);
@@ -77,6 +86,9 @@ class ImageProvisioner {
   std::map<std::string, std::vector<Provisioned>> waiting_;
   bool stopping_ = false;
   std::atomic<uint64_t> pulls_{0};
+  // Loop thread: what pulls resolved each reference to since the last gc.
+  std::map<std::string, images::Image> resolved_;
+  uint64_t reused_ = 0;
   std::thread worker_;
 };
 

@@ -4,10 +4,25 @@
 
 #include "agent/executor/launch_spec.hpp"
 #include "agent/images/image_config.hpp"
+#include "agent/images/pull_policy.hpp"
 #include "agent/paths.hpp"
 #include "agent/task_supervisor.hpp"
 
 namespace agora::agent {
+
+namespace {
+
+// The task's label, else the default for its reference (Always when the
+// reference does not parse: the pull then reports what is wrong with it).
+Result<images::PullPolicy> pullPolicyOf(const TaskInfo& task) {
+  for (const auto& [key, value] : task.labels) {
+    if (key == images::kPullPolicyLabel) return images::parsePullPolicy(value);
+  }
+  auto reference = images::parseImageReference(task.container.image);
+  return reference ? images::defaultPullPolicy(*reference) : images::PullPolicy::kAlways;
+}
+
+}  // namespace
 
 void TaskSupervisor::provisionImage(Record& record) {
   const ContainerInfo& container = record.task.container;
@@ -20,10 +35,16 @@ void TaskSupervisor::provisionImage(Record& record) {
     return failLaunch(record, TaskState::FAILED, TaskReason::CONTAINER_LAUNCH_FAILED,
                       what + ": images in a user namespace are not supported");
   }
+  auto policy = pullPolicyOf(record.task);
+  if (!policy) {
+    return failLaunch(record, TaskState::FAILED, TaskReason::CONTAINER_LAUNCH_FAILED,
+                      what + ": " + policy.error().message);
+  }
   record.provisioning = true;
   std::weak_ptr<bool> alive = alive_;
   options_.images->provision(
-      container.image, [this, alive, id = record.containerId](Result<images::Image> image) {
+      container.image, *policy,
+      [this, alive, id = record.containerId](Result<images::Image> image) {
         if (auto a = alive.lock(); !a || !*a) return;
         onProvisioned(id, std::move(image));
         if (onChange_) onChange_();

@@ -331,6 +331,43 @@ TEST_F(ImageContainersTest, BadImagesFailTheLaunchNamingTheImageAndTheCause) {
   EXPECT_EQ(harness_->containerizer().containers(), std::vector<std::string>{});
 }
 
+// Kubernetes's pull policies: a tag other than "latest" is resolved once
+// (IfNotPresent) until the label asks for Always, which sees a moved tag.
+TEST_F(ImageContainersTest, IfNotPresentKeepsTheResolvedImageAlwaysSeesAMovedTag) {
+  auto layoutSaying = [&](const std::string& dir, const std::string& word) {
+    OciLayout layout(dir);
+    auto config = makeConfig({base_}, {"/bin/sh", "-c"}, {"echo " + word + " > $AGORA_SANDBOX/word"});
+    config["config"]["Env"] = {"PATH=/bin"};
+    layout.addImage({base_}, config, "v1");
+  };
+  const std::string dir = root_ + "/src/moving";
+  layoutSaying(dir, "one");
+  const std::string ref = "oci:" + dir + ":v1";
+  auto said = [&](const std::string& id, const std::string& policy) {
+    TaskInfo t = task(id, ref);
+    if (!policy.empty()) t.labels.push_back({"agora.image.pull_policy", policy});
+    if (!runToCompletion(t)) return std::string("(failed)");
+    std::string word = harness_->readSandbox(id, "word");
+    while (!word.empty() && word.back() == '\n') word.pop_back();
+    return word;
+  };
+  EXPECT_EQ(said("first", ""), "one");
+  // The tag moves to another image.
+  layoutSaying(root_ + "/src/next", "two");
+  fs::rename(dir, root_ + "/src/previous");
+  fs::rename(root_ + "/src/next", dir);
+  EXPECT_EQ(said("cached", ""), "one");
+  EXPECT_EQ(said("explicit", "IfNotPresent"), "one");
+  EXPECT_EQ(said("always", "Always"), "two");
+  EXPECT_EQ(said("after", ""), "two");  // what the last pull resolved
+
+  TaskInfo bad = task("bad", ref);
+  bad.labels.push_back({"agora.image.pull_policy", "Never"});
+  EXPECT_EQ(launchFailure(bad), "image '" + ref +
+                                    "': label agora.image.pull_policy='Never': expected Always "
+                                    "or IfNotPresent");
+}
+
 TEST_F(ImageContainersTest, AnAgentWithoutNamespacesRefusesImages) {
   startAgent(false);
   std::string message = launchFailure(task("plain", probe()));
