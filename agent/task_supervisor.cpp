@@ -80,6 +80,36 @@ void TaskSupervisor::launch(const FrameworkInfo& framework, const TaskInfo& task
 }
 
 void TaskSupervisor::startContainer(Record& record, std::optional<ImageRootfs> rootfs) {
+  if (options_.maxStarting > 0 && starting_ >= options_.maxStarting) {
+    record.queued = true;
+    record.queuedRootfs = std::move(rootfs);
+    startQueue_.push_back(record.containerId);
+    return;
+  }
+  launchContainer(record, std::move(rootfs));
+}
+
+void TaskSupervisor::startQueued() {
+  while (!startQueue_.empty() &&
+         (options_.maxStarting == 0 || starting_ < options_.maxStarting)) {
+    auto it = records_.find(startQueue_.front());
+    startQueue_.pop_front();
+    if (it == records_.end() || !it->second.queued) continue;  // killed while it waited
+    Record& record = it->second;
+    record.queued = false;
+    launchContainer(record, std::move(record.queuedRootfs));
+    record.queuedRootfs.reset();
+  }
+}
+
+void TaskSupervisor::doneStarting(Record& record) {
+  if (!record.starting) return;
+  record.starting = false;
+  --starting_;
+  startQueued();
+}
+
+void TaskSupervisor::launchContainer(Record& record, std::optional<ImageRootfs> rootfs) {
   auto pid = containerizer_.launch(ContainerConfig{record.containerId, record.frameworkId,
                                                    record.task, record.sandbox, std::move(rootfs)});
   if (!pid) {
@@ -88,6 +118,8 @@ void TaskSupervisor::startContainer(Record& record, std::optional<ImageRootfs> r
                       pid.error().message);
   }
   record.executorPid = *pid;
+  record.starting = true;
+  ++starting_;
   checkpointContainer(record);
   setTimer(record, options_.registrationTimeout, [this](Record& r) {
     if (r.registered) return;
@@ -112,6 +144,12 @@ void TaskSupervisor::kill(const std::string& frameworkId, const std::string& tas
   if (record == nullptr || record->phase == Phase::kTerminated) {
     VLOG(1) << "ignoring kill of unknown or finished task " << taskId;
     return;
+  }
+  if (record->queued) {
+    record->queued = false;
+    record->queuedRootfs.reset();
+    return failLaunch(*record, TaskState::KILLED, TaskReason::TASK_KILLED_DURING_LAUNCH,
+                      "Task killed while it waited for its container to start");
   }
   double grace = gracePeriodSec >= 0 ? gracePeriodSec : record->task.killGracePeriodSec;
   if (record->killGraceSec && *record->killGraceSec <= grace) return;  // already killing, sooner
@@ -140,9 +178,12 @@ void TaskSupervisor::sendKill(Record& record) {
 }
 
 void TaskSupervisor::killFramework(const std::string& frameworkId) {
-  for (auto& [id, record] : records_) {
-    if (record.frameworkId == frameworkId) kill(frameworkId, record.task.taskId, -1);
+  // By task ID: a kill may forget its record (one that waited to start).
+  std::vector<std::string> tasks;
+  for (const auto& [id, record] : records_) {
+    if (record.frameworkId == frameworkId) tasks.push_back(record.task.taskId);
   }
+  for (const std::string& task : tasks) kill(frameworkId, task, -1);
 }
 
 void TaskSupervisor::killAll(bool forget) {
@@ -285,6 +326,7 @@ void TaskSupervisor::onContainerTerminated(const std::string& containerId, int w
   record.phase = Phase::kTerminated;
   record.usage.reset();
   releaseImage(record);
+  doneStarting(record);
   if (record.timer) loop_.cancelTimer(*record.timer);
   record.timer.reset();
   if (!record.terminalSeen) {
@@ -355,6 +397,7 @@ void TaskSupervisor::accept(Record& record, TaskStatus status) {
   record.latest = std::move(copy);
   if (terminal) record.terminalSeen = true;
   checkpointStream(record);
+  if (terminal || record.latest.state == TaskState::RUNNING) doneStarting(record);
 }
 
 void TaskSupervisor::checkpointContainer(const Record& record) {

@@ -28,6 +28,7 @@
 //
 // Thread: the agent's loop thread.
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,6 +59,12 @@ class TaskSupervisor {
     // Provisions task images; null when the agent cannot run them (no
     // namespaces isolation). REQUIRES: outlives the supervisor.
     ImageProvisioner* images = nullptr;
+    // Containers started but not yet running (their executor has not sent
+    // TASK_RUNNING or a terminal update) at most at once; later launches wait
+    // their turn in order (still TASK_STAGING). A burst of hundreds of
+    // launches then does not start hundreds of executors that compete for
+    // the CPU and all start late. 0: no limit.
+    size_t maxStarting = 0;
   };
   struct TaskReport {
     std::string frameworkId;
@@ -119,6 +126,9 @@ class TaskSupervisor {
     pid_t taskPid = 0;
     bool registered = false;
     bool provisioning = false;  // its image is being pulled
+    bool queued = false;        // waits for a starting slot (Options::maxStarting)
+    bool starting = false;      // holds a starting slot
+    std::optional<ImageRootfs> queuedRootfs;
     std::string imageId;        // held until the container ends
     bool terminalSeen = false;
     bool forgotten = false;
@@ -131,7 +141,12 @@ class TaskSupervisor {
     std::optional<ResourceStatistics> usage;  // last sample; reset when terminated
   };
 
+  // Starts the container now or queues it behind Options::maxStarting.
   void startContainer(Record& record, std::optional<ImageRootfs> rootfs);
+  void launchContainer(Record& record, std::optional<ImageRootfs> rootfs);
+  // Gives back the record's starting slot, if it holds one, and starts queued launches.
+  void doneStarting(Record& record);
+  void startQueued();
   void provisionImage(Record& record);
   void onProvisioned(const std::string& containerId, Result<images::Image> image);
   void failLaunch(Record& record, TaskState state, TaskReason reason, const std::string& message);
@@ -174,6 +189,8 @@ class TaskSupervisor {
   std::map<std::pair<std::string, std::string>, std::string> byTask_;  // (fw, task) -> container
   std::optional<EventLoop::TimerId> reconnectTimer_;
   std::string usageCursor_;  // refreshUsage() resumes after this container ID
+  size_t starting_ = 0;                // records with `starting`
+  std::deque<std::string> startQueue_;  // container IDs; stale entries skipped
   // Shared with image callbacks: false once the supervisor is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

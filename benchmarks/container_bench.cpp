@@ -133,7 +133,7 @@ int hostMountsUnder(const std::string& path) {
 
 // Starts `count` sleeping image containers at once; prints how long until all
 // run and until all are gone after a kill, and checks nothing is left.
-void measureMany(const std::string& image, int count) {
+void measureMany(const std::string& image, int count, size_t maxStarting) {
   char tmpl[] = "/tmp/agora-bench-many-XXXXXX";
   std::string workDir = mkdtemp(tmpl);
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
@@ -141,7 +141,7 @@ void measureMany(const std::string& image, int count) {
   double runningSec = 0, goneSec = 0;
   {
     testing::RealAgentHarness agent(workDir, true, cgroupsIsolator(), paths::imageStore(workDir),
-                                    {}, /*checkpoint=*/true, runtimeDir);
+                                    {}, /*checkpoint=*/true, runtimeDir, maxStarting);
     CHECK(agent.error().empty()) << agent.error();
     auto start = Clock::now();
     for (int i = 0; i < count; ++i) {
@@ -242,6 +242,7 @@ int main(int argc, char** argv) {
   int launches = argc > 1 ? std::max(0, std::atoi(argv[1])) : 200;  // 0: only MANY
   int runcRuns = argc > 2 ? std::max(1, std::atoi(argv[2])) : 100;
   int many = argc > 3 ? std::max(0, std::atoi(argv[3])) : 1000;
+  size_t maxStarting = argc > 4 ? static_cast<size_t>(std::max(0, std::atoi(argv[4]))) : 0;
   if (geteuid() != 0) {
     std::cerr << "agora-bench-container: needs root" << std::endl;
     return 2;
@@ -265,7 +266,7 @@ int main(int argc, char** argv) {
               << " p99_ms=" << percentile(ms, 0.99) << " runc_p50_ms=" << runcP50
               << " ratio=" << p50 / runcP50 << std::endl;
   }
-  if (many > 0) measureMany(image, many);
+  if (many > 0) measureMany(image, many, maxStarting);
   fs::remove_all(imageDir);
   return 0;
 }

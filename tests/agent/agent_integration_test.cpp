@@ -2,6 +2,8 @@
 // processes on an ipc socket; the master is faked in-process.
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <signal.h>
 #include <unistd.h>
 
@@ -67,7 +69,7 @@ class AgentIntegrationTest : public ::testing::Test {
     startAgent(std::string(AGORA_BIN_DIR) + "/agora-executor");
   }
 
-  void startAgent(const std::string& executorPath) {
+  void startAgent(const std::string& executorPath, size_t maxStarting = 0) {
     agent_.reset();
     containerizer_.reset();
     std::vector<std::unique_ptr<Isolator>> isolators;
@@ -79,6 +81,7 @@ class AgentIntegrationTest : public ::testing::Test {
     Agent::Options options;
     options.hostname = "it";
     options.supervisor.workDir = workDir_;
+    options.supervisor.maxStarting = maxStarting;
     options.statusUpdates.retryMin = seconds(0.5);
     options.statusUpdates.retryMax = seconds(1);
     agent_ = std::make_unique<Agent>(loop_, *masterLink_, *executors_, *containerizer_, options);
@@ -206,6 +209,55 @@ TEST_F(AgentIntegrationTest, ATaskIgnoringSigtermGetsSigkill) {
   ASSERT_TRUE(waitTerminal("stubborn", seconds(5)));
   EXPECT_EQ(terminalOf("stubborn")->state, TaskState::KILLED);
   EXPECT_EQ(terminalOf("stubborn")->exitCode, 128 + SIGKILL);
+}
+
+TEST_F(AgentIntegrationTest, LaunchesBeyondMaxStartingWaitTheirTurnInOrder) {
+  startAgent(std::string(AGORA_BIN_DIR) + "/agora-executor", /*maxStarting=*/1);
+  for (const char* id : {"a", "b", "c"}) runTask(id, "sleep 30");
+  // Launched and not yet running: never more than one.
+  size_t mostStarting = 0;
+  auto running = [&] {
+    size_t n = 0;
+    for (const char* id : {"a", "b", "c"}) {
+      auto states = statesOf(id);
+      n += std::find(states.begin(), states.end(), TaskState::RUNNING) != states.end();
+    }
+    return n;
+  };
+  ASSERT_TRUE(runUntil(
+      [&] {
+        size_t launched = containerizer_->containers().size();
+        size_t up = running();
+        if (launched > up) mostStarting = std::max(mostStarting, launched - up);
+        return up == 3;
+      },
+      seconds(20)));
+  EXPECT_EQ(mostStarting, 1u);
+  // In launch order: each waited for the one before it to run.
+  std::vector<std::string> order;
+  for (const auto& u : updates_) {
+    if (u.state == TaskState::RUNNING) order.push_back(u.taskId);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "c"}));
+
+  // Killed while it waits: it ends at once and never gets a container.
+  for (const char* id : {"a", "b", "c"}) killTask(id);
+  ASSERT_TRUE(runUntil([&] { return containerizer_->containers().empty(); }, seconds(10)));
+  runTask("d", "sleep 30");
+  runTask("e", "sleep 30");
+  killTask("e");
+  ASSERT_TRUE(waitTerminal("e"));
+  EXPECT_EQ(terminalOf("e")->state, TaskState::KILLED);
+  EXPECT_EQ(terminalOf("e")->reason, TaskReason::TASK_KILLED_DURING_LAUNCH);
+  EXPECT_EQ(terminalOf("e")->message, "Task killed while it waited for its container to start");
+  EXPECT_EQ(terminalOf("e")->containerId.empty(), false);
+  ASSERT_TRUE(runUntil(
+      [&] {
+        auto states = statesOf("d");
+        return std::find(states.begin(), states.end(), TaskState::RUNNING) != states.end();
+      },
+      seconds(10)));
+  EXPECT_EQ(containerizer_->containers().size(), 1u);
 }
 
 TEST_F(AgentIntegrationTest, MissingExecutorBinaryFailsTheLaunch) {

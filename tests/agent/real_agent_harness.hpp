@@ -31,7 +31,8 @@ class RealAgentHarness {
   RealAgentHarness(const std::string& workDir, bool namespaces,
                    std::vector<std::unique_ptr<Isolator>> isolators = {},
                    const std::string& imageStoreDir = "", HostPathPolicy hostPaths = {},
-                   bool checkpoint = false, const std::string& runtimeDir = "")
+                   bool checkpoint = false, const std::string& runtimeDir = "",
+                   size_t maxStarting = 0)
       : workDir_(workDir) {
     masterServer_ = net_.bind("master");
     masterLink_ = net_.connect("master", kAgentIdentity);
@@ -69,6 +70,7 @@ class RealAgentHarness {
     options.checkpoint = checkpoint;
     options.supervisor.checkpoint = checkpoint;
     options.supervisor.runtimeDir = runtimeDir;
+    options.supervisor.maxStarting = maxStarting;
     options.tickInterval = millis(200);
     agent_ = std::make_unique<Agent>(loop_, *masterLink_, *executors_, *containerizer_, options);
     agent_->start();
