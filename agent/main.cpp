@@ -44,7 +44,7 @@ struct Flags {
   uint64_t cgroupsPidsMax = 1024;
   std::string imageStoreDir, runtimeDir;
   double imageGcIntervalSec = 3600;
-  size_t maxStartingContainers = 0;
+  size_t maxStartingContainers = defaultMaxStartingContainers();
 };
 
 // Creates, limits and removes a scratch cgroup under `root`.
@@ -396,9 +396,10 @@ int main(int argc, char** argv) {
       "hard CPU limit (CFS quota = cpus x period); per task: label agora.cgroups.cpu_quota")(
       "cgroups-pids-max", agora::po::value(&f.cgroupsPidsMax)->default_value(1024),
       "processes per container, 0 for no limit; per task: label agora.cgroups.pids_max")(
-      "max-starting-containers", agora::po::value(&f.maxStartingContainers)->default_value(0),
-      "containers started at once (launched, not yet running); later launches wait in order; "
-      "0 for no limit")(
+      "max-starting-containers",
+      agora::po::value(&f.maxStartingContainers)->default_value(f.maxStartingContainers),
+      "containers started at once (launched, not yet running; default 8 per CPU); later "
+      "launches wait in order; 0 for no limit")(
       "recover", agora::po::value(&f.recover)->default_value("reconnect"),
       "reconnect: resume the agent ID and containers checkpointed in the work dir (refuses to "
       "start if a checkpoint is corrupt); cleanup: kill them and start as a new agent")(

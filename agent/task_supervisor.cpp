@@ -2,6 +2,9 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "agent/executor/child_reaper.hpp"
 #include "agent/executor/envelope.hpp"
 #include "agent/executor/task_exit.hpp"
@@ -77,6 +80,10 @@ void TaskSupervisor::launch(const FrameworkInfo& framework, const TaskInfo& task
   checkpointContainer(record);
   if (!task.container.image.empty()) return provisionImage(record);
   startContainer(record, std::nullopt);
+}
+
+size_t defaultMaxStartingContainers() {
+  return 8 * std::max(1u, std::thread::hardware_concurrency());
 }
 
 void TaskSupervisor::startContainer(Record& record, std::optional<ImageRootfs> rootfs) {

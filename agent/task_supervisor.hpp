@@ -46,6 +46,11 @@
 
 namespace agora::agent {
 
+// 8 per CPU: a burst of 1,000 image launches on 2 cores ran fastest with 16
+// to 32 starting at once (benchmarks/container_bench.cpp); unbounded it took
+// about 1.5 times as long.
+size_t defaultMaxStartingContainers();
+
 class TaskSupervisor {
  public:
   struct Options {

@@ -10,8 +10,13 @@
 // overlay rootfs from a busybox OCI image built here, pulled once into the
 // agent's store). Then the time until N (default 1000) image containers
 // started at once on one agent are all RUNNING, and until all are gone again:
-//   manycontainers n=… all_running_s=… all_gone_s=…
-// Needs root, runc and busybox-static.
+//   manycontainers n=… max_starting=… all_running_s=… all_gone_s=…
+// Usage: agora-bench-container [LAUNCHES [RUNC_RUNS [MANY [MAX_STARTING]]]]
+// (MAX_STARTING: the agent's --max-starting-containers for the MANY burst,
+// default as agora-agent's).
+// Scratch directories go under $TMPDIR (default /tmp): the filesystem there
+// is on the launch path (sandboxes, overlay upper dirs). Needs root, runc
+// and busybox-static.
 
 #include <glog/logging.h>
 #include <sys/mount.h>
@@ -21,6 +26,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -28,6 +34,7 @@
 
 #include "agent/cgroups/cgroups_detect.hpp"
 #include "agent/cgroups_isolator.hpp"
+#include "agent/task_supervisor.hpp"
 #include "common/subprocess.hpp"
 #include "tests/agent/images/image_builder.hpp"
 #include "tests/agent/real_agent_harness.hpp"
@@ -44,6 +51,16 @@ double percentile(std::vector<double> values, double p) {
   std::sort(values.begin(), values.end());
   size_t i = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
   return values[std::min(i, values.size() - 1)];
+}
+
+// A fresh directory NAME-XXXXXX under $TMPDIR (default /tmp): the agents'
+// work dirs, the image and runc's bundle live on that filesystem.
+std::string scratchDir(const std::string& name) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" + name +
+                     "-XXXXXX";
+  CHECK(mkdtemp(tmpl.data())) << "mkdtemp " << tmpl;
+  return tmpl;
 }
 
 // A fresh runtime dir on tmpfs.
@@ -90,8 +107,7 @@ TaskInfo benchTask(const std::string& id, const std::string& image, double memMb
 // Launch-to-RUNNING latencies of `launches` /bin/true tasks, from `image`
 // when set (its store is warmed by one launch first).
 std::vector<double> measureAgent(bool namespaces, int launches, const std::string& image = "") {
-  char tmpl[] = "/tmp/agora-bench-ctr-XXXXXX";
-  std::string workDir = mkdtemp(tmpl);
+  std::string workDir = scratchDir("agora-bench-ctr");
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
   std::string runtimeDir = tmpfsRuntimeDir();
   std::vector<double> ms;
@@ -134,8 +150,7 @@ int hostMountsUnder(const std::string& path) {
 // Starts `count` sleeping image containers at once; prints how long until all
 // run and until all are gone after a kill, and checks nothing is left.
 void measureMany(const std::string& image, int count, size_t maxStarting) {
-  char tmpl[] = "/tmp/agora-bench-many-XXXXXX";
-  std::string workDir = mkdtemp(tmpl);
+  std::string workDir = scratchDir("agora-bench-many");
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
   std::string runtimeDir = tmpfsRuntimeDir();
   double runningSec = 0, goneSec = 0;
@@ -180,7 +195,8 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
   CHECK_EQ(leftovers, 0) << "overlay dirs left under " << workDir << " or " << runtimeDir;
   fs::remove_all(workDir);
   fs::remove_all(runtimeDir);
-  std::cout << "manycontainers n=" << count << " all_running_s=" << runningSec
+  std::cout << "manycontainers n=" << count << " max_starting=" << maxStarting
+            << " all_running_s=" << runningSec
             << " all_gone_s=" << goneSec << " leftover_mounts=0 leftover_rootfs=0" << std::endl;
 }
 
@@ -209,8 +225,7 @@ std::string makeRuncBundle(const std::string& dir) {
 }
 
 std::vector<double> measureRunc(int runs) {
-  char tmpl[] = "/tmp/agora-bench-runc-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  std::string dir = scratchDir("agora-bench-runc");
   std::string bundle = makeRuncBundle(dir + "/bundle");
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
@@ -242,7 +257,8 @@ int main(int argc, char** argv) {
   int launches = argc > 1 ? std::max(0, std::atoi(argv[1])) : 200;  // 0: only MANY
   int runcRuns = argc > 2 ? std::max(1, std::atoi(argv[2])) : 100;
   int many = argc > 3 ? std::max(0, std::atoi(argv[3])) : 1000;
-  size_t maxStarting = argc > 4 ? static_cast<size_t>(std::max(0, std::atoi(argv[4]))) : 0;
+  size_t maxStarting = argc > 4 ? static_cast<size_t>(std::max(0, std::atoi(argv[4])))
+                                : defaultMaxStartingContainers();
   if (geteuid() != 0) {
     std::cerr << "agora-bench-container: needs root" << std::endl;
     return 2;
@@ -252,8 +268,7 @@ int main(int argc, char** argv) {
   getrlimit(RLIMIT_NOFILE, &files);
   files.rlim_cur = files.rlim_max;
   setrlimit(RLIMIT_NOFILE, &files);
-  char tmpl[] = "/tmp/agora-bench-img-XXXXXX";
-  std::string imageDir = mkdtemp(tmpl);
+  std::string imageDir = scratchDir("agora-bench-img");
   std::string image = makeBusyboxImage(imageDir + "/layout");
   double runcP50 = launches > 0 ? percentile(measureRunc(runcRuns), 0.5) : 0;
   const std::tuple<const char*, bool, std::string> modes[] = {
