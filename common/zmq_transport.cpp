@@ -13,6 +13,7 @@ namespace agora {
 namespace {
 
 constexpr int kHighWaterMark = 200000;
+constexpr int kListenBacklog = 4096;
 
 void setCommonOptions(zmq::socket_t& socket) {
   socket.set(zmq::sockopt::linger, 0);
@@ -127,6 +128,11 @@ Result<std::unique_ptr<ZmqServer>> ZmqServer::create(EventLoop& loop, const std:
     zmq::socket_t socket(zmqContext(), zmq::socket_type::router);
     setCommonOptions(socket);
     setServerKeepalive(socket);
+    // Thousands of agents reconnect at once after a master restart; with
+    // libzmq's default of 100 pending connections the kernel dropped their
+    // SYNs and each waited for its retransmission (1 s, then 3 s, 7 s...).
+    // The kernel caps this at net.core.somaxconn.
+    socket.set(zmq::sockopt::backlog, kListenBacklog);
     socket.set(zmq::sockopt::router_mandatory, 1);
     socket.set(zmq::sockopt::router_handover, 1);
     socket.bind(endpoint);
