@@ -147,32 +147,6 @@ pid_t startProcess(const std::vector<std::string>& argv, const std::string& work
   return *pid;
 }
 
-// The resident set of `pid` in bytes (VmRSS of /proc/PID/status), 0 if unknown.
-double residentBytes(pid_t pid) {
-  FILE* status = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
-  if (status == nullptr) return 0;
-  char line[256];
-  double kb = 0;
-  while (std::fgets(line, sizeof(line), status) != nullptr) {
-    if (std::sscanf(line, "VmRSS: %lf kB", &kb) == 1) break;
-  }
-  std::fclose(status);
-  return kb * 1024;
-}
-
-// Waits until the master's resident set stops moving (allocations settle
-// after a burst), then returns it.
-double settledResidentBytes(pid_t pid) {
-  double last = residentBytes(pid);
-  for (int i = 0; i < 50; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    double now = residentBytes(pid);
-    if (std::abs(now - last) < 64 * 1024) return now;
-    last = now;
-  }
-  return last;
-}
-
 // The status of the agent serving `url` in the master's /api/v1/agents ("" if
 // not listed), and its ID into *id.
 std::string agentStatus(const std::string& http, const std::string& url, std::string* id) {

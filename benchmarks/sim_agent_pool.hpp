@@ -1,9 +1,10 @@
 #pragma once
 // Simulated agents spread over child processes: one process cannot hold more
 // than a few thousand ZeroMQ connections (each costs two descriptors and the
-// descriptor limit is fixed), so 10,000 agents need several. The children
-// share their progress counters with the parent through an anonymous shared
-// mapping.
+// descriptor limit is fixed), and libzmq's heartbeat cost in one process grows
+// with the square of its connections, so 10,000 agents need several. The
+// children die with this process and share their progress counters with it
+// through an anonymous shared mapping.
 //
 // Construct it before this process starts any thread or ZeroMQ socket: the
 // children are forked in the constructor and wait for start().

@@ -2,7 +2,9 @@
 
 #include <capnp/message.h>
 #include <glog/logging.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +52,7 @@ TransportBaseline::~TransportBaseline() {
 }
 
 void TransportBaseline::runChild() {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   while (shared_->started.load() == 0 && shared_->stopping.load() == 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }

@@ -13,15 +13,37 @@ namespace agora {
 namespace {
 
 constexpr int kHighWaterMark = 200000;
+constexpr int kListenBacklog = 4096;
 
 void setCommonOptions(zmq::socket_t& socket) {
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::sndhwm, kHighWaterMark);
   socket.set(zmq::sockopt::rcvhwm, kHighWaterMark);
   socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxMessageBytes + 4096));
+}
+
+// ZMTP heartbeats run only from the client: it PINGs every 2 s and
+// reconnects when nothing came back for 10 s. The server neither PINGs nor
+// asks for a TTL: libzmq 4.3 cancels a connection's heartbeat timers on
+// every frame it receives by scanning all of its I/O thread's timers
+// (poller_base_t::cancel_timer is linear), so heartbeat timers on a server
+// with N peers cost O(N^2) per heartbeat interval: 40-55% of a core for
+// 4,000 idle peers, and at 10,000 it could no longer accept connections in
+// time. Without them the server only answers PINGs, linear in N (5% of a
+// core for 4,000 idle peers; tests/common/zmq_many_peers_test.cpp). A peer that vanishes is noticed by the protocols' own pings;
+// the kernel closes its connection: keepalive probes after 30 s idle, and no
+// more than 45 s of unacknowledged data (TCP_USER_TIMEOUT).
+void setClientHeartbeats(zmq::socket_t& socket) {
   socket.set(zmq::sockopt::heartbeat_ivl, 2000);
   socket.set(zmq::sockopt::heartbeat_timeout, 10000);
-  socket.set(zmq::sockopt::heartbeat_ttl, 10000);
+}
+
+void setServerKeepalive(zmq::socket_t& socket) {
+  socket.set(zmq::sockopt::tcp_keepalive, 1);
+  socket.set(zmq::sockopt::tcp_keepalive_idle, 30);
+  socket.set(zmq::sockopt::tcp_keepalive_intvl, 5);
+  socket.set(zmq::sockopt::tcp_keepalive_cnt, 3);
+  socket.set(zmq::sockopt::tcp_maxrt, 45000);
 }
 
 template <size_t N>
@@ -105,6 +127,12 @@ Result<std::unique_ptr<ZmqServer>> ZmqServer::create(EventLoop& loop, const std:
   try {
     zmq::socket_t socket(zmqContext(), zmq::socket_type::router);
     setCommonOptions(socket);
+    setServerKeepalive(socket);
+    // Thousands of agents reconnect at once after a master restart; with
+    // libzmq's default of 100 pending connections the kernel dropped their
+    // SYNs and each waited for its retransmission (1 s, then 3 s, 7 s...).
+    // The kernel caps this at net.core.somaxconn.
+    socket.set(zmq::sockopt::backlog, kListenBacklog);
     socket.set(zmq::sockopt::router_mandatory, 1);
     socket.set(zmq::sockopt::router_handover, 1);
     socket.bind(endpoint);
@@ -145,6 +173,7 @@ Result<std::unique_ptr<ZmqClient>> ZmqClient::create(EventLoop& loop, const std:
   try {
     zmq::socket_t socket(zmqContext(), zmq::socket_type::dealer);
     setCommonOptions(socket);
+    setClientHeartbeats(socket);
     socket.set(zmq::sockopt::routing_id, identity);
     socket.set(zmq::sockopt::reconnect_ivl, 100);
     // Over tcp, back off to 2 s between attempts. A local ipc socket is cheap

@@ -1,5 +1,13 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <thread>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -93,6 +101,57 @@ TEST(ZmqTransportTest, SendToUnknownPeerFails) {
   ASSERT_TRUE(server.has_value());
   EXPECT_FALSE((*server)->send("nobody", kAgentProtocol, "x"));
   EXPECT_EQ((*server)->stats().sendFailures.load(), 1u);
+}
+
+// The accept-queue limit the kernel applied to the listening TCP socket on
+// `port` (what `ss -lnt` shows as Send-Q), through sock_diag; -1 if not found.
+int listenBacklog(uint16_t port) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return -1;
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 request;
+  } query{};
+  query.header.nlmsg_len = sizeof(query);
+  query.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  query.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  query.request.sdiag_family = AF_INET;
+  query.request.sdiag_protocol = IPPROTO_TCP;
+  query.request.idiag_states = 1u << 10;  // TCP_LISTEN
+  int backlog = -1;
+  bool done = send(fd, &query, sizeof(query), 0) != static_cast<ssize_t>(sizeof(query));
+  alignas(nlmsghdr) char buffer[16384];
+  while (!done) {
+    ssize_t length = recv(fd, buffer, sizeof(buffer), 0);
+    if (length <= 0) break;
+    int remaining = static_cast<int>(length);
+    for (auto* header = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(header, remaining);
+         header = NLMSG_NEXT(header, remaining)) {
+      if (header->nlmsg_type == NLMSG_DONE || header->nlmsg_type == NLMSG_ERROR) {
+        done = true;
+        break;
+      }
+      auto* socketInfo = static_cast<inet_diag_msg*>(NLMSG_DATA(header));
+      // For a listening socket the write queue field holds its backlog.
+      if (ntohs(socketInfo->id.idiag_sport) == port) backlog = static_cast<int>(socketInfo->idiag_wqueue);
+    }
+  }
+  close(fd);
+  return backlog;
+}
+
+// Thousands of agents reconnect at once after a master restart: the server
+// must not keep libzmq's default accept queue of 100.
+TEST(ZmqTransportTest, ServerListensWithALongAcceptQueue) {
+  int somaxconn = 0;
+  std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
+  if (somaxconn <= 100) GTEST_SKIP() << "net.core.somaxconn is " << somaxconn;
+  EventLoop loop;
+  auto server = ZmqServer::create(loop, "tcp://127.0.0.1:0");
+  ASSERT_TRUE(server.has_value()) << server.error().message;
+  std::string endpoint = (*server)->endpoint();
+  auto port = static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+  EXPECT_EQ(listenBacklog(port), std::min(somaxconn, 4096));
 }
 
 TEST(ZmqTransportTest, BindingAnInvalidEndpointIsAnError) {
