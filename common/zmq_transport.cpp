@@ -30,9 +30,10 @@ void setCommonOptions(zmq::socket_t& socket) {
 // with N peers cost O(N^2) per heartbeat interval: 40-55% of a core for
 // 4,000 idle peers, and at 10,000 it could no longer accept connections in
 // time. Without them the server only answers PINGs, linear in N (5% of a
-// core for 4,000 idle peers; tests/common/zmq_many_peers_test.cpp). A peer that vanishes is noticed by the protocols' own pings;
-// the kernel closes its connection: keepalive probes after 30 s idle, and no
-// more than 45 s of unacknowledged data (TCP_USER_TIMEOUT).
+// core for 4,000 idle peers; tests/common/zmq_many_peers_test.cpp). A peer
+// that vanishes is noticed by the protocols' own pings; the kernel closes
+// its connection: keepalive probes after 30 s idle, and no more than 45 s of
+// unacknowledged data (TCP_USER_TIMEOUT).
 void setClientHeartbeats(zmq::socket_t& socket) {
   socket.set(zmq::sockopt::heartbeat_ivl, 2000);
   socket.set(zmq::sockopt::heartbeat_timeout, 10000);
