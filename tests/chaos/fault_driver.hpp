@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/chaos/chaos_cluster.hpp"
+#include "tests/chaos/fault_record.hpp"
 
 namespace agora::chaos {
 
@@ -39,6 +40,8 @@ class FaultDriver {
   // the cluster settles too.
   void supervise();
   int selfExits() const { return selfExits_; }
+  // Every fault so far, in order, with its time (for the checker).
+  const std::vector<FaultRecord>& history() const { return history_; }
 
   int total() const;
   // "leader=3 agent=2 executor=4 scheduler=1 partition=2"
@@ -75,6 +78,7 @@ class FaultDriver {
   double uniform(double lo, double hi);
   int pick(int n);
   void log(const std::string& what);
+  void remember(FaultRecord::Kind kind, const std::string& target);
 
   ChaosCluster& cluster_;
   std::mt19937_64 rng_;
@@ -86,6 +90,7 @@ class FaultDriver {
   std::vector<std::string> failures_;
   std::set<std::string> down_;  // killed by the driver, restart pending
   int selfExits_ = 0;
+  std::vector<FaultRecord> history_;
 };
 
 }  // namespace agora::chaos
