@@ -169,6 +169,7 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
     faults.supervise();
     Observation observed = observe(cluster);
     observed.faults = faults.history();
+    observed.originMs = faults.startedMs();
     result = check(observed);
     clean = result.violations.empty() ? clean + 1 : 0;
     if (clean < 2) std::this_thread::sleep_for(1s);

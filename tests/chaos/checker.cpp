@@ -18,6 +18,7 @@ struct Delivery {
 struct TaskHistory {
   bool launched = false;
   int64_t launchedAtMs = -1;
+  std::string agentId;  // of the offer it was launched with
   std::vector<Delivery> updates;
   std::vector<std::string> acks;
 };
@@ -54,9 +55,12 @@ class Checker {
 };
 
 void Checker::run() {
-  for (const auto& [name, journal] : o_.journals) {
-    for (const JournalEvent& e : journal) {
-      if (e.atMs >= 0 && (originMs_ < 0 || e.atMs < originMs_)) originMs_ = e.atMs;
+  originMs_ = o_.originMs;
+  if (originMs_ < 0) {
+    for (const auto& [name, journal] : o_.journals) {
+      for (const JournalEvent& e : journal) {
+        if (e.atMs >= 0 && (originMs_ < 0 || e.atMs < originMs_)) originMs_ = e.atMs;
+      }
     }
   }
   checkCluster();
@@ -103,6 +107,7 @@ void Checker::checkFramework(const std::string& name, const std::vector<JournalE
       if (tasks[e.field(0)].launched) violation(name + ": task " + e.field(0) + " launched twice");
       tasks[e.field(0)].launched = true;
       tasks[e.field(0)].launchedAtMs = e.atMs;
+      tasks[e.field(0)].agentId = e.field(1);
     } else if (e.kind == "update") {
       tasks[e.field(0)].updates.push_back(
           {e.field(1), e.field(2), e.field(3), e.field(4), e.field(5), e.atMs});
@@ -206,21 +211,38 @@ void Checker::checkOutcome(const std::string& name, const std::string& task, con
 void Checker::checkVanished(const std::string& name, const std::string& task,
                             const TaskHistory& h) {
   ++r_.vanishedLaunches;
-  std::vector<int64_t>& subscriptions = subscribedAt_[name];
-  std::sort(subscriptions.begin(), subscriptions.end());
-  auto why = explainVanishedLaunch(o_.faults, name, h.launchedAtMs, subscriptions);
-  if (why) {
+  VanishedLaunch launch{name, h.launchedAtMs, "", subscribedAt_[name]};
+  std::sort(launch.subscribedAtMs.begin(), launch.subscribedAtMs.end());
+  if (auto agent = o_.agentNames.find(h.agentId); agent != o_.agentNames.end()) {
+    launch.agent = agent->second;
+  }
+  if (auto why = explainVanishedLaunch(o_.faults, launch)) {
     r_.vanishedExplained[why->cause]++;
-    r_.vanishedOffsetsMs.push_back(why->offsetMs);
+    if (why->cause != "leader_loss_agent_away") r_.vanishedOffsetsMs.push_back(why->offsetMs);
     return;
   }
-  std::string timeline = "launched at " + relativeTime(h.launchedAtMs, originMs_);
-  for (const Delivery& d : h.updates) {
+  std::string timeline = "launched on " + (launch.agent.empty() ? h.agentId : launch.agent) +
+                         " at " + relativeTime(h.launchedAtMs, originMs_);
+  for (size_t i = 0; i < h.updates.size();) {
+    const Delivery& d = h.updates[i];
+    size_t same = i + 1;  // repeated answers (reconciliation) are shown once
+    while (same < h.updates.size() && h.updates[same].state == d.state &&
+           h.updates[same].source == d.source && h.updates[same].reason == d.reason) {
+      ++same;
+    }
     timeline += ", " + d.state + " (" + d.source + ", " + d.reason + ") at " +
                 relativeTime(d.atMs, originMs_);
+    if (same - i > 1) {
+      timeline += " and " + std::to_string(same - i - 1) + " more until " +
+                  relativeTime(h.updates[same - 1].atMs, originMs_);
+    }
+    i = same;
   }
-  auto next = std::upper_bound(subscriptions.begin(), subscriptions.end(), h.launchedAtMs);
-  if (next != subscriptions.end()) timeline += ", next subscription at " + relativeTime(*next, originMs_);
+  auto next = std::upper_bound(launch.subscribedAtMs.begin(), launch.subscribedAtMs.end(),
+                               h.launchedAtMs);
+  if (next != launch.subscribedAtMs.end()) {
+    timeline += ", next subscription at " + relativeTime(*next, originMs_);
+  }
   violation(name + ": task " + task +
             ": vanished launch (unknown to the master, no container) that no fault explains: " +
             timeline + "; faults within 10 s: " +

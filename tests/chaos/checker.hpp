@@ -52,6 +52,8 @@ struct Observation {
   std::vector<std::string> mounts;               // mount points under the test root
   std::vector<int> executorPids;                 // agora-executor processes under it
   std::vector<FaultRecord> faults;               // the fault driver's history
+  int64_t originMs = -1;  // t=0 in timelines (the driver's); -1: the first journal line
+  std::map<std::string, std::string> agentNames;  // agent ID -> "agent0"
 };
 
 struct CheckResult {
@@ -59,7 +61,9 @@ struct CheckResult {
   int tasks = 0;
   int vanishedLaunches = 0;                      // explained or not
   std::map<std::string, int> vanishedExplained;  // cause (vanished_launches.hpp) -> count
-  std::vector<int64_t> vanishedOffsetsMs;        // launch time minus its fault's, explained ones
+  // Launch time minus its fault's, for those explained by the fault alone
+  // (not leader_loss_agent_away, whose leader may die long after).
+  std::vector<int64_t> vanishedOffsetsMs;
   std::vector<std::string> violations;
 };
 

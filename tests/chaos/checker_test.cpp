@@ -148,11 +148,41 @@ TEST_F(CheckerTest, CountsALaunchJournaledJustBeforeItsFrameworkWasKilled) {
   EXPECT_EQ(result.vanishedExplained["framework_kill"], 1);
 }
 
+TEST_F(CheckerTest, CountsALaunchToACutAgentWhoseLeaderDiedBeforeTheAgentWasBack) {
+  keeperRunning();
+  vanishedLaunch(o_, 1000);  // on a0, that is agent0
+  o_.agentNames["a0"] = "agent0";
+  o_.faults = {{FaultRecord::Kind::kAgentCut, "agent0", 900, 9000},
+               {FaultRecord::Kind::kLeaderKilled, "master1", 4000}};
+  auto result = check(o_);
+  EXPECT_TRUE(result.violations.empty()) << result.violations.front();
+  EXPECT_EQ(result.vanishedExplained["leader_loss_agent_away"], 1);
+  EXPECT_TRUE(result.vanishedOffsetsMs.empty());
+}
+
+TEST_F(CheckerTest, FlagsALaunchToAnAgentThatWasBackBeforeTheLeaderDied) {
+  keeperRunning();
+  vanishedLaunch(o_, 1000);
+  o_.agentNames["a0"] = "agent0";
+  o_.originMs = 500;
+  // Killed and restarted in time to re-register: the master had to report
+  // the task lost before it died.
+  o_.faults = {{FaultRecord::Kind::kAgentKilled, "agent0", 900, 1500},
+               {FaultRecord::Kind::kLeaderKilled, "master1", 1500 + kInFlightMs + 1},
+               {FaultRecord::Kind::kAgentCut, "agent1", 900, 9000}};
+  auto result = check(o_);
+  ASSERT_EQ(result.violations.size(), 1u);
+  EXPECT_NE(result.violations[0].find("launched on agent0 at t=0.500s"), std::string::npos)
+      << result.violations[0];
+}
+
 TEST_F(CheckerTest, FlagsAVanishedLaunchNoFaultExplains) {
   keeperRunning();
   vanishedLaunch(o_, 1000);
   // An agent restart, a partition and the other framework's death lose no
   // launch; the leader died too long after it.
+  o_.journals["batcher"].push_back(
+      at(6000, update("short-0", "TASK_UNKNOWN", "", "", "master", "REASON_RECONCILIATION")));
   o_.faults = {{FaultRecord::Kind::kAgentKilled, "agent0", 1100},
                {FaultRecord::Kind::kAgentCut, "agent1", 1200},
                {FaultRecord::Kind::kSchedulerKilled, "keeper", 1300},
@@ -163,8 +193,8 @@ TEST_F(CheckerTest, FlagsAVanishedLaunchNoFaultExplains) {
   ASSERT_EQ(result.violations.size(), 1u);
   const std::string& v = result.violations[0];
   EXPECT_NE(v.find("batcher: task short-0: vanished launch"), std::string::npos) << v;
-  EXPECT_NE(v.find("launched at t=1.000s, TASK_UNKNOWN (master, REASON_RECONCILIATION) at "
-                   "t=5.100s, next subscription at t=5.000s"),
+  EXPECT_NE(v.find("launched on a0 at t=1.000s, TASK_UNKNOWN (master, REASON_RECONCILIATION) at "
+                   "t=5.100s and 1 more until t=6.000s, next subscription at t=5.000s"),
             std::string::npos) << v;
   EXPECT_NE(v.find("SIGKILL agent0 at t=1.100s; cut agent1 at t=1.200s"), std::string::npos) << v;
 }
@@ -185,7 +215,7 @@ TEST_F(CheckerTest, FlagsAnUntimedVanishedLaunch) {
   auto result = check(o_);
   EXPECT_EQ(result.vanishedLaunches, 1);
   ASSERT_EQ(result.violations.size(), 1u);
-  EXPECT_NE(result.violations[0].find("launched at t=?"), std::string::npos);
+  EXPECT_NE(result.violations[0].find("launched on a0 at t=?"), std::string::npos);
 }
 
 TEST_F(CheckerTest, FlagsATaskRunningInTwoContainersOrAfterItsEnd) {

@@ -14,7 +14,7 @@
 namespace agora::chaos {
 
 FaultDriver::FaultDriver(ChaosCluster& cluster, uint64_t seed)
-    : cluster_(cluster), rng_(seed), started_(Clock::now()) {}
+    : cluster_(cluster), rng_(seed), started_(Clock::now()), startedMs_(monotonicMs()) {}
 
 double FaultDriver::uniform(double lo, double hi) {
   return std::uniform_real_distribution<double>(lo, hi)(rng_);
@@ -29,6 +29,17 @@ void FaultDriver::log(const std::string& what) {
 
 void FaultDriver::remember(FaultRecord::Kind kind, const std::string& target) {
   history_.push_back({kind, target, monotonicMs()});
+}
+
+void FaultDriver::ended(const std::string& target, bool cut) {
+  using Kind = FaultRecord::Kind;
+  for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
+    bool kill = it->kind == Kind::kLeaderKilled || it->kind == Kind::kAgentKilled ||
+                it->kind == Kind::kSchedulerKilled;
+    if (it->target != target || (cut ? it->kind != Kind::kAgentCut : !kill)) continue;
+    if (it->endMs < 0) it->endMs = monotonicMs();
+    return;
+  }
 }
 
 void FaultDriver::later(double minSec, double maxSec, std::function<void()> action) {
@@ -57,6 +68,7 @@ void FaultDriver::kill(const std::string& name) {
 void FaultDriver::restart(const std::string& name, const std::string& what, int attempt) {
   down_.erase(name);
   cluster_.start(name);
+  ended(name, false);
   restarted_.push_back({name, Clock::now(), attempt});
   log("restarted " + name + what);
 }
@@ -216,6 +228,7 @@ bool FaultDriver::cutAgent() {
   log("cut agent" + std::to_string(agent) + " off the network");
   later(3, 10, [this, agent] {
     Status s = cluster_.setAgentLink(agent, true);
+    ended("agent" + std::to_string(agent), true);
     cut_.erase(agent);
     log("healed agent" + std::to_string(agent) + (s ? "" : ": " + s.error().message));
   });

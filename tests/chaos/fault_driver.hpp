@@ -42,6 +42,8 @@ class FaultDriver {
   int selfExits() const { return selfExits_; }
   // Every fault so far, in order, with its time (for the checker).
   const std::vector<FaultRecord>& history() const { return history_; }
+  // monotonicMs() when it was made: t=0 of its log lines.
+  int64_t startedMs() const { return startedMs_; }
 
   int total() const;
   // "leader=3 agent=2 executor=4 scheduler=1 partition=2"
@@ -79,10 +81,13 @@ class FaultDriver {
   int pick(int n);
   void log(const std::string& what);
   void remember(FaultRecord::Kind kind, const std::string& target);
+  // Ends the last open fault on `target`: its cut (`cut`) or its kill.
+  void ended(const std::string& target, bool cut);
 
   ChaosCluster& cluster_;
   std::mt19937_64 rng_;
   Clock::time_point started_;
+  int64_t startedMs_;
   std::vector<Pending> pending_;
   std::set<int> cut_;
   std::map<Fault, int> counts_;

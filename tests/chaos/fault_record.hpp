@@ -20,6 +20,9 @@ struct FaultRecord {
   Kind kind;
   std::string target;  // "master1", "agent0", "keeper", "pid 123 (task short-4)"
   int64_t atMs = 0;    // monotonicMs() (journal.hpp) when it happened
+  // When the process was started again or the cut healed; -1 until then
+  // (and for faults without an end: an executor kill, a step-down).
+  int64_t endMs = -1;
 };
 
 // "SIGKILL leading master1" and the like.

@@ -5,27 +5,53 @@
 
 namespace agora::chaos {
 
-std::optional<VanishedExplanation> explainVanishedLaunch(
-    const std::vector<FaultRecord>& faults, const std::string& framework, int64_t launchedAtMs,
-    const std::vector<int64_t>& subscribedAtMs) {
-  if (launchedAtMs < 0) return std::nullopt;  // an untimed journal explains nothing
-  for (const FaultRecord& fault : faults) {
-    using Kind = FaultRecord::Kind;
-    int64_t offset = launchedAtMs - fault.atMs;
-    if (offset > 0 && (fault.kind == Kind::kLeaderKilled || fault.kind == Kind::kLeaderSteppedDown)) {
-      // After the death: only with the dead leader's offers, i.e. before the
-      // framework's next subscription.
-      auto next = std::upper_bound(subscribedAtMs.begin(), subscribedAtMs.end(), fault.atMs);
-      if (next != subscribedAtMs.end() && launchedAtMs < *next) {
-        return VanishedExplanation{&fault, "leader_loss", offset};
-      }
+namespace {
+
+using Kind = FaultRecord::Kind;
+
+bool leaderLoss(const FaultRecord& fault) {
+  return fault.kind == Kind::kLeaderKilled || fault.kind == Kind::kLeaderSteppedDown;
+}
+
+// Was `launch`'s agent killed or cut off by the time its runTask went out,
+// and not back before the leader died at `leaderLostMs`?
+bool agentAwayUntil(const std::vector<FaultRecord>& faults, const VanishedLaunch& launch,
+                    int64_t leaderLostMs) {
+  for (const FaultRecord& away : faults) {
+    if (away.target != launch.agent ||
+        (away.kind != Kind::kAgentKilled && away.kind != Kind::kAgentCut)) {
       continue;
     }
-    if (offset > 0 || offset < -kInFlightMs) continue;
-    if (fault.kind == Kind::kLeaderKilled || fault.kind == Kind::kLeaderSteppedDown) {
-      return VanishedExplanation{&fault, "leader_loss", offset};
+    bool back = away.endMs >= 0 && away.endMs + kInFlightMs < leaderLostMs;
+    if (away.atMs <= launch.launchedAtMs + kInFlightMs && away.atMs <= leaderLostMs && !back) {
+      return true;
     }
-    if (fault.kind == Kind::kSchedulerKilled && fault.target == framework) {
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<VanishedExplanation> explainVanishedLaunch(const std::vector<FaultRecord>& faults,
+                                                         const VanishedLaunch& launch) {
+  int64_t at = launch.launchedAtMs;
+  if (at < 0) return std::nullopt;  // an untimed journal explains nothing
+  const auto& subscriptions = launch.subscribedAtMs;
+  for (const FaultRecord& fault : faults) {
+    int64_t offset = at - fault.atMs;
+    if (leaderLoss(fault) && offset > 0) {
+      // After the death: only with the dead leader's offers, i.e. before the
+      // framework's next subscription.
+      auto next = std::upper_bound(subscriptions.begin(), subscriptions.end(), fault.atMs);
+      if (next != subscriptions.end() && at < *next) {
+        return VanishedExplanation{&fault, "leader_loss", offset};
+      }
+    } else if (leaderLoss(fault) && offset >= -kInFlightMs) {
+      return VanishedExplanation{&fault, "leader_loss", offset};
+    } else if (leaderLoss(fault) && agentAwayUntil(faults, launch, fault.atMs)) {
+      return VanishedExplanation{&fault, "leader_loss_agent_away", offset};
+    } else if (fault.kind == Kind::kSchedulerKilled && fault.target == launch.framework &&
+               offset <= 0 && offset >= -kInFlightMs) {
       return VanishedExplanation{&fault, "framework_kill", offset};
     }
   }

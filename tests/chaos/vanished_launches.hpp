@@ -16,6 +16,14 @@
 //    leader or does not know those offers and the framework's connection.
 //    Once the framework subscribed again, it holds only the new leader's
 //    offers: a later launch is not explained by that death.
+//  - leader loss while the launch's agent was away: the agent was killed or
+//    cut off no later than kInFlightMs after the launch, and the leader died
+//    after the launch but before the agent was back (kInFlightMs after its
+//    restart or heal, to re-register or get the link's queued bytes). A
+//    runTask to a dead agent is dropped with its connection, one to a cut
+//    agent waits in the master's socket: no agent ever had the task, and
+//    the master that knew it (STAGING, or UNREACHABLE if it noticed) died
+//    before the agent's re-registration made it report the task lost.
 //  - framework kill: the framework itself was SIGKILLed no more than
 //    kInFlightMs after the launch. It journals the launch before sending the
 //    ACCEPT, which may not have left the process; an answer the master sent
@@ -45,16 +53,20 @@ constexpr int64_t kInFlightMs = 2000;
 
 struct VanishedExplanation {
   const FaultRecord* fault = nullptr;
-  std::string cause;       // "leader_loss" or "framework_kill"
+  std::string cause;       // "leader_loss", "leader_loss_agent_away" or "framework_kill"
   int64_t offsetMs = 0;    // launch time minus the fault's time
 };
 
-// The fault among `faults` explaining framework `framework`'s launch at
-// `launchedAtMs`, given the times of that framework's subscriptions; nullopt
-// when none does.
-std::optional<VanishedExplanation> explainVanishedLaunch(
-    const std::vector<FaultRecord>& faults, const std::string& framework, int64_t launchedAtMs,
-    const std::vector<int64_t>& subscribedAtMs);
+struct VanishedLaunch {
+  std::string framework;  // "keeper" or "batcher"
+  int64_t launchedAtMs = -1;
+  std::string agent;      // the name of the agent it was launched on ("agent2"); "" unknown
+  std::vector<int64_t> subscribedAtMs;  // the framework's subscriptions, sorted
+};
+
+// The fault among `faults` explaining `launch`; nullopt when none does.
+std::optional<VanishedExplanation> explainVanishedLaunch(const std::vector<FaultRecord>& faults,
+                                                         const VanishedLaunch& launch);
 
 // The faults within `aroundMs` of `atMs`, described with times relative to
 // `originMs`: "SIGKILL agent1 at t=12.3s; cut agent0 at t=14.0s".
