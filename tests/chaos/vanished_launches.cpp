@@ -22,8 +22,12 @@ bool agentAwayUntil(const std::vector<FaultRecord>& faults, const VanishedLaunch
         (away.kind != Kind::kAgentKilled && away.kind != Kind::kAgentCut)) {
       continue;
     }
+    // Away when the runTask went out (launched, plus its transit) ...
+    bool awayAtLaunch = away.atMs <= launch.launchedAtMs + kInFlightMs &&
+                        (away.endMs < 0 || away.endMs >= launch.launchedAtMs);
+    // ... and not back (re-registered, or its link's bytes through) when the leader died.
     bool back = away.endMs >= 0 && away.endMs + kInFlightMs < leaderLostMs;
-    if (away.atMs <= launch.launchedAtMs + kInFlightMs && away.atMs <= leaderLostMs && !back) {
+    if (awayAtLaunch && away.atMs <= leaderLostMs && !back) {
       return true;
     }
   }
