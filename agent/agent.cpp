@@ -73,7 +73,12 @@ void Agent::startRegistration(const std::string& why) {
             << ")";
   registered_ = false;
   registrationAttempt_ = randomUuidBytes();
-  ++registrationSeq_;
+  // The clock's monotonic time (CLOCK_MONOTONIC, shared by this host's
+  // processes): a killed process's late re-registration orders before this
+  // one's (ReregisterAgent.attemptSeq).
+  auto sinceBoot = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      loop_.clock().now().time_since_epoch());
+  registrationSeq_ = std::max(registrationSeq_ + 1, static_cast<uint64_t>(sinceBoot.count()));
   updates_.pause();
   sendRegistration();
   schedulePublish();

@@ -65,7 +65,7 @@ Result<Resources> reportedTotal(Result<Resources> total) {
   return total;
 }
 
-// A re-registration against the last one processed from the same peer.
+// A re-registration against the last one processed for its agent, from any peer.
 enum class AttemptOrder { kNewer, kSame, kOlder };
 
 AttemptOrder orderAttempt(const Agent& agent, const std::string& attempt, uint64_t seq) {
@@ -244,14 +244,18 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   auto attemptBytes = message.getAttempt();
   std::string attempt(reinterpret_cast<const char*>(attemptBytes.begin()), attemptBytes.size());
   uint64_t attemptSeq = message.getAttemptSeq();
+  AttemptOrder order = agent == nullptr ? AttemptOrder::kNewer
+                                         : orderAttempt(*agent, attempt, attemptSeq);
+  if (order == AttemptOrder::kOlder) {
+    // Held up behind a newer one we processed, from this connection or from
+    // an earlier process of the agent's (a killed process's TCP socket
+    // delivers what it queued once its link is back): its task list is stale.
+    LOG(INFO) << "ignoring re-registration #" << attemptSeq << " of agent " << agentId
+              << " from " << peer << ": #" << agent->attemptSeq << " from " << agent->peer
+              << " was already processed";
+    return;
+  }
   if (agent != nullptr && agent->peer == peer) {
-    AttemptOrder order = orderAttempt(*agent, attempt, attemptSeq);
-    if (order == AttemptOrder::kOlder) {
-      // Held up behind a newer one we processed: its task list is stale.
-      LOG(INFO) << "ignoring re-registration #" << attemptSeq << " of agent " << agentId
-                << ": #" << agent->attemptSeq << " was already processed";
-      return;
-    }
     if (order == AttemptOrder::kSame && agent->status == AgentStatus::kRegistered) {
       // A retry: its task list may predate launches sent since our answer,
       // so it is not reconciled again. Unanswered yet: the answer follows

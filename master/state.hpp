@@ -49,9 +49,9 @@ struct Agent {
   // registry write). The agent drops launches that reach it before that
   // answer, so none may be sent meanwhile.
   bool answered = true;
-  // The re-registration last processed from `peer` (ReregisterAgent.attempt
-  // and .attemptSeq): its retries are not reconciled again, older ones are
-  // dropped. Cleared when its answer could not be made durable.
+  // The re-registration last processed, from `peer` (ReregisterAgent.attempt
+  // and .attemptSeq): its retries are not reconciled again, older ones (from
+  // any peer) are dropped. Cleared when its answer could not be made durable.
   std::string attempt;
   uint64_t attemptSeq = 0;
   // New for each (re-)registration processed (AgentRegistered.session);

@@ -51,11 +51,14 @@ struct ReregisterAgent {
   # retry of the attempt it already answered without re-reading its task
   # list, which may predate launches sent after that answer.
   attempt @7 :Data;
-  # Orders the re-registrations of one agent process (one transport
-  # identity): 1 for its first, one more for each new one; retries repeat
-  # it. A master drops one older than the newest it processed from that
-  # peer (its task list is stale), and treats an equal one as a retry of
-  # that attempt. 0: not sent; `attempt` alone identifies retries.
+  # Orders the re-registrations of one agent across its processes on one
+  # host boot: CLOCK_MONOTONIC nanoseconds when the attempt began (at least
+  # one more than the process's previous attempt); retries repeat it. A
+  # master drops one older than the newest it processed for that agent,
+  # from any peer: its task list is stale (e.g. queued by a killed process
+  # whose TCP socket delivers it once a cut link is back). An equal one from
+  # the same peer is a retry of that attempt. 0: not sent; `attempt` alone
+  # identifies retries.
   attemptSeq @8 :UInt64;
 }
 

@@ -84,10 +84,15 @@ void ChaosScheduler::started(sdk::SchedulerDriver& driver) {
 }
 
 void ChaosScheduler::subscribed(sdk::SchedulerDriver& driver, const std::string& frameworkId) {
-  if (frameworkId != frameworkId_) {
-    record("subscribed", {frameworkId});
-    frameworkId_ = frameworkId;
-  }
+  // Every subscription is journaled: the checker bounds with it the launches
+  // that went to a master which was gone.
+  record("subscribed", {frameworkId});
+  frameworkId_ = frameworkId;
+  reconcile(driver);
+}
+
+void ChaosScheduler::reconnected(sdk::SchedulerDriver& driver) {
+  record("subscribed", {frameworkId_});
   reconcile(driver);
 }
 

@@ -41,7 +41,7 @@ class ChaosScheduler final : public sdk::Scheduler {
   void subscribed(sdk::SchedulerDriver& driver, const std::string& frameworkId) override;
   void offers(sdk::SchedulerDriver& driver, const std::vector<Offer>& offers) override;
   void update(sdk::SchedulerDriver& driver, const TaskStatus& status) override;
-  void reconnected(sdk::SchedulerDriver& driver) override { reconcile(driver); }
+  void reconnected(sdk::SchedulerDriver& driver) override;
 
  private:
   struct TaskRecord {

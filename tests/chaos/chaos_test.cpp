@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -101,6 +102,26 @@ std::vector<pid_t> processesUnder(const std::string& root) {
   return found;
 }
 
+// " vanished_explained=21 (leader_loss=20 framework_kill=1) vanished_unexplained=0
+// vanished_offset_ms=-412..1733": how the vanished launches were explained and
+// how far each launch was from its fault (negative: before it).
+std::string vanishedDetails(const CheckResult& result) {
+  int explained = 0;
+  std::string causes;
+  for (const auto& [cause, count] : result.vanishedExplained) {
+    explained += count;
+    causes += (causes.empty() ? "" : " ") + cause + "=" + std::to_string(count);
+  }
+  std::string out = " vanished_explained=" + std::to_string(explained) + " (" + causes +
+                    ") vanished_unexplained=" + std::to_string(result.vanishedLaunches - explained);
+  const auto& offsets = result.vanishedOffsetsMs;
+  if (!offsets.empty()) {
+    auto [low, high] = std::minmax_element(offsets.begin(), offsets.end());
+    out += " vanished_offset_ms=" + std::to_string(*low) + ".." + std::to_string(*high);
+  }
+  return out;
+}
+
 // Checked once the cluster is gone, whatever the outcome: nothing of it is left.
 struct TeardownCheck {
   std::string root;
@@ -146,7 +167,10 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   // Two clean checks a second apart: the state is settled, not passing by.
   while (clean < 2 && Clock::now() < deadline) {
     faults.supervise();
-    result = check(observe(cluster));
+    Observation observed = observe(cluster);
+    observed.faults = faults.history();
+    observed.originMs = faults.startedMs();
+    result = check(observed);
     clean = result.violations.empty() ? clean + 1 : 0;
     if (clean < 2) std::this_thread::sleep_for(1s);
   }
@@ -158,7 +182,7 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   }
   std::cout << "chaos faults=" << faults.total() << " (" << faults.summary()
             << ") tasks=" << result.tasks << " updates_checked=" << result.updatesChecked
-            << " vanished_launches=" << result.vanishedLaunches
+            << " vanished_launches=" << result.vanishedLaunches << vanishedDetails(result)
             << " long_tasks_back_ms=" << longTasksMs << " masters_stepped_down=" << faults.selfExits()
             << " seed=" << gSeed
             << " violations=" << result.violations.size() << std::endl;

@@ -1,6 +1,9 @@
 #include "tests/chaos/checker.hpp"
 
+#include <algorithm>
+
 #include "tests/chaos/chaos_scheduler.hpp"
+#include "tests/chaos/vanished_launches.hpp"
 
 namespace agora::chaos {
 
@@ -8,11 +11,14 @@ namespace {
 
 struct Delivery {
   std::string state, uuid, containerId, reason, source;
+  int64_t atMs = -1;
   bool reconciliation() const { return reason == "REASON_RECONCILIATION"; }
 };
 
 struct TaskHistory {
   bool launched = false;
+  int64_t launchedAtMs = -1;
+  std::string agentId;  // of the offer it was launched with
   std::vector<Delivery> updates;
   std::vector<std::string> acks;
 };
@@ -35,6 +41,7 @@ class Checker {
   void checkDeliveries(const std::string& task, const TaskHistory& h);
   void checkOutcome(const std::string& name, const std::string& task, const TaskHistory& h,
                     const Live& live);
+  void checkVanished(const std::string& name, const std::string& task, const TaskHistory& h);
   void checkKeeperSlots();
   void checkContainers();
   Live liveOf(const std::string& frameworkId) const;
@@ -43,9 +50,19 @@ class Checker {
   CheckResult& r_;
   std::map<std::string, std::string> frameworkIds_;          // name -> ID
   std::set<std::pair<std::string, std::string>> launched_;   // (framework ID, task)
+  std::map<std::string, std::vector<int64_t>> subscribedAt_; // name -> journaled subscriptions
+  int64_t originMs_ = -1;  // the first journaled time: t=0 in timelines
 };
 
 void Checker::run() {
+  originMs_ = o_.originMs;
+  if (originMs_ < 0) {
+    for (const auto& [name, journal] : o_.journals) {
+      for (const JournalEvent& e : journal) {
+        if (e.atMs >= 0 && (originMs_ < 0 || e.atMs < originMs_)) originMs_ = e.atMs;
+      }
+    }
+  }
   checkCluster();
   for (const auto& [name, journal] : o_.journals) checkFramework(name, journal);
   checkKeeperSlots();
@@ -85,11 +102,15 @@ void Checker::checkFramework(const std::string& name, const std::vector<JournalE
                   " (its failover was refused)");
       }
       frameworkIds_[name] = e.field(0);
+      if (e.atMs >= 0) subscribedAt_[name].push_back(e.atMs);
     } else if (e.kind == "launch") {
       if (tasks[e.field(0)].launched) violation(name + ": task " + e.field(0) + " launched twice");
       tasks[e.field(0)].launched = true;
+      tasks[e.field(0)].launchedAtMs = e.atMs;
+      tasks[e.field(0)].agentId = e.field(1);
     } else if (e.kind == "update") {
-      tasks[e.field(0)].updates.push_back({e.field(1), e.field(2), e.field(3), e.field(4), e.field(5)});
+      tasks[e.field(0)].updates.push_back(
+          {e.field(1), e.field(2), e.field(3), e.field(4), e.field(5), e.atMs});
       r_.updatesChecked += !e.field(2).empty();
     } else if (e.kind == "ack") {
       tasks[e.field(0)].acks.push_back(e.field(1));
@@ -180,12 +201,52 @@ void Checker::checkOutcome(const std::string& name, const std::string& task, con
   std::string lastState = h.updates.empty() ? "(no update)" : h.updates.back().state;
   if (master != live.masterState.end() && master->second == "TASK_RUNNING" && running == 1) return;
   if (lastState == "TASK_UNKNOWN" && master == live.masterState.end() && running == 0) {
-    ++r_.vanishedLaunches;
-    return;
+    return checkVanished(name, task, h);
   }
   violation(what + ": no terminal update and not running (framework's last: " + lastState +
             ", master: " + (master == live.masterState.end() ? "-" : master->second) +
             ", containers: " + std::to_string(running) + ")");
+}
+
+void Checker::checkVanished(const std::string& name, const std::string& task,
+                            const TaskHistory& h) {
+  ++r_.vanishedLaunches;
+  VanishedLaunch launch{name, h.launchedAtMs, "", subscribedAt_[name]};
+  std::sort(launch.subscribedAtMs.begin(), launch.subscribedAtMs.end());
+  if (auto agent = o_.agentNames.find(h.agentId); agent != o_.agentNames.end()) {
+    launch.agent = agent->second;
+  }
+  if (auto why = explainVanishedLaunch(o_.faults, launch)) {
+    r_.vanishedExplained[why->cause]++;
+    if (why->cause != "leader_loss_agent_away") r_.vanishedOffsetsMs.push_back(why->offsetMs);
+    return;
+  }
+  std::string timeline = "launched on " + (launch.agent.empty() ? h.agentId : launch.agent) +
+                         " at " + relativeTime(h.launchedAtMs, originMs_);
+  for (size_t i = 0; i < h.updates.size();) {
+    const Delivery& d = h.updates[i];
+    size_t same = i + 1;  // repeated answers (reconciliation) are shown once
+    while (same < h.updates.size() && h.updates[same].state == d.state &&
+           h.updates[same].source == d.source && h.updates[same].reason == d.reason) {
+      ++same;
+    }
+    timeline += ", " + d.state + " (" + d.source + ", " + d.reason + ") at " +
+                relativeTime(d.atMs, originMs_);
+    if (same - i > 1) {
+      timeline += " and " + std::to_string(same - i - 1) + " more until " +
+                  relativeTime(h.updates[same - 1].atMs, originMs_);
+    }
+    i = same;
+  }
+  auto next = std::upper_bound(launch.subscribedAtMs.begin(), launch.subscribedAtMs.end(),
+                               h.launchedAtMs);
+  if (next != launch.subscribedAtMs.end()) {
+    timeline += ", next subscription at " + relativeTime(*next, originMs_);
+  }
+  violation(name + ": task " + task +
+            ": vanished launch (unknown to the master, no container) that no fault explains: " +
+            timeline + "; faults within 10 s: " +
+            faultsAround(o_.faults, h.launchedAtMs, 10000, originMs_));
 }
 
 void Checker::checkKeeperSlots() {

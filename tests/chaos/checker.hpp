@@ -7,7 +7,7 @@
 //     terminal state, at most one reliable update carrying it), or it is
 //     RUNNING at the master and on exactly one agent. A launch the master
 //     never saw (its last word is TASK_UNKNOWN and no agent has it) counts as
-//     never launched.
+//     never launched only when a fault explains it (vanished_launches.hpp).
 //  2. Reliable updates: a uuid always carries the same task and state; an
 //     update is never delivered again once a later update of its task was
 //     (the agent sends the next one only after the acknowledgement of the
@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/chaos/fault_record.hpp"
 #include "tests/chaos/journal.hpp"
 
 namespace agora::chaos {
@@ -50,12 +51,19 @@ struct Observation {
   std::map<int, std::set<std::string>> cgroups;  // agent -> cgroups under its root
   std::vector<std::string> mounts;               // mount points under the test root
   std::vector<int> executorPids;                 // agora-executor processes under it
+  std::vector<FaultRecord> faults;               // the fault driver's history
+  int64_t originMs = -1;  // t=0 in timelines (the driver's); -1: the first journal line
+  std::map<std::string, std::string> agentNames;  // agent ID -> "agent0"
 };
 
 struct CheckResult {
   int updatesChecked = 0;  // reliable updates delivered (journal lines with a uuid)
   int tasks = 0;
-  int vanishedLaunches = 0;
+  int vanishedLaunches = 0;                      // explained or not
+  std::map<std::string, int> vanishedExplained;  // cause (vanished_launches.hpp) -> count
+  // Launch time minus its fault's, for those explained by the fault alone
+  // (not leader_loss_agent_away, whose leader may die long after).
+  std::vector<int64_t> vanishedOffsetsMs;
   std::vector<std::string> violations;
 };
 

@@ -4,12 +4,22 @@
 #include "tests/chaos/checker.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "tests/chaos/vanished_launches.hpp"
 
 namespace agora::chaos {
 namespace {
 
 JournalEvent ev(std::string kind, std::vector<std::string> fields) {
   return {std::move(kind), std::move(fields)};
+}
+
+JournalEvent at(int64_t ms, JournalEvent event) {
+  event.atMs = ms;
+  return event;
 }
 
 JournalEvent update(const std::string& task, const std::string& state, const std::string& uuid,
@@ -99,12 +109,115 @@ TEST_F(CheckerTest, FlagsTwoTerminalUpdatesAndALostOne) {
   EXPECT_NE(v[1].find("short-1: no terminal update and not running"), std::string::npos);
 }
 
-TEST_F(CheckerTest, AcceptsALaunchTheMasterNeverSaw) {
+// The batcher subscribed at 0 and again at 5000 ms; short-0 was launched at
+// `launchMs` and vanished: the master's reconciliation answer is UNKNOWN.
+void vanishedLaunch(Observation& o, int64_t launchMs, const std::string& framework = "batcher") {
+  o.journals[framework] = {
+      at(0, ev("subscribed", {"fb"})), at(launchMs, ev("launch", {"short-0", "a0"})),
+      at(5000, ev("subscribed", {"fb"})),
+      at(5100, update("short-0", "TASK_UNKNOWN", "", "", "master", "REASON_RECONCILIATION"))};
+}
+
+TEST_F(CheckerTest, CountsAVanishedLaunchInFlightWhenTheLeaderWasKilled) {
+  keeperRunning();
+  vanishedLaunch(o_, 1000);
+  o_.faults = {{FaultRecord::Kind::kLeaderKilled, "master0", 1500}};
+  auto result = check(o_);
+  EXPECT_TRUE(result.violations.empty()) << result.violations.front();
+  EXPECT_EQ(result.vanishedLaunches, 1);
+  EXPECT_EQ(result.vanishedExplained["leader_loss"], 1);
+  EXPECT_EQ(result.vanishedOffsetsMs, std::vector<int64_t>{-500});
+}
+
+TEST_F(CheckerTest, CountsALaunchWithTheDeadLeadersOffersUntilTheNextSubscription) {
+  keeperRunning();
+  vanishedLaunch(o_, 4000);  // the batcher subscribes again at 5000
+  o_.faults = {{FaultRecord::Kind::kLeaderSteppedDown, "master2", 1000}};
+  auto result = check(o_);
+  EXPECT_TRUE(result.violations.empty()) << result.violations.front();
+  EXPECT_EQ(result.vanishedExplained["leader_loss"], 1);
+  EXPECT_EQ(result.vanishedOffsetsMs, std::vector<int64_t>{3000});
+}
+
+TEST_F(CheckerTest, CountsALaunchJournaledJustBeforeItsFrameworkWasKilled) {
+  keeperRunning();
+  vanishedLaunch(o_, 1000);
+  o_.faults = {{FaultRecord::Kind::kSchedulerKilled, "batcher", 1200}};
+  auto result = check(o_);
+  EXPECT_TRUE(result.violations.empty()) << result.violations.front();
+  EXPECT_EQ(result.vanishedExplained["framework_kill"], 1);
+}
+
+TEST_F(CheckerTest, CountsALaunchToACutAgentWhoseLeaderDiedBeforeTheAgentWasBack) {
+  keeperRunning();
+  vanishedLaunch(o_, 1000);  // on a0, that is agent0
+  o_.agentNames["a0"] = "agent0";
+  o_.faults = {{FaultRecord::Kind::kAgentCut, "agent0", 900, 9000},
+               {FaultRecord::Kind::kLeaderKilled, "master1", 4000}};
+  auto result = check(o_);
+  EXPECT_TRUE(result.violations.empty()) << result.violations.front();
+  EXPECT_EQ(result.vanishedExplained["leader_loss_agent_away"], 1);
+  EXPECT_TRUE(result.vanishedOffsetsMs.empty());
+}
+
+TEST_F(CheckerTest, FlagsALaunchToAnAgentThatWasBackBeforeTheLeaderDied) {
+  keeperRunning();
+  vanishedLaunch(o_, 1000);
+  o_.agentNames["a0"] = "agent0";
+  o_.originMs = 500;
+  // Killed and restarted in time to re-register: the master had to report
+  // the task lost before it died.
+  // A cut that healed before the launch does not count either.
+  o_.faults = {{FaultRecord::Kind::kAgentCut, "agent0", 100, 990},
+               {FaultRecord::Kind::kAgentKilled, "agent0", 900, 1500},
+               {FaultRecord::Kind::kLeaderKilled, "master1", 1500 + kInFlightMs + 1},
+               {FaultRecord::Kind::kAgentCut, "agent1", 900, 9000}};
+  auto result = check(o_);
+  ASSERT_EQ(result.violations.size(), 1u);
+  EXPECT_NE(result.violations[0].find("launched on agent0 at t=0.500s"), std::string::npos)
+      << result.violations[0];
+}
+
+TEST_F(CheckerTest, FlagsAVanishedLaunchNoFaultExplains) {
+  keeperRunning();
+  vanishedLaunch(o_, 1000);
+  // An agent restart, a partition and the other framework's death lose no
+  // launch; the leader died too long after it.
+  o_.journals["batcher"].push_back(
+      at(6000, update("short-0", "TASK_UNKNOWN", "", "", "master", "REASON_RECONCILIATION")));
+  o_.faults = {{FaultRecord::Kind::kAgentKilled, "agent0", 1100},
+               {FaultRecord::Kind::kAgentCut, "agent1", 1200},
+               {FaultRecord::Kind::kSchedulerKilled, "keeper", 1300},
+               {FaultRecord::Kind::kLeaderKilled, "master1", 1000 + kInFlightMs + 1}};
+  auto result = check(o_);
+  EXPECT_EQ(result.vanishedLaunches, 1);
+  EXPECT_TRUE(result.vanishedExplained.empty());
+  ASSERT_EQ(result.violations.size(), 1u);
+  const std::string& v = result.violations[0];
+  EXPECT_NE(v.find("batcher: task short-0: vanished launch"), std::string::npos) << v;
+  EXPECT_NE(v.find("launched on a0 at t=1.000s, TASK_UNKNOWN (master, REASON_RECONCILIATION) at "
+                   "t=5.100s and 1 more until t=6.000s, next subscription at t=5.000s"),
+            std::string::npos) << v;
+  EXPECT_NE(v.find("SIGKILL agent0 at t=1.100s; cut agent1 at t=1.200s"), std::string::npos) << v;
+}
+
+TEST_F(CheckerTest, FlagsAVanishedLaunchAfterTheFrameworkSubscribedToTheNewLeader) {
+  keeperRunning();
+  vanishedLaunch(o_, 6000);  // after the subscription at 5000
+  o_.faults = {{FaultRecord::Kind::kLeaderKilled, "master0", 4000}};
+  auto result = check(o_);
+  ASSERT_EQ(result.violations.size(), 1u);
+  EXPECT_NE(result.violations[0].find("that no fault explains"), std::string::npos);
+}
+
+TEST_F(CheckerTest, FlagsAnUntimedVanishedLaunch) {
   keeperRunning();
   batcher({ev("launch", {"short-0", "a0"}), update("short-0", "TASK_UNKNOWN", "", "", "master")});
+  o_.faults = {{FaultRecord::Kind::kLeaderKilled, "master0", 0}};
   auto result = check(o_);
-  EXPECT_TRUE(result.violations.empty());
   EXPECT_EQ(result.vanishedLaunches, 1);
+  ASSERT_EQ(result.violations.size(), 1u);
+  EXPECT_NE(result.violations[0].find("launched on a0 at t=?"), std::string::npos);
 }
 
 TEST_F(CheckerTest, FlagsATaskRunningInTwoContainersOrAfterItsEnd) {
@@ -139,6 +252,24 @@ TEST_F(CheckerTest, FlagsAKeeperSlotWithoutItsTaskAndAnUnsettledCluster) {
   ASSERT_EQ(v.size(), 2u);
   EXPECT_NE(v[0].find("0 of 1 agents are registered"), std::string::npos);
   EXPECT_NE(v[1].find("slot 0 has 0 RUNNING tasks"), std::string::npos);
+}
+
+TEST(JournalTest, TimesEachLineAndReadsItBack) {
+  std::string path = ::testing::TempDir() + "/chaos-journal-" + std::to_string(getpid());
+  std::remove(path.c_str());
+  int64_t before = monotonicMs();
+  {
+    auto journal = Journal::open(path);
+    ASSERT_TRUE(journal) << journal.error().message;
+    ASSERT_TRUE(journal->append("launch", {"short-0", ""}));
+  }
+  auto events = readJournal(path);
+  std::remove(path.c_str());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, "launch");
+  EXPECT_EQ(events[0].fields, (std::vector<std::string>{"short-0", ""}));
+  EXPECT_GE(events[0].atMs, before);
+  EXPECT_LE(events[0].atMs, monotonicMs());
 }
 
 }  // namespace

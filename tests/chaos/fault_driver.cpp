@@ -9,10 +9,12 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/chaos/journal.hpp"
+
 namespace agora::chaos {
 
 FaultDriver::FaultDriver(ChaosCluster& cluster, uint64_t seed)
-    : cluster_(cluster), rng_(seed), started_(Clock::now()) {}
+    : cluster_(cluster), rng_(seed), started_(Clock::now()), startedMs_(monotonicMs()) {}
 
 double FaultDriver::uniform(double lo, double hi) {
   return std::uniform_real_distribution<double>(lo, hi)(rng_);
@@ -23,6 +25,21 @@ int FaultDriver::pick(int n) { return std::uniform_int_distribution<int>(0, n - 
 void FaultDriver::log(const std::string& what) {
   double t = std::chrono::duration<double>(Clock::now() - started_).count();
   std::cout << "chaos t=" << static_cast<int>(t * 10) / 10.0 << "s " << what << std::endl;
+}
+
+void FaultDriver::remember(FaultRecord::Kind kind, const std::string& target) {
+  history_.push_back({kind, target, monotonicMs()});
+}
+
+void FaultDriver::ended(const std::string& target, bool cut) {
+  using Kind = FaultRecord::Kind;
+  for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
+    bool kill = it->kind == Kind::kLeaderKilled || it->kind == Kind::kAgentKilled ||
+                it->kind == Kind::kSchedulerKilled;
+    if (it->target != target || (cut ? it->kind != Kind::kAgentCut : !kill)) continue;
+    if (it->endMs < 0) it->endMs = monotonicMs();
+    return;
+  }
 }
 
 void FaultDriver::later(double minSec, double maxSec, std::function<void()> action) {
@@ -51,6 +68,7 @@ void FaultDriver::kill(const std::string& name) {
 void FaultDriver::restart(const std::string& name, const std::string& what, int attempt) {
   down_.erase(name);
   cluster_.start(name);
+  ended(name, false);
   restarted_.push_back({name, Clock::now(), attempt});
   log("restarted " + name + what);
 }
@@ -94,6 +112,7 @@ void FaultDriver::supervise() {
     std::string what = name + " exited on its own with status " + std::to_string(status);
     if (name.rfind("master", 0) == 0 && status == 3) {
       ++selfExits_;
+      remember(FaultRecord::Kind::kLeaderSteppedDown, name);
       log(what + " (stepped down)" + cluster_.logTail(name, 2));
     } else {
       failures_.push_back(what);
@@ -144,6 +163,7 @@ bool FaultDriver::killLeader() {
   int lead = cluster_.leader();
   if (lead < 0) return false;
   std::string name = "master" + std::to_string(lead);
+  remember(FaultRecord::Kind::kLeaderKilled, name);
   kill(name);
   log("SIGKILL leading " + name);
   later(1, 3, [this, name] { restart(name, ""); });
@@ -154,6 +174,7 @@ bool FaultDriver::killAgent() {
   int agent = pick(cluster_.config().agents);
   std::string name = "agent" + std::to_string(agent);
   if (!cluster_.running(name)) return false;
+  remember(FaultRecord::Kind::kAgentKilled, name);
   kill(name);
   log("SIGKILL " + name);
   later(0.5, 3, [this, name] { restart(name, " (--recover=reconnect)"); });
@@ -177,6 +198,8 @@ bool FaultDriver::killExecutor() {
   std::string comm;
   std::getline(std::ifstream("/proc/" + std::to_string(pid) + "/comm"), comm);
   if (comm != "agora-executor") return false;  // gone meanwhile, or the pid was reused
+  remember(FaultRecord::Kind::kExecutorKilled,
+           "pid " + std::to_string(pid) + " (task " + task + ") on agent" + std::to_string(agent));
   ::kill(pid, SIGKILL);
   log("SIGKILL the executor (pid " + std::to_string(pid) + ") of task " + task + " on agent" +
       std::to_string(agent));
@@ -186,6 +209,7 @@ bool FaultDriver::killExecutor() {
 bool FaultDriver::killScheduler() {
   std::string name = pick(2) == 0 ? "keeper" : "batcher";
   if (!cluster_.running(name)) return false;
+  remember(FaultRecord::Kind::kSchedulerKilled, name);
   kill(name);
   log("SIGKILL framework " + name);
   later(0.5, 3, [this, name] { restart(name, " (fails over to its framework ID)"); });
@@ -199,10 +223,12 @@ bool FaultDriver::cutAgent() {
     log("cannot cut agent" + std::to_string(agent) + ": " + s.error().message);
     return false;
   }
+  remember(FaultRecord::Kind::kAgentCut, "agent" + std::to_string(agent));
   cut_.insert(agent);
   log("cut agent" + std::to_string(agent) + " off the network");
   later(3, 10, [this, agent] {
     Status s = cluster_.setAgentLink(agent, true);
+    ended("agent" + std::to_string(agent), true);
     cut_.erase(agent);
     log("healed agent" + std::to_string(agent) + (s ? "" : ": " + s.error().message));
   });

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/chaos/chaos_cluster.hpp"
+#include "tests/chaos/fault_record.hpp"
 
 namespace agora::chaos {
 
@@ -39,6 +40,10 @@ class FaultDriver {
   // the cluster settles too.
   void supervise();
   int selfExits() const { return selfExits_; }
+  // Every fault so far, in order, with its time (for the checker).
+  const std::vector<FaultRecord>& history() const { return history_; }
+  // monotonicMs() when it was made: t=0 of its log lines.
+  int64_t startedMs() const { return startedMs_; }
 
   int total() const;
   // "leader=3 agent=2 executor=4 scheduler=1 partition=2"
@@ -75,10 +80,14 @@ class FaultDriver {
   double uniform(double lo, double hi);
   int pick(int n);
   void log(const std::string& what);
+  void remember(FaultRecord::Kind kind, const std::string& target);
+  // Ends the last open fault on `target`: its cut (`cut`) or its kill.
+  void ended(const std::string& target, bool cut);
 
   ChaosCluster& cluster_;
   std::mt19937_64 rng_;
   Clock::time_point started_;
+  int64_t startedMs_;
   std::vector<Pending> pending_;
   std::set<int> cut_;
   std::map<Fault, int> counts_;
@@ -86,6 +95,7 @@ class FaultDriver {
   std::vector<std::string> failures_;
   std::set<std::string> down_;  // killed by the driver, restart pending
   int selfExits_ = 0;
+  std::vector<FaultRecord> history_;
 };
 
 }  // namespace agora::chaos

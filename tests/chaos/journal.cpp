@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -13,6 +14,13 @@ namespace agora::chaos {
 const std::string& JournalEvent::field(size_t i) const {
   static const std::string kEmpty;
   return i < fields.size() ? fields[i] : kEmpty;
+}
+
+int64_t monotonicMs() {
+  // steady_clock is CLOCK_MONOTONIC on Linux: the same clock in every process.
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 Result<Journal> Journal::open(const std::string& path) {
@@ -30,7 +38,7 @@ Journal::~Journal() {
 }
 
 Status Journal::append(const std::string& kind, const std::vector<std::string>& fields) {
-  std::string line = kind;
+  std::string line = std::to_string(monotonicMs()) + '\t' + kind;
   for (std::string field : fields) {
     for (char& c : field) {
       if (c == '\t' || c == '\n') c = ' ';
@@ -61,7 +69,13 @@ std::vector<JournalEvent> readJournal(const std::string& path) {
     std::string line = text.substr(start, end - start);
     JournalEvent event;
     size_t pos = 0;
-    for (size_t tab = line.find('\t'); ; tab = line.find('\t', pos)) {
+    size_t first = line.find('\t');
+    if (first != std::string::npos && first > 0 &&
+        line.find_first_not_of("0123456789") == first) {
+      event.atMs = std::stoll(line.substr(0, first));
+      pos = first + 1;
+    }
+    for (size_t tab = line.find('\t', pos); ; tab = line.find('\t', pos)) {
       std::string part = line.substr(pos, tab == std::string::npos ? std::string::npos : tab - pos);
       if (event.kind.empty()) {
         event.kind = part;

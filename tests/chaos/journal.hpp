@@ -6,14 +6,18 @@
 // framework ID and tasks; the checker reads it as the record of what the
 // framework was told and what it acknowledged.
 //
-// Line format (tab-separated):
+// Line format (tab-separated), each line led by the time it was written in
+// milliseconds of CLOCK_MONOTONIC (monotonicMs(), shared by every process on
+// the host, so the checker can order journal lines against the fault
+// driver's faults):
 //   start     <pid>
-//   subscribed <frameworkId>
+//   subscribed <frameworkId>          (each SUBSCRIBED, also after a failover)
 //   launch    <taskId> <agentId>
 //   kill      <taskId>
 //   update    <taskId> <TASK_STATE> <uuidHex|-> <containerId|-> <REASON> <source>
 //   ack       <taskId> <uuidHex>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,8 +28,12 @@ namespace agora::chaos {
 struct JournalEvent {
   std::string kind;
   std::vector<std::string> fields;
+  int64_t atMs = -1;  // monotonicMs() when it was written; -1 when unknown
   const std::string& field(size_t i) const;  // "" when absent
 };
+
+// Milliseconds of CLOCK_MONOTONIC: one time line for the whole host.
+int64_t monotonicMs();
 
 class Journal {
  public:

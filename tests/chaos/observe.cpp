@@ -63,6 +63,10 @@ Observation observe(ChaosCluster& cluster) {
   if (tasks.is_object()) o.masterTasks = tasks.value("tasks", nlohmann::json::array());
   std::vector<std::string> cgroupDirs = ownCgroupDirs();
   for (int i = 0; i < cluster.config().agents; ++i) {
+    auto health = cluster.agentGet(i, "/health");
+    if (health.is_object() && !health.value("agent_id", "").empty()) {
+      o.agentNames[health.value("agent_id", "")] = "agent" + std::to_string(i);
+    }
     auto containers = cluster.agentGet(i, "/api/v1/containers");
     o.agentAnswered.push_back(containers.is_object());
     if (containers.is_object()) {

@@ -4,13 +4,18 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <array>
 #include <atomic>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "common/codec.hpp"
 #include "common/http_client.hpp"
 #include "common/zmq_transport.hpp"
+#include "schemas/master_agent.capnp.h"
 #include "tests/integration/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 
@@ -199,6 +204,67 @@ TEST_F(ClusterTest, AgoraRunExplainsWhyNothingFits) {
   // Says what was asked and what the cluster had.
   EXPECT_NE(err.find("cpus:64"), std::string::npos) << err;
   EXPECT_NE(err.find("cpus:2"), std::string::npos) << err;
+}
+
+// The master's log (its stderr) contains `text`.
+bool masterLogged(const Cluster& cluster, const std::string& text) {
+  std::ifstream in(cluster.root() + "/master.err");
+  std::stringstream log;
+  log << in.rdbuf();
+  return log.str().find(text) != std::string::npos;
+}
+
+TEST_F(ClusterTest, AKilledAgentsLateReregistrationLosesNoTask) {
+  RecordingScheduler scheduler;
+  scheduler.setOfferPolicy(launchOnce(shellTask("survivor", "sleep 60")));
+  sdk::DriverOptions options;
+  options.framework.name = "it-late-reregistration";
+  options.framework.roles = {"*"};
+  options.framework.checkpoint = true;  // its task outlives an agent restart
+  options.masterEndpoint = cluster_.masterEndpoint();
+  auto driver = sdk::SchedulerDriver::create(scheduler, options);
+  ASSERT_TRUE(driver.has_value());
+  (*driver)->start();
+  ASSERT_TRUE(scheduler.waitForState("survivor", TaskState::RUNNING));
+  std::string agentId = scheduler.latest("survivor")->agentId;
+
+  // Every re-registration of the agent's first process predates this.
+  auto killedAt = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now().time_since_epoch());
+  cluster_.agent(0).signal(SIGKILL);
+  cluster_.agent(0).wait(std::chrono::seconds(10));
+  cluster_.restartAgent(0);
+  ASSERT_TRUE(eventually([&] {
+    auto health = http::get("http://" + cluster_.agentHttp(0) + "/health");
+    return health && health->status == 200 &&
+           nlohmann::json::parse(health->body).value("registered", false);
+  }));
+  ASSERT_EQ(cluster_.task("survivor").value("state", ""), "TASK_RUNNING");
+
+  // The killed process's socket (its link was cut) delivers a re-registration
+  // it queued, without the task, from its own connection.
+  zmq::socket_t stale(zmqContext(), zmq::socket_type::dealer);
+  stale.set(zmq::sockopt::linger, 0);
+  stale.connect(cluster_.masterEndpoint());
+  capnp::MallocMessageBuilder message;
+  auto envelope = message.initRoot<schema::AgentEnvelope>();
+  envelope.setVersion(schema::PROTOCOL_VERSION);
+  auto reregister = envelope.initReregisterAgent();
+  reregister.setAgentId(agentId);
+  reregister.setAttemptSeq(static_cast<uint64_t>(killedAt.count()));
+  reregister.setHostname("stale");
+  Resources total = *Resources::parse("cpus:2;mem:1024;disk:1024;ports:[31000-31100]");
+  total.toCapnp(reregister.initResources(total.count()));
+  std::string payload = encodePacked(message);
+  std::array<zmq::const_buffer, 2> parts = {zmq::buffer(kAgentProtocol), zmq::buffer(payload)};
+  zmq::send_multipart(stale, parts);
+
+  ASSERT_TRUE(eventually([&] { return masterLogged(cluster_, "ignoring re-registration #"); }))
+      << "see " << cluster_.root() << "/master.err";
+  EXPECT_EQ(cluster_.task("survivor").value("state", ""), "TASK_RUNNING");
+  EXPECT_EQ(scheduler.latest("survivor")->state, TaskState::RUNNING);
+  (*driver)->kill("survivor", agentId);
+  EXPECT_TRUE(scheduler.waitForState("survivor", TaskState::KILLED));
 }
 
 TEST_F(ClusterTest, GarbageOnTheMasterSocketLeavesItServing) {

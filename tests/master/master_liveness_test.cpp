@@ -259,6 +259,37 @@ TEST_F(MasterTest, AnOlderReregistrationArrivingAfterANewerOneIsIgnored) {
   EXPECT_NE(a->session, session);
 }
 
+TEST_F(MasterTest, AKilledAgentProcesssLateReregistrationIsIgnored) {
+  auto s = scheduler("sched-1");
+  // The agent's first process re-registered with attempt #100, then its link
+  // was cut and it queued #200 (without t1, which it never had) before it
+  // was killed. The restarted process (a new connection) registers #300.
+  auto before = agent("agent-a-old", "cpus:2;mem:1024");
+  before->reregister(before->agentId, "cpus:2;mem:1024", {}, "attempt-100", 100);
+  settle();
+  before->session.clear();
+  auto a = std::make_unique<FakeAgent>(network_, "agent-a-new");
+  a->reregister(before->agentId, "cpus:2;mem:1024", {}, "attempt-300", 300);
+  settle();
+  ASSERT_EQ(a->registeredCount, 1);
+  ASSERT_FALSE(s->offers.empty());
+  s->accept({s->offers.back().id}, {makeTask("t1", "cpus:1")});
+  settle();
+  std::string session = a->session;
+  ASSERT_EQ(a->runTaskSessions, std::vector<std::string>{session});
+  size_t updates = s->updates.size();
+  // Once the link is back, the dead process's socket delivers #200: stale.
+  before->reregister(before->agentId, "cpus:2;mem:1024", {}, "attempt-200", 200);
+  settle();
+  EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::STAGING);
+  EXPECT_EQ(s->updates.size(), updates);  // no TASK_LOST for t1
+  EXPECT_EQ(before->session, "");  // not answered either
+  EXPECT_EQ(a->session, session);
+  a->sendStatus(s->frameworkId, "t1", TaskState::RUNNING);
+  settle();
+  EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::RUNNING);
+}
+
 TEST_F(MasterTest, AReregistrationRepeatedBeforeItsAnswerIsReconciledOnce) {
   auto s = scheduler("sched-1");
   auto a = agent("agent-a", "cpus:2;mem:1024");
