@@ -133,7 +133,15 @@ void Agent::onConnected() {
   // A new connection may reach a restarted master that does not know this
   // agent's connection: register again now rather than after missed pings.
   if (registered_) return startRegistration("connected to the master again");
-  // Sent on a connection still being made (a new leader's), it goes out
+  // A re-registration sent before this connection may have been processed,
+  // and the master's answer and the launches it sent after it lost with the
+  // connection that carried them: a resend of the same attempt would be a
+  // retry to the master, which does not look at its task list again. A new
+  // attempt makes it reconcile (launches that never arrived end lost). When
+  // the attempt only waited in the queue for this connection, the master
+  // gets both, the older first: one more reconciliation, nothing lost.
+  if (!agentId_.empty()) return startRegistration("connected again before the master answered");
+  // A first registration sent on a connection still being made goes out
   // now; once more would only be a duplicate. A send lost with a broken
   // connection is repeated by the tick.
   if (!queued) sendRegistration();
@@ -234,6 +242,15 @@ void Agent::dispatch(AgentEnvelope::Reader envelope) {
 
 void Agent::onRegistered(schema::AgentRegistered::Reader message) {
   if (registered_) return;  // a late answer to a retried registration
+  if (!agentId_.empty() && message.getReregistered() && message.getAttemptSeq() != 0 &&
+      message.getAttemptSeq() != registrationSeq_) {
+    // Answers an attempt before the current one, whose task list may lack
+    // launches the master sent under that answer's session: wait for the
+    // current attempt's answer (its RunTasks are dropped meanwhile).
+    LOG(INFO) << "ignoring the answer to re-registration #" << message.getAttemptSeq()
+              << ": #" << registrationSeq_ << " is the current one";
+    return;
+  }
   std::string id = message.getAgentId();
   if (Status s = validateId("agent ID", id); !s)
     return reject(kRejectInvalid, "master: " + s.error().message);

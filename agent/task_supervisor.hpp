@@ -46,9 +46,9 @@
 
 namespace agora::agent {
 
-// 8 per CPU: a burst of 1,000 image launches on 2 cores ran fastest with 16
-// to 32 starting at once (benchmarks/container_bench.cpp); unbounded it took
-// about 1.5 times as long.
+// 8 per CPU. A burst of 1,000 image launches on 2 cores
+// (benchmarks/container_bench.cpp) took 9.3-9.9 s to run with 16 starting at
+// once and 8.4-14.5 s unbounded: about as fast, and steadier.
 size_t defaultMaxStartingContainers();
 
 class TaskSupervisor {

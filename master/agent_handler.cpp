@@ -156,6 +156,7 @@ void Master::sendRegistered(const Agent& agent, bool reregistered) {
     registered.setReregistered(reregistered);
     registered.setSession(capnp::Data::Reader(
         reinterpret_cast<const capnp::byte*>(agent.session.data()), agent.session.size()));
+    registered.setAttemptSeq(reregistered ? agent.attemptSeq : 0);
   });
   // Destroys it has not confirmed: it may have been down when they were made.
   sendDestroyedVolumes(agent);

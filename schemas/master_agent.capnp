@@ -78,6 +78,10 @@ struct AgentRegistered {
   # answers a retry of the same one. Every RunTask carries the session it
   # was sent under.
   session @3 :Data;
+  # The ReregisterAgent.attemptSeq this answers (0 for a RegisterAgent). An
+  # agent that started a newer attempt since ignores it: the launches sent
+  # under this session may be missing from the newer attempt's task list.
+  attemptSeq @4 :UInt64;
 }
 
 # master -> agent: launch a task the framework accepted on an offer.

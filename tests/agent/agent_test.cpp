@@ -194,38 +194,74 @@ TEST_F(AgentTest, ReregistersAtOnceWhenTheConnectionToTheMasterComesBack) {
   EXPECT_TRUE(agent_->registered());
 }
 
-TEST_F(AgentTest, ANewLeaderGetsTheReregistrationOnceAndRetriesRepeatItsSeq) {
+TEST_F(AgentTest, EachNewConnectionGetsANewerReregistrationAttemptAndTicksRepeatIt) {
   registerAgent();
   auto seqOf = [&](size_t i) { return toMaster_[i].root().getReregisterAgent().getAttemptSeq(); };
-  // ZooKeeper names a new leader: a new connection, registration sent on it
-  // at once; its handshake completes afterwards.
+  // ZooKeeper names a new leader: the re-registration is sent at once, on
+  // the connection being made.
   agent_->reconnect("new leading master");
-  masterLink_->simulateReconnect();
   loop_.runUntilIdle();
   ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 1);
   uint64_t first = seqOf(toMaster_.size() - 1);
   EXPECT_GT(first, 0u);
-  // Unanswered: the tick retries with the same seq; a connection that drops
-  // and comes back with nothing sent since gets it at once.
+  // Unanswered: the tick retries with the same seq.
   advance(seconds(1));
   ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 2);
   EXPECT_EQ(seqOf(toMaster_.size() - 1), first);
-  masterLink_->simulateReconnect();
-  loop_.runUntilIdle();
-  masterLink_->simulateReconnect();
-  loop_.runUntilIdle();
-  ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 3);
-  EXPECT_EQ(seqOf(toMaster_.size() - 1), first);
-  // The next re-registration is a newer attempt, numbered by the monotonic
-  // clock so that a later agent process's attempts order after this one's.
+  // A connection made since may follow one whose answer (and the launches
+  // after it) were lost: a newer attempt, which the master reconciles.
+  uint64_t previous = first;
+  for (int i = 0; i < 2; ++i) {
+    masterLink_->simulateReconnect();
+    loop_.runUntilIdle();
+    ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 3 + i);
+    EXPECT_GT(seqOf(toMaster_.size() - 1), previous);
+    previous = seqOf(toMaster_.size() - 1);
+  }
+  // Attempts are numbered by the monotonic clock, so that a later agent
+  // process's attempts order after this one's.
   registerAgent();
   fromMaster([](auto e) { e.initPing().setKnown(false); });
-  ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 4);
+  ASSERT_EQ(count(AgentEnvelope::REREGISTER_AGENT), 5);
   uint64_t next = seqOf(toMaster_.size() - 1);
-  EXPECT_GT(next, first);
+  EXPECT_GT(next, previous);
   EXPECT_GE(next, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                             clock_.now().time_since_epoch())
                                             .count()));
+}
+
+TEST_F(AgentTest, AnAnswerToAnEarlierAttemptIsIgnoredAndItsLaunchesDropped) {
+  registerAgent();
+  auto lastSeq = [&] {
+    return toMaster_.back().root().getReregisterAgent().getAttemptSeq();
+  };
+  agent_->reconnect("new leading master");
+  loop_.runUntilIdle();
+  uint64_t first = lastSeq();
+  masterLink_->simulateReconnect();  // a newer attempt
+  loop_.runUntilIdle();
+  uint64_t current = lastSeq();
+  ASSERT_GT(current, first);
+  auto answer = [&](uint64_t seq, const std::string& session) {
+    fromMaster([&](auto e) {
+      auto m = e.initAgentRegistered();
+      m.setAgentId("A1");
+      m.setPingIntervalSec(2);
+      m.setReregistered(true);
+      m.setSession(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(session.data()),
+                                       session.size()));
+      m.setAttemptSeq(seq);
+    });
+  };
+  answer(first, "s1");
+  EXPECT_FALSE(agent_->registered());
+  runTask("under-s1", 3, "s1");  // sent under the ignored answer
+  answer(current, "s2");
+  EXPECT_TRUE(agent_->registered());
+  runTask("late-s1", 3, "s1");
+  runTask("under-s2", 3, "s2");
+  ASSERT_EQ(containerizer_.launched.size(), 1u);
+  EXPECT_EQ(containerizer_.launched[0].task.taskId, "under-s2");
 }
 
 TEST_F(AgentTest, ShutdownAgentKillsItsTasksAndRegistersAnewButNotForAFormerId) {
