@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -78,6 +79,12 @@ class PartitionTest : public ::testing::Test {
     for (auto* driver : {&plainDriver_, &awareDriver_}) {
       if (*driver) (*driver)->stop();
       driver->reset();
+    }
+    // SIGTERM first: an agent that exits removes its cgroup root when empty
+    // (SIGKILL would leave it behind).
+    if (agent_) {
+      agent_->signal(SIGTERM);
+      if (agent_->wait(std::chrono::seconds(5)) < 0) agent_->signal(SIGKILL);
     }
     agent_.reset();
     master_.reset();
