@@ -104,8 +104,10 @@ void TaskSupervisor::startQueued() {
     if (it == records_.end() || !it->second.queued) continue;  // killed while it waited
     Record& record = it->second;
     record.queued = false;
-    launchContainer(record, std::move(record.queuedRootfs));
+    // Taken out first: a launch that fails may forget the record.
+    std::optional<ImageRootfs> rootfs = std::move(record.queuedRootfs);
     record.queuedRootfs.reset();
+    launchContainer(record, std::move(rootfs));
   }
 }
 

@@ -53,22 +53,22 @@ double percentile(std::vector<double> values, double p) {
   return values[std::min(i, values.size() - 1)];
 }
 
-// A fresh directory NAME-XXXXXX under $TMPDIR (default /tmp): the agents'
-// work dirs, the image and runc's bundle live on that filesystem.
-std::string scratchDir(const std::string& name) {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" + name +
-                     "-XXXXXX";
+// A fresh directory BASE/NAME-XXXXXX.
+std::string freshDir(const std::string& base, const std::string& name) {
+  std::string tmpl = base + "/" + name + "-XXXXXX";
   CHECK(mkdtemp(tmpl.data())) << "mkdtemp " << tmpl;
   return tmpl;
 }
 
-// A fresh runtime dir on tmpfs.
-std::string tmpfsRuntimeDir() {
-  char tmpl[] = "/dev/shm/agora-bench-run-XXXXXX";
-  CHECK(mkdtemp(tmpl)) << "mkdtemp under /dev/shm";
-  return tmpl;
+// Under $TMPDIR (default /tmp): the agents' work dirs, the image and runc's
+// bundle live on that filesystem.
+std::string scratchDir(const std::string& name) {
+  const char* base = std::getenv("TMPDIR");
+  return freshDir(base != nullptr && *base != '\0' ? base : "/tmp", name);
 }
+
+// A fresh runtime dir on tmpfs.
+std::string tmpfsRuntimeDir() { return freshDir("/dev/shm", "agora-bench-run"); }
 
 double msSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();

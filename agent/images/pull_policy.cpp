@@ -19,8 +19,4 @@ Result<PullPolicy> parsePullPolicy(const std::string& text) {
                                                     text + "': expected Always or IfNotPresent");
 }
 
-const char* pullPolicyName(PullPolicy policy) {
-  return policy == PullPolicy::kAlways ? "Always" : "IfNotPresent";
-}
-
 }  // namespace agora::agent::images

@@ -25,6 +25,4 @@ PullPolicy defaultPullPolicy(const ImageReference& reference);
 // label and the accepted values.
 Result<PullPolicy> parsePullPolicy(const std::string& text);
 
-const char* pullPolicyName(PullPolicy policy);
-
 }  // namespace agora::agent::images
