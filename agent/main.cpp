@@ -45,6 +45,7 @@ struct Flags {
   std::string imageStoreDir, runtimeDir;
   double imageGcIntervalSec = 3600;
   size_t maxStartingContainers = defaultMaxStartingContainers();
+  bool executorForkServer = true;
 };
 
 // Creates, limits and removes a scratch cgroup under `root`.
@@ -293,7 +294,8 @@ int run(const Flags& flags) {
   PosixContainerizer containerizer(
       reaper,
       PosixContainerizer::Options{workDir, flags.executorPath, paths::executorEndpoint(workDir),
-                                  isolation->namespaces, std::move(*hostPaths), runtimeDir},
+                                  isolation->namespaces, std::move(*hostPaths), runtimeDir,
+                                  flags.executorForkServer},
       std::move(isolation->isolators));
   Agent::Options options;
   options.supervisor.images = images.get();
@@ -383,6 +385,10 @@ int main(int argc, char** argv) {
                                          "cap of the resend backoff, seconds")(
       "executor-path", agora::po::value(&f.executorPath)->default_value(""),
       "agora-executor binary (default: next to this one)")(
+      "executor-fork-server",
+      agora::po::value(&f.executorForkServer)->default_value(true)->implicit_value(true),
+      "start executors as copies of one agora-executor --fork-server instead of exec'ing "
+      "each (saves ~2.5 ms per launch); false: exec each")(
       "log-dir", agora::po::value(&f.logDir)->default_value(""),
       "glog files (default: stderr only)")(
       "isolation", agora::po::value(&f.isolation)->default_value(""),

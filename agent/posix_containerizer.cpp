@@ -28,7 +28,11 @@ void killSession(pid_t sid) {
 
 PosixContainerizer::PosixContainerizer(ChildReaper& reaper, Options options,
                                        std::vector<std::unique_ptr<Isolator>> isolators)
-    : reaper_(reaper), options_(std::move(options)), isolators_(std::move(isolators)) {}
+    : reaper_(reaper), options_(std::move(options)), isolators_(std::move(isolators)) {
+  if (options_.forkServer) {
+    forkServer_ = std::make_unique<ExecutorForkServer>(reaper_, options_.executorPath);
+  }
+}
 
 PosixContainerizer::~PosixContainerizer() {
   for (const auto& [id, container] : containers_) reaper_.unwatch(container.pid);
@@ -114,6 +118,10 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
       }
       return {};
     };
+  }
+  if (forkServer_ && attaching.empty()) {
+    auto pid = forkServer_->launch(launchFile, process);
+    if (pid || pid.error().code != ErrorCode::kUnavailable) return pid;
   }
   return launchProcess(process);
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/containerizer.hpp"
+#include "agent/executor_fork_server.hpp"
 #include "agent/executor/child_reaper.hpp"
 #include "agent/executor/seccomp_profile.hpp"
 #include "agent/isolator.hpp"
@@ -33,6 +34,9 @@ class PosixContainerizer final : public Containerizer {
     bool namespaces = false;    // executors start tasks in their own namespaces
     HostPathPolicy hostPaths = {};  // where host-path volumes may lie
     std::string runtimeDir = {};    // per-boot state (agent/paths.hpp); empty: workDir
+    // Start executors through an executor fork server (executor_fork_server.hpp)
+    // rather than exec'ing each; falls back to exec when it cannot be used.
+    bool forkServer = true;
   };
 
   // REQUIRES: reaper outlives the containerizer.
@@ -52,6 +56,8 @@ class PosixContainerizer final : public Containerizer {
   // Seccomp profiles compiled for launch specs so far (one per capability set).
   uint64_t seccompCompilations() const { return seccomp_.compilations(); }
   Result<ResourceStatistics> usage(const std::string& containerId) const override;
+  // Null when executors are exec'd (Options::forkServer off).
+  const ExecutorForkServer* forkServer() const { return forkServer_.get(); }
   std::optional<ContainerLimitation> limitation(const std::string& containerId) const override;
 
  private:
@@ -85,6 +91,7 @@ class PosixContainerizer final : public Containerizer {
   mutable std::chrono::steady_clock::time_point sessionsAt_{};
   std::vector<std::unique_ptr<Isolator>> isolators_;
   SeccompProfileCache seccomp_;
+  std::unique_ptr<ExecutorForkServer> forkServer_;
   TerminationHandler onTerminated_;
   std::map<std::string, Container> containers_;
   // The container whose termination handler is running, with its limitation

@@ -14,6 +14,8 @@
 // Usage: agora-bench-container [LAUNCHES [RUNC_RUNS [MANY [MAX_STARTING]]]]
 // (MAX_STARTING: the agent's --max-starting-containers for the MANY burst,
 // default as agora-agent's).
+// AGORA_BENCH_FORK_SERVER=0 makes the agent exec each executor instead of
+// starting it through its executor fork server (the lines say fork_server=).
 // Scratch directories go under $TMPDIR (default /tmp): the filesystem there
 // is on the launch path (sandboxes, overlay upper dirs). Needs root, runc
 // and busybox-static.
@@ -45,6 +47,12 @@ namespace fs = std::filesystem;
 using namespace agora;
 using namespace agora::agent;
 using Clock = std::chrono::steady_clock;
+
+// Whether the agents start executors through their fork server.
+bool forkServer() {
+  const char* value = std::getenv("AGORA_BENCH_FORK_SERVER");
+  return value == nullptr || std::string(value) != "0";
+}
 
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
@@ -114,7 +122,8 @@ std::vector<double> measureAgent(bool namespaces, int launches, const std::strin
   {
     testing::RealAgentHarness agent(workDir, namespaces, cgroupsIsolator(),
                                     image.empty() ? "" : paths::imageStore(workDir), {},
-                                    /*checkpoint=*/true, runtimeDir);
+                                    /*checkpoint=*/true, runtimeDir, /*maxStarting=*/0,
+                                    forkServer());
     CHECK(agent.error().empty()) << agent.error();
     const auto poll = std::chrono::microseconds(50);
     for (int i = image.empty() ? 0 : -1; i < launches; ++i) {
@@ -156,7 +165,8 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
   double runningSec = 0, goneSec = 0;
   {
     testing::RealAgentHarness agent(workDir, true, cgroupsIsolator(), paths::imageStore(workDir),
-                                    {}, /*checkpoint=*/true, runtimeDir, maxStarting);
+                                    {}, /*checkpoint=*/true, runtimeDir, maxStarting,
+                                    forkServer());
     CHECK(agent.error().empty()) << agent.error();
     auto start = Clock::now();
     for (int i = 0; i < count; ++i) {
@@ -196,6 +206,7 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
   fs::remove_all(workDir);
   fs::remove_all(runtimeDir);
   std::cout << "manycontainers n=" << count << " max_starting=" << maxStarting
+            << " fork_server=" << forkServer()
             << " all_running_s=" << runningSec
             << " all_gone_s=" << goneSec << " leftover_mounts=0 leftover_rootfs=0" << std::endl;
 }
@@ -279,7 +290,7 @@ int main(int argc, char** argv) {
     double p50 = percentile(ms, 0.5);
     std::cout << "containerlaunch mode=" << mode << " launches=" << ms.size() << " p50_ms=" << p50
               << " p99_ms=" << percentile(ms, 0.99) << " runc_p50_ms=" << runcP50
-              << " ratio=" << p50 / runcP50 << std::endl;
+              << " ratio=" << p50 / runcP50 << " fork_server=" << forkServer() << std::endl;
   }
   if (many > 0) measureMany(image, many, maxStarting);
   fs::remove_all(imageDir);

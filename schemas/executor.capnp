@@ -100,3 +100,33 @@ struct Mount {
   options @4 :Text;               # the filesystem's data, e.g. "size=64m,mode=0755"
   description @5 :Text;           # what it is for messages: "volume /data (host path /srv/data)"
 }
+
+# Agent <-> executor fork server (agora-executor --fork-server): one server
+# per agent, on a SOCK_SEQPACKET socket pair, one packed message per
+# datagram. The server starts each executor as a copy of itself that is a
+# child of the agent (clone with CLONE_PARENT), so no executor pays exec,
+# dynamic linking and static initialisation.
+struct ForkRequest {
+  launchFile @0 :Text;            # the container's launch.bin
+  cwd @1 :Text;                   # the sandbox
+  outputPath @2 :Text;            # the executor's stdout and stderr, appended to
+  joinFiles @3 :List(Text);       # cgroup files the child writes "0" into, in order
+}
+
+struct ForkReply {
+  union {
+    ready @0 :Void;               # once, when the server is up
+    started @1 :Int32;            # the executor's pid: it runs
+    childFailed @2 :ForkChildFailure;
+    refused @3 :Text;             # not started (a bad request, clone failed)
+  }
+}
+
+# The child failed a step before running the executor and exited with 127;
+# it is the agent's child all the same, which reaps it.
+struct ForkChildFailure {
+  pid @0 :Int32;
+  step @1 :Int32;                 # agent/executor/process_launcher.hpp ChildStep
+  err @2 :Int32;                  # errno
+  detail @3 :Int32;
+}

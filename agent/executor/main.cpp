@@ -1,4 +1,6 @@
 // agora-executor --launch-file PATH: supervises one container's task.
+// agora-executor --fork-server: started once by an agent with a socket on
+// descriptor 3, starts executors as copies of itself (fork_server.hpp).
 
 #include <glog/logging.h>
 #include <signal.h>
@@ -10,6 +12,7 @@
 
 #include "agent/executor/child_reaper.hpp"
 #include "agent/executor/executor.hpp"
+#include "agent/executor/fork_server.hpp"
 #include "agent/executor/launch_spec.hpp"
 #include "agent/executor/namespace_task_runner.hpp"
 #include "agent/executor/posix_task_runner.hpp"
@@ -79,16 +82,27 @@ int run(const std::string& launchFile) {
 
 int main(int argc, char** argv) {
   agora::po::options_description options("Options");
-  options.add_options()("launch-file", agora::po::value<std::string>()->required(),
-                        "the container's launch.bin written by the agent");
+  options.add_options()("launch-file", agora::po::value<std::string>(),
+                        "the container's launch.bin written by the agent")(
+      "fork-server", agora::po::bool_switch(),
+      "serve the agent's fork requests on descriptor 3 (one server per agent)");
   agora::po::variables_map vm;
   auto parsed =
-      agora::parseFlags(argc, argv, "Usage: agora-executor --launch-file PATH", options, vm);
+      agora::parseFlags(argc, argv, "Usage: agora-executor --launch-file PATH | --fork-server", options, vm);
   if (!parsed) {
     std::cerr << "agora-executor: " << parsed.error().message << std::endl;
     return 2;
   }
   if (!*parsed) return 0;
   agora::initLogging(argv[0], "");
+  if (vm["fork-server"].as<bool>()) {
+    auto forked = agora::agent::serveForks(agora::agent::kForkServerFd);
+    if (!forked) return 0;  // the server's end
+    return run(forked->launchFile);
+  }
+  if (!vm.count("launch-file")) {
+    std::cerr << "agora-executor: --launch-file or --fork-server is required" << std::endl;
+    return 2;
+  }
   return run(vm["launch-file"].as<std::string>());
 }

@@ -50,6 +50,7 @@ const char* stepName(int step) {
     case kStepCapabilities: return "set capabilities";
     case kStepNoNewPrivs: return "set no_new_privs";
     case kStepSeccomp: return "load the seccomp profile";
+    case kStepPassFd: return "pass a descriptor";
   }
   return "start";
 }
@@ -160,6 +161,14 @@ void PreparedProcess::exec(int errFd) const {
   // The command gets 0-2 only: none of the executor's descriptors (log
   // files, sockets) whatever their flags; errFd closes at exec as before.
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (o.passFd >= 0) {
+    // errFd must stay ours (close-on-exec) when it holds the number.
+    if (errFd == kPassedFd && o.passFd != kPassedFd) errFd = fcntl(errFd, F_DUPFD_CLOEXEC, 4);
+    if (o.passFd == kPassedFd ? fcntl(kPassedFd, F_SETFD, 0) != 0
+                              : dup2(o.passFd, kPassedFd) < 0) {
+      failChild(errFd, kStepPassFd);
+    }
+  }
   if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) failChild(errFd, kStepChdir);
   if (o.security) o.security->dropBoundingSet(errFd);
   if (o.user) {
@@ -211,18 +220,13 @@ std::vector<std::string> currentEnvironment() {
   return env;
 }
 
-namespace {
-
-// Child side: moves the (single-threaded) child into each file's cgroup.
-void joinAll(const std::vector<std::string>& files, int errFd) {
+void joinCgroups(const std::vector<std::string>& files, int errFd) {
   for (size_t i = 0; i < files.size(); ++i) {
     int fd = open(files[i].c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, "0", 1) != 1) failChildAt(errFd, kStepJoin, static_cast<int>(i));
     close(fd);
   }
 }
-
-}  // namespace
 
 namespace {
 
@@ -241,7 +245,7 @@ struct ChildArgs {
   if (o.newSession ? setsid() < 0 : (o.newProcessGroup && setpgid(0, 0) < 0)) {
     failChild(a.errFd, kStepSession);
   }
-  joinAll(o.joinFiles, a.errFd);
+  joinCgroups(o.joinFiles, a.errFd);
   if (a.syncFd >= 0) {
     // Only the parent may hold the write end: if it dies before releasing
     // us, the read sees end-of-file and we exit. Otherwise we would wait

@@ -49,11 +49,16 @@ struct ProcessOptions {
   // then, so it moves itself whole): v1 cgroups' `tasks` files. A failure
   // fails the launch (kStepJoin, detail: the file's index).
   std::vector<std::string> joinFiles;
+  // A descriptor of ours the child gets as descriptor 3 (kPassedFd), open
+  // across exec; -1: none. Every other descriptor but 0-2 closes at exec.
+  int passFd = -1;
   // Runs in the parent while the child waits before exec (after its joins).
   // An error kills the child and fails the launch. Unset: the child does not
   // wait for the parent.
   std::function<Status(pid_t)> beforeExec;
 };
+
+constexpr int kPassedFd = 3;
 
 // Returns the pid once exec succeeded; an Error naming the failed step
 // ("exec /bin/x: No such file or directory") otherwise. The caller reaps.
@@ -91,6 +96,7 @@ enum ChildStep : int {
   kStepCapabilities,
   kStepNoNewPrivs,
   kStepSeccomp,
+  kStepPassFd,
 };
 
 struct ChildFailure {
@@ -102,6 +108,11 @@ struct ChildFailure {
 // Reports errno as failing `step` on `fd` and _exits 127. Async-signal-safe.
 [[noreturn]] void failChild(int fd, int step);
 [[noreturn]] void failChildAt(int fd, int step, int detail);
+
+// Child side: moves the (single-threaded) calling process into each file's
+// cgroup by writing "0" to it (ProcessOptions::joinFiles); a failure is
+// reported on `errFd` as kStepJoin with the file's index. Async-signal-safe.
+void joinCgroups(const std::vector<std::string>& files, int errFd);
 
 // "exec /bin/x: No such file or directory".
 Error describeChildFailure(const ChildFailure& failure, const ProcessOptions& options);

@@ -18,6 +18,7 @@
 #include "agent/cgroups/cgroups_detect.hpp"
 #include "agent/cgroups_isolator.hpp"
 #include "agent/executor/envelope.hpp"
+#include "agent/executor/fork_server.hpp"
 #include "agent/paths.hpp"
 #include "agent/proc_stat.hpp"
 #include "common/codec.hpp"
@@ -61,6 +62,20 @@ void killProcessesUnder(const std::string& dir) {
 bool alive(pid_t pid) {
   auto stat = readProcStat(pid);
   return stat && stat->state != 'Z';
+}
+
+// A child of `parent` whose comm is `comm`; 0 if none.
+pid_t childNamed(pid_t parent, const std::string& comm) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto stat = readProcStat(std::stoi(name));
+    std::ifstream in(entry.path() / "comm");
+    std::string got;
+    std::getline(in, got);
+    if (stat && stat->ppid == parent && got == comm) return stat->pid;
+  }
+  return 0;
 }
 
 uint16_t unusedPort() {
@@ -283,8 +298,16 @@ TEST_F(AgentRecoveryTest, RestartAfterSigkillKeepsTasksAndDeliversWhatHappenedMe
   launchRunning("long", kSleeper);
   launchRunning("short", kWaiter);
   pid_t longPid = taskPid("long");
+  pid_t forkServer = childNamed(agentPid_, "agora-forksrv");
+  if (forkServerSupported()) {
+    EXPECT_GT(forkServer, 0);
+  }
 
   stopAgent();
+  // The agent's executor fork server leaves with it; its executors stay.
+  if (forkServer > 0) {
+    EXPECT_TRUE(runUntil([&] { return !alive(forkServer); }, seconds(5)));
+  }
   writeFile(sandboxOf("short") + "/GO", "");
   // The task ends while the agent is down; its executor records how.
   ASSERT_TRUE(runUntil([&] { return fs::exists(paths::taskExitFile(runtimeDir(), containerOf("short"))); },

@@ -21,6 +21,7 @@
 #include "agent/executor/security_policy.hpp"
 #include "agent/paths.hpp"
 #include "common/capabilities.hpp"
+#include "tests/agent/i386_abi.hpp"
 #include "tests/agent/real_agent_harness.hpp"
 
 namespace agora::agent {
@@ -202,6 +203,7 @@ TEST_F(ContainerSecurityTest, KernelInterfacesAreRefused) {
 }
 
 TEST_F(ContainerSecurityTest, The32BitAbiKillsTheProcess) {
+  if (!testing::hostRunsI386Syscalls()) GTEST_SKIP() << "this host does not run i386 system calls";
   startAgent();
   auto result = fields(output("i386", "$P i386_getpid; echo rc $?"));
   EXPECT_EQ(result["rc"], std::to_string(128 + SIGSYS));

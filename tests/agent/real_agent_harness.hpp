@@ -28,11 +28,12 @@ class RealAgentHarness {
   // imageStoreDir gives the agent an image store there (tasks may name images).
   // `checkpoint` makes the agent checkpoint as agora-agent does; a non-empty
   // runtimeDir (created here) keeps per-boot state apart (agent/paths.hpp).
+  // forkServer: executors come from an executor fork server (else exec'd).
   RealAgentHarness(const std::string& workDir, bool namespaces,
                    std::vector<std::unique_ptr<Isolator>> isolators = {},
                    const std::string& imageStoreDir = "", HostPathPolicy hostPaths = {},
                    bool checkpoint = false, const std::string& runtimeDir = "",
-                   size_t maxStarting = 0)
+                   size_t maxStarting = 0, bool forkServer = true)
       : workDir_(workDir) {
     masterServer_ = net_.bind("master");
     masterLink_ = net_.connect("master", kAgentIdentity);
@@ -53,7 +54,7 @@ class RealAgentHarness {
         reaper_,
         PosixContainerizer::Options{workDir_, std::string(AGORA_BIN_DIR) + "/agora-executor",
                                     paths::executorEndpoint(workDir_), namespaces,
-                                    std::move(hostPaths), runtimeDir},
+                                    std::move(hostPaths), runtimeDir, forkServer},
         std::move(isolators));
     Agent::Options options;
     if (!imageStoreDir.empty()) {
