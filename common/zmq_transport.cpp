@@ -100,10 +100,16 @@ bool drain(zmq::socket_t& socket, size_t expectedParts, TransportStats& stats,
 
 namespace {
 
+int socketLimit = 0;  // limitZmqSockets(); 0: the descriptor limit
+
 // ZeroMQ allows 1023 sockets per context by default; a process may want as
 // many as its descriptor limit allows (each socket costs at least one).
 zmq::context_t* newContext() {
   auto* context = new zmq::context_t(1);
+  if (socketLimit > 0) {
+    context->set(zmq::ctxopt::max_sockets, socketLimit);
+    return context;
+  }
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
       files.rlim_cur > 1024) {
@@ -118,6 +124,8 @@ zmq::context_t* newContext() {
 }
 
 }  // namespace
+
+void limitZmqSockets(int maxSockets) { socketLimit = maxSockets; }
 
 zmq::context_t& zmqContext() {
   static zmq::context_t* context = newContext();  // never destroyed: sockets may outlive statics

@@ -16,6 +16,11 @@ namespace agora {
 
 // The process-wide ZeroMQ context.
 zmq::context_t& zmqContext();
+// Caps the process's ZeroMQ sockets (default: its descriptor limit). The
+// context keeps a slot per possible socket (8 bytes each, written when it
+// starts): a process needing a handful, such as an executor, should say so
+// before its first socket. No effect once the context exists.
+void limitZmqSockets(int maxSockets);
 
 class ZmqServer final : public ServerTransport {
  public:

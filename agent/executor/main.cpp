@@ -22,6 +22,10 @@
 
 namespace {
 
+// The link to the agent (and its monitor); ZeroMQ would otherwise size its
+// context for the descriptor limit, written out at every executor's start.
+constexpr int kExecutorZmqSockets = 16;
+
 int run(const std::string& launchFile) {
   using namespace agora;
   using namespace agora::agent;
@@ -43,6 +47,7 @@ int run(const std::string& launchFile) {
   PCHECK(sigFd >= 0) << "signalfd";
 
   EventLoop loop;
+  limitZmqSockets(kExecutorZmqSockets);
   auto client = ZmqClient::create(loop, spec->agentEndpoint, spec->containerId);
   if (!client) {
     LOG(ERROR) << client.error().message;

@@ -4,7 +4,9 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -162,3 +164,32 @@ TEST(ZmqTransportTest, BindingAnInvalidEndpointIsAnError) {
 
 }  // namespace
 }  // namespace agora
+
+// The context's socket limit follows limitZmqSockets() when it comes first,
+// else the descriptor limit. The first half runs in a fresh copy of this
+// test binary (this process's context exists already).
+TEST(ZmqTransportTest, AProcessCanCapItsSocketsBeforeTheContextStarts) {
+  if (getenv("AGORA_TEST_ZMQ_LIMIT_CHILD") != nullptr) {
+    agora::limitZmqSockets(16);
+    bool capped = agora::zmqContext().get(zmq::ctxopt::max_sockets) == 16;
+    agora::limitZmqSockets(64);  // too late: no effect
+    _exit(capped && agora::zmqContext().get(zmq::ctxopt::max_sockets) == 16 ? 0 : 1);
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("AGORA_TEST_ZMQ_LIMIT_CHILD", "1", 1);
+    execl("/proc/self/exe", "transport_test",
+          "--gtest_filter=ZmqTransportTest.AProcessCanCapItsSocketsBeforeTheContextStarts",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  rlimit files{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_cur > 1024 && files.rlim_cur != RLIM_INFINITY) {
+    EXPECT_EQ(agora::zmqContext().get(zmq::ctxopt::max_sockets),
+              static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1 << 20)));
+  }
+}
