@@ -7,6 +7,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -83,6 +85,19 @@ int run(const std::string& launchFile) {
   return exitCode;
 }
 
+// Ends the process once run() returned: its state is on disk and its
+// objects are gone, so the static destructors and the finalisers of a dozen
+// libraries (about 3% of an executor's CPU) are skipped. Sanitizer builds
+// exit normally (the leak check runs at exit).
+[[noreturn]] void finish(int code) {
+#if !defined(__SANITIZE_ADDRESS__)
+  std::fflush(nullptr);
+  _exit(code);
+#else
+  std::exit(code);
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,11 +118,11 @@ int main(int argc, char** argv) {
   if (vm["fork-server"].as<bool>()) {
     auto forked = agora::agent::serveForks(agora::agent::kForkServerFd);
     if (!forked) return 0;  // the server's end
-    return run(forked->launchFile);
+    finish(run(forked->launchFile));
   }
   if (!vm.count("launch-file")) {
     std::cerr << "agora-executor: --launch-file or --fork-server is required" << std::endl;
     return 2;
   }
-  return run(vm["launch-file"].as<std::string>());
+  finish(run(vm["launch-file"].as<std::string>()));
 }
