@@ -11,13 +11,6 @@ namespace {
 
 constexpr double kBytesPerMb = 1024.0 * 1024.0;
 
-const std::string* label(const TaskInfo& task, const std::string& key) {
-  for (const auto& [k, v] : task.labels) {
-    if (k == key) return &v;
-  }
-  return nullptr;
-}
-
 std::string formatMb(double mb) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%g", mb);
@@ -43,12 +36,12 @@ cgroups::CgroupLimits CgroupsIsolator::limitsFor(const TaskInfo& task) const {
   cgroups::CgroupLimits limits;
   limits.cpus = task.resources.scalar("cpus");
   limits.cpuQuota = options_.cpuQuota;
-  if (const std::string* quota = label(task, kCpuQuotaLabel)) limits.cpuQuota = *quota == "true";
+  if (const std::string* quota = findValue(task.labels, kCpuQuotaLabel)) limits.cpuQuota = *quota == "true";
   if (!(limits.cpus > 0)) limits.cpuQuota = false;  // nothing to derive a quota from
   double mem = task.resources.scalar("mem");
   if (mem > 0) limits.memoryBytes = static_cast<uint64_t>(mem * kBytesPerMb);
   limits.pidsMax = options_.pidsMax;
-  if (const std::string* pids = label(task, kPidsMaxLabel)) {
+  if (const std::string* pids = findValue(task.labels, kPidsMaxLabel)) {
     char* end = nullptr;
     unsigned long long value = std::strtoull(pids->c_str(), &end, 10);
     if (end != pids->c_str() && *end == '\0') limits.pidsMax = value;

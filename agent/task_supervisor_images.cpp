@@ -15,8 +15,8 @@ namespace {
 // The task's label, else the default for its reference (Always when the
 // reference does not parse: the pull then reports what is wrong with it).
 Result<images::PullPolicy> pullPolicyOf(const TaskInfo& task) {
-  for (const auto& [key, value] : task.labels) {
-    if (key == images::kPullPolicyLabel) return images::parsePullPolicy(value);
+  if (const std::string* value = findValue(task.labels, images::kPullPolicyLabel)) {
+    return images::parsePullPolicy(*value);
   }
   auto reference = images::parseImageReference(task.container.image);
   return reference ? images::defaultPullPolicy(*reference) : images::PullPolicy::kAlways;

@@ -8,6 +8,13 @@
 
 namespace agora {
 
+const std::string* findValue(const KeyValues& pairs, std::string_view key) {
+  for (const auto& [k, v] : pairs) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
 const char* taskStateName(TaskState state) {
   switch (state) {
     case TaskState::STAGING: return "TASK_STAGING";

@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,8 @@ using TaskReason = schema::TaskReason;
 using StatusSource = schema::StatusSource;
 using NetworkMode = schema::NetworkMode;
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
+// The value of the first pair with `key`; null if none.
+const std::string* findValue(const KeyValues& pairs, std::string_view key);
 
 const char* taskStateName(TaskState state);    // "TASK_RUNNING"
 const char* taskReasonName(TaskReason reason);  // "REASON_COMMAND_EXITED"
