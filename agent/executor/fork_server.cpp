@@ -85,12 +85,13 @@ pid_t cloneAsSibling(pid_t* tid) {
 }
 
 // The argument and environment areas of this process ([arg_start, arg_end)
-// and [env_start, env_end): fields 48-51 of /proc/self/stat).
+// and [env_start, env_end): fields 48-51 of /proc/self/stat), where a copy
+// writes its command line.
 struct ArgArea {
   char* begin = nullptr;
   size_t argBytes = 0, totalBytes = 0;
 };
-std::optional<ArgArea> argArea() {
+std::optional<ArgArea> readArgArea() {
   std::ifstream in("/proc/self/stat");
   std::string stat((std::istreambuf_iterator<char>(in)), {});
   size_t paren = stat.rfind(')');
@@ -108,35 +109,42 @@ std::optional<ArgArea> argArea() {
   return area;
 }
 
-// /proc/PID/cmdline of a copy is the server's: show "agora-executor
-// --launch-file PATH" as an exec'd executor's, written over the argument
-// strings and, when longer, over the environment strings after them (moved
-// to the heap first), as setproctitle(3) does. The kernel then reads the
-// title up to its end (the argument area no longer ends with a NUL).
-void showCommandLine(const std::string& launchFile) {
-  auto area = argArea();
-  if (!area) return;
-  // glibc's names of the program point into the area: keep them.
+// Done once by the server, so that its copies may overwrite the area: the
+// environment strings and glibc's names of the program, which point into
+// it, move to the heap (the copies inherit them there).
+std::optional<ArgArea> claimArgArea() {
+  auto area = readArgArea();
+  if (!area) return std::nullopt;
   static std::string name = program_invocation_name;
   static std::string shortName = program_invocation_short_name;
   program_invocation_name = name.data();
   program_invocation_short_name = shortName.data();
-  std::string title = name + " --launch-file " + launchFile;
   if (area->totalBytes > area->argBytes) {
     static std::vector<char*> env;  // the process's environment from now on
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.push_back(strdup(*e));
     env.push_back(nullptr);
     environ = env.data();
   }
-  size_t n = std::min(title.size(), area->totalBytes - 1);
-  std::memset(area->begin, 0, area->totalBytes);
-  std::memcpy(area->begin, title.data(), n);
+  return area;
+}
+
+// /proc/PID/cmdline of a copy is the server's: show "agora-executor
+// --launch-file PATH" as an exec'd executor's, written over the argument
+// strings and, when longer, over the environment strings after them, as
+// setproctitle(3) does. The kernel then reads the title up to its end (the
+// argument area no longer ends with a NUL).
+void showCommandLine(const ArgArea& area, const std::string& launchFile) {
+  std::string title = std::string(program_invocation_name) + " --launch-file " + launchFile;
+  size_t n = std::min(title.size(), area.totalBytes - 1);
+  std::memset(area.begin, 0, area.totalBytes);
+  std::memcpy(area.begin, title.data(), n);
 }
 
 // The copy's side: what an exec'd executor gets from process_launcher
 // before its exec, then closing every descriptor but 0-2 (the error pipe
 // with them: the server reads end-of-file, the start succeeded).
-void becomeExecutor(const Request& request, int nullFd, int outFd, int errFd) {
+void becomeExecutor(const Request& request, const std::optional<ArgArea>& area, int nullFd,
+                    int outFd, int errFd) {
   if (setsid() < 0) failChild(errFd, kStepSession);
   joinCgroups(request.joinFiles, errFd);
   if (dup2(nullFd, 0) < 0) failChild(errFd, kStepStdin);
@@ -144,12 +152,13 @@ void becomeExecutor(const Request& request, int nullFd, int outFd, int errFd) {
   if (dup2(outFd, 2) < 0) failChild(errFd, kStepStderr);
   if (!request.cwd.empty() && chdir(request.cwd.c_str()) != 0) failChild(errFd, kStepChdir);
   prctl(PR_SET_NAME, "agora-executor", 0, 0, 0);
-  showCommandLine(request.launchFile);
+  if (area) showCommandLine(*area, request.launchFile);
   syscall(SYS_close_range, 3, ~0U, 0);
 }
 
 // Starts one executor; returns in the copy with what it is to run.
-std::optional<ForkedExecutor> forkOne(int fd, const Request& request, pid_t* tid) {
+std::optional<ForkedExecutor> forkOne(int fd, const Request& request, pid_t* tid,
+                                      const std::optional<ArgArea>& area) {
   auto refuse = [&](const std::string& why) {
     reply(fd, [&](schema::ForkReply::Builder r) { r.setRefused(why); });
   };
@@ -169,7 +178,7 @@ std::optional<ForkedExecutor> forkOne(int fd, const Request& request, pid_t* tid
   }
   pid_t pid = cloneAsSibling(tid);
   if (pid == 0) {
-    becomeExecutor(request, nullFd, outFd, errPipe[1]);
+    becomeExecutor(request, area, nullFd, outFd, errPipe[1]);
     return ForkedExecutor{request.launchFile};
   }
   int cloneErr = errno;
@@ -219,6 +228,7 @@ std::optional<ForkedExecutor> serveForks(int fd) {
     return std::nullopt;
   }
   prctl(PR_SET_NAME, "agora-forksrv", 0, 0, 0);
+  const auto area = claimArgArea();
   warmUp();
   reply(fd, [](schema::ForkReply::Builder r) { r.setReady(); });
   std::vector<char> buffer(64 * 1024);
@@ -241,7 +251,7 @@ std::optional<ForkedExecutor> serveForks(int fd) {
       });
       continue;
     }
-    if (auto child = forkOne(fd, *request, *tid)) return child;
+    if (auto child = forkOne(fd, *request, *tid, area)) return child;
   }
 }
 

@@ -107,8 +107,8 @@ int main(int argc, char** argv) {
       "fork-server", agora::po::bool_switch(),
       "serve the agent's fork requests on descriptor 3 (one server per agent)");
   agora::po::variables_map vm;
-  auto parsed =
-      agora::parseFlags(argc, argv, "Usage: agora-executor --launch-file PATH | --fork-server", options, vm);
+  auto parsed = agora::parseFlags(
+      argc, argv, "Usage: agora-executor --launch-file PATH | --fork-server", options, vm);
   if (!parsed) {
     std::cerr << "agora-executor: " << parsed.error().message << std::endl;
     return 2;
