@@ -1,63 +1,131 @@
 #include "agent/executor/child_reaper.hpp"
 
 #include <glog/logging.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 namespace agora::agent {
 
+namespace {
+
+int openPidfd(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+}  // namespace
+
 ChildReaper::ChildReaper(EventLoop& loop, Duration period) : loop_(loop) {
+  epollFd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epollFd_ < 0) {
+    PLOG(WARNING) << "epoll_create1: children are reaped by polling each of them";
+  } else {
+    loop_.addFd(epollFd_, [this] { onReadable(); });
+  }
   timer_ = loop_.addPeriodic(period, [this] { poll(); });
 }
 
 ChildReaper::~ChildReaper() {
   loop_.cancelTimer(timer_);
-  for (const auto& [pid, fd] : foreign_) {
-    loop_.removeFd(fd);
-    close(fd);
+  for (const auto& [pid, w] : watched_) {
+    if (w.pidfd >= 0) close(w.pidfd);
+  }
+  if (epollFd_ >= 0) {
+    loop_.removeFd(epollFd_);
+    close(epollFd_);
   }
 }
 
-void ChildReaper::watch(pid_t pid, ExitHandler onExit) { watched_[pid] = std::move(onExit); }
+size_t ChildReaper::watchingWithoutPidfd() const {
+  size_t n = 0;
+  for (const auto& [pid, w] : watched_) n += w.pidfd < 0;
+  return n;
+}
+
+void ChildReaper::watch(pid_t pid, ExitHandler onExit) {
+  unwatch(pid);
+  Watch w{std::move(onExit), -1, false};
+  if (epollFd_ >= 0) {
+    // A child stays until we reap it (a zombie has a pidfd too).
+    int fd = openPidfd(pid);
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = static_cast<uint64_t>(pid);
+    if (fd >= 0 && epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &event) == 0) {
+      w.pidfd = fd;
+    } else if (fd >= 0) {
+      close(fd);
+    }
+  }
+  watched_[pid] = std::move(w);
+}
 
 Status ChildReaper::watchForeign(pid_t pid, ExitHandler onExit) {
-  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (epollFd_ < 0) return makeError(ErrorCode::kUnavailable, "no epoll set for pidfds");
+  int fd = openPidfd(pid);
   if (fd < 0) return makeError(errnoError("pidfd_open " + std::to_string(pid), errno));
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.u64 = static_cast<uint64_t>(pid);
+  if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+    int err = errno;
+    close(fd);
+    return makeError(errnoError("epoll_ctl " + std::to_string(pid), err));
+  }
   unwatch(pid);
-  foreign_[pid] = fd;
-  watched_[pid] = std::move(onExit);
-  loop_.addFd(fd, [this, pid] {
-    auto it = foreign_.find(pid);
-    if (it == foreign_.end()) return;
-    loop_.removeFd(it->second);
-    close(it->second);
-    foreign_.erase(it);
-    auto handler = watched_.find(pid);
-    if (handler == watched_.end()) return;
-    ExitHandler onExit = std::move(handler->second);
-    watched_.erase(handler);
-    onExit(kUnknownStatus);
-  });
+  watched_[pid] = Watch{std::move(onExit), fd, true};
   return {};
 }
 
-void ChildReaper::unwatch(pid_t pid) {
-  watched_.erase(pid);
-  auto it = foreign_.find(pid);
-  if (it == foreign_.end()) return;
-  loop_.removeFd(it->second);
-  close(it->second);
-  foreign_.erase(it);
+ChildReaper::ExitHandler ChildReaper::take(pid_t pid) {
+  auto it = watched_.find(pid);
+  if (it == watched_.end()) return nullptr;
+  ExitHandler onExit = std::move(it->second.onExit);
+  if (it->second.pidfd >= 0) close(it->second.pidfd);  // leaves the epoll set
+  watched_.erase(it);
+  return onExit;
+}
+
+void ChildReaper::unwatch(pid_t pid) { take(pid); }
+
+void ChildReaper::onReadable() {
+  std::vector<std::pair<ExitHandler, int>> exited;
+  std::array<epoll_event, 64> events{};
+  for (;;) {
+    int n = epoll_wait(epollFd_, events.data(), static_cast<int>(events.size()), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (int i = 0; i < n; ++i) {
+      auto pid = static_cast<pid_t>(events[static_cast<size_t>(i)].data.u64);
+      auto it = watched_.find(pid);
+      if (it == watched_.end()) continue;
+      int status = kUnknownStatus;
+      if (!it->second.foreign) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == 0 || (r < 0 && errno == EINTR)) continue;  // not yet: the pidfd says again
+        if (r < 0) {
+          LOG(WARNING) << "waitpid " << pid << ": " << strerror(errno);
+          status = SIGKILL;
+        }
+      }
+      exited.emplace_back(take(pid), status);
+    }
+    if (static_cast<size_t>(n) < events.size()) break;
+  }
+  for (auto& [handler, status] : exited) {
+    if (handler) handler(status);
+  }
 }
 
 void ChildReaper::poll() {
+  if (epollFd_ >= 0) onReadable();
   std::vector<std::pair<ExitHandler, int>> exited;
   for (auto it = watched_.begin(); it != watched_.end();) {
-    if (foreign_.count(it->first)) {
+    if (it->second.pidfd >= 0) {
       ++it;
       continue;
     }
@@ -73,7 +141,7 @@ void ChildReaper::poll() {
       LOG(WARNING) << "waitpid " << it->first << ": " << strerror(errno);
       status = SIGKILL;
     }
-    exited.emplace_back(std::move(it->second), status);
+    exited.emplace_back(std::move(it->second.onExit), status);
     it = watched_.erase(it);
   }
   for (auto& [handler, status] : exited) handler(status);

@@ -1,9 +1,13 @@
 #pragma once
 // Reaps child processes this process started and reports how they ended.
-// Driven by a periodic timer on the loop; a SIGCHLD handler (e.g. a signalfd
-// in main) calls poll() to react at once. Processes that are not our
-// children (executors adopted after an agent restart) are watched through a
-// pidfd on the loop instead; their exit status cannot be known.
+// Each watched process is held by a pidfd in one epoll set that the loop
+// watches: an exit costs one waitpid for that child, whatever the number of
+// watched processes (an agent has one executor per container: thousands).
+// Kernels without pidfds fall back to a waitpid per watched child on each
+// poll(). A periodic timer on the loop polls as a safety net; a SIGCHLD
+// handler (e.g. a signalfd in main) may call poll() too. Processes that are
+// not our children (executors adopted after an agent restart) are watched
+// the same way; their exit status cannot be known.
 
 #include <sys/types.h>
 
@@ -25,7 +29,8 @@ class ChildReaper {
   ChildReaper(const ChildReaper&) = delete;
   ChildReaper& operator=(const ChildReaper&) = delete;
 
-  // `onExit` runs on the loop thread once `pid` has exited and been reaped.
+  // `onExit` runs on the loop thread once `pid` (our child) has exited and
+  // been reaped.
   void watch(pid_t pid, ExitHandler onExit);
   // Watches `pid`, which need not be our child, through a pidfd: `onExit`
   // runs on the loop thread with waitStatus kUnknownStatus once it exited.
@@ -40,11 +45,24 @@ class ChildReaper {
   // Reaps every watched child that has exited. Handlers may call watch().
   void poll();
 
+  // Watched processes, and those of them watched without a pidfd.
+  size_t watching() const { return watched_.size(); }
+  size_t watchingWithoutPidfd() const;
+
  private:
+  struct Watch {
+    ExitHandler onExit;
+    int pidfd = -1;        // -1: no pidfd (polled with waitpid)
+    bool foreign = false;  // not our child: no status to reap
+  };
+  void onReadable();
+  // Removes `pid`'s watch (closing its pidfd) and returns its handler.
+  ExitHandler take(pid_t pid);
+
   EventLoop& loop_;
   EventLoop::TimerId timer_;
-  std::map<pid_t, ExitHandler> watched_;
-  std::map<pid_t, int> foreign_;  // pid -> pidfd, handler in watched_
+  int epollFd_ = -1;
+  std::map<pid_t, Watch> watched_;
 };
 
 }  // namespace agora::agent

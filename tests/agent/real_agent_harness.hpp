@@ -6,8 +6,9 @@
 
 #include <chrono>
 #include <fstream>
-#include <thread>
 #include <iterator>
+#include <thread>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,7 +39,11 @@ class RealAgentHarness {
     masterServer_ = net_.bind("master");
     masterLink_ = net_.connect("master", kAgentIdentity);
     masterServer_->setHandler([this](const std::string&, std::string_view, std::string_view p) {
+      size_t before = updates_.size();
       answerAsMaster(*masterServer_, kAgentIdentity, p, updates_);
+      for (size_t i = before; i < updates_.size(); ++i) {
+        seen_[updates_[i].taskId] |= 1u << static_cast<unsigned>(updates_[i].state);
+      }
     });
     auto executors = ZmqServer::create(loop_, paths::executorEndpoint(workDir_));
     if (!executors) {
@@ -135,11 +140,11 @@ class RealAgentHarness {
     }
     return out;
   }
+  // Constant time: checked for every task on each turn of the loop by
+  // callers that wait for thousands.
   bool saw(const std::string& taskId, TaskState state) const {
-    for (const auto& u : updates_) {
-      if (u.taskId == taskId && u.state == state) return true;
-    }
-    return false;
+    auto it = seen_.find(taskId);
+    return it != seen_.end() && (it->second & (1u << static_cast<unsigned>(state))) != 0;
   }
   const TaskStatus* terminal(const std::string& taskId) const {
     for (const auto& u : updates_) {
@@ -195,6 +200,7 @@ class RealAgentHarness {
   std::unique_ptr<PosixContainerizer> containerizer_;
   std::unique_ptr<Agent> agent_;
   std::vector<TaskStatus> updates_;
+  std::unordered_map<std::string, uint32_t> seen_;  // task -> bit per state in updates_
 };
 
 }  // namespace agora::agent::testing
