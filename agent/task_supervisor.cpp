@@ -254,6 +254,9 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
   Record& record = it->second;
   const char* rejected = nullptr;
   std::string detail;
+  // A heartbeat changes nothing anyone sees: publishing the agent's state
+  // (every container) for each would cost O(containers) per heartbeat.
+  bool changed = true;
   Status read = catchDecode([&] {
     auto envelope = frame->root<ExecutorEnvelope>();
     if (envelope.getVersion() != schema::PROTOCOL_VERSION) {
@@ -271,6 +274,7 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
         break;
       case ExecutorEnvelope::HEARTBEAT:
         record.lastSeen = loop_.clock().now();
+        changed = false;
         break;
       default:
         rejected = kRejectInvalid;
@@ -283,7 +287,7 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
     sendToExecutor(record,
                    buildEnvelope<ExecutorEnvelope>([](auto envelope) { envelope.setReconnect(); }));
   }
-  if (onChange_) onChange_();
+  if (onChange_ && (changed || rejected != nullptr)) onChange_();
 }
 
 void TaskSupervisor::onRegister(Record& record, schema::RegisterExecutor::Reader message) {

@@ -363,6 +363,21 @@ TEST_F(AgentTest, ForwardsExecutorUpdatesReliablyAndDropsDuplicates) {
   EXPECT_EQ(updatesToMaster().size(), 2u);
 }
 
+TEST_F(AgentTest, AnExecutorHeartbeatDoesNotRepublishTheAgentsState) {
+  registerAgent();
+  runTask("t1");
+  connectExecutor();
+  loop_.runUntilIdle();
+  auto before = agent_->snapshot();
+  executor_->send(kExecutorProtocol,
+                  buildEnvelope<ExecutorEnvelope>([](auto e) { e.setHeartbeat(); }));
+  loop_.runUntilIdle();
+  EXPECT_EQ(agent_->snapshot(), before) << "a heartbeat published every container again";
+  executorUpdate(TaskState::RUNNING, randomUuidBytes());
+  EXPECT_NE(agent_->snapshot(), before);
+  EXPECT_EQ(agent_->snapshot()->containers.at(0).taskState, "TASK_RUNNING");
+}
+
 TEST_F(AgentTest, ExecutorDeathWithoutTerminalUpdateFailsTheTask) {
   registerAgent();
   runTask("t1");
