@@ -11,6 +11,9 @@
 // agent's store). Then the time until N (default 1000) image containers
 // started at once on one agent are all RUNNING, and until all are gone again:
 //   manycontainers n=… max_starting=… all_running_s=… all_gone_s=…
+//     idle_agent_cpu_pct=… idle_containers_cpu_pct=…
+// (CPU in percent of one core over 10 s while all of them idle: the agent,
+// and every container with its executor).
 // Usage: agora-bench-container [LAUNCHES [RUNC_RUNS [MANY [MAX_STARTING]]]]
 // (MAX_STARTING: the agent's --max-starting-containers for the MANY burst,
 // default as agora-agent's).
@@ -156,6 +159,45 @@ int hostMountsUnder(const std::string& path) {
   return n;
 }
 
+double processCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return sec(usage.ru_utime) + sec(usage.ru_stime);
+}
+
+// CPU of every container (cgroup accounting: executor and task).
+double containersCpuSeconds(testing::RealAgentHarness& agent) {
+  double sum = 0;
+  for (const std::string& id : agent.containerizer().containers()) {
+    auto usage = agent.containerizer().usage(id);
+    if (usage) sum += usage->cpusUserSec + usage->cpusSystemSec;
+  }
+  return sum;
+}
+
+// CPU use while every container idles (its task sleeps), in percent of one
+// core: the agent (this process: its loop and ZeroMQ's threads) and all
+// containers together (heartbeats, their ZeroMQ threads).
+struct IdleCpu {
+  double agentPct = 0;
+  double containersPct = 0;
+};
+IdleCpu measureIdle(testing::RealAgentHarness& agent) {
+  agent.runUntil([] { return false; }, seconds(2), std::chrono::milliseconds(50));  // settle
+  // Reading the containers' usage is kept out of the agent's window.
+  double containers0 = containersCpuSeconds(agent);
+  double agent0 = processCpuSeconds();
+  auto start = Clock::now();
+  agent.runUntil([] { return false; }, seconds(10), std::chrono::milliseconds(50));
+  double agent1 = processCpuSeconds();
+  double wall = msSince(start) / 1000;
+  IdleCpu out;
+  out.agentPct = 100 * (agent1 - agent0) / wall;
+  out.containersPct = 100 * (containersCpuSeconds(agent) - containers0) / wall;
+  return out;
+}
+
 // Starts `count` sleeping image containers at once; prints how long until all
 // run and until all are gone after a kill, and checks nothing is left.
 void measureMany(const std::string& image, int count, size_t maxStarting) {
@@ -163,6 +205,7 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
   std::string runtimeDir = tmpfsRuntimeDir();
   double runningSec = 0, goneSec = 0;
+  IdleCpu idle;
   {
     testing::RealAgentHarness agent(workDir, true, cgroupsIsolator(), paths::imageStore(workDir),
                                     {}, /*checkpoint=*/true, runtimeDir, maxStarting,
@@ -188,6 +231,7 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
         seconds(600), std::chrono::milliseconds(50));
     runningSec = msSince(start) / 1000;
     CHECK(all) << running << " of " << count << " containers running after 600 s";
+    idle = measureIdle(agent);
     start = Clock::now();
     for (int i = 0; i < count; ++i) agent.kill("m" + std::to_string(i));
     CHECK(agent.runUntil([&] { return agent.containerizer().containers().empty(); },
@@ -208,7 +252,9 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
   std::cout << "manycontainers n=" << count << " max_starting=" << maxStarting
             << " fork_server=" << forkServer()
             << " all_running_s=" << runningSec
-            << " all_gone_s=" << goneSec << " leftover_mounts=0 leftover_rootfs=0" << std::endl;
+            << " all_gone_s=" << goneSec << " idle_agent_cpu_pct=" << idle.agentPct
+            << " idle_containers_cpu_pct=" << idle.containersPct
+            << " leftover_mounts=0 leftover_rootfs=0" << std::endl;
 }
 
 // A busybox bundle running /bin/true with the tasks' limits.

@@ -182,13 +182,16 @@ Result<std::unique_ptr<ZmqClient>> ZmqClient::create(EventLoop& loop, const std:
   try {
     zmq::socket_t socket(zmqContext(), zmq::socket_type::dealer);
     setCommonOptions(socket);
-    setClientHeartbeats(socket);
+    // A local ipc socket cannot be left half-open: the kernel closes it when
+    // its peer dies. ZMTP heartbeats over it would only wake both ends (an
+    // agent with 1,000 executors answered 500 PINGs a second).
+    bool local = endpoint.rfind("ipc://", 0) == 0;
+    if (!local) setClientHeartbeats(socket);
     socket.set(zmq::sockopt::routing_id, identity);
     socket.set(zmq::sockopt::reconnect_ivl, 100);
     // Over tcp, back off to 2 s between attempts. A local ipc socket is cheap
     // to retry and its server (the agent, for executors) is expected back
     // soon after a restart: retry every 100 ms without backoff.
-    bool local = endpoint.rfind("ipc://", 0) == 0;
     socket.set(zmq::sockopt::reconnect_ivl_max, local ? 0 : 2000);
     socket.connect(endpoint);
     return std::unique_ptr<ZmqClient>(new ZmqClient(loop, std::move(socket), identity));

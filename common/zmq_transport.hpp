@@ -1,9 +1,9 @@
 #pragma once
 // ZeroMQ transport: the server binds a ROUTER, clients connect DEALERs with a
 // stable identity. Frames on the wire: [protocol][payload] (the ROUTER adds
-// the peer identity). ZMTP heartbeats detect dead TCP peers; clients
-// reconnect on their own. Application-level liveness (pings) is the
-// protocols' job.
+// the peer identity). ZMTP heartbeats detect dead TCP peers (not used over
+// ipc, where the kernel closes a dead peer's socket); clients reconnect on
+// their own. Application-level liveness (pings) is the protocols' job.
 
 #include <memory>
 #include <zmq.hpp>
