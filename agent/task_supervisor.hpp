@@ -57,7 +57,9 @@ class TaskSupervisor {
     std::string workDir;
     Duration registrationTimeout = seconds(60);  // executor must register within
     Duration killSlack = seconds(10);            // after the grace period, destroy
-    Duration executorSilence = seconds(5);       // no heartbeat: kill without asking it
+    // No word from the executor for this long (three of its 5 s heartbeats,
+    // Executor::Options): a kill destroys the container without asking it.
+    Duration executorSilence = seconds(15);
     Duration reconnectInterval = millis(100);      // recovered executors: reconnect resends
     bool checkpoint = false;                     // under runtimeDir (agent/checkpoints.hpp)
     std::string runtimeDir;                      // per-boot state (agent/paths.hpp); empty: workDir

@@ -19,18 +19,17 @@ int openPidfd(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 
 
 }  // namespace
 
-ChildReaper::ChildReaper(EventLoop& loop, Duration period) : loop_(loop) {
+ChildReaper::ChildReaper(EventLoop& loop, Duration period) : loop_(loop), period_(period) {
   epollFd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epollFd_ < 0) {
     PLOG(WARNING) << "epoll_create1: children are reaped by polling each of them";
   } else {
     loop_.addFd(epollFd_, [this] { onReadable(); });
   }
-  timer_ = loop_.addPeriodic(period, [this] { poll(); });
 }
 
 ChildReaper::~ChildReaper() {
-  loop_.cancelTimer(timer_);
+  if (timer_) loop_.cancelTimer(*timer_);
   for (const auto& [pid, w] : watched_) {
     if (w.pidfd >= 0) close(w.pidfd);
   }
@@ -61,6 +60,7 @@ void ChildReaper::watch(pid_t pid, ExitHandler onExit) {
       close(fd);
     }
   }
+  if (w.pidfd < 0 && !timer_) timer_ = loop_.addPeriodic(period_, [this] { poll(); });
   watched_[pid] = std::move(w);
 }
 
@@ -143,6 +143,10 @@ void ChildReaper::poll() {
     }
     exited.emplace_back(std::move(it->second.onExit), status);
     it = watched_.erase(it);
+  }
+  if (timer_ && watchingWithoutPidfd() == 0) {
+    loop_.cancelTimer(*timer_);
+    timer_.reset();
   }
   for (auto& [handler, status] : exited) handler(status);
 }

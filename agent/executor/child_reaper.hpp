@@ -4,8 +4,9 @@
 // watches: an exit costs one waitpid for that child, whatever the number of
 // watched processes (an agent has one executor per container: thousands).
 // Kernels without pidfds fall back to a waitpid per watched child on each
-// poll(). A periodic timer on the loop polls as a safety net; a SIGCHLD
-// handler (e.g. a signalfd in main) may call poll() too. Processes that are
+// poll(), which a periodic timer on the loop then runs (only while such
+// children are watched: an idle executor is not woken for nothing); a
+// SIGCHLD handler (e.g. a signalfd in main) may call poll() too. Processes that are
 // not our children (executors adopted after an agent restart) are watched
 // the same way; their exit status cannot be known.
 
@@ -13,6 +14,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
@@ -23,7 +25,8 @@ class ChildReaper {
  public:
   using ExitHandler = std::function<void(int waitStatus)>;
 
-  // REQUIRES: loop outlives the reaper. Loop thread only.
+  // REQUIRES: loop outlives the reaper. Loop thread only. `period`: of the
+  // polls for children watched without a pidfd.
   ChildReaper(EventLoop& loop, Duration period);
   ~ChildReaper();
   ChildReaper(const ChildReaper&) = delete;
@@ -60,7 +63,8 @@ class ChildReaper {
   ExitHandler take(pid_t pid);
 
   EventLoop& loop_;
-  EventLoop::TimerId timer_;
+  const Duration period_;
+  std::optional<EventLoop::TimerId> timer_;  // while a watch has no pidfd
   int epollFd_ = -1;
   std::map<pid_t, Watch> watched_;
 };

@@ -31,14 +31,15 @@ Executor::Executor(EventLoop& loop, ClientTransport& agent, TaskRunner& runner, 
 
 Executor::~Executor() {
   agent_.setHandler(nullptr);
-  loop_.cancelTimer(tick_);
+  disarmTick();
+  loop_.cancelTimer(heartbeat_);
   if (escalation_) loop_.cancelTimer(*escalation_);
 }
 
 void Executor::start() {
   lastAgentContact_ = loop_.clock().now();
   resendAfter_ = options_.tickInterval;
-  tick_ = loop_.addPeriodic(options_.tickInterval, [this] { onTick(); });
+  heartbeat_ = loop_.addPeriodic(options_.heartbeatInterval, [this] { sendHeartbeat(); });
   sendRegister();
   enqueue(TaskState::STARTING, TaskReason::NONE, "");
   auto pid = runner_.start(spec_, [this](int status) { onTaskExited(status); });
@@ -91,6 +92,7 @@ void Executor::push(TaskStatus status) {
             << (status.message.empty() ? "" : ": " + status.message);
   pending_.push_back(std::move(status));
   if (pending_.size() == 1) oldestSentAt_ = loop_.clock().now();
+  armTick();
   send(pending_.back());
 }
 
@@ -163,6 +165,7 @@ void Executor::onAck(std::string_view uuid) {
   pending_.erase(pending_.begin(), std::next(acked));
   oldestSentAt_ = loop_.clock().now();
   resendAfter_ = options_.tickInterval;
+  if (pending_.empty()) disarmTick();
   if (terminal && !done_) {
     done_ = true;
     LOG(INFO) << "terminal update acknowledged; exiting";
@@ -170,10 +173,23 @@ void Executor::onAck(std::string_view uuid) {
   }
 }
 
-void Executor::onTick() {
+void Executor::armTick() {
+  if (!tick_) tick_ = loop_.addPeriodic(options_.tickInterval, [this] { onTick(); });
+}
+
+void Executor::disarmTick() {
+  if (tick_) loop_.cancelTimer(*tick_);
+  tick_.reset();
+}
+
+void Executor::sendHeartbeat() {
   if (done_) return;
   agent_.send(kExecutorProtocol,
               buildEnvelope<ExecutorEnvelope>([](auto envelope) { envelope.setHeartbeat(); }));
+}
+
+void Executor::onTick() {
+  if (done_) return;
   TimePoint now = loop_.clock().now();
   if (!pending_.empty() && now - oldestSentAt_ >= resendAfter_) {
     resendAll();

@@ -5,7 +5,8 @@
 // after a tick, then after 2, 4... up to 16 ticks until acked: the agent
 // drops duplicates), kills the task
 // on request (SIGTERM to its process group, SIGKILL after the grace period),
-// heartbeats, and finishes once its terminal update is acknowledged.
+// heartbeats (Options::heartbeatInterval), and finishes once its terminal
+// update is acknowledged.
 // It outlives an agent restart: the task keeps running, updates queue up, and
 // when the restarted agent sends `reconnect` the executor registers again and
 // resends its unacknowledged updates at once.
@@ -29,7 +30,13 @@ namespace agora::agent {
 class Executor {
  public:
   struct Options {
-    Duration tickInterval = seconds(1);    // heartbeat and resend period
+    // Resends and the agent timeout are checked every tick while updates
+    // are unacknowledged; an executor with nothing pending only heartbeats
+    // (an agent with 1,000 containers hears 200 heartbeats a second, not
+    // 1,000). The agent's TaskSupervisor::Options::executorSilence allows
+    // three missed heartbeats.
+    Duration tickInterval = seconds(1);       // resend period while updates are pending
+    Duration heartbeatInterval = seconds(5);
     Duration agentTimeout = seconds(600);  // give up on an unacked terminal update
     // Where the terminal update is recorded (task_exit.hpp) before it is sent;
     // empty: not recorded.
@@ -63,6 +70,10 @@ class Executor {
   void resendAll();
   void onAck(std::string_view uuid);
   void onTick();
+  void sendHeartbeat();
+  // The tick runs only while updates wait for their acknowledgement.
+  void armTick();
+  void disarmTick();
   void onTaskExited(int waitStatus);
   void kill(double gracePeriodSec);
   void escalate();
@@ -80,7 +91,8 @@ class Executor {
   bool done_ = false;
   TimePoint killDeadline_{};
   std::optional<EventLoop::TimerId> escalation_;
-  EventLoop::TimerId tick_ = 0;
+  std::optional<EventLoop::TimerId> tick_;
+  EventLoop::TimerId heartbeat_ = 0;
   std::deque<TaskStatus> pending_;  // unacknowledged, oldest first
   TimePoint oldestSentAt_{};
   static constexpr int kMaxResendBackoff = 16;  // ticks

@@ -136,15 +136,32 @@ TEST_F(ExecutorTest, ResendsUnackedUpdatesInOrderWithBackoff) {
   EXPECT_EQ(updates().size(), 4u);
   advance(seconds(1));
   EXPECT_EQ(updates().size(), 6u);
-  int heartbeats = 0;
-  for (auto& m : received_) heartbeats += m.which == ExecutorEnvelope::HEARTBEAT;
-  EXPECT_EQ(heartbeats, 3);
   ack(updates().back().uuid);  // an ack restores the one-tick resend
   runner_.exit(0);
   loop_.runUntilIdle();
   ASSERT_EQ(updates().size(), 7u);
   advance(seconds(1));
   EXPECT_EQ(updates().size(), 8u);
+}
+
+TEST_F(ExecutorTest, HeartbeatsEveryIntervalAndOnlyThatOnceEverythingIsAcknowledged) {
+  executor_->start();
+  loop_.runUntilIdle();
+  ackAll();
+  size_t before = received_.size();
+  advance(seconds(4));
+  EXPECT_EQ(received_.size(), before) << "an idle executor sent something before its heartbeat";
+  advance(seconds(1));
+  ASSERT_EQ(received_.size(), before + 1);
+  EXPECT_EQ(received_.back().which, ExecutorEnvelope::HEARTBEAT);
+  for (int i = 0; i < 3; ++i) advance(seconds(5));
+  EXPECT_EQ(received_.size(), before + 4);
+  // An unacknowledged update brings the one-tick resends back.
+  runner_.exit(0);
+  loop_.runUntilIdle();
+  size_t sent = updates().size();
+  advance(seconds(1));
+  EXPECT_EQ(updates().size(), sent + 1);
 }
 
 TEST_F(ExecutorTest, ReportsExitCodesAndExitsAfterTheTerminalAck) {
