@@ -49,12 +49,6 @@ int run(const std::string& launchFile) {
   PCHECK(sigFd >= 0) << "signalfd";
 
   EventLoop loop;
-  limitZmqSockets(kExecutorZmqSockets);
-  auto client = ZmqClient::create(loop, spec->agentEndpoint, spec->containerId);
-  if (!client) {
-    LOG(ERROR) << client.error().message;
-    return 2;
-  }
   ChildReaper reaper(loop, seconds(1));
   loop.addFd(sigFd, [&] {
     signalfd_siginfo info;
@@ -68,6 +62,15 @@ int run(const std::string& launchFile) {
     runner = std::make_unique<NamespaceTaskRunner>(reaper);
   } else {
     runner = std::make_unique<PosixTaskRunner>(reaper);
+  }
+  // The container starts building while ZeroMQ starts its threads and
+  // connects; until then this process has a single thread.
+  runner->begin(*spec);
+  limitZmqSockets(kExecutorZmqSockets);
+  auto client = ZmqClient::create(loop, spec->agentEndpoint, spec->containerId);
+  if (!client) {
+    LOG(ERROR) << client.error().message;
+    return 2;
   }
   int exitCode = 0;
   Executor::Options options;

@@ -163,31 +163,59 @@ Result<int> namespaceFlags(const ContainerInfo& container) {
   return flags;
 }
 
+// Init cloned and released to build the container and exec the command;
+// what it reports is read by finish().
+struct NamespaceTaskRunner::Released {
+  pid_t pid = 0;
+  InitPipes pipes;
+  std::optional<RootfsPlan> rootfs;
+  std::unique_ptr<PreparedMounts> mounts;
+  std::unique_ptr<PreparedProcess> command;
+  std::string cwd;
+};
+
+NamespaceTaskRunner::NamespaceTaskRunner(ChildReaper& reaper) : reaper_(reaper) {}
+NamespaceTaskRunner::~NamespaceTaskRunner() = default;
+
+void NamespaceTaskRunner::begin(const LaunchSpec& spec) {
+  if (!begun_) begun_ = release(spec);
+}
+
 Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit) {
+  auto released = begun_ ? std::move(*begun_) : release(spec);
+  begun_.reset();
+  if (!released) return makeError(released.error());
+  return finish(**released, std::move(onExit));
+}
+
+Result<std::unique_ptr<NamespaceTaskRunner::Released>> NamespaceTaskRunner::release(
+    const LaunchSpec& spec) {
   const ContainerInfo& container = spec.task.container;
   auto flags = namespaceFlags(container);
   if (!flags) return makeError(flags.error());
   auto options = spec.rootfs ? imageProcessOptions(spec) : taskProcessOptions(spec);
   if (!options) return makeError(options.error());
+  auto out = std::make_unique<Released>();
   std::optional<UserIds> owner;
-  std::string cwd;
   if (container.userNamespace && !spec.rootfs) {
     auto found = userNamespaceOwner(spec, *options);
     if (!found) return makeError(found.error());
     owner = std::move(*found);
-    std::swap(cwd, options->cwd);  // init enters it while still privileged
+    std::swap(out->cwd, options->cwd);  // init enters it while still privileged
   }
   std::string hostname =
       container.hostname.empty() ? defaultHostname(spec.containerId) : container.hostname;
   auto rootfs = prepareRootfs(spec, *flags, hostname);
   if (!rootfs) return makeError(rootfs.error());
+  out->rootfs.emplace(std::move(*rootfs));
   // Volumes go in before pivot_root: into the image's rootfs (its sandbox
   // being the bound copy there), or onto the host's tree.
-  MountRoots roots{rootfs->root(),
-                   spec.rootfs ? rootfs->root() + kContainerSandbox : spec.sandbox};
+  MountRoots roots{out->rootfs->root(),
+                   spec.rootfs ? out->rootfs->root() + kContainerSandbox : spec.sandbox};
   auto mounts =
       PreparedMounts::create(spec.mounts, spec.sandbox, roots, mountOwnerFor(owner, *options));
   if (!mounts) return makeError(mounts.error());
+  out->mounts = std::move(*mounts);
   // The sandbox as the task sees it: the read-only root keeps it writable.
   auto security = SecurityPolicy::create(
       container, spec.rootfs ? std::string(kContainerSandbox) : spec.sandbox, spec.mounts,
@@ -197,29 +225,32 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   options->security = policy;
   auto command = PreparedProcess::create(std::move(*options));
   if (!command) return makeError(command.error());
-  InitPipes pipes;
+  out->command = std::move(*command);
+  InitPipes& pipes = out->pipes;
   if (Status s = pipes.open(); !s) return makeError(s.error());
   ContainerInitConfig config;
-  config.command = command->get();
-  config.rootfs = &*rootfs;
+  config.command = out->command.get();
+  config.rootfs = &*out->rootfs;
   config.syncFd = pipes.sync[0];
   config.errFd = pipes.err[1];
   config.statusFd = pipes.status[1];
   config.hostname = hostname.c_str();
   config.loopbackUp = (*flags & CLONE_NEWNET) != 0;
   config.becomeRoot = owner.has_value();
-  config.cwd = cwd.empty() ? nullptr : cwd.c_str();
-  config.mounts = spec.mounts.empty() ? nullptr : mounts->get();
+  config.cwd = out->cwd.empty() ? nullptr : out->cwd.c_str();
+  config.mounts = spec.mounts.empty() ? nullptr : out->mounts.get();
   config.security = policy.get();
-  fillKeep(config, pipes, **command);
+  fillKeep(config, pipes, *out->command);
 
+  // Init works on its own copy of this memory: the stack can go once cloned.
   auto stack = std::make_unique_for_overwrite<char[]>(kInitStackBytes);
   pid_t pid = clone(containerInit, stack.get() + kInitStackBytes, *flags | SIGCHLD, &config);
   if (pid < 0) return makeError(errnoError("clone the container's namespaces", errno));
+  out->pid = pid;
   pipes.closeChildEnds();
-  (*command)->closeFiles();
+  out->command->closeFiles();
 
-  auto abandon = [&](Error error) -> Result<pid_t> {
+  auto abandon = [&](Error error) -> Result<std::unique_ptr<Released>> {
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     return makeError(std::move(error));
@@ -231,18 +262,28 @@ Result<pid_t> NamespaceTaskRunner::start(const LaunchSpec& spec, ExitHandler onE
   }
   char go = 1;
   if (write(pipes.sync[1], &go, 1) != 1) return abandon(errnoError("release init", errno));
-  if (auto failure = readChildFailure(pipes.err[0])) {
+  return out;
+}
+
+Result<pid_t> NamespaceTaskRunner::finish(Released& released, ExitHandler onExit) {
+  pid_t pid = released.pid;
+  auto abandon = [&](Error error) -> Result<pid_t> {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return makeError(std::move(error));
+  };
+  if (auto failure = readChildFailure(released.pipes.err[0])) {
     if (failure->step == kStepRootfs) {
-      return abandon(errnoError(rootfs->describe(failure->detail), failure->err));
+      return abandon(errnoError(released.rootfs->describe(failure->detail), failure->err));
     }
     if (PreparedMounts::isMountStep(failure->step)) {
-      return abandon((*mounts)->describeFailure(*failure));
+      return abandon(released.mounts->describeFailure(*failure));
     }
-    ProcessOptions described = (*command)->options();
-    if (!cwd.empty()) described.cwd = cwd;
+    ProcessOptions described = released.command->options();
+    if (!released.cwd.empty()) described.cwd = released.cwd;
     return abandon(describeChildFailure(*failure, described));
   }
-  int statusFd = pipes.takeStatus();
+  int statusFd = released.pipes.takeStatus();
   reaper_.watch(pid, [statusFd, onExit = std::move(onExit)](int initStatus) {
     int commandStatus = 0;
     bool reported = read(statusFd, &commandStatus, sizeof(commandStatus)) ==

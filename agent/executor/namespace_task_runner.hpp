@@ -16,6 +16,8 @@
 // seccomp, masked kernel paths, optionally a read-only root.
 // Requires root (CAP_SYS_ADMIN).
 
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "agent/executor/child_reaper.hpp"
@@ -26,12 +28,21 @@ namespace agora::agent {
 class NamespaceTaskRunner final : public TaskRunner {
  public:
   // REQUIRES: reaper outlives the runner.
-  explicit NamespaceTaskRunner(ChildReaper& reaper) : reaper_(reaper) {}
+  explicit NamespaceTaskRunner(ChildReaper& reaper);
+  ~NamespaceTaskRunner() override;
+  // Clones init and lets it build the container; start() then waits for
+  // its outcome (the command's exec or what failed).
+  void begin(const LaunchSpec& spec) override;
   Result<pid_t> start(const LaunchSpec& spec, ExitHandler onExit) override;
   void signalGroup(pid_t pgid, int signal) override;
 
  private:
+  struct Released;
+  Result<std::unique_ptr<Released>> release(const LaunchSpec& spec);
+  Result<pid_t> finish(Released& released, ExitHandler onExit);
+
   ChildReaper& reaper_;
+  std::optional<Result<std::unique_ptr<Released>>> begun_;  // by begin(), for start()
 };
 
 // The container's hostname when the task sets none: its container ID,

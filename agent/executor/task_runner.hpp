@@ -19,6 +19,11 @@ class TaskRunner {
   // its namespaces' init (see NamespaceTaskRunner). `onExit` runs on the
   // loop thread when the process has been reaped, with the command's status.
   virtual Result<pid_t> start(const LaunchSpec& spec, ExitHandler onExit) = 0;
+  // May set the start of `spec` going ahead of start() (which must follow,
+  // with the same spec, and reports any failure): called before the
+  // executor's other threads exist, so what it copies is copied from a
+  // single-threaded process (no TLB shootdowns for its copy-on-write pages).
+  virtual void begin(const LaunchSpec& spec) { (void)spec; }
   // Sends `signal` to the task's process group (through init, which forwards
   // it, when the task has namespaces).
   virtual void signalGroup(pid_t pgid, int signal) = 0;
