@@ -68,6 +68,11 @@ Status ExecutorForkServer::start() {
   ProcessOptions options;
   options.argv = {executorPath_, "--fork-server"};
   options.env = currentEnvironment();
+  // The dynamic linker binds every symbol of every library when the server
+  // starts, once: its copies would otherwise each resolve the ones they use
+  // (and fault in the pages that takes). The server drops the variable
+  // before it copies itself (fork_server.cpp).
+  options.env.push_back(std::string(kForkServerBindNow) + "=1");
   options.passFd = sv[1];
   auto pid = launchProcess(options);
   close(sv[1]);

@@ -228,6 +228,7 @@ std::optional<ForkedExecutor> serveForks(int fd) {
     return std::nullopt;
   }
   prctl(PR_SET_NAME, "agora-forksrv", 0, 0, 0);
+  unsetenv(kForkServerBindNow);  // it did its work at start-up; executors' tasks do not inherit it
   const auto area = claimArgArea();
   warmUp();
   reply(fd, [](schema::ForkReply::Builder r) { r.setReady(); });

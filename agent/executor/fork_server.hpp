@@ -25,6 +25,9 @@ namespace agora::agent {
 
 // The server's end of the socket, as the agent passes it.
 constexpr int kForkServerFd = 3;
+// Set by the agent in the server's environment (every symbol bound at its
+// start) and removed by the server before it serves.
+constexpr const char* kForkServerBindNow = "LD_BIND_NOW";
 
 // Server side. Serves requests on `fd` until the agent closes its end
 // (returns nullopt: the server exits) or returns in a started child with
