@@ -69,6 +69,7 @@ int run(const std::string& launchFile) {
   limitZmqSockets(kExecutorZmqSockets);
   auto client = ZmqClient::create(loop, spec->agentEndpoint, spec->containerId);
   if (!client) {
+    // The agent destroys the container (init and task) once we are gone.
     LOG(ERROR) << client.error().message;
     return 2;
   }
