@@ -11,6 +11,7 @@ std::string executorEndpoint(const std::string& workDir) {
   return "ipc://" + executorSocket(workDir);
 }
 std::string containersRoot(const std::string& workDir) { return workDir + "/containers"; }
+std::string trashDir(const std::string& workDir) { return workDir + "/trash"; }
 std::string containerDir(const std::string& workDir, const std::string& containerId) {
   return containersRoot(workDir) + "/" + containerId;
 }

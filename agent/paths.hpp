@@ -33,6 +33,8 @@ std::string containersRoot(const std::string& workDir);
 std::string containerDir(const std::string& workDir, const std::string& containerId);
 std::string rootfsDir(const std::string& workDir, const std::string& containerId);
 std::string imageStore(const std::string& workDir);
+// Trees being removed in the background (dir_remover.hpp).
+std::string trashDir(const std::string& workDir);
 std::string mountPointLayer(const std::string& workDir);
 std::string launchFile(const std::string& workDir, const std::string& containerId);
 std::string metaDir(const std::string& workDir);

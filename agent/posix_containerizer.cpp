@@ -28,7 +28,10 @@ void killSession(pid_t sid) {
 
 PosixContainerizer::PosixContainerizer(ChildReaper& reaper, Options options,
                                        std::vector<std::unique_ptr<Isolator>> isolators)
-    : reaper_(reaper), options_(std::move(options)), isolators_(std::move(isolators)) {
+    : reaper_(reaper),
+      options_(std::move(options)),
+      isolators_(std::move(isolators)),
+      remover_(paths::trashDir(options_.workDir)) {
   if (options_.forkServer) {
     forkServer_ = std::make_unique<ExecutorForkServer>(reaper_, options_.executorPath);
   }
@@ -284,12 +287,14 @@ void PosixContainerizer::cleanup(const std::string& containerId) {
     }
   }
   // The overlay was mounted only in the container's mount namespace, gone
-  // with its init: what is left is the writable layer on disk.
-  for (const std::string& root : {options_.workDir, runtimeDir()}) {
+  // with its init: what is left is the writable layer on disk (removed in
+  // the background: it may be large) and the mount point on the runtime dir.
+  remover_.discard(paths::rootfsDir(options_.workDir, containerId));
+  if (runtimeDir() != options_.workDir) {
     std::error_code ec;
-    std::filesystem::remove_all(paths::rootfsDir(root, containerId), ec);
+    std::filesystem::remove_all(paths::rootfsDir(runtimeDir(), containerId), ec);
     if (ec) {
-      LOG(ERROR) << "cannot remove the rootfs of container " << containerId << ": "
+      LOG(ERROR) << "cannot remove the rootfs mount point of container " << containerId << ": "
                  << ec.message();
     }
   }

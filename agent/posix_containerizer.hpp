@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/containerizer.hpp"
+#include "agent/dir_remover.hpp"
 #include "agent/executor_fork_server.hpp"
 #include "agent/executor/child_reaper.hpp"
 #include "agent/executor/seccomp_profile.hpp"
@@ -92,6 +93,8 @@ class PosixContainerizer final : public Containerizer {
   std::vector<std::unique_ptr<Isolator>> isolators_;
   SeccompProfileCache seccomp_;
   std::unique_ptr<ExecutorForkServer> forkServer_;
+  // Writable layers of ended containers go away off the loop.
+  DirRemover remover_;
   TerminationHandler onTerminated_;
   std::map<std::string, Container> containers_;
   // The container whose termination handler is running, with its limitation
