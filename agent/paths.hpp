@@ -6,7 +6,9 @@
 //   WORK_DIR/meta/agent.ckpt                        the agent's identity
 //   WORK_DIR/containers/<containerId>/rootfs/{upper,work}
 //                                                   an image container's writable
-//                                                   layer (removed when it ends)
+//                                                   layer (moved to trash when it ends)
+//   WORK_DIR/trash/                                 trees being removed in the
+//                                                   background (dir_remover.hpp)
 //   WORK_DIR/images/                                the image store (default)
 //   WORK_DIR/mount-points/                          the shared top layer of image
 //                                                   containers (makeMountPointLayer)
@@ -33,7 +35,6 @@ std::string containersRoot(const std::string& workDir);
 std::string containerDir(const std::string& workDir, const std::string& containerId);
 std::string rootfsDir(const std::string& workDir, const std::string& containerId);
 std::string imageStore(const std::string& workDir);
-// Trees being removed in the background (dir_remover.hpp).
 std::string trashDir(const std::string& workDir);
 std::string mountPointLayer(const std::string& workDir);
 std::string launchFile(const std::string& workDir, const std::string& containerId);
