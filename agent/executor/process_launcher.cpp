@@ -264,18 +264,6 @@ struct ChildArgs {
 
 int childEntry(void* args) { runChild(*static_cast<const ChildArgs*>(args)); }
 
-// AddressSanitizer keeps its own per-thread stack bounds and shadow memory,
-// which a child running on a stack of its own in our memory would confuse:
-// sanitizer builds fork.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSpawnSharingMemory = false;
-#else
-constexpr bool kSpawnSharingMemory = true;
-#endif
-
-// The stack of a child that shares our memory until it execs.
-constexpr size_t kSharedChildStackBytes = 256 * 1024;
-
 // Starts the child in our memory, suspending us until it has exec'd or
 // exited (as posix_spawn does): nothing is copied, whereas fork() copies
 // the page tables of the whole process (most of a launch once the agent

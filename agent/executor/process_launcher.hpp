@@ -64,6 +64,19 @@ constexpr int kPassedFd = 3;
 // ("exec /bin/x: No such file or directory") otherwise. The caller reaps.
 Result<pid_t> launchProcess(const ProcessOptions& options);
 
+// Whether a child may run in its parent's memory until it execs
+// (CLONE_VM | CLONE_VFORK, as posix_spawn does) instead of in a copy.
+// AddressSanitizer keeps its own per-thread stack bounds and shadow memory,
+// which a child on a stack of its own in our memory would confuse:
+// sanitizer builds copy.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSpawnSharingMemory = false;
+#else
+inline constexpr bool kSpawnSharingMemory = true;
+#endif
+// The stack of such a child.
+inline constexpr size_t kSharedChildStackBytes = 256 * 1024;
+
 // A step a child process takes between fork and exec. A child that fails one
 // writes a ChildFailure to its error pipe and exits with 127.
 enum ChildStep : int {
