@@ -36,7 +36,9 @@ cgroups::CgroupLimits CgroupsIsolator::limitsFor(const TaskInfo& task) const {
   cgroups::CgroupLimits limits;
   limits.cpus = task.resources.scalar("cpus");
   limits.cpuQuota = options_.cpuQuota;
-  if (const std::string* quota = findValue(task.labels, kCpuQuotaLabel)) limits.cpuQuota = *quota == "true";
+  if (const std::string* quota = findValue(task.labels, kCpuQuotaLabel)) {
+    limits.cpuQuota = *quota == "true";
+  }
   if (!(limits.cpus > 0)) limits.cpuQuota = false;  // nothing to derive a quota from
   double mem = task.resources.scalar("mem");
   if (mem > 0) limits.memoryBytes = static_cast<uint64_t>(mem * kBytesPerMb);

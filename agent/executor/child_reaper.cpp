@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace agora::agent {
@@ -16,6 +17,20 @@ namespace agora::agent {
 namespace {
 
 int openPidfd(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+// The wait status of our child `pid` if it has exited (reaping it); nullopt
+// while it runs. A child that is not ours (ECHILD: reaped elsewhere) is
+// reported as killed so that nobody waits for it forever.
+std::optional<int> reapIfExited(pid_t pid) {
+  int status = 0;
+  pid_t r = waitpid(pid, &status, WNOHANG);
+  if (r == 0 || (r < 0 && errno == EINTR)) return std::nullopt;
+  if (r < 0) {
+    LOG(WARNING) << "waitpid " << pid << ": " << strerror(errno);
+    return SIGKILL;
+  }
+  return status;
+}
 
 }  // namespace
 
@@ -39,43 +54,39 @@ ChildReaper::~ChildReaper() {
   }
 }
 
-size_t ChildReaper::watchingWithoutPidfd() const {
-  size_t n = 0;
-  for (const auto& [pid, w] : watched_) n += w.pidfd < 0;
-  return n;
-}
-
-void ChildReaper::watch(pid_t pid, ExitHandler onExit) {
-  unwatch(pid);
-  Watch w{std::move(onExit), -1, false};
-  if (epollFd_ >= 0) {
-    // A child stays until we reap it (a zombie has a pidfd too).
-    int fd = openPidfd(pid);
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.u64 = static_cast<uint64_t>(pid);
-    if (fd >= 0 && epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &event) == 0) {
-      w.pidfd = fd;
-    } else if (fd >= 0) {
-      close(fd);
-    }
+int ChildReaper::addPidfd(pid_t pid) {
+  if (epollFd_ < 0) {
+    errno = ENOSYS;
+    return -1;
   }
-  if (w.pidfd < 0 && !timer_) timer_ = loop_.addPeriodic(period_, [this] { poll(); });
-  watched_[pid] = std::move(w);
-}
-
-Status ChildReaper::watchForeign(pid_t pid, ExitHandler onExit) {
-  if (epollFd_ < 0) return makeError(ErrorCode::kUnavailable, "no epoll set for pidfds");
   int fd = openPidfd(pid);
-  if (fd < 0) return makeError(errnoError("pidfd_open " + std::to_string(pid), errno));
+  if (fd < 0) return -1;
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.u64 = static_cast<uint64_t>(pid);
   if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &event) != 0) {
     int err = errno;
     close(fd);
-    return makeError(errnoError("epoll_ctl " + std::to_string(pid), err));
+    errno = err;
+    return -1;
   }
+  return fd;
+}
+
+void ChildReaper::watch(pid_t pid, ExitHandler onExit) {
+  unwatch(pid);
+  // A child stays until we reap it (a zombie has a pidfd too).
+  int fd = addPidfd(pid);
+  if (fd < 0) {
+    polled_.insert(pid);
+    if (!timer_) timer_ = loop_.addPeriodic(period_, [this] { poll(); });
+  }
+  watched_[pid] = Watch{std::move(onExit), fd, false};
+}
+
+Status ChildReaper::watchForeign(pid_t pid, ExitHandler onExit) {
+  int fd = addPidfd(pid);
+  if (fd < 0) return makeError(errnoError("pidfd for " + std::to_string(pid), errno));
   unwatch(pid);
   watched_[pid] = Watch{std::move(onExit), fd, true};
   return {};
@@ -87,6 +98,7 @@ ChildReaper::ExitHandler ChildReaper::take(pid_t pid) {
   ExitHandler onExit = std::move(it->second.onExit);
   if (it->second.pidfd >= 0) close(it->second.pidfd);  // leaves the epoll set
   watched_.erase(it);
+  polled_.erase(pid);
   return onExit;
 }
 
@@ -105,12 +117,9 @@ void ChildReaper::onReadable() {
       if (it == watched_.end()) continue;
       int status = kUnknownStatus;
       if (!it->second.foreign) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == 0 || (r < 0 && errno == EINTR)) continue;  // not yet: the pidfd says again
-        if (r < 0) {
-          LOG(WARNING) << "waitpid " << pid << ": " << strerror(errno);
-          status = SIGKILL;
-        }
+        auto reaped = reapIfExited(pid);
+        if (!reaped) continue;  // not yet: the pidfd says again
+        status = *reaped;
       }
       exited.emplace_back(take(pid), status);
     }
@@ -124,31 +133,17 @@ void ChildReaper::onReadable() {
 void ChildReaper::poll() {
   if (epollFd_ >= 0) onReadable();
   std::vector<std::pair<ExitHandler, int>> exited;
-  for (auto it = watched_.begin(); it != watched_.end();) {
-    if (it->second.pidfd >= 0) {
-      ++it;
-      continue;
-    }
-    int status = 0;
-    pid_t r = waitpid(it->first, &status, WNOHANG);
-    if (r == 0 || (r < 0 && errno == EINTR)) {
-      ++it;
-      continue;
-    }
-    if (r < 0) {
-      // ECHILD: not our child (or reaped elsewhere); report it as killed so
-      // nobody waits forever.
-      LOG(WARNING) << "waitpid " << it->first << ": " << strerror(errno);
-      status = SIGKILL;
-    }
-    exited.emplace_back(std::move(it->second.onExit), status);
-    it = watched_.erase(it);
+  for (auto it = polled_.begin(); it != polled_.end();) {
+    pid_t pid = *it++;  // take() below erases it
+    if (auto status = reapIfExited(pid)) exited.emplace_back(take(pid), *status);
   }
-  if (timer_ && watchingWithoutPidfd() == 0) {
+  if (timer_ && polled_.empty()) {
     loop_.cancelTimer(*timer_);
     timer_.reset();
   }
-  for (auto& [handler, status] : exited) handler(status);
+  for (auto& [handler, status] : exited) {
+    if (handler) handler(status);
+  }
 }
 
 }  // namespace agora::agent

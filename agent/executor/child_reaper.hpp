@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
@@ -50,7 +51,7 @@ class ChildReaper {
 
   // Watched processes, and those of them watched without a pidfd.
   size_t watching() const { return watched_.size(); }
-  size_t watchingWithoutPidfd() const;
+  size_t watchingWithoutPidfd() const { return polled_.size(); }
 
  private:
   struct Watch {
@@ -58,6 +59,8 @@ class ChildReaper {
     int pidfd = -1;        // -1: no pidfd (polled with waitpid)
     bool foreign = false;  // not our child: no status to reap
   };
+  // A pidfd for `pid` in the epoll set; -1 (errno set) if there is none.
+  int addPidfd(pid_t pid);
   void onReadable();
   // Removes `pid`'s watch (closing its pidfd) and returns its handler.
   ExitHandler take(pid_t pid);
@@ -67,6 +70,7 @@ class ChildReaper {
   std::optional<EventLoop::TimerId> timer_;  // while a watch has no pidfd
   int epollFd_ = -1;
   std::map<pid_t, Watch> watched_;
+  std::set<pid_t> polled_;  // watched without a pidfd
 };
 
 }  // namespace agora::agent

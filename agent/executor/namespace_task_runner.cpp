@@ -163,6 +163,17 @@ Result<int> namespaceFlags(const ContainerInfo& container) {
   return flags;
 }
 
+namespace {
+
+// Ends an init that will not be used; returns `error`.
+Error abandonInit(pid_t pid, Error error) {
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return error;
+}
+
+}  // namespace
+
 // Init cloned and released to build the container and exec the command;
 // what it reports is read by finish().
 struct NamespaceTaskRunner::Released {
@@ -250,27 +261,22 @@ Result<std::unique_ptr<NamespaceTaskRunner::Released>> NamespaceTaskRunner::rele
   pipes.closeChildEnds();
   out->command->closeFiles();
 
-  auto abandon = [&](Error error) -> Result<std::unique_ptr<Released>> {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return makeError(std::move(error));
-  };
   if (owner) {
     if (Status s = mapRootTo(pid, *owner); !s) {
-      return abandon(s.error().withContext("map the user namespace"));
+      return makeError(abandonInit(pid, s.error().withContext("map the user namespace")));
     }
   }
   char go = 1;
-  if (write(pipes.sync[1], &go, 1) != 1) return abandon(errnoError("release init", errno));
+  if (write(pipes.sync[1], &go, 1) != 1) {
+    return makeError(abandonInit(pid, errnoError("release init", errno)));
+  }
   return out;
 }
 
 Result<pid_t> NamespaceTaskRunner::finish(Released& released, ExitHandler onExit) {
   pid_t pid = released.pid;
   auto abandon = [&](Error error) -> Result<pid_t> {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return makeError(std::move(error));
+    return makeError(abandonInit(pid, std::move(error)));
   };
   if (auto failure = readChildFailure(released.pipes.err[0])) {
     if (failure->step == kStepRootfs) {
