@@ -44,13 +44,17 @@ std::string sandbox(const std::string& workDir, const std::string& frameworkId,
 
 Status makeDirs(const std::string& path, unsigned mode) {
   if (path.empty()) return makeError(ErrorCode::kInvalidArgument, "empty path");
-  for (size_t pos = 1; pos <= path.size(); ++pos) {
-    if (pos != path.size() && path[pos] != '/') continue;
-    std::string prefix = path.substr(0, pos);
-    if (mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
-      return makeError(errnoError("mkdir " + prefix, errno));
-    }
+  // The directory itself first: on a launch's path its parents exist, and
+  // one mkdir beats one per component.
+  bool created = mkdir(path.c_str(), mode) == 0;
+  if (!created && errno == ENOENT) {
+    size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos || slash == 0) return makeError(errnoError("mkdir " + path, ENOENT));
+    if (Status parent = makeDirs(path.substr(0, slash), mode); !parent) return parent;
+    created = mkdir(path.c_str(), mode) == 0;
   }
+  if (created) return {};
+  if (errno != EEXIST) return makeError(errnoError("mkdir " + path, errno));
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return makeError(errnoError("stat " + path, errno));
   if (!S_ISDIR(st.st_mode))

@@ -13,7 +13,12 @@
 //   manycontainers n=… max_starting=… all_running_s=… all_gone_s=…
 //     idle_agent_cpu_pct=… idle_containers_cpu_pct=…
 // (CPU in percent of one core over 10 s while all of them idle: the agent,
-// and every container with its executor).
+// and every container with its executor), and the CPU each container took to
+// start (its cgroups: executor, init, task) and the agent's per container
+// over the burst: start_cpu_ms_per_container, agent_start_cpu_ms_per_container.
+// container_cpu_ms on the launch lines: CPU per launch of the executor, its
+// init and task (reaped children), from fork to exit; less noisy than
+// latency on a shared host, where it tells whether a change saves work.
 // Usage: agora-bench-container [LAUNCHES [RUNC_RUNS [MANY [MAX_STARTING]]]]
 // (MAX_STARTING: the agent's --max-starting-containers for the MANY burst,
 // default as agora-agent's).
@@ -117,11 +122,31 @@ TaskInfo benchTask(const std::string& id, const std::string& image, double memMb
 
 // Launch-to-RUNNING latencies of `launches` /bin/true tasks, from `image`
 // when set (its store is warmed by one launch first).
-std::vector<double> measureAgent(bool namespaces, int launches, const std::string& image = "") {
+// User plus system CPU of RUSAGE_SELF (this process: the agent's loop and
+// ZeroMQ's threads) or RUSAGE_CHILDREN (our reaped children and what they
+// reaped: executors, as the fork server's copies are our children too, their
+// container inits and tasks).
+double cpuSeconds(int who) {
+  rusage usage{};
+  getrusage(who, &usage);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return sec(usage.ru_utime) + sec(usage.ru_stime);
+}
+double processCpuSeconds() { return cpuSeconds(RUSAGE_SELF); }
+double childrenCpuSeconds() { return cpuSeconds(RUSAGE_CHILDREN); }
+
+struct Launches {
+  std::vector<double> ms;  // launch to RUNNING
+  double containerCpuMs = 0;  // per launch: executor, init and task, until all are gone
+};
+
+Launches measureAgent(bool namespaces, int launches, const std::string& image = "") {
   std::string workDir = scratchDir("agora-bench-ctr");
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
   std::string runtimeDir = tmpfsRuntimeDir();
-  std::vector<double> ms;
+  Launches out;
+  std::vector<double>& ms = out.ms;
+  double cpu0 = 0;
   {
     testing::RealAgentHarness agent(workDir, namespaces, cgroupsIsolator(),
                                     image.empty() ? "" : paths::imageStore(workDir), {},
@@ -144,11 +169,16 @@ std::vector<double> measureAgent(bool namespaces, int launches, const std::strin
       CHECK(agent.runUntil([&] { return agent.containerizer().containers().empty(); },
                            seconds(10), poll));
       if (i >= 0) ms.push_back(elapsed);
+      if (i == -1 || (i == 0 && image.empty())) cpu0 = childrenCpuSeconds();
+    }
+    if (launches > 1) {
+      int measured = image.empty() ? launches - 1 : launches;
+      out.containerCpuMs = 1000 * (childrenCpuSeconds() - cpu0) / measured;
     }
   }
   fs::remove_all(workDir);
   fs::remove_all(runtimeDir);
-  return ms;
+  return out;
 }
 
 // Mounts on the host that mention `path`.
@@ -157,13 +187,6 @@ int hostMountsUnder(const std::string& path) {
   int n = 0;
   for (std::string line; std::getline(in, line);) n += line.find(path) != std::string::npos;
   return n;
-}
-
-double processCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return sec(usage.ru_utime) + sec(usage.ru_stime);
 }
 
 // CPU of every container (cgroup accounting: executor and task).
@@ -204,7 +227,7 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
   std::string workDir = scratchDir("agora-bench-many");
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
   std::string runtimeDir = tmpfsRuntimeDir();
-  double runningSec = 0, goneSec = 0;
+  double runningSec = 0, goneSec = 0, startCpuMs = 0, agentStartCpuMs = 0;
   IdleCpu idle;
   {
     testing::RealAgentHarness agent(workDir, true, cgroupsIsolator(), paths::imageStore(workDir),
@@ -212,6 +235,7 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
                                     forkServer());
     CHECK(agent.error().empty()) << agent.error();
     auto start = Clock::now();
+    double agentCpu0 = processCpuSeconds();
     for (int i = 0; i < count; ++i) {
       TaskInfo task = benchTask("m" + std::to_string(i), image, 8);
       task.command.arguments = {"/bin/busybox", "sleep", "3600"};
@@ -231,6 +255,8 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
         seconds(600), std::chrono::milliseconds(50));
     runningSec = msSince(start) / 1000;
     CHECK(all) << running << " of " << count << " containers running after 600 s";
+    startCpuMs = 1000 * containersCpuSeconds(agent) / count;
+    agentStartCpuMs = 1000 * (processCpuSeconds() - agentCpu0) / count;
     idle = measureIdle(agent);
     start = Clock::now();
     for (int i = 0; i < count; ++i) agent.kill("m" + std::to_string(i));
@@ -252,7 +278,9 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
   std::cout << "manycontainers n=" << count << " max_starting=" << maxStarting
             << " fork_server=" << forkServer()
             << " all_running_s=" << runningSec
-            << " all_gone_s=" << goneSec << " idle_agent_cpu_pct=" << idle.agentPct
+            << " all_gone_s=" << goneSec << " start_cpu_ms_per_container=" << startCpuMs
+            << " agent_start_cpu_ms_per_container=" << agentStartCpuMs
+            << " idle_agent_cpu_pct=" << idle.agentPct
             << " idle_containers_cpu_pct=" << idle.containersPct
             << " leftover_mounts=0 leftover_rootfs=0" << std::endl;
 }
@@ -332,11 +360,13 @@ int main(int argc, char** argv) {
       {"cgroups", false, ""}, {"ns+cgroups", true, ""}, {"ns+cgroups+image", true, image}};
   for (const auto& [mode, namespaces, ref] : modes) {
     if (launches == 0) break;
-    auto ms = measureAgent(namespaces, launches, ref);
+    auto measured = measureAgent(namespaces, launches, ref);
+    const auto& ms = measured.ms;
     double p50 = percentile(ms, 0.5);
     std::cout << "containerlaunch mode=" << mode << " launches=" << ms.size() << " p50_ms=" << p50
               << " p99_ms=" << percentile(ms, 0.99) << " runc_p50_ms=" << runcP50
-              << " ratio=" << p50 / runcP50 << " fork_server=" << forkServer() << std::endl;
+              << " ratio=" << p50 / runcP50 << " fork_server=" << forkServer()
+              << " container_cpu_ms=" << measured.containerCpuMs << std::endl;
   }
   if (many > 0) measureMany(image, many, maxStarting);
   fs::remove_all(imageDir);

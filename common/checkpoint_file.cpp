@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 
@@ -113,10 +114,17 @@ Result<std::string> readWholeFile(const std::string& path) {
     if (err == ENOENT) e.code = ErrorCode::kNotFound;
     return makeError(e);
   }
-  std::string bytes;
-  char buf[65536];
+  // Read straight into the string, sized from fstat (a big stack buffer
+  // would cost a short-lived process its page faults), growing if the file
+  // does meanwhile.
+  struct stat st {};
+  size_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  // (/proc files say 0.)
+  std::string bytes(std::max<size_t>(size + 1, 4096), '\0');
+  size_t got = 0;
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
+    if (got == bytes.size()) bytes.resize(bytes.size() * 2);
+    ssize_t n = read(fd, bytes.data() + got, bytes.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = errno;
@@ -124,9 +132,10 @@ Result<std::string> readWholeFile(const std::string& path) {
       return makeError(errnoError("read " + path, err));
     }
     if (n == 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
+    got += static_cast<size_t>(n);
   }
   close(fd);
+  bytes.resize(got);
   return bytes;
 }
 

@@ -51,9 +51,9 @@ void Executor::start() {
     return;
   }
   taskPid_ = *pid;
-  LOG(INFO) << "task " << spec_.task.taskId << " started as pid " << taskPid_;
   sendRegister();  // now with the task's pid
   enqueue(TaskState::RUNNING, TaskReason::NONE, "");
+  LOG(INFO) << "task " << spec_.task.taskId << " started as pid " << taskPid_;  // once sent
 }
 
 void Executor::sendRegister() {
@@ -88,12 +88,15 @@ void Executor::enqueue(TaskState state, TaskReason reason, std::string message) 
 }
 
 void Executor::push(TaskStatus status) {
-  LOG(INFO) << "task " << status.taskId << " is " << taskStateName(status.state)
-            << (status.message.empty() ? "" : ": " + status.message);
   pending_.push_back(std::move(status));
   if (pending_.size() == 1) oldestSentAt_ = loop_.clock().now();
   armTick();
-  send(pending_.back());
+  const TaskStatus& sent = pending_.back();
+  send(sent);
+  // Logged once on its way (the log's clock and time zone calls cost more
+  // than the send).
+  LOG(INFO) << "task " << sent.taskId << " is " << taskStateName(sent.state)
+            << (sent.message.empty() ? "" : ": " + sent.message);
 }
 
 void Executor::send(const TaskStatus& status) {

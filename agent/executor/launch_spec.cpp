@@ -4,9 +4,8 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "common/checkpoint_file.hpp"
 #include "common/codec.hpp"
 #include "schemas/executor.capnp.h"
 
@@ -179,11 +178,11 @@ Status writeLaunchSpec(const std::string& path, const LaunchSpec& spec) {
 }
 
 Result<LaunchSpec> readLaunchSpec(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(errnoError("open " + path, errno));
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  auto spec = decodeLaunchSpec(bytes.str());
+  // Plain read(2): an executor's first iostream would cost it the locale's
+  // set-up (and its page faults) on the launch's path.
+  auto bytes = readWholeFile(path);
+  if (!bytes) return makeError(bytes.error());
+  auto spec = decodeLaunchSpec(*bytes);
   if (!spec) return makeError(spec.error().withContext("read launch spec " + path));
   return spec;
 }

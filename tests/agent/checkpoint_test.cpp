@@ -61,6 +61,24 @@ class CheckpointTest : public ::testing::Test {
   std::string dir_;
 };
 
+TEST_F(CheckpointTest, MakeDirsCreatesMissingParentsAndRefusesAFileInTheWay) {
+  std::string deep = dir_ + "/a/b/c";
+  ASSERT_TRUE(paths::makeDirs(deep, 0700));
+  EXPECT_TRUE(fs::is_directory(deep));
+  EXPECT_EQ(fs::status(dir_ + "/a").permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_TRUE(paths::makeDirs(deep));            // already there
+  EXPECT_TRUE(paths::makeDirs(dir_ + "/a/b/"));  // a trailing slash
+  std::ofstream(dir_ + "/file") << "x";
+  auto inTheWay = paths::makeDirs(dir_ + "/file");
+  ASSERT_FALSE(inTheWay);
+  EXPECT_NE(inTheWay.error().message.find("is not a directory"), std::string::npos);
+  auto under = paths::makeDirs(dir_ + "/file/sub");
+  ASSERT_FALSE(under);
+  EXPECT_NE(under.error().message.find("mkdir " + dir_ + "/file/sub"), std::string::npos)
+      << under.error().message;
+  EXPECT_FALSE(paths::makeDirs(""));
+}
+
 TEST_F(CheckpointTest, Crc32cMatchesTheStandardCheckValue) {
   EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
   EXPECT_EQ(crc32c(""), 0u);
