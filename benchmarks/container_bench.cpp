@@ -6,7 +6,11 @@
 // and, in the same run, `runc run` of a busybox bundle with the same limits.
 // Prints per mode:
 //   containerlaunch mode=M p50_ms=… p99_ms=… runc_p50_ms=… ratio=…
-// (ratio = p50 / runc_p50). Modes: cgroups; ns+cgroups; ns+cgroups+image (an
+// (ratio = p50 / runc_p50), after
+//   containerfloor mode=ns+cgroups+image p50_ms=… p99_ms=…
+// the kernel's share of an image container's start on this host
+// (container_floor.hpp); the image line adds floor_ratio = p50 / that p50.
+// Modes: cgroups; ns+cgroups; ns+cgroups+image (an
 // overlay rootfs from a busybox OCI image built here, pulled once into the
 // agent's store). Then the time until N (default 1000) image containers
 // started at once on one agent are all RUNNING, and until all are gone again:
@@ -45,6 +49,7 @@
 #include "agent/cgroups/cgroups_detect.hpp"
 #include "agent/cgroups_isolator.hpp"
 #include "agent/task_supervisor.hpp"
+#include "benchmarks/container_floor.hpp"
 #include "common/subprocess.hpp"
 #include "tests/agent/images/image_builder.hpp"
 #include "tests/agent/real_agent_harness.hpp"
@@ -356,6 +361,15 @@ int main(int argc, char** argv) {
   std::string imageDir = scratchDir("agora-bench-img");
   std::string image = makeBusyboxImage(imageDir + "/layout");
   double runcP50 = launches > 0 ? percentile(measureRunc(runcRuns), 0.5) : 0;
+  double floorP50 = 0;
+  if (launches > 0) {
+    std::string floorDir = scratchDir("agora-bench-floor");
+    auto floor = agora::bench::measureContainerFloor(launches, floorDir);
+    fs::remove_all(floorDir);
+    floorP50 = percentile(floor, 0.5);
+    std::cout << "containerfloor mode=ns+cgroups+image launches=" << floor.size()
+              << " p50_ms=" << floorP50 << " p99_ms=" << percentile(floor, 0.99) << std::endl;
+  }
   const std::tuple<const char*, bool, std::string> modes[] = {
       {"cgroups", false, ""}, {"ns+cgroups", true, ""}, {"ns+cgroups+image", true, image}};
   for (const auto& [mode, namespaces, ref] : modes) {
@@ -366,7 +380,9 @@ int main(int argc, char** argv) {
     std::cout << "containerlaunch mode=" << mode << " launches=" << ms.size() << " p50_ms=" << p50
               << " p99_ms=" << percentile(ms, 0.99) << " runc_p50_ms=" << runcP50
               << " ratio=" << p50 / runcP50 << " fork_server=" << forkServer()
-              << " container_cpu_ms=" << measured.containerCpuMs << std::endl;
+              << " container_cpu_ms=" << measured.containerCpuMs;
+    if (!ref.empty()) std::cout << " floor_ratio=" << p50 / floorP50;
+    std::cout << std::endl;
   }
   if (many > 0) measureMany(image, many, maxStarting);
   fs::remove_all(imageDir);
