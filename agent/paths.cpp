@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "common/checkpoint_file.hpp"
+
 namespace agora::agent::paths {
 
 std::string executorSocket(const std::string& workDir) { return workDir + "/executor.sock"; }
@@ -42,24 +44,6 @@ std::string sandbox(const std::string& workDir, const std::string& frameworkId,
   return sandboxesRoot(workDir) + "/" + frameworkId + "/" + taskId + "/" + containerId;
 }
 
-Status makeDirs(const std::string& path, unsigned mode) {
-  if (path.empty()) return makeError(ErrorCode::kInvalidArgument, "empty path");
-  // The directory itself first: on a launch's path its parents exist, and
-  // one mkdir beats one per component.
-  bool created = mkdir(path.c_str(), mode) == 0;
-  if (!created && errno == ENOENT) {
-    size_t slash = path.find_last_of('/');
-    if (slash == std::string::npos || slash == 0) return makeError(errnoError("mkdir " + path, ENOENT));
-    if (Status parent = makeDirs(path.substr(0, slash), mode); !parent) return parent;
-    created = mkdir(path.c_str(), mode) == 0;
-  }
-  if (created) return {};
-  if (errno != EEXIST) return makeError(errnoError("mkdir " + path, errno));
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return makeError(errnoError("stat " + path, errno));
-  if (!S_ISDIR(st.st_mode))
-    return makeError(ErrorCode::kAlreadyExists, path + " is not a directory");
-  return {};
-}
+Status makeDirs(const std::string& path, unsigned mode) { return agora::makeDirs(path, mode); }
 
 }  // namespace agora::agent::paths

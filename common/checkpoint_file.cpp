@@ -33,7 +33,8 @@ void putU32(std::string& out, uint32_t v) {
 
 uint32_t getU32(const std::string& in, size_t at) {
   uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(in[at + i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<uint8_t>(in[at + i])) << (8 * i);
   return v;
 }
 
@@ -144,8 +145,8 @@ Result<std::string> readCheckpointFile(const std::string& path) {
   if (!read) return makeError(read.error());
   const std::string& bytes = *read;
   if (bytes.size() < kHeaderSize) {
-    return makeError(corrupt(path, "truncated header (" + std::to_string(bytes.size()) +
-                                       " of " + std::to_string(kHeaderSize) + " bytes)"));
+    return makeError(corrupt(path, "truncated header (" + std::to_string(bytes.size()) + " of " +
+                                       std::to_string(kHeaderSize) + " bytes)"));
   }
   if (bytes.compare(0, sizeof(kMagic), kMagic, sizeof(kMagic)) != 0) {
     return makeError(corrupt(path, "bad magic (not an Agora checkpoint file)"));
@@ -173,6 +174,27 @@ Status removeCheckpointFile(const std::string& path, Durability durability) {
     return makeError(errnoError("unlink " + path, errno));
   }
   return durability == Durability::kHostCrash ? syncDir(dirOf(path)) : Status{};
+}
+
+Status makeDirs(const std::string& path, unsigned mode) {
+  if (path.empty()) return makeError(ErrorCode::kInvalidArgument, "empty path");
+  // The directory itself first: on a launch's path its parents exist, and
+  // one mkdir beats one per component.
+  bool created = mkdir(path.c_str(), mode) == 0;
+  if (!created && errno == ENOENT) {
+    size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos || slash == 0)
+      return makeError(errnoError("mkdir " + path, ENOENT));
+    if (Status parent = makeDirs(path.substr(0, slash), mode); !parent) return parent;
+    created = mkdir(path.c_str(), mode) == 0;
+  }
+  if (created) return {};
+  if (errno != EEXIST) return makeError(errnoError("mkdir " + path, errno));
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return makeError(errnoError("stat " + path, errno));
+  if (!S_ISDIR(st.st_mode))
+    return makeError(ErrorCode::kAlreadyExists, path + " is not a directory");
+  return {};
 }
 
 }  // namespace agora

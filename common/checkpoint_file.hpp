@@ -29,6 +29,10 @@ namespace agora {
 // CRC-32C (Castagnoli), as used by iSCSI, ext4 and LevelDB.
 uint32_t crc32c(std::string_view data);
 
+// Creates directory `path` and its missing parents with `mode`; fine if it
+// exists as a directory.
+Status makeDirs(const std::string& path, unsigned mode = 0755);
+
 // The whole content of `path`; ErrorCode::kNotFound when it does not exist.
 Result<std::string> readWholeFile(const std::string& path);
 

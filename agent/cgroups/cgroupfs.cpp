@@ -39,16 +39,7 @@ Result<int64_t> changeTime(const std::string& path) {
   return static_cast<int64_t>(st.st_ctime);
 }
 
-Status makeDirs(const std::string& path) {
-  for (size_t pos = 1; pos != std::string::npos;) {
-    pos = path.find('/', pos + 1);
-    std::string prefix = path.substr(0, pos);
-    if (mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-      return makeError(errnoError("mkdir " + prefix, errno));
-    }
-  }
-  return {};
-}
+Status makeDirs(const std::string& path) { return agora::makeDirs(path, 0755); }
 
 Status removeDir(const std::string& path) {
   if (rmdir(path.c_str()) != 0 && errno != ENOENT) {
