@@ -71,6 +71,7 @@ Status CgroupsV1::setLimits(const std::string& name, const CgroupLimits& limits)
             writeFile(path("cpu", name) + "/cpu.shares", std::to_string(cpuShares(limits.cpus)));
         !s)
       return s;
+    std::string quotaFile = path("cpu", name) + "/cpu.cfs_quota_us";
     std::string quota = "-1";
     if (limits.cpuQuota) {
       auto period = readFile(path("cpu", name) + "/cpu.cfs_period_us");
@@ -78,8 +79,14 @@ Status CgroupsV1::setLimits(const std::string& name, const CgroupLimits& limits)
       auto us = parseValue(*period);
       if (!us) return makeError(us.error().withContext("cpu.cfs_period_us"));
       quota = std::to_string(cpuQuotaUs(limits.cpus, *us));
+    } else if (auto current = readFile(quotaFile); current && current->rfind("-1", 0) == 0) {
+      // Already unlimited (as every new cgroup is): writing -1 again would
+      // cost the kernel a bandwidth update over every CPU for nothing.
+      quota.clear();
     }
-    if (Status s = writeFile(path("cpu", name) + "/cpu.cfs_quota_us", quota); !s) return s;
+    if (!quota.empty()) {
+      if (Status s = writeFile(quotaFile, quota); !s) return s;
+    }
   }
   if (limits.memoryBytes > 0) {
     std::string bytes = std::to_string(limits.memoryBytes);

@@ -180,6 +180,10 @@ TEST_F(CgroupsTest, V1SetsLimitsInEachHierarchyAndReadsUsage) {
   EXPECT_EQ(get("pids/agora/c1/pids.max"), "20");
   ASSERT_TRUE(cg.setLimits("agora/c1", {0.1, false, 0, 0}));
   EXPECT_EQ(get("cpu/agora/c1/cpu.cfs_quota_us"), "-1");
+  // Already unlimited, as the kernel shows a new cgroup: left alone.
+  put("cpu/agora/c1/cpu.cfs_quota_us", "-1\n");
+  ASSERT_TRUE(cg.setLimits("agora/c1", {0.1, false, 0, 0}));
+  EXPECT_EQ(get("cpu/agora/c1/cpu.cfs_quota_us"), "-1\n");
 
   double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   put("cpuacct/agora/c1/cpuacct.stat", "user 250\nsystem 50\n");
