@@ -80,7 +80,11 @@ Status CgroupsV2::setLimits(const std::string& name, const CgroupLimits& limits)
     if (!periodUs) return makeError(periodUs.error().withContext("cpu.max period"));
     std::string value =
         limits.cpuQuota ? std::to_string(cpuQuotaUs(limits.cpus, *periodUs)) : "max";
-    if (Status s = writeFile(dir + "/cpu.max", value + " " + period); !s) return s;
+    // Not rewritten when unchanged ("max" in every new cgroup): the write
+    // costs the kernel a bandwidth update over every CPU.
+    if (value != quota) {
+      if (Status s = writeFile(dir + "/cpu.max", value + " " + period); !s) return s;
+    }
   }
   if (limits.memoryBytes > 0) {
     if (Status s = writeFile(dir + "/memory.max", std::to_string(limits.memoryBytes)); !s) return s;

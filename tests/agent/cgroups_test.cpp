@@ -121,6 +121,12 @@ TEST_F(CgroupsTest, V2EnablesControllersSetsLimitsAndReadsUsage) {
   EXPECT_EQ(get("agora/c1/memory.max"), "67108864");
   EXPECT_EQ(get("agora/c1/memory.swap.max"), "0");
   EXPECT_EQ(get("agora/c1/pids.max"), "20");
+  // The quota goes again; a cgroup already without one is left alone.
+  ASSERT_TRUE(cg.setLimits("agora/c1", {0.5, false, 0, 0}));
+  EXPECT_EQ(get("agora/c1/cpu.max"), "max 100000");
+  put("agora/c1/cpu.max", "max 100000\n");
+  ASSERT_TRUE(cg.setLimits("agora/c1", {0.5, false, 0, 0}));
+  EXPECT_EQ(get("agora/c1/cpu.max"), "max 100000\n");
   ASSERT_TRUE(cg.attach("agora/c1", 1234));
   EXPECT_EQ(get("agora/c1/cgroup.procs"), "1234");
 
