@@ -1,11 +1,5 @@
 #include "agent/paths.hpp"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-
-#include "common/checkpoint_file.hpp"
-
 namespace agora::agent::paths {
 
 std::string executorSocket(const std::string& workDir) { return workDir + "/executor.sock"; }
@@ -43,7 +37,5 @@ std::string sandbox(const std::string& workDir, const std::string& frameworkId,
                     const std::string& taskId, const std::string& containerId) {
   return sandboxesRoot(workDir) + "/" + frameworkId + "/" + taskId + "/" + containerId;
 }
-
-Status makeDirs(const std::string& path, unsigned mode) { return agora::makeDirs(path, mode); }
 
 }  // namespace agora::agent::paths

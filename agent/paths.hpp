@@ -25,6 +25,7 @@
 
 #include <string>
 
+#include "common/checkpoint_file.hpp"
 #include "common/result.hpp"
 
 namespace agora::agent::paths {
@@ -47,7 +48,7 @@ std::string sandboxesRoot(const std::string& workDir);
 std::string sandbox(const std::string& workDir, const std::string& frameworkId,
                     const std::string& taskId, const std::string& containerId);
 
-// mkdir -p with `mode` for created directories.
-Status makeDirs(const std::string& path, unsigned mode = 0755);
+// mkdir -p with `mode` for created directories (common/checkpoint_file.hpp).
+using agora::makeDirs;
 
 }  // namespace agora::agent::paths

@@ -125,8 +125,6 @@ TaskInfo benchTask(const std::string& id, const std::string& image, double memMb
   return task;
 }
 
-// Launch-to-RUNNING latencies of `launches` /bin/true tasks, from `image`
-// when set (its store is warmed by one launch first).
 // User plus system CPU of RUSAGE_SELF (this process: the agent's loop and
 // ZeroMQ's threads) or RUSAGE_CHILDREN (our reaped children and what they
 // reaped: executors, as the fork server's copies are our children too, their
@@ -145,6 +143,8 @@ struct Launches {
   double containerCpuMs = 0;  // per launch: executor, init and task, until all are gone
 };
 
+// Launch-to-RUNNING latencies of `launches` /bin/true tasks, from `image`
+// when set (its store is warmed by one launch first), and their CPU.
 Launches measureAgent(bool namespaces, int launches, const std::string& image = "") {
   std::string workDir = scratchDir("agora-bench-ctr");
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
@@ -160,6 +160,7 @@ Launches measureAgent(bool namespaces, int launches, const std::string& image = 
     CHECK(agent.error().empty()) << agent.error();
     const auto poll = std::chrono::microseconds(50);
     for (int i = image.empty() ? 0 : -1; i < launches; ++i) {
+      if (i == 0) cpu0 = childrenCpuSeconds();  // the image's warm-up launch excluded
       TaskInfo task = benchTask("t" + std::to_string(i), image, 64);
       auto start = Clock::now();
       agent.launch(task);
@@ -174,12 +175,8 @@ Launches measureAgent(bool namespaces, int launches, const std::string& image = 
       CHECK(agent.runUntil([&] { return agent.containerizer().containers().empty(); },
                            seconds(10), poll));
       if (i >= 0) ms.push_back(elapsed);
-      if (i == -1 || (i == 0 && image.empty())) cpu0 = childrenCpuSeconds();
     }
-    if (launches > 1) {
-      int measured = image.empty() ? launches - 1 : launches;
-      out.containerCpuMs = 1000 * (childrenCpuSeconds() - cpu0) / measured;
-    }
+    if (launches > 0) out.containerCpuMs = 1000 * (childrenCpuSeconds() - cpu0) / launches;
   }
   fs::remove_all(workDir);
   fs::remove_all(runtimeDir);

@@ -39,8 +39,6 @@ Result<int64_t> changeTime(const std::string& path) {
   return static_cast<int64_t>(st.st_ctime);
 }
 
-Status makeDirs(const std::string& path) { return agora::makeDirs(path, 0755); }
-
 Status removeDir(const std::string& path) {
   if (rmdir(path.c_str()) != 0 && errno != ENOENT) {
     return makeError(errnoError("rmdir " + path, errno));

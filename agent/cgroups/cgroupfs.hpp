@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/checkpoint_file.hpp"
 #include "common/result.hpp"
 
 namespace agora::agent::cgroups {
@@ -22,8 +23,8 @@ Status writeFile(const std::string& path, const std::string& value);
 bool pathExists(const std::string& path);
 // st_ctime of `path`, seconds since the epoch.
 Result<int64_t> changeTime(const std::string& path);
-// mkdir -p; existing directories are fine.
-Status makeDirs(const std::string& path);
+// mkdir -p; existing directories are fine (common/checkpoint_file.hpp).
+using agora::makeDirs;
 // rmdir; a missing directory is fine.
 Status removeDir(const std::string& path);
 // Names of the subdirectories of `path` (empty if it does not exist).
