@@ -4,11 +4,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstring>
 
@@ -108,6 +110,32 @@ Result<pid_t> spawn(const SpawnOptions& options) {
     return makeError(errnoError("exec " + options.argv[0], childErr));
   }
   return pid;
+}
+
+std::optional<int> waitForExit(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  std::optional<int> exited;
+  for (;;) {
+    int status = 0;
+    pid_t reaped = waitpid(pid, &status, WNOHANG);
+    if (reaped == pid) {
+      exited = status;
+      break;
+    }
+    if (reaped < 0 && errno != EINTR) break;  // not our child
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    if (pidfd >= 0) {
+      pollfd readable{pidfd, POLLIN, 0};
+      poll(&readable, 1, static_cast<int>(left.count()));  // EINTR: look again
+    } else {
+      usleep(1000);  // a kernel without pidfds: look every millisecond
+    }
+  }
+  if (pidfd >= 0) close(pidfd);
+  return exited;
 }
 
 int exitCodeOf(int status) {

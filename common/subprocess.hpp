@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,11 @@ struct SpawnOptions {
 // Returns the child's pid once exec succeeded; an Error (with the exec errno)
 // if it failed. The child inherits descriptors 0-2 only.
 Result<pid_t> spawn(const SpawnOptions& options);
+
+// Waits up to `timeout` for our child `pid` to exit (on its pidfd, woken at
+// the exit) and reaps it: its wait status, or nullopt while it still runs
+// (or is not our child).
+std::optional<int> waitForExit(pid_t pid, std::chrono::milliseconds timeout);
 
 // Exit status as a shell reports it: the code, or 128 + signal.
 int exitCodeOf(int waitStatus);

@@ -4,11 +4,9 @@
 // process may remain in any of them, and the host gains no proc mount.
 
 #include <dirent.h>
-#include <poll.h>
 #include <pwd.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -386,15 +384,8 @@ int runAgentUntilExit(const std::vector<std::string>& flags, const std::string& 
   auto pid = spawn(options);
   int code = -1;
   if (pid) {
-    // A refusing agent exits at once; one that starts is stopped after 5 s
-    // (its pidfd becomes readable when it exits).
-    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, *pid, 0));
-    pollfd exited{pidfd, POLLIN, 0};
-    if (pidfd >= 0 && poll(&exited, 1, 5000) == 1) {
-      int status = 0;
-      if (waitpid(*pid, &status, 0) == *pid) code = exitCodeOf(status);
-    }
-    if (pidfd >= 0) close(pidfd);
+    // A refusing agent exits at once; one that starts is stopped after 5 s.
+    if (auto status = waitForExit(*pid, std::chrono::seconds(5))) code = exitCodeOf(*status);
     if (code < 0) {
       kill(*pid, SIGKILL);
       waitpid(*pid, nullptr, 0);

@@ -1,9 +1,11 @@
 #include "common/subprocess.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -59,6 +61,31 @@ TEST(SubprocessTest, TheChildInheritsNoDescriptorBeyondItsStandardOnes) {
   EXPECT_LE(fds.size(), 4u);
   for (int fd : fds) EXPECT_LE(fd, 3) << "inherited descriptor " << fd;
   std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(SubprocessTest, WaitForExitReapsAnExitAndGivesUpOnARunningChild) {
+  SpawnOptions sleeper;
+  sleeper.argv = {"/bin/sleep", "30"};
+  auto running = spawn(sleeper);
+  ASSERT_TRUE(running) << running.error().message;
+  EXPECT_FALSE(waitForExit(*running, std::chrono::milliseconds(50)));  // still sleeps
+  kill(*running, SIGKILL);
+  auto killed = waitForExit(*running, std::chrono::seconds(10));  // woken by the exit
+  ASSERT_TRUE(killed);
+  EXPECT_EQ(exitCodeOf(*killed), 128 + SIGKILL);
+  EXPECT_EQ(waitpid(*running, nullptr, WNOHANG), -1) << "reaped already";
+
+  SpawnOptions quitter;
+  quitter.argv = {"/bin/sh", "-c", "exit 4"};
+  auto quit = spawn(quitter);
+  ASSERT_TRUE(quit) << quit.error().message;
+  auto status = waitForExit(*quit, std::chrono::seconds(10));
+  ASSERT_TRUE(status);
+  EXPECT_EQ(exitCodeOf(*status), 4);
+  // Not our child: no status, and no waiting out the timeout on it.
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(waitForExit(1, std::chrono::seconds(10)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 TEST(SubprocessTest, ExecFailureIsAnError) {

@@ -40,10 +40,11 @@ void Child::signal(int sig) {
 }
 
 int Child::wait(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (running()) {
-    if (std::chrono::steady_clock::now() > deadline) return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!reaped_) {
+    auto exited = waitForExit(pid_, timeout);
+    if (!exited) return -1;
+    status_ = *exited;
+    reaped_ = true;
   }
   return exitCodeOf(status_);
 }

@@ -55,17 +55,14 @@ Status run(const std::vector<std::string>& argv, std::string* out) {
     cleanup();
     return makeError(ErrorCode::kUnavailable, command + ": " + pid.error().message);
   }
-  int status = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (waitpid(*pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(*pid, SIGKILL);
-      waitpid(*pid, &status, 0);
-      cleanup();
-      return makeError(ErrorCode::kUnavailable, command + ": timed out");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  auto exited = waitForExit(*pid, std::chrono::seconds(10));
+  if (!exited) {
+    kill(*pid, SIGKILL);
+    waitpid(*pid, nullptr, 0);
+    cleanup();
+    return makeError(ErrorCode::kUnavailable, command + ": timed out");
   }
+  int status = *exited;
   std::string err = read(errTmpl);
   if (out != nullptr) *out = read(outTmpl);
   cleanup();
