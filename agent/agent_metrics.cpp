@@ -10,6 +10,9 @@ AgentMetrics::AgentMetrics(Metrics& metrics)
           metrics.counter("agora_agent_container_launches_total", "Container launches attempted")),
       launchFailures_(metrics.counter("agora_agent_container_launch_failures_total",
                                       "Container launches that failed")),
+      startSocketUpdates_(
+          metrics.counter("agora_agent_start_socket_updates_total",
+                          "Executor status updates taken before the executor's link was up")),
       updatesSent_(metrics.counter("agora_agent_status_updates_sent_total",
                                    "Status updates sent to the master (first transmissions)")),
       updatesRetried_(metrics.counter("agora_agent_status_updates_retried_total",
@@ -28,6 +31,7 @@ void AgentMetrics::update(const AgentSnapshot& snapshot) {
   const AgentCounters& c = snapshot.counters;
   advance(launches_, c.launches, previous_.launches);
   advance(launchFailures_, c.launchFailures, previous_.launchFailures);
+  advance(startSocketUpdates_, c.startSocketUpdates, previous_.startSocketUpdates);
   advance(updatesSent_, c.statusUpdatesSent, previous_.statusUpdatesSent);
   advance(updatesRetried_, c.statusUpdatesRetried, previous_.statusUpdatesRetried);
   advance(updatesAcked_, c.statusUpdatesAcked, previous_.statusUpdatesAcked);

@@ -34,6 +34,7 @@ class AgentMetrics {
   prometheus::Gauge& registered_;
   prometheus::Counter& launches_;
   prometheus::Counter& launchFailures_;
+  prometheus::Counter& startSocketUpdates_;
   prometheus::Counter& updatesSent_;
   prometheus::Counter& updatesRetried_;
   prometheus::Counter& updatesAcked_;

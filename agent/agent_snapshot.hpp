@@ -18,6 +18,9 @@ namespace agora::agent {
 struct AgentCounters {
   uint64_t launches = 0;
   uint64_t launchFailures = 0;
+  // Executor status updates taken from a start socket, before the
+  // executor's link to the agent was up (start_sockets.hpp).
+  uint64_t startSocketUpdates = 0;
   uint64_t statusUpdatesSent = 0;
   uint64_t statusUpdatesRetried = 0;
   uint64_t statusUpdatesAcked = 0;

@@ -29,6 +29,9 @@ struct ContainerConfig {
   // The task's image, pulled and held by the agent (the containerizer
   // chooses the overlay dirs). Needs namespaces.
   std::optional<ImageRootfs> rootfs = std::nullopt;
+  // The agent's start socket for the executor (agent/start_sockets.hpp), or
+  // -1. The caller keeps it and closes it once launch() returned.
+  int startFd = -1;
 };
 
 // A resource limit the container hit (e.g. its memory limit): it overrides

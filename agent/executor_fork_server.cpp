@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <vector>
 
 #include "agent/executor/fork_server.hpp"
@@ -145,6 +146,24 @@ Result<ExecutorForkServer::Reply> ExecutorForkServer::awaitReply(std::chrono::mi
   return reply;
 }
 
+ssize_t ExecutorForkServer::sendRequest(const std::string& bytes, int passFd) {
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  if (passFd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &passFd, sizeof(int));
+  }
+  return sendmsg(fd_, &msg, MSG_NOSIGNAL);
+}
+
 Result<pid_t> ExecutorForkServer::launch(const std::string& launchFile,
                                          const ProcessOptions& process) {
   if (unsupported_) return makeError(unavailable("not usable here"));
@@ -164,7 +183,7 @@ Result<pid_t> ExecutorForkServer::launch(const std::string& launchFile,
   auto joins = request.initJoinFiles(static_cast<unsigned>(process.joinFiles.size()));
   for (unsigned i = 0; i < process.joinFiles.size(); ++i) joins.set(i, process.joinFiles[i]);
   std::string bytes = encodePacked(message);
-  if (send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) {
+  if (sendRequest(bytes, process.passFd) < 0) {
     // Not delivered (the server died since the last launch): nothing started.
     stop(errnoError("send", errno).message);
     return makeError(unavailable("it is gone"));

@@ -32,7 +32,8 @@ class ExecutorForkServer {
 
   // Starts `agora-executor --launch-file launchFile` with `process`'s cwd,
   // output (stdoutPath for stdout and stderr) and cgroup joins, in a new
-  // session, as our child. An error names the failed step as
+  // session, as our child; the copy gets process.passFd (if >= 0) as
+  // kStartFd. An error names the failed step as
   // launchProcess() does; kUnavailable: not started, exec it instead.
   Result<pid_t> launch(const std::string& launchFile, const ProcessOptions& process);
 
@@ -44,6 +45,8 @@ class ExecutorForkServer {
   Status start();
   void stop(const std::string& why);
   Result<Reply> awaitReply(std::chrono::milliseconds timeout);
+  // sendmsg() of one request, with passFd (if >= 0) attached.
+  ssize_t sendRequest(const std::string& bytes, int passFd);
 
   ChildReaper& reaper_;
   std::string executorPath_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "agent/executor/fork_server.hpp"
 #include "agent/executor/launch_spec.hpp"
 #include "agent/executor/process_launcher.hpp"
 #include "agent/executor/rootfs_setup.hpp"
@@ -16,6 +17,9 @@
 #include "agent/proc_stat.hpp"
 
 namespace agora::agent {
+
+// An exec'd executor and a fork server's copy find the start socket at the same number.
+static_assert(kStartFd == kPassedFd);
 
 void killSession(pid_t sid) {
   if (sid <= 1) return;
@@ -106,6 +110,10 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   process.stdoutPath = config.sandbox + "/executor.log";
   process.stderrPath = process.stdoutPath;
   process.newSession = true;
+  if (config.startFd >= 0) {
+    process.passFd = config.startFd;  // as kPassedFd (exec) or kStartFd (fork server): 3
+    process.argv.insert(process.argv.end(), {"--start-fd", std::to_string(kPassedFd)});
+  }
   std::vector<Isolator*> attaching;
   for (auto& isolator : isolators_) {
     auto files = isolator->joinFiles(config.containerId);

@@ -1,6 +1,7 @@
 #include "agent/task_supervisor.hpp"
 
 #include <glog/logging.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
@@ -34,7 +35,10 @@ TaskSupervisor::TaskSupervisor(EventLoop& loop, ServerTransport& executors,
       containerizer_(containerizer),
       updates_(updates),
       counters_(counters),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      startSockets_(loop, [this](const std::string& containerId, std::string_view frame) {
+        onExecutorMessage(containerId, kExecutorProtocol, frame, /*fromStartSocket=*/true);
+      }) {
   executors_.setHandler(
       [this](const std::string& peer, std::string_view protocol, std::string_view payload) {
         onExecutorMessage(peer, protocol, payload);
@@ -119,9 +123,15 @@ void TaskSupervisor::doneStarting(Record& record) {
 }
 
 void TaskSupervisor::launchContainer(Record& record, std::optional<ImageRootfs> rootfs) {
+  // RUNNING comes over the start socket before the executor's link is up.
+  auto startFd = startSockets_.open(record.containerId);
+  if (!startFd) LOG(WARNING) << "task " << record.task.taskId << ": " << startFd.error().message;
   auto pid = containerizer_.launch(ContainerConfig{record.containerId, record.frameworkId,
-                                                   record.task, record.sandbox, std::move(rootfs)});
+                                                   record.task, record.sandbox, std::move(rootfs),
+                                                   startFd ? *startFd : -1});
+  if (startFd) close(*startFd);
   if (!pid) {
+    startSockets_.close(record.containerId);
     LOG(ERROR) << "task " << record.task.taskId << ": " << pid.error().message;
     return failLaunch(record, TaskState::FAILED, TaskReason::CONTAINER_LAUNCH_FAILED,
                       pid.error().message);
@@ -163,6 +173,13 @@ void TaskSupervisor::kill(const std::string& frameworkId, const std::string& tas
   double grace = gracePeriodSec >= 0 ? gracePeriodSec : record->task.killGracePeriodSec;
   if (record->killGraceSec && *record->killGraceSec <= grace) return;  // already killing, sooner
   record->killGraceSec = grace;
+  if (!record->registered && !record->recovered && record->executorPid > 0) {
+    // Started, but its link is not up yet (its RUNNING may have come over
+    // the start socket): it gets the kill, with the grace period, once it
+    // registers; the registration timeout destroys the container otherwise.
+    LOG(INFO) << "killing task " << taskId << " once its executor registers";
+    return;
+  }
   bool executorAlive =
       record->registered && loop_.clock().now() - record->lastSeen < options_.executorSilence;
   if (!executorAlive) {
@@ -242,7 +259,7 @@ void TaskSupervisor::maybeForget(std::string containerId) {
 }
 
 void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view protocol,
-                                       std::string_view payload) {
+                                       std::string_view payload, bool fromStartSocket) {
   auto frame = openFrame(kExecutorProtocol, protocol, payload);
   if (!frame)
     return reject(frame.error().reason,
@@ -264,13 +281,18 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
       detail = "protocol version " + std::to_string(envelope.getVersion());
       return;
     }
+    if (fromStartSocket && envelope.which() != ExecutorEnvelope::STATUS_UPDATE) {
+      changed = false;  // registration and heartbeats count over the link only
+      return;
+    }
     switch (envelope.which()) {
       case ExecutorEnvelope::REGISTER:
         onRegister(record, envelope.getRegister());
         break;
       case ExecutorEnvelope::STATUS_UPDATE:
         record.lastSeen = loop_.clock().now();
-        onExecutorUpdate(record, envelope.getStatusUpdate());
+        if (fromStartSocket) counters_.startSocketUpdates++;
+        onExecutorUpdate(record, envelope.getStatusUpdate(), !fromStartSocket);
         break;
       case ExecutorEnvelope::HEARTBEAT:
         record.lastSeen = loop_.clock().now();
@@ -283,7 +305,7 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
   });
   if (!read) return reject(kRejectDecode, "executor " + peer + ": " + read.error().message);
   if (rejected) reject(rejected, "executor " + peer + ": " + detail);
-  if (record.recovered && !record.registered) {
+  if (record.recovered && !record.registered && !fromStartSocket) {
     sendToExecutor(record,
                    buildEnvelope<ExecutorEnvelope>([](auto envelope) { envelope.setReconnect(); }));
   }
@@ -312,7 +334,8 @@ void TaskSupervisor::onRegister(Record& record, schema::RegisterExecutor::Reader
   if (record.killGraceSec && !record.killSent) sendKill(record);
 }
 
-void TaskSupervisor::onExecutorUpdate(Record& record, schema::TaskStatus::Reader message) {
+void TaskSupervisor::onExecutorUpdate(Record& record, schema::TaskStatus::Reader message,
+                                      bool acknowledge) {
   auto status = fromCapnp(message);
   if (!status) return reject(kRejectInvalid, status.error().message);
   if (status->taskId != record.task.taskId || status->uuid.size() != 16) {
@@ -325,6 +348,7 @@ void TaskSupervisor::onExecutorUpdate(Record& record, schema::TaskStatus::Reader
   status->source = StatusSource::EXECUTOR;
   applyLimitation(record, *status);
   accept(record, std::move(*status));
+  if (!acknowledge) return;
   // Acknowledged whatever the outcome: the update is ours now (or a duplicate).
   sendToExecutor(
       record, buildEnvelope<ExecutorEnvelope>([&](auto envelope) {
@@ -338,6 +362,7 @@ void TaskSupervisor::onContainerTerminated(const std::string& containerId, int w
   Record& record = it->second;
   record.phase = Phase::kTerminated;
   record.usage.reset();
+  startSockets_.close(containerId);
   releaseImage(record);
   doneStarting(record);
   if (record.timer) loop_.cancelTimer(*record.timer);

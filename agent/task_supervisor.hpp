@@ -38,6 +38,7 @@
 #include "agent/checkpoints.hpp"
 #include "agent/containerizer.hpp"
 #include "agent/image_provisioner.hpp"
+#include "agent/start_sockets.hpp"
 #include "agent/status_update_manager.hpp"
 #include "common/event_loop.hpp"
 #include "common/model.hpp"
@@ -159,10 +160,12 @@ class TaskSupervisor {
   void failLaunch(Record& record, TaskState state, TaskReason reason, const std::string& message);
   void releaseImage(Record& record);
   void recoverImage(Record& record);
+  // fromStartSocket: a frame from the executor's start socket (only its
+  // status updates count; they are acknowledged when the link replays them).
   void onExecutorMessage(const std::string& peer, std::string_view protocol,
-                         std::string_view payload);
+                         std::string_view payload, bool fromStartSocket = false);
   void onRegister(Record& record, schema::RegisterExecutor::Reader message);
-  void onExecutorUpdate(Record& record, schema::TaskStatus::Reader message);
+  void onExecutorUpdate(Record& record, schema::TaskStatus::Reader message, bool acknowledge);
   void onContainerTerminated(const std::string& containerId, int waitStatus);
   void sendKill(Record& record);
   void destroy(Record& record);
@@ -193,6 +196,7 @@ class TaskSupervisor {
   const Options options_;
   std::function<void()> onChange_;
   std::map<std::string, Record> records_;                              // by container ID
+  StartSockets startSockets_;
   std::map<std::pair<std::string, std::string>, std::string> byTask_;  // (fw, task) -> container
   std::optional<EventLoop::TimerId> reconnectTimer_;
   std::string usageCursor_;  // refreshUsage() resumes after this container ID

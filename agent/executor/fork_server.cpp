@@ -30,6 +30,7 @@ namespace agora::agent {
 namespace {
 
 struct Request {
+  int startFd = -1;  // came with the request; the server's copy is closed once forked
   std::string launchFile;
   std::string cwd;
   std::string outputPath;
@@ -60,6 +61,35 @@ void reply(int fd, Fill fill) {
   fill(message.initRoot<schema::ForkReply>());
   std::string bytes = encodePacked(message);
   if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) PLOG(WARNING) << "fork server: send";
+}
+
+// One request and the descriptor that came with it (-1: none; any more
+// are closed). Returns recvmsg's result.
+ssize_t receive(int fd, std::vector<char>& buffer, int& passed) {
+  passed = -1;
+  iovec iov{buffer.data(), buffer.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+  if (n < 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int received;
+      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      if (passed < 0) {
+        passed = received;
+      } else {
+        close(received);
+      }
+    }
+  }
+  return n;
 }
 
 // Where glibc keeps this thread's ID (set_tid_address at start-up): the
@@ -153,7 +183,12 @@ void becomeExecutor(const Request& request, const std::optional<ArgArea>& area, 
   if (!request.cwd.empty() && chdir(request.cwd.c_str()) != 0) failChild(errFd, kStepChdir);
   prctl(PR_SET_NAME, "agora-executor", 0, 0, 0);
   if (area) showCommandLine(*area, request.launchFile);
-  syscall(SYS_close_range, 3, ~0U, 0);
+  int keep = 3;
+  if (request.startFd >= 0) {
+    if (dup2(request.startFd, kStartFd) < 0) failChild(errFd, kStepPassFd);
+    keep = kStartFd + 1;
+  }
+  syscall(SYS_close_range, keep, ~0U, 0);
 }
 
 // Starts one executor; returns in the copy with what it is to run.
@@ -179,7 +214,7 @@ std::optional<ForkedExecutor> forkOne(int fd, const Request& request, pid_t* tid
   pid_t pid = cloneAsSibling(tid);
   if (pid == 0) {
     becomeExecutor(request, area, nullFd, outFd, errPipe[1]);
-    return ForkedExecutor{request.launchFile};
+    return ForkedExecutor{request.launchFile, request.startFd >= 0 ? kStartFd : -1};
   }
   int cloneErr = errno;
   for (int f : {outFd, nullFd, errPipe[1]}) close(f);
@@ -234,25 +269,27 @@ std::optional<ForkedExecutor> serveForks(int fd) {
   reply(fd, [](schema::ForkReply::Builder r) { r.setReady(); });
   std::vector<char> buffer(64 * 1024);
   for (;;) {
-    ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+    int passed = -1;
+    ssize_t n = receive(fd, buffer, passed);
     if (n == 0) return std::nullopt;  // the agent is gone or done with us
     if (n < 0) {
       if (errno == EINTR) continue;
-      PLOG(ERROR) << "fork server: recv";
+      PLOG(ERROR) << "fork server: recvmsg";
       return std::nullopt;
     }
-    if (static_cast<size_t>(n) == buffer.size()) {
-      reply(fd, [](schema::ForkReply::Builder r) { r.setRefused("fork request too large"); });
-      continue;
-    }
-    auto request = decodeRequest(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    auto request = static_cast<size_t>(n) == buffer.size()
+                       ? Result<Request>(makeError(ErrorCode::kInvalidArgument, "too large"))
+                       : decodeRequest(std::string_view(buffer.data(), static_cast<size_t>(n)));
     if (!request) {
+      if (passed >= 0) close(passed);
       reply(fd, [&](schema::ForkReply::Builder r) {
         r.setRefused("bad fork request: " + request.error().message);
       });
       continue;
     }
+    request->startFd = passed;
     if (auto child = forkOne(fd, *request, *tid, area)) return child;
+    if (passed >= 0) close(passed);  // the copy has its own
   }
 }
 

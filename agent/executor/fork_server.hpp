@@ -14,9 +14,9 @@
 // back with PR_GET_TID_ADDRESS), which glibc uses for mutex ownership.
 //
 // Protocol (schemas/executor.capnp ForkRequest / ForkReply): the agent
-// sends one ForkRequest per executor on a SOCK_SEQPACKET socket and waits
-// for its ForkReply; the server says `ready` once when it is up and exits
-// when the agent closes its end.
+// sends one ForkRequest per executor on a SOCK_SEQPACKET socket, with at
+// most one descriptor for the copy (SCM_RIGHTS), and waits for its ForkReply; the server says
+// `ready` once when it is up and exits when the agent closes its end.
 
 #include <optional>
 #include <string>
@@ -25,6 +25,9 @@ namespace agora::agent {
 
 // The server's end of the socket, as the agent passes it.
 constexpr int kForkServerFd = 3;
+// Where a copy finds the descriptor that came with its request (SCM_RIGHTS):
+// the agent's start socket for it (start_link.hpp).
+constexpr int kStartFd = 3;
 // Set by the agent in the server's environment (every symbol bound at its
 // start) and removed by the server before it serves.
 constexpr const char* kForkServerBindNow = "LD_BIND_NOW";
@@ -35,6 +38,7 @@ constexpr const char* kForkServerBindNow = "LD_BIND_NOW";
 // with its code). REQUIRES: single-threaded caller.
 struct ForkedExecutor {
   std::string launchFile;
+  int startFd = -1;  // the start socket passed with the request (kStartFd), or -1
 };
 std::optional<ForkedExecutor> serveForks(int fd);
 

@@ -1,6 +1,8 @@
 // agora-executor --launch-file PATH: supervises one container's task.
 // agora-executor --fork-server: started once by an agent with a socket on
 // descriptor 3, starts executors as copies of itself (fork_server.hpp).
+// --start-fd N: a socket from the agent for the first status updates
+// (start_link.hpp).
 
 #include <glog/logging.h>
 #include <signal.h>
@@ -18,6 +20,7 @@
 #include "agent/executor/launch_spec.hpp"
 #include "agent/executor/namespace_task_runner.hpp"
 #include "agent/executor/posix_task_runner.hpp"
+#include "agent/executor/start_link.hpp"
 #include "common/flags.hpp"
 #include "common/logging.hpp"
 #include "common/zmq_transport.hpp"
@@ -28,7 +31,7 @@ namespace {
 // context for the descriptor limit, written out at every executor's start.
 constexpr int kExecutorZmqSockets = 16;
 
-int run(const std::string& launchFile) {
+int run(const std::string& launchFile, int startFd) {
   using namespace agora;
   using namespace agora::agent;
   auto spec = readLaunchSpec(launchFile);
@@ -63,26 +66,33 @@ int run(const std::string& launchFile) {
   } else {
     runner = std::make_unique<PosixTaskRunner>(reaper);
   }
-  // The container starts building while ZeroMQ starts its threads and
-  // connects; until then this process has a single thread.
+  // The container starts building at once; the executor's first status
+  // updates (RUNNING) reach the agent over the start socket while ZeroMQ
+  // starts its threads and connects. Until then this process has a single
+  // thread.
+  StartLink link(startFd, spec->containerId);  // first: the socket closes at the task's exec
   runner->begin(*spec);
-  limitZmqSockets(kExecutorZmqSockets);
-  auto client = ZmqClient::create(loop, spec->agentEndpoint, spec->containerId);
-  if (!client) {
-    // The agent destroys the container (init and task) once we are gone.
-    LOG(ERROR) << client.error().message;
-    return 2;
-  }
+  std::unique_ptr<ZmqClient> client;  // outlives the executor, which uses it through `link`
   int exitCode = 0;
   Executor::Options options;
   size_t slash = launchFile.rfind('/');
   options.exitFile = (slash == std::string::npos ? std::string(".") : launchFile.substr(0, slash)) +
                      "/exit.ckpt";
-  Executor executor(loop, **client, *runner, std::move(*spec), options, [&](int code) {
+  const std::string endpoint = spec->agentEndpoint, identity = spec->containerId;
+  Executor executor(loop, link, *runner, std::move(*spec), options, [&](int code) {
     exitCode = code;
     loop.stop();
   });
   executor.start();
+  limitZmqSockets(kExecutorZmqSockets);
+  auto created = ZmqClient::create(loop, endpoint, identity);
+  if (!created) {
+    // The agent destroys the container (init and task) once we are gone.
+    LOG(ERROR) << created.error().message;
+    return 2;
+  }
+  client = std::move(*created);
+  link.attach(*client);
   loop.run();
   loop.removeFd(sigFd);
   close(sigFd);
@@ -109,7 +119,9 @@ int main(int argc, char** argv) {
   options.add_options()("launch-file", agora::po::value<std::string>(),
                         "the container's launch.bin written by the agent")(
       "fork-server", agora::po::bool_switch(),
-      "serve the agent's fork requests on descriptor 3 (one server per agent)");
+      "serve the agent's fork requests on descriptor 3 (one server per agent)")(
+      "start-fd", agora::po::value<int>()->default_value(-1),
+      "the agent's start socket, for the first status updates (start_link.hpp)");
   agora::po::variables_map vm;
   auto parsed = agora::parseFlags(
       argc, argv, "Usage: agora-executor --launch-file PATH | --fork-server", options, vm);
@@ -122,11 +134,11 @@ int main(int argc, char** argv) {
   if (vm["fork-server"].as<bool>()) {
     auto forked = agora::agent::serveForks(agora::agent::kForkServerFd);
     if (!forked) return 0;  // the server's end
-    finish(run(forked->launchFile));
+    finish(run(forked->launchFile, forked->startFd));
   }
   if (!vm.count("launch-file")) {
     std::cerr << "agora-executor: --launch-file or --fork-server is required" << std::endl;
     return 2;
   }
-  finish(run(vm["launch-file"].as<std::string>()));
+  finish(run(vm["launch-file"].as<std::string>(), vm["start-fd"].as<int>()));
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <map>
 #include <vector>
@@ -101,6 +102,15 @@ class AgentTest : public ::testing::Test {
       toCapnp(task, m.initTask());
       m.setSession(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(session.data()),
                                        session.size()));
+    });
+  }
+  // The master's kill, with the task's own grace period.
+  void killTask(const std::string& taskId) {
+    fromMaster([&](auto e) {
+      auto k = e.initKillTask();
+      k.setFrameworkId("fw");
+      k.setTaskId(taskId);
+      k.setGracePeriodSec(-1);
     });
   }
   // Connects a fake executor for the last launched container.
@@ -363,6 +373,50 @@ TEST_F(AgentTest, ForwardsExecutorUpdatesReliablyAndDropsDuplicates) {
   EXPECT_EQ(updatesToMaster().size(), 2u);
 }
 
+TEST_F(AgentTest, TakesStatusUpdatesFromTheStartSocketAndAcknowledgesTheirReplay) {
+  registerAgent();
+  runTask("t1");
+  const std::string id = containerizer_.launched.back().containerId;
+  ASSERT_TRUE(containerizer_.startFds.count(id)) << "the executor got no start socket";
+  int fd = containerizer_.startFds[id];
+  auto write = [&](const std::string& frame) {
+    ASSERT_EQ(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(frame.size()));
+  };
+  write(buildEnvelope<ExecutorEnvelope>([&](auto e) {
+    auto r = e.initRegister();
+    r.setContainerId(id);
+    r.setTaskId("t1");
+    r.setFrameworkId("fw");
+  }));
+  TaskStatus running;
+  running.taskId = "t1";
+  running.state = TaskState::RUNNING;
+  running.uuid = randomUuidBytes();
+  write(buildEnvelope<ExecutorEnvelope>([&](auto e) { toCapnp(running, e.initStatusUpdate()); }));
+  write("junk");
+  loop_.runUntilIdle();
+  auto updates = updatesToMaster();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].state, TaskState::RUNNING);
+  EXPECT_EQ(updates[0].uuid, running.uuid);
+  uint64_t rejected = 0;
+  for (const auto& [reason, n] : agent_->snapshot()->counters.messagesRejected) rejected += n;
+  EXPECT_EQ(rejected, 1u) << "the junk frame";
+  EXPECT_EQ(agent_->snapshot()->counters.startSocketUpdates, 1u);
+  // The link replays both: the update is acknowledged there, not forwarded twice.
+  connectExecutor();
+  executorUpdate(TaskState::RUNNING, running.uuid);
+  EXPECT_EQ(updatesToMaster().size(), 1u);
+  auto msgs = executorMessages();
+  EXPECT_EQ(std::count(msgs.begin(), msgs.end(), ExecutorEnvelope::ACK), 1);
+  // End-of-file (the executor closed it once its link was up) closes ours.
+  close(fd);
+  containerizer_.startFds.erase(id);
+  loop_.runUntilIdle();
+  EXPECT_TRUE(agent_->registered());
+}
+
 TEST_F(AgentTest, AnExecutorHeartbeatDoesNotRepublishTheAgentsState) {
   registerAgent();
   runTask("t1");
@@ -409,12 +463,7 @@ TEST_F(AgentTest, KillGoesThroughTheExecutorThenEscalates) {
   registerAgent();
   runTask("t1", 3);
   connectExecutor();
-  fromMaster([](auto e) {
-    auto k = e.initKillTask();
-    k.setFrameworkId("fw");
-    k.setTaskId("t1");
-    k.setGracePeriodSec(-1);
-  });
+  killTask("t1");
   auto msgs = executorMessages();
   ASSERT_EQ(msgs.back(), ExecutorEnvelope::KILL);
   EXPECT_TRUE(containerizer_.destroyed.empty());
@@ -429,16 +478,42 @@ TEST_F(AgentTest, KillGoesThroughTheExecutorThenEscalates) {
   EXPECT_EQ(updates.back().state, TaskState::KILLED);
 }
 
-TEST_F(AgentTest, KillWithoutARegisteredExecutorDestroysTheContainer) {
+// Its task may be RUNNING already (reported over the start socket): the
+// kill waits for the executor's link, and a registration over the start
+// socket does not count.
+TEST_F(AgentTest, AKillBeforeTheExecutorRegisteredGoesToItOnceItDoes) {
   registerAgent();
   runTask("t1");
-  fromMaster([](auto e) {
-    auto k = e.initKillTask();
-    k.setFrameworkId("fw");
-    k.setTaskId("t1");
-    k.setGracePeriodSec(-1);
+  const auto& config = containerizer_.launched.back();
+  std::string frame = buildEnvelope<ExecutorEnvelope>([&](auto e) {
+    auto r = e.initRegister();
+    r.setContainerId(config.containerId);
+    r.setTaskId("t1");
+    r.setFrameworkId("fw");
   });
-  EXPECT_EQ(containerizer_.destroyed.size(), 1u);
+  int fd = containerizer_.startFds.at(config.containerId);
+  ASSERT_EQ(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL), static_cast<ssize_t>(frame.size()));
+  loop_.runUntilIdle();
+  killTask("t1");
+  EXPECT_TRUE(containerizer_.destroyed.empty());
+  connectExecutor();
+  auto msgs = executorMessages();
+  EXPECT_EQ(std::count(msgs.begin(), msgs.end(), ExecutorEnvelope::KILL), 1);
+  EXPECT_TRUE(containerizer_.destroyed.empty());
+}
+
+TEST_F(AgentTest, AKilledTaskWhoseExecutorNeverRegistersIsDestroyedAtTheTimeout) {
+  registerAgent();
+  runTask("t1");
+  killTask("t1");
+  EXPECT_TRUE(containerizer_.destroyed.empty());
+  advanceWithPings(seconds(61));
+  ASSERT_EQ(containerizer_.destroyed.size(), 1u);
+  containerizer_.terminate(containerizer_.destroyed[0], SIGKILL);
+  loop_.runUntilIdle();
+  auto updates = updatesToMaster();
+  ASSERT_FALSE(updates.empty());
+  EXPECT_EQ(updates.back().state, TaskState::KILLED);
 }
 
 TEST_F(AgentTest, ShutdownFrameworkKillsItsTasks) {

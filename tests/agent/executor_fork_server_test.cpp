@@ -151,13 +151,18 @@ TEST_F(ExecutorForkServerTest, AnAgentsExecutorsComeFromOneServer) {
   task.taskId = "t1";
   // The server's own start-up setting stays with it (tasks on the host's
   // filesystem inherit their executor's environment).
-  task.command.value = "echo from-a-copy ${LD_BIND_NOW:-unset}; sleep 60";
+  // Nor does the task get the executor's start socket (descriptor 3).
+  task.command.value =
+      "echo from-a-copy ${LD_BIND_NOW:-unset}; test -e /proc/self/fd/3 && echo fd3; sleep 60";
   agent.launch(task);
   ASSERT_TRUE(agent.waitRunning("t1"));
   task.taskId = "t2";
   agent.launch(task);
   ASSERT_TRUE(agent.waitRunning("t2"));
   EXPECT_EQ(agent.waitSandboxFile("t1", "stdout"), "from-a-copy unset\n");
+  // STARTING and RUNNING of each came over its start socket, passed on by the server.
+  auto startSocketUpdates = [&] { return agent.agent().snapshot()->counters.startSocketUpdates; };
+  EXPECT_EQ(startSocketUpdates(), 4u);
 
   const ExecutorForkServer* server = agent.containerizer().forkServer();
   ASSERT_NE(server, nullptr);
@@ -181,6 +186,7 @@ TEST_F(ExecutorForkServerTest, AnAgentsExecutorsComeFromOneServer) {
   const TaskStatus* done = agent.waitTerminal("t3");
   ASSERT_NE(done, nullptr);
   EXPECT_EQ(done->state, TaskState::FINISHED) << done->message;
+  EXPECT_GT(startSocketUpdates(), 4u) << "nothing came over the exec'd executor's start socket";
   EXPECT_EQ(agent.latest("t1")->state, TaskState::RUNNING);
   EXPECT_EQ(agent.latest("t2")->state, TaskState::RUNNING);
   EXPECT_EQ(server->serversStarted(), 1u);  // paused after the failure: t3 was exec'd

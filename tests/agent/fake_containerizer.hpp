@@ -3,6 +3,9 @@
 // destroys, reports terminations when told, and adopts on recover() the
 // containers listed in `survivors`.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <map>
 #include <set>
 #include <string>
@@ -15,10 +18,16 @@ namespace agora::agent::testing {
 
 class FakeContainerizer final : public Containerizer {
  public:
+  ~FakeContainerizer() override {
+    for (const auto& [id, fd] : startFds) close(fd);
+  }
   void setTerminationHandler(TerminationHandler handler) override { handler_ = std::move(handler); }
   Result<pid_t> launch(const ContainerConfig& config) override {
     if (failLaunch) return makeError(ErrorCode::kNotFound, "exec /nope: No such file or directory");
     launched.push_back(config);
+    // The executor's end of the start socket, as an executor would keep it.
+    if (config.startFd >= 0)
+      startFds[config.containerId] = fcntl(config.startFd, F_DUPFD_CLOEXEC, 3);
     live[config.containerId] = true;
     return 4242;
   }
@@ -53,6 +62,7 @@ class FakeContainerizer final : public Containerizer {
 
   bool failLaunch = false;
   std::vector<ContainerConfig> launched;
+  std::map<std::string, int> startFds;  // by container ID
   std::vector<std::string> destroyed;
   std::map<std::string, bool> live;
   mutable std::map<std::string, int> usageCalls;

@@ -100,6 +100,7 @@ class RealAgentHarness {
   // Empty when the agent came up and registered.
   const std::string& error() const { return error_; }
   PosixContainerizer& containerizer() { return *containerizer_; }
+  const Agent& agent() const { return *agent_; }
   ImageProvisioner* images() { return images_.get(); }
 
   void launch(const TaskInfo& task) {
