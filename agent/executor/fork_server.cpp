@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -240,10 +241,12 @@ std::optional<ForkedExecutor> forkOne(int fd, const Request& request, pid_t* tid
 }
 
 // What every executor would otherwise do once for itself: libzmq's start-up
-// (its PGM support looks its protocol up through NSS).
+// (its PGM support looks its protocol up through NSS), and reading the
+// time zone (/etc/localtime) for its first log line's time stamp.
 void warmUp() {
   void* context = zmq_ctx_new();
   if (context != nullptr) zmq_ctx_term(context);
+  tzset();
 }
 
 }  // namespace
