@@ -15,8 +15,9 @@
 //
 // Protocol (schemas/executor.capnp ForkRequest / ForkReply): the agent
 // sends one ForkRequest per executor on a SOCK_SEQPACKET socket, with at
-// most one descriptor for the copy (SCM_RIGHTS), and waits for its ForkReply; the server says
-// `ready` once when it is up and exits when the agent closes its end.
+// most one descriptor for the copy (SCM_RIGHTS), and waits for its
+// ForkReply; the server says `ready` once when it is up and exits when the
+// agent closes its end.
 
 #include <optional>
 #include <string>
