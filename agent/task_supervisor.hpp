@@ -161,7 +161,8 @@ class TaskSupervisor {
   void releaseImage(Record& record);
   void recoverImage(Record& record);
   // fromStartSocket: a frame from the executor's start socket (only its
-  // status updates count; they are acknowledged when the link replays them).
+  // status updates count; they are acknowledged when the executor resends
+  // them on its link).
   void onExecutorMessage(const std::string& peer, std::string_view protocol,
                          std::string_view payload, bool fromStartSocket = false);
   void onRegister(Record& record, schema::RegisterExecutor::Reader message);

@@ -105,6 +105,11 @@ void Executor::send(const TaskStatus& status) {
               }));
 }
 
+void Executor::resync() {
+  sendRegister();
+  resendAll();
+}
+
 void Executor::resendAll() {
   oldestSentAt_ = loop_.clock().now();
   for (const TaskStatus& status : pending_) send(status);
@@ -144,8 +149,7 @@ void Executor::onMessage(std::string_view protocol, std::string_view payload) {
       case ExecutorEnvelope::RECONNECT:
         LOG(INFO) << "the agent restarted; registering again with " << pending_.size()
                   << " unacknowledged updates";
-        sendRegister();
-        resendAll();
+        resync();
         break;
       default:
         ++rejected_;

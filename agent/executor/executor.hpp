@@ -9,7 +9,7 @@
 // update is acknowledged.
 // It outlives an agent restart: the task keeps running, updates queue up, and
 // when the restarted agent sends `reconnect` the executor registers again and
-// resends its unacknowledged updates at once.
+// resends its unacknowledged updates at once (resync()).
 //
 // Thread: everything runs on the loop thread.
 
@@ -54,6 +54,10 @@ class Executor {
 
   // Registers with the agent and starts the task.
   void start();
+  // Registers again and resends every unacknowledged update at once: when the
+  // restarted agent asks (`reconnect`), or once the real link replaced the
+  // start socket (start_link.hpp).
+  void resync();
 
   pid_t taskPid() const { return taskPid_; }
   size_t pendingUpdates() const { return pending_.size(); }

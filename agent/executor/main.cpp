@@ -93,6 +93,7 @@ int run(const std::string& launchFile, int startFd) {
   }
   client = std::move(*created);
   link.attach(*client);
+  executor.resync();  // what went over the start socket is not acknowledged
   loop.run();
   loop.removeFd(sigFd);
   close(sigFd);

@@ -29,9 +29,6 @@ void StartLink::attach(ClientTransport& link) {
   closeStartFd();
   link.setHandler(std::move(handler_));
   if (connected_) link.setConnectedHandler(std::move(connected_));
-  for (const auto& [protocol, payload] : kept_) link.send(protocol, payload);
-  kept_.clear();
-  kept_.shrink_to_fit();
 }
 
 void StartLink::setHandler(Handler handler) {
@@ -46,14 +43,14 @@ void StartLink::setConnectedHandler(std::function<void()> handler) {
 
 bool StartLink::send(std::string_view protocol, std::string_view payload) {
   if (link_) return link_->send(protocol, payload);
-  kept_.emplace_back(protocol, payload);
   stats_.framesOut++;
   stats_.bytesOut += payload.size();
   if (fd_ >= 0 && protocol == kExecutorProtocol) {
-    // Never blocks: a frame the socket cannot take now goes with the replay.
+    // Never blocks: a frame the socket cannot take now is resent once the
+    // real link is attached.
     if (::send(fd_, payload.data(), payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
         errno != EAGAIN) {
-      // The agent closed its end (it restarted): the replay reaches it.
+      // The agent closed its end (it restarted): the resend reaches it.
       closeStartFd();
     }
   }

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "agent/executor/envelope.hpp"
+#include "agent/executor/start_link.hpp"
 #include "agent/executor/task_exit.hpp"
 #include "common/fake_transport.hpp"
 #include "schemas/executor.capnp.h"
@@ -51,6 +52,11 @@ class ExecutorTest : public ::testing::Test {
         m.status = *fromCapnp(root.getStatusUpdate());
       received_.push_back(m);
     });
+    executor_ = std::make_unique<Executor>(loop_, *link_, runner_, spec(), Executor::Options{},
+                                           [this](int code) { doneCode_ = code; });
+  }
+
+  static LaunchSpec spec() {
     LaunchSpec spec;
     spec.containerId = "c1";
     spec.frameworkId = "fw";
@@ -58,10 +64,8 @@ class ExecutorTest : public ::testing::Test {
     spec.task.killGracePeriodSec = 5;
     spec.sandbox = "/sandbox";
     spec.agentEndpoint = "agent";
-    executor_ = std::make_unique<Executor>(loop_, *link_, runner_, spec, Executor::Options{},
-                                           [this](int code) { doneCode_ = code; });
+    return spec;
   }
-
   std::vector<TaskStatus> updates() {
     std::vector<TaskStatus> out;
     for (auto& m : received_) {
@@ -273,19 +277,36 @@ TEST_F(ExecutorTest, ReconnectMakesItRegisterAgainAndResendAtOnce) {
   EXPECT_EQ(updates().back().uuid, updates()[sent - 1].uuid);
 }
 
+TEST_F(ExecutorTest, ResyncOnANewLinkRegistersThenResendsEveryUnackedUpdateInOrder) {
+  // The executor starts on a start link whose frames the agent never
+  // acknowledges (start_link.hpp); attached to its real link, it resyncs.
+  executor_.reset();
+  StartLink start(-1, "c1");
+  Executor executor(loop_, start, runner_, spec(), Executor::Options{}, [](int) {});
+  executor.start();
+  runner_.exit(0);
+  loop_.runUntilIdle();
+  EXPECT_TRUE(received_.empty());
+  start.attach(*link_);
+  executor.resync();
+  loop_.runUntilIdle();
+  ASSERT_FALSE(received_.empty());
+  EXPECT_EQ(received_[0].which, ExecutorEnvelope::REGISTER);
+  std::vector<TaskState> states;
+  for (auto& u : updates()) states.push_back(u.state);
+  EXPECT_EQ(states,
+            (std::vector<TaskState>{TaskState::STARTING, TaskState::RUNNING, TaskState::FINISHED}));
+  ack(updates()[1].uuid);
+  EXPECT_EQ(executor.pendingUpdates(), 1u) << "acks on the real link reach the executor";
+}
+
 TEST_F(ExecutorTest, RecordsTheTerminalUpdateBeforeSendingIt) {
   char tmpl[] = "/tmp/agora-exit-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   Executor::Options options;
   options.exitFile = dir + "/exit.ckpt";
-  LaunchSpec spec;
-  spec.containerId = "c1";
-  spec.frameworkId = "fw";
-  spec.task.taskId = "t1";
-  spec.sandbox = "/sandbox";
-  spec.agentEndpoint = "agent";
   executor_.reset();  // first: its destructor detaches from the link
-  executor_ = std::make_unique<Executor>(loop_, *link_, runner_, spec, options,
+  executor_ = std::make_unique<Executor>(loop_, *link_, runner_, spec(), options,
                                          [this](int code) { doneCode_ = code; });
   executor_->start();
   loop_.runUntilIdle();
