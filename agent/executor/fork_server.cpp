@@ -240,12 +240,16 @@ std::optional<ForkedExecutor> forkOne(int fd, const Request& request, pid_t* tid
   return std::nullopt;
 }
 
-// What every executor would otherwise do once for itself: libzmq's start-up
-// (its PGM support looks its protocol up through NSS), and reading the
-// time zone (/etc/localtime) for its first log line's time stamp.
+// What every executor would otherwise do once for itself: libzmq's network
+// start-up (OpenPGM's, which looks its protocol up through NSS, and
+// libsodium's) and reading the time zone (/etc/localtime) for its first log
+// line's time stamp. Both start-ups are counted and undone when the last
+// context ends, so the server keeps one: its copies then skip them (about
+// 15 page faults and an NSS lookup each). The context starts no thread
+// until a socket is made, and its copies never use it.
 void warmUp() {
-  void* context = zmq_ctx_new();
-  if (context != nullptr) zmq_ctx_term(context);
+  static void* const kept = zmq_ctx_new();
+  if (kept == nullptr) PLOG(WARNING) << "fork server: zmq_ctx_new";
   tzset();
 }
 
