@@ -7,7 +7,7 @@
 // Prints per mode:
 //   containerlaunch mode=M p50_ms=… p99_ms=… runc_p50_ms=… ratio=…
 // (ratio = p50 / runc_p50), after
-//   containerfloor mode=ns+cgroups+image p50_ms=… p99_ms=…
+//   containerfloor mode=ns+cgroups+image p50_ms=… p99_ms=… cpu_ms=…
 // the kernel's share of an image container's start on this host
 // (container_floor.hpp); the image line adds floor_ratio = p50 / that p50.
 // Modes: cgroups; ns+cgroups; ns+cgroups+image (an
@@ -15,7 +15,7 @@
 // agent's store). Then the time until N (default 1000) image containers
 // started at once on one agent are all RUNNING, and until all are gone again:
 //   manycontainers n=… max_starting=… all_running_s=… all_gone_s=…
-//     idle_agent_cpu_pct=… idle_containers_cpu_pct=…
+//     idle_agent_cpu_pct=… idle_containers_cpu_pct=… floor_cpu_bound_s=…
 // (CPU in percent of one core over 10 s while all of them idle: the agent,
 // and every container with its executor), and the CPU each container took to
 // start (its cgroups: executor, init, task) and the agent's per container
@@ -45,6 +45,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "agent/cgroups/cgroups_detect.hpp"
 #include "agent/cgroups_isolator.hpp"
@@ -225,7 +226,9 @@ IdleCpu measureIdle(testing::RealAgentHarness& agent) {
 
 // Starts `count` sleeping image containers at once; prints how long until all
 // run and until all are gone after a kill, and checks nothing is left.
-void measureMany(const std::string& image, int count, size_t maxStarting) {
+// floor_cpu_bound_s: the least time `count` starts of the kernel floor
+// (container_floor.hpp) take on this host's CPUs, from their CPU per start.
+void measureMany(const std::string& image, int count, size_t maxStarting, double floorCpuMs) {
   std::string workDir = scratchDir("agora-bench-many");
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
   std::string runtimeDir = tmpfsRuntimeDir();
@@ -278,12 +281,12 @@ void measureMany(const std::string& image, int count, size_t maxStarting) {
   fs::remove_all(workDir);
   fs::remove_all(runtimeDir);
   std::cout << "manycontainers n=" << count << " max_starting=" << maxStarting
-            << " fork_server=" << forkServer()
-            << " all_running_s=" << runningSec
+            << " fork_server=" << forkServer() << " all_running_s=" << runningSec
             << " all_gone_s=" << goneSec << " start_cpu_ms_per_container=" << startCpuMs
             << " agent_start_cpu_ms_per_container=" << agentStartCpuMs
             << " idle_agent_cpu_pct=" << idle.agentPct
-            << " idle_containers_cpu_pct=" << idle.containersPct
+            << " idle_containers_cpu_pct=" << idle.containersPct << " floor_cpu_bound_s="
+            << count * floorCpuMs / 1000 / std::max(1u, std::thread::hardware_concurrency())
             << " leftover_mounts=0 leftover_rootfs=0" << std::endl;
 }
 
@@ -358,14 +361,16 @@ int main(int argc, char** argv) {
   std::string imageDir = scratchDir("agora-bench-img");
   std::string image = makeBusyboxImage(imageDir + "/layout");
   double runcP50 = launches > 0 ? percentile(measureRunc(runcRuns), 0.5) : 0;
-  double floorP50 = 0;
-  if (launches > 0) {
+  double floorP50 = 0, floorCpuMs = 0;
+  if (launches > 0 || many > 0) {
     std::string floorDir = scratchDir("agora-bench-floor");
-    auto floor = agora::bench::measureContainerFloor(launches, floorDir);
+    auto floor = agora::bench::measureContainerFloor(launches > 0 ? launches : 100, floorDir);
     fs::remove_all(floorDir);
-    floorP50 = percentile(floor, 0.5);
-    std::cout << "containerfloor mode=ns+cgroups+image launches=" << floor.size()
-              << " p50_ms=" << floorP50 << " p99_ms=" << percentile(floor, 0.99) << std::endl;
+    floorP50 = percentile(floor.ms, 0.5);
+    floorCpuMs = floor.cpuMs;
+    std::cout << "containerfloor mode=ns+cgroups+image launches=" << floor.ms.size()
+              << " p50_ms=" << floorP50 << " p99_ms=" << percentile(floor.ms, 0.99)
+              << " cpu_ms=" << floorCpuMs << std::endl;
   }
   const std::tuple<const char*, bool, std::string> modes[] = {
       {"cgroups", false, ""}, {"ns+cgroups", true, ""}, {"ns+cgroups+image", true, image}};
@@ -381,7 +386,7 @@ int main(int argc, char** argv) {
     if (!ref.empty()) std::cout << " floor_ratio=" << p50 / floorP50;
     std::cout << std::endl;
   }
-  if (many > 0) measureMany(image, many, maxStarting);
+  if (many > 0) measureMany(image, many, maxStarting, floorCpuMs);
   fs::remove_all(imageDir);
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -77,9 +78,22 @@ std::string makeLower(const std::string& dir) {
   return lower;
 }
 
+double threadCpuMs() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+double childrenCpuMs() {
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
 }  // namespace
 
-std::vector<double> measureContainerFloor(int runs, const std::string& dir) {
+FloorFigures measureContainerFloor(int runs, const std::string& dir) {
   auto cgroups = agent::cgroups::detectCgroups();
   CHECK(cgroups) << cgroups.error().message;
   auto& cg = **cgroups;
@@ -90,7 +104,8 @@ std::vector<double> measureContainerFloor(int runs, const std::string& dir) {
   limits.memoryBytes = 64ull << 20;
   limits.pidsMax = 1024;
   auto stack = std::make_unique<char[]>(64 * 1024);
-  std::vector<double> ms;
+  FloorFigures out;
+  double cpuMs = 0;
   for (int i = 0; i < runs; ++i) {
     const std::string name = group + "/" + std::to_string(i);
     const std::string root = dir + "/c" + std::to_string(i);
@@ -104,6 +119,7 @@ std::vector<double> measureContainerFloor(int runs, const std::string& dir) {
     PCHECK(pipe2(pipeFds, O_CLOEXEC) == 0);
     child.errFd = pipeFds[1];
 
+    double cpu0 = threadCpuMs() + childrenCpuMs();
     auto start = std::chrono::steady_clock::now();
     CHECK(cg.create(name)) << "cgroup " << name;
     CHECK(cg.setLimits(name, limits)) << "cgroup limits " << name;
@@ -119,11 +135,13 @@ std::vector<double> measureContainerFloor(int runs, const std::string& dir) {
     do {
       n = read(pipeFds[0], &failure, sizeof(failure));
     } while (n < 0 && errno == EINTR);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                     .count());
+    out.ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
     close(pipeFds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
+    cpuMs += threadCpuMs() + childrenCpuMs() - cpu0;
     CHECK(n == 0) << "container floor: step " << failure.step
                   << " failed: " << std::strerror(failure.err);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "busybox true: status " << status;
@@ -132,7 +150,8 @@ std::vector<double> measureContainerFloor(int runs, const std::string& dir) {
   }
   CHECK(cg.remove(group));
   fs::remove_all(lower);
-  return ms;
+  out.cpuMs = runs > 0 ? cpuMs / runs : 0;
+  return out;
 }
 
 }  // namespace agora::bench

@@ -21,9 +21,17 @@
 
 namespace agora::bench {
 
-// Milliseconds per start, `runs` starts; scratch dirs go under `dir`
-// (which must exist, on the filesystem the agent's work dir uses). Needs
-// root, overlayfs and /bin/busybox; CHECK-fails otherwise.
-std::vector<double> measureContainerFloor(int runs, const std::string& dir);
+struct FloorFigures {
+  std::vector<double> ms;  // per start
+  // CPU per start, all processes: this thread's (cgroups, dirs, clone) and
+  // the child's whole life (set-up, exec, `true`, exit). A burst of N
+  // containers on C CPUs cannot take less than N * cpuMs / C.
+  double cpuMs = 0;
+};
+
+// `runs` starts; scratch dirs go under `dir` (which must exist, on the
+// filesystem the agent's work dir uses). Needs root, overlayfs and
+// /bin/busybox; CHECK-fails otherwise.
+FloorFigures measureContainerFloor(int runs, const std::string& dir);
 
 }  // namespace agora::bench
