@@ -46,6 +46,7 @@ struct Flags {
   double imageGcIntervalSec = 3600;
   size_t maxStartingContainers = defaultMaxStartingContainers();
   bool executorForkServer = true;
+  std::string writableLayer = "disk";
 };
 
 // Creates, limits and removes a scratch cgroup under `root`.
@@ -196,6 +197,10 @@ int run(const Flags& flags) {
     LOG(ERROR) << "work dir path too long for " << paths::executorSocket(workDir);
     return 1;
   }
+  if (flags.writableLayer != "disk" && flags.writableLayer != "memory") {
+    LOG(ERROR) << "--writable-layer: '" << flags.writableLayer << "' is neither disk nor memory";
+    return 1;
+  }
   std::string runtimeDir = flags.runtimeDir.empty() ? workDir + "/run" : flags.runtimeDir;
   if (Status s = paths::makeDirs(runtimeDir, 0700); !s) {
     LOG(ERROR) << "--runtime-dir: " << s.error().message;
@@ -295,7 +300,7 @@ int run(const Flags& flags) {
       reaper,
       PosixContainerizer::Options{workDir, flags.executorPath, paths::executorEndpoint(workDir),
                                   isolation->namespaces, std::move(*hostPaths), runtimeDir,
-                                  flags.executorForkServer},
+                                  flags.executorForkServer, flags.writableLayer == "memory"},
       std::move(isolation->isolators));
   Agent::Options options;
   options.supervisor.images = images.get();
@@ -368,11 +373,12 @@ int main(int argc, char** argv) {
   Flags f;
   agora::po::options_description options("Options");
   options.add_options()("master", agora::po::value(&f.master)->required(),
-                        "master endpoint (tcp://127.0.0.1:5055) or zk://HOST:PORT[,HOST:PORT]/PATH to follow the leader")(
-      "work-dir", agora::po::value(&f.workDir)->required(),
-      "sandboxes, containers, executor socket")("http",
-                                                agora::po::value(&f.http)->default_value(""),
-                                                "HTTP API address HOST:PORT (empty: none)")(
+                        "master endpoint (tcp://127.0.0.1:5055) or zk://HOST:PORT[,HOST:PORT]/PATH "
+                        "to follow the leader")("work-dir",
+                                                agora::po::value(&f.workDir)->required(),
+                                                "sandboxes, containers, executor socket")(
+      "http", agora::po::value(&f.http)->default_value(""),
+      "HTTP API address HOST:PORT (empty: none)")(
       "resources", agora::po::value(&f.resources)->default_value(""),
       "override detected resources, e.g. 'cpus:4;mem:8192;ports:[31000-32000]'; "
       "NAME(ROLE):VALUE reserves statically for ROLE, e.g. 'cpus(eng):2;cpus:6'")(
@@ -389,6 +395,10 @@ int main(int argc, char** argv) {
       agora::po::value(&f.executorForkServer)->default_value(true)->implicit_value(true),
       "start executors as copies of one agora-executor --fork-server instead of exec'ing "
       "each (saves ~2.5 ms per launch); false: exec each")(
+      "writable-layer", agora::po::value(&f.writableLayer)->default_value(f.writableLayer),
+      "where an image container's writable layer lives: disk (under the work dir) or memory "
+      "(a tmpfs in the container's mount namespace, counted against its memory limit and "
+      "sized by its disk resource when it has one; starts faster)")(
       "log-dir", agora::po::value(&f.logDir)->default_value(""),
       "glog files (default: stderr only)")(
       "isolation", agora::po::value(&f.isolation)->default_value(""),

@@ -83,8 +83,15 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
                        "image " + spec.rootfs->reference +
                            " needs the namespaces isolation, which this agent does not use");
     }
-    // The writable layer on disk; the mount point (and hostname file) per boot.
-    const std::string layer = paths::rootfsDir(options_.workDir, config.containerId);
+    // The writable layer on disk, or in a tmpfs init mounts; the mount point
+    // (and hostname file) per boot.
+    std::string layer = paths::rootfsDir(options_.workDir, config.containerId);
+    if (options_.memoryWritableLayer) {
+      layer = paths::rootfsDir(runtimeDir(), config.containerId) + "/layer";
+      spec.rootfs->memoryLayerDir = layer;
+      double diskMb = config.task.resources.scalar("disk");
+      if (diskMb > 0) spec.rootfs->memoryLayerBytes = static_cast<uint64_t>(diskMb * 1024 * 1024);
+    }
     spec.rootfs->upperDir = layer + "/upper";
     spec.rootfs->workDir = layer + "/work";
     spec.rootfs->mountPoint = paths::rootfsDir(runtimeDir(), config.containerId) + "/merged";

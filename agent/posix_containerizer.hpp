@@ -38,6 +38,9 @@ class PosixContainerizer final : public Containerizer {
     // Start executors through an executor fork server (executor_fork_server.hpp)
     // rather than exec'ing each; falls back to exec when it cannot be used.
     bool forkServer = true;
+    // An image container's writable layer in memory (a tmpfs only its mount
+    // namespace sees; ImageRootfs::memoryLayerDir) instead of on disk.
+    bool memoryWritableLayer = false;
   };
 
   // REQUIRES: reaper outlives the containerizer.

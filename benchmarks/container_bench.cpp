@@ -12,8 +12,9 @@
 // (container_floor.hpp); the image line adds floor_ratio = p50 / that p50.
 // Modes: cgroups; ns+cgroups; ns+cgroups+image (an
 // overlay rootfs from a busybox OCI image built here, pulled once into the
-// agent's store). Then the time until N (default 1000) image containers
-// started at once on one agent are all RUNNING, and until all are gone again:
+// agent's store); ns+cgroups+image+memlayer (its writable layer in memory). Then the time until N
+// (default 1000) image containers started at once on one agent are all RUNNING, and until all are
+// gone again:
 //   manycontainers n=… max_starting=… all_running_s=… all_gone_s=…
 //     idle_agent_cpu_pct=… idle_containers_cpu_pct=… floor_cpu_bound_s=…
 // (CPU in percent of one core over 10 s while all of them idle: the agent,
@@ -28,6 +29,9 @@
 // default as agora-agent's).
 // AGORA_BENCH_FORK_SERVER=0 makes the agent exec each executor instead of
 // starting it through its executor fork server (the lines say fork_server=).
+// AGORA_BENCH_WRITABLE_LAYER=memory gives the burst's containers their
+// writable layer in memory (--writable-layer=memory; the line says
+// writable_layer=); mode ns+cgroups+image+memlayer measures it per launch.
 // Scratch directories go under $TMPDIR (default /tmp): the filesystem there
 // is on the launch path (sandboxes, overlay upper dirs). Needs root, runc
 // and busybox-static.
@@ -66,6 +70,12 @@ using Clock = std::chrono::steady_clock;
 bool forkServer() {
   const char* value = std::getenv("AGORA_BENCH_FORK_SERVER");
   return value == nullptr || std::string(value) != "0";
+}
+
+// Whether the MANY burst's containers have their writable layer in memory.
+bool burstMemoryLayer() {
+  const char* value = std::getenv("AGORA_BENCH_WRITABLE_LAYER");
+  return value != nullptr && std::string(value) == "memory";
 }
 
 double percentile(std::vector<double> values, double p) {
@@ -146,7 +156,8 @@ struct Launches {
 
 // Launch-to-RUNNING latencies of `launches` /bin/true tasks, from `image`
 // when set (its store is warmed by one launch first), and their CPU.
-Launches measureAgent(bool namespaces, int launches, const std::string& image = "") {
+Launches measureAgent(bool namespaces, int launches, const std::string& image = "",
+                      bool memoryLayer = false) {
   std::string workDir = scratchDir("agora-bench-ctr");
   CHECK(paths::makeDirs(paths::sandboxesRoot(workDir)));
   std::string runtimeDir = tmpfsRuntimeDir();
@@ -154,10 +165,9 @@ Launches measureAgent(bool namespaces, int launches, const std::string& image = 
   std::vector<double>& ms = out.ms;
   double cpu0 = 0;
   {
-    testing::RealAgentHarness agent(workDir, namespaces, cgroupsIsolator(),
-                                    image.empty() ? "" : paths::imageStore(workDir), {},
-                                    /*checkpoint=*/true, runtimeDir, /*maxStarting=*/0,
-                                    forkServer());
+    testing::RealAgentHarness agent(
+        workDir, namespaces, cgroupsIsolator(), image.empty() ? "" : paths::imageStore(workDir), {},
+        /*checkpoint=*/true, runtimeDir, /*maxStarting=*/0, forkServer(), memoryLayer);
     CHECK(agent.error().empty()) << agent.error();
     const auto poll = std::chrono::microseconds(50);
     for (int i = image.empty() ? 0 : -1; i < launches; ++i) {
@@ -236,8 +246,8 @@ void measureMany(const std::string& image, int count, size_t maxStarting, double
   IdleCpu idle;
   {
     testing::RealAgentHarness agent(workDir, true, cgroupsIsolator(), paths::imageStore(workDir),
-                                    {}, /*checkpoint=*/true, runtimeDir, maxStarting,
-                                    forkServer());
+                                    {}, /*checkpoint=*/true, runtimeDir, maxStarting, forkServer(),
+                                    burstMemoryLayer());
     CHECK(agent.error().empty()) << agent.error();
     auto start = Clock::now();
     double agentCpu0 = processCpuSeconds();
@@ -281,8 +291,10 @@ void measureMany(const std::string& image, int count, size_t maxStarting, double
   fs::remove_all(workDir);
   fs::remove_all(runtimeDir);
   std::cout << "manycontainers n=" << count << " max_starting=" << maxStarting
-            << " fork_server=" << forkServer() << " all_running_s=" << runningSec
-            << " all_gone_s=" << goneSec << " start_cpu_ms_per_container=" << startCpuMs
+            << " fork_server=" << forkServer()
+            << " writable_layer=" << (burstMemoryLayer() ? "memory" : "disk")
+            << " all_running_s=" << runningSec << " all_gone_s=" << goneSec
+            << " start_cpu_ms_per_container=" << startCpuMs
             << " agent_start_cpu_ms_per_container=" << agentStartCpuMs
             << " idle_agent_cpu_pct=" << idle.agentPct
             << " idle_containers_cpu_pct=" << idle.containersPct << " floor_cpu_bound_s="
@@ -372,11 +384,14 @@ int main(int argc, char** argv) {
               << " p50_ms=" << floorP50 << " p99_ms=" << percentile(floor.ms, 0.99)
               << " cpu_ms=" << floorCpuMs << std::endl;
   }
-  const std::tuple<const char*, bool, std::string> modes[] = {
-      {"cgroups", false, ""}, {"ns+cgroups", true, ""}, {"ns+cgroups+image", true, image}};
-  for (const auto& [mode, namespaces, ref] : modes) {
+  const std::tuple<const char*, bool, std::string, bool> modes[] = {
+      {"cgroups", false, "", false},
+      {"ns+cgroups", true, "", false},
+      {"ns+cgroups+image", true, image, false},
+      {"ns+cgroups+image+memlayer", true, image, true}};
+  for (const auto& [mode, namespaces, ref, memoryLayer] : modes) {
     if (launches == 0) break;
-    auto measured = measureAgent(namespaces, launches, ref);
+    auto measured = measureAgent(namespaces, launches, ref, memoryLayer);
     const auto& ms = measured.ms;
     double p50 = percentile(ms, 0.5);
     std::cout << "containerlaunch mode=" << mode << " launches=" << ms.size() << " p50_ms=" << p50

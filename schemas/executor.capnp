@@ -79,6 +79,12 @@ struct ImageRootfs {
   env @7 :List(Text);             # "K=V": the image's, overridden by the task's
   workingDir @8 :Text;            # in the container; empty: the sandbox
   user @9 :Text;                  # "NAME|UID[:GROUP|GID]" from the image's /etc files; empty: root
+  # Non-empty: the writable layer is in memory. Init mounts a tmpfs here (in
+  # the container's mount namespace only, so it goes with it) and makes
+  # upperDir and workDir in it; its pages count against the container's
+  # memory limit.
+  memoryLayerDir @10 :Text;
+  memoryLayerBytes @11 :UInt64;   # the tmpfs's size; 0: bounded by the memory limit only
 }
 
 # One mount(2) the executor makes inside the container before the task

@@ -35,6 +35,8 @@ void rootfsToCapnp(const ImageRootfs& in, schema::ImageRootfs::Builder out) {
   setTexts(out.initEnv(static_cast<unsigned>(in.env.size())), in.env);
   out.setWorkingDir(in.workingDir);
   out.setUser(in.user);
+  out.setMemoryLayerDir(in.memoryLayerDir);
+  out.setMemoryLayerBytes(in.memoryLayerBytes);
 }
 
 ImageRootfs rootfsFromCapnp(schema::ImageRootfs::Reader in) {
@@ -49,6 +51,8 @@ ImageRootfs rootfsFromCapnp(schema::ImageRootfs::Reader in) {
   out.env = texts(in.getEnv());
   out.workingDir = in.getWorkingDir();
   out.user = in.getUser();
+  out.memoryLayerDir = in.getMemoryLayerDir();
+  out.memoryLayerBytes = in.getMemoryLayerBytes();
   return out;
 }
 
@@ -151,6 +155,19 @@ Result<LaunchSpec> decodeLaunchSpec(std::string_view bytes) {
     return makeError(ErrorCode::kInvalidArgument,
                      "launch spec: the rootfs of image '" + spec.rootfs->reference +
                          "' lacks layers, overlay dirs or a command");
+  }
+  if (spec.rootfs && !spec.rootfs->memoryLayerDir.empty()) {
+    const std::string& layer = spec.rootfs->memoryLayerDir;
+    auto directlyIn = [&](const std::string& dir) {
+      return dir.size() > layer.size() + 1 && dir.compare(0, layer.size(), layer) == 0 &&
+             dir[layer.size()] == '/' && dir.find('/', layer.size() + 1) == std::string::npos;
+    };
+    if (layer.front() != '/' || !directlyIn(spec.rootfs->upperDir) ||
+        !directlyIn(spec.rootfs->workDir)) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "launch spec: the overlay dirs of image '" + spec.rootfs->reference +
+                           "' are not directly in its memory layer " + layer);
+    }
   }
   return spec;
 }

@@ -27,6 +27,8 @@ struct ImageRootfs {
   std::vector<std::string> env;
   std::string workingDir;  // empty: the sandbox
   std::string user;        // empty: root
+  std::string memoryLayerDir;  // non-empty: the writable layer is a tmpfs here
+  uint64_t memoryLayerBytes = 0;
 };
 
 // One mount made in the container before the task starts (schema::Mount

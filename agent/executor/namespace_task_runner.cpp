@@ -114,7 +114,11 @@ Result<RootfsPlan> prepareRootfs(const LaunchSpec& spec, int flags, const std::s
                      "image " + image.reference + ": images in a user namespace are not supported");
   }
   std::error_code ec;
-  for (const std::string& dir : {image.upperDir, image.workDir, image.mountPoint}) {
+  // A writable layer in memory: init makes upper/work in its tmpfs.
+  const bool inMemory = !image.memoryLayerDir.empty();
+  for (const std::string& dir : {inMemory ? image.memoryLayerDir : image.upperDir,
+                                 inMemory ? std::string() : image.workDir, image.mountPoint}) {
+    if (dir.empty()) continue;
     std::filesystem::create_directories(dir, ec);
     if (ec) return makeError(ErrorCode::kIo, "mkdir " + dir + ": " + ec.message());
   }

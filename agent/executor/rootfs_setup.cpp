@@ -143,6 +143,10 @@ bool runStep(const MountStep& s, const char* root) {
   switch (s.kind) {
     case Kind::kMakePrivate:
       return mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    case Kind::kMemoryLayer:
+      return mount("tmpfs", s.source.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, s.data.c_str()) == 0;
+    case Kind::kHostMkdir:
+      return mkdir(s.source.c_str(), 0755) == 0;
     case Kind::kOverlay:
       if (mount("overlay", root, "overlay", s.flags, s.data.c_str()) == 0) return true;
       return errno == EINVAL && !s.fallbackData.empty() &&
@@ -315,10 +319,27 @@ void RootfsPlan::run(int errFd, const PreparedMounts* volumes) const {
   if (!volumesDone) volumes->apply(errFd);
 }
 
+// The writable layer in memory: a tmpfs only this mount namespace sees,
+// holding the overlay's upper and work dirs.
+void addMemoryLayer(RootfsPlan& plan, const ImageRootfs& image) {
+  MountStep layer =
+      step(Kind::kMemoryLayer, "mount the writable layer (tmpfs) at " + image.memoryLayerDir, "");
+  layer.source = image.memoryLayerDir;
+  layer.data = "mode=755";
+  if (image.memoryLayerBytes > 0) layer.data += ",size=" + std::to_string(image.memoryLayerBytes);
+  plan.add(std::move(layer));
+  for (const std::string* dir : {&image.upperDir, &image.workDir}) {
+    MountStep made = step(Kind::kHostMkdir, "create " + *dir, "");
+    made.source = *dir;
+    plan.add(std::move(made));
+  }
+}
+
 Result<RootfsPlan> planRootfs(const RootfsOptions& o) {
   RootfsPlan plan(o.image ? o.image->mountPoint : "/");
   plan.add(step(Kind::kMakePrivate, "make / rprivate", ""));
   if (o.image) {
+    if (!o.image->memoryLayerDir.empty()) addMemoryLayer(plan, *o.image);
     auto data = overlayData(*o.image);
     if (!data) return makeError(data.error().withContext("image " + o.image->reference));
     MountStep overlay = step(Kind::kOverlay, "mount the overlay rootfs of image " +

@@ -6,7 +6,9 @@
 // With an image (RootfsOptions::image), in this order:
 //   1. make / rprivate (nothing propagates back to the host)
 //   2. mount the overlay rootfs (image layers + the container's upper/work;
-//      volatile where the kernel has it)
+//      volatile where the kernel has it); a writable layer in memory
+//      (ImageRootfs::memoryLayerDir) is a tmpfs mounted first, holding
+//      upper/work
 //   3. /proc                    <- SEAM security: mask /proc paths right after
 //   4. /dev (tmpfs; null zero full random urandom tty; devpts with ptmx;
 //      /dev/shm; fd, stdin, stdout, stderr links), /sys read-only, /tmp tmpfs
@@ -41,6 +43,8 @@ inline constexpr const char* kContainerSandbox = "/mnt/agora/sandbox";
 struct MountStep {
   enum class Kind {
     kMakePrivate,  // / and everything under it rprivate
+    kMemoryLayer,  // a tmpfs at host path `source`, options in `data`
+    kHostMkdir,    // host path `source` (its parent exists), mode 0755
     kOverlay,      // overlayfs at the root (a host path), options in `data`
     kMount,        // a fresh `fstype` at target (a directory)
     kBind,         // host `source` onto target (a file when `file`), MS_REC in flags

@@ -119,12 +119,12 @@ class ImageContainersTest : public ::testing::Test {
     fs::remove_all(root_);
   }
 
-  void startAgent(bool namespaces) {
+  void startAgent(bool namespaces, bool memoryLayer = false) {
     harness_.reset();
     harness_ = std::make_unique<testing::RealAgentHarness>(
         root_ + "/work", namespaces, std::vector<std::unique_ptr<Isolator>>{},
-        namespaces ? root_ + "/store" : "", HostPathPolicy{}, /*checkpoint=*/true,
-        root_ + "/run");
+        namespaces ? root_ + "/store" : "", HostPathPolicy{}, /*checkpoint=*/true, root_ + "/run",
+        /*maxStarting=*/0, /*forkServer=*/true, memoryLayer);
     ASSERT_EQ(harness_->error(), "");
   }
 
@@ -390,6 +390,40 @@ TEST_F(ImageContainersTest, KilledContainersLeaveNoMountOrUpperDir) {
   ASSERT_NE(end, nullptr);
   EXPECT_EQ(end->state, TaskState::KILLED);
   expectCleanedUp("sleeper");
+}
+
+// --writable-layer=memory: the upper dir is in a tmpfs that only the
+// container's mount namespace has, sized by the task's disk.
+TEST_F(ImageContainersTest, AWritableLayerInMemoryIsATmpfsOnlyTheContainerHasSizedByItsDisk) {
+  startAgent(true, /*memoryLayer=*/true);
+  TaskInfo t = shellTask(
+      "inmem", probe(),
+      "cd /; busybox dd if=/dev/zero of=/small bs=1024 count=512 2>/dev/null && echo small=ok; "
+      "busybox dd if=/dev/zero of=/big bs=1024 count=2048 2>/dev/null || echo big=refused; "
+      "busybox grep ' / / ' /proc/self/mountinfo; } > $AGORA_SANDBOX/out 2>&1; "
+      "exec busybox sleep 1000");
+  t.command.value = "{ " + t.command.value;
+  t.resources.setScalar("disk", 1);
+  harness_->launch(t);
+  ASSERT_TRUE(harness_->waitRunning("inmem"));
+  std::string out;
+  EXPECT_TRUE(harness_->runUntil(
+      [&] {
+        out = harness_->readSandbox("inmem", "out");
+        return out.find("overlay") != std::string::npos;
+      },
+      seconds(10)));
+  EXPECT_NE(out.find("small=ok"), std::string::npos) << out;
+  EXPECT_NE(out.find("big=refused"), std::string::npos) << "1 MB layer took 2 MB:\n" << out;
+  EXPECT_NE(out.find("upperdir=" + mountPointDirOf("inmem") + "/layer/upper"), std::string::npos)
+      << out;
+  // Nothing on disk, and the host sees neither the tmpfs nor the files.
+  EXPECT_FALSE(fs::exists(rootfsOf("inmem")));
+  EXPECT_EQ(hostMountsUnder(root_), std::vector<std::string>{});
+  EXPECT_TRUE(fs::is_empty(mountPointDirOf("inmem") + "/layer"));
+  harness_->kill("inmem");
+  ASSERT_NE(harness_->waitTerminal("inmem"), nullptr);
+  expectCleanedUp("inmem");
 }
 
 // Mount points come from the shared mount-point layer: a container that

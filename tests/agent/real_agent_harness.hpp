@@ -34,7 +34,7 @@ class RealAgentHarness {
                    std::vector<std::unique_ptr<Isolator>> isolators = {},
                    const std::string& imageStoreDir = "", HostPathPolicy hostPaths = {},
                    bool checkpoint = false, const std::string& runtimeDir = "",
-                   size_t maxStarting = 0, bool forkServer = true)
+                   size_t maxStarting = 0, bool forkServer = true, bool memoryLayer = false)
       : workDir_(workDir) {
     masterServer_ = net_.bind("master");
     masterLink_ = net_.connect("master", kAgentIdentity);
@@ -59,7 +59,7 @@ class RealAgentHarness {
         reaper_,
         PosixContainerizer::Options{workDir_, std::string(AGORA_BIN_DIR) + "/agora-executor",
                                     paths::executorEndpoint(workDir_), namespaces,
-                                    std::move(hostPaths), runtimeDir, forkServer},
+                                    std::move(hostPaths), runtimeDir, forkServer, memoryLayer},
         std::move(isolators));
     Agent::Options options;
     if (!imageStoreDir.empty()) {

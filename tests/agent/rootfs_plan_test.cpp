@@ -115,6 +115,30 @@ TEST(RootfsPlanTest, RejectsOverlayDirsTheKernelWouldMisparse) {
   EXPECT_NE(plan.error().message.find(image.reference), std::string::npos);
 }
 
+TEST(RootfsPlanTest, AWritableLayerInMemoryIsMountedAndFilledBeforeTheOverlay) {
+  ImageRootfs image = sampleImage();
+  image.memoryLayerDir = "/run/containers/c1/rootfs/layer";
+  image.upperDir = image.memoryLayerDir + "/upper";
+  image.workDir = image.memoryLayerDir + "/work";
+  image.memoryLayerBytes = 1 << 20;
+  auto plan = planRootfs(RootfsOptions{&image, "/sandbox", "/work/hostname", false});
+  ASSERT_TRUE(plan) << plan.error().message;
+  const auto& steps = plan->steps();
+  ASSERT_GE(steps.size(), 5u);
+  EXPECT_EQ(steps[0].kind, Kind::kMakePrivate) << "the tmpfs would reach the host";
+  EXPECT_EQ(steps[1].kind, Kind::kMemoryLayer);
+  EXPECT_EQ(steps[1].source, image.memoryLayerDir);
+  EXPECT_EQ(steps[1].data, "mode=755,size=1048576");
+  EXPECT_EQ(steps[2].kind, Kind::kHostMkdir);
+  EXPECT_EQ(steps[2].source, image.upperDir);
+  EXPECT_EQ(steps[3].source, image.workDir);
+  EXPECT_EQ(steps[4].kind, Kind::kOverlay);
+  image.memoryLayerBytes = 0;
+  auto unsized = planRootfs(RootfsOptions{&image, "/sandbox", "/work/hostname", false});
+  ASSERT_TRUE(unsized);
+  EXPECT_EQ(unsized->steps()[1].data, "mode=755");
+}
+
 TEST(RootfsPlanTest, DescribesAFailedStepByIndex) {
   auto plan = planRootfs(RootfsOptions{nullptr, "/sandbox", "", false});
   ASSERT_TRUE(plan);
@@ -138,6 +162,26 @@ TEST(LaunchSpecImageTest, TheRootfsSurvivesEncoding) {
   EXPECT_EQ(decoded->rootfs->argv, spec.rootfs->argv);
   EXPECT_EQ(decoded->rootfs->imageId, spec.rootfs->imageId);
   EXPECT_EQ(decoded->rootfs->user, "app:staff");
+  spec.rootfs->memoryLayerDir = "/run/c1/layer";
+  spec.rootfs->memoryLayerBytes = 4096;
+  spec.rootfs->upperDir = "/run/c1/layer/upper";
+  spec.rootfs->workDir = "/run/c1/layer/work";
+  decoded = decodeLaunchSpec(encodeLaunchSpec(spec));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->rootfs->memoryLayerDir, "/run/c1/layer");
+  EXPECT_EQ(decoded->rootfs->memoryLayerBytes, 4096u);
+  // Overlay dirs outside the memory layer would be made on the host.
+  for (std::string upper :
+       {"/run/c1/upper", "/run/c1/layer/a/upper", "/run/c1/layerX/upper", "/run/c1/layer/"}) {
+    spec.rootfs->upperDir = upper;
+    EXPECT_FALSE(decodeLaunchSpec(encodeLaunchSpec(spec))) << upper;
+  }
+  spec.rootfs->upperDir = "/run/c1/layer/upper";
+  spec.rootfs->memoryLayerDir = "run/c1/layer";
+  spec.rootfs->upperDir = "run/c1/layer/upper";
+  spec.rootfs->workDir = "run/c1/layer/work";
+  EXPECT_FALSE(decodeLaunchSpec(encodeLaunchSpec(spec))) << "a relative memory layer";
+  spec.rootfs->memoryLayerDir.clear();
   spec.rootfs->layerDirs.clear();
   auto broken = decodeLaunchSpec(encodeLaunchSpec(spec));
   ASSERT_FALSE(broken);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <atomic>
@@ -14,6 +15,7 @@
 
 #include "common/codec.hpp"
 #include "common/http_client.hpp"
+#include "common/subprocess.hpp"
 #include "common/zmq_transport.hpp"
 #include "schemas/master_agent.capnp.h"
 #include "tests/integration/cluster.hpp"
@@ -301,6 +303,24 @@ TEST_F(ClusterTest, GarbageOnTheMasterSocketLeavesItServing) {
   auto metrics = http::get("http://" + cluster_.masterHttp() + "/metrics");
   ASSERT_TRUE(metrics.has_value());
   EXPECT_NE(metrics->body.find("rejected"), std::string::npos);
+}
+
+TEST_F(ClusterTest, AnAgentRefusesAnUnknownWritableLayer) {
+  const std::string err = cluster_.root() + "/bad-agent.err";
+  SpawnOptions spawned;
+  spawned.argv = {std::string(AGORA_BIN_DIR) + "/agora-agent", "--master",
+                  cluster_.masterEndpoint(), "--work-dir", cluster_.root() + "/bad-agent",
+                  "--writable-layer=ssd"};
+  spawned.stderrPath = err;
+  auto pid = spawn(spawned);
+  ASSERT_TRUE(pid) << pid.error().message;
+  auto status = waitForExit(*pid, std::chrono::seconds(10));
+  ASSERT_TRUE(status) << "still running with --writable-layer=ssd";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << *status;
+  std::ifstream in(err);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("--writable-layer: 'ssd' is neither disk nor memory"), std::string::npos)
+      << text;
 }
 
 }  // namespace
