@@ -398,7 +398,8 @@ int main(int argc, char** argv) {
       "writable-layer", agora::po::value(&f.writableLayer)->default_value(f.writableLayer),
       "where an image container's writable layer lives: disk (under the work dir) or memory "
       "(a tmpfs in the container's mount namespace, counted against its memory limit and "
-      "sized by its disk resource when it has one; starts faster)")(
+      "sized by its disk resource when it has one; starts faster); per task: label "
+      "agora.rootfs.writable_layer")(
       "log-dir", agora::po::value(&f.logDir)->default_value(""),
       "glog files (default: stderr only)")(
       "isolation", agora::po::value(&f.isolation)->default_value(""),

@@ -64,6 +64,14 @@ Result<pid_t> PosixContainerizer::launch(const ContainerConfig& config) {
   return *pid;
 }
 
+Result<bool> PosixContainerizer::memoryWritableLayer(const TaskInfo& task) const {
+  const std::string* value = findValue(task.labels, kWritableLayerLabel);
+  if (value == nullptr) return options_.memoryWritableLayer;
+  if (*value == "memory" || *value == "disk") return *value == "memory";
+  return makeError(ErrorCode::kInvalidArgument, std::string("label ") + kWritableLayerLabel + "='" +
+                                                    *value + "': expected disk or memory");
+}
+
 Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   if (Status s = paths::makeDirs(config.sandbox); !s) return makeError(s.error());
   std::string dir = paths::containerDir(runtimeDir(), config.containerId);
@@ -85,8 +93,10 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
     }
     // The writable layer on disk, or in a tmpfs init mounts; the mount point
     // (and hostname file) per boot.
+    auto inMemory = memoryWritableLayer(config.task);
+    if (!inMemory) return makeError(inMemory.error());
     std::string layer = paths::rootfsDir(options_.workDir, config.containerId);
-    if (options_.memoryWritableLayer) {
+    if (*inMemory) {
       layer = paths::rootfsDir(runtimeDir(), config.containerId) + "/layer";
       spec.rootfs->memoryLayerDir = layer;
       double diskMb = config.task.resources.scalar("disk");

@@ -26,6 +26,8 @@
 
 namespace agora::agent {
 
+inline constexpr const char* kWritableLayerLabel = "agora.rootfs.writable_layer";
+
 class PosixContainerizer final : public Containerizer {
  public:
   struct Options {
@@ -39,7 +41,8 @@ class PosixContainerizer final : public Containerizer {
     // rather than exec'ing each; falls back to exec when it cannot be used.
     bool forkServer = true;
     // An image container's writable layer in memory (a tmpfs only its mount
-    // namespace sees; ImageRootfs::memoryLayerDir) instead of on disk.
+    // namespace sees; ImageRootfs::memoryLayerDir) instead of on disk. A
+    // task chooses with the label kWritableLayerLabel (disk or memory).
     bool memoryWritableLayer = false;
   };
 
@@ -65,6 +68,8 @@ class PosixContainerizer final : public Containerizer {
   std::optional<ContainerLimitation> limitation(const std::string& containerId) const override;
 
  private:
+  // Options::memoryWritableLayer, or the task's label.
+  Result<bool> memoryWritableLayer(const TaskInfo& task) const;
   const std::string& runtimeDir() const {
     return options_.runtimeDir.empty() ? options_.workDir : options_.runtimeDir;
   }

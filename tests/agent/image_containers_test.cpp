@@ -426,6 +426,35 @@ TEST_F(ImageContainersTest, AWritableLayerInMemoryIsATmpfsOnlyTheContainerHasSiz
   expectCleanedUp("inmem");
 }
 
+// The task's label overrides the agent's choice; a bad value fails the
+// launch naming the label.
+TEST_F(ImageContainersTest, ATaskLabelChoosesItsWritableLayer) {
+  TaskInfo t = shellTask("labelled", probe(),
+                         "busybox grep ' / / ' /proc/self/mountinfo > $AGORA_SANDBOX/out; "
+                         "exec busybox sleep 1000");
+  t.labels.push_back({"agora.rootfs.writable_layer", "memory"});
+  harness_->launch(t);
+  ASSERT_TRUE(harness_->waitRunning("labelled"));
+  std::string out;
+  EXPECT_TRUE(harness_->runUntil(
+      [&] {
+        return (out = harness_->readSandbox("labelled", "out")).find("overlay") !=
+               std::string::npos;
+      },
+      seconds(10)));
+  EXPECT_NE(out.find("upperdir=" + mountPointDirOf("labelled") + "/layer/upper"), std::string::npos)
+      << out;
+  EXPECT_FALSE(fs::exists(rootfsOf("labelled"))) << "the agent's default (disk) won";
+  harness_->kill("labelled");
+  ASSERT_NE(harness_->waitTerminal("labelled"), nullptr);
+  expectCleanedUp("labelled");
+
+  TaskInfo bad = task("bad-layer", probe());
+  bad.labels.push_back({"agora.rootfs.writable_layer", "ssd"});
+  EXPECT_NE(launchFailure(bad).find("agora.rootfs.writable_layer='ssd': expected disk or memory"),
+            std::string::npos);
+}
+
 // Mount points come from the shared mount-point layer: a container that
 // writes nothing leaves its upper dir empty (no per-start inode churn).
 TEST_F(ImageContainersTest, StartingAContainerCreatesNothingInItsUpperDir) {
