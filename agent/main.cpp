@@ -197,8 +197,9 @@ int run(const Flags& flags) {
     LOG(ERROR) << "work dir path too long for " << paths::executorSocket(workDir);
     return 1;
   }
-  if (flags.writableLayer != "disk" && flags.writableLayer != "memory") {
-    LOG(ERROR) << "--writable-layer: '" << flags.writableLayer << "' is neither disk nor memory";
+  auto memoryLayer = parseWritableLayer(flags.writableLayer, "--writable-layer");
+  if (!memoryLayer) {
+    LOG(ERROR) << memoryLayer.error().message;
     return 1;
   }
   std::string runtimeDir = flags.runtimeDir.empty() ? workDir + "/run" : flags.runtimeDir;
@@ -300,7 +301,7 @@ int run(const Flags& flags) {
       reaper,
       PosixContainerizer::Options{workDir, flags.executorPath, paths::executorEndpoint(workDir),
                                   isolation->namespaces, std::move(*hostPaths), runtimeDir,
-                                  flags.executorForkServer, flags.writableLayer == "memory"},
+                                  flags.executorForkServer, *memoryLayer},
       std::move(isolation->isolators));
   Agent::Options options;
   options.supervisor.images = images.get();

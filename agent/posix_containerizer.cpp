@@ -64,12 +64,15 @@ Result<pid_t> PosixContainerizer::launch(const ContainerConfig& config) {
   return *pid;
 }
 
+Result<bool> parseWritableLayer(const std::string& value, const std::string& what) {
+  if (value == "memory" || value == "disk") return value == "memory";
+  return makeError(ErrorCode::kInvalidArgument, what + "='" + value + "': expected disk or memory");
+}
+
 Result<bool> PosixContainerizer::memoryWritableLayer(const TaskInfo& task) const {
   const std::string* value = findValue(task.labels, kWritableLayerLabel);
   if (value == nullptr) return options_.memoryWritableLayer;
-  if (*value == "memory" || *value == "disk") return *value == "memory";
-  return makeError(ErrorCode::kInvalidArgument, std::string("label ") + kWritableLayerLabel + "='" +
-                                                    *value + "': expected disk or memory");
+  return parseWritableLayer(*value, std::string("label ") + kWritableLayerLabel);
 }
 
 Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {

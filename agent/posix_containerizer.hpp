@@ -28,6 +28,10 @@ namespace agora::agent {
 
 inline constexpr const char* kWritableLayerLabel = "agora.rootfs.writable_layer";
 
+// "memory" -> true, "disk" -> false (the agent's --writable-layer and the
+// task label kWritableLayerLabel); kInvalidArgument naming `what` otherwise.
+Result<bool> parseWritableLayer(const std::string& value, const std::string& what);
+
 class PosixContainerizer final : public Containerizer {
  public:
   struct Options {

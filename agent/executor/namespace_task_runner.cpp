@@ -115,10 +115,13 @@ Result<RootfsPlan> prepareRootfs(const LaunchSpec& spec, int flags, const std::s
   }
   std::error_code ec;
   // A writable layer in memory: init makes upper/work in its tmpfs.
-  const bool inMemory = !image.memoryLayerDir.empty();
-  for (const std::string& dir : {inMemory ? image.memoryLayerDir : image.upperDir,
-                                 inMemory ? std::string() : image.workDir, image.mountPoint}) {
-    if (dir.empty()) continue;
+  std::vector<std::string> dirs = {image.mountPoint};
+  if (image.memoryLayerDir.empty()) {
+    dirs.insert(dirs.end(), {image.upperDir, image.workDir});
+  } else {
+    dirs.push_back(image.memoryLayerDir);
+  }
+  for (const std::string& dir : dirs) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return makeError(ErrorCode::kIo, "mkdir " + dir + ": " + ec.message());
   }

@@ -319,7 +319,7 @@ TEST_F(ClusterTest, AnAgentRefusesAnUnknownWritableLayer) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << *status;
   std::ifstream in(err);
   std::string text((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_NE(text.find("--writable-layer: 'ssd' is neither disk nor memory"), std::string::npos)
+  EXPECT_NE(text.find("--writable-layer='ssd': expected disk or memory"), std::string::npos)
       << text;
 }
 
