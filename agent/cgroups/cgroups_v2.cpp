@@ -14,10 +14,10 @@ namespace {
 constexpr auto kPoll = std::chrono::milliseconds(1);
 constexpr int kFreezePolls = 1000;  // ~1 s
 constexpr int kEmptyPolls = 2000;   // ~2 s
-const char* const kControllers[] = {"cpu", "memory", "pids"};
 }  // namespace
 
-CgroupsV2::CgroupsV2(std::string root) : root_(std::move(root)) {}
+CgroupsV2::CgroupsV2(std::string root, Options options)
+    : root_(std::move(root)), options_(std::move(options)) {}
 
 Status CgroupsV2::enableControllers(const std::string& dir) {
   auto available = readFile(dir + "/cgroup.controllers");
@@ -32,14 +32,14 @@ Status CgroupsV2::enableControllers(const std::string& dir) {
     }
     return false;
   };
-  for (const char* c : kControllers) {
+  for (const std::string& c : options_.controllers) {
     if (has(*enabled, c)) continue;
     if (!has(*available, c)) {
       return makeError(ErrorCode::kFailedPrecondition,
-                       std::string("controller '") + c + "' is not available in " + dir);
+                       "controller '" + c + "' is not available in " + dir);
     }
-    if (Status s = writeFile(dir + "/cgroup.subtree_control", std::string("+") + c); !s) {
-      return makeError(s.error().withContext("enabling the " + std::string(c) + " controller"));
+    if (Status s = writeFile(dir + "/cgroup.subtree_control", "+" + c); !s) {
+      return makeError(s.error().withContext("enabling the " + c + " controller"));
     }
   }
   return {};
@@ -123,7 +123,7 @@ Status CgroupsV2::killAll(const std::string& name) {
   if (!exists(name)) return {};
   if (auto pids = processes(name); pids && pids->empty()) return {};  // nothing to kill
   bool thorough = false;  // every process reached despite racing forks
-  if (pathExists(path(name) + "/cgroup.kill")) {
+  if (options_.killFile && pathExists(path(name) + "/cgroup.kill")) {
     if (Status s = writeFile(path(name) + "/cgroup.kill", "1"); !s) return s;
     thorough = true;
   } else {

@@ -11,6 +11,7 @@
 // a leaf next to the containers' root, as systemd's Delegate=yes allows.
 
 #include <string>
+#include <vector>
 
 #include "agent/cgroups/cgroupfs.hpp"
 #include "agent/cgroups/cgroups.hpp"
@@ -19,8 +20,18 @@ namespace agora::agent::cgroups {
 
 class CgroupsV2 final : public Cgroups {
  public:
+  struct Options {
+    // Enabled in every ancestor of a created cgroup; create() fails naming
+    // the first one the hierarchy does not offer.
+    std::vector<std::string> controllers{"cpu", "memory", "pids"};
+    // Kill through cgroup.kill when the kernel has it; false: always freeze
+    // and SIGKILL, as on kernels before 5.14.
+    bool killFile = true;
+  };
+
   // `root`: absolute directory of this process's cgroup in the unified hierarchy.
-  explicit CgroupsV2(std::string root);
+  explicit CgroupsV2(std::string root) : CgroupsV2(std::move(root), Options{}) {}
+  CgroupsV2(std::string root, Options options);
 
   int version() const override { return 2; }
   std::string describe() const override { return "cgroup v2 (" + root_ + ")"; }
@@ -43,6 +54,7 @@ class CgroupsV2 final : public Cgroups {
   Status freeze(const std::string& name, bool frozen);
 
   std::string root_;
+  Options options_;
 };
 
 }  // namespace agora::agent::cgroups

@@ -326,7 +326,12 @@ TEST_F(CgroupsIsolatorTest, ACpuQuotaThrottlesABusyLoopAndShowsInUsage) {
   ASSERT_TRUE(runUntil(
       [&] {
         for (const auto& c : agent_->snapshot()->containers) {
-          if (c.id == id && c.usage && c.usage->cpusNrThrottled > 0) seen = c.usage;
+          // Both counted from the cgroup alone (no /proc scan): the
+          // executor and the shell (an ASan executor is throttled even
+          // before it starts the shell).
+          if (c.id == id && c.usage && c.usage->cpusNrThrottled > 0 && c.usage->processes >= 2) {
+            seen = c.usage;
+          }
         }
         return seen.has_value();
       },
@@ -334,9 +339,7 @@ TEST_F(CgroupsIsolatorTest, ACpuQuotaThrottlesABusyLoopAndShowsInUsage) {
   EXPECT_TRUE(seen->cgroups);
   EXPECT_GT(seen->cpusThrottledSec, 0);
   EXPECT_GT(seen->memLimitBytes, 0u);
-  // From the cgroup alone (no /proc scan): the executor and the shell.
   EXPECT_GT(seen->memRssBytes, 0u);
-  EXPECT_GE(seen->processes, 2u);
   auto body = nlohmann::json::parse(containersResponse(*agent_->snapshot()).body);
   bool found = false;
   for (const auto& c : body["containers"]) {
