@@ -71,6 +71,14 @@ Result<std::unique_ptr<CgroupsIsolator>> makeCgroupsIsolator(const Flags& flags,
                     : !cgroups     ? cgroups.error().message
                                    : "";
   if (why.empty()) {
+    if (auto moved = (*cgroups)->prepareRoot(); !moved) {
+      why = moved.error().message;
+    } else if (*moved > 0) {
+      LOG(INFO) << "moved " << *moved
+                << " processes out of the cgroups root into a leaf cgroup beneath it";
+    }
+  }
+  if (why.empty()) {
     // Mounted is not usable (a v2 host without delegation, a read-only
     // cgroupfs): try a cgroup of our own once before relying on it.
     if (auto probed = probeCgroups(**cgroups, flags.cgroupsRoot); !probed) {

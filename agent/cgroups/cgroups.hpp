@@ -51,6 +51,13 @@ class Cgroups {
   // For logs: "cgroup v1 (cpu=/sys/fs/cgroup/cpu, ...)".
   virtual std::string describe() const = 0;
 
+  // Readies the root for cgroups beneath it; called once at startup before
+  // any child process starts. v2: a cgroup other than the hierarchy's root
+  // that holds processes cannot hand controllers to children (the kernel's
+  // "no internal processes" rule), so its processes, this one's included,
+  // move into a leaf beneath it, as a service delegated a cgroup (systemd's
+  // Delegate=yes) does. Returns how many moved.
+  virtual Result<size_t> prepareRoot() { return size_t{0}; }
   // mkdir -p in every hierarchy (v2: enables the controllers on the way).
   // An existing cgroup is fine.
   virtual Status create(const std::string& name) = 0;

@@ -82,7 +82,15 @@ Result<std::unique_ptr<Cgroups>> detectCgroups(const CgroupsProbe& probe) {
   auto self = parseSelfCgroup(*selfText);
 
   if (!mounts.v2.empty() && self.count("")) {
-    std::string root = mounts.v2 + self[""];
+    std::string own = self[""];
+    // An agent started from the leaf an earlier one moved into (e.g. by a
+    // process it left there) uses the same root, to find its containers.
+    std::string leaf = std::string("/") + CgroupsV2::kAgentLeaf;
+    if (own.size() >= leaf.size() &&
+        own.compare(own.size() - leaf.size(), leaf.size(), leaf) == 0) {
+      own.resize(own.size() - leaf.size());
+    }
+    std::string root = mounts.v2 + own;
     if (offersV2Controllers(root)) {
       return std::unique_ptr<Cgroups>(std::make_unique<CgroupsV2>(root));
     }

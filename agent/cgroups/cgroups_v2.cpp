@@ -45,6 +45,27 @@ Status CgroupsV2::enableControllers(const std::string& dir) {
   return {};
 }
 
+Result<size_t> CgroupsV2::prepareRoot() {
+  // Only the hierarchy's root lacks cgroup.type, and it is exempt.
+  if (!pathExists(root_ + "/cgroup.type")) return size_t{0};
+  std::string leaf = root_ + "/" + kAgentLeaf;
+  size_t moved = 0;
+  // Another pass for processes forked while the first moved their parents.
+  for (int pass = 0; pass < 10; ++pass) {
+    auto text = readFile(root_ + "/cgroup.procs");
+    if (!text) return makeError(text.error());
+    std::vector<pid_t> pids = parsePids(*text);
+    if (pids.empty()) return moved;
+    if (Status s = makeDirs(leaf); !s) return makeError(s.error());
+    for (pid_t pid : pids) {
+      // A process that exited meanwhile fails with ESRCH: nothing to move.
+      if (writeFile(leaf + "/cgroup.procs", std::to_string(pid))) ++moved;
+    }
+  }
+  return makeError(ErrorCode::kUnavailable,
+                   "processes keep appearing in " + root_ + " while moving them into " + leaf);
+}
+
 Status CgroupsV2::create(const std::string& name) {
   std::string dir = root_;
   size_t start = 0;

@@ -5,10 +5,11 @@
 // `oom_kill` in memory.events.
 //
 // Controllers are enabled in cgroup.subtree_control of every ancestor of a
-// created cgroup below the root. REQUIRES (kernel's "no internal processes"
-// rule): the root is delegated to the agent and the agent itself does not
-// sit in a cgroup whose subtree_control must change — i.e. run the agent in
-// a leaf next to the containers' root, as systemd's Delegate=yes allows.
+// created cgroup below the root. REQUIRES: the root is delegated to the
+// agent (systemd's Delegate=yes, or a container's cgroup namespace), and
+// prepareRoot() ran: it moves the processes of the root, the agent's
+// included, into the leaf kAgentLeaf beneath it (the kernel's "no internal
+// processes" rule), so the root can hand controllers to the containers'.
 
 #include <string>
 #include <vector>
@@ -20,6 +21,10 @@ namespace agora::agent::cgroups {
 
 class CgroupsV2 final : public Cgroups {
  public:
+  // Where prepareRoot() moves the root's processes; detection takes an agent
+  // that starts in it as started in the root.
+  static constexpr const char* kAgentLeaf = "agora-agent";
+
   struct Options {
     // Enabled in every ancestor of a created cgroup; create() fails naming
     // the first one the hierarchy does not offer.
@@ -35,6 +40,7 @@ class CgroupsV2 final : public Cgroups {
 
   int version() const override { return 2; }
   std::string describe() const override { return "cgroup v2 (" + root_ + ")"; }
+  Result<size_t> prepareRoot() override;
   Status create(const std::string& name) override;
   bool exists(const std::string& name) const override;
   std::vector<std::string> children(const std::string& name) const override;

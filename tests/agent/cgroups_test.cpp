@@ -93,6 +93,15 @@ TEST_F(CgroupsTest, DetectsV2WhenItOffersTheControllers) {
   EXPECT_EQ((*cg)->describe(), "cgroup v2 (" + root_ + "/unified/agent)");
 }
 
+TEST_F(CgroupsTest, AnAgentStartedInTheLeafOfAnEarlierOneUsesTheSameRoot) {
+  put("unified/agent/cgroup.controllers", "cpu memory pids\n");
+  put("mounts", "cgroup2 " + root_ + "/unified cgroup2 rw 0 0\n");
+  put("self", std::string("0::/agent/") + CgroupsV2::kAgentLeaf + "\n");
+  auto cg = detectCgroups({root_ + "/mounts", root_ + "/self"});
+  ASSERT_TRUE(cg) << cg.error().message;
+  EXPECT_EQ((*cg)->describe(), "cgroup v2 (" + root_ + "/unified/agent)");
+}
+
 TEST_F(CgroupsTest, NoUsableCgroupsIsUnavailable) {
   put("mounts", "cgroup " + root_ + "/cpu cgroup rw,cpu 0 0\n");
   put("self", "1:cpu:/\n");

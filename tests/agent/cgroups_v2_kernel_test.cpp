@@ -80,6 +80,10 @@ class CgroupsV2KernelTest : public ::testing::Test {
       (void)cg.remove(name);
     }
     EXPECT_TRUE(removeDir(root_)) << root_;
+    if (disableHugetlb_) {
+      Status s = writeFile(cgroup2Mount() + "/cgroup.subtree_control", "-hugetlb");
+      EXPECT_TRUE(s) << s.error().message;
+    }
   }
 
   // Forks a child that, once it is in cgroup `name`, runs `body`.
@@ -145,6 +149,7 @@ class CgroupsV2KernelTest : public ::testing::Test {
 
   std::string root_;
   std::vector<pid_t> children_;
+  bool disableHugetlb_ = false;  // this test enabled it in the mount's root
 };
 
 TEST_F(CgroupsV2KernelTest, CgroupKillTakesDownTheWholeTreeAndTheCgroupGoes) {
@@ -234,6 +239,57 @@ TEST_F(CgroupsV2KernelTest, WhereTheControllersAreOfferedTheLimitsReachTheKernel
   EXPECT_EQ(read("pids.max"), "32\n");
   EXPECT_EQ(read("cpu.max").rfind("50000 ", 0), 0u) << read("cpu.max");
   expectKillsTree(cg, "agora/limited");
+}
+
+// The kernel's "no internal processes" rule, shown with hugetlb: on a cgroup
+// v1 host like this one the one controller left to the cgroup2 mount.
+TEST_F(CgroupsV2KernelTest, PrepareRootMovesTheRootsProcessesSoItCanHandOutControllers) {
+  std::string mount = cgroup2Mount();
+  auto offered = readFile(mount + "/cgroup.controllers");
+  ASSERT_TRUE(offered);
+  if (offered->find("hugetlb") == std::string::npos) GTEST_SKIP() << "no hugetlb in cgroup2";
+  auto enabled = readFile(mount + "/cgroup.subtree_control");
+  ASSERT_TRUE(enabled);
+  if (enabled->find("hugetlb") == std::string::npos) {
+    ASSERT_TRUE(writeFile(mount + "/cgroup.subtree_control", "+hugetlb"));
+    disableHugetlb_ = true;
+  }
+  CgroupsV2 cg(root_, {{"hugetlb"}, true});
+  // The agent as a delegated service starts: a process in the root itself.
+  pid_t agent = spawnIn(cg, "", [] { execl("/bin/sleep", "sleep", "1000", nullptr); });
+  Status blocked = cg.create("agora/c");
+  ASSERT_FALSE(blocked) << "the kernel let a cgroup with processes hand out a controller";
+  EXPECT_NE(blocked.error().message.find("enabling the hugetlb controller"), std::string::npos)
+      << blocked.error().message;
+
+  auto moved = cg.prepareRoot();
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(*moved, 1u);
+  auto left = readFile(root_ + "/cgroup.procs");
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(parsePids(*left).empty()) << *left;
+  auto inLeaf = cg.processes(CgroupsV2::kAgentLeaf);
+  ASSERT_TRUE(inLeaf);
+  EXPECT_EQ(*inLeaf, std::vector<pid_t>{agent});
+
+  Status created = cg.create("agora/c");
+  ASSERT_TRUE(created) << created.error().message;
+  auto handed = readFile(root_ + "/agora/c/cgroup.controllers");
+  ASSERT_TRUE(handed);
+  EXPECT_NE(handed->find("hugetlb"), std::string::npos) << *handed;
+  auto again = cg.prepareRoot();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, 0u);
+}
+
+TEST_F(CgroupsV2KernelTest, PrepareRootLeavesTheHierarchysRootAlone) {
+  // In a cgroup namespace the mount shows a cgroup that is not the root.
+  if (pathExists(cgroup2Mount() + "/cgroup.type")) GTEST_SKIP() << "not the hierarchy's root";
+  CgroupsV2 cg(cgroup2Mount(), {{}, true});
+  auto moved = cg.prepareRoot();
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(*moved, 0u);
+  EXPECT_FALSE(pathExists(cgroup2Mount() + "/" + CgroupsV2::kAgentLeaf));
 }
 
 }  // namespace
