@@ -50,6 +50,7 @@ Result<size_t> CgroupsV2::prepareRoot() {
   if (!pathExists(root_ + "/cgroup.type")) return size_t{0};
   std::string leaf = root_ + "/" + kAgentLeaf;
   size_t moved = 0;
+  std::string lastError;
   // Another pass for processes forked while the first moved their parents.
   for (int pass = 0; pass < 10; ++pass) {
     auto text = readFile(root_ + "/cgroup.procs");
@@ -59,11 +60,16 @@ Result<size_t> CgroupsV2::prepareRoot() {
     if (Status s = makeDirs(leaf); !s) return makeError(s.error());
     for (pid_t pid : pids) {
       // A process that exited meanwhile fails with ESRCH: nothing to move.
-      if (writeFile(leaf + "/cgroup.procs", std::to_string(pid))) ++moved;
+      if (Status s = writeFile(leaf + "/cgroup.procs", std::to_string(pid)); s) {
+        ++moved;
+      } else {
+        lastError = s.error().message;
+      }
     }
   }
-  return makeError(ErrorCode::kUnavailable,
-                   "processes keep appearing in " + root_ + " while moving them into " + leaf);
+  return makeError(ErrorCode::kUnavailable, "processes remain in " + root_ +
+                                                " after moving them into " + leaf +
+                                                (lastError.empty() ? "" : ": " + lastError));
 }
 
 Status CgroupsV2::create(const std::string& name) {
