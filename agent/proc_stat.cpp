@@ -43,6 +43,11 @@ std::optional<ProcStat> readProcStat(pid_t pid) {
   return parseProcStat(line);
 }
 
+bool processLive(pid_t pid) {
+  auto st = readProcStat(pid);
+  return st && st->state != 'Z';
+}
+
 namespace {
 
 template <class Visit>

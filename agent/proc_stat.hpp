@@ -26,6 +26,8 @@ struct ProcStat {
 
 // nullopt if the process is gone or the line is malformed.
 std::optional<ProcStat> readProcStat(pid_t pid);
+// Whether `pid` exists and is not a zombie.
+bool processLive(pid_t pid);
 // Parses one /proc/<pid>/stat line.
 std::optional<ProcStat> parseProcStat(const std::string& line);
 // Every live (non-zombie) process whose session ID is `sid`.

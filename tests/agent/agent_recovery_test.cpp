@@ -59,11 +59,6 @@ void killProcessesUnder(const std::string& dir) {
   }
 }
 
-bool alive(pid_t pid) {
-  auto stat = readProcStat(pid);
-  return stat && stat->state != 'Z';
-}
-
 // A child of `parent` whose comm is `comm`; 0 if none.
 pid_t childNamed(pid_t parent, const std::string& comm) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
@@ -306,13 +301,13 @@ TEST_F(AgentRecoveryTest, RestartAfterSigkillKeepsTasksAndDeliversWhatHappenedMe
   stopAgent();
   // The agent's executor fork server leaves with it; its executors stay.
   if (forkServer > 0) {
-    EXPECT_TRUE(runUntil([&] { return !alive(forkServer); }, seconds(5)));
+    EXPECT_TRUE(runUntil([&] { return !processLive(forkServer); }, seconds(5)));
   }
   writeFile(sandboxOf("short") + "/GO", "");
   // The task ends while the agent is down; its executor records how.
   ASSERT_TRUE(runUntil([&] { return fs::exists(paths::taskExitFile(runtimeDir(), containerOf("short"))); },
                        seconds(10)));
-  EXPECT_TRUE(alive(longPid));
+  EXPECT_TRUE(processLive(longPid));
 
   startAgent();
   registerAgent();
@@ -327,14 +322,14 @@ TEST_F(AgentRecoveryTest, RestartAfterSigkillKeepsTasksAndDeliversWhatHappenedMe
   runUntil([] { return false; }, seconds(1.5));
   EXPECT_EQ(deliveries("short", TaskState::FINISHED), 1u);
   EXPECT_EQ(deliveries("long", TaskState::RUNNING), 1u);
-  EXPECT_TRUE(alive(longPid));
+  EXPECT_TRUE(processLive(longPid));
   EXPECT_EQ(taskPid("long"), longPid);
 
   // The recovered executor obeys the restarted agent.
   killTask("long");
   ASSERT_TRUE(runUntil([&] { return count("long", TaskState::KILLED) == 1; }, seconds(10)))
       << readFile(stderrPath());
-  EXPECT_TRUE(runUntil([&] { return !alive(longPid); }, seconds(5)));
+  EXPECT_TRUE(runUntil([&] { return !processLive(longPid); }, seconds(5)));
 }
 
 TEST_F(AgentRecoveryTest, ExecutorsThatDiedWhileTheAgentWasDownAreReported) {
@@ -366,8 +361,8 @@ TEST_F(AgentRecoveryTest, ExecutorsThatDiedWhileTheAgentWasDownAreReported) {
   ASSERT_TRUE(runUntil([&] { return fs::exists(paths::taskExitFile(runtimeDir(), recordedContainer)); },
                        seconds(10)));
   kill(recordedExecutor, SIGKILL);
-  ASSERT_TRUE(runUntil([&] { return !alive(crashedExecutor) && !alive(recordedExecutor); },
-                       seconds(5)));
+  ASSERT_TRUE(runUntil(
+      [&] { return !processLive(crashedExecutor) && !processLive(recordedExecutor); }, seconds(5)));
 
   startAgent();
   registerAgent();
@@ -383,7 +378,7 @@ TEST_F(AgentRecoveryTest, ExecutorsThatDiedWhileTheAgentWasDownAreReported) {
     }
   }
   // The dead executor's task (left in its session) was killed on recovery.
-  EXPECT_TRUE(runUntil([&] { return !alive(taskPid("crashed")); }, seconds(5)));
+  EXPECT_TRUE(runUntil([&] { return !processLive(taskPid("crashed")); }, seconds(5)));
   // Once acknowledged, their checkpoints are gone.
   EXPECT_TRUE(runUntil(
       [&] { return !fs::exists(paths::containerCheckpoint(runtimeDir(), crashedContainer)); },
@@ -405,7 +400,7 @@ TEST_F(AgentRecoveryTest, RebootRegistersANewAgentAndDropsTheOldContainers) {
   EXPECT_FALSE(registrations_.back().reregister);
   EXPECT_EQ(registrations_.back().agentId, "A2");
   // The old containers are gone (here they still ran: a simulated reboot).
-  EXPECT_TRUE(runUntil([&] { return !alive(oldPid); }, seconds(5)));
+  EXPECT_TRUE(runUntil([&] { return !processLive(oldPid); }, seconds(5)));
   EXPECT_FALSE(fs::exists(paths::containerCheckpoint(runtimeDir(), container)));
   EXPECT_TRUE(runUntil([&] { return fs::exists(paths::agentCheckpoint(workDir_)); }, seconds(5)));
 }
@@ -426,7 +421,7 @@ TEST_F(AgentRecoveryTest, CorruptCheckpointStopsTheAgentUntilCleanupIsAsked) {
   std::string err = readFile(stderrPath());
   EXPECT_NE(err.find(containerCkpt), std::string::npos) << err;
   EXPECT_NE(err.find("truncated"), std::string::npos) << err;
-  EXPECT_TRUE(alive(pid));  // nothing was killed
+  EXPECT_TRUE(processLive(pid));  // nothing was killed
 
   // A flipped bit in the agent checkpoint.
   writeFile(containerCkpt, bytes);
@@ -443,7 +438,7 @@ TEST_F(AgentRecoveryTest, CorruptCheckpointStopsTheAgentUntilCleanupIsAsked) {
   startAgent({"--recover", "cleanup"});
   registerAgent();
   EXPECT_FALSE(registrations_.back().reregister);
-  EXPECT_TRUE(runUntil([&] { return !alive(pid); }, seconds(5)));
+  EXPECT_TRUE(runUntil([&] { return !processLive(pid); }, seconds(5)));
 }
 
 // The agent's HTTP port must be free for its restart whatever its children
@@ -473,14 +468,14 @@ TEST_F(AgentRecoveryTest, RestartedRightAfterSigkillMidLaunchItGetsItsHttpPortBa
           return (response && response->status == 200) || waitpid(agentPid_, nullptr, WNOHANG) != 0;
         },
         seconds(10));
-    ASSERT_TRUE(serving && alive(agentPid_))
+    ASSERT_TRUE(serving && processLive(agentPid_))
         << "round " << round << ": " << agora::testing::describePortHolders(port) << "\n"
         << readFile(stderrPath());
     ASSERT_TRUE(runUntil([&] { return registrations_.size() > registrations; }, seconds(10)))
         << readFile(stderrPath());
     EXPECT_TRUE(registrations_.back().reregister);
   }
-  EXPECT_TRUE(alive(longPid));
+  EXPECT_TRUE(processLive(longPid));
   EXPECT_EQ(taskPid("long"), longPid);
 }
 
@@ -501,12 +496,12 @@ TEST_F(AgentRecoveryTest, CgroupsOfRecoveredContainersAreAdopted) {
   ASSERT_NE(std::find(members().begin(), members().end(), pid), members().end());
 
   stopAgent();
-  EXPECT_TRUE(alive(pid));
+  EXPECT_TRUE(processLive(pid));
   startAgent({"--isolation", "cgroups", "--cgroups-root", cgroupsRoot_});
   registerAgent();
   EXPECT_TRUE(registrations_.back().reregister);
   runUntil([] { return false; }, seconds(1));
-  EXPECT_TRUE(alive(pid));
+  EXPECT_TRUE(processLive(pid));
   auto after = members();
   EXPECT_NE(std::find(after.begin(), after.end(), pid), after.end());
 

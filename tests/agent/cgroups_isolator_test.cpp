@@ -36,12 +36,6 @@ namespace {
 namespace fs = std::filesystem;
 using schema::AgentEnvelope;
 
-// Alive and not a zombie.
-bool processAlive(pid_t pid) {
-  auto st = readProcStat(pid);
-  return st && st->state != 'Z';
-}
-
 class CgroupsIsolatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -293,7 +287,7 @@ TEST_F(CgroupsIsolatorTest, KillTakesDownASetsidGrandchild) {
   ASSERT_TRUE(waitRunning("tree"));
   pid_t grandchild = waitPidFile("tree", "grandchild.pid");
   ASSERT_GT(grandchild, 0);
-  ASSERT_TRUE(runUntil([&] { return processAlive(grandchild); }, seconds(5)));
+  ASSERT_TRUE(runUntil([&] { return processLive(grandchild); }, seconds(5)));
   auto stat = readProcStat(grandchild);
   ASSERT_TRUE(stat);
   EXPECT_EQ(stat->session, grandchild) << "the grandchild left the executor's session";
@@ -301,7 +295,7 @@ TEST_F(CgroupsIsolatorTest, KillTakesDownASetsidGrandchild) {
   ASSERT_TRUE(waitTerminal("tree"));
   EXPECT_EQ(terminalOf("tree")->state, TaskState::KILLED);
   ASSERT_TRUE(runUntil([&] { return containerizer_->containers().empty(); }, seconds(10)));
-  EXPECT_TRUE(runUntil([&] { return !processAlive(grandchild); }, seconds(2)));
+  EXPECT_TRUE(runUntil([&] { return !processLive(grandchild); }, seconds(2)));
 }
 
 TEST_F(CgroupsIsolatorTest, ADaemonDiesWhenTheTaskExits) {
@@ -315,7 +309,7 @@ TEST_F(CgroupsIsolatorTest, ADaemonDiesWhenTheTaskExits) {
   pid_t daemon = waitPidFile("daemon", "daemon.pid");
   ASSERT_GT(daemon, 0);
   ASSERT_TRUE(runUntil([&] { return containerizer_->containers().empty(); }, seconds(10)));
-  EXPECT_TRUE(runUntil([&] { return !processAlive(daemon); }, seconds(2)));
+  EXPECT_TRUE(runUntil([&] { return !processLive(daemon); }, seconds(2)));
 }
 
 TEST_F(CgroupsIsolatorTest, ACpuQuotaThrottlesABusyLoopAndShowsInUsage) {

@@ -38,11 +38,6 @@ std::string cgroup2Mount() {
   return "";
 }
 
-bool processAlive(pid_t pid) {
-  auto st = readProcStat(pid);
-  return st && st->state != 'Z';
-}
-
 template <typename Pred>
 bool waitFor(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -57,9 +52,9 @@ class CgroupsV2KernelTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
-    std::string mount = cgroup2Mount();
-    if (mount.empty()) GTEST_SKIP() << "no cgroup2 mount";
-    root_ = mount + "/agora-v2test-" + std::to_string(getpid());
+    mount_ = cgroup2Mount();
+    if (mount_.empty()) GTEST_SKIP() << "no cgroup2 mount";
+    root_ = mount_ + "/agora-v2test-" + std::to_string(getpid());
     ASSERT_TRUE(makeDirs(root_));
   }
 
@@ -81,7 +76,7 @@ class CgroupsV2KernelTest : public ::testing::Test {
     }
     EXPECT_TRUE(removeDir(root_)) << root_;
     if (disableHugetlb_) {
-      Status s = writeFile(cgroup2Mount() + "/cgroup.subtree_control", "-hugetlb");
+      Status s = writeFile(mount_ + "/cgroup.subtree_control", "-hugetlb");
       EXPECT_TRUE(s) << s.error().message;
     }
   }
@@ -138,7 +133,7 @@ class CgroupsV2KernelTest : public ::testing::Test {
     ASSERT_EQ(waitpid(child, &status, 0), child);
     children_.clear();
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    EXPECT_TRUE(waitFor([&] { return !processAlive(grandchild); }));
+    EXPECT_TRUE(waitFor([&] { return !processLive(grandchild); }));
     auto left = cg.processes(name);
     ASSERT_TRUE(left);
     EXPECT_TRUE(left->empty());
@@ -147,6 +142,7 @@ class CgroupsV2KernelTest : public ::testing::Test {
     EXPECT_FALSE(cg.exists(name));
   }
 
+  std::string mount_;  // the cgroup2 mount point
   std::string root_;
   std::vector<pid_t> children_;
   bool disableHugetlb_ = false;  // this test enabled it in the mount's root
@@ -244,14 +240,13 @@ TEST_F(CgroupsV2KernelTest, WhereTheControllersAreOfferedTheLimitsReachTheKernel
 // The kernel's "no internal processes" rule, shown with hugetlb: on a cgroup
 // v1 host like this one the one controller left to the cgroup2 mount.
 TEST_F(CgroupsV2KernelTest, PrepareRootMovesTheRootsProcessesSoItCanHandOutControllers) {
-  std::string mount = cgroup2Mount();
-  auto offered = readFile(mount + "/cgroup.controllers");
+  auto offered = readFile(mount_ + "/cgroup.controllers");
   ASSERT_TRUE(offered);
   if (offered->find("hugetlb") == std::string::npos) GTEST_SKIP() << "no hugetlb in cgroup2";
-  auto enabled = readFile(mount + "/cgroup.subtree_control");
+  auto enabled = readFile(mount_ + "/cgroup.subtree_control");
   ASSERT_TRUE(enabled);
   if (enabled->find("hugetlb") == std::string::npos) {
-    ASSERT_TRUE(writeFile(mount + "/cgroup.subtree_control", "+hugetlb"));
+    ASSERT_TRUE(writeFile(mount_ + "/cgroup.subtree_control", "+hugetlb"));
     disableHugetlb_ = true;
   }
   CgroupsV2 cg(root_, {{"hugetlb"}, true});
@@ -284,12 +279,12 @@ TEST_F(CgroupsV2KernelTest, PrepareRootMovesTheRootsProcessesSoItCanHandOutContr
 
 TEST_F(CgroupsV2KernelTest, PrepareRootLeavesTheHierarchysRootAlone) {
   // In a cgroup namespace the mount shows a cgroup that is not the root.
-  if (pathExists(cgroup2Mount() + "/cgroup.type")) GTEST_SKIP() << "not the hierarchy's root";
-  CgroupsV2 cg(cgroup2Mount(), {{}, true});
+  if (pathExists(mount_ + "/cgroup.type")) GTEST_SKIP() << "not the hierarchy's root";
+  CgroupsV2 cg(mount_, {{}, true});
   auto moved = cg.prepareRoot();
   ASSERT_TRUE(moved) << moved.error().message;
   EXPECT_EQ(*moved, 0u);
-  EXPECT_FALSE(pathExists(cgroup2Mount() + "/" + CgroupsV2::kAgentLeaf));
+  EXPECT_FALSE(pathExists(mount_ + "/" + CgroupsV2::kAgentLeaf));
 }
 
 }  // namespace
