@@ -203,13 +203,14 @@ Result<TaskInfo> buildTask(const RunOptions& options, const std::string& taskId)
   task.name = options.name;
   if (auto st = task.resources.setScalar("cpus", options.cpus); !st) return makeError(st.error());
   if (auto st = task.resources.setScalar("mem", options.memMb); !st) return makeError(st.error());
-  if (!options.container.image.empty()) {
+  // One rule with or without an image: one word is a shell command line.
+  if (options.command.size() == 1) {
+    task.command.shell = true;
+    task.command.value = options.command[0];
+  } else if (!options.container.image.empty()) {
     // Docker's rule: the words replace the image's Cmd (mergeCommand).
     task.command.shell = false;
     task.command.arguments = options.command;
-  } else if (options.command.size() == 1) {
-    task.command.shell = true;
-    task.command.value = options.command[0];
   } else {
     task.command.shell = false;
     task.command.value = options.command[0];

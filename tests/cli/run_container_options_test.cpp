@@ -64,6 +64,22 @@ TEST(RunContainerOptionsTest, AnImageCommandReplacesTheImageCmd) {
   EXPECT_FALSE(parseRunOptions({}, global));  // neither a command nor an image
 }
 
+TEST(RunContainerOptionsTest, OneCommandWordRunsThroughTheShellWithOrWithoutAnImage) {
+  GlobalOptions global;
+  for (std::vector<std::string> image : {std::vector<std::string>{},
+                                         std::vector<std::string>{"--image", "oci:/i:1"}}) {
+    std::vector<std::string> args = image;
+    args.insert(args.end(), {"--", "ls /; echo x"});
+    auto options = parseRunOptions(args, global);
+    ASSERT_TRUE(options) << options.error().message;
+    auto task = buildTask(*options, "run-1");
+    ASSERT_TRUE(task);
+    EXPECT_TRUE(task->command.shell) << task->container.image;
+    EXPECT_EQ(task->command.value, "ls /; echo x");
+    EXPECT_TRUE(task->command.arguments.empty());
+  }
+}
+
 TEST(RunContainerOptionsTest, VolumesAndTmpfsGoIntoTheTaskInOrder) {
   GlobalOptions global;
   auto options = parseRunOptions({"--volume", "/srv/data:/data:ro", "--tmpfs", "/scratch:128",

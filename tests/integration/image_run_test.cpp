@@ -55,6 +55,12 @@ TEST_F(ImageRunTest, TheTaskRunsInTheImageAndItsOutputStreamsBack) {
   EXPECT_NE(out_.find("served from the image\n"), std::string::npos) << out_ << err_;
 }
 
+TEST_F(ImageRunTest, OneCommandWordRunsThroughTheShellAsWithoutAnImage) {
+  int code = agoraRun({}, {"busybox ls /srv; echo x"});
+  EXPECT_EQ(code, 0) << out_ << err_;
+  EXPECT_EQ(out_, "motd\nx\n") << err_;
+}
+
 TEST_F(ImageRunTest, OverItsMemoryLimitTheCliNamesTheReasonAndTheLimit) {
   // tail keeps everything after the last newline: /dev/zero has none.
   int code =
