@@ -304,6 +304,7 @@ void Agent::onRunTask(schema::RunTask::Reader message) {
     return;
   }
   frameworks_[framework->id] = *framework;
+  task->agentId = agentId_;  // the task's AGORA_AGENT_ID, whatever the scheduler wrote
   LOG(INFO) << "launching task " << task->taskId << " of framework " << framework->id;
   supervisor_.launch(*framework, *task);
 }

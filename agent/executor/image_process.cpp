@@ -109,7 +109,7 @@ Result<ProcessOptions> imageProcessOptions(const LaunchSpec& spec) {
     }
     return false;
   };
-  if (!has("PATH")) env.push_back(std::string("PATH=") + kDefaultImagePath);
+  if (!has("PATH")) env.push_back(std::string("PATH=") + kDefaultTaskPath);
   options.cwd = image.workingDir.empty() ? kContainerSandbox : image.workingDir;
   options.stdoutPath = spec.sandbox + "/stdout";
   options.stderrPath = spec.sandbox + "/stderr";

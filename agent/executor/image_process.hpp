@@ -13,10 +13,6 @@
 
 namespace agora::agent {
 
-// PATH when the image sets none (Docker's default).
-inline constexpr const char* kDefaultImagePath =
-    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 // REQUIRES: spec.rootfs. The command's cwd and AGORA_SANDBOX are container
 // paths (valid after pivot_root); its stdout/stderr files are opened on the host.
 Result<ProcessOptions> imageProcessOptions(const LaunchSpec& spec);

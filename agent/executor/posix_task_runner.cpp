@@ -1,10 +1,12 @@
 #include "agent/executor/posix_task_runner.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <map>
+#include <vector>
 
 #include "agent/executor/namespace_task_runner.hpp"
 #include "agent/executor/process_launcher.hpp"
@@ -12,26 +14,49 @@
 
 namespace agora::agent {
 
+namespace {
+
+// The home directory of the user we run as, `fallback` when it has none.
+std::string ourHome(const std::string& fallback) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwuid_r(geteuid(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr ||
+      pw.pw_dir == nullptr || pw.pw_dir[0] == '\0') {
+    return fallback;
+  }
+  return pw.pw_dir;
+}
+
+}  // namespace
+
 std::vector<std::string> taskEnvironment(const LaunchSpec& spec,
-                                         const std::vector<std::string>& inherited,
+                                         const std::vector<std::string>& base,
                                          const std::string& sandbox) {
   std::map<std::string, std::string> vars;
-  for (const auto& kv : inherited) {
+  for (const auto& kv : base) {
     size_t eq = kv.find('=');
     if (eq != std::string::npos) vars[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   for (const auto& [k, v] : spec.task.command.environment) vars[k] = v;
   vars["AGORA_TASK_ID"] = spec.task.taskId;
   vars["AGORA_FRAMEWORK_ID"] = spec.frameworkId;
+  vars["AGORA_AGENT_ID"] = spec.task.agentId;
   vars["AGORA_CONTAINER_ID"] = spec.containerId;
   vars["AGORA_SANDBOX"] = sandbox;
   vars["MESOS_TASK_ID"] = spec.task.taskId;
+  vars["MESOS_FRAMEWORK_ID"] = spec.frameworkId;
+  vars["MESOS_AGENT_ID"] = spec.task.agentId;
   vars["MESOS_SANDBOX"] = sandbox;
   vars["MESOS_DIRECTORY"] = sandbox;
   std::vector<std::string> env;
   env.reserve(vars.size());
   for (const auto& [k, v] : vars) env.push_back(k + "=" + v);
   return env;
+}
+
+std::vector<std::string> hostTaskBaseEnvironment(const std::string& home) {
+  return {std::string("PATH=") + kDefaultTaskPath, "HOME=" + home};
 }
 
 Result<ProcessOptions> taskProcessOptions(const LaunchSpec& spec) {
@@ -45,14 +70,19 @@ Result<ProcessOptions> taskProcessOptions(const LaunchSpec& spec) {
     if (options.argv.empty()) options.argv.push_back(command.value);
     options.argv[0] = command.value;
   }
-  options.env = taskEnvironment(spec, currentEnvironment(), spec.sandbox);
   options.cwd = spec.sandbox;
   options.stdoutPath = spec.sandbox + "/stdout";
   options.stderrPath = spec.sandbox + "/stderr";
   options.newProcessGroup = true;
-  if (command.user.empty()) return options;
+  if (command.user.empty()) {
+    options.env = taskEnvironment(spec, hostTaskBaseEnvironment(ourHome(spec.sandbox)),
+                                  spec.sandbox);
+    return options;
+  }
   auto user = resolveUser(command.user);
   if (!user) return makeError(user.error());
+  options.env = taskEnvironment(
+      spec, hostTaskBaseEnvironment(user->home.empty() ? spec.sandbox : user->home), spec.sandbox);
   if (geteuid() != 0) {
     if (user->uid != geteuid()) {
       return makeError(ErrorCode::kPermissionDenied,

@@ -30,12 +30,21 @@ Result<ProcessOptions> taskProcessOptions(const LaunchSpec& spec);
 // so that the task can write them. REQUIRES: root.
 Status giveSandboxTo(const LaunchSpec& spec, const UserIds& user);
 
-// The task's environment: ours, then the command's variables, then
-// AGORA_TASK_ID, AGORA_FRAMEWORK_ID, AGORA_CONTAINER_ID, AGORA_SANDBOX and
-// their MESOS_* equivalents. Later entries win. `sandbox` is the sandbox as
-// the task sees it (the host path unless it has its own root filesystem).
+// PATH a task gets unless its image or its command sets one (Docker's).
+inline constexpr const char* kDefaultTaskPath =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The task's environment, never the agent's or the executor's: `base` (an
+// image's Env, or hostTaskBaseEnvironment()), then the command's variables,
+// then AGORA_TASK_ID, AGORA_FRAMEWORK_ID, AGORA_AGENT_ID,
+// AGORA_CONTAINER_ID, AGORA_SANDBOX and their MESOS_* equivalents. Later
+// entries win. `sandbox` is the sandbox as the task sees it (the host path
+// unless it has its own root filesystem).
 std::vector<std::string> taskEnvironment(const LaunchSpec& spec,
-                                         const std::vector<std::string>& inherited,
+                                         const std::vector<std::string>& base,
                                          const std::string& sandbox);
+
+// What a task without an image starts from: PATH=kDefaultTaskPath and HOME.
+std::vector<std::string> hostTaskBaseEnvironment(const std::string& home);
 
 }  // namespace agora::agent

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <zmq.hpp>
@@ -174,6 +176,52 @@ TEST_F(AgentIntegrationTest, EchoFinishesWithItsOutputInTheSandbox) {
   EXPECT_EQ(line, "hi");
   ASSERT_TRUE(runUntil([&] { return containerizer_->containers().empty(); }, seconds(5)));
   EXPECT_EQ(isolatorCalls_, (std::vector<std::string>{"prepare", "isolate", "cleanup"}));
+}
+
+TEST_F(AgentIntegrationTest, TheTaskGetsItsOwnEnvironmentNotTheAgents) {
+  // What a shell that started the agent would leave in its environment.
+  std::string path = getenv("PATH") ? getenv("PATH") : "";
+  setenv("TMUX", "/tmp/tmux-0/default,1,0", 1);
+  setenv("AGORA_LEAK_CHECK", "agent", 1);
+  setenv("PATH", ("/opt/agent-only/bin:" + path).c_str(), 1);
+  startAgent(std::string(AGORA_BIN_DIR) + "/agora-executor");  // executors get this environment
+  unsetenv("TMUX");
+  unsetenv("AGORA_LEAK_CHECK");
+  setenv("PATH", path.c_str(), 1);
+  masterServer_->send("agent-it", kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto e) {
+                        auto m = e.initRunTask();
+                        m.initFramework().setId("fw");
+                        TaskInfo task;
+                        task.taskId = "env";
+                        task.command.value = "env | sort";
+                        task.command.environment = {{"MINE", "1"}};
+                        toCapnp(task, m.initTask());
+                      }));
+  ASSERT_TRUE(waitTerminal("env"));
+  ASSERT_EQ(terminalOf("env")->state, TaskState::FINISHED) << terminalOf("env")->message;
+  std::ifstream in(sandboxOf("env") + "/stdout");
+  std::map<std::string, std::string> env;
+  for (std::string line; std::getline(in, line);) {
+    size_t eq = line.find('=');
+    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  EXPECT_EQ(env.count("TMUX"), 0u);
+  EXPECT_EQ(env.count("AGORA_LEAK_CHECK"), 0u);
+  EXPECT_EQ(env["PATH"], "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  EXPECT_FALSE(env["HOME"].empty());
+  EXPECT_EQ(env["MINE"], "1");
+  EXPECT_EQ(env["AGORA_TASK_ID"], "env");
+  EXPECT_EQ(env["AGORA_FRAMEWORK_ID"], "fw");
+  EXPECT_EQ(env["AGORA_AGENT_ID"], agent_->agentId());
+  EXPECT_FALSE(env["AGORA_AGENT_ID"].empty());
+  EXPECT_EQ(env["AGORA_SANDBOX"], sandboxOf("env"));
+  EXPECT_FALSE(env["AGORA_CONTAINER_ID"].empty());
+  // What the shell itself adds (PWD, SHLVL, _) and nothing else.
+  std::set<std::string> expected = {"PATH", "HOME", "MINE", "AGORA_TASK_ID", "AGORA_FRAMEWORK_ID",
+                                    "AGORA_AGENT_ID", "AGORA_CONTAINER_ID", "AGORA_SANDBOX",
+                                    "MESOS_TASK_ID", "MESOS_FRAMEWORK_ID", "MESOS_AGENT_ID",
+                                    "MESOS_SANDBOX", "MESOS_DIRECTORY", "PWD", "SHLVL", "_"};
+  for (const auto& [key, value] : env) EXPECT_TRUE(expected.count(key)) << key << "=" << value;
 }
 
 TEST_F(AgentIntegrationTest, NonZeroExitFails) {
