@@ -1,8 +1,10 @@
 #include "agent/executor/namespace_task_runner.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,13 +103,58 @@ Status mapRootTo(pid_t pid, const UserIds& owner) {
   return writeFile(proc + "/gid_map", "0 " + std::to_string(owner.gid) + " 1\n");
 }
 
+bool isUnder(const std::string& path, const std::string& dir) {
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
+}
+
+// Without an image: the task's own /tmp (unless a volume is its /tmp) and
+// /dev/shm, and what under the host's /tmp it must still reach there.
+Status planPrivateTmp(const LaunchSpec& spec, int flags, RootfsOptions& options) {
+  struct stat st;
+  options.privateShm = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode);
+  char tmp[PATH_MAX];
+  if (realpath("/tmp", tmp) == nullptr || std::string(tmp) != "/tmp") return {};
+  double memMb = spec.task.resources.scalar("mem");
+  options.tmpBytes = memMb > 0 ? static_cast<uint64_t>(memMb * kPrivateTmpShareOfMemory) << 20
+                               : kPrivateTmpDefaultMb << 20;
+  if (options.tmpBytes == 0) options.tmpBytes = 1 << 20;
+  char real[PATH_MAX];
+  if (realpath(spec.sandbox.c_str(), real) == nullptr) {
+    return makeError(errnoError("realpath " + spec.sandbox, errno));
+  }
+  const std::string sandbox = real;
+  if (isUnder(sandbox, "/tmp")) {
+    // In a user namespace init enters the sandbox first (see release()).
+    bool isInitCwd = (flags & CLONE_NEWUSER) != 0;
+    options.keptUnderTmp.push_back(KeptPath{sandbox, false, isInitCwd});
+  }
+  for (const MountEntry& m : spec.mounts) {
+    if (m.target.empty() || m.target[0] != '/') continue;  // in the sandbox: comes with it
+    if (realpath(m.target.c_str(), real) == nullptr) continue;  // PreparedMounts reports it
+    const std::string target = real;
+    if (target == "/tmp") {  // the task has its own /tmp already
+      options.tmpBytes = 0;
+      options.keptUnderTmp.clear();
+      return {};
+    }
+    if (isUnder(target, "/tmp") && !isUnder(target, sandbox) && stat(real, &st) == 0) {
+      options.keptUnderTmp.push_back(KeptPath{target, !S_ISDIR(st.st_mode)});
+    }
+  }
+  return {};
+}
+
 // The mount sequence of the container; with an image, its overlay dirs and
 // hostname file are made here first.
 Result<RootfsPlan> prepareRootfs(const LaunchSpec& spec, int flags, const std::string& hostname) {
   RootfsOptions options;
   options.sandbox = spec.sandbox;
   options.ownNetwork = (flags & CLONE_NEWNET) != 0;
-  if (!spec.rootfs) return planRootfs(options);
+  if (!spec.rootfs) {
+    if (Status s = planPrivateTmp(spec, flags, options); !s) return makeError(s.error());
+    return planRootfs(options);
+  }
   const ImageRootfs& image = *spec.rootfs;
   if ((flags & CLONE_NEWUSER) != 0) {
     return makeError(ErrorCode::kFailedPrecondition,
@@ -237,7 +284,7 @@ Result<std::unique_ptr<NamespaceTaskRunner::Released>> NamespaceTaskRunner::rele
   // The sandbox as the task sees it: the read-only root keeps it writable.
   auto security = SecurityPolicy::create(
       container, spec.rootfs ? std::string(kContainerSandbox) : spec.sandbox, spec.mounts,
-      spec.seccomp ? &*spec.seccomp : nullptr);
+      spec.seccomp ? &*spec.seccomp : nullptr, /*hostDev=*/!spec.rootfs);
   if (!security) return makeError(security.error().withContext("container security"));
   std::shared_ptr<const SecurityPolicy> policy = std::move(*security);
   options->security = policy;

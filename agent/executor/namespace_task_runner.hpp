@@ -14,8 +14,14 @@
 // sandbox is chowned to that user. Every container is confined further by
 // its SecurityPolicy (security_policy.hpp): capabilities, no_new_privs,
 // seccomp, masked kernel paths, optionally a read-only root.
+// Without an image the task sees the host's filesystem, but with a /tmp and
+// a /dev/shm of its own (tmpfs, their pages charged to its memory cgroup):
+// /tmp holds kPrivateTmpShareOfMemory of its memory (kPrivateTmpDefaultMb
+// without a memory resource), and its sandbox and volumes stay reachable
+// where they are when they lie under the host's /tmp.
 // Requires root (CAP_SYS_ADMIN).
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +30,9 @@
 #include "agent/executor/task_runner.hpp"
 
 namespace agora::agent {
+
+inline constexpr double kPrivateTmpShareOfMemory = 0.5;
+inline constexpr uint64_t kPrivateTmpDefaultMb = 64;
 
 class NamespaceTaskRunner final : public TaskRunner {
  public:

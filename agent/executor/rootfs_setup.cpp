@@ -137,6 +137,52 @@ bool pivotInto(const char* root) {
   return chdir("/") == 0;
 }
 
+// A fresh tmpfs at the step's target with each carried path bound back in
+// from a descriptor opened before the tmpfs hid it (recursively: the
+// volumes made inside them come along).
+bool privateTmp(const MountStep& s, const char* root) {
+  int held[MountStep::kMaxCarried];
+  size_t opened = 0;
+  auto closeHeld = [&] {
+    int err = errno;
+    for (size_t i = 0; i < opened; ++i) close(held[i]);
+    errno = err;
+  };
+  int rootFd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootFd < 0) return false;
+  for (; opened < s.carried.size() && opened < MountStep::kMaxCarried; ++opened) {
+    // The parent resolved them (realpath); nothing in them has run yet.
+    const KeptPath& kept = s.carried[opened];
+    held[opened] = kept.isInitCwd ? open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                                  : openat(rootFd, kept.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (held[opened] < 0) {
+      closeHeld();
+      int err = errno;
+      close(rootFd);
+      errno = err;
+      return false;
+    }
+  }
+  close(rootFd);
+  char path[32], from[32];
+  int tmp = openInRoot(root, s.target.c_str(), Leaf::kDir);
+  bool ok = tmp >= 0 && mount("tmpfs", fdPath(tmp, path), "tmpfs", s.flags, s.data.c_str()) == 0;
+  if (tmp >= 0) close(tmp);
+  for (size_t i = 0; ok && i < opened; ++i) {
+    const KeptPath& kept = s.carried[i];
+    int target = openInRoot(root, kept.path.c_str(), kept.file ? Leaf::kFile : Leaf::kDir);
+    ok = target >= 0 && mount(fdPath(held[i], from), fdPath(target, path), nullptr,
+                              MS_BIND | MS_REC, nullptr) == 0;
+    if (target >= 0) {
+      int err = errno;
+      close(target);
+      errno = err;
+    }
+  }
+  closeHeld();
+  return ok;
+}
+
 bool runStep(const MountStep& s, const char* root) {
   char path[32];
   const char* t = s.target.c_str();
@@ -153,6 +199,10 @@ bool runStep(const MountStep& s, const char* root) {
              mount("overlay", root, "overlay", s.flags, s.fallbackData.c_str()) == 0;
     case Kind::kPivotRoot:
       return pivotInto(root);
+    case Kind::kPrivateTmp:
+      return privateTmp(s, root);
+    case Kind::kVolumes:
+      return true;  // run() makes them
     case Kind::kMknod:
     case Kind::kSymlink: {
       const char* leaf = nullptr;
@@ -310,7 +360,7 @@ void RootfsPlan::run(int errFd, const PreparedMounts* volumes) const {
   const char* root = root_.c_str();
   bool volumesDone = volumes == nullptr;
   for (size_t i = 0; i < steps_.size(); ++i) {
-    if (!volumesDone && steps_[i].kind == MountStep::Kind::kPivotRoot) {
+    if (!volumesDone && steps_[i].kind == MountStep::Kind::kVolumes) {
       volumes->apply(errFd);
       volumesDone = true;
     }
@@ -353,9 +403,33 @@ Result<RootfsPlan> planRootfs(const RootfsOptions& o) {
   }
   plan.add(fresh("proc", "proc", kNoSuidDevExec, ""));
   // SEAM security: masks of /proc paths go here, right after /proc.
-  if (o.image) addImageMounts(plan, o);
-  // Volumes (PreparedMounts) come here: run() makes them before pivot_root.
-  if (o.image) plan.add(step(Kind::kPivotRoot, "pivot_root into " + plan.root(), ""));
+  if (o.image) {
+    addImageMounts(plan, o);
+    plan.add(step(Kind::kVolumes, "make the volumes", ""));
+    plan.add(step(Kind::kPivotRoot, "pivot_root into " + plan.root(), ""));
+    return plan;
+  }
+  // The host's /dev/shm is the host's (POSIX shared memory is not namespaced).
+  if (o.privateShm) plan.add(fresh("tmpfs", "dev/shm", kNoSuidDevExec, "mode=1777,size=65536k"));
+  plan.add(step(Kind::kVolumes, "make the volumes", ""));
+  if (o.tmpBytes > 0) {
+    if (o.keptUnderTmp.size() > MountStep::kMaxCarried) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       std::to_string(o.keptUnderTmp.size()) + " paths under /tmp to keep, over " +
+                           std::to_string(MountStep::kMaxCarried));
+    }
+    MountStep tmp = step(Kind::kPrivateTmp, "mount the task's own tmpfs at /tmp", "tmp");
+    tmp.flags = MS_NOSUID | MS_NODEV;
+    tmp.data = "mode=1777,size=" + std::to_string(o.tmpBytes);
+    for (const KeptPath& kept : o.keptUnderTmp) {
+      size_t start = kept.path.find_first_not_of('/');
+      KeptPath rel = kept;
+      rel.path = start == std::string::npos ? "" : kept.path.substr(start);
+      tmp.carried.push_back(std::move(rel));
+      tmp.what += (tmp.carried.size() == 1 ? ", keeping " : ", ") + kept.path;
+    }
+    plan.add(std::move(tmp));
+  }
   return plan;
 }
 

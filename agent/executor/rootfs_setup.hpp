@@ -16,8 +16,10 @@
 //      host's) and /etc/hostname (the container's) read-only; the WorkingDir
 //                               <- volumes (PreparedMounts), made by run()
 //   6. pivot_root into the rootfs and detach the old root
-// Without an image only steps 1 and 3 run (root() is "/"), then the volumes
-// seam. Capabilities and seccomp come later, just before exec (SEAM security
+// Without an image (root() is "/"): steps 1 and 3, a private /dev/shm, the
+// volumes seam, then (RootfsOptions::tmpBytes) a private /tmp: a tmpfs
+// mounted over the host's, into which the sandbox and any volume under the
+// host's /tmp are bound back (from descriptors opened before it hides them). Capabilities and seccomp come later, just before exec (SEAM security
 // in PreparedProcess::exec).
 //
 // Every target is a path relative to the root, walked one component at a
@@ -40,6 +42,17 @@ class PreparedMounts;
 // Where inside an image container the sandbox is (AGORA_SANDBOX).
 inline constexpr const char* kContainerSandbox = "/mnt/agora/sandbox";
 
+// A path under the host's /tmp that a task without an image keeps in its
+// own /tmp (RootfsOptions::keptUnderTmp).
+struct KeptPath {
+  std::string path;  // absolute, resolved (MountStep::carried: relative to the root)
+  bool file = false;
+  // Opened as init's working directory (init entered it while still
+  // privileged: in a user namespace the path may be closed to it).
+  bool isInitCwd = false;
+  bool operator==(const KeptPath&) const = default;
+};
+
 struct MountStep {
   enum class Kind {
     kMakePrivate,  // / and everything under it rprivate
@@ -53,6 +66,8 @@ struct MountStep {
     kSymlink,      // target -> source
     kMkdir,        // target and its parents
     kPivotRoot,    // into the root; the old root detached
+    kVolumes,      // the volumes (PreparedMounts) are made here
+    kPrivateTmp,   // a fresh tmpfs at target (options in `data`), `carried` bound back in
   };
   Kind kind = Kind::kMkdir;
   std::string what;    // for errors: "mount tmpfs at /dev"
@@ -66,6 +81,10 @@ struct MountStep {
   bool recursive = false;
   dev_t dev = 0;
   mode_t mode = 0;
+  // kPrivateTmp: paths under target as the host has them (relative to the
+  // root), at most kMaxCarried.
+  std::vector<KeptPath> carried;
+  static constexpr size_t kMaxCarried = 32;
 };
 
 class RootfsPlan {
@@ -82,8 +101,8 @@ class RootfsPlan {
   // "mount proc at /proc" for a step index reported by run().
   std::string describe(int index) const;
 
-  // Init side: runs every step, making `volumes` (may be null) just before
-  // pivot_root (at the end without one). A failed step is reported on errFd
+  // Init side: runs every step, making `volumes` (may be null) at the
+  // kVolumes step (at the end without one). A failed step is reported on errFd
   // as a ChildFailure (kStepRootfs, errno, the step's index) and ends init.
   // Async-signal-safe.
   void run(int errFd, const PreparedMounts* volumes) const;
@@ -98,6 +117,12 @@ struct RootfsOptions {
   std::string sandbox;                 // host path
   std::string hostnameFile;            // host file holding the container's hostname
   bool ownNetwork = false;             // fresh sysfs instead of a bind of the host's
+  // Without an image: the size of the task's own /tmp; 0: the host's /tmp.
+  uint64_t tmpBytes = 0;
+  // Without an image: host paths under /tmp the task must still reach there
+  // (its sandbox, volume targets).
+  std::vector<KeptPath> keptUnderTmp = {};
+  bool privateShm = false;  // without an image: a /dev/shm of its own (the host has one)
 };
 
 // Images and user namespaces do not combine yet: the layers and the

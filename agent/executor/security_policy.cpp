@@ -69,7 +69,7 @@ Result<CapabilitySet> containerCapabilities(const ContainerInfo& container) {
 
 Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(
     const ContainerInfo& container, const std::string& sandbox,
-    const std::vector<MountEntry>& mounts, const SeccompProgram* compiled) {
+    const std::vector<MountEntry>& mounts, const SeccompProgram* compiled, bool hostDev) {
   auto last = kernelLastCapability();
   if (!last) return makeError(last.error());
   auto caps = containerCapabilities(container);
@@ -78,6 +78,7 @@ Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(
   policy->lastCapability_ = *last;
   policy->privileged_ = container.privileged;
   policy->readOnlyRootfs_ = container.readOnlyRootfs;
+  policy->hostDev_ = hostDev;
   policy->sandbox_ = sandbox;
   for (const MountEntry& m : mounts) {
     bool absolute = !m.target.empty() && m.target[0] == '/';
@@ -127,9 +128,18 @@ void SecurityPolicy::makeRootReadOnly(int errFd) const {
     failChild(errFd, kStepReadOnlyRoot);
   }
   // /proc itself stays writable (its masked and read-only parts do not).
-  if (!setReadOnly("/proc", false, false) || !setReadOnly("/dev", false, true) ||
+  if (!setReadOnly("/proc", false, false) || (!hostDev_ && !setReadOnly("/dev", false, true)) ||
       (tmp && !setReadOnly("/tmp", false, true)) || !setReadOnly(sandbox_.c_str(), false, true)) {
     failChild(errFd, kStepReadOnlyRoot);
+  }
+  if (hostDev_) {
+    // The container's own /dev/shm, and the host's ptys (where they are a
+    // mount of their own).
+    for (const char* path : {"/dev/shm", "/dev/pts"}) {
+      if (!setReadOnly(path, false, false) && errno != EINVAL && errno != ENOENT) {
+        failChild(errFd, kStepReadOnlyRoot);
+      }
+    }
   }
   // The lines above changed the volumes under them too: each gets its own
   // mode back, parents before what is mounted inside them.

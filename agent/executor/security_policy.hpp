@@ -49,11 +49,14 @@ class SecurityPolicy {
   // `sandbox` is the sandbox as the task sees it; it stays writable with a
   // read-only root. `mounts` are the task's own mounts (relative targets in
   // the sandbox), in the order init makes them. `compiled`: the agent's
-  // seccomp profile (may be null).
+  // seccomp profile (may be null). `hostDev`: the task sees the host's /dev
+  // (no image), which a read-only root keeps read-only but for /dev/shm and
+  // /dev/pts (its device nodes still open for writing).
   static Result<std::unique_ptr<SecurityPolicy>> create(const ContainerInfo& container,
                                                         const std::string& sandbox,
                                                         const std::vector<MountEntry>& mounts,
-                                                        const SeccompProgram* compiled = nullptr);
+                                                        const SeccompProgram* compiled = nullptr,
+                                                        bool hostDev = false);
 
   // Init side, /proc mounted. Reports a failed step on errFd (see
   // process_launcher.hpp) and exits. Async-signal-safe.
@@ -77,6 +80,7 @@ class SecurityPolicy {
   int lastCapability_ = 0;
   bool privileged_ = false;
   bool readOnlyRootfs_ = false;
+  bool hostDev_ = false;
   std::string sandbox_;
   // The task's mounts as the task sees them, with their read-only flag.
   std::vector<std::pair<std::string, bool>> mountModes_;

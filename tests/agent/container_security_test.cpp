@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "agent/executor/launch_spec.hpp"
+#include "agent/executor/namespace_task_runner.hpp"
 #include "agent/executor/seccomp_profile.hpp"
 #include "agent/executor/security_policy.hpp"
 #include "agent/paths.hpp"
@@ -288,6 +289,62 @@ TEST_F(ContainerSecurityTest, ReadOnlyRootfsRefusesWritesOutsideTheSandboxTmpAnd
   EXPECT_EQ(tmpOk, 1);
   EXPECT_EQ(shmOk, 1);
   EXPECT_FALSE(fs::exists("/usr/agora-ro-test"));
+}
+
+TEST_F(ContainerSecurityTest, ReadOnlyWithoutAnImageLeavesTheHostsTmpDevAndShmUntouched) {
+  startAgent();
+  ContainerInfo readOnly;
+  readOnly.readOnlyRootfs = true;
+  const std::string mark = "agora-ro-host-" + std::to_string(getpid());
+  auto result = fields(output(
+      "ro-host",
+      "for p in /tmp/" + mark + " /dev/" + mark + " /dev/shm/" + mark +
+          "; do if touch $p 2>/dev/null; then echo $p ok; else echo $p refused; fi; done; "
+          "echo tmpfs $(stat -f -c %T /tmp); echo tmpkb $(df -k /tmp | tail -1 | awk '{print $2}')",
+      readOnly));
+  // Its own /tmp and /dev/shm take writes; the host's /dev does not.
+  EXPECT_EQ(result["/tmp/" + mark], "ok");
+  EXPECT_EQ(result["/dev/shm/" + mark], "ok");
+  EXPECT_EQ(result["/dev/" + mark], "refused");
+  EXPECT_EQ(result["tmpfs"], "tmpfs");
+  EXPECT_EQ(result["tmpkb"], std::to_string(kPrivateTmpDefaultMb * 1024));
+  for (const std::string dir : {"/tmp/", "/dev/", "/dev/shm/"}) {
+    EXPECT_FALSE(fs::exists(dir + mark)) << "the task wrote the host's " << dir + mark;
+    fs::remove(dir + mark);
+  }
+}
+
+TEST_F(ContainerSecurityTest, ASandboxUnderTheHostsTmpStaysReachableInTheTasksOwnTmp) {
+  // The sandbox lies in the host's /tmp, which the task's own /tmp covers.
+  fs::remove_all(workDir_);
+  char tmpl[] = "/tmp/agora-agent-sec-XXXXXX";
+  workDir_ = mkdtemp(tmpl);
+  ASSERT_TRUE(paths::makeDirs(paths::sandboxesRoot(workDir_)));
+  startAgent();
+  const std::string mark = "agora-own-tmp-" + std::to_string(getpid());
+  for (bool ro : {false, true}) {
+    ContainerInfo container;
+    container.readOnlyRootfs = ro;
+    TaskInfo task;
+    std::string id = ro ? "under-tmp-ro" : "under-tmp";
+    task.taskId = id;
+    task.resources.setScalar("mem", 40);
+    task.command.value = "{ echo in > /tmp/" + mark + " && echo wrote; echo abs > $AGORA_SANDBOX/abs; "
+                         "ls /tmp | grep -c . ; echo tmpkb $(df -k /tmp | tail -1 | awk '{print $2}'); "
+                         "} > out 2>&1";
+    task.container = container;
+    agent_->launch(task);
+    const TaskStatus* t = agent_->waitTerminal(id);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->state, TaskState::FINISHED) << t->message;
+    std::string out = agent_->readSandbox(id, "out");
+    std::cerr << "--- " << id << " wrote:\n" << out;
+    EXPECT_NE(out.find("wrote\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("tmpkb 20480\n"), std::string::npos) << out;  // half its 40 MB
+    EXPECT_EQ(agent_->readSandbox(id, "abs"), "abs\n");
+    EXPECT_FALSE(fs::exists("/tmp/" + mark)) << "the task wrote the host's /tmp";
+    fs::remove("/tmp/" + mark);
+  }
 }
 
 TEST_F(ContainerSecurityTest, AddingSysAdminAllowsMountsAndDroppingAllLeavesNothing) {

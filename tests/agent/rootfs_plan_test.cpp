@@ -43,7 +43,30 @@ TEST(RootfsPlanTest, WithoutAnImageOnlyMakesRootPrivateAndMountsProc) {
   auto plan = planRootfs(RootfsOptions{nullptr, "/sandbox", "", false});
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(plan->root(), "/");
-  EXPECT_EQ(describe(*plan), (std::vector<std::string>{"make / rprivate", "mount proc at /proc"}));
+  EXPECT_EQ(describe(*plan), (std::vector<std::string>{"make / rprivate", "mount proc at /proc",
+                                                       "make the volumes"}));
+}
+
+TEST(RootfsPlanTest, WithoutAnImageTheTaskGetsItsOwnShmAndTmpKeepingWhatLiesUnderTheHosts) {
+  RootfsOptions options{nullptr, "/tmp/w/sandbox", "", false};
+  options.privateShm = true;
+  options.tmpBytes = 32 << 20;
+  options.keptUnderTmp = {{"/tmp/w/sandbox", false, true}, {"/tmp/f", true}};
+  auto plan = planRootfs(options);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(describe(*plan),
+            (std::vector<std::string>{"make / rprivate", "mount proc at /proc",
+                                      "mount tmpfs at /dev/shm", "make the volumes",
+                                      "mount the task's own tmpfs at /tmp, keeping /tmp/w/sandbox, "
+                                      "/tmp/f"}));
+  const MountStep& tmp = plan->steps().back();
+  EXPECT_EQ(tmp.kind, Kind::kPrivateTmp);
+  EXPECT_EQ(tmp.target, "tmp");
+  EXPECT_EQ(tmp.data, "mode=1777,size=33554432");
+  EXPECT_EQ(tmp.carried,
+            (std::vector<KeptPath>{{"tmp/w/sandbox", false, true}, {"tmp/f", true, false}}));
+  options.keptUnderTmp.assign(MountStep::kMaxCarried + 1, KeptPath{"/tmp/x"});
+  EXPECT_FALSE(planRootfs(options));
 }
 
 TEST(RootfsPlanTest, AnImageGetsItsOverlayDevSysTmpSandboxEtcThenPivots) {
