@@ -349,7 +349,10 @@ int run(const Flags& flags) {
   if (httpServer) {
     installHttpApi(
         *httpServer, [&agent] { return agent.snapshot(); },
-        SandboxFiles(paths::sandboxesRoot(workDir)));
+        SandboxFiles(paths::sandboxesRoot(workDir),
+                     &metrics.counter("agora_agent_files_refused_total",
+                                      "GET /files/read requests refused for leaving a sandbox, "
+                                      "a symbolic link, or a file the task's user cannot read")));
     metrics.serveOn(*httpServer);
     if (Status s = httpServer->start(); !s) {
       LOG(ERROR) << "--http: " << s.error().message;

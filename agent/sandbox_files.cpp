@@ -1,18 +1,38 @@
 #include "agent/sandbox_files.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <prometheus/counter.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <climits>
 #include <cstdlib>
+#include <vector>
+
+#include "agent/executor/volume_mounts.hpp"
 
 namespace agora::agent {
 
 namespace {
+
+// A sandbox is WORK_DIR/sandboxes/FRAMEWORK/TASK/CONTAINER.
+constexpr size_t kSandboxDepth = 3;
+
+// Closes a descriptor when it goes out of scope.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
 
 bool hasDotDot(const std::string& path) {
   size_t start = 0;
@@ -35,9 +55,48 @@ std::string realPathOr(const std::string& path) {
   return realpath(path.c_str(), buf) ? std::string(buf) : path;
 }
 
+// `rel` opened beneath `dir`, never through a symbolic link (ELOOP) or out
+// of `dir` (EXDEV). O_PATH: the caller checks what it is before reading.
+int openNoFollow(int dir, const std::string& rel) {
+  open_how how = {};
+  // Not O_NOFOLLOW: with O_PATH it would open a trailing symlink itself
+  // rather than fail with ELOOP.
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, dir, rel.c_str(), &how, sizeof(how));
+  if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return static_cast<int>(fd);
+  // Kernels before 5.6 (or a seccomp filter refusing openat2): one
+  // component at a time, each with O_NOFOLLOW.
+  return openBeneath(dir, rel.c_str(), false, true, static_cast<uid_t>(-1), 0);
+}
+
+// Whether the user owning the sandbox (`owner`) could read `file` itself.
+bool taskUserMayRead(const struct stat& file, const struct stat& owner) {
+  if (owner.st_uid == 0) return true;  // root's task reads anything
+  if (file.st_uid == owner.st_uid) return (file.st_mode & S_IRUSR) != 0;
+  std::vector<gid_t> groups = {owner.st_gid};
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwuid_r(owner.st_uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    int count = 64;
+    groups.resize(static_cast<size_t>(count) + 1);
+    if (getgrouplist(pw.pw_name, pw.pw_gid, groups.data() + 1, &count) < 0) {
+      groups.resize(static_cast<size_t>(count) + 1);
+      getgrouplist(pw.pw_name, pw.pw_gid, groups.data() + 1, &count);
+    }
+    groups.resize(static_cast<size_t>(std::max(count, 0)) + 1);
+  }
+  if (std::find(groups.begin(), groups.end(), file.st_gid) != groups.end()) {
+    return (file.st_mode & S_IRGRP) != 0;
+  }
+  return (file.st_mode & S_IROTH) != 0;
+}
+
 }  // namespace
 
-SandboxFiles::SandboxFiles(std::string sandboxesRoot) : root_(std::move(sandboxesRoot)) {
+SandboxFiles::SandboxFiles(std::string sandboxesRoot, prometheus::Counter* refused)
+    : root_(std::move(sandboxesRoot)), refused_(refused) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
 
@@ -52,24 +111,62 @@ Result<int64_t> parseInt64(const std::string* text, int64_t fallback) {
   return value;
 }
 
-Result<std::string> SandboxFiles::resolve(const std::string& path) const {
+Error SandboxFiles::refuse(const std::string& why) const {
+  if (refused_ != nullptr) refused_->Increment();
+  return Error{ErrorCode::kPermissionDenied, why};
+}
+
+Result<int> SandboxFiles::open(const std::string& path) const {
   if (path.empty() || path[0] != '/') {
     return makeError(ErrorCode::kInvalidArgument, "path must be absolute");
   }
   std::string realRoot = realPathOr(root_);
-  if (hasDotDot(path) || !(isUnder(path, root_) || isUnder(path, realRoot))) {
-    return makeError(ErrorCode::kPermissionDenied, "only files in task sandboxes can be read");
+  const std::string& prefix = isUnder(path, root_) ? root_ : realRoot;
+  if (hasDotDot(path) || !isUnder(path, prefix)) {
+    return makeError(refuse("only files in task sandboxes can be read"));
   }
-  char buf[PATH_MAX];
-  if (realpath(path.c_str(), buf) == nullptr) {
-    if (errno == ENOENT || errno == ENOTDIR) return makeError(ErrorCode::kNotFound, "no such file");
-    return makeError(errnoError("resolve path", errno));
+  // FRAMEWORK/TASK/CONTAINER, then the file in that sandbox ("a//b" and
+  // "a/./b" are a/b: the sandbox is always the first three names).
+  std::vector<std::string> names;
+  for (size_t start = prefix.size() + 1; start <= path.size();) {
+    size_t end = std::min(path.find('/', start), path.size());
+    std::string name = path.substr(start, end - start);
+    if (!name.empty() && name != ".") names.push_back(std::move(name));
+    start = end + 1;
   }
-  std::string real(buf);
-  if (!isUnder(real, realRoot)) {
-    return makeError(ErrorCode::kPermissionDenied, "the path leads outside the task sandboxes");
+  if (names.size() <= kSandboxDepth) {
+    return makeError(ErrorCode::kInvalidArgument, "not a file in a task sandbox");
   }
-  return real;
+  std::string sandboxRel, fileRel;
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string& to = i < kSandboxDepth ? sandboxRel : fileRel;
+    to += (to.empty() ? "" : "/") + names[i];
+  }
+  Fd root{::open(prefix.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+  if (root.fd < 0) return makeError(errnoError("open " + prefix, errno));
+  Fd sandbox{openNoFollow(root.fd, sandboxRel)};
+  Fd file{sandbox.fd < 0 ? -1 : openNoFollow(sandbox.fd, fileRel)};
+  if (file.fd < 0) {
+    if (errno == ENOENT) return makeError(ErrorCode::kNotFound, "no such file");
+    if (errno == ELOOP || errno == EXDEV) {
+      return makeError(refuse("the path has a symbolic link or leaves the task sandbox"));
+    }
+    return makeError(errnoError("open", errno));
+  }
+  struct stat owner, st;
+  if (fstat(sandbox.fd, &owner) != 0 || fstat(file.fd, &st) != 0) {
+    return makeError(errnoError("stat", errno));
+  }
+  if (!S_ISREG(st.st_mode)) return makeError(ErrorCode::kInvalidArgument, "not a regular file");
+  if (!taskUserMayRead(st, owner)) {
+    return makeError(refuse("the task's user may not read this file"));
+  }
+  // Reopened for reading through the descriptor: the same inode, whatever
+  // the path names now.
+  std::string self = "/proc/self/fd/" + std::to_string(file.fd);
+  int fd = ::open(self.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return makeError(errnoError("open", errno));
+  return fd;
 }
 
 Result<FileChunk> SandboxFiles::read(const std::string& path, int64_t offset,
@@ -77,23 +174,14 @@ Result<FileChunk> SandboxFiles::read(const std::string& path, int64_t offset,
   if (offset < -1) return makeError(ErrorCode::kInvalidArgument, "offset must be >= -1");
   if (length < -1) return makeError(ErrorCode::kInvalidArgument, "length must be >= -1");
   if (length == -1 || length > kMaxLength) length = kMaxLength;
-  auto real = resolve(path);
-  if (!real) return makeError(real.error());
-  // O_NOFOLLOW: the last component was resolved above; refuse a swap to a symlink since.
-  int fd = open(real->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) {
-    if (errno == ENOENT) return makeError(ErrorCode::kNotFound, "no such file");
-    return makeError(errnoError("open", errno));
-  }
+  auto opened = open(path);
+  if (!opened) return makeError(opened.error());
+  Fd fd{*opened};
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return makeError(ErrorCode::kInvalidArgument, "not a regular file");
-  }
+  if (fstat(fd.fd, &st) != 0) return makeError(errnoError("stat", errno));
   FileChunk chunk;
   if (offset == -1) {
     chunk.offset = st.st_size;
-    close(fd);
     return chunk;
   }
   chunk.offset = offset;
@@ -101,14 +189,13 @@ Result<FileChunk> SandboxFiles::read(const std::string& path, int64_t offset,
   chunk.data.resize(static_cast<size_t>(std::min(length, available)));
   size_t done = 0;
   while (done < chunk.data.size()) {
-    ssize_t n = pread(fd, chunk.data.data() + done, chunk.data.size() - done,
+    ssize_t n = pread(fd.fd, chunk.data.data() + done, chunk.data.size() - done,
                       static_cast<off_t>(offset + static_cast<int64_t>(done)));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // truncated meanwhile: serve what we have
     done += static_cast<size_t>(n);
   }
   chunk.data.resize(done);
-  close(fd);
   return chunk;
 }
 

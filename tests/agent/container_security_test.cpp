@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,6 +22,8 @@
 #include "agent/executor/seccomp_profile.hpp"
 #include "agent/executor/security_policy.hpp"
 #include "agent/paths.hpp"
+#include "agent/sandbox_files.hpp"
+#include "common/metrics.hpp"
 #include "common/capabilities.hpp"
 #include "tests/agent/i386_abi.hpp"
 #include "tests/agent/real_agent_harness.hpp"
@@ -345,6 +348,51 @@ TEST_F(ContainerSecurityTest, ASandboxUnderTheHostsTmpStaysReachableInTheTasksOw
     EXPECT_FALSE(fs::exists("/tmp/" + mark)) << "the task wrote the host's /tmp";
     fs::remove("/tmp/" + mark);
   }
+}
+
+TEST_F(ContainerSecurityTest, TheFilesApiServesNoHardLinkTheTaskCouldNotReadAndNoSwapRace) {
+  startAgent();
+  Metrics metrics;
+  prometheus::Counter& refused = metrics.counter("files_refused", "test");
+  SandboxFiles files(paths::sandboxesRoot(workDir_), &refused);
+  // As nobody: d is a directory with a decoy "shadow", e a symlink to /etc;
+  // the task swaps them until it is killed.
+  run("swapper",
+      "mkdir d && echo decoy > d/shadow && ln -s /etc e && echo ready > ready && exec $P swap d e",
+      {}, "nobody");
+  ASSERT_EQ(agent_->waitSandboxFile("swapper", "ready"), "ready\n");
+  const std::string sandbox = agent_->sandboxOf("swapper");
+  // A hard link to a file nobody cannot read. protected_hardlinks stops the
+  // task making it itself; where that is off it could, so it is made for it.
+  ASSERT_EQ(link("/etc/shadow", (sandbox + "/leak").c_str()), 0) << strerror(errno);
+  auto leak = files.read(sandbox + "/leak", 0, -1);
+  ASSERT_FALSE(leak) << "served /etc/shadow through a hard link";
+  EXPECT_EQ(leak.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(refused.Value(), 1);
+  int served = 0, refusals = 0, leaked = 0;
+  for (int i = 0; i < 20000; ++i) {
+    auto chunk = files.read(sandbox + "/d/shadow", 0, -1);
+    if (!chunk) {
+      ++refusals;
+      EXPECT_EQ(chunk.error().code, ErrorCode::kPermissionDenied) << chunk.error().message;
+    } else if (chunk->data == "decoy\n") {
+      ++served;
+    } else {
+      ++leaked;
+    }
+  }
+  std::cerr << "d/shadow: " << served << " decoys served, " << refusals << " refused, " << leaked
+            << " leaked\n";
+  EXPECT_EQ(leaked, 0);
+  EXPECT_GT(refusals, 0) << "the swap never raced the reads";
+  EXPECT_EQ(refused.Value(), 1 + refusals);
+  // Still serving the sandbox.
+  auto ready = files.read(sandbox + "/ready", 0, -1);
+  ASSERT_TRUE(ready) << ready.error().message;
+  EXPECT_EQ(ready->data, "ready\n");
+  agent_->kill("swapper");
+  EXPECT_NE(agent_->waitTerminal("swapper"), nullptr);
+  unlink((sandbox + "/leak").c_str());
 }
 
 TEST_F(ContainerSecurityTest, AddingSysAdminAllowsMountsAndDroppingAllLeavesNothing) {

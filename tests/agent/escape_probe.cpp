@@ -4,7 +4,10 @@
 //
 //   init_module | finit_module | keyctl | reboot | mount DIR | unshare |
 //   setns NSFILE | clone_newuser | clone3 | ptrace PID | kill PID |
-//   personality HEX | i386_getpid
+//   personality HEX | i386_getpid | swap A B
+//
+// swap exchanges A and B (renameat2 RENAME_EXCHANGE, e.g. a directory and a
+// symlink) over and over until killed; it prints only if the first fails.
 //
 // reboot asks for LINUX_REBOOT_CMD_CAD_OFF: in a pid namespace other than the
 // host's the kernel answers EINVAL, so even a missing filter reboots nothing.
@@ -89,6 +92,15 @@ long run(const std::string& op, const char* arg) {
     return r < 0 ? -1 : 0;
   }
   if (op == "i386_getpid") return i386Getpid();
+  if (op == "swap") {
+    const char* other = strchr(arg, ' ');
+    if (other == nullptr) return -1;
+    std::string a(arg, static_cast<size_t>(other - arg));
+    if (syscall(SYS_renameat2, AT_FDCWD, a.c_str(), AT_FDCWD, other + 1, RENAME_EXCHANGE) != 0) {
+      return -1;
+    }
+    for (;;) syscall(SYS_renameat2, AT_FDCWD, a.c_str(), AT_FDCWD, other + 1, RENAME_EXCHANGE);
+  }
   fprintf(stderr, "unknown op %s\n", op.c_str());
   exit(2);
 }
@@ -101,7 +113,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   errno = 0;
-  long rc = run(argv[1], argc > 2 ? argv[2] : "");
+  std::string arg = argc > 2 ? argv[2] : "";
+  if (argc > 3) arg += std::string(" ") + argv[3];  // swap A B
+  long rc = run(argv[1], arg.c_str());
   if (rc < 0) {
     printf("%s\n", errnoName(errno));
     return 1;

@@ -1,10 +1,14 @@
 #include "agent/sandbox_files.hpp"
 
 #include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "common/metrics.hpp"
 
 namespace agora::agent {
 namespace {
@@ -58,7 +62,46 @@ TEST_F(SandboxFilesTest, RefusesPathsOutsideTheSandboxes) {
             ErrorCode::kPermissionDenied);
   EXPECT_EQ(files().read("/etc/passwd", 0, -1).error().code, ErrorCode::kPermissionDenied);
   EXPECT_EQ(files().read(path("escape"), 0, -1).error().code, ErrorCode::kPermissionDenied);
-  EXPECT_TRUE(files().read(path("inside"), 0, -1));
+  // No symbolic link is followed, even one that stays in the sandbox.
+  EXPECT_EQ(files().read(path("inside"), 0, -1).error().code, ErrorCode::kPermissionDenied);
+}
+
+TEST_F(SandboxFilesTest, CountsRefusalsAndReadsThroughRedundantSlashes) {
+  Metrics metrics;
+  prometheus::Counter& refused = metrics.counter("refused", "test");
+  SandboxFiles counted(root_ + "/sandboxes", &refused);
+  EXPECT_FALSE(counted.read(path("escape"), 0, -1));
+  EXPECT_FALSE(counted.read(root_ + "/secret", 0, -1));
+  EXPECT_EQ(refused.Value(), 2);
+  auto chunk = counted.read(root_ + "/sandboxes/fw//t1/./c1//stdout", 0, -1);
+  ASSERT_TRUE(chunk) << chunk.error().message;
+  EXPECT_EQ(chunk->data, "hello world");
+  EXPECT_EQ(refused.Value(), 2);
+}
+
+TEST_F(SandboxFilesTest, ServesOnlyWhatTheSandboxOwnerCouldRead) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to own files as others";
+  struct passwd* nobody = getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  const std::string sandbox = root_ + "/sandboxes/fw/t1/c1";
+  ASSERT_EQ(chown(sandbox.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+  std::ofstream(root_ + "/private") << "root only";
+  std::ofstream(root_ + "/public") << "for all";
+  chmod((root_ + "/private").c_str(), 0600);
+  chmod((root_ + "/public").c_str(), 0644);
+  ASSERT_EQ(link((root_ + "/private").c_str(), path("private").c_str()), 0);
+  ASSERT_EQ(link((root_ + "/public").c_str(), path("public").c_str()), 0);
+  std::ofstream(path("own")) << "mine";
+  chmod(path("own").c_str(), 0600);
+  ASSERT_EQ(chown(path("own").c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+  auto refused = files().read(path("private"), 0, -1);
+  ASSERT_FALSE(refused) << "a hard link to a file nobody cannot read was served";
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(files().read(path("public"), 0, -1)->data, "for all");
+  EXPECT_EQ(files().read(path("own"), 0, -1)->data, "mine");
+  // Root's own sandbox: root's task could read it all itself.
+  ASSERT_EQ(chown(sandbox.c_str(), 0, 0), 0);
+  EXPECT_EQ(files().read(path("private"), 0, -1)->data, "root only");
 }
 
 TEST_F(SandboxFilesTest, ReportsMissingFilesAndBadArguments) {
