@@ -6,9 +6,8 @@
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <unistd.h>
-
 #include <prometheus/counter.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>

@@ -153,8 +153,9 @@ bool privateTmp(const MountStep& s, const char* root) {
   for (; opened < s.carried.size() && opened < MountStep::kMaxCarried; ++opened) {
     // The parent resolved them (realpath); nothing in them has run yet.
     const KeptPath& kept = s.carried[opened];
-    held[opened] = kept.isInitCwd ? open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)
-                                  : openat(rootFd, kept.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    held[opened] = kept.isInitCwd
+                       ? open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                       : openat(rootFd, kept.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (held[opened] < 0) {
       closeHeld();
       int err = errno;

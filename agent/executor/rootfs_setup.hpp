@@ -19,8 +19,9 @@
 // Without an image (root() is "/"): steps 1 and 3, a private /dev/shm, the
 // volumes seam, then (RootfsOptions::tmpBytes) a private /tmp: a tmpfs
 // mounted over the host's, into which the sandbox and any volume under the
-// host's /tmp are bound back (from descriptors opened before it hides them). Capabilities and seccomp come later, just before exec (SEAM security
-// in PreparedProcess::exec).
+// host's /tmp are bound back (from descriptors opened before it hides them).
+// Capabilities and seccomp come later, just before exec (SEAM security in
+// PreparedProcess::exec).
 //
 // Every target is a path relative to the root, walked one component at a
 // time without following symbolic links (missing directories and mount
