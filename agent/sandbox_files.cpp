@@ -54,20 +54,24 @@ std::string realPathOr(const std::string& path) {
   return realpath(path.c_str(), buf) ? std::string(buf) : path;
 }
 
-// `rel` opened beneath `dir`, never through a symbolic link (ELOOP) or out
-// of `dir` (EXDEV). O_PATH: the caller checks what it is before reading.
-int openNoFollow(int dir, const std::string& rel) {
-  open_how how = {};
-  // Not O_NOFOLLOW: with O_PATH it would open a trailing symlink itself
-  // rather than fail with ELOOP.
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  long fd = syscall(SYS_openat2, dir, rel.c_str(), &how, sizeof(how));
-  if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return static_cast<int>(fd);
+}  // namespace
+
+int openBeneathNoLinks(int dir, const std::string& rel, bool tryOpenat2) {
+  if (tryOpenat2) {
+    open_how how = {};
+    // Not O_NOFOLLOW: with O_PATH it would open a trailing symlink itself
+    // rather than fail with ELOOP.
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd = syscall(SYS_openat2, dir, rel.c_str(), &how, sizeof(how));
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return static_cast<int>(fd);
+  }
   // Kernels before 5.6 (or a seccomp filter refusing openat2): one
   // component at a time, each with O_NOFOLLOW.
   return openBeneath(dir, rel.c_str(), false, true, static_cast<uid_t>(-1), 0);
 }
+
+namespace {
 
 // Whether the user owning the sandbox (`owner`) could read `file` itself.
 bool taskUserMayRead(const struct stat& file, const struct stat& owner) {
@@ -143,8 +147,8 @@ Result<int> SandboxFiles::open(const std::string& path) const {
   }
   Fd root{::open(prefix.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
   if (root.fd < 0) return makeError(errnoError("open " + prefix, errno));
-  Fd sandbox{openNoFollow(root.fd, sandboxRel)};
-  Fd file{sandbox.fd < 0 ? -1 : openNoFollow(sandbox.fd, fileRel)};
+  Fd sandbox{openBeneathNoLinks(root.fd, sandboxRel)};
+  Fd file{sandbox.fd < 0 ? -1 : openBeneathNoLinks(sandbox.fd, fileRel)};
   if (file.fd < 0) {
     if (errno == ENOENT) return makeError(ErrorCode::kNotFound, "no such file");
     if (errno == ELOOP || errno == EXDEV) {

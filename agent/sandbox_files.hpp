@@ -53,6 +53,12 @@ class SandboxFiles {
   prometheus::Counter* refused_;
 };
 
+// Opens `rel` beneath directory `dir` as O_PATH, never through a symbolic
+// link (ELOOP) nor out of `dir` (EXDEV): openat2, or where the kernel lacks
+// it (or `tryOpenat2` is false, for tests) a walk with O_NOFOLLOW. -1 with
+// errno on failure.
+int openBeneathNoLinks(int dir, const std::string& rel, bool tryOpenat2 = true);
+
 // Parses a decimal query parameter; `fallback` when absent. kInvalidArgument otherwise.
 Result<int64_t> parseInt64(const std::string* text, int64_t fallback);
 

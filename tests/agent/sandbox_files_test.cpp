@@ -1,10 +1,13 @@
 #include "agent/sandbox_files.hpp"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -77,6 +80,32 @@ TEST_F(SandboxFilesTest, CountsRefusalsAndReadsThroughRedundantSlashes) {
   ASSERT_TRUE(chunk) << chunk.error().message;
   EXPECT_EQ(chunk->data, "hello world");
   EXPECT_EQ(refused.Value(), 2);
+}
+
+TEST_F(SandboxFilesTest, OpenatTwoAndTheWalkWithoutItRefuseTheSameLinks) {
+  fs::create_directories(path("dir"));
+  std::ofstream(path("dir/file")) << "x";
+  fs::create_symlink(path("dir"), path("dirlink"));
+  int sandbox = open(path("").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(sandbox, 0);
+  for (bool openat2 : {true, false}) {
+    SCOPED_TRACE(openat2 ? "openat2" : "walk");
+    int fd = openBeneathNoLinks(sandbox, "dir/file", openat2);
+    EXPECT_GE(fd, 0) << strerror(errno);
+    if (fd >= 0) close(fd);
+    for (const char* rel : {"dirlink/file", "inside", "escape"}) {
+      errno = 0;
+      EXPECT_EQ(openBeneathNoLinks(sandbox, rel, openat2), -1) << rel;
+      EXPECT_EQ(errno, ELOOP) << rel;
+    }
+    errno = 0;
+    EXPECT_EQ(openBeneathNoLinks(sandbox, "dir/../../c1/stdout", openat2), -1);
+    EXPECT_EQ(errno, EXDEV);
+    errno = 0;
+    EXPECT_EQ(openBeneathNoLinks(sandbox, "nope", openat2), -1);
+    EXPECT_EQ(errno, ENOENT);
+  }
+  close(sandbox);
 }
 
 TEST_F(SandboxFilesTest, ServesOnlyWhatTheSandboxOwnerCouldRead) {
