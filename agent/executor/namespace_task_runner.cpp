@@ -138,7 +138,10 @@ Status planPrivateTmp(const LaunchSpec& spec, int flags, RootfsOptions& options)
       options.keptUnderTmp.clear();
       return {};
     }
-    if (isUnder(target, "/tmp") && !isUnder(target, sandbox) && stat(real, &st) == 0) {
+    // What lies in a kept path comes with it (the binds are recursive).
+    bool inKept = false;
+    for (const KeptPath& kept : options.keptUnderTmp) inKept |= isUnder(target, kept.path);
+    if (isUnder(target, "/tmp") && !inKept && stat(real, &st) == 0) {
       options.keptUnderTmp.push_back(KeptPath{target, !S_ISDIR(st.st_mode)});
     }
   }
