@@ -33,6 +33,11 @@ Status validate(const master::MasterOptions& options) {
   if (!(options.agentReregisterTimeoutSec > 0)) {
     return makeError(ErrorCode::kInvalidArgument, "--agent-reregister-timeout must be positive");
   }
+  if (options.frameworkResubscribeTimeoutSec < options.agentReregisterTimeoutSec) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "--framework-resubscribe-timeout must be at least --agent-reregister-timeout "
+                     "(the schedulers of tasks that agents may still report get as long)");
+  }
   if (!(options.agentPingIntervalSec > 0 && options.agentPingIntervalSec <= 3600)) {
     return makeError(ErrorCode::kInvalidArgument, "--agent-ping-interval must be in (0, 3600]");
   }
@@ -106,7 +111,7 @@ master::Leadership::Takeover takeoverFrom(master::ZkRegistry& registry, master::
 
 int run(int argc, char** argv) {
   std::string workDir, httpAddress, listen, logDir, offerTimeout, zkUrl, zkSessionTimeout,
-      minAllocatable, unreachableTimeout, registryKind, maxAgentAge;
+      minAllocatable, unreachableTimeout, registryKind, maxAgentAge, resubscribeTimeout;
   bool registryFresh = false;
   master::MasterOptions options;
   po::options_description flags("Options");
@@ -131,6 +136,10 @@ int run(int argc, char** argv) {
       "smallest pool worth offering: alternatives separated by '|', each all of its scalars")(
       "agent-reregister-timeout", po::value(&options.agentReregisterTimeoutSec)->default_value(600),
       "seconds after a restart within which registered agents must re-register")(
+      "framework-resubscribe-timeout", po::value(&resubscribeTimeout)->default_value(""),
+      "how long after its start (restart or takeover) the master waits for the schedulers that "
+      "were connected before their own failover timeouts start (e.g. 15m); at least, and by "
+      "default, --agent-reregister-timeout")(
       "agent-unreachable-timeout", po::value(&unreachableTimeout)->default_value("10m"),
       "remove an agent unreachable this long (e.g. 10m): its tasks become GONE, and if it "
       "returns it must kill them and register anew")(
@@ -183,6 +192,15 @@ int run(int argc, char** argv) {
   } else {
     std::cerr << "agora-master: --agent-unreachable-timeout: "
               << (timeout ? "must be positive" : timeout.error().message) << std::endl;
+    return 2;
+  }
+  if (resubscribeTimeout.empty()) {
+    options.frameworkResubscribeTimeoutSec = options.agentReregisterTimeoutSec;
+  } else if (auto timeout = master::parseDurationSeconds(resubscribeTimeout); timeout) {
+    options.frameworkResubscribeTimeoutSec = *timeout;
+  } else {
+    std::cerr << "agora-master: --framework-resubscribe-timeout: " << timeout.error().message
+              << std::endl;
     return 2;
   }
   if (registryKind.empty()) registryKind = zkUrl.empty() ? "sqlite" : "zk";

@@ -57,6 +57,12 @@ struct MasterOptions {
   // Agents recovered from the registry that have not re-registered this long
   // after the start are marked unreachable.
   double agentReregisterTimeoutSec = 600;
+  // A master start (a restart, or a new leader taking over) is not its
+  // schedulers failing: frameworks whose schedulers were connected when the
+  // last master stopped, and frameworks first learnt of from re-registering
+  // agents, get this long to re-subscribe before their own failover timeout
+  // starts. main.cpp keeps it at least agentReregisterTimeoutSec.
+  double frameworkResubscribeTimeoutSec = 600;
   // An agent unreachable this long is removed: its remaining tasks become
   // GONE (partition-aware frameworks), it is recorded as gone in the
   // registry, and if it comes back it is told to kill its tasks. Checked at
@@ -245,6 +251,12 @@ class Master {
   void recoverFramework(const FrameworkInfo& info);
   // Removes the framework at framework.failoverDeadline (wall seconds).
   void startFailoverTimer(Framework& framework);
+  // A framework this master has not seen fail (recovered from the registry
+  // as connected, or from an agent): it is kept as connected in the registry
+  // until `windowEnd` (wall seconds); then, unless its scheduler
+  // re-subscribed, its own failover timeout runs (recovery.cpp).
+  void awaitResubscription(Framework& framework, double windowEnd);
+  void closeResubscribeWindow(const std::string& frameworkId);
   // A master-generated update about the task `about` describes (its IDs,
   // container and exit code).
   TaskStatus taskUpdate(const TaskStatus& about, TaskState state, TaskReason reason,

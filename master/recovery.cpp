@@ -81,7 +81,10 @@ void Master::persistFramework(const Framework& framework, double removedTime) {
   FrameworkRecord record;
   record.info = framework.info;
   record.registeredTime = framework.registeredTime;
-  record.failoverDeadline = framework.connected ? 0 : framework.failoverDeadline;
+  // 0: its scheduler has not been seen to fail (a later master start grants
+  // it a re-subscription window).
+  bool failed = !framework.connected && framework.resubscribeWindowEnd <= 0;
+  record.failoverDeadline = failed ? framework.failoverDeadline : 0;
   record.removedTime = removedTime;
   persist({putFramework(record)});
 }
@@ -129,6 +132,7 @@ void Master::recover(const RegistryContents& contents) {
     LOG_IF(ERROR, !set) << "registry: quota of role " << role << ": " << set.error().message;
   }
   std::vector<std::pair<std::string, double>> expired;
+  size_t awaiting = 0;
   for (const auto& [id, record] : contents.frameworks) {
     if (record.removedTime > 0) {
       state_.removedFrameworks.insert(id);
@@ -141,17 +145,20 @@ void Master::recover(const RegistryContents& contents) {
     allocator_->addFramework(id, framework.info.roles);
     constrainOffers(framework.info);
     allocator_->deactivateFramework(id);
-    // Connected when the master stopped: its scheduler gets a full timeout
-    // from now. Disconnected: the persisted deadline stands.
-    bool fresh = record.failoverDeadline <= 0;
-    framework.failoverDeadline =
-        fresh ? now + framework.info.failoverTimeoutSec : record.failoverDeadline;
+    // Connected when the master stopped: the stop was not its scheduler
+    // failing, so it gets the re-subscription window before its own timeout
+    // (0 for `agora run`) starts. Disconnected: the persisted deadline stands.
+    if (record.failoverDeadline <= 0) {
+      awaitResubscription(framework, now + options_.frameworkResubscribeTimeoutSec);
+      awaiting++;
+      continue;
+    }
+    framework.failoverDeadline = record.failoverDeadline;
     if (framework.failoverDeadline <= now) {
       expired.emplace_back(id, framework.failoverDeadline);
       continue;
     }
     startFailoverTimer(framework);
-    if (fresh) persistFramework(framework);
   }
   for (const auto& [id, deadline] : expired) {
     removeFramework(id, "its failover deadline " + utcText(deadline) +
@@ -161,7 +168,9 @@ void Master::recover(const RegistryContents& contents) {
             << contents.agents.size() << " agents (" << recovering
             << " expected to re-register within "
             << secondsText(options_.agentReregisterTimeoutSec) << " s), "
-            << contents.frameworks.size() << " frameworks (" << expired.size()
+            << contents.frameworks.size() << " frameworks (" << awaiting
+            << " connected when the last master stopped, expected to re-subscribe within "
+            << secondsText(options_.frameworkResubscribeTimeoutSec) << " s; " << expired.size()
             << " past their failover deadline), " << contents.weights.size() << " weights, "
             << contents.quotas.size() << " quotas, dynamic reservations on "
             << contents.reservations.size() << " agents";
@@ -174,6 +183,38 @@ void Master::expireRecoveringAgents() {
                                     secondsText(options_.agentReregisterTimeoutSec) +
                                     " s of the master's start");
   }
+}
+
+void Master::awaitResubscription(Framework& framework, double windowEnd) {
+  if (framework.failoverTimer) loop_.cancelTimer(*framework.failoverTimer);
+  framework.resubscribeWindowEnd = windowEnd;
+  framework.failoverDeadline = windowEnd + framework.info.failoverTimeoutSec;
+  double delay = std::max(0.0, windowEnd - loop_.clock().wallSeconds());
+  framework.failoverTimer = loop_.addTimer(
+      seconds(delay), [this, id = framework.info.id] { closeResubscribeWindow(id); });
+}
+
+void Master::closeResubscribeWindow(const std::string& frameworkId) {
+  Framework* framework = state_.findFramework(frameworkId);
+  if (framework == nullptr) return;
+  framework->failoverTimer.reset();
+  framework->resubscribeWindowEnd = 0;
+  if (framework->connected) return;
+  std::string window = secondsText(options_.frameworkResubscribeTimeoutSec);
+  double timeoutSec = framework->info.failoverTimeoutSec;
+  if (framework->failoverDeadline <= loop_.clock().wallSeconds()) {
+    removeFramework(frameworkId, "its scheduler did not re-subscribe within the " + window +
+                                     " s allowed after the master's start, and its failover "
+                                     "timeout of " +
+                                     secondsText(timeoutSec) + " s has passed too");
+    return;
+  }
+  LOG(WARNING) << "framework " << frameworkId << " did not re-subscribe within " << window
+               << " s of the master's start; its failover timeout of " << secondsText(timeoutSec)
+               << " s runs from now";
+  startFailoverTimer(*framework);
+  persistFramework(*framework);
+  markChanged();
 }
 
 void Master::startFailoverTimer(Framework& framework) {

@@ -21,10 +21,6 @@ std::vector<std::string> textList(capnp::List<capnp::Text>::Reader list) {
   return out;
 }
 
-// Frameworks recovered from re-registering agents get at least this long for
-// their scheduler to subscribe, whatever their own failover timeout.
-constexpr double kRecoveredFrameworkGraceSec = 60;
-
 const char* callName(schema::Call::Which which) {
   using W = schema::Call::Which;
   switch (which) {
@@ -238,6 +234,7 @@ void Master::admitFramework(const std::string& peer, const FrameworkInfo& admitt
     framework.registeredTime = registeredTime;
   }
   framework.failoverDeadline = 0;
+  framework.resubscribeWindowEnd = 0;
   allocator_->addFramework(admitted.id, admitted.roles);
   constrainOffers(admitted);
   framework.info = admitted;
@@ -280,10 +277,12 @@ void Master::recoverFramework(const FrameworkInfo& info) {
   allocator_->addFramework(info.id, framework.info.roles);
   constrainOffers(framework.info);
   allocator_->deactivateFramework(info.id);
-  LOG(INFO) << "framework " << info.id << " recovered from an agent; waiting for its scheduler";
-  framework.failoverDeadline = loop_.clock().wallSeconds() +
-                              std::max(info.failoverTimeoutSec, kRecoveredFrameworkGraceSec);
-  startFailoverTimer(framework);
+  LOG(INFO) << "framework " << info.id << " recovered from an agent; waiting "
+            << options_.frameworkResubscribeTimeoutSec << " s for its scheduler";
+  // Nothing says its scheduler failed: the same window as a framework that
+  // was connected when the master stopped.
+  awaitResubscription(framework,
+                      loop_.clock().wallSeconds() + options_.frameworkResubscribeTimeoutSec);
   persistFramework(framework);
 }
 

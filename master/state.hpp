@@ -75,7 +75,13 @@ struct Framework {
   std::optional<EventLoop::TimerId> failoverTimer;
   // While disconnected: the wall time (seconds) by which its scheduler must
   // re-subscribe; persisted, so it keeps counting across master restarts.
+  // During a re-subscription window: the window's end plus its timeout.
   double failoverDeadline = 0;
+  // Non-zero while this master waits for a scheduler it has not seen fail
+  // (after its start): the wall time the re-subscription window closes. Its
+  // failover timeout only starts then, and the registry keeps it as
+  // connected meanwhile, so a further master restart grants a new window.
+  double resubscribeWindowEnd = 0;
   std::set<std::string> offerIds;
   FrameworkTaskIndex tasks;  // live tasks
 

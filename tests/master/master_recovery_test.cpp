@@ -13,6 +13,11 @@ namespace {
 
 class MasterRecoveryTest : public WithRegistry<> {
  protected:
+  // Agents get 30 s to re-register (WithRegistry); schedulers that did not
+  // fail get kWindowSec.
+  static constexpr double kWindowSec = 40;
+  MasterRecoveryTest() { options_.frameworkResubscribeTimeoutSec = kWindowSec; }
+
   // A framework with one RUNNING task "t1" on agent `a`.
   std::unique_ptr<FakeScheduler> runningTask(FakeAgent& a, double failoverSec,
                                              bool partitionAware = false) {
@@ -158,16 +163,97 @@ TEST_F(MasterRecoveryTest, DeadlinePassedWhileTheMasterWasDownKillsTheTasksOnRer
   EXPECT_EQ(master_->allocator().available(a->agentId).toString(), "cpus:4;mem:1024");
 }
 
-TEST_F(MasterRecoveryTest, ConnectedFrameworkGetsAFullTimeoutFromTheRestart) {
+TEST_F(MasterRecoveryTest, FrameworkWithoutFailoverTimeoutKeepsItsTaskAcrossARestart) {
+  // `agora run`: failover timeout 0, connected when the master is killed.
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = runningTask(*a, 0);
+  std::string frameworkId = s->frameworkId;
+  restart(5);
+  ASSERT_EQ(master_->state().frameworks.count(frameworkId), 1u);
+  EXPECT_EQ(master_->state().removedFrameworks.count(frameworkId), 0u);
+  a->reregister(a->agentId, "cpus:4;mem:1024", {{frameworkId, makeTask("t1", "cpus:1")}});
+  settle();
+  EXPECT_TRUE(a->shutdownFrameworks.empty());
+  ASSERT_NE(task(frameworkId, "t1"), nullptr);
+  EXPECT_EQ(task(frameworkId, "t1")->state, TaskState::RUNNING);
+
+  // Its scheduler takes a while to notice (missed heartbeats), then re-subscribes.
+  advance(20);
+  s->subscribe("fw", frameworkId, 0);
+  settle();
+  EXPECT_TRUE(s->errors.empty()) << s->errors.front();
+  EXPECT_TRUE(master_->state().frameworks.at(frameworkId).connected);
+  advance(kWindowSec);  // past the window: nothing happens to a connected framework
+  a->sendStatus(frameworkId, "t1", TaskState::FINISHED);
+  settle();
+  ASSERT_NE(s->lastUpdateFor("t1"), nullptr);
+  EXPECT_EQ(s->lastUpdateFor("t1")->state, TaskState::FINISHED);
+  EXPECT_TRUE(a->shutdownFrameworks.empty());
+}
+
+TEST_F(MasterRecoveryTest, FrameworkWithoutFailoverTimeoutIsRemovedWhenTheWindowCloses) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = runningTask(*a, 0);
+  std::string frameworkId = s->frameworkId;
+  restart(5);
+  a->reregister(a->agentId, "cpus:4;mem:1024", {{frameworkId, makeTask("t1", "cpus:1")}});
+  settle();
+  advance(kWindowSec - 0.5);
+  EXPECT_TRUE(a->shutdownFrameworks.empty());
+  advance(1);
+  EXPECT_EQ(a->shutdownFrameworks, std::vector<std::string>{frameworkId});
+  EXPECT_EQ(master_->state().removedFrameworks.count(frameworkId), 1u);
+  EXPECT_EQ(task(frameworkId, "t1")->state, TaskState::KILLED);
+}
+
+TEST_F(MasterRecoveryTest, OwnFailoverTimeoutStartsWhenTheWindowClosesAndIsPersistedThen) {
   auto a = agent("agent-a", "cpus:4;mem:1024");
   auto s = runningTask(*a, 10);
+  std::string frameworkId = s->frameworkId;
+  auto reregister = [&] {
+    a->reregister(a->agentId, "cpus:4;mem:1024", {{frameworkId, makeTask("t1", "cpus:1")}});
+    settle();
+  };
   restart(100);
-  const Framework& framework = master_->state().frameworks.at(s->frameworkId);
-  EXPECT_NEAR(framework.failoverDeadline, clock_.wallSeconds() + 10, 0.01);
-  // Persisted: a second restart keeps that deadline instead of granting another.
-  double deadline = framework.failoverDeadline;
-  restart(4);
-  EXPECT_EQ(master_->state().frameworks.at(s->frameworkId).failoverDeadline, deadline);
+  reregister();
+  EXPECT_NEAR(master_->state().frameworks.at(frameworkId).failoverDeadline,
+              clock_.wallSeconds() + kWindowSec + 10, 0.01);
+  // A master restarting again within the window has still not seen the
+  // scheduler fail: the registry holds it as connected, a new window starts.
+  advance(kWindowSec - 5);
+  restart(3);
+  reregister();
+  advance(kWindowSec - 0.5);
+  EXPECT_EQ(master_->state().frameworks.count(frameworkId), 1u);
+  EXPECT_TRUE(a->shutdownFrameworks.empty());
+  advance(1);
+  // Window closed without the scheduler: now its own timeout, and the
+  // deadline is persisted (a restart no longer grants anything).
+  double deadline = master_->state().frameworks.at(frameworkId).failoverDeadline;
+  EXPECT_NEAR(deadline, clock_.wallSeconds() - 0.5 + 10, 0.11);  // closed up to 0.5 s ago
+  restart(2);
+  reregister();
+  EXPECT_EQ(master_->state().frameworks.at(frameworkId).failoverDeadline, deadline);
+  advance(deadline - clock_.wallSeconds() - 0.5);
+  EXPECT_TRUE(a->shutdownFrameworks.empty());
+  advance(1);
+  EXPECT_EQ(a->shutdownFrameworks, std::vector<std::string>{frameworkId});
+  EXPECT_EQ(master_->state().frameworks.count(frameworkId), 0u);
+}
+
+TEST_F(MasterRecoveryTest, FrameworkLearntFromAnAgentGetsTheSameWindow) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  restart();
+  // A framework the registry does not know (its record was lost) reported by an agent.
+  a->reregister(a->agentId, "cpus:4;mem:1024", {{"ghost", makeTask("g1", "cpus:1")}});
+  settle();
+  ASSERT_EQ(master_->state().frameworks.count("ghost"), 1u);
+  EXPECT_EQ(task("ghost", "g1")->state, TaskState::RUNNING);
+  advance(kWindowSec - 0.5);
+  EXPECT_TRUE(a->shutdownFrameworks.empty());
+  advance(1);
+  EXPECT_EQ(a->shutdownFrameworks, std::vector<std::string>{"ghost"});
+  EXPECT_EQ(master_->state().frameworks.count("ghost"), 0u);
 }
 
 TEST_F(MasterRecoveryTest, AgentsThatDoNotReturnInTimeBecomeUnreachable) {
