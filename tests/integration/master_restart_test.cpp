@@ -7,8 +7,10 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "common/http_client.hpp"
+#include "common/subprocess.hpp"
 #include "tests/integration/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 
@@ -80,6 +82,20 @@ class MasterRestartTest : public ::testing::Test {
     ASSERT_GE(cluster_.master().wait(std::chrono::seconds(5)), 0);
   }
   std::string registryPath() const { return cluster_.root() + "/master/registry.db"; }
+  std::string slurp(const std::string& path) const {
+    std::stringstream text;
+    text << std::ifstream(path).rdbuf();
+    return text.str();
+  }
+  // The one framework named `name` at the master, or null.
+  nlohmann::json frameworkNamed(const std::string& name) {
+    auto all = cluster_.masterGet("/api/v1/frameworks").value("frameworks", nlohmann::json::array());
+    nlohmann::json found;
+    for (const auto& f : all) {
+      if (f.value("name", "") == name) found = f;
+    }
+    return found;
+  }
 
   Cluster cluster_;
   std::string agentId_;
@@ -111,6 +127,44 @@ TEST_F(MasterRestartTest, TaskKeepsRunningAcrossAMasterSigkillAndCanBeKilledAfte
   EXPECT_TRUE(scheduler.waitForState("sleeper", TaskState::KILLED));
   EXPECT_TRUE(eventually([&] { return taskInState("sleeper", "TASK_KILLED"); }));
   driver->stop();
+}
+
+// `agora run` (failover timeout 0) streams a task while the master is
+// SIGKILLed and started again: it re-subscribes, keeps streaming, and exits
+// with the task's code.
+TEST_F(MasterRestartTest, AgoraRunKeepsStreamingAcrossAMasterSigkillAndReturnsTheTaskCode) {
+  std::string release = cluster_.root() + "/release";
+  std::string out = cluster_.root() + "/run.out", err = cluster_.root() + "/run.err";
+  SpawnOptions options;
+  options.argv = {binPath("agora"), "run", "--master", cluster_.masterHttp(),
+                  "--scheduler-endpoint", cluster_.masterEndpoint(), "--timeout", "20", "--",
+                  "echo start; while [ ! -e " + release + " ]; do sleep 0.1; done; echo end; exit 3"};
+  options.stdoutPath = out;
+  options.stderrPath = err;
+  options.dieWithParent = true;
+  auto pid = spawn(options);
+  ASSERT_TRUE(pid) << pid.error().message;
+  Child run("agora run", *pid);
+  ASSERT_TRUE(eventually([&] { return slurp(out).find("start\n") != std::string::npos; }))
+      << slurp(out) << slurp(err);
+  nlohmann::json before = frameworkNamed("agora-run");
+  ASSERT_TRUE(before.is_object());
+
+  killMaster();
+  cluster_.startMaster();
+  // The same framework subscribes again with the new master and keeps its task.
+  ASSERT_TRUE(eventually([&] {
+    auto f = frameworkNamed("agora-run");
+    return f.is_object() && f.value("connected", false);
+  })) << slurp(err) << "\n" << slurp(cluster_.root() + "/master.err");
+  EXPECT_EQ(frameworkNamed("agora-run").value("id", ""), before.value("id", ""));
+  ASSERT_TRUE(run.running()) << slurp(err);
+
+  std::ofstream(release) << "go\n";
+  int code = run.wait(std::chrono::seconds(30));
+  EXPECT_EQ(code, 3) << slurp(out) << slurp(err);
+  EXPECT_EQ(slurp(out), "start\nend\n") << slurp(err);
+  EXPECT_EQ(slurp(err).find("refused"), std::string::npos) << slurp(err);
 }
 
 TEST_F(MasterRestartTest, WeightsAndQuotaSurviveAMasterSigkill) {
