@@ -162,6 +162,10 @@ void ChaosCluster::setUp() {
   define("batcher", {binPath("agora-chaos-framework"), "--mode", "batcher", "--master", zkUrl_,
                      "--journal", journalPath("batcher"), "--slots",
                      std::to_string(config_.batchSlots)});
+  // Failover timeout 0 like `agora run`; the fault driver never kills it.
+  define("runner", {binPath("agora-chaos-framework"), "--mode", "runner", "--master", zkUrl_,
+                    "--journal", journalPath("runner"), "--slots",
+                    std::to_string(config_.runnerSlots), "--failover-timeout", "0"});
   for (const auto& [name, argv] : argv_) start(name);
 }
 

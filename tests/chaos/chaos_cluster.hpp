@@ -2,8 +2,8 @@
 // The chaos test's cluster as real processes: ZooKeeper and the masters on
 // the host address of a network link that is never cut, each agent (cgroups
 // isolation, its own cgroups root) inside the network namespace of its own
-// link (tests/support/netns_link.hpp), routed to that address; the keeper and batcher
-// frameworks. Every process can be SIGKILLed and started again with the
+// link (tests/support/netns_link.hpp), routed to that address; the keeper, batcher
+// and runner frameworks. Every process can be SIGKILLed and started again with the
 // same arguments and work dir. On destruction (and when the constructor
 // fails) every process, executor, the agents' whole cgroups roots and the
 // network are removed; construction first removes the roots of earlier
@@ -26,6 +26,7 @@ struct ChaosConfig {
   int agents = 3;
   int longTasks = 5;
   int batchSlots = 6;
+  int runnerSlots = 2;
 };
 
 // Every cgroup hierarchy mounted under /sys/fs/cgroup, joined with this
@@ -48,7 +49,7 @@ class ChaosCluster {
   // Down: the agent is cut off the network both ways; up: healed.
   Status setAgentLink(int agent, bool up) { return agentLinks_.at(agent)->setUp(up); }
 
-  // Processes by name: master<i>, agent<i>, keeper, batcher.
+  // Processes by name: master<i>, agent<i>, keeper, batcher, runner.
   std::vector<std::string> names() const;
   void start(const std::string& name);
   // SIGKILLs and reaps; false when it did not die within 10 s.

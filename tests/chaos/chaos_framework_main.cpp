@@ -1,4 +1,4 @@
-// agora-chaos-framework: the keeper or the batcher of the chaos test
+// agora-chaos-framework: the keeper, the batcher or the runner of the chaos test
 // (chaos_scheduler.hpp), as a process the test can SIGKILL and restart.
 #include <iostream>
 
@@ -14,20 +14,22 @@ int main(int argc, char** argv) {
   po::options_description options("Options");
   options.add_options()("master", po::value(&master)->required(), "zk://HOST:PORT/PATH")(
       "journal", po::value(&journal)->required(), "append-only journal (replayed on start)")(
-      "mode", po::value(&mode)->required(), "keeper or batcher")(
+      "mode", po::value(&mode)->required(), "keeper, batcher or runner")(
       "slots", po::value(&slots)->default_value(5), "long tasks kept / short tasks at a time")(
       "failover-timeout", po::value(&failoverTimeout)->default_value(120), "seconds");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, "Usage: agora-chaos-framework [options]", options, vm);
   if (!parsed) return std::cerr << "agora-chaos-framework: " << parsed.error().message << "\n", 2;
   if (!*parsed) return 0;
-  if (mode != "keeper" && mode != "batcher") {
+  if (mode != "keeper" && mode != "batcher" && mode != "runner") {
     return std::cerr << "agora-chaos-framework: --mode: '" << mode
-                     << "' is not keeper or batcher\n", 2;
+                     << "' is not keeper, batcher or runner\n", 2;
   }
   initLogging(argv[0], "");
   chaos::ChaosSchedulerOptions schedulerOptions;
-  schedulerOptions.mode = mode == "keeper" ? chaos::Mode::kKeeper : chaos::Mode::kBatcher;
+  schedulerOptions.mode = mode == "keeper"    ? chaos::Mode::kKeeper
+                          : mode == "batcher" ? chaos::Mode::kBatcher
+                                              : chaos::Mode::kRunner;
   schedulerOptions.slots = slots;
   schedulerOptions.journalPath = journal;
   auto scheduler = chaos::ChaosScheduler::create(schedulerOptions);

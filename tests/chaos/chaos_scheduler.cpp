@@ -71,7 +71,10 @@ void ChaosScheduler::replay(const std::vector<JournalEvent>& events) {
       auto [slot, generation] = parseLongTaskId(e.field(0));
       if (slot >= 0) generation_[slot] = std::max(generation_[slot], generation);
       int n = -1;
-      if (std::sscanf(e.field(0).c_str(), "short-%d", &n) == 1) nextShort_ = std::max(nextShort_, n + 1);
+      std::string format = taskPrefix() + "%d";
+      if (std::sscanf(e.field(0).c_str(), format.c_str(), &n) == 1) {
+        nextNumber_ = std::max(nextNumber_, n + 1);
+      }
     } else if (e.kind == "update") {
       applyState(tasks_[e.field(0)], e.field(1));
     }
@@ -100,6 +103,11 @@ void ChaosScheduler::subscribed(sdk::SchedulerDriver& driver, const std::string&
 void ChaosScheduler::reconnected(sdk::SchedulerDriver& driver) {
   record("subscribed", {frameworkId_});
   reconcile(driver);
+}
+
+void ChaosScheduler::error(sdk::SchedulerDriver&, const std::string& message) {
+  // The driver stops after this: the process exits and is restarted.
+  record("error", {message});
 }
 
 void ChaosScheduler::reconcile(sdk::SchedulerDriver& driver) {
@@ -143,7 +151,7 @@ std::vector<std::string> ChaosScheduler::wanted(int room) {
   }
   if (access((options_.journalPath + ".stop").c_str(), F_OK) == 0) return ids;
   int free = std::min(room, options_.slots - activeCount());
-  for (int i = 0; i < free; ++i) ids.push_back("short-" + std::to_string(nextShort_ + i));
+  for (int i = 0; i < free; ++i) ids.push_back(taskPrefix() + std::to_string(nextNumber_ + i));
   return ids;
 }
 
@@ -159,7 +167,7 @@ void ChaosScheduler::offers(sdk::SchedulerDriver& driver, const std::vector<Offe
       task.taskId = ids[next++];
       task.name = task.taskId;
       task.resources = kPerTask;
-      task.command.value = options_.mode == Mode::kKeeper ? kLongCommand : kShortCommand;
+      task.command.value = options_.mode == Mode::kBatcher ? kShortCommand : kLongCommand;
       task.killGracePeriodSec = 0.5;
       left -= kPerTask;
       record("launch", {task.taskId, offer.agentId});
@@ -167,7 +175,7 @@ void ChaosScheduler::offers(sdk::SchedulerDriver& driver, const std::vector<Offe
       record.agentId = offer.agentId;
       auto [slot, generation] = parseLongTaskId(task.taskId);
       if (slot >= 0) generation_[slot] = generation;
-      if (task.taskId.rfind("short-", 0) == 0) ++nextShort_;
+      if (task.taskId.rfind(taskPrefix(), 0) == 0) ++nextNumber_;
       launch.push_back(std::move(task));
     }
     if (launch.empty()) {

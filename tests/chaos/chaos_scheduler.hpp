@@ -7,8 +7,13 @@
 //    killed.
 //  - batcher: runs short tasks "short-N", `slots` at a time, never relaunching;
 //    it launches nothing new while the file <journal>.stop exists.
-// Both are PARTITION_AWARE, acknowledge explicitly, and journal every launch,
-// update and acknowledgement (journal.hpp) before acting on it. Started
+//  - runner: like `agora run`, failover timeout 0 and never killed by the
+//    fault driver: runs long tasks "run-N", `slots` at a time, never
+//    relaunching (nothing new while <journal>.stop exists). A master restart
+//    or leader change must cost it nothing.
+// All are PARTITION_AWARE, acknowledge explicitly, and journal every launch,
+// update, acknowledgement and refusal by the master (journal.hpp) before
+// acting on it. Started
 // again on the same journal, they fail over to the journaled framework ID and
 // reconcile the tasks the journal says are not finished.
 
@@ -20,7 +25,7 @@
 
 namespace agora::chaos {
 
-enum class Mode { kKeeper, kBatcher };
+enum class Mode { kKeeper, kBatcher, kRunner };
 
 struct ChaosSchedulerOptions {
   Mode mode = Mode::kKeeper;
@@ -42,6 +47,7 @@ class ChaosScheduler final : public sdk::Scheduler {
   void offers(sdk::SchedulerDriver& driver, const std::vector<Offer>& offers) override;
   void update(sdk::SchedulerDriver& driver, const TaskStatus& status) override;
   void reconnected(sdk::SchedulerDriver& driver) override;
+  void error(sdk::SchedulerDriver& driver, const std::string& message) override;
 
  private:
   struct TaskRecord {
@@ -62,13 +68,15 @@ class ChaosScheduler final : public sdk::Scheduler {
   // The task IDs to launch now, at most `room` of them.
   std::vector<std::string> wanted(int room);
   int activeCount() const;
+  // Batcher and runner task IDs: "short-N", "run-N".
+  std::string taskPrefix() const { return options_.mode == Mode::kRunner ? "run-" : "short-"; }
 
   ChaosSchedulerOptions options_;
   Journal journal_;
   std::string frameworkId_;
   std::map<std::string, TaskRecord> tasks_;
   std::map<int, int> generation_;  // keeper: slot -> current generation
-  int nextShort_ = 0;              // batcher
+  int nextNumber_ = 0;              // batcher and runner: the next N
 };
 
 // "long-3-g7" -> {3, 7}; {-1, -1} for other IDs.

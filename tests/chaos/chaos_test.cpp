@@ -1,7 +1,8 @@
 // The chaos test (slow, privileged, integration): three masters on
 // ZooKeeper, three agents with cgroups isolation in their own network
-// namespaces, a keeper of long tasks and a batcher of short ones, while
-// FaultDriver kills masters, agents, executors and frameworks and cuts agents
+// namespaces, a keeper of long tasks, a batcher of short ones and a runner
+// with failover timeout 0 (as `agora run`), while FaultDriver kills masters,
+// agents, executors and the keeper and batcher, and cuts agents
 // off. Once the faults stop and the cluster settles, the checker's invariants
 // (checker.hpp) must hold.
 //
@@ -156,7 +157,9 @@ TEST(ChaosTest, InvariantsHoldAfterRandomFaults) {
   FaultDriver faults(cluster, gSeed);
   faults.run(std::chrono::seconds(gDurationSec));
   faults.restoreAll();
-  std::ofstream(cluster.journalPath("batcher") + ".stop") << "settle\n";
+  for (const char* name : {"batcher", "runner"}) {
+    std::ofstream(cluster.journalPath(name) + ".stop") << "settle\n";
+  }
   auto settling = Clock::now();
 
   bool longTasksBack = testing::eventually(

@@ -42,6 +42,7 @@ class Checker {
   void checkOutcome(const std::string& name, const std::string& task, const TaskHistory& h,
                     const Live& live);
   void checkVanished(const std::string& name, const std::string& task, const TaskHistory& h);
+  void checkNeverFailed(const std::string& name, const std::vector<JournalEvent>& journal);
   void checkKeeperSlots();
   void checkContainers();
   Live liveOf(const std::string& frameworkId) const;
@@ -138,6 +139,31 @@ void Checker::checkFramework(const std::string& name, const std::vector<JournalE
   }
   for (const auto& [task, states] : live.masterState) {
     if (!tasks.count(task)) violation(name + ": the master has task " + task + " it never launched");
+  }
+  checkNeverFailed(name, journal);
+}
+
+void Checker::checkNeverFailed(const std::string& name, const std::vector<JournalEvent>& journal) {
+  for (const FaultRecord& fault : o_.faults) {
+    if (fault.kind == FaultRecord::Kind::kSchedulerKilled && fault.target == name) return;
+  }
+  const std::string removed = "REASON_FRAMEWORK_REMOVED";
+  std::string why = " although its scheduler never failed";
+  for (const JournalEvent& e : journal) {
+    if (e.kind == "error") {
+      violation(name + ": refused by the master at " + relativeTime(e.atMs, originMs_) + why +
+                ": " + e.field(0));
+    } else if (e.kind == "update" && e.field(4) == removed) {
+      violation(name + ": task " + e.field(0) + " " + e.field(1) + " with " + removed + why);
+    }
+  }
+  const std::string& frameworkId = frameworkIds_[name];
+  for (const auto& t : o_.masterTasks) {
+    if (!frameworkId.empty() && t.value("framework_id", "") == frameworkId &&
+        t.value("reason", "") == removed) {
+      violation(name + ": task " + t.value("id", "") + " " + t.value("state", "") + " with " +
+                removed + " at the master" + why);
+    }
   }
 }
 

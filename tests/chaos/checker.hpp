@@ -21,6 +21,11 @@
 //  5. Every container an agent lists belongs to a live task; every cgroup
 //     under an agent's cgroups root, every mount and every executor process
 //     under the test's root belongs to a container an agent lists.
+//  6. A framework whose scheduler the fault driver never killed did not
+//     fail, whatever happened to the masters: the master never refused it
+//     (no journaled error) and none of its tasks was killed with
+//     REASON_FRAMEWORK_REMOVED (in its journal or at the leader). This is
+//     what the runner (failover timeout 0, as `agora run`) is there for.
 
 #include <map>
 #include <nlohmann/json.hpp>

@@ -272,5 +272,59 @@ TEST(JournalTest, TimesEachLineAndReadsItBack) {
   EXPECT_LE(events[0].atMs, monotonicMs());
 }
 
+// The runner (failover timeout 0) as it looks when a master start removed it:
+// its task killed with REASON_FRAMEWORK_REMOVED at the leader and the master
+// refusing its re-subscription. No fault touched its scheduler.
+void runnerRemovedByAMasterStart(Observation& o) {
+  o.journals["runner"] = {at(0, ev("subscribed", {"fr"})), at(10, ev("launch", {"run-0", "a0"})),
+                          at(20, update("run-0", "TASK_RUNNING", "u1", "r1")),
+                          at(30, ev("ack", {"run-0", "u1"})),
+                          at(9000, ev("error", {"framework 'fr' was removed"}))};
+  o.masterTasks.push_back({{"id", "run-0"},
+                           {"framework_id", "fr"},
+                           {"state", "TASK_KILLED"},
+                           {"reason", "REASON_FRAMEWORK_REMOVED"}});
+  o.faults.push_back({FaultRecord::Kind::kLeaderKilled, "master0", 8000, 9500});
+}
+
+// The violations that mention `text`.
+std::vector<std::string> mentioning(const std::vector<std::string>& all, const std::string& text) {
+  std::vector<std::string> out;
+  for (const std::string& v : all) {
+    if (v.find(text) != std::string::npos) out.push_back(v);
+  }
+  return out;
+}
+
+TEST_F(CheckerTest, FlagsAFrameworkThatNeverFailedButWasRemoved) {
+  keeperRunning();
+  runnerRemovedByAMasterStart(o_);
+  auto v = mentioning(violations(), "although its scheduler never failed");
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_NE(v[0].find("runner: refused by the master at t=9.000s"), std::string::npos) << v[0];
+  EXPECT_NE(v[1].find("runner: task run-0 TASK_KILLED with REASON_FRAMEWORK_REMOVED at the master"),
+            std::string::npos)
+      << v[1];
+}
+
+TEST_F(CheckerTest, FlagsAFrameworkRemovedUpdateOfAFrameworkThatNeverFailed) {
+  keeperRunning();
+  batcher({ev("launch", {"short-0", "a0"}),
+           update("short-0", "TASK_KILLED", "", "c1", "master", "REASON_FRAMEWORK_REMOVED")});
+  auto v = violations();
+  ASSERT_EQ(v.size(), 1u) << v.front();
+  EXPECT_NE(v[0].find("batcher: task short-0 TASK_KILLED with REASON_FRAMEWORK_REMOVED"),
+            std::string::npos)
+      << v[0];
+}
+
+TEST_F(CheckerTest, AcceptsTheRemovalOfAFrameworkWhoseSchedulerWasKilled) {
+  keeperRunning();
+  runnerRemovedByAMasterStart(o_);
+  o_.faults.push_back({FaultRecord::Kind::kSchedulerKilled, "runner", 5000, 5500});
+  auto v = mentioning(violations(), "never failed");
+  EXPECT_TRUE(v.empty()) << v.front();
+}
+
 }  // namespace
 }  // namespace agora::chaos

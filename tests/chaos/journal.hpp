@@ -16,6 +16,7 @@
 //   kill      <taskId>
 //   update    <taskId> <TASK_STATE> <uuidHex|-> <containerId|-> <REASON> <source>
 //   ack       <taskId> <uuidHex>
+//   error     <message>               (the master refused the framework)
 
 #include <cstdint>
 #include <string>

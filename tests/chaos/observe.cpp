@@ -47,7 +47,7 @@ std::vector<int> executorsUnder(const std::string& root) {
 
 Observation observe(ChaosCluster& cluster) {
   Observation o;
-  for (const char* name : {"keeper", "batcher"}) {
+  for (const char* name : {"keeper", "batcher", "runner"}) {
     o.journals[name] = readJournal(cluster.journalPath(name));
   }
   o.longTasks = cluster.config().longTasks;
