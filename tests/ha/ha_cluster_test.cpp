@@ -116,11 +116,16 @@ class HaClusterTest : public ::testing::Test {
     return agents["agents"][0].value("id", "");
   }
   // Both find the master through `master` (the ZooKeeper URL by default).
-  void startAgentAndScheduler(std::string master = "") {
-    if (master.empty()) master = url_;
+  // Its HTTP API (sandboxes, for `agora run`'s output) on a free port.
+  void startAgent(const std::string& master) {
     agent_ = start("agent", {binPath("agora-agent"), "--master", master, "--work-dir",
                              cluster_.root() + "/agent", "--resources", "cpus:2;mem:1024",
-                             "--isolation", "posix"});
+                             "--isolation", "posix", "--http",
+                             "127.0.0.1:" + std::to_string(freePort())});
+  }
+  void startAgentAndScheduler(std::string master = "") {
+    if (master.empty()) master = url_;
+    startAgent(master);
     sdk::DriverOptions options;
     options.framework.name = "ha-test";
     options.framework.roles = {"*"};
@@ -285,6 +290,56 @@ TEST_F(HaClusterTest, TheNewLeaderRebuildsTasksFromReregisteringAgents) {
   ASSERT_TRUE(scheduler_.waitForState("survivor", TaskState::KILLED));
   EXPECT_TRUE(eventually([&] { return taskStateOn(second, "survivor") == "TASK_KILLED"; }, 20s))
       << get(http_[second], "/api/v1/tasks").dump();
+}
+
+std::string slurp(const std::string& path) {
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  return text.str();
+}
+
+// A leader change is not the scheduler failing: `agora run` (failover
+// timeout 0) follows the new leader, keeps its task and its output, and
+// exits with the task's code.
+TEST_F(HaClusterTest, AgoraRunKeepsItsTaskWhenTheLeaderIsKilled) {
+  int first = leader();
+  startAgent(url_);
+  ASSERT_TRUE(eventually([&] { return !onlyAgentId(first).empty(); }, 20s));
+  std::string release = cluster_.root() + "/release";
+  std::string out = cluster_.root() + "/run.out", err = cluster_.root() + "/run.err";
+  SpawnOptions options;
+  options.argv = {binPath("agora"), "run", "--master", url_, "--timeout", "20", "--",
+                  "echo start; while [ ! -e " + release + " ]; do sleep 0.1; done; echo end; exit 3"};
+  options.stdoutPath = out;
+  options.stderrPath = err;
+  options.dieWithParent = true;
+  auto pid = spawn(options);
+  ASSERT_TRUE(pid) << pid.error().message;
+  Child run("agora run", *pid);
+  ASSERT_TRUE(eventually([&] { return slurp(out).find("start\n") != std::string::npos; }, 30s))
+      << slurp(out) << slurp(err);
+  auto frameworks = get(http_[first], "/api/v1/frameworks");
+  ASSERT_EQ(frameworks.value("frameworks", nlohmann::json::array()).size(), 1u);
+  std::string frameworkId = frameworks["frameworks"][0].value("id", "");
+
+  masters_[first]->signal(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return leader() >= 0 && leader() != first; }, 20s));
+  int second = leader();
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto now = get(http_[second], "/api/v1/frameworks");
+        if (now.is_null() || now["frameworks"].size() != 1) return false;
+        return now["frameworks"][0].value("id", "") == frameworkId &&
+               now["frameworks"][0].value("connected", false);
+      },
+      20s))
+      << get(http_[second], "/api/v1/frameworks").dump() << slurp(err) << logOf(second);
+  ASSERT_TRUE(run.running()) << slurp(err);
+
+  std::ofstream(release) << "go\n";
+  EXPECT_EQ(run.wait(30s), 3) << slurp(out) << slurp(err);
+  EXPECT_EQ(slurp(out), "start\nend\n") << slurp(err);
+  EXPECT_EQ(slurp(err).find("refused"), std::string::npos) << slurp(err);
 }
 
 // A role's entry in /api/v1/roles of master i (null when absent).
