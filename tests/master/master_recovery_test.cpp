@@ -203,7 +203,9 @@ TEST_F(MasterRecoveryTest, FrameworkWithoutFailoverTimeoutIsRemovedWhenTheWindow
   advance(1);
   EXPECT_EQ(a->shutdownFrameworks, std::vector<std::string>{frameworkId});
   EXPECT_EQ(master_->state().removedFrameworks.count(frameworkId), 1u);
+  ASSERT_NE(task(frameworkId, "t1"), nullptr);
   EXPECT_EQ(task(frameworkId, "t1")->state, TaskState::KILLED);
+  EXPECT_EQ(task(frameworkId, "t1")->reason, TaskReason::FRAMEWORK_REMOVED);
 }
 
 TEST_F(MasterRecoveryTest, OwnFailoverTimeoutStartsWhenTheWindowClosesAndIsPersistedThen) {
@@ -248,6 +250,7 @@ TEST_F(MasterRecoveryTest, FrameworkLearntFromAnAgentGetsTheSameWindow) {
   a->reregister(a->agentId, "cpus:4;mem:1024", {{"ghost", makeTask("g1", "cpus:1")}});
   settle();
   ASSERT_EQ(master_->state().frameworks.count("ghost"), 1u);
+  ASSERT_NE(task("ghost", "g1"), nullptr);
   EXPECT_EQ(task("ghost", "g1")->state, TaskState::RUNNING);
   advance(kWindowSec - 0.5);
   EXPECT_TRUE(a->shutdownFrameworks.empty());
