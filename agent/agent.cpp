@@ -163,7 +163,7 @@ void Agent::onTick() {
 }
 
 void Agent::onMasterMessage(std::string_view protocol, std::string_view payload) {
-  auto frame = openFrame(kAgentProtocol, protocol, payload);
+  auto frame = openFrame(kAgentProtocol, protocol, payload, kAgentMessageLimits);
   if (!frame) return reject(frame.error().reason, "master: " + frame.error().detail);
   Status read = catchDecode([&] {
     auto envelope = frame->root<AgentEnvelope>();

@@ -260,10 +260,15 @@ void TaskSupervisor::maybeForget(std::string containerId) {
 
 void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view protocol,
                                        std::string_view payload, bool fromStartSocket) {
-  auto frame = openFrame(kExecutorProtocol, protocol, payload);
-  if (!frame)
+  if (strikes_.banned(peer, loop_.clock().now())) {
+    return reject("banned_peer", "executor " + peer.substr(0, 64));
+  }
+  auto frame = openFrame(kExecutorProtocol, protocol, payload, kExecutorMessageLimits);
+  if (!frame) {
+    if (frame.error().reason == kRejectOversized) strikes_.strike(peer, loop_.clock().now());
     return reject(frame.error().reason,
                   "executor " + peer.substr(0, 64) + ": " + frame.error().detail);
+  }
   auto it = records_.find(peer);
   if (it == records_.end() || it->second.phase == Phase::kTerminated) {
     return reject(kRejectInvalid, "message from unknown executor '" + peer.substr(0, 64) + "'");

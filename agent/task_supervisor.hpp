@@ -42,6 +42,7 @@
 #include "agent/status_update_manager.hpp"
 #include "common/event_loop.hpp"
 #include "common/model.hpp"
+#include "common/peer_strikes.hpp"
 #include "common/transport.hpp"
 #include "schemas/executor.capnp.h"
 
@@ -194,6 +195,8 @@ class TaskSupervisor {
   Containerizer& containerizer_;
   StatusUpdateManager& updates_;
   AgentCounters& counters_;
+  // Executor-socket peers turned away for frames that unpack past the limit.
+  PeerStrikes strikes_;
   const Options options_;
   std::function<void()> onChange_;
   std::map<std::string, Record> records_;                              // by container ID

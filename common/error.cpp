@@ -15,6 +15,7 @@ const char* errorCodeName(ErrorCode code) {
     case ErrorCode::kTimeout: return "TIMEOUT";
     case ErrorCode::kIo: return "IO";
     case ErrorCode::kProtocol: return "PROTOCOL";
+    case ErrorCode::kTooLarge: return "TOO_LARGE";
     case ErrorCode::kInternal: return "INTERNAL";
   }
   return "UNKNOWN";

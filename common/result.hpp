@@ -18,6 +18,7 @@ enum class ErrorCode {
   kTimeout,
   kIo,
   kProtocol,
+  kTooLarge,  // input past a size limit (a frame that would unpack too far)
   kInternal,
 };
 

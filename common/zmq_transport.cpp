@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -98,6 +99,12 @@ bool drain(zmq::socket_t& socket, size_t expectedParts, TransportStats& stats,
 
 }  // namespace
 
+bool printableIdentity(std::string_view identity) {
+  if (identity.empty()) return false;
+  return std::all_of(identity.begin(), identity.end(),
+                     [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
 namespace {
 
 int socketLimit = 0;  // limitZmqSockets(); 0: the descriptor limit
@@ -167,6 +174,15 @@ bool ZmqServer::send(const std::string& peer, std::string_view protocol, std::st
 
 void ZmqServer::onReadable() {
   bool more = drain(socket_, 3, stats_, [this](std::vector<zmq::message_t>& parts) {
+    if (!printableIdentity(parts[0].to_string_view())) {
+      // Peer identities end up in logs and in the HTTP API: one with control
+      // bytes could forge log lines. Every Agora client names itself in
+      // printable ASCII; ZeroMQ's own (a zero byte and four random ones)
+      // never reaches us because clients always set one.
+      stats_.malformedFrames++;
+      LOG_EVERY_N(WARNING, 100) << "dropping a frame from a peer whose identity is not printable";
+      return;
+    }
     if (handler_) handler_(parts[0].to_string(), parts[1].to_string_view(), parts[2].to_string_view());
   });
   // More may be waiting: come back after other work.

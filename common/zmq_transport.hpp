@@ -22,6 +22,10 @@ zmq::context_t& zmqContext();
 // before its first socket. No effect once the context exists.
 void limitZmqSockets(int maxSockets);
 
+// True for a non-empty identity of printable ASCII without spaces: the only
+// peers a ZmqServer serves.
+bool printableIdentity(std::string_view identity);
+
 class ZmqServer final : public ServerTransport {
  public:
   // endpoint: "tcp://127.0.0.1:5055", "tcp://127.0.0.1:0" (any free port) or "ipc://PATH".

@@ -77,6 +77,32 @@ AttemptOrder orderAttempt(const Agent& agent, const std::string& attempt, uint64
   return same ? AttemptOrder::kSame : AttemptOrder::kNewer;
 }
 
+// The agent's clock counts from its host's boot, as ours counts from ours,
+// at the same rate: an attempt cannot be further ahead of the last one
+// processed than the time since, give or take kAttemptSlack. A sequence
+// past that (2^64-1, say) would make every real re-registration look older
+// and lock the agent out.
+constexpr Duration kAttemptSlack = std::chrono::minutes(10);
+constexpr uint64_t kMaxAttemptSeq = uint64_t{1} << 62;  // 146 years of uptime
+
+Status plausibleAttempt(const Agent* agent, uint64_t seq, TimePoint now) {
+  if (seq > kMaxAttemptSeq) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "attempt sequence " + std::to_string(seq) + " is past any host's uptime");
+  }
+  if (agent == nullptr || agent->attemptSeq == 0 || seq <= agent->attemptSeq) return {};
+  auto elapsed = std::max(Duration::zero(), now - agent->attemptSeqAt);
+  uint64_t allowed = static_cast<uint64_t>((elapsed + kAttemptSlack).count());
+  if (seq - agent->attemptSeq > allowed) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "attempt sequence " + std::to_string(seq) + " is " +
+                         std::to_string(toSeconds(Duration(seq - agent->attemptSeq))) +
+                         " s ahead of the last one processed, " +
+                         std::to_string(toSeconds(elapsed)) + " s ago");
+  }
+  return {};
+}
+
 // A task as reported by a re-registering agent, decoded before any state changes.
 struct ReportedTask {
   std::string frameworkId;
@@ -88,11 +114,8 @@ struct ReportedTask {
 }  // namespace
 
 void Master::onAgentFrame(const std::string& peer, std::string_view payload) {
-  auto decoded = Decoded::parse(payload);
-  if (!decoded) {
-    reject("malformed", "agent " + peer + ": " + decoded.error().message);
-    return;
-  }
+  auto decoded = Decoded::parse(payload, kAgentMessageLimits);
+  if (!decoded) return rejectUndecodable(peer, "agent", decoded.error());
   // Handlers read every field they need before changing state, so a corrupt
   // pointer surfaces as an exception before anything is half-applied.
   Status status = catchDecode([&] {
@@ -247,6 +270,11 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   uint64_t attemptSeq = message.getAttemptSeq();
   AttemptOrder order = agent == nullptr ? AttemptOrder::kNewer
                                          : orderAttempt(*agent, attempt, attemptSeq);
+  if (auto plausible = plausibleAttempt(agent, attemptSeq, loop_.clock().now()); !plausible) {
+    reject("implausible_reregistration", "agent " + agentId + " from " + peer + ": " +
+                                             plausible.error().message);
+    return;
+  }
   if (order == AttemptOrder::kOlder) {
     // Held up behind a newer one we processed, from this connection or from
     // an earlier process of the agent's (a killed process's TCP socket
@@ -287,6 +315,7 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   agent->answered = false;
   agent->attempt = attempt;
   agent->attemptSeq = attemptSeq;
+  agent->attemptSeqAt = loop_.clock().now();
   agent->session = randomUuidBytes();  // launches sent before this are void
 
   for (const FrameworkInfo& info : frameworks) {
@@ -441,6 +470,14 @@ void Master::onStatusUpdate(const std::string& peer, schema::StatusUpdate::Reade
   status.frameworkId = frameworkId;
   status.agentId = agent.id;
   TaskKey key{frameworkId, status.taskId};
+  if (const Task* known = state_.findAnyTask(key);
+      known != nullptr && !known->agentId.empty() && known->agentId.get() != agent.id) {
+    // Only the agent that runs a task speaks for it.
+    reject("forged_update", "agent " + agent.id + " sent " + taskStateName(status.state) +
+                                " for task " + status.taskId + " of framework " + frameworkId +
+                                ", which runs on agent " + known->agentId.get());
+    return;
+  }
   if (const Task* known = state_.findAnyTask(key);
       known != nullptr && known->agentId.get() == agent.id && acknowledgedBefore(*known, status)) {
     // Resent by an agent that restarted before our ack reached it.

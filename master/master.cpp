@@ -78,7 +78,9 @@ Master::~Master() {
 }
 
 void Master::onFrame(const std::string& peer, std::string_view protocol, std::string_view payload) {
-  if (payload.size() > kMaxMessageBytes) {
+  if (strikes_.banned(peer, loop_.clock().now())) {
+    reject("banned_peer", "frame from " + peer);
+  } else if (payload.size() > kMaxMessageBytes) {
     reject("oversized", "frame of " + std::to_string(payload.size()) + " bytes from " + peer);
   } else if (protocol == kAgentProtocol) {
     onAgentFrame(peer, payload);
@@ -95,6 +97,18 @@ void Master::reject(const std::string& reason, const std::string& detail) {
   LOG_EVERY_N(WARNING, 100) << "dropping frame (" << reason << "): " << detail << " ["
                             << google::COUNTER << " so far]";
   markChanged();
+}
+
+void Master::rejectUndecodable(const std::string& peer, const char* who, const Error& error) {
+  if (error.code != ErrorCode::kTooLarge) {
+    reject("malformed", std::string(who) + " " + peer + ": " + error.message);
+    return;
+  }
+  reject("oversized", std::string(who) + " " + peer + ": " + error.message);
+  if (strikes_.strike(peer, loop_.clock().now())) {
+    LOG(WARNING) << "turning away " << who << " " << peer
+                 << " for a while: it keeps sending frames that unpack past the limit";
+  }
 }
 
 void Master::sendToAgent(const std::string& peer, const char* type,

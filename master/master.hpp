@@ -27,6 +27,7 @@
 #include "common/clock.hpp"
 #include "common/event_loop.hpp"
 #include "common/metrics.hpp"
+#include "common/peer_strikes.hpp"
 #include "common/transport.hpp"
 #include "master/allocator/allocator.hpp"
 #include "master/launch_planner.hpp"
@@ -157,6 +158,9 @@ class Master {
   // master.cpp: dispatch, sending, timers, allocation and offers.
   void onFrame(const std::string& peer, std::string_view protocol, std::string_view payload);
   void reject(const std::string& reason, const std::string& detail);
+  // A frame that did not decode: "oversized" (and a strike against the peer)
+  // when it would unpack past its protocol's limit, "malformed" otherwise.
+  void rejectUndecodable(const std::string& peer, const char* who, const Error& error);
   void sendToAgent(const std::string& peer, const char* type,
                    const std::function<void(AgentEnvelope::Builder)>& fill);
   void sendEvent(const std::string& peer, const char* type,
@@ -329,6 +333,8 @@ class Master {
   std::map<std::string, std::string> persistedAgents_;
   std::vector<EventLoop::TimerId> timers_;
   std::map<std::string, EventLoop::TimerId> offerTimers_;  // by offer ID (offer timeout)
+  // Peers turned away for repeatedly sending frames that unpack too far.
+  PeerStrikes strikes_;
   uint64_t filtersExpiredSeen_ = 0;  // AllocatorStats::filtersExpired at the last pass
   // Guards callbacks posted to the loop against a destroyed master.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -10,7 +10,8 @@ namespace {
 // the family is visible and rate() works before the first rejection
 // (prometheus-cpp omits a family that has no samples).
 constexpr const char* kFrameRejectReasons[] = {"malformed", "bad_version", "oversized",
-                                               "unknown_protocol"};
+                                               "unknown_protocol", "banned_peer", "forged_update",
+                                               "implausible_reregistration"};
 
 prometheus::Counter& offersCounter(Metrics& metrics, const std::string& what) {
   return metrics.counter("agora_master_offers_" + what + "_total", "Offers " + what + ".");

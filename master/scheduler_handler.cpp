@@ -58,11 +58,8 @@ double refuseSecondsOf(double requested) {
 }  // namespace
 
 void Master::onSchedulerFrame(const std::string& peer, std::string_view payload) {
-  auto decoded = Decoded::parse(payload);
-  if (!decoded) {
-    reject("malformed", "scheduler " + peer + ": " + decoded.error().message);
-    return;
-  }
+  auto decoded = Decoded::parse(payload, kSchedulerCallLimits);
+  if (!decoded) return rejectUndecodable(peer, "scheduler", decoded.error());
   // Handlers read every field they need before changing state (see onAgentFrame).
   Status status = catchDecode([&] {
     auto call = decoded->root<Call>();

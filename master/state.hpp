@@ -54,6 +54,7 @@ struct Agent {
   // any peer) are dropped. Cleared when its answer could not be made durable.
   std::string attempt;
   uint64_t attemptSeq = 0;
+  TimePoint attemptSeqAt;  // master's clock when attemptSeq was processed
   // New for each (re-)registration processed (AgentRegistered.session);
   // stamped on every RunTask.
   std::string session;

@@ -27,23 +27,29 @@ inline constexpr const char* kRejectProtocol = "protocol";
 inline constexpr const char* kRejectDecode = "decode";
 inline constexpr const char* kRejectVersion = "version";
 inline constexpr const char* kRejectInvalid = "invalid";
+inline constexpr const char* kRejectOversized = "oversized";  // would unpack past the limit
 
 struct Rejection {
   const char* reason;  // one of kReject*
   std::string detail;
 };
 
-// Checks the protocol tag and parses the payload. The caller checks the
-// envelope's version inside catchDecode.
+// Checks the protocol tag and parses the payload within `limits`. The caller
+// checks the envelope's version inside catchDecode.
 inline tl::expected<Decoded, Rejection> openFrame(std::string_view expectedProtocol,
                                                   std::string_view protocol,
-                                                  std::string_view payload) {
+                                                  std::string_view payload,
+                                                  const DecodeLimits& limits) {
   if (protocol != expectedProtocol) {
     return tl::unexpected<Rejection>(Rejection{
         kRejectProtocol, "unexpected protocol tag '" + std::string(protocol.substr(0, 64)) + "'"});
   }
-  auto decoded = Decoded::parse(payload);
-  if (!decoded) return tl::unexpected<Rejection>(Rejection{kRejectDecode, decoded.error().message});
+  auto decoded = Decoded::parse(payload, limits);
+  if (!decoded) {
+    bool tooLarge = decoded.error().code == ErrorCode::kTooLarge;
+    return tl::unexpected<Rejection>(
+        Rejection{tooLarge ? kRejectOversized : kRejectDecode, decoded.error().message});
+  }
   return std::move(*decoded);
 }
 

@@ -116,7 +116,7 @@ void Executor::resendAll() {
 }
 
 void Executor::onMessage(std::string_view protocol, std::string_view payload) {
-  auto frame = openFrame(kExecutorProtocol, protocol, payload);
+  auto frame = openFrame(kExecutorProtocol, protocol, payload, kAgentMessageLimits);
   if (!frame) {
     ++rejected_;
     LOG(WARNING) << "dropping frame from the agent: " << frame.error().detail;

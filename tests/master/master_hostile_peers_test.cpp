@@ -1,0 +1,90 @@
+// Master: what a registered agent or any peer cannot make it do.
+
+#include "tests/master/master_fixture.hpp"
+#include "tests/support/hostile_frames.hpp"
+
+namespace agora::master::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST_F(MasterTest, DecompressionBombsAreRefusedUnopenedAndTheirSenderIsTurnedAway) {
+  FakeAgent raw(network_, "agent-raw");
+  FakeScheduler rawScheduler(network_, "sched-raw");
+  std::string bomb = agora::testing::zeroBomb(8u << 20);  // 64 KiB declaring 64 MiB
+  for (int i = 0; i < 5; ++i) raw.sendRaw(kAgentProtocol, bomb);
+  rawScheduler.client().send(kSchedulerProtocol, bomb);
+  settle();
+  EXPECT_EQ(rejected("oversized"), 6u);
+  EXPECT_EQ(rejected("banned_peer"), 0u);
+  // The fifth one got the agent peer turned away: its frames are dropped
+  // unread, valid or not, for a while.
+  raw.registerAgent("cpus:1;mem:128");
+  settle();
+  EXPECT_EQ(rejected("banned_peer"), 1u);
+  EXPECT_TRUE(master_->state().agents.empty());
+  // Everyone else is served.
+  auto s = scheduler("sched-1");
+  auto a = agent("agent-a", "cpus:1;mem:128");
+  EXPECT_FALSE(a->agentId.empty());
+  ASSERT_EQ(s->offers.size(), 1u);
+  // Once the ban runs out the peer is heard again.
+  advance(301);
+  raw.registerAgent("cpus:1;mem:128");
+  settle();
+  EXPECT_FALSE(raw.agentId.empty());
+}
+
+TEST_F(MasterTest, AnAgentCannotSpeakForATaskOnAnotherAgent) {
+  auto s = scheduler("sched-1");
+  auto a = agent("agent-a", "cpus:1;mem:1024");
+  s->accept({s->offers[0].id}, {makeTask("t1", "cpus:1")}, 0);
+  settle();
+  ASSERT_EQ(a->runTasks.size(), 1u);
+  a->sendStatus(s->frameworkId, "t1", TaskState::RUNNING);
+  settle();
+  auto b = agent("agent-b", "cpus:1;mem:1024");
+  size_t delivered = s->updates.size();
+  b->sendStatus(s->frameworkId, "t1", TaskState::FINISHED);
+  settle();
+  EXPECT_EQ(s->updates.size(), delivered) << "the forged update reached the framework";
+  EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::RUNNING);
+  EXPECT_EQ(rejected("forged_update"), 1u);
+  EXPECT_TRUE(b->acks.empty());
+  // The agent that runs it still does.
+  a->sendStatus(s->frameworkId, "t1", TaskState::FINISHED);
+  settle();
+  ASSERT_NE(s->lastUpdateFor("t1"), nullptr);
+  EXPECT_EQ(s->lastUpdateFor("t1")->state, TaskState::FINISHED);
+}
+
+TEST_F(MasterTest, AnAttemptSequenceNoRealHostCouldReachIsRefused) {
+  auto a = agent("agent-a", "cpus:1;mem:1024");
+  uint64_t seq = 1'000'000'000'000;  // 1000 s after its host's boot
+  a->reregister(a->agentId, "cpus:1;mem:1024", {}, "attempt-1", seq);
+  settle();
+  ASSERT_EQ(agentState(a->agentId).attemptSeq, seq);
+
+  // Another peer claims the agent with the largest sequence: were it
+  // obeyed, every later re-registration of the real agent would look older.
+  FakeAgent impostor(network_, "agent-impostor");
+  impostor.reregister(a->agentId, "cpus:64;mem:1048576", {}, "attempt-x", UINT64_MAX);
+  settle();
+  EXPECT_EQ(rejected("implausible_reregistration"), 1u);
+  EXPECT_EQ(agentState(a->agentId).peer, "agent-a");
+  // Ahead of the last one by far more than the time since: refused too.
+  impostor.reregister(a->agentId, "cpus:64;mem:1048576", {}, "attempt-y", seq + 3600'000'000'000);
+  settle();
+  EXPECT_EQ(rejected("implausible_reregistration"), 2u);
+  EXPECT_EQ(agentState(a->agentId).peer, "agent-a");
+
+  // The real agent, an hour later, is heard.
+  advance(3600);
+  a->reregister(a->agentId, "cpus:1;mem:1024", {}, "attempt-2", seq + 3600'000'000'000);
+  settle();
+  EXPECT_EQ(agentState(a->agentId).attemptSeq, seq + 3600'000'000'000);
+  EXPECT_EQ(agentState(a->agentId).status, AgentStatus::kRegistered);
+}
+
+}  // namespace
+}  // namespace agora::master::testing
