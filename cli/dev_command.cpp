@@ -1,6 +1,11 @@
 #include "cli/dev_command.hpp"
 
 #include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +15,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/child_process.hpp"
+#include "cli/dev_tasks.hpp"
 #include "cli/master_client.hpp"
 #include "common/http_client.hpp"
 
@@ -17,11 +23,19 @@ namespace agora::cli {
 
 namespace {
 
-constexpr const char* kMasterHttp = "127.0.0.1:5050";
-constexpr const char* kMasterListen = "tcp://127.0.0.1:5055";
-constexpr const char* kAgentHttp = "127.0.0.1:5051";
 constexpr auto kStartTimeout = std::chrono::seconds(20);
 constexpr auto kStopGrace = std::chrono::seconds(10);
+// Names the `agora dev` running on a work dir; left behind only when it died
+// without stopping its cluster (kill -9), which the next start cleans up.
+constexpr const char* kMarkerFile = "dev.pid";
+
+struct DevOptions {
+  std::string workDir, resources, allowedHostPaths;
+  std::string masterHttp = "127.0.0.1:5050";
+  std::string listen = "tcp://127.0.0.1:5055";
+  std::string agentHttp = "127.0.0.1:5051";
+  bool clean = false;
+};
 
 std::string tail(const std::string& path, size_t lines) {
   std::ifstream in(path);
@@ -59,8 +73,8 @@ Status waitUntil(ChildProcess& child, const std::string& log, const std::string&
                                             log);
 }
 
-bool agentRegistered(const std::string& agentId) {
-  auto agents = MasterClient(kMasterHttp, std::chrono::seconds(1)).getJson("/api/v1/agents");
+bool agentRegistered(const std::string& masterHttp, const std::string& agentId) {
+  auto agents = MasterClient(masterHttp, std::chrono::seconds(1)).getJson("/api/v1/agents");
   if (!agents || !(*agents)["agents"].is_array()) return false;
   for (const auto& a : (*agents)["agents"]) {
     if (a.is_object() && a.value("id", "") == agentId) return true;
@@ -68,8 +82,8 @@ bool agentRegistered(const std::string& agentId) {
   return false;
 }
 
-std::string agentId() {
-  auto r = http::get(std::string("http://") + kAgentHttp + "/health", std::chrono::seconds(1));
+std::string agentId(const std::string& agentHttp) {
+  auto r = http::get("http://" + agentHttp + "/health", std::chrono::seconds(1));
   if (!r || r->status != 200) return "";
   auto body = nlohmann::json::parse(r->body, nullptr, false);
   return body.is_object() ? body.value("agent_id", "") : "";
@@ -89,95 +103,212 @@ std::string defaultWorkDir() {
   return std::string(home != nullptr && *home != '\0' ? home : "/tmp") + "/.agora/dev";
 }
 
+// The pid in WORK/dev.pid, 0 when there is none.
+pid_t markedPid(const std::string& workDir) {
+  std::ifstream in(workDir + "/" + kMarkerFile);
+  long pid = 0;
+  in >> pid;
+  return pid > 0 ? static_cast<pid_t>(pid) : 0;
+}
+
+// Whether `pid` is an `agora dev` still running (a pid from a stale marker may
+// have been reused by another program).
+bool devRunning(pid_t pid) {
+  if (pid <= 0 || pid == getpid()) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
+  std::string base = argv0.substr(argv0.rfind('/') + 1);
+  return base == "agora" && cmdline.find(std::string("\0dev", 4)) != std::string::npos;
+}
+
+std::vector<std::string> agentArgv(const DevOptions& o, bool cleanup) {
+  std::string bin = selfDirectory();
+  std::vector<std::string> argv = {bin + "/agora-agent", "--master",  o.listen,
+                                   "--work-dir",          o.workDir + "/agent",
+                                   "--http",              o.agentHttp,
+                                   "--log-dir",           o.workDir + "/logs/agent"};
+  if (!o.resources.empty()) argv.insert(argv.end(), {"--resources", o.resources});
+  if (!o.allowedHostPaths.empty()) {
+    argv.insert(argv.end(), {"--allowed-host-paths", o.allowedHostPaths});
+  }
+  // The containers an abruptly stopped cluster left running are killed
+  // before the agent starts (its --recover=cleanup).
+  if (cleanup) argv.insert(argv.end(), {"--recover", "cleanup"});
+  return argv;
+}
+
+// `agora dev --clean`: kills the tasks an abruptly stopped cluster left
+// running (through the agent's --recover=cleanup, which reads its
+// checkpoints and stops before serving HTTP) and removes the work dir.
+int cleanWorkDir(const DevOptions& o) {
+  std::error_code ec;
+  if (std::filesystem::exists(o.workDir + "/agent", ec)) {
+    std::string log = o.workDir + "/agent-clean.log";
+    auto agent = startDaemon("agora-agent", log, agentArgv(o, /*cleanup=*/true));
+    if (!agent) return fail(agent.error());
+    Status st = waitUntil(**agent, log, "ready", [&] { return healthy(o.agentHttp); });
+    (*agent)->stop(kStopGrace);
+    if (!st) return fail(st.error().withContext("cannot kill the tasks left in " + o.workDir));
+  }
+  std::filesystem::remove_all(o.workDir, ec);
+  if (ec) return fail(Error{ErrorCode::kIo, "cannot remove " + o.workDir + ": " + ec.message()});
+  std::cout << "agora dev: removed " << o.workDir << " and killed any task left running there"
+            << std::endl;
+  return 0;
+}
+
+Result<DevOptions> parseDevOptions(const std::vector<std::string>& args, GlobalOptions& global,
+                                   bool& help) {
+  DevOptions o;
+  po::options_description options("Options");
+  options.add_options()("work-dir", po::value(&o.workDir)->default_value(defaultWorkDir()),
+                        "state and logs of the master and the agent")(
+      "resources", po::value(&o.resources)->default_value(""),
+      "the agent's resources, e.g. 'cpus:4;mem:8192' (default: detected)")(
+      "allowed-host-paths", po::value(&o.allowedHostPaths)->default_value(""),
+      "comma list of host directories under which tasks may bind host-path volumes "
+      "(the agent's flag; default: none)")(
+      "master-http", po::value(&o.masterHttp)->default_value(o.masterHttp),
+      "the master's HTTP API address")(
+      "listen", po::value(&o.listen)->default_value(o.listen),
+      "where the master takes schedulers (ZeroMQ)")(
+      "agent-http", po::value(&o.agentHttp)->default_value(o.agentHttp),
+      "the agent's HTTP API address")(
+      "clean", po::bool_switch(&o.clean),
+      "kill the tasks a cluster that died abruptly left running, remove the work dir, exit");
+  auto parsed = parseArgs(
+      "Usage: agora dev [--work-dir DIR] [--clean] [options]\n\n"
+      "Runs agora-master (HTTP 127.0.0.1:5050, schedulers at tcp://127.0.0.1:5055) and\n"
+      "agora-agent (HTTP 127.0.0.1:5051) on this machine until Ctrl-C, SIGTERM, SIGHUP or\n"
+      "the death of its parent process; stopping it stops its tasks (SIGTERM, then SIGKILL\n"
+      "after 10s) and names them. A cluster that was killed (kill -9) leaves its tasks\n"
+      "running; the next `agora dev` on the work dir, or `agora dev --clean`, kills them.",
+      args, options, global);
+  if (!parsed) return makeError(parsed.error());
+  help = parsed->help;
+  return o;
+}
+
+// Blocks the stop signals (they are taken with sigtimedwait) and asks for
+// SIGTERM when the parent dies (a closed terminal emulator, a killed script).
+sigset_t takeStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, sig);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a closed terminal must not cut the stop short
+  pid_t parent = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) raise(SIGTERM);  // the parent died before the prctl
+  return signals;
+}
+
+// Waits for a stop signal or a daemon's death; the exit code.
+int superviseUntilStopped(const sigset_t& signals, ChildProcess& master, ChildProcess& agent,
+                          const std::string& masterLog, const std::string& agentLog) {
+  while (true) {
+    timespec tick{0, 250 * 1000 * 1000};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+      std::cout << "\nagora dev: stopping (" << strsignal(sig) << ")" << std::endl;
+      return 0;
+    }
+    ChildProcess* dead = master.poll() ? &master : agent.poll() ? &agent : nullptr;
+    if (dead != nullptr) {
+      std::cerr << "agora dev: " << dead->name() << " " << describeWaitStatus(*dead->poll())
+                << " unexpectedly; see " << (dead == &master ? masterLog : agentLog)
+                << std::endl;
+      return kExitError;
+    }
+  }
+}
+
 }  // namespace
 
 int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
-  po::options_description options("Options");
-  std::string workDir, resources;
-  options.add_options()("work-dir", po::value(&workDir)->default_value(defaultWorkDir()),
-                        "state and logs of the master and the agent")(
-      "resources", po::value(&resources)->default_value(""),
-      "the agent's resources, e.g. 'cpus:4;mem:8192' (default: detected)");
-  auto parsed = parseArgs(
-      "Usage: agora dev [--work-dir DIR]\n\n"
-      "Runs agora-master (HTTP 127.0.0.1:5050, schedulers at tcp://127.0.0.1:5055) and\n"
-      "agora-agent (HTTP 127.0.0.1:5051) on this machine until Ctrl-C.",
-      args, options, global);
-  if (!parsed) return fail(parsed.error());
-  if (parsed->help) return 0;
+  bool help = false;
+  auto parsedOptions = parseDevOptions(args, global, help);
+  if (!parsedOptions) return fail(parsedOptions.error());
+  if (help) return 0;
+  const DevOptions& o = *parsedOptions;
 
+  pid_t previous = markedPid(o.workDir);
+  if (devRunning(previous)) {
+    return fail(Error{ErrorCode::kFailedPrecondition,
+                      "`agora dev` (pid " + std::to_string(previous) + ") is running on " +
+                          o.workDir + "; stop it first"});
+  }
+  if (o.clean) return cleanWorkDir(o);
   std::error_code ec;
   for (const char* sub : {"master", "agent", "logs/master", "logs/agent"}) {
-    std::filesystem::create_directories(workDir + "/" + sub, ec);
+    std::filesystem::create_directories(o.workDir + "/" + sub, ec);
     if (ec)
       return fail(
-          Error{ErrorCode::kIo, "cannot create " + workDir + "/" + sub + ": " + ec.message()});
+          Error{ErrorCode::kIo, "cannot create " + o.workDir + "/" + sub + ": " + ec.message()});
   }
-  if (healthy(kMasterHttp)) {
-    return fail(Error{ErrorCode::kFailedPrecondition, std::string("something already serves ") +
-                                                          kMasterHttp +
+  if (healthy(o.masterHttp)) {
+    return fail(Error{ErrorCode::kFailedPrecondition, "something already serves " + o.masterHttp +
                                                           " — is another `agora dev` running?"});
   }
-  // Ctrl-C and SIGTERM are taken with sigtimedwait below; children get a clean mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = takeStopSignals();
+  // Removed on every way out but a kill -9, which the next start detects.
+  struct Marker {
+    std::string path;
+    ~Marker() {
+      std::error_code ignored;
+      std::filesystem::remove(path, ignored);
+    }
+  } marker{o.workDir + "/" + kMarkerFile};
+  std::ofstream(marker.path) << getpid() << "\n";
+  if (previous != 0) {
+    std::cout << "agora dev: the cluster last run on " << o.workDir << " (pid " << previous
+              << ") did not stop; killing the tasks it left running" << std::endl;
+  }
 
   std::string bin = selfDirectory();
-  std::string masterLog = workDir + "/master.log", agentLog = workDir + "/agent.log";
-  auto master =
-      startDaemon("agora-master", masterLog,
-                  {bin + "/agora-master", "--work-dir", workDir + "/master", "--http", kMasterHttp,
-                   "--listen", kMasterListen, "--log-dir", workDir + "/logs/master"});
+  std::string masterLog = o.workDir + "/master.log", agentLog = o.workDir + "/agent.log";
+  auto master = startDaemon("agora-master", masterLog,
+                            {bin + "/agora-master", "--work-dir", o.workDir + "/master", "--http",
+                             o.masterHttp, "--listen", o.listen, "--log-dir",
+                             o.workDir + "/logs/master"});
   if (!master) return fail(master.error());
-  if (auto st = waitUntil(**master, masterLog, "healthy", [] { return healthy(kMasterHttp); });
+  if (auto st = waitUntil(**master, masterLog, "healthy", [&] { return healthy(o.masterHttp); });
       !st) {
     return fail(st.error());
   }
-  std::vector<std::string> agentArgv = {
-      bin + "/agora-agent", "--master",         kMasterListen,
-      "--work-dir",         workDir + "/agent", "--http",
-      kAgentHttp,           "--log-dir",        workDir + "/logs/agent"};
-  if (!resources.empty()) agentArgv.insert(agentArgv.end(), {"--resources", resources});
-  auto agent = startDaemon("agora-agent", agentLog, agentArgv);
+  auto agent = startDaemon("agora-agent", agentLog, agentArgv(o, /*cleanup=*/previous != 0));
   if (!agent) return fail(agent.error());
   std::string id;
   if (auto st = waitUntil(**agent, agentLog, "registered with the master",
-                          [&] { return !(id = agentId()).empty() && agentRegistered(id); });
+                          [&] {
+                            return !(id = agentId(o.agentHttp)).empty() &&
+                                   agentRegistered(o.masterHttp, id);
+                          });
       !st) {
     (*master)->stop(kStopGrace);
     return fail(st.error());
   }
 
-  std::cout << "agora dev: cluster up (work dir " << workDir << ")\n"
-            << "  master  http://" << kMasterHttp << "  schedulers: " << kMasterListen
+  std::cout << "agora dev: cluster up (work dir " << o.workDir << ")\n"
+            << "  master  http://" << o.masterHttp << "  schedulers: " << o.listen
             << "  log: " << masterLog << "\n"
-            << "  agent   http://" << kAgentHttp << "  id: " << id << "  log: " << agentLog << "\n"
+            << "  agent   http://" << o.agentHttp << "  id: " << id << "  log: " << agentLog
+            << "\n"
             << "Try: agora agents | agora run -- echo hello | agora tasks\n"
-            << "Ctrl-C stops the cluster." << std::endl;
+            << "Ctrl-C stops the cluster and its tasks." << std::endl;
 
-  int exitCode = 0;
-  while (true) {
-    timespec tick{0, 250 * 1000 * 1000};
-    int sig = sigtimedwait(&signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) {
-      std::cout << "\nagora dev: stopping" << std::endl;
-      break;
-    }
-    ChildProcess* dead = (*master)->poll()  ? master->get()
-                         : (*agent)->poll() ? agent->get()
-                                            : nullptr;
-    if (dead != nullptr) {
-      std::cerr << "agora dev: " << dead->name() << " " << describeWaitStatus(*dead->poll())
-                << " unexpectedly; see " << (dead == master->get() ? masterLog : agentLog)
-                << std::endl;
-      exitCode = kExitError;
-      break;
+  int exitCode = superviseUntilStopped(signals, **master, **agent, masterLog, agentLog);
+  // Tasks first, while the agent can still report their end; then the agent,
+  // so it can finish talking to the master.
+  if (!(*agent)->poll()) {
+    auto stopped = stopAgentTasks(o.agentHttp, kStopGrace);
+    if (stopped) {
+      std::cout << "agora dev: " << describeStopped(*stopped, kStopGrace) << std::endl;
+    } else {
+      std::cerr << "agora dev: " << stopped.error().message << std::endl;
     }
   }
-  // The agent first, so it can finish talking to the master.
   (*agent)->stop(kStopGrace);
   (*master)->stop(kStopGrace);
   if (exitCode == 0) std::cout << "agora dev: stopped" << std::endl;

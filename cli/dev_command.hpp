@@ -1,5 +1,5 @@
 #pragma once
-// `agora dev [--work-dir DIR]`: a one-machine cluster (agora-master and
+// `agora dev [--work-dir DIR] [--clean]`: a one-machine cluster (agora-master and
 // agora-agent from this binary's directory) on the default ports, until
 // Ctrl-C. Exits non-zero if a daemon fails to start or dies.
 

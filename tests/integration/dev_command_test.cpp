@@ -1,0 +1,194 @@
+// `agora dev` as a person runs it: stopping it (Ctrl-C, SIGTERM, a closed
+// terminal, its parent dying) stops the tasks it runs; after a kill -9 the
+// next start, or `agora dev --clean`, kills the tasks left behind.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/http_client.hpp"
+#include "common/subprocess.hpp"
+#include "tests/integration/cluster.hpp"
+
+namespace agora::testing {
+namespace {
+
+bool live(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+std::string slurp(const std::string& path) {
+  std::stringstream ss;
+  ss << std::ifstream(path).rdbuf();
+  return ss.str();
+}
+
+class DevCommandTest : public ::testing::Test {
+ protected:
+  DevCommandTest()
+      : workDir_(cluster_.root() + "/dev"),
+        masterHttp_("127.0.0.1:" + std::to_string(freePort())),
+        agentHttp_("127.0.0.1:" + std::to_string(freePort())),
+        listen_("tcp://127.0.0.1:" + std::to_string(freePort())) {}
+
+  std::vector<std::string> devArgv(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {binPath("agora"), "dev",         "--work-dir", workDir_,
+                                     "--master-http",  masterHttp_,   "--agent-http", agentHttp_,
+                                     "--listen",       listen_,       "--resources",
+                                     "cpus:2;mem:1024"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+  // Starts `agora dev`; returns once its agent is registered.
+  std::unique_ptr<Child> startDev(const std::string& out) {
+    SpawnOptions options;
+    options.argv = devArgv();
+    options.stdoutPath = out;
+    options.stderrPath = out + ".err";
+    auto pid = spawn(options);
+    EXPECT_TRUE(pid) << (pid ? "" : pid.error().message);
+    if (!pid) return nullptr;
+    auto dev = std::make_unique<Child>("agora dev", *pid);
+    EXPECT_TRUE(waitUp(out)) << slurp(out) << slurp(out + ".err");
+    return dev;
+  }
+  bool waitUp(const std::string& out) {
+    return eventually([&] { return slurp(out).find("cluster up") != std::string::npos; },
+                      std::chrono::seconds(30));
+  }
+  // `agora run` of a long task; the (host) pid of its process once it runs.
+  // The task may have its own pid namespace: it is found by its command line.
+  pid_t startTask(std::unique_ptr<Child>& run) {
+    std::string out = cluster_.root() + "/task" + std::to_string(++tasks_) + ".out";
+    std::string duration = std::to_string(3000 + getpid() % 1000) + "." + std::to_string(tasks_);
+    SpawnOptions options;
+    options.argv = {binPath("agora"), "--master", masterHttp_, "run", "--", "sleep", duration};
+    options.stdoutPath = out;
+    options.stderrPath = out + ".err";
+    auto pid = spawn(options);
+    if (!pid) return 0;
+    run = std::make_unique<Child>("agora run", *pid);
+    pid_t task = 0;
+    eventually([&] { return (task = findProcess("sleep", duration)) > 0; });
+    return task;
+  }
+  static pid_t findProcess(const std::string& argv0, const std::string& argv1) {
+    std::string want = argv0 + std::string(1, '\0') + argv1 + std::string(1, '\0');
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string cmdline = slurp(entry.path().string() + "/cmdline");
+      if (cmdline == want && live(std::stoi(name))) return std::stoi(name);
+    }
+    return 0;
+  }
+
+  Cluster cluster_;
+  std::string workDir_, masterHttp_, agentHttp_, listen_;
+  int tasks_ = 0;
+};
+
+class DevStopSignalTest : public DevCommandTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(DevStopSignalTest, StoppingTheClusterStopsItsTasks) {
+  std::string out = cluster_.root() + "/dev.out";
+  auto dev = startDev(out);
+  ASSERT_TRUE(dev);
+  std::unique_ptr<Child> run;
+  pid_t task = startTask(run);
+  ASSERT_GT(task, 0);
+
+  dev->signal(GetParam());
+  EXPECT_EQ(dev->wait(std::chrono::seconds(30)), 0) << slurp(out + ".err");
+  EXPECT_FALSE(live(task)) << "the task outlived `agora dev`";
+  std::string said = slurp(out);
+  EXPECT_NE(said.find("agora dev: stopped 1 task: run-"), std::string::npos) << said;
+  EXPECT_NE(said.find("agora dev: stopped\n"), std::string::npos) << said;
+  // The task's end reached its framework before the cluster went.
+  EXPECT_NE(run->wait(std::chrono::seconds(10)), -1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, DevStopSignalTest, ::testing::Values(SIGINT, SIGTERM, SIGHUP));
+
+TEST_F(DevCommandTest, ParentDyingStopsTheClusterAndItsTasks) {
+  std::string out = cluster_.root() + "/dev.out", devPid = cluster_.root() + "/dev.pid";
+  std::string command;
+  for (const auto& word : devArgv()) command += "'" + word + "' ";
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c",
+                  command + "> " + out + " 2>&1 & echo $! > " + devPid + "; wait"};
+  auto shell = spawn(options);
+  ASSERT_TRUE(shell);
+  Child parent("sh", *shell);
+  ASSERT_TRUE(waitUp(out)) << slurp(out);
+  pid_t dev = 0;
+  std::ifstream(devPid) >> dev;
+  ASSERT_GT(dev, 0);
+  std::unique_ptr<Child> run;
+  pid_t task = startTask(run);
+  ASSERT_GT(task, 0);
+
+  parent.signal(SIGKILL);
+  parent.wait(std::chrono::seconds(5));
+  EXPECT_TRUE(eventually([&] { return !live(task) && !live(dev); }, std::chrono::seconds(30)))
+      << slurp(out);
+  EXPECT_NE(slurp(out).find("stopped 1 task: run-"), std::string::npos) << slurp(out);
+}
+
+TEST_F(DevCommandTest, KilledClusterIsCleanedUpByTheNextStart) {
+  std::string out = cluster_.root() + "/dev1.out";
+  auto dev = startDev(out);
+  ASSERT_TRUE(dev);
+  std::unique_ptr<Child> run;
+  pid_t task = startTask(run);
+  ASSERT_GT(task, 0);
+  dev->signal(SIGKILL);
+  dev->wait(std::chrono::seconds(5));
+  // The master and agent die with it (their parent-death signal)...
+  ASSERT_TRUE(eventually([&] { return !http::get(masterHttp_ + "/health", std::chrono::seconds(1)); }));
+  // ...but an executor outlives its agent by design: the task is left.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(live(task));
+
+  std::string out2 = cluster_.root() + "/dev2.out";
+  auto again = startDev(out2);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(live(task)) << "the next `agora dev` left the task running";
+  EXPECT_NE(slurp(out2).find("did not stop; killing the tasks it left running"), std::string::npos)
+      << slurp(out2);
+  again->signal(SIGINT);
+  EXPECT_EQ(again->wait(std::chrono::seconds(30)), 0);
+  EXPECT_NE(slurp(out2).find("no tasks were running"), std::string::npos) << slurp(out2);
+}
+
+TEST_F(DevCommandTest, KilledClusterIsCleanedUpByClean) {
+  std::string out = cluster_.root() + "/dev.out";
+  auto dev = startDev(out);
+  ASSERT_TRUE(dev);
+  std::unique_ptr<Child> run;
+  pid_t task = startTask(run);
+  ASSERT_GT(task, 0);
+  dev->signal(SIGKILL);
+  dev->wait(std::chrono::seconds(5));
+  ASSERT_TRUE(eventually([&] { return !http::get(agentHttp_ + "/health", std::chrono::seconds(1)); }));
+  ASSERT_TRUE(live(task));
+
+  std::string said, err;
+  EXPECT_EQ(cluster_.runCommand(devArgv({"--clean"}), &said, &err), 0) << err;
+  EXPECT_FALSE(live(task)) << "`agora dev --clean` left the task running";
+  EXPECT_FALSE(std::filesystem::exists(workDir_));
+  EXPECT_NE(said.find("removed " + workDir_), std::string::npos) << said;
+}
+
+}  // namespace
+}  // namespace agora::testing
