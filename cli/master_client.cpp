@@ -3,6 +3,7 @@
 #include "cli/global_options.hpp"
 #include "common/zk/leader_lookup.hpp"
 #include "common/zk/zk_url.hpp"
+#include "frameworks/sdk/master_probe.hpp"
 
 namespace agora::cli {
 
@@ -67,6 +68,11 @@ Result<std::string> MasterClient::getRaw(const std::string& path) const {
     std::string hint = e.code == ErrorCode::kInvalidArgument
                            ? " (check --master / AGORA_MASTER)"
                            : " — is `agora dev` running? (or set --master / AGORA_MASTER)";
+    if (auto zmq = zeroMqPeer(); !zmq.empty() && e.code != ErrorCode::kInvalidArgument) {
+      hint = " — " + zmq +
+             " is a master's scheduler endpoint (ZeroMQ); --master takes its HTTP API address "
+             "(`agora-master --http`, " + kDefaultMaster + " by default)";
+    }
     return makeError(e.code, "cannot reach the master at " + address_ + ": " + e.message + hint);
   }
   if (response->status != 200) {
@@ -79,6 +85,18 @@ Result<std::string> MasterClient::getRaw(const std::string& path) const {
                          " for " + path + ": " + detail);
   }
   return std::move(response->body);
+}
+
+std::string MasterClient::zeroMqPeer() const {
+  if (zk::isZkUrl(address_)) return "";
+  auto candidates = bases();
+  if (!candidates) return "";
+  for (const std::string& base : *candidates) {
+    std::string hostPort = base.substr(base.find("://") + 3);
+    auto kind = sdk::probePeer(hostPort, std::chrono::milliseconds(500));
+    if (kind && *kind == sdk::PeerKind::kZeroMq) return hostPort;
+  }
+  return "";
 }
 
 Result<nlohmann::json> MasterClient::getJson(const std::string& path) const {

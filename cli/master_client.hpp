@@ -37,6 +37,9 @@ class MasterClient {
  private:
   // The HTTP bases to try, in order.
   Result<std::vector<std::string>> bases() const;
+  // The first of the addresses where a ZeroMQ peer (a scheduler endpoint,
+  // given by mistake) listens, as HOST:PORT; empty if none.
+  std::string zeroMqPeer() const;
   // GET from the first master that answers, following redirects.
   Result<http::ClientResponse> fetch(const std::string& path) const;
 

@@ -11,6 +11,8 @@
 #include "cli/master_client.hpp"
 #include "cli/output_streamer.hpp"
 #include "cli/role_explain.hpp"
+#include "cli/run_endpoint.hpp"
+#include "cli/run_explain.hpp"
 #include "cli/run_options.hpp"
 #include "cli/run_scheduler.hpp"
 #include "common/transport.hpp"
@@ -62,12 +64,43 @@ std::string explainRoleNoOffer(const std::string& generic, const RunOptions& opt
   return out.str();
 }
 
+// --volume-id: the volume's role (the framework subscribes in it) and path,
+// from the master's agents view. Errors name the volume.
+Status resolveVolume(RunOptions& options, const GlobalOptions& global) {
+  auto agents = MasterClient(global.master).getJson("/api/v1/agents");
+  if (!agents) return makeError(agents.error().withContext("--volume-id"));
+  for (const auto& agent : (*agents)["agents"]) {
+    if (!agent.is_object() || !agent.contains("volumes")) continue;
+    for (const auto& v : agent["volumes"]) {
+      if (!v.is_object() || v.value("id", "") != options.volumeId) continue;
+      std::string role = v.value("role", ""), path = v.value("container_path", "");
+      if (!options.volumePath.empty() && options.volumePath != path) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         "--volume-id: volume '" + options.volumeId + "' mounts at '" + path +
+                             "' (set when it was created), not '" + options.volumePath + "'");
+      }
+      if (options.role.empty()) options.role = role;
+      if (options.role != role) {
+        return makeError(ErrorCode::kInvalidArgument,
+                         "--volume-id: volume '" + options.volumeId + "' belongs to role '" +
+                             role + "', not --role '" + options.role + "'");
+      }
+      return {};
+    }
+  }
+  return makeError(ErrorCode::kNotFound, "--volume-id: no agent has a volume '" +
+                                             options.volumeId + "' (`agora volume list`)");
+}
+
 }  // namespace
 
 int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   auto options = parseRunOptions(args, global);
   if (!options) return fail(options.error());
   if (options->help) return 0;
+  if (!options->volumeId.empty()) {
+    if (Status s = resolveVolume(*options, global); !s) return fail(s.error());
+  }
   std::string taskId = "run-" + hexEncode(randomUuidBytes().substr(0, 6));
   auto task = buildTask(*options, taskId);
   if (!task) return fail(task.error());
@@ -82,16 +115,23 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   int signalFd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
   if (signalFd < 0) return fail(errnoError("signalfd", errno));
 
-  std::string endpoint = schedulerAddress(global);
-  if (!global.schedulerEndpointGiven && global.master.rfind("zk://", 0) != 0) {
-    // The master knows where it takes schedulers; the default is a guess.
-    if (auto advertised = MasterClient(global.master, std::chrono::seconds(2)).schedulerEndpoint()) {
-      endpoint = *advertised;
-    }
+  auto found = findSchedulerEndpoint(global);
+  if (!found) {
+    close(signalFd);
+    std::cerr << "agora: " << found.error().message << std::endl;
+    return kExitRunFailed;
   }
+  std::string endpoint = *found;
   RunScheduler scheduler(*task, options->timeoutSec, endpoint);
+  scheduler.requirePorts(options->portNames);
+  if (!options->volumeId.empty()) scheduler.requireVolume(options->volumeId);
+  if (options->detach) scheduler.detachOnceRunning();
   OutputStreamer streamer(MasterClient(global.master), taskId);
-  scheduler.onLaunched = [&](const Offer& offer) { streamer.launched(offer.agentUrl); };
+  scheduler.onLaunched = [&](const Offer& offer) {
+    std::cerr << "agora: launched task " << taskId << " on agent " << offer.agentId
+              << (offer.hostname.empty() ? "" : " (" + offer.hostname + ")") << std::endl;
+    streamer.launched(offer.agentUrl);
+  };
   scheduler.onTerminal = [&](const TaskStatus&) { streamer.finish(); };
 
   sdk::DriverOptions driverOptions;
@@ -100,6 +140,8 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   driverOptions.framework.user = currentUser();
   if (!options->role.empty()) driverOptions.framework.roles = {options->role};
   driverOptions.framework.offerConstraints = options->constraints;
+  // A detached task outlives this command with its framework; `agora kill` ends it.
+  if (options->detach) driverOptions.framework.failoverTimeoutSec = kDetachFailoverTimeoutSec;
   auto driver = sdk::SchedulerDriver::create(scheduler, driverOptions);
   if (!driver) {
     close(signalFd);
@@ -123,9 +165,28 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   streamer.join();
 
   const RunOutcome& outcome = scheduler.outcome();
+  if (outcome.kind == RunOutcome::Kind::kDetached) {
+    std::cerr << "agora: task " << taskId << " is running, detached (framework "
+              << d.frameworkId() << ")\n"
+              << "  follow it: agora logs -f " << taskId << "\n"
+              << "  end it:    agora kill " << taskId << std::endl;
+    return 0;
+  }
   if (!status && outcome.kind == RunOutcome::Kind::kPending) {
     std::cerr << "agora: " << status.error().message << std::endl;
     return kExitRunFailed;
+  }
+  if (outcome.kind == RunOutcome::Kind::kNoOffer && !scheduler.bestOffer() &&
+      !options->constraints.empty()) {
+    // Constrained frameworks are offered only matching agents: none came.
+    if (auto agents = MasterClient(global.master).getJson("/api/v1/agents")) {
+      if (auto why = explainConstraints(*agents, options->constraints)) {
+        RunOutcome explained = outcome;
+        explained.message = *why + " — check --constraint against `agora agents`";
+        reportFailure(explained);
+        return exitCodeOf(explained);
+      }
+    }
   }
   if (outcome.kind == RunOutcome::Kind::kNoOffer && !options->role.empty()) {
     RunOutcome explained = outcome;

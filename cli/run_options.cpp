@@ -1,6 +1,8 @@
 #include "cli/run_options.hpp"
 
+#include <cctype>
 #include <cmath>
+#include <set>
 #include <sstream>
 
 #include "cli/arguments.hpp"
@@ -16,7 +18,8 @@ const char* kUsage =
     "Runs CMD as one task on the cluster, streams its stdout and stderr here, and exits\n"
     "with its exit code: 0 when FINISHED, the command's code when FAILED (1 if unknown),\n"
     "130/143 when KILLED (by Ctrl-C here / otherwise), 1 for other failures (LOST, ERROR...),\n"
-    "125 when it could not run at all (no master, or no offer fit within --timeout).\n"
+    "1 when the master refused it, 125 when it could not run at all (no master, or no\n"
+    "offer fit within --timeout).\n"
     "One CMD word runs through /bin/sh -c ('echo $HOME'); several run as an argv.\n"
     "--network none, --hostname and --image need an agent with the namespaces isolation.\n"
     "--image REF (oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],\n"
@@ -59,7 +62,41 @@ std::vector<std::string> splitColons(const std::string& value) {
   return parts;
 }
 
+// --disk, --port, --volume-id.
+Status parseNeeds(const po::variables_map& vm, RunOptions& out) {
+  if (!(out.diskMb >= 0) || !std::isfinite(out.diskMb)) {
+    return makeError(ErrorCode::kInvalidArgument, "--disk must be a number of MB, 0 or more");
+  }
+  std::set<std::string> variables;
+  for (const std::string& name : out.portNames) {
+    if (name.empty() || name.size() > 64 ||
+        name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+            std::string::npos) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "--port '" + name + "': NAME must be letters, digits and _");
+    }
+    if (!variables.insert(portVariable(name)).second) {
+      return makeError(ErrorCode::kInvalidArgument, "--port '" + name + "' is given twice");
+    }
+  }
+  if (vm.count("volume-id")) {
+    std::string value = vm["volume-id"].as<std::string>();
+    out.volumeId = value.substr(0, value.find(':'));
+    if (Status s = validatePersistenceId(out.volumeId); !s) {
+      return makeError(s.error().withContext("--volume-id '" + value + "'"));
+    }
+    if (value.find(':') != std::string::npos) out.volumePath = value.substr(value.find(':') + 1);
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string portVariable(const std::string& name) {
+  std::string out = "PORT_";
+  for (char c : name) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
 
 Result<Volume> parseVolumeFlag(const std::string& value) {
   auto parts = splitColons(value);
@@ -132,6 +169,18 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "add a capability to the default set, e.g. NET_ADMIN or ALL (repeatable)")(
       "cap-drop", po::value<std::vector<std::string>>(&out.container.capDrop)->composing(),
       "drop a capability from the default set, e.g. CHOWN or ALL (repeatable)")(
+      "disk", po::value<double>(&out.diskMb)->default_value(0, "0"),
+      "disk for the task's sandbox, MB (0: none asked for)")(
+      "port", po::value<std::vector<std::string>>(&out.portNames)->composing(),
+      "NAME: one port from the offer, given to the task as $PORT_NAME (upper-cased; "
+      "repeatable)")(
+      "volume-id", po::value<std::string>(),
+      "ID[:PATH]: mount the persistent volume ID (`agora volume list`) at the path it was "
+      "created with (PATH, when given, must be that path); the task runs on its agent, in its "
+      "role")(
+      "detach", po::bool_switch(&out.detach),
+      "exit once the task runs and leave it running (`agora logs -f ID` follows it, "
+      "`agora kill ID` ends it)")(
       "cmd", po::value<std::vector<std::string>>(), "the command (after --)");
   po::positional_options_description positional;
   positional.add("cmd", -1);
@@ -191,6 +240,7 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
   if (!(out.cpus > 0) || !(out.memMb > 0)) {
     return makeError(ErrorCode::kInvalidArgument, "--cpus and --mem must be positive");
   }
+  if (Status s = parseNeeds(parsed->vm, out); !s) return makeError(s.error());
   if (!(out.timeoutSec > 0) || !std::isfinite(out.timeoutSec)) {
     return makeError(ErrorCode::kInvalidArgument, "--timeout must be a positive number of seconds");
   }
@@ -203,6 +253,11 @@ Result<TaskInfo> buildTask(const RunOptions& options, const std::string& taskId)
   task.name = options.name;
   if (auto st = task.resources.setScalar("cpus", options.cpus); !st) return makeError(st.error());
   if (auto st = task.resources.setScalar("mem", options.memMb); !st) return makeError(st.error());
+  if (options.diskMb > 0) {
+    if (auto st = task.resources.setScalar("disk", options.diskMb); !st) {
+      return makeError(st.error());
+    }
+  }
   // One rule with or without an image: one word is a shell command line.
   if (options.command.size() == 1) {
     task.command.shell = true;

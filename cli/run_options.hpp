@@ -21,8 +21,20 @@ struct RunOptions {
   // --network, --hostname, --image, --volume, --tmpfs, --read-only, --cap-add, --cap-drop
   ContainerInfo container;
   std::vector<std::string> command;
-  bool help = false;  // usage printed
+  double diskMb = 0;                   // --disk: 0 asks for none
+  std::vector<std::string> portNames;  // --port NAME: one port each, $PORT_NAME in the task
+  std::string volumeId;                // --volume-id: a persistent volume to mount
+  std::string volumePath;              // its PATH part, checked against the volume's
+  bool detach = false;                 // --detach: leave the task running, exit once it runs
+  bool help = false;                   // usage printed
 };
+
+// The environment variable a --port NAME reaches the task in: PORT_ + NAME
+// upper-cased ("http" -> PORT_HTTP).
+std::string portVariable(const std::string& name);
+// How long the master keeps a --detach task's framework (and the task) after
+// the CLI exits; `agora kill` ends the task before.
+constexpr double kDetachFailoverTimeoutSec = 365 * 24 * 3600.0;
 
 // Parses `agora run [flags] -- CMD ARGS...`; also applies --master and
 // --scheduler-endpoint to `global`.

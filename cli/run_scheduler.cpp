@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/global_options.hpp"
+#include "cli/run_options.hpp"
 
 namespace agora::cli {
 
@@ -38,9 +39,14 @@ int exitCodeOf(const RunOutcome& outcome) {
       }
     case RunOutcome::Kind::kInterrupted:
       return 128 + outcome.interruptSignal;
+    case RunOutcome::Kind::kDetached:
+      return 0;
+    case RunOutcome::Kind::kAborted:
+      // The master refused the framework or task: an error like any other
+      // refused request, not "could not run" (no master, no offer).
+      return kExitError;
     case RunOutcome::Kind::kPending:
     case RunOutcome::Kind::kNoOffer:
-    case RunOutcome::Kind::kAborted:
       return kExitRunFailed;
   }
   return kExitRunFailed;
@@ -76,6 +82,11 @@ std::string RunScheduler::explainNoOffer() const {
     return "no offers received" + within +
            " — is an agent registered with free resources? (`agora agents`)";
   }
+  if (!volumeId_.empty() && !volumeSeen_) {
+    return "no offer held persistent volume '" + volumeId_ + "'" + within +
+           " — does it exist in the task's role (`agora volume list`), and is no other task "
+           "using it?";
+  }
   std::string out = "no offer fits " + task_.resources.toString() + within;
   if (bestOffer_) {
     out += "; largest offer seen: " + bestOffer_->resources.toString() + " on agent " +
@@ -91,9 +102,11 @@ void RunScheduler::offers(sdk::SchedulerDriver& driver, const std::vector<Offer>
   std::vector<std::string> unused;
   for (const Offer& offer : offers) {
     offersSeen_++;
-    bool fits = offer.resources.contains(task_.resources);
-    if (!launched_ && outcome_.kind == RunOutcome::Kind::kPending && fits) {
+    std::optional<TaskInfo> fitted;
+    if (!launched_ && outcome_.kind == RunOutcome::Kind::kPending) fitted = fit(offer);
+    if (fitted) {
       launched_ = true;
+      task_ = std::move(*fitted);
       task_.agentId = offer.agentId;
       driver.launch(offer.id, {task_});
       driver.suppress();
@@ -112,9 +125,42 @@ void RunScheduler::offers(sdk::SchedulerDriver& driver, const std::vector<Offer>
   }
 }
 
+std::optional<TaskInfo> RunScheduler::fit(const Offer& offer) {
+  TaskInfo task = task_;
+  if (!volumeId_.empty()) {
+    bool found = false;
+    for (const PersistentVolume& volume : offer.resources.volumeList()) {
+      if (volume.disk.id != volumeId_) continue;
+      task.resources += volume.resources;
+      found = volumeSeen_ = true;
+      break;
+    }
+    if (!found) return std::nullopt;
+  }
+  if (!portNames_.empty()) {
+    // Ports of the offer in the same reservation as the rest: unreserved.
+    std::vector<uint64_t> free;
+    for (const Range& range : offer.resources.unreserved().ranges("ports")) {
+      for (uint64_t p = range.begin; p <= range.end && free.size() < portNames_.size(); ++p) {
+        free.push_back(p);
+      }
+    }
+    if (free.size() < portNames_.size()) return std::nullopt;
+    for (size_t i = 0; i < portNames_.size(); ++i) {
+      if (!task.resources.addRange("ports", Range{free[i], free[i]})) return std::nullopt;
+      task.command.environment.emplace_back(portVariable(portNames_[i]), std::to_string(free[i]));
+    }
+  }
+  if (!offer.resources.contains(task.resources)) return std::nullopt;
+  return task;
+}
+
 void RunScheduler::update(sdk::SchedulerDriver& driver, const TaskStatus& status) {
-  if (status.taskId != task_.taskId || !isTerminal(status.state)) return;
-  if (outcome_.kind != RunOutcome::Kind::kPending) return;
+  if (status.taskId != task_.taskId || outcome_.kind != RunOutcome::Kind::kPending) return;
+  if (detach_ && status.state == TaskState::RUNNING) {
+    return finish(driver, RunOutcome{RunOutcome::Kind::kDetached, status, "", 0});
+  }
+  if (!isTerminal(status.state)) return;
   if (onTerminal) onTerminal(status);
   finish(driver, RunOutcome{RunOutcome::Kind::kTaskEnded, status, "", interruptSignal_});
 }
@@ -154,8 +200,9 @@ void RunScheduler::interrupt(sdk::SchedulerDriver& driver, int signal) {
 
 void RunScheduler::finish(sdk::SchedulerDriver& driver, RunOutcome outcome) {
   outcome_ = std::move(outcome);
-  // Tear the framework down: nothing of ours should outlive this command.
-  driver.stop(/*failover=*/false);
+  // Tear the framework down: nothing of ours should outlive this command,
+  // but a task it was asked to leave running.
+  driver.stop(/*failover=*/outcome_.kind == RunOutcome::Kind::kDetached);
 }
 
 }  // namespace agora::cli

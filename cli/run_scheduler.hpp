@@ -13,7 +13,7 @@
 namespace agora::cli {
 
 struct RunOutcome {
-  enum class Kind { kPending, kTaskEnded, kNoOffer, kAborted, kInterrupted };
+  enum class Kind { kPending, kTaskEnded, kNoOffer, kAborted, kInterrupted, kDetached };
   Kind kind = Kind::kPending;
   TaskStatus status;        // kTaskEnded: the terminal update
   std::string message;      // otherwise: why, for a person
@@ -22,7 +22,8 @@ struct RunOutcome {
 
 // FINISHED -> 0; FAILED -> its exit code (1 if none); KILLED -> 128 + the
 // interrupting signal (143 when killed by someone else); other terminal states
-// -> 1; no offer / aborted -> kExitRunFailed; interrupted before launch -> 128+sig.
+// -> 1; refused by the master (aborted) -> 1; no offer -> kExitRunFailed;
+// interrupted before launch -> 128+sig; detached (left running) -> 0.
 int exitCodeOf(const RunOutcome& outcome);
 
 // How close an offer comes to `wanted`: the smallest share of each wanted
@@ -36,6 +37,15 @@ class RunScheduler final : public sdk::Scheduler {
   std::function<void(const TaskStatus&)> onTerminal;
 
   RunScheduler(TaskInfo task, double offerTimeoutSec, std::string masterEndpoint);
+
+  // What the task needs from an offer besides its resources, set before the
+  // driver starts: one port per name (added to its resources and given to it
+  // as $PORT_NAME), and the persistent volume `volumeId` (its resources added).
+  void requirePorts(std::vector<std::string> names) { portNames_ = std::move(names); }
+  void requireVolume(std::string volumeId) { volumeId_ = std::move(volumeId); }
+  // Once the task runs, stop without tearing the framework down (the task
+  // keeps running until killed) and end with kDetached.
+  void detachOnceRunning() { detach_ = true; }
 
   // Arms the offer timeout. Call on the loop thread when the driver starts.
   void armTimeout(sdk::SchedulerDriver& driver);
@@ -59,6 +69,9 @@ class RunScheduler final : public sdk::Scheduler {
 
  private:
   void finish(sdk::SchedulerDriver& driver, RunOutcome outcome);
+  // task_ completed for `offer` (ports chosen, volume added); nullopt when
+  // the offer cannot take it.
+  std::optional<TaskInfo> fit(const Offer& offer);
 
   TaskInfo task_;
   double offerTimeoutSec_;
@@ -70,6 +83,10 @@ class RunScheduler final : public sdk::Scheduler {
   double bestScore_ = -1;
   int interruptSignal_ = 0;
   RunOutcome outcome_;
+  std::vector<std::string> portNames_;
+  std::string volumeId_;
+  bool volumeSeen_ = false;  // some offer held volumeId_
+  bool detach_ = false;
 };
 
 }  // namespace agora::cli

@@ -169,7 +169,9 @@ void SchedulerDriver::onMessage(std::string_view protocol, std::string_view payl
     return;
   }
   if (auto* error = std::get_if<event::Error>(&body)) {
-    LOG(ERROR) << "master error for framework '" << framework_.name << "': " << error->message;
+    // Scheduler::error() and join() hand the refusal to the framework, which
+    // reports it: logged below ERROR so a command-line tool prints it once.
+    LOG(WARNING) << "master error for framework '" << framework_.name << "': " << error->message;
     abortError_ = Error{ErrorCode::kFailedPrecondition, error->message};
     finish(State::kAborted);
     scheduler_.error(*this, error->message);

@@ -104,6 +104,12 @@ TEST_F(RunSchedulerTest, InterruptBeforeLaunchGivesUp) {
   EXPECT_EQ(exitCodeOf(outcome()), 143);
 }
 
+TEST(RunOutcomeTest, ARefusalByTheMasterExits1) {
+  RunOutcome o;
+  o.kind = RunOutcome::Kind::kAborted;
+  EXPECT_EQ(exitCodeOf(o), kExitError);
+}
+
 TEST(RunOutcomeTest, ExitCodes) {
   RunOutcome o;
   o.kind = RunOutcome::Kind::kTaskEnded;

@@ -4,12 +4,15 @@
 #include "common/flags.hpp"
 #include "common/logging.hpp"
 #include "frameworks/examples/hello/hello_scheduler.hpp"
+#include "frameworks/sdk/master_probe.hpp"
 
 int main(int argc, char** argv) {
   using namespace agora;
   po::options_description options("Options");
   options.add_options()("master", po::value<std::string>()->default_value("127.0.0.1:5055"),
-                        "the master's scheduler endpoint (HOST:PORT or tcp://HOST:PORT)")(
+                        "the master: its scheduler endpoint (HOST:PORT or tcp://HOST:PORT) or "
+                        "its HTTP API (HOST:PORT or http://HOST:PORT, which names the "
+                        "scheduler endpoint), or zk://HOST:PORT/PATH")(
       "tasks", po::value<int>()->default_value(3), "how many tasks to run")(
       "cmd", po::value<std::string>()->default_value("echo hello from $AGORA_TASK_ID"),
       "shell command each task runs");
@@ -21,10 +24,12 @@ int main(int argc, char** argv) {
   int tasks = vm["tasks"].as<int>();
   if (tasks < 1) return std::cerr << "agora-hello: --tasks must be at least 1\n", 2;
 
-  std::string master = vm["master"].as<std::string>();
+  // Said at once when nothing (or not a master) listens there, instead of
+  // subscribing in silence until someone gives up.
+  auto endpoint = sdk::resolveMasterEndpoint(vm["master"].as<std::string>());
+  if (!endpoint) return std::cerr << "agora-hello: " << endpoint.error().message << "\n", 1;
   sdk::DriverOptions driverOptions;
-  driverOptions.masterEndpoint =
-      master.find("://") == std::string::npos ? "tcp://" + master : master;
+  driverOptions.masterEndpoint = *endpoint;
   driverOptions.framework.name = "hello";
   driverOptions.framework.user = getenv("USER") ? getenv("USER") : "root";
   hello::HelloScheduler scheduler(tasks, vm["cmd"].as<std::string>());
