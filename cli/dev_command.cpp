@@ -302,7 +302,7 @@ int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
   // Tasks first, while the agent can still report their end; then the agent,
   // so it can finish talking to the master.
   if (!(*agent)->poll()) {
-    auto stopped = stopAgentTasks(o.agentHttp, kStopGrace);
+    auto stopped = stopAgentTasks(o.agentHttp, o.workDir + "/agent", kStopGrace);
     if (stopped) {
       std::cout << "agora dev: " << describeStopped(*stopped, kStopGrace) << std::endl;
     } else {

@@ -2,7 +2,10 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -18,6 +21,7 @@ namespace {
 struct Proc {
   pid_t ppid = 0;
   char state = '?';
+  std::string comm;
 };
 
 // pid -> (ppid, state) of every process, from /proc/<pid>/stat.
@@ -37,6 +41,8 @@ std::map<pid_t, Proc> scanProcesses() {
     if (close == std::string::npos) continue;
     std::istringstream rest(line.substr(close + 1));
     Proc p;
+    size_t open = line.find('(');
+    if (open != std::string::npos && open < close) p.comm = line.substr(open + 1, close - open - 1);
     rest >> p.state >> p.ppid;
     if (rest) out[static_cast<pid_t>(pid)] = p;
   }
@@ -76,6 +82,24 @@ void signalTree(pid_t executor, int sig, bool includeExecutor) {
   if (includeExecutor) ::kill(executor, sig);
 }
 
+// Processes whose working directory lies under `dir`: the tasks (their
+// sandboxes), also those the agent's view does not list yet (a launch the
+// stop raced with) and those in their own pid namespace.
+std::vector<pid_t> processesIn(const std::string& dir) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  auto real = std::filesystem::weakly_canonical(dir, ec);
+  if (ec) return out;
+  std::string prefix = real.string() + "/";
+  for (const auto& [pid, p] : scanProcesses()) {
+    // Executors ignore SIGTERM and exit once their task has ended.
+    if (p.state == 'Z' || pid == getpid() || p.comm == "agora-executor") continue;
+    auto cwd = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
+    if (!ec && (cwd.string() + "/").rfind(prefix, 0) == 0) out.push_back(pid);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<pid_t> descendantsOf(pid_t root) {
@@ -97,6 +121,7 @@ std::vector<pid_t> descendantsOf(pid_t root) {
 }
 
 Result<std::vector<StoppedTask>> stopAgentTasks(const std::string& agentAddress,
+                                                const std::string& agentWorkDir,
                                                 std::chrono::milliseconds grace) {
   auto response = http::get("http://" + agentAddress + "/api/v1/containers", std::chrono::seconds(5));
   if (!response) return makeError(response.error().withContext("cannot list the agent's containers"));
@@ -114,6 +139,19 @@ Result<std::vector<StoppedTask>> stopAgentTasks(const std::string& agentAddress,
                        descendantsOf(executor)});
   }
   for (const Running& r : running) signalTree(r.executor, SIGTERM, false);
+  // Task processes no listed executor accounts for.
+  Running strays;
+  strays.taskProcesses = processesIn(agentWorkDir);
+  std::erase_if(strays.taskProcesses, [&](pid_t pid) {
+    for (const Running& r : running) {
+      if (pid == r.executor ||
+          std::find(r.taskProcesses.begin(), r.taskProcesses.end(), pid) != r.taskProcesses.end()) {
+        return true;
+      }
+    }
+    return false;
+  });
+  for (pid_t pid : strays.taskProcesses) ::kill(pid, SIGTERM);
   auto waitFor = [](auto done, std::chrono::steady_clock::time_point deadline) {
     while (!done() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -124,8 +162,11 @@ Result<std::vector<StoppedTask>> stopAgentTasks(const std::string& agentAddress,
     for (const Running& r : running) {
       if (anyAlive(r.taskProcesses)) return false;
     }
-    return true;
+    return !anyAlive(strays.taskProcesses);
   }, now + grace);
+  for (pid_t pid : strays.taskProcesses) {
+    if (alive(pid)) ::kill(pid, SIGKILL);
+  }
   for (Running& r : running) {
     if (anyAlive(r.taskProcesses)) {
       r.task.killed = true;
@@ -143,6 +184,10 @@ Result<std::vector<StoppedTask>> stopAgentTasks(const std::string& agentAddress,
   for (Running& r : running) {
     if (alive(r.executor)) signalTree(r.executor, SIGKILL, true);
     out.push_back(r.task);
+  }
+  if (!strays.taskProcesses.empty()) {
+    out.push_back({std::to_string(strays.taskProcesses.size()) + " process(es) of tasks still "
+                   "starting", "", false});
   }
   return out;
 }

@@ -23,8 +23,11 @@ struct StoppedTask {
 };
 
 // Stops the running containers of the agent whose HTTP API is at
-// `agentAddress` (HOST:PORT). Returns what was stopped.
+// `agentAddress` (HOST:PORT), and any other process working under
+// `agentWorkDir` (a task whose launch the agent's view does not show yet).
+// Returns what was stopped.
 Result<std::vector<StoppedTask>> stopAgentTasks(const std::string& agentAddress,
+                                                const std::string& agentWorkDir,
                                                 std::chrono::milliseconds grace);
 
 // "stopped 2 tasks: run-1a2b, run-3c4d (run-3c4d killed after 10s)".

@@ -50,9 +50,9 @@ class DevCommandTest : public ::testing::Test {
     return argv;
   }
   // Starts `agora dev`; returns once its agent is registered.
-  std::unique_ptr<Child> startDev(const std::string& out) {
+  std::unique_ptr<Child> startDev(const std::string& out, std::vector<std::string> extra = {}) {
     SpawnOptions options;
-    options.argv = devArgv();
+    options.argv = devArgv(std::move(extra));
     options.stdoutPath = out;
     options.stderrPath = out + ".err";
     auto pid = spawn(options);
@@ -68,11 +68,15 @@ class DevCommandTest : public ::testing::Test {
   }
   // `agora run` of a long task; the (host) pid of its process once it runs.
   // The task may have its own pid namespace: it is found by its command line.
-  pid_t startTask(std::unique_ptr<Child>& run) {
+  // `detach`: its framework has a long failover timeout, so only the dev
+  // cluster's cleanup, not the master, ends it once the cluster is gone.
+  pid_t startTask(std::unique_ptr<Child>& run, bool detach = false) {
     std::string out = cluster_.root() + "/task" + std::to_string(++tasks_) + ".out";
     std::string duration = std::to_string(3000 + getpid() % 1000) + "." + std::to_string(tasks_);
     SpawnOptions options;
-    options.argv = {binPath("agora"), "--master", masterHttp_, "run", "--", "sleep", duration};
+    options.argv = {binPath("agora"), "--master", masterHttp_, "run"};
+    if (detach) options.argv.push_back("--detach");
+    options.argv.insert(options.argv.end(), {"--", "sleep", duration});
     options.stdoutPath = out;
     options.stderrPath = out + ".err";
     auto pid = spawn(options);
@@ -80,6 +84,14 @@ class DevCommandTest : public ::testing::Test {
     run = std::make_unique<Child>("agora run", *pid);
     pid_t task = 0;
     eventually([&] { return (task = findProcess("sleep", duration)) > 0; });
+    // The agent lists it (stopping names the tasks the agent lists).
+    eventually([&] {
+      auto r = http::get(agentHttp_ + "/api/v1/containers", std::chrono::seconds(1));
+      if (!r) return false;
+      auto body = nlohmann::json::parse(r->body, nullptr, false);
+      return body.is_object() && body["containers"].size() == static_cast<size_t>(tasks_) &&
+             body["containers"].back().value("executor_pid", 0) > 0;
+    });
     return task;
   }
   static pid_t findProcess(const std::string& argv0, const std::string& argv1) {
@@ -150,7 +162,7 @@ TEST_F(DevCommandTest, KilledClusterIsCleanedUpByTheNextStart) {
   auto dev = startDev(out);
   ASSERT_TRUE(dev);
   std::unique_ptr<Child> run;
-  pid_t task = startTask(run);
+  pid_t task = startTask(run, /*detach=*/true);
   ASSERT_GT(task, 0);
   dev->signal(SIGKILL);
   dev->wait(std::chrono::seconds(5));
@@ -176,7 +188,7 @@ TEST_F(DevCommandTest, KilledClusterIsCleanedUpByClean) {
   auto dev = startDev(out);
   ASSERT_TRUE(dev);
   std::unique_ptr<Child> run;
-  pid_t task = startTask(run);
+  pid_t task = startTask(run, /*detach=*/true);
   ASSERT_GT(task, 0);
   dev->signal(SIGKILL);
   dev->wait(std::chrono::seconds(5));
@@ -188,6 +200,24 @@ TEST_F(DevCommandTest, KilledClusterIsCleanedUpByClean) {
   EXPECT_FALSE(live(task)) << "`agora dev --clean` left the task running";
   EXPECT_FALSE(std::filesystem::exists(workDir_));
   EXPECT_NE(said.find("removed " + workDir_), std::string::npos) << said;
+}
+
+TEST_F(DevCommandTest, AllowedHostPathsReachTheAgent) {
+  std::string data = cluster_.root() + "/data";
+  std::filesystem::create_directories(data);
+  std::ofstream(data + "/f") << "from the host\n";
+  std::string out = cluster_.root() + "/dev.out";
+  auto dev = startDev(out, {"--allowed-host-paths", data});
+  ASSERT_TRUE(dev);
+  std::string said, err;
+  EXPECT_EQ(cluster_.runCommand({binPath("agora"), "--master", masterHttp_, "run", "--volume",
+                                 data + ":hostdata:ro", "--", "cat hostdata/f"},
+                                &said, &err),
+            0)
+      << err;
+  EXPECT_EQ(said, "from the host\n");
+  dev->signal(SIGINT);
+  EXPECT_EQ(dev->wait(std::chrono::seconds(30)), 0);
 }
 
 }  // namespace
