@@ -64,6 +64,23 @@ std::string explainRoleNoOffer(const std::string& generic, const RunOptions& opt
   return out.str();
 }
 
+// Why no offer fitted, in the terms of what was asked: a constraint no agent
+// meets (constrained frameworks are offered only matching agents), the
+// role's quota and offers, or the scheduler's own account.
+std::string explainNoOffer(const std::string& generic, const RunOptions& options,
+                           const TaskInfo& task, const RunScheduler& scheduler,
+                           const GlobalOptions& global) {
+  if (!scheduler.bestOffer() && !options.constraints.empty()) {
+    if (auto agents = MasterClient(global.master).getJson("/api/v1/agents")) {
+      if (auto why = explainConstraints(*agents, options.constraints)) {
+        return *why + " — check --constraint against `agora agents`";
+      }
+    }
+  }
+  if (!options.role.empty()) return explainRoleNoOffer(generic, options, task, scheduler, global);
+  return generic;
+}
+
 // --volume-id: the volume's role (the framework subscribes in it) and path,
 // from the master's agents view. Errors name the volume.
 Status resolveVolume(RunOptions& options, const GlobalOptions& global) {
@@ -176,21 +193,9 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
     std::cerr << "agora: " << status.error().message << std::endl;
     return kExitRunFailed;
   }
-  if (outcome.kind == RunOutcome::Kind::kNoOffer && !scheduler.bestOffer() &&
-      !options->constraints.empty()) {
-    // Constrained frameworks are offered only matching agents: none came.
-    if (auto agents = MasterClient(global.master).getJson("/api/v1/agents")) {
-      if (auto why = explainConstraints(*agents, options->constraints)) {
-        RunOutcome explained = outcome;
-        explained.message = *why + " — check --constraint against `agora agents`";
-        reportFailure(explained);
-        return exitCodeOf(explained);
-      }
-    }
-  }
-  if (outcome.kind == RunOutcome::Kind::kNoOffer && !options->role.empty()) {
+  if (outcome.kind == RunOutcome::Kind::kNoOffer) {
     RunOutcome explained = outcome;
-    explained.message = explainRoleNoOffer(outcome.message, *options, *task, scheduler, global);
+    explained.message = explainNoOffer(outcome.message, *options, *task, scheduler, global);
     reportFailure(explained);
     return exitCodeOf(explained);
   }
