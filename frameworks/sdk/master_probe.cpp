@@ -36,7 +36,35 @@ struct Fd {
   }
 };
 
-// A connected TCP socket to HOST:PORT within the deadline.
+// One non-blocking connect to `ai` within the deadline: the socket, or the
+// errno that failed it (ETIMEDOUT when the deadline passed).
+Result<int> connectOne(const addrinfo& ai, Clock::time_point deadline) {
+  Fd sock;
+  sock.fd = socket(ai.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (sock.fd < 0) return makeError(errnoError("socket", errno));
+  int err = 0;
+  if (connect(sock.fd, ai.ai_addr, ai.ai_addrlen) != 0) {
+    if (errno != EINPROGRESS) {
+      err = errno;
+    } else {
+      pollfd p{sock.fd, POLLOUT, 0};
+      int ready = poll(&p, 1, remainingMs(deadline));
+      socklen_t len = sizeof(err);
+      if (ready == 0) {
+        err = ETIMEDOUT;
+      } else if (ready < 0 || getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+        err = errno;
+      }
+    }
+  }
+  if (err != 0) return makeError(ErrorCode::kUnavailable, std::strerror(err));
+  int fd = sock.fd;
+  sock.fd = -1;
+  return fd;
+}
+
+// A connected TCP socket to HOST:PORT within the deadline, trying each
+// address the name resolves to ("localhost": ::1, then 127.0.0.1).
 Result<int> connectTo(const std::string& hostPort, Clock::time_point deadline) {
   size_t colon = hostPort.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == hostPort.size()) {
@@ -54,31 +82,14 @@ Result<int> connectTo(const std::string& hostPort, Clock::time_point deadline) {
                      "cannot resolve " + hostPort + ": " + gai_strerror(rc));
   }
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, freeaddrinfo);
-  Fd sock;
-  sock.fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (sock.fd < 0) return makeError(errnoError("socket", errno));
-  int err = 0;
-  if (connect(sock.fd, found->ai_addr, found->ai_addrlen) != 0) {
-    if (errno != EINPROGRESS) {
-      err = errno;
-    } else {
-      pollfd p{sock.fd, POLLOUT, 0};
-      int ready = poll(&p, 1, remainingMs(deadline));
-      if (ready == 0) {
-        return makeError(ErrorCode::kUnavailable,
-                         "cannot connect to " + hostPort + ": no answer (timed out)");
-      }
-      socklen_t len = sizeof(err);
-      if (ready < 0 || getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    }
+  std::string why = "no address";
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    auto fd = connectOne(*ai, deadline);
+    if (fd) return fd;
+    why = fd.error().message;
+    if (remainingMs(deadline) == 0) break;
   }
-  if (err != 0) {
-    return makeError(ErrorCode::kUnavailable,
-                     "cannot connect to " + hostPort + ": " + std::strerror(err));
-  }
-  int fd = sock.fd;
-  sock.fd = -1;
-  return fd;
+  return makeError(ErrorCode::kUnavailable, "cannot connect to " + hostPort + ": " + why);
 }
 
 // The peer's first bytes after our ZMTP signature: up to 10, fewer when it
