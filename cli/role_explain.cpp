@@ -1,5 +1,6 @@
 #include "cli/role_explain.hpp"
 
+#include <algorithm>
 #include <sstream>
 #include <vector>
 
@@ -40,11 +41,21 @@ std::vector<std::string> selfAndAncestors(const std::string& role) {
   return out;
 }
 
+// What is reserved for `holder` and free (neither offered nor in use).
+double reservedFree(const json& roles, const std::string& holder, const std::string& name) {
+  const json* node = findRole(roles, holder);
+  return node == nullptr ? 0 : amount(node->value("reserved_free", json::object()), name);
+}
+
 // The first limit on `name` (R's own, then its ancestors') that leaves less
-// than `requested`, as a sentence; empty if none.
+// than `requested`, as a sentence; empty if none. Reservations count toward
+// quota once, in use or not: what a role has reserved and free costs nothing
+// more to use, so it adds to what the limit leaves.
 std::string limitBlocking(const json& roles, const std::string& role, const std::string& name,
                           double requested) {
+  double reserved = 0;  // free, reserved for R or an ancestor up to the holder
   for (const std::string& holder : selfAndAncestors(role)) {
+    reserved += reservedFree(roles, holder, name);
     const json* node = findRole(roles, holder);
     if (node == nullptr || !node->contains("quota")) continue;
     const json& quota = (*node)["quota"];
@@ -58,10 +69,14 @@ std::string limitBlocking(const json& roles, const std::string& role, const std:
              " < requested " + number(requested);
     }
     double consumed = amount(quota.value("consumed", json::object()), name);
-    if (limit - consumed < requested) {
-      return "role " + role + ": quota limit" + whose + " " + name + " " + number(limit) +
-             " with " + number(consumed) + " consumed leaves " + number(limit - consumed) +
-             " < requested " + number(requested);
+    double left = std::max(0.0, limit - consumed);
+    if (left + reserved < requested) {
+      std::string text = "role " + role + ": quota limit" + whose + " " + name + " " +
+                         number(limit) + " with " + number(consumed) +
+                         " consumed (reservations, in use or not, plus unreserved allocations) "
+                         "leaves " + number(left);
+      if (reserved > 0) text += " plus " + number(reserved) + " reserved and free";
+      return text + " < requested " + number(requested);
     }
   }
   return "";

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/global_options.hpp"
+#include "cli/offer_fit.hpp"
 #include "cli/run_options.hpp"
 
 namespace agora::cli {
@@ -127,11 +128,12 @@ void RunScheduler::offers(sdk::SchedulerDriver& driver, const std::vector<Offer>
 
 std::optional<TaskInfo> RunScheduler::fit(const Offer& offer) {
   TaskInfo task = task_;
+  Resources volume;
   if (!volumeId_.empty()) {
     bool found = false;
-    for (const PersistentVolume& volume : offer.resources.volumeList()) {
-      if (volume.disk.id != volumeId_) continue;
-      task.resources += volume.resources;
+    for (const PersistentVolume& offered : offer.resources.volumeList()) {
+      if (offered.disk.id != volumeId_) continue;
+      volume = offered.resources;
       found = volumeSeen_ = true;
       break;
     }
@@ -151,6 +153,10 @@ std::optional<TaskInfo> RunScheduler::fit(const Offer& offer) {
       task.command.environment.emplace_back(portVariable(portNames_[i]), std::to_string(free[i]));
     }
   }
+  // The role's reservation first (it already counts toward its quota).
+  auto fitted = fitToOffer(offer.resources, task.resources);
+  if (!fitted) return std::nullopt;
+  task.resources = std::move(*fitted) + volume;
   if (!offer.resources.contains(task.resources)) return std::nullopt;
   return task;
 }

@@ -47,6 +47,7 @@ json roleJson(const RoleView& role, const Resources& offered, const Clock& clock
           {"in_use", toJson(role.allocated.flatten() - offered.flatten())},
           {"reserved", toJson(role.reserved)},
           {"reserved_dynamic", toJson(dynamicPart(role.reserved))},
+          {"reserved_free", toJson(role.reservedFree)},
           {"frameworks", role.frameworks},
           {"suppressed_frameworks", role.suppressed},
           {"filters", filters}};

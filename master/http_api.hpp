@@ -19,7 +19,9 @@
 //             offered (outstanding offers to the subtree),
 //             in_use (allocated - offered),
 //             reserved: reservations (static and dynamic, in use or not) for the role and
-//                       its descendants; reserved_dynamic: the dynamic part of them,
+//                       its descendants; reserved_dynamic: the dynamic part of them;
+//                       reserved_free: reserved for exactly this role, neither offered
+//                       nor in use (its frameworks get it at no further quota cost),
 //             frameworks: IDs subscribed directly in the role,
 //             suppressed_frameworks: those of them that suppressed offers in the role,
 //             filters: [{framework_id, agents, earliest_expiry, latest_expiry}] live refuse

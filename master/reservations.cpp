@@ -170,6 +170,11 @@ Result<std::vector<ReservationChange>> Master::planReservations(
         : op.kind == Kind::kUnreserve ? planUnreserve(*op.resources, offered)
                                       : planVolume(agent, op, offered, volumes);
     if (!change) return makeError(change.error());
+    if (auto within = allocator_->checkReservationQuota(change->from, change->to,
+                                                        framework.info.id, role);
+        !within) {
+      return makeError(within.error().withContext(what));
+    }
     offered -= change->from;
     offered += change->to;
     changes.push_back(std::move(*change));
@@ -225,6 +230,11 @@ Status Master::operatorReservation(const std::string& agentId, const Resources& 
       return invalid("resources: agent '" + agentId + "' has no dynamic reservation " +
                      part.toString() + " (its reservations: " +
                      agent->dynamic.toString() + ")");
+    }
+  }
+  if (reserve) {
+    if (auto within = allocator_->checkReservationQuota(from, to, "", ""); !within) {
+      return within;
     }
   }
   Resources offered;

@@ -5,7 +5,9 @@
 
 #include <glog/logging.h>
 
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include "common/volume.hpp"
 #include "master/master.hpp"
@@ -33,6 +35,60 @@ bool holdsId(const Resources& volumes, const std::string& id) {
     if (volume.disk.id == id) return true;
   }
   return false;
+}
+
+std::string number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+// Where an operator's new volume goes on the agent.
+struct Placement {
+  Resources volume;  // the volume, on the reservation that holds it
+  std::optional<ReservationChange> reserve;  // unreserved disk reserved for it first
+};
+
+// The operator names the volume's role; its text form ("disk(eng):100")
+// also names a reservation type, static unless given. The reservation it
+// names is used if it holds the disk free, else another reservation of the
+// role that does, else free unreserved disk is reserved (dynamically, by the
+// volume's principal) for the role in the same request: so `agora reserve`
+// of cpus and mem followed by `agora volume create AGENT 'disk(eng):100'`
+// works. `available`: the agent's resources that are free or offered.
+Result<Placement> placeVolume(const std::string& agentId, const Resources& volumes,
+                              const Resources& available) {
+  std::vector<PersistentVolume> list = volumes.volumeList();
+  if (list.size() != 1) return Placement{volumes, std::nullopt};
+  const PersistentVolume& wanted = list[0];
+  const std::string& role = wanted.reservation.role;
+  double size = wanted.resources.scalar("disk");
+  Resources plain = available - available.volumes();
+  if (plain.contains(wanted.resources.withoutPersistence())) return Placement{volumes, std::nullopt};
+  Resources disk;
+  if (auto ok = disk.setScalar("disk", size); !ok) return makeError(ok.error());
+  double reservedFree = 0;
+  for (const auto& [reservation, part] : plain.byReservation()) {
+    if (reservation.role != role) continue;
+    reservedFree += part.scalar("disk");
+    if (part.scalar("disk") < size) continue;
+    auto volume = disk.reservedAs(reservation).toVolume(wanted.disk);
+    if (!volume) return makeError(volume.error());
+    return Placement{*volume, std::nullopt};
+  }
+  double unreservedFree = plain.unreservedScalar("disk");
+  if (unreservedFree >= size) {
+    Resources reserved = disk.reservedAs({role, ReservationType::kDynamic, wanted.disk.principal});
+    auto volume = reserved.toVolume(wanted.disk);
+    if (!volume) return makeError(volume.error());
+    return Placement{*volume, ReservationChange{disk, reserved}};
+  }
+  return makeError(invalid(
+      "resources: agent '" + agentId + "' has no disk " + number(size) + " free for a volume of role " +
+      role + ": reserved for " + role + " and free: disk " + number(reservedFree) +
+      ", unreserved and free: disk " + number(unreservedFree) +
+      " (free: neither in use by tasks nor in another volume); ask for less, or free or add disk")
+                           .error());
 }
 
 }  // namespace
@@ -201,21 +257,60 @@ Status Master::operatorVolumes(const std::string& agentId, const Resources& volu
   Resources offered;
   for (const std::string& offerId : agent->offerIds) offered += state_.offers.at(offerId).offer.resources;
   Resources free = allocator_->available(agentId);
+  Resources available = free + offered;
   Resources current = agent->volumes;
+  std::optional<ReservationChange> reserve;
+  Resources wanted = volumes;
+  if (create) {
+    auto placed = placeVolume(agentId, volumes, available);
+    if (!placed) return makeError(placed.error());
+    wanted = placed->volume;
+    reserve = placed->reserve;
+  } else if (!available.contains(volumes)) {
+    for (const PersistentVolume& volume : volumes.volumeList()) {
+      if (const Task* user = volumeUser(*agent, volume)) {
+        return invalid("volume '" + volume.disk.id + "' is in use by task " + user->id);
+      }
+    }
+    return invalid("id: the volume is allocated to a framework that has not launched on it "
+                   "yet; retry once its offer is answered");
+  }
+  if (reserve) {
+    if (auto within = allocator_->checkReservationQuota(reserve->from, reserve->to, "", "");
+        !within) {
+      return makeError(within.error().withContext("resources"));
+    }
+    available -= reserve->from;
+    available += reserve->to;
+  }
   ReservationOperation op{create ? ReservationOperation::Kind::kCreate
                                  : ReservationOperation::Kind::kDestroy,
-                          volumes};
-  auto change = planVolume(*agent, op, free + offered, current);
+                          wanted};
+  auto change = planVolume(*agent, op, available, current);
   if (!change) return makeError(change.error());
-  if (!free.contains(change->from)) {
+  if (!free.contains(reserve ? reserve->from : change->from)) {
     for (const std::string& offerId : std::set<std::string>(agent->offerIds)) {
       rescindOffer(offerId, "volume");
     }
   }
+  if (reserve) {
+    Status reserved = allocator_->updateAvailable(agentId, reserve->from, reserve->to);
+    if (!reserved) return reserved;
+    applyChange(*agent, *reserve);
+    LOG(INFO) << "operator reserved " << reserve->to.toString() << " on agent " << agentId
+              << " for volume " << wanted.toString();
+  }
   Status updated = allocator_->updateAvailable(agentId, change->from, change->to);
-  if (!updated) return updated;
+  if (!updated) {
+    if (reserve) {  // back as it was: nothing changes on a refusal
+      ReservationChange back{reserve->to, reserve->from};
+      CHECK(allocator_->updateAvailable(agentId, back.from, back.to));
+      applyChange(*agent, back);
+    }
+    return updated;
+  }
   applyChange(*agent, *change);
-  LOG(INFO) << "operator " << (create ? "created " : "destroyed ") << volumes.toString()
+  LOG(INFO) << "operator " << (create ? "created " : "destroyed ") << wanted.toString()
             << " on agent " << agentId;
   persistReservations(*agent, [this, agentId, changes = std::vector{*change}](Status persisted) {
     if (persisted) sendVolumeDestroys(agentId, changes);

@@ -50,6 +50,9 @@ struct RoleView {
   Resources consumed;
   Resources allocated;  // allocated in the role's subtree (offered or in use)
   Resources reserved;   // reservations for the role and its descendants
+  // Reserved for exactly this role and neither offered nor in use: what a
+  // framework in this role (or a descendant) can still get at no quota cost.
+  Resources reservedFree;
   std::vector<std::string> frameworks;  // subscribed directly in this role
   std::vector<std::string> suppressed;  // those of them suppressed in this role
   std::vector<FilterView> filters;      // by framework ID, for frameworks in this role
@@ -110,15 +113,30 @@ class Allocator {
   // updateAllocation: `from` must be allocated to the framework in `role`
   // there, and stays allocated to it as `to`.
   // kInvalidArgument / kNotFound say why; nothing changes then.
+  // updateAvailable also refuses what checkReservationQuota refuses.
   virtual Status updateAvailable(const std::string& agentId, const Resources& from,
                                  const Resources& to) = 0;
   virtual Status updateAllocation(const std::string& frameworkId, const std::string& role,
                                   const std::string& agentId, const Resources& from,
                                   const Resources& to) = 0;
+  // Reservations count toward a role's quota once, whether or not anything
+  // runs on them (consumed = reservations + unreserved allocations, as Mesos).
+  // So a change of `from` into `to` that reserves more of a resource must
+  // leave every role it reserves for, and each ancestor, within its limit.
+  // `frameworkId`/`role`: the framework holding `from` (a RESERVE in an
+  // ACCEPT: its allocation stops counting as unreserved); empty when `from`
+  // is free. kInvalidArgument names the role, resource, limit and consumption.
+  virtual Status checkReservationQuota(const Resources& from, const Resources& to,
+                                       const std::string& frameworkId,
+                                       const std::string& role) const = 0;
   // The agent's total (reservations included); empty for an unknown agent.
   virtual Resources agentTotal(const std::string& agentId) const = 0;
 
   // Operator changes; kInvalidArgument names the bad field, nothing changes.
+  // setQuota refuses a limit below what the role (with its descendants) has
+  // reserved: reservations never drain by themselves, so such a limit could
+  // only be met by unreserving first. A limit below unreserved allocations is
+  // accepted: they drain as tasks end and are not offered again meanwhile.
   virtual Status setWeight(const std::string& role, double weight) = 0;
   virtual Status setQuota(const std::string& role, std::optional<Resources> guarantee,
                           std::optional<Resources> limit) = 0;

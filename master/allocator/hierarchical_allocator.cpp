@@ -367,6 +367,7 @@ Status HierarchicalAllocator::updateAvailable(const std::string& agentId, const 
     return makeError(ErrorCode::kNotFound, "agent '" + agentId + "' is not registered");
   }
   AgentSlot& agent = *it->second;
+  if (auto within = checkReservationQuota(from, to, "", ""); !within) return within;
   if (!agent.free.contains(from)) {
     return makeError(ErrorCode::kInvalidArgument,
                      "agent '" + agentId + "' has " + agent.free.toString() +
@@ -444,6 +445,9 @@ Status HierarchicalAllocator::setQuota(const std::string& role, std::optional<Re
       }
     }
   }
+  if (limit) {
+    if (auto covers = limitCoversReservations(role, *limit); !covers) return covers;
+  }
   TreeNode& node = tree_.role(role);
   node.guarantee = guarantee && !guarantee->empty() ? guarantee : std::nullopt;
   node.limit = limit;
@@ -512,6 +516,14 @@ std::vector<FilterView> HierarchicalAllocator::filterViews(TimePoint now) const 
 
 std::vector<RoleView> HierarchicalAllocator::roles() const {
   std::vector<FilterView> filters = filterViews(clock_.now());
+  std::map<std::string, Resources> reservedFree;
+  if (clusterFree_.hasReservations()) {
+    for (const auto& [id, agent] : agents_) {
+      for (const std::string& role : agent->free.reservationRoles()) {
+        reservedFree[role] += agent->free.reservedFor(role);
+      }
+    }
+  }
   std::vector<RoleView> out;
   for (const auto& [name, node] : tree_.roles()) {
     RoleView view;
@@ -522,6 +534,7 @@ std::vector<RoleView> HierarchicalAllocator::roles() const {
     view.consumed = quotaConsumed(*node);
     view.allocated = node->allocated;
     view.reserved = node->reserved;
+    if (auto it = reservedFree.find(name); it != reservedFree.end()) view.reservedFree = it->second;
     view.guaranteeExceedsCapacity = node->guarantee && !clusterTotal_.contains(*node->guarantee);
     for (const TreeNode* child : node->children) {
       if (!child->client) continue;

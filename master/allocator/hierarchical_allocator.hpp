@@ -73,6 +73,9 @@ class HierarchicalAllocator final : public Allocator {
   Status updateAllocation(const std::string& frameworkId, const std::string& role,
                           const std::string& agentId, const Resources& from,
                           const Resources& to) override;
+  Status checkReservationQuota(const Resources& from, const Resources& to,
+                               const std::string& frameworkId,
+                               const std::string& role) const override;
   Resources agentTotal(const std::string& agentId) const override;
   std::vector<Allocation> allocate() override;
   Resources allocated(const std::string& frameworkId) const override;
@@ -157,6 +160,10 @@ class HierarchicalAllocator final : public Allocator {
   void trackReservations(const Resources& resources, bool add);
   // Reservations changed on the agent: totals, quota accounting, next pass.
   void reservationsChanged(AgentSlot& agent, const Resources& from, const Resources& to);
+
+  // reservation_quota.cpp: kInvalidArgument when `limit` is below what the
+  // role's subtree has reserved.
+  Status limitCoversReservations(const std::string& role, const Resources& limit) const;
 
   // allocation_pass.cpp
   // What the role's quota counts (RoleView::consumed).

@@ -128,8 +128,32 @@ TEST(RoleExplainTest, NamesAnAncestorsLimitAndWhatIsConsumed) {
   RoleExplanation why = explainRole(sampleRoles(), "eng/db", one, std::nullopt);
   EXPECT_TRUE(why.quotaBlocks);
   EXPECT_EQ(why.text,
-            "role eng/db: quota limit (of parent role eng) cpus 2 with 1.5 consumed leaves 0.5 "
-            "< requested 1");
+            "role eng/db: quota limit (of parent role eng) cpus 2 with 1.5 consumed "
+            "(reservations, in use or not, plus unreserved allocations) leaves 0.5 < requested 1");
+}
+
+// The role's own reservation is counted in `consumed` once; using it costs nothing more.
+TEST(RoleExplainTest, AFreeReservationIsNotChargedAgain) {
+  json roles = {{"roles",
+                 {{{"name", "eng"},
+                   {"quota",
+                    {{"limit", {{"cpus", 1}, {"mem", 256}}},
+                     {"consumed", {{"cpus", 1}, {"mem", 256}}}}},
+                   {"reserved", {{"cpus", 1}, {"mem", 256}}},
+                   {"reserved_free", {{"cpus", 1}, {"mem", 256}}}}}}};
+  Resources half = *Resources::parse("cpus:0.5;mem:128");
+  RoleExplanation why = explainRole(roles, "eng", half, std::nullopt);
+  EXPECT_FALSE(why.quotaBlocks) << why.text;
+  // A sub-role may use its parent's reservation too.
+  roles["roles"].push_back({{"name", "eng/web"}, {"quota", {{"consumed", json::object()}}}});
+  EXPECT_FALSE(explainRole(roles, "eng/web", half, std::nullopt).quotaBlocks);
+  // Once a task holds it, what the limit leaves is all there is.
+  roles["roles"][0]["reserved_free"] = {{"cpus", 0.25}, {"mem", 256}};
+  why = explainRole(roles, "eng", half, std::nullopt);
+  EXPECT_TRUE(why.quotaBlocks);
+  EXPECT_EQ(why.text,
+            "role eng: quota limit cpus 1 with 1 consumed (reservations, in use or not, plus "
+            "unreserved allocations) leaves 0 plus 0.25 reserved and free < requested 0.5");
 }
 
 TEST(RoleExplainTest, WithoutQuotaReportsTheLargestOffer) {

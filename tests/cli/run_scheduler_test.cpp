@@ -127,5 +127,14 @@ TEST(RunOutcomeTest, ExitCodes) {
       offerScore(*Resources::parse("cpus:1;mem:10"), *Resources::parse("cpus:2;mem:5")), 0.5);
 }
 
+// An offer to the task's role holding only the role's reservation: the task
+// runs on it (it already counts toward the role's quota).
+TEST_F(RunSchedulerTest, LaunchesOnTheRolesReservation) {
+  master_.addAgent("a1", "cpus(eng):1;mem(eng):256");
+  start("cpus:0.5;mem:64");
+  ASSERT_EQ(master_.launches().size(), 1u);
+  EXPECT_EQ(master_.launches()[0].resources, *Resources::parse("cpus(eng):0.5;mem(eng):64"));
+}
+
 }  // namespace
 }  // namespace agora::cli

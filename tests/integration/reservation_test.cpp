@@ -111,6 +111,38 @@ TEST_F(ReservationIntegrationTest, CliReservationSurvivesAMasterKillAndUnreserve
   EXPECT_TRUE(role("web").is_null() || role("web")["reserved"].empty());
 }
 
+// Reservations count toward quota once: a reserve beyond the limit is refused
+// with the reason, and `agora run --role eng` runs on the role's reservation
+// although the reservation alone fills the limit.
+TEST_F(ReservationIntegrationTest, RoleRunsOnItsReservationWithinItsQuota) {
+  cluster_.startMaster();
+  cluster_.startAgent("cpus:2;mem:1024;disk:1024;ports:[31000-31100]");
+  std::string out, err;
+  std::string id = agentId();
+  ASSERT_EQ(agora({"quota", "set", "eng", "--limit", "cpus:1;mem:256"}, &out, &err), 0) << err;
+  EXPECT_EQ(agora({"reserve", id, "cpus:1;mem:512", "--role", "eng"}, &out, &err), 1);
+  EXPECT_NE(err.find("reserving mem 512 for role eng would take role eng to mem 512, over its "
+                     "quota limit mem 256 (it consumes mem 0"),
+            std::string::npos)
+      << err;
+  ASSERT_EQ(agora({"reserve", id, "cpus:1;mem:256", "--role", "eng"}, &out, &err), 0) << err;
+  // A limit below what is reserved is refused too.
+  EXPECT_EQ(agora({"quota", "set", "eng", "--limit", "cpus:0.5;mem:256"}, &out, &err), 1);
+  EXPECT_NE(err.find("cpus 0.5 is below the 1 reserved for role eng"), std::string::npos) << err;
+
+  ASSERT_EQ(agora({"run", "--role", "eng", "--cpus", "0.5", "--mem", "128", "--timeout", "20",
+                   "--", "sh", "-c", "echo on-the-reservation"},
+                  &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find("on-the-reservation"), std::string::npos) << out << err;
+  nlohmann::json tasks = cluster_.masterGet("/api/v1/tasks")["tasks"];
+  ASSERT_EQ(tasks.size(), 1u) << tasks.dump();
+  EXPECT_EQ(tasks[0]["state"], "TASK_FINISHED") << tasks.dump();
+  nlohmann::json eng = role("eng");
+  EXPECT_EQ(eng["quota"]["consumed"]["cpus"], 1.0) << eng.dump();  // charged once
+}
+
 TEST_F(ReservationIntegrationTest, AgentWithAnInvalidRoleRefusesToStart) {
   cluster_.startMaster();
   std::string out, err;

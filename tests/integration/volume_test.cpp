@@ -203,6 +203,28 @@ TEST_F(VolumeIntegrationTest, VolumeSurvivesAMasterKill) {
   EXPECT_EQ(listed[0]["mode"], "ro");
 }
 
+// The README's sequence: reserve cpus and mem for a role, then make a volume of
+// the role's disk; the disk is reserved for it on the way.
+TEST_F(VolumeIntegrationTest, ReadmeReserveThenVolumeCreateWorks) {
+  cluster_.startMaster();
+  cluster_.startAgent("cpus:2;mem:1024;disk:256;ports:[31000-31100]");
+  std::string agentId = cluster_.masterGet("/api/v1/agents")["agents"][0]["id"];
+  std::string out, err;
+  ASSERT_EQ(agora({"reserve", agentId, "cpus:1;mem:512", "--role", "eng"}, &out, &err), 0) << err;
+  ASSERT_EQ(agora({"volume", "create", agentId, "disk(eng):100", "--id", "logs", "--path", "data"},
+                  &out, &err),
+            0)
+      << err;
+  ASSERT_EQ(agora({"volume", "list"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("logs"), std::string::npos) << out;
+  // More than the agent has: said in terms of its disk, not of offers.
+  EXPECT_EQ(agora({"volume", "create", agentId, "disk(eng):500", "--id", "big", "--path", "big"},
+                  &out, &err),
+            1);
+  EXPECT_NE(err.find("has no disk 500 free for a volume of role eng"), std::string::npos) << err;
+  EXPECT_EQ(err.find("offer"), std::string::npos) << err;
+}
+
 TEST_F(VolumeIntegrationTest, DestroyWhileTheAgentIsDownDeletesTheDataWhenItComesBack) {
   // The master would notice the dead agent only after 20 s of missed pings.
   cluster_.startMaster({"--agent-max-missed-pings", "100"});

@@ -105,6 +105,71 @@ TEST_F(ReservationAllocatorTest, UpdateAvailableAndAllocationChangeReservationsO
   EXPECT_EQ(allocator_.allocated("f1").toString(), "cpus:4;mem:1024");
 }
 
+// Reservations count toward quota once: refused beyond the limit, and usable
+// by the role without being charged again.
+TEST_F(ReservationAllocatorTest, AReservationBeyondTheLimitIsRefusedNamingTheResource) {
+  allocator_.addAgent("a1", res("cpus:4;mem:2048"), {});
+  ASSERT_TRUE(allocator_.setQuota("eng", std::nullopt, res("cpus:1;mem:256")));
+  Status refused =
+      allocator_.updateAvailable("a1", res("cpus:1;mem:512"), res("cpus(eng,dynamic):1;mem(eng,dynamic):512"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(refused.error().message,
+              ::testing::HasSubstr("reserving mem 512 for role eng would take role eng to mem 512, "
+                                   "over its quota limit mem 256 (it consumes mem 0"));
+  EXPECT_EQ(allocator_.agentTotal("a1").toString(), "cpus:4;mem:2048");
+  // A parent's limit binds its sub-roles' reservations.
+  refused = allocator_.updateAvailable("a1", res("cpus:2"), res("cpus(eng/web,dynamic):2"));
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("role eng (parent of eng/web)"));
+  // Names the limit does not mention are unlimited.
+  EXPECT_TRUE(allocator_.updateAvailable("a1", res("cpus:1;mem:256"),
+                                         res("cpus(eng,dynamic):1;mem(eng,dynamic):256")));
+  EXPECT_FALSE(allocator_.updateAvailable("a1", res("cpus:0.1"), res("cpus(eng,dynamic):0.1")));
+}
+
+TEST_F(ReservationAllocatorTest, TheRoleUsesItsReservationWithoutBeingChargedTwice) {
+  allocator_.addAgent("a1", res("cpus:4;mem:2048"), {});
+  ASSERT_TRUE(allocator_.setQuota("eng", std::nullopt, res("cpus:1;mem:256")));
+  ASSERT_TRUE(allocator_.updateAvailable("a1", res("cpus:1;mem:256"),
+                                         res("cpus(eng,dynamic):1;mem(eng,dynamic):256")));
+  EXPECT_EQ(role("eng")->reservedFree.toString(), "cpus(eng,dynamic):1;mem(eng,dynamic):256");
+  allocator_.addFramework("f1", {"eng"});
+  auto offers = pass();
+  // At its limit through the reservation alone: offered the reservation, nothing unreserved.
+  EXPECT_EQ(offers["f1"], "cpus(eng,dynamic):1;mem(eng,dynamic):256");
+  EXPECT_EQ(role("eng")->consumed.toString(), "cpus:1;mem:256");
+  EXPECT_TRUE(role("eng")->reservedFree.empty());
+  // A task on half of it; the rest comes back and is offered again.
+  allocator_.recover("f1", "eng", "a1", res("cpus(eng,dynamic):0.5;mem(eng,dynamic):128"), 0);
+  EXPECT_EQ(role("eng")->consumed.toString(), "cpus:1;mem:256");
+  offers = pass();
+  EXPECT_EQ(offers["f1"], "cpus(eng,dynamic):0.5;mem(eng,dynamic):128");
+}
+
+TEST_F(ReservationAllocatorTest, AFrameworksReserveOfItsOfferIsChargedOnce) {
+  allocator_.addAgent("a1", res("cpus:4;mem:2048"), {});
+  ASSERT_TRUE(allocator_.setQuota("eng", std::nullopt, res("cpus:2")));
+  allocator_.addFramework("f1", {"eng"});
+  ASSERT_EQ(res(pass()["f1"]).scalar("cpus"), 2);
+  // Its offer already counts: reserving it does not count it again.
+  EXPECT_TRUE(allocator_.checkReservationQuota(res("cpus:2"), res("cpus(eng,dynamic):2"), "f1", "eng"));
+  // A free reservation on top of the offer would pass the limit.
+  Status refused = allocator_.checkReservationQuota(res("cpus:1"), res("cpus(eng,dynamic):1"), "", "");
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("to cpus 3, over its quota limit cpus 2"));
+}
+
+TEST_F(ReservationAllocatorTest, ALimitBelowTheReservationsIsRefused) {
+  allocator_.addAgent("a1", res("cpus(eng):2;mem(eng):512;cpus:2;mem:512"), {});
+  Status refused = allocator_.setQuota("eng", std::nullopt, res("cpus:1;mem:4096"));
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message,
+              ::testing::HasSubstr("limit: cpus 1 is below the 2 reserved for role eng"));
+  EXPECT_EQ(role("eng")->limit, std::nullopt);
+  EXPECT_TRUE(allocator_.setQuota("eng", std::nullopt, res("cpus:2;mem:512")));
+}
+
 // --- Master: offer operations and the operator API -----------------------------
 
 class ReservationTest : public MasterTest {
@@ -246,6 +311,29 @@ TEST_F(ReservationTest, OperatorReservesRescindingOffersAndRefusesBadRequests) {
   auto back = post(false, R"({"agent_id":")" + id + R"(","resources":"cpus:2;mem:512","role":"eng","principal":"ops"})");
   ASSERT_EQ(back.status, 200) << back.body;
   EXPECT_EQ(agentTotal(id).toString(), "cpus:4;mem:1024;cpus(eng):1");
+}
+
+TEST_F(ReservationTest, ReservationsBeyondTheQuotaLimitAreRefusedWithTheReason) {
+  auto s = framework("sched", {"eng"});
+  auto a = agent("agent-1", "cpus:4;mem:1024");
+  std::string id = a->agentId;
+  ASSERT_TRUE(master_->setQuota("eng", std::nullopt, res("mem:256")));
+  settle();
+  // The operator's reserve: mem beyond the limit.
+  auto refused = post(true, R"({"agent_id":")" + id + R"(","resources":"cpus:1;mem:512","role":"eng"})");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_THAT(refused.body, ::testing::HasSubstr("over its quota limit mem 256"));
+  EXPECT_TRUE(s->rescinds.empty());  // refused before any offer was taken back
+  EXPECT_TRUE(master_->state().agents.at(id).dynamic.empty());
+  // A framework's RESERVE in an ACCEPT, once the limit is below what it was offered.
+  std::vector<std::string> offers = s->outstandingOffers();
+  ASSERT_EQ(offers.size(), 1u);
+  ASSERT_TRUE(master_->setQuota("eng", std::nullopt, res("cpus:1")));
+  acceptWith(*s, offers[0], true, "cpus(eng):2", {makeTask("t", "cpus(eng,dynamic):1")});
+  ASSERT_NE(s->lastUpdateFor("t"), nullptr);
+  EXPECT_THAT(s->lastUpdateFor("t")->message, ::testing::HasSubstr("over its quota limit cpus 1"));
+  EXPECT_TRUE(master_->state().agents.at(id).dynamic.empty());
+  EXPECT_EQ(agentTotal(id).toString(), "cpus:4;mem:1024");
 }
 
 // --- Registry ------------------------------------------------------------------

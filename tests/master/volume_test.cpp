@@ -169,7 +169,12 @@ TEST_F(VolumeTest, OperatorCreatesAndDestroysVolumesOrRefusesWithTheReason) {
   EXPECT_THAT(twice.error().message, ::testing::HasSubstr("already has a volume with that id"));
   Status tooBig = master_->createVolume(id, volume("disk(eng):1000", "v2", "x"));
   ASSERT_FALSE(tooBig);
-  EXPECT_THAT(tooBig.error().message, ::testing::HasSubstr("not among"));
+  // Said in terms of the agent's disk: the operator saw no offer.
+  EXPECT_THAT(tooBig.error().message,
+              ::testing::HasSubstr("agent '" + id + "' has no disk 1000 free for a volume of role "
+                                   "eng: reserved for eng and free: disk 412, unreserved and free: "
+                                   "disk 0"));
+  EXPECT_THAT(tooBig.error().message, ::testing::Not(::testing::HasSubstr("offer")));
 
   // In use by a task: refused.
   auto s = framework("sched", {"eng"});
@@ -189,6 +194,37 @@ TEST_F(VolumeTest, OperatorCreatesAndDestroysVolumesOrRefusesWithTheReason) {
   EXPECT_FALSE(s->rescinds.empty());
   EXPECT_EQ(a->destroyedVolumes, std::vector<std::string>{"v1"});
   EXPECT_EQ(agentTotal(id).toString(), "cpus:4;mem:1024;disk(eng):512");
+}
+
+// `agora reserve AGENT 'cpus:1;mem:512' --role eng` then `agora volume create AGENT
+// 'disk(eng):100' ...`: the volume names its role; the disk comes from a reservation
+// of the role that has it free, else from unreserved disk reserved for it on the way.
+TEST_F(VolumeTest, OperatorVolumeTakesTheRolesDiskHoweverItWasReserved) {
+  auto a = agent("agent-1", "cpus:4;mem:1024;disk:1024");
+  std::string id = a->agentId;
+  ASSERT_TRUE(master_->reserve(id, res("cpus(eng,dynamic):1;mem(eng,dynamic):512")));
+  Status created = master_->createVolume(id, volume("disk(eng):100", "logs", "data"));
+  ASSERT_TRUE(created) << created.error().message;
+  settle();
+  EXPECT_EQ(agentState(id).dynamic.toString(),
+            "cpus(eng,dynamic):1;mem(eng,dynamic):512;disk(eng,dynamic):100");
+  EXPECT_EQ(agentState(id).volumes.volumeList().at(0).disk.id, "logs");
+  EXPECT_EQ(agentTotal(id).toString(),
+            "cpus:3;mem:512;disk:924;cpus(eng,dynamic):1;mem(eng,dynamic):512;"
+            "disk(eng,dynamic)[logs:data:rw]:100");
+  // Disk the role already has reserved (dynamically) serves a static-looking request.
+  ASSERT_TRUE(master_->reserve(id, res("disk(eng,dynamic):200")));
+  ASSERT_TRUE(master_->createVolume(id, volume("disk(eng):150", "db", "db")));
+  settle();
+  EXPECT_EQ(agentState(id).dynamic.toString(),
+            "cpus(eng,dynamic):1;mem(eng,dynamic):512;disk(eng,dynamic):300");
+  // A reservation made for a volume counts toward the role's quota like any other.
+  ASSERT_TRUE(master_->setQuota("eng", std::nullopt, res("disk:400")));
+  Status over = master_->createVolume(id, volume("disk(eng):200", "big", "big"));
+  ASSERT_FALSE(over);
+  EXPECT_THAT(over.error().message, ::testing::HasSubstr("over its quota limit disk 400"));
+  EXPECT_EQ(agentState(id).dynamic.toString(),
+            "cpus(eng,dynamic):1;mem(eng,dynamic):512;disk(eng,dynamic):300");
 }
 
 // --- Deleting a destroyed volume's data ------------------------------------------
