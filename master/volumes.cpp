@@ -91,6 +91,21 @@ Result<Placement> placeVolume(const std::string& agentId, const Resources& volum
                            .error());
 }
 
+// The operator's volume placed on the agent, its reservation (if any)
+// checked against the role's quota and counted into `available`.
+Result<Placement> placeOperatorVolume(const Allocator& allocator, const std::string& agentId,
+                                      const Resources& volumes, Resources& available) {
+  auto placed = placeVolume(agentId, volumes, available);
+  if (!placed || !placed->reserve) return placed;
+  const ReservationChange& reserve = *placed->reserve;
+  if (auto within = allocator.checkReservationQuota(reserve.from, reserve.to, "", ""); !within) {
+    return makeError(within.error().withContext("resources"));
+  }
+  available -= reserve.from;
+  available += reserve.to;
+  return placed;
+}
+
 }  // namespace
 
 Resources Master::applyVolumes(Agent& agent, Resources total) {
@@ -262,7 +277,7 @@ Status Master::operatorVolumes(const std::string& agentId, const Resources& volu
   std::optional<ReservationChange> reserve;
   Resources wanted = volumes;
   if (create) {
-    auto placed = placeVolume(agentId, volumes, available);
+    auto placed = placeOperatorVolume(*allocator_, agentId, volumes, available);
     if (!placed) return makeError(placed.error());
     wanted = placed->volume;
     reserve = placed->reserve;
@@ -274,14 +289,6 @@ Status Master::operatorVolumes(const std::string& agentId, const Resources& volu
     }
     return invalid("id: the volume is allocated to a framework that has not launched on it "
                    "yet; retry once its offer is answered");
-  }
-  if (reserve) {
-    if (auto within = allocator_->checkReservationQuota(reserve->from, reserve->to, "", "");
-        !within) {
-      return makeError(within.error().withContext("resources"));
-    }
-    available -= reserve->from;
-    available += reserve->to;
   }
   ReservationOperation op{create ? ReservationOperation::Kind::kCreate
                                  : ReservationOperation::Kind::kDestroy,
