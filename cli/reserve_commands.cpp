@@ -12,7 +12,8 @@ constexpr const char* kReserveUsage =
     "Usage: agora reserve AGENT_ID RESOURCES --role ROLE [--principal P]\n\n"
     "Reserves unreserved resources of an agent for ROLE (e.g. 'cpus:1;mem:512'): from then\n"
     "on they are offered only to frameworks in ROLE or its descendants, and count toward\n"
-    "ROLE's quota. The reservation survives master restarts.";
+    "ROLE's quota once, whether or not tasks use them (refused if that would pass ROLE's or\n"
+    "a parent's limit). The reservation survives master restarts.";
 constexpr const char* kUnreserveUsage =
     "Usage: agora unreserve AGENT_ID RESOURCES --role ROLE [--principal P]\n\n"
     "Returns dynamically reserved resources of an agent to the unreserved pool. Give the\n"

@@ -15,8 +15,10 @@ namespace {
 constexpr const char* kCreateUsage =
     "Usage: agora volume create AGENT_ID RESOURCES --id ID --path PATH [--ro] [--principal P]\n\n"
     "Makes a persistent volume of reserved disk of an agent (RESOURCES, e.g. 'disk(eng):100'\n"
-    "or 'disk(eng,dynamic):100'). A task that names the volume in its resources sees it at\n"
-    "PATH (relative: in its sandbox); its data outlives the task until `volume destroy`.";
+    "or 'disk(eng,dynamic):100'). Disk of the role reserved otherwise serves too; without\n"
+    "enough of it, free unreserved disk is reserved for the role (within its quota). A task\n"
+    "that names the volume in its resources sees it at PATH (relative: in its sandbox); its\n"
+    "data outlives the task until `volume destroy`.";
 constexpr const char* kDestroyUsage =
     "Usage: agora volume destroy AGENT_ID --id ID\n\n"
     "Deletes a persistent volume's data on the agent and returns its disk to the plain\n"
