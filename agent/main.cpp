@@ -23,6 +23,7 @@
 #include "agent/paths.hpp"
 #include "agent/posix_containerizer.hpp"
 #include "agent/proc_stat.hpp"
+#include "common/duration.hpp"
 #include "common/flags.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
@@ -37,13 +38,13 @@ using namespace agora::agent;
 
 struct Flags {
   std::string master, workDir, http, resources, attributes, hostname, executorPath, logDir;
-  double retryMin = 10, retryMax = 600;
+  DurationFlag retryMin{10}, retryMax{600};
   std::string isolation, cgroupsRoot, allowedHostPaths;
   std::string recover = "reconnect", bootIdFile = "/proc/sys/kernel/random/boot_id";
   bool cgroupsCpuQuota = false;
   uint64_t cgroupsPidsMax = 1024;
   std::string imageStoreDir, runtimeDir;
-  double imageGcIntervalSec = 3600;
+  DurationFlag imageGcInterval{3600};
   size_t maxStartingContainers = defaultMaxStartingContainers();
   bool executorForkServer = true;
   std::string writableLayer = "disk";
@@ -229,7 +230,7 @@ int run(const Flags& flags) {
     LOG(ERROR) << (!resources ? resources.error().message : attributes.error().message);
     return 1;
   }
-  if (!(flags.retryMin > 0 && flags.retryMax >= flags.retryMin)) {
+  if (!(flags.retryMin.seconds > 0 && flags.retryMax.seconds >= flags.retryMin.seconds)) {
     LOG(ERROR) << "--status-update-retry-min/max must satisfy 0 < min <= max";
     return 1;
   }
@@ -298,7 +299,7 @@ int run(const Flags& flags) {
         flags.imageStoreDir.empty() ? paths::imageStore(workDir) : absolute(flags.imageStoreDir);
     auto provisioner = ImageProvisioner::create(
         loop, storeDir, std::chrono::duration_cast<Duration>(
-                            std::chrono::duration<double>(std::max(0.0, flags.imageGcIntervalSec))));
+                            std::chrono::duration<double>(std::max(0.0, flags.imageGcInterval.seconds))));
     if (!provisioner) {
       LOG(ERROR) << "--image-store-dir: " << provisioner.error().message;
       return 1;
@@ -317,8 +318,8 @@ int run(const Flags& flags) {
   options.resources = *resources;
   options.attributes = *attributes;
   options.httpUrl = httpUrl;
-  options.statusUpdates.retryMin = seconds(flags.retryMin);
-  options.statusUpdates.retryMax = seconds(flags.retryMax);
+  options.statusUpdates.retryMin = seconds(flags.retryMin.seconds);
+  options.statusUpdates.retryMax = seconds(flags.retryMax.seconds);
   options.supervisor.workDir = workDir;
   options.supervisor.runtimeDir = runtimeDir;
   options.supervisor.checkpoint = true;
@@ -397,10 +398,10 @@ int main(int argc, char** argv) {
       "attributes", agora::po::value(&f.attributes)->default_value(""), "e.g. 'rack:r1;zone:a'")(
       "hostname", agora::po::value(&f.hostname)->default_value(""),
       "advertised hostname (default: this host's)")(
-      "status-update-retry-min", agora::po::value(&f.retryMin)->default_value(10),
-      "seconds before the first resend")("status-update-retry-max",
-                                         agora::po::value(&f.retryMax)->default_value(600),
-                                         "cap of the resend backoff, seconds")(
+      "status-update-retry-min", agora::po::value(&f.retryMin)->default_value(f.retryMin, "10s"),
+      "time before the first resend")("status-update-retry-max",
+                                         agora::po::value(&f.retryMax)->default_value(f.retryMax, "10m"),
+                                         "cap of the resend backoff")(
       "executor-path", agora::po::value(&f.executorPath)->default_value(""),
       "agora-executor binary (default: next to this one)")(
       "executor-fork-server",
@@ -436,8 +437,8 @@ int main(int argc, char** argv) {
       "where the host's boot ID is read (a changed ID means the host rebooted); for tests")(
       "image-store-dir", agora::po::value(&f.imageStoreDir)->default_value(""),
       "where task images are pulled and unpacked (default: WORK_DIR/images)")(
-      "image-gc-interval", agora::po::value(&f.imageGcIntervalSec)->default_value(3600),
-      "seconds between removals of images no container uses; 0 for never")(
+      "image-gc-interval", agora::po::value(&f.imageGcInterval)->default_value(f.imageGcInterval, "1h"),
+      "time between removals of images no container uses; 0 for never")(
       "runtime-dir", agora::po::value(&f.runtimeDir)->default_value(""),
       "per-boot state: container checkpoints, launch specs, rootfs mount points (default: "
       "WORK_DIR/run); on tmpfs (e.g. /run/agora/NAME, one per agent) launches never wait on "

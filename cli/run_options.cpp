@@ -7,6 +7,7 @@
 
 #include "cli/arguments.hpp"
 #include "common/capabilities.hpp"
+#include "common/duration.hpp"
 
 namespace agora::cli {
 
@@ -147,8 +148,10 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "constraint", po::value<std::vector<std::string>>()->composing(),
       "only agents whose attributes satisfy it (repeatable): ATTR=V, ATTR!=V, ATTR~REGEX, "
       "ATTR!~REGEX, ATTR, !ATTR")(
-      "timeout", po::value<double>(&out.timeoutSec)->default_value(out.timeoutSec, formatNumber(out.timeoutSec)),
-      "seconds to wait for an offer that fits")(
+      "timeout",
+      po::value<DurationFlag>()->default_value(DurationFlag{out.timeoutSec},
+                                               formatDuration(out.timeoutSec)),
+      "how long to wait for an offer that fits (e.g. 30s, 2m)")(
       "env", po::value<std::vector<std::string>>()->composing(),
       "K=V environment variable for the task (repeatable)")(
       "network", po::value<std::string>()->default_value("host"),
@@ -190,6 +193,7 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
     out.help = true;
     return out;
   }
+  out.timeoutSec = parsed->vm["timeout"].as<DurationFlag>().seconds;
   if (parsed->vm.count("cmd")) {
     auto words = parsed->vm["cmd"].as<std::vector<std::string>>();
     command.insert(command.begin(), words.begin(), words.end());

@@ -8,13 +8,13 @@
 #include <filesystem>
 #include <iostream>
 
+#include "common/duration.hpp"
 #include "common/event_loop.hpp"
 #include "common/flags.hpp"
 #include "common/http_server.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/zmq_transport.hpp"
-#include "master/duration.hpp"
 #include "master/http_api.hpp"
 #include "master/allocator/hierarchical_allocator.hpp"
 #include "master/leadership.hpp"
@@ -110,8 +110,12 @@ master::Leadership::Takeover takeoverFrom(master::ZkRegistry& registry, master::
 }
 
 int run(int argc, char** argv) {
-  std::string workDir, httpAddress, listen, logDir, offerTimeout, zkUrl, zkSessionTimeout,
-      minAllocatable, unreachableTimeout, registryKind, maxAgentAge, resubscribeTimeout;
+  std::string workDir, httpAddress, listen, logDir, zkUrl, minAllocatable, registryKind;
+  // Every duration flag takes the shared syntax (common/duration.hpp).
+  DurationFlag pingInterval{2}, heartbeatInterval{5}, reregisterTimeout{600},
+      unreachableTimeout{600}, maxAgentAge{336 * 3600}, offerTimeout{0}, zkSessionTimeout{10};
+  // Negative: not given (defaults to the agent re-registration timeout).
+  DurationFlag resubscribeTimeout{-1};
   bool registryFresh = false;
   master::MasterOptions options;
   po::options_description flags("Options");
@@ -121,30 +125,32 @@ int run(int argc, char** argv) {
       "HTTP API address HOST:PORT")("listen",
                                     po::value(&listen)->default_value("tcp://127.0.0.1:5055"),
                                     "ZeroMQ endpoint for agents and schedulers")(
-      "agent-ping-interval", po::value(&options.agentPingIntervalSec)->default_value(2),
-      "seconds between pings to each agent")(
+      "agent-ping-interval", po::value(&pingInterval)->default_value(pingInterval, "2s"),
+      "time between pings to each agent")(
       "agent-max-missed-pings", po::value(&options.agentMaxMissedPings)->default_value(5),
       "unanswered pings after which an agent is unreachable")(
       "framework-heartbeat-interval",
-      po::value(&options.frameworkHeartbeatIntervalSec)->default_value(5),
-      "seconds between heartbeats to schedulers; silent for 3 intervals: disconnected")(
+      po::value(&heartbeatInterval)->default_value(heartbeatInterval, "5s"),
+      "time between heartbeats to schedulers; silent for 3 intervals: disconnected")(
       "log-dir", po::value(&logDir)->default_value(""), "also log to files in this directory")(
       "allocator-sorter", po::value(&options.allocatorSorter)->default_value("drf"),
       "order of roles and frameworks: drf (weighted DRF) or random")(
       "min-allocatable-resources",
       po::value(&minAllocatable)->default_value(master::kDefaultMinAllocatable),
       "smallest pool worth offering: alternatives separated by '|', each all of its scalars")(
-      "agent-reregister-timeout", po::value(&options.agentReregisterTimeoutSec)->default_value(600),
-      "seconds after a restart within which registered agents must re-register")(
-      "framework-resubscribe-timeout", po::value(&resubscribeTimeout)->default_value(""),
+      "agent-reregister-timeout",
+      po::value(&reregisterTimeout)->default_value(reregisterTimeout, "10m"),
+      "time after a restart within which registered agents must re-register")(
+      "agent-unreachable-timeout", po::value(&unreachableTimeout)->default_value(unreachableTimeout, "10m"),
+      "framework-resubscribe-timeout",
+      po::value(&resubscribeTimeout)->default_value(resubscribeTimeout, "--agent-reregister-timeout"),
       "how long after its start (restart or takeover) the master waits for the schedulers that "
       "were connected before their own failover timeouts start (e.g. 15m); at least, and by "
       "default, --agent-reregister-timeout")(
-      "agent-unreachable-timeout", po::value(&unreachableTimeout)->default_value("10m"),
       "remove an agent unreachable this long (e.g. 10m): its tasks become GONE, and if it "
       "returns it must kill them and register anew")(
-      "registry-max-agent-age", po::value(&maxAgentAge)->default_value("336h"),
-      "forget a removed agent this long after its removal (e.g. 336h): if it returns later it "
+      "registry-max-agent-age", po::value(&maxAgentAge)->default_value(maxAgentAge, "14d"),
+      "forget a removed agent this long after its removal (e.g. 14d): if it returns later it "
       "is not told to shut down")(
       "registry-max-agent-count",
       po::value(&options.registryMaxAgentCount)->default_value(100 * 1024),
@@ -155,11 +161,11 @@ int run(int argc, char** argv) {
       "registry-fresh", po::bool_switch(&registryFresh),
       "start with an empty registry, moving an unreadable one aside (WORK_DIR/registry.db.bad-*; "
       "in ZooKeeper, corrupt records to PATH/registry-bad-*)")(
-      "offer-timeout", po::value(&offerTimeout)->default_value("0"),
+      "offer-timeout", po::value(&offerTimeout)->default_value(offerTimeout, "0"),
       "rescind offers not answered within this duration (e.g. 30s); 0: never")(
       "zk", po::value(&zkUrl)->default_value(""),
       "zk://HOST:PORT[,HOST:PORT]/PATH: high availability; only the elected leader serves")(
-      "zk-session-timeout", po::value(&zkSessionTimeout)->default_value("10s"),
+      "zk-session-timeout", po::value(&zkSessionTimeout)->default_value(zkSessionTimeout, "10s"),
       "ZooKeeper session timeout; a leader that loses its session for this long exits");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, kUsage, flags, vm);
@@ -168,38 +174,23 @@ int run(int argc, char** argv) {
     return 2;
   }
   if (!*parsed) return 0;  // --help
-  if (auto timeout = master::parseDurationSeconds(offerTimeout); timeout) {
-    options.offerTimeoutSec = *timeout;
-  } else {
-    std::cerr << "agora-master: --offer-timeout: " << timeout.error().message << std::endl;
+  options.agentPingIntervalSec = pingInterval.seconds;
+  options.frameworkHeartbeatIntervalSec = heartbeatInterval.seconds;
+  options.agentReregisterTimeoutSec = reregisterTimeout.seconds;
+  options.frameworkResubscribeTimeoutSec = resubscribeTimeout.seconds < 0
+                                               ? reregisterTimeout.seconds
+                                               : resubscribeTimeout.seconds;
+  options.offerTimeoutSec = offerTimeout.seconds;
+  options.registryMaxAgentAgeSec = maxAgentAge.seconds;
+  options.agentUnreachableTimeoutSec = unreachableTimeout.seconds;
+  if (!(unreachableTimeout.seconds > 0)) {
+    std::cerr << "agora-master: --agent-unreachable-timeout must be positive" << std::endl;
     return 2;
   }
   if (auto minimum = master::parseMinAllocatable(minAllocatable); minimum) {
     options.minAllocatable = std::move(*minimum);
   } else {
     std::cerr << "agora-master: --min-allocatable-resources: " << minimum.error().message
-              << std::endl;
-    return 2;
-  }
-  if (auto age = master::parseDurationSeconds(maxAgentAge); age) {
-    options.registryMaxAgentAgeSec = *age;
-  } else {
-    std::cerr << "agora-master: --registry-max-agent-age: " << age.error().message << std::endl;
-    return 2;
-  }
-  if (auto timeout = master::parseDurationSeconds(unreachableTimeout); timeout && *timeout > 0) {
-    options.agentUnreachableTimeoutSec = *timeout;
-  } else {
-    std::cerr << "agora-master: --agent-unreachable-timeout: "
-              << (timeout ? "must be positive" : timeout.error().message) << std::endl;
-    return 2;
-  }
-  if (resubscribeTimeout.empty()) {
-    options.frameworkResubscribeTimeoutSec = options.agentReregisterTimeoutSec;
-  } else if (auto timeout = master::parseDurationSeconds(resubscribeTimeout); timeout) {
-    options.frameworkResubscribeTimeoutSec = *timeout;
-  } else {
-    std::cerr << "agora-master: --framework-resubscribe-timeout: " << timeout.error().message
               << std::endl;
     return 2;
   }
@@ -234,7 +225,8 @@ int run(int argc, char** argv) {
   // With --zk the master reaches agents and schedulers only while it leads.
   std::unique_ptr<master::Leadership> leadership;
   if (!zkUrl.empty()) {
-    auto created = master::Leadership::create(loop, **transport, zkUrl, zkSessionTimeout);
+    auto created = master::Leadership::create(loop, **transport, zkUrl,
+                                               formatDuration(zkSessionTimeout.seconds));
     if (!created) {
       LOG(ERROR) << created.error().message;
       return 2;

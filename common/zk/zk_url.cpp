@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "common/duration.hpp"
+
 namespace agora::zk {
 
 namespace {
@@ -56,25 +58,12 @@ Result<ZkUrl> parseZkUrl(const std::string& url) {
 }
 
 Result<Duration> parseTimeout(const std::string& text) {
-  std::string number = text;
-  double scale = 1;
-  if (number.size() > 2 && number.ends_with("ms")) {
-    number.resize(number.size() - 2);
-    scale = 0.001;
-  } else if (number.size() > 1 && number.back() == 's') {
-    number.pop_back();
+  auto value = parseDurationSeconds(text);
+  if (!value) return makeError(value.error());
+  if (!(*value > 0 && *value <= 3600)) {
+    return makeError(ErrorCode::kInvalidArgument, "'" + text + "' must be in (0s, 1h]");
   }
-  double value = 0;
-  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (number.empty() || ec != std::errc() || end != number.data() + number.size()) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "'" + text + "' is not a duration like 10s or 500ms");
-  }
-  value *= scale;
-  if (!(value > 0 && value <= 3600)) {
-    return makeError(ErrorCode::kInvalidArgument, "'" + text + "' must be in (0s, 3600s]");
-  }
-  return seconds(value);
+  return seconds(*value);
 }
 
 }  // namespace agora::zk

@@ -24,7 +24,7 @@ Result<ZkUrl> parseZkUrl(const std::string& url);
 
 namespace agora::zk {
 
-// A timeout flag: "10s", "1.5s", "500ms", or a number of seconds. Must be
+// A timeout flag in the shared duration syntax (common/duration.hpp). Must be
 // positive and at most an hour.
 Result<Duration> parseTimeout(const std::string& text);
 
