@@ -36,8 +36,20 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const
       }
       return {};
     };
-    if (arg == "--help" || arg == "-h" || arg == "help") {
+    if (arg == "--help" || arg == "-h") {
       out.help = true;
+    } else if (arg == "--version" || arg == "-V" || arg == "version") {
+      out.version = true;
+      return out;
+    } else if (arg == "help") {
+      // `agora help CMD` is `agora CMD --help`; `agora help` alone the overview.
+      if (i + 1 < argv.size()) {
+        out.command = argv[i + 1];
+        out.args = {"--help"};
+      } else {
+        out.help = true;
+      }
+      return out;
     } else if (arg == "--master" || arg.rfind("--master=", 0) == 0) {
       if (auto st = takeValue("--master", out.global.master); !st) return makeError(st.error());
     } else if (arg == "--scheduler-endpoint" || arg.rfind("--scheduler-endpoint=", 0) == 0) {

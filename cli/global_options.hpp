@@ -10,6 +10,9 @@
 
 namespace agora::cli {
 
+// What `agora --version` prints.
+inline constexpr const char* kVersion = "0.1.0";
+
 inline constexpr const char* kDefaultMaster = "127.0.0.1:5050";
 inline constexpr const char* kDefaultSchedulerEndpoint = "tcp://127.0.0.1:5055";
 
@@ -33,13 +36,15 @@ struct CommandLine {
   GlobalOptions global;
   std::string command;            // empty: none given
   std::vector<std::string> args;  // after the subcommand
-  bool help = false;              // --help before any subcommand
+  bool help = false;              // --help before any subcommand, or `help` alone
+  bool version = false;           // --version
 };
 
 using Environment = std::map<std::string, std::string>;
 Environment processEnvironment();
 
-// Parses `agora [--master A] [--scheduler-endpoint E] [--help] COMMAND ARGS...`.
+// Parses `agora [--master A] [--scheduler-endpoint E] [--help] [--version] COMMAND ARGS...`.
+// `agora help COMMAND ARGS...` becomes `agora COMMAND --help`.
 // AGORA_MASTER / AGORA_SCHEDULER_ENDPOINT apply when the flags are absent.
 // Subcommands may override both again with their own flags.
 Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const Environment& env);

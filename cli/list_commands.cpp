@@ -6,6 +6,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/master_client.hpp"
+#include "cli/output.hpp"
 
 namespace agora::cli {
 
@@ -20,21 +21,6 @@ std::string str(const json& object, const char* key) {
   if (v.is_null()) return "";
   if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
   return v.dump();
-}
-
-std::string formatNumber(double value) {
-  if (value == std::floor(value) && std::fabs(value) < 1e15) {
-    return std::to_string(static_cast<long long>(value));
-  }
-  // Resources are fixed-point with three decimals.
-  std::ostringstream out;
-  out << std::fixed;
-  out.precision(3);
-  out << value;
-  std::string text = out.str();
-  while (text.back() == '0') text.pop_back();
-  if (text.back() == '.') text.pop_back();
-  return text;
 }
 
 std::string joinStrings(const json& list) {
@@ -130,8 +116,7 @@ int listCommand(const std::string& kind, const std::vector<std::string>& args,
   if (format == "json") {
     auto body = master.getRaw("/api/v1/" + kind);
     if (!body) return fail(body.error());
-    std::cout << *body;
-    if (body->empty() || body->back() != '\n') std::cout << "\n";
+    printJson(*body);
     return 0;
   }
   auto body = master.getJson("/api/v1/" + kind);

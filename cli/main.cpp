@@ -1,4 +1,4 @@
-// agora: the command-line tool. See usage() and each subcommand's --help.
+// agora: the command-line tool. See kUsage and each subcommand's --help.
 #include <glog/logging.h>
 
 #include <iostream>
@@ -30,14 +30,17 @@ const char* kUsage =
     "                                  reserve an agent's resources for a role, or undo it\n"
     "  volume create AGENT_ID R --id ID --path P [--ro] | volume destroy AGENT_ID --id ID\n"
     "  volume list [-o json]           persistent volumes on reserved disk (R: 'disk(eng):100')\n"
+    "  help COMMAND                    describe a command (same as agora COMMAND --help)\n"
     "\n"
     "Global options (also accepted after the command):\n"
     "  --master HOST:PORT              the master's HTTP API (env AGORA_MASTER;\n"
     "                                  default 127.0.0.1:5050)\n"
     "  --scheduler-endpoint ENDPOINT   where `agora run` subscribes (env\n"
     "                                  AGORA_SCHEDULER_ENDPOINT; default tcp://127.0.0.1:5055)\n"
+    "  --version                       print the version\n"
     "\n"
-    "`agora COMMAND --help` describes each command.\n";
+    "`agora help COMMAND` describes each command. Durations take 600s, 10m, 1h30m, 500ms\n"
+    "or bare seconds. -o json is indented on a terminal and one line when piped.\n";
 
 }  // namespace
 
@@ -49,6 +52,10 @@ int main(int argc, char** argv) {
 
   auto line = parseCommandLine(std::vector<std::string>(argv, argv + argc), processEnvironment());
   if (!line) return fail(line.error());
+  if (line->version) {
+    std::cout << "agora " << kVersion << std::endl;
+    return 0;
+  }
   if (line->help || line->command.empty()) {
     (line->help ? std::cout : std::cerr) << kUsage;
     return line->help ? 0 : kExitUsage;

@@ -8,6 +8,7 @@
 #include "cli/list_commands.hpp"
 #include "cli/master_client.hpp"
 #include "cli/operator_client.hpp"
+#include "cli/output.hpp"
 #include "common/http_client.hpp"
 #include "common/resources.hpp"
 
@@ -141,7 +142,7 @@ Result<RoleChange> parseWeightArgs(const std::vector<std::string>& args, GlobalO
   }
   json body = {{"role", role}, {"weight", weight}};
   return RoleChange{"POST", "/api/v1/weights", body.dump(),
-                    "role " + role + ": weight set to " + value, false};
+                    "role " + role + ": weight set to " + formatNumber(weight), false};
 }
 
 std::string formatSpan(double seconds) {
@@ -193,7 +194,9 @@ Table rolesTable(const json& body, double nowWall) {
     json quota = role.value("quota", json::object());
     std::string guarantee = formatResources(quota.value("guarantee", json()));
     if (role.value("guarantee_exceeds_capacity", false)) guarantee += " (exceeds cluster)";
-    std::string weight = role.contains("weight") ? json(role["weight"]).dump() : "";
+    std::string weight = role.contains("weight") && role["weight"].is_number()
+                             ? formatNumber(role["weight"].get<double>())
+                             : "";
     table.addRow({role.value("name", std::string()), weight, guarantee,
                   formatResources(quota.value("limit", json())),
                   formatResources(role.value("reserved", json())),
@@ -225,8 +228,7 @@ int rolesCommand(const std::vector<std::string>& args, GlobalOptions global) {
   if (format == "json") {
     auto body = master.getRaw("/api/v1/roles");
     if (!body) return fail(body.error());
-    std::cout << *body;
-    if (body->empty() || body->back() != '\n') std::cout << "\n";
+    printJson(*body);
     return 0;
   }
   auto body = master.getJson("/api/v1/roles");

@@ -4,17 +4,15 @@
 #include <sstream>
 #include <vector>
 
+#include "cli/output.hpp"
+
 namespace agora::cli {
 
 namespace {
 
 using nlohmann::json;
 
-std::string number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
+std::string number(double value) { return formatNumber(value); }
 
 const json* findRole(const json& roles, const std::string& name) {
   if (!roles.is_object() || !roles.contains("roles") || !roles["roles"].is_array()) return nullptr;

@@ -5,6 +5,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/master_client.hpp"
+#include "cli/output.hpp"
 #include "common/resources.hpp"
 #include "common/volume.hpp"
 
@@ -30,12 +31,6 @@ tl::unexpected<Error> usage(const std::string& message) {
   return makeError(ErrorCode::kInvalidArgument, message);
 }
 
-std::string number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
 int listVolumes(const std::vector<std::string>& args, GlobalOptions global) {
   po::options_description options("Options");
   options.add_options()("output,o", po::value<std::string>()->default_value("table"),
@@ -57,7 +52,7 @@ int listVolumes(const std::vector<std::string>& args, GlobalOptions global) {
         out.push_back(std::move(volume));
       }
     }
-    std::cout << nlohmann::json{{"volumes", out}}.dump() << "\n";
+    printJson(nlohmann::json{{"volumes", out}}.dump());
     return 0;
   }
   std::cout << volumesTable(*body).render() << std::flush;
@@ -114,7 +109,7 @@ Table volumesTable(const nlohmann::json& agents) {
   for (const auto& agent : agents.value("agents", nlohmann::json::array())) {
     for (const auto& volume : agent.value("volumes", nlohmann::json::array())) {
       table.addRow({agent.value("id", ""), volume.value("id", ""), volume.value("reservation", ""),
-                    number(volume.value("disk", 0.0)), volume.value("container_path", ""),
+                    formatNumber(volume.value("disk", 0.0)), volume.value("container_path", ""),
                     volume.value("mode", "")});
     }
   }

@@ -1,0 +1,44 @@
+#include "cli/output.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace agora::cli {
+
+std::string formatNumber(double value) {
+  if (!std::isfinite(value)) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+  }
+  std::ostringstream out;
+  out << std::fixed;
+  out.precision(3);
+  out << value;
+  std::string text = out.str();
+  if (text.find('.') != std::string::npos) {
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+  }
+  if (text == "-0") text = "0";
+  return text;
+}
+
+void writeJson(std::ostream& out, const std::string& body, bool pretty) {
+  auto json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded()) {
+    out << body;
+    if (body.empty() || body.back() != '\n') out << "\n";
+  } else {
+    out << json.dump(pretty ? 2 : -1) << "\n";
+  }
+  out << std::flush;
+}
+
+void printJson(const std::string& body) { writeJson(std::cout, body, isatty(STDOUT_FILENO) == 1); }
+
+}  // namespace agora::cli
