@@ -5,6 +5,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/dev_command.hpp"
+#include "cli/kill_command.hpp"
 #include "cli/list_commands.hpp"
 #include "cli/logs_command.hpp"
 #include "cli/reserve_commands.hpp"
@@ -21,7 +22,9 @@ const char* kUsage =
     "  dev [--work-dir DIR]            run a master and an agent on this machine until Ctrl-C\n"
     "  run [options] -- CMD [ARGS...]  run one task, stream its output, exit with its code\n"
     "  agents | frameworks | tasks     list the cluster's state (-o json for the raw JSON)\n"
-    "  logs [-f] [--stderr] TASK_ID    print a task's stdout (or stderr); -f follows it\n"
+    "  logs [-f] [--stderr] TASK       print a task's stdout (or stderr); -f follows it;\n"
+    "                                  TASK is an ID, or a name only one task has\n"
+    "  kill TASK_ID                    kill a task of any framework and wait for it to end\n"
     "  roles [-o json]                 roles: weight, quota, reserved, allocation, offers\n"
     "  quota set ROLE [--guarantee R] [--limit R] | quota rm ROLE\n"
     "                                  set or remove a role's quota (R: 'cpus:1;mem:512')\n"
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
   if (command == "dev") return devCommand(line->args, line->global);
   if (command == "run") return runCommand(line->args, line->global);
   if (command == "logs") return logsCommand(line->args, line->global);
+  if (command == "kill") return killCommand(line->args, line->global);
   if (command == "roles") return rolesCommand(line->args, line->global);
   if (command == "quota") return quotaCommand(line->args, line->global);
   if (command == "weight") return weightCommand(line->args, line->global);

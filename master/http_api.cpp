@@ -190,6 +190,8 @@ void HttpApi::install(http::HttpServer& server) const {
                [this](const http::Request& request) { return volumes(request, true); });
   server.route("POST", "/api/v1/destroy-volumes",
                [this](const http::Request& request) { return volumes(request, false); });
+  server.routePrefix("POST", "/api/v1/tasks/",
+                     [this](const http::Request& request) { return killTask(request); });
 }
 
 Status HttpApi::onLoop(std::function<Status(Master&)> change) const {
@@ -285,6 +287,52 @@ http::Response HttpApi::volumes(const http::Request& request, bool create) const
   return statusResponse(onLoop([agentId = *agentId, volume = *volume](Master& master) {
     return master.createVolume(agentId, volume);
   }));
+}
+
+http::Response HttpApi::killTask(const http::Request& request) const {
+  constexpr std::string_view kPrefix = "/api/v1/tasks/", kSuffix = "/kill";
+  std::string_view path = request.path;
+  if (path.size() <= kPrefix.size() + kSuffix.size() || !path.ends_with(kSuffix)) {
+    return http::errorResponse(404, "no route for POST " + request.path +
+                                        " (POST /api/v1/tasks/ID/kill kills a task)");
+  }
+  std::string taskId(path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()));
+  std::string frameworkId = request.queryOr("framework_id", "");
+  std::string reason = "POST " + request.path;
+  if (!request.body.empty()) {
+    auto body = parseObject(request.body);
+    if (!body) return statusResponse(makeError(body.error()));
+    auto framework = stringField(*body, "framework_id", false);
+    if (!framework) return statusResponse(makeError(framework.error()));
+    if (!framework->empty()) frameworkId = *framework;
+    auto why = stringField(*body, "reason", false);
+    if (!why) return statusResponse(makeError(why.error()));
+    if (!why->empty()) reason = why->substr(0, 200);
+  }
+  // Shared with the posted callback, which may run after a timed-out wait returned.
+  auto promise = std::make_shared<std::promise<Result<Master::OperatorKill>>>();
+  auto future = promise->get_future();
+  loop_->post([promise, master = master_, taskId, frameworkId, reason] {
+    promise->set_value(master->killTaskByOperator(taskId, frameworkId, reason));
+  });
+  if (future.wait_for(timeout_) != std::future_status::ready) {
+    return http::errorResponse(503, "the master did not answer in time; retry");
+  }
+  auto killed = future.get();
+  if (!killed) {
+    switch (killed.error().code) {
+      case ErrorCode::kNotFound:
+        return http::errorResponse(404, killed.error().message);
+      case ErrorCode::kFailedPrecondition:
+        return http::errorResponse(409, killed.error().message);
+      default:
+        return http::errorResponse(503, killed.error().message);
+    }
+  }
+  return http::jsonResponse(200, {{"task_id", taskId},
+                                  {"framework_id", killed->frameworkId},
+                                  {"agent_id", killed->agentId},
+                                  {"state", taskStateName(killed->state)}});
 }
 
 http::Response HttpApi::tasks(const http::Request& request) const {

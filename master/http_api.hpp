@@ -49,6 +49,12 @@
 //     "disk(eng,dynamic:P)"); "mode" (rw|ro) and "principal" are optional.
 //   POST /api/v1/destroy-volumes {"agent_id":"M-S1","id":"v1"}: back to plain reserved disk,
 //     its data deleted on the agent; refused while a task uses it.
+//   POST /api/v1/tasks/ID/kill   {"framework_id"?: "F", "reason"?: "why"} (body optional):
+//     kills the live task ID of any framework through its agent, with the task's own grace
+//     period, as if its framework had asked; its framework sees the TASK_KILLED update.
+//     200 {"task_id","framework_id","agent_id","state"} (the state when the kill was sent);
+//     404 unknown task; 409 it has ended, or several frameworks have a task of that ID
+//     (give framework_id); 503 its agent is unreachable. Not persisted: answers at once.
 // Changes answer 200 {} or 400 {"error": "<field>: why"} (nothing changed),
 // 404 for removing a quota that is not set, 503 when the loop did not answer in time.
 // A 200 is sent only once the change is durable in the master's registry.
@@ -93,6 +99,7 @@ class HttpApi {
   http::Response removeQuota(const http::Request& request) const;
   http::Response reservation(const http::Request& request, bool reserve) const;
   http::Response volumes(const http::Request& request, bool create) const;
+  http::Response killTask(const http::Request& request) const;
 
  private:
   // Runs `change` on the loop and returns its status, or kTimeout.

@@ -136,6 +136,20 @@ class Master {
     return operatorVolumes(agentId, volume, true);
   }
   Status destroyVolume(const std::string& agentId, const std::string& id);
+  // An operator's kill (POST /api/v1/tasks/ID/kill, operator_kill.cpp): the
+  // live task `taskId` of `frameworkId` (empty: of whichever framework has
+  // it) is sent to its agent as a kill, as if its framework had asked, with
+  // the task's own grace period; `reason` is logged. kNotFound: no such task;
+  // kFailedPrecondition: it has ended, or several frameworks have a task of
+  // that ID; kUnavailable: its agent is unreachable (nothing sent).
+  struct OperatorKill {
+    std::string frameworkId;
+    std::string agentId;
+    TaskState state = TaskState::STAGING;  // when the kill was sent
+  };
+  Result<OperatorKill> killTaskByOperator(const std::string& taskId,
+                                          const std::string& frameworkId,
+                                          const std::string& reason);
   // Runs `done` on the loop once every change made so far is durable.
   void afterPersisted(std::function<void(Status)> done);
 

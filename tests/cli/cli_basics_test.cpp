@@ -1,12 +1,14 @@
 // What every command shares: --version and `help CMD`, help texts, negative
-// numbers as values, number and JSON printing.
+// numbers as values, number and JSON printing, task lookup by name, `kill`.
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 
 #include "cli/global_options.hpp"
+#include "cli/kill_command.hpp"
 #include "cli/list_commands.hpp"
+#include "cli/logs_command.hpp"
 #include "cli/output.hpp"
 #include "cli/role_commands.hpp"
 #include "cli/role_explain.hpp"
@@ -46,6 +48,8 @@ TEST(CliBasicsTest, HelpNamesNoInternalOptions) {
       helpOf([&] { return parseQuotaArgs(help, global); }),
       helpOf([&] { return parseWeightArgs(help, global); }),
       helpOf([&] { return parseRunOptions(help, global); }),
+      helpOf([&] { return parseKillArgs(help, global); }),
+      helpOf([&] { return logsCommand(help, global); }),
   };
   for (const std::string& text : texts) {
     EXPECT_NE(text.find("Usage: agora"), std::string::npos) << text;
@@ -73,6 +77,9 @@ TEST(CliBasicsTest, NegativeNumbersAreValues) {
   EXPECT_EQ(run.error().message.find("unrecognised"), std::string::npos) << run.error().message;
   // Short options still work, and a word after a flag is not a number.
   EXPECT_FALSE(parseWeightArgs({"set", "eng", "-x"}, global).has_value());
+  auto kill = parseKillArgs({"-h"}, global);
+  ASSERT_TRUE(kill.has_value());
+  EXPECT_TRUE(kill->help);
   auto extra = parseWeightArgs({"set", "eng", "1", "2"}, global);
   ASSERT_FALSE(extra.has_value());
   EXPECT_EQ(extra.error().message, "too many arguments (see --help)");
@@ -114,6 +121,51 @@ TEST(CliBasicsTest, JsonIsIndentedForPeopleAndCompactForPipes) {
   EXPECT_EQ(compact.str(), "{\"tasks\":[]}\n");
   writeJson(raw, "not json", true);
   EXPECT_EQ(raw.str(), "not json\n");
+}
+
+json tasks() {
+  return json::parse(R"({"tasks":[
+    {"id":"t1","name":"web","state":"TASK_RUNNING","framework_id":"F1"},
+    {"id":"t2","name":"web","state":"TASK_FINISHED","framework_id":"F2"},
+    {"id":"t3","name":"db","state":"TASK_RUNNING","framework_id":"F1"},
+    {"id":"same","name":"a","framework_id":"F1"},{"id":"same","name":"b","framework_id":"F2"}]})");
+}
+
+TEST(CliBasicsTest, FindsATaskByIdOrByAUniqueName) {
+  EXPECT_EQ(findTask(tasks(), "t2")->value("framework_id", ""), "F2");
+  EXPECT_EQ(findTask(tasks(), "db")->value("id", ""), "t3");
+  auto ambiguous = findTask(tasks(), "web");
+  ASSERT_FALSE(ambiguous.has_value());
+  EXPECT_EQ(ambiguous.error().message,
+            "2 tasks are named 'web'; give one of their IDs:\n"
+            "  t1  (RUNNING, framework F1)\n"
+            "  t2  (FINISHED, framework F2)");
+  auto twoFrameworks = findTask(tasks(), "same");
+  ASSERT_FALSE(twoFrameworks.has_value());
+  EXPECT_NE(twoFrameworks.error().message.find("several frameworks have a task 'same'"),
+            std::string::npos);
+  auto missing = findTask(tasks(), "nope");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(findTask(json::array(), "t1").has_value());
+}
+
+TEST(CliBasicsTest, KillArguments) {
+  GlobalOptions global;
+  auto kill = parseKillArgs({"t 1/x", "--timeout", "1m30s", "--framework", "F1"}, global);
+  ASSERT_TRUE(kill.has_value()) << kill.error().message;
+  EXPECT_EQ(kill->taskId, "t 1/x");
+  EXPECT_EQ(kill->frameworkId, "F1");
+  EXPECT_DOUBLE_EQ(kill->timeoutSec, 90);
+  EXPECT_TRUE(kill->wait);
+  EXPECT_EQ(killPath("t 1/x"), "/api/v1/tasks/t%201%2Fx/kill");
+  EXPECT_FALSE(parseKillArgs({}, global).has_value());
+  EXPECT_FALSE(parseKillArgs({"a", "b"}, global).has_value());
+  auto bad = parseKillArgs({"t1", "--timeout", "soon"}, global);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("'soon' is not a duration for --timeout"), std::string::npos)
+      << bad.error().message;
+  EXPECT_FALSE(parseKillArgs({"t1", "--no-wait"}, global)->wait);
 }
 
 TEST(CliBasicsTest, RunTimeoutTakesTheDurationSyntax) {
