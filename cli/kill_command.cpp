@@ -19,11 +19,11 @@ namespace agora::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: agora kill [--framework FRAMEWORK_ID] [--no-wait] [--timeout DURATION] TASK_ID\n\n"
+    "Usage: agora kill [--framework FRAMEWORK_ID] [--no-wait] [--timeout DURATION] TASK\n\n"
     "Kills a running task of any framework: its agent stops it as the framework's own kill\n"
     "would (SIGTERM, then SIGKILL after the task's grace period) and the framework sees\n"
     "TASK_KILLED. Then waits until the task has ended and prints its final state.\n"
-    "`agora tasks` lists task IDs.";
+    "TASK is a task ID, or the name of exactly one running task (`agora tasks` lists them).";
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
 
 // Who asked, for the master's log: "agora kill by alice on host1".
@@ -104,6 +104,16 @@ int killCommand(const std::vector<std::string>& args, GlobalOptions global) {
   nlohmann::json body = {{"reason", reason()}};
   if (!request->frameworkId.empty()) body["framework_id"] = request->frameworkId;
   auto sent = sendToMaster(global.master, "POST", killPath(request->taskId), body.dump());
+  if (!sent && sent.error().code == ErrorCode::kNotFound && request->frameworkId.empty()) {
+    // Not an ID: the name of exactly one running task will do.
+    auto tasks = MasterClient(global.master).getJson("/api/v1/tasks");
+    if (!tasks) return fail(tasks.error());
+    auto named = findTask(*tasks, request->taskId, /*liveOnly=*/true);
+    if (!named) return fail(named.error().code == ErrorCode::kNotFound ? sent.error() : named.error());
+    request->taskId = named->value("id", "");
+    body["framework_id"] = named->value("framework_id", "");
+    sent = sendToMaster(global.master, "POST", killPath(request->taskId), body.dump());
+  }
   if (!sent) return fail(sent.error());
   auto answer = nlohmann::json::parse(*sent, nullptr, false);
   std::string frameworkId = answer.is_object() ? answer.value("framework_id", "") : "";

@@ -57,11 +57,13 @@ bool isTerminalStateName(const std::string& state) {
   return false;
 }
 
-Result<nlohmann::json> findTask(const nlohmann::json& tasksBody, const std::string& idOrName) {
+Result<nlohmann::json> findTask(const nlohmann::json& tasksBody, const std::string& idOrName,
+                                bool liveOnly) {
   std::vector<const nlohmann::json*> byId, byName;
   if (tasksBody.is_object() && tasksBody.contains("tasks") && tasksBody["tasks"].is_array()) {
     for (const auto& task : tasksBody["tasks"]) {
       if (!task.is_object()) continue;
+      if (liveOnly && isTerminalStateName(task.value("state", ""))) continue;
       if (task.value("id", "") == idOrName) byId.push_back(&task);
       if (task.value("name", "") == idOrName) byName.push_back(&task);
     }

@@ -15,8 +15,10 @@ namespace agora::cli {
 // The entry of GET /api/v1/tasks (`tasksBody`) that `idOrName` means: the
 // task with that ID, else the one task with that name. kNotFound when none
 // has it; kFailedPrecondition listing the IDs (and states) when several
-// tasks share the ID (several frameworks) or the name.
-Result<nlohmann::json> findTask(const nlohmann::json& tasksBody, const std::string& idOrName);
+// tasks share the ID (several frameworks) or the name. With `liveOnly`,
+// tasks in a terminal state are not considered.
+Result<nlohmann::json> findTask(const nlohmann::json& tasksBody, const std::string& idOrName,
+                                bool liveOnly = false);
 
 // "TASK_FINISHED", "TASK_KILLED"...: a state after which nothing runs.
 bool isTerminalStateName(const std::string& state);

@@ -148,6 +148,9 @@ TEST(CliBasicsTest, FindsATaskByIdOrByAUniqueName) {
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(findTask(json::array(), "t1").has_value());
+  // Only running tasks: the finished "web" is left out.
+  EXPECT_EQ(findTask(tasks(), "web", /*liveOnly=*/true)->value("id", ""), "t1");
+  EXPECT_FALSE(findTask(tasks(), "t2", /*liveOnly=*/true).has_value());
 }
 
 TEST(CliBasicsTest, KillArguments) {

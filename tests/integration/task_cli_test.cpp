@@ -106,9 +106,12 @@ TEST_F(TaskCliTest, LogsTakesANameOnlyOneTaskHas) {
   EXPECT_NE(err.find(second), std::string::npos) << err;
   // An ID still works.
   EXPECT_EQ(agora({"logs", second}, &out, &err), 0) << err;
-  for (const std::string& id : {first, second}) {
-    EXPECT_EQ(agora({"kill", id}, &out, &err), 0) << err;
-  }
+  // kill takes a name too, when one running task has it.
+  EXPECT_EQ(agora({"kill", "greeter"}, &out, &err), 1);
+  EXPECT_NE(err.find("2 tasks are named 'greeter'"), std::string::npos) << err;
+  ASSERT_EQ(agora({"kill", first}, &out, &err), 0) << err;
+  ASSERT_EQ(agora({"kill", "greeter"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("task " + second + ": TASK_KILLED"), std::string::npos) << out;
 }
 
 TEST_F(TaskCliTest, NegativeWeightGetsTheMastersRangeError) {
