@@ -79,8 +79,8 @@ Result<KillRequest> parseKillArgs(const std::vector<std::string>& args, GlobalOp
                         "the task's framework, when several frameworks have a task of that ID")(
       "no-wait", po::bool_switch(), "return once the kill is sent")(
       "timeout", po::value<DurationFlag>()->default_value(DurationFlag{out.timeoutSec}, "30s"),
-      "how long to wait for the task to end (e.g. 30s, 2m)")(
-      "task", po::value<std::string>(&out.taskId));
+      "how long to wait for the task to end (e.g. 30s, 2m)")("task",
+                                                             po::value<std::string>(&out.taskId));
   po::positional_options_description positional;
   positional.add("task", 1);
   auto parsed = parseArgs(kUsage, args, options, global, &positional);
@@ -109,7 +109,8 @@ int killCommand(const std::vector<std::string>& args, GlobalOptions global) {
     auto tasks = MasterClient(global.master).getJson("/api/v1/tasks");
     if (!tasks) return fail(tasks.error());
     auto named = findTask(*tasks, request->taskId, /*liveOnly=*/true);
-    if (!named) return fail(named.error().code == ErrorCode::kNotFound ? sent.error() : named.error());
+    if (!named)
+      return fail(named.error().code == ErrorCode::kNotFound ? sent.error() : named.error());
     request->taskId = named->value("id", "");
     body["framework_id"] = named->value("framework_id", "");
     sent = sendToMaster(global.master, "POST", killPath(request->taskId), body.dump());
@@ -117,9 +118,8 @@ int killCommand(const std::vector<std::string>& args, GlobalOptions global) {
   if (!sent) return fail(sent.error());
   auto answer = nlohmann::json::parse(*sent, nullptr, false);
   std::string frameworkId = answer.is_object() ? answer.value("framework_id", "") : "";
-  std::cerr << "killing task " << request->taskId << " of framework " << frameworkId
-            << " on agent " << (answer.is_object() ? answer.value("agent_id", "") : "")
-            << std::endl;
+  std::cerr << "killing task " << request->taskId << " of framework " << frameworkId << " on agent "
+            << (answer.is_object() ? answer.value("agent_id", "") : "") << std::endl;
   if (!request->wait) return 0;
   return waitForEnd(*request, frameworkId, global);
 }

@@ -1,9 +1,9 @@
 #pragma once
 // `agora kill [--framework F] [--no-wait] [--timeout D] TASK`: kills a task
 // of any framework through the master (POST /api/v1/tasks/ID/kill), then
-// waits for it to end. TASK is an ID, or the name of one running task. Exit codes: 0 ended; kExitUsage bad arguments;
-// kExitError refused (unknown task, already ended, agent unreachable) or not
-// ended within --timeout.
+// waits for it to end. TASK is an ID, or the name of one running task.
+// Exit codes: 0 ended; kExitUsage bad arguments; kExitError refused (unknown
+// task, already ended, agent unreachable) or not ended within --timeout.
 
 #include <string>
 #include <vector>

@@ -79,8 +79,8 @@ Result<nlohmann::json> findTask(const nlohmann::json& tasksBody, const std::stri
                      std::to_string(byName.size()) + " tasks are named '" + idOrName +
                          "'; give one of their IDs:" + describeMatches(byName));
   }
-  return makeError(ErrorCode::kNotFound, "no task has the ID or name '" + idOrName +
-                                             "' (`agora tasks` lists them)");
+  return makeError(ErrorCode::kNotFound,
+                   "no task has the ID or name '" + idOrName + "' (`agora tasks` lists them)");
 }
 
 int logsCommand(const std::vector<std::string>& args, GlobalOptions global) {
@@ -90,12 +90,12 @@ int logsCommand(const std::vector<std::string>& args, GlobalOptions global) {
       "task", po::value<std::string>(), "task ID or name");
   po::positional_options_description positional;
   positional.add("task", 1);
-  auto parsed =
-      parseArgs("Usage: agora logs [-f] [--stderr] TASK_ID|TASK_NAME\n\n"
-                "Prints a task's stdout (or stderr) from its sandbox; with -f, follows it until the\n"
-                "task ends. A name works when exactly one task has it; otherwise the matching IDs\n"
-                "are listed.",
-                args, options, global, &positional);
+  auto parsed = parseArgs(
+      "Usage: agora logs [-f] [--stderr] TASK_ID|TASK_NAME\n\n"
+      "Prints a task's stdout (or stderr) from its sandbox; with -f, follows it until the\n"
+      "task ends. A name works when exactly one task has it; otherwise the matching IDs\n"
+      "are listed.",
+      args, options, global, &positional);
   if (!parsed) return fail(parsed.error());
   if (parsed->help) return 0;
   if (!parsed->vm.count("task")) {

@@ -31,9 +31,9 @@ Result<Master::OperatorKill> Master::killTaskByOperator(const std::string& taskI
     for (const Task* task : found) {
       frameworks += (frameworks.empty() ? "" : ", ") + task->frameworkId.get();
     }
-    return makeError(ErrorCode::kFailedPrecondition,
-                     "several frameworks have a task '" + taskId + "' (" + frameworks +
-                         "): give framework_id");
+    return makeError(
+        ErrorCode::kFailedPrecondition,
+        "several frameworks have a task '" + taskId + "' (" + frameworks + "): give framework_id");
   }
   const Task& task = *found.front();
   OperatorKill kill{task.frameworkId.get(), task.agentId.get(), task.state};

@@ -81,9 +81,9 @@ TEST_F(TaskCliTest, KillEndsATaskOfAnyFrameworkAndItsSchedulerSeesKilled) {
       << err;
   EXPECT_EQ(agora({"kill", "no-such-task"}, &out, &err), 1);
   EXPECT_NE(err.find("no task 'no-such-task' is known to the master"), std::string::npos) << err;
-  auto response = http::request("POST", "http://" + cluster_.masterHttp() +
-                                            "/api/v1/tasks/no-such-task/kill", "",
-                                std::chrono::seconds(5));
+  auto response =
+      http::request("POST", "http://" + cluster_.masterHttp() + "/api/v1/tasks/no-such-task/kill",
+                    "", std::chrono::seconds(5));
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 404);
 }
@@ -95,7 +95,8 @@ TEST_F(TaskCliTest, LogsTakesANameOnlyOneTaskHas) {
   ASSERT_TRUE(eventually([&] {
     return agora({"logs", "greeter"}, &out, &err) == 0 &&
            out.find("hello-from-greeter") != std::string::npos;
-  })) << out << err;
+  })) << out
+      << err;
 
   // A second task of that name: the name is ambiguous, the IDs are listed.
   std::string second = runInBackground("greeter", "echo again; sleep 60");
