@@ -68,8 +68,8 @@ std::string formatDuration(double seconds) {
   auto ms = static_cast<int64_t>(std::llround(seconds * 1000));
   if (ms < 1000) return std::to_string(ms) + "ms";
   std::string out;
-  for (auto [name, size] : {std::pair{"d", 86400000LL}, std::pair{"h", 3600000LL},
-                            std::pair{"m", 60000LL}}) {
+  for (auto [name, size] :
+       {std::pair{"d", 86400000LL}, std::pair{"h", 3600000LL}, std::pair{"m", 60000LL}}) {
     if (ms >= size) {
       out += std::to_string(ms / size) + name;
       ms %= size;
