@@ -1,5 +1,6 @@
 #include "cli/list_commands.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <sstream>
@@ -7,6 +8,7 @@
 #include "cli/arguments.hpp"
 #include "cli/master_client.hpp"
 #include "cli/output.hpp"
+#include "common/http_client.hpp"
 
 namespace agora::cli {
 
@@ -85,12 +87,35 @@ Table frameworksTable(const json& body) {
   return table;
 }
 
-Table tasksTable(const json& body) {
-  Table table({"ID", "NAME", "STATE", "EXIT", "FRAMEWORK", "AGENT", "RESOURCES", "MESSAGE"});
+std::string formatAge(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e12) return "-";
+  auto whole = static_cast<long long>(seconds);
+  if (whole < 120) return std::to_string(whole) + "s";
+  if (whole < 120 * 60) return std::to_string(whole / 60) + "m";
+  if (whole < 48 * 3600) return std::to_string(whole / 3600) + "h";
+  return std::to_string(whole / 86400) + "d";
+}
+
+double taskLaunchTime(const json& task) {
+  if (!task.is_object()) return 0;
+  const json statuses = task.value("statuses", json());
+  if (statuses.is_array() && !statuses.empty() && statuses[0].is_object()) {
+    const json& first = statuses[0].value("timestamp", json());
+    if (first.is_number()) return first.get<double>();
+  }
+  const json updated = task.value("updated", json());
+  return updated.is_number() ? updated.get<double>() : 0;
+}
+
+Table tasksTable(const json& body, double now) {
+  Table table(
+      {"ID", "NAME", "STATE", "EXIT", "AGE", "FRAMEWORK", "AGENT", "RESOURCES", "MESSAGE"});
   for (const auto& t : listOf(body, "tasks")) {
     std::string state = str(t, "state");
     if (state.rfind("TASK_", 0) == 0) state = state.substr(5);
-    table.addRow({str(t, "id"), str(t, "name"), state, str(t, "exit_code"), str(t, "framework_id"),
+    double launched = taskLaunchTime(t);
+    table.addRow({str(t, "id"), str(t, "name"), state, str(t, "exit_code"),
+                  launched > 0 ? formatAge(now - launched) : "-", str(t, "framework_id"),
                   str(t, "agent_id"), formatResources(t.value("resources", json())),
                   str(t, "message")});
   }
@@ -102,9 +127,18 @@ int listCommand(const std::string& kind, const std::vector<std::string>& args,
   po::options_description options("Options");
   options.add_options()("output,o", po::value<std::string>()->default_value("table"),
                         "output format: table or json (the master's raw JSON)");
-  auto parsed = parseArgs("Usage: agora " + kind + " [-o json]\n\nLists the master's " + kind +
-                              " (GET /api/v1/" + kind + ").",
-                          args, options, global);
+  std::string usage = "Usage: agora " + kind + " [-o json]\n\nLists the master's " + kind +
+                      " (GET /api/v1/" + kind + ").";
+  if (kind == "tasks") {
+    options.add_options()(
+        "state", po::value<std::string>()->default_value(""),
+        "only tasks in these states, comma-separated: running, finished, failed, killed, lost, "
+        "... (any case, TASK_ optional), or the groups active and terminal");
+    usage = "Usage: agora tasks [--state S[,S...]] [-o json]\n\nLists live tasks, then completed "
+            "ones (the master keeps the last ones of each framework across restarts). AGE counts "
+            "from the launch; EXIT is the command's exit code (128+N: killed by signal N).";
+  }
+  auto parsed = parseArgs(usage, args, options, global);
   if (!parsed) return fail(parsed.error());
   if (parsed->help) return 0;
   std::string format = parsed->vm["output"].as<std::string>();
@@ -112,18 +146,24 @@ int listCommand(const std::string& kind, const std::vector<std::string>& args,
     return fail(
         Error{ErrorCode::kInvalidArgument, "-o must be 'table' or 'json', not '" + format + "'"});
   }
+  std::string path = "/api/v1/" + kind;
+  if (kind == "tasks" && !parsed->vm["state"].as<std::string>().empty()) {
+    path += "?state=" + http::urlEncode(parsed->vm["state"].as<std::string>());
+  }
   MasterClient master(global.master);
   if (format == "json") {
-    auto body = master.getRaw("/api/v1/" + kind);
+    auto body = master.getRaw(path);
     if (!body) return fail(body.error());
     printJson(*body);
     return 0;
   }
-  auto body = master.getJson("/api/v1/" + kind);
+  auto body = master.getJson(path);
   if (!body) return fail(body.error());
+  double now = std::chrono::duration<double>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
   Table table = kind == "agents"       ? agentsTable(*body)
                 : kind == "frameworks" ? frameworksTable(*body)
-                                       : tasksTable(*body);
+                                       : tasksTable(*body, now);
   std::cout << table.render() << std::flush;
   return 0;
 }

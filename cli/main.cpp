@@ -11,6 +11,7 @@
 #include "cli/reserve_commands.hpp"
 #include "cli/role_commands.hpp"
 #include "cli/run_command.hpp"
+#include "cli/task_command.hpp"
 #include "cli/volume_commands.hpp"
 
 namespace {
@@ -21,7 +22,10 @@ const char* kUsage =
     "Commands:\n"
     "  dev [--work-dir DIR]            run a master and an agent on this machine until Ctrl-C\n"
     "  run [options] -- CMD [ARGS...]  run one task, stream its output, exit with its code\n"
-    "  agents | frameworks | tasks     list the cluster's state (-o json for the raw JSON)\n"
+    "  agents | frameworks | tasks     list the cluster's state (-o json for the raw JSON;\n"
+    "                                  tasks --state S: only those in state S)\n"
+    "  task TASK_ID                    one task: state, exit code, agent, sandbox, times,\n"
+    "                                  history\n"
     "  logs [-f] [--stderr] TASK       print a task's stdout (or stderr); -f follows it;\n"
     "                                  TASK is an ID, or a name only one task has\n"
     "  kill TASK                       kill a task of any framework and wait for it to end;\n"
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
   const std::string& command = line->command;
   if (command == "dev") return devCommand(line->args, line->global);
   if (command == "run") return runCommand(line->args, line->global);
+  if (command == "task") return taskCommand(line->args, line->global);
   if (command == "logs") return logsCommand(line->args, line->global);
   if (command == "kill") return killCommand(line->args, line->global);
   if (command == "roles") return rolesCommand(line->args, line->global);

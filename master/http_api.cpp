@@ -336,13 +336,17 @@ http::Response HttpApi::killTask(const http::Request& request) const {
 }
 
 http::Response HttpApi::tasks(const http::Request& request) const {
+  TaskFilter filter;
+  filter.frameworkId = request.queryOr("framework_id", "");
+  filter.taskId = request.queryOr("task_id", "");
+  if (auto states = parseTaskStates(request.queryOr("state", "")); states) {
+    filter.states = *states;
+  } else {
+    return http::errorResponse(400, states.error().message);
+  }
   std::shared_ptr<const Snapshot> snapshot = cell_.get();
-  std::string frameworkId = request.queryOr("framework_id", "");
-  std::string state = request.queryOr("state", "");
-  if (!state.empty() && state.rfind("TASK_", 0) != 0)
-    state = "TASK_" + state;  // "RUNNING" works too
-  if (frameworkId.empty() && state.empty()) return rawJson(snapshot->tasksBody);
-  return rawJson(snapshot->tasksMatching(frameworkId, state));
+  if (filter.empty()) return rawJson(snapshot->tasksBody);
+  return rawJson(snapshot->tasksMatching(filter));
 }
 
 }  // namespace agora::master

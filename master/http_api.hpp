@@ -9,7 +9,15 @@
 //   GET /api/v1/state         {"master":{...},"agents":[...],"frameworks":[...],"tasks":[...]}
 //   GET /api/v1/agents        {"agents":[...]}
 //   GET /api/v1/frameworks    {"frameworks":[...]}
-//   GET /api/v1/tasks         {"tasks":[...]}; optional query framework_id=, state=
+//   GET /api/v1/tasks         {"tasks":[TASK]}, live tasks then completed ones (kept across
+//                             restarts, within the master's --max-completed-* bounds);
+//                             optional query framework_id=, task_id=, state=S[,S...] (state
+//                             names with or without TASK_, any case, or the groups active
+//                             and terminal; an unknown one is a 400 naming the valid ones)
+//     TASK = {id, name, framework_id, agent_id, agent_url, state, reason, message, resources,
+//             sandbox, container_id, updated, exit_code (when known),
+//             statuses: [{state, reason, message, timestamp}] (its state changes, oldest
+//                       first, from TASK_STAGING at launch)}
 //   GET /api/v1/roles         {"roles":[ROLE]}, every role in the allocator's tree:
 //     ROLE = {name, weight,
 //             quota: {guarantee|null, limit|null, consumed}  (consumed: what quota counts:

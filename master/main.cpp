@@ -155,6 +155,15 @@ int run(int argc, char** argv) {
       "registry-max-agent-count",
       po::value(&options.registryMaxAgentCount)->default_value(100 * 1024),
       "removed agents remembered at most; past it the oldest are forgotten first")(
+      "max-completed-tasks-per-framework",
+      po::value(&options.completedTasks.perFramework)->default_value(1000),
+      "completed tasks kept per framework (also across restarts, in the registry); the "
+      "oldest go first")(
+      "max-completed-frameworks", po::value(&options.completedTasks.frameworks)->default_value(50),
+      "frameworks whose completed tasks are kept; past it, those of the framework with the "
+      "oldest latest completion go")(
+      "max-completed-tasks", po::value(&options.completedTasks.total)->default_value(10000),
+      "completed tasks kept in all")(
       "registry", po::value(&registryKind)->default_value(""),
       "where the registry lives: zk (the default with --zk: PATH/registry in ZooKeeper, shared "
       "by all masters) or sqlite (WORK_DIR/registry.db, the default without --zk)")(

@@ -62,19 +62,53 @@ Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions option
       if (alive.lock() && snapshots_.stale()) publishSnapshot();
     });
   });
-  if (options_.registrar != nullptr) recover(options_.registrar->recovered());
+  state_.tasks.setBounds(options_.completedTasks);
+  if (options_.registrar != nullptr) {
+    taskHistory_ = std::make_unique<TaskHistory>(loop_, *options_.registrar, options_.taskHistory);
+    state_.tasks.setObserver(taskHistory_.get());
+    recover(options_.registrar->recovered());
+    recoverCompletedTasks(options_.registrar->recovered());
+  }
   publishSnapshot();
   LOG(INFO) << "master " << state_.masterId << " serving on " << transport_.endpoint();
 }
 
 Master::~Master() {
   *alive_ = false;
+  state_.tasks.setObserver(nullptr);
+  taskHistory_.reset();  // hands its pending writes to the registrar
   transport_.setHandler(nullptr);
   for (EventLoop::TimerId id : timers_) loop_.cancelTimer(id);
   for (const auto& [offerId, id] : offerTimers_) loop_.cancelTimer(id);
   for (auto& [id, framework] : state_.frameworks) {
     if (framework.failoverTimer) loop_.cancelTimer(*framework.failoverTimer);
   }
+}
+
+void Master::recoverCompletedTasks(const RegistryContents& contents) {
+  if (contents.tasks.empty()) return;
+  restoreCompletedTasks(state_.tasks, contents.tasks);
+  LOG(INFO) << "recovered " << state_.tasks.completedCount() << " completed tasks of "
+            << state_.tasks.completedFrameworks() << " frameworks (of " << contents.tasks.size()
+            << " in the registry)";
+  markChanged();
+}
+
+void Master::forwardAcknowledgement(const std::string& frameworkId, const std::string& agentId,
+                                    const std::string& taskId, const std::string& uuid) {
+  Agent* agent = state_.findAgent(agentId);
+  if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
+    // The agent resends the update once it is back; the scheduler acknowledges again.
+    VLOG(1) << "acknowledgement for task " << taskId << " on unavailable agent " << agentId;
+    return;
+  }
+  sendToAgent(agent->peer, "statusUpdateAck", [&](AgentEnvelope::Builder out) {
+    auto forward = out.initStatusUpdateAck();
+    forward.setAgentId(agentId);
+    forward.setFrameworkId(frameworkId);
+    forward.setTaskId(taskId);
+    forward.setUuid(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(uuid.data()), uuid.size()));
+  });
 }
 
 void Master::onFrame(const std::string& peer, std::string_view protocol, std::string_view payload) {

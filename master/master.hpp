@@ -35,6 +35,7 @@
 #include "master/registry/registrar.hpp"
 #include "master/snapshot.hpp"
 #include "master/state.hpp"
+#include "master/task_history.hpp"
 #include "schemas/master_agent.capnp.h"
 #include "schemas/scheduler.capnp.h"
 
@@ -79,6 +80,10 @@ struct MasterOptions {
   // An offer not answered (accepted or declined) within this many seconds is
   // rescinded and its resources re-offered; 0: offers never time out.
   double offerTimeoutSec = 0;
+  // Completed tasks kept (in memory and, with a registrar, in the registry
+  // across restarts), and how their writes are batched.
+  CompletedTaskBounds completedTasks;
+  TaskHistoryOptions taskHistory;
 };
 
 class Master {
@@ -158,6 +163,7 @@ class Master {
   // REQUIRES: nothing has reached this master yet (a standby serves nothing).
   void recoverAtTakeover(const RegistryContents& contents) {
     recover(contents);
+    recoverCompletedTasks(contents);
     publishSnapshot();
   }
 
@@ -208,6 +214,8 @@ class Master {
   // Rebuilds agents (awaiting re-registration), frameworks (disconnected, with
   // their failover deadlines), weights and quota from the registry.
   void recover(const RegistryContents& contents);
+  // Puts the registry's completed tasks back (task_history.hpp).
+  void recoverCompletedTasks(const RegistryContents& contents);
   // Queues `mutations`; `done` (optional) runs on the loop once they are
   // durable, and not at all if the master is gone by then.
   void persist(std::vector<Mutation> mutations, std::function<void(Status)> done = {});
@@ -260,6 +268,10 @@ class Master {
   void onDecline(Framework& framework, Call::Decline::Reader decline);
   void onKill(Framework& framework, schema::TaskRef::Reader ref);
   void onAcknowledge(Framework& framework, Call::Acknowledge::Reader ack);
+  // Sends a framework's acknowledgement of a status update on to the agent
+  // (dropped while the agent is unavailable: it resends the update).
+  void forwardAcknowledgement(const std::string& frameworkId, const std::string& agentId,
+                              const std::string& taskId, const std::string& uuid);
   void onReconcile(Framework& framework, capnp::List<schema::TaskRef>::Reader refs);
   void checkSchedulers();
   void disconnectFramework(Framework& framework, const std::string& why);
@@ -335,6 +347,8 @@ class Master {
   MasterMetrics metrics_;
   std::unique_ptr<Allocator> allocator_;
   SnapshotCell snapshots_;
+  // Persists completed tasks; null without a registrar.
+  std::unique_ptr<TaskHistory> taskHistory_;
   uint64_t nextAgentNumber_ = 1;
   uint64_t nextFrameworkNumber_ = 1;
   uint64_t nextOfferNumber_ = 1;

@@ -435,25 +435,25 @@ void Master::onAcknowledge(Framework& framework, Call::Acknowledge::Reader ack) 
   auto uuid = ack.getUuid();
   std::string uuidBytes(reinterpret_cast<const char*>(uuid.begin()), uuid.size());
   if (uuidBytes.empty()) return;  // master-generated updates need no acknowledgement
+  bool completed = false;
   if (Task* task = state_.findAnyTask({framework.info.id, taskId});
       task != nullptr && task->agentId.get() == agentId &&
       uuidBytes.size() == task->ackedUuid.size()) {
     std::copy(uuidBytes.begin(), uuidBytes.end(), task->ackedUuid.begin());
     task->terminalAcked = task->completed;
+    completed = task->completed;
   }
-  Agent* agent = state_.findAgent(agentId);
-  if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
-    // The agent resends the update once it is back; the scheduler acknowledges again.
-    VLOG(1) << "acknowledgement for task " << taskId << " on unavailable agent " << agentId;
+  if (completed && taskHistory_ != nullptr) {
+    // Forwarded once the completed task's record is durable: until then the
+    // agent keeps the terminal update and reports the task to a master
+    // restarted meanwhile, so a kill -9 never loses it.
+    taskHistory_->afterPersisted([this, alive = std::weak_ptr<bool>(alive_),
+                                  frameworkId = framework.info.id, agentId, taskId, uuidBytes] {
+      if (alive.lock()) forwardAcknowledgement(frameworkId, agentId, taskId, uuidBytes);
+    });
     return;
   }
-  sendToAgent(agent->peer, "statusUpdateAck", [&](AgentEnvelope::Builder out) {
-    auto forward = out.initStatusUpdateAck();
-    forward.setAgentId(agentId);
-    forward.setFrameworkId(framework.info.id);
-    forward.setTaskId(taskId);
-    forward.setUuid(uuid);
-  });
+  forwardAcknowledgement(framework.info.id, agentId, taskId, uuidBytes);
 }
 
 void Master::onReconcile(Framework& framework, capnp::List<schema::TaskRef>::Reader refs) {

@@ -2,6 +2,8 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+#include <cctype>
 #include <string_view>
 
 #include "common/model.hpp"
@@ -19,6 +21,17 @@ struct Usage {
   size_t tasks = 0;
 };
 
+json historyJson(const Task& task) {
+  json out = json::array();
+  for (const StatusEntry& entry : task.history) {
+    out.push_back({{"state", taskStateName(entry.state)},
+                   {"reason", taskReasonName(entry.reason)},
+                   {"message", entry.message.get()},
+                   {"timestamp", entry.timestamp}});
+  }
+  return out;
+}
+
 json taskJson(const Task& task, const MasterState& state) {
   const Agent* agent = nullptr;
   if (auto it = state.agents.find(task.agentId.get()); it != state.agents.end()) {
@@ -35,7 +48,8 @@ json taskJson(const Task& task, const MasterState& state) {
               {"resources", toJson(task.resources.get())},
               {"sandbox", task.sandbox()},
               {"container_id", task.containerId},
-              {"updated", task.timestamp}};
+              {"updated", task.timestamp},
+              {"statuses", historyJson(task)}};
   if (task.exitCode) out["exit_code"] = *task.exitCode;
   return out;
 }
@@ -107,7 +121,7 @@ void renderTasks(const MasterState& state, Snapshot& snapshot) {
                                               static_cast<uint32_t>(frameworks.size()));
     if (added) snapshot.taskFrameworks.emplace_back(it->first);
     snapshot.taskSlices.push_back(
-        {body.size(), static_cast<uint32_t>(text.size()), it->second, task->state});
+        {body.size(), static_cast<uint32_t>(text.size()), it->second, task->state, task->id});
     body += text;
   }
   body += kTasksClose;
@@ -131,12 +145,56 @@ std::string Snapshot::stateBody() const {
   return body;
 }
 
-std::string Snapshot::tasksMatching(const std::string& frameworkId,
-                                    const std::string& state) const {
+Result<uint32_t> parseTaskStates(const std::string& text) {
+  constexpr uint16_t kStates = static_cast<uint16_t>(TaskState::UNKNOWN) + 1;
+  uint32_t mask = 0;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = std::min(text.find(',', start), text.size());
+    std::string given, name;
+    for (char c : text.substr(start, comma - start)) {
+      if (c == ' ') continue;
+      given += c;
+      name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    start = comma + 1;
+    if (name.empty()) continue;
+    if (name.rfind("TASK_", 0) != 0) name = "TASK_" + name;
+    uint32_t matched = 0;
+    for (uint16_t i = 0; i < kStates; ++i) {
+      auto state = static_cast<TaskState>(i);
+      bool terminal = isTerminal(state);
+      // "finished" is TASK_FINISHED, so the group of terminal states is "terminal".
+      if (name == taskStateName(state) || (name == "TASK_ACTIVE" && !terminal) ||
+          (name == "TASK_TERMINAL" && terminal)) {
+        matched |= 1u << i;
+      }
+    }
+    if (matched == 0) {
+      std::string valid;
+      for (uint16_t i = 0; i < kStates; ++i) {
+        valid += std::string(valid.empty() ? "" : ", ") + taskStateName(static_cast<TaskState>(i));
+      }
+      return makeError(ErrorCode::kInvalidArgument,
+                       "state: unknown task state '" + given + "'; valid: " + valid +
+                           " (with or without TASK_, any case, comma-separated), or the groups "
+                           "active and terminal");
+    }
+    mask |= matched;
+  }
+  return mask;
+}
+
+std::string Snapshot::tasksMatching(const TaskFilter& filter) const {
   std::string body(kTasksOpen);
   for (const TaskSlice& slice : taskSlices) {
-    if (!frameworkId.empty() && taskFrameworks[slice.framework] != frameworkId) continue;
-    if (!state.empty() && state != taskStateName(slice.state)) continue;
+    if (!filter.frameworkId.empty() && taskFrameworks[slice.framework] != filter.frameworkId) {
+      continue;
+    }
+    if (!filter.taskId.empty() && slice.taskId != filter.taskId) continue;
+    if (filter.states != 0 && (filter.states & (1u << static_cast<uint16_t>(slice.state))) == 0) {
+      continue;
+    }
     if (body.size() > kTasksOpen.size()) body += ',';
     body.append(tasksBody, slice.offset, slice.length);
   }

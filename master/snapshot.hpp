@@ -19,6 +19,21 @@
 
 namespace agora::master {
 
+// Which tasks GET /api/v1/tasks returns.
+struct TaskFilter {
+  std::string frameworkId;  // any when empty
+  std::string taskId;       // any when empty
+  uint32_t states = 0;      // bit (1 << TaskState) per state; 0: any
+
+  bool empty() const { return frameworkId.empty() && taskId.empty() && states == 0; }
+};
+
+// Parses a state filter: comma-separated names as the API shows them
+// ("TASK_RUNNING"), without the prefix ("running"), any case, and the groups
+// "active" (not terminal) and "finished" (terminal). kInvalidArgument names
+// the valid ones.
+Result<uint32_t> parseTaskStates(const std::string& text);
+
 // Tasks are rendered once, into tasksBody: /api/v1/state and filtered
 // /api/v1/tasks are assembled from it per request rather than held as more
 // copies (a master with 100,000 tasks would hold each several times).
@@ -29,6 +44,7 @@ struct Snapshot {
     uint32_t length = 0;
     uint32_t framework = 0;  // index into taskFrameworks
     TaskState state = TaskState::STAGING;
+    std::string taskId;
   };
 
   std::string agentsBody;      // /api/v1/agents
@@ -43,9 +59,8 @@ struct Snapshot {
 
   // /api/v1/state.
   std::string stateBody() const;
-  // {"tasks":[...]} with the tasks of `frameworkId` (any when empty) in
-  // `state` (a name such as "TASK_RUNNING"; any when empty).
-  std::string tasksMatching(const std::string& frameworkId, const std::string& state) const;
+  // {"tasks":[...]} with the tasks `filter` lets through.
+  std::string tasksMatching(const TaskFilter& filter) const;
 };
 
 // Holds the latest snapshot and renders on demand: the loop thread marks

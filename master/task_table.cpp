@@ -85,7 +85,7 @@ const Task* TaskTable::find(const TaskKey& key) const {
   return it == tasks_.end() ? nullptr : *it;
 }
 
-void TaskTable::complete(Task& task) {
+void TaskTable::complete(Task& task, bool restored) {
   CHECK(!task.completed) << "task " << task.id << " is already completed";
   DCHECK(task.agentSlot == Task::kNoSlot && task.frameworkSlot == Task::kNoSlot) << task.id;
   task.completed = true;
@@ -94,8 +94,42 @@ void TaskTable::complete(Task& task) {
   if (newestCompleted_ != nullptr) newestCompleted_->newer = &task;
   newestCompleted_ = &task;
   if (oldestCompleted_ == nullptr) oldestCompleted_ = &task;
+  CompletedList& list = byFramework_[task.frameworkId.get()];
+  task.olderInFramework = list.newest;
+  task.newerInFramework = nullptr;
+  if (list.newest != nullptr) list.newest->newerInFramework = &task;
+  list.newest = &task;
+  if (list.oldest == nullptr) list.oldest = &task;
+  ++list.count;
+  list.lastCompletion = ++completions_;
   ++completedCount_;
-  while (completedCount_ > maxCompleted_) destroy(oldestCompleted_);
+  if (!restored && observer_ != nullptr) observer_->completed(task);
+  enforceBounds(std::string(task.frameworkId.get()));  // a copy: the task may go
+}
+
+void TaskTable::enforceBounds(const std::string& frameworkId) {
+  if (auto it = byFramework_.find(frameworkId); it != byFramework_.end()) {
+    // Destroying a framework's last task erases its list (and `it`).
+    size_t excess = it->second.count > bounds_.perFramework ? it->second.count - bounds_.perFramework : 0;
+    for (size_t i = 0; i < excess; ++i) destroy(it->second.oldest);
+  }
+  while (byFramework_.size() > bounds_.frameworks) {
+    // The framework whose latest completion is the oldest: a scan, but only
+    // of the (few) frameworks with completed tasks, and only past the bound.
+    auto stalest = byFramework_.begin();
+    for (auto it = byFramework_.begin(); it != byFramework_.end(); ++it) {
+      if (it->second.lastCompletion < stalest->second.lastCompletion) stalest = it;
+    }
+    // Destroying its last task erases the entry.
+    size_t count = stalest->second.count;
+    for (size_t i = 0; i < count; ++i) destroy(stalest->second.oldest);
+  }
+  while (completedCount_ > bounds_.total) destroy(oldestCompleted_);
+}
+
+size_t TaskTable::completedCount(const std::string& frameworkId) const {
+  auto it = byFramework_.find(frameworkId);
+  return it == byFramework_.end() ? 0 : it->second.count;
 }
 
 void TaskTable::revive(Task& task) {
@@ -109,10 +143,22 @@ void TaskTable::unlinkCompleted(Task& task) {
   (task.newer != nullptr ? task.newer->older : newestCompleted_) = task.older;
   task.older = task.newer = nullptr;
   --completedCount_;
+  auto it = byFramework_.find(task.frameworkId.get());
+  CHECK(it != byFramework_.end()) << "completed task " << task.id << " has no framework list";
+  CompletedList& list = it->second;
+  (task.olderInFramework != nullptr ? task.olderInFramework->newerInFramework : list.oldest) =
+      task.newerInFramework;
+  (task.newerInFramework != nullptr ? task.newerInFramework->olderInFramework : list.newest) =
+      task.olderInFramework;
+  task.olderInFramework = task.newerInFramework = nullptr;
+  if (--list.count == 0) byFramework_.erase(it);
 }
 
 void TaskTable::destroy(Task* task) {
-  if (task->completed) unlinkCompleted(*task);
+  if (task->completed) {
+    if (observer_ != nullptr) observer_->evicted(*task);
+    unlinkCompleted(*task);
+  }
   tasks_.erase(task);
   delete task;
 }
@@ -132,6 +178,11 @@ void TaskTable::setStatus(Task& task, const TaskStatus& status) {
   task.exitCode = status.exitCode;
   task.timestamp = status.timestamp;
   task.message = intern(status.message);
+  if (task.history.empty() || task.history.back().state != status.state) {
+    if (task.history.size() >= Task::kMaxHistory) task.history.erase(task.history.begin() + 1);
+    task.history.push_back({status.state, status.reason, task.message, status.timestamp});
+  }
+  if (task.completed && observer_ != nullptr) observer_->completed(task);
 }
 
 void TaskTable::setSandbox(Task& task, const std::string& sandbox) {

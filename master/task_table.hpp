@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -21,8 +22,19 @@ namespace agora::master {
 // (frameworkId, taskId): task IDs are unique per framework only.
 using TaskKey = std::pair<std::string, std::string>;
 
+// One state change of a task, as its history shows it.
+struct StatusEntry {
+  TaskState state = TaskState::STAGING;
+  TaskReason reason = TaskReason::NONE;
+  SharedString message;
+  double timestamp = 0;  // wall seconds
+};
+
 struct Task {
   static constexpr uint32_t kNoSlot = UINT32_MAX;
+  // History entries kept per task: past this, the second oldest is dropped
+  // (the first, its launch, and the latest stay).
+  static constexpr size_t kMaxHistory = 16;
 
   SharedString frameworkId;
   std::string id;
@@ -57,13 +69,18 @@ struct Task {
   // master acknowledges such a resend itself instead of delivering it twice
   // (Master::onStatusUpdate).
   std::array<char, 16> ackedUuid{};
+  // Its state changes, oldest first (TaskTable::setStatus appends one when
+  // the state differs from the last).
+  std::vector<StatusEntry> history;
 
   // Positions in the agent's and the framework's TaskIndex while live.
   uint32_t agentSlot = kNoSlot;
   uint32_t frameworkSlot = kNoSlot;
-  // Neighbours on the completed list while completed.
+  // Neighbours on the completed list, and on its framework's, while completed.
   Task* older = nullptr;
   Task* newer = nullptr;
+  Task* olderInFramework = nullptr;
+  Task* newerInFramework = nullptr;
 
   TaskKey key() const { return {frameworkId.get(), id}; }
   // The latest status as a TaskStatus (empty uuid).
@@ -112,12 +129,36 @@ class TaskIndex {
 using AgentTaskIndex = TaskIndex<&Task::agentSlot>;
 using FrameworkTaskIndex = TaskIndex<&Task::frameworkSlot>;
 
+// How many completed tasks a TaskTable keeps (as Mesos's
+// --max_completed_tasks_per_framework and --max_completed_frameworks).
+struct CompletedTaskBounds {
+  size_t total = 10000;
+  size_t perFramework = 1000;  // oldest of the framework evicted first
+  // Frameworks with completed tasks; past it, every completed task of the
+  // framework whose latest completion is the oldest goes (the frameworks
+  // that were removed, or stopped running tasks, long ago).
+  size_t frameworks = 50;
+};
+
+// Told of the completed list's changes, e.g. to persist it. Calls come from
+// inside TaskTable's methods: an observer must not change the table.
+class TaskTableObserver {
+ public:
+  virtual ~TaskTableObserver() = default;
+  // `task` went on the completed list, or a completed task's status changed.
+  virtual void completed(const Task& task) = 0;
+  // A completed task is about to be freed: evicted by a bound, or replaced
+  // by a new task with its ID. Not called when the table is destroyed.
+  virtual void evicted(const Task& task) = 0;
+};
+
 // Owns every task record, live and completed, keyed by (framework, task ID),
 // and the pools their shared values live in. Completed tasks are kept,
-// oldest evicted first, up to a bound.
+// oldest evicted first, within CompletedTaskBounds.
 class TaskTable {
  public:
-  explicit TaskTable(size_t maxCompleted) : maxCompleted_(maxCompleted) {}
+  explicit TaskTable(size_t maxCompleted) { bounds_.total = maxCompleted; }
+  explicit TaskTable(CompletedTaskBounds bounds) : bounds_(bounds) {}
   TaskTable(const TaskTable&) = delete;
   TaskTable& operator=(const TaskTable&) = delete;
   ~TaskTable();
@@ -133,17 +174,29 @@ class TaskTable {
   const Task* find(const TaskKey& key) const;
 
   // Puts a live task on the completed list, evicting (and freeing) the
-  // oldest ones past the bound. REQUIRES: it is in no index.
-  void complete(Task& task);
+  // oldest ones past the bounds. The observer is told unless `restored` (a
+  // task read back from where the observer keeps them). REQUIRES: it is in
+  // no index.
+  void complete(Task& task, bool restored = false);
   // Takes a completed task off the completed list (it is live again).
   void revive(Task& task);
 
+  // Applies to the tasks completed from now on. Evicts nothing by itself.
+  void setBounds(CompletedTaskBounds bounds) { bounds_ = bounds; }
+  const CompletedTaskBounds& bounds() const { return bounds_; }
+  // Borrowed; null: none. REQUIRES: outlives the table or is reset first.
+  void setObserver(TaskTableObserver* observer) { observer_ = observer; }
+
+  // The latest status; appends to the history when the state changed.
   void setStatus(Task& task, const TaskStatus& status);
   void setSandbox(Task& task, const std::string& sandbox);
 
   size_t size() const { return tasks_.size(); }
   size_t liveCount() const { return tasks_.size() - completedCount_; }
   size_t completedCount() const { return completedCount_; }
+  // Frameworks with completed tasks, and how many each has.
+  size_t completedFrameworks() const { return byFramework_.size(); }
+  size_t completedCount(const std::string& frameworkId) const;
   // Distinct shared values held (tests: they go with their last task).
   size_t internedStrings() const { return strings_.size(); }
   size_t internedResources() const { return resources_.size(); }
@@ -177,14 +230,25 @@ class TaskTable {
     bool operator()(KeyView a, const Task* b) const { return same(a, viewOf(b)); }
     bool operator()(const Task* a, KeyView b) const { return same(viewOf(a), b); }
   };
+  // A framework's completed tasks, oldest to newest.
+  struct CompletedList {
+    Task* oldest = nullptr;
+    Task* newest = nullptr;
+    size_t count = 0;
+    uint64_t lastCompletion = 0;  // completions_ when its newest completed
+  };
   void unlinkCompleted(Task& task);
   void destroy(Task* task);
+  void enforceBounds(const std::string& frameworkId);
 
   // Declared before the tasks that hold Refs into them.
   InternPool<std::string> strings_;
   InternPool<Resources> resources_;
   std::unordered_set<Task*, Hash, Equal> tasks_;
-  size_t maxCompleted_;
+  CompletedTaskBounds bounds_;
+  TaskTableObserver* observer_ = nullptr;
+  std::unordered_map<std::string, CompletedList> byFramework_;
+  uint64_t completions_ = 0;
   size_t completedCount_ = 0;
   Task* oldestCompleted_ = nullptr;
   Task* newestCompleted_ = nullptr;

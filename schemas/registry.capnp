@@ -24,6 +24,7 @@ struct RegistryRecord {
     quota @3 :RoleQuota;                # key: role
     reservation @4 :Reservation;        # key: agent ID (its dynamic reservations)
     maintenance @5 :MaintenanceWindow;  # key: hostname (reserved for maintenance schedules)
+    task @6 :CompletedTask;             # key: "<framework ID length>/<framework ID>/<task ID>"
   }
 }
 
@@ -93,6 +94,26 @@ struct Reservation {
   destroyedVolumes @4 :List(Common.Resource);
 }
 
+# A terminal task, kept so operators still see what ran after a master
+# restart (live tasks are rebuilt from agents instead). Written in batches a
+# short while after the task completes, erased when the master's bounds evict
+# it (the last N per framework, the frameworks with the most recent
+# completions, a total): the registry holds what the master shows.
+struct CompletedTask {
+  frameworkId @0 :Text;
+  taskId @1 :Text;
+  name @2 :Text;
+  agentId @3 :Text;
+  role @4 :Text;                            # of the offer it was launched from
+  resources @5 :List(Common.Resource);
+  sandbox @6 :Text;                         # its sandbox directory on the agent
+  latest @7 :Common.TaskStatus;             # the terminal status, exit code included
+  # State changes, oldest first (state, reason, message, timestamp set; the
+  # first one is TASK_STAGING at launch). Bounded: middle entries of a long
+  # history are dropped.
+  statuses @8 :List(Common.TaskStatus);
+}
+
 # A maintenance window for a host (not yet written).
 struct MaintenanceWindow {
   hostname @0 :Text;
@@ -104,7 +125,7 @@ struct MaintenanceWindow {
 # Layout under the masters' election path PATH:
 #   PATH/registry                        data: RegistryMeta
 #   PATH/registry/<kind dir>/<key>       data: RegistryZnode, one per record
-# with kind dirs agents, frameworks, weights, quotas, reservations, maintenance,
+# with kind dirs agents, frameworks, weights, quotas, reservations, maintenance, tasks,
 # and keys escaped so any string is a valid znode name (bytes outside
 # [A-Za-z0-9_.-] and a leading '.' become %XX). Corrupt or unreadable records
 # are moved aside to PATH/registry-bad-<unix seconds>/<kind dir>/<key>

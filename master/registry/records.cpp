@@ -146,6 +146,33 @@ Status decodeReservations(const std::string& key, schema::Reservation::Reader in
   return {};
 }
 
+Status decodeTask(const std::string& key, schema::CompletedTask::Reader in,
+                  RegistryContents& contents) {
+  CompletedTaskRecord record;
+  record.frameworkId = in.getFrameworkId();
+  record.taskId = in.getTaskId();
+  if (auto same = expectKey(key, completedTaskKey(record.frameworkId, record.taskId)); !same) {
+    return same;
+  }
+  record.name = in.getName();
+  record.agentId = in.getAgentId();
+  record.role = in.getRole();
+  auto resources = Resources::fromCapnp(in.getResources());
+  if (!resources) return makeError(resources.error().withContext("resources"));
+  record.resources = std::move(*resources);
+  record.sandbox = in.getSandbox();
+  auto latest = fromCapnp(in.getLatest());
+  if (!latest) return makeError(latest.error().withContext("latest status"));
+  record.latest = std::move(*latest);
+  for (auto entry : in.getStatuses()) {
+    auto status = fromCapnp(entry);
+    if (!status) return makeError(status.error().withContext("status history"));
+    record.statuses.push_back(std::move(*status));
+  }
+  contents.tasks.push_back(std::move(record));
+  return {};
+}
+
 Status decodeRoot(const std::string& kind, const std::string& key, RegistryRecord::Reader record,
                   RegistryContents& contents) {
   auto wrongKind = [&](const char* found) -> Status {
@@ -174,6 +201,9 @@ Status decodeRoot(const std::string& kind, const std::string& key, RegistryRecor
       if (kind != kMaintenanceKind) return wrongKind("maintenance");
       contents.maintenance++;
       return {};
+    case RegistryRecord::TASK:
+      if (kind != kTaskKind) return wrongKind("task");
+      return decodeTask(key, record.getTask(), contents);
   }
   return makeError(ErrorCode::kProtocol,
                    "record of a kind this master does not know (written by a newer master?)");
@@ -257,6 +287,38 @@ Mutation putReservations(const std::string& agentId, const AgentReservations& re
             const Resources& destroyed = reservations.destroyedVolumes;
             if (!destroyed.empty()) destroyed.toCapnp(out.initDestroyedVolumes(destroyed.count()));
           })};
+}
+
+std::string completedTaskKey(std::string_view frameworkId, std::string_view taskId) {
+  std::string key = std::to_string(frameworkId.size());
+  key += '/';
+  key += frameworkId;
+  key += '/';
+  key += taskId;
+  return key;
+}
+
+Mutation putCompletedTask(const CompletedTaskRecord& record) {
+  return {std::string(kTaskKind), completedTaskKey(record.frameworkId, record.taskId),
+          encode([&](RegistryRecord::Builder root) {
+            auto out = root.initTask();
+            out.setFrameworkId(record.frameworkId);
+            out.setTaskId(record.taskId);
+            out.setName(record.name);
+            out.setAgentId(record.agentId);
+            out.setRole(record.role);
+            record.resources.toCapnp(out.initResources(record.resources.count()));
+            out.setSandbox(record.sandbox);
+            toCapnp(record.latest, out.initLatest());
+            auto statuses = out.initStatuses(static_cast<unsigned>(record.statuses.size()));
+            for (unsigned i = 0; i < record.statuses.size(); ++i) {
+              toCapnp(record.statuses[i], statuses[i]);
+            }
+          })};
+}
+
+Mutation eraseCompletedTask(std::string_view frameworkId, std::string_view taskId) {
+  return {std::string(kTaskKind), completedTaskKey(frameworkId, taskId), std::nullopt};
 }
 
 Status decodeRecord(const std::string& kind, const std::string& key, std::string_view bytes,

@@ -55,6 +55,20 @@ struct AgentReservations {
   bool empty() const { return dynamic.empty() && volumes.empty() && destroyedVolumes.empty(); }
 };
 
+// A terminal task kept across restarts (schema::CompletedTask).
+struct CompletedTaskRecord {
+  std::string frameworkId;
+  std::string taskId;
+  std::string name;
+  std::string agentId;
+  std::string role;
+  Resources resources;
+  std::string sandbox;
+  TaskStatus latest;  // terminal; its IDs match the record's
+  // State changes, oldest first: state, reason, message and timestamp.
+  std::vector<TaskStatus> statuses;
+};
+
 // Everything read back from the store.
 struct RegistryContents {
   std::map<std::string, AgentRecord> agents;
@@ -62,6 +76,8 @@ struct RegistryContents {
   std::map<std::string, double> weights;
   std::map<std::string, QuotaRecord> quotas;
   std::map<std::string, AgentReservations> reservations;  // by agent ID
+  // Terminal tasks, in no particular order.
+  std::vector<CompletedTaskRecord> tasks;
   // Records of kinds this master keeps but does not act on yet.
   size_t maintenance = 0;
 };
@@ -73,6 +89,7 @@ inline constexpr std::string_view kWeightKind = "weight";
 inline constexpr std::string_view kQuotaKind = "quota";
 inline constexpr std::string_view kReservationKind = "reservation";
 inline constexpr std::string_view kMaintenanceKind = "maintenance";
+inline constexpr std::string_view kTaskKind = "task";
 
 // One change to the store: put `bytes` under (kind, key), or delete it.
 struct Mutation {
@@ -90,6 +107,11 @@ Mutation putQuota(const std::string& role, const QuotaRecord& quota);
 Mutation eraseQuota(const std::string& role);
 // The agent's reservations record; an empty one erases it.
 Mutation putReservations(const std::string& agentId, const AgentReservations& reservations);
+
+// "<framework ID length>/<framework ID>/<task ID>": unambiguous whatever the IDs hold.
+std::string completedTaskKey(std::string_view frameworkId, std::string_view taskId);
+Mutation putCompletedTask(const CompletedTaskRecord& record);
+Mutation eraseCompletedTask(std::string_view frameworkId, std::string_view taskId);
 
 // Decodes one stored record into `contents`. Errors name what is wrong
 // (undecodable bytes, a kind/key that disagrees with the payload).

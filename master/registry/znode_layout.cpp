@@ -28,7 +28,8 @@ const std::vector<KindDir>& kindDirs() {
   static const std::vector<KindDir> dirs = {
       {kAgentKind, "agents"},         {kFrameworkKind, "frameworks"},
       {kWeightKind, "weights"},       {kQuotaKind, "quotas"},
-      {kReservationKind, "reservations"}, {kMaintenanceKind, "maintenance"}};
+      {kReservationKind, "reservations"}, {kMaintenanceKind, "maintenance"},
+      {kTaskKind, "tasks"}};
   return dirs;
 }
 

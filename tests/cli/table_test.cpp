@@ -49,16 +49,57 @@ TEST(ListCommandsTest, RendersTheApiShapes) {
 
   json tasks = json::parse(R"({"tasks":[{"id":"t1","name":"n","framework_id":"f1","agent_id":"a1",
       "state":"TASK_FAILED","exit_code":3,"message":"Command exited with status 3",
-      "resources":{"cpus":0.1}}, {"id":"t2","state":"TASK_RUNNING"}]})");
-  EXPECT_EQ(tasksTable(tasks).render(),
-            "ID  NAME  STATE    EXIT  FRAMEWORK  AGENT  RESOURCES  MESSAGE\n"
-            "t1  n     FAILED   3     f1         a1     cpus:0.1   Command exited with status 3\n"
-            "t2        RUNNING                          -\n");
+      "resources":{"cpus":0.1},"updated":1000,"statuses":[{"timestamp":900}]},
+      {"id":"t2","state":"TASK_RUNNING"}]})");
+  EXPECT_EQ(tasksTable(tasks, 1000).render(),
+            "ID  NAME  STATE    EXIT  AGE   FRAMEWORK  AGENT  RESOURCES  MESSAGE\n"
+            "t1  n     FAILED   3     100s  f1         a1     cpus:0.1   Command exited with status 3\n"
+            "t2        RUNNING        -                       -\n");
+}
+
+TEST(ListCommandsTest, AgesReadLikeKubectls) {
+  EXPECT_EQ(formatAge(5.9), "5s");
+  EXPECT_EQ(formatAge(119), "119s");
+  EXPECT_EQ(formatAge(600), "10m");
+  EXPECT_EQ(formatAge(3 * 3600), "3h");
+  EXPECT_EQ(formatAge(3 * 86400), "3d");
+  EXPECT_EQ(formatAge(-1), "-");
 }
 
 TEST(ListCommandsTest, ToleratesMalformedBodies) {
-  EXPECT_EQ(tasksTable(json::parse(R"({"tasks": 7})")).rows(), 0u);
+  EXPECT_EQ(tasksTable(json::parse(R"({"tasks": 7})"), 0).rows(), 0u);
   EXPECT_EQ(agentsTable(json::array()).rows(), 0u);
+}
+
+}  // namespace
+}  // namespace agora::cli
+
+#include "cli/task_command.hpp"
+
+namespace agora::cli {
+namespace {
+
+TEST(TaskCommandTest, DescribesATaskWithItsTimesAndHistory) {
+  nlohmann::json task = nlohmann::json::parse(R"({"id":"t1","name":"job","framework_id":"f1",
+      "agent_id":"a1","agent_url":"http://a1:5051","state":"TASK_KILLED",
+      "reason":"REASON_COMMAND_EXITED","exit_code":143,"message":"Task killed",
+      "sandbox":"/var/sb/t1","updated":1700000010.5,"resources":{"cpus":0.5},
+      "statuses":[{"state":"TASK_STAGING","reason":"REASON_NONE","message":"","timestamp":1700000000},
+                  {"state":"TASK_RUNNING","reason":"REASON_NONE","message":"","timestamp":1700000001},
+                  {"state":"TASK_KILLED","reason":"REASON_COMMAND_EXITED",
+                   "message":"Task killed","timestamp":1700000010.5}]})");
+  std::string text = describeTask(task, 1700000070);
+  EXPECT_NE(text.find("Task:       t1 (job)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Agent:      a1 at http://a1:5051\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("State:      KILLED (REASON_COMMAND_EXITED), exit code 143\n"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("Sandbox:    /var/sb/t1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Launched:   2023-11-14 22:13:20.000 UTC (70s ago)\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("Started:    2023-11-14 22:13:21.000 UTC\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Ended:      2023-11-14 22:13:30.500 UTC, ran 9s\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("KILLED   REASON_COMMAND_EXITED  Task killed"), std::string::npos) << text;
 }
 
 }  // namespace

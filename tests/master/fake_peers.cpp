@@ -79,8 +79,10 @@ void FakeAgent::pong() {
 }
 
 std::string FakeAgent::sendStatus(const std::string& frameworkId, const std::string& taskId,
-                                  TaskState state, const std::string& uuid) {
+                                  TaskState state, const std::string& uuid,
+                                  std::optional<int> exitCode) {
   TaskStatus status;
+  status.exitCode = exitCode;
   status.taskId = taskId;
   status.state = state;
   status.frameworkId = frameworkId;

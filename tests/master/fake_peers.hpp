@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,8 @@ class FakeAgent {
   void pong();
   // Returns the update's uuid: `uuid` (a resend) or a new one.
   std::string sendStatus(const std::string& frameworkId, const std::string& taskId,
-                         TaskState state, const std::string& uuid = "");
+                         TaskState state, const std::string& uuid = "",
+                         std::optional<int> exitCode = std::nullopt);
   void sendRaw(std::string_view protocol, std::string_view payload);
 
   FakeClient& client() { return *client_; }

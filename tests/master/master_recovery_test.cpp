@@ -368,3 +368,107 @@ TEST_F(MasterRecoveryTest, AnswersWaitUntilTheRegistryHasTheChange) {
 
 }  // namespace
 }  // namespace agora::master::testing
+
+namespace agora::master::testing {
+namespace {
+
+// Completed tasks are kept in the registry (task_history.hpp) within bounds.
+class CompletedTaskRecoveryTest : public WithRegistry<> {
+ protected:
+  CompletedTaskRecoveryTest() {
+    options_.completedTasks = {100, 2, 10};
+    options_.taskHistory.flushInterval = std::chrono::milliseconds(100);
+  }
+  // Launches `ids` on one offer of `s`, each RUNNING on `a`.
+  void launch(FakeScheduler& s, FakeAgent& a, const std::vector<std::string>& ids) {
+    ASSERT_FALSE(s.offers.empty());
+    std::vector<TaskInfo> tasks;
+    for (const std::string& id : ids) tasks.push_back(makeTask(id, "cpus:0.1"));
+    s.accept({s.offers.back().id}, tasks, 0);
+    settle();
+    for (const std::string& id : ids) a.sendStatus(s.frameworkId, id, TaskState::RUNNING);
+    settle();
+  }
+};
+
+TEST_F(CompletedTaskRecoveryTest, FinishedTasksWithExitCodesAndHistoriesSurviveARestart) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = scheduler("sched-1", "fw", 60);
+  launch(*s, *a, {"ok", "bad", "live"});
+  a->sendStatus(s->frameworkId, "ok", TaskState::FINISHED, "", 0);
+  a->sendStatus(s->frameworkId, "bad", TaskState::FAILED, "", 3);
+  settle();
+  advance(0.3);  // past the flush interval
+  std::string frameworkId = s->frameworkId;
+
+  restart();
+  const Task* ok = task(frameworkId, "ok");
+  ASSERT_NE(ok, nullptr);
+  EXPECT_TRUE(ok->completed);
+  EXPECT_EQ(ok->state, TaskState::FINISHED);
+  EXPECT_EQ(ok->exitCode, 0);
+  EXPECT_EQ(ok->sandbox(), "/sandbox/ok");
+  EXPECT_EQ(ok->resources->toString(), "cpus:0.1");
+  ASSERT_EQ(ok->history.size(), 3u);
+  EXPECT_EQ(ok->history[0].state, TaskState::STAGING);
+  EXPECT_EQ(ok->history[1].state, TaskState::RUNNING);
+  EXPECT_EQ(ok->history[2].state, TaskState::FINISHED);
+  const Task* bad = task(frameworkId, "bad");
+  ASSERT_NE(bad, nullptr);
+  EXPECT_EQ(bad->state, TaskState::FAILED);
+  EXPECT_EQ(bad->exitCode, 3);
+  // Live tasks still come from the agents only.
+  EXPECT_EQ(task(frameworkId, "live"), nullptr);
+  EXPECT_NE(master_->snapshot()->tasksBody.find(R"("exit_code":3)"), std::string::npos);
+}
+
+TEST_F(CompletedTaskRecoveryTest, CompletionsAreWrittenInOneBatchAfterTheInterval) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = scheduler("sched-1", "fw", 60);
+  launch(*s, *a, {"t1", "t2", "t3"});
+  uint64_t writes = registrar_->stats().writes;
+  for (const char* id : {"t1", "t2", "t3"}) {
+    a->sendStatus(s->frameworkId, id, TaskState::FINISHED, "", 0);
+  }
+  settle();
+  EXPECT_EQ(registrar_->stats().writes, writes);  // nothing yet: the launch path never waits
+  advance(0.2);
+  EXPECT_EQ(registrar_->stats().writes, writes + 1);
+}
+
+TEST_F(CompletedTaskRecoveryTest, TheRegistryKeepsOnlyWhatTheBoundsKeep) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = scheduler("sched-1", "fw", 60);
+  launch(*s, *a, {"t1", "t2", "t3"});
+  for (const char* id : {"t1", "t2", "t3"}) {
+    a->sendStatus(s->frameworkId, id, TaskState::FINISHED, "", 0);
+    settle();
+    clock_.advance(millis(10));  // distinct completion times
+  }
+  advance(0.3);
+  std::string frameworkId = s->frameworkId;
+  restart();
+  EXPECT_EQ(registrar_->recovered().tasks.size(), 2u);  // 2 per framework
+  EXPECT_EQ(task(frameworkId, "t1"), nullptr);
+  EXPECT_NE(task(frameworkId, "t2"), nullptr);
+  EXPECT_NE(task(frameworkId, "t3"), nullptr);
+}
+
+TEST_F(CompletedTaskRecoveryTest, ATaskTheAgentStillReportsIsLiveAgain) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = scheduler("sched-1", "fw", 60);
+  launch(*s, *a, {"t1"});
+  a->sendStatus(s->frameworkId, "t1", TaskState::FINISHED, "", 0);
+  advance(0.3);
+  std::string agentId = a->agentId, frameworkId = s->frameworkId;
+  restart();
+  ASSERT_NE(task(frameworkId, "t1"), nullptr);
+  // Relaunched under the same ID before the restart, as far as the agent knows.
+  a->reregister(agentId, "cpus:4;mem:1024", {{frameworkId, makeTask("t1", "cpus:1")}});
+  settle();
+  ASSERT_NE(task(frameworkId, "t1"), nullptr);
+  EXPECT_FALSE(task(frameworkId, "t1")->completed);
+}
+
+}  // namespace
+}  // namespace agora::master::testing

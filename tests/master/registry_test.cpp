@@ -114,6 +114,62 @@ TEST_F(RegistryTest, RoundTripsEveryRecordKind) {
   EXPECT_EQ(again.weights.at("eng"), 6);
 }
 
+TEST_F(RegistryTest, RoundTripsCompletedTasksAndErasesEvictedOnes) {
+  CompletedTaskRecord task;
+  task.frameworkId = "M-0001";
+  task.taskId = "batch/7";  // a '/' in an ID cannot make two keys collide
+  task.name = "report";
+  task.agentId = "M-S1";
+  task.role = "eng";
+  task.resources = res("cpus:0.5;mem:64");
+  task.sandbox = "/var/lib/agora/sandboxes/M-0001/batch/7/c1";
+  task.latest.taskId = task.taskId;
+  task.latest.frameworkId = task.frameworkId;
+  task.latest.state = TaskState::KILLED;
+  task.latest.reason = TaskReason::COMMAND_EXITED;
+  task.latest.message = "Task killed: Command terminated by signal 15 (Terminated)";
+  task.latest.exitCode = 143;
+  task.latest.timestamp = 1.7e9 + 9;
+  for (auto [state, time] : {std::pair{TaskState::STAGING, 1.7e9}, {TaskState::RUNNING, 1.7e9 + 1},
+                             {TaskState::KILLED, 1.7e9 + 9}}) {
+    TaskStatus status;
+    status.state = state;
+    status.timestamp = time;
+    task.statuses.push_back(status);
+  }
+  CompletedTaskRecord other = task;
+  other.frameworkId = "M-0001/batch";
+  other.taskId = "7";
+  EXPECT_NE(completedTaskKey(task.frameworkId, task.taskId),
+            completedTaskKey(other.frameworkId, other.taskId));
+  commit({putCompletedTask(task), putCompletedTask(other)});
+
+  RegistryContents contents;
+  auto store = open(contents);
+  ASSERT_TRUE(store) << store.error().message;
+  ASSERT_EQ(contents.tasks.size(), 2u);
+  const CompletedTaskRecord& read =
+      contents.tasks[0].taskId == "batch/7" ? contents.tasks[0] : contents.tasks[1];
+  EXPECT_EQ(read.frameworkId, "M-0001");
+  EXPECT_EQ(read.name, "report");
+  EXPECT_EQ(read.role, "eng");
+  EXPECT_EQ(read.resources.toString(), res("cpus:0.5;mem:64").toString());
+  EXPECT_EQ(read.sandbox, task.sandbox);
+  EXPECT_EQ(read.latest.state, TaskState::KILLED);
+  EXPECT_EQ(read.latest.exitCode, 143);
+  EXPECT_EQ(read.latest.message, task.latest.message);
+  ASSERT_EQ(read.statuses.size(), 3u);
+  EXPECT_EQ(read.statuses[1].state, TaskState::RUNNING);
+  EXPECT_EQ(read.statuses[1].timestamp, 1.7e9 + 1);
+
+  ASSERT_TRUE((*store)->commit({eraseCompletedTask(other.frameworkId, other.taskId)}));
+  store->reset();
+  RegistryContents again;
+  ASSERT_TRUE(open(again));
+  ASSERT_EQ(again.tasks.size(), 1u);
+  EXPECT_EQ(again.tasks[0].taskId, "batch/7");
+}
+
 TEST_F(RegistryTest, DetectsAFlippedByteInARecord) {
   commit({putAgent(agent("M-S1", "marker-hostname-0123456789"))});
   std::string bytes = readFile();

@@ -200,5 +200,93 @@ TEST_F(TaskTableTest, SortedListsLiveTasksThenCompletedOnesByKey) {
   EXPECT_EQ(ids, (std::vector<std::string>{"b", "a", "c"}));
 }
 
+
+// Records what a TaskTable tells its observer.
+class RecordingObserver : public TaskTableObserver {
+ public:
+  void completed(const Task& task) override { events.push_back("+" + task.frameworkId.get() + "/" + task.id); }
+  void evicted(const Task& task) override { events.push_back("-" + task.frameworkId.get() + "/" + task.id); }
+  std::vector<std::string> events;
+};
+
+class CompletedBoundsTest : public ::testing::Test {
+ protected:
+  void complete(const std::string& framework, const std::string& id) {
+    Task& task = table_.add(framework, id);
+    table_.complete(task);
+  }
+  bool has(const std::string& framework, const std::string& id) {
+    return table_.find({framework, id}) != nullptr;
+  }
+  TaskTable table_{CompletedTaskBounds{100, 2, 2}};
+};
+
+TEST_F(CompletedBoundsTest, KeepsTheLastCompletedTasksOfEachFramework) {
+  complete("f1", "a");
+  complete("f2", "x");
+  complete("f1", "b");
+  complete("f1", "c");  // f1 has 3: its oldest goes, not f2's
+  EXPECT_FALSE(has("f1", "a"));
+  EXPECT_TRUE(has("f1", "b"));
+  EXPECT_TRUE(has("f1", "c"));
+  EXPECT_TRUE(has("f2", "x"));
+  EXPECT_EQ(table_.completedCount("f1"), 2u);
+  EXPECT_EQ(table_.completedCount(), 3u);
+}
+
+TEST_F(CompletedBoundsTest, DropsTheFrameworkWhoseLatestCompletionIsOldest) {
+  complete("f1", "a");
+  complete("f2", "x");
+  complete("f1", "b");  // f2 is now the stalest
+  complete("f3", "y");  // a third framework: f2's tasks go
+  EXPECT_FALSE(has("f2", "x"));
+  EXPECT_TRUE(has("f1", "a"));
+  EXPECT_TRUE(has("f3", "y"));
+  EXPECT_EQ(table_.completedFrameworks(), 2u);
+  EXPECT_EQ(table_.completedCount("f2"), 0u);
+}
+
+TEST_F(CompletedBoundsTest, TellsItsObserverOfCompletionsAndEvictionsButNotOfRestores) {
+  RecordingObserver observer;
+  table_.setObserver(&observer);
+  complete("f1", "a");
+  Task& restored = table_.add("f1", "old");
+  table_.complete(restored, /*restored=*/true);
+  complete("f1", "b");  // evicts f1/a, the oldest
+  table_.add("f1", "b");  // a relaunch replaces the completed record
+  EXPECT_EQ(observer.events,
+            (std::vector<std::string>{"+f1/a", "+f1/b", "-f1/a", "-f1/b"}));
+  table_.setObserver(nullptr);
+}
+
+TEST_F(TaskTableTest, RecordsEachStateChangeOnceWithItsReasonMessageAndTime) {
+  Task& task = launch("t1");
+  auto update = [&](TaskState state, double time, const std::string& message) {
+    TaskStatus status = task.status();
+    status.state = state;
+    status.message = message;
+    status.timestamp = time;
+    status.reason = state == TaskState::KILLED ? TaskReason::COMMAND_EXITED : TaskReason::NONE;
+    state_.tasks.setStatus(task, status);
+  };
+  update(TaskState::STAGING, 10, "");
+  update(TaskState::RUNNING, 11, "started");
+  update(TaskState::RUNNING, 12, "healthy");  // same state: no entry
+  update(TaskState::KILLED, 13, "Task killed: Command terminated by signal 15");
+  ASSERT_EQ(task.history.size(), 3u);
+  EXPECT_EQ(task.history[1].state, TaskState::RUNNING);
+  EXPECT_EQ(task.history[1].message.get(), "started");
+  EXPECT_EQ(task.history[1].timestamp, 11);
+  EXPECT_EQ(task.history[2].reason, TaskReason::COMMAND_EXITED);
+  EXPECT_EQ(task.history[2].timestamp, 13);
+  // A long history keeps its first entry and the latest ones.
+  for (int i = 0; i < 40; ++i) {
+    update(i % 2 ? TaskState::RUNNING : TaskState::STARTING, 20 + i, "");
+  }
+  EXPECT_EQ(task.history.size(), Task::kMaxHistory);
+  EXPECT_EQ(task.history.front().state, TaskState::STAGING);
+  EXPECT_EQ(task.history.back().timestamp, 59);
+}
+
 }  // namespace
 }  // namespace agora::master::testing
