@@ -36,16 +36,30 @@ void TaskHistory::flush() {
     timer_.reset();
   }
   if (pending_.empty()) return;
-  std::vector<Mutation> mutations;
-  mutations.reserve(pending_.size());
-  for (auto& [key, mutation] : pending_) mutations.push_back(std::move(mutation));
+  // Several writes when large: a ZooKeeper multi-op is bounded (1 MB by
+  // default) and a failed registry write stops a leader.
+  std::vector<std::vector<Mutation>> writes(1);
+  size_t bytes = 0;
+  for (auto& [key, mutation] : pending_) {
+    size_t size = key.size() + (mutation.bytes ? mutation.bytes->size() : 0);
+    if (!writes.back().empty() && bytes + size > options_.maxBatchBytes) {
+      writes.emplace_back();
+      bytes = 0;
+    }
+    bytes += size;
+    writes.back().push_back(std::move(mutation));
+  }
   pending_.clear();
   ++flushes_;
-  registrar_.write(std::move(mutations), [waiters = std::move(waiters_)](Status status) {
-    // Losing history is not worth stopping the master for; it is logged.
-    if (!status) LOG(WARNING) << "completed tasks not persisted: " << status.error().message;
-    for (const auto& done : waiters) done();
-  });
+  for (size_t i = 0; i < writes.size(); ++i) {
+    std::vector<std::function<void()>> waiters;
+    if (i + 1 == writes.size()) waiters = std::move(waiters_);
+    registrar_.write(std::move(writes[i]), [waiters = std::move(waiters)](Status status) {
+      // Losing history is not worth stopping the master for; it is logged.
+      if (!status) LOG(WARNING) << "completed tasks not persisted: " << status.error().message;
+      for (const auto& done : waiters) done();
+    });
+  }
   waiters_.clear();
 }
 

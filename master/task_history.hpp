@@ -29,6 +29,8 @@ namespace agora::master {
 struct TaskHistoryOptions {
   std::chrono::milliseconds flushInterval{100};
   size_t maxBatch = 1000;
+  // Bytes per registry write; a flush past it is split (ZooKeeper bounds a multi-op).
+  size_t maxBatchBytes = 256 * 1024;
 };
 
 class TaskHistory : public TaskTableObserver {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "common/http_client.hpp"
@@ -249,6 +250,105 @@ TEST_F(MasterRestartTest, CorruptRegistryStopsTheMasterUnlessAFreshStartIsForced
     auto agent = onlyAgent();
     return agent.is_object() && agent.value("id", "") == agentId_;
   }));
+}
+
+
+// Runs `agora --master M ARGS...`; returns the exit code.
+int agoraCli(Cluster& cluster, std::vector<std::string> args, std::string* out,
+             std::string* err = nullptr) {
+  std::vector<std::string> argv = {binPath("agora"), "--master", cluster.masterHttp()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string ignored;
+  return cluster.runCommand(argv, out, err != nullptr ? err : &ignored);
+}
+
+TEST_F(MasterRestartTest, CompletedTasksWithExitCodesAndHistoriesSurviveAMasterAndAgentSigkill) {
+  RecordingScheduler scheduler;
+  auto launched = std::make_shared<std::atomic<bool>>(false);
+  scheduler.setOfferPolicy([launched](sdk::SchedulerDriver& driver, const Offer& offer) {
+    if (!launched->exchange(true)) {
+      driver.launch(offer.id,
+                    {shellTask("done", "true"), shellTask("broken", "exit 3"),
+                     shellTask("stopped", "sleep 120")},
+                    5);
+    } else {
+      driver.decline({offer.id}, 60);
+    }
+  });
+  sdk::DriverOptions options;
+  options.framework.name = "history-test";
+  options.framework.roles = {"*"};
+  options.framework.failoverTimeoutSec = 60;
+  options.masterEndpoint = cluster_.masterEndpoint();
+  auto driver = sdk::SchedulerDriver::create(scheduler, options);
+  ASSERT_TRUE(driver.has_value());
+  (*driver)->start();
+  ASSERT_TRUE(scheduler.waitForState("done", TaskState::FINISHED));
+  ASSERT_TRUE(scheduler.waitForState("broken", TaskState::FAILED));
+  ASSERT_TRUE(scheduler.waitForState("stopped", TaskState::RUNNING));
+  (*driver)->kill("stopped", agentId_);
+  ASSERT_TRUE(scheduler.waitForState("stopped", TaskState::KILLED));
+  // The agent forgets a task once its terminal update is acknowledged, and
+  // the master forwards that acknowledgement only once the task's record is
+  // durable: from here on, the registry alone must know them.
+  ASSERT_TRUE(eventually([&] {
+    for (const char* id : {"done", "broken", "stopped"}) {
+      if (!agentTaskState(id).empty()) return false;
+    }
+    return true;
+  }));
+  (*driver)->stop(/*failover=*/true);
+  killMaster();
+  cluster_.agent(0).signal(SIGKILL);
+  ASSERT_GE(cluster_.agent(0).wait(std::chrono::seconds(5)), 0);
+  cluster_.startMaster();
+
+  std::map<std::string, std::pair<std::string, int>> expected = {
+      {"done", {"TASK_FINISHED", 0}}, {"broken", {"TASK_FAILED", 3}},
+      {"stopped", {"TASK_KILLED", 128 + SIGTERM}}};
+  for (const auto& [id, want] : expected) {
+    nlohmann::json task = cluster_.task(id);
+    ASSERT_TRUE(task.is_object()) << id << ": " << cluster_.masterGet("/api/v1/tasks").dump();
+    EXPECT_EQ(task.value("state", ""), want.first) << id;
+    EXPECT_EQ(task.value("exit_code", -1), want.second) << id;
+    EXPECT_EQ(task.value("agent_id", ""), agentId_) << id;
+    EXPECT_NE(task.value("sandbox", "").find(id), std::string::npos) << task.dump();
+    auto statuses = task.value("statuses", nlohmann::json::array());
+    ASSERT_GE(statuses.size(), 3u) << task.dump();
+    EXPECT_EQ(statuses.front().value("state", ""), "TASK_STAGING") << id;
+    EXPECT_EQ(statuses.back().value("state", ""), want.first) << id;
+  }
+
+  std::string out, err;
+  ASSERT_EQ(agoraCli(cluster_, {"tasks"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("AGE"), std::string::npos) << out;
+  for (const char* line : {"FINISHED  0 ", "FAILED    3 ", "KILLED    143 "}) {
+    EXPECT_NE(out.find(line), std::string::npos) << line << " in\n" << out;
+  }
+  ASSERT_EQ(agoraCli(cluster_, {"tasks", "--state", "killed,Failed"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("stopped"), std::string::npos) << out;
+  EXPECT_NE(out.find("broken"), std::string::npos) << out;
+  EXPECT_EQ(out.find("done"), std::string::npos) << out;
+
+  ASSERT_EQ(agoraCli(cluster_, {"task", "stopped"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("State:      KILLED (REASON_COMMAND_EXITED), exit code 143"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("Agent:      " + agentId_), std::string::npos) << out;
+  EXPECT_NE(out.find("Sandbox:    /"), std::string::npos) << out;
+  for (const char* state : {"STAGING", "RUNNING", "KILLED"}) {
+    EXPECT_NE(out.find(std::string("UTC  ") + state), std::string::npos) << state << "\n" << out;
+  }
+  EXPECT_EQ(agoraCli(cluster_, {"task", "no-such-task"}, &out, &err), 1);
+  EXPECT_NE(err.find("knows no task 'no-such-task'"), std::string::npos) << err;
+
+  auto bogus = http::get("http://" + cluster_.masterHttp() + "/api/v1/tasks?state=bogus");
+  ASSERT_TRUE(bogus) << bogus.error().message;
+  EXPECT_EQ(bogus->status, 400);
+  EXPECT_NE(bogus->body.find("unknown task state 'bogus'"), std::string::npos) << bogus->body;
+  EXPECT_NE(bogus->body.find("TASK_FINISHED"), std::string::npos) << bogus->body;
+  EXPECT_NE(agoraCli(cluster_, {"tasks", "--state", "bogus"}, &out, &err), 0);
+  EXPECT_NE(err.find("unknown task state 'bogus'"), std::string::npos) << err;
 }
 
 }  // namespace

@@ -470,5 +470,44 @@ TEST_F(CompletedTaskRecoveryTest, ATaskTheAgentStillReportsIsLiveAgain) {
   EXPECT_FALSE(task(frameworkId, "t1")->completed);
 }
 
+
+TEST_F(CompletedTaskRecoveryTest, ATerminalAcknowledgementReachesTheAgentOnceTheTaskIsDurable) {
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = scheduler("sched-1", "fw", 60);
+  launch(*s, *a, {"t1"});
+  std::string running = a->sendStatus(s->frameworkId, "t1", TaskState::RUNNING);
+  settle();
+  s->acknowledge(a->agentId, "t1", running);
+  settle();
+  ASSERT_EQ(a->acks.size(), 1u);  // not terminal: forwarded at once
+  std::string finished = a->sendStatus(s->frameworkId, "t1", TaskState::FINISHED, "", 0);
+  settle();
+  s->acknowledge(a->agentId, "t1", finished);
+  settle();
+  // Held: were the master killed now, the agent would still report the task.
+  EXPECT_EQ(a->acks.size(), 1u);
+  advance(0.1);  // the flush
+  ASSERT_EQ(a->acks.size(), 2u);
+  EXPECT_EQ(a->acks.back(), finished);
+}
+
+
+TEST_F(CompletedTaskRecoveryTest, ALargeFlushIsSplitIntoBoundedWrites) {
+  options_.taskHistory.maxBatchBytes = 1;  // one record per write
+  restart();
+  auto a = agent("agent-a", "cpus:4;mem:1024");
+  auto s = scheduler("sched-1", "fw", 60);
+  launch(*s, *a, {"t1", "t2", "t3"});
+  uint64_t writes = registrar_->stats().writes;
+  for (const char* id : {"t1", "t2", "t3"}) {
+    a->sendStatus(s->frameworkId, id, TaskState::FINISHED, "", 0);
+  }
+  advance(0.2);
+  EXPECT_EQ(registrar_->stats().writes, writes + 3);
+  std::string frameworkId = s->frameworkId;
+  restart();
+  EXPECT_EQ(registrar_->recovered().tasks.size(), 2u);  // within the bound of 2 per framework
+}
+
 }  // namespace
 }  // namespace agora::master::testing
