@@ -86,6 +86,7 @@ Result<std::optional<ContainerState>> readContainer(const std::string& path) {
     c.executorPid = root.getExecutorPid();
     c.executorStartTime = root.getExecutorStartTime();
     c.launchedAt = root.getLaunchedAt();
+    c.executorSecret = root.getExecutorSecret();
     if (Status s = assign(fromCapnp(root.getFramework()), c.framework); !s) return s;
     return assign(fromCapnp(root.getTask()), c.task);
   });
@@ -132,6 +133,7 @@ Status writeContainer(const std::string& runtimeDir, const ContainerState& c) {
         root.setExecutorPid(c.executorPid);
         root.setExecutorStartTime(c.executorStartTime);
         root.setLaunchedAt(c.launchedAt);
+        root.setExecutorSecret(c.executorSecret);
       });
 }
 

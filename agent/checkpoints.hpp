@@ -48,6 +48,7 @@ struct ContainerState {
   pid_t executorPid = 0;
   uint64_t executorStartTime = 0;
   double launchedAt = 0;
+  std::string executorSecret;  // LaunchSpec.secret; empty: launched without one
 };
 
 struct UpdateStreamState {

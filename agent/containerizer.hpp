@@ -32,6 +32,8 @@ struct ContainerConfig {
   // The agent's start socket for the executor (agent/start_sockets.hpp), or
   // -1. The caller keeps it and closes it once launch() returned.
   int startFd = -1;
+  // The executor's secret (executor_identity.hpp), for its LaunchSpec.
+  std::string executorSecret = {};
 };
 
 // A resource limit the container hit (e.g. its memory limit): it overrides

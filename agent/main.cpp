@@ -260,6 +260,10 @@ int run(const Flags& flags) {
   EventLoop loop;
   std::string identity = randomIdentity("agent");
   auto master = zk::MasterConnection::create(loop, flags.master, identity);
+  if (Status s = paths::makeExecutorSocketDir(workDir); !s) {
+    LOG(ERROR) << s.error().message;
+    return 1;
+  }
   auto executors = ZmqServer::create(loop, paths::executorEndpoint(workDir));
   if (!master || !executors) {
     LOG(ERROR) << (!master ? master.error().message : executors.error().message);

@@ -1,8 +1,32 @@
 #include "agent/paths.hpp"
 
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace agora::agent::paths {
 
-std::string executorSocket(const std::string& workDir) { return workDir + "/executor.sock"; }
+std::string executorSocketDir(const std::string& workDir) { return workDir + "/executor"; }
+std::string executorSocket(const std::string& workDir) {
+  return executorSocketDir(workDir) + "/executor.sock";
+}
+Status makeExecutorSocketDir(const std::string& workDir) {
+  const std::string dir = executorSocketDir(workDir);
+  if (Status s = makeDirs(dir, 0700); !s) return s;
+  // An older or hand-made directory may be wider: tasks must not reach the socket.
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0) return makeError(errnoError("stat " + dir, errno));
+  if (!S_ISDIR(st.st_mode)) {
+    return makeError(ErrorCode::kFailedPrecondition, dir + " is not a directory");
+  }
+  if (st.st_uid != geteuid() && chown(dir.c_str(), geteuid(), getegid()) != 0) {
+    return makeError(errnoError("chown " + dir, errno));
+  }
+  if ((st.st_mode & 07777) != 0700 && chmod(dir.c_str(), 0700) != 0) {
+    return makeError(errnoError("chmod 0700 " + dir, errno));
+  }
+  return {};
+}
 std::string executorEndpoint(const std::string& workDir) {
   return "ipc://" + executorSocket(workDir);
 }

@@ -2,7 +2,9 @@
 // The agent's directories. The work dir holds what outlives a host reboot
 // or is large; the runtime dir holds per-boot state (on tmpfs, e.g. under
 // /run, it costs no disk I/O and is empty after a reboot):
-//   WORK_DIR/executor.sock                          ipc ROUTER for executors
+//   WORK_DIR/executor/executor.sock                 ipc ROUTER for executors; the
+//                                                   directory is the agent's only
+//                                                   (0700): tasks cannot connect
 //   WORK_DIR/meta/agent.ckpt                        the agent's identity
 //   WORK_DIR/containers/<containerId>/rootfs/{upper,work}
 //                                                   an image container's writable
@@ -30,7 +32,10 @@
 
 namespace agora::agent::paths {
 
+std::string executorSocketDir(const std::string& workDir);
 std::string executorSocket(const std::string& workDir);
+// Creates (or narrows) executorSocketDir: owned by us, mode 0700.
+Status makeExecutorSocketDir(const std::string& workDir);
 std::string executorEndpoint(const std::string& workDir);  // "ipc://..."
 std::string containersRoot(const std::string& workDir);
 std::string containerDir(const std::string& workDir, const std::string& containerId);

@@ -88,6 +88,7 @@ Result<pid_t> PosixContainerizer::start(const ContainerConfig& config) {
   if (!mounts) return makeError(mounts.error());
   LaunchSpec spec{config.containerId,     config.frameworkId,  config.task,  config.sandbox,
                   options_.agentEndpoint, options_.namespaces, config.rootfs, std::move(*mounts)};
+  spec.secret = config.executorSecret;
   if (spec.rootfs) {
     if (!options_.namespaces) {
       return makeError(ErrorCode::kFailedPrecondition,

@@ -8,6 +8,7 @@
 
 #include "agent/executor/child_reaper.hpp"
 #include "agent/executor/envelope.hpp"
+#include "agent/executor/executor_identity.hpp"
 #include "agent/executor/task_exit.hpp"
 #include "agent/paths.hpp"
 #include "agent/proc_stat.hpp"
@@ -126,9 +127,10 @@ void TaskSupervisor::launchContainer(Record& record, std::optional<ImageRootfs> 
   // RUNNING comes over the start socket before the executor's link is up.
   auto startFd = startSockets_.open(record.containerId);
   if (!startFd) LOG(WARNING) << "task " << record.task.taskId << ": " << startFd.error().message;
+  record.secret = newExecutorSecret();
   auto pid = containerizer_.launch(ContainerConfig{record.containerId, record.frameworkId,
                                                    record.task, record.sandbox, std::move(rootfs),
-                                                   startFd ? *startFd : -1});
+                                                   startFd ? *startFd : -1, record.secret});
   if (startFd) close(*startFd);
   if (!pid) {
     startSockets_.close(record.containerId);
@@ -269,11 +271,20 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
     return reject(frame.error().reason,
                   "executor " + peer.substr(0, 64) + ": " + frame.error().detail);
   }
-  auto it = records_.find(peer);
+  // The start socket is the executor's own (handed over at its launch).
+  ExecutorPeer from =
+      fromStartSocket ? ExecutorPeer{peer, ""} : parseExecutorIdentity(peer);
+  auto it = records_.find(from.containerId);
   if (it == records_.end() || it->second.phase == Phase::kTerminated) {
     return reject(kRejectInvalid, "message from unknown executor '" + peer.substr(0, 64) + "'");
   }
   Record& record = it->second;
+  if (!fromStartSocket && !sameSecret(from.secret, record.secret)) {
+    reject(kRejectForged,
+           "a message for container " + record.containerId + " without its executor's secret");
+    if (onChange_) onChange_();
+    return;
+  }
   const char* rejected = nullptr;
   std::string detail;
   // A heartbeat changes nothing anyone sees: publishing the agent's state
@@ -319,7 +330,8 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
 
 void TaskSupervisor::onRegister(Record& record, schema::RegisterExecutor::Reader message) {
   if (message.getContainerId() != record.containerId || message.getTaskId() != record.task.taskId ||
-      message.getFrameworkId() != record.frameworkId) {
+      message.getFrameworkId() != record.frameworkId ||
+      !sameSecret(message.getSecret().cStr(), record.secret)) {
     return reject(kRejectInvalid,
                   "executor " + record.containerId + " registered for another task");
   }
@@ -455,6 +467,7 @@ void TaskSupervisor::checkpointContainer(const Record& record) {
     if (auto stat = readProcStat(record.executorPid)) state.executorStartTime = stat->startTime;
   }
   state.launchedAt = record.started;
+  state.executorSecret = record.secret;
   Status s = paths::makeDirs(paths::containerDir(runtimeDir(), record.containerId), 0700);
   if (s) s = checkpoints::writeContainer(runtimeDir(), state);
   if (!s) LOG(ERROR) << "cannot checkpoint container " << record.containerId << ": "
@@ -502,7 +515,8 @@ void TaskSupervisor::setTimer(Record& record, Duration delay, std::function<void
 }
 
 void TaskSupervisor::sendToExecutor(const Record& record, const std::string& frame) {
-  if (!executors_.send(record.containerId, kExecutorProtocol, frame)) {
+  if (!executors_.send(executorIdentity(record.containerId, record.secret), kExecutorProtocol,
+                      frame)) {
     VLOG(1) << "cannot reach the executor of container " << record.containerId;
   }
 }

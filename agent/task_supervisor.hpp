@@ -133,6 +133,9 @@ class TaskSupervisor {
     Phase phase = Phase::kLaunching;
     pid_t executorPid = 0;
     pid_t taskPid = 0;
+    // Its executor's proof of identity (executor_identity.hpp); empty for a
+    // container recovered from an agent that gave none.
+    std::string secret;
     bool registered = false;
     bool provisioning = false;  // its image is being pulled
     bool queued = false;        // waits for a starting slot (Options::maxStarting)
@@ -164,6 +167,8 @@ class TaskSupervisor {
   // fromStartSocket: a frame from the executor's start socket (only its
   // status updates count; they are acknowledged when the executor resends
   // them on its link).
+  // Messages over the link count only from the identity that carries the
+  // container's secret; others are refused as `forged`.
   void onExecutorMessage(const std::string& peer, std::string_view protocol,
                          std::string_view payload, bool fromStartSocket = false);
   void onRegister(Record& record, schema::RegisterExecutor::Reader message);

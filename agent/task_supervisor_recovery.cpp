@@ -30,6 +30,7 @@ void TaskSupervisor::recoverOne(const RecoveredContainer& recovered) {
   record.task = c.task;
   record.sandbox = c.sandbox;
   record.started = c.launchedAt;
+  record.secret = c.executorSecret;
   record.recovered = true;
   record.latest.taskId = c.task.taskId;
   record.latest.state = TaskState::STAGING;

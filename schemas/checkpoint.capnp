@@ -36,6 +36,7 @@ struct ContainerCheckpoint {
   executorPid @4 :Int32;
   executorStartTime @5 :UInt64;   # field 22 of /proc/PID/stat: detects pid reuse
   launchedAt @6 :Float64;         # wall-clock seconds
+  executorSecret @7 :Text;        # LaunchSpec.secret; empty for containers launched without one
 }
 
 # One task's reliable status update stream (agent/status_update_manager.hpp).

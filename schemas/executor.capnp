@@ -1,6 +1,10 @@
 # Executor <-> agent protocol. Each agora-executor connects a DEALER socket
-# (identity = its container ID) to the agent's ROUTER at
-# ipc://WORK_DIR/executor.sock and sends frames tagged "agora.executor.v1".
+# to the agent's ROUTER at ipc://WORK_DIR/executor/executor.sock (a directory
+# only root can enter) and sends frames tagged "agora.executor.v1". Its
+# routing identity is "CONTAINER_ID:SECRET", the secret being the one in its
+# LaunchSpec: the agent refuses (and counts as `forged`) any message whose
+# identity does not carry its container's secret, so that no other process
+# can speak for a container or take over its executor's link.
 @0xb3f1c2d4e5a60704;
 
 using Cxx = import "/capnp/c++.capnp";
@@ -35,6 +39,7 @@ struct RegisterExecutor {
   taskId @1 :Text;
   frameworkId @2 :Text;
   pid @3 :Int32;                  # the task's main process, 0 before launch
+  secret @4 :Text;                # LaunchSpec.secret
 }
 
 struct KillContainer {
@@ -53,6 +58,10 @@ struct LaunchSpec {
   rootfs @6 :ImageRootfs;         # set (reference non-empty) when the task names an image
   mounts @7 :List(Mount);         # made in the task's mount namespace, in order
   seccomp @8 :SeccompProgram;     # the task's seccomp profile as the agent compiled it
+  # Random (32 hex digits), per container: the executor proves with it that
+  # it is this container's (see the protocol's header). The file is root's
+  # only (mode 0600 in a 0700 directory), out of the tasks' reach.
+  secret @9 :Text;
 }
 
 # A seccomp profile (agent/executor/seccomp_profile.hpp) compiled once per

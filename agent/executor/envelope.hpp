@@ -28,6 +28,8 @@ inline constexpr const char* kRejectDecode = "decode";
 inline constexpr const char* kRejectVersion = "version";
 inline constexpr const char* kRejectInvalid = "invalid";
 inline constexpr const char* kRejectOversized = "oversized";  // would unpack past the limit
+// A message naming a container without its executor's secret (executor_identity.hpp).
+inline constexpr const char* kRejectForged = "forged";
 
 struct Rejection {
   const char* reason;  // one of kReject*

@@ -63,6 +63,7 @@ void Executor::sendRegister() {
                 r.setTaskId(spec_.task.taskId);
                 r.setFrameworkId(spec_.frameworkId);
                 r.setPid(taskPid_);
+                r.setSecret(spec_.secret);
               }));
 }
 

@@ -106,6 +106,7 @@ std::string encodeLaunchSpec(const LaunchSpec& spec) {
     mounts[i].setDescription(m.description);
   }
   if (spec.seccomp) seccompToCapnp(*spec.seccomp, root.initSeccomp());
+  root.setSecret(spec.secret);
   return encodePacked(message);
 }
 
@@ -121,6 +122,7 @@ Result<LaunchSpec> decodeLaunchSpec(std::string_view bytes) {
     spec.sandbox = root.getSandbox();
     spec.agentEndpoint = root.getAgentEndpoint();
     spec.namespaces = root.getNamespaces();
+    spec.secret = root.getSecret();
     if (root.hasRootfs() && root.getRootfs().getReference().size() > 0) {
       spec.rootfs = rootfsFromCapnp(root.getRootfs());
     }

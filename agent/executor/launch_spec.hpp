@@ -58,11 +58,12 @@ struct LaunchSpec {
   std::string frameworkId;
   TaskInfo task;
   std::string sandbox;        // absolute path
-  std::string agentEndpoint;  // "ipc://WORK_DIR/executor.sock"
+  std::string agentEndpoint;  // "ipc://WORK_DIR/executor/executor.sock"
   bool namespaces = false;    // start the task in its own namespaces
   std::optional<ImageRootfs> rootfs;  // the task's image, provisioned by the agent
   std::vector<MountEntry> mounts = {};  // made in the container, in order
   std::optional<SeccompProgram> seccomp = std::nullopt;  // compiled by the agent
+  std::string secret = {};  // the executor's proof of identity (executor_identity.hpp)
 };
 
 std::string encodeLaunchSpec(const LaunchSpec& spec);

@@ -16,6 +16,7 @@
 
 #include "agent/executor/child_reaper.hpp"
 #include "agent/executor/executor.hpp"
+#include "agent/executor/executor_identity.hpp"
 #include "agent/executor/fork_server.hpp"
 #include "agent/executor/launch_spec.hpp"
 #include "agent/executor/namespace_task_runner.hpp"
@@ -78,7 +79,8 @@ int run(const std::string& launchFile, int startFd) {
   size_t slash = launchFile.rfind('/');
   options.exitFile = (slash == std::string::npos ? std::string(".") : launchFile.substr(0, slash)) +
                      "/exit.ckpt";
-  const std::string endpoint = spec->agentEndpoint, identity = spec->containerId;
+  const std::string endpoint = spec->agentEndpoint;
+  const std::string identity = executorIdentity(spec->containerId, spec->secret);
   Executor executor(loop, link, *runner, std::move(*spec), options, [&](int code) {
     exitCode = code;
     loop.stop();

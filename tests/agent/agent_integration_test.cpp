@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -65,6 +66,7 @@ class AgentIntegrationTest : public ::testing::Test {
     masterLink_ = net_.connect("master", "agent-it");
     masterServer_->setHandler(
         [this](const std::string&, std::string_view, std::string_view p) { onMaster(p); });
+    ASSERT_TRUE(paths::makeExecutorSocketDir(workDir_));
     auto executors = ZmqServer::create(loop_, paths::executorEndpoint(workDir_));
     ASSERT_TRUE(executors) << executors.error().message;
     executors_ = std::move(*executors);
@@ -333,6 +335,69 @@ TEST_F(AgentIntegrationTest, GarbageOnTheExecutorSocketIsDropped) {
   EXPECT_EQ(terminalOf("after")->state, TaskState::FINISHED);
   auto counters = agent_->snapshot()->counters;
   EXPECT_GE(counters.messagesRejected["decode"], 1u);
+}
+
+// A process that reaches the executor socket (as a task could before it was
+// moved into a root-only directory) claims another container's identity and
+// reports it FINISHED: the agent refuses it, the task keeps running, and its
+// real executor keeps its link (a kill still goes through it).
+TEST_F(AgentIntegrationTest, AnotherProcessCannotSpeakForAnExecutor) {
+  runTask("victim", "sleep 30", /*grace=*/1);
+  ASSERT_TRUE(runUntil(
+      [&] {
+        auto states = statesOf("victim");
+        return std::find(states.begin(), states.end(), TaskState::RUNNING) != states.end();
+      },
+      seconds(10)));
+  std::string containerId;
+  for (const auto& u : updates_) {
+    if (u.taskId == "victim" && !u.containerId.empty()) containerId = u.containerId;
+  }
+  ASSERT_FALSE(containerId.empty());
+  struct stat dir {};
+  ASSERT_EQ(stat(paths::executorSocketDir(workDir_).c_str(), &dir), 0);
+  EXPECT_EQ(dir.st_mode & 07777, 0700u);
+
+  auto forge = [&](const std::string& identity) {
+    auto rogue = std::make_unique<zmq::socket_t>(zmqContext(), zmq::socket_type::dealer);
+    rogue->set(zmq::sockopt::linger, 0);
+    rogue->set(zmq::sockopt::routing_id, identity);
+    rogue->connect(paths::executorEndpoint(workDir_));
+    auto send = [&](const std::string& frame) {
+      rogue->send(zmq::buffer(std::string_view(kExecutorProtocol)), zmq::send_flags::sndmore);
+      rogue->send(zmq::buffer(frame), zmq::send_flags::none);
+    };
+    send(buildEnvelope<schema::ExecutorEnvelope>([&](auto e) {
+      auto r = e.initRegister();
+      r.setContainerId(containerId);
+      r.setTaskId("victim");
+      r.setFrameworkId("fw");
+    }));
+    TaskStatus finished;
+    finished.taskId = "victim";
+    finished.containerId = containerId;
+    finished.state = TaskState::FINISHED;
+    finished.uuid = randomUuidBytes();
+    send(buildEnvelope<schema::ExecutorEnvelope>(
+        [&](auto e) { toCapnp(finished, e.initStatusUpdate()); }));
+    return rogue;
+  };
+  // Its bare container ID (what executors used to use), and a wrong secret.
+  auto bare = forge(containerId);
+  auto guessed = forge(containerId + ":" + std::string(32, '0'));
+  ASSERT_TRUE(runUntil(
+      [&] {
+        const auto& rejected = agent_->snapshot()->counters.messagesRejected;
+        auto it = rejected.find("forged");
+        return it != rejected.end() && it->second >= 4;
+      },
+      seconds(5)));
+  EXPECT_EQ(terminalOf("victim"), nullptr);
+  // The agent still reaches the real executor: the kill goes through it
+  // (grace 1 s) rather than waiting for the executor's silence.
+  killTask("victim");
+  ASSERT_TRUE(waitTerminal("victim", seconds(5)));
+  EXPECT_EQ(terminalOf("victim")->state, TaskState::KILLED);
 }
 
 TEST_F(AgentIntegrationTest, FilesApiServesSandboxesOnly) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/executor/envelope.hpp"
+#include "agent/executor/executor_identity.hpp"
 #include "common/fake_transport.hpp"
 #include "schemas/executor.capnp.h"
 #include "tests/agent/fake_containerizer.hpp"
@@ -117,7 +118,8 @@ class AgentTest : public ::testing::Test {
   void connectExecutor() {
     ASSERT_FALSE(containerizer_.launched.empty());
     const auto& config = containerizer_.launched.back();
-    executor_ = net_.connect("executors", config.containerId);
+    executor_ =
+        net_.connect("executors", executorIdentity(config.containerId, config.executorSecret));
     executor_->setHandler([this](std::string_view, std::string_view payload) {
       toExecutor_.push_back(std::string(payload));
     });
@@ -127,6 +129,7 @@ class AgentTest : public ::testing::Test {
                       r.setTaskId(config.task.taskId);
                       r.setFrameworkId(config.frameworkId);
                       r.setPid(99);
+                      r.setSecret(config.executorSecret);
                     }));
     loop_.runUntilIdle();
   }

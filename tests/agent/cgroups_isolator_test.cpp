@@ -49,6 +49,7 @@ class CgroupsIsolatorTest : public ::testing::Test {
     masterLink_ = net_.connect("master", "agent-cg");
     masterServer_->setHandler(
         [this](const std::string&, std::string_view, std::string_view p) { onMaster(p); });
+    ASSERT_TRUE(paths::makeExecutorSocketDir(workDir_));
     auto executors = ZmqServer::create(loop_, paths::executorEndpoint(workDir_));
     ASSERT_TRUE(executors) << executors.error().message;
     executors_ = std::move(*executors);

@@ -45,6 +45,10 @@ class RealAgentHarness {
         seen_[updates_[i].taskId] |= 1u << static_cast<unsigned>(updates_[i].state);
       }
     });
+    if (Status s = paths::makeExecutorSocketDir(workDir_); !s) {
+      error_ = s.error().message;
+      return;
+    }
     auto executors = ZmqServer::create(loop_, paths::executorEndpoint(workDir_));
     if (!executors) {
       error_ = executors.error().message;
