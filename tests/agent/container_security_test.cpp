@@ -190,6 +190,20 @@ TEST_F(ContainerSecurityTest, AnotherUserHasNoCapabilitiesAndTheSameBound) {
   EXPECT_EQ(status["Seccomp"], "2");
 }
 
+// A task that could connect to the executor socket could speak for other
+// containers' executors: a task not run as root finds no path to it.
+TEST_F(ContainerSecurityTest, ATaskOfAnotherUserHasNoPathToTheExecutorSocket) {
+  ASSERT_EQ(chmod(workDir_.c_str(), 0755), 0);  // as a work dir under /var/lib would be
+  startAgent();
+  const std::string socket = paths::executorSocket(workDir_);
+  struct stat st {};
+  ASSERT_EQ(stat(socket.c_str(), &st), 0) << socket;
+  ASSERT_TRUE(S_ISSOCK(st.st_mode));
+  std::string out = output(
+      "reach", "if [ -e " + socket + " ]; then echo reachable; else echo none; fi", {}, "nobody");
+  EXPECT_EQ(out, "none\n");
+}
+
 TEST_F(ContainerSecurityTest, KernelInterfacesAreRefused) {
   startAgent();
   auto result = fields(output(
