@@ -48,6 +48,7 @@ struct Flags {
   size_t maxStartingContainers = defaultMaxStartingContainers();
   bool executorForkServer = true;
   std::string writableLayer = "disk";
+  double defaultTaskDiskMb = 0, diskCheckIntervalSec = 15;
 };
 
 // Creates, limits and removes a scratch cgroup under `root`.
@@ -328,6 +329,8 @@ int run(const Flags& flags) {
   options.supervisor.runtimeDir = runtimeDir;
   options.supervisor.checkpoint = true;
   options.supervisor.maxStarting = flags.maxStartingContainers;
+  options.supervisor.defaultDiskMb = flags.defaultTaskDiskMb;
+  options.supervisor.diskCheckInterval = seconds(flags.diskCheckIntervalSec);
   options.checkpoint = true;
   options.identity = AgentIdentity{"", "", flags.hostname, flags.resources};
   options.identity.bootId = *bootId;
@@ -430,6 +433,12 @@ int main(int argc, char** argv) {
       "hard CPU limit (CFS quota = cpus x period); per task: label agora.cgroups.cpu_quota")(
       "cgroups-pids-max", agora::po::value(&f.cgroupsPidsMax)->default_value(1024),
       "processes per container, 0 for no limit; per task: label agora.cgroups.pids_max")(
+      "default-task-disk", agora::po::value(&f.defaultTaskDiskMb)->default_value(0),
+      "disk limit in MB of a task's sandbox when the task asks for no `disk`; 0 for none")(
+      "disk-check-interval",
+      agora::po::value(&f.diskCheckIntervalSec)->default_value(f.diskCheckIntervalSec),
+      "seconds between measurements of sandboxes against their disk limit (off the event "
+      "loop); a task past its limit is killed with REASON_CONTAINER_LIMITATION_DISK; 0: never")(
       "max-starting-containers",
       agora::po::value(&f.maxStartingContainers)->default_value(f.maxStartingContainers),
       "containers started at once (launched, not yet running; default 8 per CPU); later "

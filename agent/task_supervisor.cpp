@@ -46,6 +46,9 @@ TaskSupervisor::TaskSupervisor(EventLoop& loop, ServerTransport& executors,
       });
   containerizer_.setTerminationHandler(
       [this](const std::string& id, int status) { onContainerTerminated(id, status); });
+  if (options_.diskCheckInterval > Duration::zero()) {
+    diskTimer_ = loop_.addPeriodic(options_.diskCheckInterval, [this] { checkDisk(); });
+  }
 }
 
 TaskSupervisor::~TaskSupervisor() {
@@ -56,6 +59,8 @@ TaskSupervisor::~TaskSupervisor() {
     if (record.timer) loop_.cancelTimer(*record.timer);
   }
   if (reconnectTimer_) loop_.cancelTimer(*reconnectTimer_);
+  if (diskTimer_) loop_.cancelTimer(*diskTimer_);
+  if (diskThread_.joinable()) diskThread_.join();
 }
 
 void TaskSupervisor::launch(const FrameworkInfo& framework, const TaskInfo& task) {
@@ -388,7 +393,8 @@ void TaskSupervisor::onContainerTerminated(const std::string& containerId, int w
     std::string how = waitStatus == ChildReaper::kUnknownStatus
                           ? std::string("Executor exited")
                           : "Executor " + describeWaitStatus(waitStatus);
-    auto limit = containerizer_.limitation(containerId);
+    auto limit = record.diskLimitation ? record.diskLimitation
+                                       : containerizer_.limitation(containerId);
     if (record.killGraceSec) {
       report(record, TaskState::KILLED, record.deathReason,
              how + " while the task was being killed");
@@ -418,11 +424,14 @@ void TaskSupervisor::report(Record& record, TaskState state, TaskReason reason,
 }
 
 void TaskSupervisor::applyLimitation(const Record& record, TaskStatus& status) const {
-  if (status.state != TaskState::FAILED) return;
-  auto limit = containerizer_.limitation(record.containerId);
+  if (!isTerminal(status.state) || (status.state != TaskState::FAILED && !record.diskLimitation))
+    return;
+  auto limit = record.diskLimitation ? record.diskLimitation
+                                     : containerizer_.limitation(record.containerId);
   if (!limit) return;
   LOG(INFO) << "task " << record.task.taskId << " failed: " << limit->message
             << " (executor said: " << status.message << ")";
+  status.state = TaskState::FAILED;
   status.reason = limit->reason;
   status.message = limit->message;
 }

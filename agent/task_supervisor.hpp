@@ -32,6 +32,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/agent_snapshot.hpp"
@@ -74,6 +75,13 @@ class TaskSupervisor {
     // launches then does not start hundreds of executors that compete for
     // the CPU and all start late. 0: no limit.
     size_t maxStarting = 0;
+    // Disk limits (like Mesos's disk/du isolator): every diskCheckInterval
+    // the sandboxes of running tasks are measured off the loop thread, and
+    // a task using more than its `disk` (defaultDiskMb when it asks for
+    // none; 0: no limit) is killed with REASON_CONTAINER_LIMITATION_DISK.
+    // A zero interval checks nothing.
+    Duration diskCheckInterval = seconds(15);
+    double defaultDiskMb = 0;
   };
   struct TaskReport {
     std::string frameworkId;
@@ -151,6 +159,7 @@ class TaskSupervisor {
     double started = 0;
     std::optional<EventLoop::TimerId> timer;  // registration timeout or kill escalation
     std::optional<ResourceStatistics> usage;  // last sample; reset when terminated
+    std::optional<ContainerLimitation> diskLimitation;  // set when killed for its disk use
   };
 
   // Starts the container now or queues it behind Options::maxStarting.
@@ -193,6 +202,11 @@ class TaskSupervisor {
   void checkpointStream(const Record& record);
   void sendReconnects();
   void reject(const char* reason, const std::string& detail);
+  // Measures the sandboxes with a disk limit on a thread of its own (one
+  // round at a time); onDiskUsage() gets each result on the loop.
+  void checkDisk();
+  void onDiskUsage(const std::string& containerId, uint64_t bytes, uint64_t limitBytes);
+  double diskLimitMb(const Record& record) const;
   Record* find(const std::string& frameworkId, const std::string& taskId);
 
   EventLoop& loop_;
@@ -208,6 +222,9 @@ class TaskSupervisor {
   StartSockets startSockets_;
   std::map<std::pair<std::string, std::string>, std::string> byTask_;  // (fw, task) -> container
   std::optional<EventLoop::TimerId> reconnectTimer_;
+  std::optional<EventLoop::TimerId> diskTimer_;
+  bool diskCheckRunning_ = false;
+  std::thread diskThread_;  // the last round's walker; joined before the next and at the end
   std::string usageCursor_;  // refreshUsage() resumes after this container ID
   size_t starting_ = 0;                // records with `starting`
   std::deque<std::string> startQueue_;  // container IDs; stale entries skipped

@@ -73,7 +73,8 @@ class AgentIntegrationTest : public ::testing::Test {
     startAgent(std::string(AGORA_BIN_DIR) + "/agora-executor");
   }
 
-  void startAgent(const std::string& executorPath, size_t maxStarting = 0) {
+  void startAgent(const std::string& executorPath, size_t maxStarting = 0,
+                  double defaultDiskMb = 0) {
     agent_.reset();
     containerizer_.reset();
     std::vector<std::unique_ptr<Isolator>> isolators;
@@ -86,6 +87,8 @@ class AgentIntegrationTest : public ::testing::Test {
     options.hostname = "it";
     options.supervisor.workDir = workDir_;
     options.supervisor.maxStarting = maxStarting;
+    options.supervisor.defaultDiskMb = defaultDiskMb;
+    options.supervisor.diskCheckInterval = millis(200);
     options.statusUpdates.retryMin = seconds(0.5);
     options.statusUpdates.retryMax = seconds(1);
     agent_ = std::make_unique<Agent>(loop_, *masterLink_, *executors_, *containerizer_, options);
@@ -398,6 +401,23 @@ TEST_F(AgentIntegrationTest, AnotherProcessCannotSpeakForAnExecutor) {
   killTask("victim");
   ASSERT_TRUE(waitTerminal("victim", seconds(5)));
   EXPECT_EQ(terminalOf("victim")->state, TaskState::KILLED);
+}
+
+// A task writing past its `disk` is killed with the limitation (measured
+// off the loop like `du`); a task asking for none gets the agent's default.
+TEST_F(AgentIntegrationTest, ATaskPastItsDiskLimitIsKilledWithTheReason) {
+  agent_.reset();
+  startAgent(std::string(AGORA_BIN_DIR) + "/agora-executor", 0, /*defaultDiskMb=*/8);
+  runTask("fill", "dd if=/dev/zero of=fill bs=1M count=64 2>/dev/null; sleep 30");
+  ASSERT_TRUE(waitTerminal("fill", seconds(15)));
+  EXPECT_EQ(terminalOf("fill")->state, TaskState::FAILED);
+  EXPECT_EQ(terminalOf("fill")->reason, TaskReason::CONTAINER_LIMITATION_DISK);
+  EXPECT_NE(terminalOf("fill")->message.find("exceeds the sandbox's limit (8.0 MB)"),
+            std::string::npos)
+      << terminalOf("fill")->message;
+  runTask("small", "dd if=/dev/zero of=fill bs=1M count=1 2>/dev/null");
+  ASSERT_TRUE(waitTerminal("small"));
+  EXPECT_EQ(terminalOf("small")->state, TaskState::FINISHED);
 }
 
 TEST_F(AgentIntegrationTest, FilesApiServesSandboxesOnly) {
