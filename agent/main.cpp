@@ -48,7 +48,7 @@ struct Flags {
   size_t maxStartingContainers = defaultMaxStartingContainers();
   bool executorForkServer = true;
   std::string writableLayer = "disk";
-  double defaultTaskDiskMb = 0, diskCheckIntervalSec = 15;
+  double defaultTaskDiskMb = 0, diskCheckIntervalSec = 15, sandboxGcDelaySec = 7 * 86400;
 };
 
 // Creates, limits and removes a scratch cgroup under `root`.
@@ -331,6 +331,7 @@ int run(const Flags& flags) {
   options.supervisor.maxStarting = flags.maxStartingContainers;
   options.supervisor.defaultDiskMb = flags.defaultTaskDiskMb;
   options.supervisor.diskCheckInterval = seconds(flags.diskCheckIntervalSec);
+  options.supervisor.sandboxGcDelay = seconds(flags.sandboxGcDelaySec);
   options.checkpoint = true;
   options.identity = AgentIdentity{"", "", flags.hostname, flags.resources};
   options.identity.bootId = *bootId;
@@ -439,6 +440,10 @@ int main(int argc, char** argv) {
       agora::po::value(&f.diskCheckIntervalSec)->default_value(f.diskCheckIntervalSec),
       "seconds between measurements of sandboxes against their disk limit (off the event "
       "loop); a task past its limit is killed with REASON_CONTAINER_LIMITATION_DISK; 0: never")(
+      "sandbox-gc-delay",
+      agora::po::value(&f.sandboxGcDelaySec)->default_value(f.sandboxGcDelaySec),
+      "seconds a finished task's sandbox is kept (after its updates are acknowledged) before "
+      "it is removed; 0: kept forever")(
       "max-starting-containers",
       agora::po::value(&f.maxStartingContainers)->default_value(f.maxStartingContainers),
       "containers started at once (launched, not yet running; default 8 per CPU); later "

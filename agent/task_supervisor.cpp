@@ -46,6 +46,10 @@ TaskSupervisor::TaskSupervisor(EventLoop& loop, ServerTransport& executors,
       });
   containerizer_.setTerminationHandler(
       [this](const std::string& id, int status) { onContainerTerminated(id, status); });
+  if (options_.sandboxGcDelay > Duration::zero()) {
+    // Its own trash next to the sandboxes (same filesystem): a rename each.
+    sandboxRemover_ = std::make_unique<DirRemover>(options_.workDir + "/sandbox-trash");
+  }
   if (options_.diskCheckInterval > Duration::zero()) {
     diskTimer_ = loop_.addPeriodic(options_.diskCheckInterval, [this] { checkDisk(); });
   }
@@ -61,6 +65,7 @@ TaskSupervisor::~TaskSupervisor() {
   if (reconnectTimer_) loop_.cancelTimer(*reconnectTimer_);
   if (diskTimer_) loop_.cancelTimer(*diskTimer_);
   if (diskThread_.joinable()) diskThread_.join();
+  for (EventLoop::TimerId id : gcTimers_) loop_.cancelTimer(id);
 }
 
 void TaskSupervisor::launch(const FrameworkInfo& framework, const TaskInfo& task) {
@@ -261,6 +266,15 @@ void TaskSupervisor::maybeForget(std::string containerId) {
       LOG(ERROR) << "cannot remove the checkpoint of container " << containerId << ": "
                  << s.error().message;
     }
+  }
+  if (sandboxRemover_ && !record.sandbox.empty()) {
+    auto id = std::make_shared<EventLoop::TimerId>(0);
+    *id = loop_.addTimer(options_.sandboxGcDelay, [this, id, sandbox = record.sandbox] {
+      gcTimers_.erase(*id);
+      VLOG(1) << "removing sandbox " << sandbox;
+      sandboxRemover_->discard(sandbox);
+    });
+    gcTimers_.insert(*id);
   }
   records_.erase(it);
 }

@@ -31,6 +31,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,7 @@
 #include "agent/agent_snapshot.hpp"
 #include "agent/checkpoints.hpp"
 #include "agent/containerizer.hpp"
+#include "agent/dir_remover.hpp"
 #include "agent/image_provisioner.hpp"
 #include "agent/start_sockets.hpp"
 #include "agent/status_update_manager.hpp"
@@ -82,6 +84,10 @@ class TaskSupervisor {
     // A zero interval checks nothing.
     Duration diskCheckInterval = seconds(15);
     double defaultDiskMb = 0;
+    // A finished task's sandbox is removed (off the loop) this long after
+    // the task is forgotten (terminated, all updates acknowledged). Zero:
+    // sandboxes are kept.
+    Duration sandboxGcDelay = Duration::zero();
   };
   struct TaskReport {
     std::string frameworkId;
@@ -224,7 +230,10 @@ class TaskSupervisor {
   std::optional<EventLoop::TimerId> reconnectTimer_;
   std::optional<EventLoop::TimerId> diskTimer_;
   bool diskCheckRunning_ = false;
-  std::thread diskThread_;  // the last round's walker; joined before the next and at the end
+  std::thread diskThread_;
+  // Sandboxes of forgotten tasks (Options::sandboxGcDelay); null when kept.
+  std::unique_ptr<DirRemover> sandboxRemover_;
+  std::set<EventLoop::TimerId> gcTimers_;  // the last round's walker; joined before the next and at the end
   std::string usageCursor_;  // refreshUsage() resumes after this container ID
   size_t starting_ = 0;                // records with `starting`
   std::deque<std::string> startQueue_;  // container IDs; stale entries skipped

@@ -74,7 +74,7 @@ class AgentIntegrationTest : public ::testing::Test {
   }
 
   void startAgent(const std::string& executorPath, size_t maxStarting = 0,
-                  double defaultDiskMb = 0) {
+                  double defaultDiskMb = 0, Duration sandboxGcDelay = Duration::zero()) {
     agent_.reset();
     containerizer_.reset();
     std::vector<std::unique_ptr<Isolator>> isolators;
@@ -89,6 +89,7 @@ class AgentIntegrationTest : public ::testing::Test {
     options.supervisor.maxStarting = maxStarting;
     options.supervisor.defaultDiskMb = defaultDiskMb;
     options.supervisor.diskCheckInterval = millis(200);
+    options.supervisor.sandboxGcDelay = sandboxGcDelay;
     options.statusUpdates.retryMin = seconds(0.5);
     options.statusUpdates.retryMax = seconds(1);
     agent_ = std::make_unique<Agent>(loop_, *masterLink_, *executors_, *containerizer_, options);
@@ -418,6 +419,20 @@ TEST_F(AgentIntegrationTest, ATaskPastItsDiskLimitIsKilledWithTheReason) {
   runTask("small", "dd if=/dev/zero of=fill bs=1M count=1 2>/dev/null");
   ASSERT_TRUE(waitTerminal("small"));
   EXPECT_EQ(terminalOf("small")->state, TaskState::FINISHED);
+}
+
+// A finished task's sandbox goes once its updates are acknowledged and the
+// delay passed; a running task's stays.
+TEST_F(AgentIntegrationTest, AFinishedTasksSandboxIsRemovedAfterTheDelay) {
+  agent_.reset();
+  startAgent(std::string(AGORA_BIN_DIR) + "/agora-executor", 0, 0, millis(300));
+  runTask("done", "echo hi");
+  runTask("running", "sleep 30");
+  ASSERT_TRUE(waitTerminal("done"));
+  std::string sandbox = sandboxOf("done");
+  ASSERT_FALSE(sandbox.empty());
+  ASSERT_TRUE(runUntil([&] { return !fs::exists(sandbox); }, seconds(10))) << sandbox;
+  EXPECT_TRUE(fs::exists(sandboxOf("running") + "/stdout"));
 }
 
 TEST_F(AgentIntegrationTest, FilesApiServesSandboxesOnly) {
