@@ -70,6 +70,15 @@ http::Response filesReadResponse(const SandboxFiles& files, const http::Request&
   auto chunk = files.read(*path, *offset, *length);
   if (!chunk) return http::errorResponse(httpStatus(chunk.error().code), chunk.error().message);
   http::Response response;
+  const std::string* raw = queryParam(request, "raw");
+  if (raw != nullptr && *raw == "1") {
+    // The bytes as they are (JSON strings cannot carry invalid UTF-8 or a
+    // character cut at the chunk's end); where they start in a header.
+    response.contentType = "application/octet-stream";
+    response.headers.emplace_back("X-Agora-Offset", std::to_string(chunk->offset));
+    response.body = std::move(chunk->data);
+    return response;
+  }
   // Task output is arbitrary bytes: invalid UTF-8 is replaced, never thrown on.
   response.body = nlohmann::json{{"data", chunk->data}, {"offset", chunk->offset}}.dump(
       -1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -1,5 +1,7 @@
 #include "cli/logs_command.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -15,10 +17,18 @@ namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(250);
 constexpr auto kStatePollInterval = std::chrono::seconds(1);
+// Failed reads in a row (with -f) before we say so.
+constexpr int kWarnAfterFailures = 3;
+// After the task ended, failed reads in a row (~15 s) before giving up.
+constexpr int kGiveUpAfterFailures = 60;
 
-void emit(std::ostream& out, const std::string& data) {
-  if (data.empty()) return;
-  out << data << std::flush;
+void writeAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n <= 0) return;  // stdout closed: nothing useful left to do
+    done += static_cast<size_t>(n);
+  }
 }
 
 // The task's entry, looked up again by its ID (and framework, as IDs are
@@ -127,19 +137,37 @@ int logsCommand(const std::vector<std::string>& args, GlobalOptions global) {
                                                 task->value("state", "?") + ")"});
   }
   SandboxFile file(agentUrl, sandbox + (useStderr ? "/stderr" : "/stdout"));
-  std::ostream& out = std::cout;
 
   auto lastStateCheck = std::chrono::steady_clock::now();
   bool terminal = isTerminalStateName(task->value("state", ""));
+  int failuresInARow = 0;
   while (true) {
-    auto data = file.readAll();
-    if (!data && data.error().code != ErrorCode::kNotFound) return fail(data.error());
-    if (data) emit(out, *data);
+    // Bytes unchanged, written as each chunk arrives (however long the log).
+    auto data = file.readAvailable([](const std::string& d) { writeAll(1, d); });
     if (!follow) {
       if (!data) return fail(data.error());
       return 0;
     }
-    if (terminal) return 0;  // drained after the task ended
+    if (!data && data.error().code != ErrorCode::kNotFound) {
+      // Following: the agent may be back soon; say so, keep trying.
+      if (++failuresInARow == kWarnAfterFailures) {
+        std::cerr << "agora: cannot read " << file.path() << " from the agent at "
+                  << file.agentBase() << ": " << data.error().message << "; still trying"
+                  << std::endl;
+      }
+    } else {
+      if (failuresInARow >= kWarnAfterFailures) {
+        std::cerr << "agora: reading the task's output again" << std::endl;
+      }
+      failuresInARow = 0;
+    }
+    bool drained = data || data.error().code == ErrorCode::kNotFound;
+    if (terminal && drained) return 0;  // drained after the task ended
+    if (terminal && failuresInARow >= kGiveUpAfterFailures) {
+      return fail(data.error().withContext("output cut after " + std::to_string(file.offset()) +
+                                           " bytes; the full output is " + file.path() +
+                                           " on the agent at " + file.agentBase()));
+    }
     std::this_thread::sleep_for(kPollInterval);
     if (std::chrono::steady_clock::now() - lastStateCheck >= kStatePollInterval) {
       lastStateCheck = std::chrono::steady_clock::now();

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <thread>
 
 namespace agora::cli {
 
@@ -12,6 +13,14 @@ namespace {
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
 // After the task ended, how long to wait for the master to show its sandbox.
 constexpr auto kLocateGrace = std::chrono::seconds(3);
+// While it runs, how long the sandbox may stay unknown before we say so.
+constexpr auto kLocateWarnAfter = std::chrono::seconds(3);
+// Failed reads in a row before we say so (one can be a blip).
+constexpr int kWarnAfterFailures = 3;
+// After the task ended, how long reads may keep failing before we give up.
+constexpr auto kDrainRetry = std::chrono::seconds(15);
+// While the task runs, bytes per stream per poll, so both streams keep moving.
+constexpr int64_t kRunningBite = 4 << 20;
 
 void writeAll(int fd, const std::string& data) {
   size_t done = 0;
@@ -56,36 +65,77 @@ void OutputStreamer::warnOnce(const std::string& message) {
   std::cerr << "agora: cannot stream the task's output: " << message << std::endl;
 }
 
-bool OutputStreamer::locate() {
+void OutputStreamer::readFailed(const std::string& message) {
+  if (++failuresInARow_ < kWarnAfterFailures || outageWarned_) return;
+  outageWarned_ = true;
+  std::cerr << "agora: cannot read the output of task " << taskId_ << " from the agent at "
+            << stdout_->agentBase() << " (" << failuresInARow_
+            << " tries): " << message << "; still trying" << std::endl;
+}
+
+bool OutputStreamer::locate(std::string* why) {
   if (stdout_) return true;
   auto task = master_.task(taskId_);
-  if (!task) return false;
+  if (!task) {
+    *why = task.error().message;
+    return false;
+  }
   std::string sandbox = task->value("sandbox", "");
   std::string agentUrl = task->value("agent_url", "");
   if (agentUrl.empty()) {
     std::lock_guard<std::mutex> lock(mutex_);
     agentUrl = offerAgentUrl_.value_or("");
   }
-  if (sandbox.empty() || agentUrl.empty()) return false;
+  if (sandbox.empty()) {
+    *why = "the master shows no sandbox for it (state " + task->value("state", "?") + ")";
+    return false;
+  }
+  if (agentUrl.empty()) {
+    *why = "its agent has no HTTP API (started without --http?)";
+    return false;
+  }
+  sandbox_ = sandbox;
   stdout_ = std::make_unique<SandboxFile>(agentUrl, sandbox + "/stdout");
   stderr_ = std::make_unique<SandboxFile>(agentUrl, sandbox + "/stderr");
   return true;
 }
 
-void OutputStreamer::pump(bool drain) {
+bool OutputStreamer::pump(bool drain) {
+  bool ok = true;
   for (auto [file, fd] : {std::pair{stdout_.get(), 1}, std::pair{stderr_.get(), 2}}) {
-    // While the task runs, read in bounded bites so both streams keep moving.
-    auto data = file->readAll(drain ? (64u << 20) : (4u << 20));
-    if (data) {
-      writeAll(fd, *data);
-    } else if (data.error().code != ErrorCode::kNotFound) {
-      warnOnce(data.error().message);
+    int out = fd;
+    auto read = file->readAvailable([out](const std::string& data) { writeAll(out, data); },
+                                    drain ? INT64_MAX : kRunningBite);
+    if (!read && read.error().code != ErrorCode::kNotFound) {
+      readFailed(read.error().message);
+      ok = false;
     }
+  }
+  if (ok) {
+    if (outageWarned_) std::cerr << "agora: reading the task's output again" << std::endl;
+    failuresInARow_ = 0;
+    outageWarned_ = false;
+  }
+  return ok;
+}
+
+void OutputStreamer::drain() {
+  auto failingSince = std::chrono::steady_clock::now();
+  while (!pump(/*drain=*/true)) {
+    if (std::chrono::steady_clock::now() - failingSince > kDrainRetry) {
+      std::cerr << "agora: output cut: printed " << stdout_->offset() << " bytes of stdout and "
+                << stderr_->offset() << " of stderr; the full output is in " << sandbox_
+                << "/stdout and /stderr on the agent at " << stdout_->agentBase()
+                << " (agora logs " << taskId_ << ")" << std::endl;
+      return;
+    }
+    std::this_thread::sleep_for(kPollInterval);
   }
 }
 
 void OutputStreamer::run() {
-  std::optional<std::chrono::steady_clock::time_point> finishedAt;
+  std::optional<std::chrono::steady_clock::time_point> finishedAt, launchedAt;
+  bool locateWarned = false;
   while (true) {
     bool launched, finishing;
     {
@@ -94,18 +144,25 @@ void OutputStreamer::run() {
       launched = offerAgentUrl_.has_value();
       finishing = finishing_;
     }
-    if (finishing && !finishedAt) finishedAt = std::chrono::steady_clock::now();
+    auto now = std::chrono::steady_clock::now();
+    if (finishing && !finishedAt) finishedAt = now;
+    if (launched && !launchedAt) launchedAt = now;
     if (!launched && !finishing) continue;
-    if (!locate()) {
-      if (finishing &&
-          (!launched || std::chrono::steady_clock::now() - *finishedAt > kLocateGrace)) {
-        if (launched) warnOnce("the master shows no sandbox for task " + taskId_);
+    std::string why;
+    if (!locate(&why)) {
+      if (finishing && (!launched || now - *finishedAt > kLocateGrace)) {
+        if (launched) warnOnce("task " + taskId_ + ": " + why);
         return;
+      }
+      if (launched && !locateWarned && now - *launchedAt > kLocateWarnAfter) {
+        locateWarned = true;
+        std::cerr << "agora: cannot read the output of task " << taskId_ << " yet: " << why
+                  << "; still trying" << std::endl;
       }
       continue;
     }
-    pump(/*drain=*/finishing);
-    if (finishing) return;
+    if (finishing) return drain();
+    pump(/*drain=*/false);
   }
 }
 

@@ -2,7 +2,11 @@
 // Streams a task's stdout and stderr to this process's stdout and stderr while
 // it runs, by polling its agent's files API on a thread of its own (HTTP calls
 // block; the driver's loop must not). The sandbox comes from the master's
-// /api/v1/tasks entry ("sandbox", "agent_url").
+// /api/v1/tasks entry ("sandbox", "agent_url"). Every byte is printed as the
+// agent stored it, however much there is; when reads keep failing it says so
+// on stderr (naming the agent and the error) and keeps trying, and if output
+// is still missing once the task ended it says how much was printed and where
+// the full output is.
 
 #include <atomic>
 #include <condition_variable>
@@ -34,8 +38,14 @@ class OutputStreamer {
 
  private:
   void run();
-  bool locate();  // sandbox + agent from the master; true once known
-  void pump(bool drain);
+  // Sandbox + agent from the master; true once known. Otherwise `why` says
+  // what is missing.
+  bool locate(std::string* why);
+  // Prints what is new on both streams (all of it when `drain`); false when
+  // a read failed (counted, and warned about after a few in a row).
+  bool pump(bool drain);
+  void drain();
+  void readFailed(const std::string& message);
   void warnOnce(const std::string& message);
 
   MasterClient master_;
@@ -47,7 +57,10 @@ class OutputStreamer {
   bool finishing_ = false;                    // guarded by mutex_
   // Owned by the streaming thread.
   std::unique_ptr<SandboxFile> stdout_, stderr_;
+  std::string sandbox_;
   bool warned_ = false;
+  int failuresInARow_ = 0;
+  bool outageWarned_ = false;
 };
 
 }  // namespace agora::cli

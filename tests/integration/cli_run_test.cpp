@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <thread>
+
+#include "common/subprocess.hpp"
 
 #include "tests/integration/cluster.hpp"
 
@@ -28,8 +32,88 @@ class CliRunTest : public ::testing::Test {
     return std::chrono::duration<double>(steady_clock::now() - start).count();
   }
 
+  // The task ID from `agora run`'s "agora: launched task ID ..." line.
+  static std::string launchedTask(const std::string& err) {
+    size_t at = err.find("agora: launched task ");
+    if (at == std::string::npos) return "";
+    return err.substr(at + 21, err.find_first_of(" \n", at + 21) - at - 21);
+  }
+  static std::string slurp(const std::string& path) {
+    std::stringstream ss;
+    ss << std::ifstream(path, std::ios::binary).rdbuf();
+    return ss.str();
+  }
+
   Cluster cluster_;
 };
+
+TEST_F(CliRunTest, OutputBeyond64MiBArrivesComplete) {
+  cluster_.startMaster();
+  cluster_.startAgent();
+  // Counted and summed on the way, not held in memory.
+  std::string command = "'" + binPath("agora") + "' --master " + cluster_.masterHttp() +
+                        " run -- 'seq 1 15000000' | cksum";
+  std::string out, err, expected;
+  ASSERT_EQ(cluster_.runCommand({"bash", "-o", "pipefail", "-c", command}, &out, &err,
+                                std::chrono::seconds(300)),
+            0)
+      << err;
+  ASSERT_EQ(cluster_.runCommand({"bash", "-c", "seq 1 15000000 | cksum"}, &expected), 0);
+  EXPECT_EQ(out, expected) << "bytes: " << out << " expected " << expected << err;
+  EXPECT_EQ(err.find("output cut"), std::string::npos) << err;
+}
+
+TEST_F(CliRunTest, RandomBytesArriveUnchanged) {
+  cluster_.startMaster();
+  cluster_.startAgent();
+  std::string out, err;
+  ASSERT_EQ(agora({"run", "--", "head -c 4096 /dev/urandom > rand.bin; cat rand.bin"}, &out,
+                  &err),
+            0)
+      << err;
+  nlohmann::json task = cluster_.task(launchedTask(err));
+  ASSERT_TRUE(task.is_object()) << err;
+  std::string sent = slurp(task["sandbox"].get<std::string>() + "/rand.bin");
+  ASSERT_EQ(sent.size(), 4096u);
+  EXPECT_EQ(out.size(), 4096u);
+  EXPECT_TRUE(out == sent);
+}
+
+TEST_F(CliRunTest, MultibyteCharacterAcrossTheMiBBoundaryArrivesIntact) {
+  cluster_.startMaster();
+  cluster_.startAgent();
+  std::string out, err;
+  // U+00E9 is bytes 1048575 and 1048576: the agent's 1 MiB chunks cut it.
+  ASSERT_EQ(agora({"run", "--", "head -c 1048575 /dev/zero | tr '\\0' a; printf '\\303\\251\\n'"},
+                  &out, &err),
+            0)
+      << err;
+  ASSERT_EQ(out.size(), 1048578u) << err;
+  EXPECT_EQ(out.substr(1048570), "aaaaa\xc3\xa9\n");
+}
+
+TEST_F(CliRunTest, AgentWithoutHttpApiIsNamedWhileTheTaskRuns) {
+  cluster_.startMaster();
+  // An agent with no HTTP API: its tasks' sandboxes cannot be read.
+  SpawnOptions options;
+  options.argv = {binPath("agora-agent"), "--master", cluster_.masterEndpoint(),
+                  "--work-dir", cluster_.root() + "/agent-nohttp",
+                  "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31100]"};
+  options.stdoutPath = cluster_.root() + "/agent-nohttp.log";
+  options.stderrPath = options.stdoutPath + ".err";
+  auto pid = spawn(options);
+  ASSERT_TRUE(static_cast<bool>(pid));
+  Child agent("agent-nohttp", *pid);
+  ASSERT_TRUE(eventually([&] {
+    return !cluster_.masterGet("/api/v1/agents").value("agents", nlohmann::json::array()).empty();
+  }));
+  std::string out, err;
+  // Cut off long before the task ends: the warning must come while it runs.
+  agora({"run", "--", "echo hi; sleep 12"}, &out, &err, "");
+  (void)out;
+  EXPECT_NE(err.find("cannot read the output of task run-"), std::string::npos) << err;
+  EXPECT_NE(err.find("its agent has no HTTP API"), std::string::npos) << err;
+}
 
 TEST_F(CliRunTest, RunWithoutAMasterFailsAtOnceNamingTheAddress) {
   std::string nowhere = "127.0.0.1:" + std::to_string(freePort());
