@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agent/http_api.hpp"
 #include "common/metrics.hpp"
 
 namespace agora::agent {
@@ -142,6 +143,30 @@ TEST_F(SandboxFilesTest, ReportsMissingFilesAndBadArguments) {
   std::string bad = "12x";
   EXPECT_FALSE(parseInt64(&bad, 0));
   EXPECT_EQ(*parseInt64(nullptr, 7), 7);
+}
+
+}  // namespace
+}  // namespace agora::agent
+
+namespace agora::agent {
+namespace {
+
+TEST_F(SandboxFilesTest, RawModeServesBytesUnchangedWithTheirOffset) {
+  std::string bytes = std::string("ab\xff\xfe", 4) + "\xc3";  // invalid UTF-8, a cut character
+  std::ofstream(path("bin"), std::ios::binary) << bytes;
+  http::Request request;
+  request.query = {{"path", path("bin")}, {"offset", "1"}, {"raw", "1"}};
+  http::Response raw = filesReadResponse(files(), request);
+  EXPECT_EQ(raw.status, 200);
+  EXPECT_EQ(raw.contentType, "application/octet-stream");
+  EXPECT_EQ(raw.body, bytes.substr(1));
+  ASSERT_EQ(raw.headers.size(), 1u);
+  EXPECT_EQ(raw.headers[0], (std::pair<std::string, std::string>{"X-Agora-Offset", "1"}));
+  // The JSON form stays for the web UI (invalid UTF-8 replaced).
+  request.query.erase("raw");
+  http::Response json = filesReadResponse(files(), request);
+  EXPECT_EQ(json.contentType, "application/json");
+  EXPECT_NE(json.body.find("\"offset\":1"), std::string::npos) << json.body;
 }
 
 }  // namespace
