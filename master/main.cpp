@@ -141,12 +141,12 @@ int run(int argc, char** argv) {
       "agent-reregister-timeout",
       po::value(&reregisterTimeout)->default_value(reregisterTimeout, "10m"),
       "time after a restart within which registered agents must re-register")(
-      "agent-unreachable-timeout", po::value(&unreachableTimeout)->default_value(unreachableTimeout, "10m"),
       "framework-resubscribe-timeout",
       po::value(&resubscribeTimeout)->default_value(resubscribeTimeout, "--agent-reregister-timeout"),
       "how long after its start (restart or takeover) the master waits for the schedulers that "
       "were connected before their own failover timeouts start (e.g. 15m); at least, and by "
       "default, --agent-reregister-timeout")(
+      "agent-unreachable-timeout", po::value(&unreachableTimeout)->default_value(unreachableTimeout, "10m"),
       "remove an agent unreachable this long (e.g. 10m): its tasks become GONE, and if it "
       "returns it must kill them and register anew")(
       "registry-max-agent-age", po::value(&maxAgentAge)->default_value(maxAgentAge, "14d"),
