@@ -279,23 +279,28 @@ void TaskSupervisor::maybeForget(std::string containerId) {
   records_.erase(it);
 }
 
+// An executor peer as logged: its container ID, never its secret.
+static std::string shownPeer(const std::string& peer) {
+  return parseExecutorIdentity(peer).containerId.substr(0, 64);
+}
+
 void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view protocol,
                                        std::string_view payload, bool fromStartSocket) {
   if (strikes_.banned(peer, loop_.clock().now())) {
-    return reject("banned_peer", "executor " + peer.substr(0, 64));
+    return reject("banned_peer", "executor " + shownPeer(peer));
   }
   auto frame = openFrame(kExecutorProtocol, protocol, payload, kExecutorMessageLimits);
   if (!frame) {
     if (frame.error().reason == kRejectOversized) strikes_.strike(peer, loop_.clock().now());
     return reject(frame.error().reason,
-                  "executor " + peer.substr(0, 64) + ": " + frame.error().detail);
+                  "executor " + shownPeer(peer) + ": " + frame.error().detail);
   }
   // The start socket is the executor's own (handed over at its launch).
   ExecutorPeer from =
       fromStartSocket ? ExecutorPeer{peer, ""} : parseExecutorIdentity(peer);
   auto it = records_.find(from.containerId);
   if (it == records_.end() || it->second.phase == Phase::kTerminated) {
-    return reject(kRejectInvalid, "message from unknown executor '" + peer.substr(0, 64) + "'");
+    return reject(kRejectInvalid, "message from unknown executor '" + shownPeer(peer) + "'");
   }
   Record& record = it->second;
   if (!fromStartSocket && !sameSecret(from.secret, record.secret)) {
@@ -338,8 +343,10 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
         detail = "unexpected message " + std::to_string(static_cast<int>(envelope.which()));
     }
   });
-  if (!read) return reject(kRejectDecode, "executor " + peer + ": " + read.error().message);
-  if (rejected) reject(rejected, "executor " + peer + ": " + detail);
+  if (!read) {
+    return reject(kRejectDecode, "executor " + shownPeer(peer) + ": " + read.error().message);
+  }
+  if (rejected) reject(rejected, "executor " + shownPeer(peer) + ": " + detail);
   if (record.recovered && !record.registered && !fromStartSocket) {
     sendToExecutor(record,
                    buildEnvelope<ExecutorEnvelope>([](auto envelope) { envelope.setReconnect(); }));
