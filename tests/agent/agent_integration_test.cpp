@@ -326,6 +326,7 @@ TEST_F(AgentIntegrationTest, MissingExecutorBinaryFailsTheLaunch) {
 TEST_F(AgentIntegrationTest, GarbageOnTheExecutorSocketIsDropped) {
   zmq::socket_t rogue(zmqContext(), zmq::socket_type::dealer);
   rogue.set(zmq::sockopt::linger, 0);
+  rogue.set(zmq::sockopt::routing_id, "rogue");  // printable: its frames reach decoding
   rogue.connect(paths::executorEndpoint(workDir_));
   rogue.send(zmq::str_buffer("just one frame"), zmq::send_flags::none);
   rogue.send(zmq::str_buffer("agora.executor.v1"), zmq::send_flags::sndmore);

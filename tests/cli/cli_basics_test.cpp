@@ -109,8 +109,8 @@ TEST(CliBasicsTest, NumbersHaveNoTrailingZeros) {
   RoleExplanation why =
       explainRole(limited, "eng", *Resources::parse("cpus:1;mem:2048"), std::nullopt);
   EXPECT_EQ(why.text,
-            "role eng: quota limit mem 1048576 with 1048000.5 consumed leaves 575.5 < requested "
-            "2048");
+            "role eng: quota limit mem 1048576 with 1048000.5 consumed (reservations, in use or "
+            "not, plus unreserved allocations) leaves 575.5 < requested 2048");
 }
 
 TEST(CliBasicsTest, JsonIsIndentedForPeopleAndCompactForPipes) {

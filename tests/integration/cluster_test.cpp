@@ -247,6 +247,7 @@ TEST_F(ClusterTest, AKilledAgentsLateReregistrationLosesNoTask) {
   // it queued, without the task, from its own connection.
   zmq::socket_t stale(zmqContext(), zmq::socket_type::dealer);
   stale.set(zmq::sockopt::linger, 0);
+  stale.set(zmq::sockopt::routing_id, "agent-stale");  // as every agent names itself
   stale.connect(cluster_.masterEndpoint());
   capnp::MallocMessageBuilder message;
   auto envelope = message.initRoot<schema::AgentEnvelope>();

@@ -134,12 +134,11 @@ TEST_F(MasterRestartTest, TaskKeepsRunningAcrossAMasterSigkillAndCanBeKilledAfte
 // SIGKILLed and started again: it re-subscribes, keeps streaming, and exits
 // with the task's code.
 TEST_F(MasterRestartTest, AgoraRunKeepsStreamingAcrossAMasterSigkillAndReturnsTheTaskCode) {
-  std::string release = cluster_.root() + "/release";
   std::string out = cluster_.root() + "/run.out", err = cluster_.root() + "/run.err";
   SpawnOptions options;
   options.argv = {binPath("agora"), "run", "--master", cluster_.masterHttp(),
                   "--scheduler-endpoint", cluster_.masterEndpoint(), "--timeout", "20", "--",
-                  "echo start; while [ ! -e " + release + " ]; do sleep 0.1; done; echo end; exit 3"};
+                  "echo start; while [ ! -e release ]; do sleep 0.1; done; echo end; exit 3"};
   options.stdoutPath = out;
   options.stderrPath = err;
   options.dieWithParent = true;
@@ -161,7 +160,12 @@ TEST_F(MasterRestartTest, AgoraRunKeepsStreamingAcrossAMasterSigkillAndReturnsTh
   EXPECT_EQ(frameworkNamed("agora-run").value("id", ""), before.value("id", ""));
   ASSERT_TRUE(run.running()) << slurp(err);
 
-  std::ofstream(release) << "go\n";
+  // In its sandbox, its working directory (a namespaced task has a /tmp of its own).
+  auto tasks = cluster_.masterGet("/api/v1/tasks");
+  ASSERT_EQ(tasks["tasks"].size(), 1u) << tasks.dump();
+  std::string sandbox = tasks["tasks"][0].value("sandbox", "");
+  ASSERT_FALSE(sandbox.empty()) << tasks.dump();
+  std::ofstream(sandbox + "/release") << "go\n";
   int code = run.wait(std::chrono::seconds(30));
   EXPECT_EQ(code, 3) << slurp(out) << slurp(err);
   EXPECT_EQ(slurp(out), "start\nend\n") << slurp(err);
