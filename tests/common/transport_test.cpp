@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <thread>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -95,6 +96,49 @@ TEST(ZmqTransportTest, ServerSurvivesMalformedFramesAndServesClients) {
   EXPECT_EQ(reply, "reply");
   EXPECT_EQ(received, std::vector<std::string>({"agora.agent.v1:hello"}));
   EXPECT_EQ((*server)->stats().malformedFrames.load(), 2u);
+}
+
+TEST(ZmqTransportTest, PeersWhoseIdentityIsNotPrintableAreNotServed) {
+  EventLoop loop;
+  auto server = ZmqServer::create(loop, "tcp://127.0.0.1:0");
+  ASSERT_TRUE(server.has_value());
+  std::string endpoint = (*server)->endpoint();
+  std::vector<std::string> peers;
+  (*server)->setHandler([&](const std::string& peer, std::string_view protocol, std::string_view) {
+    peers.push_back(peer);
+    (*server)->send(peer, protocol, "reply");
+  });
+  // An identity that would write a line of its own into the log, and none
+  // at all (ZeroMQ then makes one up: a zero byte and four random ones).
+  std::vector<zmq::socket_t> raws;
+  for (const char* identity : {"agent-x\nE1207 00:00:00 forged line", ""}) {
+    raws.emplace_back(zmqContext(), zmq::socket_type::dealer);
+    raws.back().set(zmq::sockopt::linger, 0);
+    if (*identity != '\0') raws.back().set(zmq::sockopt::routing_id, identity);
+    raws.back().connect(endpoint);
+    std::array<zmq::const_buffer, 2> frame = {zmq::buffer(std::string_view(kAgentProtocol)),
+                                              zmq::str_buffer("hello")};
+    zmq::send_multipart(raws.back(), frame);
+  }
+  auto client = ZmqClient::create(loop, endpoint, "client-1");
+  ASSERT_TRUE(client.has_value());
+  bool replied = false;
+  (*client)->setHandler([&](std::string_view, std::string_view) { replied = true; });
+  (*client)->send(kAgentProtocol, "hello");
+  // Until the reply and both dropped frames are in, or 10 s.
+  std::function<void()> poll = [&] {
+    if (replied && (*server)->stats().malformedFrames.load() >= 2) return loop.stop();
+    loop.addTimer(millis(10), poll);
+  };
+  poll();
+  auto deadline = loop.addTimer(seconds(10), [&] { loop.stop(); });
+  loop.run();
+  loop.cancelTimer(deadline);
+  EXPECT_EQ(peers, std::vector<std::string>{"client-1"});
+  EXPECT_EQ((*server)->stats().malformedFrames.load(), 2u);
+  EXPECT_TRUE(printableIdentity("agent-3f2a"));
+  EXPECT_FALSE(printableIdentity("a b"));
+  EXPECT_FALSE(printableIdentity(std::string("\0abcd", 5)));
 }
 
 TEST(ZmqTransportTest, SendToUnknownPeerFails) {

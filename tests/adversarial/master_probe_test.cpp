@@ -1,0 +1,151 @@
+// Hostile peers against a real master and agent on loopback: what a probe
+// of a running cluster tried, each asserting the attack fails, the daemons
+// keep serving and the counters move.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <regex>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "common/codec.hpp"
+#include "common/event_loop.hpp"
+#include "common/http_client.hpp"
+#include "common/model.hpp"
+#include "common/zmq_transport.hpp"
+#include "schemas/master_agent.capnp.h"
+#include "tests/integration/cluster.hpp"
+#include "tests/integration/recording_scheduler.hpp"
+#include "tests/support/hostile_frames.hpp"
+
+namespace agora::testing {
+namespace {
+
+class MasterProbeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_.startMaster();
+    cluster_.startAgent();
+  }
+
+  // agora_messages_rejected_total{reason=...} on the master's /metrics; -1 if absent.
+  double rejected(const std::string& reason) {
+    auto metrics = http::get("http://" + cluster_.masterHttp() + "/metrics");
+    if (!metrics) return -1;
+    std::smatch match;
+    std::regex line("agora_messages_rejected_total\\{reason=\"" + reason + "\"\\} ([0-9.e+]+)");
+    if (!std::regex_search(metrics->body, match, line)) return -1;
+    return std::stod(match[1]);
+  }
+
+  std::unique_ptr<sdk::SchedulerDriver> startFramework(RecordingScheduler& scheduler,
+                                                       TaskInfo task) {
+    auto launched = std::make_shared<std::atomic<bool>>(false);
+    scheduler.setOfferPolicy([task, launched](sdk::SchedulerDriver& driver, const Offer& offer) {
+      if (!launched->exchange(true)) {
+        driver.launch(offer.id, {task}, 5);
+      } else {
+        driver.decline({offer.id}, 60);
+      }
+    });
+    sdk::DriverOptions options;
+    options.framework.name = "probe-victim";
+    options.framework.roles = {"*"};
+    options.masterEndpoint = cluster_.masterEndpoint();
+    auto driver = sdk::SchedulerDriver::create(scheduler, options);
+    EXPECT_TRUE(driver.has_value());
+    (*driver)->start();
+    return std::move(*driver);
+  }
+
+  Cluster cluster_;
+};
+
+TEST_F(MasterProbeTest, DecompressionBombsAreRefusedUnopenedAndTheMasterKeepsServing) {
+  std::string bomb = zeroBomb(8u << 20);  // 64 KiB declaring 64 MiB
+  zmq::socket_t raw(zmqContext(), zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.set(zmq::sockopt::routing_id, "bomber");
+  raw.connect(cluster_.masterEndpoint());
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 600; ++i) {
+    std::array<zmq::const_buffer, 2> parts = {
+        zmq::buffer(std::string_view(i % 2 ? kAgentProtocol : kSchedulerProtocol)),
+        zmq::buffer(bomb)};
+    zmq::send_multipart(raw, parts);
+  }
+  // Every bomb is accounted for: refused from its segment table, or dropped
+  // unread once the peer is turned away.
+  ASSERT_TRUE(eventually([&] { return rejected("oversized") + rejected("banned_peer") >= 600; }))
+      << "oversized " << rejected("oversized") << ", banned_peer " << rejected("banned_peer");
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("600 bombs (%.1f MiB sent) handled in %.3f s: %g oversized, %g dropped unread\n",
+              600.0 * static_cast<double>(bomb.size()) / (1 << 20), seconds,
+              rejected("oversized"), rejected("banned_peer"));
+  EXPECT_GE(rejected("oversized"), 5);
+  EXPECT_GE(rejected("banned_peer"), 1);
+  // Still serving: a task runs end to end, and the real agent never left.
+  RecordingScheduler scheduler;
+  auto driver = startFramework(scheduler, shellTask("after-bombs", "true"));
+  EXPECT_TRUE(scheduler.waitForState("after-bombs", TaskState::FINISHED));
+  auto agents = cluster_.masterGet("/api/v1/agents");
+  ASSERT_EQ(agents["agents"].size(), 1u) << agents.dump();
+  EXPECT_EQ(agents["agents"][0]["status"], "REGISTERED") << agents.dump();
+}
+
+TEST_F(MasterProbeTest, ARegisteredAgentCannotFinishATaskRunningOnAnother) {
+  RecordingScheduler scheduler;
+  auto driver = startFramework(scheduler, shellTask("victim", "sleep 60"));
+  ASSERT_TRUE(scheduler.waitForState("victim", TaskState::RUNNING));
+
+  // A rogue agent registers, then speaks for the victim.
+  EventLoop loop;
+  auto rogue = ZmqClient::create(loop, cluster_.masterEndpoint(), "rogue-agent");
+  ASSERT_TRUE(rogue.has_value());
+  bool registered = false;
+  (*rogue)->setHandler([&](std::string_view, std::string_view payload) {
+    auto decoded = Decoded::parse(payload);
+    if (!decoded) return;
+    (void)catchDecode([&] {
+      if (decoded->root<schema::AgentEnvelope>().isAgentRegistered()) registered = true;
+    });
+    if (registered) loop.stop();
+  });
+  capnp::MallocMessageBuilder registration;
+  auto envelope = registration.initRoot<schema::AgentEnvelope>();
+  envelope.setVersion(schema::PROTOCOL_VERSION);
+  auto m = envelope.initRegisterAgent();
+  m.setHostname("rogue");
+  Resources::parse("cpus:1;mem:64")->toCapnp(m.initResources(2));
+  (*rogue)->send(kAgentProtocol, encodePacked(registration));
+  auto guard = loop.addTimer(seconds(15), [&] { loop.stop(); });
+  loop.run();
+  loop.cancelTimer(guard);
+  ASSERT_TRUE(registered);
+
+  capnp::MallocMessageBuilder forged;
+  auto out = forged.initRoot<schema::AgentEnvelope>();
+  out.setVersion(schema::PROTOCOL_VERSION);
+  auto update = out.initStatusUpdate();
+  update.setFrameworkId(scheduler.frameworkId());
+  TaskStatus status;
+  status.taskId = "victim";
+  status.frameworkId = scheduler.frameworkId();
+  status.state = TaskState::FINISHED;
+  status.uuid = std::string(16, 'x');
+  status.message = "forged";
+  toCapnp(status, update.initStatus());
+  (*rogue)->send(kAgentProtocol, encodePacked(forged));
+  loop.runUntilIdle();
+
+  ASSERT_TRUE(eventually([&] { return rejected("forged_update") >= 1; }));
+  auto latest = scheduler.latest("victim");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->state, TaskState::RUNNING) << latest->message;
+  EXPECT_EQ(cluster_.task("victim")["state"], "TASK_RUNNING") << cluster_.task("victim").dump();
+}
+
+}  // namespace
+}  // namespace agora::testing
