@@ -8,6 +8,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/master_client.hpp"
+#include "cli/output.hpp"
 #include "cli/sandbox_file.hpp"
 #include "common/http_client.hpp"
 
@@ -21,15 +22,6 @@ constexpr auto kStatePollInterval = std::chrono::seconds(1);
 constexpr int kWarnAfterFailures = 3;
 // After the task ended, failed reads in a row (~15 s) before giving up.
 constexpr int kGiveUpAfterFailures = 60;
-
-void writeAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n <= 0) return;  // stdout closed: nothing useful left to do
-    done += static_cast<size_t>(n);
-  }
-}
 
 // The task's entry, looked up again by its ID (and framework, as IDs are
 // unique per framework only).

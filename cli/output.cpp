@@ -41,4 +41,13 @@ void writeJson(std::ostream& out, const std::string& body, bool pretty) {
 
 void printJson(const std::string& body) { writeJson(std::cout, body, isatty(STDOUT_FILENO) == 1); }
 
+void writeAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n <= 0) return;  // stdout closed: nothing useful left to do
+    done += static_cast<size_t>(n);
+  }
+}
+
 }  // namespace agora::cli

@@ -18,4 +18,8 @@ void writeJson(std::ostream& out, const std::string& body, bool pretty);
 // writeJson to stdout, pretty when stdout is a terminal (isatty).
 void printJson(const std::string& body);
 
+// Task output, byte for byte: all of `data` to `fd`, retrying short writes;
+// stops quietly once the reader is gone (a closed pipe).
+void writeAll(int fd, const std::string& data);
+
 }  // namespace agora::cli

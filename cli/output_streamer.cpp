@@ -6,6 +6,8 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/output.hpp"
+
 namespace agora::cli {
 
 namespace {
@@ -21,15 +23,6 @@ constexpr int kWarnAfterFailures = 3;
 constexpr auto kDrainRetry = std::chrono::seconds(15);
 // While the task runs, bytes per stream per poll, so both streams keep moving.
 constexpr int64_t kRunningBite = 4 << 20;
-
-void writeAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n <= 0) return;  // stdout closed: nothing useful left to do
-    done += static_cast<size_t>(n);
-  }
-}
 
 }  // namespace
 
