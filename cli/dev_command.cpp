@@ -25,6 +25,34 @@ namespace {
 
 constexpr auto kStartTimeout = std::chrono::seconds(20);
 constexpr auto kStopGrace = std::chrono::seconds(10);
+// How long the stopped tasks' ends may take to reach the master.
+constexpr auto kEndsReachTheMaster = std::chrono::seconds(5);
+
+// Waits until the master lists none of `stopped` as active: their ends then
+// reached it, and through it their frameworks (an `agora run` streaming one
+// exits with its code), before the cluster goes. Bounded: a stuck report is
+// not worth hanging the stop for.
+void awaitEndsAtTheMaster(const std::string& masterHttp, const std::vector<StoppedTask>& stopped) {
+  auto deadline = std::chrono::steady_clock::now() + kEndsReachTheMaster;
+  while (!stopped.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto answer = http::get("http://" + masterHttp + "/api/v1/tasks?state=active",
+                            std::chrono::seconds(1));
+    if (answer && answer->status == 200) {
+      auto body = nlohmann::json::parse(answer->body, nullptr, false);
+      bool pending = false;
+      if (body.is_object() && body.contains("tasks") && body["tasks"].is_array()) {
+        for (const auto& task : body["tasks"]) {
+          for (const StoppedTask& gone : stopped) {
+            pending = pending || (task.is_object() && task.value("id", "") == gone.taskId &&
+                                  task.value("framework_id", "") == gone.frameworkId);
+          }
+        }
+      }
+      if (!pending) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
 // Names the `agora dev` running on a work dir; left behind only when it died
 // without stopping its cluster (kill -9), which the next start cleans up.
 constexpr const char* kMarkerFile = "dev.pid";
@@ -304,6 +332,7 @@ int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
   if (!(*agent)->poll()) {
     auto stopped = stopAgentTasks(o.agentHttp, o.workDir + "/agent", kStopGrace);
     if (stopped) {
+      awaitEndsAtTheMaster(o.masterHttp, *stopped);
       std::cout << "agora dev: " << describeStopped(*stopped, kStopGrace) << std::endl;
     } else {
       std::cerr << "agora dev: " << stopped.error().message << std::endl;
