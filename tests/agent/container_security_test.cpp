@@ -74,6 +74,15 @@ class ContainerSecurityTest : public ::testing::Test {
     char tmpl[] = "/var/tmp/agora-agent-sec-XXXXXX";
     workDir_ = mkdtemp(tmpl);
     ASSERT_TRUE(paths::makeDirs(paths::sandboxesRoot(workDir_)));
+    // A copy of the probe outside /tmp: a namespaced task has a /tmp of its
+    // own, which hides a build tree under the host's /tmp. World-readable,
+    // for the tasks run as another user.
+    char probeTmpl[] = "/var/tmp/agora-probe-XXXXXX";
+    probeDir_ = mkdtemp(probeTmpl);
+    ASSERT_EQ(chmod(probeDir_.c_str(), 0755), 0);
+    probe_ = probeDir_ + "/agora-escape-probe";
+    ASSERT_TRUE(fs::copy_file(kProbe, probe_));
+    fs::permissions(probe_, fs::perms(0755));
     hostMounts_ = mountTable();
   }
 
@@ -88,6 +97,7 @@ class ContainerSecurityTest : public ::testing::Test {
       rmdir(kHostCgroup.c_str());
     }
     fs::remove_all(workDir_);
+    if (!probeDir_.empty()) fs::remove_all(probeDir_);
   }
 
   void startAgent(bool namespaces = true) {
@@ -100,7 +110,7 @@ class ContainerSecurityTest : public ::testing::Test {
            const std::string& user = "") {
     TaskInfo task;
     task.taskId = taskId;
-    task.command.value = "P=" + kProbe + "; " + script;
+    task.command.value = "P=" + probe_ + "; " + script;
     task.command.user = user;
     task.killGracePeriodSec = 2;
     task.container = std::move(container);
@@ -123,6 +133,7 @@ class ContainerSecurityTest : public ::testing::Test {
   }
 
   std::string workDir_;
+  std::string probeDir_, probe_;  // the probe's copy outside /tmp
   std::string hostMounts_;
   std::unique_ptr<testing::RealAgentHarness> agent_;
 };
