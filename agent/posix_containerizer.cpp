@@ -39,6 +39,18 @@ PosixContainerizer::PosixContainerizer(ChildReaper& reaper, Options options,
   if (options_.forkServer) {
     forkServer_ = std::make_unique<ExecutorForkServer>(reaper_, options_.executorPath);
   }
+  if (options_.namespaces) warnOfUngrantableCapabilities();
+}
+
+void PosixContainerizer::warnOfUngrantableCapabilities() {
+  auto last = kernelLastCapability();
+  auto grantable = grantableCapabilities();
+  if (!last || !grantable) return;
+  auto all = resolveCapabilities({kAllCapabilities}, {}, *last);
+  if (!all || (*all & ~*grantable) == 0) return;
+  LOG(WARNING) << "this agent cannot grant " << capabilityNames(*all & ~*grantable)
+               << " (not in its capability bounding set): privileged tasks and cap_add ALL get "
+                  "the rest, and a task naming one of these in cap_add fails to launch";
 }
 
 PosixContainerizer::~PosixContainerizer() {

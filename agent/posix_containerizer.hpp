@@ -86,6 +86,8 @@ class PosixContainerizer final : public Containerizer {
   // when it runs without one or the profile cannot be built here (the
   // executor then reports why).
   std::optional<SeccompProgram> seccompFor(const TaskInfo& task);
+  // Logs the capabilities this agent cannot hand its containers.
+  static void warnOfUngrantableCapabilities();
   void onExecutorExited(const std::string& containerId, int waitStatus);
   void cleanup(const std::string& containerId);
   bool isolatorsHoldAllProcesses() const;

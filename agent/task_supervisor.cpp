@@ -445,7 +445,11 @@ void TaskSupervisor::report(Record& record, TaskState state, TaskReason reason,
 }
 
 void TaskSupervisor::applyLimitation(const Record& record, TaskStatus& status) const {
-  if (!isTerminal(status.state) || (status.state != TaskState::FAILED && !record.diskLimitation))
+  // A FINISHED task whose container hit a limit failed too: the kernel killed
+  // one of its processes (an OOM kill of a child) and the command carried on.
+  bool finished = status.state == TaskState::FINISHED;
+  if (!isTerminal(status.state) ||
+      (status.state != TaskState::FAILED && !finished && !record.diskLimitation))
     return;
   auto limit = record.diskLimitation ? record.diskLimitation
                                      : containerizer_.limitation(record.containerId);
@@ -455,6 +459,10 @@ void TaskSupervisor::applyLimitation(const Record& record, TaskStatus& status) c
   status.state = TaskState::FAILED;
   status.reason = limit->reason;
   status.message = limit->message;
+  if (finished && !record.diskLimitation) {
+    status.message += "; the kernel killed a process of the task for it, and the command then "
+                      "exited 0";
+  }
 }
 
 void TaskSupervisor::refreshUsage() {

@@ -1,6 +1,7 @@
 #include "agent/executor/security_policy.hpp"
 
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <sys/capability.h>
@@ -60,11 +61,50 @@ Result<int> kernelLastCapability() {
   return bits - 1;
 }
 
+Result<CapabilitySet> grantableCapabilities() {
+  auto last = kernelLastCapability();
+  if (!last) return makeError(last.error());
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) {
+    return makeError(ErrorCode::kInternal, std::string("capget: ") + strerror(errno));
+  }
+  CapabilitySet permitted = CapabilitySet{data[0].permitted} |
+                            CapabilitySet{data[1].permitted} << 32;
+  CapabilitySet grantable = 0;
+  for (int cap = 0; cap <= *last && cap < 64; ++cap) {
+    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1) grantable |= CapabilitySet{1} << cap;
+  }
+  return grantable & permitted;
+}
+
+Result<CapabilitySet> capabilitiesWithin(const ContainerInfo& container, int lastCapability,
+                                         CapabilitySet grantable) {
+  if (container.privileged) {
+    auto all = resolveCapabilities({kAllCapabilities}, {}, lastCapability);
+    if (!all) return all;
+    return *all & grantable;
+  }
+  auto set = resolveCapabilities(container.capAdd, container.capDrop, lastCapability);
+  if (!set) return set;
+  CapabilitySet named = 0;
+  for (const auto& name : container.capAdd) {
+    if (auto cap = parseCapability(name); cap && *cap < 64) named |= CapabilitySet{1} << *cap;
+  }
+  if (CapabilitySet missing = named & ~grantable; missing != 0) {
+    return makeError(ErrorCode::kFailedPrecondition,
+                     "capAdd: this agent cannot grant " + capabilityNames(missing) +
+                         ": not in its own capability bounding set");
+  }
+  return *set & grantable;
+}
+
 Result<CapabilitySet> containerCapabilities(const ContainerInfo& container) {
   auto last = kernelLastCapability();
   if (!last) return makeError(last.error());
-  if (container.privileged) return resolveCapabilities({kAllCapabilities}, {}, *last);
-  return resolveCapabilities(container.capAdd, container.capDrop, *last);
+  auto grantable = grantableCapabilities();
+  if (!grantable) return makeError(grantable.error());
+  return capabilitiesWithin(container, *last, *grantable);
 }
 
 Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(

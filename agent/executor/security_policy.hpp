@@ -90,9 +90,20 @@ class SecurityPolicy {
 // The highest capability number the running kernel knows.
 Result<int> kernelLastCapability();
 
+// What this process can hand its children: its capability bounding set and
+// its permitted set both. On hosts (or in containers) with a reduced bounding
+// set this is less than every capability the kernel knows.
+Result<CapabilitySet> grantableCapabilities();
+
 // The capabilities `container` holds: all when privileged, else Docker's
-// default set plus capAdd minus capDrop. kFailedPrecondition when one is
-// unknown to the running kernel.
+// default set plus capAdd minus capDrop -- within `grantable`. "ALL" and
+// privileged get what is grantable; a capability named in capAdd that is not
+// grantable is kFailedPrecondition naming it, as is one unknown to the kernel
+// (its last capability is `lastCapability`).
+Result<CapabilitySet> capabilitiesWithin(const ContainerInfo& container, int lastCapability,
+                                         CapabilitySet grantable);
+
+// capabilitiesWithin() for the running kernel and this process.
 Result<CapabilitySet> containerCapabilities(const ContainerInfo& container);
 
 // Whether `container` runs under the seccomp profile.

@@ -197,6 +197,17 @@ TEST_F(CgroupsIsolatorTest, OverTheMemoryLimitTheTaskFailsWithTheMemoryReason) {
   EXPECT_EQ(t->message, "Memory limit exceeded: the task used more than its 32 MB (mem:32)");
 }
 
+TEST_F(CgroupsIsolatorTest, AChildKilledForMemoryFailsTheTaskThoughTheCommandExitsZero) {
+  // The pipeline's tail is OOM-killed; the shell goes on and exits 0.
+  runTask("child-oom", "head -c 200M /dev/zero | tail > /dev/null; exit 0", 0.5, 32);
+  ASSERT_TRUE(waitTerminal("child-oom"));
+  const TaskStatus* t = terminalOf("child-oom");
+  EXPECT_EQ(t->state, TaskState::FAILED) << t->message;
+  EXPECT_EQ(t->reason, TaskReason::CONTAINER_LIMITATION_MEMORY) << t->message;
+  EXPECT_NE(t->message.find("more than its 32 MB"), std::string::npos) << t->message;
+  EXPECT_NE(t->message.find("exited 0"), std::string::npos) << t->message;
+}
+
 TEST_F(CgroupsIsolatorTest, ATaskWithinItsMemoryLimitFinishes) {
   runTask("small", "head -c 4M /dev/zero | tail > /dev/null", 0.5, 64);
   ASSERT_TRUE(waitTerminal("small"));
