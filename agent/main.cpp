@@ -25,6 +25,7 @@
 #include "agent/proc_stat.hpp"
 #include "common/duration.hpp"
 #include "common/flags.hpp"
+#include "common/heap_trim.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/subprocess.hpp"
@@ -271,6 +272,7 @@ int run(const Flags& flags) {
     return 1;
   }
   Metrics metrics;
+  HeapTrimmer heapTrimmer(loop, metrics, "agent");
   std::unique_ptr<http::HttpServer> httpServer;
   std::string httpUrl;
   if (!flags.http.empty()) {

@@ -11,6 +11,7 @@
 #include "common/duration.hpp"
 #include "common/event_loop.hpp"
 #include "common/flags.hpp"
+#include "common/heap_trim.hpp"
 #include "common/http_server.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
@@ -263,6 +264,7 @@ int run(int argc, char** argv) {
   options.registrar = registrar.get();
   // Outlives the master (which updates it) and the HTTP server (which serves it).
   Metrics metrics;
+  HeapTrimmer heapTrimmer(loop, metrics, "master");
   master::Master master(loop, leadership ? leadership->transport() : **transport, options,
                         metrics);
   master::HttpApi api(master.snapshotCell(), loop, master);

@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <regex>
+#include <sys/resource.h>
+
+#include <fstream>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -58,6 +61,24 @@ class MasterProbeTest : public ::testing::Test {
     EXPECT_TRUE(driver.has_value());
     (*driver)->start();
     return std::move(*driver);
+  }
+
+  // A metric's value on the master's /metrics (the first line matching
+  // `series`, a regex); -1 if absent.
+  double metric(const std::string& series) {
+    auto metrics = http::get("http://" + cluster_.masterHttp() + "/metrics");
+    if (!metrics) return -1;
+    std::smatch match;
+    if (!std::regex_search(metrics->body, match, std::regex(series + " ([0-9.e+]+)"))) return -1;
+    return std::stod(match[1]);
+  }
+
+  double masterResidentMiB() {
+    std::ifstream in("/proc/" + std::to_string(cluster_.master().pid()) + "/status");
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+    }
+    return -1;
   }
 
   Cluster cluster_;
@@ -145,6 +166,56 @@ TEST_F(MasterProbeTest, ARegisteredAgentCannotFinishATaskRunningOnAnother) {
   ASSERT_TRUE(latest.has_value());
   EXPECT_EQ(latest->state, TaskState::RUNNING) << latest->message;
   EXPECT_EQ(cluster_.task("victim")["state"], "TASK_RUNNING") << cluster_.task("victim").dump();
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizedAllocator = true;
+#else
+constexpr bool kSanitizedAllocator = false;
+#endif
+
+TEST_F(MasterProbeTest, ThousandsOfConnectionsThatCameAndWentLeaveNoMemoryBehind) {
+  if (kSanitizedAllocator) GTEST_SKIP() << "the sanitizer's allocator keeps freed memory itself";
+  constexpr int kConnections = 4000;
+  rlimit files{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_max != RLIM_INFINITY && files.rlim_max < kConnections + 200) {
+    GTEST_SKIP() << "RLIMIT_NOFILE's hard limit is " << files.rlim_max;
+  }
+  files.rlim_cur = files.rlim_max;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &files), 0);
+  const double before = masterResidentMiB();
+  {
+    zmq::context_t context;
+    context.set(zmq::ctxopt::max_sockets, kConnections + 100);
+    std::vector<zmq::socket_t> peers;
+    for (int i = 0; i < kConnections; ++i) {
+      auto& peer = peers.emplace_back(context, zmq::socket_type::dealer);
+      peer.set(zmq::sockopt::linger, 0);
+      peer.set(zmq::sockopt::routing_id, "idle-" + std::to_string(i));
+      peer.connect(cluster_.masterEndpoint());
+      std::array<zmq::const_buffer, 2> parts = {zmq::buffer(std::string_view(kAgentProtocol)),
+                                                zmq::buffer(std::string_view("hello"))};
+      (void)zmq::send_multipart(peer, parts, zmq::send_flags::dontwait);
+    }
+    // The connections cost the master memory while they last (libzmq's
+    // buffers, ~28 KB each): otherwise this test would show nothing.
+    ASSERT_TRUE(eventually([&] { return masterResidentMiB() > before + 50; },
+                           std::chrono::seconds(60)))
+        << "resident " << masterResidentMiB() << " MiB, before " << before;
+    std::printf("master resident with %d connections: %.0f MiB (before: %.0f MiB)\n",
+                kConnections, masterResidentMiB(), before);
+  }
+  // All closed: the freed buffers go back to the system.
+  EXPECT_TRUE(eventually([&] { return masterResidentMiB() < before + 25; },
+                         std::chrono::seconds(40)))
+      << "resident " << masterResidentMiB() << " MiB, before " << before;
+  std::printf("master resident after they closed: %.0f MiB\n", masterResidentMiB());
+  EXPECT_GT(metric("agora_heap_trimmed_bytes_total\\{process=\"master\"\\}"), 50 << 20);
+  // And it still serves.
+  RecordingScheduler scheduler;
+  auto driver = startFramework(scheduler, shellTask("after-connections", "true"));
+  EXPECT_TRUE(scheduler.waitForState("after-connections", TaskState::FINISHED));
 }
 
 }  // namespace
