@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <set>
 
 #include "agent/agent.hpp"
 #include "agent/agent_metrics.hpp"
@@ -136,10 +137,13 @@ Result<Isolation> makeIsolation(const Flags& flags) {
 
 // Kills the containers an earlier run checkpointed whose executors still run
 // (same pid and start time) and removes every checkpoint: a fresh start.
+// `discarded` gets the IDs of every container the checkpoints named, whose
+// cgroups are then leftovers.
 Status startFresh(const std::string& workDir, const std::string& runtimeDir,
-                  const std::string& why) {
+                  const std::string& why, std::set<std::string>& discarded) {
   LOG(WARNING) << "starting fresh as a new agent: " << why;
   for (const ContainerState& c : checkpoints::readableContainers(runtimeDir)) {
+    discarded.insert(c.containerId);
     auto stat = c.executorPid > 0 ? readProcStat(c.executorPid) : std::nullopt;
     if (!stat || stat->startTime != c.executorStartTime) continue;
     LOG(WARNING) << "killing container " << c.containerId << " of task " << c.task.taskId
@@ -153,7 +157,8 @@ Status startFresh(const std::string& workDir, const std::string& runtimeDir,
 // checkpoint is an error unless --recover=cleanup; a changed boot ID (host
 // reboot) or --recover=cleanup means a fresh start.
 Result<RecoveredState> loadState(const Flags& flags, const std::string& workDir,
-                                 const std::string& runtimeDir, const std::string& bootId) {
+                                 const std::string& runtimeDir, const std::string& bootId,
+                                 std::set<std::string>& discarded) {
   auto state = checkpoints::recover(workDir, bootId, runtimeDir);
   if (!state && flags.recover != "cleanup") {
     return makeError(state.error().withContext(
@@ -171,7 +176,7 @@ Result<RecoveredState> loadState(const Flags& flags, const std::string& workDir,
           std::to_string(state->containers.size()) + " containers are gone";
   }
   if (why.empty()) return std::move(*state);
-  if (Status s = startFresh(workDir, runtimeDir, why); !s) return makeError(s.error());
+  if (Status s = startFresh(workDir, runtimeDir, why, discarded); !s) return makeError(s.error());
   return RecoveredState{};
 }
 
@@ -245,7 +250,8 @@ int run(const Flags& flags) {
     LOG(ERROR) << bootId.error().message;
     return 1;
   }
-  auto recovered = loadState(flags, workDir, runtimeDir, *bootId);
+  std::set<std::string> discarded;  // containers of checkpoints a fresh start removed
+  auto recovered = loadState(flags, workDir, runtimeDir, *bootId, discarded);
   if (!recovered) {
     LOG(ERROR) << recovered.error().message;
     return 1;
@@ -346,12 +352,14 @@ int run(const Flags& flags) {
   agent.recover(*recovered);
   if (isolation->cgroups != nullptr) {
     // After recovery: the cgroups of adopted containers stay; those of this
-    // work dir's other containers are leftovers.
+    // work dir's other containers, and of those a fresh start discarded, are
+    // leftovers.
     auto live = containerizer.containers();
     auto removed = isolation->cgroups->removeLeftovers([&](const std::string& id) {
       return validateId("container ID", id).has_value() &&
              std::find(live.begin(), live.end(), id) == live.end() &&
-             access(paths::containerDir(runtimeDir, id).c_str(), F_OK) == 0;
+             (discarded.count(id) > 0 ||
+              access(paths::containerDir(runtimeDir, id).c_str(), F_OK) == 0);
     });
     LOG(INFO) << "removed " << removed.size() << " leftover container cgroups";
   }

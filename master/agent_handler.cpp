@@ -293,6 +293,17 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
       return;
     }
   }
+  if (agent != nullptr && agent->peer != peer && connectionAnswers(*agent)) {
+    // Another process claims a connected agent. A restarted agent's old
+    // connection is closed (or stops answering); this one still answers,
+    // so the claim is an impostor's, or a stray copy's: refused, never
+    // obeyed, until the connection it contradicts is gone. A real agent's
+    // next retry is then heard.
+    reject("contested_reregistration",
+           "agent " + agentId + " re-registering from " + peer + " while its connection from " +
+               agent->peer + " still answers pings");
+    return;
+  }
   bool wasKnown = agent != nullptr;
   if (!wasKnown) {
     agent = &state_.agents[agentId];
@@ -420,6 +431,17 @@ void Master::readmitTask(Agent& agent, std::string frameworkId, TaskInfo info, T
 
 void Master::onPong(const std::string& peer, schema::Pong::Reader) {
   if (Agent* agent = state_.findAgentByPeer(peer)) agent->missedPongs = 0;
+}
+
+bool Master::connectionAnswers(const Agent& agent) {
+  if (agent.status != AgentStatus::kRegistered || agent.peer.empty() || agent.missedPongs > 1) {
+    return false;
+  }
+  return sendToAgent(agent.peer, "ping", [&](AgentEnvelope::Builder out) {
+    auto ping = out.initPing();
+    ping.setAgentId(agent.id);
+    ping.setKnown(true);
+  });
 }
 
 void Master::pingAgents() {

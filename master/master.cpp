@@ -145,7 +145,7 @@ void Master::rejectUndecodable(const std::string& peer, const char* who, const E
   }
 }
 
-void Master::sendToAgent(const std::string& peer, const char* type,
+bool Master::sendToAgent(const std::string& peer, const char* type,
                          const std::function<void(AgentEnvelope::Builder)>& fill) {
   capnp::MallocMessageBuilder message;
   auto envelope = message.initRoot<AgentEnvelope>();
@@ -154,7 +154,9 @@ void Master::sendToAgent(const std::string& peer, const char* type,
   metrics_.messageOut(std::string(kAgentProtocol), type);
   if (!transport_.send(peer, kAgentProtocol, encodePacked(message))) {
     VLOG(1) << "cannot send " << type << " to agent " << peer;
+    return false;
   }
+  return true;
 }
 
 void Master::sendEvent(const std::string& peer, const char* type,

@@ -181,7 +181,8 @@ class Master {
   // A frame that did not decode: "oversized" (and a strike against the peer)
   // when it would unpack past its protocol's limit, "malformed" otherwise.
   void rejectUndecodable(const std::string& peer, const char* who, const Error& error);
-  void sendToAgent(const std::string& peer, const char* type,
+  // False when the peer is not connected (its connection closed).
+  bool sendToAgent(const std::string& peer, const char* type,
                    const std::function<void(AgentEnvelope::Builder)>& fill);
   void sendEvent(const std::string& peer, const char* type,
                  const std::function<void(schema::Event::Builder)>& fill);
@@ -241,6 +242,9 @@ class Master {
                           const std::string& frameworkId, const std::string& taskId,
                           const std::string& uuid);
   void pingAgents();
+  // Whether `agent`'s current connection still answers: it answered one of
+  // the last two pings and is still connected (pinged again to keep it so).
+  bool connectionAnswers(const Agent& agent);
   void markAgentUnreachable(Agent& agent, const std::string& why);
 
   // agent_removal.cpp: unreachable agents past the timeout, and their return.

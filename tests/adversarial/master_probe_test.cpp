@@ -73,6 +73,38 @@ class MasterProbeTest : public ::testing::Test {
     return std::stod(match[1]);
   }
 
+  // A rogue agent process: a connection of its own that notes whether the
+  // master answered it as an agent (AgentRegistered).
+  struct Rogue {
+    EventLoop loop;
+    std::unique_ptr<ZmqClient> client;
+    bool answered = false;
+
+    // Runs the rogue's loop until the master answers or `limit` passes.
+    void runFor(Duration limit) {
+      auto guard = loop.addTimer(limit, [this] { loop.stop(); });
+      loop.run();
+      loop.cancelTimer(guard);
+    }
+  };
+
+  std::unique_ptr<Rogue> connectRogue() {
+    auto rogue = std::make_unique<Rogue>();
+    auto client = ZmqClient::create(rogue->loop, cluster_.masterEndpoint(), "rogue-agent");
+    EXPECT_TRUE(client.has_value());
+    if (!client) return nullptr;
+    rogue->client = std::move(*client);
+    rogue->client->setHandler([r = rogue.get()](std::string_view, std::string_view payload) {
+      auto decoded = Decoded::parse(payload);
+      if (!decoded) return;
+      (void)catchDecode([&] {
+        if (decoded->root<schema::AgentEnvelope>().isAgentRegistered()) r->answered = true;
+      });
+      if (r->answered) r->loop.stop();
+    });
+    return rogue;
+  }
+
   double masterResidentMiB() {
     std::ifstream in("/proc/" + std::to_string(cluster_.master().pid()) + "/status");
     for (std::string line; std::getline(in, line);) {
@@ -122,29 +154,17 @@ TEST_F(MasterProbeTest, ARegisteredAgentCannotFinishATaskRunningOnAnother) {
   ASSERT_TRUE(scheduler.waitForState("victim", TaskState::RUNNING));
 
   // A rogue agent registers, then speaks for the victim.
-  EventLoop loop;
-  auto rogue = ZmqClient::create(loop, cluster_.masterEndpoint(), "rogue-agent");
-  ASSERT_TRUE(rogue.has_value());
-  bool registered = false;
-  (*rogue)->setHandler([&](std::string_view, std::string_view payload) {
-    auto decoded = Decoded::parse(payload);
-    if (!decoded) return;
-    (void)catchDecode([&] {
-      if (decoded->root<schema::AgentEnvelope>().isAgentRegistered()) registered = true;
-    });
-    if (registered) loop.stop();
-  });
+  auto rogue = connectRogue();
+  ASSERT_NE(rogue, nullptr);
   capnp::MallocMessageBuilder registration;
   auto envelope = registration.initRoot<schema::AgentEnvelope>();
   envelope.setVersion(schema::PROTOCOL_VERSION);
   auto m = envelope.initRegisterAgent();
   m.setHostname("rogue");
   Resources::parse("cpus:1;mem:64")->toCapnp(m.initResources(2));
-  (*rogue)->send(kAgentProtocol, encodePacked(registration));
-  auto guard = loop.addTimer(seconds(15), [&] { loop.stop(); });
-  loop.run();
-  loop.cancelTimer(guard);
-  ASSERT_TRUE(registered);
+  rogue->client->send(kAgentProtocol, encodePacked(registration));
+  rogue->runFor(seconds(15));
+  ASSERT_TRUE(rogue->answered);
 
   capnp::MallocMessageBuilder forged;
   auto out = forged.initRoot<schema::AgentEnvelope>();
@@ -158,14 +178,55 @@ TEST_F(MasterProbeTest, ARegisteredAgentCannotFinishATaskRunningOnAnother) {
   status.uuid = std::string(16, 'x');
   status.message = "forged";
   toCapnp(status, update.initStatus());
-  (*rogue)->send(kAgentProtocol, encodePacked(forged));
-  loop.runUntilIdle();
+  rogue->client->send(kAgentProtocol, encodePacked(forged));
+  rogue->loop.runUntilIdle();
 
   ASSERT_TRUE(eventually([&] { return rejected("forged_update") >= 1; }));
   auto latest = scheduler.latest("victim");
   ASSERT_TRUE(latest.has_value());
   EXPECT_EQ(latest->state, TaskState::RUNNING) << latest->message;
   EXPECT_EQ(cluster_.task("victim")["state"], "TASK_RUNNING") << cluster_.task("victim").dump();
+}
+
+TEST_F(MasterProbeTest, AnotherProcessCannotTakeOverALiveAgentsId) {
+  RecordingScheduler scheduler;
+  auto driver = startFramework(scheduler, shellTask("victim", "sleep 60"));
+  ASSERT_TRUE(scheduler.waitForState("victim", TaskState::RUNNING));
+  auto agents = cluster_.masterGet("/api/v1/agents");
+  ASSERT_EQ(agents["agents"].size(), 1u) << agents.dump();
+  const std::string agentId = agents["agents"][0]["id"];
+  const std::string hostname = agents["agents"][0]["hostname"];
+
+  // A rogue process claims the real agent's ID with a huge offer and no
+  // tasks, again and again as a real agent retries: obeyed, the victim would
+  // be GONE while it runs and the real agent locked out.
+  auto rogue = connectRogue();
+  ASSERT_NE(rogue, nullptr);
+  for (uint64_t attempt = 1; attempt <= 5; ++attempt) {
+    capnp::MallocMessageBuilder claim;
+    auto envelope = claim.initRoot<schema::AgentEnvelope>();
+    envelope.setVersion(schema::PROTOCOL_VERSION);
+    auto m = envelope.initReregisterAgent();
+    m.setAgentId(agentId);
+    m.setHostname("rogue");
+    std::string attemptId = "rogue-attempt-" + std::to_string(attempt);
+    m.setAttempt(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(attemptId.data()),
+                                     attemptId.size()));
+    Resources::parse("cpus:64;mem:1048576")->toCapnp(m.initResources(2));
+    rogue->client->send(kAgentProtocol, encodePacked(claim));
+    rogue->runFor(millis(500));
+  }
+  ASSERT_TRUE(eventually([&] { return rejected("contested_reregistration") >= 5; }))
+      << rejected("contested_reregistration");
+  EXPECT_FALSE(rogue->answered) << "the rogue was answered as the agent";
+  agents = cluster_.masterGet("/api/v1/agents");
+  ASSERT_EQ(agents["agents"].size(), 1u) << agents.dump();
+  EXPECT_EQ(agents["agents"][0]["hostname"], hostname) << agents.dump();
+  EXPECT_EQ(agents["agents"][0]["status"], "REGISTERED") << agents.dump();
+  EXPECT_EQ(cluster_.task("victim")["state"], "TASK_RUNNING") << cluster_.task("victim").dump();
+  auto latest = scheduler.latest("victim");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->state, TaskState::RUNNING) << latest->message;
 }
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -78,6 +78,8 @@ uint16_t unusedPort() {
   return server ? static_cast<uint16_t>((*server)->port()) : 0;
 }
 
+constexpr const char* kSleeper = "echo $$ > pid; exec sleep 1000";
+
 class AgentRecoveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -275,6 +277,16 @@ class AgentRecoveryTest : public ::testing::Test {
 
   EventLoop loop_;
   std::unique_ptr<ZmqServer> master_;
+  // Starts the agent with cgroups isolation and runs task "caged" under it:
+  // its pid and its container's cgroup.
+  std::pair<pid_t, std::string> launchCaged() {
+    cgroupsRoot_ = "agora-recovery-" + std::to_string(getpid());
+    startAgent({"--isolation", "cgroups", "--cgroups-root", cgroupsRoot_});
+    registerAgent();
+    launchRunning("caged", kSleeper);
+    return {taskPid("caged"), cgroupsRoot_ + "/" + containerOf("caged")};
+  }
+
   std::string root_, workDir_, bootIdFile_, cgroupsRoot_;
   pid_t agentPid_ = 0;
   std::string agentPeer_;
@@ -283,7 +295,6 @@ class AgentRecoveryTest : public ::testing::Test {
   std::vector<TaskStatus> updates_;
 };
 
-constexpr const char* kSleeper = "echo $$ > pid; exec sleep 1000";
 // Runs until the file GO appears in the sandbox, then exits 0.
 constexpr const char* kWaiter = "echo $$ > pid; while [ ! -e GO ]; do sleep 0.02; done";
 
@@ -483,12 +494,7 @@ TEST_F(AgentRecoveryTest, CgroupsOfRecoveredContainersAreAdopted) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root";
   auto probe = cgroups::detectCgroups();
   if (!probe) GTEST_SKIP() << probe.error().message;
-  cgroupsRoot_ = "agora-recovery-" + std::to_string(getpid());
-  startAgent({"--isolation", "cgroups", "--cgroups-root", cgroupsRoot_});
-  registerAgent();
-  launchRunning("caged", kSleeper);
-  pid_t pid = taskPid("caged");
-  std::string cgroup = cgroupsRoot_ + "/" + containerOf("caged");
+  auto [pid, cgroup] = launchCaged();
   auto members = [&] {
     auto pids = (*probe)->processes(cgroup);
     return pids ? *pids : std::vector<pid_t>{};
@@ -510,6 +516,24 @@ TEST_F(AgentRecoveryTest, CgroupsOfRecoveredContainersAreAdopted) {
   ASSERT_TRUE(runUntil([&] { return count("caged", TaskState::KILLED) == 1; }, seconds(10)))
       << readFile(stderrPath());
   EXPECT_TRUE(runUntil([&] { return !(*probe)->exists(cgroup); }, seconds(5)));
+}
+
+TEST_F(AgentRecoveryTest, CleanupRemovesTheCgroupsOfTheContainersItKills) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  auto probe = cgroups::detectCgroups();
+  if (!probe) GTEST_SKIP() << probe.error().message;
+  auto [pid, cgroup] = launchCaged();
+  ASSERT_TRUE((*probe)->exists(cgroup));
+  stopAgent();
+
+  // A fresh start discards the checkpoints that named the container: its
+  // cgroup goes with its processes, not left behind for good.
+  startAgent({"--isolation", "cgroups", "--cgroups-root", cgroupsRoot_, "--recover", "cleanup"});
+  registerAgent();
+  EXPECT_FALSE(registrations_.back().reregister);
+  EXPECT_TRUE(runUntil([&] { return !processLive(pid); }, seconds(5)));
+  EXPECT_TRUE(runUntil([&] { return !(*probe)->exists(cgroup); }, seconds(5)))
+      << cgroup << " was left behind";
 }
 
 }  // namespace

@@ -86,5 +86,57 @@ TEST_F(MasterTest, AnAttemptSequenceNoRealHostCouldReachIsRefused) {
   EXPECT_EQ(agentState(a->agentId).status, AgentStatus::kRegistered);
 }
 
+TEST_F(MasterTest, AnotherPeerCannotTakeOverAnAgentWhoseConnectionStillAnswers) {
+  auto s = scheduler("sched-1");
+  auto a = agent("agent-a", "cpus:1;mem:1024");
+  s->accept({s->offers[0].id}, {makeTask("t1", "cpus:1")}, 0);
+  settle();
+  ASSERT_EQ(a->runTasks.size(), 1u);
+  a->sendStatus(s->frameworkId, "t1", TaskState::RUNNING);
+  settle();
+  advance(1);  // a ping, answered
+
+  // A process elsewhere claims the agent's ID with no tasks: obeyed, the
+  // running task would be gone and the real agent locked out.
+  FakeAgent impostor(network_, "agent-impostor");
+  impostor.reregister(a->agentId, "cpus:64;mem:1048576", {});
+  settle();
+  EXPECT_EQ(rejected("contested_reregistration"), 1u);
+  EXPECT_EQ(agentState(a->agentId).peer, "agent-a");
+  EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::RUNNING);
+  EXPECT_TRUE(impostor.agentId.empty()) << "the impostor was answered";
+  // The real agent is still served.
+  a->sendStatus(s->frameworkId, "t1", TaskState::FINISHED);
+  settle();
+  ASSERT_NE(s->lastUpdateFor("t1"), nullptr);
+  EXPECT_EQ(s->lastUpdateFor("t1")->state, TaskState::FINISHED);
+}
+
+TEST_F(MasterTest, ARestartedAgentIsHeardOnceItsOldConnectionIsGoneOrSilent) {
+  auto a = agent("agent-a", "cpus:1;mem:1024");
+  const std::string id = a->agentId;
+  // Its old process died: the connection is gone, the new one is heard at once.
+  a.reset();
+  FakeAgent restarted(network_, "agent-a2");
+  restarted.reregister(id, "cpus:1;mem:1024", {});
+  settle();
+  EXPECT_EQ(agentState(id).peer, "agent-a2");
+  EXPECT_EQ(rejected("contested_reregistration"), 0u);
+
+  // Its old process hangs (connected, silent): heard once two pings went
+  // unanswered.
+  restarted.autoPong = false;
+  FakeAgent third(network_, "agent-a3");
+  advance(1);
+  third.reregister(id, "cpus:1;mem:1024", {});
+  settle();
+  EXPECT_EQ(rejected("contested_reregistration"), 1u);
+  advance(1);
+  third.reregister(id, "cpus:1;mem:1024", {});
+  settle();
+  EXPECT_EQ(agentState(id).peer, "agent-a3");
+  EXPECT_EQ(agentState(id).status, AgentStatus::kRegistered);
+}
+
 }  // namespace
 }  // namespace agora::master::testing

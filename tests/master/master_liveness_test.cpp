@@ -268,6 +268,7 @@ TEST_F(MasterTest, AKilledAgentProcesssLateReregistrationIsIgnored) {
   before->reregister(before->agentId, "cpus:2;mem:1024", {}, "attempt-100", 100);
   settle();
   before->session.clear();
+  network_.cutOff("agent-a-old");
   auto a = std::make_unique<FakeAgent>(network_, "agent-a-new");
   a->reregister(before->agentId, "cpus:2;mem:1024", {}, "attempt-300", 300);
   settle();
@@ -279,6 +280,7 @@ TEST_F(MasterTest, AKilledAgentProcesssLateReregistrationIsIgnored) {
   ASSERT_EQ(a->runTaskSessions, std::vector<std::string>{session});
   size_t updates = s->updates.size();
   // Once the link is back, the dead process's socket delivers #200: stale.
+  network_.restore("agent-a-old");
   before->reregister(before->agentId, "cpus:2;mem:1024", {}, "attempt-200", 200);
   settle();
   EXPECT_EQ(task(s->frameworkId, "t1")->state, TaskState::STAGING);
