@@ -50,7 +50,9 @@ struct Flags {
   size_t maxStartingContainers = defaultMaxStartingContainers();
   bool executorForkServer = true;
   std::string writableLayer = "disk";
-  double defaultTaskDiskMb = 0, diskCheckIntervalSec = 15, sandboxGcDelaySec = 7 * 86400;
+  double defaultTaskDiskMb = 0;
+  DurationFlag diskCheckInterval{15}, sandboxGcDelay{7 * 86400};
+  double gcDiskHeadroom = 0.1;
 };
 
 // Creates, limits and removes a scratch cgroup under `root`.
@@ -237,6 +239,10 @@ int run(const Flags& flags) {
     LOG(ERROR) << (!resources ? resources.error().message : attributes.error().message);
     return 1;
   }
+  if (!(flags.gcDiskHeadroom >= 0 && flags.gcDiskHeadroom <= 1)) {
+    LOG(ERROR) << "--gc-disk-headroom: " << flags.gcDiskHeadroom << " is not between 0 and 1";
+    return 1;
+  }
   if (!(flags.retryMin.seconds > 0 && flags.retryMax.seconds >= flags.retryMin.seconds)) {
     LOG(ERROR) << "--status-update-retry-min/max must satisfy 0 < min <= max";
     return 1;
@@ -338,8 +344,9 @@ int run(const Flags& flags) {
   options.supervisor.checkpoint = true;
   options.supervisor.maxStarting = flags.maxStartingContainers;
   options.supervisor.defaultDiskMb = flags.defaultTaskDiskMb;
-  options.supervisor.diskCheckInterval = seconds(flags.diskCheckIntervalSec);
-  options.supervisor.sandboxGcDelay = seconds(flags.sandboxGcDelaySec);
+  options.supervisor.diskCheckInterval = seconds(std::max(0.0, flags.diskCheckInterval.seconds));
+  options.supervisor.sandboxGcDelay = seconds(std::max(0.0, flags.sandboxGcDelay.seconds));
+  options.supervisor.gcDiskHeadroom = flags.gcDiskHeadroom;
   options.checkpoint = true;
   options.identity = AgentIdentity{"", "", flags.hostname, flags.resources};
   options.identity.bootId = *bootId;
@@ -447,13 +454,18 @@ int main(int argc, char** argv) {
       "default-task-disk", agora::po::value(&f.defaultTaskDiskMb)->default_value(0),
       "disk limit in MB of a task's sandbox when the task asks for no `disk`; 0 for none")(
       "disk-check-interval",
-      agora::po::value(&f.diskCheckIntervalSec)->default_value(f.diskCheckIntervalSec),
-      "seconds between measurements of sandboxes against their disk limit (off the event "
+      agora::po::value(&f.diskCheckInterval)->default_value(f.diskCheckInterval, "15s"),
+      "time between measurements of sandboxes against their disk limit (off the event "
       "loop); a task past its limit is killed with REASON_CONTAINER_LIMITATION_DISK; 0: never")(
       "sandbox-gc-delay",
-      agora::po::value(&f.sandboxGcDelaySec)->default_value(f.sandboxGcDelaySec),
-      "seconds a finished task's sandbox is kept (after its updates are acknowledged) before "
-      "it is removed; 0: kept forever")(
+      agora::po::value(&f.sandboxGcDelay)->default_value(f.sandboxGcDelay, "7d"),
+      "how long a finished task's sandbox is kept (after its updates are acknowledged) before "
+      "it is removed, also across agent restarts; shorter as the disk fills (see "
+      "--gc-disk-headroom); 0: kept forever")(
+      "gc-disk-headroom", agora::po::value(&f.gcDiskHeadroom)->default_value(f.gcDiskHeadroom),
+      "fraction of the work dir's disk to keep free: sandboxes are kept "
+      "--sandbox-gc-delay * max(0, 1 - used / (1 - headroom)): half the delay at 45% used, "
+      "and at once from 90% used with the default 0.1")(
       "max-starting-containers",
       agora::po::value(&f.maxStartingContainers)->default_value(f.maxStartingContainers),
       "containers started at once (launched, not yet running; default 8 per CPU); later "

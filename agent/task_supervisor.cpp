@@ -48,7 +48,12 @@ TaskSupervisor::TaskSupervisor(EventLoop& loop, ServerTransport& executors,
       [this](const std::string& id, int status) { onContainerTerminated(id, status); });
   if (options_.sandboxGcDelay > Duration::zero()) {
     // Its own trash next to the sandboxes (same filesystem): a rename each.
-    sandboxRemover_ = std::make_unique<DirRemover>(options_.workDir + "/sandbox-trash");
+    SandboxGc::Options gc;
+    gc.sandboxesRoot = paths::sandboxesRoot(options_.workDir);
+    gc.trash = options_.workDir + "/sandbox-trash";
+    gc.delay = options_.sandboxGcDelay;
+    gc.diskHeadroom = options_.gcDiskHeadroom;
+    sandboxGc_ = std::make_unique<SandboxGc>(loop_, std::move(gc));
   }
   if (options_.diskCheckInterval > Duration::zero()) {
     diskTimer_ = loop_.addPeriodic(options_.diskCheckInterval, [this] { checkDisk(); });
@@ -65,7 +70,6 @@ TaskSupervisor::~TaskSupervisor() {
   if (reconnectTimer_) loop_.cancelTimer(*reconnectTimer_);
   if (diskTimer_) loop_.cancelTimer(*diskTimer_);
   if (diskThread_.joinable()) diskThread_.join();
-  for (EventLoop::TimerId id : gcTimers_) loop_.cancelTimer(id);
 }
 
 void TaskSupervisor::launch(const FrameworkInfo& framework, const TaskInfo& task) {
@@ -267,15 +271,7 @@ void TaskSupervisor::maybeForget(std::string containerId) {
                  << s.error().message;
     }
   }
-  if (sandboxRemover_ && !record.sandbox.empty()) {
-    auto id = std::make_shared<EventLoop::TimerId>(0);
-    *id = loop_.addTimer(options_.sandboxGcDelay, [this, id, sandbox = record.sandbox] {
-      gcTimers_.erase(*id);
-      VLOG(1) << "removing sandbox " << sandbox;
-      sandboxRemover_->discard(sandbox);
-    });
-    gcTimers_.insert(*id);
-  }
+  if (sandboxGc_) sandboxGc_->schedule(record.sandbox, loop_.clock().wallSeconds());
   records_.erase(it);
 }
 

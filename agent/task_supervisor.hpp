@@ -40,6 +40,7 @@
 #include "agent/checkpoints.hpp"
 #include "agent/containerizer.hpp"
 #include "agent/dir_remover.hpp"
+#include "agent/sandbox_gc.hpp"
 #include "agent/image_provisioner.hpp"
 #include "agent/start_sockets.hpp"
 #include "agent/status_update_manager.hpp"
@@ -85,9 +86,11 @@ class TaskSupervisor {
     Duration diskCheckInterval = seconds(15);
     double defaultDiskMb = 0;
     // A finished task's sandbox is removed (off the loop) this long after
-    // the task is forgotten (terminated, all updates acknowledged). Zero:
+    // the task is forgotten (terminated, all updates acknowledged), sooner
+    // as the disk fills (agent/sandbox_gc.hpp), also after a restart. Zero:
     // sandboxes are kept.
     Duration sandboxGcDelay = Duration::zero();
+    double gcDiskHeadroom = 0.1;
   };
   struct TaskReport {
     std::string frameworkId;
@@ -230,10 +233,9 @@ class TaskSupervisor {
   std::optional<EventLoop::TimerId> reconnectTimer_;
   std::optional<EventLoop::TimerId> diskTimer_;
   bool diskCheckRunning_ = false;
-  std::thread diskThread_;
+  std::thread diskThread_;  // the last round's walker; joined before the next and at the end
   // Sandboxes of forgotten tasks (Options::sandboxGcDelay); null when kept.
-  std::unique_ptr<DirRemover> sandboxRemover_;
-  std::set<EventLoop::TimerId> gcTimers_;  // the last round's walker; joined before the next and at the end
+  std::unique_ptr<SandboxGc> sandboxGc_;
   std::string usageCursor_;  // refreshUsage() resumes after this container ID
   size_t starting_ = 0;                // records with `starting`
   std::deque<std::string> startQueue_;  // container IDs; stale entries skipped

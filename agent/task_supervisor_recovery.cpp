@@ -13,6 +13,13 @@ using schema::ExecutorEnvelope;
 
 void TaskSupervisor::recover(const std::vector<RecoveredContainer>& containers) {
   for (const RecoveredContainer& recovered : containers) recoverOne(recovered);
+  if (sandboxGc_) {
+    // Sandboxes of tasks forgotten before the restart, or of a run whose
+    // checkpoints are gone, were scheduled by timers that went with it.
+    std::set<std::string> owned;
+    for (const auto& [id, record] : records_) owned.insert(record.sandbox);
+    sandboxGc_->scheduleLeftovers(owned);
+  }
   sendReconnects();
   if (onChange_) onChange_();
 }

@@ -4,6 +4,7 @@
 // a real ZeroMQ socket so each registration and update can be inspected.
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -534,6 +535,49 @@ TEST_F(AgentRecoveryTest, CleanupRemovesTheCgroupsOfTheContainersItKills) {
   EXPECT_TRUE(runUntil([&] { return !processLive(pid); }, seconds(5)));
   EXPECT_TRUE(runUntil([&] { return !(*probe)->exists(cgroup); }, seconds(5)))
       << cgroup << " was left behind";
+}
+
+TEST_F(AgentRecoveryTest, SandboxesOfEndedTasksAreStillRemovedAfterARestart) {
+  startAgent({"--sandbox-gc-delay", "3s"});
+  registerAgent();
+  runTask("quick", "echo done");
+  ASSERT_TRUE(runUntil([&] { return count("quick", TaskState::FINISHED) == 1; }, seconds(10)));
+  std::string sandbox = sandboxOf("quick");
+  std::string checkpoint = paths::containerCheckpoint(runtimeDir(), containerOf("quick"));
+  ASSERT_TRUE(runUntil([&] { return !fs::exists(checkpoint); }, seconds(10)));
+  ASSERT_TRUE(fs::exists(sandbox + "/stdout"));
+  // Killed before the delay ran out: the timer went with the process.
+  stopAgent();
+  startAgent({"--sandbox-gc-delay", "3s"});
+  registerAgent();
+  EXPECT_TRUE(runUntil([&] { return !fs::exists(sandbox); }, seconds(10)))
+      << sandbox << " outlived its delay across the restart";
+  EXPECT_FALSE(fs::exists(fs::path(sandbox).parent_path())) << "its emptied task directory";
+}
+
+TEST_F(AgentRecoveryTest, OnANearlyFullDiskFinishedSandboxesGoAtOnce) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (a small tmpfs for the work dir)";
+  fs::create_directories(workDir_);
+  ASSERT_EQ(mount("tmpfs", workDir_.c_str(), "tmpfs", 0, "size=16m"), 0) << strerror(errno);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{workDir_};
+  // 15 of its 16 MiB taken: past the 90% the default headroom allows.
+  {
+    std::ofstream filler(workDir_ + "/filler");
+    std::string mib(1 << 20, 'x');
+    for (int i = 0; i < 15; ++i) filler << mib;
+  }
+  startAgent({"--sandbox-gc-delay", "1h"});
+  registerAgent();
+  runTask("small", "echo done");
+  ASSERT_TRUE(runUntil([&] { return count("small", TaskState::FINISHED) == 1; }, seconds(10)));
+  std::string sandbox = sandboxOf("small");
+  EXPECT_TRUE(runUntil([&] { return !fs::exists(sandbox); }, seconds(10)))
+      << sandbox << " kept for an hour on a full disk";
+  stopAgent();
+  killProcessesUnder(root_);
 }
 
 }  // namespace
