@@ -484,6 +484,21 @@ TEST_F(ContainerSecurityTest, InAUserNamespaceTheSamePolicyApplies) {
   EXPECT_EQ(result["unshare"], "EPERM");
 }
 
+TEST_F(ContainerSecurityTest, ANamespacedTaskPastItsDiskIsKilledWithTheReason) {
+  startAgent();
+  TaskInfo task;
+  task.taskId = "filler";
+  task.command.value = "dd if=/dev/zero of=fill bs=1M count=24 2>/dev/null; sleep 30";
+  task.resources = *Resources::parse("cpus:0.1;mem:64;disk:8");
+  task.killGracePeriodSec = 1;
+  agent_->launch(task);
+  const TaskStatus* t = agent_->waitTerminal("filler");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->state, TaskState::FAILED) << t->message;
+  EXPECT_EQ(t->reason, TaskReason::CONTAINER_LIMITATION_DISK) << t->message;
+  EXPECT_NE(t->message.find("limit (8.0 MB)"), std::string::npos) << t->message;
+}
+
 TEST_F(ContainerSecurityTest, WithoutNamespacesSecurityOptionsFailTheLaunchClearly) {
   startAgent(/*namespaces=*/false);
   ContainerInfo admin;

@@ -82,6 +82,7 @@ class RealAgentHarness {
     options.supervisor.runtimeDir = runtimeDir;
     options.supervisor.maxStarting = maxStarting;
     options.tickInterval = millis(200);
+    options.supervisor.diskCheckInterval = millis(300);
     agent_ = std::make_unique<Agent>(loop_, *masterLink_, *executors_, *containerizer_, options);
     agent_->start();
     if (!runUntil([&] { return agent_->registered(); }, seconds(5))) error_ = "not registered";
