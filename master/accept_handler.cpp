@@ -79,7 +79,7 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
     problem = "agent '" + agentId + "' is re-registering";
   }
   if (!problem.empty()) {
-    for (const std::string& offerId : usable) removeOffer(offerId, false);
+    for (const std::string& offerId : usable) removeOffer(offerId, false, 0, "invalid_accept");
     LOG(WARNING) << "framework " << framework.info.id << ": accept rejected: " << problem;
     rejectAllTasks(framework, taskIds,
                    framework.partitionAware() ? TaskState::DROPPED : TaskState::LOST,
@@ -88,7 +88,7 @@ void Master::onAccept(Framework& framework, Call::Accept::Reader accept) {
   }
 
   Resources offered;
-  for (const std::string& offerId : usable) offered += takeOffer(offerId).resources;
+  for (const std::string& offerId : usable) offered += takeOffer(offerId, "accepted").resources;
   metrics_.offersAccepted(usable.size());
   Agent& agent = state_.agents.at(agentId);  // offers exist only for registered agents
   if (reservations.empty()) {
@@ -164,7 +164,7 @@ void Master::rejectAllTasks(Framework& framework, const std::vector<std::string>
 void Master::launchTask(Framework& framework, Agent& agent, const std::string& role,
                         TaskInfo info) {
   Task& task = state_.addTask(framework, agent, role, info);
-  state_.tasks.setStatus(task, taskUpdate(task.status(), TaskState::STAGING, TaskReason::NONE, ""));
+  setTaskStatus(task, taskUpdate(task.status(), TaskState::STAGING, TaskReason::NONE, ""));
   sendToAgent(agent.peer, "runTask", [&](AgentEnvelope::Builder out) {
     auto run = out.initRunTask();
     toCapnp(framework.info, run.initFramework());

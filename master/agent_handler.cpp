@@ -228,6 +228,7 @@ void Master::admitAgent(Agent agent) {
   allocator_->addAgent(agent.id, agent.total, {}, agent.attributes);
   state_.agentPeers[agent.peer] = agent.id;
   Agent& stored = state_.agents[agent.id] = std::move(agent);
+  publishAgent(stored, events::AgentChanged::Kind::kAdded);
   sendRegistered(stored, false);
   scheduleAllocation();
 }
@@ -369,6 +370,8 @@ void Master::onReregisterAgent(const std::string& peer, schema::ReregisterAgent:
   }
   LOG(INFO) << "agent " << agentId << " (" << agent->hostname << ") re-registered with "
             << agent->tasks.size() << " live tasks" << (wasKnown ? "" : " (new to this master)");
+  publishAgent(*agent, wasKnown ? events::AgentChanged::Kind::kReregistered
+                                : events::AgentChanged::Kind::kAdded);
   persistAgent(*agent, [this, agentId, peer](Status persisted) {
     Agent* admitted = state_.findAgent(agentId);
     LOG_IF(ERROR, !persisted) << "not answering agent " << agentId
@@ -409,7 +412,7 @@ void Master::readmitTask(Agent& agent, std::string frameworkId, TaskInfo info, T
     task->role = state_.tasks.intern(owner.info.roles.empty() ? "*" : owner.info.roles.front());
   }
   task->agentId = state_.tasks.intern(agent.id);
-  state_.tasks.setStatus(*task, latest);
+  setTaskStatus(*task, latest);
   if (!sandbox.empty()) state_.tasks.setSandbox(*task, sandbox);
   agent.tasks.insert(*task);
   Framework& framework = state_.frameworks.at(frameworkId);
@@ -467,6 +470,7 @@ void Master::markAgentUnreachable(Agent& agent, const std::string& why) {
   agent.status = AgentStatus::kUnreachable;
   agent.unreachableTime = loop_.clock().wallSeconds();
   persistAgent(agent);
+  publishAgent(agent, events::AgentChanged::Kind::kUnreachable, why);
   for (const std::string& offerId : std::set<std::string>(agent.offerIds)) {
     rescindOffer(offerId, "agent_unreachable");
   }
@@ -508,7 +512,7 @@ void Master::onStatusUpdate(const std::string& peer, schema::StatusUpdate::Reade
     return acknowledgeToAgent(peer, agent.id, frameworkId, status.taskId, status.uuid);
   }
   if (Task* task = state_.findTask(key); task != nullptr && task->agentId.get() == agent.id) {
-    state_.tasks.setStatus(*task, status);
+    setTaskStatus(*task, status);
     if (!sandbox.empty()) state_.tasks.setSandbox(*task, sandbox);
     if (isTerminal(status.state)) {
       allocator_->recover(frameworkId, task->role.get(), agent.id, task->resources.get(), 0);

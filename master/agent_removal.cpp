@@ -73,6 +73,7 @@ void Master::removeAgent(Agent& agent, const std::string& why) {
   record.goneTime = loop_.clock().wallSeconds();
   persistAgentRecord(record);
   if (!agent.peer.empty()) state_.agentPeers.erase(agent.peer);
+  publishAgent(agent, events::AgentChanged::Kind::kRemoved, why);
   state_.goneAgents[agent.id] = record.goneTime;
   state_.agents.erase(agent.id);
   markChanged();

@@ -44,7 +44,8 @@ Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions option
       options_(std::move(options)),
       ownedMetrics_(std::move(owned)),
       metrics_(borrowed != nullptr ? *borrowed : *ownedMetrics_),
-      allocator_(makeAllocator(loop.clock(), options_)) {
+      allocator_(makeAllocator(loop.clock(), options_)),
+      bus_(loop.clock()) {
   state_.masterId = options_.masterId.empty() ? randomMasterId() : options_.masterId;
   state_.startTime = loop_.clock().wallSeconds();
   transport_.setHandler([this](const std::string& peer, std::string_view protocol,
@@ -224,6 +225,10 @@ void Master::allocate() {
     framework->offerIds.insert(offer.id);
     state_.offers[offer.id] = OfferRecord{offer, loop_.clock().now()};
     armOfferTimeout(offer.id);
+    if (bus_.active()) {
+      bus_.publish(events::OfferSent{offer.id, offer.frameworkId, offer.agentId, offer.role,
+                                     offer.resources});
+    }
     byFramework[framework->info.id].push_back(std::move(offer));
   }
   for (const auto& [frameworkId, offers] : byFramework) {
@@ -237,7 +242,7 @@ void Master::allocate() {
   }
 }
 
-Offer Master::takeOffer(const std::string& offerId) {
+Offer Master::takeOffer(const std::string& offerId, const char* why, bool rescinded) {
   auto it = state_.offers.find(offerId);
   CHECK(it != state_.offers.end()) << "unknown offer " << offerId;
   Offer offer = std::move(it->second.offer);
@@ -251,12 +256,16 @@ Offer Master::takeOffer(const std::string& offerId) {
     framework->offerIds.erase(offerId);
   }
   markChanged();
+  if (bus_.active()) {
+    bus_.publish(events::OfferRemoved{offerId, offer.frameworkId, offer.agentId, why, rescinded});
+  }
   return offer;
 }
 
-void Master::removeOffer(const std::string& offerId, bool notify, double refuseSeconds) {
+void Master::removeOffer(const std::string& offerId, bool notify, double refuseSeconds,
+                         const char* why) {
   if (!state_.offers.count(offerId)) return;
-  Offer offer = takeOffer(offerId);
+  Offer offer = takeOffer(offerId, why, notify);
   Framework* framework = state_.findFramework(offer.frameworkId);
   allocator_->recover(offer.frameworkId, offer.role, offer.agentId, offer.resources,
                       refuseSeconds);
@@ -270,7 +279,7 @@ void Master::removeOffer(const std::string& offerId, bool notify, double refuseS
 void Master::rescindOffer(const std::string& offerId, const char* reason, double refuseSeconds) {
   if (!state_.offers.count(offerId)) return;
   metrics_.offersRescinded(reason);
-  removeOffer(offerId, true, refuseSeconds);
+  removeOffer(offerId, true, refuseSeconds, reason);
 }
 
 void Master::armOfferTimeout(const std::string& offerId) {
@@ -293,6 +302,7 @@ Status Master::setWeight(const std::string& role, double weight) {
   if (status) {
     LOG(INFO) << "role " << role << ": weight set to " << weight;
     persist({putWeight(role, weight)});
+    if (bus_.active()) bus_.publish(events::WeightChanged{role, weight});
     scheduleAllocation();
   }
   return status;
@@ -307,6 +317,7 @@ Status Master::setQuota(const std::string& role, std::optional<Resources> guaran
               << (limit ? limit->toString() : "none");
     bool none = (!guarantee || guarantee->empty()) && !limit;
     persist({none ? eraseQuota(role) : putQuota(role, {guarantee, limit})});
+    if (bus_.active()) bus_.publish(events::QuotaChanged{role, guarantee, limit});
     scheduleAllocation();
   }
   return status;
@@ -317,6 +328,7 @@ Status Master::removeQuota(const std::string& role) {
   if (status) {
     LOG(INFO) << "role " << role << ": quota removed";
     persist({eraseQuota(role)});
+    if (bus_.active()) bus_.publish(events::QuotaChanged{role, std::nullopt, std::nullopt});
     scheduleAllocation();
   }
   return status;

@@ -30,6 +30,7 @@
 #include "common/peer_strikes.hpp"
 #include "common/transport.hpp"
 #include "master/allocator/allocator.hpp"
+#include "master/events/event_bus.hpp"
 #include "master/launch_planner.hpp"
 #include "master/master_metrics.hpp"
 #include "master/registry/registrar.hpp"
@@ -115,6 +116,9 @@ class Master {
   const Allocator& allocator() const { return *allocator_; }
   // Rebuilds and publishes the snapshot now.
   void publishSnapshot();
+  // Every change the master makes, as typed events (events/events.hpp), on
+  // the loop thread. Subscribe on the loop thread.
+  events::EventBus& events() { return bus_; }
 
   // Operator changes (HTTP API, posted to the loop). Loop thread only.
   // kInvalidArgument (naming the field) leaves everything unchanged. A change
@@ -165,6 +169,7 @@ class Master {
     recover(contents);
     recoverCompletedTasks(contents);
     publishSnapshot();
+    bus_.publish(events::LeadershipChanged{state_.masterId, true});
   }
 
  private:
@@ -192,10 +197,12 @@ class Master {
   void allocate();
   // Forgets an outstanding offer without returning its resources to the
   // allocator. REQUIRES: the offer exists.
-  Offer takeOffer(const std::string& offerId);
+  // `why` names the end in the offer_removed event ("accepted", ...).
+  Offer takeOffer(const std::string& offerId, const char* why, bool rescinded = false);
   // Forgets an outstanding offer and returns its resources to the allocator
   // (filtered for refuseSeconds). Sends `rescind` to the framework when `notify`.
-  void removeOffer(const std::string& offerId, bool notify, double refuseSeconds = 0);
+  void removeOffer(const std::string& offerId, bool notify, double refuseSeconds,
+                   const char* why);
   // removeOffer with a RESCIND event, counted under `reason` (a snake_case
   // token, see MasterMetrics::kRescindReasons).
   void rescindOffer(const std::string& offerId, const char* reason, double refuseSeconds = 0);
@@ -210,6 +217,14 @@ class Master {
   void failTask(const TaskKey& key, TaskState partitionAwareState, TaskState otherState,
                 TaskReason reason, const std::string& message);
   void markChanged() { snapshots_.markChanged(); }
+  // events.cpp: what the master publishes on its bus.
+  // Applies `status` to `task` and publishes task_state_changed.
+  void setTaskStatus(Task& task, const TaskStatus& status);
+  void publishAgent(const Agent& agent, events::AgentChanged::Kind kind,
+                    const std::string& reason = "");
+  void publishFramework(const Framework& framework, events::FrameworkChanged::Kind kind,
+                        const std::string& reason = "");
+  void publishReservations(const Agent& agent);
 
   // recovery.cpp: the registry.
   // Rebuilds agents (awaiting re-registration), frameworks (disconnected, with
@@ -351,6 +366,7 @@ class Master {
   MasterMetrics metrics_;
   std::unique_ptr<Allocator> allocator_;
   SnapshotCell snapshots_;
+  events::EventBus bus_;
   // Persists completed tasks; null without a registrar.
   std::unique_ptr<TaskHistory> taskHistory_;
   uint64_t nextAgentNumber_ = 1;

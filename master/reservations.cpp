@@ -150,6 +150,7 @@ Resources Master::applyReservations(Agent& agent) {
 void Master::persistReservations(const Agent& agent, std::function<void(Status)> done) {
   persist({putReservations(agent.id, {agent.dynamic, agent.volumes, agent.destroyedVolumes})},
           std::move(done));
+  publishReservations(agent);
 }
 
 Result<std::vector<ReservationChange>> Master::planReservations(

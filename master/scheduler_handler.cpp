@@ -246,6 +246,8 @@ void Master::admitFramework(const std::string& peer, const FrameworkInfo& admitt
   allocator_->activateFramework(admitted.id);
   LOG(INFO) << "framework " << admitted.id << " (" << admitted.name << ") "
             << (failover ? "failed over to " : "subscribed from ") << peer;
+  publishFramework(framework, failover ? events::FrameworkChanged::Kind::kFailedOver
+                                       : events::FrameworkChanged::Kind::kSubscribed);
   sendEvent(peer, "subscribed", [&](schema::Event::Builder event) {
     auto subscribed = event.initSubscribed();
     subscribed.setFrameworkId(admitted.id);
@@ -308,11 +310,12 @@ void Master::disconnectFramework(Framework& framework, const std::string& why) {
   framework.active = false;
   allocator_->deactivateFramework(framework.info.id);
   for (const std::string& offerId : std::set<std::string>(framework.offerIds)) {
-    removeOffer(offerId, false);
+    removeOffer(offerId, false, 0, "framework_disconnected");
   }
   framework.failoverDeadline = loop_.clock().wallSeconds() + framework.info.failoverTimeoutSec;
   startFailoverTimer(framework);
   persistFramework(framework);
+  publishFramework(framework, events::FrameworkChanged::Kind::kDisconnected, why);
   markChanged();
 }
 
@@ -323,15 +326,15 @@ void Master::removeFramework(const std::string& frameworkId, const std::string& 
                << "): " << why;
   if (framework->failoverTimer) loop_.cancelTimer(*framework->failoverTimer);
   for (const std::string& offerId : std::set<std::string>(framework->offerIds)) {
-    removeOffer(offerId, false);
+    removeOffer(offerId, false, 0, "framework_removed");
   }
   std::set<std::string> agents;
   std::string message = "framework '" + frameworkId + "' was removed: " + why;
   for (const TaskKey& key : framework->tasks.keys()) {
     Task& task = *state_.findTask(key);
     agents.insert(task.agentId.get());
-    state_.tasks.setStatus(task, taskUpdate(task.status(), TaskState::KILLED,
-                                            TaskReason::FRAMEWORK_REMOVED, message));
+    setTaskStatus(task, taskUpdate(task.status(), TaskState::KILLED,
+                                   TaskReason::FRAMEWORK_REMOVED, message));
     state_.completeTask(key);
   }
   for (const std::string& agentId : agents) {
@@ -343,6 +346,7 @@ void Master::removeFramework(const std::string& frameworkId, const std::string& 
   }
   allocator_->removeFramework(frameworkId);
   persistFramework(*framework, loop_.clock().wallSeconds());
+  publishFramework(*framework, events::FrameworkChanged::Kind::kRemoved, why);
   state_.frameworks.erase(frameworkId);
   state_.removedFrameworks.insert(frameworkId);
   scheduleAllocation();
@@ -358,7 +362,7 @@ void Master::onDecline(Framework& framework, Call::Decline::Reader decline) {
       VLOG(1) << "framework " << framework.info.id << " declined unknown offer " << offerId;
       continue;
     }
-    removeOffer(offerId, false, refuse);
+    removeOffer(offerId, false, refuse, "declined");
     metrics_.offersDeclined();
   }
 }
@@ -386,7 +390,7 @@ void Master::failTask(const TaskKey& key, TaskState partitionAwareState, TaskSta
   bool aware = framework != nullptr && framework->partitionAware();
   TaskStatus status =
       taskUpdate(task.status(), aware ? partitionAwareState : otherState, reason, message);
-  state_.tasks.setStatus(task, status);
+  setTaskStatus(task, status);
   if (isTerminal(status.state)) {
     allocator_->recover(key.first, task.role.get(), task.agentId.get(), task.resources.get(), 0);
     state_.completeTask(key);

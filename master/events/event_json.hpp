@@ -1,0 +1,18 @@
+#pragma once
+// Events as the operator stream serves them: one JSON object per event,
+//   {"id": N, "type": "task_state_changed", "time": WALL_SECONDS, "<group>": {...}}
+// where <group> is agent, framework, task, offer, role or master and its
+// fields are those of /api/v1/* for the same object where both have them
+// (task: id, name, framework_id, agent_id, state, reason, message,
+// resources, container_id, updated, exit_code, healthy, source).
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "master/events/events.hpp"
+
+namespace agora::master::events {
+
+nlohmann::json toJson(const Event& event);
+
+}  // namespace agora::master::events
