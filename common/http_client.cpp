@@ -7,7 +7,10 @@
 #include <boost/beast/version.hpp>
 #include <cctype>
 #include <charconv>
+#include <exception>
+#include <limits>
 #include <optional>
+#include <vector>
 
 namespace agora::http {
 
@@ -19,6 +22,9 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr uint32_t kMaxHeaderBytes = 64 * 1024;
+// getStream(): the body of a response other than 2xx is read whole up to this.
+constexpr uint64_t kMaxStreamErrorBodyBytes = 1024 * 1024;
+constexpr size_t kStreamReadBytes = 16 * 1024;
 
 struct ParsedUrl {
   std::string host;  // without brackets
@@ -131,31 +137,26 @@ Status readToFile(net::io_context& ioc, beast::tcp_stream& stream, beast::flat_b
   return {};
 }
 
-Result<ClientResponse> exchange(const std::string& method, const std::string& url,
-                                const std::map<std::string, std::string>& headers,
-                                const std::string& body, std::chrono::milliseconds timeout,
-                                const std::string& bodyPath = "") {
-  auto parsed = parseUrl(url);
-  if (!parsed) return makeError(parsed.error());
-  const std::string what = method + " " + url;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-
-  net::io_context ioc;
+// Resolves `url`'s host, connects `stream` and sends the request, all before
+// `deadline` (name resolution of non-literal hosts excluded).
+Status connectAndSend(net::io_context& ioc, beast::tcp_stream& stream, const std::string& method,
+                      const ParsedUrl& parsed, const std::map<std::string, std::string>& headers,
+                      const std::string& body, std::chrono::steady_clock::time_point deadline,
+                      const std::string& what) {
   beast::error_code ec;
   std::vector<tcp::endpoint> endpoints;
-  auto literal = net::ip::make_address(parsed->host, ec);
+  auto literal = net::ip::make_address(parsed.host, ec);
   if (!ec) {
-    endpoints.emplace_back(literal, static_cast<uint16_t>(std::stoi(parsed->port)));
+    endpoints.emplace_back(literal, static_cast<uint16_t>(std::stoi(parsed.port)));
   } else {
     tcp::resolver resolver(ioc);
-    auto results = resolver.resolve(parsed->host, parsed->port, ec);
+    auto results = resolver.resolve(parsed.host, parsed.port, ec);
     if (ec)
       return makeError(ErrorCode::kUnavailable,
-                       what + ": cannot resolve '" + parsed->host + "': " + ec.message());
+                       what + ": cannot resolve '" + parsed.host + "': " + ec.message());
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
 
-  beast::tcp_stream stream(ioc);
   stream.expires_at(deadline);
   ec =
       runOperation(ioc, [&](auto handler) { stream.async_connect(endpoints, std::move(handler)); });
@@ -170,11 +171,10 @@ Result<ClientResponse> exchange(const std::string& method, const std::string& ur
   } else {
     req.method(verb);
   }
-  req.target(parsed->target);
+  req.target(parsed.target);
   req.version(11);
-  const bool ipv6 = parsed->host.find(':') != std::string::npos;
-  req.set(bhttp::field::host,
-          (ipv6 ? "[" + parsed->host + "]" : parsed->host) + ":" + parsed->port);
+  const bool ipv6 = parsed.host.find(':') != std::string::npos;
+  req.set(bhttp::field::host, (ipv6 ? "[" + parsed.host + "]" : parsed.host) + ":" + parsed.port);
   req.set(bhttp::field::user_agent, "agora");
   if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
   for (const auto& [name, value] : headers) req.set(name, value);
@@ -185,7 +185,27 @@ Result<ClientResponse> exchange(const std::string& method, const std::string& ur
   ec =
       runOperation(ioc, [&](auto handler) { bhttp::async_write(stream, req, std::move(handler)); });
   if (ec) return makeError(transportError(ec, what));
+  return {};
+}
 
+Result<ClientResponse> exchange(const std::string& method, const std::string& url,
+                                const std::map<std::string, std::string>& headers,
+                                const std::string& body, std::chrono::milliseconds timeout,
+                                const std::string& bodyPath = "") {
+  auto parsed = parseUrl(url);
+  if (!parsed) return makeError(parsed.error());
+  const std::string what = method + " " + url;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  if (auto sent = connectAndSend(ioc, stream, method, *parsed, headers, body, deadline, what);
+      !sent) {
+    return makeError(sent.error());
+  }
+
+  beast::error_code ec;
+  beast::error_code ignored;
   beast::flat_buffer buffer;
   ClientResponse response;
   stream.expires_at(deadline);
@@ -207,6 +227,92 @@ Result<ClientResponse> exchange(const std::string& method, const std::string& ur
   auto& res = parser.get();
   copyHeaders(res, response);
   response.body = std::move(res.body());
+  return response;
+}
+
+// getStream() without its exception handling; `callbackError` receives what
+// onData threw.
+Result<ClientResponse> streamGet(const std::string& url,
+                                 const std::map<std::string, std::string>& headers,
+                                 const std::function<bool(std::string_view)>& onData,
+                                 std::chrono::milliseconds connectTimeout, std::stop_token stop,
+                                 std::exception_ptr& callbackError) {
+  auto parsed = parseUrl(url);
+  if (!parsed) return makeError(parsed.error());
+  const std::string what = "GET " + url;
+  const auto deadline = std::chrono::steady_clock::now() + connectTimeout;
+
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  if (auto sent = connectAndSend(ioc, stream, "GET", *parsed, headers, "", deadline, what); !sent) {
+    return makeError(sent.error());
+  }
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::empty_body> head;
+  head.header_limit(kMaxHeaderBytes);
+  // No limit here: a Content-Length is checked against the one that applies
+  // below. Not boost::none: Beast 1.74 then fails reading the header alone of a
+  // response with a Content-Length (body_limit).
+  head.body_limit(std::numeric_limits<std::uint64_t>::max());
+  stream.expires_at(deadline);
+  auto ec = runOperation(ioc, [&](auto handler) {
+    bhttp::async_read_header(stream, buffer, head, std::move(handler));
+  });
+  if (ec) return makeError(transportError(ec, what));
+  ClientResponse response;
+  copyHeaders(head.get(), response);
+  beast::error_code ignored;
+
+  if (response.status < 200 || response.status >= 300) {
+    auto tooLarge = [&] {
+      return makeError(ErrorCode::kTooLarge,
+                       what + ": status " + std::to_string(response.status) + " with a body over " +
+                           std::to_string(kMaxStreamErrorBodyBytes) + " bytes");
+    };
+    if (head.content_length().value_or(0) > kMaxStreamErrorBodyBytes) return tooLarge();
+    bhttp::response_parser<bhttp::string_body> parser(std::move(head));
+    parser.body_limit(kMaxStreamErrorBodyBytes);
+    stream.expires_after(connectTimeout);
+    ec = runOperation(
+        ioc, [&](auto handler) { bhttp::async_read(stream, buffer, parser, std::move(handler)); });
+    if (ec == bhttp::error::body_limit) return tooLarge();
+    if (ec) return makeError(transportError(ec, what));
+    response.body = std::move(parser.get().body());
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return response;
+  }
+
+  bhttp::response_parser<bhttp::buffer_body> parser(std::move(head));
+  parser.body_limit(boost::none);
+  stream.expires_never();
+  // Cancels the pending read from the thread requesting the stop; runs on this
+  // thread's io_context, inside runOperation().
+  std::stop_callback onStop(stop,
+                            [&ioc, &stream] { net::post(ioc, [&stream] { stream.cancel(); }); });
+  std::vector<char> chunk(kStreamReadBytes);
+  while (!parser.is_done() && !stop.stop_requested()) {
+    auto& body = parser.get().body();
+    body.data = chunk.data();
+    body.size = chunk.size();
+    body.more = true;
+    ec = runOperation(ioc, [&](auto handler) {
+      bhttp::async_read_some(stream, buffer, parser, std::move(handler));
+    });
+    if (ec == bhttp::error::need_buffer) ec = {};
+    const size_t received = chunk.size() - parser.get().body().size;
+    if (received > 0) {
+      bool more = false;
+      try {
+        more = onData(std::string_view(chunk.data(), received));
+      } catch (...) {
+        callbackError = std::current_exception();
+      }
+      if (!more) break;
+    }
+    if (ec && stop.stop_requested()) break;
+    if (ec) return makeError(ErrorCode::kIo, what + ": reading the body: " + ec.message());
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   return response;
 }
 
@@ -236,6 +342,21 @@ Result<ClientResponse> requestToFile(const std::string& method, const std::strin
   } catch (const std::exception& e) {
     return makeError(ErrorCode::kInternal, method + " " + url + ": " + e.what());
   }
+}
+
+Result<ClientResponse> getStream(const std::string& url,
+                                 const std::map<std::string, std::string>& headers,
+                                 const std::function<bool(std::string_view)>& onData,
+                                 std::chrono::milliseconds connectTimeout, std::stop_token stop) {
+  std::exception_ptr callbackError;
+  Result<ClientResponse> result = makeError(ErrorCode::kInternal, "");
+  try {
+    result = streamGet(url, headers, onData, connectTimeout, std::move(stop), callbackError);
+  } catch (const std::exception& e) {
+    result = makeError(ErrorCode::kInternal, "GET " + url + ": " + e.what());
+  }
+  if (callbackError) std::rethrow_exception(callbackError);
+  return result;
 }
 
 std::string urlEncode(const std::string& s) {

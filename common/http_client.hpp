@@ -3,8 +3,11 @@
 // Beast and Asio stay inside http_client.cpp.
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <stop_token>
 #include <string>
+#include <string_view>
 
 #include "common/result.hpp"
 
@@ -39,6 +42,26 @@ Result<ClientResponse> requestToFile(const std::string& method, const std::strin
                                      const std::map<std::string, std::string>& headers,
                                      const std::string& path,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// GETs `url` with `headers` and hands the body to `onData` as it arrives (chunk
+// boundaries arbitrary; chunked and close-delimited bodies alike) until the body
+// ends (the server closes the connection), onData returns false, or `stop` is
+// requested from another thread; the connection is then closed and this returns
+// the response with its status and headers (body empty). A response other than
+// 2xx is returned with its whole body (up to 1 MiB, read within another
+// `connectTimeout`) without calling onData. `connectTimeout` bounds connecting
+// and reading the headers; the body may take forever. Exceptions thrown by
+// onData propagate (the connection is closed). Errors: kInvalidArgument for a
+// bad url; kUnavailable when the connection is refused or closed before a
+// response; kTimeout when connectTimeout elapses before the headers (or the
+// body of a response other than 2xx); kProtocol for a malformed response head;
+// kTooLarge for a response other than 2xx whose body passes 1 MiB; kIo when the
+// connection fails or the body is malformed while streaming.
+Result<ClientResponse> getStream(const std::string& url,
+                                 const std::map<std::string, std::string>& headers,
+                                 const std::function<bool(std::string_view)>& onData,
+                                 std::chrono::milliseconds connectTimeout = std::chrono::seconds(5),
+                                 std::stop_token stop = {});
 
 inline Result<ClientResponse> get(const std::string& url,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
