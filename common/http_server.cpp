@@ -13,9 +13,13 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
+
+#include "common/http_stream_state.hpp"
 
 namespace agora::http {
 
@@ -34,6 +38,8 @@ constexpr auto kWriteTimeout = std::chrono::seconds(30);
 // does not reset the connection before the client has read the response.
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
 constexpr size_t kMaxDrainBytes = 64 * 1024 * 1024;
+// stop() waits this long for open streams to close on the server threads.
+constexpr auto kStopStreamsTimeout = std::chrono::seconds(5);
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -106,7 +112,34 @@ Response errorResponse(int status, const std::string& message) {
   return jsonResponse(status, nlohmann::json{{"error", message}});
 }
 
-struct HttpServer::Impl {
+namespace detail {
+
+struct StreamRoute {
+  StreamHandler handler;
+  StreamOptions options;
+};
+
+// How the server answers a request: `response`, or the stream route `stream`.
+struct Routed {
+  std::optional<Response> response;
+  const StreamRoute* stream = nullptr;
+};
+
+// What a connection needs from its server.
+class SessionHost {
+ public:
+  virtual Routed dispatch(const Request& request) const = 0;
+  // False once the server is stopping: the stream must then be closed.
+  virtual bool addStream(const std::shared_ptr<StreamState>& state) = 0;
+  virtual void removeStream(const std::shared_ptr<StreamState>& state) = 0;
+
+ protected:
+  ~SessionHost() = default;
+};
+
+}  // namespace detail
+
+struct HttpServer::Impl final : detail::SessionHost {
   struct PrefixRoute {
     std::string method;
     std::string prefix;
@@ -117,14 +150,24 @@ struct HttpServer::Impl {
       : threadCount(std::max(1, threadCount)),
         ioc(std::make_unique<net::io_context>(this->threadCount)) {}
 
-  Response dispatch(const Request& request) const;
+  detail::Routed dispatch(const Request& request) const override;
+  bool addStream(const std::shared_ptr<detail::StreamState>& state) override;
+  void removeStream(const std::shared_ptr<detail::StreamState>& state) override;
+  // Closes every open stream on its own thread and waits (bounded) for them.
+  void closeStreams();
   void doAccept();
 
   const int threadCount;
   // Routes are written only before start(), then read concurrently.
   std::map<std::pair<std::string, std::string>, Handler> exactRoutes;
   std::vector<PrefixRoute> prefixRoutes;
+  std::map<std::pair<std::string, std::string>, detail::StreamRoute> streamRoutes;
   Filter filter;
+
+  std::mutex streamsMutex;
+  std::condition_variable streamsChanged;
+  bool stopping = false;                                   // guarded by streamsMutex
+  std::set<std::shared_ptr<detail::StreamState>> streams;  // open; guarded by streamsMutex
 
   std::string host;  // host part of address()
   uint16_t port = 0;
@@ -142,19 +185,34 @@ struct HttpServer::Impl {
 namespace {
 
 // One connection. Lives as long as one of its asynchronous operations holds it;
-// all its operations run on its own strand.
+// all its operations run on its own strand. A connection that streams
+// (routeStream) keeps a read pending to notice the client going away, and
+// writes what the producers queue in its StreamState.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  using DispatchFn = std::function<Response(const Request&)>;
+  Session(tcp::socket&& socket, detail::SessionHost* host)
+      : stream_(std::move(socket)), host_(host), closeTimer_(stream_.get_executor()) {}
 
-  Session(tcp::socket&& socket, DispatchFn dispatch)
-      : stream_(std::move(socket)), dispatch_(std::move(dispatch)) {}
+  ~Session() {
+    // The server stopped and dropped this connection before the stream finished.
+    if (state_ != nullptr && !finished_) {
+      host_->removeStream(state_);
+      detail::StreamState::runCallbacks(state_->finish());
+    }
+  }
 
   void run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->readHeader(); });
   }
 
  private:
+  // The answer to one request: `response`, or `stream` to send with `streamContentType`.
+  struct Answer {
+    Response response;
+    std::shared_ptr<detail::StreamState> stream;
+    std::string streamContentType;
+  };
+
   void readHeader() {
     parser_.emplace();
     parser_->body_limit(kMaxBodyBytes);
@@ -195,18 +253,40 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handle() {
     bhttp::request<bhttp::string_body> raw = parser_->release();
+    const bool keepAlive = raw.keep_alive();
     Request request = toRequest(raw);
-    Response response;
+    Answer answer = answerRequest(request);
+    if (answer.stream != nullptr) return startStream(std::move(answer));
+    write(std::move(answer.response), keepAlive);
+  }
+
+  Answer answerRequest(const Request& request) {
+    Answer answer;
+    std::shared_ptr<detail::StreamState> state;
     try {
-      response = dispatch_(request);
+      detail::Routed routed = host_->dispatch(request);
+      if (routed.stream == nullptr) {
+        answer.response = std::move(*routed.response);
+        return answer;
+      }
+      state = std::make_shared<detail::StreamState>(routed.stream->options.maxQueuedBytes);
+      std::optional<Response> answered = routed.stream->handler(request, state);
+      if (!answered) {
+        answer.stream = std::move(state);
+        answer.streamContentType = routed.stream->options.contentType;
+        return answer;
+      }
+      answer.response = std::move(*answered);
     } catch (const std::exception& e) {
       LOG(WARNING) << "HTTP handler for " << request.method << " " << request.path
                    << " threw: " << e.what();
-      response = errorResponse(500, e.what());
+      answer.response = errorResponse(500, e.what());
     } catch (...) {
-      response = errorResponse(500, "handler threw a non-standard exception");
+      answer.response = errorResponse(500, "handler threw a non-standard exception");
     }
-    write(std::move(response), raw.keep_alive());
+    // A stream handler that answered normally: its writer is closed for good.
+    if (state != nullptr) detail::StreamState::runCallbacks(state->finish());
+    return answer;
   }
 
   static Request toRequest(bhttp::request<bhttp::string_body>& raw) {
@@ -253,6 +333,101 @@ class Session : public std::enable_shared_from_this<Session> {
                        });
   }
 
+  void startStream(Answer answer) {
+    state_ = std::move(answer.stream);
+    std::string contentType = std::move(answer.streamContentType);
+    std::erase_if(contentType, [](char c) { return c == '\r' || c == '\n'; });
+    head_ = "HTTP/1.1 200 OK\r\nServer: agora\r\nContent-Type: " + contentType +
+            "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n";
+    if (!host_->addStream(state_)) return finishStream();  // the server is stopping
+    stream_.expires_never();
+    readUntilClosed();
+    std::weak_ptr<Session> weak = weak_from_this();
+    state_->attach([weak, executor = stream_.get_executor()] {
+      net::post(executor, [weak] {
+        if (auto self = weak.lock()) self->pumpStream();
+      });
+    });
+  }
+
+  // Whatever the client sends after its request is discarded; EOF or an error
+  // means it went away.
+  void readUntilClosed() {
+    drainBuffer_.resize(4096);
+    stream_.async_read_some(net::buffer(drainBuffer_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->finishStream();
+                              self->readUntilClosed();
+                            });
+  }
+
+  // Writes what is queued (one batch at a time) and carries out close() and aborts.
+  void pumpStream() {
+    if (finished_) return;
+    if (writing_) {
+      // A client that does not read can hold a write forever: drop it now.
+      if (state_->abortRequested()) finishStream();
+      return;  // otherwise the write's completion pumps again
+    }
+    detail::StreamState::Pending pending = state_->take();
+    if (pending.abort) return finishStream();
+    if (pending.closeRequested && !closing_) {
+      closing_ = true;
+      armCloseTimer(kWriteTimeout);  // bounds writing what is left, then lingering
+    }
+    batch_ = std::move(pending.chunks);
+    size_t batchBytes = 0;
+    std::vector<net::const_buffer> buffers;
+    buffers.reserve(batch_.size() + 1);
+    if (!headSent_) buffers.push_back(net::buffer(head_));
+    for (const auto& chunk : batch_) {
+      buffers.push_back(net::buffer(chunk));
+      batchBytes += chunk.size();
+    }
+    if (buffers.empty()) {
+      if (closing_) lingerThenFinish();
+      return;
+    }
+    writing_ = true;
+    net::async_write(stream_, buffers,
+                     [self = shared_from_this(), batchBytes](beast::error_code ec, size_t) {
+                       self->writing_ = false;
+                       self->headSent_ = true;
+                       self->batch_.clear();
+                       self->state_->written(batchBytes);
+                       if (ec) return self->finishStream();
+                       self->pumpStream();
+                     });
+  }
+
+  // Everything is written: end the body, and close once the client has read it
+  // and closed its side (or kDrainTimeout passed), so that closing does not
+  // reset the connection under unread data.
+  void lingerThenFinish() {
+    if (lingering_) return;
+    lingering_ = true;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    armCloseTimer(kDrainTimeout);
+  }
+
+  void armCloseTimer(std::chrono::steady_clock::duration timeout) {
+    closeTimer_.expires_after(timeout);
+    closeTimer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->finishStream();
+    });
+  }
+
+  // Closes the streaming connection (idempotent) and runs the onClose callbacks.
+  void finishStream() {
+    if (finished_) return;
+    finished_ = true;
+    closeTimer_.cancel();
+    close();
+    host_->removeStream(state_);
+    detail::StreamState::runCallbacks(state_->finish());
+  }
+
   void rejectTooLarge() {
     response_ = {};
     response_.result(bhttp::status::payload_too_large);
@@ -291,28 +466,60 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  DispatchFn dispatch_;
+  detail::SessionHost* host_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> response_;
   std::vector<char> drainBuffer_;
   size_t drained_ = 0;
+
+  // Streaming (routeStream) only.
+  std::shared_ptr<detail::StreamState> state_;
+  std::string head_;  // status line and headers
+  bool headSent_ = false;
+  std::vector<std::string> batch_;  // being written
+  bool writing_ = false;
+  bool closing_ = false;    // close() was called
+  bool lingering_ = false;  // everything written, send side shut down
+  bool finished_ = false;
+  net::steady_timer closeTimer_;
 };
 
 }  // namespace
 
-Response HttpServer::Impl::dispatch(const Request& request) const {
+detail::Routed HttpServer::Impl::dispatch(const Request& request) const {
   if (filter) {
-    if (auto answered = filter(request)) return std::move(*answered);
+    if (auto answered = filter(request)) return {std::move(*answered)};
   }
+  auto stream = streamRoutes.find({request.method, request.path});
+  if (stream != streamRoutes.end()) return {std::nullopt, &stream->second};
   auto exact = exactRoutes.find({request.method, request.path});
-  if (exact != exactRoutes.end()) return exact->second(request);
+  if (exact != exactRoutes.end()) return {exact->second(request)};
   const PrefixRoute* best = nullptr;
   for (const auto& route : prefixRoutes) {
     if (route.method != request.method || !request.path.starts_with(route.prefix)) continue;
     if (best == nullptr || route.prefix.size() > best->prefix.size()) best = &route;
   }
-  if (best != nullptr) return best->handler(request);
-  return errorResponse(404, "no route for " + request.method + " " + request.path);
+  if (best != nullptr) return {best->handler(request)};
+  return {errorResponse(404, "no route for " + request.method + " " + request.path)};
+}
+
+bool HttpServer::Impl::addStream(const std::shared_ptr<detail::StreamState>& state) {
+  std::lock_guard<std::mutex> lock(streamsMutex);
+  if (stopping) return false;
+  streams.insert(state);
+  return true;
+}
+
+void HttpServer::Impl::removeStream(const std::shared_ptr<detail::StreamState>& state) {
+  std::lock_guard<std::mutex> lock(streamsMutex);
+  if (streams.erase(state) > 0) streamsChanged.notify_all();
+}
+
+void HttpServer::Impl::closeStreams() {
+  std::unique_lock<std::mutex> lock(streamsMutex);
+  stopping = true;
+  for (const auto& state : streams) state->abort();
+  streamsChanged.wait_for(lock, kStopStreamsTimeout, [this] { return streams.empty(); });
 }
 
 void HttpServer::Impl::doAccept() {
@@ -330,9 +537,7 @@ void HttpServer::Impl::doAccept() {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
-    std::make_shared<Session>(std::move(socket), [this](const Request& r) {
-      return dispatch(r);
-    })->run();
+    std::make_shared<Session>(std::move(socket), this)->run();
     doAccept();
   });
 }
@@ -392,7 +597,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(const std::string& addres
 }
 
 void HttpServer::route(const std::string& method, const std::string& path, Handler handler) {
+  impl_->streamRoutes.erase({method, path});
   impl_->exactRoutes[{method, path}] = std::move(handler);
+}
+
+void HttpServer::routeStream(const std::string& method, const std::string& path,
+                             StreamHandler handler, StreamOptions options) {
+  impl_->exactRoutes.erase({method, path});
+  impl_->streamRoutes[{method, path}] = {std::move(handler), std::move(options)};
 }
 
 void HttpServer::setFilter(Filter filter) { impl_->filter = std::move(filter); }
@@ -430,9 +642,19 @@ void HttpServer::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   if (impl_->ioc == nullptr) return;
+  if (impl_->started) impl_->closeStreams();
   impl_->ioc->stop();
   for (auto& thread : impl_->threads) thread.join();
   impl_->threads.clear();
+  // Streams that could not close on a server thread in time (one blocked in a
+  // handler): their writers are detached here, before the event loop goes away.
+  std::set<std::shared_ptr<detail::StreamState>> left;
+  {
+    std::lock_guard<std::mutex> streamsLock(impl_->streamsMutex);
+    impl_->stopping = true;
+    left.swap(impl_->streams);
+  }
+  for (const auto& state : left) detail::StreamState::runCallbacks(state->finish());
   impl_->acceptRetryTimer.reset();
   impl_->acceptor.reset();
   // Destroys the pending handlers, hence the sessions, hence their sockets.

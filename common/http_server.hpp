@@ -2,6 +2,7 @@
 // A small HTTP/1.1 server (Boost.Beast) for the operator and framework APIs and
 // /metrics. Beast and Asio stay inside http_server.cpp (compile time).
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -39,6 +40,51 @@ Response jsonResponse(int status, const nlohmann::json& body);
 Response errorResponse(int status, const std::string& message);
 
 using Handler = std::function<Response(const Request&)>;
+
+// A response body produced over time (server-sent events, following a log).
+// Stays safe to call after the server stopped or was destroyed (it is then
+// closed). Callbacks never run under the writer's lock, so onClose callbacks may
+// call back into the writer.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Queues bytes for the client. Thread-safe, never blocks. False once the
+  // stream is closed: the client went away, the server is stopping, close()
+  // was called, or the bytes queued and not yet written would pass the
+  // route's maxQueuedBytes (the stream is then closed and what is queued is
+  // dropped: a client that does not read is dropped, never waited for).
+  virtual bool write(std::string data) = 0;
+  // Ends the response (what is queued is still written, for at most 30 s) and
+  // closes the connection. Idempotent.
+  virtual void close() = 0;
+  // True once write() would return false.
+  virtual bool closed() const = 0;
+  // Bytes queued and not yet written (handed to the socket).
+  virtual size_t queuedBytes() const = 0;
+  // `callback` runs once, on a server thread, when the stream's connection is
+  // done: right after the client went away, the queue overflowed or the server
+  // began stopping; after close(), once what was queued is written and the
+  // client closed its side (at most 5 s later). When the connection is already
+  // done, `callback` runs right away on the calling thread. Thread-safe.
+  // Callbacks of streams still open when stop() gives up waiting for them (a
+  // server thread blocked in a handler) run on the thread calling stop().
+  virtual void onClose(std::function<void()> callback) = 0;
+};
+
+struct StreamOptions {
+  std::string contentType = "text/event-stream";
+  size_t maxQueuedBytes = size_t{4} << 20;
+};
+
+// Returns a Response to answer normally (e.g. 400 for a bad query; the writer
+// is then closed and what was written to it dropped), or nullopt to stream: the
+// server then sends the status line and headers (200, Content-Type,
+// Cache-Control: no-cache, X-Accel-Buffering: no, Connection: close; the body
+// ends when the connection closes) and everything written to `writer`, in order.
+// A handler that throws yields 500 like other handlers.
+using StreamHandler =
+    std::function<std::optional<Response>(const Request&, std::shared_ptr<StreamWriter> writer)>;
+
 // Sees every request before routing; a response it returns is sent instead of
 // the route's (e.g. a standby master redirecting to the leader).
 using Filter = std::function<std::optional<Response>(const Request&)>;
@@ -50,6 +96,9 @@ using Filter = std::function<std::optional<Response>(const Request&)>;
 // - Unknown method+path yields 404 {"error": "no route for GET /x"}.
 // - Request bodies over 8 MiB yield 413; malformed requests close the connection.
 // - Connections are kept alive; an idle or slow connection is closed after 30 s.
+// - Streams (routeStream) have no idle timeout: a stream lasts until the writer
+//   closes it, the client closes its side, the client falls maxQueuedBytes
+//   behind, or the server stops. A stream is the last response on its connection.
 class HttpServer {
  public:
   // address "HOST:PORT"; port 0 picks a free port. Binds and listens here, so
@@ -68,13 +117,22 @@ class HttpServer {
   // REQUIRES: called before start().
   void routePrefix(const std::string& method, const std::string& prefix, Handler handler);
 
+  // A streamed response (see StreamHandler). Exact path; the filter applies as
+  // for other routes; route() and routeStream() for the same method and path
+  // replace each other. The handler runs like other handlers and may keep the
+  // writer and write from any thread later. REQUIRES: called before start().
+  void routeStream(const std::string& method, const std::string& path, StreamHandler handler,
+                   StreamOptions options = {});
+
   // Runs like a handler (same threads, same contracts). REQUIRES: called before start().
   void setFilter(Filter filter);
 
   // Starts accepting. kFailedPrecondition if already started or stopped.
   Status start();
-  // Idempotent; closes all connections and joins the server threads.
-  // REQUIRES: not called from a handler.
+  // Idempotent; closes all connections and joins the server threads. Open
+  // streams are closed first (their onClose callbacks run) and their writers
+  // return false from then on.
+  // REQUIRES: not called from a handler or an onClose callback.
   void stop();
 
   uint16_t port() const;
