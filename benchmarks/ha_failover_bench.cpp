@@ -26,7 +26,7 @@
 #include "frameworks/sdk/scheduler_driver.hpp"
 #include "master/registry/zk_registry.hpp"
 #include "tests/support/zookeeper_server.hpp"
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 
 namespace agora::bench {

@@ -19,7 +19,7 @@
 #include "common/model.hpp"
 #include "common/zmq_transport.hpp"
 #include "schemas/master_agent.capnp.h"
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 #include "tests/support/hostile_frames.hpp"
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/support/netns_link.hpp"
 #include "tests/support/zookeeper_server.hpp"
 

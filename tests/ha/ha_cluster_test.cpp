@@ -16,7 +16,7 @@
 #include "common/subprocess.hpp"
 #include "frameworks/sdk/scheduler_driver.hpp"
 #include "tests/support/zookeeper_server.hpp"
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 
 namespace agora::testing {

@@ -11,7 +11,7 @@
 
 #include "common/subprocess.hpp"
 
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 
 namespace agora::testing {
 namespace {

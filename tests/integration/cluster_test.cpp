@@ -18,7 +18,7 @@
 #include "common/subprocess.hpp"
 #include "common/zmq_transport.hpp"
 #include "schemas/master_agent.capnp.h"
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 
 namespace agora::testing {

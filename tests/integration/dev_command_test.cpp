@@ -14,7 +14,7 @@
 
 #include "common/http_client.hpp"
 #include "common/subprocess.hpp"
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 
 namespace agora::testing {
 namespace {

@@ -11,7 +11,7 @@
 #include <filesystem>
 
 #include "tests/agent/images/image_builder.hpp"
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 
 namespace agora::testing {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "common/http_client.hpp"
 #include "common/subprocess.hpp"
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 
 namespace agora::testing {

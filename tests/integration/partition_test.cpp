@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "common/http_client.hpp"
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 #include "tests/support/netns_link.hpp"
 

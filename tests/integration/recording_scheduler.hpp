@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "frameworks/sdk/scheduler_driver.hpp"
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 
 namespace agora::testing {
 

@@ -9,7 +9,7 @@
 #include <csignal>
 #include <memory>
 
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 
 namespace agora::testing {

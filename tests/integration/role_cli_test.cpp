@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/http_client.hpp"
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 
 namespace agora::testing {

@@ -15,7 +15,7 @@
 #include <memory>
 #include <optional>
 
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 
 namespace agora::testing {

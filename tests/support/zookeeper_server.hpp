@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 
 namespace agora::testing {
 

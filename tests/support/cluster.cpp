@@ -1,4 +1,4 @@
-#include "tests/integration/cluster.hpp"
+#include "tests/support/cluster.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
