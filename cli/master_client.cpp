@@ -32,14 +32,15 @@ Result<std::vector<std::string>> MasterClient::bases() const {
   return out;
 }
 
-Result<http::ClientResponse> MasterClient::fetch(const std::string& path) const {
+Result<http::ClientResponse> MasterClient::fetch(const std::string& path,
+                                                 const Getter& get) const {
   auto candidates = bases();
   if (!candidates) return makeError(candidates.error());
   Error last{ErrorCode::kUnavailable, "no master answered"};
   for (const std::string& base : *candidates) {
     std::string url = base + path;
     for (int hop = 0; hop <= kMaxRedirects; ++hop) {
-      auto response = http::get(url, timeout_);
+      auto response = get ? get(url) : http::get(url, timeout_);
       if (!response) {
         last = response.error();
         break;  // try the next master
@@ -61,30 +62,55 @@ Result<http::ClientResponse> MasterClient::fetch(const std::string& path) const 
   return makeError(last);
 }
 
+Error MasterClient::unreachable(const Error& e) const {
+  std::string hint = e.code == ErrorCode::kInvalidArgument
+                         ? " (check --master / AGORA_MASTER)"
+                         : " — is `agora dev` running? (or set --master / AGORA_MASTER)";
+  if (auto zmq = zeroMqPeer(); !zmq.empty() && e.code != ErrorCode::kInvalidArgument) {
+    hint = " — " + zmq +
+           " is a master's scheduler endpoint (ZeroMQ); --master takes its HTTP API address "
+           "(`agora-master --http`, " + kDefaultMaster + " by default)";
+  }
+  return Error{e.code, "cannot reach the master at " + address_ + ": " + e.message + hint};
+}
+
+Error MasterClient::refused(const http::ClientResponse& response) {
+  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  std::string detail = body.is_object() && body.contains("error") && body["error"].is_string()
+                           ? body["error"].get<std::string>()
+                           : response.body.substr(0, 200);
+  return Error{response.status == 404   ? ErrorCode::kNotFound
+               : response.status == 400 ? ErrorCode::kInvalidArgument
+                                        : ErrorCode::kUnavailable,
+               detail};
+}
+
 Result<std::string> MasterClient::getRaw(const std::string& path) const {
   auto response = fetch(path);
-  if (!response) {
-    const Error& e = response.error();
-    std::string hint = e.code == ErrorCode::kInvalidArgument
-                           ? " (check --master / AGORA_MASTER)"
-                           : " — is `agora dev` running? (or set --master / AGORA_MASTER)";
-    if (auto zmq = zeroMqPeer(); !zmq.empty() && e.code != ErrorCode::kInvalidArgument) {
-      hint = " — " + zmq +
-             " is a master's scheduler endpoint (ZeroMQ); --master takes its HTTP API address "
-             "(`agora-master --http`, " + kDefaultMaster + " by default)";
-    }
-    return makeError(e.code, "cannot reach the master at " + address_ + ": " + e.message + hint);
-  }
+  if (!response) return makeError(unreachable(response.error()));
   if (response->status != 200) {
-    auto body = nlohmann::json::parse(response->body, nullptr, false);
-    std::string detail = body.is_object() && body.contains("error") && body["error"].is_string()
-                             ? body["error"].get<std::string>()
-                             : response->body.substr(0, 200);
-    return makeError(response->status == 404 ? ErrorCode::kNotFound : ErrorCode::kUnavailable,
-                     "the master at " + address_ + " answered " + std::to_string(response->status) +
-                         " for " + path + ": " + detail);
+    Error e = refused(*response);
+    return makeError(e.code, "the master at " + address_ + " answered " +
+                                 std::to_string(response->status) + " for " + path + ": " +
+                                 e.message);
   }
   return std::move(response->body);
+}
+
+Status MasterClient::stream(const std::string& path,
+                            const std::map<std::string, std::string>& headers,
+                            const std::function<bool(std::string_view)>& onData) const {
+  auto response = fetch(path, [&](const std::string& url) {
+    return http::getStream(url, headers, onData, timeout_);
+  });
+  if (!response) return makeError(unreachable(response.error()));
+  if (response->status < 200 || response->status > 299) {
+    Error e = refused(*response);
+    return makeError(e.code, "the master at " + address_ + " answered " +
+                                 std::to_string(response->status) + " for " + path + ": " +
+                                 e.message);
+  }
+  return {};
 }
 
 std::string MasterClient::zeroMqPeer() const {

@@ -3,6 +3,9 @@
 // with errors that tell a person what to do.
 
 #include <chrono>
+#include <functional>
+#include <map>
+#include <string_view>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -31,6 +34,11 @@ class MasterClient {
   Result<std::string> schedulerEndpoint() const;
   // The task's entry in /api/v1/tasks; kNotFound when the master does not know it.
   Result<nlohmann::json> task(const std::string& taskId) const;
+  // GET path from the leading master, handing the body to `onData` as it
+  // arrives (http::getStream) until the master closes the connection or
+  // onData returns false. Errors as getRaw's.
+  Status stream(const std::string& path, const std::map<std::string, std::string>& headers,
+                const std::function<bool(std::string_view)>& onData) const;
 
   const std::string& address() const { return address_; }
 
@@ -40,8 +48,14 @@ class MasterClient {
   // The first of the addresses where a ZeroMQ peer (a scheduler endpoint,
   // given by mistake) listens, as HOST:PORT; empty if none.
   std::string zeroMqPeer() const;
-  // GET from the first master that answers, following redirects.
-  Result<http::ClientResponse> fetch(const std::string& path) const;
+  using Getter = std::function<Result<http::ClientResponse>(const std::string& url)>;
+  // GET from the first master that answers, following redirects; `get`
+  // fetches one URL (default: http::get).
+  Result<http::ClientResponse> fetch(const std::string& path, const Getter& get = nullptr) const;
+  // An error for a failed fetch, with what to do about it.
+  Error unreachable(const Error& e) const;
+  // An error for a non-200 answer, with the server's "error" field.
+  static Error refused(const http::ClientResponse& response);
 
   std::string address_;
   std::chrono::milliseconds timeout_;

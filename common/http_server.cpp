@@ -211,6 +211,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Response response;
     std::shared_ptr<detail::StreamState> stream;
     std::string streamContentType;
+    int streamSendBuffer = 0;
   };
 
   void readHeader() {
@@ -274,6 +275,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!answered) {
         answer.stream = std::move(state);
         answer.streamContentType = routed.stream->options.contentType;
+        answer.streamSendBuffer = routed.stream->options.socketSendBuffer;
         return answer;
       }
       answer.response = std::move(*answered);
@@ -340,6 +342,11 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = "HTTP/1.1 200 OK\r\nServer: agora\r\nContent-Type: " + contentType +
             "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n";
     if (!host_->addStream(state_)) return finishStream();  // the server is stopping
+    if (answer.streamSendBuffer > 0) {
+      boost::system::error_code ignored;
+      stream_.socket().set_option(net::socket_base::send_buffer_size(answer.streamSendBuffer),
+                                  ignored);
+    }
     stream_.expires_never();
     readUntilClosed();
     std::weak_ptr<Session> weak = weak_from_this();

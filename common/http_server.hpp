@@ -74,6 +74,10 @@ class StreamWriter {
 struct StreamOptions {
   std::string contentType = "text/event-stream";
   size_t maxQueuedBytes = size_t{4} << 20;
+  // The connection's kernel send buffer (SO_SNDBUF); 0: the system's,
+  // which grows to megabytes that a client not reading holds on top of
+  // maxQueuedBytes.
+  int socketSendBuffer = 0;
 };
 
 // Returns a Response to answer normally (e.g. 400 for a bad query; the writer

@@ -16,6 +16,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/zmq_transport.hpp"
+#include "master/events/event_stream.hpp"
 #include "master/http_api.hpp"
 #include "master/allocator/hierarchical_allocator.hpp"
 #include "master/leadership.hpp"
@@ -119,6 +120,7 @@ int run(int argc, char** argv) {
   DurationFlag resubscribeTimeout{-1};
   bool registryFresh = false;
   master::MasterOptions options;
+  master::events::EventStream::Options streamOptions;
   po::options_description flags("Options");
   flags.add_options()("work-dir", po::value(&workDir)->required(),
                       "directory for the master's state")(
@@ -156,6 +158,13 @@ int run(int argc, char** argv) {
       "registry-max-agent-count",
       po::value(&options.registryMaxAgentCount)->default_value(100 * 1024),
       "removed agents remembered at most; past it the oldest are forgotten first")(
+      "event-buffer", po::value(&streamOptions.bufferedEvents)->default_value(10000),
+      "recent events kept for GET /api/v1/events: `agora events` shows them, and a client "
+      "that reconnects within them misses nothing")(
+      "event-stream-client-queue",
+      po::value(&streamOptions.maxClientQueueBytes)->default_value(size_t{4} << 20),
+      "bytes of events that may wait for one GET /api/v1/events client; one further behind "
+      "is dropped (it reconnects and resumes)")(
       "max-completed-tasks-per-framework",
       po::value(&options.completedTasks.perFramework)->default_value(1000),
       "completed tasks kept per framework (also across restarts, in the registry); the "
@@ -276,6 +285,11 @@ int run(int argc, char** argv) {
   }
   api.install(**server);
   metrics.serveOn(**server);
+  // GET /api/v1/events; the server stops (below) before it goes.
+  master::events::EventStream eventStream(
+      loop, master.events(), [&master] { return master.snapshot()->stateBody(); }, metrics,
+      streamOptions);
+  eventStream.install(**server);
   if (leadership) {
     leadership->install(**server);
     char host[256] = {};

@@ -45,22 +45,7 @@ class MasterProbeTest : public ::testing::Test {
 
   std::unique_ptr<sdk::SchedulerDriver> startFramework(RecordingScheduler& scheduler,
                                                        TaskInfo task) {
-    auto launched = std::make_shared<std::atomic<bool>>(false);
-    scheduler.setOfferPolicy([task, launched](sdk::SchedulerDriver& driver, const Offer& offer) {
-      if (!launched->exchange(true)) {
-        driver.launch(offer.id, {task}, 5);
-      } else {
-        driver.decline({offer.id}, 60);
-      }
-    });
-    sdk::DriverOptions options;
-    options.framework.name = "probe-victim";
-    options.framework.roles = {"*"};
-    options.masterEndpoint = cluster_.masterEndpoint();
-    auto driver = sdk::SchedulerDriver::create(scheduler, options);
-    EXPECT_TRUE(driver.has_value());
-    (*driver)->start();
-    return std::move(*driver);
+    return launchOnce(scheduler, std::move(task), cluster_.masterEndpoint(), "probe-victim");
   }
 
   // A metric's value on the master's /metrics (the first line matching

@@ -3,10 +3,14 @@
 // driver calls it on its own thread) and reacts to offers through a policy the
 // test sets.
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "frameworks/sdk/scheduler_driver.hpp"
 #include "tests/support/cluster.hpp"
@@ -103,6 +107,33 @@ inline TaskInfo shellTask(const std::string& id, const std::string& command,
   task.command.value = command;
   task.killGracePeriodSec = 1;
   return task;
+}
+
+// A framework named `name` (a started driver on `scheduler`) that launches
+// `task` on its first offer and declines the others for a minute.
+inline std::unique_ptr<sdk::SchedulerDriver> launchOnce(RecordingScheduler& scheduler,
+                                                        TaskInfo task,
+                                                        const std::string& masterEndpoint,
+                                                        const std::string& name = "test") {
+  auto launched = std::make_shared<std::atomic<bool>>(false);
+  scheduler.setOfferPolicy([task, launched](sdk::SchedulerDriver& driver, const Offer& offer) {
+    if (!launched->exchange(true)) {
+      driver.launch(offer.id, {task}, 5);
+    } else {
+      driver.decline({offer.id}, 60);
+    }
+  });
+  sdk::DriverOptions options;
+  options.framework.name = name;
+  options.framework.roles = {"*"};
+  options.masterEndpoint = masterEndpoint;
+  auto driver = sdk::SchedulerDriver::create(scheduler, options);
+  if (!driver) {
+    ADD_FAILURE() << driver.error().message;
+    return nullptr;
+  }
+  (*driver)->start();
+  return std::move(*driver);
 }
 
 }  // namespace agora::testing

@@ -1,0 +1,37 @@
+#include "common/sse.hpp"
+
+namespace agora::http {
+
+std::vector<SseParser::Message> SseParser::feed(std::string_view chunk) {
+  pending_.append(chunk);
+  std::vector<Message> out;
+  size_t start = 0;
+  while (true) {
+    size_t end = pending_.find("\n\n", start);
+    if (end == std::string::npos) break;
+    Message message;
+    size_t line = start;
+    while (line < end) {
+      size_t eol = pending_.find('\n', line);
+      if (eol == std::string::npos || eol > end) eol = end;
+      std::string_view text(pending_.data() + line, eol - line);
+      if (text.rfind("id:", 0) == 0) {
+        text.remove_prefix(3);
+        if (!text.empty() && text[0] == ' ') text.remove_prefix(1);
+        message.id = text;
+      } else if (text.rfind("data:", 0) == 0) {
+        text.remove_prefix(5);
+        if (!text.empty() && text[0] == ' ') text.remove_prefix(1);
+        if (!message.data.empty()) message.data += '\n';
+        message.data += text;
+      }
+      line = eol + 1;
+    }
+    if (!message.data.empty()) out.push_back(std::move(message));
+    start = end + 2;
+  }
+  pending_.erase(0, start);
+  return out;
+}
+
+}  // namespace agora::http

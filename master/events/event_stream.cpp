@@ -1,0 +1,235 @@
+#include "master/events/event_stream.hpp"
+
+#include <glog/logging.h>
+
+#include <limits>
+#include <sstream>
+
+#include "common/transport.hpp"
+#include "master/events/event_json.hpp"
+
+namespace agora::master::events {
+
+namespace {
+
+std::string sseFrame(const std::string& streamId, uint64_t id, const std::string& json) {
+  std::string frame;
+  frame.reserve(json.size() + streamId.size() + 32);
+  frame += "id: ";
+  frame += streamId;
+  frame += ':';
+  frame += std::to_string(id);
+  frame += "\ndata: ";
+  frame += json;
+  frame += "\n\n";
+  return frame;
+}
+
+std::set<std::string> splitGroups(const std::string& text) {
+  std::set<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.insert(item);
+  }
+  return out;
+}
+
+}  // namespace
+
+EventStream::EventStream(EventLoop& loop, EventBus& bus, SnapshotFn snapshot, Metrics& metrics,
+                         Options options)
+    : loop_(loop),
+      bus_(bus),
+      snapshot_(std::move(snapshot)),
+      options_(options),
+      streamId_(hexEncode(randomUuidBytes().substr(0, 6))),
+      clientsGauge_(metrics.gauge("agora_event_stream_clients",
+                                  "Clients following GET /api/v1/events")),
+      delivered_(metrics.counter("agora_event_stream_events_delivered_total",
+                                 "Events written to GET /api/v1/events clients")),
+      dropped_(metrics.counter("agora_event_stream_clients_dropped_total",
+                               "Event stream clients dropped for falling too far behind")) {
+  subscription_ = bus_.subscribe([this](const Event& event) { onEvent(event); });
+  keepaliveTimer_ = loop_.addPeriodic(options_.keepalive, [this] { keepalive(); });
+}
+
+EventStream::~EventStream() {
+  *alive_ = false;
+  bus_.unsubscribe(subscription_);
+  loop_.cancelTimer(keepaliveTimer_);
+  for (auto& [id, client] : clients_) client.writer->close();
+}
+
+Result<EventStream::Request> EventStream::parseRequest(const http::Request& http) {
+  Request r;
+  std::string from = http.queryOr("from", "snapshot");
+  if (from == "snapshot") {
+    r.from = Request::From::kSnapshot;
+  } else if (from == "oldest") {
+    r.from = Request::From::kOldest;
+  } else if (from == "now") {
+    r.from = Request::From::kNow;
+  } else {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "from: '" + from + "' is not snapshot, oldest or now");
+  }
+  std::string follow = http.queryOr("follow", "true");
+  if (follow != "true" && follow != "false" && follow != "1" && follow != "0") {
+    return makeError(ErrorCode::kInvalidArgument, "follow: '" + follow + "' is not true or false");
+  }
+  r.follow = follow == "true" || follow == "1";
+  r.groups = splitGroups(http.queryOr("types", ""));
+  for (const auto& group : r.groups) {
+    const auto& valid = groupNames();
+    if (std::find(valid.begin(), valid.end(), group) == valid.end()) {
+      std::string names;
+      for (const auto& name : valid) names += (names.empty() ? "" : ", ") + name;
+      return makeError(ErrorCode::kInvalidArgument,
+                       "types: unknown type '" + group + "' (valid: " + names + ")");
+    }
+  }
+  r.frameworkId = http.queryOr("framework_id", "");
+  auto header = http.headers.find("last-event-id");
+  r.lastEventId = header != http.headers.end() ? header->second : http.queryOr("last_event_id", "");
+  return r;
+}
+
+void EventStream::install(http::HttpServer& server) {
+  http::StreamOptions options;
+  // send() bounds what waits for a client; the writer's own bound only
+  // backs it up (a snapshot may be larger than the per-client bound).
+  options.maxQueuedBytes = std::numeric_limits<size_t>::max() / 2;
+  // What the kernel holds for a client counts too: a few round trips' worth.
+  options.socketSendBuffer =
+      static_cast<int>(std::min(options_.maxClientQueueBytes, size_t{256} << 10));
+  server.routeStream(
+      "GET", "/api/v1/events",
+      [this](const http::Request& http,
+             std::shared_ptr<http::StreamWriter> writer) -> std::optional<http::Response> {
+        auto request = parseRequest(http);
+        if (!request) return http::errorResponse(400, request.error().message);
+        if (clientCount_.load() >= options_.maxClients) {
+          return http::errorResponse(503, "too many event stream clients (" +
+                                              std::to_string(options_.maxClients) + ")");
+        }
+        ++clientCount_;  // until attached (or dropped) on the loop
+        loop_.post([this, alive = std::weak_ptr<bool>(alive_), writer, r = std::move(*request)] {
+          if (!alive.lock()) return writer->close();
+          attach(writer, r);
+        });
+        return std::nullopt;
+      },
+      options);
+}
+
+std::optional<uint64_t> EventStream::resumePoint(const std::string& lastEventId) const {
+  size_t colon = lastEventId.rfind(':');
+  if (colon == std::string::npos || lastEventId.substr(0, colon) != streamId_) return std::nullopt;
+  try {
+    size_t used = 0;
+    uint64_t n = std::stoull(lastEventId.substr(colon + 1), &used);
+    if (used != lastEventId.size() - colon - 1 || n > bus_.lastId()) return std::nullopt;
+    // Resumable when every event after n is still buffered.
+    uint64_t oldest = buffer_.empty() ? bus_.lastId() + 1 : buffer_.front().event.id;
+    if (n + 1 < oldest) return std::nullopt;
+    return n;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void EventStream::attach(std::shared_ptr<http::StreamWriter> writer, Request request) {
+  uint64_t id = nextClient_++;
+  Client& client = clients_[id] = Client{std::move(writer), std::move(request)};
+  clientsGauge_.Set(static_cast<double>(clients_.size()));
+  const Request& r = client.request;
+  // Where to start: after the event it saw last when this stream still
+  // holds what followed (else a snapshot: never a silent gap), after what
+  // it asked for otherwise; none: a snapshot.
+  std::optional<uint64_t> after;
+  if (!r.lastEventId.empty()) {
+    after = resumePoint(r.lastEventId);
+  } else if (r.from == Request::From::kOldest) {
+    after = buffer_.empty() ? bus_.lastId() : buffer_.front().event.id - 1;
+  } else if (r.from == Request::From::kNow) {
+    after = bus_.lastId();
+  }
+  if (after) {
+    for (Buffered& buffered : buffer_) {
+      if (buffered.event.id <= *after || !wants(r, buffered.event)) continue;
+      if (!send(id, client, frameOf(buffered))) return;
+    }
+  } else {
+    nlohmann::json snapshot = {{"id", bus_.lastId()},
+                               {"type", "snapshot"},
+                               {"time", loop_.clock().wallSeconds()},
+                               {"stream", streamId_}};
+    std::string json = snapshot.dump();
+    // The state is spliced in as rendered (it can be large).
+    json.pop_back();
+    json += ",\"state\":" + snapshot_() + "}";
+    if (!send(id, client, sseFrame(streamId_, bus_.lastId(), json))) return;
+  }
+  if (!r.follow) {
+    client.writer->close();
+    clients_.erase(id);
+    --clientCount_;
+    clientsGauge_.Set(static_cast<double>(clients_.size()));
+  }
+}
+
+bool EventStream::wants(const Request& request, const Event& event) {
+  if (!request.groups.empty() && !request.groups.count(groupName(event.body))) return false;
+  return request.frameworkId.empty() || frameworkOf(event.body) == request.frameworkId;
+}
+
+const std::string& EventStream::frameOf(Buffered& buffered) {
+  if (buffered.frame.empty()) {
+    buffered.frame = sseFrame(streamId_, buffered.event.id, toJson(buffered.event).dump());
+  }
+  return buffered.frame;
+}
+
+bool EventStream::send(uint64_t clientId, Client& client, const std::string& frame) {
+  // A frame always goes to a client that has caught up, however large (a
+  // snapshot of a big cluster).
+  size_t queued = client.writer->queuedBytes();
+  bool behind = queued > 0 && queued + frame.size() > options_.maxClientQueueBytes;
+  if (!behind && client.writer->write(frame)) {
+    if (frame[0] != ':') delivered_.Increment();
+    return true;
+  }
+  if (behind) {
+    dropped_.Increment();
+    LOG(WARNING) << "dropping event stream client " << clientId << ": "
+                 << client.writer->queuedBytes() << " bytes wait for it";
+  }
+  client.writer->close();
+  clients_.erase(clientId);
+  --clientCount_;
+  clientsGauge_.Set(static_cast<double>(clients_.size()));
+  return false;
+}
+
+void EventStream::onEvent(const Event& event) {
+  buffer_.push_back(Buffered{event, {}});
+  while (buffer_.size() > options_.bufferedEvents) buffer_.pop_front();
+  if (clients_.empty()) return;
+  Buffered& buffered = buffer_.back();
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    auto next = std::next(it);
+    if (wants(it->second.request, event)) send(it->first, it->second, frameOf(buffered));
+    it = next;
+  }
+}
+
+void EventStream::keepalive() {
+  static const std::string kComment = ": keepalive\n\n";
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    auto next = std::next(it);
+    send(it->first, it->second, kComment);
+    it = next;
+  }
+}
+
+}  // namespace agora::master::events

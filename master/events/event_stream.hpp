@@ -1,0 +1,123 @@
+#pragma once
+// GET /api/v1/events: the master's events as server-sent events, one JSON
+// object (event_json.hpp) per event:
+//
+//   id: STREAM:N
+//   data: {"id":N,"type":"task_state_changed","time":...,"task":{...}}
+//
+// STREAM names this master's run (a restart or another leader is another
+// stream); N counts its events from 1 without gaps. Query:
+//   from=snapshot (default)  first a {"type":"snapshot","state":{/api/v1/state}} event
+//                            as of event N, then every change after it
+//   from=oldest              the buffered recent events, then every change
+//   from=now                 only changes from now on
+//   follow=false             end after the snapshot or the buffered events
+//   types=G[,G]              only these groups: agent, framework, task, offer, role, master
+//   framework_id=F           only events about framework F
+// A client reconnecting with Last-Event-ID (header, or last_event_id=) gets
+// every event after that one when this stream still holds them (the last
+// `bufferedEvents`), else a new snapshot: it never misses one silently.
+// A client that stops reading is dropped once `maxClientQueueBytes` wait for
+// it (counted); the master's loop never waits for a client. A comment line
+// every `keepalive` keeps idle connections (and proxies) open.
+//
+// Thread: construction, events and clients on the master's loop; the HTTP
+// handler on the server's threads posts to the loop.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "common/event_loop.hpp"
+#include "common/http_server.hpp"
+#include "common/metrics.hpp"
+#include "master/events/event_bus.hpp"
+
+namespace agora::master::events {
+
+class EventStream {
+ public:
+  struct Options {
+    size_t bufferedEvents = 10000;
+    size_t maxClientQueueBytes = size_t{4} << 20;
+    Duration keepalive = std::chrono::seconds(15);
+    size_t maxClients = 256;
+  };
+  // The /api/v1/state JSON as of now, rendered on the loop thread.
+  using SnapshotFn = std::function<std::string()>;
+
+  // REQUIRES: loop, bus and metrics outlive the stream; on the loop thread.
+  EventStream(EventLoop& loop, EventBus& bus, SnapshotFn snapshot, Metrics& metrics,
+              Options options);
+  EventStream(EventLoop& loop, EventBus& bus, SnapshotFn snapshot, Metrics& metrics)
+      : EventStream(loop, bus, std::move(snapshot), metrics, Options()) {}
+  ~EventStream();
+  EventStream(const EventStream&) = delete;
+  EventStream& operator=(const EventStream&) = delete;
+
+  // Routes GET /api/v1/events. REQUIRES: before the server starts; the
+  // server stops before the stream is destroyed.
+  void install(http::HttpServer& server);
+
+  const std::string& streamId() const { return streamId_; }
+  // Loop thread.
+  size_t clients() const { return clients_.size(); }
+
+  // What a request asks for, parsed on the HTTP thread.
+  struct Request {
+    enum class From { kSnapshot, kOldest, kNow };
+    From from = From::kSnapshot;
+    bool follow = true;
+    std::set<std::string> groups;  // empty: all
+    std::string frameworkId;       // empty: any
+    std::string lastEventId;       // empty: none
+  };
+  // kInvalidArgument naming the bad parameter.
+  static Result<Request> parseRequest(const http::Request& request);
+
+ private:
+  struct Buffered {
+    Event event;
+    std::string frame;  // rendered on first use
+  };
+  struct Client {
+    std::shared_ptr<http::StreamWriter> writer;
+    Request request;
+  };
+
+  void onEvent(const Event& event);
+  // Loop thread: starts serving a client.
+  void attach(std::shared_ptr<http::StreamWriter> writer, Request request);
+  const std::string& frameOf(Buffered& buffered);
+  static bool wants(const Request& request, const Event& event);
+  // Writes to a client; drops it (counted) when it is gone or too far behind.
+  bool send(uint64_t clientId, Client& client, const std::string& frame);
+  void keepalive();
+  // The event number in `lastEventId` when it names this stream.
+  std::optional<uint64_t> resumePoint(const std::string& lastEventId) const;
+
+  EventLoop& loop_;
+  EventBus& bus_;
+  SnapshotFn snapshot_;
+  const Options options_;
+  const std::string streamId_;
+  EventBus::SubscriptionId subscription_ = 0;
+  std::deque<Buffered> buffer_;
+  std::map<uint64_t, Client> clients_;
+  uint64_t nextClient_ = 1;
+  std::atomic<size_t> clientCount_{0};  // read by HTTP threads
+  EventLoop::TimerId keepaliveTimer_ = 0;
+  prometheus::Gauge& clientsGauge_;
+  prometheus::Counter& delivered_;
+  prometheus::Counter& dropped_;
+  // Guards callbacks posted to the loop against a destroyed stream.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace agora::master::events
