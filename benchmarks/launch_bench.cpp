@@ -2,7 +2,12 @@
 // process over real ZeroMQ and a scheduler (speaking the raw protocol, so the
 // driver's own overhead stays out of the figures) that launches M short tasks.
 // Prints: launch agents=N tasks=M launches_per_s=... first_offer_ms_p50=...
-//         first_offer_ms_p99=...
+//         first_offer_ms_p99=... sse_clients=K events_per_s=... loop_lag_ms_p50=...
+//         loop_lag_ms_max=...
+// With --sse-clients K, K clients follow GET /api/v1/events meanwhile
+// (events_per_s: events they received, per client, over the launch phase).
+// The master's event-loop lag (its worst timer lateness per second, from
+// /metrics) is sampled every second of the launch phase.
 
 #include <capnp/message.h>
 #include <glog/logging.h>
@@ -11,7 +16,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <regex>
+#include <stop_token>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -26,6 +34,7 @@
 #include "common/http_client.hpp"
 #include "common/logging.hpp"
 #include "common/model.hpp"
+#include "common/sse.hpp"
 #include "common/subprocess.hpp"
 #include "common/zmq_transport.hpp"
 #include "schemas/scheduler.capnp.h"
@@ -172,9 +181,64 @@ class BenchScheduler {
   std::unordered_map<std::string, double> firstOfferMs_;
 };
 
+// Clients following the master's event stream, each on a thread.
+class SseClients {
+ public:
+  SseClients(const std::string& httpAddress, int clients) {
+    for (int i = 0; i < clients; ++i) {
+      threads_.emplace_back([this, httpAddress](std::stop_token stop) {
+        http::SseParser parser;
+        (void)http::getStream(
+            "http://" + httpAddress + "/api/v1/events?from=now", {},
+            [&](std::string_view chunk) {
+              events_ += parser.feed(chunk).size();
+              return true;
+            },
+            std::chrono::seconds(5), stop);
+      });
+    }
+  }
+  ~SseClients() {
+    for (auto& t : threads_) t.request_stop();
+  }
+  uint64_t events() const { return events_.load(); }
+
+ private:
+  std::atomic<uint64_t> events_{0};
+  std::vector<std::jthread> threads_;
+};
+
+// The master's agora_master_event_loop_lag_seconds, in ms, each second.
+class LagSampler {
+ public:
+  explicit LagSampler(const std::string& httpAddress) {
+    thread_ = std::jthread([this, httpAddress](std::stop_token stop) {
+      std::regex line("agora_master_event_loop_lag_seconds ([0-9.e+-]+)");
+      while (!stop.stop_requested()) {
+        auto metrics = http::get(httpAddress + "/metrics", std::chrono::seconds(2));
+        std::smatch match;
+        if (metrics && std::regex_search(metrics->body, match, line)) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          samples_.push_back(std::stod(match[1]) * 1000);
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+    });
+  }
+  std::vector<double> samples() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return samples_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<double> samples_;
+  std::jthread thread_;
+};
+
 int run(int argc, char** argv) {
   po::options_description options("Options");
-  int agents = 0, tasks = 0, threads = 0;
+  int agents = 0, tasks = 0, threads = 0, sseClients = 0;
   std::string agentResources, taskResources, masterBinary;
   options.add_options()
       ("agents", po::value(&agents)->default_value(1000), "simulated agents")
@@ -182,7 +246,8 @@ int run(int argc, char** argv) {
       ("agent-threads", po::value(&threads)->default_value(2), "threads for simulated agents")
       ("agent-resources", po::value(&agentResources)->default_value("cpus:2;mem:1024;disk:4096;ports:[31000-32000]"), "each agent's resources")
       ("task-resources", po::value(&taskResources)->default_value("cpus:0.1;mem:32"), "each task's resources")
-      ("master-binary", po::value(&masterBinary)->default_value(selfDirectory() + "/agora-master"), "agora-master to start");
+      ("master-binary", po::value(&masterBinary)->default_value(selfDirectory() + "/agora-master"), "agora-master to start")
+      ("sse-clients", po::value(&sseClients)->default_value(0), "clients following GET /api/v1/events");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, "usage: agora-bench-launch [--agents N] [--tasks M]", options, vm);
   if (!parsed) {
@@ -221,6 +286,9 @@ int run(int argc, char** argv) {
   while (sim.registered() < agents) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   double registerMs = std::chrono::duration<double, std::milli>(SteadyClock::now() - registerStart).count();
 
+  std::string httpAddress = "127.0.0.1:" + std::to_string(httpPort);
+  auto followers = std::make_unique<SseClients>(httpAddress, sseClients);
+  LagSampler lag(httpAddress);
   EventLoop loop;
   auto client = ZmqClient::create(loop, endpoint, randomIdentity("sched"));
   CHECK(client.has_value());
@@ -233,11 +301,17 @@ int run(int argc, char** argv) {
 
   double seconds = std::chrono::duration<double>(scheduler.lastTerminal() - scheduler.firstLaunch()).count();
   auto firstOffer = scheduler.firstOfferMs();
+  uint64_t events = followers->events();
+  followers.reset();
+  auto lagMs = lag.samples();
   std::printf("launch agents=%d tasks=%d launches_per_s=%.0f first_offer_ms_p50=%.2f first_offer_ms_p99=%.2f"
-              " register_all_ms=%.0f finished=%d failed=%d\n",
+              " register_all_ms=%.0f finished=%d failed=%d sse_clients=%d events_per_s=%.0f"
+              " loop_lag_ms_p50=%.2f loop_lag_ms_max=%.2f\n",
               agents, tasks, seconds > 0 ? scheduler.finished() / seconds : 0.0,
               percentile(firstOffer, 0.5), percentile(firstOffer, 0.99), registerMs,
-              scheduler.finished(), scheduler.failed());
+              scheduler.finished(), scheduler.failed(), sseClients,
+              sseClients > 0 && seconds > 0 ? static_cast<double>(events) / sseClients / seconds : 0.0,
+              percentile(lagMs, 0.5), percentile(lagMs, 1.0));
   std::fflush(stdout);
   sim.stop();
   kill(*master, SIGTERM);

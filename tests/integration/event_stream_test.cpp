@@ -17,6 +17,7 @@
 
 #include "common/http_client.hpp"
 #include "common/sse.hpp"
+#include "frameworks/sdk/cluster_events.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
 
@@ -309,6 +310,45 @@ TEST_F(EventStreamTest, AClientThatNeverReadsIsDroppedAndTheOthersGetEverything)
   EXPECT_LT(metric("agora_master_event_loop_lag_seconds"), 0.5);
   close(stuck);
   reader.stop();
+}
+
+TEST_F(EventStreamTest, TheSdkFollowerStartsOverWithASnapshotAfterAMasterRestart) {
+  startCluster();
+  std::mutex mutex;
+  std::vector<json> seen;
+  sdk::ClusterEvents::Options options;
+  options.master = cluster_.masterHttp();
+  options.reconnectDelay = millis(200);
+  auto follower = sdk::ClusterEvents::start(options, [&](const json& e) {
+    std::lock_guard<std::mutex> lock(mutex);
+    seen.push_back(e);
+  });
+  ASSERT_TRUE(follower.has_value()) << follower.error().message;
+  auto count = [&](const std::string& type) {
+    std::lock_guard<std::mutex> lock(mutex);
+    return std::count_if(seen.begin(), seen.end(),
+                         [&](const json& e) { return e.value("type", "") == type; });
+  };
+  ASSERT_TRUE(eventually([&] { return count("snapshot") == 1; }));
+  ASSERT_TRUE(http::request("POST", "http://" + cluster_.masterHttp() + "/api/v1/weights",
+                            R"({"role":"eng","weight":3})"));
+  ASSERT_TRUE(eventually([&] { return count("weight_changed") == 1; }));
+
+  // Another run of the master is another stream: the follower reconnects
+  // and, unable to resume, gets a new snapshot to start over from.
+  ASSERT_TRUE(cluster_.restartMasterAfterSigkill());
+  ASSERT_TRUE(eventually([&] { return count("snapshot") == 2; }, std::chrono::seconds(20)))
+      << (*follower)->lastError();
+  EXPECT_GE((*follower)->reconnects(), 1u);
+  std::vector<std::string> streams;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto& e : seen) {
+      if (e.value("type", "") == "snapshot") streams.push_back(e.value("stream", ""));
+    }
+  }
+  ASSERT_EQ(streams.size(), 2u);
+  EXPECT_NE(streams[0], streams[1]) << "the restarted master's events are a stream of their own";
 }
 
 }  // namespace
