@@ -12,11 +12,12 @@ void EventBus::unsubscribe(SubscriptionId id) { handlers_.erase(id); }
 
 void EventBus::publish(Body body) {
   if (handlers_.empty()) return;
-  pending_.push_back(Event{++lastId_, clock_.wallSeconds(), std::move(body)});
+  pending_.push_back(
+      std::make_shared<const Event>(Event{++lastId_, clock_.wallSeconds(), std::move(body)}));
   if (delivering_) return;
   delivering_ = true;
   while (!pending_.empty()) {
-    Event event = std::move(pending_.front());
+    std::shared_ptr<const Event> event = std::move(pending_.front());
     pending_.pop_front();
     // A handler may subscribe or unsubscribe others: iterate over a copy of
     // the IDs and skip those gone meanwhile.

@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 
 #include "common/clock.hpp"
 #include "master/events/events.hpp"
@@ -18,7 +19,8 @@ namespace agora::master::events {
 
 class EventBus {
  public:
-  using Handler = std::function<void(const Event&)>;
+  // Events are shared, immutable: a consumer may keep one without a copy.
+  using Handler = std::function<void(const std::shared_ptr<const Event>&)>;
   using SubscriptionId = uint64_t;
 
   // `clock` stamps events (wall time). REQUIRES: it outlives the bus.
@@ -40,7 +42,7 @@ class EventBus {
   std::map<SubscriptionId, Handler> handlers_;
   SubscriptionId nextSubscription_ = 1;
   uint64_t lastId_ = 0;
-  std::deque<Event> pending_;  // published during delivery
+  std::deque<std::shared_ptr<const Event>> pending_;  // published during delivery
   bool delivering_ = false;
 };
 

@@ -49,15 +49,24 @@ EventStream::EventStream(EventLoop& loop, EventBus& bus, SnapshotFn snapshot, Me
                                  "Events written to GET /api/v1/events clients")),
       dropped_(metrics.counter("agora_event_stream_clients_dropped_total",
                                "Event stream clients dropped for falling too far behind")) {
-  subscription_ = bus_.subscribe([this](const Event& event) { onEvent(event); });
-  keepaliveTimer_ = loop_.addPeriodic(options_.keepalive, [this] { keepalive(); });
+  subscription_ =
+      bus_.subscribe([this](const std::shared_ptr<const Event>& event) { onEvent(event); });
+  thread_ = std::thread([this] { run(); });
 }
 
 EventStream::~EventStream() {
   *alive_ = false;
   bus_.unsubscribe(subscription_);
-  loop_.cancelTimer(keepaliveTimer_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
   for (auto& [id, client] : clients_) client.writer->close();
+  for (auto& item : queue_) {
+    if (auto* pending = std::get_if<Attach>(&item)) pending->writer->close();
+  }
 }
 
 Result<EventStream::Request> EventStream::parseRequest(const http::Request& http) {
@@ -108,29 +117,85 @@ void EventStream::install(http::HttpServer& server) {
              std::shared_ptr<http::StreamWriter> writer) -> std::optional<http::Response> {
         auto request = parseRequest(http);
         if (!request) return http::errorResponse(400, request.error().message);
-        if (clientCount_.load() >= options_.maxClients) {
+        if (clientCount_.fetch_add(1) >= options_.maxClients) {
+          --clientCount_;
           return http::errorResponse(503, "too many event stream clients (" +
                                               std::to_string(options_.maxClients) + ")");
         }
-        ++clientCount_;  // until attached (or dropped) on the loop
-        loop_.post([this, alive = std::weak_ptr<bool>(alive_), writer, r = std::move(*request)] {
+        loop_.post([this, alive = std::weak_ptr<bool>(alive_), writer,
+                    r = std::move(*request)]() mutable {
           if (!alive.lock()) return writer->close();
-          attach(writer, r);
+          // Behind every event published so far; with the state as of them
+          // when it may need a snapshot.
+          Attach attach{std::move(writer), std::move(r), bus_.lastId(),
+                        loop_.clock().wallSeconds(), {}};
+          if (attach.request.from == Request::From::kSnapshot ||
+              !attach.request.lastEventId.empty()) {
+            attach.snapshot = snapshot_();
+          }
+          enqueue(std::move(attach));
         });
         return std::nullopt;
       },
       options);
 }
 
-std::optional<uint64_t> EventStream::resumePoint(const std::string& lastEventId) const {
+void EventStream::onEvent(const std::shared_ptr<const Event>& event) { enqueue(event); }
+
+void EventStream::enqueue(Item item) {
+  bool attach = std::holds_alternative<Attach>(item);
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // An event wakes a thread that serves clients, once per batch (a
+    // non-empty queue means it was woken already).
+    wake = attach || (serving_.load(std::memory_order_relaxed) && queue_.empty());
+    queue_.push_back(std::move(item));
+  }
+  if (wake) wake_.notify_one();
+}
+
+void EventStream::run() {
+  auto nextKeepalive = std::chrono::steady_clock::now() + options_.keepalive;
+  std::deque<Item> batch;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      auto until = std::min(nextKeepalive, std::chrono::steady_clock::now() +
+                                               std::chrono::duration_cast<
+                                                   std::chrono::steady_clock::duration>(kIdleDrain));
+      wake_.wait_until(lock, until, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      batch.swap(queue_);
+    }
+    for (Item& item : batch) {
+      if (auto* event = std::get_if<std::shared_ptr<const Event>>(&item)) {
+        handle(std::move(*event));
+      } else {
+        attach(std::get<Attach>(item));
+      }
+    }
+    batch.clear();
+    if (std::chrono::steady_clock::now() >= nextKeepalive) {
+      keepalive();
+      nextKeepalive = std::chrono::steady_clock::now() + options_.keepalive;
+    }
+    serving_.store(!clients_.empty(), std::memory_order_relaxed);
+    // Let a burst gather: one wakeup takes many events.
+    if (!clients_.empty()) std::this_thread::sleep_for(kBatchInterval);
+  }
+}
+
+std::optional<uint64_t> EventStream::resumePoint(const std::string& lastEventId,
+                                                 uint64_t at) const {
   size_t colon = lastEventId.rfind(':');
   if (colon == std::string::npos || lastEventId.substr(0, colon) != streamId_) return std::nullopt;
   try {
     size_t used = 0;
     uint64_t n = std::stoull(lastEventId.substr(colon + 1), &used);
-    if (used != lastEventId.size() - colon - 1 || n > bus_.lastId()) return std::nullopt;
+    if (used != lastEventId.size() - colon - 1 || n > at) return std::nullopt;
     // Resumable when every event after n is still buffered.
-    uint64_t oldest = buffer_.empty() ? bus_.lastId() + 1 : buffer_.front().event.id;
+    uint64_t oldest = buffer_.empty() ? at + 1 : buffer_.front().event->id;
     if (n + 1 < oldest) return std::nullopt;
     return n;
   } catch (const std::exception&) {
@@ -138,43 +203,46 @@ std::optional<uint64_t> EventStream::resumePoint(const std::string& lastEventId)
   }
 }
 
-void EventStream::attach(std::shared_ptr<http::StreamWriter> writer, Request request) {
+void EventStream::attach(Attach& pending) {
   uint64_t id = nextClient_++;
-  Client& client = clients_[id] = Client{std::move(writer), std::move(request)};
-  clientsGauge_.Set(static_cast<double>(clients_.size()));
+  Client& client = clients_[id] = Client{std::move(pending.writer), std::move(pending.request)};
+  updateGauge();
   const Request& r = client.request;
   // Where to start: after the event it saw last when this stream still
   // holds what followed (else a snapshot: never a silent gap), after what
   // it asked for otherwise; none: a snapshot.
   std::optional<uint64_t> after;
   if (!r.lastEventId.empty()) {
-    after = resumePoint(r.lastEventId);
+    after = resumePoint(r.lastEventId, pending.at);
   } else if (r.from == Request::From::kOldest) {
-    after = buffer_.empty() ? bus_.lastId() : buffer_.front().event.id - 1;
+    after = buffer_.empty() ? pending.at : buffer_.front().event->id - 1;
   } else if (r.from == Request::From::kNow) {
-    after = bus_.lastId();
+    after = pending.at;
   }
   if (after) {
     for (Buffered& buffered : buffer_) {
-      if (buffered.event.id <= *after || !wants(r, buffered.event)) continue;
+      if (buffered.event->id <= *after || buffered.event->id > pending.at ||
+          !wants(r, *buffered.event)) {
+        continue;
+      }
       if (!send(id, client, frameOf(buffered))) return;
     }
   } else {
-    nlohmann::json snapshot = {{"id", bus_.lastId()},
+    nlohmann::json snapshot = {{"id", pending.at},
                                {"type", "snapshot"},
-                               {"time", loop_.clock().wallSeconds()},
+                               {"time", pending.time},
                                {"stream", streamId_}};
     std::string json = snapshot.dump();
     // The state is spliced in as rendered (it can be large).
     json.pop_back();
-    json += ",\"state\":" + snapshot_() + "}";
-    if (!send(id, client, sseFrame(streamId_, bus_.lastId(), json))) return;
+    json += ",\"state\":" + pending.snapshot + "}";
+    if (!send(id, client, sseFrame(streamId_, pending.at, json))) return;
   }
   if (!r.follow) {
     client.writer->close();
     clients_.erase(id);
     --clientCount_;
-    clientsGauge_.Set(static_cast<double>(clients_.size()));
+    updateGauge();
   }
 }
 
@@ -185,7 +253,7 @@ bool EventStream::wants(const Request& request, const Event& event) {
 
 const std::string& EventStream::frameOf(Buffered& buffered) {
   if (buffered.frame.empty()) {
-    buffered.frame = sseFrame(streamId_, buffered.event.id, toJson(buffered.event).dump());
+    buffered.frame = sseFrame(streamId_, buffered.event->id, renderJson(*buffered.event));
   }
   return buffered.frame;
 }
@@ -201,24 +269,24 @@ bool EventStream::send(uint64_t clientId, Client& client, const std::string& fra
   }
   if (behind) {
     dropped_.Increment();
-    LOG(WARNING) << "dropping event stream client " << clientId << ": "
-                 << client.writer->queuedBytes() << " bytes wait for it";
+    LOG(WARNING) << "dropping event stream client " << clientId << ": " << queued
+                 << " bytes wait for it";
   }
   client.writer->close();
   clients_.erase(clientId);
   --clientCount_;
-  clientsGauge_.Set(static_cast<double>(clients_.size()));
+  updateGauge();
   return false;
 }
 
-void EventStream::onEvent(const Event& event) {
-  buffer_.push_back(Buffered{event, {}});
+void EventStream::handle(std::shared_ptr<const Event> event) {
+  buffer_.push_back(Buffered{std::move(event), {}});
   while (buffer_.size() > options_.bufferedEvents) buffer_.pop_front();
   if (clients_.empty()) return;
   Buffered& buffered = buffer_.back();
   for (auto it = clients_.begin(); it != clients_.end();) {
     auto next = std::next(it);
-    if (wants(it->second.request, event)) send(it->first, it->second, frameOf(buffered));
+    if (wants(it->second.request, *buffered.event)) send(it->first, it->second, frameOf(buffered));
     it = next;
   }
 }
@@ -231,5 +299,7 @@ void EventStream::keepalive() {
     it = next;
   }
 }
+
+void EventStream::updateGauge() { clientsGauge_.Set(static_cast<double>(clients_.size())); }
 
 }  // namespace agora::master::events

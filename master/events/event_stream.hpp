@@ -21,10 +21,18 @@
 // it (counted); the master's loop never waits for a client. A comment line
 // every `keepalive` keeps idle connections (and proxies) open.
 //
-// Thread: construction, events and clients on the master's loop; the HTTP
-// handler on the server's threads posts to the loop.
+// Threads: the master's loop only hands each event over (a copy into a
+// queue); a thread of the stream's own renders the JSON, keeps the resume
+// buffer and writes to the clients, so neither the number of clients nor
+// their speed costs the loop more than that. A new client is registered
+// from the loop, behind the events it has already seen; its snapshot, when
+// it needs one, is rendered there at that point.
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <variant>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -43,6 +51,12 @@ namespace agora::master::events {
 
 class EventStream {
  public:
+  // Without clients, events reach the resume buffer this often.
+  static constexpr Duration kIdleDrain = std::chrono::milliseconds(100);
+  // With clients, the stream's thread takes what queued up at most this
+  // often: a burst of events costs a wakeup per batch, not per event.
+  static constexpr Duration kBatchInterval = std::chrono::milliseconds(2);
+
   struct Options {
     size_t bufferedEvents = 10000;
     size_t maxClientQueueBytes = size_t{4} << 20;
@@ -66,8 +80,6 @@ class EventStream {
   void install(http::HttpServer& server);
 
   const std::string& streamId() const { return streamId_; }
-  // Loop thread.
-  size_t clients() const { return clients_.size(); }
 
   // What a request asks for, parsed on the HTTP thread.
   struct Request {
@@ -83,24 +95,39 @@ class EventStream {
 
  private:
   struct Buffered {
-    Event event;
+    std::shared_ptr<const Event> event;
     std::string frame;  // rendered on first use
   };
   struct Client {
     std::shared_ptr<http::StreamWriter> writer;
     Request request;
   };
+  // A client to start serving, queued by the loop after event `at`.
+  struct Attach {
+    std::shared_ptr<http::StreamWriter> writer;
+    Request request;
+    uint64_t at = 0;
+    double time = 0;       // when it was queued (wall seconds)
+    std::string snapshot;  // /api/v1/state as of `at`, when it may need one
+  };
+  using Item = std::variant<std::shared_ptr<const Event>, Attach>;
 
-  void onEvent(const Event& event);
-  // Loop thread: starts serving a client.
-  void attach(std::shared_ptr<http::StreamWriter> writer, Request request);
+  // Loop thread.
+  void onEvent(const std::shared_ptr<const Event>& event);
+  void enqueue(Item item);
+  // The stream's thread.
+  void run();
+  void handle(std::shared_ptr<const Event> event);
+  void attach(Attach& attach);
   const std::string& frameOf(Buffered& buffered);
   static bool wants(const Request& request, const Event& event);
   // Writes to a client; drops it (counted) when it is gone or too far behind.
   bool send(uint64_t clientId, Client& client, const std::string& frame);
   void keepalive();
-  // The event number in `lastEventId` when it names this stream.
-  std::optional<uint64_t> resumePoint(const std::string& lastEventId) const;
+  void updateGauge();
+  // The event number in `lastEventId` when it names this stream and every
+  // event after it is still buffered.
+  std::optional<uint64_t> resumePoint(const std::string& lastEventId, uint64_t at) const;
 
   EventLoop& loop_;
   EventBus& bus_;
@@ -108,16 +135,27 @@ class EventStream {
   const Options options_;
   const std::string streamId_;
   EventBus::SubscriptionId subscription_ = 0;
-  std::deque<Buffered> buffer_;
-  std::map<uint64_t, Client> clients_;
-  uint64_t nextClient_ = 1;
-  std::atomic<size_t> clientCount_{0};  // read by HTTP threads
-  EventLoop::TimerId keepaliveTimer_ = 0;
+  std::atomic<size_t> clientCount_{0};  // attached or on their way (HTTP threads read it)
   prometheus::Gauge& clientsGauge_;
   prometheus::Counter& delivered_;
   prometheus::Counter& dropped_;
   // Guards callbacks posted to the loop against a destroyed stream.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  // Handed from the loop to the stream's thread.
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  // Whether the stream's thread has clients (events are then worth waking
+  // it for; otherwise they wait in the queue, up to kIdleDrain).
+  std::atomic<bool> serving_{false};
+
+  // The stream's thread only.
+  std::deque<Buffered> buffer_;
+  std::map<uint64_t, Client> clients_;
+  uint64_t nextClient_ = 1;
+  std::thread thread_;
 };
 
 }  // namespace agora::master::events

@@ -27,7 +27,8 @@ TEST(EventBusTest, EveryConsumerSeesEveryEventInOneOrder) {
   auto label = [](const Event& e) {
     return std::to_string(e.id) + ":" + std::get<TaskStateChanged>(e.body).taskId;
   };
-  bus.subscribe([&](const Event& e) {
+  bus.subscribe([&](const std::shared_ptr<const Event>& shared) {
+    const Event& e = *shared;
     first.push_back(label(e));
     // A consumer that publishes while handling one: its event comes after
     // the current one has reached everyone.
@@ -35,7 +36,7 @@ TEST(EventBusTest, EveryConsumerSeesEveryEventInOneOrder) {
       bus.publish(taskEvent("from-consumer", TaskState::KILLED));
     }
   });
-  bus.subscribe([&](const Event& e) { second.push_back(label(e)); });
+  bus.subscribe([&](const std::shared_ptr<const Event>& e) { second.push_back(label(*e)); });
   bus.publish(taskEvent("t1", TaskState::STAGING));
   bus.publish(taskEvent("t2", TaskState::RUNNING));
   std::vector<std::string> expected = {"1:t1", "2:from-consumer", "3:t2"};
@@ -49,8 +50,8 @@ TEST(EventBusTest, AConsumerMayLeaveWhileAnEventIsDelivered) {
   EventBus bus(clock);
   int seenByLater = 0;
   EventBus::SubscriptionId later = 0;
-  bus.subscribe([&](const Event&) { bus.unsubscribe(later); });
-  later = bus.subscribe([&](const Event&) { ++seenByLater; });
+  bus.subscribe([&](const std::shared_ptr<const Event>&) { bus.unsubscribe(later); });
+  later = bus.subscribe([&](const std::shared_ptr<const Event>&) { ++seenByLater; });
   bus.publish(taskEvent("t1", TaskState::STAGING));
   EXPECT_EQ(seenByLater, 0);
   EXPECT_TRUE(bus.active());
@@ -80,6 +81,23 @@ TEST(EventJsonTest, ATaskEventCarriesTheApisFieldsAndItsGroup) {
   EXPECT_EQ(agent["type"], "agent_removed");
   EXPECT_EQ(agent["agent"]["reason"], "unreachable for 10m");
   EXPECT_EQ(frameworkOf(gone), "");
+}
+
+TEST(EventJsonTest, TheFastRenderingOfATaskEventIsItsJson) {
+  TaskStateChanged e = taskEvent("t\"1\\", TaskState::RUNNING);
+  e.message = "line\nbreak \x01 caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";
+  e.containerId = "c1";
+  e.healthy = true;
+  e.resources = *Resources::parse("cpus:0.25;mem:64;ports:[31000-31002]");
+  Event event{42, 1.7e9 + 0.125, e};
+  auto fast = nlohmann::json::parse(renderJson(event));
+  EXPECT_EQ(fast, toJson(event)) << renderJson(event);
+  // Bytes that are not UTF-8 (a task's own message may hold anything)
+  // become U+FFFD instead of breaking the stream.
+  e.message = "bad \xFF\xC3 end \xED\xA0\x80";
+  auto replaced = nlohmann::json::parse(renderJson(Event{43, 1.7e9, e}));
+  EXPECT_EQ(replaced["task"]["message"], "bad \xEF\xBF\xBD\xEF\xBF\xBD end \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_NO_THROW(renderJson(Event{44, 1.7e9, QuotaChanged{"r\xFF", std::nullopt, std::nullopt}}));
 }
 
 }  // namespace

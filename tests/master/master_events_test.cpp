@@ -10,7 +10,8 @@ namespace {
 class MasterEventsTest : public MasterTest {
  protected:
   MasterEventsTest() {
-    master_->events().subscribe([this](const events::Event& e) {
+    master_->events().subscribe([this](const std::shared_ptr<const events::Event>& shared) {
+      const events::Event& e = *shared;
       std::string line = events::typeName(e.body);
       if (const auto* t = std::get_if<events::TaskStateChanged>(&e.body)) {
         line += " " + t->taskId + " " + taskStateName(t->state);
