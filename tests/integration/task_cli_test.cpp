@@ -2,6 +2,7 @@
 // tasks launched by `agora run` processes (each its own framework).
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <fstream>
 #include <set>
@@ -17,7 +18,7 @@ namespace {
 class TaskCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cluster_.startMaster();
+    cluster_.startMaster(masterFlags_);
     cluster_.startAgent();
   }
 
@@ -60,10 +61,23 @@ class TaskCliTest : public ::testing::Test {
     return id;
   }
 
+  std::vector<std::string> masterFlags_;
   Cluster cluster_;
   std::vector<std::unique_ptr<Child>> runs_;
   std::set<std::string> known_;
 };
+
+// An agent that stops answering for seconds (stopped, overloaded, a network
+// hiccup) without the master declaring it lost.
+class TaskCliOutageTest : public TaskCliTest {
+ protected:
+  TaskCliOutageTest() { masterFlags_ = {"--agent-max-missed-pings", "100"}; }
+};
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 TEST_F(TaskCliTest, KillEndsATaskOfAnyFrameworkAndItsSchedulerSeesKilled) {
   std::string id = runInBackground("sleeper", "echo started; sleep 60");
@@ -119,6 +133,35 @@ TEST_F(TaskCliTest, NegativeWeightGetsTheMastersRangeError) {
   std::string out, err;
   EXPECT_EQ(agora({"weight", "set", "eng", "-1"}, &out, &err), 1);
   EXPECT_EQ(err, "agora: weight: must be a number in (0, 1e6]\n");
+}
+
+TEST_F(TaskCliOutageTest, LogsFollowRidesOutAnAgentThatStopsAnsweringForAWhile) {
+  std::string id = runInBackground(
+      "counter", "i=0; while [ $i -lt 60 ]; do echo line-$i; i=$((i+1)); sleep 0.1; done");
+  ASSERT_FALSE(id.empty());
+  std::string sandbox = cluster_.task(id).value("sandbox", "");
+  ASSERT_FALSE(sandbox.empty());
+  SpawnOptions options;
+  options.argv = agoraArgv({"logs", "-f", id});
+  options.stdoutPath = cluster_.root() + "/follow.out";
+  options.stderrPath = cluster_.root() + "/follow.err";
+  auto pid = spawn(options);
+  ASSERT_TRUE(pid.has_value());
+  Child follower("agora logs -f", *pid);
+  ASSERT_TRUE(eventually([&] {
+    return readFile(options.stdoutPath).find("line-5\n") != std::string::npos;
+  }));
+  // The agent stops answering while the task goes on writing.
+  cluster_.agent(0).signal(SIGSTOP);
+  bool wrote = eventually([&] {
+    return readFile(sandbox + "/stdout").find("line-30\n") != std::string::npos;
+  });
+  cluster_.agent(0).signal(SIGCONT);
+  ASSERT_TRUE(wrote);
+  ASSERT_EQ(follower.wait(std::chrono::seconds(60)), 0) << readFile(options.stderrPath);
+  std::string expected;
+  for (int i = 0; i < 60; ++i) expected += "line-" + std::to_string(i) + "\n";
+  EXPECT_EQ(readFile(options.stdoutPath), expected) << readFile(options.stderrPath);
 }
 
 }  // namespace
