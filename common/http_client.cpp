@@ -114,6 +114,9 @@ Status readToFile(net::io_context& ioc, beast::tcp_stream& stream, beast::flat_b
                   const std::string& path, const std::string& what, ClientResponse& response) {
   bhttp::response_parser<bhttp::empty_body> head;
   head.header_limit(kMaxHeaderBytes);
+  // Beast checks a Content-Length against the body limit when the header
+  // arrives: without this, a download over 8 MB fails before its body.
+  head.body_limit(std::numeric_limits<std::uint64_t>::max());
   auto ec = runOperation(
       ioc, [&](auto handler) { bhttp::async_read_header(stream, buffer, head, std::move(handler)); });
   if (ec) return makeError(transportError(ec, what));

@@ -44,6 +44,12 @@ class HttpServerTest : public ::testing::Test {
     server_->routePrefix("GET", "/files/deep/", [](const Request&) {
       return jsonResponse(200, {{"route", "deep"}});
     });
+    server_->route("GET", "/big", [](const Request&) {
+      Response big;
+      big.contentType = "application/octet-stream";
+      big.body = std::string(size_t{20} << 20, 'b');  // past Beast's default 8 MB limit
+      return big;
+    });
     server_->route("GET", "/files/exact", [](const Request&) {
       return jsonResponse(200, {{"route", "exact"}});
     });
@@ -133,6 +139,13 @@ TEST_F(HttpServerTest, SendsExtraHeadersAndStreamsBodiesToFiles) {
   std::ifstream in(dir + "/hello");
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(nlohmann::json::parse(content), (nlohmann::json{{"hello", "world"}}));
+
+  // A download larger than 8 MiB, announced by its Content-Length (an image
+  // layer, say).
+  auto big = requestToFile("GET", url("/big"), {}, dir + "/big");
+  ASSERT_TRUE(big.has_value()) << big.error().toString();
+  EXPECT_EQ(big->status, 200);
+  EXPECT_EQ(std::filesystem::file_size(dir + "/big"), size_t{20} << 20);
 
   auto missing = requestToFile("GET", url("/x"), {}, dir + "/x");
   ASSERT_TRUE(missing.has_value()) << missing.error().toString();
