@@ -7,6 +7,7 @@
 #include <atomic>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -14,6 +15,7 @@
 #include "common/http_client.hpp"
 #include "common/zk/zk_session.hpp"
 #include "common/subprocess.hpp"
+#include "frameworks/sdk/cluster_events.hpp"
 #include "frameworks/sdk/scheduler_driver.hpp"
 #include "tests/support/zookeeper_server.hpp"
 #include "tests/support/cluster.hpp"
@@ -240,6 +242,34 @@ TEST_F(HaClusterTest, AgentAndSchedulerFollowANewLeaderAfterTheLeaderIsKilled) {
   ASSERT_FALSE(frameworks.is_null());
   ASSERT_EQ(frameworks["frameworks"].size(), 1u);
   EXPECT_EQ(frameworks["frameworks"][0].value("id", ""), frameworkId);
+}
+
+TEST_F(HaClusterTest, TheEventStreamStartsOverWithTheNewLeadersSnapshot) {
+  int first = leader();
+  std::mutex mutex;
+  std::vector<std::string> streams;  // of the snapshots received
+  sdk::ClusterEvents::Options options;
+  options.master = http_[0] + "," + http_[1] + "," + http_[2];
+  options.reconnectDelay = millis(200);
+  auto follower = sdk::ClusterEvents::start(options, [&](const nlohmann::json& e) {
+    if (e.value("type", "") != "snapshot") return;
+    std::lock_guard<std::mutex> lock(mutex);
+    streams.push_back(e.value("stream", ""));
+  });
+  ASSERT_TRUE(follower.has_value()) << follower.error().message;
+  auto snapshots = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return streams;
+  };
+  // Standbys send it to the leader.
+  ASSERT_TRUE(eventually([&] { return snapshots().size() == 1; }, 20s))
+      << (*follower)->lastError();
+
+  masters_[first]->signal(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return leader() >= 0 && leader() != first; }, 20s));
+  ASSERT_TRUE(eventually([&] { return snapshots().size() == 2; }, 20s))
+      << (*follower)->lastError();
+  EXPECT_NE(snapshots()[0], snapshots()[1]) << "the new leader's events are a stream of their own";
 }
 
 // Clients given the fixed ZeroMQ endpoint of a standby (no ZooKeeper) are
