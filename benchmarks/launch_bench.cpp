@@ -45,8 +45,14 @@ using SteadyClock = std::chrono::steady_clock;
 
 class BenchScheduler {
  public:
-  BenchScheduler(EventLoop& loop, ClientTransport& client, int tasks, Resources taskResources)
-      : loop_(loop), client_(client), tasks_(tasks), taskResources_(std::move(taskResources)) {
+  // `rate`: launches per second at most (0: as fast as offers allow).
+  BenchScheduler(EventLoop& loop, ClientTransport& client, int tasks, Resources taskResources,
+                 double rate)
+      : loop_(loop),
+        client_(client),
+        tasks_(tasks),
+        taskResources_(std::move(taskResources)),
+        rate_(rate) {
     client_.setHandler([this](std::string_view, std::string_view payload) { onEvent(payload); });
   }
 
@@ -112,7 +118,14 @@ class BenchScheduler {
     CHECK(resources.has_value());
     std::vector<TaskInfo> batch;
     Resources left = *resources;
-    while (launched_ < tasks_ && left.contains(taskResources_)) {
+    // With a rate, no more than rate × seconds since the first offer.
+    if (rateStart_ == SteadyClock::time_point()) rateStart_ = SteadyClock::now();
+    int allowed = tasks_;
+    if (rate_ > 0) {
+      double seconds = std::chrono::duration<double>(SteadyClock::now() - rateStart_).count();
+      allowed = std::min(tasks_, static_cast<int>(rate_ * seconds) + 1);
+    }
+    while (launched_ < allowed && left.contains(taskResources_)) {
       TaskInfo task;
       task.taskId = "t" + std::to_string(launched_++);
       task.agentId = agentId;
@@ -176,6 +189,8 @@ class BenchScheduler {
   int failed_ = 0;
   SteadyClock::time_point subscribeAt_{};
   SteadyClock::time_point firstLaunch_{};
+  SteadyClock::time_point rateStart_{};
+  double rate_ = 0;
   SteadyClock::time_point lastTerminal_{};
   std::unordered_map<std::string, double> firstOfferMs_;
 };
@@ -256,6 +271,7 @@ class LagSampler {
 int run(int argc, char** argv) {
   po::options_description options("Options");
   int agents = 0, tasks = 0, threads = 0, sseClients = 0;
+  double rate = 0;
   std::string agentResources, taskResources, masterBinary;
   options.add_options()
       ("agents", po::value(&agents)->default_value(1000), "simulated agents")
@@ -264,7 +280,8 @@ int run(int argc, char** argv) {
       ("agent-resources", po::value(&agentResources)->default_value("cpus:2;mem:1024;disk:4096;ports:[31000-32000]"), "each agent's resources")
       ("task-resources", po::value(&taskResources)->default_value("cpus:0.1;mem:32"), "each task's resources")
       ("master-binary", po::value(&masterBinary)->default_value(selfDirectory() + "/agora-master"), "agora-master to start")
-      ("sse-clients", po::value(&sseClients)->default_value(0), "clients following GET /api/v1/events");
+      ("sse-clients", po::value(&sseClients)->default_value(0), "clients following GET /api/v1/events")
+      ("rate", po::value(&rate)->default_value(0), "launches per second at most (0: as fast as the master takes them)");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, "usage: agora-bench-launch [--agents N] [--tasks M]", options, vm);
   if (!parsed) {
@@ -309,7 +326,7 @@ int run(int argc, char** argv) {
   EventLoop loop;
   auto client = ZmqClient::create(loop, endpoint, randomIdentity("sched"));
   CHECK(client.has_value());
-  BenchScheduler scheduler(loop, **client, tasks, *taskRes);
+  BenchScheduler scheduler(loop, **client, tasks, *taskRes, rate);
   scheduler.subscribe();
   loop.addPeriodic(std::chrono::seconds(1), [&] { scheduler.heartbeat(); });
   auto deadline = loop.addTimer(std::chrono::minutes(10), [&] { loop.stop(); });
@@ -321,10 +338,10 @@ int run(int argc, char** argv) {
   uint64_t events = followers->events();
   followers.reset();
   auto lagMs = lag.samples();
-  std::printf("launch agents=%d tasks=%d launches_per_s=%.0f first_offer_ms_p50=%.2f first_offer_ms_p99=%.2f"
+  std::printf("launch agents=%d tasks=%d rate=%.0f launches_per_s=%.0f first_offer_ms_p50=%.2f first_offer_ms_p99=%.2f"
               " register_all_ms=%.0f finished=%d failed=%d sse_clients=%d events_per_s=%.0f"
               " loop_lag_ms_p50=%.2f loop_lag_ms_max=%.2f\n",
-              agents, tasks, seconds > 0 ? scheduler.finished() / seconds : 0.0,
+              agents, tasks, rate, seconds > 0 ? scheduler.finished() / seconds : 0.0,
               percentile(firstOffer, 0.5), percentile(firstOffer, 0.99), registerMs,
               scheduler.finished(), scheduler.failed(), sseClients,
               sseClients > 0 && seconds > 0 ? static_cast<double>(events) / sseClients / seconds : 0.0,
