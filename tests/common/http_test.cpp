@@ -132,6 +132,10 @@ TEST_F(HttpServerTest, SendsExtraHeadersAndStreamsBodiesToFiles) {
   char tmpl[] = "/tmp/agora-http-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
+  struct RemoveDir {
+    std::string path;
+    ~RemoveDir() { std::filesystem::remove_all(path); }
+  } removeDir{dir};  // also when an assertion ends the test early
   auto saved = requestToFile("GET", url("/hello"), {}, dir + "/hello");
   ASSERT_TRUE(saved.has_value()) << saved.error().toString();
   EXPECT_EQ(saved->status, 200);
@@ -152,7 +156,6 @@ TEST_F(HttpServerTest, SendsExtraHeadersAndStreamsBodiesToFiles) {
   EXPECT_EQ(missing->status, 404);
   EXPECT_NE(missing->body.find("no route for GET /x"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir + "/x"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(HttpServerTest, AnswersExpectContinueBeforeReadingBody) {
