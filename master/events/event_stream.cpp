@@ -49,8 +49,7 @@ EventStream::EventStream(EventLoop& loop, EventBus& bus, SnapshotFn snapshot, Me
                                  "Events written to GET /api/v1/events clients")),
       dropped_(metrics.counter("agora_event_stream_clients_dropped_total",
                                "Event stream clients dropped for falling too far behind")) {
-  subscription_ =
-      bus_.subscribe([this](const std::shared_ptr<const Event>& event) { onEvent(event); });
+  subscription_ = bus_.subscribe([this](const EventPtr& event) { onEvent(event); });
   thread_ = std::thread([this] { run(); });
 }
 
@@ -64,9 +63,7 @@ EventStream::~EventStream() {
   wake_.notify_one();
   thread_.join();
   for (auto& [id, client] : clients_) client.writer->close();
-  for (auto& item : queue_) {
-    if (auto* pending = std::get_if<Attach>(&item)) pending->writer->close();
-  }
+  for (auto& pending : attaching_) pending.writer->close();
 }
 
 Result<EventStream::Request> EventStream::parseRequest(const http::Request& http) {
@@ -133,49 +130,77 @@ void EventStream::install(http::HttpServer& server) {
               !attach.request.lastEventId.empty()) {
             attach.snapshot = snapshot_();
           }
-          enqueue(std::move(attach));
+          {
+            std::lock_guard<std::mutex> lock(mutex_);
+            attaching_.push_back(std::move(attach));
+            woken_ = true;
+          }
+          wake_.notify_one();
         });
         return std::nullopt;
       },
       options);
 }
 
-void EventStream::onEvent(const std::shared_ptr<const Event>& event) { enqueue(event); }
-
-void EventStream::enqueue(Item item) {
-  bool attach = std::holds_alternative<Attach>(item);
+void EventStream::onEvent(const EventPtr& event) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    // An event wakes a thread that serves clients, once per batch (a
-    // non-empty queue means it was woken already).
-    wake = attach || (serving_.load(std::memory_order_relaxed) && queue_.empty());
-    queue_.push_back(std::move(item));
+    buffer_.push_back(event);
+    if (buffer_.size() > options_.bufferedEvents) buffer_.pop_front();
+    // Once per batch, and only for a thread with clients.
+    wake = serving_.load(std::memory_order_relaxed) && !woken_;
+    woken_ = woken_ || wake;
   }
   if (wake) wake_.notify_one();
 }
 
 void EventStream::run() {
   auto nextKeepalive = std::chrono::steady_clock::now() + options_.keepalive;
-  std::deque<Item> batch;
+  std::deque<Attach> attaching;
+  std::vector<EventPtr> fresh;
+  bool gap = false;
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      auto until = std::min(nextKeepalive, std::chrono::steady_clock::now() +
-                                               std::chrono::duration_cast<
-                                                   std::chrono::steady_clock::duration>(kIdleDrain));
-      wake_.wait_until(lock, until, [this] { return stopping_ || !queue_.empty(); });
+      // Events published before this thread said it serves did not wake it.
+      wake_.wait_until(lock, nextKeepalive, [this] {
+        return stopping_ || woken_ ||
+               (!clients_.empty() && !buffer_.empty() && buffer_.back()->id > handled_);
+      });
       if (stopping_) return;
-      batch.swap(queue_);
-    }
-    for (Item& item : batch) {
-      if (auto* event = std::get_if<std::shared_ptr<const Event>>(&item)) {
-        handle(std::move(*event));
-      } else {
-        attach(std::get<Attach>(item));
+      woken_ = false;
+      attaching.swap(attaching_);
+      // The events this thread has not handled yet.
+      fresh.clear();
+      if (!clients_.empty() && !buffer_.empty() && buffer_.front()->id > handled_ + 1) {
+        gap = true;  // some left the buffer before this thread saw them
       }
+      if (!clients_.empty() || !attaching.empty()) {
+        for (auto it = buffer_.rbegin(); it != buffer_.rend() && (*it)->id > handled_; ++it) {
+          fresh.push_back(*it);
+        }
+        std::reverse(fresh.begin(), fresh.end());
+      }
+      if (!buffer_.empty()) handled_ = std::max(handled_, buffer_.back()->id);
     }
-    batch.clear();
+    if (gap) {
+      // Never a silent gap: its clients reconnect and resume, or start over.
+      LOG(WARNING) << "event stream fell more than " << options_.bufferedEvents
+                   << " events behind; dropping its " << clients_.size() << " clients";
+      while (!clients_.empty()) {
+        auto it = clients_.begin();
+        dropped_.Increment();
+        it->second.writer->close();
+        clients_.erase(it);
+        --clientCount_;
+      }
+      updateGauge();
+      gap = false;
+    }
+    for (Attach& pending : attaching) attach(pending);
+    attaching.clear();
+    fanOut(fresh);
     if (std::chrono::steady_clock::now() >= nextKeepalive) {
       keepalive();
       nextKeepalive = std::chrono::steady_clock::now() + options_.keepalive;
@@ -186,17 +211,15 @@ void EventStream::run() {
   }
 }
 
-std::optional<uint64_t> EventStream::resumePoint(const std::string& lastEventId,
-                                                 uint64_t at) const {
+std::optional<uint64_t> EventStream::resumePoint(const std::string& lastEventId, uint64_t at,
+                                                 uint64_t oldest) const {
   size_t colon = lastEventId.rfind(':');
   if (colon == std::string::npos || lastEventId.substr(0, colon) != streamId_) return std::nullopt;
   try {
     size_t used = 0;
     uint64_t n = std::stoull(lastEventId.substr(colon + 1), &used);
     if (used != lastEventId.size() - colon - 1 || n > at) return std::nullopt;
-    // Resumable when every event after n is still buffered.
-    uint64_t oldest = buffer_.empty() ? at + 1 : buffer_.front().event->id;
-    if (n + 1 < oldest) return std::nullopt;
+    if (n + 1 < oldest) return std::nullopt;  // what followed it is gone
     return n;
   } catch (const std::exception&) {
     return std::nullopt;
@@ -205,27 +228,33 @@ std::optional<uint64_t> EventStream::resumePoint(const std::string& lastEventId,
 
 void EventStream::attach(Attach& pending) {
   uint64_t id = nextClient_++;
-  Client& client = clients_[id] = Client{std::move(pending.writer), std::move(pending.request)};
+  Client& client = clients_[id] = Client{std::move(pending.writer), std::move(pending.request), 0};
   updateGauge();
   const Request& r = client.request;
+  // The buffered events up to `at` (the loop queued the client after them).
+  std::vector<EventPtr> held;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const EventPtr& event : buffer_) {
+      if (event->id <= pending.at) held.push_back(event);
+    }
+  }
+  uint64_t oldest = held.empty() ? pending.at + 1 : held.front()->id;
   // Where to start: after the event it saw last when this stream still
   // holds what followed (else a snapshot: never a silent gap), after what
   // it asked for otherwise; none: a snapshot.
   std::optional<uint64_t> after;
   if (!r.lastEventId.empty()) {
-    after = resumePoint(r.lastEventId, pending.at);
+    after = resumePoint(r.lastEventId, pending.at, oldest);
   } else if (r.from == Request::From::kOldest) {
-    after = buffer_.empty() ? pending.at : buffer_.front().event->id - 1;
+    after = oldest - 1;
   } else if (r.from == Request::From::kNow) {
     after = pending.at;
   }
   if (after) {
-    for (Buffered& buffered : buffer_) {
-      if (buffered.event->id <= *after || buffered.event->id > pending.at ||
-          !wants(r, *buffered.event)) {
-        continue;
-      }
-      if (!send(id, client, frameOf(buffered))) return;
+    for (const EventPtr& event : held) {
+      if (event->id <= *after || !wants(r, *event)) continue;
+      if (!send(id, client, frameOf(*event))) return;
     }
   } else {
     nlohmann::json snapshot = {{"id", pending.at},
@@ -238,6 +267,7 @@ void EventStream::attach(Attach& pending) {
     json += ",\"state\":" + pending.snapshot + "}";
     if (!send(id, client, sseFrame(streamId_, pending.at, json))) return;
   }
+  client.sent = pending.at;
   if (!r.follow) {
     client.writer->close();
     clients_.erase(id);
@@ -251,11 +281,8 @@ bool EventStream::wants(const Request& request, const Event& event) {
   return request.frameworkId.empty() || frameworkOf(event.body) == request.frameworkId;
 }
 
-const std::string& EventStream::frameOf(Buffered& buffered) {
-  if (buffered.frame.empty()) {
-    buffered.frame = sseFrame(streamId_, buffered.event->id, renderJson(*buffered.event));
-  }
-  return buffered.frame;
+std::string EventStream::frameOf(const Event& event) const {
+  return sseFrame(streamId_, event.id, renderJson(event));
 }
 
 bool EventStream::send(uint64_t clientId, Client& client, const std::string& frame) {
@@ -279,15 +306,22 @@ bool EventStream::send(uint64_t clientId, Client& client, const std::string& fra
   return false;
 }
 
-void EventStream::handle(std::shared_ptr<const Event> event) {
-  buffer_.push_back(Buffered{std::move(event), {}});
-  while (buffer_.size() > options_.bufferedEvents) buffer_.pop_front();
-  if (clients_.empty()) return;
-  Buffered& buffered = buffer_.back();
-  for (auto it = clients_.begin(); it != clients_.end();) {
-    auto next = std::next(it);
-    if (wants(it->second.request, *buffered.event)) send(it->first, it->second, frameOf(buffered));
-    it = next;
+void EventStream::fanOut(const std::vector<EventPtr>& events) {
+  for (const EventPtr& event : events) {
+    if (clients_.empty()) return;
+    std::string frame;  // rendered once, for the first client that wants it
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      auto next = std::next(it);
+      Client& client = it->second;
+      if (event->id > client.sent) {
+        client.sent = event->id;
+        if (wants(client.request, *event)) {
+          if (frame.empty()) frame = frameOf(*event);
+          send(it->first, client, frame);
+        }
+      }
+      it = next;
+    }
   }
 }
 

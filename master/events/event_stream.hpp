@@ -21,12 +21,12 @@
 // it (counted); the master's loop never waits for a client. A comment line
 // every `keepalive` keeps idle connections (and proxies) open.
 //
-// Threads: the master's loop only hands each event over (a copy into a
-// queue); a thread of the stream's own renders the JSON, keeps the resume
-// buffer and writes to the clients, so neither the number of clients nor
-// their speed costs the loop more than that. A new client is registered
-// from the loop, behind the events it has already seen; its snapshot, when
-// it needs one, is rendered there at that point.
+// Threads: the master's loop only appends each event (shared, immutable)
+// to the resume buffer; a thread of the stream's own, woken only while it
+// has clients, renders the JSON and writes to them, so neither the number
+// of clients nor their speed costs the loop more than that. A new client is
+// registered from the loop, after the events it has already seen; its
+// snapshot, when it needs one, is rendered there at that point.
 
 #include <atomic>
 #include <condition_variable>
@@ -51,8 +51,6 @@ namespace agora::master::events {
 
 class EventStream {
  public:
-  // Without clients, events reach the resume buffer this often.
-  static constexpr Duration kIdleDrain = std::chrono::milliseconds(100);
   // With clients, the stream's thread takes what queued up at most this
   // often: a burst of events costs a wakeup per batch, not per event.
   static constexpr Duration kBatchInterval = std::chrono::milliseconds(2);
@@ -94,13 +92,11 @@ class EventStream {
   static Result<Request> parseRequest(const http::Request& request);
 
  private:
-  struct Buffered {
-    std::shared_ptr<const Event> event;
-    std::string frame;  // rendered on first use
-  };
+  using EventPtr = std::shared_ptr<const Event>;
   struct Client {
     std::shared_ptr<http::StreamWriter> writer;
     Request request;
+    uint64_t sent = 0;  // events up to this number were handled for it
   };
   // A client to start serving, queued by the loop after event `at`.
   struct Attach {
@@ -110,24 +106,25 @@ class EventStream {
     double time = 0;       // when it was queued (wall seconds)
     std::string snapshot;  // /api/v1/state as of `at`, when it may need one
   };
-  using Item = std::variant<std::shared_ptr<const Event>, Attach>;
 
   // Loop thread.
-  void onEvent(const std::shared_ptr<const Event>& event);
-  void enqueue(Item item);
+  void onEvent(const EventPtr& event);
   // The stream's thread.
   void run();
-  void handle(std::shared_ptr<const Event> event);
   void attach(Attach& attach);
-  const std::string& frameOf(Buffered& buffered);
+  // Writes the events after each client's last one to it.
+  void fanOut(const std::vector<EventPtr>& events);
   static bool wants(const Request& request, const Event& event);
   // Writes to a client; drops it (counted) when it is gone or too far behind.
   bool send(uint64_t clientId, Client& client, const std::string& frame);
   void keepalive();
   void updateGauge();
   // The event number in `lastEventId` when it names this stream and every
-  // event after it is still buffered.
-  std::optional<uint64_t> resumePoint(const std::string& lastEventId, uint64_t at) const;
+  // event after it up to `at` is in `held` (the buffer's events after
+  // `oldest` - 1).
+  std::optional<uint64_t> resumePoint(const std::string& lastEventId, uint64_t at,
+                                      uint64_t oldest) const;
+  std::string frameOf(const Event& event) const;
 
   EventLoop& loop_;
   EventBus& bus_;
@@ -142,19 +139,23 @@ class EventStream {
   // Guards callbacks posted to the loop against a destroyed stream.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
-  // Handed from the loop to the stream's thread.
+  // Shared by the loop (which appends events and queues clients) and the
+  // stream's thread (which reads them). Events stay on the loop thread's
+  // side: without clients nothing else touches them.
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Item> queue_;
+  std::deque<EventPtr> buffer_;  // the last bufferedEvents, oldest first
+  std::deque<Attach> attaching_;
   bool stopping_ = false;
+  bool woken_ = false;  // a wake is pending: no need to notify again
   // Whether the stream's thread has clients (events are then worth waking
-  // it for; otherwise they wait in the queue, up to kIdleDrain).
+  // it for).
   std::atomic<bool> serving_{false};
 
   // The stream's thread only.
-  std::deque<Buffered> buffer_;
   std::map<uint64_t, Client> clients_;
   uint64_t nextClient_ = 1;
+  uint64_t handled_ = 0;  // the last event fanned out
   std::thread thread_;
 };
 
