@@ -44,6 +44,18 @@ class MasterTest : public ::testing::Test {
     settle();
     return a;
   }
+  // A scheduler "sched-1" whose task `taskId` (cpus:1) is RUNNING on agent
+  // "agent-a" (cpus:1;mem:1024).
+  std::pair<std::unique_ptr<FakeScheduler>, std::unique_ptr<FakeAgent>> runningTask(
+      const std::string& taskId) {
+    auto s = scheduler("sched-1");
+    auto a = agent("agent-a", "cpus:1;mem:1024");
+    s->accept({s->offers[0].id}, {makeTask(taskId, "cpus:1")}, 0);
+    settle();
+    if (!a->runTasks.empty()) a->sendStatus(s->frameworkId, taskId, TaskState::RUNNING);
+    settle();
+    return {std::move(s), std::move(a)};
+  }
   std::unique_ptr<FakeScheduler> scheduler(const std::string& identity,
                                            const std::string& name = "fw",
                                            double failoverTimeoutSec = 0,

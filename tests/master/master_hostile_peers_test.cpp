@@ -36,13 +36,8 @@ TEST_F(MasterTest, DecompressionBombsAreRefusedUnopenedAndTheirSenderIsTurnedAwa
 }
 
 TEST_F(MasterTest, AnAgentCannotSpeakForATaskOnAnotherAgent) {
-  auto s = scheduler("sched-1");
-  auto a = agent("agent-a", "cpus:1;mem:1024");
-  s->accept({s->offers[0].id}, {makeTask("t1", "cpus:1")}, 0);
-  settle();
+  auto [s, a] = runningTask("t1");
   ASSERT_EQ(a->runTasks.size(), 1u);
-  a->sendStatus(s->frameworkId, "t1", TaskState::RUNNING);
-  settle();
   auto b = agent("agent-b", "cpus:1;mem:1024");
   size_t delivered = s->updates.size();
   b->sendStatus(s->frameworkId, "t1", TaskState::FINISHED);
@@ -87,13 +82,8 @@ TEST_F(MasterTest, AnAttemptSequenceNoRealHostCouldReachIsRefused) {
 }
 
 TEST_F(MasterTest, AnotherPeerCannotTakeOverAnAgentWhoseConnectionStillAnswers) {
-  auto s = scheduler("sched-1");
-  auto a = agent("agent-a", "cpus:1;mem:1024");
-  s->accept({s->offers[0].id}, {makeTask("t1", "cpus:1")}, 0);
-  settle();
+  auto [s, a] = runningTask("t1");
   ASSERT_EQ(a->runTasks.size(), 1u);
-  a->sendStatus(s->frameworkId, "t1", TaskState::RUNNING);
-  settle();
   advance(1);  // a ping, answered
 
   // A process elsewhere claims the agent's ID with no tasks: obeyed, the
