@@ -81,12 +81,6 @@ std::string toZmqEndpoint(const std::string& address) {
   return address.find("://") == std::string::npos ? "tcp://" + address : address;
 }
 
-std::string toHttpBase(const std::string& address) {
-  std::string base = address.find("://") == std::string::npos ? "http://" + address : address;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base;
-}
-
 std::pair<std::vector<std::string>, std::vector<std::string>> splitAtDoubleDash(
     const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {

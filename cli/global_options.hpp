@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "frameworks/sdk/master_probe.hpp"
 
 namespace agora::cli {
 
@@ -56,7 +57,7 @@ std::string schedulerAddress(const GlobalOptions& global);
 // "HOST:PORT" -> "tcp://HOST:PORT"; endpoints with a scheme are kept.
 std::string toZmqEndpoint(const std::string& address);
 // "HOST:PORT" or "http://HOST:PORT" -> "http://HOST:PORT" (no trailing slash).
-std::string toHttpBase(const std::string& address);
+using sdk::toHttpBase;
 
 // Splits `args` at the first "--": before (options) and after (a command).
 std::pair<std::vector<std::string>, std::vector<std::string>> splitAtDoubleDash(

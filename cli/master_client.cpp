@@ -20,14 +20,7 @@ Result<std::vector<std::string>> MasterClient::bases() const {
     if (!leader) return makeError(leader.error());
     return std::vector<std::string>{toHttpBase(leader->httpAddress)};
   }
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= address_.size()) {
-    size_t comma = address_.find(',', start);
-    if (comma == std::string::npos) comma = address_.size();
-    if (comma > start) out.push_back(toHttpBase(address_.substr(start, comma - start)));
-    start = comma + 1;
-  }
+  std::vector<std::string> out = sdk::httpBases(address_);
   if (out.empty()) return makeError(ErrorCode::kInvalidArgument, "no master address given");
   return out;
 }

@@ -8,17 +8,13 @@
 
 #include "common/http_client.hpp"
 #include "common/sse.hpp"
+#include "frameworks/sdk/master_probe.hpp"
 
 namespace agora::sdk {
 
 namespace {
 
 constexpr int kMaxRedirects = 3;
-
-std::string httpBase(std::string address) {
-  while (!address.empty() && address.back() == '/') address.pop_back();
-  return address.rfind("http://", 0) == 0 ? address : "http://" + address;
-}
 
 }  // namespace
 
@@ -32,15 +28,9 @@ Result<std::unique_ptr<ClusterEvents>> ClusterEvents::start(Options options, Han
 }
 
 ClusterEvents::ClusterEvents(Options options, Handler onEvent)
-    : options_(std::move(options)), onEvent_(std::move(onEvent)) {
-  size_t start = 0;
-  while (start <= options_.master.size()) {
-    size_t comma = options_.master.find(',', start);
-    if (comma == std::string::npos) comma = options_.master.size();
-    if (comma > start) bases_.push_back(httpBase(options_.master.substr(start, comma - start)));
-    start = comma + 1;
-  }
-}
+    : options_(std::move(options)),
+      onEvent_(std::move(onEvent)),
+      bases_(httpBases(options_.master)) {}
 
 ClusterEvents::~ClusterEvents() {
   thread_.request_stop();

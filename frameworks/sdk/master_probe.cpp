@@ -112,6 +112,24 @@ std::string exchangeGreeting(int fd, Clock::time_point deadline) {
 
 }  // namespace
 
+std::string toHttpBase(const std::string& address) {
+  std::string base = address.find("://") == std::string::npos ? "http://" + address : address;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
+
+std::vector<std::string> httpBases(const std::string& addresses) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= addresses.size()) {
+    size_t comma = addresses.find(',', start);
+    if (comma == std::string::npos) comma = addresses.size();
+    if (comma > start) out.push_back(toHttpBase(addresses.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  return out;
+}
+
 Result<PeerKind> probePeer(const std::string& address, Duration timeout) {
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(timeout);
   std::string hostPort = stripScheme(address, "tcp://");

@@ -9,6 +9,7 @@
 // Blocking; call before the driver's loop starts (it does no I/O on a loop).
 
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
@@ -34,6 +35,14 @@ Result<PeerKind> probePeer(const std::string& address, Duration timeout = second
 // Errors name the address and what was expected there.
 Result<std::string> resolveMasterEndpoint(const std::string& address,
                                           Duration timeout = seconds(1));
+
+// A master's HTTP API address as a URL base: "HOST:PORT" becomes
+// "http://HOST:PORT"; a scheme is kept; trailing slashes go.
+std::string toHttpBase(const std::string& address);
+
+// The URL bases of a comma list of masters' HTTP API addresses (highly
+// available masters: to be tried in turn), empty entries skipped.
+std::vector<std::string> httpBases(const std::string& addresses);
 
 // "tcp://0.0.0.0:5055" advertised by a master reached at `host`: the same
 // endpoint on `host`. Endpoints with a specific host are returned unchanged.
