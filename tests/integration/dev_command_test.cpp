@@ -94,6 +94,29 @@ class DevCommandTest : public ::testing::Test {
     });
     return task;
   }
+  // Starts `agora dev` with a detached task, then SIGKILLs it: its master
+  // and agent die with it (their parent-death signal), but an executor
+  // outlives its agent by design, so the task is left running. Returns the
+  // task's pid; 0 (with a failure recorded) if any of that did not happen.
+  pid_t killDevLeavingATask(std::unique_ptr<Child>& run) {
+    auto dev = startDev(cluster_.root() + "/dev-killed.out");
+    if (!dev) {
+      ADD_FAILURE() << "agora dev did not start";
+      return 0;
+    }
+    pid_t task = startTask(run, /*detach=*/true);
+    dev->signal(SIGKILL);
+    dev->wait(std::chrono::seconds(5));
+    bool down = eventually([&] {
+      return !http::get(masterHttp_ + "/health", std::chrono::seconds(1)) &&
+             !http::get(agentHttp_ + "/health", std::chrono::seconds(1));
+    });
+    if (task <= 0 || !down || !live(task)) {
+      ADD_FAILURE() << "task " << task << (down ? " not left running" : ": the cluster is still up");
+      return 0;
+    }
+    return task;
+  }
   static pid_t findProcess(const std::string& argv0, const std::string& argv1) {
     std::string want = argv0 + std::string(1, '\0') + argv1 + std::string(1, '\0');
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -160,19 +183,9 @@ TEST_F(DevCommandTest, ParentDyingStopsTheClusterAndItsTasks) {
 }
 
 TEST_F(DevCommandTest, KilledClusterIsCleanedUpByTheNextStart) {
-  std::string out = cluster_.root() + "/dev1.out";
-  auto dev = startDev(out);
-  ASSERT_TRUE(dev);
   std::unique_ptr<Child> run;
-  pid_t task = startTask(run, /*detach=*/true);
+  pid_t task = killDevLeavingATask(run);
   ASSERT_GT(task, 0);
-  dev->signal(SIGKILL);
-  dev->wait(std::chrono::seconds(5));
-  // The master and agent die with it (their parent-death signal)...
-  ASSERT_TRUE(eventually([&] { return !http::get(masterHttp_ + "/health", std::chrono::seconds(1)); }));
-  // ...but an executor outlives its agent by design: the task is left.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ASSERT_TRUE(live(task));
 
   std::string out2 = cluster_.root() + "/dev2.out";
   auto again = startDev(out2);
@@ -186,16 +199,9 @@ TEST_F(DevCommandTest, KilledClusterIsCleanedUpByTheNextStart) {
 }
 
 TEST_F(DevCommandTest, KilledClusterIsCleanedUpByClean) {
-  std::string out = cluster_.root() + "/dev.out";
-  auto dev = startDev(out);
-  ASSERT_TRUE(dev);
   std::unique_ptr<Child> run;
-  pid_t task = startTask(run, /*detach=*/true);
+  pid_t task = killDevLeavingATask(run);
   ASSERT_GT(task, 0);
-  dev->signal(SIGKILL);
-  dev->wait(std::chrono::seconds(5));
-  ASSERT_TRUE(eventually([&] { return !http::get(agentHttp_ + "/health", std::chrono::seconds(1)); }));
-  ASSERT_TRUE(live(task));
 
   std::string said, err;
   EXPECT_EQ(cluster_.runCommand(devArgv({"--clean"}), &said, &err), 0) << err;
