@@ -32,7 +32,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <variant>
 #include <cstdint>
 #include <deque>
 #include <functional>
