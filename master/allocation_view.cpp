@@ -55,7 +55,7 @@ json roleJson(const RoleView& role, const Resources& offered, const Clock& clock
 
 // Outstanding offers per role, counted in the role and each ancestor (as the
 // allocator counts allocations).
-std::map<std::string, Resources> offeredByRole(const MasterState& state) {
+std::map<std::string, Resources> offeredByRole(const MasterView& state) {
   std::map<std::string, Resources> offered;
   for (const auto& [id, record] : state.offers) {
     for (const std::string& role : roleAncestry(record.offer.role)) {

@@ -7,13 +7,13 @@
 
 #include "common/clock.hpp"
 #include "master/allocator/allocator.hpp"
-#include "master/state.hpp"
+#include "master/master_view.hpp"
 
 namespace agora::master {
 
 struct AllocationViewInputs {
   const Allocator& allocator;
-  const MasterState& state;
+  const MasterView& state;
   const Clock& clock;            // converts filter and offer deadlines to wall time
   double offerTimeoutSec = 0;    // 0: offers never time out
 };

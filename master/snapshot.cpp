@@ -32,7 +32,7 @@ json historyJson(const Task& task) {
   return out;
 }
 
-json taskJson(const Task& task, const MasterState& state) {
+json taskJson(const Task& task, const MasterView& state) {
   const Agent* agent = nullptr;
   if (auto it = state.agents.find(task.agentId.get()); it != state.agents.end()) {
     agent = &it->second;
@@ -110,7 +110,7 @@ std::string dump(const json& value) {
 constexpr std::string_view kTasksOpen = R"({"tasks":[)";
 constexpr std::string_view kTasksClose = "]}";
 
-void renderTasks(const MasterState& state, Snapshot& snapshot) {
+void renderTasks(const MasterView& state, Snapshot& snapshot) {
   std::map<std::string_view, uint32_t> frameworks;
   std::string& body = snapshot.tasksBody;
   body = kTasksOpen;
@@ -203,7 +203,7 @@ std::string Snapshot::tasksMatching(const TaskFilter& filter) const {
 }
 
 std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
-  const MasterState& state = inputs.state;
+  const MasterView& state = inputs.state;
   std::map<std::string, Usage> byAgent, byFramework;
   state.tasks.forEach([&](const Task& task) {
     if (task.completed || isTerminal(task.state)) return;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "master/allocator/allocator.hpp"
-#include "master/state.hpp"
+#include "master/master_view.hpp"
 
 namespace agora::master {
 
@@ -102,7 +102,7 @@ class SnapshotCell {
 };
 
 struct SnapshotInputs {
-  const MasterState& state;
+  const MasterView& state;
   std::string version;
   const Allocator* allocator = nullptr;  // roles and allocation views; empty when null
   const Clock* clock = nullptr;          // REQUIRES: set when allocator is

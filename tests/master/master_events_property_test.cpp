@@ -21,7 +21,7 @@ class MasterEventsPropertyTest : public MasterTest {
 
   // Where the view and the state disagree; empty when they agree.
   std::string difference() {
-    const MasterState& state = master_->state();
+    MasterView state = master_->state();
     std::ostringstream out;
     if (state.agents.size() != view_.agents.size()) {
       out << state.agents.size() << " agents, the events say " << view_.agents.size() << "; ";

@@ -75,7 +75,7 @@ class MasterTest : public ::testing::Test {
     return s;
   }
   const Task* task(const std::string& frameworkId, const std::string& taskId) {
-    return master_->state().findAnyTask({frameworkId, taskId});
+    return master_->state().tasks.find({frameworkId, taskId});
   }
   const Agent& agentState(const std::string& id) { return master_->state().agents.at(id); }
   // The agent's total as the allocator sees it (reservations and volumes applied).

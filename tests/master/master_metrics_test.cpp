@@ -1,4 +1,4 @@
-#include "master/master_metrics.hpp"
+#include "master/core/master_metrics.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -68,13 +68,12 @@ TEST_F(MasterMetricsTest, CountsOffers) {
 }
 
 TEST_F(MasterMetricsTest, GaugesFollowStateAndDropToZero) {
-  MasterState state;
-  state.agents["a1"].status = AgentStatus::kRegistered;
-  state.agents["a2"].status = AgentStatus::kUnreachable;
-  state.frameworks["f1"].connected = true;
-  state.tasks.add("f1", "t1").state = TaskState::RUNNING;
-  state.offers["o1"] = OfferRecord{};
-  metrics_.updateGauges(state, 12.5);
+  MasterMetrics::GaugeCounts counts;
+  counts.agentsByStatus = {{"REGISTERED", 1}, {"UNREACHABLE", 1}};
+  counts.frameworksByStatus = {{"connected", 1}};
+  counts.tasksByState = {{"TASK_RUNNING", 1}};
+  counts.offersOutstanding = 1;
+  metrics_.updateGauges(counts, 12.5);
   std::string text = registry_.serialize();
   EXPECT_THAT(text, HasSubstr(R"(agora_master_agents{status="REGISTERED"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(agora_master_agents{status="UNREACHABLE"} 1)"));
@@ -84,7 +83,7 @@ TEST_F(MasterMetricsTest, GaugesFollowStateAndDropToZero) {
   EXPECT_THAT(text, HasSubstr("agora_master_offers_outstanding 1"));
   EXPECT_THAT(text, HasSubstr("agora_master_event_loop_lag_seconds 0.0125"));
 
-  metrics_.updateGauges(MasterState{}, 0);
+  metrics_.updateGauges(MasterMetrics::GaugeCounts{}, 0);
   text = registry_.serialize();
   EXPECT_THAT(text, HasSubstr(R"(agora_master_agents{status="REGISTERED"} 0)"));
   EXPECT_THAT(text, HasSubstr(R"(agora_master_tasks{state="TASK_RUNNING"} 0)"));

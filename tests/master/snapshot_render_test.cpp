@@ -7,6 +7,7 @@
 
 #include "master/http_api.hpp"
 #include "master/snapshot.hpp"
+#include "tests/master/view_data.hpp"
 
 namespace agora::master::testing {
 namespace {
@@ -14,15 +15,14 @@ namespace {
 class SnapshotRenderTest : public ::testing::Test {
  protected:
   void launch(const std::string& frameworkId, const std::string& taskId, TaskState state) {
-    Framework& framework = state_.frameworks[frameworkId];
-    framework.info.id = frameworkId;
+    state_.frameworks[frameworkId].info.id = frameworkId;
     Agent& agent = state_.agents["a1"];
     agent.id = "a1";
     agent.url = "http://a1:5051";
     TaskInfo info;
     info.taskId = taskId;
     info.resources = *Resources::parse("cpus:1");
-    Task& task = state_.addTask(framework, agent, "*", info);
+    Task& task = state_.addTask(frameworkId, "a1", "*", info);
     TaskStatus status = task.status();
     status.state = state;
     status.message = "say \"hi\"";
@@ -44,7 +44,7 @@ class SnapshotRenderTest : public ::testing::Test {
     return out;
   }
 
-  MasterState state_;
+  ViewData state_;
 };
 
 TEST_F(SnapshotRenderTest, FiltersTasksAndAssemblesTheStateFromOneRendering) {
@@ -53,7 +53,7 @@ TEST_F(SnapshotRenderTest, FiltersTasksAndAssemblesTheStateFromOneRendering) {
   launch("f2", "b", TaskState::RUNNING);
   launch("f1", "c", TaskState::FINISHED);
   launch("f1", "d", TaskState::STAGING);
-  auto snapshot = renderSnapshot(SnapshotInputs{state_, "test"});
+  auto snapshot = renderSnapshot(SnapshotInputs{state_.view(), "test"});
 
   EXPECT_EQ(ids(snapshot->tasksBody), (std::vector<std::string>{"a", "d", "b", "c"}));
   EXPECT_EQ(ids(snapshot->tasksMatching(filter("f1", ""))), (std::vector<std::string>{"a", "d", "c"}));
@@ -72,7 +72,7 @@ TEST_F(SnapshotRenderTest, FiltersTasksAndAssemblesTheStateFromOneRendering) {
 }
 
 TEST_F(SnapshotRenderTest, AMasterWithoutTasksRendersEmptyArrays) {
-  auto snapshot = renderSnapshot(SnapshotInputs{state_, "test"});
+  auto snapshot = renderSnapshot(SnapshotInputs{state_.view(), "test"});
   EXPECT_EQ(nlohmann::json::parse(snapshot->tasksBody).at("tasks"), nlohmann::json::array());
   EXPECT_EQ(nlohmann::json::parse(snapshot->stateBody()).at("tasks"), nlohmann::json::array());
   EXPECT_EQ(snapshot->tasksMatching(filter("f1", "TASK_RUNNING")), R"({"tasks":[]})");
@@ -85,7 +85,7 @@ TEST_F(SnapshotRenderTest, FiltersBySeveralStatesInAnyCaseAndByGroup) {
   launch("f1", "c", TaskState::KILLED);
   launch("f2", "d", TaskState::STAGING);
   launch("f2", "e", TaskState::FAILED);
-  auto snapshot = renderSnapshot(SnapshotInputs{state_, "test"});
+  auto snapshot = renderSnapshot(SnapshotInputs{state_.view(), "test"});
   auto matching = [&](const std::string& states) {
     return ids(snapshot->tasksMatching(filter("", states)));
   };
@@ -109,7 +109,7 @@ TEST_F(SnapshotRenderTest, AnUnknownStateIsAnErrorNamingTheValidOnes) {
       << parsed.error().message;
 
   SnapshotCell cell;
-  cell.publish(renderSnapshot(SnapshotInputs{state_, "test"}), cell.generation());
+  cell.publish(renderSnapshot(SnapshotInputs{state_.view(), "test"}), cell.generation());
   HttpApi api(cell);
   http::Request request;
   request.query = {{"state", "bogus"}};
@@ -122,7 +122,7 @@ TEST_F(SnapshotRenderTest, AnUnknownStateIsAnErrorNamingTheValidOnes) {
 
 TEST_F(SnapshotRenderTest, EachTaskShowsItsStatusHistory) {
   launch("f1", "a", TaskState::RUNNING);
-  Task* task = state_.findTask({"f1", "a"});
+  Task* task = state_.findLive({"f1", "a"});
   ASSERT_NE(task, nullptr);
   TaskStatus killed = task->status();
   killed.state = TaskState::KILLED;
@@ -132,7 +132,7 @@ TEST_F(SnapshotRenderTest, EachTaskShowsItsStatusHistory) {
   killed.timestamp = 1.7e9;
   state_.tasks.setStatus(*task, killed);
   state_.completeTask({"f1", "a"});
-  auto snapshot = renderSnapshot(SnapshotInputs{state_, "test"});
+  auto snapshot = renderSnapshot(SnapshotInputs{state_.view(), "test"});
   auto tasks = nlohmann::json::parse(snapshot->tasksBody).at("tasks");
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(tasks[0].at("exit_code"), 143);

@@ -1,10 +1,10 @@
 // The master's compact task records: interning, indexes, completion.
 
-#include "master/task_table.hpp"
+#include "master/tasks/task_table.hpp"
 
 #include <gtest/gtest.h>
 
-#include "master/state.hpp"
+#include "tests/master/view_data.hpp"
 
 namespace agora::master::testing {
 namespace {
@@ -49,19 +49,15 @@ class TaskTableTest : public ::testing::Test {
  protected:
   // A live task of f1 on agent a1, launched from `resources`.
   Task& launch(const std::string& taskId, const std::string& resources = "cpus:1;mem:32") {
-    Framework& framework = state_.frameworks["f1"];
-    framework.info.id = "f1";
-    Agent& agent = state_.agents["a1"];
-    agent.id = "a1";
     TaskInfo info;
     info.taskId = taskId;
     info.name = "name-" + taskId;
     info.resources = *Resources::parse(resources);
     info.command.value = "sleep 10";
-    return state_.addTask(framework, agent, "web", info);
+    return state_.addTask("f1", "a1", "web", info);
   }
 
-  MasterState state_;
+  ViewData state_;
 };
 
 TEST_F(TaskTableTest, KeepsWhatTheMasterNeedsAndSharesIdsAndResources) {
@@ -77,32 +73,32 @@ TEST_F(TaskTableTest, KeepsWhatTheMasterNeedsAndSharesIdsAndResources) {
   // f1, a1, web: one entry each however many tasks.
   EXPECT_EQ(state_.tasks.internedStrings(), 3u);
   EXPECT_EQ(state_.tasks.internedResources(), 1u);
-  EXPECT_EQ(state_.findTask({"f1", "t2"}), &t2);
-  EXPECT_EQ(state_.findTask({"f2", "t2"}), nullptr);
+  EXPECT_EQ(state_.findLive({"f1", "t2"}), &t2);
+  EXPECT_EQ(state_.findLive({"f2", "t2"}), nullptr);
 }
 
 TEST_F(TaskTableTest, IndexesFollowCompletionAndSwapRemove) {
   launch("t1");
   launch("t2");
   launch("t3");
-  Agent& agent = state_.agents.at("a1");
-  Framework& framework = state_.frameworks.at("f1");
-  EXPECT_EQ(agent.tasks.size(), 3u);
+  const AgentTaskIndex& agent = state_.agentTasks.at("a1");
+  const FrameworkTaskIndex& framework = state_.frameworkTasks.at("f1");
+  EXPECT_EQ(agent.size(), 3u);
   state_.completeTask({"f1", "t1"});  // from the front: t3 takes its slot
-  EXPECT_EQ(agent.tasks.keys(), (std::vector<TaskKey>{{"f1", "t2"}, {"f1", "t3"}}));
-  EXPECT_EQ(framework.tasks.keys(), (std::vector<TaskKey>{{"f1", "t2"}, {"f1", "t3"}}));
-  const Task* t3 = state_.findTask({"f1", "t3"});
+  EXPECT_EQ(agent.keys(), (std::vector<TaskKey>{{"f1", "t2"}, {"f1", "t3"}}));
+  EXPECT_EQ(framework.keys(), (std::vector<TaskKey>{{"f1", "t2"}, {"f1", "t3"}}));
+  const Task* t3 = state_.findLive({"f1", "t3"});
   ASSERT_NE(t3, nullptr);
-  EXPECT_TRUE(agent.tasks.contains(*t3));
-  EXPECT_EQ(state_.findTask({"f1", "t1"}), nullptr);
-  ASSERT_NE(state_.findAnyTask({"f1", "t1"}), nullptr);
-  EXPECT_TRUE(state_.findAnyTask({"f1", "t1"})->completed);
+  EXPECT_TRUE(agent.contains(*t3));
+  EXPECT_EQ(state_.findLive({"f1", "t1"}), nullptr);
+  ASSERT_NE(state_.tasks.find({"f1", "t1"}), nullptr);
+  EXPECT_TRUE(state_.tasks.find({"f1", "t1"})->completed);
   EXPECT_EQ(state_.tasks.liveCount(), 2u);
   EXPECT_EQ(state_.tasks.completedCount(), 1u);
   state_.completeTask({"f1", "t3"});
   state_.completeTask({"f1", "t2"});
-  EXPECT_TRUE(agent.tasks.empty());
-  EXPECT_TRUE(framework.tasks.empty());
+  EXPECT_TRUE(agent.empty());
+  EXPECT_TRUE(framework.empty());
 }
 
 TEST_F(TaskTableTest, EvictsTheOldestCompletedAndReleasesInternedValues) {
@@ -142,7 +138,7 @@ TEST_F(TaskTableTest, ALaunchReplacesACompletedTaskWithTheSameId) {
   EXPECT_EQ(state_.tasks.size(), 1u);
   EXPECT_EQ(state_.tasks.completedCount(), 0u);
   EXPECT_EQ(state_.tasks.internedResources(), 1u);
-  EXPECT_EQ(state_.findTask({"f1", "t1"})->resources->toString(), "cpus:2");
+  EXPECT_EQ(state_.findLive({"f1", "t1"})->resources->toString(), "cpus:2");
 }
 
 TEST_F(TaskTableTest, StatusRoundTripsAndTheSandboxIsStoredAsTheAgentRoot) {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/model.hpp"
-#include "master/interned.hpp"
+#include "master/tasks/interned.hpp"
 
 namespace agora::master {
 
@@ -67,7 +67,7 @@ struct Task {
   // The uuid of the last update its framework acknowledged (zeros: none). An
   // agent that restarted before an ack reached it resends that update: the
   // master acknowledges such a resend itself instead of delivering it twice
-  // (Master::onStatusUpdate).
+  // (Tasks::onStatusUpdate).
   std::array<char, 16> ackedUuid{};
   // Its state changes, oldest first (TaskTable::setStatus appends one when
   // the state differs from the last).

@@ -1,22 +1,22 @@
-// Master::killTaskByOperator: `agora kill` and POST /api/v1/tasks/ID/kill.
+// Tasks::killByOperator: `agora kill` and POST /api/v1/tasks/ID/kill.
 
 #include <glog/logging.h>
 
-#include "master/master.hpp"
+#include "master/tasks/tasks.hpp"
 
 namespace agora::master {
 
-Result<Master::OperatorKill> Master::killTaskByOperator(const std::string& taskId,
-                                                        const std::string& frameworkId,
-                                                        const std::string& reason) {
+Result<Tasks::OperatorKill> Tasks::killByOperator(const std::string& taskId,
+                                                  const std::string& frameworkId,
+                                                  const std::string& reason) {
   // Task IDs are unique per framework only. Without a framework every task is
   // visited (a rare operator call), so that an ended task of a removed
   // framework is reported as ended rather than unknown.
   std::vector<const Task*> found;
   if (!frameworkId.empty()) {
-    if (const Task* task = state_.findAnyTask(TaskKey{frameworkId, taskId})) found.push_back(task);
+    if (const Task* task = find(TaskKey{frameworkId, taskId})) found.push_back(task);
   } else {
-    state_.tasks.forEach([&](const Task& task) {
+    table_.forEach([&](const Task& task) {
       if (task.id == taskId) found.push_back(&task);
     });
   }
@@ -41,20 +41,15 @@ Result<Master::OperatorKill> Master::killTaskByOperator(const std::string& taskI
     return makeError(ErrorCode::kFailedPrecondition,
                      "task '" + taskId + "' has already ended (" + taskStateName(task.state) + ")");
   }
-  Agent* agent = state_.findAgent(kill.agentId);
-  if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
+  const Agent* agent = ctx_.agents().registeredAgent(kill.agentId);
+  if (agent == nullptr) {
     return makeError(ErrorCode::kUnavailable, "task '" + taskId + "' runs on agent " +
                                                   kill.agentId +
                                                   ", which is unreachable: the kill was not sent");
   }
   LOG(INFO) << "killing task " << taskId << " of framework " << kill.frameworkId << " on agent "
             << kill.agentId << " at an operator's request: " << reason;
-  sendToAgent(agent->peer, "killTask", [&](AgentEnvelope::Builder out) {
-    auto message = out.initKillTask();
-    message.setFrameworkId(kill.frameworkId);
-    message.setTaskId(taskId);
-    message.setGracePeriodSec(-1);
-  });
+  sendKill(*agent, kill.frameworkId, taskId);
   return kill;
 }
 

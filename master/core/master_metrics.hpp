@@ -14,7 +14,6 @@
 #include <string_view>
 
 #include "common/metrics.hpp"
-#include "master/state.hpp"
 
 namespace agora::master {
 
@@ -43,9 +42,16 @@ class MasterMetrics {
   // reason: a short snake_case token, e.g. "timeout".
   void offersRescinded(std::string_view reason, uint64_t n = 1);
 
-  // Sets the gauges (agents, frameworks, tasks, outstanding offers, loop lag)
-  // from the current state. Called whenever the snapshot is rebuilt.
-  void updateGauges(const MasterState& state, double eventLoopLagMs);
+  // What the gauges show, counted from the components' state.
+  struct GaugeCounts {
+    std::map<std::string, double> agentsByStatus;      // "REGISTERED", ...
+    std::map<std::string, double> frameworksByStatus;  // "connected", "disconnected"
+    std::map<std::string, double> tasksByState;        // "TASK_RUNNING", ...
+    double offersOutstanding = 0;
+  };
+  // Sets the gauges (agents, frameworks, tasks, outstanding offers, loop lag).
+  // Called whenever the snapshot is rebuilt.
+  void updateGauges(const GaugeCounts& counts, double eventLoopLagMs);
 
   // Counter values (tests, diagnostics).
   uint64_t rejectedCount(std::string_view reason) const;

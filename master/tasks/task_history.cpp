@@ -1,4 +1,4 @@
-#include "master/task_history.hpp"
+#include "master/tasks/task_history.hpp"
 
 #include <glog/logging.h>
 

@@ -1,4 +1,4 @@
-#include "master/launch_planner.hpp"
+#include "master/operations/launch_planner.hpp"
 
 #include <set>
 

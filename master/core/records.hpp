@@ -1,20 +1,18 @@
 #pragma once
-// The master's in-memory view of the cluster. Plain data owned by Master and
-// touched only on its event-loop thread; the snapshot renderer reads it (on
-// that same thread) to build what the HTTP API serves.
+// The master's records of agents and frameworks: plain data, each map of
+// them owned by one component (agents/agents.hpp, frameworks/frameworks.hpp)
+// and read by the others through the directories (core/directory.hpp). Their
+// offers and tasks are not here: the offer book (offers/) and the task table
+// (tasks/) own those, indexed by agent and framework. Loop thread only.
 
 #include <cstdint>
-#include <map>
 #include <optional>
-#include <set>
 #include <string>
-#include <utility>
 
 #include "common/clock.hpp"
 #include "common/event_loop.hpp"
 #include "common/model.hpp"
 #include "common/resources.hpp"
-#include "master/task_table.hpp"
 
 namespace agora::master {
 
@@ -61,8 +59,6 @@ struct Agent {
   // Wall seconds it became unreachable (persisted, so the removal deadline
   // survives a master restart); 0 while not unreachable.
   double unreachableTime = 0;
-  std::set<std::string> offerIds;
-  AgentTaskIndex tasks;  // live tasks (not terminal) on this agent
 };
 
 struct Framework {
@@ -83,61 +79,14 @@ struct Framework {
   // failover timeout only starts then, and the registry keeps it as
   // connected meanwhile, so a further master restart grants a new window.
   double resubscribeWindowEnd = 0;
-  std::set<std::string> offerIds;
-  FrameworkTaskIndex tasks;  // live tasks
 
   bool partitionAware() const { return info.hasCapability("PARTITION_AWARE"); }
-};
-
-// One RESERVE, UNRESERVE, CREATE or DESTROY of an ACCEPT, as decoded.
-struct ReservationOperation {
-  enum class Kind { kReserve, kUnreserve, kCreate, kDestroy };
-  Kind kind = Kind::kReserve;
-  Result<Resources> resources;
-  const char* name() const;  // "RESERVE", ...
 };
 
 // The same resources before and after a reservation change.
 struct ReservationChange {
   Resources from;
   Resources to;
-};
-
-struct OfferRecord {
-  Offer offer;
-  TimePoint created{};
-};
-
-struct MasterState {
-  std::string masterId;
-  double startTime = 0;
-  std::map<std::string, Agent> agents;            // by agent ID
-  std::map<std::string, std::string> agentPeers;  // transport peer -> agent ID
-  // Removed agents (unreachable past the timeout; persisted as gone) with the
-  // wall time of their removal: one that comes back is told to shut down and
-  // register anew. Bounded (Master::pruneGoneAgents).
-  std::map<std::string, double> goneAgents;
-  std::map<std::string, Framework> frameworks;    // by framework ID
-  std::set<std::string> removedFrameworks;        // torn down or failed over past timeout
-  static constexpr size_t kMaxCompletedTasks = 10000;
-  // Live tasks, and terminal ones (bounded, oldest evicted).
-  TaskTable tasks{kMaxCompletedTasks};
-  std::map<std::string, OfferRecord> offers;  // outstanding offers by offer ID
-
-  Agent* findAgent(const std::string& id);
-  Agent* findAgentByPeer(const std::string& peer);
-  Framework* findFramework(const std::string& id);
-  // Live tasks only.
-  Task* findTask(const TaskKey& key);
-  // Live or completed.
-  const Task* findAnyTask(const TaskKey& key) const;
-  Task* findAnyTask(const TaskKey& key) { return tasks.find(key); }
-  // A new live task of `framework` on `agent` from its launch spec (of which
-  // only what the master needs is kept), indexed on both.
-  Task& addTask(Framework& framework, Agent& agent, const std::string& role,
-                const TaskInfo& info);
-  // Moves a live task to the completed list. REQUIRES: the task is live.
-  void completeTask(const TaskKey& key);
 };
 
 }  // namespace agora::master

@@ -1,13 +1,13 @@
-// Dynamic reservations: RESERVE / UNRESERVE offer operations (and the
-// planning of an ACCEPT's operations, CREATE / DESTROY in volumes.cpp), the
-// operator's reserve / unreserve, and the registry's reservations applied to
-// an agent when it (re-)registers (schemas/PROTOCOL.md, "Reservations").
+// Operations: dynamic reservations — RESERVE / UNRESERVE offer operations
+// (and the planning of an ACCEPT's operations, CREATE / DESTROY in
+// volume_planning.cpp) and the operator's reserve / unreserve
+// (schemas/PROTOCOL.md, "Reservations").
 
 #include <glog/logging.h>
 
 #include <algorithm>
 
-#include "master/master.hpp"
+#include "master/operations/operations.hpp"
 
 namespace agora::master {
 
@@ -123,37 +123,7 @@ const char* ReservationOperation::name() const {
   return "UNKNOWN";
 }
 
-Resources Master::applyReservations(Agent& agent) {
-  Resources total = agent.total;
-  Resources kept;
-  std::vector<std::string> dropped;
-  for (const auto& [reservation, part] : agent.dynamic.byReservation()) {
-    Resources flat = part.flatten();
-    if (!total.contains(flat)) {
-      dropped.push_back(part.toString());
-      continue;
-    }
-    total -= flat;
-    total += part;
-    kept += part;
-  }
-  if (!dropped.empty()) {
-    LOG(ERROR) << "agent " << agent.id << " registered with " << agent.total.toString()
-               << ", which cannot hold its dynamic reservations " << joined(dropped)
-               << "; dropping them";
-    agent.dynamic = kept;
-    persistReservations(agent);
-  }
-  return applyVolumes(agent, std::move(total));
-}
-
-void Master::persistReservations(const Agent& agent, std::function<void(Status)> done) {
-  persist({putReservations(agent.id, {agent.dynamic, agent.volumes, agent.destroyedVolumes})},
-          std::move(done));
-  publishReservations(agent);
-}
-
-Result<std::vector<ReservationChange>> Master::planReservations(
+Result<std::vector<ReservationChange>> Operations::planReservations(
     const Framework& framework, const std::string& role, const Agent& agent,
     const std::vector<ReservationOperation>& operations, Resources& offered) const {
   using Kind = ReservationOperation::Kind;
@@ -171,7 +141,7 @@ Result<std::vector<ReservationChange>> Master::planReservations(
         : op.kind == Kind::kUnreserve ? planUnreserve(*op.resources, offered)
                                       : planVolume(agent, op, offered, volumes);
     if (!change) return makeError(change.error());
-    if (auto within = allocator_->checkReservationQuota(change->from, change->to,
+    if (auto within = ctx_.allocator.checkReservationQuota(change->from, change->to,
                                                         framework.info.id, role);
         !within) {
       return makeError(within.error().withContext(what));
@@ -183,32 +153,32 @@ Result<std::vector<ReservationChange>> Master::planReservations(
   return changes;
 }
 
-void Master::applyReservations(const Framework& framework, const std::string& role, Agent& agent,
-                               const std::vector<ReservationChange>& changes) {
+void Operations::applyReservations(const Framework& framework, const std::string& role,
+                                   const std::string& agentId,
+                                   const std::vector<ReservationChange>& changes) {
   for (const ReservationChange& change : changes) {
     Status updated =
-        allocator_->updateAllocation(framework.info.id, role, agent.id, change.from, change.to);
+        ctx_.allocator.updateAllocation(framework.info.id, role, agentId, change.from, change.to);
     CHECK(updated) << updated.error().message;  // the offer was allocated to the framework
-    applyChange(agent, change);
+    agents_.applyChange(agentId, change);
     LOG(INFO) << "framework " << framework.info.id << " changed " << change.from.toString()
-              << " into " << change.to.toString() << " on agent " << agent.id;
+              << " into " << change.to.toString() << " on agent " << agentId;
   }
-  markChanged();
 }
 
-Status Master::operatorReservation(const std::string& agentId, const Resources& resources,
-                                   bool reserve) {
+Status Operations::reserve(const std::string& agentId, const Resources& resources,
+                           bool reserve) {
   const char* what = reserve ? "reserve" : "unreserve";
   if (auto ok = expectReserved(resources, what); !ok) return ok;
   if (!resources.volumes().empty()) {
     return invalid("resources: persistent volumes are made and removed with create-volumes "
                    "and destroy-volumes");
   }
-  Agent* agent = state_.findAgent(agentId);
-  if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
+  const Agent* agent = agents_.registeredAgent(agentId);
+  if (agent == nullptr) {
     return makeError(ErrorCode::kNotFound, "agent_id: agent '" + agentId + "' is not registered");
   }
-  Resources total = allocator_->agentTotal(agentId);
+  Resources total = ctx_.allocator.agentTotal(agentId);
   Resources from = reserve ? resources.flatten() : resources;
   Resources to = reserve ? resources : resources.flatten();
   if (reserve && !total.unreserved().contains(from)) {
@@ -234,31 +204,25 @@ Status Master::operatorReservation(const std::string& agentId, const Resources& 
     }
   }
   if (reserve) {
-    if (auto within = allocator_->checkReservationQuota(from, to, "", ""); !within) {
+    if (auto within = ctx_.allocator.checkReservationQuota(from, to, "", ""); !within) {
       return within;
     }
   }
-  Resources offered;
-  for (const std::string& offerId : agent->offerIds) offered += state_.offers.at(offerId).offer.resources;
-  Resources free = allocator_->available(agentId);
+  Resources offered = offers_.offeredOnAgent(agentId);
+  Resources free = ctx_.allocator.available(agentId);
   if (!(free + offered).contains(from)) {
     return invalid("resources: " + from.toString() + " on agent '" + agentId +
                    "' are in use by tasks (free or offered: " + (free + offered).toString() +
                    ")");
   }
-  if (!free.contains(from)) {
-    for (const std::string& offerId : std::set<std::string>(agent->offerIds)) {
-      rescindOffer(offerId, "reservation");
-    }
-  }
-  Status updated = allocator_->updateAvailable(agentId, from, to);
+  if (!free.contains(from)) offers_.rescindAllOnAgent(agentId, "reservation");
+  Status updated = ctx_.allocator.updateAvailable(agentId, from, to);
   if (!updated) return updated;
-  applyChange(*agent, ReservationChange{from, to});
+  agents_.applyChange(agentId, ReservationChange{from, to});
   LOG(INFO) << "operator " << what << " on agent " << agentId << ": " << from.toString()
             << " -> " << to.toString();
-  persistReservations(*agent);
-  markChanged();
-  scheduleAllocation();
+  agents_.persistReservations(agentId);
+  ctx_.scheduleAllocation();
   return {};
 }
 

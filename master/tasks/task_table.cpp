@@ -1,4 +1,4 @@
-#include "master/task_table.hpp"
+#include "master/tasks/task_table.hpp"
 
 #include <glog/logging.h>
 

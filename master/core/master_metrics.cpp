@@ -1,4 +1,4 @@
-#include "master/master_metrics.hpp"
+#include "master/core/master_metrics.hpp"
 
 #include "common/model.hpp"
 
@@ -125,22 +125,15 @@ void MasterMetrics::setGauges(GaugesByLabel& cache, GaugeFamily& family, const s
   }
 }
 
-void MasterMetrics::updateGauges(const MasterState& state, double eventLoopLagMs) {
+void MasterMetrics::updateGauges(const GaugeCounts& counts, double eventLoopLagMs) {
   std::map<std::string, double> agents = {{"REGISTERED", 0}, {"UNREACHABLE", 0}};
-  for (const auto& [id, agent] : state.agents) agents[agentStatusName(agent.status)]++;
+  for (const auto& [status, n] : counts.agentsByStatus) agents[status] = n;
   setGauges(agents_, agentsFamily_, "status", agents);
-
   std::map<std::string, double> frameworks = {{"connected", 0}, {"disconnected", 0}};
-  for (const auto& [id, framework] : state.frameworks) {
-    frameworks[framework.connected ? "connected" : "disconnected"]++;
-  }
+  for (const auto& [status, n] : counts.frameworksByStatus) frameworks[status] = n;
   setGauges(frameworks_, frameworksFamily_, "status", frameworks);
-
-  std::map<std::string, double> tasks;
-  state.tasks.forEach([&](const Task& task) { tasks[taskStateName(task.state)]++; });
-  setGauges(tasks_, tasksFamily_, "state", tasks);
-
-  offersOutstanding_.Set(static_cast<double>(state.offers.size()));
+  setGauges(tasks_, tasksFamily_, "state", counts.tasksByState);
+  offersOutstanding_.Set(counts.offersOutstanding);
   eventLoopLag_.Set(eventLoopLagMs / 1000.0);
 }
 

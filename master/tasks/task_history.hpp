@@ -22,7 +22,7 @@
 
 #include "common/event_loop.hpp"
 #include "master/registry/registrar.hpp"
-#include "master/task_table.hpp"
+#include "master/tasks/task_table.hpp"
 
 namespace agora::master {
 

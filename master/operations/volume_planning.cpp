@@ -1,6 +1,5 @@
-// Persistent volumes: CREATE / DESTROY offer operations on reserved disk, the
-// registry's volumes fitted back onto a (re-)registering agent, and the
-// agent told to delete a destroyed volume's data (schemas/PROTOCOL.md,
+// Operations: persistent volumes — CREATE / DESTROY offer operations on
+// reserved disk, and the operator's create / destroy (schemas/PROTOCOL.md,
 // "Persistent volumes").
 
 #include <glog/logging.h>
@@ -10,7 +9,7 @@
 #include <sstream>
 
 #include "common/volume.hpp"
-#include "master/master.hpp"
+#include "master/operations/operations.hpp"
 
 namespace agora::master {
 
@@ -108,32 +107,10 @@ Result<Placement> placeOperatorVolume(const Allocator& allocator, const std::str
 
 }  // namespace
 
-Resources Master::applyVolumes(Agent& agent, Resources total) {
-  Resources kept;
-  std::vector<std::string> dropped;
-  for (const PersistentVolume& volume : agent.volumes.volumeList()) {
-    Resources plain = volume.resources.withoutPersistence();
-    if (!total.contains(plain)) {
-      dropped.push_back(volume.resources.toString());
-      continue;
-    }
-    total -= plain;
-    total += volume.resources;
-    kept += volume.resources;
-  }
-  if (!dropped.empty()) {
-    std::string list;
-    for (const std::string& item : dropped) list += (list.empty() ? "" : ", ") + item;
-    LOG(ERROR) << "agent " << agent.id << " registered without the reserved disk of its "
-               << "persistent volumes " << list << "; dropping them (their data stays on the agent)";
-    agent.volumes = kept;
-    persistReservations(agent);
-  }
-  return total;
-}
-
-Result<ReservationChange> Master::planVolume(const Agent& agent, const ReservationOperation& op,
-                                             const Resources& offered, Resources& volumes) const {
+Result<ReservationChange> Operations::planVolume(const Agent& agent,
+                                                 const ReservationOperation& op,
+                                                 const Resources& offered,
+                                                 Resources& volumes) const {
   bool create = op.kind == ReservationOperation::Kind::kCreate;
   const char* what = op.name();
   if (auto ok = expectVolumes(*op.resources, what); !ok) return makeError(ok.error());
@@ -166,7 +143,7 @@ Result<ReservationChange> Master::planVolume(const Agent& agent, const Reservati
                                (volumes.empty() ? "none" : volumes.toString()) + ")")
                            .error());
     }
-    if (const Task* user = volumeUser(agent, volume)) {
+    if (const Task* user = tasks_.volumeUser(agent.id, volume)) {
       return makeError(invalid("volume '" + volume.disk.id + "' is in use by task " +
                                user->id)
                            .error());
@@ -185,73 +162,8 @@ Result<ReservationChange> Master::planVolume(const Agent& agent, const Reservati
   return change;
 }
 
-void Master::applyChange(Agent& agent, const ReservationChange& change) {
-  Resources fromPlain = change.from.withoutPersistence();
-  Resources toPlain = change.to.withoutPersistence();
-  if (!(fromPlain == toPlain)) {  // RESERVE / UNRESERVE
-    agent.dynamic -= fromPlain.reservedPart();
-    agent.dynamic += toPlain.reservedPart();
-  }
-  agent.volumes -= change.from.volumes();
-  agent.volumes += change.to.volumes();
-  agent.destroyedVolumes += change.from.volumes() - change.to.volumes();
-}
-
-const Task* Master::volumeUser(const Agent& agent, const PersistentVolume& volume) const {
-  for (const Task* task : agent.tasks) {
-    for (const PersistentVolume& used : task->resources.get().volumeList()) {
-      if (used.disk.id == volume.disk.id && used.reservation.role == volume.reservation.role) {
-        return task;
-      }
-    }
-  }
-  return nullptr;
-}
-
-void Master::sendVolumeDestroys(const std::string& agentId,
-                                const std::vector<ReservationChange>& changes) {
-  bool destroyed = false;
-  for (const ReservationChange& change : changes) {
-    destroyed = destroyed || !(change.from.volumes() - change.to.volumes()).empty();
-  }
-  Agent* agent = state_.findAgent(agentId);
-  if (destroyed && agent != nullptr) sendDestroyedVolumes(*agent);
-}
-
-void Master::sendDestroyedVolumes(const Agent& agent) {
-  if (agent.destroyedVolumes.empty() || agent.status != AgentStatus::kRegistered) return;
-  LOG(INFO) << "agent " << agent.id << ": deleting the data of destroyed volumes "
-            << agent.destroyedVolumes.toString();
-  sendToAgent(agent.peer, "destroyVolumes", [&](AgentEnvelope::Builder out) {
-    auto message = out.initDestroyVolumes();
-    message.setAgentId(agent.id);
-    agent.destroyedVolumes.toCapnp(message.initVolumes(agent.destroyedVolumes.count()));
-  });
-}
-
-void Master::onVolumesDestroyed(Agent& agent, schema::VolumesDestroyed::Reader message) {
-  auto volumes = Resources::fromCapnp(message.getVolumes());
-  if (!volumes || message.getAgentId() != agent.id) {
-    reject("invalid_volumes_destroyed",
-           "agent " + agent.id + ": " +
-               (volumes ? "volumesDestroyed about agent '" + std::string(message.getAgentId()) + "'"
-                        : volumes.error().message));
-    return;
-  }
-  Resources confirmed;
-  for (const PersistentVolume& volume : volumes->volumeList()) {
-    if (agent.destroyedVolumes.contains(volume.resources)) confirmed += volume.resources;
-  }
-  if (confirmed.empty()) return;  // a repeated confirmation
-  agent.destroyedVolumes -= confirmed;
-  LOG(INFO) << "agent " << agent.id << " deleted the data of destroyed volumes "
-            << confirmed.toString();
-  persistReservations(agent);
-  markChanged();
-}
-
-Status Master::destroyVolume(const std::string& agentId, const std::string& id) {
-  Agent* agent = state_.findAgent(agentId);
+Status Operations::destroyVolume(const std::string& agentId, const std::string& id) {
+  const Agent* agent = agents_.findAgent(agentId);
   if (agent != nullptr) {
     for (const PersistentVolume& volume : agent->volumes.volumeList()) {
       if (volume.disk.id == id) return operatorVolumes(agentId, volume.resources, false);
@@ -260,30 +172,30 @@ Status Master::destroyVolume(const std::string& agentId, const std::string& id) 
   return operatorVolumes(agentId, Resources(), false);  // reports the unknown agent or volume
 }
 
-Status Master::operatorVolumes(const std::string& agentId, const Resources& volumes, bool create) {
-  Agent* agent = state_.findAgent(agentId);
-  if (agent == nullptr || agent->status != AgentStatus::kRegistered) {
+Status Operations::operatorVolumes(const std::string& agentId, const Resources& volumes,
+                                   bool create) {
+  const Agent* agent = agents_.registeredAgent(agentId);
+  if (agent == nullptr) {
     return makeError(ErrorCode::kNotFound, "agent_id: agent '" + agentId + "' is not registered");
   }
   if (volumes.empty()) {
     return invalid("id: agent '" + agentId + "' has no such volume (its volumes: " +
                    (agent->volumes.empty() ? "none" : agent->volumes.toString()) + ")");
   }
-  Resources offered;
-  for (const std::string& offerId : agent->offerIds) offered += state_.offers.at(offerId).offer.resources;
-  Resources free = allocator_->available(agentId);
+  Resources offered = offers_.offeredOnAgent(agentId);
+  Resources free = ctx_.allocator.available(agentId);
   Resources available = free + offered;
   Resources current = agent->volumes;
   std::optional<ReservationChange> reserve;
   Resources wanted = volumes;
   if (create) {
-    auto placed = placeOperatorVolume(*allocator_, agentId, volumes, available);
+    auto placed = placeOperatorVolume(ctx_.allocator, agentId, volumes, available);
     if (!placed) return makeError(placed.error());
     wanted = placed->volume;
     reserve = placed->reserve;
   } else if (!available.contains(volumes)) {
     for (const PersistentVolume& volume : volumes.volumeList()) {
-      if (const Task* user = volumeUser(*agent, volume)) {
+      if (const Task* user = tasks_.volumeUser(agentId, volume)) {
         return invalid("volume '" + volume.disk.id + "' is in use by task " + user->id);
       }
     }
@@ -296,34 +208,32 @@ Status Master::operatorVolumes(const std::string& agentId, const Resources& volu
   auto change = planVolume(*agent, op, available, current);
   if (!change) return makeError(change.error());
   if (!free.contains(reserve ? reserve->from : change->from)) {
-    for (const std::string& offerId : std::set<std::string>(agent->offerIds)) {
-      rescindOffer(offerId, "volume");
-    }
+    offers_.rescindAllOnAgent(agentId, "volume");
   }
   if (reserve) {
-    Status reserved = allocator_->updateAvailable(agentId, reserve->from, reserve->to);
+    Status reserved = ctx_.allocator.updateAvailable(agentId, reserve->from, reserve->to);
     if (!reserved) return reserved;
-    applyChange(*agent, *reserve);
+    agents_.applyChange(agentId, *reserve);
     LOG(INFO) << "operator reserved " << reserve->to.toString() << " on agent " << agentId
               << " for volume " << wanted.toString();
   }
-  Status updated = allocator_->updateAvailable(agentId, change->from, change->to);
+  Status updated = ctx_.allocator.updateAvailable(agentId, change->from, change->to);
   if (!updated) {
     if (reserve) {  // back as it was: nothing changes on a refusal
       ReservationChange back{reserve->to, reserve->from};
-      CHECK(allocator_->updateAvailable(agentId, back.from, back.to));
-      applyChange(*agent, back);
+      CHECK(ctx_.allocator.updateAvailable(agentId, back.from, back.to));
+      agents_.applyChange(agentId, back);
     }
     return updated;
   }
-  applyChange(*agent, *change);
+  agents_.applyChange(agentId, *change);
   LOG(INFO) << "operator " << (create ? "created " : "destroyed ") << wanted.toString()
             << " on agent " << agentId;
-  persistReservations(*agent, [this, agentId, changes = std::vector{*change}](Status persisted) {
-    if (persisted) sendVolumeDestroys(agentId, changes);
-  });
-  markChanged();
-  scheduleAllocation();
+  agents_.persistReservations(agentId,
+                              [this, agentId, changes = std::vector{*change}](Status persisted) {
+                                if (persisted) agents_.sendVolumeDestroys(agentId, changes);
+                              });
+  ctx_.scheduleAllocation();
   return {};
 }
 
