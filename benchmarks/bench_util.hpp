@@ -4,11 +4,13 @@
 #include <capnp/message.h>
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <thread>
@@ -52,6 +54,30 @@ inline double settledResidentBytes(pid_t pid, double toleranceBytes = 64 * 1024)
     last = now;
   }
   return last;
+}
+
+// CPU seconds (user + system) a process has used, from /proc/PID/stat, or
+// one of its threads with `tid` (the main thread's tid is the pid); 0 if
+// unknown.
+inline double cpuSeconds(pid_t pid, pid_t tid = 0) {
+  std::string path = "/proc/" + std::to_string(pid) +
+                     (tid != 0 ? "/task/" + std::to_string(tid) : std::string()) + "/stat";
+  FILE* file = std::fopen(path.c_str(), "r");
+  if (file == nullptr) return 0;
+  char text[1024];
+  size_t size = std::fread(text, 1, sizeof(text) - 1, file);
+  std::fclose(file);
+  text[size] = '\0';
+  // The fields after the command (in parentheses, which may hold spaces):
+  // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime.
+  const char* after = std::strrchr(text, ')');
+  unsigned long long utime = 0, stime = 0;
+  if (after == nullptr ||
+      std::sscanf(after + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                  &stime) != 2) {
+    return 0;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // A free loopback TCP port, found through a throwaway ZeroMQ bind.

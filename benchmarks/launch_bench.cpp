@@ -3,11 +3,14 @@
 // driver's own overhead stays out of the figures) that launches M short tasks.
 // Prints: launch agents=N tasks=M launches_per_s=... first_offer_ms_p50=...
 //         first_offer_ms_p99=... sse_clients=K events_per_s=... loop_lag_ms_p50=...
-//         loop_lag_ms_max=...
+//         loop_lag_ms_max=... loop_cpu_us_per_launch=... master_cpu_s=... bench_cpu_s=...
 // With --sse-clients K, K clients follow GET /api/v1/events meanwhile
 // (events_per_s: events they received, per client, over the launch phase).
 // The master's event-loop lag (its worst timer lateness per second, from
-// /metrics) is sampled every second of the launch phase.
+// /metrics) is sampled every second of the launch phase. CPU over the launch
+// phase: the master's loop thread (its main thread) per launch, the whole
+// master, and this process (agents, scheduler, SSE clients): on a small host
+// the clients' share of the CPU is what the others lose.
 
 #include <capnp/message.h>
 #include <glog/logging.h>
@@ -327,11 +330,16 @@ int run(int argc, char** argv) {
   auto client = ZmqClient::create(loop, endpoint, randomIdentity("sched"));
   CHECK(client.has_value());
   BenchScheduler scheduler(loop, **client, tasks, *taskRes, rate);
+  double loopCpuBefore = cpuSeconds(*master, *master), masterCpuBefore = cpuSeconds(*master);
+  double benchCpuBefore = cpuSeconds(getpid());
   scheduler.subscribe();
   loop.addPeriodic(std::chrono::seconds(1), [&] { scheduler.heartbeat(); });
   auto deadline = loop.addTimer(std::chrono::minutes(10), [&] { loop.stop(); });
   loop.run();
   loop.cancelTimer(deadline);
+  double loopCpu = cpuSeconds(*master, *master) - loopCpuBefore;
+  double masterCpu = cpuSeconds(*master) - masterCpuBefore;
+  double benchCpu = cpuSeconds(getpid()) - benchCpuBefore;
 
   double seconds = std::chrono::duration<double>(scheduler.lastTerminal() - scheduler.firstLaunch()).count();
   auto firstOffer = scheduler.firstOfferMs();
@@ -340,12 +348,15 @@ int run(int argc, char** argv) {
   auto lagMs = lag.samples();
   std::printf("launch agents=%d tasks=%d rate=%.0f launches_per_s=%.0f first_offer_ms_p50=%.2f first_offer_ms_p99=%.2f"
               " register_all_ms=%.0f finished=%d failed=%d sse_clients=%d events_per_s=%.0f"
-              " loop_lag_ms_p50=%.2f loop_lag_ms_max=%.2f\n",
+              " loop_lag_ms_p50=%.2f loop_lag_ms_max=%.2f loop_cpu_us_per_launch=%.1f"
+              " master_cpu_s=%.1f bench_cpu_s=%.1f\n",
               agents, tasks, rate, seconds > 0 ? scheduler.finished() / seconds : 0.0,
               percentile(firstOffer, 0.5), percentile(firstOffer, 0.99), registerMs,
               scheduler.finished(), scheduler.failed(), sseClients,
               sseClients > 0 && seconds > 0 ? static_cast<double>(events) / sseClients / seconds : 0.0,
-              percentile(lagMs, 0.5), percentile(lagMs, 1.0));
+              percentile(lagMs, 0.5), percentile(lagMs, 1.0),
+              scheduler.finished() > 0 ? loopCpu * 1e6 / scheduler.finished() : 0.0, masterCpu,
+              benchCpu);
   std::fflush(stdout);
   sim.stop();
   kill(*master, SIGTERM);

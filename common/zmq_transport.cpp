@@ -68,13 +68,19 @@ bool sendParts(zmq::socket_t& socket, const std::array<zmq::const_buffer, N>& pa
 
 // Hands each well-formed message (exactly `expectedParts` parts, payload last
 // and within kMaxMessageBytes) to onMessage; counts the rest as malformed.
-// Stops after a bounded batch so one busy socket cannot starve timers and
-// other sockets; returns true when it stopped early (more may be waiting).
+// Stops after a bounded batch (kDrainBatch frames, or kDrainBudget of the
+// loop's time) so one busy socket cannot starve timers and other sockets;
+// returns true when it stopped early (more may be waiting).
+constexpr int kDrainBatch = 1024;
+constexpr Duration kDrainBudget = std::chrono::milliseconds(2);
+
 template <class OnMessage>
-bool drain(zmq::socket_t& socket, size_t expectedParts, TransportStats& stats,
+bool drain(const Clock& clock, zmq::socket_t& socket, size_t expectedParts, TransportStats& stats,
            const OnMessage& onMessage) {
   std::vector<zmq::message_t> parts;
-  for (int i = 0; i < 1024; ++i) {
+  TimePoint start = clock.now();
+  for (int i = 0; i < kDrainBatch; ++i) {
+    if (i % 16 == 15 && clock.now() - start >= kDrainBudget) return true;
     parts.clear();
     try {
       if (!zmq::recv_multipart(socket, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
@@ -173,7 +179,7 @@ bool ZmqServer::send(const std::string& peer, std::string_view protocol, std::st
 }
 
 void ZmqServer::onReadable() {
-  bool more = drain(socket_, 3, stats_, [this](std::vector<zmq::message_t>& parts) {
+  bool more = drain(loop_.clock(), socket_, 3, stats_, [this](std::vector<zmq::message_t>& parts) {
     if (!printableIdentity(parts[0].to_string_view())) {
       // Peer identities end up in logs and in the HTTP API: one with control
       // bytes could forge log lines. Every Agora client names itself in
@@ -280,7 +286,7 @@ bool ZmqClient::send(std::string_view protocol, std::string_view payload) {
 }
 
 void ZmqClient::onReadable() {
-  bool more = drain(socket_, 2, stats_, [this](std::vector<zmq::message_t>& parts) {
+  bool more = drain(loop_.clock(), socket_, 2, stats_, [this](std::vector<zmq::message_t>& parts) {
     if (handler_) handler_(parts[0].to_string_view(), parts[1].to_string_view());
   });
   if (more) {
