@@ -30,7 +30,7 @@ Agent::Agent(EventLoop& loop, ClientTransport& master, ServerTransport& executor
 }
 
 Agent::~Agent() {
-  *alive_ = false;
+  lifetime_.invalidate();
   master_.setHandler(nullptr);
   master_.setConnectedHandler(nullptr);
   loop_.cancelTimer(tick_);
@@ -76,8 +76,8 @@ void Agent::startRegistration(const std::string& why) {
   // The clock's monotonic time (CLOCK_MONOTONIC, shared by this host's
   // processes): a killed process's late re-registration orders before this
   // one's (ReregisterAgent.attemptSeq).
-  auto sinceBoot = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      loop_.clock().now().time_since_epoch());
+  auto sinceBoot =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(loop_.clock().now().time_since_epoch());
   registrationSeq_ = std::max(registrationSeq_ + 1, static_cast<uint64_t>(sinceBoot.count()));
   updates_.pause();
   sendRegistration();
@@ -97,8 +97,9 @@ void Agent::sendRegistration() {
     }
     auto m = envelope.initReregisterAgent();
     m.setAgentId(agentId_);
-    m.setAttempt(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(registrationAttempt_.data()),
-                                     registrationAttempt_.size()));
+    m.setAttempt(
+        capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(registrationAttempt_.data()),
+                            registrationAttempt_.size()));
     m.setAttemptSeq(registrationSeq_);
     m.setHostname(options_.hostname);
     options_.resources.toCapnp(m.initResources(options_.resources.count()));
@@ -247,8 +248,8 @@ void Agent::onRegistered(schema::AgentRegistered::Reader message) {
     // Answers an attempt before the current one, whose task list may lack
     // launches the master sent under that answer's session: wait for the
     // current attempt's answer (its RunTasks are dropped meanwhile).
-    LOG(INFO) << "ignoring the answer to re-registration #" << message.getAttemptSeq()
-              << ": #" << registrationSeq_ << " is the current one";
+    LOG(INFO) << "ignoring the answer to re-registration #" << message.getAttemptSeq() << ": #"
+              << registrationSeq_ << " is the current one";
     return;
   }
   std::string id = message.getAgentId();
@@ -295,8 +296,8 @@ void Agent::onRunTask(schema::RunTask::Reader message) {
     return;
   }
   auto session = message.getSession();
-  if (session.size() > 0 &&
-      std::string_view(reinterpret_cast<const char*>(session.begin()), session.size()) != session_) {
+  if (session.size() > 0 && std::string_view(reinterpret_cast<const char*>(session.begin()),
+                                             session.size()) != session_) {
     // Sent before our current registration, whose task list lacked it: the
     // master has reported it lost.
     LOG(WARNING) << "dropping task " << task->taskId << " of framework " << framework->id
@@ -329,9 +330,7 @@ void Agent::reject(const char* reason, const std::string& detail) {
 void Agent::schedulePublish() {
   if (publishScheduled_) return;
   publishScheduled_ = true;
-  loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
-    if (alive.lock()) publish();
-  });
+  loop_.post(lifetime_.wrap([this] { publish(); }));
 }
 
 void Agent::publish() {
@@ -357,8 +356,8 @@ namespace agora::agent {
 void Agent::onDestroyVolumes(schema::DestroyVolumes::Reader message) {
   std::string about = message.getAgentId();
   if (about != agentId_) {
-    LOG(WARNING) << "ignoring a volume destruction for agent " << about << " (this is "
-                 << agentId_ << ")";
+    LOG(WARNING) << "ignoring a volume destruction for agent " << about << " (this is " << agentId_
+                 << ")";
     return;
   }
   auto volumes = Resources::fromCapnp(message.getVolumes());

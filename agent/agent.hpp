@@ -21,10 +21,11 @@
 
 #include "agent/agent_snapshot.hpp"
 #include "agent/containerizer.hpp"
-#include "agent/snapshot_cell.hpp"
+#include "common/snapshot_cell.hpp"
 #include "agent/status_update_manager.hpp"
 #include "agent/task_supervisor.hpp"
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "common/model.hpp"
 #include "common/resources.hpp"
 #include "common/transport.hpp"
@@ -122,7 +123,7 @@ class Agent {
   bool publishScheduled_ = false;
   std::function<void(const AgentSnapshot&)> onPublish_;
   std::function<void(const std::string&)> onRedirect_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
   SnapshotCell<AgentSnapshot> snapshot_;
 };
 

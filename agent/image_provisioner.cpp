@@ -13,8 +13,7 @@ Result<std::unique_ptr<ImageProvisioner>> ImageProvisioner::create(EventLoop& lo
   if (!store) return makeError(store.error());
   std::unique_ptr<ImageProvisioner> provisioner(new ImageProvisioner(loop, std::move(*store)));
   if (gcInterval > Duration::zero()) {
-    provisioner->gcTimer_ =
-        loop.addPeriodic(gcInterval, [p = provisioner.get()] { p->gc(); });
+    provisioner->gcTimer_ = loop.addPeriodic(gcInterval, [p = provisioner.get()] { p->gc(); });
   }
   return provisioner;
 }
@@ -25,7 +24,7 @@ ImageProvisioner::ImageProvisioner(EventLoop& loop, std::unique_ptr<images::Imag
 }
 
 ImageProvisioner::~ImageProvisioner() {
-  *alive_ = false;
+  lifetime_.invalidate();
   if (gcTimer_) loop_.cancelTimer(*gcTimer_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -46,9 +45,7 @@ void ImageProvisioner::enqueue(std::function<void()> job) {
 }
 
 void ImageProvisioner::postBack(std::function<void()> result) {
-  loop_.post([alive = alive_, result = std::move(result)] {
-    if (*alive) result();
-  });
+  loop_.post(lifetime_.wrap([result = std::move(result)] { result(); }));
 }
 
 void ImageProvisioner::workerMain() {
@@ -71,9 +68,8 @@ void ImageProvisioner::provision(const std::string& reference, images::PullPolic
     if (auto it = resolved_.find(reference); it != resolved_.end()) {
       ++reused_;
       acquire(it->second.id);  // queued ahead of any gc that could remove it
-      loop_.post([alive = alive_, image = it->second, done = std::move(done)]() mutable {
-        if (*alive) done(std::move(image));
-      });
+      loop_.post(lifetime_.wrap(
+          [image = it->second, done = std::move(done)]() mutable { done(std::move(image)); }));
       return;
     }
   }

@@ -31,6 +31,7 @@
 #include "agent/images/image_store.hpp"
 #include "agent/images/pull_policy.hpp"
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "common/result.hpp"
 
 namespace agora::agent {
@@ -77,7 +78,7 @@ class ImageProvisioner {
   std::unique_ptr<images::ImageStore> store_;  // worker thread only
   std::optional<EventLoop::TimerId> gcTimer_;
   // Shared with callbacks posted to the loop: false once destroyed.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 
   std::mutex mutex_;  // guards queue_ and stopping_ (worker <-> loop)
   std::condition_variable wake_;

@@ -61,7 +61,7 @@ TaskSupervisor::TaskSupervisor(EventLoop& loop, ServerTransport& executors,
 }
 
 TaskSupervisor::~TaskSupervisor() {
-  *alive_ = false;
+  lifetime_.invalidate();
   executors_.setHandler(nullptr);
   containerizer_.setTerminationHandler(nullptr);
   for (auto& [id, record] : records_) {
@@ -116,8 +116,7 @@ void TaskSupervisor::startContainer(Record& record, std::optional<ImageRootfs> r
 }
 
 void TaskSupervisor::startQueued() {
-  while (!startQueue_.empty() &&
-         (options_.maxStarting == 0 || starting_ < options_.maxStarting)) {
+  while (!startQueue_.empty() && (options_.maxStarting == 0 || starting_ < options_.maxStarting)) {
     auto it = records_.find(startQueue_.front());
     startQueue_.pop_front();
     if (it == records_.end() || !it->second.queued) continue;  // killed while it waited
@@ -292,8 +291,7 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
                   "executor " + shownPeer(peer) + ": " + frame.error().detail);
   }
   // The start socket is the executor's own (handed over at its launch).
-  ExecutorPeer from =
-      fromStartSocket ? ExecutorPeer{peer, ""} : parseExecutorIdentity(peer);
+  ExecutorPeer from = fromStartSocket ? ExecutorPeer{peer, ""} : parseExecutorIdentity(peer);
   auto it = records_.find(from.containerId);
   if (it == records_.end() || it->second.phase == Phase::kTerminated) {
     return reject(kRejectInvalid, "message from unknown executor '" + shownPeer(peer) + "'");
@@ -410,8 +408,8 @@ void TaskSupervisor::onContainerTerminated(const std::string& containerId, int w
     std::string how = waitStatus == ChildReaper::kUnknownStatus
                           ? std::string("Executor exited")
                           : "Executor " + describeWaitStatus(waitStatus);
-    auto limit = record.diskLimitation ? record.diskLimitation
-                                       : containerizer_.limitation(containerId);
+    auto limit =
+        record.diskLimitation ? record.diskLimitation : containerizer_.limitation(containerId);
     if (record.killGraceSec) {
       report(record, TaskState::KILLED, record.deathReason,
              how + " while the task was being killed");
@@ -447,8 +445,8 @@ void TaskSupervisor::applyLimitation(const Record& record, TaskStatus& status) c
   if (!isTerminal(status.state) ||
       (status.state != TaskState::FAILED && !finished && !record.diskLimitation))
     return;
-  auto limit = record.diskLimitation ? record.diskLimitation
-                                     : containerizer_.limitation(record.containerId);
+  auto limit =
+      record.diskLimitation ? record.diskLimitation : containerizer_.limitation(record.containerId);
   if (!limit) return;
   LOG(INFO) << "task " << record.task.taskId << " failed: " << limit->message
             << " (executor said: " << status.message << ")";
@@ -456,8 +454,9 @@ void TaskSupervisor::applyLimitation(const Record& record, TaskStatus& status) c
   status.reason = limit->reason;
   status.message = limit->message;
   if (finished && !record.diskLimitation) {
-    status.message += "; the kernel killed a process of the task for it, and the command then "
-                      "exited 0";
+    status.message +=
+        "; the kernel killed a process of the task for it, and the command then "
+        "exited 0";
   }
 }
 
@@ -504,8 +503,8 @@ void TaskSupervisor::checkpointContainer(const Record& record) {
   state.executorSecret = record.secret;
   Status s = paths::makeDirs(paths::containerDir(runtimeDir(), record.containerId), 0700);
   if (s) s = checkpoints::writeContainer(runtimeDir(), state);
-  if (!s) LOG(ERROR) << "cannot checkpoint container " << record.containerId << ": "
-                     << s.error().message;
+  if (!s)
+    LOG(ERROR) << "cannot checkpoint container " << record.containerId << ": " << s.error().message;
 }
 
 void TaskSupervisor::checkpointStream(const Record& record) {
@@ -550,7 +549,7 @@ void TaskSupervisor::setTimer(Record& record, Duration delay, std::function<void
 
 void TaskSupervisor::sendToExecutor(const Record& record, const std::string& frame) {
   if (!executors_.send(executorIdentity(record.containerId, record.secret), kExecutorProtocol,
-                      frame)) {
+                       frame)) {
     VLOG(1) << "cannot reach the executor of container " << record.containerId;
   }
 }

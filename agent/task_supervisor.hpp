@@ -40,11 +40,12 @@
 #include "agent/checkpoints.hpp"
 #include "agent/containerizer.hpp"
 #include "agent/dir_remover.hpp"
-#include "agent/sandbox_gc.hpp"
 #include "agent/image_provisioner.hpp"
+#include "agent/sandbox_gc.hpp"
 #include "agent/start_sockets.hpp"
 #include "agent/status_update_manager.hpp"
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "common/model.hpp"
 #include "common/peer_strikes.hpp"
 #include "common/transport.hpp"
@@ -66,9 +67,9 @@ class TaskSupervisor {
     // No word from the executor for this long (three of its 5 s heartbeats,
     // Executor::Options): a kill destroys the container without asking it.
     Duration executorSilence = seconds(15);
-    Duration reconnectInterval = millis(100);      // recovered executors: reconnect resends
-    bool checkpoint = false;                     // under runtimeDir (agent/checkpoints.hpp)
-    std::string runtimeDir;                      // per-boot state (agent/paths.hpp); empty: workDir
+    Duration reconnectInterval = millis(100);  // recovered executors: reconnect resends
+    bool checkpoint = false;                   // under runtimeDir (agent/checkpoints.hpp)
+    std::string runtimeDir;                    // per-boot state (agent/paths.hpp); empty: workDir
     // Provisions task images; null when the agent cannot run them (no
     // namespaces isolation). REQUIRES: outlives the supervisor.
     ImageProvisioner* images = nullptr;
@@ -158,7 +159,7 @@ class TaskSupervisor {
     bool queued = false;        // waits for a starting slot (Options::maxStarting)
     bool starting = false;      // holds a starting slot
     std::optional<ImageRootfs> queuedRootfs;
-    std::string imageId;        // held until the container ends
+    std::string imageId;  // held until the container ends
     bool terminalSeen = false;
     bool forgotten = false;
     std::optional<double> killGraceSec;  // set once a kill was requested
@@ -166,8 +167,8 @@ class TaskSupervisor {
     TaskReason deathReason = TaskReason::EXECUTOR_TERMINATED;
     TimePoint lastSeen{};
     double started = 0;
-    std::optional<EventLoop::TimerId> timer;  // registration timeout or kill escalation
-    std::optional<ResourceStatistics> usage;  // last sample; reset when terminated
+    std::optional<EventLoop::TimerId> timer;            // registration timeout or kill escalation
+    std::optional<ResourceStatistics> usage;            // last sample; reset when terminated
     std::optional<ContainerLimitation> diskLimitation;  // set when killed for its disk use
   };
 
@@ -227,7 +228,7 @@ class TaskSupervisor {
   PeerStrikes strikes_;
   const Options options_;
   std::function<void()> onChange_;
-  std::map<std::string, Record> records_;                              // by container ID
+  std::map<std::string, Record> records_;  // by container ID
   StartSockets startSockets_;
   std::map<std::pair<std::string, std::string>, std::string> byTask_;  // (fw, task) -> container
   std::optional<EventLoop::TimerId> reconnectTimer_;
@@ -236,11 +237,11 @@ class TaskSupervisor {
   std::thread diskThread_;  // the last round's walker; joined before the next and at the end
   // Sandboxes of forgotten tasks (Options::sandboxGcDelay); null when kept.
   std::unique_ptr<SandboxGc> sandboxGc_;
-  std::string usageCursor_;  // refreshUsage() resumes after this container ID
-  size_t starting_ = 0;                // records with `starting`
+  std::string usageCursor_;             // refreshUsage() resumes after this container ID
+  size_t starting_ = 0;                 // records with `starting`
   std::deque<std::string> startQueue_;  // container IDs; stale entries skipped
   // Shared with image callbacks: false once the supervisor is gone.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 };
 
 }  // namespace agora::agent

@@ -30,21 +30,17 @@ void TaskSupervisor::checkDisk() {
   if (diskThread_.joinable()) diskThread_.join();  // done: it posted its end
   // A walk of a large sandbox takes long: never on the loop thread. The
   // thread only posts back; the supervisor joins it before it goes.
-  diskThread_ = std::thread([this, &loop = loop_, alive = std::weak_ptr<bool>(alive_),
-               sandboxes = std::move(sandboxes)] {
+  diskThread_ = std::thread([this, &loop = loop_, sandboxes = std::move(sandboxes)] {
     for (const auto& [id, dir, limit] : sandboxes) {
       auto used = diskUsageBytes(dir);
       if (!used) {
         VLOG(1) << used.error().message;
         continue;
       }
-      loop.post([this, alive, id = id, bytes = *used, limit = limit] {
-        if (alive.lock() && *alive.lock()) onDiskUsage(id, bytes, limit);
-      });
+      loop.post(lifetime_.wrap(
+          [this, id = id, bytes = *used, limit = limit] { onDiskUsage(id, bytes, limit); }));
     }
-    loop.post([this, alive] {
-      if (alive.lock() && *alive.lock()) diskCheckRunning_ = false;
-    });
+    loop.post(lifetime_.wrap([this] { diskCheckRunning_ = false; }));
   });
 }
 

@@ -41,14 +41,12 @@ void TaskSupervisor::provisionImage(Record& record) {
                       what + ": " + policy.error().message);
   }
   record.provisioning = true;
-  std::weak_ptr<bool> alive = alive_;
   options_.images->provision(
       container.image, *policy,
-      [this, alive, id = record.containerId](Result<images::Image> image) {
-        if (auto a = alive.lock(); !a || !*a) return;
+      lifetime_.wrap([this, id = record.containerId](Result<images::Image> image) {
         onProvisioned(id, std::move(image));
         if (onChange_) onChange_();
-      });
+      }));
 }
 
 void TaskSupervisor::onProvisioned(const std::string& containerId, Result<images::Image> image) {
@@ -98,8 +96,8 @@ void TaskSupervisor::recoverImage(Record& record) {
   auto spec = readLaunchSpec(paths::launchFile(runtimeDir(), record.containerId));
   if (!spec || !spec->rootfs) {
     LOG(ERROR) << "recovered container " << record.containerId << " names image '"
-               << record.task.container.image << "' but its launch spec does not: "
-               << (spec ? "no rootfs" : spec.error().message);
+               << record.task.container.image
+               << "' but its launch spec does not: " << (spec ? "no rootfs" : spec.error().message);
     return;
   }
   if (options_.images == nullptr) {

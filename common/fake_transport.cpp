@@ -4,7 +4,7 @@
 
 namespace agora {
 
-FakeNetwork::~FakeNetwork() { *alive_ = false; }
+FakeNetwork::~FakeNetwork() { lifetime_.invalidate(); }
 
 std::unique_ptr<FakeServer> FakeNetwork::bind(const std::string& endpoint) {
   CHECK(!servers_.count(endpoint)) << "endpoint in use: " << endpoint;
@@ -19,26 +19,24 @@ std::unique_ptr<FakeClient> FakeNetwork::connect(const std::string& endpoint,
 void FakeNetwork::deliverToServer(const std::string& endpoint, const std::string& from,
                                   std::string protocol, std::string payload) {
   if (cutOff_.count(from)) return;
-  loop_.post([this, alive = std::weak_ptr<bool>(alive_), endpoint, from,
-              protocol = std::move(protocol), payload = std::move(payload)] {
-    if (!alive.lock()) return;
-    auto it = servers_.find(endpoint);
-    if (it == servers_.end() || cutOff_.count(from)) return;
-    it->second->stats_.framesIn++;
-    if (it->second->handler_) it->second->handler_(from, protocol, payload);
-  });
+  loop_.post(lifetime_.wrap(
+      [this, endpoint, from, protocol = std::move(protocol), payload = std::move(payload)] {
+        auto it = servers_.find(endpoint);
+        if (it == servers_.end() || cutOff_.count(from)) return;
+        it->second->stats_.framesIn++;
+        if (it->second->handler_) it->second->handler_(from, protocol, payload);
+      }));
 }
 
 void FakeNetwork::deliverToClient(const std::string& identity, std::string protocol,
                                   std::string payload) {
-  loop_.post([this, alive = std::weak_ptr<bool>(alive_), identity, protocol = std::move(protocol),
-              payload = std::move(payload)] {
-    if (!alive.lock()) return;
-    auto it = clients_.find(identity);
-    if (it == clients_.end() || cutOff_.count(identity)) return;
-    it->second->stats_.framesIn++;
-    if (it->second->handler_) it->second->handler_(protocol, payload);
-  });
+  loop_.post(lifetime_.wrap(
+      [this, identity, protocol = std::move(protocol), payload = std::move(payload)] {
+        auto it = clients_.find(identity);
+        if (it == clients_.end() || cutOff_.count(identity)) return;
+        it->second->stats_.framesIn++;
+        if (it->second->handler_) it->second->handler_(protocol, payload);
+      }));
 }
 
 FakeServer::FakeServer(FakeNetwork& network, std::string endpoint)
@@ -48,7 +46,8 @@ FakeServer::FakeServer(FakeNetwork& network, std::string endpoint)
 
 FakeServer::~FakeServer() { network_.servers_.erase(endpoint_); }
 
-bool FakeServer::send(const std::string& peer, std::string_view protocol, std::string_view payload) {
+bool FakeServer::send(const std::string& peer, std::string_view protocol,
+                      std::string_view payload) {
   if (!network_.clients_.count(peer) || network_.cutOff_.count(peer)) {
     stats_.sendFailures++;
     return false;

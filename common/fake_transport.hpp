@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "common/transport.hpp"
 
 namespace agora {
@@ -39,7 +40,7 @@ class FakeNetwork {
   std::map<std::string, FakeServer*> servers_;
   std::map<std::string, FakeClient*> clients_;
   std::set<std::string> cutOff_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 };
 
 class FakeServer final : public ServerTransport {

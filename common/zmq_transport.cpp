@@ -189,13 +189,12 @@ void ZmqServer::onReadable() {
       LOG_EVERY_N(WARNING, 100) << "dropping a frame from a peer whose identity is not printable";
       return;
     }
-    if (handler_) handler_(parts[0].to_string(), parts[1].to_string_view(), parts[2].to_string_view());
+    if (handler_)
+      handler_(parts[0].to_string(), parts[1].to_string_view(), parts[2].to_string_view());
   });
   // More may be waiting: come back after other work.
   if (more) {
-    loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
-      if (alive.lock()) onReadable();
-    });
+    loop_.post(lifetime_.wrap([this] { onReadable(); }));
   }
 }
 
@@ -290,9 +289,7 @@ void ZmqClient::onReadable() {
     if (handler_) handler_(parts[0].to_string_view(), parts[1].to_string_view());
   });
   if (more) {
-    loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
-      if (alive.lock()) onReadable();
-    });
+    loop_.post(lifetime_.wrap([this] { onReadable(); }));
   }
 }
 

@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "common/result.hpp"
 #include "common/transport.hpp"
 
@@ -48,7 +49,7 @@ class ZmqServer final : public ServerTransport {
   Handler handler_;
   TransportStats stats_;
   // Shared with callbacks posted to the loop so they can tell the transport is gone.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 };
 
 class ZmqClient final : public ClientTransport {
@@ -79,7 +80,7 @@ class ZmqClient final : public ClientTransport {
   std::function<void()> onConnected_;
   TransportStats stats_;
   // Shared with callbacks posted to the loop so they can tell the transport is gone.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 };
 
 }  // namespace agora

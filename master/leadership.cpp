@@ -82,7 +82,7 @@ Leadership::Leadership(EventLoop& loop, ServerTransport& inner, std::string zkUr
     : loop_(loop), zkUrl_(std::move(zkUrl)), path_(std::move(path)), gate_(inner) {}
 
 Leadership::~Leadership() {
-  *alive_ = false;
+  lifetime_.invalidate();
   detector_.reset();
   contender_.reset();
   session_.reset();
@@ -93,8 +93,7 @@ void Leadership::start(zk::MasterInfo self, std::function<void(const std::string
   self_ = std::move(self);
   onLost_ = std::move(onLost);
   takeover_ = std::move(takeover);
-  contender_ =
-      std::make_unique<zk::LeaderContender>(*session_, path_, zk::encodeMasterInfo(self_));
+  contender_ = std::make_unique<zk::LeaderContender>(*session_, path_, zk::encodeMasterInfo(self_));
   gate_.setClosedHandler([this](const std::string& peer, std::string_view protocol) {
     replyNotLeader(peer, protocol);
   });
@@ -108,9 +107,9 @@ void Leadership::start(zk::MasterInfo self, std::function<void(const std::string
         gate_.hold();
         if (!takeover_) return lead();
         LOG(INFO) << "this master (" << self_.id << ") is elected: taking over the registry";
-        takeover_(path_ + "/" + contender_->node(), [this, alive = std::weak_ptr<bool>(alive_)] {
-          if (alive.lock() && contender_->elected()) lead();
-        });
+        takeover_(path_ + "/" + contender_->node(), lifetime_.wrap([this] {
+          if (contender_->elected()) lead();
+        }));
       },
       [this](const std::string& why) {
         publish();

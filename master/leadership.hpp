@@ -24,6 +24,7 @@
 
 #include "common/event_loop.hpp"
 #include "common/http_server.hpp"
+#include "common/lifetime.hpp"
 #include "common/result.hpp"
 #include "common/transport.hpp"
 #include "common/zk/election.hpp"
@@ -144,7 +145,7 @@ class Leadership {
   std::string leaderEndpoint_;
   std::string leaderId_;
   std::atomic<std::shared_ptr<const View>> view_{std::make_shared<const View>()};
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 };
 
 // The redirect for a standby: 307 to http://LEADER<target>, or 503 when no

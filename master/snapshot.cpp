@@ -250,30 +250,4 @@ std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
   return snapshot;
 }
 
-void SnapshotCell::publish(std::shared_ptr<const Snapshot> snapshot, uint64_t generation) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    current_ = std::move(snapshot);
-    published_.store(generation, std::memory_order_release);
-  }
-  renderedCv_.notify_all();
-}
-
-std::shared_ptr<const Snapshot> SnapshotCell::get(std::chrono::milliseconds timeout) const {
-  uint64_t wanted = generation();
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (published_.load(std::memory_order_acquire) >= wanted || !request_) return current_;
-  lock.unlock();
-  request_();
-  lock.lock();
-  renderedCv_.wait_for(lock, timeout,
-                       [&] { return published_.load(std::memory_order_acquire) >= wanted; });
-  return current_;
-}
-
-std::shared_ptr<const Snapshot> SnapshotCell::latest() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return current_;
-}
-
 }  // namespace agora::master

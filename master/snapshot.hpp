@@ -4,16 +4,12 @@
 // the current one and never touch master state. (/metrics is not here: it
 // serializes the prometheus-cpp registry directly, see master_metrics.hpp.)
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "common/snapshot_cell.hpp"
 #include "master/allocator/allocator.hpp"
 #include "master/master_view.hpp"
 
@@ -63,43 +59,8 @@ struct Snapshot {
   std::string tasksMatching(const TaskFilter& filter) const;
 };
 
-// Holds the latest snapshot and renders on demand: the loop thread marks
-// state changes (a generation counter) and renders only when a reader asks
-// for a view newer than the published one, so a master nobody reads spends
-// nothing on JSON. Readers never touch master state; they wait (bounded) for
-// the loop to render. The mutex guards only the pointer swap.
-class SnapshotCell {
- public:
-  SnapshotCell() : current_(std::make_shared<const Snapshot>()) {}
-
-  // Loop thread: the state changed since the last render.
-  void markChanged() { generation_.fetch_add(1, std::memory_order_release); }
-  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
-  bool stale() const { return published_.load(std::memory_order_acquire) < generation(); }
-  // Loop thread: `generation` is generation() as read before rendering.
-  void publish(std::shared_ptr<const Snapshot> snapshot, uint64_t generation);
-
-  // Set once, before readers start. Must be thread-safe (e.g. EventLoop::post
-  // of a render), and is called from reader threads.
-  void setRenderRequest(std::function<void()> request) { request_ = std::move(request); }
-
-  // Any thread: a snapshot at least as new as the state when called, waiting
-  // up to `timeout` for the loop to render it; past that (a loop busy for that
-  // long), the latest one.
-  std::shared_ptr<const Snapshot> get(
-      std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) const;
-  // Any thread: the latest published snapshot, without asking for a render.
-  std::shared_ptr<const Snapshot> latest() const;
-
- private:
-  std::atomic<uint64_t> generation_{1};
-  std::atomic<uint64_t> published_{0};
-  std::function<void()> request_;
-  mutable std::mutex mutex_;
-  mutable std::condition_variable renderedCv_;
-  // Shared with HTTP threads that are still serving an older snapshot.
-  std::shared_ptr<const Snapshot> current_;
-};
+// The latest snapshot, rendered on demand (common/snapshot_cell.hpp).
+using SnapshotCell = agora::SnapshotCell<Snapshot>;
 
 struct SnapshotInputs {
   const MasterView& state;

@@ -12,7 +12,7 @@ LeaderContender::LeaderContender(ZkSession& session, std::string path, std::stri
     : session_(session), path_(std::move(path)), data_(std::move(data)) {}
 
 LeaderContender::~LeaderContender() {
-  *alive_ = false;
+  lifetime_.invalidate();
   if (listener_) session_.removeListener(listener_);
 }
 
@@ -45,27 +45,28 @@ void LeaderContender::contend() {
   if (contending_ || !node_.empty() || !session_.connected()) return;
   contending_ = true;
   session_.ensurePath(path_, guarded([this](Status s) {
-    if (!s) {
-      contending_ = false;
-      LOG(WARNING) << "cannot enter the election at " << path_ << ": " << s.error().message
-                   << " (retrying when reconnected)";
-      return;
-    }
-    // A create whose answer was lost to a connection loss may have worked:
-    // look for a node of this session before making another.
-    session_.getChildren(path_, nullptr,
-                         guarded([this](Result<std::vector<std::string>> children) {
-                           if (!children) {
-                             contending_ = false;
-                             return;
-                           }
-                           auto mine = ownedBy(*children, session_.sessionId());
-                           if (!mine) return createNode();
-                           contending_ = false;
-                           node_ = *mine;
-                           onChildren(*children);
-                         }));
-  }));
+                        if (!s) {
+                          contending_ = false;
+                          LOG(WARNING) << "cannot enter the election at " << path_ << ": "
+                                       << s.error().message << " (retrying when reconnected)";
+                          return;
+                        }
+                        // A create whose answer was lost to a connection loss may have worked:
+                        // look for a node of this session before making another.
+                        session_.getChildren(
+                            path_, nullptr,
+                            guarded([this](Result<std::vector<std::string>> children) {
+                              if (!children) {
+                                contending_ = false;
+                                return;
+                              }
+                              auto mine = ownedBy(*children, session_.sessionId());
+                              if (!mine) return createNode();
+                              contending_ = false;
+                              node_ = *mine;
+                              onChildren(*children);
+                            }));
+                      }));
 }
 
 void LeaderContender::createNode() {
@@ -108,8 +109,7 @@ void LeaderContender::onChildren(const std::vector<std::string>& children) {
   std::string watched = path_ + "/" + *predecessor;
   if (watched == watched_) return;  // already watching it
   watched_ = watched;
-  session_.exists(watched,
-                  guarded([this] {
+  session_.exists(watched, guarded([this] {
                     watched_.clear();
                     check();
                   }),

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/lifetime.hpp"
 #include "common/zk/zk_session.hpp"
 
 namespace agora::zk {
@@ -44,9 +45,7 @@ class LeaderContender {
   // Wraps a callback so it does nothing once the contender is gone.
   template <class F>
   auto guarded(F fn) {
-    return [alive = std::weak_ptr<bool>(alive_), fn = std::move(fn)](auto&&... args) mutable {
-      if (alive.lock()) fn(std::forward<decltype(args)>(args)...);
-    };
+    return lifetime_.wrap(std::move(fn));
   }
 
   ZkSession& session_;
@@ -60,7 +59,7 @@ class LeaderContender {
   bool elected_ = false;
   std::string node_;
   std::string watched_;  // the predecessor whose exists-watch is outstanding
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 };
 
 }  // namespace agora::zk

@@ -8,7 +8,7 @@ LeaderDetector::LeaderDetector(ZkSession& session, std::string path)
     : session_(session), path_(std::move(path)) {}
 
 LeaderDetector::~LeaderDetector() {
-  *alive_ = false;
+  lifetime_.invalidate();
   if (listener_) session_.removeListener(listener_);
 }
 
@@ -33,26 +33,25 @@ void LeaderDetector::detect() {
       detect();
     });
   }
-  session_.getChildren(
-      path_, std::move(watch), guarded([this](Result<std::vector<std::string>> children) {
-        if (children) return onChildren(*children);
-        childrenWatched_ = false;
-        if (children.error().code != ErrorCode::kNotFound) return;  // reconnect re-detects
-        // No election yet: wait for the path to appear.
-        report(std::nullopt, "");
-        if (pathWatched_) return;
-        pathWatched_ = true;
-        session_.exists(
-            path_,
-            guarded([this] {
-              pathWatched_ = false;
-              detect();
-            }),
-            guarded([this](Result<bool> exists) {
-              if (!exists) pathWatched_ = false;
-              if (exists && *exists) detect();
-            }));
-      }));
+  session_.getChildren(path_, std::move(watch),
+                       guarded([this](Result<std::vector<std::string>> children) {
+                         if (children) return onChildren(*children);
+                         childrenWatched_ = false;
+                         if (children.error().code != ErrorCode::kNotFound)
+                           return;  // reconnect re-detects
+                         // No election yet: wait for the path to appear.
+                         report(std::nullopt, "");
+                         if (pathWatched_) return;
+                         pathWatched_ = true;
+                         session_.exists(path_, guarded([this] {
+                                           pathWatched_ = false;
+                                           detect();
+                                         }),
+                                         guarded([this](Result<bool> exists) {
+                                           if (!exists) pathWatched_ = false;
+                                           if (exists && *exists) detect();
+                                         }));
+                       }));
 }
 
 void LeaderDetector::onChildren(const std::vector<std::string>& children) {

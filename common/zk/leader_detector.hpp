@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "common/lifetime.hpp"
 #include "common/zk/election.hpp"
 #include "common/zk/zk_session.hpp"
 
@@ -35,9 +36,7 @@ class LeaderDetector {
   void report(std::optional<MasterInfo> leader, std::string node);
   template <class F>
   auto guarded(F fn) {
-    return [alive = std::weak_ptr<bool>(alive_), fn = std::move(fn)](auto&&... args) mutable {
-      if (alive.lock()) fn(std::forward<decltype(args)>(args)...);
-    };
+    return lifetime_.wrap(std::move(fn));
   }
 
   ZkSession& session_;
@@ -48,7 +47,7 @@ class LeaderDetector {
   std::string leaderNode_;
   bool childrenWatched_ = false;
   bool pathWatched_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 };
 
 }  // namespace agora::zk

@@ -35,7 +35,7 @@ MasterConnection::MasterConnection(EventLoop& loop, std::string identity)
     : loop_(loop), identity_(std::move(identity)) {}
 
 MasterConnection::~MasterConnection() {
-  *alive_ = false;
+  lifetime_.invalidate();
   detector_.reset();
   session_.reset();
 }
@@ -85,8 +85,8 @@ void MasterConnection::redirect(const std::string& endpoint) {
   std::string target = endpoint.empty() ? configured_ : endpoint;
   if (target.rfind("tcp://", 0) != 0 || target == endpoint_) return;
   // Not now: the caller may be running inside the current client's handler.
-  loop_.post([this, target, alive = std::weak_ptr<bool>(alive_)] {
-    if (!alive.lock() || target == endpoint_) return;
+  loop_.post([this, target, alive = lifetime_.token()] {
+    if (!LifetimeGuard::live(alive) || target == endpoint_) return;
     std::string previous = endpoint_;
     client_.reset();
     if (Status s = connect(target); !s) {

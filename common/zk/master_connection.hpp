@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "common/result.hpp"
 #include "common/transport.hpp"
 #include "common/zk/election.hpp"
@@ -26,9 +27,10 @@ class MasterConnection final : public ClientTransport {
  public:
   // kInvalidArgument for a malformed zk:// URL; kUnavailable when the
   // endpoint cannot be connected. REQUIRES: loop outlives the connection.
-  static Result<std::unique_ptr<MasterConnection>> create(
-      EventLoop& loop, const std::string& address, const std::string& identity,
-      Duration zkSessionTimeout = seconds(10));
+  static Result<std::unique_ptr<MasterConnection>> create(EventLoop& loop,
+                                                          const std::string& address,
+                                                          const std::string& identity,
+                                                          Duration zkSessionTimeout = seconds(10));
   ~MasterConnection() override;
 
   // Runs on the loop each time the connection moves to a leader (the first
@@ -65,7 +67,7 @@ class MasterConnection final : public ClientTransport {
   std::function<void()> onConnected_;
   std::string leaderId_;    // the leader followed now (zk:// only)
   std::string configured_;  // the fixed endpoint given to create() (not zk://)
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
   std::unique_ptr<ClientTransport> client_;
   std::unique_ptr<ZkSession> session_;
   std::unique_ptr<LeaderDetector> detector_;

@@ -12,7 +12,7 @@ namespace agora::zk {
 struct ZkSession::Bridge {
   EventLoop* loop;
   ZkSession* session;
-  std::weak_ptr<bool> alive;
+  LifetimeGuard::Token alive;
   uint64_t generation;
 };
 
@@ -30,7 +30,7 @@ struct SessionAccess {
   static void post(ZkSession::Bridge* bridge, std::function<void(ZkSession&, uint64_t)> fn) {
     bridge->loop->post([alive = bridge->alive, session = bridge->session,
                         generation = bridge->generation, fn = std::move(fn)] {
-      if (alive.lock()) fn(*session, generation);
+      if (LifetimeGuard::live(alive)) fn(*session, generation);
     });
   }
   static void deliver(const void* data, ZkSession::Reply reply) {
@@ -71,11 +71,12 @@ struct SessionAccess {
 };
 
 Error zkError(int rc, const std::string& what) {
-  ErrorCode code = rc == ZNONODE                                             ? ErrorCode::kNotFound
-                   : rc == ZNODEEXISTS                                       ? ErrorCode::kAlreadyExists
+  ErrorCode code = rc == ZNONODE       ? ErrorCode::kNotFound
+                   : rc == ZNODEEXISTS ? ErrorCode::kAlreadyExists
                    : rc == ZCONNECTIONLOSS || rc == ZSESSIONEXPIRED || rc == ZCLOSING ||
-                           rc == ZOPERATIONTIMEOUT || rc == ZINVALIDSTATE ? ErrorCode::kUnavailable
-                                                                             : ErrorCode::kInternal;
+                           rc == ZOPERATIONTIMEOUT || rc == ZINVALIDSTATE
+                       ? ErrorCode::kUnavailable
+                       : ErrorCode::kInternal;
   return Error{code, what + ": " + zerror(rc)};
 }
 
@@ -90,10 +91,11 @@ Result<std::unique_ptr<ZkSession>> ZkSession::create(EventLoop& loop, Options op
   return session;
 }
 
-ZkSession::ZkSession(EventLoop& loop, Options options) : loop_(loop), options_(std::move(options)) {}
+ZkSession::ZkSession(EventLoop& loop, Options options)
+    : loop_(loop), options_(std::move(options)) {}
 
 ZkSession::~ZkSession() {
-  *alive_ = false;
+  lifetime_.invalidate();
   loop_.cancelTimer(expiryTimer_);
   loop_.cancelTimer(reopenTimer_);
   closeHandle();
@@ -101,13 +103,14 @@ ZkSession::~ZkSession() {
 
 Status ZkSession::open() {
   ++generation_;
-  bridge_.reset(new Bridge{&loop_, this, alive_, generation_});
+  bridge_.reset(new Bridge{&loop_, this, lifetime_.token(), generation_});
   int timeoutMs = static_cast<int>(
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.sessionTimeout).count());
   handle_ = zookeeper_init(options_.servers.c_str(), &SessionAccess::watcher, timeoutMs, nullptr,
                            bridge_.get(), 0);
   if (!handle_) {
-    return makeError(errnoError("cannot start a ZooKeeper session with " + options_.servers, errno));
+    return makeError(
+        errnoError("cannot start a ZooKeeper session with " + options_.servers, errno));
   }
   return {};
 }
@@ -148,7 +151,8 @@ void ZkSession::onSessionEvent(int state) {
     const clientid_t* client = zoo_client_id(handle_);
     char hex[32];
     std::snprintf(hex, sizeof(hex), "%llx", static_cast<unsigned long long>(client->client_id));
-    if (sessionId_ != hex) LOG(INFO) << "ZooKeeper session 0x" << hex << " with " << options_.servers;
+    if (sessionId_ != hex)
+      LOG(INFO) << "ZooKeeper session 0x" << hex << " with " << options_.servers;
     sessionId_ = hex;
     return emit(Event::kConnected);
   }
@@ -193,9 +197,7 @@ void ZkSession::issue(const std::function<int(void*)>& start,
     if (rc != ZOK) delete data;  // the completion will not run
   }
   if (rc != ZOK) {
-    loop_.post([alive = std::weak_ptr<bool>(alive_), done = std::move(done), rc] {
-      if (alive.lock()) done(Reply{rc, {}, {}});
-    });
+    loop_.post(lifetime_.wrap([done = std::move(done), rc] { done(Reply{rc, {}, {}}); }));
     return;
   }
   pending_[id] = std::move(done);
@@ -263,8 +265,7 @@ void ZkSession::getChildren(const std::string& path, Watch watch,
   int watching = watch ? 1 : 0;  // read before the completion takes `watch`
   issue(
       [&](void* op) {
-        return zoo_aget_children(handle_, path.c_str(), watching,
-                                 &SessionAccess::childrenDone, op);
+        return zoo_aget_children(handle_, path.c_str(), watching, &SessionAccess::childrenDone, op);
       },
       [this, path, watch = std::move(watch), done = std::move(done)](const Reply& r) mutable {
         if (r.rc != ZOK) return done(makeError(zkError(r.rc, "list " + path)));
@@ -274,12 +275,11 @@ void ZkSession::getChildren(const std::string& path, Watch watch,
 }
 
 void ZkSession::get(const std::string& path, std::function<void(Result<std::string>)> done) {
-  issue(
-      [&](void* op) { return zoo_aget(handle_, path.c_str(), 0, &SessionAccess::dataDone, op); },
-      [path, done = std::move(done)](const Reply& r) {
-        if (r.rc != ZOK) return done(makeError(zkError(r.rc, "read " + path)));
-        done(r.value);
-      });
+  issue([&](void* op) { return zoo_aget(handle_, path.c_str(), 0, &SessionAccess::dataDone, op); },
+        [path, done = std::move(done)](const Reply& r) {
+          if (r.rc != ZOK) return done(makeError(zkError(r.rc, "read " + path)));
+          done(r.value);
+        });
 }
 
 void ZkSession::exists(const std::string& path, Watch watch,
@@ -373,8 +373,8 @@ void ZkSession::multi(std::vector<Op> ops, std::function<void(Status)> done) {
         for (size_t i = 0; i < ops.size(); ++i) {
           int rc = buffers->results[i].err;
           if (rc != ZOK && rc != ZRUNTIMEINCONSISTENCY) {
-            return done(makeError(zkError(rc, std::string("multi: ") + opName(ops[i].kind) +
-                                                  " " + ops[i].path)));
+            return done(makeError(
+                zkError(rc, std::string("multi: ") + opName(ops[i].kind) + " " + ops[i].path)));
           }
         }
         done(makeError(zkError(r.rc, "multi of " + std::to_string(ops.size()) + " ops")));

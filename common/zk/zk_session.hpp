@@ -21,6 +21,7 @@
 
 #include "common/clock.hpp"
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "common/result.hpp"
 
 typedef struct _zhandle zhandle_t;
@@ -122,7 +123,7 @@ class ZkSession {
   std::multimap<std::string, Watch> watches_;
   int nextListenerId_ = 1;
   std::map<int, Listener> listeners_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 };
 
 // "no node", "connection loss", ... for a ZooKeeper result code.

@@ -43,8 +43,8 @@ EventStream::EventStream(EventLoop& loop, EventBus& bus, SnapshotFn snapshot, Me
       snapshot_(std::move(snapshot)),
       options_(options),
       streamId_(hexEncode(randomUuidBytes().substr(0, 6))),
-      clientsGauge_(metrics.gauge("agora_event_stream_clients",
-                                  "Clients following GET /api/v1/events")),
+      clientsGauge_(
+          metrics.gauge("agora_event_stream_clients", "Clients following GET /api/v1/events")),
       delivered_(metrics.counter("agora_event_stream_events_delivered_total",
                                  "Events written to GET /api/v1/events clients")),
       dropped_(metrics.counter("agora_event_stream_clients_dropped_total",
@@ -54,7 +54,7 @@ EventStream::EventStream(EventLoop& loop, EventBus& bus, SnapshotFn snapshot, Me
 }
 
 EventStream::~EventStream() {
-  *alive_ = false;
+  lifetime_.invalidate();
   bus_.unsubscribe(subscription_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -116,16 +116,15 @@ void EventStream::install(http::HttpServer& server) {
         if (!request) return http::errorResponse(400, request.error().message);
         if (clientCount_.fetch_add(1) >= options_.maxClients) {
           --clientCount_;
-          return http::errorResponse(503, "too many event stream clients (" +
-                                              std::to_string(options_.maxClients) + ")");
+          return http::errorResponse(
+              503, "too many event stream clients (" + std::to_string(options_.maxClients) + ")");
         }
-        loop_.post([this, alive = std::weak_ptr<bool>(alive_), writer,
-                    r = std::move(*request)]() mutable {
-          if (!alive.lock()) return writer->close();
+        loop_.post([this, alive = lifetime_.token(), writer, r = std::move(*request)]() mutable {
+          if (!LifetimeGuard::live(alive)) return writer->close();
           // Behind every event published so far; with the state as of them
           // when it may need a snapshot.
-          Attach attach{std::move(writer), std::move(r), bus_.lastId(),
-                        loop_.clock().wallSeconds(), {}};
+          Attach attach{
+              std::move(writer), std::move(r), bus_.lastId(), loop_.clock().wallSeconds(), {}};
           if (attach.request.from == Request::From::kSnapshot ||
               !attach.request.lastEventId.empty()) {
             attach.snapshot = snapshot_();
@@ -257,10 +256,8 @@ void EventStream::attach(Attach& pending) {
       if (!send(id, client, frameOf(*event))) return;
     }
   } else {
-    nlohmann::json snapshot = {{"id", pending.at},
-                               {"type", "snapshot"},
-                               {"time", pending.time},
-                               {"stream", streamId_}};
+    nlohmann::json snapshot = {
+        {"id", pending.at}, {"type", "snapshot"}, {"time", pending.time}, {"stream", streamId_}};
     std::string json = snapshot.dump();
     // The state is spliced in as rendered (it can be large).
     json.pop_back();

@@ -30,19 +30,20 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "common/event_loop.hpp"
 #include "common/http_server.hpp"
+#include "common/lifetime.hpp"
 #include "common/metrics.hpp"
 #include "master/events/event_bus.hpp"
 
@@ -136,7 +137,7 @@ class EventStream {
   prometheus::Counter& delivered_;
   prometheus::Counter& dropped_;
   // Guards callbacks posted to the loop against a destroyed stream.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 
   // Shared by the loop (which appends events and queues clients) and the
   // stream's thread (which reads them). Events stay on the loop thread's

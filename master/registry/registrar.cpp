@@ -21,9 +21,9 @@ Result<std::unique_ptr<Registrar>> Registrar::open(EventLoop& loop, const std::s
     store = RegistryStore::open(path, contents);
   }
   if (!store) return makeError(store.error());
-  auto registrar = create(
-      loop, std::make_unique<SqliteBackend>(loop, std::move(*store), options.threaded),
-      std::move(contents));
+  auto registrar =
+      create(loop, std::make_unique<SqliteBackend>(loop, std::move(*store), options.threaded),
+             std::move(contents));
   registrar->movedAside_ = std::move(aside);
   return registrar;
 }
@@ -40,7 +40,7 @@ Registrar::Registrar(EventLoop& loop, std::unique_ptr<RegistryBackend> backend)
     : loop_(loop), backend_(std::move(backend)) {}
 
 Registrar::~Registrar() {
-  *alive_ = false;
+  lifetime_.invalidate();
   if (!heldWrites_.empty()) hold(false);
   backend_.reset();
 }
@@ -75,27 +75,24 @@ void Registrar::dispatch(std::vector<Mutation> mutations, std::vector<Done> done
     if (!inflight_.empty()) {
       for (Done& done : dones) inflight_.back().dones.push_back(std::move(done));
     } else if (!dones.empty()) {
-      loop_.post([dones = std::move(dones), alive = std::weak_ptr<bool>(alive_)] {
-        if (!alive.lock()) return;
+      loop_.post(lifetime_.wrap([dones = std::move(dones)] {
         for (const Done& done : dones) done({});
-      });
+      }));
     }
     return;
   }
   inflight_.push_back(Inflight{std::move(dones), std::chrono::steady_clock::now()});
   stats_.commits++;
-  backend_->submit(std::move(mutations), [this, alive = std::weak_ptr<bool>(alive_)](Status s) {
-    if (alive.lock()) complete(s);
-  });
+  backend_->submit(std::move(mutations), lifetime_.wrap([this](Status s) { complete(s); }));
 }
 
 void Registrar::complete(const Status& status) {
   CHECK(!inflight_.empty()) << "registry completion without a write in flight";
   Inflight done = std::move(inflight_.front());
   inflight_.pop_front();
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                        done.start)
-                  .count();
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - done.start)
+          .count();
   stats_.commitMsTotal += ms;
   stats_.commitMsMax = std::max(stats_.commitMsMax, ms);
   for (const Done& callback : done.dones) callback(status);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "common/result.hpp"
 #include "master/registry/records.hpp"
 #include "master/registry/registry_backend.hpp"
@@ -36,8 +37,8 @@ struct RegistrarOptions {
 };
 
 struct RegistrarStats {
-  uint64_t writes = 0;   // write() calls with mutations
-  uint64_t commits = 0;  // submits to the backend (SQLite may group several in one transaction)
+  uint64_t writes = 0;       // write() calls with mutations
+  uint64_t commits = 0;      // submits to the backend (SQLite may group several in one transaction)
   double commitMsTotal = 0;  // submit to completion, summed over commits
   double commitMsMax = 0;
 };
@@ -97,7 +98,7 @@ class Registrar {
   std::deque<Inflight> inflight_;
   RegistrarStats stats_;
   // Guards completions against a destroyed registrar.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 };
 
 }  // namespace agora::master

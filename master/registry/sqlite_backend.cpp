@@ -10,7 +10,7 @@ SqliteBackend::SqliteBackend(EventLoop& loop, std::unique_ptr<RegistryStore> sto
 }
 
 SqliteBackend::~SqliteBackend() {
-  *alive_ = false;
+  lifetime_.invalidate();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -45,8 +45,7 @@ std::vector<SqliteBackend::Pending> SqliteBackend::takeQueue() {
 void SqliteBackend::scheduleInlineCommit() {
   if (inlineScheduled_) return;
   inlineScheduled_ = true;
-  loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
-    if (!alive.lock()) return;
+  loop_.post(lifetime_.wrap([this] {
     inlineScheduled_ = false;
     std::vector<Pending> batch;
     {
@@ -54,7 +53,7 @@ void SqliteBackend::scheduleInlineCommit() {
       batch = takeQueue();
     }
     commitBatch(std::move(batch));
-  });
+  }));
 }
 
 void SqliteBackend::writerMain() {
@@ -83,10 +82,9 @@ void SqliteBackend::commitBatch(std::vector<Pending> batch) {
     if (pending.done) dones.push_back(std::move(pending.done));
   }
   if (dones.empty()) return;
-  loop_.post([dones = std::move(dones), committed, alive = std::weak_ptr<bool>(alive_)] {
-    if (!alive.lock()) return;
+  loop_.post(lifetime_.wrap([dones = std::move(dones), committed] {
     for (const Done& done : dones) done(committed);
-  });
+  }));
 }
 
 }  // namespace agora::master

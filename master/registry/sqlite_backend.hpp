@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "master/registry/registry_backend.hpp"
 #include "master/registry/registry_store.hpp"
 
@@ -44,7 +45,7 @@ class SqliteBackend final : public RegistryBackend {
   const bool threaded_;
   bool inlineScheduled_ = false;
   // Guards completions posted to the loop against a destroyed backend.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 
   // Shared with the writer thread.
   std::mutex mutex_;

@@ -43,7 +43,7 @@ ZkRegistry::ZkRegistry(EventLoop& loop, zk::ZkSession& session, std::string serv
       root_(electionPath + "/registry"),
       location_("zk://" + servers + root_) {}
 
-ZkRegistry::~ZkRegistry() { *alive_ = false; }
+ZkRegistry::~ZkRegistry() { lifetime_.invalidate(); }
 
 void ZkRegistry::takeover(std::string fenceNode, bool fresh,
                           std::function<void(Result<RegistryContents>)> done) {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "common/zk/zk_session.hpp"
 #include "master/registry/registry_backend.hpp"
 #include "master/registry/znode_layout.hpp"
@@ -73,9 +74,7 @@ class ZkRegistry final : public RegistryBackend {
   void fail(const Error& error);
   template <class F>
   auto guarded(F fn) {
-    return [alive = std::weak_ptr<bool>(alive_), fn = std::move(fn)](auto&&... args) mutable {
-      if (alive.lock()) fn(std::forward<decltype(args)>(args)...);
-    };
+    return lifetime_.wrap(std::move(fn));
   }
 
   EventLoop& loop_;
@@ -87,7 +86,7 @@ class ZkRegistry final : public RegistryBackend {
   std::set<std::string> existing_;
   std::optional<Error> failed_;
   std::function<void(const Error&)> onFailure_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeGuard lifetime_;
 };
 
 }  // namespace agora::master
