@@ -40,18 +40,19 @@ using namespace agora::agent;
 
 struct Flags {
   std::string master, workDir, http, resources, attributes, hostname, executorPath, logDir;
-  DurationFlag retryMin{10}, retryMax{600};
+  DurationFlag retryMin{std::chrono::seconds(10)}, retryMax{std::chrono::minutes(10)};
   std::string isolation, cgroupsRoot, allowedHostPaths;
   std::string recover = "reconnect", bootIdFile = "/proc/sys/kernel/random/boot_id";
   bool cgroupsCpuQuota = false;
   uint64_t cgroupsPidsMax = 1024;
   std::string imageStoreDir, runtimeDir;
-  DurationFlag imageGcInterval{3600};
+  DurationFlag imageGcInterval{std::chrono::hours(1)};
   size_t maxStartingContainers = defaultMaxStartingContainers();
   bool executorForkServer = true;
   std::string writableLayer = "disk";
   double defaultTaskDiskMb = 0;
-  DurationFlag diskCheckInterval{15}, sandboxGcDelay{7 * 86400};
+  DurationFlag diskCheckInterval{std::chrono::seconds(15)},
+      sandboxGcDelay{std::chrono::hours(7 * 24)};
   double gcDiskHeadroom = 0.1;
 };
 
@@ -243,7 +244,7 @@ int run(const Flags& flags) {
     LOG(ERROR) << "--gc-disk-headroom: " << flags.gcDiskHeadroom << " is not between 0 and 1";
     return 1;
   }
-  if (!(flags.retryMin.seconds > 0 && flags.retryMax.seconds >= flags.retryMin.seconds)) {
+  if (!(flags.retryMin.value > Duration::zero() && flags.retryMax.value >= flags.retryMin.value)) {
     LOG(ERROR) << "--status-update-retry-min/max must satisfy 0 < min <= max";
     return 1;
   }
@@ -317,8 +318,7 @@ int run(const Flags& flags) {
     std::string storeDir =
         flags.imageStoreDir.empty() ? paths::imageStore(workDir) : absolute(flags.imageStoreDir);
     auto provisioner = ImageProvisioner::create(
-        loop, storeDir, std::chrono::duration_cast<Duration>(
-                            std::chrono::duration<double>(std::max(0.0, flags.imageGcInterval.seconds))));
+        loop, storeDir, flags.imageGcInterval.value);
     if (!provisioner) {
       LOG(ERROR) << "--image-store-dir: " << provisioner.error().message;
       return 1;
@@ -337,15 +337,15 @@ int run(const Flags& flags) {
   options.resources = *resources;
   options.attributes = *attributes;
   options.httpUrl = httpUrl;
-  options.statusUpdates.retryMin = seconds(flags.retryMin.seconds);
-  options.statusUpdates.retryMax = seconds(flags.retryMax.seconds);
+  options.statusUpdates.retryMin = flags.retryMin.value;
+  options.statusUpdates.retryMax = flags.retryMax.value;
   options.supervisor.workDir = workDir;
   options.supervisor.runtimeDir = runtimeDir;
   options.supervisor.checkpoint = true;
   options.supervisor.maxStarting = flags.maxStartingContainers;
   options.supervisor.defaultDiskMb = flags.defaultTaskDiskMb;
-  options.supervisor.diskCheckInterval = seconds(std::max(0.0, flags.diskCheckInterval.seconds));
-  options.supervisor.sandboxGcDelay = seconds(std::max(0.0, flags.sandboxGcDelay.seconds));
+  options.supervisor.diskCheckInterval = flags.diskCheckInterval.value;
+  options.supervisor.sandboxGcDelay = flags.sandboxGcDelay.value;
   options.supervisor.gcDiskHeadroom = flags.gcDiskHeadroom;
   options.checkpoint = true;
   options.identity = AgentIdentity{"", "", flags.hostname, flags.resources};

@@ -38,9 +38,7 @@ std::string reason() {
 int waitForEnd(const KillRequest& request, const std::string& frameworkId,
                const GlobalOptions& global) {
   MasterClient master(global.master);
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                      std::chrono::duration<double>(request.timeoutSec));
+  auto deadline = std::chrono::steady_clock::now() + request.timeout;
   std::string state = "?";
   while (true) {
     auto body = master.getJson("/api/v1/tasks?framework_id=" + http::urlEncode(frameworkId));
@@ -61,7 +59,7 @@ int waitForEnd(const KillRequest& request, const std::string& frameworkId,
     std::this_thread::sleep_for(kPollInterval);
   }
   std::cerr << "agora: task " << request.taskId << " has not ended within "
-            << formatDuration(request.timeoutSec) << " (state " << state
+            << formatDuration(request.timeout) << " (state " << state
             << "); the kill was sent to its agent" << std::endl;
   return kExitError;
 }
@@ -78,7 +76,7 @@ Result<KillRequest> parseKillArgs(const std::vector<std::string>& args, GlobalOp
   options.add_options()("framework", po::value<std::string>(&out.frameworkId),
                         "the task's framework, when several frameworks have a task of that ID")(
       "no-wait", po::bool_switch(), "return once the kill is sent")(
-      "timeout", po::value<DurationFlag>()->default_value(DurationFlag{out.timeoutSec}, "30s"),
+      "timeout", po::value<DurationFlag>()->default_value(DurationFlag{out.timeout}, "30s"),
       "how long to wait for the task to end (e.g. 30s, 2m)")("task",
                                                              po::value<std::string>(&out.taskId));
   po::positional_options_description positional;
@@ -93,7 +91,7 @@ Result<KillRequest> parseKillArgs(const std::vector<std::string>& args, GlobalOp
     return makeError(ErrorCode::kInvalidArgument, "kill needs a TASK_ID (see --help)");
   }
   out.wait = !parsed->vm["no-wait"].as<bool>();
-  out.timeoutSec = parsed->vm["timeout"].as<DurationFlag>().seconds;
+  out.timeout = parsed->vm["timeout"].as<DurationFlag>().value;
   return out;
 }
 

@@ -17,7 +17,7 @@ struct KillRequest {
   std::string taskId;
   std::string frameworkId;  // empty: whichever framework has the task
   bool wait = true;
-  double timeoutSec = 30;  // for the task to end after the kill was sent
+  Duration timeout = std::chrono::seconds(30);  // for the task to end after the kill was sent
   bool help = false;       // usage printed; nothing to do
 };
 

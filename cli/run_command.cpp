@@ -15,6 +15,7 @@
 #include "cli/run_explain.hpp"
 #include "cli/run_options.hpp"
 #include "cli/run_scheduler.hpp"
+#include "common/duration.hpp"
 #include "common/transport.hpp"
 
 namespace agora::cli {
@@ -53,8 +54,8 @@ std::string explainRoleNoOffer(const std::string& generic, const RunOptions& opt
   // Without any offer the generic message says what to check first.
   if (!why.quotaBlocks && !largest) return generic + "; " + why.text;
   std::ostringstream out;
-  out << "no offer fits " << task.resources.toString() << " within " << options.timeoutSec
-      << "s: " << why.text;
+  out << "no offer fits " << task.resources.toString() << " within " << formatDuration(options.timeout)
+      << ": " << why.text;
   if (why.quotaBlocks) {
     out << " — ask for less or raise the limit (`agora quota set " << options.role
         << " --limit ...`)";
@@ -139,7 +140,7 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
     return kExitRunFailed;
   }
   std::string endpoint = *found;
-  RunScheduler scheduler(*task, options->timeoutSec, endpoint);
+  RunScheduler scheduler(*task, options->timeout, endpoint);
   scheduler.requirePorts(options->portNames);
   if (!options->volumeId.empty()) scheduler.requireVolume(options->volumeId);
   if (options->detach) scheduler.detachOnceRunning();

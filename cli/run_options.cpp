@@ -149,8 +149,8 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "only agents whose attributes satisfy it (repeatable): ATTR=V, ATTR!=V, ATTR~REGEX, "
       "ATTR!~REGEX, ATTR, !ATTR")(
       "timeout",
-      po::value<DurationFlag>()->default_value(DurationFlag{out.timeoutSec},
-                                               formatDuration(out.timeoutSec)),
+      po::value<DurationFlag>()->default_value(DurationFlag{out.timeout},
+                                               formatDuration(out.timeout)),
       "how long to wait for an offer that fits (e.g. 30s, 2m)")(
       "env", po::value<std::vector<std::string>>()->composing(),
       "K=V environment variable for the task (repeatable)")(
@@ -193,7 +193,7 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
     out.help = true;
     return out;
   }
-  out.timeoutSec = parsed->vm["timeout"].as<DurationFlag>().seconds;
+  out.timeout = parsed->vm["timeout"].as<DurationFlag>().value;
   if (parsed->vm.count("cmd")) {
     auto words = parsed->vm["cmd"].as<std::vector<std::string>>();
     command.insert(command.begin(), words.begin(), words.end());
@@ -245,8 +245,8 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
     return makeError(ErrorCode::kInvalidArgument, "--cpus and --mem must be positive");
   }
   if (Status s = parseNeeds(parsed->vm, out); !s) return makeError(s.error());
-  if (!(out.timeoutSec > 0) || !std::isfinite(out.timeoutSec)) {
-    return makeError(ErrorCode::kInvalidArgument, "--timeout must be a positive number of seconds");
+  if (!(out.timeout > Duration::zero())) {
+    return makeError(ErrorCode::kInvalidArgument, "--timeout must be positive");
   }
   return out;
 }

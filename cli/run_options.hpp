@@ -16,7 +16,7 @@ struct RunOptions {
   std::string name = "agora-run";
   std::string role;        // empty: the master's default role
   std::vector<AttributeConstraint> constraints;  // --constraint: offer constraints
-  double timeoutSec = 30;  // for a fitting offer, not for the task
+  Duration timeout = std::chrono::seconds(30);  // for a fitting offer, not for the task
   KeyValues env;           // --env K=V
   // --network, --hostname, --image, --volume, --tmpfs, --read-only, --cap-add, --cap-drop
   ContainerInfo container;

@@ -61,20 +61,20 @@ double offerScore(const Resources& offered, const Resources& wanted) {
   return score;
 }
 
-RunScheduler::RunScheduler(TaskInfo task, double offerTimeoutSec, std::string masterEndpoint)
+RunScheduler::RunScheduler(TaskInfo task, Duration offerTimeout, std::string masterEndpoint)
     : task_(std::move(task)),
-      offerTimeoutSec_(offerTimeoutSec),
+      offerTimeout_(offerTimeout),
       masterEndpoint_(std::move(masterEndpoint)) {}
 
 void RunScheduler::armTimeout(sdk::SchedulerDriver& driver) {
-  driver.loop().addTimer(seconds(offerTimeoutSec_), [this, &driver] {
+  driver.loop().addTimer(offerTimeout_, [this, &driver] {
     if (launched_ || outcome_.kind != RunOutcome::Kind::kPending) return;
     finish(driver, RunOutcome{RunOutcome::Kind::kNoOffer, {}, explainNoOffer(), 0});
   });
 }
 
 std::string RunScheduler::explainNoOffer() const {
-  std::string within = " within " + formatSeconds(offerTimeoutSec_);
+  std::string within = " within " + formatSeconds(toSeconds(offerTimeout_));
   if (!subscribed_) {
     return "the master at " + masterEndpoint_ + " did not answer" + within +
            " — is `agora dev` running? (set --scheduler-endpoint / AGORA_SCHEDULER_ENDPOINT)";

@@ -36,7 +36,7 @@ class RunScheduler final : public sdk::Scheduler {
   std::function<void(const Offer&)> onLaunched;
   std::function<void(const TaskStatus&)> onTerminal;
 
-  RunScheduler(TaskInfo task, double offerTimeoutSec, std::string masterEndpoint);
+  RunScheduler(TaskInfo task, Duration offerTimeout, std::string masterEndpoint);
 
   // What the task needs from an offer besides its resources, set before the
   // driver starts: one port per name (added to its resources and given to it
@@ -74,7 +74,7 @@ class RunScheduler final : public sdk::Scheduler {
   std::optional<TaskInfo> fit(const Offer& offer);
 
   TaskInfo task_;
-  double offerTimeoutSec_;
+  Duration offerTimeout_;
   std::string masterEndpoint_;
   bool subscribed_ = false;
   bool launched_ = false;

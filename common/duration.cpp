@@ -33,7 +33,7 @@ bool readNumber(std::string_view& text, double& value) {
 
 }  // namespace
 
-Result<double> parseDurationSeconds(std::string_view text) {
+Result<Duration> parseDuration(std::string_view text) {
   auto bad = [&] {
     return makeError(ErrorCode::kInvalidArgument,
                      "'" + std::string(text) +
@@ -42,8 +42,8 @@ Result<double> parseDurationSeconds(std::string_view text) {
   std::string_view rest = text;
   double value = 0;
   if (!readNumber(rest, value)) return bad();
-  if (rest.empty()) return std::isfinite(value) ? Result<double>(value) : bad();
   double total = 0;
+  if (rest.empty()) rest = "s";  // bare seconds
   while (true) {
     const Unit* unit = nullptr;
     for (const Unit& u : kUnits) {
@@ -58,14 +58,13 @@ Result<double> parseDurationSeconds(std::string_view text) {
     if (rest.empty()) break;
     if (!readNumber(rest, value)) return bad();
   }
-  if (!std::isfinite(total)) return bad();
-  return total;
+  if (!std::isfinite(total) || total > toSeconds(kMaxDuration)) return bad();
+  return seconds(total);
 }
 
-std::string formatDuration(double seconds) {
-  if (!(seconds > 0)) return "0s";
-  if (!std::isfinite(seconds) || seconds > 1e15) return std::to_string(seconds) + "s";
-  auto ms = static_cast<int64_t>(std::llround(seconds * 1000));
+std::string formatDuration(Duration duration) {
+  if (!(duration > Duration::zero())) return "0s";
+  auto ms = static_cast<int64_t>(std::llround(toSeconds(duration) * 1000));
   if (ms < 1000) return std::to_string(ms) + "ms";
   std::string out;
   for (auto [name, size] :
@@ -88,21 +87,21 @@ std::string formatDuration(double seconds) {
 }
 
 std::ostream& operator<<(std::ostream& out, const DurationFlag& flag) {
-  return out << formatDuration(flag.seconds);
+  return out << formatDuration(flag.value);
 }
 
 void validate(boost::any& value, const std::vector<std::string>& values, DurationFlag*, int) {
   namespace po = boost::program_options;
   po::validators::check_first_occurrence(value);
   const std::string& text = po::validators::get_single_string(values);
-  auto seconds = parseDurationSeconds(text);
-  if (!seconds) {
+  auto parsed = parseDuration(text);
+  if (!parsed) {
     // Boost fills in %canonical_option% with the flag's name.
     throw po::error_with_option_name("'" + text +
                                      "' is not a duration for %canonical_option% (e.g. 600s, 10m, "
                                      "1h30m, 500ms, or bare seconds)");
   }
-  value = boost::any(DurationFlag{*seconds});
+  value = boost::any(DurationFlag{*parsed});
 }
 
 }  // namespace agora

@@ -9,23 +9,26 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/result.hpp"
 
 namespace agora {
 
-// Seconds, >= 0. kInvalidArgument "'X' is not a duration (...)" for anything
-// else (negative, no number, unknown unit, not finite, spaces).
-Result<double> parseDurationSeconds(std::string_view text);
+// At most kMaxDuration (a century). kInvalidArgument "'X' is not a duration
+// (...)" for anything else (negative, no number, unknown unit, too long,
+// spaces).
+inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 36525);
+Result<Duration> parseDuration(std::string_view text);
 
-// The shortest form parseDurationSeconds reads back: "0s", "1h30m", "2.5s",
+// The shortest form parseDuration reads back: "0s", "1h30m", "2.5s",
 // "500ms". Rounded to whole milliseconds; negative values print as "0s".
-std::string formatDuration(double seconds);
+std::string formatDuration(Duration duration);
 
 // A duration-valued Boost.Program_options flag:
-//   po::value<DurationFlag>(&flag)->default_value(DurationFlag{600}, "10m")
+//   po::value<DurationFlag>(&flag)->default_value(DurationFlag{10min}, "10m")
 // A bad value is a po::validation_error naming the flag and the syntax.
 struct DurationFlag {
-  double seconds = 0;
+  Duration value{};
 };
 std::ostream& operator<<(std::ostream& out, const DurationFlag& flag);
 // Found by Boost.Program_options through argument-dependent lookup.

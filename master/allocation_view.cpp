@@ -83,8 +83,8 @@ json offerJson(const OfferRecord& record, const AllocationViewInputs& in) {
               {"agent_id", offer.agentId},
               {"resources", toJson(offer.resources)},
               {"offered_at", wallTime(in.clock, record.created)}};
-  out["expires_at"] = in.offerTimeoutSec > 0
-                          ? json(wallTime(in.clock, record.created + seconds(in.offerTimeoutSec)))
+  out["expires_at"] = in.offerTimeout > Duration::zero()
+                          ? json(wallTime(in.clock, record.created + in.offerTimeout))
                           : json(nullptr);
   return out;
 }
@@ -113,7 +113,8 @@ json allocationView(const AllocationViewInputs& in) {
     offers.push_back(offerJson(record, in));
   }
   const AllocatorStats& stats = in.allocator.stats();
-  return {{"offer_timeout_sec", in.offerTimeoutSec > 0 ? json(in.offerTimeoutSec) : json(nullptr)},
+  return {{"offer_timeout_sec", in.offerTimeout > Duration::zero() ? json(toSeconds(in.offerTimeout))
+                                                           : json(nullptr)},
           {"cluster",
            {{"total", toJson(total)},
             {"free", toJson(free)},

@@ -15,7 +15,7 @@ struct AllocationViewInputs {
   const Allocator& allocator;
   const MasterView& state;
   const Clock& clock;            // converts filter and offer deadlines to wall time
-  double offerTimeoutSec = 0;    // 0: offers never time out
+  Duration offerTimeout{};  // 0: offers never time out
 };
 
 // {ROLE: flattened resources reserved for exactly that role}.

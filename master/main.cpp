@@ -32,22 +32,23 @@ constexpr const char* kUsage =
     "Tracks agents and frameworks, offers resources, relays launches and status updates.";
 
 Status validate(const master::MasterOptions& options) {
-  if (!(options.agentReregisterTimeoutSec > 0)) {
+  using std::chrono::hours;
+  if (!(options.agentReregisterTimeout > Duration::zero())) {
     return makeError(ErrorCode::kInvalidArgument, "--agent-reregister-timeout must be positive");
   }
-  if (options.frameworkResubscribeTimeoutSec < options.agentReregisterTimeoutSec) {
+  if (options.frameworkResubscribeTimeout < options.agentReregisterTimeout) {
     return makeError(ErrorCode::kInvalidArgument,
                      "--framework-resubscribe-timeout must be at least --agent-reregister-timeout "
                      "(the schedulers of tasks that agents may still report get as long)");
   }
-  if (!(options.agentPingIntervalSec > 0 && options.agentPingIntervalSec <= 3600)) {
+  if (!(options.agentPingInterval > Duration::zero() && options.agentPingInterval <= hours(1))) {
     return makeError(ErrorCode::kInvalidArgument, "--agent-ping-interval must be in (0, 3600]");
   }
   if (options.agentMaxMissedPings < 1) {
     return makeError(ErrorCode::kInvalidArgument, "--agent-max-missed-pings must be at least 1");
   }
-  if (!(options.frameworkHeartbeatIntervalSec > 0 &&
-        options.frameworkHeartbeatIntervalSec <= 3600)) {
+  if (!(options.frameworkHeartbeatInterval > Duration::zero() &&
+        options.frameworkHeartbeatInterval <= hours(1))) {
     return makeError(ErrorCode::kInvalidArgument,
                      "--framework-heartbeat-interval must be in (0, 3600]");
   }
@@ -114,10 +115,11 @@ master::Leadership::Takeover takeoverFrom(master::ZkRegistry& registry, master::
 int run(int argc, char** argv) {
   std::string workDir, httpAddress, listen, logDir, zkUrl, minAllocatable, registryKind;
   // Every duration flag takes the shared syntax (common/duration.hpp).
-  DurationFlag pingInterval{2}, heartbeatInterval{5}, reregisterTimeout{600},
-      unreachableTimeout{600}, maxAgentAge{336 * 3600}, offerTimeout{0}, zkSessionTimeout{10};
+  using namespace std::chrono_literals;
+  DurationFlag pingInterval{2s}, heartbeatInterval{5s}, reregisterTimeout{10min},
+      unreachableTimeout{10min}, maxAgentAge{336h}, offerTimeout{0s}, zkSessionTimeout{10s};
   // Negative: not given (defaults to the agent re-registration timeout).
-  DurationFlag resubscribeTimeout{-1};
+  DurationFlag resubscribeTimeout{-1s};
   bool registryFresh = false;
   master::MasterOptions options;
   master::events::EventStream::Options streamOptions;
@@ -193,16 +195,16 @@ int run(int argc, char** argv) {
     return 2;
   }
   if (!*parsed) return 0;  // --help
-  options.agentPingIntervalSec = pingInterval.seconds;
-  options.frameworkHeartbeatIntervalSec = heartbeatInterval.seconds;
-  options.agentReregisterTimeoutSec = reregisterTimeout.seconds;
-  options.frameworkResubscribeTimeoutSec = resubscribeTimeout.seconds < 0
-                                               ? reregisterTimeout.seconds
-                                               : resubscribeTimeout.seconds;
-  options.offerTimeoutSec = offerTimeout.seconds;
-  options.registryMaxAgentAgeSec = maxAgentAge.seconds;
-  options.agentUnreachableTimeoutSec = unreachableTimeout.seconds;
-  if (!(unreachableTimeout.seconds > 0)) {
+  options.agentPingInterval = pingInterval.value;
+  options.frameworkHeartbeatInterval = heartbeatInterval.value;
+  options.agentReregisterTimeout = reregisterTimeout.value;
+  options.frameworkResubscribeTimeout = resubscribeTimeout.value < Duration::zero()
+                                            ? reregisterTimeout.value
+                                            : resubscribeTimeout.value;
+  options.offerTimeout = offerTimeout.value;
+  options.registryMaxAgentAge = maxAgentAge.value;
+  options.agentUnreachableTimeout = unreachableTimeout.value;
+  if (!(unreachableTimeout.value > Duration::zero())) {
     std::cerr << "agora-master: --agent-unreachable-timeout must be positive" << std::endl;
     return 2;
   }
@@ -245,7 +247,7 @@ int run(int argc, char** argv) {
   std::unique_ptr<master::Leadership> leadership;
   if (!zkUrl.empty()) {
     auto created = master::Leadership::create(loop, **transport, zkUrl,
-                                               formatDuration(zkSessionTimeout.seconds));
+                                               formatDuration(zkSessionTimeout.value));
     if (!created) {
       LOG(ERROR) << created.error().message;
       return 2;

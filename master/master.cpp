@@ -58,18 +58,17 @@ Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions option
       ctx_{loop, options_.masterId.empty() ? randomMasterId() : options_.masterId,
            loop.clock().wallSeconds(), metrics_, outbox_, persister_, *allocator_, bus_,
            [this] { snapshots_.markChanged(); }, [this] { scheduleAllocation(); }} {
-  offers_ = std::make_unique<OfferBook>(ctx_, OfferOptions{options_.offerTimeoutSec});
+  offers_ = std::make_unique<OfferBook>(ctx_, OfferOptions{options_.offerTimeout});
   tasks_ = std::make_unique<Tasks>(ctx_, TaskOptions{options_.completedTasks, options_.taskHistory});
   frameworks_ = std::make_unique<Frameworks>(
       ctx_,
-      FrameworkOptions{options_.frameworkHeartbeatIntervalSec,
-                       options_.frameworkResubscribeTimeoutSec},
+      FrameworkOptions{options_.frameworkHeartbeatInterval, options_.frameworkResubscribeTimeout},
       *offers_, *tasks_);
   agents_ = std::make_unique<Agents>(
       ctx_,
-      AgentOptions{options_.agentPingIntervalSec, options_.agentMaxMissedPings,
-                   options_.agentReregisterTimeoutSec, options_.agentUnreachableTimeoutSec,
-                   options_.registryMaxAgentAgeSec, options_.registryMaxAgentCount},
+      AgentOptions{options_.agentPingInterval, options_.agentMaxMissedPings,
+                   options_.agentReregisterTimeout, options_.agentUnreachableTimeout,
+                   options_.registryMaxAgentAge, options_.registryMaxAgentCount},
       *frameworks_, *offers_, *tasks_);
   operations_ = std::make_unique<Operations>(ctx_, *agents_, *frameworks_, *offers_, *tasks_);
   ctx_.agentDirectory = agents_.get();
@@ -77,9 +76,9 @@ Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions option
 
   transport_.setHandler([this](const std::string& peer, std::string_view protocol,
                                std::string_view payload) { onFrame(peer, protocol, payload); });
-  timers_.push_back(loop_.addPeriodic(seconds(options_.agentPingIntervalSec),
+  timers_.push_back(loop_.addPeriodic(options_.agentPingInterval,
                                       [this] { agents_->pingAgents(); }));
-  timers_.push_back(loop_.addPeriodic(seconds(options_.frameworkHeartbeatIntervalSec),
+  timers_.push_back(loop_.addPeriodic(options_.frameworkHeartbeatInterval,
                                       [this] { frameworks_->checkSchedulers(); }));
   timers_.push_back(loop_.addPeriodic(kAllocationPeriod, [this] { offers_->allocate(); }));
   timers_.push_back(loop_.addPeriodic(
@@ -125,7 +124,7 @@ void Master::publishSnapshot() {
   metrics_.updateGauges(gaugeCounts(view), loop_.lagMs());
   uint64_t generation = snapshots_.generation();
   snapshots_.publish(renderSnapshot(SnapshotInputs{view, options_.version, allocator_.get(),
-                                                   &loop_.clock(), options_.offerTimeoutSec}),
+                                                   &loop_.clock(), options_.offerTimeout}),
                      generation);
 }
 

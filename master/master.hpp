@@ -46,9 +46,9 @@
 namespace agora::master {
 
 struct MasterOptions {
-  double agentPingIntervalSec = 2;
+  Duration agentPingInterval = std::chrono::seconds(2);
   int agentMaxMissedPings = 5;
-  double frameworkHeartbeatIntervalSec = 5;
+  Duration frameworkHeartbeatInterval = std::chrono::seconds(5);
   // Empty: random per start.
   std::string masterId;
   std::string version = "0.1.0";
@@ -62,28 +62,28 @@ struct MasterOptions {
   Registrar* registrar = nullptr;
   // Agents recovered from the registry that have not re-registered this long
   // after the start are marked unreachable.
-  double agentReregisterTimeoutSec = 600;
+  Duration agentReregisterTimeout = std::chrono::minutes(10);
   // A master start (a restart, or a new leader taking over) is not its
   // schedulers failing: frameworks whose schedulers were connected when the
   // last master stopped, and frameworks first learnt of from re-registering
   // agents, get this long to re-subscribe before their own failover timeout
-  // starts. main.cpp keeps it at least agentReregisterTimeoutSec.
-  double frameworkResubscribeTimeoutSec = 600;
+  // starts. main.cpp keeps it at least agentReregisterTimeout.
+  Duration frameworkResubscribeTimeout = std::chrono::minutes(10);
   // An agent unreachable this long is removed: its remaining tasks become
   // GONE (partition-aware frameworks), it is recorded as gone in the
   // registry, and if it comes back it is told to kill its tasks. Checked at
   // each ping interval, so removal happens up to one interval late.
-  double agentUnreachableTimeoutSec = 600;
+  Duration agentUnreachableTimeout = std::chrono::minutes(10);
   // Removed ("gone") agents are remembered, in the registry, so that one
   // that returns is told to shut down. That list is bounded: entries older
-  // than this many seconds are pruned, and past the count the oldest go
+  // than this are pruned, and past the count the oldest go
   // first (as Mesos's --registry_max_agent_age / _count). Checked with the
   // unreachable agents, at each ping interval.
-  double registryMaxAgentAgeSec = 14 * 24 * 3600;
+  Duration registryMaxAgentAge = std::chrono::hours(14 * 24);
   size_t registryMaxAgentCount = 100 * 1024;
-  // An offer not answered (accepted or declined) within this many seconds is
+  // An offer not answered (accepted or declined) within this long is
   // rescinded and its resources re-offered; 0: offers never time out.
-  double offerTimeoutSec = 0;
+  Duration offerTimeout{};
   // Completed tasks kept (in memory and, with a registrar, in the registry
   // across restarts), and how their writes are batched.
   CompletedTaskBounds completedTasks;

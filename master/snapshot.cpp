@@ -240,7 +240,7 @@ std::shared_ptr<const Snapshot> renderSnapshot(const SnapshotInputs& inputs) {
   head.resize(head.size() - 3);
   snapshot->stateHead = std::move(head);
   if (inputs.allocator != nullptr) {
-    AllocationViewInputs view{*inputs.allocator, state, *inputs.clock, inputs.offerTimeoutSec};
+    AllocationViewInputs view{*inputs.allocator, state, *inputs.clock, inputs.offerTimeout};
     snapshot->rolesBody = dump(rolesView(view));
     snapshot->allocationBody = dump(allocationView(view));
   } else {

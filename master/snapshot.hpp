@@ -67,7 +67,7 @@ struct SnapshotInputs {
   std::string version;
   const Allocator* allocator = nullptr;  // roles and allocation views; empty when null
   const Clock* clock = nullptr;          // REQUIRES: set when allocator is
-  double offerTimeoutSec = 0;
+  Duration offerTimeout{};
 };
 
 // Renders every view. Loop thread only (reads master state).

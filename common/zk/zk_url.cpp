@@ -58,12 +58,12 @@ Result<ZkUrl> parseZkUrl(const std::string& url) {
 }
 
 Result<Duration> parseTimeout(const std::string& text) {
-  auto value = parseDurationSeconds(text);
+  auto value = parseDuration(text);
   if (!value) return makeError(value.error());
-  if (!(*value > 0 && *value <= 3600)) {
+  if (!(*value > Duration::zero() && *value <= std::chrono::hours(1))) {
     return makeError(ErrorCode::kInvalidArgument, "'" + text + "' must be in (0s, 1h]");
   }
-  return seconds(*value);
+  return *value;
 }
 
 }  // namespace agora::zk

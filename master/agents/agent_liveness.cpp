@@ -76,14 +76,14 @@ void Agents::removeUnreachable() {
   std::vector<std::string> expired;
   for (const auto& [id, agent] : agents_) {
     if (agent.status == AgentStatus::kUnreachable &&
-        now - agent.unreachableTime >= options_.unreachableTimeoutSec) {
+        now - agent.unreachableTime >= toSeconds(options_.unreachableTimeout)) {
       expired.push_back(id);
     }
   }
   for (const std::string& id : expired) {
     Agent& agent = agents_.at(id);
     char text[64];
-    std::snprintf(text, sizeof(text), "%g", options_.unreachableTimeoutSec);
+    std::snprintf(text, sizeof(text), "%g", toSeconds(options_.unreachableTimeout));
     remove(agent, "it was unreachable for more than " + std::string(text) + " s");
   }
   pruneGone();
@@ -94,7 +94,7 @@ void Agents::pruneGone() {
   // Cheap when nothing is due (the common case): one scan, no sort.
   bool due = gone_.size() > options_.registryMaxAgentCount;
   for (auto it = gone_.begin(); !due && it != gone_.end(); ++it) {
-    due = now - it->second >= options_.registryMaxAgentAgeSec;
+    due = now - it->second >= toSeconds(options_.registryMaxAgentAge);
   }
   if (!due) return;
   std::vector<std::pair<double, std::string>> byAge;  // (removal time, ID), oldest first
@@ -107,13 +107,13 @@ void Agents::pruneGone() {
   std::vector<Mutation> erased;
   for (size_t i = 0; i < byAge.size(); ++i) {
     const auto& [goneTime, id] = byAge[i];
-    if (i >= excess && now - goneTime < options_.registryMaxAgentAgeSec) break;
+    if (i >= excess && now - goneTime < toSeconds(options_.registryMaxAgentAge)) break;
     erased.push_back(eraseAgent(id));
     gone_.erase(id);
     persisted_.erase(id);
   }
   LOG(INFO) << "forgetting " << erased.size() << " removed agents (older than "
-            << options_.registryMaxAgentAgeSec << " s or past "
+            << toSeconds(options_.registryMaxAgentAge) << " s or past "
             << options_.registryMaxAgentCount << "); " << gone_.size() << " remain";
   ctx_.registry.persist(std::move(erased));
   ctx_.markChanged();

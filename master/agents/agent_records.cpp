@@ -104,12 +104,12 @@ void Agents::recover(const RegistryContents& contents) {
     recovering += admitted ? 1 : 0;
   }
   if (recovering > 0) {
-    timers_.push_back(ctx_.loop.addTimer(seconds(options_.reregisterTimeoutSec),
+    timers_.push_back(ctx_.loop.addTimer(options_.reregisterTimeout,
                                          guard_.wrap([this] { expireRecovering(); })));
   }
   LOG(INFO) << "recovered " << contents.agents.size() << " agents from the registry ("
             << recovering << " expected to re-register within "
-            << secondsText(options_.reregisterTimeoutSec) << " s), dynamic reservations on "
+            << secondsText(toSeconds(options_.reregisterTimeout)) << " s), dynamic reservations on "
             << contents.reservations.size() << " agents";
 }
 
@@ -117,7 +117,7 @@ void Agents::expireRecovering() {
   for (auto& [id, agent] : agents_) {
     if (agent.status != AgentStatus::kRecovering) continue;
     markUnreachable(agent, "it did not re-register within " +
-                               secondsText(options_.reregisterTimeoutSec) +
+                               secondsText(toSeconds(options_.reregisterTimeout)) +
                                " s of the master's start");
   }
 }

@@ -82,7 +82,7 @@ void Agents::sendRegistered(const Agent& agent, bool reregistered) {
   ctx_.outbox.toAgent(agent.peer, "agentRegistered", [&](schema::AgentEnvelope::Builder out) {
     auto registered = out.initAgentRegistered();
     registered.setAgentId(agent.id);
-    registered.setPingIntervalSec(options_.pingIntervalSec);
+    registered.setPingIntervalSec(toSeconds(options_.pingInterval));
     registered.setReregistered(reregistered);
     registered.setSession(capnp::Data::Reader(
         reinterpret_cast<const capnp::byte*>(agent.session.data()), agent.session.size()));

@@ -20,17 +20,17 @@
 namespace agora::master {
 
 struct AgentOptions {
-  double pingIntervalSec = 2;
+  Duration pingInterval = std::chrono::seconds(2);
   int maxMissedPings = 5;
   // Agents recovered from the registry that have not re-registered this long
   // after the start are marked unreachable.
-  double reregisterTimeoutSec = 600;
+  Duration reregisterTimeout = std::chrono::minutes(10);
   // An agent unreachable this long is removed (its tasks GONE); checked at
   // each ping interval.
-  double unreachableTimeoutSec = 600;
+  Duration unreachableTimeout = std::chrono::minutes(10);
   // Removed agents remembered (in the registry): entries older than this are
   // pruned, and past the count the oldest go first.
-  double registryMaxAgentAgeSec = 14 * 24 * 3600;
+  Duration registryMaxAgentAge = std::chrono::hours(14 * 24);
   size_t registryMaxAgentCount = 100 * 1024;
 };
 
@@ -91,7 +91,7 @@ class Agents : public AgentDirectory {
   void removeUnreachable();
   // REQUIRES: the agent is unreachable. Invalidates `agent`.
   void remove(Agent& agent, const std::string& why);
-  // Forgets gone agents past registryMaxAgentAgeSec or registryMaxAgentCount.
+  // Forgets gone agents past registryMaxAgentAge or registryMaxAgentCount.
   void pruneGone();
   // A removed agent came back: tells it to kill its tasks and register anew.
   void refuseGone(const std::string& peer, const std::string& agentId);

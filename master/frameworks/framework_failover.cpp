@@ -78,7 +78,7 @@ size_t Frameworks::recover(const std::map<std::string, FrameworkRecord>& records
     // failing, so it gets the re-subscription window before its own timeout
     // (0 for `agora run`) starts. Disconnected: the persisted deadline stands.
     if (record.failoverDeadline <= 0) {
-      awaitResubscription(framework, now + options_.resubscribeTimeoutSec);
+      awaitResubscription(framework, now + toSeconds(options_.resubscribeTimeout));
       awaiting++;
       continue;
     }
@@ -95,7 +95,7 @@ size_t Frameworks::recover(const std::map<std::string, FrameworkRecord>& records
   }
   LOG(INFO) << "recovered " << records.size() << " frameworks from the registry (" << awaiting
             << " connected when the last master stopped, expected to re-subscribe within "
-            << secondsText(options_.resubscribeTimeoutSec) << " s; " << expired.size()
+            << secondsText(toSeconds(options_.resubscribeTimeout)) << " s; " << expired.size()
             << " past their failover deadline)";
   return awaiting;
 }
@@ -115,7 +115,7 @@ void Frameworks::closeResubscribeWindow(const std::string& frameworkId) {
   framework->failoverTimer.reset();
   framework->resubscribeWindowEnd = 0;
   if (framework->connected) return;
-  std::string window = secondsText(options_.resubscribeTimeoutSec);
+  std::string window = secondsText(toSeconds(options_.resubscribeTimeout));
   double timeoutSec = framework->info.failoverTimeoutSec;
   if (framework->failoverDeadline <= ctx_.wallNow()) {
     remove(frameworkId, "its scheduler did not re-subscribe within the " + window +

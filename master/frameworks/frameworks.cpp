@@ -167,7 +167,7 @@ void Frameworks::admit(const std::string& peer, const FrameworkInfo& admitted,
   ctx_.outbox.toScheduler(peer, "subscribed", [&](schema::Event::Builder event) {
     auto subscribed = event.initSubscribed();
     subscribed.setFrameworkId(admitted.id);
-    subscribed.setHeartbeatIntervalSec(options_.heartbeatIntervalSec);
+    subscribed.setHeartbeatIntervalSec(toSeconds(options_.heartbeatInterval));
     subscribed.setMasterId(ctx_.masterId);
   });
   ctx_.scheduleAllocation();
@@ -200,16 +200,16 @@ void Frameworks::recoverFromAgent(const FrameworkInfo& info) {
   constrainOffers(framework.info);
   ctx_.allocator.deactivateFramework(info.id);
   LOG(INFO) << "framework " << info.id << " recovered from an agent; waiting "
-            << options_.resubscribeTimeoutSec << " s for its scheduler";
+            << toSeconds(options_.resubscribeTimeout) << " s for its scheduler";
   // Nothing says its scheduler failed: the same window as a framework that
   // was connected when the master stopped.
-  awaitResubscription(framework, ctx_.wallNow() + options_.resubscribeTimeoutSec);
+  awaitResubscription(framework, ctx_.wallNow() + toSeconds(options_.resubscribeTimeout));
   persist(framework);
 }
 
 void Frameworks::checkSchedulers() {
   TimePoint now = ctx_.clock().now();
-  Duration silenceLimit = 3 * seconds(options_.heartbeatIntervalSec);
+  Duration silenceLimit = 3 * options_.heartbeatInterval;
   std::vector<std::string> silent;
   for (auto& [id, framework] : frameworks_) {
     if (!framework.connected) continue;

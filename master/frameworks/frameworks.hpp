@@ -18,11 +18,11 @@
 namespace agora::master {
 
 struct FrameworkOptions {
-  double heartbeatIntervalSec = 5;
+  Duration heartbeatInterval = std::chrono::seconds(5);
   // Frameworks whose schedulers were connected when the last master stopped,
   // and those first learnt of from re-registering agents, get this long to
   // re-subscribe before their own failover timeout starts.
-  double resubscribeTimeoutSec = 600;
+  Duration resubscribeTimeout = std::chrono::minutes(10);
 };
 
 class Frameworks : public FrameworkDirectory {

@@ -162,8 +162,8 @@ void OfferBook::decline(const std::string& frameworkId, const std::vector<std::s
 }
 
 void OfferBook::armTimeout(const std::string& offerId) {
-  if (options_.timeoutSec <= 0) return;
-  timers_[offerId] = ctx_.loop.addTimer(seconds(options_.timeoutSec),
+  if (options_.timeout <= Duration::zero()) return;
+  timers_[offerId] = ctx_.loop.addTimer(options_.timeout,
                                         guard_.wrap([this, offerId] { timedOut(offerId); }));
 }
 
@@ -172,8 +172,8 @@ void OfferBook::timedOut(const std::string& offerId) {
   auto it = offers_.find(offerId);
   if (it == offers_.end()) return;
   VLOG(1) << "offer " << offerId << " to framework " << it->second.offer.frameworkId
-          << " timed out after " << options_.timeoutSec << "s; rescinding";
-  rescind(offerId, "timeout", std::min(options_.timeoutSec, kTimedOutRefuseSeconds));
+          << " timed out after " << toSeconds(options_.timeout) << "s; rescinding";
+  rescind(offerId, "timeout", std::min(toSeconds(options_.timeout), kTimedOutRefuseSeconds));
 }
 
 }  // namespace agora::master

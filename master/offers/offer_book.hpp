@@ -21,9 +21,9 @@ struct OfferRecord {
 };
 
 struct OfferOptions {
-  // An offer not answered (accepted or declined) within this many seconds is
+  // An offer not answered (accepted or declined) within this long is
   // rescinded and its resources re-offered; 0: offers never time out.
-  double timeoutSec = 0;
+  Duration timeout{};
 };
 
 class OfferBook {

@@ -159,7 +159,7 @@ TEST(CliBasicsTest, KillArguments) {
   ASSERT_TRUE(kill.has_value()) << kill.error().message;
   EXPECT_EQ(kill->taskId, "t 1/x");
   EXPECT_EQ(kill->frameworkId, "F1");
-  EXPECT_DOUBLE_EQ(kill->timeoutSec, 90);
+  EXPECT_EQ(kill->timeout, std::chrono::seconds(90));
   EXPECT_TRUE(kill->wait);
   EXPECT_EQ(killPath("t 1/x"), "/api/v1/tasks/t%201%2Fx/kill");
   EXPECT_FALSE(parseKillArgs({}, global).has_value());
@@ -175,8 +175,9 @@ TEST(CliBasicsTest, RunTimeoutTakesTheDurationSyntax) {
   GlobalOptions global;
   auto run = parseRunOptions({"--timeout", "2m", "--", "true"}, global);
   ASSERT_TRUE(run.has_value()) << run.error().message;
-  EXPECT_DOUBLE_EQ(run->timeoutSec, 120);
-  EXPECT_DOUBLE_EQ(parseRunOptions({"--timeout", "45", "--", "true"}, global)->timeoutSec, 45);
+  EXPECT_EQ(run->timeout, std::chrono::seconds(120));
+  EXPECT_EQ(parseRunOptions({"--timeout", "45", "--", "true"}, global)->timeout,
+            std::chrono::seconds(45));
   EXPECT_FALSE(parseRunOptions({"--timeout", "-5s", "--", "true"}, global).has_value());
 }
 

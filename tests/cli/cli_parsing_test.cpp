@@ -48,7 +48,7 @@ TEST(RunOptionsTest, ParsesFlagsAndTheCommandAfterDoubleDash) {
   ASSERT_TRUE(options.has_value()) << options.error().message;
   EXPECT_DOUBLE_EQ(options->cpus, 0.5);
   EXPECT_DOUBLE_EQ(options->memMb, 64);
-  EXPECT_DOUBLE_EQ(options->timeoutSec, 5);
+  EXPECT_EQ(options->timeout, std::chrono::seconds(5));
   EXPECT_EQ(options->env, (KeyValues{{"A", "1"}, {"B", "x=y"}}));
   EXPECT_EQ(options->command, (std::vector<std::string>{"ls", "-l", "/"}));
   EXPECT_EQ(global.master, "m:9");

@@ -11,12 +11,13 @@ namespace {
 
 class RunSchedulerTest : public ::testing::Test {
  protected:
-  void start(const std::string& resources = "cpus:1;mem:64", double timeoutSec = 30) {
+  void start(const std::string& resources = "cpus:1;mem:64",
+             Duration timeout = std::chrono::seconds(30)) {
     TaskInfo task;
     task.taskId = "run-1";
     task.resources = *Resources::parse(resources);
     task.command.value = "true";
-    scheduler_ = std::make_unique<RunScheduler>(task, timeoutSec, "fake-master");
+    scheduler_ = std::make_unique<RunScheduler>(task, timeout, "fake-master");
     scheduler_->onLaunched = [this](const Offer& offer) { launchedOn_ = offer.agentUrl; };
     driver_ = std::make_unique<sdk::SchedulerDriver>(*scheduler_, sdk::DriverOptions{}, loop_,
                                                      network_.connect(master_.endpoint(), "run"));
@@ -62,7 +63,7 @@ TEST_F(RunSchedulerTest, LaunchesOnAFittingOfferAndExitsWithTheTaskCode) {
 TEST_F(RunSchedulerTest, ExplainsWhyNoOfferFit) {
   master_.addAgent("a1", "cpus:0.5;mem:1024");
   master_.addAgent("a2", "cpus:2;mem:16");
-  start("cpus:1;mem:64", 10);
+  start("cpus:1;mem:64", std::chrono::seconds(10));
   advance(seconds(11));
   EXPECT_EQ(outcome().kind, RunOutcome::Kind::kNoOffer);
   EXPECT_EQ(exitCodeOf(outcome()), kExitRunFailed);
@@ -75,12 +76,12 @@ TEST_F(RunSchedulerTest, ExplainsWhyNoOfferFit) {
 }
 
 TEST_F(RunSchedulerTest, SaysWhenThereAreNoOffersOrNoMaster) {
-  start("cpus:1", 5);
+  start("cpus:1", std::chrono::seconds(5));
   advance(seconds(6));
   EXPECT_NE(outcome().message.find("no offers received"), std::string::npos);
 
   master_.setSilent(true);
-  start("cpus:1", 5);
+  start("cpus:1", std::chrono::seconds(5));
   advance(seconds(6));
   EXPECT_NE(outcome().message.find("did not answer"), std::string::npos) << outcome().message;
 }

@@ -16,8 +16,8 @@ class GoneAgentPruningTest : public WithRegistry<> {
   static constexpr size_t kMaxCount = 2;
 
   GoneAgentPruningTest() {
-    options_.agentUnreachableTimeoutSec = kUnreachableSec;
-    options_.registryMaxAgentAgeSec = kMaxAgeSec;
+    options_.agentUnreachableTimeout = seconds(kUnreachableSec);
+    options_.registryMaxAgentAge = seconds(kMaxAgeSec);
     options_.registryMaxAgentCount = kMaxCount;
   }
   // The agent stops answering: unreachable after 3 missed pings, removed

@@ -22,9 +22,9 @@ class MasterTest : public ::testing::Test {
  protected:
   MasterTest() {
     options_.masterId = "M";
-    options_.agentPingIntervalSec = 1;
+    options_.agentPingInterval = seconds(1);
     options_.agentMaxMissedPings = 3;
-    options_.frameworkHeartbeatIntervalSec = 2;
+    options_.frameworkHeartbeatInterval = seconds(2);
     master_ = std::make_unique<Master>(loop_, *server_, options_);
   }
   ~MasterTest() override { master_.reset(); }
@@ -102,8 +102,8 @@ class WithRegistry : public Base {
     char tmpl[] = "/tmp/agora-registry-XXXXXX";
     dir_ = mkdtemp(tmpl);
     this->master_.reset();
-    this->options_.agentReregisterTimeoutSec = 30;
-    this->options_.agentUnreachableTimeoutSec = 100;
+    this->options_.agentReregisterTimeout = seconds(30);
+    this->options_.agentUnreachableTimeout = seconds(100);
   }
   ~WithRegistry() override {
     this->master_.reset();

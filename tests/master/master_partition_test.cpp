@@ -19,10 +19,10 @@ class MasterPartitionTest : public MasterTest {
     master_.reset();
     MasterOptions options;
     options.masterId = "M";
-    options.agentPingIntervalSec = 1;
+    options.agentPingInterval = seconds(1);
     options.agentMaxMissedPings = 3;
-    options.frameworkHeartbeatIntervalSec = 2;
-    options.agentUnreachableTimeoutSec = kTimeoutSec;
+    options.frameworkHeartbeatInterval = seconds(2);
+    options.agentUnreachableTimeout = seconds(kTimeoutSec);
     master_ = std::make_unique<Master>(loop_, *server_, options);
     plain_ = scheduler("sched-plain", "plain");
     aware_ = scheduler("sched-aware", "aware", 0, /*partitionAware=*/true);

@@ -16,7 +16,7 @@ class MasterRecoveryTest : public WithRegistry<> {
   // Agents get 30 s to re-register (WithRegistry); schedulers that did not
   // fail get kWindowSec.
   static constexpr double kWindowSec = 40;
-  MasterRecoveryTest() { options_.frameworkResubscribeTimeoutSec = kWindowSec; }
+  MasterRecoveryTest() { options_.frameworkResubscribeTimeout = seconds(kWindowSec); }
 
   // A framework with one RUNNING task "t1" on agent `a`.
   std::unique_ptr<FakeScheduler> runningTask(FakeAgent& a, double failoverSec,

@@ -18,10 +18,10 @@ class OfferTimeoutTest : public MasterTest {
     master_.reset();
     MasterOptions options;
     options.masterId = "M";
-    options.agentPingIntervalSec = 1;
+    options.agentPingInterval = seconds(1);
     options.agentMaxMissedPings = 3;
-    options.frameworkHeartbeatIntervalSec = 2;
-    options.offerTimeoutSec = offerTimeoutSec;
+    options.frameworkHeartbeatInterval = seconds(2);
+    options.offerTimeout = seconds(offerTimeoutSec);
     master_ = std::make_unique<Master>(loop_, *server_, options);
   }
 
