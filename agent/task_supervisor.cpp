@@ -107,7 +107,7 @@ size_t defaultMaxStartingContainers() {
 
 void TaskSupervisor::startContainer(Record& record, std::optional<ImageRootfs> rootfs) {
   if (options_.maxStarting > 0 && starting_ >= options_.maxStarting) {
-    record.queued = true;
+    setStage(record, Stage::kQueued);
     record.queuedRootfs = std::move(rootfs);
     startQueue_.push_back(record.containerId);
     return;
@@ -119,9 +119,8 @@ void TaskSupervisor::startQueued() {
   while (!startQueue_.empty() && (options_.maxStarting == 0 || starting_ < options_.maxStarting)) {
     auto it = records_.find(startQueue_.front());
     startQueue_.pop_front();
-    if (it == records_.end() || !it->second.queued) continue;  // killed while it waited
+    if (it == records_.end() || it->second.stage != Stage::kQueued) continue;  // killed meanwhile
     Record& record = it->second;
-    record.queued = false;
     // Taken out first: a launch that fails may forget the record.
     std::optional<ImageRootfs> rootfs = std::move(record.queuedRootfs);
     record.queuedRootfs.reset();
@@ -129,10 +128,19 @@ void TaskSupervisor::startQueued() {
   }
 }
 
-void TaskSupervisor::doneStarting(Record& record) {
-  if (!record.starting) return;
-  record.starting = false;
+bool TaskSupervisor::setStage(Record& record, Stage stage) {
+  Stage before = record.stage;
+  if (before == stage) return false;
+  record.stage = stage;
+  if (stage == Stage::kStarting) ++starting_;
+  if (before != Stage::kStarting) return false;
   --starting_;
+  return true;
+}
+
+void TaskSupervisor::doneStarting(Record& record) {
+  if (record.stage != Stage::kStarting) return;
+  setStage(record, Stage::kRunning);
   startQueued();
 }
 
@@ -152,8 +160,7 @@ void TaskSupervisor::launchContainer(Record& record, std::optional<ImageRootfs> 
                       pid.error().message);
   }
   record.executorPid = *pid;
-  record.starting = true;
-  ++starting_;
+  setStage(record, Stage::kStarting);
   checkpointContainer(record);
   setTimer(record, options_.registrationTimeout, [this](Record& r) {
     if (r.registered) return;
@@ -167,20 +174,20 @@ void TaskSupervisor::failLaunch(Record& record, TaskState state, TaskReason reas
                                 const std::string& message) {
   if (state == TaskState::FAILED) counters_.launchFailures++;
   releaseImage(record);
-  record.phase = Phase::kTerminated;
+  bool freed = setStage(record, Stage::kTerminated);
   report(record, state, reason, message);
+  if (freed) startQueued();
   maybeForget(record.containerId);
 }
 
 void TaskSupervisor::kill(const std::string& frameworkId, const std::string& taskId,
                           double gracePeriodSec) {
   Record* record = find(frameworkId, taskId);
-  if (record == nullptr || record->phase == Phase::kTerminated) {
+  if (record == nullptr || record->stage == Stage::kTerminated) {
     VLOG(1) << "ignoring kill of unknown or finished task " << taskId;
     return;
   }
-  if (record->queued) {
-    record->queued = false;
+  if (record->stage == Stage::kQueued) {
     record->queuedRootfs.reset();
     return failLaunch(*record, TaskState::KILLED, TaskReason::TASK_KILLED_DURING_LAUNCH,
                       "Task killed while it waited for its container to start");
@@ -241,7 +248,7 @@ void TaskSupervisor::killAll(bool forget) {
 
 void TaskSupervisor::destroy(Record& record) {
   // A task whose image is still being pulled ends when the pull does.
-  if (record.phase == Phase::kTerminated || record.provisioning) return;
+  if (record.stage == Stage::kTerminated || record.stage == Stage::kProvisioning) return;
   if (Status s = containerizer_.destroy(record.containerId); !s) {
     LOG(ERROR) << "cannot destroy container " << record.containerId << ": " << s.error().message;
   }
@@ -257,7 +264,7 @@ void TaskSupervisor::onAcknowledged(const std::string& frameworkId, const std::s
 
 void TaskSupervisor::maybeForget(std::string containerId) {
   auto it = records_.find(containerId);
-  if (it == records_.end() || it->second.phase != Phase::kTerminated) return;
+  if (it == records_.end() || it->second.stage != Stage::kTerminated) return;
   Record& record = it->second;
   if (!record.forgotten && updates_.pending(record.frameworkId, record.task.taskId) > 0) return;
   if (record.timer) loop_.cancelTimer(*record.timer);
@@ -293,7 +300,7 @@ void TaskSupervisor::onExecutorMessage(const std::string& peer, std::string_view
   // The start socket is the executor's own (handed over at its launch).
   ExecutorPeer from = fromStartSocket ? ExecutorPeer{peer, ""} : parseExecutorIdentity(peer);
   auto it = records_.find(from.containerId);
-  if (it == records_.end() || it->second.phase == Phase::kTerminated) {
+  if (it == records_.end() || it->second.stage == Stage::kTerminated) {
     return reject(kRejectInvalid, "message from unknown executor '" + shownPeer(peer) + "'");
   }
   Record& record = it->second;
@@ -359,7 +366,6 @@ void TaskSupervisor::onRegister(Record& record, schema::RegisterExecutor::Reader
   record.registered = true;
   record.lastSeen = loop_.clock().now();
   if (message.getPid() > 0) record.taskPid = message.getPid();
-  if (record.phase == Phase::kLaunching) record.phase = Phase::kRunning;
   sendToExecutor(record,
                  buildEnvelope<ExecutorEnvelope>([](auto envelope) { envelope.setRegistered(); }));
   if (first) {
@@ -397,11 +403,11 @@ void TaskSupervisor::onContainerTerminated(const std::string& containerId, int w
   auto it = records_.find(containerId);
   if (it == records_.end()) return;
   Record& record = it->second;
-  record.phase = Phase::kTerminated;
+  bool freed = setStage(record, Stage::kTerminated);
   record.usage.reset();
   startSockets_.close(containerId);
   releaseImage(record);
-  doneStarting(record);
+  if (freed) startQueued();
   if (record.timer) loop_.cancelTimer(*record.timer);
   record.timer.reset();
   if (!record.terminalSeen) {
@@ -468,7 +474,7 @@ void TaskSupervisor::refreshUsage() {
     if (it == records_.end()) it = records_.begin();
     auto& [id, record] = *it;
     usageCursor_ = id;
-    if (record.phase == Phase::kTerminated || record.executorPid == 0) continue;
+    if (record.stage == Stage::kTerminated || record.executorPid == 0) continue;
     auto usage = containerizer_.usage(id);
     if (usage) record.usage = *usage;
     ++sampled;
@@ -543,7 +549,7 @@ void TaskSupervisor::setTimer(Record& record, Duration delay, std::function<void
     auto it = records_.find(id);
     if (it == records_.end()) return;
     it->second.timer.reset();
-    if (it->second.phase != Phase::kTerminated) action(it->second);
+    if (it->second.stage != Stage::kTerminated) action(it->second);
   });
 }
 
@@ -568,7 +574,7 @@ std::vector<ContainerView> TaskSupervisor::containerViews() const {
   for (const auto& [id, r] : records_) {
     out.push_back(ContainerView{
         id, r.frameworkId, r.task.taskId, r.executorPid,
-        phaseName(r.phase == Phase::kTerminated, r.killGraceSec.has_value(), !r.registered),
+        phaseName(r.stage == Stage::kTerminated, r.killGraceSec.has_value(), !r.registered),
         taskStateName(r.latest.state), r.sandbox, r.started, r.usage});
   }
   return out;
@@ -576,13 +582,13 @@ std::vector<ContainerView> TaskSupervisor::containerViews() const {
 
 size_t TaskSupervisor::liveContainers() const {
   size_t n = 0;
-  for (const auto& [id, r] : records_) n += r.phase != Phase::kTerminated;
+  for (const auto& [id, r] : records_) n += r.stage != Stage::kTerminated;
   return n;
 }
 
 std::string TaskSupervisor::volumeUser(const PersistentVolume& volume) const {
   for (const auto& [id, r] : records_) {
-    if (r.phase == Phase::kTerminated) continue;
+    if (r.stage == Stage::kTerminated) continue;
     for (const PersistentVolume& used : r.task.resources.volumeList()) {
       if (used.disk.id == volume.disk.id && used.reservation.role == volume.reservation.role) {
         return r.task.taskId;

@@ -139,7 +139,19 @@ class TaskSupervisor {
   std::string volumeUser(const PersistentVolume& volume) const;
 
  private:
-  enum class Phase { kLaunching, kRunning, kTerminated };
+  // A container's lifecycle: each record is in exactly one stage, changed
+  // only by setStage().
+  enum class Stage {
+    kProvisioning,  // its image is being pulled; no process yet
+    kQueued,        // waits for a starting slot (Options::maxStarting); no process yet
+    kStarting,      // its executor runs and holds a starting slot until the task is RUNNING
+    kRunning,       // started (or recovered from an earlier agent run)
+    kTerminated,    // its executor is gone; kept until its terminal update is acknowledged
+  };
+  // What else is known of a record is not a stage: where it came from
+  // (recovered), whether its executor's link is up (registered), what its
+  // update stream holds (terminalSeen), a kill asked for (killGraceSec,
+  // killSent) and whether the framework still hears of it (forgotten).
   struct Record {
     std::string containerId;
     std::string frameworkId;
@@ -148,17 +160,14 @@ class TaskSupervisor {
     std::string sandbox;
     TaskStatus latest;
     bool recovered = false;  // adopted from an earlier agent run
-    Phase phase = Phase::kLaunching;
+    Stage stage = Stage::kQueued;
     pid_t executorPid = 0;
     pid_t taskPid = 0;
     // Its executor's proof of identity (executor_identity.hpp); empty for a
     // container recovered from an agent that gave none.
     std::string secret;
-    bool registered = false;
-    bool provisioning = false;  // its image is being pulled
-    bool queued = false;        // waits for a starting slot (Options::maxStarting)
-    bool starting = false;      // holds a starting slot
-    std::optional<ImageRootfs> queuedRootfs;
+    bool registered = false;  // its executor's link is up
+    std::optional<ImageRootfs> queuedRootfs;  // while kQueued
     std::string imageId;  // held until the container ends
     bool terminalSeen = false;
     bool forgotten = false;
@@ -175,7 +184,11 @@ class TaskSupervisor {
   // Starts the container now or queues it behind Options::maxStarting.
   void startContainer(Record& record, std::optional<ImageRootfs> rootfs);
   void launchContainer(Record& record, std::optional<ImageRootfs> rootfs);
-  // Gives back the record's starting slot, if it holds one, and starts queued launches.
+  // Moves the record to `stage`, taking or giving back a starting slot.
+  // Returns whether it gave one back (the caller then runs startQueued()).
+  bool setStage(Record& record, Stage stage);
+  // A record that holds a starting slot gives it back (the task is RUNNING
+  // or ended) and queued launches start.
   void doneStarting(Record& record);
   void startQueued();
   void provisionImage(Record& record);
@@ -238,7 +251,7 @@ class TaskSupervisor {
   // Sandboxes of forgotten tasks (Options::sandboxGcDelay); null when kept.
   std::unique_ptr<SandboxGc> sandboxGc_;
   std::string usageCursor_;             // refreshUsage() resumes after this container ID
-  size_t starting_ = 0;                 // records with `starting`
+  size_t starting_ = 0;                 // records in Stage::kStarting
   std::deque<std::string> startQueue_;  // container IDs; stale entries skipped
   // Shared with image callbacks: false once the supervisor is gone.
   LifetimeGuard lifetime_;

@@ -22,7 +22,8 @@ void TaskSupervisor::checkDisk() {
   std::vector<std::tuple<std::string, std::string, uint64_t>> sandboxes;  // id, dir, limit
   for (const auto& [id, record] : records_) {
     double mb = diskLimitMb(record);
-    if (record.phase != Phase::kRunning || mb <= 0 || record.diskLimitation) continue;
+    bool runs = record.stage == Stage::kStarting || record.stage == Stage::kRunning;
+    if (!runs || mb <= 0 || record.diskLimitation) continue;
     sandboxes.emplace_back(id, record.sandbox, static_cast<uint64_t>(mb * 1024 * 1024));
   }
   if (sandboxes.empty()) return;
@@ -49,7 +50,8 @@ void TaskSupervisor::onDiskUsage(const std::string& containerId, uint64_t bytes,
   auto it = records_.find(containerId);
   if (it == records_.end() || bytes <= limitBytes) return;
   Record& record = it->second;
-  if (record.phase != Phase::kRunning || record.diskLimitation) return;
+  bool runs = record.stage == Stage::kStarting || record.stage == Stage::kRunning;
+  if (!runs || record.diskLimitation) return;
   char message[160];
   snprintf(message, sizeof(message), "Disk usage (%.1f MB) exceeds the sandbox's limit (%.1f MB)",
            static_cast<double>(bytes) / (1 << 20), static_cast<double>(limitBytes) / (1 << 20));

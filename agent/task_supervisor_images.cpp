@@ -40,7 +40,7 @@ void TaskSupervisor::provisionImage(Record& record) {
     return failLaunch(record, TaskState::FAILED, TaskReason::CONTAINER_LAUNCH_FAILED,
                       what + ": " + policy.error().message);
   }
-  record.provisioning = true;
+  setStage(record, Stage::kProvisioning);
   options_.images->provision(
       container.image, *policy,
       lifetime_.wrap([this, id = record.containerId](Result<images::Image> image) {
@@ -56,7 +56,6 @@ void TaskSupervisor::onProvisioned(const std::string& containerId, Result<images
     return;
   }
   Record& record = it->second;
-  record.provisioning = false;
   const std::string what = "image '" + record.task.container.image + "'";
   if (!image) {
     LOG(WARNING) << "task " << record.task.taskId << ": " << image.error().message;

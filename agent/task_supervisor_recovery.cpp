@@ -53,7 +53,7 @@ void TaskSupervisor::recoverOne(const RecoveredContainer& recovered) {
       c.executorStartTime);
   if (adopted && *adopted) {
     record.executorPid = c.executorPid;
-    record.phase = Phase::kRunning;
+    setStage(record, Stage::kRunning);
     recoverImage(record);
     setTimer(record, options_.registrationTimeout, [this](Record& r) {
       if (r.registered) return;
@@ -69,7 +69,7 @@ void TaskSupervisor::recoverOne(const RecoveredContainer& recovered) {
     LOG(ERROR) << "cannot recover container " << c.containerId << ": "
                << adopted.error().message;
   }
-  record.phase = Phase::kTerminated;
+  setStage(record, Stage::kTerminated);
   if (!record.terminalSeen) {
     reportExecutorGone(record, TaskReason::EXECUTOR_TERMINATED,
                        "Executor terminated while the agent was down, without reporting how the "
@@ -100,7 +100,7 @@ void TaskSupervisor::sendReconnects() {
   reconnectTimer_.reset();
   size_t waiting = 0;
   for (auto& [id, record] : records_) {
-    if (!record.recovered || record.registered || record.phase == Phase::kTerminated) continue;
+    if (!record.recovered || record.registered || record.stage == Stage::kTerminated) continue;
     ++waiting;
     sendToExecutor(record,
                    buildEnvelope<ExecutorEnvelope>([](auto envelope) { envelope.setReconnect(); }));
@@ -112,7 +112,7 @@ void TaskSupervisor::sendReconnects() {
 size_t TaskSupervisor::awaitingReconnect() const {
   size_t n = 0;
   for (const auto& [id, r] : records_) {
-    n += r.recovered && !r.registered && r.phase != Phase::kTerminated;
+    n += r.recovered && !r.registered && r.stage != Stage::kTerminated;
   }
   return n;
 }

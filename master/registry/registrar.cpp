@@ -81,7 +81,7 @@ void Registrar::dispatch(std::vector<Mutation> mutations, std::vector<Done> done
     }
     return;
   }
-  inflight_.push_back(Inflight{std::move(dones), std::chrono::steady_clock::now()});
+  inflight_.push_back(Inflight{std::move(dones), loop_.clock().now()});
   stats_.commits++;
   backend_->submit(std::move(mutations), lifetime_.wrap([this](Status s) { complete(s); }));
 }
@@ -90,9 +90,7 @@ void Registrar::complete(const Status& status) {
   CHECK(!inflight_.empty()) << "registry completion without a write in flight";
   Inflight done = std::move(inflight_.front());
   inflight_.pop_front();
-  double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - done.start)
-          .count();
+  double ms = std::chrono::duration<double, std::milli>(loop_.clock().now() - done.start).count();
   stats_.commitMsTotal += ms;
   stats_.commitMsMax = std::max(stats_.commitMsMax, ms);
   for (const Done& callback : done.dones) callback(status);

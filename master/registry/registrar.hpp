@@ -83,7 +83,7 @@ class Registrar {
   };
   struct Inflight {
     std::vector<Done> dones;
-    std::chrono::steady_clock::time_point start;
+    TimePoint start;
   };
   Registrar(EventLoop& loop, std::unique_ptr<RegistryBackend> backend);
   void dispatch(std::vector<Mutation> mutations, std::vector<Done> dones);
