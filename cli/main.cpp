@@ -5,6 +5,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/dev_command.hpp"
+#include "cli/keygen_command.hpp"
 #include "cli/kill_command.hpp"
 #include "cli/events_command.hpp"
 #include "cli/list_commands.hpp"
@@ -32,6 +33,7 @@ const char* kUsage =
     "  kill TASK                       kill a task of any framework and wait for it to end;\n"
     "                                  TASK is an ID, or a name only one running task has\n"
     "  events [-f] [--type T]          the cluster's events: recent ones, or -f to follow\n"
+    "  keygen PREFIX                   a CurveZMQ key pair: PREFIX.key and PREFIX.pub\n"
     "  roles [-o json]                 roles: weight, quota, reserved, allocation, offers\n"
     "  quota set ROLE [--guarantee R] [--limit R] | quota rm ROLE\n"
     "                                  set or remove a role's quota (R: 'cpus:1;mem:512')\n"
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
   if (command == "logs") return logsCommand(line->args, line->global);
   if (command == "kill") return killCommand(line->args, line->global);
   if (command == "events") return eventsCommand(line->args, line->global);
+  if (command == "keygen") return keygenCommand(line->args);
   if (command == "roles") return rolesCommand(line->args, line->global);
   if (command == "quota") return quotaCommand(line->args, line->global);
   if (command == "weight") return weightCommand(line->args, line->global);

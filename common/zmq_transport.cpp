@@ -145,10 +145,20 @@ zmq::context_t& zmqContext() {
   return *context;
 }
 
-Result<std::unique_ptr<ZmqServer>> ZmqServer::create(EventLoop& loop, const std::string& endpoint) {
+Result<std::unique_ptr<ZmqServer>> ZmqServer::create(EventLoop& loop, const std::string& endpoint,
+                                                     const CurveServerKeys* curve) {
+  static std::atomic<uint64_t> servers{0};
   try {
     zmq::socket_t socket(zmqContext(), zmq::socket_type::router);
     setCommonOptions(socket);
+    std::string domain;
+    if (curve != nullptr) {
+      domain = "agora-server-" + std::to_string(++servers);
+      CurveAuthenticator::instance().allow(domain, curve->allowed);
+      socket.set(zmq::sockopt::curve_server, 1);
+      socket.set(zmq::sockopt::curve_secretkey, curve->keys.secretKey);
+      socket.set(zmq::sockopt::zap_domain, domain);
+    }
     setServerKeepalive(socket);
     // Thousands of agents reconnect at once after a master restart; with
     // libzmq's default of 100 pending connections the kernel dropped their
@@ -159,18 +169,34 @@ Result<std::unique_ptr<ZmqServer>> ZmqServer::create(EventLoop& loop, const std:
     socket.set(zmq::sockopt::router_handover, 1);
     socket.bind(endpoint);
     std::string bound = socket.get(zmq::sockopt::last_endpoint);
-    return std::unique_ptr<ZmqServer>(new ZmqServer(loop, std::move(socket), bound));
+    return std::unique_ptr<ZmqServer>(
+        new ZmqServer(loop, std::move(socket), std::move(bound), std::move(domain)));
   } catch (const zmq::error_t& e) {
     return makeError(ErrorCode::kUnavailable, "cannot bind " + endpoint + ": " + e.what());
   }
 }
 
-ZmqServer::ZmqServer(EventLoop& loop, zmq::socket_t socket, std::string endpoint)
-    : loop_(loop), socket_(std::move(socket)), endpoint_(std::move(endpoint)) {
+ZmqServer::ZmqServer(EventLoop& loop, zmq::socket_t socket, std::string endpoint,
+                     std::string domain)
+    : loop_(loop),
+      socket_(std::move(socket)),
+      endpoint_(std::move(endpoint)),
+      domain_(std::move(domain)) {
   loop_.addSocket(socket_, [this] { onReadable(); });
 }
 
-ZmqServer::~ZmqServer() { loop_.removeSocket(socket_); }
+ZmqServer::~ZmqServer() {
+  loop_.removeSocket(socket_);
+  if (!domain_.empty()) CurveAuthenticator::instance().forget(domain_);
+}
+
+void ZmqServer::allow(std::map<std::string, std::string> keys) {
+  if (!domain_.empty()) CurveAuthenticator::instance().allow(domain_, std::move(keys));
+}
+
+uint64_t ZmqServer::refusedHandshakes() const {
+  return domain_.empty() ? 0 : CurveAuthenticator::instance().refused(domain_);
+}
 
 bool ZmqServer::send(const std::string& peer, std::string_view protocol, std::string_view payload) {
   std::array<zmq::const_buffer, 3> parts = {zmq::buffer(peer), zmq::buffer(protocol),
@@ -199,10 +225,16 @@ void ZmqServer::onReadable() {
 }
 
 Result<std::unique_ptr<ZmqClient>> ZmqClient::create(EventLoop& loop, const std::string& endpoint,
-                                                     const std::string& identity) {
+                                                     const std::string& identity,
+                                                     const CurveClientKeys* curve) {
   try {
     zmq::socket_t socket(zmqContext(), zmq::socket_type::dealer);
     setCommonOptions(socket);
+    if (curve != nullptr) {
+      socket.set(zmq::sockopt::curve_serverkey, curve->serverKey);
+      socket.set(zmq::sockopt::curve_publickey, curve->keys.publicKey);
+      socket.set(zmq::sockopt::curve_secretkey, curve->keys.secretKey);
+    }
     // A local ipc socket cannot be left half-open: the kernel closes it when
     // its peer dies. ZMTP heartbeats over it would only wake both ends (an
     // agent with 1,000 executors answered 500 PINGs a second).

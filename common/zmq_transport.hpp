@@ -5,9 +5,11 @@
 // ipc, where the kernel closes a dead peer's socket); clients reconnect on
 // their own. Application-level liveness (pings) is the protocols' job.
 
+#include <map>
 #include <memory>
 #include <zmq.hpp>
 
+#include "common/curve.hpp"
 #include "common/event_loop.hpp"
 #include "common/lifetime.hpp"
 #include "common/result.hpp"
@@ -27,11 +29,31 @@ void limitZmqSockets(int maxSockets);
 // peers a ZmqServer serves.
 bool printableIdentity(std::string_view identity);
 
+// CurveZMQ (common/curve.hpp) for a server: its key pair, and the public
+// keys allowed to connect with their principals. A peer with another key, or
+// none, is refused in the handshake: none of its frames reaches the handler.
+struct CurveServerKeys {
+  CurveKeyPair keys;
+  std::map<std::string, std::string> allowed;  // public key -> principal
+};
+// For a client: its key pair and the server's public key (pinned: a server
+// with another key is never talked to).
+struct CurveClientKeys {
+  CurveKeyPair keys;
+  std::string serverKey;
+};
+
 class ZmqServer final : public ServerTransport {
  public:
   // endpoint: "tcp://127.0.0.1:5055", "tcp://127.0.0.1:0" (any free port) or "ipc://PATH".
-  static Result<std::unique_ptr<ZmqServer>> create(EventLoop& loop, const std::string& endpoint);
+  // With `curve`, every link is encrypted and only its allowed keys connect.
+  static Result<std::unique_ptr<ZmqServer>> create(EventLoop& loop, const std::string& endpoint,
+                                                   const CurveServerKeys* curve = nullptr);
   ~ZmqServer() override;
+  // CURVE only: replaces the allowed keys (links already up stay).
+  void allow(std::map<std::string, std::string> keys);
+  // CURVE only: handshakes refused so far (unknown key, or not CURVE).
+  uint64_t refusedHandshakes() const;
 
   void setHandler(Handler handler) override { handler_ = std::move(handler); }
   bool send(const std::string& peer, std::string_view protocol, std::string_view payload) override;
@@ -40,12 +62,13 @@ class ZmqServer final : public ServerTransport {
   const TransportStats& stats() const override { return stats_; }
 
  private:
-  ZmqServer(EventLoop& loop, zmq::socket_t socket, std::string endpoint);
+  ZmqServer(EventLoop& loop, zmq::socket_t socket, std::string endpoint, std::string domain);
   void onReadable();
 
   EventLoop& loop_;
   zmq::socket_t socket_;
   std::string endpoint_;
+  std::string domain_;  // its ZAP domain with CURVE; empty without
   Handler handler_;
   TransportStats stats_;
   // Shared with callbacks posted to the loop so they can tell the transport is gone.
@@ -55,7 +78,8 @@ class ZmqServer final : public ServerTransport {
 class ZmqClient final : public ClientTransport {
  public:
   static Result<std::unique_ptr<ZmqClient>> create(EventLoop& loop, const std::string& endpoint,
-                                                   const std::string& identity);
+                                                   const std::string& identity,
+                                                   const CurveClientKeys* curve = nullptr);
   ~ZmqClient() override;
 
   void setHandler(Handler handler) override { handler_ = std::move(handler); }
