@@ -40,6 +40,7 @@ using namespace agora::agent;
 
 struct Flags {
   std::string master, workDir, http, resources, attributes, hostname, executorPath, logDir;
+  std::string curveKey, masterPublicKey;
   DurationFlag retryMin{std::chrono::seconds(10)}, retryMax{std::chrono::minutes(10)};
   std::string isolation, cgroupsRoot, allowedHostPaths;
   std::string recover = "reconnect", bootIdFile = "/proc/sys/kernel/random/boot_id";
@@ -274,7 +275,19 @@ int run(const Flags& flags) {
 
   EventLoop loop;
   std::string identity = randomIdentity("agent");
-  auto master = zk::MasterConnection::create(loop, flags.master, identity);
+  std::optional<CurveClientKeys> curve;
+  if (!flags.curveKey.empty() || !flags.masterPublicKey.empty()) {
+    auto pair = readCurveKeyPair(flags.curveKey);
+    auto serverKey = readCurvePublicKey(flags.masterPublicKey);
+    if (flags.curveKey.empty() || flags.masterPublicKey.empty() || !pair || !serverKey) {
+      LOG(ERROR) << "--curve-key and --master-public-key go together: "
+                 << (!pair ? pair.error().message
+                           : !serverKey ? serverKey.error().message : "give both");
+      return 2;
+    }
+    curve = CurveClientKeys{*pair, *serverKey};
+  }
+  auto master = zk::MasterConnection::create(loop, flags.master, identity, seconds(10), curve);
   if (Status s = paths::makeExecutorSocketDir(workDir); !s) {
     LOG(ERROR) << s.error().message;
     return 1;
@@ -417,6 +430,11 @@ int main(int argc, char** argv) {
                                                 "sandboxes, containers, executor socket")(
       "http", agora::po::value(&f.http)->default_value(""),
       "HTTP API address HOST:PORT (empty: none)")(
+      "curve-key", agora::po::value(&f.curveKey)->default_value(""),
+      "this agent's CurveZMQ key pair (agora keygen; its .pub in the master's "
+      "--credentials agents/): the link to the master is encrypted")(
+      "master-public-key", agora::po::value(&f.masterPublicKey)->default_value(""),
+      "with --curve-key: the master's public key file; no other master is talked to")(
       "resources", agora::po::value(&f.resources)->default_value(""),
       "override detected resources, e.g. 'cpus:4;mem:8192;ports:[31000-32000]'; "
       "NAME(ROLE):VALUE reserves statically for ROLE, e.g. 'cpus(eng):2;cpus:6'")(

@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -274,6 +275,7 @@ class LagSampler {
 int run(int argc, char** argv) {
   po::options_description options("Options");
   int agents = 0, tasks = 0, threads = 0, sseClients = 0;
+  bool curve = false;
   double rate = 0;
   std::string agentResources, taskResources, masterBinary;
   options.add_options()
@@ -284,6 +286,7 @@ int run(int argc, char** argv) {
       ("task-resources", po::value(&taskResources)->default_value("cpus:0.1;mem:32"), "each task's resources")
       ("master-binary", po::value(&masterBinary)->default_value(selfDirectory() + "/agora-master"), "agora-master to start")
       ("sse-clients", po::value(&sseClients)->default_value(0), "clients following GET /api/v1/events")
+      ("curve", po::bool_switch(&curve), "CurveZMQ on every link (the master with --curve-key and --credentials)")
       ("rate", po::value(&rate)->default_value(0), "launches per second at most (0: as fast as the master takes them)");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, "usage: agora-bench-launch [--agents N] [--tasks M]", options, vm);
@@ -306,6 +309,21 @@ int run(int argc, char** argv) {
   SpawnOptions spawnOptions;
   spawnOptions.argv = {masterBinary, "--work-dir", work, "--http", "127.0.0.1:" + std::to_string(httpPort),
                        "--listen", endpoint, "--log-dir", work + "/logs"};
+  // With --curve: one key for all simulated agents, one for the scheduler.
+  std::optional<CurveClientKeys> agentKeys, schedulerKeys;
+  if (curve) {
+    std::filesystem::create_directories(work + "/keys/agents");
+    std::filesystem::create_directories(work + "/keys/frameworks");
+    CurveKeyPair master = *generateCurveKeyPair(), agent = *generateCurveKeyPair(),
+                 scheduler = *generateCurveKeyPair();
+    CHECK(writeCurveKeyPair(work + "/keys/master", master));
+    CHECK(writeCurveKeyPair(work + "/keys/agents/sim", agent));
+    CHECK(writeCurveKeyPair(work + "/keys/frameworks/bench", scheduler));
+    spawnOptions.argv.insert(spawnOptions.argv.end(), {"--curve-key", work + "/keys/master.key",
+                                                       "--credentials", work + "/keys"});
+    agentKeys = CurveClientKeys{agent, master.publicKey};
+    schedulerKeys = CurveClientKeys{scheduler, master.publicKey};
+  }
   spawnOptions.stdoutPath = work + "/master.out";
   spawnOptions.stderrPath = work + "/master.err";
   spawnOptions.dieWithParent = true;
@@ -317,7 +335,9 @@ int run(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 
-  SimAgents sim(SimAgentsOptions{endpoint, agents, threads, *agentRes});
+  SimAgentsOptions simOptions{endpoint, agents, threads, *agentRes};
+  simOptions.curve = agentKeys;
+  SimAgents sim(simOptions);
   auto registerStart = SteadyClock::now();
   sim.start();
   while (sim.registered() < agents) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -327,7 +347,8 @@ int run(int argc, char** argv) {
   auto followers = std::make_unique<SseClients>(httpAddress, sseClients);
   LagSampler lag(httpAddress);
   EventLoop loop;
-  auto client = ZmqClient::create(loop, endpoint, randomIdentity("sched"));
+  auto client = ZmqClient::create(loop, endpoint, randomIdentity("sched"),
+                                 schedulerKeys ? &*schedulerKeys : nullptr);
   CHECK(client.has_value());
   BenchScheduler scheduler(loop, **client, tasks, *taskRes, rate);
   double loopCpuBefore = cpuSeconds(*master, *master), masterCpuBefore = cpuSeconds(*master);
@@ -347,12 +368,12 @@ int run(int argc, char** argv) {
   followers.reset();
   auto lagMs = lag.samples();
   std::printf("launch agents=%d tasks=%d rate=%.0f launches_per_s=%.0f first_offer_ms_p50=%.2f first_offer_ms_p99=%.2f"
-              " register_all_ms=%.0f finished=%d failed=%d sse_clients=%d events_per_s=%.0f"
+              " register_all_ms=%.0f finished=%d failed=%d curve=%d sse_clients=%d events_per_s=%.0f"
               " loop_lag_ms_p50=%.2f loop_lag_ms_max=%.2f loop_cpu_us_per_launch=%.1f"
               " master_cpu_s=%.1f bench_cpu_s=%.1f\n",
               agents, tasks, rate, seconds > 0 ? scheduler.finished() / seconds : 0.0,
               percentile(firstOffer, 0.5), percentile(firstOffer, 0.99), registerMs,
-              scheduler.finished(), scheduler.failed(), sseClients,
+              scheduler.finished(), scheduler.failed(), curve ? 1 : 0, sseClients,
               sseClients > 0 && seconds > 0 ? static_cast<double>(events) / sseClients / seconds : 0.0,
               percentile(lagMs, 0.5), percentile(lagMs, 1.0),
               scheduler.finished() > 0 ? loopCpu * 1e6 / scheduler.finished() : 0.0, masterCpu,

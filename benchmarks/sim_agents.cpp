@@ -124,7 +124,8 @@ void SimAgents::runShard(Shard& shard) {
   };
   for (auto& agent : shard.agents) {
     auto client = ZmqClient::create(shard.loop, options_.masterEndpoint,
-                                    "simagent-" + std::to_string(agent.index));
+                                    "simagent-" + std::to_string(agent.index),
+                                    options_.curve ? &*options_.curve : nullptr);
     CHECK(client.has_value()) << client.error().message;
     agent.client = std::move(*client);
     Shard::Agent* self = &agent;

@@ -7,10 +7,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/zmq_transport.hpp"
 #include "common/resources.hpp"
 #include "schemas/master_agent.capnp.h"
 
@@ -40,6 +42,8 @@ struct SimAgentsOptions {
   int firstIndex = 0;
   // Counters to update instead of this object's own; must outlive it.
   SimCounters* counters = nullptr;
+  // CurveZMQ: every agent's key pair and the master's key (none: plain links).
+  std::optional<CurveClientKeys> curve{};
 };
 
 class SimAgents {

@@ -16,6 +16,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/zmq_transport.hpp"
+#include "master/credentials.hpp"
 #include "master/events/event_stream.hpp"
 #include "master/http_api.hpp"
 #include "master/allocator/hierarchical_allocator.hpp"
@@ -114,6 +115,7 @@ master::Leadership::Takeover takeoverFrom(master::ZkRegistry& registry, master::
 
 int run(int argc, char** argv) {
   std::string workDir, httpAddress, listen, logDir, zkUrl, minAllocatable, registryKind;
+  std::string curveKey, credentials;
   // Every duration flag takes the shared syntax (common/duration.hpp).
   using namespace std::chrono_literals;
   DurationFlag pingInterval{2s}, heartbeatInterval{5s}, reregisterTimeout{10min},
@@ -130,6 +132,12 @@ int run(int argc, char** argv) {
       "HTTP API address HOST:PORT")("listen",
                                     po::value(&listen)->default_value("tcp://127.0.0.1:5055"),
                                     "ZeroMQ endpoint for agents and schedulers")(
+      "curve-key", po::value(&curveKey)->default_value(""),
+      "this master's CurveZMQ key pair (agora keygen): every link is encrypted and only the "
+      "keys in --credentials connect")(
+      "credentials", po::value(&credentials)->default_value(""),
+      "with --curve-key: directory of agents/NAME.pub and frameworks/NAME.pub, the keys "
+      "allowed to connect")(
       "agent-ping-interval", po::value(&pingInterval)->default_value(pingInterval, "2s"),
       "time between pings to each agent")(
       "agent-max-missed-pings", po::value(&options.agentMaxMissedPings)->default_value(5),
@@ -238,7 +246,12 @@ int run(int argc, char** argv) {
 
   int signalFd = blockStopSignals();
   EventLoop loop;
-  auto transport = ZmqServer::create(loop, listen);
+  auto curve = master::loadCurveCredentials(curveKey, credentials);
+  if (!curve) {
+    std::cerr << "agora-master: " << curve.error().message << std::endl;
+    return 2;
+  }
+  auto transport = ZmqServer::create(loop, listen, *curve ? &**curve : nullptr);
   if (!transport) {
     LOG(ERROR) << transport.error().message;
     return 1;
@@ -276,6 +289,17 @@ int run(int argc, char** argv) {
   // Outlives the master (which updates it) and the HTTP server (which serves it).
   Metrics metrics;
   HeapTrimmer heapTrimmer(loop, metrics, "master");
+  // CurveZMQ handshakes the transport refused (unknown keys; the log names
+  // their addresses), brought into /metrics each second.
+  prometheus::Counter& refused = metrics.counter(
+      "agora_master_refused_handshakes_total",
+      "CurveZMQ handshakes refused before any message: unknown keys or plain clients");
+  uint64_t refusedSeen = 0;
+  EventLoop::TimerId refusedTimer = loop.addPeriodic(std::chrono::seconds(1), [&] {
+    uint64_t now = (*transport)->refusedHandshakes();
+    if (now > refusedSeen) refused.Increment(static_cast<double>(now - refusedSeen));
+    refusedSeen = now;
+  });
   master::Master master(loop, leadership ? leadership->transport() : **transport, options,
                         metrics);
   master::HttpApi api(master.snapshotCell(), loop, master);
@@ -321,6 +345,7 @@ int run(int argc, char** argv) {
   LOG(INFO) << "agora-master " << master.id() << ": HTTP on " << (*server)->address()
             << ", agents and schedulers on " << (*transport)->endpoint();
   loop.run();
+  loop.cancelTimer(refusedTimer);
   (*server)->stop();
   loop.removeFd(signalFd);
   close(signalFd);

@@ -12,8 +12,10 @@ namespace agora::zk {
 Result<std::unique_ptr<MasterConnection>> MasterConnection::create(EventLoop& loop,
                                                                    const std::string& address,
                                                                    const std::string& identity,
-                                                                   Duration zkSessionTimeout) {
+                                                                   Duration zkSessionTimeout,
+                                                                   std::optional<CurveClientKeys> curve) {
   std::unique_ptr<MasterConnection> connection(new MasterConnection(loop, identity));
+  connection->curve_ = std::move(curve);
   if (!isZkUrl(address)) {
     connection->configured_ = address;
     if (Status s = connection->connect(address); !s) return makeError(s.error());
@@ -41,7 +43,7 @@ MasterConnection::~MasterConnection() {
 }
 
 Status MasterConnection::connect(const std::string& endpoint) {
-  auto client = ZmqClient::create(loop_, endpoint, identity_);
+  auto client = ZmqClient::create(loop_, endpoint, identity_, curve_ ? &*curve_ : nullptr);
   if (!client) return makeError(client.error());
   client_ = std::move(*client);
   client_->setHandler([this](std::string_view protocol, std::string_view payload) {

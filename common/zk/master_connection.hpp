@@ -10,12 +10,14 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/event_loop.hpp"
 #include "common/lifetime.hpp"
 #include "common/result.hpp"
 #include "common/transport.hpp"
+#include "common/zmq_transport.hpp"
 #include "common/zk/election.hpp"
 
 namespace agora::zk {
@@ -30,7 +32,8 @@ class MasterConnection final : public ClientTransport {
   static Result<std::unique_ptr<MasterConnection>> create(EventLoop& loop,
                                                           const std::string& address,
                                                           const std::string& identity,
-                                                          Duration zkSessionTimeout = seconds(10));
+                                                          Duration zkSessionTimeout = seconds(10),
+                                                          std::optional<CurveClientKeys> curve = {});
   ~MasterConnection() override;
 
   // Runs on the loop each time the connection moves to a leader (the first
@@ -67,6 +70,9 @@ class MasterConnection final : public ClientTransport {
   std::function<void()> onConnected_;
   std::string leaderId_;    // the leader followed now (zk:// only)
   std::string configured_;  // the fixed endpoint given to create() (not zk://)
+  // Every master shares one server key (an HA set is one service to its
+  // clients): the pair and the pinned key apply to whichever master leads.
+  std::optional<CurveClientKeys> curve_;
   LifetimeGuard lifetime_;
   std::unique_ptr<ClientTransport> client_;
   std::unique_ptr<ZkSession> session_;

@@ -189,7 +189,8 @@ void Cluster::startMaster(std::vector<std::string> extraFlags) {
   if (!up) throw std::runtime_error("master did not become healthy; see " + root_ + "/master.err");
 }
 
-int Cluster::startAgent(const std::string& resources, std::vector<std::string> extraFlags) {
+int Cluster::startAgent(const std::string& resources, std::vector<std::string> extraFlags,
+                        bool awaitRegistration) {
   int index = static_cast<int>(agents_.size());
   uint16_t port = freePort();
   agentHttpPorts_.push_back(port);
@@ -205,6 +206,7 @@ int Cluster::startAgent(const std::string& resources, std::vector<std::string> e
   size_t before = masterGet("/api/v1/agents").value("agents", nlohmann::json::array()).size();
   agentArgvs_.push_back(argv);
   agents_.push_back(startProcess(name, argv));
+  if (!awaitRegistration) return index;
   bool registered = eventually([&] {
     return masterGet("/api/v1/agents").value("agents", nlohmann::json::array()).size() > before;
   });

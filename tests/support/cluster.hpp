@@ -57,8 +57,9 @@ class Cluster {
   // may override them.
   void startMaster(std::vector<std::string> extraFlags = {});
   // Starts an agent; returns its index. Waits until the master lists it.
+  // Waits for it to register (throws past 15 s) unless `awaitRegistration` is false.
   int startAgent(const std::string& resources = "cpus:2;mem:1024;disk:1024;ports:[31000-31100]",
-                 std::vector<std::string> extraFlags = {});
+                 std::vector<std::string> extraFlags = {}, bool awaitRegistration = true);
   Child& agent(int index) { return *agents_.at(index); }
   // Starts agent `index` again, as before, on its work dir (it recovers
   // there). REQUIRES: the old process has exited.
