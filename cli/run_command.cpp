@@ -115,6 +115,13 @@ Status resolveVolume(RunOptions& options, const GlobalOptions& global) {
 int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   auto options = parseRunOptions(args, global);
   if (!options) return fail(options.error());
+  std::optional<CurveClientKeys> curve;
+  if (!options->curveKey.empty() || !options->masterPublicKey.empty()) {
+    auto pair = readCurveKeyPair(options->curveKey);
+    auto master = readCurvePublicKey(options->masterPublicKey);
+    if (!pair || !master) return fail(!pair ? pair.error() : master.error());
+    curve = CurveClientKeys{*pair, *master};
+  }
   if (options->help) return 0;
   if (!options->volumeId.empty()) {
     if (Status s = resolveVolume(*options, global); !s) return fail(s.error());
@@ -160,6 +167,7 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   driverOptions.framework.offerConstraints = options->constraints;
   // A detached task outlives this command with its framework; `agora kill` ends it.
   if (options->detach) driverOptions.framework.failoverTimeoutSec = kDetachFailoverTimeoutSec;
+  driverOptions.curve = curve;
   auto driver = sdk::SchedulerDriver::create(scheduler, driverOptions);
   if (!driver) {
     close(signalFd);

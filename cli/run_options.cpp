@@ -148,6 +148,10 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "constraint", po::value<std::vector<std::string>>()->composing(),
       "only agents whose attributes satisfy it (repeatable): ATTR=V, ATTR!=V, ATTR~REGEX, "
       "ATTR!~REGEX, ATTR, !ATTR")(
+      "curve-key", po::value<std::string>(&out.curveKey),
+      "the framework's CurveZMQ key pair (agora keygen), for a master with --credentials")(
+      "master-public-key", po::value<std::string>(&out.masterPublicKey),
+      "with --curve-key: the master's public key file")(
       "timeout",
       po::value<DurationFlag>()->default_value(DurationFlag{out.timeout},
                                                formatDuration(out.timeout)),

@@ -26,6 +26,8 @@ struct RunOptions {
   std::string volumeId;                // --volume-id: a persistent volume to mount
   std::string volumePath;              // its PATH part, checked against the volume's
   bool detach = false;                 // --detach: leave the task running, exit once it runs
+  // --curve-key / --master-public-key: a CurveZMQ link to the master.
+  std::string curveKey, masterPublicKey;
   bool help = false;                   // usage printed
 };
 

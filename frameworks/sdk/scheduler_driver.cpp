@@ -9,8 +9,8 @@ namespace agora::sdk {
 Result<std::unique_ptr<SchedulerDriver>> SchedulerDriver::create(Scheduler& scheduler,
                                                                  DriverOptions options) {
   auto loop = std::make_unique<EventLoop>(RealClock::instance());
-  auto client =
-      zk::MasterConnection::create(*loop, options.masterEndpoint, randomIdentity("sched"));
+  auto client = zk::MasterConnection::create(*loop, options.masterEndpoint,
+                                             randomIdentity("sched"), seconds(10), options.curve);
   if (!client) return makeError(client.error().withContext("cannot start the scheduler driver"));
   std::unique_ptr<SchedulerDriver> driver(
       new SchedulerDriver(scheduler, std::move(options), std::move(loop)));

@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/zmq_transport.hpp"
 #include "common/clock.hpp"
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
@@ -53,6 +54,9 @@ struct DriverOptions {
   Duration subscribeRetry = seconds(1);
   // Used until SUBSCRIBED carries the master's interval.
   double defaultHeartbeatIntervalSec = 5.0;
+  // CurveZMQ: the framework's key pair (its .pub in the master's
+  // --credentials frameworks/) and the master's public key. None: plain.
+  std::optional<CurveClientKeys> curve{};
 };
 
 class SchedulerDriver {

@@ -22,8 +22,10 @@ class CurveClusterTest : public ::testing::Test {
  protected:
   CurveClusterTest() : keys_(cluster_.root() + "/keys") {
     std::filesystem::create_directories(keys_ + "/agents");
-    for (const std::string& prefix :
-         {keys_ + "/master", keys_ + "/agents/rack1-07", keys_ + "/rogue", keys_ + "/other"}) {
+    std::filesystem::create_directories(keys_ + "/frameworks");
+    for (const std::string& prefix : {keys_ + "/master", keys_ + "/agents/rack1-07",
+                                      keys_ + "/frameworks/ops", keys_ + "/rogue",
+                                      keys_ + "/other"}) {
       EXPECT_TRUE(writeCurveKeyPair(prefix, *generateCurveKeyPair()));
     }
     cluster_.startMaster({"--curve-key", keys_ + "/master.key", "--credentials", keys_});
@@ -81,6 +83,36 @@ TEST_F(CurveClusterTest, OnlyAnAgentWithAKnownKeyRegisters) {
   // Nothing the others sent reached the master's handlers: one registration in all.
   EXPECT_EQ(metric("type=\"registerAgent\"\\}"), 1);
   EXPECT_EQ(agents(), 1u);
+}
+
+TEST_F(CurveClusterTest, AFrameworkWithAKnownKeyRunsATaskAndOneWithoutIsNeverHeard) {
+  cluster_.startAgent("cpus:2;mem:1024", agentKeys(keys_ + "/agents/rack1-07.key",
+                                                   keys_ + "/master.pub"));
+  auto run = [&](std::vector<std::string> extra, const std::string& timeout, std::string* err) {
+    std::vector<std::string> argv = {binPath("agora"), "--master", cluster_.masterHttp(),
+                                     "--scheduler-endpoint", cluster_.masterEndpoint(), "run",
+                                     "--timeout", timeout};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.insert(argv.end(), {"--", "echo over curve"});
+    std::string out;
+    int code = cluster_.runCommand(argv, &out, err);
+    return code == 0 ? out : "exit " + std::to_string(code);
+  };
+  std::string err;
+  EXPECT_EQ(run({"--curve-key", keys_ + "/frameworks/ops.key", "--master-public-key",
+                 keys_ + "/master.pub"},
+                "30s", &err),
+            "over curve\n")
+      << err;
+  // 125: no offer came (kExitRunFailed); the master never heard these two.
+  EXPECT_EQ(run({}, "2s", &err), "exit 125") << err;
+  EXPECT_NE(err.find("did not answer"), std::string::npos) << err;
+  EXPECT_EQ(run({"--curve-key", keys_ + "/rogue.key", "--master-public-key",
+                 keys_ + "/master.pub"},
+                "2s", &err),
+            "exit 125")
+      << err;
+  EXPECT_TRUE(eventually([&] { return refusedHandshakes() >= 1; }));
 }
 
 TEST_F(CurveClusterTest, TheMasterRefusesToStartWithHalfItsCredentials) {
