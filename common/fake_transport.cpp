@@ -24,6 +24,7 @@ void FakeNetwork::deliverToServer(const std::string& endpoint, const std::string
         auto it = servers_.find(endpoint);
         if (it == servers_.end() || cutOff_.count(from)) return;
         it->second->stats_.framesIn++;
+        it->second->current_ = from;
         if (it->second->handler_) it->second->handler_(from, protocol, payload);
       }));
 }

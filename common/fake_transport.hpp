@@ -48,6 +48,14 @@ class FakeServer final : public ServerTransport {
   FakeServer(FakeNetwork& network, std::string endpoint);
   ~FakeServer() override;
   void setHandler(Handler handler) override { handler_ = std::move(handler); }
+  std::string principal() const override {
+    auto it = principals_.find(current_);
+    return it == principals_.end() ? std::string() : it->second;
+  }
+  // As an authenticating transport would: frames from `peer` carry `principal`.
+  void setPrincipal(const std::string& peer, const std::string& principal) {
+    principals_[peer] = principal;
+  }
   bool send(const std::string& peer, std::string_view protocol, std::string_view payload) override;
   std::string endpoint() const override { return endpoint_; }
   const TransportStats& stats() const override { return stats_; }
@@ -58,6 +66,8 @@ class FakeServer final : public ServerTransport {
   std::string endpoint_;
   Handler handler_;
   TransportStats stats_;
+  std::map<std::string, std::string> principals_;  // by peer
+  std::string current_;                            // peer of the frame being handled
 };
 
 class FakeClient final : public ClientTransport {

@@ -38,6 +38,10 @@ class ServerTransport {
       std::function<void(const std::string& peer, std::string_view protocol, std::string_view payload)>;
   virtual ~ServerTransport() = default;
   virtual void setHandler(Handler handler) = 0;
+  // Inside the handler: the authenticated principal the frame came from
+  // (CurveZMQ's ZAP user id, e.g. "agent:rack1-07"); empty on links without
+  // authentication.
+  virtual std::string principal() const { return {}; }
   // False when the peer is unknown or its queue is full (the message is dropped).
   virtual bool send(const std::string& peer, std::string_view protocol, std::string_view payload) = 0;
   virtual std::string endpoint() const = 0;
@@ -49,6 +53,10 @@ class ClientTransport {
   using Handler = std::function<void(std::string_view protocol, std::string_view payload)>;
   virtual ~ClientTransport() = default;
   virtual void setHandler(Handler handler) = 0;
+  // Inside the handler: the authenticated principal the frame came from
+  // (CurveZMQ's ZAP user id, e.g. "agent:rack1-07"); empty on links without
+  // authentication.
+  virtual std::string principal() const { return {}; }
   // Queues the message; delivery happens once connected. False if dropped.
   virtual bool send(std::string_view protocol, std::string_view payload) = 0;
   virtual const std::string& identity() const = 0;

@@ -215,8 +215,18 @@ void ZmqServer::onReadable() {
       LOG_EVERY_N(WARNING, 100) << "dropping a frame from a peer whose identity is not printable";
       return;
     }
-    if (handler_)
+    if (!domain_.empty()) {
+      // ZAP's user id for the connection, carried by each of its messages.
+      try {
+        const char* user = parts[2].gets("User-Id");
+        principal_ = user != nullptr ? user : "";
+      } catch (const zmq::error_t&) {
+        principal_.clear();
+      }
+    }
+    if (handler_) {
       handler_(parts[0].to_string(), parts[1].to_string_view(), parts[2].to_string_view());
+    }
   });
   // More may be waiting: come back after other work.
   if (more) {

@@ -133,12 +133,12 @@ void Master::onAgentFrame(const std::string& peer, std::string_view payload) {
     const char* type = agentMessageName(which);
     if (which == AgentEnvelope::REGISTER_AGENT) {
       metrics_.messageIn(kAgentProtocol, type);
-      agents_->onRegister(peer, envelope.getRegisterAgent());
+      agents_->onRegister(peer, transport_.principal(), envelope.getRegisterAgent());
       return;
     }
     if (which == AgentEnvelope::REREGISTER_AGENT) {
       metrics_.messageIn(kAgentProtocol, type);
-      agents_->onReregister(peer, envelope.getReregisterAgent());
+      agents_->onReregister(peer, transport_.principal(), envelope.getReregisterAgent());
       return;
     }
     const Agent* agent = agents_->byPeer(peer);

@@ -67,6 +67,7 @@ class GatedTransport final : public ServerTransport {
     return inner_.send(peer, protocol, payload);
   }
   std::string endpoint() const override { return inner_.endpoint(); }
+  std::string principal() const override { return inner_.principal(); }
   const TransportStats& stats() const override { return inner_.stats(); }
 
  private:

@@ -47,6 +47,9 @@ struct RegisteredAgent {
   # pruned past --registry-max-agent-age, oldest first past
   # --registry-max-agent-count; a pruned agent that returns is not recognised.
   goneTime @8 :Float64;
+  # The CurveZMQ principal ("agent:NAME") whose key first registered it;
+  # empty on a master without credentials. Another key never speaks for it.
+  principal @9 :Text;
 }
 
 struct RegisteredFramework {

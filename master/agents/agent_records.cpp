@@ -49,6 +49,7 @@ AgentRecord Agents::recordOf(const Agent& agent) const {
   record.resources = agent.total;
   record.attributes = agent.attributes;
   record.registeredTime = agent.registeredTime;
+  record.principal = agent.principal;
   if (agent.status == AgentStatus::kUnreachable) {
     record.state = AgentRecordState::kUnreachable;
     record.unreachableTime = agent.unreachableTime;
@@ -95,6 +96,7 @@ void Agents::recover(const RegistryContents& contents) {
     }
     agent.attributes = record.attributes;
     agent.registeredTime = record.registeredTime;
+    agent.principal = record.principal;
     bool admitted = record.state == AgentRecordState::kAdmitted;
     agent.status = admitted ? AgentStatus::kRecovering : AgentStatus::kUnreachable;
     // Records written before the time was kept count from this start.

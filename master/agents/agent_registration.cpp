@@ -92,7 +92,8 @@ void Agents::sendRegistered(const Agent& agent, bool reregistered) {
   sendDestroyedVolumes(agent);
 }
 
-void Agents::onRegister(const std::string& peer, schema::RegisterAgent::Reader message) {
+void Agents::onRegister(const std::string& peer, const std::string& principal,
+                        schema::RegisterAgent::Reader message) {
   std::string hostname = message.getHostname();
   auto total = reportedTotal(Resources::fromCapnp(message.getResources()));
   KeyValues attributes = fromCapnp(message.getAttributes());
@@ -111,6 +112,7 @@ void Agents::onRegister(const std::string& peer, schema::RegisterAgent::Reader m
   Agent agent;
   agent.id = ctx_.masterId + "-S" + std::to_string(nextNumber_++);
   agent.peer = peer;
+  agent.principal = principal;
   agent.hostname = hostname.empty() ? peer : hostname;
   agent.url = url;
   agent.total = std::move(*total);
@@ -140,7 +142,8 @@ void Agents::admit(Agent agent) {
   ctx_.scheduleAllocation();
 }
 
-void Agents::onReregister(const std::string& peer, schema::ReregisterAgent::Reader message) {
+void Agents::onReregister(const std::string& peer, const std::string& principal,
+                          schema::ReregisterAgent::Reader message) {
   std::string agentId = message.getAgentId();
   std::string hostname = message.getHostname();
   auto total = reportedTotal(Resources::fromCapnp(message.getResources()));
@@ -173,6 +176,15 @@ void Agents::onReregister(const std::string& peer, schema::ReregisterAgent::Read
     return;
   }
   Agent* agent = findMutable(agentId);
+  if (agent != nullptr && !agent->principal.empty() && agent->principal != principal) {
+    // Bound to the key that first registered it: another key (another
+    // agent's, or none) never takes it over.
+    ctx_.reject("agent_key_mismatch",
+                "agent " + agentId + " re-registering from " + peer + " as " +
+                    (principal.empty() ? "no principal" : principal) + "; it belongs to " +
+                    agent->principal);
+    return;
+  }
   auto attemptBytes = message.getAttempt();
   std::string attempt(reinterpret_cast<const char*>(attemptBytes.begin()), attemptBytes.size());
   uint64_t attemptSeq = message.getAttemptSeq();
@@ -221,6 +233,7 @@ void Agents::onReregister(const std::string& peer, schema::ReregisterAgent::Read
   offers_.rescindAllOnAgent(agentId, "agent_reregistered");
   if (!agent->peer.empty() && agent->peer != peer) peers_.erase(agent->peer);
   agent->peer = peer;
+  if (agent->principal.empty()) agent->principal = principal;
   peers_[peer] = agentId;
   agent->hostname = hostname.empty() ? peer : hostname;
   agent->url = url;

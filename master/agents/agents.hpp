@@ -53,8 +53,11 @@ class Agents : public AgentDirectory {
   const Agent* byPeer(const std::string& peer) const;
 
   // agent_registration.cpp
-  void onRegister(const std::string& peer, schema::RegisterAgent::Reader message);
-  void onReregister(const std::string& peer, schema::ReregisterAgent::Reader message);
+  // `principal`: the transport's authenticated sender (empty without CURVE).
+  void onRegister(const std::string& peer, const std::string& principal,
+                  schema::RegisterAgent::Reader message);
+  void onReregister(const std::string& peer, const std::string& principal,
+                    schema::ReregisterAgent::Reader message);
 
   // agent_liveness.cpp
   void onPong(const std::string& peer);

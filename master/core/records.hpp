@@ -25,6 +25,9 @@ struct Agent {
   std::string peer;  // transport identity the agent talks from
   std::string hostname;
   std::string url;  // the agent's HTTP API
+  // The authenticated key (CurveZMQ principal) that first registered it,
+  // persisted; empty without credentials. No other key speaks for it.
+  std::string principal;
   Resources total;  // as the agent reports it (static reservations included)
   // Dynamic reservations on it (each resource reserved, dynamic): the
   // registry's copy is authoritative; the allocator's view of the agent is

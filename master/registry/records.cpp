@@ -71,6 +71,7 @@ Status decodeAgent(const std::string& key, schema::RegisteredAgent::Reader in,
   record.registeredTime = in.getRegisteredTime();
   record.unreachableTime = in.getUnreachableTime();
   record.goneTime = in.getGoneTime();
+  record.principal = in.getPrincipal();
   if (auto same = expectKey(key, record.id); !same) return same;
   contents.agents[key] = std::move(record);
   return {};
@@ -237,6 +238,7 @@ Mutation putAgent(const AgentRecord& record) {
             out.setRegisteredTime(record.registeredTime);
             out.setUnreachableTime(record.unreachableTime);
             out.setGoneTime(record.goneTime);
+            out.setPrincipal(record.principal);
           })};
 }
 

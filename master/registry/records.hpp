@@ -27,6 +27,7 @@ struct AgentRecord {
   double registeredTime = 0;
   double unreachableTime = 0;
   double goneTime = 0;  // wall seconds it was removed (kGone); 0 otherwise
+  std::string principal;  // the key that first registered it; empty without CURVE
 };
 
 struct FrameworkRecord {

@@ -128,5 +128,33 @@ TEST_F(MasterTest, ARestartedAgentIsHeardOnceItsOldConnectionIsGoneOrSilent) {
   EXPECT_EQ(agentState(id).status, AgentStatus::kRegistered);
 }
 
+TEST_F(MasterTest, AnAgentIdBelongsToTheKeyThatRegisteredIt) {
+  server_->setPrincipal("agent-a", "agent:rack1-07");
+  server_->setPrincipal("agent-b", "agent:rack2-01");
+  server_->setPrincipal("agent-a2", "agent:rack1-07");
+  auto a = agent("agent-a", "cpus:1;mem:1024");
+  const std::string id = a->agentId;
+  EXPECT_EQ(agentState(id).principal, "agent:rack1-07");
+  a.reset();  // its connection is gone: only the key stands in the way
+
+  // Another agent's key, and no key at all, claim the ID: refused.
+  FakeAgent other(network_, "agent-b");
+  other.reregister(id, "cpus:64;mem:1048576", {});
+  FakeAgent plain(network_, "agent-plain");
+  plain.reregister(id, "cpus:64;mem:1048576", {});
+  settle();
+  EXPECT_EQ(rejected("agent_key_mismatch"), 2u);
+  EXPECT_EQ(agentState(id).peer, "agent-a");
+  EXPECT_TRUE(other.agentId.empty());
+  EXPECT_TRUE(plain.agentId.empty());
+
+  // The agent itself, restarted (a new connection, the same key), is heard.
+  FakeAgent restarted(network_, "agent-a2");
+  restarted.reregister(id, "cpus:1;mem:1024", {});
+  settle();
+  EXPECT_EQ(agentState(id).peer, "agent-a2");
+  EXPECT_EQ(restarted.agentId, id);
+}
+
 }  // namespace
 }  // namespace agora::master::testing

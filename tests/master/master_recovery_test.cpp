@@ -509,5 +509,20 @@ TEST_F(CompletedTaskRecoveryTest, ALargeFlushIsSplitIntoBoundedWrites) {
   EXPECT_EQ(registrar_->recovered().tasks.size(), 2u);  // within the bound of 2 per framework
 }
 
+TEST_F(MasterRecoveryTest, AnAgentStaysBoundToItsKeyAcrossARestart) {
+  server_->setPrincipal("agent-a", "agent:rack1-07");
+  server_->setPrincipal("agent-b", "agent:rack2-01");
+  auto a = agent("agent-a", "cpus:1;mem:1024");
+  const std::string id = a->agentId;
+  a.reset();
+  restart();
+  FakeAgent other(network_, "agent-b");
+  other.reregister(id, "cpus:64;mem:1048576", {});
+  settle();
+  EXPECT_EQ(rejected("agent_key_mismatch"), 1u);
+  EXPECT_EQ(agentState(id).status, AgentStatus::kRecovering);
+  EXPECT_TRUE(other.agentId.empty());
+}
+
 }  // namespace
 }  // namespace agora::master::testing
