@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <iostream>
-#include <sstream>
 
 #include "cli/global_options.hpp"
 #include "cli/offer_fit.hpp"
 #include "cli/run_options.hpp"
+#include "common/duration.hpp"
 
 namespace agora::cli {
 
@@ -16,12 +16,6 @@ namespace {
 constexpr double kRefuseUnfitSeconds = 1;
 // Once launched, offers are of no use to us.
 constexpr double kRefuseAfterLaunchSeconds = 3600;
-
-std::string formatSeconds(double s) {
-  std::ostringstream out;
-  out << s << "s";
-  return out.str();
-}
 
 }  // namespace
 
@@ -74,7 +68,7 @@ void RunScheduler::armTimeout(sdk::SchedulerDriver& driver) {
 }
 
 std::string RunScheduler::explainNoOffer() const {
-  std::string within = " within " + formatSeconds(toSeconds(offerTimeout_));
+  std::string within = " within " + secondsText(toSeconds(offerTimeout_)) + "s";
   if (!subscribed_) {
     return "the master at " + masterEndpoint_ + " did not answer" + within +
            " — is `agora dev` running? (set --scheduler-endpoint / AGORA_SCHEDULER_ENDPOINT)";

@@ -185,12 +185,12 @@ void CurveAuthenticator::start() {
                                   << " on " << domain << ": key " << (key.empty() ? "none" : key)
                                   << " is not allowed [" << google::COUNTER << " so far]";
       }
+      // version, request id, status code, status text, user id, metadata
+      std::string_view code = allowed ? "200" : "400";
+      std::string_view text = allowed ? "" : "unknown key";
       std::array<zmq::const_buffer, 6> reply = {
           zmq::buffer(request[0].to_string_view()), zmq::buffer(request[1].to_string_view()),
-          zmq::str_buffer(""), zmq::buffer(std::string_view(allowed ? "" : "unknown key")),
-          zmq::buffer(user), zmq::str_buffer("")};
-      std::string code = allowed ? "200" : "400";
-      reply[2] = zmq::buffer(code);
+          zmq::buffer(code), zmq::buffer(text), zmq::buffer(user), zmq::str_buffer("")};
       try {
         zmq::send_multipart(*socket, reply);
       } catch (const zmq::error_t& e) {

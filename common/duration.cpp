@@ -2,6 +2,7 @@
 
 #include <boost/program_options/value_semantic.hpp>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 
 namespace agora {
@@ -84,6 +85,12 @@ std::string formatDuration(Duration duration) {
     out += secs + "s";
   }
   return out;
+}
+
+std::string secondsText(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", seconds);
+  return text;
 }
 
 std::ostream& operator<<(std::ostream& out, const DurationFlag& flag) {

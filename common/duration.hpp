@@ -23,6 +23,8 @@ Result<Duration> parseDuration(std::string_view text);
 // The shortest form parseDuration reads back: "0s", "1h30m", "2.5s",
 // "500ms". Rounded to whole milliseconds; negative values print as "0s".
 std::string formatDuration(Duration duration);
+// A number of seconds as messages print it: "600", "0.5", "1e+06" (%g).
+std::string secondsText(double seconds);
 
 // A duration-valued Boost.Program_options flag:
 //   po::value<DurationFlag>(&flag)->default_value(DurationFlag{10min}, "10m")

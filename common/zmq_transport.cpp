@@ -194,6 +194,17 @@ void ZmqServer::allow(std::map<std::string, std::string> keys) {
   if (!domain_.empty()) CurveAuthenticator::instance().allow(domain_, std::move(keys));
 }
 
+std::string ZmqServer::principal() const {
+  if (domain_.empty() || current_ == nullptr) return {};
+  // ZAP's user id for the connection, carried by each of its messages.
+  try {
+    const char* user = current_->gets("User-Id");
+    return user != nullptr ? user : "";
+  } catch (const zmq::error_t&) {
+    return {};
+  }
+}
+
 uint64_t ZmqServer::refusedHandshakes() const {
   return domain_.empty() ? 0 : CurveAuthenticator::instance().refused(domain_);
 }
@@ -215,18 +226,11 @@ void ZmqServer::onReadable() {
       LOG_EVERY_N(WARNING, 100) << "dropping a frame from a peer whose identity is not printable";
       return;
     }
-    if (!domain_.empty()) {
-      // ZAP's user id for the connection, carried by each of its messages.
-      try {
-        const char* user = parts[2].gets("User-Id");
-        principal_ = user != nullptr ? user : "";
-      } catch (const zmq::error_t&) {
-        principal_.clear();
-      }
-    }
+    current_ = &parts[2];
     if (handler_) {
       handler_(parts[0].to_string(), parts[1].to_string_view(), parts[2].to_string_view());
     }
+    current_ = nullptr;
   });
   // More may be waiting: come back after other work.
   if (more) {

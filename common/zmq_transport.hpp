@@ -56,7 +56,7 @@ class ZmqServer final : public ServerTransport {
   uint64_t refusedHandshakes() const;
 
   void setHandler(Handler handler) override { handler_ = std::move(handler); }
-  std::string principal() const override { return principal_; }
+  std::string principal() const override;
   bool send(const std::string& peer, std::string_view protocol, std::string_view payload) override;
   // The bound endpoint, with the real port when bound to port 0.
   std::string endpoint() const override { return endpoint_; }
@@ -70,7 +70,8 @@ class ZmqServer final : public ServerTransport {
   zmq::socket_t socket_;
   std::string endpoint_;
   std::string domain_;     // its ZAP domain with CURVE; empty without
-  std::string principal_;  // of the frame being handled
+  // The frame being handled (its ZAP user id is read only when asked).
+  zmq::message_t* current_ = nullptr;
   Handler handler_;
   TransportStats stats_;
   // Shared with callbacks posted to the loop so they can tell the transport is gone.

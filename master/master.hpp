@@ -94,7 +94,6 @@ class Master {
  public:
   static constexpr Duration kAllocationPeriod = std::chrono::seconds(1);
   static constexpr Duration kGaugePeriod = std::chrono::seconds(1);
-  static constexpr double kTimedOutRefuseSeconds = OfferBook::kTimedOutRefuseSeconds;
   using OperatorKill = Tasks::OperatorKill;
 
   // Installs itself as the transport's handler and starts its timers; its

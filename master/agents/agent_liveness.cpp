@@ -6,8 +6,8 @@
 #include <glog/logging.h>
 
 #include <algorithm>
-#include <cstdio>
 
+#include "common/duration.hpp"
 #include "master/agents/agents.hpp"
 
 namespace agora::master {
@@ -82,9 +82,8 @@ void Agents::removeUnreachable() {
   }
   for (const std::string& id : expired) {
     Agent& agent = agents_.at(id);
-    char text[64];
-    std::snprintf(text, sizeof(text), "%g", toSeconds(options_.unreachableTimeout));
-    remove(agent, "it was unreachable for more than " + std::string(text) + " s");
+    remove(agent, "it was unreachable for more than " +
+                      secondsText(toSeconds(options_.unreachableTimeout)) + " s");
   }
   pruneGone();
 }

@@ -4,21 +4,10 @@
 
 #include <glog/logging.h>
 
-#include <cstdio>
-
+#include "common/duration.hpp"
 #include "master/agents/agents.hpp"
 
 namespace agora::master {
-
-namespace {
-
-std::string secondsText(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%g", value);
-  return text;
-}
-
-}  // namespace
 
 Agents::~Agents() {
   for (EventLoop::TimerId id : timers_) ctx_.loop.cancelTimer(id);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/duration.hpp"
 #include "master/frameworks/frameworks.hpp"
 
 namespace agora::master {
@@ -21,12 +22,6 @@ std::string utcText(double wallSeconds) {
   gmtime_r(&seconds, &parts);
   char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
-
-std::string secondsText(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%g", value);
   return text;
 }
 
