@@ -190,7 +190,7 @@ void Master::onSchedulerFrame(const std::string& peer, std::string_view payload)
     const char* type = callName(which);
     if (which == Call::SUBSCRIBE) {
       metrics_.messageIn(kSchedulerProtocol, type);
-      frameworks_->onSubscribe(peer, call);
+      frameworks_->onSubscribe(peer, transport_.principal(), call);
       return;
     }
     std::string frameworkId = call.getFrameworkId();

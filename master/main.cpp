@@ -165,6 +165,18 @@ int run(int argc, char** argv) {
       "registry-max-agent-age", po::value(&maxAgentAge)->default_value(maxAgentAge, "14d"),
       "forget a removed agent this long after its removal (e.g. 14d): if it returns later it "
       "is not told to shut down")(
+      "max-frameworks-per-principal",
+      po::value(&options.maxFrameworksPerPrincipal)->default_value(options.maxFrameworksPerPrincipal),
+      "live frameworks one principal (framework key; all schedulers without CURVE count as "
+      "one) may have; 0: no limit")(
+      "subscriptions-per-principal",
+      po::value(&options.subscribeRate.perSecond)->default_value(options.subscribeRate.perSecond),
+      "SUBSCRIBE calls per second one principal may make (bursts of 5 s worth); 0: no limit")(
+      "agent-registrations-per-principal",
+      po::value(&options.agentRegistrationRate.perSecond)
+          ->default_value(options.agentRegistrationRate.perSecond),
+      "new agent registrations per second one agent key may make (bursts of 25 s worth); 0: no "
+      "limit")(
       "registry-max-agent-count",
       po::value(&options.registryMaxAgentCount)->default_value(100 * 1024),
       "removed agents remembered at most; past it the oldest are forgotten first")(
@@ -209,6 +221,8 @@ int run(int argc, char** argv) {
   options.frameworkResubscribeTimeout = resubscribeTimeout.value < Duration::zero()
                                             ? reregisterTimeout.value
                                             : resubscribeTimeout.value;
+  options.subscribeRate.burst = 5 * options.subscribeRate.perSecond;
+  options.agentRegistrationRate.burst = 25 * options.agentRegistrationRate.perSecond;
   options.offerTimeout = offerTimeout.value;
   options.registryMaxAgentAge = maxAgentAge.value;
   options.agentUnreachableTimeout = unreachableTimeout.value;

@@ -62,13 +62,15 @@ Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions option
   tasks_ = std::make_unique<Tasks>(ctx_, TaskOptions{options_.completedTasks, options_.taskHistory});
   frameworks_ = std::make_unique<Frameworks>(
       ctx_,
-      FrameworkOptions{options_.frameworkHeartbeatInterval, options_.frameworkResubscribeTimeout},
+      FrameworkOptions{options_.frameworkHeartbeatInterval, options_.frameworkResubscribeTimeout,
+                       options_.maxFrameworksPerPrincipal, options_.subscribeRate},
       *offers_, *tasks_);
   agents_ = std::make_unique<Agents>(
       ctx_,
       AgentOptions{options_.agentPingInterval, options_.agentMaxMissedPings,
                    options_.agentReregisterTimeout, options_.agentUnreachableTimeout,
-                   options_.registryMaxAgentAge, options_.registryMaxAgentCount},
+                   options_.registryMaxAgentAge, options_.registryMaxAgentCount,
+                   options_.agentRegistrationRate},
       *frameworks_, *offers_, *tasks_);
   operations_ = std::make_unique<Operations>(ctx_, *agents_, *frameworks_, *offers_, *tasks_);
   ctx_.agentDirectory = agents_.get();

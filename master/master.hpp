@@ -32,6 +32,7 @@
 #include "common/lifetime.hpp"
 #include "common/metrics.hpp"
 #include "common/peer_strikes.hpp"
+#include "common/rate_limit.hpp"
 #include "common/transport.hpp"
 #include "master/agents/agents.hpp"
 #include "master/core/context.hpp"
@@ -88,6 +89,10 @@ struct MasterOptions {
   // across restarts), and how their writes are batched.
   CompletedTaskBounds completedTasks;
   TaskHistoryOptions taskHistory;
+  // Per authenticated principal (frameworks.hpp, agents.hpp).
+  size_t maxFrameworksPerPrincipal = 100;
+  RateLimit subscribeRate{20, 100};
+  RateLimit agentRegistrationRate{200, 5000};
 };
 
 class Master {

@@ -89,6 +89,7 @@ json frameworkJson(const Framework& framework, const Usage& usage) {
   return {{"id", framework.info.id},
           {"name", framework.info.name},
           {"user", framework.info.user},
+          {"principal", framework.principal},
           {"roles", framework.info.roles},
           {"capabilities", framework.info.capabilities},
           {"connected", framework.connected},

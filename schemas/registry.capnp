@@ -63,6 +63,9 @@ struct RegisteredFramework {
   # live. A removed framework is a tombstone: its ID cannot subscribe again and
   # agents reporting its tasks are told to shut it down.
   removedTime @3 :Float64;
+  # The authenticated principal (CurveZMQ key) that first subscribed it;
+  # empty without CURVE. Only that principal may subscribe with its ID.
+  principal @4 :Text;
 }
 
 struct RoleWeight {

@@ -109,6 +109,12 @@ void Agents::onRegister(const std::string& peer, const std::string& principal,
     return;
   }
   if (pendingPeers_.count(peer)) return;  // a retry: answered once the first is durable
+  if (!registrationLimiter_.tryTake(principal, ctx_.clock().now())) {
+    ctx_.reject("agent_limit", "agent " + peer + " (" +
+                                   (principal.empty() ? std::string("no principal") : principal) +
+                                   "): too many new registrations; it retries");
+    return;
+  }
   Agent agent;
   agent.id = ctx_.masterId + "-S" + std::to_string(nextNumber_++);
   agent.peer = peer;

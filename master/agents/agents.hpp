@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/lifetime.hpp"
+#include "common/rate_limit.hpp"
 #include "master/core/context.hpp"
 #include "master/frameworks/frameworks.hpp"
 #include "master/offers/offer_book.hpp"
@@ -32,6 +33,9 @@ struct AgentOptions {
   // pruned, and past the count the oldest go first.
   Duration registryMaxAgentAge = std::chrono::hours(14 * 24);
   size_t registryMaxAgentCount = 100 * 1024;
+  // New agent registrations per authenticated principal (all agents without
+  // CURVE share ""): each is a registry write kept until the agent is gone.
+  RateLimit registrationRate{200, 5000};
 };
 
 class Agents : public AgentDirectory {
@@ -39,7 +43,12 @@ class Agents : public AgentDirectory {
   // REQUIRES: frameworks, offers and tasks outlive it.
   Agents(MasterContext& context, AgentOptions options, Frameworks& frameworks, OfferBook& offers,
          Tasks& tasks)
-      : ctx_(context), options_(options), frameworks_(frameworks), offers_(offers), tasks_(tasks) {}
+      : ctx_(context),
+        options_(options),
+        frameworks_(frameworks),
+        offers_(offers),
+        tasks_(tasks),
+        registrationLimiter_(options.registrationRate) {}
   ~Agents() override;
   Agents(const Agents&) = delete;
   Agents& operator=(const Agents&) = delete;
@@ -131,6 +140,7 @@ class Agents : public AgentDirectory {
   std::map<std::string, double> gone_;
   // Peers whose registration waits for the registry.
   std::set<std::string> pendingPeers_;
+  RateLimiter registrationLimiter_;
   // Agent ID -> its record as last queued to the registry (skips rewriting
   // an unchanged record when an agent re-registers).
   std::map<std::string, std::string> persisted_;

@@ -82,6 +82,9 @@ struct Framework {
   // failover timeout only starts then, and the registry keeps it as
   // connected meanwhile, so a further master restart grants a new window.
   double resubscribeWindowEnd = 0;
+  // The authenticated principal (CurveZMQ key) that first subscribed it,
+  // persisted; empty without CURVE (or while known only from an agent).
+  std::string principal;
 
   bool partitionAware() const { return info.hasCapability("PARTITION_AWARE"); }
 };

@@ -36,6 +36,7 @@ void Frameworks::persist(const Framework& framework, double removedTime) {
   bool failed = !framework.connected && framework.resubscribeWindowEnd <= 0;
   record.failoverDeadline = failed ? framework.failoverDeadline : 0;
   record.removedTime = removedTime;
+  record.principal = framework.principal;
   ctx_.registry.persist({putFramework(record)});
 }
 
@@ -66,6 +67,7 @@ size_t Frameworks::recover(const std::map<std::string, FrameworkRecord>& records
     framework.info = record.info;
     if (framework.info.roles.empty()) framework.info.roles = {"*"};
     framework.registeredTime = record.registeredTime;
+    framework.principal = record.principal;
     ctx_.allocator.addFramework(id, framework.info.roles);
     constrainOffers(framework.info);
     ctx_.allocator.deactivateFramework(id);

@@ -58,7 +58,13 @@ const Framework* Frameworks::caller(const std::string& peer, const std::string& 
   return framework;
 }
 
-void Frameworks::onSubscribe(const std::string& peer, schema::Call::Reader call) {
+size_t Frameworks::liveFrameworksOf(const std::string& principal) const {
+  return std::count_if(frameworks_.begin(), frameworks_.end(),
+                       [&](const auto& entry) { return entry.second.principal == principal; });
+}
+
+void Frameworks::onSubscribe(const std::string& peer, const std::string& principal,
+                             schema::Call::Reader call) {
   std::string callFrameworkId = call.getFrameworkId();
   auto info = fromCapnp(call.getSubscribe());
   auto refuse = [&](const std::string& reason, const std::string& detail,
@@ -113,10 +119,33 @@ void Frameworks::onSubscribe(const std::string& peer, schema::Call::Reader call)
   }
 
   if (pendingSubscribes_.count(peer)) return;  // a retry: answered once the first is durable
+  const Framework* known = findFramework(info->id);
+  std::string who = principal.empty() ? std::string("no principal") : "principal " + principal;
+  if (known != nullptr && !known->principal.empty() && known->principal != principal) {
+    return refuse("framework_principal_mismatch",
+                  " (" + who + ") subscribed with framework ID " + info->id + " of principal " +
+                      known->principal,
+                  "framework '" + info->id + "' belongs to another principal");
+  }
+  if (!subscribeLimiter_.tryTake(principal, ctx_.clock().now())) {
+    char wait[32];
+    std::snprintf(wait, sizeof(wait), "%.1f",
+                  subscribeLimiter_.secondsUntilNext(principal, ctx_.clock().now()));
+    return refuse("framework_limit", " (" + who + ") subscribes too often",
+                  "too many subscriptions from " + who + "; retry in " + wait + " s");
+  }
+  if (known == nullptr && options_.maxFrameworksPerPrincipal > 0 &&
+      liveFrameworksOf(principal) >= options_.maxFrameworksPerPrincipal) {
+    std::string limit = std::to_string(options_.maxFrameworksPerPrincipal);
+    return refuse("framework_limit", " (" + who + ") has " + limit + " frameworks already",
+                  who + " may have at most " + limit +
+                      " live frameworks; tear one down or raise --max-frameworks-per-principal");
+  }
   FrameworkRecord record;
   record.info = *info;
-  const Framework* known = findFramework(info->id);
   record.registeredTime = known != nullptr ? known->registeredTime : ctx_.wallNow();
+  // A framework known only from an agent is claimed by its first subscriber.
+  record.principal = known != nullptr && !known->principal.empty() ? known->principal : principal;
   pendingSubscribes_.insert(peer);
   ctx_.registry.persist({putFramework(record)}, guard_.wrap([this, peer, record](Status persisted) {
     pendingSubscribes_.erase(peer);
@@ -130,12 +159,12 @@ void Frameworks::onSubscribe(const std::string& peer, schema::Call::Reader call)
                                  "framework '" + record.info.id + "' was removed while subscribing");
       return;
     }
-    admit(peer, record.info, record.registeredTime);
+    admit(peer, record);
   }));
 }
 
-void Frameworks::admit(const std::string& peer, const FrameworkInfo& admitted,
-                       double registeredTime) {
+void Frameworks::admit(const std::string& peer, const FrameworkRecord& record) {
+  const FrameworkInfo& admitted = record.info;
   Framework& framework = frameworks_[admitted.id];
   bool failover = !framework.info.id.empty();
   if (failover) {
@@ -146,8 +175,9 @@ void Frameworks::admit(const std::string& peer, const FrameworkInfo& admitted,
     if (framework.failoverTimer) ctx_.loop.cancelTimer(*framework.failoverTimer);
     framework.failoverTimer.reset();
   } else {
-    framework.registeredTime = registeredTime;
+    framework.registeredTime = record.registeredTime;
   }
+  framework.principal = record.principal;
   framework.failoverDeadline = 0;
   framework.resubscribeWindowEnd = 0;
   ctx_.allocator.addFramework(admitted.id, admitted.roles);

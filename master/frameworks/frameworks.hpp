@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/lifetime.hpp"
+#include "common/rate_limit.hpp"
 #include "master/core/context.hpp"
 #include "master/offers/offer_book.hpp"
 #include "master/registry/records.hpp"
@@ -23,13 +24,23 @@ struct FrameworkOptions {
   // and those first learnt of from re-registering agents, get this long to
   // re-subscribe before their own failover timeout starts.
   Duration resubscribeTimeout = std::chrono::minutes(10);
+  // Per authenticated principal (all unauthenticated schedulers share ""):
+  // at most this many live frameworks (0: no limit), and SUBSCRIBE calls at
+  // most at this rate; each new framework is a registry write kept until
+  // its failover timeout, so a flood must stop before the registry.
+  size_t maxFrameworksPerPrincipal = 100;
+  RateLimit subscribeRate{20, 100};
 };
 
 class Frameworks : public FrameworkDirectory {
  public:
   // REQUIRES: offers and tasks outlive it.
   Frameworks(MasterContext& context, FrameworkOptions options, OfferBook& offers, Tasks& tasks)
-      : ctx_(context), options_(options), offers_(offers), tasks_(tasks) {}
+      : ctx_(context),
+        options_(options),
+        offers_(offers),
+        tasks_(tasks),
+        subscribeLimiter_(options.subscribeRate) {}
   ~Frameworks() override;
   Frameworks(const Frameworks&) = delete;
   Frameworks& operator=(const Frameworks&) = delete;
@@ -40,7 +51,13 @@ class Frameworks : public FrameworkDirectory {
   const std::set<std::string>& removed() const { return removed_; }
   bool wasRemoved(const std::string& id) const { return removed_.count(id) > 0; }
 
-  void onSubscribe(const std::string& peer, schema::Call::Reader call);
+  // `principal`: the transport's authenticated sender (empty without
+  // CURVE). A framework ID belongs to the principal that first subscribed
+  // it: SUBSCRIBE with it from another principal is refused
+  // (framework_principal_mismatch), as are subscriptions past the
+  // principal's limits (framework_limit).
+  void onSubscribe(const std::string& peer, const std::string& principal,
+                   schema::Call::Reader call);
   // The subscribed framework a call of `type` from `peer` comes from, its
   // liveness refreshed; null (refused, counted, and the scheduler told when it
   // can act on it) for an unknown, removed, disconnected or replaced one.
@@ -63,7 +80,8 @@ class Frameworks : public FrameworkDirectory {
  private:
   Framework* findMutable(const std::string& id);
   // The rest of SUBSCRIBE once the framework's record is durable.
-  void admit(const std::string& peer, const FrameworkInfo& info, double registeredTime);
+  void admit(const std::string& peer, const FrameworkRecord& record);
+  size_t liveFrameworksOf(const std::string& principal) const;
   // Hands the framework's offer constraints to the allocator (none: lifts them).
   void constrainOffers(const FrameworkInfo& info);
   void publish(const Framework& framework, events::FrameworkChanged::Kind kind,
@@ -89,6 +107,7 @@ class Frameworks : public FrameworkDirectory {
   std::set<std::string> removed_;
   // Peers whose subscription waits for the registry.
   std::set<std::string> pendingSubscribes_;
+  RateLimiter subscribeLimiter_;
   uint64_t nextNumber_ = 1;
   LifetimeGuard guard_;
 };

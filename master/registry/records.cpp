@@ -86,6 +86,7 @@ Status decodeFramework(const std::string& key, schema::RegisteredFramework::Read
   record.registeredTime = in.getRegisteredTime();
   record.failoverDeadline = in.getFailoverDeadline();
   record.removedTime = in.getRemovedTime();
+  record.principal = in.getPrincipal();
   if (auto same = expectKey(key, record.info.id); !same) return same;
   contents.frameworks[key] = std::move(record);
   return {};
@@ -253,6 +254,7 @@ Mutation putFramework(const FrameworkRecord& record) {
             out.setRegisteredTime(record.registeredTime);
             out.setFailoverDeadline(record.failoverDeadline);
             out.setRemovedTime(record.removedTime);
+            out.setPrincipal(record.principal);
           })};
 }
 

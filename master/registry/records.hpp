@@ -37,6 +37,7 @@ struct FrameworkRecord {
   double failoverDeadline = 0;
   // Non-zero: torn down at this wall time (a tombstone).
   double removedTime = 0;
+  std::string principal;  // the key that first subscribed it; empty without CURVE
 };
 
 struct QuotaRecord {

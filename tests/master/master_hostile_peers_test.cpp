@@ -156,5 +156,84 @@ TEST_F(MasterTest, AnAgentIdBelongsToTheKeyThatRegisteredIt) {
   EXPECT_EQ(restarted.agentId, id);
 }
 
+TEST_F(MasterTest, AFrameworkIdBelongsToThePrincipalThatSubscribedIt) {
+  server_->setPrincipal("sched-a", "framework:billing");
+  server_->setPrincipal("sched-b", "framework:intruder");
+  server_->setPrincipal("sched-a2", "framework:billing");
+  auto owner = scheduler("sched-a", "billing", 3600);
+  const std::string id = owner->frameworkId;
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(master_->state().frameworks.at(id).principal, "framework:billing");
+
+  // Another principal, and none, subscribe with its ID: refused, and the
+  // owner keeps its connection and its offers.
+  FakeScheduler intruder(network_, "sched-b");
+  intruder.subscribe("billing", id, 3600);
+  FakeScheduler plain(network_, "sched-plain");
+  plain.subscribe("billing", id, 3600);
+  settle();
+  EXPECT_EQ(rejected("framework_principal_mismatch"), 2u);
+  EXPECT_TRUE(intruder.frameworkId.empty());
+  ASSERT_EQ(intruder.errors.size(), 1u);
+  EXPECT_EQ(intruder.errors[0], "framework '" + id + "' belongs to another principal");
+  EXPECT_EQ(master_->state().frameworks.at(id).peer, "sched-a");
+  EXPECT_TRUE(owner->errors.empty());
+
+  // Its own principal on a new connection fails it over.
+  FakeScheduler failover(network_, "sched-a2");
+  failover.subscribe("billing", id, 3600);
+  settle();
+  EXPECT_EQ(failover.frameworkId, id);
+  EXPECT_EQ(master_->state().frameworks.at(id).peer, "sched-a2");
+}
+
+TEST_F(MasterTest, APrincipalHasAtMostItsLimitOfFrameworks) {
+  options_.maxFrameworksPerPrincipal = 3;
+  options_.subscribeRate = {1000, 1000};
+  master_.reset();
+  master_ = std::make_unique<Master>(loop_, *server_, options_);
+  std::vector<std::unique_ptr<FakeScheduler>> flood;
+  for (int i = 0; i < 5; ++i) {
+    std::string peer = "flood-" + std::to_string(i);
+    server_->setPrincipal(peer, "framework:flood");
+    flood.push_back(scheduler(peer, "f", 365 * 86400.0));
+  }
+  server_->setPrincipal("other", "framework:other");
+  auto other = scheduler("other");
+  size_t subscribed = std::count_if(flood.begin(), flood.end(),
+                                    [](const auto& s) { return !s->frameworkId.empty(); });
+  EXPECT_EQ(subscribed, 3u);
+  EXPECT_EQ(rejected("framework_limit"), 2u);
+  EXPECT_FALSE(other->frameworkId.empty());  // another principal is not held back
+  EXPECT_EQ(master_->state().frameworks.size(), 4u);
+  // A subscribed one failing over is not a new framework.
+  server_->setPrincipal("flood-0b", "framework:flood");
+  FakeScheduler again(network_, "flood-0b");
+  again.subscribe("f", flood[0]->frameworkId, 365 * 86400.0);
+  settle();
+  EXPECT_EQ(again.frameworkId, flood[0]->frameworkId);
+}
+
+TEST_F(MasterTest, SubscriptionsFromOnePrincipalAreRateLimited) {
+  options_.subscribeRate = {1, 2};
+  master_.reset();
+  master_ = std::make_unique<Master>(loop_, *server_, options_);
+  std::vector<std::unique_ptr<FakeScheduler>> flood;
+  for (int i = 0; i < 3; ++i) {
+    std::string peer = "burst-" + std::to_string(i);
+    server_->setPrincipal(peer, "framework:burst");
+    flood.push_back(scheduler(peer));
+  }
+  EXPECT_FALSE(flood[1]->frameworkId.empty());
+  EXPECT_TRUE(flood[2]->frameworkId.empty());
+  EXPECT_EQ(rejected("framework_limit"), 1u);
+  ASSERT_FALSE(flood[2]->errors.empty());
+  EXPECT_NE(flood[2]->errors[0].find("retry in"), std::string::npos) << flood[2]->errors[0];
+  advance(1);
+  flood[2]->subscribe("fw");
+  settle();
+  EXPECT_FALSE(flood[2]->frameworkId.empty());
+}
+
 }  // namespace
 }  // namespace agora::master::testing

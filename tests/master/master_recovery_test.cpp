@@ -524,5 +524,20 @@ TEST_F(MasterRecoveryTest, AnAgentStaysBoundToItsKeyAcrossARestart) {
   EXPECT_TRUE(other.agentId.empty());
 }
 
+TEST_F(MasterRecoveryTest, AFrameworkStaysBoundToItsPrincipalAcrossARestart) {
+  server_->setPrincipal("sched-a", "framework:billing");
+  server_->setPrincipal("sched-b", "framework:intruder");
+  auto owner = scheduler("sched-a", "billing", 3600);
+  const std::string id = owner->frameworkId;
+  owner.reset();
+  restart();
+  FakeScheduler intruder(network_, "sched-b");
+  intruder.subscribe("billing", id, 3600);
+  settle();
+  EXPECT_EQ(rejected("framework_principal_mismatch"), 1u);
+  EXPECT_TRUE(intruder.frameworkId.empty());
+  EXPECT_EQ(master_->state().frameworks.at(id).principal, "framework:billing");
+}
+
 }  // namespace
 }  // namespace agora::master::testing
