@@ -108,13 +108,18 @@ Result<std::unique_ptr<CgroupsIsolator>> makeCgroupsIsolator(const Flags& flags,
   return isolator;
 }
 
-// Whether executors start tasks in their own namespaces.
+// Whether executors start tasks in their own namespaces. Without them
+// nothing confines a task's view of the host: said once, loudly.
 Result<bool> useNamespaces(IsolatorWant want) {
-  if (want == IsolatorWant::kOff) return false;
-  std::string why = namespacesUnusable();
+  std::string why = want == IsolatorWant::kOff ? "--isolation leaves it out" : namespacesUnusable();
   auto use = decideIsolator("namespaces", want, why);
-  if (use) {
-    LOG(INFO) << "namespaces isolation " << (*use ? "on" : "off (" + why + ")");
+  if (!use) return use;
+  if (*use) {
+    LOG(INFO) << "namespaces isolation on";
+  } else {
+    LOG(WARNING) << "namespaces isolation off (" << why
+                 << "): tasks run without a mount namespace and see the host's filesystem "
+                    "writable as their user (the agent's when they name none), /tmp included";
   }
   return use;
 }

@@ -108,54 +108,70 @@ bool isUnder(const std::string& path, const std::string& dir) {
                          path[dir.size()] == '/');
 }
 
-// Without an image: the task's own /tmp (unless a volume is its /tmp) and
-// /dev/shm, and what under the host's /tmp it must still reach there.
-Status planPrivateTmp(const LaunchSpec& spec, int flags, RootfsOptions& options) {
+// SANDBOX/tmp, the task's own /tmp: sticky and writable by all as a /tmp
+// is, owned by `owner`. One already there (from a fetched artifact) must be
+// a directory, never a link out of the sandbox.
+Status makeSandboxTmp(const std::string& sandbox, const MountOwner& owner) {
+  const std::string path = sandbox + "/" + kSandboxTmpDir;
+  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    return makeError(errnoError("mkdir " + path, errno));
+  }
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return makeError(errnoError("open " + path + " (the task's /tmp)", errno));
+  bool ok = fchown(fd, owner.uid, owner.gid) == 0 && fchmod(fd, 01777) == 0;
+  int err = errno;
+  close(fd);
+  if (!ok) return makeError(errnoError("give " + path + " to uid " + std::to_string(owner.uid), err));
+  return {};
+}
+
+// Without an image: the task's own /dev/shm and, unless a volume is its
+// /tmp, its /tmp in the sandbox (made here), with what under the host's
+// /tmp it must still reach there. Where the host's /tmp is a link the task
+// keeps the host's, read-only under its read-only root.
+Status planPrivateTmp(const LaunchSpec& spec, int flags, const MountOwner& owner,
+                      RootfsOptions& options) {
   struct stat st;
   options.privateShm = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode);
   char tmp[PATH_MAX];
   if (realpath("/tmp", tmp) == nullptr || std::string(tmp) != "/tmp") return {};
-  double memMb = spec.task.resources.scalar("mem");
-  options.tmpBytes = memMb > 0 ? static_cast<uint64_t>(memMb * kPrivateTmpShareOfMemory) << 20
-                               : kPrivateTmpDefaultMb << 20;
-  if (options.tmpBytes == 0) options.tmpBytes = 1 << 20;
   char real[PATH_MAX];
   if (realpath(spec.sandbox.c_str(), real) == nullptr) {
     return makeError(errnoError("realpath " + spec.sandbox, errno));
   }
   const std::string sandbox = real;
-  if (isUnder(sandbox, "/tmp")) {
-    // In a user namespace init enters the sandbox first (see release()).
-    bool isInitCwd = (flags & CLONE_NEWUSER) != 0;
-    options.keptUnderTmp.push_back(KeptPath{sandbox, false, isInitCwd});
-  }
+  // In a user namespace init enters the sandbox first (see release()) and
+  // may not reach it by path.
+  bool isInitCwd = (flags & CLONE_NEWUSER) != 0;
+  std::vector<KeptPath> kept;
+  if (isUnder(sandbox, "/tmp")) kept.push_back(KeptPath{sandbox, false, isInitCwd});
   for (const MountEntry& m : spec.mounts) {
     if (m.target.empty() || m.target[0] != '/') continue;  // in the sandbox: comes with it
     if (realpath(m.target.c_str(), real) == nullptr) continue;  // PreparedMounts reports it
     const std::string target = real;
-    if (target == "/tmp") {  // the task has its own /tmp already
-      options.tmpBytes = 0;
-      options.keptUnderTmp.clear();
-      return {};
-    }
+    if (target == "/tmp") return {};  // the task has its own /tmp already
     // What lies in a kept path comes with it (the binds are recursive).
     bool inKept = false;
-    for (const KeptPath& kept : options.keptUnderTmp) inKept |= isUnder(target, kept.path);
+    for (const KeptPath& k : kept) inKept |= isUnder(target, k.path);
     if (isUnder(target, "/tmp") && !inKept && stat(real, &st) == 0) {
-      options.keptUnderTmp.push_back(KeptPath{target, !S_ISDIR(st.st_mode)});
+      kept.push_back(KeptPath{target, !S_ISDIR(st.st_mode)});
     }
   }
+  if (Status s = makeSandboxTmp(sandbox, owner); !s) return s;
+  options.tmpSource = isInitCwd ? std::string(kSandboxTmpDir) : sandbox + "/" + kSandboxTmpDir;
+  options.keptUnderTmp = std::move(kept);
   return {};
 }
 
 // The mount sequence of the container; with an image, its overlay dirs and
 // hostname file are made here first.
-Result<RootfsPlan> prepareRootfs(const LaunchSpec& spec, int flags, const std::string& hostname) {
+Result<RootfsPlan> prepareRootfs(const LaunchSpec& spec, int flags, const std::string& hostname,
+                                 const MountOwner& owner) {
   RootfsOptions options;
   options.sandbox = spec.sandbox;
   options.ownNetwork = (flags & CLONE_NEWNET) != 0;
   if (!spec.rootfs) {
-    if (Status s = planPrivateTmp(spec, flags, options); !s) return makeError(s.error());
+    if (Status s = planPrivateTmp(spec, flags, owner, options); !s) return makeError(s.error());
     return planRootfs(options);
   }
   const ImageRootfs& image = *spec.rootfs;
@@ -273,7 +289,8 @@ Result<std::unique_ptr<NamespaceTaskRunner::Released>> NamespaceTaskRunner::rele
   }
   std::string hostname =
       container.hostname.empty() ? defaultHostname(spec.containerId) : container.hostname;
-  auto rootfs = prepareRootfs(spec, *flags, hostname);
+  const MountOwner mountOwner = mountOwnerFor(owner, *options);
+  auto rootfs = prepareRootfs(spec, *flags, hostname, mountOwner);
   if (!rootfs) return makeError(rootfs.error());
   out->rootfs.emplace(std::move(*rootfs));
   // Volumes go in before pivot_root: into the image's rootfs (its sandbox
@@ -281,13 +298,22 @@ Result<std::unique_ptr<NamespaceTaskRunner::Released>> NamespaceTaskRunner::rele
   MountRoots roots{out->rootfs->root(),
                    spec.rootfs ? out->rootfs->root() + kContainerSandbox : spec.sandbox};
   auto mounts =
-      PreparedMounts::create(spec.mounts, spec.sandbox, roots, mountOwnerFor(owner, *options));
+      PreparedMounts::create(spec.mounts, spec.sandbox, roots, mountOwner);
   if (!mounts) return makeError(mounts.error());
   out->mounts = std::move(*mounts);
   // The sandbox as the task sees it: the read-only root keeps it writable.
+  std::optional<HostView> hostView;
+  if (!spec.rootfs) {
+    const auto& steps = out->rootfs->steps();
+    hostView = HostView{std::any_of(steps.begin(), steps.end(),
+                                    [](const MountStep& s) {
+                                      return s.kind == MountStep::Kind::kPrivateTmp;
+                                    }),
+                        /*sandboxIsCwd=*/owner.has_value()};
+  }
   auto security = SecurityPolicy::create(
       container, spec.rootfs ? std::string(kContainerSandbox) : spec.sandbox, spec.mounts,
-      spec.seccomp ? &*spec.seccomp : nullptr, /*hostDev=*/!spec.rootfs);
+      spec.seccomp ? &*spec.seccomp : nullptr, hostView);
   if (!security) return makeError(security.error().withContext("container security"));
   std::shared_ptr<const SecurityPolicy> policy = std::move(*security);
   options->security = policy;

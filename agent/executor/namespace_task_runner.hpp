@@ -14,11 +14,13 @@
 // sandbox is chowned to that user. Every container is confined further by
 // its SecurityPolicy (security_policy.hpp): capabilities, no_new_privs,
 // seccomp, masked kernel paths, optionally a read-only root.
-// Without an image the task sees the host's filesystem, but with a /tmp and
-// a /dev/shm of its own (tmpfs, their pages charged to its memory cgroup):
-// /tmp holds kPrivateTmpShareOfMemory of its memory (kPrivateTmpDefaultMb
-// without a memory resource), and its sandbox and volumes stay reachable
-// where they are when they lie under the host's /tmp.
+// Without an image the task sees the host's filesystem, read-only but for
+// its sandbox, its volumes (in their own modes), its ptys and its own /tmp
+// and /dev/shm (unless it is privileged: SecurityPolicy, HostView). Its
+// /tmp is SANDBOX/tmp (kSandboxTmpDir, mode 1777, owned by the task's user):
+// what it writes there counts against its disk and goes with its sandbox.
+// Its /dev/shm is a tmpfs charged to its memory cgroup. Its sandbox and
+// volumes stay reachable where they are when they lie under the host's /tmp.
 // Requires root (CAP_SYS_ADMIN).
 
 #include <cstdint>
@@ -31,8 +33,8 @@
 
 namespace agora::agent {
 
-inline constexpr double kPrivateTmpShareOfMemory = 0.5;
-inline constexpr uint64_t kPrivateTmpDefaultMb = 64;
+// The task's /tmp without an image, in its sandbox.
+inline constexpr const char* kSandboxTmpDir = "tmp";
 
 class NamespaceTaskRunner final : public TaskRunner {
  public:

@@ -121,10 +121,11 @@ int openInRoot(const char* root, const char* rel, Leaf want, const char** leaf =
   return dir;
 }
 
-bool makeReadOnly(int fd, bool recursive) {
+// Sets `attrs` (MOUNT_ATTR_*) on the mount `fd` is the root of.
+bool setMountAttrs(int fd, uint64_t attrs, bool recursive) {
   mount_attr attr;
   memset(&attr, 0, sizeof(attr));
-  attr.attr_set = MOUNT_ATTR_RDONLY;
+  attr.attr_set = attrs;
   unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
   return syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof(attr)) == 0;
 }
@@ -137,22 +138,30 @@ bool pivotInto(const char* root) {
   return chdir("/") == 0;
 }
 
-// A fresh tmpfs at the step's target with each carried path bound back in
-// from a descriptor opened before the tmpfs hid it (recursively: the
-// volumes made inside them come along).
+// The step's source (the sandbox's tmp) bound at its target, nosuid and
+// nodev, with each carried path bound back in from a descriptor opened
+// before the bind hid it (recursively: the volumes made inside them come
+// along).
 bool privateTmp(const MountStep& s, const char* root) {
-  int held[MountStep::kMaxCarried];
+  int held[MountStep::kMaxCarried + 1];
   size_t opened = 0;
   auto closeHeld = [&] {
     int err = errno;
     for (size_t i = 0; i < opened; ++i) close(held[i]);
     errno = err;
   };
+  // A relative source is in init's working directory (the sandbox).
+  held[opened] = open(s.source.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (held[opened] < 0) return false;
+  ++opened;
   int rootFd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootFd < 0) return false;
-  for (; opened < s.carried.size() && opened < MountStep::kMaxCarried; ++opened) {
+  if (rootFd < 0) {
+    closeHeld();
+    return false;
+  }
+  for (size_t i = 0; i < s.carried.size() && i < MountStep::kMaxCarried; ++i, ++opened) {
     // The parent resolved them (realpath); nothing in them has run yet.
-    const KeptPath& kept = s.carried[opened];
+    const KeptPath& kept = s.carried[i];
     held[opened] = kept.isInitCwd
                        ? open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)
                        : openat(rootFd, kept.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -166,19 +175,31 @@ bool privateTmp(const MountStep& s, const char* root) {
   }
   close(rootFd);
   char path[32], from[32];
-  int tmp = openInRoot(root, s.target.c_str(), Leaf::kDir);
-  bool ok = tmp >= 0 && mount("tmpfs", fdPath(tmp, path), "tmpfs", s.flags, s.data.c_str()) == 0;
-  if (tmp >= 0) close(tmp);
-  for (size_t i = 0; ok && i < opened; ++i) {
-    const KeptPath& kept = s.carried[i];
-    int target = openInRoot(root, kept.path.c_str(), kept.file ? Leaf::kFile : Leaf::kDir);
-    ok = target >= 0 && mount(fdPath(held[i], from), fdPath(target, path), nullptr,
-                              MS_BIND | MS_REC, nullptr) == 0;
+  auto bindAt = [&](int source, const char* rel, bool file) {
+    int target = openInRoot(root, rel, file ? Leaf::kFile : Leaf::kDir);
+    bool ok = target >= 0 && mount(fdPath(source, from), fdPath(target, path), nullptr,
+                                   MS_BIND | MS_REC, nullptr) == 0;
     if (target >= 0) {
       int err = errno;
       close(target);
       errno = err;
     }
+    return ok;
+  };
+  bool ok = bindAt(held[0], s.target.c_str(), false);
+  if (ok) {
+    // Opened again: the walk now ends on the bind just made.
+    int tmp = openInRoot(root, s.target.c_str(), Leaf::kDir);
+    ok = tmp >= 0 && setMountAttrs(tmp, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false);
+    if (tmp >= 0) {
+      int err = errno;
+      close(tmp);
+      errno = err;
+    }
+  }
+  for (size_t i = 1; ok && i < opened; ++i) {
+    const KeptPath& kept = s.carried[i - 1];
+    ok = bindAt(held[i], kept.path.c_str(), kept.file);
   }
   closeHeld();
   return ok;
@@ -230,7 +251,7 @@ bool runStep(const MountStep& s, const char* root) {
   } else if (s.kind == Kind::kBind) {
     ok = mount(s.source.c_str(), fdPath(fd, path), nullptr, MS_BIND | s.flags, nullptr) == 0;
   } else if (s.kind == Kind::kReadOnly) {
-    ok = makeReadOnly(fd, s.recursive);
+    ok = setMountAttrs(fd, MOUNT_ATTR_RDONLY, s.recursive);
   }
   int err = errno;
   close(fd);
@@ -413,15 +434,14 @@ Result<RootfsPlan> planRootfs(const RootfsOptions& o) {
   // The host's /dev/shm is the host's (POSIX shared memory is not namespaced).
   if (o.privateShm) plan.add(fresh("tmpfs", "dev/shm", kNoSuidDevExec, "mode=1777,size=65536k"));
   plan.add(step(Kind::kVolumes, "make the volumes", ""));
-  if (o.tmpBytes > 0) {
+  if (!o.tmpSource.empty()) {
     if (o.keptUnderTmp.size() > MountStep::kMaxCarried) {
       return makeError(ErrorCode::kInvalidArgument,
                        std::to_string(o.keptUnderTmp.size()) + " paths under /tmp to keep, over " +
                            std::to_string(MountStep::kMaxCarried));
     }
-    MountStep tmp = step(Kind::kPrivateTmp, "mount the task's own tmpfs at /tmp", "tmp");
-    tmp.flags = MS_NOSUID | MS_NODEV;
-    tmp.data = "mode=1777,size=" + std::to_string(o.tmpBytes);
+    MountStep tmp = step(Kind::kPrivateTmp, "bind " + o.tmpSource + " at /tmp", "tmp");
+    tmp.source = o.tmpSource;
     for (const KeptPath& kept : o.keptUnderTmp) {
       size_t start = kept.path.find_first_not_of('/');
       KeptPath rel = kept;

@@ -17,9 +17,10 @@
 //                               <- volumes (PreparedMounts), made by run()
 //   6. pivot_root into the rootfs and detach the old root
 // Without an image (root() is "/"): steps 1 and 3, a private /dev/shm, the
-// volumes seam, then (RootfsOptions::tmpBytes) a private /tmp: a tmpfs
-// mounted over the host's, into which the sandbox and any volume under the
-// host's /tmp are bound back (from descriptors opened before it hides them).
+// volumes seam, then (RootfsOptions::tmpSource) a private /tmp: the
+// sandbox's tmp directory bound over the host's /tmp (nosuid, nodev), into
+// which the sandbox and any volume under the host's /tmp are bound back
+// (from descriptors opened before it hides them).
 // Capabilities and seccomp come later, just before exec (SEAM security in
 // PreparedProcess::exec).
 //
@@ -68,7 +69,7 @@ struct MountStep {
     kMkdir,        // target and its parents
     kPivotRoot,    // into the root; the old root detached
     kVolumes,      // the volumes (PreparedMounts) are made here
-    kPrivateTmp,   // a fresh tmpfs at target (options in `data`), `carried` bound back in
+    kPrivateTmp,   // `source` bound at target, `carried` bound back in
   };
   Kind kind = Kind::kMkdir;
   std::string what;    // for errors: "mount tmpfs at /dev"
@@ -118,8 +119,10 @@ struct RootfsOptions {
   std::string sandbox;                 // host path
   std::string hostnameFile;            // host file holding the container's hostname
   bool ownNetwork = false;             // fresh sysfs instead of a bind of the host's
-  // Without an image: the size of the task's own /tmp; 0: the host's /tmp.
-  uint64_t tmpBytes = 0;
+  // Without an image: the directory bound at /tmp as the task's own (the
+  // sandbox's tmp; a relative path is in init's working directory); empty:
+  // the host's /tmp.
+  std::string tmpSource = {};
   // Without an image: host paths under /tmp the task must still reach there
   // (its sandbox, volume targets).
   std::vector<KeptPath> keptUnderTmp = {};

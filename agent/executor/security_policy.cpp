@@ -38,11 +38,16 @@ bool exists(const char* path, struct stat& st, int errFd, int step) {
   return false;
 }
 
-bool setReadOnly(const char* path, bool readOnly, bool recursive) {
+// Sets (`on`) or clears `attrs` (MOUNT_ATTR_*) on the mount at dir/path;
+// `flags`: AT_RECURSIVE, AT_EMPTY_PATH.
+bool setAttrs(int dir, const char* path, uint64_t attrs, bool on, unsigned flags) {
   struct mount_attr attr = {};
-  (readOnly ? attr.attr_set : attr.attr_clr) = MOUNT_ATTR_RDONLY;
-  unsigned flags = recursive ? AT_RECURSIVE : 0;
-  return syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &attr, sizeof(attr)) == 0;
+  (on ? attr.attr_set : attr.attr_clr) = attrs;
+  return syscall(SYS_mount_setattr, dir, path, flags, &attr, sizeof(attr)) == 0;
+}
+
+bool setReadOnly(const char* path, bool readOnly, bool recursive) {
+  return setAttrs(AT_FDCWD, path, MOUNT_ATTR_RDONLY, readOnly, recursive ? AT_RECURSIVE : 0);
 }
 
 // Turns `path` into a mount point of its own (a bind onto itself).
@@ -109,7 +114,8 @@ Result<CapabilitySet> containerCapabilities(const ContainerInfo& container) {
 
 Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(
     const ContainerInfo& container, const std::string& sandbox,
-    const std::vector<MountEntry>& mounts, const SeccompProgram* compiled, bool hostDev) {
+    const std::vector<MountEntry>& mounts, const SeccompProgram* compiled,
+    std::optional<HostView> host) {
   auto last = kernelLastCapability();
   if (!last) return makeError(last.error());
   auto caps = containerCapabilities(container);
@@ -117,13 +123,16 @@ Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(
   std::unique_ptr<SecurityPolicy> policy(new SecurityPolicy());
   policy->lastCapability_ = *last;
   policy->privileged_ = container.privileged;
-  policy->readOnlyRootfs_ = container.readOnlyRootfs;
-  policy->hostDev_ = hostDev;
+  policy->readOnlyRootfs_ = container.readOnlyRootfs || (host && !container.privileged);
+  policy->hostDev_ = host.has_value();
+  policy->ownTmp_ = !host || host->privateTmp;
   policy->sandbox_ = sandbox;
+  policy->sandboxIsCwd_ = host && host->sandboxIsCwd;
   for (const MountEntry& m : mounts) {
     bool absolute = !m.target.empty() && m.target[0] == '/';
-    std::string path = absolute ? m.target : sandbox + "/" + m.target;
-    policy->mountModes_.emplace_back(std::move(path), (m.flags & MS_RDONLY) != 0);
+    policy->mountModes_.push_back(MountMode{absolute ? m.target : sandbox + "/" + m.target,
+                                            absolute ? "" : "./" + m.target,
+                                            (m.flags & MS_RDONLY) != 0});
   }
   policy->capabilities_ = *caps;
   if (!usesSeccomp(container)) return policy;
@@ -160,18 +169,48 @@ void SecurityPolicy::maskKernelPaths(int errFd) const {
   }
 }
 
+// A recursive clone of the sandbox (its volumes included) mounted over it:
+// a mount of its own, whose descriptor is returned. Where its path is
+// closed to init (`viaCwd`), it is reached as init's working directory;
+// init and the command then work in the clone.
+int SecurityPolicy::mountSandboxOverItself(int errFd, bool& viaCwd) const {
+  const char* path = sandbox_.c_str();
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE;
+  int fd = static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, path, flags));
+  viaCwd = fd < 0 && sandboxIsCwd_ && errno == EACCES;
+  if (viaCwd) {
+    path = ".";
+    fd = static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, path, flags));
+  }
+  if (fd < 0 ||
+      syscall(SYS_move_mount, fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0 ||
+      (sandboxIsCwd_ && fchdir(fd) != 0)) {
+    failChild(errFd, kStepReadOnlyRoot);
+  }
+  return fd;
+}
+
 void SecurityPolicy::makeRootReadOnly(int errFd) const {
   struct stat st;
-  bool tmp = exists("/tmp", st, errFd, kStepReadOnlyRoot);
-  if ((tmp && !bindOntoItself("/tmp")) || !bindOntoItself(sandbox_.c_str()) ||
-      !setReadOnly("/", true, true)) {
-    failChild(errFd, kStepReadOnlyRoot);
-  }
+  // Bound onto itself even when it is a mount already: the attributes below
+  // must never land on the mount holding it, the root. Only /tmp's own
+  // mount is made writable again: what is mounted in it (the sandbox, the
+  // volumes) gets its own mode below.
+  bool tmp = ownTmp_ && exists("/tmp", st, errFd, kStepReadOnlyRoot);
+  if (tmp && !bindOntoItself("/tmp")) failChild(errFd, kStepReadOnlyRoot);
+  bool viaCwd = false;
+  int sandbox = mountSandboxOverItself(errFd, viaCwd);
+  if (!setReadOnly("/", true, true)) failChild(errFd, kStepReadOnlyRoot);
   // /proc itself stays writable (its masked and read-only parts do not).
+  // The sandbox lies on a host filesystem: nodev, or a device node the task
+  // makes there (CAP_MKNOD) would open the host's disks.
   if (!setReadOnly("/proc", false, false) || (!hostDev_ && !setReadOnly("/dev", false, true)) ||
-      (tmp && !setReadOnly("/tmp", false, true)) || !setReadOnly(sandbox_.c_str(), false, true)) {
+      (tmp && !setReadOnly("/tmp", false, false)) ||
+      !setAttrs(sandbox, "", MOUNT_ATTR_RDONLY, false, AT_EMPTY_PATH | AT_RECURSIVE) ||
+      !setAttrs(sandbox, "", MOUNT_ATTR_NODEV, true, AT_EMPTY_PATH)) {
     failChild(errFd, kStepReadOnlyRoot);
   }
+  close(sandbox);
   if (hostDev_) {
     // The container's own /dev/shm, and the host's ptys (where they are a
     // mount of their own).
@@ -183,8 +222,9 @@ void SecurityPolicy::makeRootReadOnly(int errFd) const {
   }
   // The lines above changed the volumes under them too: each gets its own
   // mode back, parents before what is mounted inside them.
-  for (const auto& [path, readOnly] : mountModes_) {
-    if (!setReadOnly(path.c_str(), readOnly, true)) failChild(errFd, kStepReadOnlyRoot);
+  for (const MountMode& m : mountModes_) {
+    const char* path = viaCwd && !m.inSandbox.empty() ? m.inSandbox.c_str() : m.path.c_str();
+    if (!setReadOnly(path, m.readOnly, true)) failChild(errFd, kStepReadOnlyRoot);
   }
 }
 

@@ -8,11 +8,16 @@
 //   over directories: /proc/kcore, /proc/keys, /proc/timer_list,
 //   /sys/firmware, ...), makes runc's read-only paths read-only (/proc/sys,
 //   /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs) and, since the
-//   container shares the host's sysfs, the whole of /sys. With
-//   readOnlyRootfs it then makes every mount of the container's view
-//   read-only except /proc, /dev, /tmp and the sandbox, and gives each of
-//   the task's own mounts (volumes) back the mode it was made with, in
-//   mount order, so a nested read-only volume stays read-only.
+//   container shares the host's sysfs, the whole of /sys. With a read-only
+//   root it then makes every mount of the container's view read-only except
+//   /proc, its own /dev and /tmp and the sandbox (nodev there: a device node
+//   made in it opens nothing), and gives each of the task's own mounts
+//   (volumes) back the mode it was made with, in mount order, so a nested
+//   read-only volume stays read-only.
+// - The root is read-only with readOnlyRootfs, and by default for a
+//   container without an image (HostView): it sees the host's filesystem,
+//   which it must not change. The way to write a host path is a host-path
+//   volume.
 // - The command, between fork and exec (dropBoundingSet() before it
 //   switches user, restrict() after): the bounding set reduced to the
 //   container's capabilities (Docker's default set, plus capAdd, minus
@@ -23,7 +28,9 @@
 //   seccomp profile of seccomp_profile.hpp.
 //
 // privileged keeps every capability and skips no_new_privs, seccomp and the
-// masked paths; seccompUnconfined skips only seccomp.
+// masked paths, and without an image keeps the host's filesystem writable
+// (unless readOnlyRootfs): it could remount it anyway. seccompUnconfined
+// skips only seccomp.
 //
 // The seccomp profile is the one the agent compiled (LaunchSpec::seccomp)
 // when that was compiled for the container's capability set; otherwise it
@@ -32,6 +39,7 @@
 #include <linux/filter.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,20 +51,31 @@
 
 namespace agora::agent {
 
+// What a container without an image sees of the host: its filesystem, and
+// its /dev, which a read-only root keeps read-only but for /dev/shm and
+// /dev/pts. The host's device nodes still open for writing as their modes
+// and the container's capabilities allow: a read-only mount does not stop
+// that, and there is no device cgroup yet.
+struct HostView {
+  // /tmp is the container's own (its sandbox's), kept writable; otherwise
+  // it is the host's (read-only) or a volume (in its own mode).
+  bool privateTmp = false;
+  // Init's working directory is the sandbox, and the command inherits it
+  // (user namespace): the sandbox's path may be closed to init there.
+  bool sandboxIsCwd = false;
+};
+
 class SecurityPolicy {
  public:
   // kFailedPrecondition when a capability is unknown to the running kernel.
   // `sandbox` is the sandbox as the task sees it; it stays writable with a
   // read-only root. `mounts` are the task's own mounts (relative targets in
   // the sandbox), in the order init makes them. `compiled`: the agent's
-  // seccomp profile (may be null). `hostDev`: the task sees the host's /dev
-  // (no image), which a read-only root keeps read-only but for /dev/shm and
-  // /dev/pts (its device nodes still open for writing).
-  static Result<std::unique_ptr<SecurityPolicy>> create(const ContainerInfo& container,
-                                                        const std::string& sandbox,
-                                                        const std::vector<MountEntry>& mounts,
-                                                        const SeccompProgram* compiled = nullptr,
-                                                        bool hostDev = false);
+  // seccomp profile (may be null). `host`: the container has no image.
+  static Result<std::unique_ptr<SecurityPolicy>> create(
+      const ContainerInfo& container, const std::string& sandbox,
+      const std::vector<MountEntry>& mounts, const SeccompProgram* compiled = nullptr,
+      std::optional<HostView> host = std::nullopt);
 
   // Init side, /proc mounted. Reports a failed step on errFd (see
   // process_launcher.hpp) and exits. Async-signal-safe.
@@ -73,17 +92,28 @@ class SecurityPolicy {
  private:
   SecurityPolicy() = default;
 
+  // A mode restored under a read-only root; `inSandbox`: the same mount
+  // from the sandbox ("./target"), empty for an absolute target.
+  struct MountMode {
+    std::string path;
+    std::string inSandbox;
+    bool readOnly = false;
+  };
+
   void maskKernelPaths(int errFd) const;
   void makeRootReadOnly(int errFd) const;
+  int mountSandboxOverItself(int errFd, bool& viaCwd) const;
 
   CapabilitySet capabilities_ = 0;
   int lastCapability_ = 0;
   bool privileged_ = false;
   bool readOnlyRootfs_ = false;
   bool hostDev_ = false;
+  bool ownTmp_ = true;  // /tmp is the container's: writable under a read-only root
+  bool sandboxIsCwd_ = false;
   std::string sandbox_;
-  // The task's mounts as the task sees them, with their read-only flag.
-  std::vector<std::pair<std::string, bool>> mountModes_;
+  // The task's mounts as the task sees them, in mount order.
+  std::vector<MountMode> mountModes_;
   std::vector<sock_filter> filter_;  // empty: no seccomp
 };
 

@@ -4,7 +4,10 @@
 //
 //   init_module | finit_module | keyctl | reboot | mount DIR | unshare |
 //   setns NSFILE | clone_newuser | clone3 | ptrace PID | kill PID |
-//   personality HEX | i386_getpid | swap A B
+//   personality HEX | i386_getpid | swap A B | create FILE | open_rw FILE
+//
+// create makes FILE (O_CREAT | O_EXCL); open_rw opens it for reading and
+// writing (a device node: nothing is read or written).
 //
 // swap exchanges A and B (renameat2 RENAME_EXCHANGE, e.g. a directory and a
 // symlink) over and over until killed; it prints only if the first fails.
@@ -43,6 +46,7 @@ const char* errnoName(int err) {
     case EROFS: return "EROFS";
     case ENOENT: return "ENOENT";
     case EBADF: return "EBADF";
+    case EEXIST: return "EEXIST";
   }
   return "EOTHER";
 }
@@ -92,6 +96,13 @@ long run(const std::string& op, const char* arg) {
     return r < 0 ? -1 : 0;
   }
   if (op == "i386_getpid") return i386Getpid();
+  if (op == "create" || op == "open_rw") {
+    int flags = op == "create" ? O_WRONLY | O_CREAT | O_EXCL : O_RDWR;
+    int fd = open(arg, flags | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+  }
   if (op == "swap") {
     const char* other = strchr(arg, ' ');
     if (other == nullptr) return -1;

@@ -366,10 +366,11 @@ TEST_F(NamespacesTest, CgroupsStillHoldTheTaskInsideItsNamespaces) {
 namespace agora::agent {
 namespace {
 
-// Runs agora-agent with `flags` (as `user` when set) until it exits; returns
-// its exit code, with its stderr in *err. The agent never gets a master.
+// Runs agora-agent with `flags` (as `user` when set) until it exits, or
+// until its stderr holds `until` when that is set; returns its exit code (-1
+// when stopped), with its stderr in *err. The agent never gets a master.
 int runAgentUntilExit(const std::vector<std::string>& flags, const std::string& user,
-                      std::string* err) {
+                      std::string* err, const std::string& until = "") {
   char tmpl[] = "/tmp/agora-agent-flag-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   chmod(dir.c_str(), 0777);
@@ -383,9 +384,18 @@ int runAgentUntilExit(const std::vector<std::string>& flags, const std::string& 
   options.stdoutPath = dir + "/stdout";
   auto pid = spawn(options);
   int code = -1;
+  auto stderrHas = [&](const std::string& text) {
+    std::ifstream in(dir + "/stderr");
+    return std::string(std::istreambuf_iterator<char>(in), {}).find(text) != std::string::npos;
+  };
   if (pid) {
-    // A refusing agent exits at once; one that starts is stopped after 5 s.
-    if (auto status = waitForExit(*pid, std::chrono::seconds(5))) code = exitCodeOf(*status);
+    // A refusing agent exits at once; one that starts is stopped once it
+    // said `until`, or after 5 s.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (code < 0 && std::chrono::steady_clock::now() < deadline) {
+      if (auto status = waitForExit(*pid, std::chrono::milliseconds(20))) code = exitCodeOf(*status);
+      if (!until.empty() && stderrHas(until)) break;
+    }
     if (code < 0) {
       kill(*pid, SIGKILL);
       waitpid(*pid, nullptr, 0);
@@ -410,6 +420,20 @@ TEST(AgentIsolationFlagTest, AnUnknownIsolatorStopsTheAgent) {
   std::string err;
   EXPECT_EQ(runAgentUntilExit({"--isolation=cgroups,docker"}, "", &err), 1);
   EXPECT_NE(err.find("'docker' is not an isolator"), std::string::npos) << err;
+}
+
+TEST(AgentIsolationFlagTest, WithoutNamespacesTheAgentWarnsThatTasksSeeTheHostWritable) {
+  std::string err;
+  const std::string warning =
+      "namespaces isolation off (--isolation leaves it out): tasks run without a mount "
+      "namespace and see the host's filesystem writable";
+  runAgentUntilExit({"--isolation=posix"}, "", &err, warning);
+  size_t at = err.find(warning);
+  ASSERT_NE(at, std::string::npos) << err;
+  // glog's severity letter opens the line.
+  size_t line = err.rfind('\n', at);
+  EXPECT_EQ(err[line == std::string::npos ? 0 : line + 1], 'W') << err;
+  EXPECT_EQ(err.find(warning, at + 1), std::string::npos) << "said more than once: " << err;
 }
 
 }  // namespace

@@ -47,22 +47,22 @@ TEST(RootfsPlanTest, WithoutAnImageOnlyMakesRootPrivateAndMountsProc) {
                                                        "make the volumes"}));
 }
 
-TEST(RootfsPlanTest, WithoutAnImageTheTaskGetsItsOwnShmAndTmpKeepingWhatLiesUnderTheHosts) {
+TEST(RootfsPlanTest, WithoutAnImageTheTaskGetsItsOwnShmAndItsSandboxsTmpKeepingWhatLiesUnderTheHosts) {
   RootfsOptions options{nullptr, "/tmp/w/sandbox", "", false};
   options.privateShm = true;
-  options.tmpBytes = 32 << 20;
+  options.tmpSource = "/tmp/w/sandbox/tmp";
   options.keptUnderTmp = {{"/tmp/w/sandbox", false, true}, {"/tmp/f", true}};
   auto plan = planRootfs(options);
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(describe(*plan),
             (std::vector<std::string>{"make / rprivate", "mount proc at /proc",
                                       "mount tmpfs at /dev/shm", "make the volumes",
-                                      "mount the task's own tmpfs at /tmp, keeping /tmp/w/sandbox, "
+                                      "bind /tmp/w/sandbox/tmp at /tmp, keeping /tmp/w/sandbox, "
                                       "/tmp/f"}));
   const MountStep& tmp = plan->steps().back();
   EXPECT_EQ(tmp.kind, Kind::kPrivateTmp);
   EXPECT_EQ(tmp.target, "tmp");
-  EXPECT_EQ(tmp.data, "mode=1777,size=33554432");
+  EXPECT_EQ(tmp.source, "/tmp/w/sandbox/tmp");
   EXPECT_EQ(tmp.carried,
             (std::vector<KeptPath>{{"tmp/w/sandbox", false, true}, {"tmp/f", true, false}}));
   options.keptUnderTmp.assign(MountStep::kMaxCarried + 1, KeptPath{"/tmp/x"});
