@@ -74,6 +74,8 @@ Master::Master(EventLoop& loop, ServerTransport& transport, MasterOptions option
       *frameworks_, *offers_, *tasks_);
   operations_ = std::make_unique<Operations>(ctx_, *agents_, *frameworks_, *offers_, *tasks_);
   ctx_.agentDirectory = agents_.get();
+  if (options_.authorizer == nullptr) ownedAuthorizer_ = std::make_unique<acl::Authorizer>();
+  ctx_.authorizer = options_.authorizer != nullptr ? options_.authorizer : ownedAuthorizer_.get();
   ctx_.frameworkDirectory = frameworks_.get();
 
   transport_.setHandler([this](const std::string& peer, std::string_view protocol,

@@ -89,6 +89,9 @@ struct MasterOptions {
   // across restarts), and how their writes are batched.
   CompletedTaskBounds completedTasks;
   TaskHistoryOptions taskHistory;
+  // What principals may do (borrowed; null: the built-in rules, under which
+  // tasks do not run as root nor get privileges, capabilities or host paths).
+  acl::Authorizer* authorizer = nullptr;
   // Per authenticated principal (frameworks.hpp, agents.hpp).
   size_t maxFrameworksPerPrincipal = 100;
   RateLimit subscribeRate{20, 100};
@@ -190,6 +193,7 @@ class Master {
   ServerTransport& transport_;
   MasterOptions options_;
   std::unique_ptr<Metrics> ownedMetrics_;  // null when the registry is borrowed
+  std::unique_ptr<acl::Authorizer> ownedAuthorizer_;  // null when options_ has one
   MasterMetrics metrics_;
   Outbox outbox_;
   Persister persister_;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "common/authorizer.hpp"
 #include "common/event_loop.hpp"
 #include "master/allocator/allocator.hpp"
 #include "master/core/directory.hpp"
@@ -34,11 +35,14 @@ struct MasterContext {
   // Set by Master once the agents and frameworks components exist.
   const AgentDirectory* agentDirectory = nullptr;
   const FrameworkDirectory* frameworkDirectory = nullptr;
+  // Set by Master: what principals may do (its --acls).
+  const acl::Authorizer* authorizer = nullptr;
 
   const Clock& clock() const { return loop.clock(); }
   double wallNow() const { return loop.clock().wallSeconds(); }
   const AgentDirectory& agents() const { return *agentDirectory; }
   const FrameworkDirectory& frameworks() const { return *frameworkDirectory; }
+  const acl::Authorizer& acls() const { return *authorizer; }
   // A frame or call refused: counted under `reason` (a snake_case token) and
   // logged, rate-limited.
   void reject(const std::string& reason, const std::string& detail);

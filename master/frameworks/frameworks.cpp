@@ -141,6 +141,12 @@ void Frameworks::onSubscribe(const std::string& peer, const std::string& princip
                   who + " may have at most " + limit +
                       " live frameworks; tear one down or raise --max-frameworks-per-principal");
   }
+  for (const std::string& role : info->roles) {
+    if (Status allowed = ctx_.acls().require(acl::Action::kRegisterFramework, principal, role);
+        !allowed) {
+      return refuse("acl_denied", ": " + allowed.error().message, allowed.error().message);
+    }
+  }
   FrameworkRecord record;
   record.info = *info;
   record.registeredTime = known != nullptr ? known->registeredTime : ctx_.wallNow();

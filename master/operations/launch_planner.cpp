@@ -46,7 +46,8 @@ std::string checkTask(const TaskRequest& request, const std::string& agentId,
 
 LaunchPlan planLaunch(const std::vector<TaskRequest>& requests, const std::string& agentId,
                       const Resources& offered,
-                      const std::function<bool(const std::string&)>& isLive) {
+                      const std::function<bool(const std::string&)>& isLive,
+                      const TaskAuthorizer& authorize) {
   LaunchPlan plan;
   Resources remaining = offered;
   std::set<std::string> seen;
@@ -69,6 +70,13 @@ LaunchPlan planLaunch(const std::vector<TaskRequest>& requests, const std::strin
         continue;
       }
       TaskInfo task = *requests[j].info;
+      if (authorize) {
+        if (std::string denied = authorize(task); !denied.empty()) {
+          errors[j - i] = "task '" + task.taskId + "': " + denied;
+          if (firstError.empty()) firstError = errors[j - i];
+          continue;
+        }
+      }
       task.agentId = agentId;
       unitRemaining -= task.resources;
       unitSeen.insert(task.taskId);

@@ -32,11 +32,14 @@ struct LaunchPlan {
 // Checks, in order: decode errors, task ID syntax, duplicate of a live task
 // (isLive) or of an earlier task in the same accept, a command (or an image)
 // and resources, volume syntax (validateVolumes), agent ID matching the offers,
-// and that the task fits in what the offers have left after earlier valid
-// tasks. Tasks of one group are all-or-nothing: if one fails, every member
-// is rejected.
+// that the task fits in what the offers have left after earlier valid
+// tasks, then `authorize` (may fill in the task, e.g. its user; returns why
+// it may not run, or empty). Tasks of one group are all-or-nothing: if one
+// fails, every member is rejected.
+using TaskAuthorizer = std::function<std::string(TaskInfo& task)>;
 LaunchPlan planLaunch(const std::vector<TaskRequest>& requests, const std::string& agentId,
                       const Resources& offered,
-                      const std::function<bool(const std::string& taskId)>& isLive);
+                      const std::function<bool(const std::string& taskId)>& isLive,
+                      const TaskAuthorizer& authorize = {});
 
 }  // namespace agora::master

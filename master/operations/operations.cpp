@@ -139,9 +139,12 @@ void Operations::finishAccept(const Framework& framework, const Agent& agent,
                               const std::string& role, const std::vector<TaskRequest>& requests,
                               const Resources& offered, double refuse) {
   const std::string& agentId = agent.id;
-  LaunchPlan plan = planLaunch(requests, agentId, offered, [&](const std::string& taskId) {
-    return tasks_.findLive({framework.info.id, taskId}) != nullptr;
-  });
+  LaunchPlan plan = planLaunch(
+      requests, agentId, offered,
+      [&](const std::string& taskId) {
+        return tasks_.findLive({framework.info.id, taskId}) != nullptr;
+      },
+      [&](TaskInfo& task) { return authorizeTask(framework, task); });
   for (const TaskRejection& rejection : plan.rejected) {
     LOG(INFO) << "framework " << framework.info.id << ": " << rejection.message;
     tasks_.refuse(framework, {rejection.taskId}, TaskState::ERROR, TaskReason::TASK_INVALID,

@@ -27,6 +27,10 @@ struct ReservationOperation {
   const char* name() const;  // "RESERVE", ...
 };
 
+// What a task runs as when neither it nor its framework names a user its
+// principal may use.
+inline constexpr const char* kUnprivilegedUser = "nobody";
+
 class Operations {
  public:
   // REQUIRES: every component outlives it.
@@ -66,6 +70,11 @@ class Operations {
                     double refuseSeconds);
   void launchTask(const Framework& framework, const Agent& agent, const std::string& role,
                   const TaskInfo& task);
+  // task_authorization.cpp: the user the task runs as (its own if it names
+  // one, else its framework's, else kUnprivilegedUser) and what it asks of
+  // the host, against the framework principal's ACLs. Returns why it may
+  // not run, or empty (task.command.user then set).
+  std::string authorizeTask(const Framework& framework, TaskInfo& task) const;
   // The accepted reservations changed and durable: the launches follow.
   void afterReservations(const std::string& frameworkId, const std::string& role,
                          const std::string& agentId, const std::vector<TaskRequest>& requests,

@@ -181,7 +181,7 @@ void FakeScheduler::subscribe(const std::string& name, const std::string& id,
   FrameworkInfo info;
   info.id = id;
   info.name = name;
-  info.user = "tester";
+  info.user = user;
   info.failoverTimeoutSec = failoverTimeoutSec;
   info.roles = roles;
   info.offerConstraints = offerConstraints;

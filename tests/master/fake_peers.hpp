@@ -97,6 +97,7 @@ class FakeScheduler {
   FakeClient& client() { return *client_; }
   // FrameworkInfo.roles sent by subscribe() (empty: the master uses "*").
   std::vector<std::string> roles;
+  std::string user = "tester";  // FrameworkInfo.user
   std::vector<AttributeConstraint> offerConstraints;  // sent by subscribe()
   // Answer each master heartbeat with a heartbeat call (a live scheduler).
   bool autoHeartbeat = true;

@@ -173,6 +173,13 @@ TEST_F(MasterTest, InvalidTaskResourcesAreTaskError) {
 }
 
 TEST_F(MasterTest, UnknownCapabilityIsTaskErrorAndKnownOnesReachTheAgent) {
+  auto granted = acl::Acls::parse(
+      R"({"add_capabilities": [{"principals": "ANY", "capabilities": "ANY"}]})", "acls");
+  ASSERT_TRUE(granted);
+  acl::Authorizer authorizer(*granted);
+  options_.authorizer = &authorizer;
+  master_.reset();
+  master_ = std::make_unique<Master>(loop_, *server_, options_);
   auto s = scheduler("sched-1");
   auto a = agent("agent-a", "cpus:4;mem:4096");
   TaskInfo bad = makeTask("bad", "cpus:1");
