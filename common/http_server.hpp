@@ -1,6 +1,7 @@
 #pragma once
-// A small HTTP/1.1 server (Boost.Beast) for the operator and framework APIs and
-// /metrics. Beast and Asio stay inside http_server.cpp (compile time).
+// A small HTTP/1.1 server (Boost.Beast), plain or over TLS, for the operator and
+// framework APIs and /metrics. Beast, Asio and OpenSSL stay inside the .cpp
+// files (compile time).
 
 #include <cstddef>
 #include <cstdint>

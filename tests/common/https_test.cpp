@@ -82,6 +82,17 @@ class HttpsTest : public ::testing::Test {
                            writers_.set_value(std::move(writer));
                            return std::optional<Response>();
                          });
+    StreamOptions small;
+    small.maxQueuedBytes = 64 * 1024;
+    small.socketSendBuffer = 4096;
+    server_->routeStream(
+        "GET", "/slow",
+        [this](const Request&, std::shared_ptr<StreamWriter> writer) {
+          std::lock_guard<std::mutex> lock(writersMutex_);
+          writers_.set_value(std::move(writer));
+          return std::optional<Response>();
+        },
+        small);
     ASSERT_TRUE(server_->start().has_value());
   }
   std::string url(const std::string& target) const { return server_->url() + target; }
@@ -294,6 +305,44 @@ TEST_F(HttpsTest, StopEndsOpenStreams) {
   auto response = client.get();
   ASSERT_TRUE(response.has_value()) << response.error().toString();
   EXPECT_EQ(response->status, 200);
+}
+
+TEST_F(HttpsTest, DropsStreamClientThatDoesNotRead) {
+  startServer(serverTls());
+  auto writerFuture = writers_.get_future();
+  std::promise<void> blocked;
+  std::promise<void> release;
+  auto releaseFuture = release.get_future().share();
+  bool first = true;
+  auto client = std::async(std::launch::async, [&] {
+    return getStream(trustingCa(), url("/slow"), {}, [&](std::string_view) {
+      if (first) {
+        first = false;
+        blocked.set_value();
+        releaseFuture.wait();  // stops reading
+      }
+      return true;
+    });
+  });
+  std::shared_ptr<StreamWriter> writer = await(writerFuture);
+  ASSERT_NE(writer, nullptr);
+  std::promise<void> closed;
+  writer->onClose([&closed] { closed.set_value(); });
+  ASSERT_TRUE(writer->write("data: first\n\n"));
+  auto blockedFuture = blocked.get_future();
+  await(blockedFuture);
+  // The client's socket buffers take a few MiB at most; then the queue passes
+  // maxQueuedBytes and the stream is dropped.
+  const std::string chunk(16 * 1024, 'x');
+  bool dropped = false;
+  for (int i = 0; i < 64 * 1024 && !dropped; ++i) dropped = !writer->write(chunk);
+  EXPECT_TRUE(dropped);
+  auto closedFuture = closed.get_future();
+  await(closedFuture);
+  release.set_value();
+  ASSERT_EQ(client.wait_for(10s), std::future_status::ready);
+  client.get();  // whatever it read, the call ends
+  EXPECT_EQ(whoami(trustingCa()), "");
 }
 
 TEST_F(HttpsTest, CreateNamesUnusableFiles) {
