@@ -1,16 +1,23 @@
 #include "common/http_client.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/version.hpp>
 #include <cctype>
 #include <charconv>
 #include <exception>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <vector>
+
+#include "common/tls_context.hpp"
 
 namespace agora::http {
 
@@ -21,12 +28,17 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
 constexpr uint32_t kMaxHeaderBytes = 64 * 1024;
 // getStream(): the body of a response other than 2xx is read whole up to this.
 constexpr uint64_t kMaxStreamErrorBodyBytes = 1024 * 1024;
 constexpr size_t kStreamReadBytes = 16 * 1024;
 
 struct ParsedUrl {
+  bool https = false;
   std::string host;  // without brackets
   std::string port;
   std::string target;
@@ -37,17 +49,20 @@ Result<ParsedUrl> parseUrl(const std::string& url) {
     return makeError(ErrorCode::kInvalidArgument, "bad url '" + url + "': " + why);
   };
   std::string_view rest = url;
+  ParsedUrl parsed;
   if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
+  } else if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+    parsed.https = true;
   } else if (rest.find("://") != std::string_view::npos) {
-    return invalid("only http:// is supported");
+    return invalid("only http:// and https:// are supported");
   }
   size_t slash = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, slash);
-  ParsedUrl parsed;
   parsed.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (parsed.target.front() == '?') parsed.target.insert(0, "/");
-  std::string_view portText = "80";
+  std::string_view portText = parsed.https ? "443" : "80";
   if (authority.starts_with('[')) {
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return invalid("unterminated '['");
@@ -110,7 +125,8 @@ void copyHeaders(const Response& res, ClientResponse& response) {
 
 // Reads a response whose 2xx body goes to the file at `path`; other bodies
 // (error documents) are kept in memory.
-Status readToFile(net::io_context& ioc, beast::tcp_stream& stream, beast::flat_buffer& buffer,
+template <class Stream>
+Status readToFile(net::io_context& ioc, Stream& stream, beast::flat_buffer& buffer,
                   const std::string& path, const std::string& what, ClientResponse& response) {
   bhttp::response_parser<bhttp::empty_body> head;
   head.header_limit(kMaxHeaderBytes);
@@ -140,9 +156,41 @@ Status readToFile(net::io_context& ioc, beast::tcp_stream& stream, beast::flat_b
   return {};
 }
 
-// Resolves `url`'s host, connects `stream` and sends the request, all before
-// `deadline` (name resolution of non-literal hosts excluded).
-Status connectAndSend(net::io_context& ioc, beast::tcp_stream& stream, const std::string& method,
+// The client side of the handshake: the server's certificate must verify and
+// name parsed.host.
+Status handshake(net::io_context& ioc, TlsStream& stream, const ParsedUrl& parsed,
+                 std::chrono::steady_clock::time_point deadline, const std::string& what) {
+  SSL* ssl = stream.native_handle();
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  beast::error_code ec;
+  net::ip::make_address(parsed.host, ec);
+  const bool ip = !ec;
+  // SNI carries names only, never IP literals (RFC 6066).
+  const bool named = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, parsed.host.c_str()) == 1
+                        : X509_VERIFY_PARAM_set1_host(param, parsed.host.c_str(), 0) == 1 &&
+                              SSL_set_tlsext_host_name(ssl, parsed.host.c_str()) == 1;
+  if (!named) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     what + ": cannot verify a certificate for host '" + parsed.host + "'");
+  }
+  beast::get_lowest_layer(stream).expires_at(deadline);
+  ec = runOperation(ioc, [&](auto handler) {
+    stream.async_handshake(net::ssl::stream_base::client, std::move(handler));
+  });
+  if (!ec) return {};
+  if (std::string why = detail::peerVerificationFailure(ssl); !why.empty()) {
+    return makeError(ErrorCode::kPermissionDenied,
+                     what + ": the server's certificate did not verify: " + why);
+  }
+  Error error = transportError(ec, what + ": TLS handshake failed");
+  if (error.code == ErrorCode::kUnavailable) error.message += " (is the server speaking HTTPS?)";
+  return makeError(std::move(error));
+}
+
+// Resolves `url`'s host, connects `stream`, shakes hands over TLS and sends the
+// request, all before `deadline` (name resolution of non-literal hosts excluded).
+template <class Stream>
+Status connectAndSend(net::io_context& ioc, Stream& stream, const std::string& method,
                       const ParsedUrl& parsed, const std::map<std::string, std::string>& headers,
                       const std::string& body, std::chrono::steady_clock::time_point deadline,
                       const std::string& what) {
@@ -160,12 +208,16 @@ Status connectAndSend(net::io_context& ioc, beast::tcp_stream& stream, const std
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
 
-  stream.expires_at(deadline);
-  ec =
-      runOperation(ioc, [&](auto handler) { stream.async_connect(endpoints, std::move(handler)); });
+  beast::tcp_stream& tcpStream = beast::get_lowest_layer(stream);
+  tcpStream.expires_at(deadline);
+  ec = runOperation(ioc,
+                    [&](auto handler) { tcpStream.async_connect(endpoints, std::move(handler)); });
   if (ec) return makeError(transportError(ec, what));
   beast::error_code ignored;
-  stream.socket().set_option(tcp::no_delay(true), ignored);
+  tcpStream.socket().set_option(tcp::no_delay(true), ignored);
+  if constexpr (kIsTls<Stream>) {
+    if (auto ok = handshake(ioc, stream, parsed, deadline, what); !ok) return ok;
+  }
 
   bhttp::request<bhttp::string_body> req;
   bhttp::verb verb = bhttp::string_to_verb(method);
@@ -184,39 +236,57 @@ Status connectAndSend(net::io_context& ioc, beast::tcp_stream& stream, const std
   req.body() = body;
   req.prepare_payload();
 
-  stream.expires_at(deadline);
+  tcpStream.expires_at(deadline);
   ec =
       runOperation(ioc, [&](auto handler) { bhttp::async_write(stream, req, std::move(handler)); });
   if (ec) return makeError(transportError(ec, what));
   return {};
 }
 
-Result<ClientResponse> exchange(const std::string& method, const std::string& url,
-                                const std::map<std::string, std::string>& headers,
-                                const std::string& body, std::chrono::milliseconds timeout,
-                                const std::string& bodyPath = "") {
-  auto parsed = parseUrl(url);
-  if (!parsed) return makeError(parsed.error());
-  const std::string what = method + " " + url;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+// Closes the connection without a TLS close_notify: every response read here
+// ended by its own framing, or the exchange is abandoned.
+template <class Stream>
+void shutdown(Stream& stream) {
+  beast::error_code ignored;
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
 
-  net::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  if (auto sent = connectAndSend(ioc, stream, method, *parsed, headers, body, deadline, what);
+// Calls `run(stream)` with a connected-to-be plain or TLS stream on `ioc`, as
+// `parsed` asks.
+template <class Run>
+Result<ClientResponse> withStream(const ClientTls& tls, const ParsedUrl& parsed,
+                                  net::io_context& ioc, Run run) {
+  if (!parsed.https) {
+    beast::tcp_stream stream(ioc);
+    return run(stream);
+  }
+  auto context = detail::makeClientContext(tls);
+  if (!context) return makeError(context.error());
+  TlsStream stream(ioc, **context);
+  return run(stream);
+}
+
+template <class Stream>
+Result<ClientResponse> exchangeOver(Stream& stream, net::io_context& ioc, const ParsedUrl& parsed,
+                                    const std::string& method,
+                                    const std::map<std::string, std::string>& headers,
+                                    const std::string& body,
+                                    std::chrono::steady_clock::time_point deadline,
+                                    const std::string& bodyPath, const std::string& what) {
+  if (auto sent = connectAndSend(ioc, stream, method, parsed, headers, body, deadline, what);
       !sent) {
     return makeError(sent.error());
   }
 
   beast::error_code ec;
-  beast::error_code ignored;
   beast::flat_buffer buffer;
   ClientResponse response;
-  stream.expires_at(deadline);
+  beast::get_lowest_layer(stream).expires_at(deadline);
   if (!bodyPath.empty()) {
     if (auto ok = readToFile(ioc, stream, buffer, bodyPath, what, response); !ok) {
       return makeError(ok.error());
     }
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    shutdown(stream);
     return response;
   }
   bhttp::response_parser<bhttp::string_body> parser;
@@ -226,30 +296,42 @@ Result<ClientResponse> exchange(const std::string& method, const std::string& ur
       ioc, [&](auto handler) { bhttp::async_read(stream, buffer, parser, std::move(handler)); });
   if (ec) return makeError(transportError(ec, what));
 
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  shutdown(stream);
   auto& res = parser.get();
   copyHeaders(res, response);
   response.body = std::move(res.body());
   return response;
 }
 
-// getStream() without its exception handling; `callbackError` receives what
-// onData threw.
-Result<ClientResponse> streamGet(const std::string& url,
-                                 const std::map<std::string, std::string>& headers,
-                                 const std::function<bool(std::string_view)>& onData,
-                                 std::chrono::milliseconds connectTimeout, std::stop_token stop,
-                                 std::exception_ptr& callbackError) {
+Result<ClientResponse> exchange(const ClientTls& tls, const std::string& method,
+                                const std::string& url,
+                                const std::map<std::string, std::string>& headers,
+                                const std::string& body, std::chrono::milliseconds timeout,
+                                const std::string& bodyPath = "") {
   auto parsed = parseUrl(url);
   if (!parsed) return makeError(parsed.error());
-  const std::string what = "GET " + url;
-  const auto deadline = std::chrono::steady_clock::now() + connectTimeout;
-
+  const std::string what = method + " " + url;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   net::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  if (auto sent = connectAndSend(ioc, stream, "GET", *parsed, headers, "", deadline, what); !sent) {
+  return withStream(tls, *parsed, ioc, [&](auto& stream) {
+    return exchangeOver(stream, ioc, *parsed, method, headers, body, deadline, bodyPath, what);
+  });
+}
+
+// getStream() over `stream`, without its exception handling; `callbackError`
+// receives what onData threw.
+template <class Stream>
+Result<ClientResponse> streamOver(Stream& stream, net::io_context& ioc, const ParsedUrl& parsed,
+                                  const std::map<std::string, std::string>& headers,
+                                  const std::function<bool(std::string_view)>& onData,
+                                  std::chrono::milliseconds connectTimeout,
+                                  std::chrono::steady_clock::time_point deadline,
+                                  std::stop_token stop, std::exception_ptr& callbackError,
+                                  const std::string& what) {
+  if (auto sent = connectAndSend(ioc, stream, "GET", parsed, headers, "", deadline, what); !sent) {
     return makeError(sent.error());
   }
+  beast::tcp_stream& tcpStream = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::empty_body> head;
   head.header_limit(kMaxHeaderBytes);
@@ -257,14 +339,13 @@ Result<ClientResponse> streamGet(const std::string& url,
   // below. Not boost::none: Beast 1.74 then fails reading the header alone of a
   // response with a Content-Length (body_limit).
   head.body_limit(std::numeric_limits<std::uint64_t>::max());
-  stream.expires_at(deadline);
+  tcpStream.expires_at(deadline);
   auto ec = runOperation(ioc, [&](auto handler) {
     bhttp::async_read_header(stream, buffer, head, std::move(handler));
   });
   if (ec) return makeError(transportError(ec, what));
   ClientResponse response;
   copyHeaders(head.get(), response);
-  beast::error_code ignored;
 
   if (response.status < 200 || response.status >= 300) {
     auto tooLarge = [&] {
@@ -275,23 +356,25 @@ Result<ClientResponse> streamGet(const std::string& url,
     if (head.content_length().value_or(0) > kMaxStreamErrorBodyBytes) return tooLarge();
     bhttp::response_parser<bhttp::string_body> parser(std::move(head));
     parser.body_limit(kMaxStreamErrorBodyBytes);
-    stream.expires_after(connectTimeout);
+    tcpStream.expires_after(connectTimeout);
     ec = runOperation(
         ioc, [&](auto handler) { bhttp::async_read(stream, buffer, parser, std::move(handler)); });
     if (ec == bhttp::error::body_limit) return tooLarge();
     if (ec) return makeError(transportError(ec, what));
     response.body = std::move(parser.get().body());
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    shutdown(stream);
     return response;
   }
 
   bhttp::response_parser<bhttp::buffer_body> parser(std::move(head));
   parser.body_limit(boost::none);
-  stream.expires_never();
+  tcpStream.expires_never();
   // Cancels the pending read from the thread requesting the stop; runs on this
   // thread's io_context, inside runOperation().
-  std::stop_callback onStop(stop,
-                            [&ioc, &stream] { net::post(ioc, [&stream] { stream.cancel(); }); });
+  std::stop_callback onStop(
+      stop, [&ioc, &tcpStream] { net::post(ioc, [&tcpStream] { tcpStream.cancel(); }); });
+  // A body that ends when the connection does (a server-sent event stream).
+  const bool closeDelimited = !parser.chunked() && !parser.content_length();
   std::vector<char> chunk(kStreamReadBytes);
   while (!parser.is_done() && !stop.stop_requested()) {
     auto& body = parser.get().body();
@@ -313,25 +396,69 @@ Result<ClientResponse> streamGet(const std::string& url,
       if (!more) break;
     }
     if (ec && stop.stop_requested()) break;
+    // A TLS peer that closes without close_notify (a server dropping a client
+    // it gave up on) ends such a body as a bare close does over plain HTTP.
+    if (ec == net::ssl::error::stream_truncated && closeDelimited) break;
     if (ec) return makeError(ErrorCode::kIo, what + ": reading the body: " + ec.message());
   }
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  shutdown(stream);
   return response;
+}
+
+Result<ClientResponse> streamGet(const ClientTls& tls, const std::string& url,
+                                 const std::map<std::string, std::string>& headers,
+                                 const std::function<bool(std::string_view)>& onData,
+                                 std::chrono::milliseconds connectTimeout, std::stop_token stop,
+                                 std::exception_ptr& callbackError) {
+  auto parsed = parseUrl(url);
+  if (!parsed) return makeError(parsed.error());
+  const std::string what = "GET " + url;
+  const auto deadline = std::chrono::steady_clock::now() + connectTimeout;
+  net::io_context ioc;
+  return withStream(tls, *parsed, ioc, [&](auto& stream) {
+    return streamOver(stream, ioc, *parsed, headers, onData, connectTimeout, deadline, stop,
+                      callbackError, what);
+  });
 }
 
 }  // namespace
 
+Result<ClientResponse> request(const ClientTls& tls, const std::string& method,
+                               const std::string& url, const std::string& body,
+                               std::chrono::milliseconds timeout) {
+  return requestWithHeaders(tls, method, url, {}, body, timeout);
+}
+
 Result<ClientResponse> request(const std::string& method, const std::string& url,
                                const std::string& body, std::chrono::milliseconds timeout) {
-  return requestWithHeaders(method, url, {}, body, timeout);
+  return requestWithHeaders(ClientTls{}, method, url, {}, body, timeout);
+}
+
+Result<ClientResponse> requestWithHeaders(const ClientTls& tls, const std::string& method,
+                                          const std::string& url,
+                                          const std::map<std::string, std::string>& headers,
+                                          const std::string& body,
+                                          std::chrono::milliseconds timeout) {
+  try {
+    return exchange(tls, method, url, headers, body, timeout);
+  } catch (const std::exception& e) {
+    return makeError(ErrorCode::kInternal, method + " " + url + ": " + e.what());
+  }
 }
 
 Result<ClientResponse> requestWithHeaders(const std::string& method, const std::string& url,
                                           const std::map<std::string, std::string>& headers,
                                           const std::string& body,
                                           std::chrono::milliseconds timeout) {
+  return requestWithHeaders(ClientTls{}, method, url, headers, body, timeout);
+}
+
+Result<ClientResponse> requestToFile(const ClientTls& tls, const std::string& method,
+                                     const std::string& url,
+                                     const std::map<std::string, std::string>& headers,
+                                     const std::string& path, std::chrono::milliseconds timeout) {
   try {
-    return exchange(method, url, headers, body, timeout);
+    return exchange(tls, method, url, headers, "", timeout, path);
   } catch (const std::exception& e) {
     return makeError(ErrorCode::kInternal, method + " " + url + ": " + e.what());
   }
@@ -340,26 +467,29 @@ Result<ClientResponse> requestWithHeaders(const std::string& method, const std::
 Result<ClientResponse> requestToFile(const std::string& method, const std::string& url,
                                      const std::map<std::string, std::string>& headers,
                                      const std::string& path, std::chrono::milliseconds timeout) {
-  try {
-    return exchange(method, url, headers, "", timeout, path);
-  } catch (const std::exception& e) {
-    return makeError(ErrorCode::kInternal, method + " " + url + ": " + e.what());
-  }
+  return requestToFile(ClientTls{}, method, url, headers, path, timeout);
 }
 
-Result<ClientResponse> getStream(const std::string& url,
+Result<ClientResponse> getStream(const ClientTls& tls, const std::string& url,
                                  const std::map<std::string, std::string>& headers,
                                  const std::function<bool(std::string_view)>& onData,
                                  std::chrono::milliseconds connectTimeout, std::stop_token stop) {
   std::exception_ptr callbackError;
   Result<ClientResponse> result = makeError(ErrorCode::kInternal, "");
   try {
-    result = streamGet(url, headers, onData, connectTimeout, std::move(stop), callbackError);
+    result = streamGet(tls, url, headers, onData, connectTimeout, std::move(stop), callbackError);
   } catch (const std::exception& e) {
     result = makeError(ErrorCode::kInternal, "GET " + url + ": " + e.what());
   }
   if (callbackError) std::rethrow_exception(callbackError);
   return result;
+}
+
+Result<ClientResponse> getStream(const std::string& url,
+                                 const std::map<std::string, std::string>& headers,
+                                 const std::function<bool(std::string_view)>& onData,
+                                 std::chrono::milliseconds connectTimeout, std::stop_token stop) {
+  return getStream(ClientTls{}, url, headers, onData, connectTimeout, std::move(stop));
 }
 
 std::string urlEncode(const std::string& s) {

@@ -1,6 +1,6 @@
 #pragma once
-// Synchronous HTTP/1.1 client for the CLI and tests. One connection per call;
-// Beast and Asio stay inside http_client.cpp.
+// Synchronous HTTP/1.1 client (plain or TLS) for the CLI and tests. One
+// connection per call; Beast, Asio and OpenSSL stay inside common/*.cpp.
 
 #include <chrono>
 #include <functional>
@@ -19,17 +19,45 @@ struct ClientResponse {
   std::map<std::string, std::string> headers;  // lower-case names
 };
 
-// url: "http://HOST:PORT/path?query" or "HOST:PORT/path" (scheme optional; https is
-// rejected). Does not follow redirects. Never throws. Errors: kInvalidArgument for a
-// bad url, kUnavailable when the connection is refused, reset or closed before a
-// response, kTimeout when `timeout` (for the whole exchange, name resolution of
-// non-literal hosts excluded) elapses, kProtocol for a malformed response.
-// Non-empty bodies are sent as application/json.
+// How https:// URLs are verified and what the client presents; ignored for
+// http://. Files are PEM. The server's certificate must chain to a trusted CA
+// and name the URL's host (an IP literal is matched against the certificate's
+// IP entries, a name against its DNS entries).
+struct ClientTls {
+  std::string caFile;  // CAs to trust; "" trusts the system's store
+  // Client certificate (optionally followed by its chain), for servers that
+  // identify callers by certificate; privateKeyFile is then required.
+  std::string certificateFile;
+  std::string privateKeyFile;
+};
+
+// Every function below exists twice: with a leading `const ClientTls&`, and
+// without, which uses ClientTls{} (https:// verified against the system's
+// trusted CAs, no client certificate). TLS is 1.2 or later.
+//
+// url: "http://HOST:PORT/path?query", "https://HOST:PORT/path?query" or
+// "HOST:PORT/path" (plain HTTP). Does not follow redirects. Never throws.
+// Errors: kInvalidArgument for a bad url or unusable `tls` files (the message
+// names the file); kUnavailable when the connection is refused, reset or closed
+// before a response, or the TLS handshake fails for another reason than the
+// server's certificate (e.g. a plain HTTP server, or the server refused our
+// certificate); kPermissionDenied when the server's certificate does not verify
+// ("the server's certificate did not verify: ..."); kTimeout when `timeout`
+// (for the whole exchange, name resolution of non-literal hosts excluded)
+// elapses; kProtocol for a malformed response. Non-empty bodies are sent as
+// application/json.
+Result<ClientResponse> request(const ClientTls& tls, const std::string& method,
+                               const std::string& url, const std::string& body = "",
+                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
 Result<ClientResponse> request(const std::string& method, const std::string& url,
                                const std::string& body = "",
                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // request() with extra request headers (e.g. Accept), name -> value.
+Result<ClientResponse> requestWithHeaders(
+    const ClientTls& tls, const std::string& method, const std::string& url,
+    const std::map<std::string, std::string>& headers, const std::string& body = "",
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 Result<ClientResponse> requestWithHeaders(
     const std::string& method, const std::string& url,
     const std::map<std::string, std::string>& headers, const std::string& body = "",
@@ -38,6 +66,11 @@ Result<ClientResponse> requestWithHeaders(
 // requestWithHeaders() streaming a 2xx response's body into the file at `path`
 // (created or truncated) instead of memory, for large downloads; `body` then
 // stays empty. Other responses keep their body in memory as usual.
+Result<ClientResponse> requestToFile(const ClientTls& tls, const std::string& method,
+                                     const std::string& url,
+                                     const std::map<std::string, std::string>& headers,
+                                     const std::string& path,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 Result<ClientResponse> requestToFile(const std::string& method, const std::string& url,
                                      const std::map<std::string, std::string>& headers,
                                      const std::string& path,
@@ -47,22 +80,30 @@ Result<ClientResponse> requestToFile(const std::string& method, const std::strin
 // boundaries arbitrary; chunked and close-delimited bodies alike) until the body
 // ends (the server closes the connection), onData returns false, or `stop` is
 // requested from another thread; the connection is then closed and this returns
-// the response with its status and headers (body empty). A response other than
-// 2xx is returned with its whole body (up to 1 MiB, read within another
-// `connectTimeout`) without calling onData. `connectTimeout` bounds connecting
-// and reading the headers; the body may take forever. Exceptions thrown by
-// onData propagate (the connection is closed). Errors: kInvalidArgument for a
-// bad url; kUnavailable when the connection is refused or closed before a
-// response; kTimeout when connectTimeout elapses before the headers (or the
-// body of a response other than 2xx); kProtocol for a malformed response head;
+// the response with its status and headers (body empty). Over TLS a connection
+// closed without close_notify also ends a close-delimited body, as a bare close
+// does over plain HTTP. A response other than 2xx is returned with its whole
+// body (up to 1 MiB, read within another `connectTimeout`) without calling
+// onData. `connectTimeout` bounds connecting, the TLS handshake and reading the
+// headers; the body may take forever. Exceptions thrown by onData propagate
+// (the connection is closed). Errors: as request() until the headers;
 // kTooLarge for a response other than 2xx whose body passes 1 MiB; kIo when the
 // connection fails or the body is malformed while streaming.
+Result<ClientResponse> getStream(const ClientTls& tls, const std::string& url,
+                                 const std::map<std::string, std::string>& headers,
+                                 const std::function<bool(std::string_view)>& onData,
+                                 std::chrono::milliseconds connectTimeout = std::chrono::seconds(5),
+                                 std::stop_token stop = {});
 Result<ClientResponse> getStream(const std::string& url,
                                  const std::map<std::string, std::string>& headers,
                                  const std::function<bool(std::string_view)>& onData,
                                  std::chrono::milliseconds connectTimeout = std::chrono::seconds(5),
                                  std::stop_token stop = {});
 
+inline Result<ClientResponse> get(const ClientTls& tls, const std::string& url,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  return request(tls, "GET", url, "", timeout);
+}
 inline Result<ClientResponse> get(const std::string& url,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   return request("GET", url, "", timeout);

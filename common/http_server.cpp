@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
 #include <charconv>
 #include <condition_variable>
@@ -18,8 +19,10 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <type_traits>
 
 #include "common/http_stream_state.hpp"
+#include "common/tls_context.hpp"
 
 namespace agora::http {
 
@@ -34,6 +37,7 @@ constexpr uint64_t kMaxBodyBytes = 8 * 1024 * 1024;
 constexpr uint32_t kMaxHeaderBytes = 64 * 1024;
 constexpr auto kReadTimeout = std::chrono::seconds(30);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
+constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
 // After a 413 the unread body is drained (bounded) so that closing the socket
 // does not reset the connection before the client has read the response.
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
@@ -172,6 +176,9 @@ struct HttpServer::Impl final : detail::SessionHost {
   std::string host;  // host part of address()
   uint16_t port = 0;
 
+  // Set when serving HTTPS; outlives the sessions (destroyed with ioc).
+  std::unique_ptr<net::ssl::context> tlsContext;
+
   std::mutex lifecycleMutex;
   bool started = false;
   bool stopped = false;
@@ -184,14 +191,22 @@ struct HttpServer::Impl final : detail::SessionHost {
 
 namespace {
 
-// One connection. Lives as long as one of its asynchronous operations holds it;
-// all its operations run on its own strand. A connection that streams
-// (routeStream) keeps a read pending to notice the client going away, and
-// writes what the producers queue in its StreamState.
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection, over `Stream`: beast::tcp_stream (plain HTTP) or TlsStream.
+// Lives as long as one of its asynchronous operations holds it; all its
+// operations run on its own strand. A connection that streams (routeStream)
+// keeps a read pending to notice the client going away, and writes what the
+// producers queue in its StreamState.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Session(tcp::socket&& socket, detail::SessionHost* host)
-      : stream_(std::move(socket)), host_(host), closeTimer_(stream_.get_executor()) {}
+  // `tls`: the server's context, for TlsStream only.
+  template <class... TlsContext>
+  Session(tcp::socket&& socket, detail::SessionHost* host, TlsContext&... tls)
+      : stream_(std::move(socket), tls...), host_(host), closeTimer_(stream_.get_executor()) {}
 
   ~Session() {
     // The server stopped and dropped this connection before the stream finished.
@@ -202,7 +217,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void run() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->readHeader(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->handshake();
+      } else {
+        self->readHeader();
+      }
+    });
   }
 
  private:
@@ -214,14 +235,42 @@ class Session : public std::enable_shared_from_this<Session> {
     int streamSendBuffer = 0;
   };
 
+  // Plain HTTP, a scanner or a certificate that does not verify all end here:
+  // the connection is dropped, the server goes on.
+  void handshake() {
+    tcp().expires_after(kHandshakeTimeout);
+    stream_.async_handshake(
+        net::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+          if (ec) {
+            self->logHandshakeFailure(ec);
+            return self->close();
+          }
+          self->clientCertificateName_ = detail::verifiedPeerName(self->stream_.native_handle());
+          self->readHeader();
+        });
+  }
+
+  // A client certificate refused is worth an operator's attention; plain HTTP
+  // and scanners are not.
+  void logHandshakeFailure(const beast::error_code& ec) {
+    beast::error_code ignored;
+    auto peer = tcp().socket().remote_endpoint(ignored);
+    std::string why = detail::peerVerificationFailure(stream_.native_handle());
+    if (!why.empty()) {
+      LOG(WARNING) << "refused the client certificate of " << peer << ": " << why;
+    } else {
+      VLOG(1) << "TLS handshake with " << peer << " failed: " << ec.message();
+    }
+  }
+
   void readHeader() {
     parser_.emplace();
     parser_->body_limit(kMaxBodyBytes);
     parser_->header_limit(kMaxHeaderBytes);
-    stream_.expires_after(kReadTimeout);
+    tcp().expires_after(kReadTimeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
   }
 
   void onHeader(beast::error_code ec) {
@@ -231,9 +280,9 @@ class Session : public std::enable_shared_from_this<Session> {
     auto expect = parser_->get()[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream_.expires_after(kWriteTimeout);
+      tcp().expires_after(kWriteTimeout);
       net::async_write(stream_, net::buffer(kContinue),
-                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
                          if (ec) return self->close();
                          self->readBody();
                        });
@@ -243,9 +292,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void readBody() {
-    stream_.expires_after(kReadTimeout);
+    tcp().expires_after(kReadTimeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         if (ec == bhttp::error::body_limit) return self->rejectTooLarge();
                         if (ec) return self->close();
                         self->handle();
@@ -256,6 +305,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::request<bhttp::string_body> raw = parser_->release();
     const bool keepAlive = raw.keep_alive();
     Request request = toRequest(raw);
+    request.clientCertificateName = clientCertificateName_;
     Answer answer = answerRequest(request);
     if (answer.stream != nullptr) return startStream(std::move(answer));
     write(std::move(answer.response), keepAlive);
@@ -326,9 +376,9 @@ class Session : public std::enable_shared_from_this<Session> {
       LOG(WARNING) << "cannot build HTTP response: " << e.what();
       return close();
     }
-    stream_.expires_after(kWriteTimeout);
+    tcp().expires_after(kWriteTimeout);
     bhttp::async_write(stream_, response_,
-                       [self = shared_from_this(), keepAlive](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this(), keepAlive](beast::error_code ec, size_t) {
                          if (ec) return self->close();
                          if (!keepAlive) return self->close();
                          self->readHeader();
@@ -344,12 +394,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!host_->addStream(state_)) return finishStream();  // the server is stopping
     if (answer.streamSendBuffer > 0) {
       boost::system::error_code ignored;
-      stream_.socket().set_option(net::socket_base::send_buffer_size(answer.streamSendBuffer),
-                                  ignored);
+      tcp().socket().set_option(net::socket_base::send_buffer_size(answer.streamSendBuffer),
+                                ignored);
     }
-    stream_.expires_never();
+    tcp().expires_never();
     readUntilClosed();
-    std::weak_ptr<Session> weak = weak_from_this();
+    std::weak_ptr<Session> weak = this->weak_from_this();
     state_->attach([weak, executor = stream_.get_executor()] {
       net::post(executor, [weak] {
         if (auto self = weak.lock()) self->pumpStream();
@@ -361,11 +411,17 @@ class Session : public std::enable_shared_from_this<Session> {
   // means it went away.
   void readUntilClosed() {
     drainBuffer_.resize(4096);
-    stream_.async_read_some(net::buffer(drainBuffer_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec) return self->finishStream();
-                              self->readUntilClosed();
-                            });
+    stream_.async_read_some(net::buffer(drainBuffer_), [self = this->shared_from_this()](
+                                                           beast::error_code ec, size_t) {
+      if constexpr (kTls) {
+        // lingerThenFinish() cancelled this read to shut TLS down.
+        if (self->lingering_ && !self->finished_ && (!ec || ec == net::error::operation_aborted)) {
+          return self->shutdownTls();
+        }
+      }
+      if (ec) return self->finishStream();
+      self->readUntilClosed();
+    });
   }
 
   // Writes what is queued (one batch at a time) and carries out close() and aborts.
@@ -397,7 +453,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     writing_ = true;
     net::async_write(stream_, buffers,
-                     [self = shared_from_this(), batchBytes](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this(), batchBytes](beast::error_code ec, size_t) {
                        self->writing_ = false;
                        self->headSent_ = true;
                        self->batch_.clear();
@@ -410,17 +466,29 @@ class Session : public std::enable_shared_from_this<Session> {
   // Everything is written: end the body, and close once the client has read it
   // and closed its side (or kDrainTimeout passed), so that closing does not
   // reset the connection under unread data.
+  // Over TLS the body ends with close_notify (a bare FIN reads as a truncation
+  // attack); async_shutdown reads the client's reply itself, so the pending
+  // read is cancelled first and its completion starts the shutdown.
   void lingerThenFinish() {
     if (lingering_) return;
     lingering_ = true;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if constexpr (kTls) {
+      tcp().socket().cancel(ignored);
+    } else {
+      tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
     armCloseTimer(kDrainTimeout);
+  }
+
+  void shutdownTls() {
+    stream_.async_shutdown(
+        [self = this->shared_from_this()](beast::error_code) { self->finishStream(); });
   }
 
   void armCloseTimer(std::chrono::steady_clock::duration timeout) {
     closeTimer_.expires_after(timeout);
-    closeTimer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    closeTimer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (!ec) self->finishStream();
     });
   }
@@ -444,13 +512,13 @@ class Session : public std::enable_shared_from_this<Session> {
         dumpJson({{"error", "request body exceeds " + std::to_string(kMaxBodyBytes) + " bytes"}});
     response_.keep_alive(false);
     response_.prepare_payload();
-    stream_.expires_after(kWriteTimeout);
+    tcp().expires_after(kWriteTimeout);
     bhttp::async_write(stream_, response_,
-                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
                          if (ec) return self->close();
                          beast::error_code ignored;
-                         self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                         self->stream_.expires_after(kDrainTimeout);
+                         self->tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+                         self->tcp().expires_after(kDrainTimeout);
                          self->drain();
                        });
   }
@@ -458,20 +526,25 @@ class Session : public std::enable_shared_from_this<Session> {
   void drain() {
     drainBuffer_.resize(64 * 1024);
     stream_.async_read_some(net::buffer(drainBuffer_),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               self->drained_ += n;
                               if (ec || self->drained_ > kMaxDrainBytes) return self->close();
                               self->drain();
                             });
   }
 
+  // Over TLS without close_notify: every response but a stream's carries its
+  // length, and a stream that is not closed gracefully is being dropped.
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().close();
   }
 
-  beast::tcp_stream stream_;
+  beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+
+  Stream stream_;
+  std::string clientCertificateName_;  // TLS: the verified client certificate's CN
   beast::flat_buffer buffer_;
   detail::SessionHost* host_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -544,7 +617,11 @@ void HttpServer::Impl::doAccept() {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
-    std::make_shared<Session>(std::move(socket), this)->run();
+    if (tlsContext != nullptr) {
+      std::make_shared<Session<TlsStream>>(std::move(socket), this, *tlsContext)->run();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(std::move(socket), this)->run();
+    }
     doAccept();
   });
 }
@@ -553,7 +630,8 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { stop(); }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::create(const std::string& address, int threads) {
+Result<std::unique_ptr<HttpServer>> HttpServer::create(const std::string& address, int threads,
+                                                       std::optional<TlsOptions> tls) {
   auto invalid = [&](const std::string& why) {
     return makeError(ErrorCode::kInvalidArgument, "cannot listen on '" + address + "': " + why);
   };
@@ -573,6 +651,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(const std::string& addres
   }
 
   auto impl = std::make_unique<Impl>(threads);
+  if (tls) {
+    auto context = detail::makeServerContext(*tls);
+    if (!context)
+      return makeError(context.error().withContext("cannot serve HTTPS on '" + address + "'"));
+    impl->tlsContext = std::move(*context);
+  }
   beast::error_code ec;
   tcp::endpoint endpoint;
   auto ip = net::ip::make_address(host, ec);
@@ -671,5 +755,27 @@ void HttpServer::stop() {
 uint16_t HttpServer::port() const { return impl_->port; }
 
 std::string HttpServer::address() const { return impl_->host + ":" + std::to_string(impl_->port); }
+
+std::string HttpServer::url() const {
+  return (impl_->tlsContext != nullptr ? "https://" : "http://") + address();
+}
+
+bool isLoopbackListenAddress(const std::string& hostPort) {
+  beast::error_code ec;
+  std::string host = hostPort;
+  net::ip::make_address(host, ec);  // a bare IPv6 address has colons of its own
+  if (ec) {
+    size_t colon = host.rfind(':');
+    if (colon != std::string::npos) host.resize(colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+  }
+  if (lowerCase(host) == "localhost") return true;
+  auto ip = net::ip::make_address(host, ec);
+  if (ec) return false;
+  if (ip.is_v6() && ip.to_v6().is_v4_mapped())
+    return net::ip::make_address_v4(net::ip::v4_mapped, ip.to_v6()).is_loopback();
+  return ip.is_loopback();
+}
 
 }  // namespace agora::http

@@ -1,6 +1,7 @@
 #pragma once
-// A small HTTP/1.1 server (Boost.Beast) for the operator and framework APIs and
-// /metrics. Beast and Asio stay inside http_server.cpp (compile time).
+// A small HTTP/1.1 server (Boost.Beast), plain or over TLS, for the operator and
+// framework APIs and /metrics. Beast, Asio and OpenSSL stay inside the .cpp
+// files (compile time).
 
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,9 @@ struct Request {
   std::map<std::string, std::string> query;    // percent-decoded ('+' is space)
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  // Subject CN of the client certificate that verified against
+  // TlsOptions::clientCaFile; "" over plain HTTP or when the client sent none.
+  std::string clientCertificateName;
 
   std::string queryOr(const std::string& key, const std::string& fallback) const;
 };
@@ -93,6 +97,23 @@ using StreamHandler =
 // the route's (e.g. a standby master redirecting to the leader).
 using Filter = std::function<std::optional<Response>(const Request&)>;
 
+// Serving HTTPS. Files are PEM.
+struct TlsOptions {
+  std::string certificateFile;  // the server's certificate, optionally followed by its chain
+  std::string privateKeyFile;
+  // When set, the server asks each client for a certificate and refuses the
+  // connection (handshake failure) if one is presented that does not verify
+  // against these CAs. A client presenting none is served: what anonymous
+  // callers may do is the handler's call (Request::clientCertificateName).
+  std::string clientCaFile;
+};
+
+// True when `hostPort` ("HOST:PORT", "[V6]:PORT" or a bare host) names only
+// this machine: 127.0.0.0/8, ::1 (also v4-mapped) or "localhost". An empty
+// host, 0.0.0.0 and :: listen on every interface and are not loopback. Lets a
+// daemon refuse plain HTTP on a reachable address.
+bool isLoopbackListenAddress(const std::string& hostPort);
+
 // Contracts:
 // - Handlers run on the server's own threads (never on a component event loop);
 //   with threads > 1 they run concurrently and must be thread-safe.
@@ -107,8 +128,13 @@ class HttpServer {
  public:
   // address "HOST:PORT"; port 0 picks a free port. Binds and listens here, so
   // port() is valid before start(). kInvalidArgument for a bad address or a
-  // port in use.
-  static Result<std::unique_ptr<HttpServer>> create(const std::string& address, int threads = 1);
+  // port in use, or with `tls` for a certificate, key or CA file that cannot be
+  // read or used (the message names the file).
+  // With `tls` every connection (streams included) is TLS 1.2 or later: a
+  // client that does not complete the handshake within 30 s, or speaks plain
+  // HTTP, is disconnected.
+  static Result<std::unique_ptr<HttpServer>> create(const std::string& address, int threads = 1,
+                                                    std::optional<TlsOptions> tls = std::nullopt);
   ~HttpServer();  // stops and joins
 
   HttpServer(const HttpServer&) = delete;
@@ -141,6 +167,7 @@ class HttpServer {
 
   uint16_t port() const;
   std::string address() const;  // "127.0.0.1:PORT"
+  std::string url() const;      // "http://" or "https://" + address()
 
  private:
   struct Impl;

@@ -421,7 +421,7 @@ TEST(GetStreamTest, ReadsChunkedBodiesAndReportsConnectFailures) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable) << refused.error().toString();
   EXPECT_EQ(
-      getStream("https://127.0.0.1:1/x", {}, [](std::string_view) { return true; }).error().code,
+      getStream("ftp://127.0.0.1:1/x", {}, [](std::string_view) { return true; }).error().code,
       ErrorCode::kInvalidArgument);
 }
 
