@@ -9,8 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -125,14 +126,28 @@ Status makeSandboxTmp(const std::string& sandbox, const MountOwner& owner) {
   return {};
 }
 
-// Without an image: the task's own /dev/shm and, unless a volume is its
-// /tmp, its /tmp in the sandbox (made here), with what under the host's
-// /tmp it must still reach there. Where the host's /tmp is a link the task
-// keeps the host's, read-only under its read-only root.
-Status planPrivateTmp(const LaunchSpec& spec, int flags, const MountOwner& owner,
-                      RootfsOptions& options) {
+// Whether the running kernel has the mqueue filesystem.
+bool kernelHasMqueue() {
+  static const bool has = [] {
+    std::ifstream in("/proc/filesystems");
+    for (std::string line; std::getline(in, line);) {
+      if (line.ends_with("\tmqueue")) return true;
+    }
+    return false;
+  }();
+  return has;
+}
+
+// Without an image: its own /dev (a privileged task keeps the host's, with
+// its own /dev/shm) and, unless a volume is its /tmp, its /tmp in the
+// sandbox (made here), with what under the host's /tmp it must still reach
+// there. Where the host's /tmp is a link the task keeps the host's,
+// read-only under its read-only root.
+Status planHostView(const LaunchSpec& spec, int flags, const MountOwner& owner,
+                    RootfsOptions& options) {
   struct stat st;
-  options.privateShm = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode);
+  options.isolateDevices = !spec.task.container.privileged;
+  options.privateShm = !options.isolateDevices && stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode);
   char tmp[PATH_MAX];
   if (realpath("/tmp", tmp) == nullptr || std::string(tmp) != "/tmp") return {};
   char real[PATH_MAX];
@@ -170,8 +185,9 @@ Result<RootfsPlan> prepareRootfs(const LaunchSpec& spec, int flags, const std::s
   RootfsOptions options;
   options.sandbox = spec.sandbox;
   options.ownNetwork = (flags & CLONE_NEWNET) != 0;
+  options.mqueue = kernelHasMqueue();
   if (!spec.rootfs) {
-    if (Status s = planPrivateTmp(spec, flags, owner, options); !s) return makeError(s.error());
+    if (Status s = planHostView(spec, flags, owner, options); !s) return makeError(s.error());
     return planRootfs(options);
   }
   const ImageRootfs& image = *spec.rootfs;
@@ -305,11 +321,14 @@ Result<std::unique_ptr<NamespaceTaskRunner::Released>> NamespaceTaskRunner::rele
   std::optional<HostView> hostView;
   if (!spec.rootfs) {
     const auto& steps = out->rootfs->steps();
-    hostView = HostView{std::any_of(steps.begin(), steps.end(),
-                                    [](const MountStep& s) {
-                                      return s.kind == MountStep::Kind::kPrivateTmp;
-                                    }),
-                        /*sandboxIsCwd=*/owner.has_value()};
+    auto planned = [&](MountStep::Kind kind, const char* target) {
+      return std::any_of(steps.begin(), steps.end(), [&](const MountStep& s) {
+        return s.kind == kind && (target == nullptr || s.target == target);
+      });
+    };
+    hostView = HostView{planned(MountStep::Kind::kPrivateTmp, nullptr),
+                        /*sandboxIsCwd=*/owner.has_value(),
+                        /*ownDev=*/planned(MountStep::Kind::kMount, "dev")};
   }
   auto security = SecurityPolicy::create(
       container, spec.rootfs ? std::string(kContainerSandbox) : spec.sandbox, spec.mounts,

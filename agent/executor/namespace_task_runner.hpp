@@ -14,13 +14,15 @@
 // sandbox is chowned to that user. Every container is confined further by
 // its SecurityPolicy (security_policy.hpp): capabilities, no_new_privs,
 // seccomp, masked kernel paths, optionally a read-only root.
-// Without an image the task sees the host's filesystem, read-only but for
-// its sandbox, its volumes (in their own modes), its ptys and its own /tmp
-// and /dev/shm (unless it is privileged: SecurityPolicy, HostView). Its
-// /tmp is SANDBOX/tmp (kSandboxTmpDir, mode 1777, owned by the task's user):
-// what it writes there counts against its disk and goes with its sandbox.
-// Its /dev/shm is a tmpfs charged to its memory cgroup. Its sandbox and
-// volumes stay reachable where they are when they lie under the host's /tmp.
+// Without an image the task sees the host's filesystem, read-only and nodev
+// but for its sandbox (nodev too), its volumes (in their own modes), its
+// own /tmp and its own minimal /dev as an image gets (rootfs_setup.hpp;
+// unless it is privileged: then all of it writable, with the host's /dev
+// and its own /dev/shm; SecurityPolicy, HostView). Its /tmp is SANDBOX/tmp
+// (kSandboxTmpDir, mode 1777, owned by the task's user): what it writes
+// there counts against its disk and goes with its sandbox. Its /dev/shm is
+// a tmpfs charged to its memory cgroup. Its sandbox and volumes stay
+// reachable where they are when they lie under the host's /tmp.
 // Requires root (CAP_SYS_ADMIN).
 
 #include <cstdint>

@@ -4,12 +4,12 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 
 #include "agent/executor/process_launcher.hpp"
 #include "agent/executor/volume_mounts.hpp"
@@ -205,7 +205,34 @@ bool privateTmp(const MountStep& s, const char* root) {
   return ok;
 }
 
-bool runStep(const MountStep& s, const char* root) {
+// A detached clone of the host's `s.source` into held[s.slot].
+bool hold(const MountStep& s, int* held) {
+  if (s.slot < 0 || s.slot >= MountStep::kMaxHeld || held[s.slot] >= 0) {
+    errno = EINVAL;
+    return false;
+  }
+  held[s.slot] = static_cast<int>(
+      syscall(SYS_open_tree, AT_FDCWD, s.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  return held[s.slot] >= 0;
+}
+
+// The clone held in held[s.slot] moved onto `target` (an O_PATH descriptor).
+bool moveHeld(const MountStep& s, int* held, int target) {
+  if (s.slot < 0 || s.slot >= MountStep::kMaxHeld || held[s.slot] < 0) {
+    errno = EINVAL;
+    return false;
+  }
+  bool ok = syscall(SYS_move_mount, held[s.slot], "", target, "",
+                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0;
+  int err = errno;
+  close(held[s.slot]);
+  held[s.slot] = -1;
+  errno = err;
+  return ok;
+}
+
+// `held`: the clones kHold steps keep, kMaxHeld slots (-1: empty).
+bool runStep(const MountStep& s, const char* root, int* held) {
   char path[32];
   const char* t = s.target.c_str();
   switch (s.kind) {
@@ -223,17 +250,15 @@ bool runStep(const MountStep& s, const char* root) {
       return pivotInto(root);
     case Kind::kPrivateTmp:
       return privateTmp(s, root);
+    case Kind::kHold:
+      return hold(s, held);
     case Kind::kVolumes:
       return true;  // run() makes them
-    case Kind::kMknod:
     case Kind::kSymlink: {
       const char* leaf = nullptr;
       int dir = openInRoot(root, t, Leaf::kParent, &leaf);
       if (dir < 0) return false;
-      bool ok = s.kind == Kind::kSymlink
-                    ? symlinkat(s.source.c_str(), dir, leaf) == 0
-                    : mknodat(dir, leaf, S_IFCHR | s.mode, s.dev) == 0 &&
-                          fchmodat(dir, leaf, s.mode, 0) == 0;
+      bool ok = symlinkat(s.source.c_str(), dir, leaf) == 0;
       int err = errno;
       close(dir);
       errno = err;
@@ -248,10 +273,14 @@ bool runStep(const MountStep& s, const char* root) {
   if (s.kind == Kind::kMount) {
     ok = mount(s.source.c_str(), fdPath(fd, path), s.fstype.c_str(), s.flags,
                s.data.empty() ? nullptr : s.data.c_str()) == 0;
+  } else if (s.kind == Kind::kBind && s.slot >= 0) {
+    ok = moveHeld(s, held, fd);
   } else if (s.kind == Kind::kBind) {
     ok = mount(s.source.c_str(), fdPath(fd, path), nullptr, MS_BIND | s.flags, nullptr) == 0;
   } else if (s.kind == Kind::kReadOnly) {
     ok = setMountAttrs(fd, MOUNT_ATTR_RDONLY, s.recursive);
+  } else if (s.kind == Kind::kNoDev) {
+    ok = setMountAttrs(fd, MOUNT_ATTR_NODEV, s.recursive);
   }
   int err = errno;
   close(fd);
@@ -316,22 +345,43 @@ Result<std::string> overlayData(const ImageRootfs& image) {
   return data;
 }
 
-void addDev(RootfsPlan& plan) {
-  plan.add(fresh("tmpfs", "dev", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"));
-  const struct {
-    const char* name;
-    unsigned major, minor;
-  } nodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
-               {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
-  for (const auto& n : nodes) {
-    std::string target = std::string("dev/") + n.name;
-    MountStep s = step(Kind::kMknod, "mknod /" + target, target);
-    s.dev = makedev(n.major, n.minor);
-    s.mode = 0666;
+MountStep noDev(const std::string& target, bool recursive) {
+  MountStep s =
+      step(Kind::kNoDev,
+           target.empty() ? std::string("make every mount nodev") : "make /" + target + " nodev",
+           target);
+  s.recursive = recursive;
+  return s;
+}
+
+// Clones of the host's device nodes for addDev(), taken while they are
+// reachable and as the host mounts them.
+void addDevSources(RootfsPlan& plan) {
+  int slot = 0;
+  for (const char* name : kDevNodes) {
+    std::string source = std::string("/dev/") + name;
+    MountStep s = step(Kind::kHold, "clone the host's " + source, "");
+    s.source = std::move(source);
+    s.slot = slot++;
+    plan.add(std::move(s));
+  }
+  static_assert(std::size(kDevNodes) <= MountStep::kMaxHeld);
+}
+
+// The container's /dev (see the header); REQUIRES: addDevSources() before.
+void addDev(RootfsPlan& plan, bool mqueue) {
+  plan.add(fresh("tmpfs", "dev", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k"));
+  int slot = 0;
+  for (const char* name : kDevNodes) {
+    std::string target = std::string("dev/") + name;
+    MountStep s = bindMount("/" + target, target, /*file=*/true);
+    s.what = "bind the host's /" + target + " at /" + target;
+    s.slot = slot++;
     plan.add(std::move(s));
   }
   plan.add(fresh("devpts", "dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"));
   plan.add(fresh("tmpfs", "dev/shm", kNoSuidDevExec, "mode=1777,size=65536k"));
+  if (mqueue) plan.add(fresh("mqueue", "dev/mqueue", kNoSuidDevExec, ""));
   const std::pair<const char*, const char*> links[] = {{"dev/ptmx", "pts/ptmx"},
                                                        {"dev/fd", "/proc/self/fd"},
                                                        {"dev/stdin", "/proc/self/fd/0"},
@@ -345,7 +395,8 @@ void addDev(RootfsPlan& plan) {
 }
 
 void addImageMounts(RootfsPlan& plan, const RootfsOptions& o) {
-  addDev(plan);
+  addDevSources(plan);
+  addDev(plan, o.mqueue);
   if (o.ownNetwork) {
     plan.add(fresh("sysfs", "sys", kNoSuidDevExec | MS_RDONLY, ""));
   } else {
@@ -355,6 +406,9 @@ void addImageMounts(RootfsPlan& plan, const RootfsOptions& o) {
   plan.add(fresh("tmpfs", "tmp", MS_NOSUID | MS_NODEV, "mode=1777"));
   std::string sandbox = std::string(kContainerSandbox).substr(1);
   plan.add(bindMount(o.sandbox, sandbox, /*file=*/false, MS_REC));
+  // It lies on a host filesystem: a device node made there (CAP_MKNOD)
+  // would open the host's disks.
+  plan.add(noDev(sandbox, /*recursive=*/true));
   // Like Docker: the host's resolver files, the container's own hostname.
   std::vector<std::pair<std::string, std::string>> etc = {{"/etc/hosts", "etc/hosts"},
                                                           {"/etc/resolv.conf", "etc/resolv.conf"}};
@@ -380,15 +434,20 @@ std::string RootfsPlan::describe(int index) const {
 
 void RootfsPlan::run(int errFd, const PreparedMounts* volumes) const {
   const char* root = root_.c_str();
+  int held[MountStep::kMaxHeld];
+  for (int& fd : held) fd = -1;
   bool volumesDone = volumes == nullptr;
   for (size_t i = 0; i < steps_.size(); ++i) {
     if (!volumesDone && steps_[i].kind == MountStep::Kind::kVolumes) {
       volumes->apply(errFd);
       volumesDone = true;
     }
-    if (!runStep(steps_[i], root)) failChildAt(errFd, kStepRootfs, static_cast<int>(i));
+    if (!runStep(steps_[i], root, held)) failChildAt(errFd, kStepRootfs, static_cast<int>(i));
   }
   if (!volumesDone) volumes->apply(errFd);
+  for (int fd : held) {
+    if (fd >= 0) close(fd);
+  }
 }
 
 // The writable layer in memory: a tmpfs only this mount namespace sees,
@@ -431,8 +490,15 @@ Result<RootfsPlan> planRootfs(const RootfsOptions& o) {
     plan.add(step(Kind::kPivotRoot, "pivot_root into " + plan.root(), ""));
     return plan;
   }
-  // The host's /dev/shm is the host's (POSIX shared memory is not namespaced).
-  if (o.privateShm) plan.add(fresh("tmpfs", "dev/shm", kNoSuidDevExec, "mode=1777,size=65536k"));
+  if (o.isolateDevices) {
+    // A read-only mount does not stop writes to a device node: nodev does.
+    addDevSources(plan);
+    plan.add(noDev("", /*recursive=*/true));
+    addDev(plan, o.mqueue);
+  } else if (o.privateShm) {
+    // The host's /dev/shm is the host's (POSIX shared memory is not namespaced).
+    plan.add(fresh("tmpfs", "dev/shm", kNoSuidDevExec, "mode=1777,size=65536k"));
+  }
   plan.add(step(Kind::kVolumes, "make the volumes", ""));
   if (!o.tmpSource.empty()) {
     if (o.keptUnderTmp.size() > MountStep::kMaxCarried) {

@@ -6,21 +6,31 @@
 // With an image (RootfsOptions::image), in this order:
 //   1. make / rprivate (nothing propagates back to the host)
 //   2. mount the overlay rootfs (image layers + the container's upper/work;
-//      volatile where the kernel has it); a writable layer in memory
+//      volatile where the kernel has it; nodev); a writable layer in memory
 //      (ImageRootfs::memoryLayerDir) is a tmpfs mounted first, holding
 //      upper/work
 //   3. /proc                    <- SEAM security: mask /proc paths right after
-//   4. /dev (tmpfs; null zero full random urandom tty; devpts with ptmx;
-//      /dev/shm; fd, stdin, stdout, stderr links), /sys read-only, /tmp tmpfs
-//   5. the sandbox at /mnt/agora/sandbox; /etc/hosts, /etc/resolv.conf (the
-//      host's) and /etc/hostname (the container's) read-only; the WorkingDir
+//   4. the container's /dev (below), /sys read-only, /tmp tmpfs (nosuid, nodev)
+//   5. the sandbox at /mnt/agora/sandbox (nodev); /etc/hosts, /etc/resolv.conf
+//      (the host's) and /etc/hostname (the container's) read-only; the
+//      WorkingDir
 //                               <- volumes (PreparedMounts), made by run()
 //   6. pivot_root into the rootfs and detach the old root
-// Without an image (root() is "/"): steps 1 and 3, a private /dev/shm, the
-// volumes seam, then (RootfsOptions::tmpSource) a private /tmp: the
-// sandbox's tmp directory bound over the host's /tmp (nosuid, nodev), into
-// which the sandbox and any volume under the host's /tmp are bound back
-// (from descriptors opened before it hides them).
+// Without an image (root() is "/"): steps 1 and 3; with
+// RootfsOptions::isolateDevices every mount of the host made nodev and the
+// container's /dev over the host's (otherwise, optionally, a private
+// /dev/shm); the volumes seam, then (RootfsOptions::tmpSource) a private
+// /tmp: the sandbox's tmp directory bound over the host's /tmp (nosuid,
+// nodev), into which the sandbox and any volume under the host's /tmp are
+// bound back (from descriptors opened before it hides them).
+//
+// The container's /dev: a tmpfs (nosuid, nodev) holding the host's null,
+// zero, full, random, urandom and tty bound in (kDevNodes; a bind keeps its
+// source's mount flags, so these open while nothing else made there does),
+// a devpts of its own (newinstance) with ptmx, a private /dev/shm tmpfs, the
+// container's mqueue where the kernel has it, and the fd, stdin, stdout,
+// stderr links. The nodes are cloned (open_tree) before anything is made
+// nodev or hidden, then moved into place.
 // Capabilities and seccomp come later, just before exec (SEAM security in
 // PreparedProcess::exec).
 //
@@ -62,9 +72,11 @@ struct MountStep {
     kHostMkdir,    // host path `source` (its parent exists), mode 0755
     kOverlay,      // overlayfs at the root (a host path), options in `data`
     kMount,        // a fresh `fstype` at target (a directory)
-    kBind,         // host `source` onto target (a file when `file`), MS_REC in flags
+    kBind,         // host `source` (or the clone held in `slot`) onto target (a
+                   // file when `file`), MS_REC in flags
     kReadOnly,     // the mount at target read-only (all below it when `recursive`)
-    kMknod,        // character device `dev` at target, `mode`
+    kNoDev,        // the mount at target nodev (all below it when `recursive`)
+    kHold,         // a detached clone of host path `source`, kept in slot `slot`
     kSymlink,      // target -> source
     kMkdir,        // target and its parents
     kPivotRoot,    // into the root; the old root detached
@@ -81,8 +93,8 @@ struct MountStep {
   unsigned long flags = 0;
   bool file = false;
   bool recursive = false;
-  dev_t dev = 0;
-  mode_t mode = 0;
+  int slot = -1;  // kHold, kBind: a clone held by run(), below kMaxHeld
+  static constexpr int kMaxHeld = 8;
   // kPrivateTmp: paths under target as the host has them (relative to the
   // root), at most kMaxCarried.
   std::vector<KeptPath> carried;
@@ -127,7 +139,14 @@ struct RootfsOptions {
   // (its sandbox, volume targets).
   std::vector<KeptPath> keptUnderTmp = {};
   bool privateShm = false;  // without an image: a /dev/shm of its own (the host has one)
+  // Without an image: the container's /dev instead of the host's, and every
+  // mount of the host nodev: no device node opens but those of kDevNodes.
+  bool isolateDevices = false;
+  bool mqueue = false;  // the container's /dev gets an mqueue (the kernel has it)
 };
+
+// The host's device nodes the container's /dev holds.
+inline constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 // Images and user namespaces do not combine yet: the layers and the
 // container's overlay dirs belong to the host's root.

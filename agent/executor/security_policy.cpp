@@ -124,7 +124,7 @@ Result<std::unique_ptr<SecurityPolicy>> SecurityPolicy::create(
   policy->lastCapability_ = *last;
   policy->privileged_ = container.privileged;
   policy->readOnlyRootfs_ = container.readOnlyRootfs || (host && !container.privileged);
-  policy->hostDev_ = host.has_value();
+  policy->hostDev_ = host && !host->ownDev;
   policy->ownTmp_ = !host || host->privateTmp;
   policy->sandbox_ = sandbox;
   policy->sandboxIsCwd_ = host && host->sandboxIsCwd;

@@ -52,10 +52,11 @@
 namespace agora::agent {
 
 // What a container without an image sees of the host: its filesystem, and
-// its /dev, which a read-only root keeps read-only but for /dev/shm and
-// /dev/pts. The host's device nodes still open for writing as their modes
-// and the container's capabilities allow: a read-only mount does not stop
-// that, and there is no device cgroup yet.
+// its own /dev (RootfsOptions::isolateDevices) or, when privileged, the
+// host's, which a read-only root keeps read-only but for /dev/shm and
+// /dev/pts. A read-only mount does not stop writes to a device node (there
+// is no device cgroup either): only the container's own /dev, over every
+// host mount made nodev, keeps the host's disks out of reach.
 struct HostView {
   // /tmp is the container's own (its sandbox's), kept writable; otherwise
   // it is the host's (read-only) or a volume (in its own mode).
@@ -63,6 +64,8 @@ struct HostView {
   // Init's working directory is the sandbox, and the command inherits it
   // (user namespace): the sandbox's path may be closed to init there.
   bool sandboxIsCwd = false;
+  // Its /dev is its own (rootfs_setup.hpp), not the host's.
+  bool ownDev = false;
 };
 
 class SecurityPolicy {
@@ -108,7 +111,7 @@ class SecurityPolicy {
   int lastCapability_ = 0;
   bool privileged_ = false;
   bool readOnlyRootfs_ = false;
-  bool hostDev_ = false;
+  bool hostDev_ = false;  // the host's /dev, not the container's own
   bool ownTmp_ = true;  // /tmp is the container's: writable under a read-only root
   bool sandboxIsCwd_ = false;
   std::string sandbox_;

@@ -47,6 +47,9 @@ const char* errnoName(int err) {
     case ENOENT: return "ENOENT";
     case EBADF: return "EBADF";
     case EEXIST: return "EEXIST";
+    case ENXIO: return "ENXIO";
+    case ENODEV: return "ENODEV";
+    case EISDIR: return "EISDIR";
   }
   return "EOTHER";
 }

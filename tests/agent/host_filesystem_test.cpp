@@ -1,19 +1,22 @@
-// What a task without an image may do to the host's filesystem, attacked
-// from real containers: tasks in their own namespaces, started by a real
+// What a task without an image may do to the host's filesystem and
+// devices, attacked from real containers: tasks in their own namespaces, started by a real
 // Agent through real agora-executor processes, try to write outside what is
 // theirs and report each outcome (agora-escape-probe prints the errno) into
 // their sandbox. Needs root; skips otherwise. After each test no mount of
 // the containers is left on the host and every file they could have made
 // there is gone.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "agent/executor/namespace_task_runner.hpp"
@@ -43,6 +46,41 @@ std::map<std::string, std::string> fields(const std::string& text) {
     std::string key, value;
     words >> key >> value;
     if (!key.empty()) out[key] = value;
+  }
+  return out;
+}
+
+// What the task's /dev holds (rootfs_setup.hpp).
+std::set<std::string> allowedDevEntries() {
+  std::set<std::string> out = {"fd",     "full",  "null",   "ptmx", "pts",     "random", "shm",
+                               "stderr", "stdin", "stdout", "tty",  "urandom", "zero"};
+  std::ifstream in("/proc/filesystems");
+  for (std::string line; std::getline(in, line);) {
+    if (line.ends_with("\tmqueue")) out.insert("mqueue");
+  }
+  return out;
+}
+
+// The host's block devices (/dev/loop0, the disks) and the character
+// devices that reach its hardware or kernel, those it has, at most 64.
+std::vector<std::string> hostDevices() {
+  std::vector<std::string> out;
+  for (const char* dir : {"/dev", "/dev/block", "/dev/mapper"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      struct stat st {};
+      if (stat(entry.path().c_str(), &st) == 0 && S_ISBLK(st.st_mode) && out.size() < 48) {
+        out.push_back(entry.path());
+      }
+    }
+  }
+  for (const char* dev :
+       {"kvm",           "fuse",           "mem",     "kmem",      "port",  "loop-control",
+        "btrfs-control", "mapper/control", "net/tun", "vhost-net", "kmsg",  "userfaultfd",
+        "cpu",           "console",        "tty0",    "ttyS0",     "vsock", "watchdog",
+        "rtc0",          "hwrng"}) {
+    std::string path = std::string("/dev/") + dev;
+    if (fs::exists(path) && out.size() < 64) out.push_back(path);
   }
   return out;
 }
@@ -198,27 +236,90 @@ TEST_F(HostFilesystemTest, ATaskRunAsNobodyWritesItsSandboxAndTmp) {
 
 // CAP_MKNOD is in the default set: a block device node made where the task
 // may write would open the host's disks. /dev/null's numbers stand in for
-// one here.
-TEST_F(HostFilesystemTest, ADeviceNodeMadeInTheSandboxOpensNothing) {
+// one here; the task's own /dev/null, made the same, still works.
+TEST_F(HostFilesystemTest, ADeviceNodeMadeInTheSandboxTmpOrDevOpensNothing) {
   startAgent();
+  ContainerInfo volume;
+  volume.volumes = {Volume::tmpfs("scratch", 4)};
   auto result = fields(output(
-      "mknod", "mknod node c 1 3 && echo made yes; echo open $($P open_rw node); "
-               "mknod /tmp/node c 1 3 && echo tmpmade yes; echo tmpopen $($P open_rw /tmp/node)"));
-  EXPECT_EQ(result["made"], "yes");
-  EXPECT_EQ(result["open"], "EACCES");
-  EXPECT_EQ(result["tmpmade"], "yes");
-  EXPECT_EQ(result["tmpopen"], "EACCES");
+      "mknod",
+      "for d in . /tmp /dev /dev/shm scratch; do mknod $d/node c 1 3 && echo made$d yes; "
+      "echo open$d $($P open_rw $d/node); done; echo null $($P open_rw /dev/null); "
+      "echo zero $(head -c 8 /dev/zero | wc -c); echo urandom $(head -c 8 /dev/urandom | wc -c)",
+      volume));
+  for (const std::string dir : {".", "/tmp", "/dev", "/dev/shm", "scratch"}) {
+    // Made or not (/dev/shm is nodev already), it must not open.
+    EXPECT_EQ(result["open" + dir], result.count("made" + dir) ? "EACCES" : "ENOENT") << dir;
+  }
+  EXPECT_EQ(result["made."], "yes");
+  EXPECT_EQ(result["made/dev"], "yes");
+  EXPECT_EQ(result["null"], "ok");
+  EXPECT_EQ(result["zero"], "8");
+  EXPECT_EQ(result["urandom"], "8");
+}
+
+// The attack: root, no privileges asked, goes for the host's disks, loop
+// devices, kvm, fuse and memory. Its /dev holds only the nodes it needs,
+// and a node left anywhere on the host's filesystem opens nothing (a
+// read-only mount does not stop writes to a device node).
+TEST_F(HostFilesystemTest, ARootTaskReachesNoDeviceOfTheHost) {
+  const std::vector<std::string> devices = hostDevices();
+  const std::string planted = hostDir_ + "/planted-null";
+  ASSERT_EQ(mknod(planted.c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
+  int fd = open(planted.c_str(), O_RDWR | O_CLOEXEC);
+  const bool hostOpensPlanted = fd >= 0;  // false where the host mounts /var/tmp nodev
+  if (fd >= 0) close(fd);
+  std::string script =
+      "for f in $(ls -A /dev); do echo entry-$f yes; done; "
+      // find trusts readdir's types: a bound node is a file there.
+      "for f in /dev/* /dev/pts/* /dev/shm/* /dev/mqueue/*; do "
+      "if [ -b $f ] || [ -c $f ]; then echo node-$f $($P open_rw $f); fi; done; ";
+  std::string targets = planted;
+  for (const std::string& dev : devices) targets += " " + dev;
+  script += "for f in " + targets + "; do echo $f $($P open_rw $f); done";
+  startAgent();
+  ContainerInfo userns;
+  userns.userNamespace = true;
+  const std::set<std::string> allowed = allowedDevEntries();
+  for (const auto& [id, container] : {std::pair<std::string, ContainerInfo>{"root", {}},
+                                      std::pair<std::string, ContainerInfo>{"userns", userns}}) {
+    auto result = fields(output("devices-" + id, script, container));
+    std::set<std::string> entries;
+    for (const auto& [key, value] : result) {
+      if (key.starts_with("entry-")) entries.insert(key.substr(6));
+      if (!key.starts_with("node-")) continue;
+      // Every device node the task finds is one it was given, or a pty.
+      std::string node = key.substr(5);
+      EXPECT_TRUE(node.starts_with("/dev/pts/") ||
+                  allowed.count(node.substr(std::string("/dev/").size())))
+          << id << " reaches " << node << " (" << value << ")";
+    }
+    EXPECT_EQ(entries, allowed) << id;
+    EXPECT_EQ(result["node-/dev/null"], "ok") << id;
+    EXPECT_EQ(result["node-/dev/urandom"], "ok") << id;
+    for (const std::string& dev : devices) {
+      EXPECT_EQ(result[dev], "ENOENT") << id << " opened the host's " << dev;
+    }
+    if (hostOpensPlanted) {
+      EXPECT_EQ(result[planted], "EACCES") << id << " opened a node on the host's filesystem";
+    }
+  }
 }
 
 // It holds every capability, so it could remount the host's filesystem
-// writable anyway: it keeps the writable view it always had.
+// writable anyway: it keeps the writable view it always had, the host's
+// /dev included.
 TEST_F(HostFilesystemTest, APrivilegedTaskStillWritesTheHost) {
   startAgent();
   ContainerInfo privileged;
   privileged.privileged = true;
-  auto result =
-      fields(output("privileged", "echo dir $($P create " + hostDir_ + "/privileged)", privileged));
+  const std::vector<std::string> devices = hostDevices();
+  const std::string device = devices.empty() ? "/dev/null" : devices.front();
+  const std::string script = "echo dir $($P create " + hostDir_ + "/privileged); " +
+                             "echo dev $(test -e " + device + " && echo host)";
+  auto result = fields(output("privileged", script, privileged));
   EXPECT_EQ(result["dir"], "ok");
+  EXPECT_EQ(result["dev"], "host") << "the host's /dev, with " << device;
   EXPECT_TRUE(fs::exists(hostDir_ + "/privileged"));
 }
 

@@ -64,6 +64,14 @@ std::map<std::string, std::string> mountTable(const std::string& mountinfo) {
   return out;
 }
 
+bool kernelHasMqueue() {
+  std::ifstream in("/proc/filesystems");
+  for (std::string line; std::getline(in, line);) {
+    if (line.ends_with("\tmqueue")) return true;
+  }
+  return false;
+}
+
 constexpr const char* kAppScript =
     "{ echo \"pwd=$(pwd)\"; echo \"ids=$(busybox id -u):$(busybox id -g)\"; "
     "echo \"home=$HOME\"; echo \"greeting=$GREETING\"; echo \"override=$OVERRIDE\"; "
@@ -224,7 +232,8 @@ TEST_F(ImageContainersTest, TheTaskSeesTheImageWithAMinimalDevReadOnlySysAndTmpf
   EXPECT_EQ(f.count("host-path"), 0u) << "the host's " << root_ << " is visible";
   EXPECT_EQ(f.count("sys"), 0u) << "/sys is writable";
   EXPECT_EQ(f["devnull"], "ok");
-  EXPECT_EQ(f["dev"], "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero ");
+  EXPECT_EQ(f["dev"], std::string("fd full ") + (kernelHasMqueue() ? "mqueue " : "") +
+                          "null ptmx pts random shm stderr stdin stdout tty urandom zero ");
   std::string container = harness_->containerOf("layout");
   EXPECT_EQ(f["hostname"], container + " " + container);
   EXPECT_EQ(f["pwd"], "/data");
@@ -235,16 +244,44 @@ TEST_F(ImageContainersTest, TheTaskSeesTheImageWithAMinimalDevReadOnlySysAndTmpf
   EXPECT_TRUE(mounts["/tmp"].starts_with("tmpfs rw")) << mounts["/tmp"];
   EXPECT_TRUE(mounts["/sys"].starts_with("sysfs ro")) << mounts["/sys"];
   EXPECT_TRUE(mounts["/proc"].starts_with("proc rw")) << mounts["/proc"];
-  EXPECT_TRUE(mounts["/dev"].starts_with("tmpfs rw")) << mounts["/dev"];
+  EXPECT_TRUE(mounts["/dev"].starts_with("tmpfs rw,nosuid,nodev")) << mounts["/dev"];
   EXPECT_TRUE(mounts["/dev/pts"].starts_with("devpts rw")) << mounts["/dev/pts"];
   EXPECT_TRUE(mounts["/dev/shm"].starts_with("tmpfs rw")) << mounts["/dev/shm"];
-  EXPECT_TRUE(mounts.count("/mnt/agora/sandbox"));
+  EXPECT_NE(mounts["/mnt/agora/sandbox"].find("nodev"), std::string::npos)
+      << mounts["/mnt/agora/sandbox"];
   EXPECT_TRUE(mounts["/etc/hosts"].find(" ro") != std::string::npos) << mounts["/etc/hosts"];
   EXPECT_TRUE(mounts["/etc/hostname"].find(" ro") != std::string::npos);
   for (const auto& [point, what] : mounts) {
     EXPECT_EQ(point.find(root_), std::string::npos) << "host path mounted at " << point;
   }
   expectCleanedUp("layout");
+}
+
+// Root in an image holds CAP_MKNOD: a node made with /dev/null's numbers
+// (a block device's would open the host's disks) opens nowhere it can
+// write, while the container's own /dev/null, /dev/zero and /dev/urandom
+// (the host's, bound in) work.
+TEST_F(ImageContainersTest, ADeviceNodeMadeInTheContainerOpensNothingButItsOwnDevWorks) {
+  TaskInfo t = shellTask(
+      "mknod", probe(),
+      "cd $AGORA_SANDBOX; for d in $AGORA_SANDBOX /tmp /dev /dev/shm / scratch; do "
+      "busybox mknod $d/node c 1 3 2>/dev/null && echo \"made$d=yes\"; "
+      "echo \"open$d=$( (echo x > $d/node) 2>&1 | busybox sed 's/.*: //')\"; done > facts; "
+      "{ echo x > /dev/null && echo null=ok; echo zero=$(busybox head -c 8 /dev/zero | busybox wc "
+      "-c); echo urandom=$(busybox head -c 8 /dev/urandom | busybox wc -c); "
+      "echo \"full=$( (echo x > /dev/full) 2>&1 | busybox sed 's/.*: //')\"; } >> facts");
+  t.container.volumes = {Volume::tmpfs("scratch", 4)};
+  ASSERT_TRUE(runToCompletion(t));
+  auto f = facts(harness_->readSandbox("mknod", "facts"));
+  for (const std::string dir : {"/mnt/agora/sandbox", "/tmp", "/dev", "/dev/shm", "/", "scratch"}) {
+    EXPECT_EQ(f["made" + dir], "yes") << dir;
+    EXPECT_EQ(f["open" + dir], "Permission denied") << dir;
+  }
+  EXPECT_EQ(f["null"], "ok");
+  EXPECT_EQ(f["zero"], "8");
+  EXPECT_EQ(f["urandom"], "8");
+  EXPECT_EQ(f["full"], "No space left on device");
+  expectCleanedUp("mknod");
 }
 
 TEST_F(ImageContainersTest, SysIsAReadOnlyBindOfTheHostsWithTheHostNetwork) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -47,6 +48,7 @@ TEST(RootfsPlanTest, WithoutAnImageOnlyMakesRootPrivateAndMountsProc) {
                                                        "make the volumes"}));
 }
 
+// A privileged task keeps the host's /dev, with a /dev/shm of its own.
 TEST(RootfsPlanTest, WithoutAnImageTheTaskGetsItsOwnShmAndItsSandboxsTmpKeepingWhatLiesUnderTheHosts) {
   RootfsOptions options{nullptr, "/tmp/w/sandbox", "", false};
   options.privateShm = true;
@@ -67,6 +69,59 @@ TEST(RootfsPlanTest, WithoutAnImageTheTaskGetsItsOwnShmAndItsSandboxsTmpKeepingW
             (std::vector<KeptPath>{{"tmp/w/sandbox", false, true}, {"tmp/f", true, false}}));
   options.keptUnderTmp.assign(MountStep::kMaxCarried + 1, KeptPath{"/tmp/x"});
   EXPECT_FALSE(planRootfs(options));
+}
+
+TEST(RootfsPlanTest, IsolatedDevicesCloneTheNodesMakeTheHostNodevThenMountTheContainersDev) {
+  RootfsOptions options{nullptr, "/sandbox", "", false};
+  options.isolateDevices = true;
+  options.privateShm = true;  // ignored: the container's /dev has its own
+  options.mqueue = true;
+  auto plan = planRootfs(options);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(describe(*plan),
+            (std::vector<std::string>{"make / rprivate",
+                                      "mount proc at /proc",
+                                      "clone the host's /dev/null",
+                                      "clone the host's /dev/zero",
+                                      "clone the host's /dev/full",
+                                      "clone the host's /dev/random",
+                                      "clone the host's /dev/urandom",
+                                      "clone the host's /dev/tty",
+                                      "make every mount nodev",
+                                      "mount tmpfs at /dev",
+                                      "bind the host's /dev/null at /dev/null",
+                                      "bind the host's /dev/zero at /dev/zero",
+                                      "bind the host's /dev/full at /dev/full",
+                                      "bind the host's /dev/random at /dev/random",
+                                      "bind the host's /dev/urandom at /dev/urandom",
+                                      "bind the host's /dev/tty at /dev/tty",
+                                      "mount devpts at /dev/pts",
+                                      "mount tmpfs at /dev/shm",
+                                      "mount mqueue at /dev/mqueue",
+                                      "symlink /dev/ptmx",
+                                      "symlink /dev/fd",
+                                      "symlink /dev/stdin",
+                                      "symlink /dev/stdout",
+                                      "symlink /dev/stderr",
+                                      "make the volumes"}));
+  for (const MountStep& s : plan->steps()) {
+    if (s.kind == Kind::kNoDev) {
+      EXPECT_EQ(s.target, "");
+      EXPECT_TRUE(s.recursive);
+    }
+    if (s.kind == Kind::kMount && s.target == "dev") {
+      EXPECT_EQ(s.flags & (MS_NOSUID | MS_NODEV), unsigned{MS_NOSUID | MS_NODEV});
+    }
+    if (s.kind == Kind::kMount && s.fstype == "devpts") {
+      EXPECT_NE(s.data.find("newinstance"), std::string::npos);
+    }
+    if (s.kind == Kind::kBind) {
+      // Each node moves the clone of its own name.
+      ASSERT_GE(s.slot, 0);
+      EXPECT_EQ(s.target, std::string("dev/") + kDevNodes[s.slot]);
+      EXPECT_TRUE(s.file);
+    }
+  }
 }
 
 TEST(RootfsPlanTest, AnImageGetsItsOverlayDevSysTmpSandboxEtcThenPivots) {
@@ -101,17 +156,29 @@ TEST(RootfsPlanTest, AnImageGetsItsOverlayDevSysTmpSandboxEtcThenPivots) {
     if (s.kind == Kind::kReadOnly && s.target == "sys") {
       EXPECT_TRUE(s.recursive);
     }
-    if (s.target == "mnt/agora/sandbox") {
+    if (s.target == "mnt/agora/sandbox" && s.kind == Kind::kBind) {
       EXPECT_EQ(s.source, "/sandbox");
     }
     if (s.target == "etc/hostname" && s.kind == Kind::kBind) {
       EXPECT_EQ(s.source, "/work/hostname");
     }
     if (s.target == "dev/null") {
-      EXPECT_EQ(s.kind, Kind::kMknod);
-      EXPECT_EQ(s.mode, 0666u);
+      EXPECT_EQ(s.kind, Kind::kBind);
+      EXPECT_EQ(s.slot, 0);
+    }
+    if (s.kind == Kind::kMount && (s.target == "dev" || s.target == "tmp")) {
+      EXPECT_TRUE(s.flags & MS_NODEV) << s.target;
     }
   }
+  // Nothing the task can write makes device nodes that open.
+  auto sandbox = std::find_if(steps.begin(), steps.end(), [](const MountStep& s) {
+    return s.kind == Kind::kNoDev && s.target == "mnt/agora/sandbox";
+  });
+  ASSERT_NE(sandbox, steps.end());
+  EXPECT_TRUE(sandbox->recursive);
+  EXPECT_EQ(std::count_if(steps.begin(), steps.end(),
+                          [](const MountStep& s) { return s.kind == Kind::kHold; }),
+            static_cast<long>(std::size(kDevNodes)));
 }
 
 TEST(RootfsPlanTest, AnOwnNetworkGetsAFreshReadOnlySysfs) {
