@@ -197,4 +197,18 @@ Status makeDirs(const std::string& path, unsigned mode) {
   return {};
 }
 
+Status writePrivateFile(const std::string& path, std::string_view text) {
+  std::string temp = path + ".tmp";
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return makeError(errnoError("create " + temp, errno));
+  bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                 fchmod(fd, 0600) == 0 && fsync(fd) == 0;
+  close(fd);
+  if (!written || rename(temp.c_str(), path.c_str()) != 0) {
+    unlink(temp.c_str());
+    return makeError(ErrorCode::kIo, "cannot write " + path);
+  }
+  return {};
+}
+
 }  // namespace agora

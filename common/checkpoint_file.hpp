@@ -36,6 +36,10 @@ Status makeDirs(const std::string& path, unsigned mode = 0755);
 // The whole content of `path`; ErrorCode::kNotFound when it does not exist.
 Result<std::string> readWholeFile(const std::string& path);
 
+// Replaces `path` atomically with `text` as is, mode 0600 (secrets, keys),
+// synced before it replaces the old file.
+Status writePrivateFile(const std::string& path, std::string_view text);
+
 enum class Durability { kHostCrash, kProcessCrash };
 
 // Replaces `path` atomically with a checksummed `payload` (mode 0600).

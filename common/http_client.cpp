@@ -13,6 +13,7 @@
 #include <charconv>
 #include <exception>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -20,6 +21,24 @@
 #include "common/tls_context.hpp"
 
 namespace agora::http {
+
+namespace {
+std::mutex credentialsMutex;
+ClientCredentials& credentialsStore() {
+  static ClientCredentials credentials;
+  return credentials;
+}
+}  // namespace
+
+void setDefaultCredentials(ClientCredentials credentials) {
+  std::lock_guard<std::mutex> lock(credentialsMutex);
+  credentialsStore() = std::move(credentials);
+}
+
+ClientCredentials defaultCredentials() {
+  std::lock_guard<std::mutex> lock(credentialsMutex);
+  return credentialsStore();
+}
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -232,7 +251,15 @@ Status connectAndSend(net::io_context& ioc, Stream& stream, const std::string& m
   req.set(bhttp::field::host, (ipv6 ? "[" + parsed.host + "]" : parsed.host) + ":" + parsed.port);
   req.set(bhttp::field::user_agent, "agora");
   if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
-  for (const auto& [name, value] : headers) req.set(name, value);
+  std::string token = defaultCredentials().bearerToken;
+  if (!token.empty()) req.set(bhttp::field::authorization, "Bearer " + token);
+  for (const auto& [name, value] : headers) {
+    if (value.empty()) {
+      req.erase(name);  // e.g. no Authorization: an anonymous call
+    } else {
+      req.set(name, value);
+    }
+  }
   req.body() = body;
   req.prepare_payload();
 
@@ -431,7 +458,7 @@ Result<ClientResponse> request(const ClientTls& tls, const std::string& method,
 
 Result<ClientResponse> request(const std::string& method, const std::string& url,
                                const std::string& body, std::chrono::milliseconds timeout) {
-  return requestWithHeaders(ClientTls{}, method, url, {}, body, timeout);
+  return requestWithHeaders(defaultCredentials().tls, method, url, {}, body, timeout);
 }
 
 Result<ClientResponse> requestWithHeaders(const ClientTls& tls, const std::string& method,
@@ -450,7 +477,7 @@ Result<ClientResponse> requestWithHeaders(const std::string& method, const std::
                                           const std::map<std::string, std::string>& headers,
                                           const std::string& body,
                                           std::chrono::milliseconds timeout) {
-  return requestWithHeaders(ClientTls{}, method, url, headers, body, timeout);
+  return requestWithHeaders(defaultCredentials().tls, method, url, headers, body, timeout);
 }
 
 Result<ClientResponse> requestToFile(const ClientTls& tls, const std::string& method,
@@ -467,7 +494,7 @@ Result<ClientResponse> requestToFile(const ClientTls& tls, const std::string& me
 Result<ClientResponse> requestToFile(const std::string& method, const std::string& url,
                                      const std::map<std::string, std::string>& headers,
                                      const std::string& path, std::chrono::milliseconds timeout) {
-  return requestToFile(ClientTls{}, method, url, headers, path, timeout);
+  return requestToFile(defaultCredentials().tls, method, url, headers, path, timeout);
 }
 
 Result<ClientResponse> getStream(const ClientTls& tls, const std::string& url,
@@ -489,7 +516,7 @@ Result<ClientResponse> getStream(const std::string& url,
                                  const std::map<std::string, std::string>& headers,
                                  const std::function<bool(std::string_view)>& onData,
                                  std::chrono::milliseconds connectTimeout, std::stop_token stop) {
-  return getStream(ClientTls{}, url, headers, onData, connectTimeout, std::move(stop));
+  return getStream(defaultCredentials().tls, url, headers, onData, connectTimeout, std::move(stop));
 }
 
 std::string urlEncode(const std::string& s) {

@@ -31,9 +31,20 @@ struct ClientTls {
   std::string privateKeyFile;
 };
 
+// Process-wide credentials, set once at start (the CLI and schedulers, from
+// the user's configuration): the TLS settings of the calls below that take
+// no ClientTls, and a bearer token every request carries unless it names
+// its own Authorization header. Thread-safe.
+struct ClientCredentials {
+  ClientTls tls;
+  std::string bearerToken;
+};
+void setDefaultCredentials(ClientCredentials credentials);
+ClientCredentials defaultCredentials();
+
 // Every function below exists twice: with a leading `const ClientTls&`, and
-// without, which uses ClientTls{} (https:// verified against the system's
-// trusted CAs, no client certificate). TLS is 1.2 or later.
+// without, which uses the default credentials' (by default https://
+// verified against the system's trusted CAs, no client certificate). TLS is 1.2 or later.
 //
 // url: "http://HOST:PORT/path?query", "https://HOST:PORT/path?query" or
 // "HOST:PORT/path" (plain HTTP). Does not follow redirects. Never throws.
@@ -53,7 +64,8 @@ Result<ClientResponse> request(const std::string& method, const std::string& url
                                const std::string& body = "",
                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-// request() with extra request headers (e.g. Accept), name -> value.
+// request() with extra request headers (e.g. Accept), name -> value; an
+// empty value sends no such header ({"Authorization", ""}: an anonymous call).
 Result<ClientResponse> requestWithHeaders(
     const ClientTls& tls, const std::string& method, const std::string& url,
     const std::map<std::string, std::string>& headers, const std::string& body = "",

@@ -166,7 +166,7 @@ struct HttpServer::Impl final : detail::SessionHost {
   std::map<std::pair<std::string, std::string>, Handler> exactRoutes;
   std::vector<PrefixRoute> prefixRoutes;
   std::map<std::pair<std::string, std::string>, detail::StreamRoute> streamRoutes;
-  Filter filter;
+  std::vector<Filter> filters;  // in the order added
 
   std::mutex streamsMutex;
   std::condition_variable streamsChanged;
@@ -567,7 +567,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 }  // namespace
 
 detail::Routed HttpServer::Impl::dispatch(const Request& request) const {
-  if (filter) {
+  for (const Filter& filter : filters) {
     if (auto answered = filter(request)) return {std::move(*answered)};
   }
   auto stream = streamRoutes.find({request.method, request.path});
@@ -698,7 +698,7 @@ void HttpServer::routeStream(const std::string& method, const std::string& path,
   impl_->streamRoutes[{method, path}] = {std::move(handler), std::move(options)};
 }
 
-void HttpServer::setFilter(Filter filter) { impl_->filter = std::move(filter); }
+void HttpServer::addFilter(Filter filter) { impl_->filters.push_back(std::move(filter)); }
 
 void HttpServer::routePrefix(const std::string& method, const std::string& prefix,
                              Handler handler) {

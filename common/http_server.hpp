@@ -154,8 +154,10 @@ class HttpServer {
   void routeStream(const std::string& method, const std::string& path, StreamHandler handler,
                    StreamOptions options = {});
 
-  // Runs like a handler (same threads, same contracts). REQUIRES: called before start().
-  void setFilter(Filter filter);
+  // Runs like a handler (same threads, same contracts), before routing;
+  // filters run in the order added and the first response wins.
+  // REQUIRES: called before start().
+  void addFilter(Filter filter);
 
   // Starts accepting. kFailedPrecondition if already started or stopped.
   Status start();

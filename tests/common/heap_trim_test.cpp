@@ -50,8 +50,10 @@ TEST(HeapTrimTest, HeapFreedByAnotherThreadGoesBackToTheSystemPastTheThreshold) 
   EXPECT_TRUE(trimmer.check());
   double returned = metrics.counter("agora_heap_trimmed_bytes_total", "", {{"process", "test"}})
                         .Value();
+  // What counts is resident memory given back; glibc still counts the
+  // trimmed chunks as free heap (they are only unmapped), so free bytes say
+  // nothing here.
   EXPECT_GE(returned, 32.0 * (1 << 20)) << "bytes returned";
-  EXPECT_LT(heapFreeBytes(), size_t{80} << 20);
   for (char* block : kept) std::free(block);
 }
 

@@ -308,7 +308,7 @@ TEST_F(HttpStreamTest, FilterAndRoutingApplyToStreamRoutes) {
     response.body = std::string(2 * 1024 * 1024, 'e');
     return response;
   });
-  server_->setFilter([](const Request& request) -> std::optional<Response> {
+  server_->addFilter([](const Request& request) -> std::optional<Response> {
     if (request.headers.count("x-deny")) return errorResponse(503, "denied");
     return std::nullopt;
   });
