@@ -25,7 +25,8 @@ void GatedTransport::onFrame(const std::string& peer, std::string_view protocol,
   }
   if (holding_) {
     if (held_.size() < kMaxHeld) {
-      held_.push_back({peer, std::string(protocol), std::string(payload)});
+      held_.push_back(
+          {peer, std::string(protocol), std::string(payload), inner_.principal()});
     } else {
       LOG_EVERY_N(WARNING, 1000) << "taking over: dropping a frame from " << peer;
     }
@@ -42,8 +43,10 @@ void GatedTransport::open() {
   held_.clear();
   if (!held.empty()) LOG(INFO) << "delivering " << held.size() << " frames held during takeover";
   for (const Frame& frame : held) {
+    delivering_ = &frame;
     if (handler_) handler_(frame.peer, frame.protocol, frame.payload);
   }
+  delivering_ = nullptr;
 }
 
 bool GatedTransport::send(const std::string& peer, std::string_view protocol,
@@ -162,7 +165,7 @@ void Leadership::replyNotLeader(const std::string& peer, std::string_view protoc
 }
 
 void Leadership::install(http::HttpServer& server) const {
-  server.setFilter([this](const http::Request& request) -> std::optional<http::Response> {
+  server.addFilter([this](const http::Request& request) -> std::optional<http::Response> {
     auto view = view_.load();
     if (request.path == "/health" && request.method == "GET") {
       nlohmann::json body{{"status", "ok"}, {"role", view->leading ? "leader" : "standby"}};

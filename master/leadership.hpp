@@ -67,12 +67,15 @@ class GatedTransport final : public ServerTransport {
     return inner_.send(peer, protocol, payload);
   }
   std::string endpoint() const override { return inner_.endpoint(); }
-  std::string principal() const override { return inner_.principal(); }
+  // The sender's, also for a held frame delivered later (kept with it).
+  std::string principal() const override {
+    return delivering_ != nullptr ? delivering_->principal : inner_.principal();
+  }
   const TransportStats& stats() const override { return inner_.stats(); }
 
  private:
   struct Frame {
-    std::string peer, protocol, payload;
+    std::string peer, protocol, payload, principal;
   };
   void onFrame(const std::string& peer, std::string_view protocol, std::string_view payload);
 
@@ -82,6 +85,7 @@ class GatedTransport final : public ServerTransport {
   bool open_ = false;
   bool holding_ = false;
   std::vector<Frame> held_;
+  const Frame* delivering_ = nullptr;  // the held frame being delivered
 };
 
 class Leadership {

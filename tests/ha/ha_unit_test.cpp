@@ -176,6 +176,19 @@ TEST_F(GatedTransportTest, HoldsFramesDuringTakeoverAndDeliversThemInOrderWhenOp
   EXPECT_TRUE(gate_.send("a1", "agent", "registered"));
 }
 
+TEST_F(GatedTransportTest, AHeldFrameIsDeliveredWithItsSendersPrincipal) {
+  std::vector<std::string> principals;
+  gate_.setHandler([&](const std::string&, std::string_view, std::string_view) {
+    principals.push_back(gate_.principal());
+  });
+  server_->setPrincipal("a1", "framework:billing");
+  gate_.hold();
+  send("subscribe");
+  gate_.open();
+  send("call");
+  EXPECT_EQ(principals, (std::vector<std::string>{"framework:billing", "framework:billing"}));
+}
+
 TEST_F(GatedTransportTest, HoldsAtMostABoundedNumberOfFrames) {
   gate_.hold();
   for (size_t i = 0; i < master::GatedTransport::kMaxHeld + 5; ++i) client_->send("agent", "x");
