@@ -60,14 +60,15 @@ http::Response containersResponse(const AgentSnapshot& snapshot) {
   return response;
 }
 
-http::Response filesReadResponse(const SandboxFiles& files, const http::Request& request) {
+http::Response filesReadResponse(const SandboxFiles& files, const http::Request& request,
+                                 const SandboxFiles::SandboxAuthorizer& authorize) {
   const std::string* path = queryParam(request, "path");
   if (path == nullptr) return http::errorResponse(400, "missing 'path'");
   auto offset = parseInt64(queryParam(request, "offset"), 0);
   if (!offset) return http::errorResponse(400, "offset: " + offset.error().message);
   auto length = parseInt64(queryParam(request, "length"), -1);
   if (!length) return http::errorResponse(400, "length: " + length.error().message);
-  auto chunk = files.read(*path, *offset, *length);
+  auto chunk = files.read(*path, *offset, *length, authorize);
   if (!chunk) return http::errorResponse(httpStatus(chunk.error().code), chunk.error().message);
   http::Response response;
   const std::string* raw = queryParam(request, "raw");
@@ -85,7 +86,8 @@ http::Response filesReadResponse(const SandboxFiles& files, const http::Request&
   return response;
 }
 
-void installHttpApi(http::HttpServer& server, SnapshotSource snapshot, SandboxFiles files) {
+void installHttpApi(http::HttpServer& server, SnapshotSource snapshot, SandboxFiles files,
+                    const http::Authenticator* authenticator, const acl::Authorizer* authorizer) {
   server.route("GET", "/health", [snapshot](const http::Request&) {
     auto s = snapshot();
     return http::jsonResponse(
@@ -93,8 +95,20 @@ void installHttpApi(http::HttpServer& server, SnapshotSource snapshot, SandboxFi
   });
   server.route("GET", "/api/v1/containers",
                [snapshot](const http::Request&) { return containersResponse(*snapshot()); });
-  server.route("GET", "/files/read", [files = std::move(files)](const http::Request& r) {
-    return filesReadResponse(files, r);
+  server.route("GET", "/files/read", [files = std::move(files), authenticator,
+                                      authorizer](const http::Request& r) {
+    if (authenticator == nullptr || authorizer == nullptr) return filesReadResponse(files, r);
+    auto identity = authenticator->identify(r);
+    if (!identity) return http::errorResponse(401, identity.error().message);
+    // Task output may hold what its task was given: never anonymous, even
+    // where other reads are (--anonymous-read).
+    if (identity->empty()) {
+      return http::errorResponse(
+          401, "reading a sandbox needs an identity: a bearer token or a client certificate");
+    }
+    return filesReadResponse(files, r, [&](const std::string& taskUser) {
+      return authorizer->require(acl::Action::kAccessSandbox, *identity, taskUser);
+    });
   });
 }
 

@@ -19,6 +19,7 @@
 #include "agent/executor/child_reaper.hpp"
 #include "agent/host_resources.hpp"
 #include "agent/http_api.hpp"
+#include "common/http_security.hpp"
 #include "agent/image_provisioner.hpp"
 #include "agent/isolation_flag.hpp"
 #include "agent/paths.hpp"
@@ -55,6 +56,7 @@ struct Flags {
   DurationFlag diskCheckInterval{std::chrono::seconds(15)},
       sandboxGcDelay{std::chrono::hours(7 * 24)};
   double gcDiskHeadroom = 0.1;
+  agora::HttpSecurityFlags httpSecurity;
 };
 
 // Creates, limits and removes a scratch cgroup under `root`.
@@ -272,7 +274,7 @@ int run(const Flags& flags) {
   // Signals arrive through a signalfd; blocked before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
-  for (int sig : {SIGCHLD, SIGTERM, SIGINT}) sigaddset(&signals, sig);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
   sigprocmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   int sigFd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -306,14 +308,29 @@ int run(const Flags& flags) {
   HeapTrimmer heapTrimmer(loop, metrics, "agent");
   std::unique_ptr<http::HttpServer> httpServer;
   std::string httpUrl;
+  HttpSecurity security;
   if (!flags.http.empty()) {
-    auto server = http::HttpServer::create(flags.http);
+    auto secured = setUpHttpSecurity(flags.httpSecurity, flags.http, metrics, "agora_agent");
+    if (!secured) {
+      LOG(ERROR) << secured.error().message;
+      return 2;
+    }
+    security = std::move(*secured);
+    if (flags.httpSecurity.tokens.empty() && flags.httpSecurity.tlsClientCa.empty()) {
+      LOG(WARNING) << "the HTTP API on " << flags.http
+                   << " has no --tokens nor --tls-client-ca: anyone who reaches it reads "
+                      "sandboxes as the ACLs allow an unauthenticated caller";
+    }
+    auto server = http::HttpServer::create(flags.http, 1, security.tls);
     if (!server) {
       LOG(ERROR) << "--http: " << server.error().message;
       return 1;
     }
     httpServer = std::move(*server);
-    httpUrl = "http://" + httpServer->address();
+    httpUrl = httpServer->url();
+    httpServer->addFilter([&auth = *security.authenticator](const http::Request& request) {
+      return request.path == "/health" ? std::nullopt : auth.gate(request);
+    });
   }
   if (flags.cgroupsRoot.empty() || flags.cgroupsRoot.find('/') != std::string::npos) {
     LOG(ERROR) << "--cgroups-root must be one path component";
@@ -396,7 +413,8 @@ int run(const Flags& flags) {
         SandboxFiles(paths::sandboxesRoot(workDir),
                      &metrics.counter("agora_agent_files_refused_total",
                                       "GET /files/read requests refused for leaving a sandbox, "
-                                      "a symbolic link, or a file the task's user cannot read")));
+                                      "a symbolic link, or a file the task's user cannot read")),
+        security.authenticator.get(), security.authorizer.get());
     metrics.serveOn(*httpServer);
     if (Status s = httpServer->start(); !s) {
       LOG(ERROR) << "--http: " << s.error().message;
@@ -407,6 +425,11 @@ int run(const Flags& flags) {
     signalfd_siginfo info;
     while (read(sigFd, &info, sizeof(info)) == sizeof(info)) {
       if (info.ssi_signo == SIGCHLD) continue;
+      if (info.ssi_signo == SIGHUP) {
+        LOG(INFO) << "SIGHUP: reloading the ACLs and tokens";
+        if (security.authorizer) security.reload();
+        continue;
+      }
       LOG(INFO) << "received " << strsignal(static_cast<int>(info.ssi_signo)) << "; stopping";
       loop.stop();
     }
@@ -506,6 +529,7 @@ int main(int argc, char** argv) {
       "per-boot state: container checkpoints, launch specs, rootfs mount points (default: "
       "WORK_DIR/run); on tmpfs (e.g. /run/agora/NAME, one per agent) launches never wait on "
       "the disk, and a reboot empties it");
+  agora::addHttpSecurityFlags(options, f.httpSecurity);
   agora::po::variables_map vm;
   auto parsed = agora::parseFlags(
       argc, argv, "Usage: agora-agent --master ENDPOINT|zk://HOST:PORT/PATH --work-dir DIR [options]", options, vm);

@@ -73,6 +73,17 @@ int openBeneathNoLinks(int dir, const std::string& rel, bool tryOpenat2) {
 
 namespace {
 
+// The user's name, or its uid as text where it has none.
+std::string userName(uid_t uid) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    return pw.pw_name;
+  }
+  return std::to_string(uid);
+}
+
 // Whether the user owning the sandbox (`owner`) could read `file` itself.
 bool taskUserMayRead(const struct stat& file, const struct stat& owner) {
   if (owner.st_uid == 0) return true;  // root's task reads anything
@@ -119,7 +130,7 @@ Error SandboxFiles::refuse(const std::string& why) const {
   return Error{ErrorCode::kPermissionDenied, why};
 }
 
-Result<int> SandboxFiles::open(const std::string& path) const {
+Result<int> SandboxFiles::open(const std::string& path, const SandboxAuthorizer& authorize) const {
   if (path.empty() || path[0] != '/') {
     return makeError(ErrorCode::kInvalidArgument, "path must be absolute");
   }
@@ -161,6 +172,11 @@ Result<int> SandboxFiles::open(const std::string& path) const {
     return makeError(errnoError("stat", errno));
   }
   if (!S_ISREG(st.st_mode)) return makeError(ErrorCode::kInvalidArgument, "not a regular file");
+  if (authorize) {
+    if (Status allowed = authorize(userName(owner.st_uid)); !allowed) {
+      return makeError(allowed.error());
+    }
+  }
   if (!taskUserMayRead(st, owner)) {
     return makeError(refuse("the task's user may not read this file"));
   }
@@ -173,11 +189,11 @@ Result<int> SandboxFiles::open(const std::string& path) const {
 }
 
 Result<FileChunk> SandboxFiles::read(const std::string& path, int64_t offset,
-                                     int64_t length) const {
+                                     int64_t length, const SandboxAuthorizer& authorize) const {
   if (offset < -1) return makeError(ErrorCode::kInvalidArgument, "offset must be >= -1");
   if (length < -1) return makeError(ErrorCode::kInvalidArgument, "length must be >= -1");
   if (length == -1 || length > kMaxLength) length = kMaxLength;
-  auto opened = open(path);
+  auto opened = open(path, authorize);
   if (!opened) return makeError(opened.error());
   Fd fd{*opened};
   struct stat st;

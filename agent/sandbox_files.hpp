@@ -14,6 +14,7 @@
 // threads.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/result.hpp"
@@ -43,10 +44,15 @@ class SandboxFiles {
   // offset/length, not a regular file, relative path), kPermissionDenied
   // (outside a sandbox, through a symlink, not readable by the task's
   // user), kNotFound.
-  Result<FileChunk> read(const std::string& path, int64_t offset, int64_t length) const;
+  // `authorize` (when given) is asked, once the file is found, whether the
+  // caller may read the sandbox of the task's user (the sandbox's owner, by
+  // name, or its uid where it has none); its error is returned as is.
+  using SandboxAuthorizer = std::function<Status(const std::string& taskUser)>;
+  Result<FileChunk> read(const std::string& path, int64_t offset, int64_t length,
+                         const SandboxAuthorizer& authorize = {}) const;
 
  private:
-  Result<int> open(const std::string& path) const;
+  Result<int> open(const std::string& path, const SandboxAuthorizer& authorize) const;
   Error refuse(const std::string& why) const;
 
   std::string root_;

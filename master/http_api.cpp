@@ -23,6 +23,8 @@ http::Response statusResponse(const Status& status) {
       return http::errorResponse(400, status.error().message);
     case ErrorCode::kNotFound:
       return http::errorResponse(404, status.error().message);
+    case ErrorCode::kPermissionDenied:
+      return http::errorResponse(403, status.error().message);
     case ErrorCode::kTimeout:
       return http::errorResponse(503, status.error().message);
     default:
@@ -67,9 +69,34 @@ Result<std::optional<Resources>> resourcesField(const nlohmann::json& body, cons
   return std::optional<Resources>(std::move(*parsed));
 }
 
+// The principal of a reservation or volume: one is made in the caller's
+// name (`own`: naming another principal is refused); one to undo is the
+// named principal's, by default the caller's. Without authentication
+// (no identity) the body names it.
+Result<std::string> principalField(const nlohmann::json& body, const std::string& identity,
+                                   bool own) {
+  std::string principal;
+  if (body.contains("principal") && !body["principal"].is_null()) {
+    if (!body["principal"].is_string()) {
+      return makeError(ErrorCode::kInvalidArgument, "principal: expected a string");
+    }
+    principal = body["principal"].get<std::string>();
+  }
+  if (identity.empty() || (!own && !principal.empty())) return principal;
+  if (!principal.empty() && principal != identity) {
+    return makeError(ErrorCode::kPermissionDenied, "principal: '" + principal +
+                                                       "' is not you; reservations and volumes "
+                                                       "are made in the caller's name ('" +
+                                                       identity + "')");
+  }
+  return identity;
+}
+
 // {"agent_id", "resources", "role"?, "principal"?} -> the resources as dynamic
-// reservations. REQUIRES on success: body["agent_id"] is a string.
-Result<Resources> reservationBody(const nlohmann::json& body) {
+// reservations, with their principal as principalField() says. REQUIRES on
+// success: body["agent_id"] is a string.
+Result<Resources> reservationBody(const nlohmann::json& body, const std::string& identity,
+                                  bool reserve) {
   if (!body.contains("agent_id") || !body["agent_id"].is_string() ||
       body["agent_id"].get<std::string>().empty()) {
     return makeError(ErrorCode::kInvalidArgument, "agent_id: required string");
@@ -78,13 +105,9 @@ Result<Resources> reservationBody(const nlohmann::json& body) {
     return makeError(ErrorCode::kInvalidArgument,
                      "resources: required string like \"cpus:1;mem:512\"");
   }
-  std::string principal;
-  if (body.contains("principal") && !body["principal"].is_null()) {
-    if (!body["principal"].is_string()) {
-      return makeError(ErrorCode::kInvalidArgument, "principal: expected a string");
-    }
-    principal = body["principal"].get<std::string>();
-  }
+  auto principalOr = principalField(body, identity, reserve);
+  if (!principalOr) return makeError(principalOr.error());
+  const std::string& principal = *principalOr;
   auto parsed = Resources::parse(body["resources"].get<std::string>());
   if (!parsed) return makeError(ErrorCode::kInvalidArgument, "resources: " + parsed.error().message);
   if (parsed->empty()) return makeError(ErrorCode::kInvalidArgument, "resources: none given");
@@ -125,18 +148,21 @@ Result<std::string> stringField(const nlohmann::json& body, const char* name, bo
 
 // {"agent_id", "resources":"disk(eng):100", "id", "container_path", "mode"?,
 // "principal"?} -> the volume.
-Result<Resources> volumeBody(const nlohmann::json& body) {
+Result<Resources> volumeBody(const nlohmann::json& body, const std::string& identity) {
   auto resources = stringField(body, "resources", true);
   if (!resources) return makeError(resources.error());
   auto parsed = Resources::parse(*resources);
   if (!parsed) return makeError(ErrorCode::kInvalidArgument, "resources: " + parsed.error().message);
   DiskPersistence disk;
-  for (auto [name, field] : {std::pair{"id", &disk.id}, std::pair{"container_path", &disk.containerPath},
-                             std::pair{"principal", &disk.principal}}) {
-    auto value = stringField(body, name, std::string(name) != "principal");
+  for (auto [name, field] :
+       {std::pair{"id", &disk.id}, std::pair{"container_path", &disk.containerPath}}) {
+    auto value = stringField(body, name, true);
     if (!value) return makeError(value.error());
     *field = std::move(*value);
   }
+  auto principal = principalField(body, identity, /*own=*/true);
+  if (!principal) return makeError(principal.error());
+  disk.principal = *principal;
   auto mode = stringField(body, "mode", false);
   if (!mode) return makeError(mode.error());
   if (*mode != "" && *mode != "rw" && *mode != "ro") {
@@ -194,6 +220,16 @@ void HttpApi::install(http::HttpServer& server) const {
                      [this](const http::Request& request) { return killTask(request); });
 }
 
+Result<std::string> HttpApi::caller(const http::Request& request) const {
+  if (authenticator_ == nullptr) return std::string();
+  return authenticator_->identify(request);
+}
+
+Status HttpApi::permit(const std::string& identity, acl::Action action,
+                       const std::string& object) const {
+  return (authorizer_ != nullptr ? *authorizer_ : builtIn_).require(action, identity, object);
+}
+
 Status HttpApi::onLoop(std::function<Status(Master&)> change) const {
   // Shared with the posted callback, which may run after a timed-out wait returned.
   auto promise = std::make_shared<std::promise<Status>>();
@@ -223,6 +259,9 @@ http::Response HttpApi::setWeight(const http::Request& request) const {
     return http::errorResponse(400, "weight: must be a number in (0, 1e6]");
   }
   double value = weight.get<double>();
+  auto who = caller(request);
+  if (!who) return statusResponse(makeError(who.error()));
+  if (Status s = permit(*who, acl::Action::kUpdateWeight, *role); !s) return statusResponse(s);
   return statusResponse(
       onLoop([role = *role, value](Master& master) { return master.setWeight(role, value); }));
 }
@@ -239,6 +278,9 @@ http::Response HttpApi::setQuota(const http::Request& request) const {
   if (!*guarantee && !*limit) {
     return http::errorResponse(400, "guarantee: give a guarantee, a limit or both");
   }
+  auto who = caller(request);
+  if (!who) return statusResponse(makeError(who.error()));
+  if (Status s = permit(*who, acl::Action::kUpdateQuota, *role); !s) return statusResponse(s);
   return statusResponse(onLoop([role = *role, g = *guarantee, l = *limit](Master& master) {
     return master.setQuota(role, g, l);
   }));
@@ -256,14 +298,25 @@ http::Response HttpApi::removeQuota(const http::Request& request) const {
   if (auto valid = validateRoleName(role); !valid) {
     return http::errorResponse(400, "role: " + valid.error().message);
   }
+  auto who = caller(request);
+  if (!who) return statusResponse(makeError(who.error()));
+  if (Status s = permit(*who, acl::Action::kUpdateQuota, role); !s) return statusResponse(s);
   return statusResponse(onLoop([role](Master& master) { return master.removeQuota(role); }));
 }
 
 http::Response HttpApi::reservation(const http::Request& request, bool reserve) const {
   auto body = parseObject(request.body);
   if (!body) return statusResponse(makeError(body.error()));
-  auto reserved = reservationBody(*body);
+  auto who = caller(request);
+  if (!who) return statusResponse(makeError(who.error()));
+  auto reserved = reservationBody(*body, *who, reserve);
   if (!reserved) return statusResponse(makeError(reserved.error()));
+  // Reserving is per role; unreserving per the principal that reserved.
+  for (const auto& [reservation, part] : reserved->byReservation()) {
+    Status allowed = reserve ? permit(*who, acl::Action::kReserve, reservation.role)
+                             : permit(*who, acl::Action::kUnreserve, reservation.principal);
+    if (!allowed) return statusResponse(allowed);
+  }
   std::string agentId = (*body)["agent_id"].get<std::string>();
   return statusResponse(onLoop([agentId, resources = *reserved, reserve](Master& master) {
     return reserve ? master.reserve(agentId, resources) : master.unreserve(agentId, resources);
@@ -275,15 +328,32 @@ http::Response HttpApi::volumes(const http::Request& request, bool create) const
   if (!body) return statusResponse(makeError(body.error()));
   auto agentId = stringField(*body, "agent_id", true);
   if (!agentId) return statusResponse(makeError(agentId.error()));
+  auto who = caller(request);
+  if (!who) return statusResponse(makeError(who.error()));
   if (!create) {
     auto id = stringField(*body, "id", true);
     if (!id) return statusResponse(makeError(id.error()));
-    return statusResponse(onLoop([agentId = *agentId, id = *id](Master& master) {
+    return statusResponse(onLoop([this, agentId = *agentId, id = *id, who = *who](Master& master) {
+      // Destroying is per the principal that created the volume.
+      auto agent = master.state().agents.find(agentId);
+      if (agent != master.state().agents.end()) {
+        for (const PersistentVolume& volume : agent->second.volumes.volumeList()) {
+          if (volume.disk.id != id) continue;
+          if (Status s = permit(who, acl::Action::kDestroyVolume, volume.disk.principal); !s) {
+            return s;
+          }
+        }
+      }
       return master.destroyVolume(agentId, id);
     }));
   }
-  auto volume = volumeBody(*body);
+  auto volume = volumeBody(*body, *who);
   if (!volume) return statusResponse(makeError(volume.error()));
+  for (const auto& [reservation, part] : volume->byReservation()) {
+    if (Status s = permit(*who, acl::Action::kCreateVolume, reservation.role); !s) {
+      return statusResponse(s);
+    }
+  }
   return statusResponse(onLoop([agentId = *agentId, volume = *volume](Master& master) {
     return master.createVolume(agentId, volume);
   }));
@@ -312,8 +382,17 @@ http::Response HttpApi::killTask(const http::Request& request) const {
   // Shared with the posted callback, which may run after a timed-out wait returned.
   auto promise = std::make_shared<std::promise<Result<Master::OperatorKill>>>();
   auto future = promise->get_future();
-  loop_->post([promise, master = master_, taskId, frameworkId, reason] {
-    promise->set_value(master->killTaskByOperator(taskId, frameworkId, reason));
+  auto who = caller(request);
+  if (!who) return statusResponse(makeError(who.error()));
+  // Killing is per the principal of the task's framework.
+  loop_->post([this, promise, master = master_, taskId, frameworkId, reason, who = *who] {
+    promise->set_value(master->killTaskByOperator(
+        taskId, frameworkId, reason, [&](const std::string& owner) {
+          auto framework = master->state().frameworks.find(owner);
+          return permit(who, acl::Action::kKillTask,
+                        framework == master->state().frameworks.end() ? std::string()
+                                                                      : framework->second.principal);
+        }));
   });
   if (future.wait_for(timeout_) != std::future_status::ready) {
     return http::errorResponse(503, "the master did not answer in time; retry");
@@ -325,6 +404,8 @@ http::Response HttpApi::killTask(const http::Request& request) const {
         return http::errorResponse(404, killed.error().message);
       case ErrorCode::kFailedPrecondition:
         return http::errorResponse(409, killed.error().message);
+      case ErrorCode::kPermissionDenied:
+        return http::errorResponse(403, killed.error().message);
       default:
         return http::errorResponse(503, killed.error().message);
     }

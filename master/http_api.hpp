@@ -73,7 +73,9 @@
 #include <chrono>
 #include <functional>
 
+#include "common/authorizer.hpp"
 #include "common/event_loop.hpp"
+#include "common/http_auth.hpp"
 #include "common/http_server.hpp"
 #include "master/snapshot.hpp"
 
@@ -97,6 +99,16 @@ class HttpApi {
   void describeMaster(const std::string& id, const std::string& version,
                       const std::string& endpoint);
 
+  // Who callers are and what they may change: every change is checked
+  // against the ACLs for the caller's identity (403 naming the rule), and
+  // reservations and volumes are made in the caller's name. Without it,
+  // callers are anonymous and the built-in rules apply. REQUIRES: both
+  // outlive the servers; called before install().
+  void secure(const http::Authenticator& authenticator, const acl::Authorizer& authorizer) {
+    authenticator_ = &authenticator;
+    authorizer_ = &authorizer;
+  }
+
   // Registers the routes. REQUIRES: the server is not started yet.
   void install(http::HttpServer& server) const;
 
@@ -112,12 +124,19 @@ class HttpApi {
  private:
   // Runs `change` on the loop and returns its status, or kTimeout.
   Status onLoop(std::function<Status(Master&)> change) const;
+  // The caller's identity ("" anonymous); kPermissionDenied for a bad token.
+  Result<std::string> caller(const http::Request& request) const;
+  // kPermissionDenied (a 403) unless the ACLs let `identity` do `action` to `object`.
+  Status permit(const std::string& identity, acl::Action action, const std::string& object) const;
 
   const SnapshotCell& cell_;
   std::string masterBody_ = "{}";
   EventLoop* loop_ = nullptr;
   Master* master_ = nullptr;
   std::chrono::milliseconds timeout_{5000};
+  const http::Authenticator* authenticator_ = nullptr;
+  const acl::Authorizer* authorizer_ = nullptr;
+  acl::Authorizer builtIn_;  // when not secured
 };
 
 }  // namespace agora::master

@@ -12,6 +12,7 @@
 #include "common/event_loop.hpp"
 #include "common/flags.hpp"
 #include "common/heap_trim.hpp"
+#include "common/http_security.hpp"
 #include "common/http_server.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
@@ -59,13 +60,21 @@ Status validate(const master::MasterOptions& options) {
   return {};
 }
 
-// SIGTERM and SIGINT become readable events on a signalfd. REQUIRES: called
+// SIGTERM, SIGINT (stop) and SIGHUP (reload) become readable events on a signalfd. REQUIRES: called
 // before any thread starts, so every thread inherits the blocked mask.
+// Whether a ZeroMQ endpoint is reachable from this host only: ipc://,
+// inproc://, or tcp:// on a loopback address.
+bool isLocalEndpoint(const std::string& endpoint) {
+  if (endpoint.rfind("ipc://", 0) == 0 || endpoint.rfind("inproc://", 0) == 0) return true;
+  return endpoint.rfind("tcp://", 0) == 0 && http::isLoopbackListenAddress(endpoint.substr(6));
+}
+
 int blockStopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   PCHECK(pthread_sigmask(SIG_BLOCK, &signals, nullptr) == 0) << "pthread_sigmask";
   int fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
   PCHECK(fd >= 0) << "signalfd";
@@ -116,6 +125,7 @@ master::Leadership::Takeover takeoverFrom(master::ZkRegistry& registry, master::
 int run(int argc, char** argv) {
   std::string workDir, httpAddress, listen, logDir, zkUrl, minAllocatable, registryKind;
   std::string curveKey, credentials;
+  bool insecureZmq = false;
   // Every duration flag takes the shared syntax (common/duration.hpp).
   using namespace std::chrono_literals;
   DurationFlag pingInterval{2s}, heartbeatInterval{5s}, reregisterTimeout{10min},
@@ -125,6 +135,7 @@ int run(int argc, char** argv) {
   bool registryFresh = false;
   master::MasterOptions options;
   master::events::EventStream::Options streamOptions;
+  HttpSecurityFlags httpSecurity;
   po::options_description flags("Options");
   flags.add_options()("work-dir", po::value(&workDir)->required(),
                       "directory for the master's state")(
@@ -138,6 +149,9 @@ int run(int argc, char** argv) {
       "credentials", po::value(&credentials)->default_value(""),
       "with --curve-key: directory of agents/NAME.pub and frameworks/NAME.pub, the keys "
       "allowed to connect")(
+      "insecure-zmq", po::bool_switch(&insecureZmq),
+      "allow --listen on an address other than loopback without --curve-key (anyone who "
+      "reaches it may then register agents and frameworks, and read tasks in clear)")(
       "agent-ping-interval", po::value(&pingInterval)->default_value(pingInterval, "2s"),
       "time between pings to each agent")(
       "agent-max-missed-pings", po::value(&options.agentMaxMissedPings)->default_value(5),
@@ -208,6 +222,7 @@ int run(int argc, char** argv) {
       "zk://HOST:PORT[,HOST:PORT]/PATH: high availability; only the elected leader serves")(
       "zk-session-timeout", po::value(&zkSessionTimeout)->default_value(zkSessionTimeout, "10s"),
       "ZooKeeper session timeout; a leader that loses its session for this long exits");
+  addHttpSecurityFlags(flags, httpSecurity);
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, kUsage, flags, vm);
   if (!parsed) {
@@ -265,6 +280,13 @@ int run(int argc, char** argv) {
     std::cerr << "agora-master: " << curve.error().message << std::endl;
     return 2;
   }
+  if (!*curve && !insecureZmq && !isLocalEndpoint(listen)) {
+    std::cerr << "agora-master: refusing to take agents and schedulers in clear on " << listen
+              << ", which is not a loopback address: give --curve-key and --credentials, or "
+                 "--insecure-zmq to accept it"
+              << std::endl;
+    return 2;
+  }
   auto transport = ZmqServer::create(loop, listen, *curve ? &**curve : nullptr);
   if (!transport) {
     LOG(ERROR) << transport.error().message;
@@ -314,15 +336,25 @@ int run(int argc, char** argv) {
     if (now > refusedSeen) refused.Increment(static_cast<double>(now - refusedSeen));
     refusedSeen = now;
   });
+  auto security = setUpHttpSecurity(httpSecurity, httpAddress, metrics, "agora_master");
+  if (!security) {
+    std::cerr << "agora-master: " << security.error().message << std::endl;
+    return 2;
+  }
+  options.authorizer = security->authorizer.get();
   master::Master master(loop, leadership ? leadership->transport() : **transport, options,
                         metrics);
   master::HttpApi api(master.snapshotCell(), loop, master);
+  api.secure(*security->authenticator, *security->authorizer);
   api.describeMaster(master.id(), options.version, (*transport)->endpoint());
-  auto server = http::HttpServer::create(httpAddress, 2);
+  auto server = http::HttpServer::create(httpAddress, 2, security->tls);
   if (!server) {
     LOG(ERROR) << "cannot serve HTTP on " << httpAddress << ": " << server.error().message;
     return 1;
   }
+  (*server)->addFilter([&auth = *security->authenticator](const http::Request& request) {
+    return request.path == "/health" ? std::nullopt : auth.gate(request);
+  });
   api.install(**server);
   metrics.serveOn(**server);
   // GET /api/v1/events; the server stops (below) before it goes.
@@ -352,6 +384,11 @@ int run(int argc, char** argv) {
   loop.addFd(signalFd, [&] {
     signalfd_siginfo info;
     while (read(signalFd, &info, sizeof(info)) == sizeof(info)) {
+      if (info.ssi_signo == SIGHUP) {
+        LOG(INFO) << "SIGHUP: reloading the ACLs and tokens";
+        security->reload();
+        continue;
+      }
       LOG(INFO) << "received signal " << info.ssi_signo << "; stopping";
       loop.stop();
     }

@@ -158,8 +158,9 @@ class Master {
   // An operator's kill (POST /api/v1/tasks/ID/kill; Tasks::killByOperator).
   Result<OperatorKill> killTaskByOperator(const std::string& taskId,
                                           const std::string& frameworkId,
-                                          const std::string& reason) {
-    return tasks_->killByOperator(taskId, frameworkId, reason);
+                                          const std::string& reason,
+                                          const Tasks::KillAuthorizer& authorize = {}) {
+    return tasks_->killByOperator(taskId, frameworkId, reason, authorize);
   }
   // Runs `done` on the loop once every change made so far is durable.
   void afterPersisted(std::function<void(Status)> done) {

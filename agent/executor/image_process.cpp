@@ -56,6 +56,8 @@ std::optional<std::vector<std::string>> findEntry(const std::string& text, size_
   return std::nullopt;
 }
 
+constexpr uint32_t kNobodyId = 65534;
+
 Result<gid_t> resolveGroup(const std::vector<std::string>& layerDirs, const std::string& group) {
   if (auto gid = number(group)) return static_cast<gid_t>(*gid);
   auto groups = imageFile(layerDirs, "etc/group");
@@ -85,6 +87,12 @@ Result<UserIds> resolveImageUser(const std::vector<std::string>& layerDirs,
     if (entry->size() >= 6 && !(*entry)[5].empty()) ids.home = (*entry)[5];
   } else if (numeric) {
     ids.uid = *number(user);
+  } else if (user == "nobody") {
+    // The unprivileged user tasks fall back to: images without an entry
+    // for it (scratch, distroless) get the ID every distribution gives it,
+    // the kernel's overflow ID.
+    ids.uid = kNobodyId;
+    ids.gid = kNobodyId;
   } else {
     return makeError(ErrorCode::kNotFound, "user '" + user + "' is not in the image's /etc/passwd");
   }

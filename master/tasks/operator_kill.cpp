@@ -8,7 +8,8 @@ namespace agora::master {
 
 Result<Tasks::OperatorKill> Tasks::killByOperator(const std::string& taskId,
                                                   const std::string& frameworkId,
-                                                  const std::string& reason) {
+                                                  const std::string& reason,
+                                                  const KillAuthorizer& authorize) {
   // Task IDs are unique per framework only. Without a framework every task is
   // visited (a rare operator call), so that an ended task of a removed
   // framework is reported as ended rather than unknown.
@@ -37,6 +38,9 @@ Result<Tasks::OperatorKill> Tasks::killByOperator(const std::string& taskId,
   }
   const Task& task = *found.front();
   OperatorKill kill{task.frameworkId.get(), task.agentId.get(), task.state};
+  if (authorize) {
+    if (Status allowed = authorize(kill.frameworkId); !allowed) return makeError(allowed.error());
+  }
   if (task.completed || isTerminal(task.state)) {
     return makeError(ErrorCode::kFailedPrecondition,
                      "task '" + taskId + "' has already ended (" + taskStateName(task.state) + ")");

@@ -97,8 +97,12 @@ class Tasks {
     std::string agentId;
     TaskState state = TaskState::STAGING;  // when the kill was sent
   };
+  // `authorize` (when given) is asked about the task's framework once the
+  // task is found; its error is returned and nothing is killed.
+  using KillAuthorizer = std::function<Status(const std::string& frameworkId)>;
   Result<OperatorKill> killByOperator(const std::string& taskId, const std::string& frameworkId,
-                                      const std::string& reason);
+                                      const std::string& reason,
+                                      const KillAuthorizer& authorize = {});
 
   // Puts the registry's completed tasks back (task_history.hpp).
   void recoverCompleted(std::vector<CompletedTaskRecord> records);
