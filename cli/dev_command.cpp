@@ -11,12 +11,15 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "cli/arguments.hpp"
 #include "cli/child_process.hpp"
 #include "cli/dev_tasks.hpp"
 #include "cli/master_client.hpp"
+#include "common/checkpoint_file.hpp"
+#include "common/client_config.hpp"
 #include "common/http_client.hpp"
 
 namespace agora::cli {
@@ -150,12 +153,35 @@ bool devRunning(pid_t pid) {
   return base == "agora" && cmdline.find(std::string("\0dev", 4)) != std::string::npos;
 }
 
-std::vector<std::string> agentArgv(const DevOptions& o, bool cleanup) {
+// The ACLs of a dev cluster: the built-in defaults (no root tasks, no
+// privileged containers or added capabilities), plus host-path volumes for
+// the local framework principal under the directories --allowed-host-paths
+// names. Rewritten at every start.
+Status writeDevAcls(const std::string& path, const std::string& allowedHostPaths) {
+  nlohmann::json paths = nlohmann::json::array();
+  std::stringstream list(allowedHostPaths);
+  for (std::string dir; std::getline(list, dir, ',');) {
+    if (!dir.empty()) paths.push_back(dir);
+  }
+  nlohmann::json acls{{"permissive", true}};
+  if (!paths.empty()) {
+    acls["mount_host_paths"] = nlohmann::json::array(
+        {{{"principals", nlohmann::json::array({"framework:local"})}, {"paths", paths}}});
+  }
+  return writePrivateFile(path, acls.dump(2) + "\n");
+}
+
+std::vector<std::string> agentArgv(const DevOptions& o, const LocalCredentials& keys,
+                                   bool cleanup) {
   std::string bin = selfDirectory();
   std::vector<std::string> argv = {bin + "/agora-agent", "--master",  o.listen,
                                    "--work-dir",          o.workDir + "/agent",
                                    "--http",              o.agentHttp,
-                                   "--log-dir",           o.workDir + "/logs/agent"};
+                                   "--log-dir",           o.workDir + "/logs/agent",
+                                   "--curve-key",         keys.agentKey,
+                                   "--master-public-key", keys.masterPublicKey,
+                                   "--tokens",            keys.tokensFile,
+                                   "--anonymous-read"};
   if (!o.resources.empty()) argv.insert(argv.end(), {"--resources", o.resources});
   if (!o.allowedHostPaths.empty()) {
     argv.insert(argv.end(), {"--allowed-host-paths", o.allowedHostPaths});
@@ -169,11 +195,11 @@ std::vector<std::string> agentArgv(const DevOptions& o, bool cleanup) {
 // `agora dev --clean`: kills the tasks an abruptly stopped cluster left
 // running (through the agent's --recover=cleanup, which reads its
 // checkpoints and stops before serving HTTP) and removes the work dir.
-int cleanWorkDir(const DevOptions& o) {
+int cleanWorkDir(const DevOptions& o, const LocalCredentials& keys) {
   std::error_code ec;
   if (std::filesystem::exists(o.workDir + "/agent", ec)) {
     std::string log = o.workDir + "/agent-clean.log";
-    auto agent = startDaemon("agora-agent", log, agentArgv(o, /*cleanup=*/true));
+    auto agent = startDaemon("agora-agent", log, agentArgv(o, keys, /*cleanup=*/true));
     if (!agent) return fail(agent.error());
     Status st = waitUntil(**agent, log, "ready", [&] { return healthy(o.agentHttp); });
     (*agent)->stop(kStopGrace);
@@ -267,7 +293,15 @@ int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
                       "`agora dev` (pid " + std::to_string(previous) + ") is running on " +
                           o.workDir + "; stop it first"});
   }
-  if (o.clean) return cleanWorkDir(o);
+  // Security is on, as everywhere: CurveZMQ keys for the master, the agent
+  // and local schedulers, an operator token, and the client configuration
+  // the CLI reads (made once in WORK/security, reused afterwards).
+  auto keys = ensureLocalCredentials(o.workDir + "/security", o.masterHttp);
+  if (!keys) return fail(keys.error().withContext("cannot set up " + o.workDir + "/security"));
+  http::setDefaultCredentials({{}, keys->operatorToken});
+  if (o.clean) return cleanWorkDir(o, *keys);
+  const std::string acls = o.workDir + "/security/acls.json";
+  if (Status s = writeDevAcls(acls, o.allowedHostPaths); !s) return fail(s.error());
   std::error_code ec;
   for (const char* sub : {"master", "agent", "logs/master", "logs/agent"}) {
     std::filesystem::create_directories(o.workDir + "/" + sub, ec);
@@ -299,13 +333,15 @@ int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
   auto master = startDaemon("agora-master", masterLog,
                             {bin + "/agora-master", "--work-dir", o.workDir + "/master", "--http",
                              o.masterHttp, "--listen", o.listen, "--log-dir",
-                             o.workDir + "/logs/master"});
+                             o.workDir + "/logs/master", "--curve-key", keys->masterKey,
+                             "--credentials", keys->credentialsDir, "--tokens",
+                             keys->tokensFile, "--anonymous-read", "--acls", acls});
   if (!master) return fail(master.error());
   if (auto st = waitUntil(**master, masterLog, "healthy", [&] { return healthy(o.masterHttp); });
       !st) {
     return fail(st.error());
   }
-  auto agent = startDaemon("agora-agent", agentLog, agentArgv(o, /*cleanup=*/previous != 0));
+  auto agent = startDaemon("agora-agent", agentLog, agentArgv(o, *keys, /*cleanup=*/previous != 0));
   if (!agent) return fail(agent.error());
   std::string id;
   if (auto st = waitUntil(**agent, agentLog, "registered with the master",
@@ -323,6 +359,12 @@ int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
             << "  log: " << masterLog << "\n"
             << "  agent   http://" << o.agentHttp << "  id: " << id << "  log: " << agentLog
             << "\n"
+            << "  security: CurveZMQ keys, an operator token and the CLI's configuration in "
+            << o.workDir << "/security\n"
+            << (o.workDir == defaultWorkDir()
+                    ? std::string()
+                    : "  the CLI finds them with: export AGORA_CONFIG=" + keys->clientConfig +
+                          "\n")
             << "Try: agora agents | agora run -- echo hello | agora tasks\n"
             << "Ctrl-C stops the cluster and its tasks." << std::endl;
 

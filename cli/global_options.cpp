@@ -1,5 +1,8 @@
 #include "cli/global_options.hpp"
 
+#include "common/client_config.hpp"
+#include "common/http_client.hpp"
+
 extern char** environ;
 
 namespace agora::cli {
@@ -18,7 +21,10 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const
   CommandLine out;
   if (auto it = env.find("AGORA_MASTER"); it != env.end() && !it->second.empty()) {
     out.global.master = it->second;
+    out.global.masterGiven = true;
   }
+  if (auto it = env.find("AGORA_CONFIG"); it != env.end()) out.global.configPath = it->second;
+  if (auto it = env.find("AGORA_TOKEN"); it != env.end()) out.global.token = it->second;
   if (auto it = env.find("AGORA_SCHEDULER_ENDPOINT"); it != env.end() && !it->second.empty()) {
     out.global.schedulerEndpoint = it->second;
     out.global.schedulerEndpointGiven = true;
@@ -52,6 +58,9 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const
       return out;
     } else if (arg == "--master" || arg.rfind("--master=", 0) == 0) {
       if (auto st = takeValue("--master", out.global.master); !st) return makeError(st.error());
+      out.global.masterGiven = true;
+    } else if (arg == "--config" || arg.rfind("--config=", 0) == 0) {
+      if (auto st = takeValue("--config", out.global.configPath); !st) return makeError(st.error());
     } else if (arg == "--scheduler-endpoint" || arg.rfind("--scheduler-endpoint=", 0) == 0) {
       if (auto st = takeValue("--scheduler-endpoint", out.global.schedulerEndpoint); !st) {
         return makeError(st.error());
@@ -68,6 +77,20 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const
     out.args.assign(argv.begin() + static_cast<long>(i) + 1, argv.end());
   }
   return out;
+}
+
+Status applyClientConfig(GlobalOptions& global, const Environment& env) {
+  auto home = env.find("HOME");
+  auto found = findClientConfig(global.configPath, "", home == env.end() ? "" : home->second);
+  if (!found) return makeError(found.error());
+  ClientConfig config = found->value_or(ClientConfig{});
+  if (!global.masterGiven && !config.master.empty()) global.master = config.master;
+  if (global.token.empty()) global.token = config.token;
+  global.curveKey = config.curveKey;
+  global.masterPublicKey = config.masterPublicKey;
+  http::setDefaultCredentials(
+      {http::ClientTls{config.caFile, config.clientCertificate, config.clientKey}, global.token});
+  return {};
 }
 
 std::string schedulerAddress(const GlobalOptions& global) {

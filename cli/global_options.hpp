@@ -31,6 +31,14 @@ struct GlobalOptions {
   // Set by flag or environment; otherwise `agora run` asks the master (GET
   // /api/v1/master) and uses the default only when it cannot tell.
   bool schedulerEndpointGiven = false;
+  bool masterGiven = false;  // by flag or environment
+  // The client configuration (common/client_config.hpp): --config, else
+  // AGORA_CONFIG; applyClientConfig() then looks in the usual places.
+  std::string configPath;
+  // Filled by applyClientConfig(): flag or environment (AGORA_TOKEN), then
+  // the configuration.
+  std::string token;
+  std::string curveKey, masterPublicKey;  // a scheduler's CurveZMQ link
 };
 
 struct CommandLine {
@@ -49,6 +57,13 @@ Environment processEnvironment();
 // AGORA_MASTER / AGORA_SCHEDULER_ENDPOINT apply when the flags are absent.
 // Subcommands may override both again with their own flags.
 Result<CommandLine> parseCommandLine(const std::vector<std::string>& argv, const Environment& env);
+
+// The client configuration: the file named by --config or AGORA_CONFIG
+// (which must exist), else ~/.agora/config, else the one `agora dev` keeps
+// for its default work dir (~/.agora/dev/security/config); none is fine.
+// Fills what flags and environment left unset (master, token, CurveZMQ keys)
+// and sets the process's HTTP credentials (token, TLS files).
+Status applyClientConfig(GlobalOptions& global, const Environment& env);
 
 // Where schedulers subscribe: with masters found through ZooKeeper
 // (--master zk://...) and no --scheduler-endpoint of its own, the zk:// URL

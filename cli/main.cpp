@@ -73,6 +73,11 @@ int main(int argc, char** argv) {
     return line->help ? 0 : kExitUsage;
   }
   const std::string& command = line->command;
+  if (command != "keygen" && command != "dev") {  // dev makes its own
+    if (agora::Status st = applyClientConfig(line->global, processEnvironment()); !st) {
+      return fail(st.error());
+    }
+  }
   if (command == "dev") return devCommand(line->args, line->global);
   if (command == "run") return runCommand(line->args, line->global);
   if (command == "task") return taskCommand(line->args, line->global);

@@ -15,6 +15,7 @@
 #include "cli/run_explain.hpp"
 #include "cli/run_options.hpp"
 #include "cli/run_scheduler.hpp"
+#include "common/client_config.hpp"
 #include "common/duration.hpp"
 #include "common/transport.hpp"
 
@@ -116,12 +117,13 @@ int runCommand(const std::vector<std::string>& args, GlobalOptions global) {
   auto options = parseRunOptions(args, global);
   if (!options) return fail(options.error());
   std::optional<CurveClientKeys> curve;
-  if (!options->curveKey.empty() || !options->masterPublicKey.empty()) {
-    auto pair = readCurveKeyPair(options->curveKey);
-    auto master = readCurvePublicKey(options->masterPublicKey);
-    if (!pair || !master) return fail(!pair ? pair.error() : master.error());
-    curve = CurveClientKeys{*pair, *master};
+  if (options->curveKey.empty() && options->masterPublicKey.empty()) {
+    options->curveKey = global.curveKey;  // from the client configuration
+    options->masterPublicKey = global.masterPublicKey;
   }
+  auto curveKeys = loadCurveClientKeys(options->curveKey, options->masterPublicKey);
+  if (!curveKeys) return fail(curveKeys.error());
+  curve = *curveKeys;
   if (options->help) return 0;
   if (!options->volumeId.empty()) {
     if (Status s = resolveVolume(*options, global); !s) return fail(s.error());

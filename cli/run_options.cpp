@@ -145,6 +145,9 @@ Result<RunOptions> parseRunOptions(const std::vector<std::string>& args, GlobalO
       "mem", po::value<double>(&out.memMb)->default_value(out.memMb, formatNumber(out.memMb)), "memory for the task, MB")(
       "name", po::value<std::string>(&out.name)->default_value(out.name), "task name")(
       "role", po::value<std::string>(&out.role), "role to subscribe with")(
+      "user", po::value<std::string>(&out.user),
+      "the user the task runs as (default: yours); the master's ACLs (run_tasks) decide, "
+      "and root needs a grant")(
       "constraint", po::value<std::vector<std::string>>()->composing(),
       "only agents whose attributes satisfy it (repeatable): ATTR=V, ATTR!=V, ATTR~REGEX, "
       "ATTR!~REGEX, ATTR, !ATTR")(
@@ -280,6 +283,7 @@ Result<TaskInfo> buildTask(const RunOptions& options, const std::string& taskId)
     task.command.arguments = options.command;
   }
   task.command.environment = options.env;
+  task.command.user = options.user;
   task.container = options.container;
   task.command.environment.emplace_back("AGORA_TASK_ID", taskId);
   return task;

@@ -15,6 +15,7 @@ struct RunOptions {
   double memMb = 32;
   std::string name = "agora-run";
   std::string role;        // empty: the master's default role
+  std::string user;        // --user: the task's; empty: the framework's (this user)
   std::vector<AttributeConstraint> constraints;  // --constraint: offer constraints
   Duration timeout = std::chrono::seconds(30);  // for a fitting offer, not for the task
   KeyValues env;           // --env K=V

@@ -156,11 +156,18 @@ std::string replaceWildcardHost(const std::string& endpoint, const std::string& 
 
 namespace {
 
-// GET /api/v1/master at an HTTP base "HOST:PORT": the scheduler endpoint.
-Result<std::string> askHttpMaster(const std::string& hostPort, Duration timeout) {
+// GET /api/v1/master at "HOST:PORT" (`scheme` "http://" or "https://"):
+// the scheduler endpoint.
+Result<std::string> askHttpMaster(const std::string& hostPort, Duration timeout,
+                                  const std::string& scheme = "http://") {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-  auto response = http::get("http://" + hostPort + "/api/v1/master", ms);
+  auto response = http::get(scheme + hostPort + "/api/v1/master", ms);
   if (!response) return makeError(response.error());
+  if (response->status == 401) {
+    return makeError(ErrorCode::kPermissionDenied,
+                     "GET /api/v1/master answered 401: this master wants a token (the client "
+                     "configuration's `token`, e.g. `agora dev`'s) or a client certificate");
+  }
   auto body = nlohmann::json::parse(response->body, nullptr, false);
   if (response->status != 200 || !body.is_object() || !body.contains("endpoint") ||
       !body["endpoint"].is_string()) {
@@ -179,10 +186,11 @@ Result<std::string> resolveMasterEndpoint(const std::string& address, Duration t
       address.rfind("inproc://", 0) == 0) {
     return address;
   }
-  if (address.rfind("http://", 0) == 0) {
-    std::string hostPort = stripScheme(address, "http://");
+  if (address.rfind("http://", 0) == 0 || address.rfind("https://", 0) == 0) {
+    std::string scheme = address.substr(0, address.find("//") + 2);
+    std::string hostPort = stripScheme(address, scheme);
     if (!hostPort.empty() && hostPort.back() == '/') hostPort.pop_back();
-    auto endpoint = askHttpMaster(hostPort, timeout);
+    auto endpoint = askHttpMaster(hostPort, timeout, scheme);
     if (!endpoint) {
       return makeError(endpoint.error().code,
                        "no master's HTTP API at " + address + ": " + endpoint.error().message);

@@ -29,7 +29,7 @@ Result<PeerKind> probePeer(const std::string& address, Duration timeout = second
 
 // The scheduler endpoint for `address`, which may name either side of a
 // master: its scheduler endpoint (tcp://HOST:PORT or HOST:PORT, checked to be
-// ZeroMQ) or its HTTP API (http://HOST:PORT, or a HOST:PORT that answers HTTP),
+// ZeroMQ) or its HTTP API (http://HOST:PORT, https://HOST:PORT, or a HOST:PORT that answers HTTP),
 // from which GET /api/v1/master gives the scheduler endpoint (a wildcard host
 // there becomes HOST). zk:// and ipc:// addresses are returned unchanged.
 // Errors name the address and what was expected there.

@@ -4,6 +4,7 @@
 #include "common/flags.hpp"
 #include "common/logging.hpp"
 #include "frameworks/examples/hello/hello_scheduler.hpp"
+#include "frameworks/sdk/client_credentials.hpp"
 #include "frameworks/sdk/master_probe.hpp"
 
 int main(int argc, char** argv) {
@@ -15,7 +16,10 @@ int main(int argc, char** argv) {
                         "scheduler endpoint), or zk://HOST:PORT/PATH")(
       "tasks", po::value<int>()->default_value(3), "how many tasks to run")(
       "cmd", po::value<std::string>()->default_value("echo hello from $AGORA_TASK_ID"),
-      "shell command each task runs");
+      "shell command each task runs")(
+      "config", po::value<std::string>()->default_value(""),
+      "client configuration naming the CurveZMQ keys (default: $AGORA_CONFIG, ~/.agora/config "
+      "or `agora dev`'s)");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, "Usage: agora-hello [options]", options, vm);
   if (!parsed) return std::cerr << "agora-hello: " << parsed.error().message << "\n", 2;
@@ -26,10 +30,13 @@ int main(int argc, char** argv) {
 
   // Said at once when nothing (or not a master) listens there, instead of
   // subscribing in silence until someone gives up.
+  auto curve = sdk::useClientConfig(vm["config"].as<std::string>());
+  if (!curve) return std::cerr << "agora-hello: " << curve.error().message << "\n", 2;
   auto endpoint = sdk::resolveMasterEndpoint(vm["master"].as<std::string>());
   if (!endpoint) return std::cerr << "agora-hello: " << endpoint.error().message << "\n", 1;
   sdk::DriverOptions driverOptions;
   driverOptions.masterEndpoint = *endpoint;
+  driverOptions.curve = *curve;
   driverOptions.framework.name = "hello";
   driverOptions.framework.user = getenv("USER") ? getenv("USER") : "root";
   hello::HelloScheduler scheduler(tasks, vm["cmd"].as<std::string>());
