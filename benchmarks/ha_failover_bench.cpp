@@ -22,6 +22,7 @@
 #include "common/zk/zk_session.hpp"
 #include "common/http_client.hpp"
 #include "common/logging.hpp"
+#include "common/client_config.hpp"
 #include "common/subprocess.hpp"
 #include "frameworks/sdk/scheduler_driver.hpp"
 #include "master/registry/zk_registry.hpp"
@@ -47,6 +48,11 @@ class Bench {
         registry_(std::move(registry)) {
     zookeeper_ = std::make_unique<testing::ZooKeeperServer>(root_ + "/zk");
     url_ = zookeeper_->url("/agora/bench");
+    // Security on, as in production: CurveZMQ with one server key shared by
+    // the masters, HTTP tokens.
+    auto keys = ensureLocalCredentials(root_ + "/security", "");
+    if (!keys) throw std::runtime_error(keys.error().message);
+    keys_ = *keys;
     for (int i = 0; i < kMasters; ++i) {
       http_.push_back("127.0.0.1:" + std::to_string(freePort()));
       endpoints_.push_back("tcp://127.0.0.1:" + std::to_string(freePort()));
@@ -67,17 +73,21 @@ class Bench {
                         {binary("agora-master"), "--work-dir", root_ + "/master" + std::to_string(i),
                          "--http", http_[i], "--listen", endpoints_[i], "--zk", url_,
                          "--zk-session-timeout", sessionTimeout_, "--framework-heartbeat-interval",
-                         "1", "--agent-ping-interval", "1", "--registry", registry_});
+                         "1", "--agent-ping-interval", "1", "--registry", registry_,
+                         "--curve-key", keys_.masterKey, "--credentials", keys_.credentialsDir,
+                         "--tokens", keys_.tokensFile});
   }
   void startClients() {
     agent_ = start("agent", {binary("agora-agent"), "--master", url_, "--work-dir",
                              root_ + "/agent", "--resources", "cpus:4;mem:4096", "--isolation",
-                             "posix"});
+                             "posix", "--curve-key", keys_.agentKey, "--master-public-key",
+                             keys_.masterPublicKey});
     sdk::DriverOptions options;
     options.framework.name = "ha-bench";
     options.framework.roles = {"*"};
     options.framework.failoverTimeoutSec = 600;
     options.masterEndpoint = url_;
+    options.curve = *loadCurveClientKeys(keys_.frameworkKey, keys_.masterPublicKey);
     auto driver = sdk::SchedulerDriver::create(scheduler_, options);
     if (!driver) throw std::runtime_error(driver.error().message);
     driver_ = std::move(*driver);
@@ -155,6 +165,7 @@ class Bench {
   std::string registry_;
   std::unique_ptr<testing::ZooKeeperServer> zookeeper_;
   std::string url_;
+  LocalCredentials keys_;
   std::vector<std::string> http_, endpoints_;
   std::vector<std::unique_ptr<Child>> masters_;
   std::unique_ptr<Child> agent_;

@@ -29,6 +29,9 @@ namespace {
 class MasterProbeTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Known to the master: the rogues below are peers that got past
+    // CurveZMQ (a stolen or a legitimately issued key) and misbehave.
+    rogueKeys_ = cluster_.makeKnownKeys("agents", "rogue");
     cluster_.startMaster();
     cluster_.startAgent();
   }
@@ -45,7 +48,7 @@ class MasterProbeTest : public ::testing::Test {
 
   std::unique_ptr<sdk::SchedulerDriver> startFramework(RecordingScheduler& scheduler,
                                                        TaskInfo task) {
-    return launchOnce(scheduler, std::move(task), cluster_.masterEndpoint(), "probe-victim");
+    return launchOnce(scheduler, std::move(task), cluster_, "probe-victim");
   }
 
   // A metric's value on the master's /metrics (the first line matching
@@ -75,7 +78,8 @@ class MasterProbeTest : public ::testing::Test {
 
   std::unique_ptr<Rogue> connectRogue() {
     auto rogue = std::make_unique<Rogue>();
-    auto client = ZmqClient::create(rogue->loop, cluster_.masterEndpoint(), "rogue-agent");
+    auto client =
+        ZmqClient::create(rogue->loop, cluster_.masterEndpoint(), "rogue-agent", &rogueKeys_);
     EXPECT_TRUE(client.has_value());
     if (!client) return nullptr;
     rogue->client = std::move(*client);
@@ -99,6 +103,7 @@ class MasterProbeTest : public ::testing::Test {
   }
 
   Cluster cluster_;
+  CurveClientKeys rogueKeys_;
 };
 
 TEST_F(MasterProbeTest, DecompressionBombsAreRefusedUnopenedAndTheMasterKeepsServing) {
@@ -106,6 +111,7 @@ TEST_F(MasterProbeTest, DecompressionBombsAreRefusedUnopenedAndTheMasterKeepsSer
   zmq::socket_t raw(zmqContext(), zmq::socket_type::dealer);
   raw.set(zmq::sockopt::linger, 0);
   raw.set(zmq::sockopt::routing_id, "bomber");
+  cluster_.secureSocket(raw);
   raw.connect(cluster_.masterEndpoint());
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 600; ++i) {
@@ -182,9 +188,10 @@ TEST_F(MasterProbeTest, AnotherProcessCannotTakeOverALiveAgentsId) {
   const std::string agentId = agents["agents"][0]["id"];
   const std::string hostname = agents["agents"][0]["hostname"];
 
-  // A rogue process claims the real agent's ID with a huge offer and no
-  // tasks, again and again as a real agent retries: obeyed, the victim would
-  // be GONE while it runs and the real agent locked out.
+  // A rogue process with a key of its own claims the real agent's ID with a
+  // huge offer and no tasks, again and again as a real agent retries:
+  // obeyed, the victim would be GONE while it runs and the real agent locked
+  // out. The ID is bound to the key that registered it.
   auto rogue = connectRogue();
   ASSERT_NE(rogue, nullptr);
   for (uint64_t attempt = 1; attempt <= 5; ++attempt) {
@@ -201,8 +208,8 @@ TEST_F(MasterProbeTest, AnotherProcessCannotTakeOverALiveAgentsId) {
     rogue->client->send(kAgentProtocol, encodePacked(claim));
     rogue->runFor(millis(500));
   }
-  ASSERT_TRUE(eventually([&] { return rejected("contested_reregistration") >= 5; }))
-      << rejected("contested_reregistration");
+  ASSERT_TRUE(eventually([&] { return rejected("agent_key_mismatch") >= 5; }))
+      << rejected("agent_key_mismatch");
   EXPECT_FALSE(rogue->answered) << "the rogue was answered as the agent";
   agents = cluster_.masterGet("/api/v1/agents");
   ASSERT_EQ(agents["agents"].size(), 1u) << agents.dump();
@@ -239,6 +246,7 @@ TEST_F(MasterProbeTest, ThousandsOfConnectionsThatCameAndWentLeaveNoMemoryBehind
       auto& peer = peers.emplace_back(context, zmq::socket_type::dealer);
       peer.set(zmq::sockopt::linger, 0);
       peer.set(zmq::sockopt::routing_id, "idle-" + std::to_string(i));
+      cluster_.secureSocket(peer);
       peer.connect(cluster_.masterEndpoint());
       std::array<zmq::const_buffer, 2> parts = {zmq::buffer(std::string_view(kAgentProtocol)),
                                                 zmq::buffer(std::string_view("hello"))};

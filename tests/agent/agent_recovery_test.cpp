@@ -459,7 +459,7 @@ TEST_F(AgentRecoveryTest, CorruptCheckpointStopsTheAgentUntilCleanupIsAsked) {
 TEST_F(AgentRecoveryTest, RestartedRightAfterSigkillMidLaunchItGetsItsHttpPortBack) {
   uint16_t port = unusedPort();
   ASSERT_NE(port, 0);
-  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/api/v1/containers";
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/health";
   std::vector<std::string> flags = {"--http", "127.0.0.1:" + std::to_string(port)};
   startAgent(flags);
   registerAgent();

@@ -313,6 +313,14 @@ TEST_F(ImageUserTest, NamesComeFromTheTopmostPasswd) {
             std::string::npos);
 }
 
+TEST_F(ImageUserTest, NobodyWithoutAnEntryIsTheOverflowId) {
+  auto nobody = resolveImageUser(layers_, "nobody");
+  ASSERT_TRUE(nobody) << nobody.error().message;
+  EXPECT_EQ(nobody->uid, 65534u);
+  EXPECT_EQ(nobody->gid, 65534u);
+  EXPECT_FALSE(resolveImageUser(layers_, "somebody"));
+}
+
 TEST_F(ImageUserTest, GroupsNumbersAndWhiteouts) {
   auto withGroup = resolveImageUser(layers_, "app:staff");  // group file of the lower layer
   ASSERT_TRUE(withGroup) << withGroup.error().message;

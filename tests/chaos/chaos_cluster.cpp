@@ -138,6 +138,10 @@ void ChaosCluster::setUp() {
   }
   zookeeper_ = std::make_unique<testing::ZooKeeperServer>(root() + "/zk", host);
   zkUrl_ = zookeeper_->url("/agora/masters");
+  // Security on, as in production: the masters share one CurveZMQ server key
+  // (agents and schedulers pin it, whichever leads); the frameworks find
+  // their keys through AGORA_CONFIG, which the harness set.
+  const LocalCredentials& keys = cluster_.credentials();
   for (int i = 0; i < config_.masters; ++i) {
     std::string name = "master" + std::to_string(i);
     masterHttp_.push_back("127.0.0.1:" + std::to_string(freePort()));
@@ -145,7 +149,8 @@ void ChaosCluster::setUp() {
                   masterHttp_[i], "--listen", "tcp://" + host + ":" + std::to_string(freePort()),
                   "--zk", zkUrl_, "--zk-session-timeout", "2s", "--agent-ping-interval", "0.5",
                   "--agent-max-missed-pings", "10", "--framework-heartbeat-interval", "0.5",
-                  "--agent-reregister-timeout", "60"});
+                  "--agent-reregister-timeout", "60", "--curve-key", keys.masterKey,
+                  "--credentials", keys.credentialsDir, "--tokens", keys.tokensFile});
   }
   for (int i = 0; i < config_.agents; ++i) {
     agentHttp_.push_back(agentLinks_[i]->nsAddress() + ":" + std::to_string(freePort()));
@@ -154,7 +159,11 @@ void ChaosCluster::setUp() {
             zkUrl_, "--work-dir", agentWorkDir(i), "--http", agentHttp_[i], "--hostname",
             "chaos-agent" + std::to_string(i), "--resources", "cpus:2;mem:1024;disk:1024",
             "--isolation", "cgroups", "--cgroups-root", cgroupsRoot(i), "--recover", "reconnect",
-            "--status-update-retry-min", "0.5", "--status-update-retry-max", "2"});
+            "--status-update-retry-min", "0.5", "--status-update-retry-max", "2", "--curve-key",
+            keys.agentKey, "--master-public-key", keys.masterPublicKey, "--tokens",
+            keys.tokensFile,
+            // On the veth link this test made, between its own namespaces.
+            "--insecure-http"});
   }
   define("keeper", {binPath("agora-chaos-framework"), "--mode", "keeper", "--master", zkUrl_,
                     "--journal", journalPath("keeper"), "--slots",

@@ -4,6 +4,7 @@
 
 #include "common/flags.hpp"
 #include "common/logging.hpp"
+#include "frameworks/sdk/client_credentials.hpp"
 #include "tests/chaos/chaos_scheduler.hpp"
 
 int main(int argc, char** argv) {
@@ -35,8 +36,11 @@ int main(int argc, char** argv) {
   auto scheduler = chaos::ChaosScheduler::create(schedulerOptions);
   if (!scheduler) return std::cerr << "agora-chaos-framework: " << scheduler.error().message << "\n", 1;
 
+  auto curve = sdk::useClientConfig();  // AGORA_CONFIG, from the harness
+  if (!curve) return std::cerr << "agora-chaos-framework: " << curve.error().message << "\n", 2;
   sdk::DriverOptions driverOptions;
   driverOptions.masterEndpoint = master;
+  driverOptions.curve = *curve;
   driverOptions.autoAcknowledge = false;
   driverOptions.framework.id = (*scheduler)->frameworkId();
   driverOptions.framework.name = "chaos-" + mode;

@@ -53,7 +53,12 @@ class HaClusterTest : public ::testing::Test {
                               cluster_.root() + "/master" + std::to_string(i), "--http", http_[i],
                               "--listen", endpoints_[i], "--zk", url_, "--zk-session-timeout", "2s",
                               "--agent-ping-interval", "0.2", "--framework-heartbeat-interval",
-                              "0.5"}));
+                              "0.5",
+                              // The candidates share one server key: agents and
+                              // schedulers pin it, whichever leads.
+                              "--curve-key", cluster_.credentials().masterKey, "--credentials",
+                              cluster_.credentials().credentialsDir, "--tokens",
+                              cluster_.credentials().tokensFile}));
   }
   std::unique_ptr<Child> start(const std::string& name, std::vector<std::string> argv) {
     SpawnOptions options;
@@ -123,7 +128,10 @@ class HaClusterTest : public ::testing::Test {
     agent_ = start("agent", {binPath("agora-agent"), "--master", master, "--work-dir",
                              cluster_.root() + "/agent", "--resources", "cpus:2;mem:1024",
                              "--isolation", "posix", "--http",
-                             "127.0.0.1:" + std::to_string(freePort())});
+                             "127.0.0.1:" + std::to_string(freePort()), "--curve-key",
+                             cluster_.credentials().agentKey, "--master-public-key",
+                             cluster_.credentials().masterPublicKey, "--tokens",
+                             cluster_.credentials().tokensFile});
   }
   void startAgentAndScheduler(std::string master = "") {
     if (master.empty()) master = url_;
@@ -133,6 +141,7 @@ class HaClusterTest : public ::testing::Test {
     options.framework.roles = {"*"};
     options.framework.failoverTimeoutSec = 60;
     options.masterEndpoint = master;
+    options.curve = cluster_.schedulerKeys();
     auto driver = sdk::SchedulerDriver::create(scheduler_, options);
     ASSERT_TRUE(driver) << driver.error().message;
     driver_ = std::move(*driver);

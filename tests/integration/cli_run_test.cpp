@@ -99,6 +99,7 @@ TEST_F(CliRunTest, AgentWithoutHttpApiIsNamedWhileTheTaskRuns) {
   options.argv = {binPath("agora-agent"), "--master", cluster_.masterEndpoint(),
                   "--work-dir", cluster_.root() + "/agent-nohttp",
                   "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31100]"};
+  for (const auto& flag : cluster_.agentSecurityFlags()) options.argv.push_back(flag);
   options.stdoutPath = cluster_.root() + "/agent-nohttp.log";
   options.stderrPath = options.stdoutPath + ".err";
   auto pid = spawn(options);

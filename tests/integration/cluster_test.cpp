@@ -39,6 +39,8 @@ class ClusterTest : public ::testing::Test {
     options.framework.roles = {"*"};
     options.framework.capabilities = std::move(capabilities);
     options.masterEndpoint = cluster_.masterEndpoint();
+  options.curve = cluster_.schedulerKeys();
+    options.curve = cluster_.schedulerKeys();
     auto driver = sdk::SchedulerDriver::create(scheduler, options);
     EXPECT_TRUE(driver.has_value());
     (*driver)->start();
@@ -224,6 +226,7 @@ TEST_F(ClusterTest, AKilledAgentsLateReregistrationLosesNoTask) {
   options.framework.roles = {"*"};
   options.framework.checkpoint = true;  // its task outlives an agent restart
   options.masterEndpoint = cluster_.masterEndpoint();
+  options.curve = cluster_.schedulerKeys();
   auto driver = sdk::SchedulerDriver::create(scheduler, options);
   ASSERT_TRUE(driver.has_value());
   (*driver)->start();
@@ -248,6 +251,7 @@ TEST_F(ClusterTest, AKilledAgentsLateReregistrationLosesNoTask) {
   zmq::socket_t stale(zmqContext(), zmq::socket_type::dealer);
   stale.set(zmq::sockopt::linger, 0);
   stale.set(zmq::sockopt::routing_id, "agent-stale");  // as every agent names itself
+  cluster_.secureSocket(stale, /*asAgent=*/true);  // the agent's own key
   stale.connect(cluster_.masterEndpoint());
   capnp::MallocMessageBuilder message;
   auto envelope = message.initRoot<schema::AgentEnvelope>();
@@ -273,6 +277,7 @@ TEST_F(ClusterTest, AKilledAgentsLateReregistrationLosesNoTask) {
 TEST_F(ClusterTest, GarbageOnTheMasterSocketLeavesItServing) {
   zmq::socket_t raw(zmqContext(), zmq::socket_type::dealer);
   raw.set(zmq::sockopt::linger, 0);
+  cluster_.secureSocket(raw);
   raw.connect(cluster_.masterEndpoint());
   std::mt19937 rng(7);
   for (int i = 0; i < 200; ++i) {

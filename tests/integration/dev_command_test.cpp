@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/client_config.hpp"
 #include "common/http_client.hpp"
 #include "common/subprocess.hpp"
 #include "tests/support/cluster.hpp"
@@ -60,7 +61,18 @@ class DevCommandTest : public ::testing::Test {
     if (!pid) return nullptr;
     auto dev = std::make_unique<Child>("agora dev", *pid);
     EXPECT_TRUE(waitUp(out)) << slurp(out) << slurp(out + ".err");
+    useDevCredentials();
     return dev;
+  }
+  // This process and the `agora` commands it starts speak to the dev
+  // cluster with the token and keys `agora dev` made.
+  void useDevCredentials() {
+    std::string path = workDir_ + "/security/config";
+    auto config = readClientConfig(path);
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_FALSE(config->token.empty());
+    http::setDefaultCredentials({{}, config->token});
+    setenv("AGORA_CONFIG", path.c_str(), 1);
   }
   bool waitUp(const std::string& out) {
     return eventually([&] { return slurp(out).find("cluster up") != std::string::npos; },
@@ -168,6 +180,7 @@ TEST_F(DevCommandTest, ParentDyingStopsTheClusterAndItsTasks) {
   ASSERT_TRUE(shell);
   Child parent("sh", *shell);
   ASSERT_TRUE(waitUp(out)) << slurp(out);
+  useDevCredentials();
   pid_t dev = 0;
   std::ifstream(devPid) >> dev;
   ASSERT_GT(dev, 0);

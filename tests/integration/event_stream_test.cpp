@@ -141,7 +141,7 @@ class EventStreamTest : public ::testing::Test {
   }
 
   std::unique_ptr<sdk::SchedulerDriver> launch(RecordingScheduler& scheduler, TaskInfo task) {
-    return launchOnce(scheduler, std::move(task), cluster_.masterEndpoint(), "events-test");
+    return launchOnce(scheduler, std::move(task), cluster_, "events-test");
   }
 
   bool kill(const std::string& taskId) {
@@ -287,7 +287,8 @@ TEST_F(EventStreamTest, AClientThatNeverReadsIsDroppedAndTheOthersGetEverything)
       std::stoi(cluster_.masterHttp().substr(cluster_.masterHttp().find(':') + 1))));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(connect(stuck, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  std::string ask = "GET /api/v1/events?from=now HTTP/1.1\r\nHost: master\r\n\r\n";
+  std::string ask = "GET /api/v1/events?from=now HTTP/1.1\r\nHost: master\r\nAuthorization: Bearer " +
+                    cluster_.credentials().operatorToken + "\r\n\r\n";
   ASSERT_EQ(write(stuck, ask.data(), ask.size()), static_cast<ssize_t>(ask.size()));
   ASSERT_TRUE(eventually([&] { return metric("agora_event_stream_clients") >= 2; }));
 

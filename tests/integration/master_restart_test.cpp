@@ -72,6 +72,8 @@ class MasterRestartTest : public ::testing::Test {
     options.framework.roles = {"*"};
     options.framework.failoverTimeoutSec = failoverTimeoutSec;
     options.masterEndpoint = cluster_.masterEndpoint();
+  options.curve = cluster_.schedulerKeys();
+    options.curve = cluster_.schedulerKeys();
     auto driver = sdk::SchedulerDriver::create(scheduler, options);
     EXPECT_TRUE(driver.has_value());
     (*driver)->start();
@@ -284,6 +286,7 @@ TEST_F(MasterRestartTest, CompletedTasksWithExitCodesAndHistoriesSurviveAMasterA
   options.framework.roles = {"*"};
   options.framework.failoverTimeoutSec = 60;
   options.masterEndpoint = cluster_.masterEndpoint();
+  options.curve = cluster_.schedulerKeys();
   auto driver = sdk::SchedulerDriver::create(scheduler, options);
   ASSERT_TRUE(driver.has_value());
   (*driver)->start();

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/client_config.hpp"
 #include "common/http_client.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/integration/recording_scheduler.hpp"
@@ -57,17 +58,27 @@ class PartitionTest : public ::testing::Test {
     masterHttp_ = "127.0.0.1:" + std::to_string(freePort());
     endpoint_ = "tcp://" + link_->hostAddress() + ":" + std::to_string(freePort());
     agentHttp_ = link_->nsAddress() + ":" + std::to_string(freePort());
+    auto keys = ensureLocalCredentials(root_ + "/security", masterHttp_);
+    ASSERT_TRUE(keys) << keys.error().message;
+    keys_ = *keys;
+    http::setDefaultCredentials({{}, keys_.operatorToken});
     master_ = start("master",
                     {binPath("agora-master"), "--work-dir", root_ + "/master", "--http",
                      masterHttp_, "--listen", endpoint_, "--agent-ping-interval", "0.2",
                      "--agent-max-missed-pings", "5", "--framework-heartbeat-interval", "0.5",
-                     "--agent-unreachable-timeout", kUnreachableTimeout},
+                     "--agent-unreachable-timeout", kUnreachableTimeout, "--curve-key",
+                     keys_.masterKey, "--credentials", keys_.credentialsDir, "--tokens",
+                     keys_.tokensFile},
                     false);
     ASSERT_TRUE(eventually([&] { return !get("/health").is_null(); }));
     agent_ = start("agent",
                    {binPath("agora-agent"), "--master", endpoint_, "--work-dir", root_ + "/agent",
                     "--http", agentHttp_, "--resources", "cpus:2;mem:1024",
-                    "--status-update-retry-min", "0.5", "--status-update-retry-max", "2"},
+                    "--status-update-retry-min", "0.5", "--status-update-retry-max", "2",
+                    "--curve-key", keys_.agentKey, "--master-public-key", keys_.masterPublicKey,
+                    "--tokens", keys_.tokensFile,
+                    // The veth link is this test's own, between two namespaces.
+                    "--insecure-http"},
                    true);
     ASSERT_TRUE(eventually([&] { return !agentWith("REGISTERED").empty(); }));
     agentId_ = agentWith("REGISTERED");
@@ -149,6 +160,7 @@ class PartitionTest : public ::testing::Test {
     options.framework.failoverTimeoutSec = 600;
     if (aware) options.framework.capabilities = {"PARTITION_AWARE"};
     options.masterEndpoint = endpoint_;
+    options.curve = *loadCurveClientKeys(keys_.frameworkKey, keys_.masterPublicKey);
     auto driver = sdk::SchedulerDriver::create(scheduler, options);
     EXPECT_TRUE(driver.has_value());
     if (!driver) return nullptr;
@@ -177,6 +189,7 @@ class PartitionTest : public ::testing::Test {
 
   std::unique_ptr<NetnsLink> link_;
   std::string root_, masterHttp_, endpoint_, agentHttp_, agentId_;
+  LocalCredentials keys_;
   std::unique_ptr<Child> master_, agent_;
   RecordingScheduler plain_, aware_;
   std::unique_ptr<sdk::SchedulerDriver> plainDriver_, awareDriver_;

@@ -113,7 +113,7 @@ inline TaskInfo shellTask(const std::string& id, const std::string& command,
 // `task` on its first offer and declines the others for a minute.
 inline std::unique_ptr<sdk::SchedulerDriver> launchOnce(RecordingScheduler& scheduler,
                                                         TaskInfo task,
-                                                        const std::string& masterEndpoint,
+                                                        const Cluster& cluster,
                                                         const std::string& name = "test") {
   auto launched = std::make_shared<std::atomic<bool>>(false);
   scheduler.setOfferPolicy([task, launched](sdk::SchedulerDriver& driver, const Offer& offer) {
@@ -126,7 +126,8 @@ inline std::unique_ptr<sdk::SchedulerDriver> launchOnce(RecordingScheduler& sche
   sdk::DriverOptions options;
   options.framework.name = name;
   options.framework.roles = {"*"};
-  options.masterEndpoint = masterEndpoint;
+  options.masterEndpoint = cluster.masterEndpoint();
+  options.curve = cluster.schedulerKeys();
   auto driver = sdk::SchedulerDriver::create(scheduler, options);
   if (!driver) {
     ADD_FAILURE() << driver.error().message;

@@ -31,6 +31,7 @@ class ReservationIntegrationTest : public ::testing::Test {
     options.framework.name = "it-" + role;
     options.framework.roles = {role};
     options.masterEndpoint = cluster_.masterEndpoint();
+    options.curve = cluster_.schedulerKeys();
     auto driver = sdk::SchedulerDriver::create(scheduler, options);
     EXPECT_TRUE(driver.has_value());
     (*driver)->start();

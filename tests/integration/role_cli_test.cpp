@@ -107,6 +107,7 @@ TEST_F(RoleCliTest, OfferTimeoutRescindsAHeldOfferAndCountsIt) {
   sdk::DriverOptions options;
   options.framework.name = "it-hoarder";
   options.masterEndpoint = cluster_.masterEndpoint();
+  options.curve = cluster_.schedulerKeys();
   auto driver = sdk::SchedulerDriver::create(hoarder, options);
   ASSERT_TRUE(driver.has_value());
   (*driver)->start();

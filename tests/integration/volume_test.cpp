@@ -39,6 +39,7 @@ class VolumeIntegrationTest : public ::testing::Test {
     options.framework.name = "it-volumes";
     options.framework.roles = {"eng"};
     options.masterEndpoint = cluster_.masterEndpoint();
+    options.curve = cluster_.schedulerKeys();
     auto driver = sdk::SchedulerDriver::create(scheduler, options);
     EXPECT_TRUE(driver.has_value());
     (*driver)->start();

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/curve.hpp"
 #include "common/http_client.hpp"
 #include "common/subprocess.hpp"
 
@@ -130,7 +132,57 @@ Cluster::Cluster() {
   char* dir = mkdtemp(tmpl);
   if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = dir;
+  // Tasks run as nobody: let them through to files a test leaves for them
+  // (by name only; the directory stays unlistable).
+  chmod(dir, 0711);
+  // The master's HTTP address is fixed by then: pick the ports now.
+  masterHttpPort_ = freePort();
+  masterZmqPort_ = freePort();
+  auto made = ensureLocalCredentials(root_ + "/security", masterHttp());
+  if (!made) throw std::runtime_error("cannot make credentials: " + made.error().message);
+  credentials_ = *made;
+  http::setDefaultCredentials({{}, credentials_.operatorToken});
+  // Children this process spawns itself (not through runCommand) find it too.
+  setenv("AGORA_CONFIG", credentials_.clientConfig.c_str(), 1);
 }
+
+std::optional<CurveClientKeys> Cluster::schedulerKeys() const {
+  auto keys = loadCurveClientKeys(credentials_.frameworkKey, credentials_.masterPublicKey);
+  if (!keys) throw std::runtime_error("scheduler keys: " + keys.error().message);
+  return *keys;
+}
+
+std::vector<std::string> Cluster::agentSecurityFlags() const {
+  return {"--curve-key", credentials_.agentKey, "--master-public-key",
+          credentials_.masterPublicKey, "--tokens", credentials_.tokensFile};
+}
+
+CurveClientKeys Cluster::makeKnownKeys(const std::string& kind, const std::string& name) const {
+  std::string prefix = credentials_.credentialsDir + "/" + kind + "/" + name;
+  auto pair = generateCurveKeyPair();
+  if (!pair) throw std::runtime_error("keys: " + pair.error().message);
+  if (Status s = writeCurveKeyPair(prefix, *pair); !s) {
+    throw std::runtime_error("keys: " + s.error().message);
+  }
+  return **loadCurveClientKeys(prefix + ".key", credentials_.masterPublicKey);
+}
+
+void Cluster::secureSocket(zmq::socket_t& socket, bool asAgent) const {
+  auto keys = loadCurveClientKeys(asAgent ? credentials_.agentKey : credentials_.frameworkKey,
+                                  credentials_.masterPublicKey);
+  if (!keys || !*keys) throw std::runtime_error("keys: " + (keys ? "none" : keys.error().message));
+  socket.set(zmq::sockopt::curve_serverkey, (*keys)->serverKey);
+  socket.set(zmq::sockopt::curve_publickey, (*keys)->keys.publicKey);
+  socket.set(zmq::sockopt::curve_secretkey, (*keys)->keys.secretKey);
+}
+
+namespace {
+
+bool hasFlag(const std::vector<std::string>& flags, const std::string& flag) {
+  return std::find(flags.begin(), flags.end(), flag) != flags.end();
+}
+
+}  // namespace
 
 Cluster::~Cluster() {
   for (auto& a : agents_) {
@@ -166,14 +218,15 @@ std::unique_ptr<Child> Cluster::startProcess(const std::string& name, std::vecto
 }
 
 void Cluster::startMaster(std::vector<std::string> extraFlags) {
-  if (masterHttpPort_ == 0) {
-    masterHttpPort_ = freePort();
-    masterZmqPort_ = freePort();
-  }
   std::vector<std::string> argv = {binPath("agora-master"),
                                    "--work-dir", root_ + "/master",
                                    "--http", masterHttp(),
                                    "--listen", masterEndpoint()};
+  if (!hasFlag(extraFlags, "--curve-key")) {
+    argv.insert(argv.end(), {"--curve-key", credentials_.masterKey, "--credentials",
+                             credentials_.credentialsDir});
+  }
+  if (!hasFlag(extraFlags, "--tokens")) argv.insert(argv.end(), {"--tokens", credentials_.tokensFile});
   std::vector<std::pair<std::string, std::string>> defaults = {
       {"--agent-ping-interval", "0.2"},
       {"--agent-max-missed-pings", "5"},
@@ -202,6 +255,9 @@ int Cluster::startAgent(const std::string& resources, std::vector<std::string> e
                                    "--resources", resources,
                                    "--status-update-retry-min", "0.5",
                                    "--status-update-retry-max", "2"};
+  std::vector<std::string> security = agentSecurityFlags();  // --curve-key ... --tokens FILE
+  if (!hasFlag(extraFlags, "--curve-key")) argv.insert(argv.end(), security.begin(), security.end() - 2);
+  if (!hasFlag(extraFlags, "--tokens")) argv.insert(argv.end(), security.end() - 2, security.end());
   argv.insert(argv.end(), extraFlags.begin(), extraFlags.end());
   size_t before = masterGet("/api/v1/agents").value("agents", nlohmann::json::array()).size();
   agentArgvs_.push_back(argv);
@@ -256,12 +312,15 @@ int Cluster::runCommand(const std::vector<std::string>& argv, std::string* out, 
   options.argv = argv;
   options.stdoutPath = outPath;
   options.stderrPath = outPath + ".err";
-  if (!env.empty()) {
-    std::vector<std::string> full;
-    for (char** e = environ; *e; ++e) full.emplace_back(*e);
-    full.insert(full.end(), env.begin(), env.end());
-    options.env = full;
-  }
+  // Later entries replace earlier ones of the same name.
+  std::map<std::string, std::string> merged;
+  auto add = [&](const std::string& entry) {
+    merged[entry.substr(0, entry.find('='))] = entry;
+  };
+  for (char** e = environ; *e; ++e) add(*e);  // AGORA_CONFIG among them
+  for (const auto& entry : env) add(entry);
+  options.env.emplace();
+  for (const auto& [name, entry] : merged) options.env->push_back(entry);
   auto pid = spawn(options);
   if (!pid) return -1;
   Child child("cmd", *pid);

@@ -10,8 +10,12 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
+#include <zmq.hpp>
+
+#include "common/client_config.hpp"
 
 namespace agora::testing {
 
@@ -48,6 +52,13 @@ std::string binPath(const std::string& name);
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
+// Security is on as in production and `agora dev`: the master takes only
+// CurveZMQ peers whose keys it knows (credentials made under root()/security),
+// its and the agents' HTTP APIs need a token for anything but /health, and
+// this process's HTTP client sends the operator token (so tests read and
+// write the APIs as the operator) and its environment names the client
+// configuration (AGORA_CONFIG) for the `agora` tools it starts. A test that brings its own keys passes
+// --curve-key among the extra flags and the harness adds none.
 class Cluster {
  public:
   Cluster();
@@ -80,7 +91,23 @@ class Cluster {
   nlohmann::json masterGet(const std::string& path) const;
   // The task's entry in /api/v1/tasks, or null.
   nlohmann::json task(const std::string& taskId) const;
-  // Runs a command (argv) to completion with stdout captured; returns exit code.
+  // The cluster's security material (keys, operator token, client configuration).
+  const LocalCredentials& credentials() const { return credentials_; }
+  // The flags an agent started by hand needs to join: its CurveZMQ keys,
+  // the master's public key and the HTTP tokens.
+  std::vector<std::string> agentSecurityFlags() const;
+  // What a test scheduler subscribes with (DriverOptions::curve).
+  std::optional<CurveClientKeys> schedulerKeys() const;
+  // A new key pair the master will know as agent NAME (kind "agents") or
+  // framework principal NAME ("frameworks"), pinned to its key.
+  // REQUIRES: called before startMaster().
+  CurveClientKeys makeKnownKeys(const std::string& kind, const std::string& name) const;
+  // Makes a raw ZeroMQ socket a known framework's CurveZMQ client, as the
+  // SDK's would be (`asAgent`: the agents' key instead); call before connect().
+  void secureSocket(zmq::socket_t& socket, bool asAgent = false) const;
+  // Runs a command (argv) to completion with stdout captured; returns exit
+  // code. It inherits this process's environment (AGORA_CONFIG included)
+  // with `env` ("NAME=value") replacing or adding entries.
   int runCommand(const std::vector<std::string>& argv, std::string* out, std::string* err = nullptr,
                  std::chrono::milliseconds timeout = std::chrono::seconds(60),
                  const std::vector<std::string>& env = {});
@@ -89,6 +116,7 @@ class Cluster {
   std::unique_ptr<Child> startProcess(const std::string& name, std::vector<std::string> argv);
 
   std::string root_;
+  LocalCredentials credentials_;
   std::unique_ptr<Child> master_;
   std::vector<std::unique_ptr<Child>> agents_;
   uint16_t masterHttpPort_ = 0;
