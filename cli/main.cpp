@@ -7,6 +7,7 @@
 #include "cli/dev_command.hpp"
 #include "cli/keygen_command.hpp"
 #include "cli/kill_command.hpp"
+#include "cli/teardown_command.hpp"
 #include "cli/events_command.hpp"
 #include "cli/list_commands.hpp"
 #include "cli/logs_command.hpp"
@@ -32,6 +33,7 @@ const char* kUsage =
     "                                  TASK is an ID, or a name only one task has\n"
     "  kill TASK                       kill a task of any framework and wait for it to end;\n"
     "                                  TASK is an ID, or a name only one running task has\n"
+    "  teardown FRAMEWORK_ID           remove a framework: its tasks are killed, its ID retired\n"
     "  events [-f] [--type T]          the cluster's events: recent ones, or -f to follow\n"
     "  keygen PREFIX                   a CurveZMQ key pair: PREFIX.key and PREFIX.pub\n"
     "  roles [-o json]                 roles: weight, quota, reserved, allocation, offers\n"
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
   if (command == "task") return taskCommand(line->args, line->global);
   if (command == "logs") return logsCommand(line->args, line->global);
   if (command == "kill") return killCommand(line->args, line->global);
+  if (command == "teardown") return teardownCommand(line->args, line->global);
   if (command == "events") return eventsCommand(line->args, line->global);
   if (command == "keygen") return keygenCommand(line->args);
   if (command == "roles") return rolesCommand(line->args, line->global);

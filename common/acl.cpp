@@ -31,6 +31,7 @@ constexpr std::array<ActionSpec, kActionCount> kActions{{
     {Action::kUpdateQuota, "update_quotas", "roles"},
     {Action::kUpdateWeight, "update_weights", "roles"},
     {Action::kAccessSandbox, "access_sandboxes", "users"},
+    {Action::kTeardownFramework, "teardown_frameworks", "framework_principals"},
 }};
 
 const ActionSpec& spec(Action action) {

@@ -46,8 +46,9 @@ enum class Action {
   kUpdateQuota,        // update_quotas: principals -> roles
   kUpdateWeight,       // update_weights: principals -> roles
   kAccessSandbox,      // access_sandboxes (operators): principals -> users
+  kTeardownFramework,  // teardown_frameworks (operators): principals -> framework_principals
 };
-inline constexpr size_t kActionCount = 13;
+inline constexpr size_t kActionCount = 14;
 
 // The file's name of the action ("run_tasks") and of its object ("users").
 const char* actionName(Action action);

@@ -25,6 +25,8 @@ http::Response statusResponse(const Status& status) {
       return http::errorResponse(404, status.error().message);
     case ErrorCode::kPermissionDenied:
       return http::errorResponse(403, status.error().message);
+    case ErrorCode::kFailedPrecondition:
+      return http::errorResponse(409, status.error().message);
     case ErrorCode::kTimeout:
       return http::errorResponse(503, status.error().message);
     default:
@@ -216,6 +218,8 @@ void HttpApi::install(http::HttpServer& server) const {
                [this](const http::Request& request) { return volumes(request, true); });
   server.route("POST", "/api/v1/destroy-volumes",
                [this](const http::Request& request) { return volumes(request, false); });
+  server.route("POST", "/api/v1/teardown",
+               [this](const http::Request& request) { return teardown(request); });
   server.routePrefix("POST", "/api/v1/tasks/",
                      [this](const http::Request& request) { return killTask(request); });
 }
@@ -356,6 +360,22 @@ http::Response HttpApi::volumes(const http::Request& request, bool create) const
   }
   return statusResponse(onLoop([agentId = *agentId, volume = *volume](Master& master) {
     return master.createVolume(agentId, volume);
+  }));
+}
+
+http::Response HttpApi::teardown(const http::Request& request) const {
+  auto body = parseObject(request.body);
+  if (!body) return statusResponse(makeError(body.error()));
+  auto frameworkId = stringField(*body, "framework_id", true);
+  if (!frameworkId) return statusResponse(makeError(frameworkId.error()));
+  auto who = caller(request);
+  if (!who) return statusResponse(makeError(who.error()));
+  std::string why = "torn down by " + (who->empty() ? std::string("an operator") : *who);
+  // Tearing down is per the principal of the framework.
+  return statusResponse(onLoop([this, id = *frameworkId, why, who = *who](Master& master) {
+    return master.teardownFramework(id, why, [&](const std::string& principal) {
+      return permit(who, acl::Action::kTeardownFramework, principal);
+    });
   }));
 }
 

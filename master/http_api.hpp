@@ -120,6 +120,7 @@ class HttpApi {
   http::Response reservation(const http::Request& request, bool reserve) const;
   http::Response volumes(const http::Request& request, bool create) const;
   http::Response killTask(const http::Request& request) const;
+  http::Response teardown(const http::Request& request) const;
 
  private:
   // Runs `change` on the loop and returns its status, or kTimeout.

@@ -272,6 +272,9 @@ int run(int argc, char** argv) {
     LOG(ERROR) << "cannot create work dir " << workDir << ": " << ec.message();
     return 1;
   }
+  // The registry holds every task's command and environment: the owner's only.
+  std::filesystem::permissions(workDir, std::filesystem::perms::owner_all, ec);
+  if (ec) LOG(WARNING) << "cannot make " << workDir << " private: " << ec.message();
 
   int signalFd = blockStopSignals();
   EventLoop loop;

@@ -155,6 +155,14 @@ class Master {
   Status destroyVolume(const std::string& agentId, const std::string& id) {
     return operations_->destroyVolume(agentId, id);
   }
+  // An operator's teardown (POST /api/v1/teardown): the framework's
+  // scheduler is told, its tasks killed, the framework removed for good.
+  // `authorize` is asked with the framework's principal first.
+  // kNotFound for a framework this master does not know.
+  Status teardownFramework(const std::string& frameworkId, const std::string& why,
+                           const std::function<Status(const std::string& principal)>& authorize) {
+    return frameworks_->teardown(frameworkId, why, authorize);
+  }
   // An operator's kill (POST /api/v1/tasks/ID/kill; Tasks::killByOperator).
   Result<OperatorKill> killTaskByOperator(const std::string& taskId,
                                           const std::string& frameworkId,

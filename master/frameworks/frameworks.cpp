@@ -261,6 +261,26 @@ void Frameworks::checkSchedulers() {
   }
 }
 
+Status Frameworks::teardown(const std::string& frameworkId, const std::string& why,
+                           const std::function<Status(const std::string& principal)>& authorize) {
+  const Framework* framework = findFramework(frameworkId);
+  if (framework == nullptr) {
+    if (wasRemoved(frameworkId)) {
+      return makeError(ErrorCode::kFailedPrecondition,
+                       "framework '" + frameworkId + "' was removed already");
+    }
+    return makeError(ErrorCode::kNotFound, "no framework '" + frameworkId + "'");
+  }
+  if (authorize) {
+    if (Status allowed = authorize(framework->principal); !allowed) return allowed;
+  }
+  if (framework->connected) {
+    ctx_.outbox.schedulerError(framework->peer, "framework '" + frameworkId + "' was " + why);
+  }
+  remove(frameworkId, why);
+  return {};
+}
+
 void Frameworks::remove(const std::string& frameworkId, const std::string& why) {
   Framework* framework = findMutable(frameworkId);
   if (framework == nullptr) return;

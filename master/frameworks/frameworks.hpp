@@ -4,6 +4,7 @@
 // across master restarts, teardown and removal. The one owner of framework
 // records; publishes framework_changed. Loop thread only.
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -69,6 +70,11 @@ class Frameworks : public FrameworkDirectory {
   // Removes the framework: its offers, its tasks (KILLED; its agents are told
   // to shut it down) and its allocation; its ID is never reused.
   void remove(const std::string& frameworkId, const std::string& why);
+  // An operator's teardown: `authorize(principal)` first (its error is
+  // returned as is), then the scheduler is told and the framework removed.
+  // kNotFound for an unknown framework, kFailedPrecondition for a removed one.
+  Status teardown(const std::string& frameworkId, const std::string& why,
+                  const std::function<Status(const std::string& principal)>& authorize);
   // Heartbeat timer: disconnects schedulers silent for 3 intervals,
   // heartbeats the others.
   void checkSchedulers();

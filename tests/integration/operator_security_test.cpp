@@ -14,6 +14,7 @@
 #include "common/checkpoint_file.hpp"
 #include "common/http_auth.hpp"
 #include "common/http_client.hpp"
+#include "tests/integration/recording_scheduler.hpp"
 #include "tests/support/cluster.hpp"
 
 namespace agora::testing {
@@ -202,6 +203,44 @@ TEST_F(OperatorSecurityTest, OnlyTheFrameworkPrincipalAllowedRoleProdGetsIt) {
       << err;
   EXPECT_EQ(out, "in prod\n");
   EXPECT_EQ(metric("agora_master_acl_denials_total\\{action=\"register_frameworks\"\\}"), 1);
+}
+
+TEST_F(OperatorSecurityTest, OnlyAnOperatorTheAclsAllowTearsAFrameworkDown) {
+  writeAcls(R"({
+    "teardown_frameworks": [{"principals": ["operator:local"], "framework_principals": "ANY"},
+                            {"principals": "ANY", "framework_principals": "NONE"}]
+  })");
+  cluster_.startMaster({"--tokens", tokensFile_, "--acls", aclsFile_});
+  cluster_.startAgent();
+  RecordingScheduler scheduler;
+  auto driver = launchOnce(scheduler, shellTask("victim", "sleep 300"), cluster_);
+  ASSERT_TRUE(scheduler.waitForState("victim", TaskState::RUNNING));
+  const std::string id = scheduler.frameworkId();
+  std::string body = R"({"framework_id": ")" + id + R"("})";
+  std::string url = "http://" + cluster_.masterHttp() + "/api/v1/teardown";
+
+  EXPECT_EQ(call("POST", url, "", body)->status, 401);
+  auto denied = call("POST", url, viewerToken_, body);
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403) << denied->body;
+  EXPECT_NE(denied->body.find("teardown_frameworks[1]"), std::string::npos) << denied->body;
+  EXPECT_EQ(cluster_.task("victim").value("state", ""), "TASK_RUNNING");
+
+  std::string out, err;
+  ASSERT_EQ(cluster_.runCommand({binPath("agora"), "--master", cluster_.masterHttp(), "teardown",
+                                 id},
+                                &out, &err),
+            0)
+      << err;
+  EXPECT_EQ(out, "framework " + id + " torn down\n");
+  EXPECT_TRUE(eventually([&] { return cluster_.task("victim").value("state", "") == "TASK_KILLED"; }))
+      << cluster_.task("victim").dump();
+  EXPECT_TRUE(cluster_.masterGet("/api/v1/frameworks")["frameworks"].empty());
+  auto again = call("POST", url, cluster_.credentials().operatorToken, body);
+  EXPECT_EQ(again->status, 409) << again->body;
+  auto unknown = call("POST", url, cluster_.credentials().operatorToken,
+                      R"({"framework_id": "nothing-0001"})");
+  EXPECT_EQ(unknown->status, 404) << unknown->body;
 }
 
 }  // namespace
