@@ -61,7 +61,11 @@ std::optional<http::Response> standbyResponse(const Leadership::View& view,
     return http::errorResponse(503, "this master is a standby and no leader is elected yet");
   }
   http::Response response = http::errorResponse(307, "not the leading master; see Location");
-  response.headers.emplace_back("Location", "http://" + view.leaderHttp + request.target);
+  // The leader's address carries its scheme when it serves HTTPS.
+  std::string base = view.leaderHttp.find("://") == std::string::npos
+                         ? "http://" + view.leaderHttp
+                         : view.leaderHttp;
+  response.headers.emplace_back("Location", base + request.target);
   return response;
 }
 

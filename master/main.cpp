@@ -359,6 +359,8 @@ int run(int argc, char** argv) {
     return request.path == "/health" ? std::nullopt : auth.gate(request);
   });
   api.install(**server);
+  // What clients are sent to: HOST:PORT, or https://HOST:PORT over TLS.
+  const std::string httpAdvertised = security->tls ? (*server)->url() : (*server)->address();
   metrics.serveOn(**server);
   // GET /api/v1/events; the server stops (below) before it goes.
   master::events::EventStream eventStream(
@@ -369,7 +371,7 @@ int run(int argc, char** argv) {
     leadership->install(**server);
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);
-    leadership->start({master.id(), (*transport)->endpoint(), (*server)->address(), host,
+    leadership->start({master.id(), (*transport)->endpoint(), httpAdvertised, host,
                        options.version},
                       [&](const std::string& why) {
                         LOG(ERROR) << "lost leadership (" << why

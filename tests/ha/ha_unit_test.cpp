@@ -60,8 +60,9 @@ TEST(ZkUrlTest, ParsesTimeouts) {
 }
 
 TEST(ElectionTest, OrdersCandidatesBySequenceNotByName) {
-  std::vector<std::string> children = {"info_ff-0000000012", "info_01-0000000010", "lock-0000000001",
-                                       "info_aa-0000000011", "info_bad-00000000x9"};
+  std::vector<std::string> children = {"info_ff-0000000012", "info_01-0000000010",
+                                       "lock-0000000001", "info_aa-0000000011",
+                                       "info_bad-00000000x9"};
   EXPECT_EQ(zk::candidateSequence("info_ff-0000000012"), 12u);
   EXPECT_EQ(zk::candidateSequence("lock-0000000001"), std::nullopt);
   EXPECT_EQ(zk::candidateSequence("info_bad-00000000x9"), std::nullopt);
@@ -109,6 +110,15 @@ TEST(StandbyResponseTest, RedirectsToTheLeaderKeepingPathAndQuery) {
   EXPECT_EQ(response->headers[0].first, "Location");
   EXPECT_EQ(response->headers[0].second,
             "http://10.0.0.1:5050/api/v1/tasks?framework_id=f%201&state=RUNNING");
+}
+
+TEST(StandbyResponseTest, AnHttpsLeaderIsRedirectedToOverHttps) {
+  http::Request request;
+  request.method = "GET";
+  request.path = request.target = "/api/v1/state";
+  auto response = master::standbyResponse({false, "m1", "https://10.0.0.1:5050"}, request);
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->headers[0].second, "https://10.0.0.1:5050/api/v1/state");
 }
 
 TEST(StandbyResponseTest, AnswersHealthAndMetricsLocallyAnd503WithoutALeader) {

@@ -163,8 +163,12 @@ TEST_F(MasterRestartTest, AgoraRunKeepsStreamingAcrossAMasterSigkillAndReturnsTh
   ASSERT_TRUE(run.running()) << slurp(err);
 
   // In its sandbox, its working directory (a namespaced task has a /tmp of its own).
-  auto tasks = cluster_.masterGet("/api/v1/tasks");
-  ASSERT_EQ(tasks["tasks"].size(), 1u) << tasks.dump();
+  // The agent may re-register after the framework re-subscribed.
+  nlohmann::json tasks;
+  ASSERT_TRUE(eventually([&] {
+    tasks = cluster_.masterGet("/api/v1/tasks");
+    return tasks["tasks"].size() == 1u;
+  })) << tasks.dump();
   std::string sandbox = tasks["tasks"][0].value("sandbox", "");
   ASSERT_FALSE(sandbox.empty()) << tasks.dump();
   std::ofstream(sandbox + "/release") << "go\n";
