@@ -1,0 +1,140 @@
+#include "frameworks/kit/task_journal.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace agora::kit {
+
+namespace {
+
+constexpr uint16_t kLastState = static_cast<uint16_t>(TaskState::UNKNOWN);
+
+}  // namespace
+
+std::string TaskJournal::encode(const TaskEntry& entry) {
+  nlohmann::json out = {{"agent", entry.agentId},
+                        {"data", entry.data},
+                        {"confirmed", entry.confirmed},
+                        {"state", static_cast<uint16_t>(entry.state)},
+                        {"state_name", taskStateName(entry.state)},
+                        {"reason", static_cast<uint16_t>(entry.reason)}};
+  if (entry.exitCode) out["exit_code"] = *entry.exitCode;
+  return out.dump();
+}
+
+Result<TaskEntry> TaskJournal::decode(const Record& record) {
+  auto bad = [&](const std::string& why) {
+    return makeError(ErrorCode::kProtocol, "task record '" + record.key + "': " + why);
+  };
+  nlohmann::json in = nlohmann::json::parse(record.value, nullptr, false);
+  if (!in.is_object()) return bad("not a JSON object");
+  TaskEntry entry;
+  entry.taskId = record.key.substr(std::string(kPrefix).size());
+  try {
+    entry.agentId = in.at("agent").get<std::string>();
+    entry.data = in.at("data").get<std::string>();
+    entry.confirmed = in.at("confirmed").get<bool>();
+    auto state = in.at("state").get<uint16_t>();
+    if (state > kLastState) return bad("unknown state " + std::to_string(state));
+    entry.state = static_cast<TaskState>(state);
+    entry.reason = static_cast<TaskReason>(in.at("reason").get<uint16_t>());
+    if (in.contains("exit_code")) entry.exitCode = in["exit_code"].get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+  return entry;
+}
+
+Result<TaskJournal> TaskJournal::load(Store& store) {
+  TaskJournal journal(store);
+  auto records = store.list(kPrefix);
+  if (!records) return makeError(records.error());
+  for (const Record& record : *records) {
+    auto entry = decode(record);
+    if (!entry) return makeError(entry.error());
+    journal.versions_[entry->taskId] = record.version;
+    journal.tasks_[entry->taskId] = std::move(*entry);
+  }
+  return journal;
+}
+
+Status TaskJournal::intend(const std::vector<TaskEntry>& launching) {
+  std::vector<Write> writes;
+  for (TaskEntry entry : launching) {
+    if (entry.taskId.empty()) return makeError(ErrorCode::kInvalidArgument, "empty task ID");
+    entry.confirmed = false;
+    entry.state = TaskState::STAGING;
+    entry.reason = TaskReason::NONE;
+    entry.exitCode.reset();
+    writes.push_back(Write::put(kPrefix + entry.taskId, encode(entry), 0));
+  }
+  auto done = store_->commit(writes);
+  if (!done) {
+    if (done.error().code == ErrorCode::kFailedPrecondition) {
+      return makeError(ErrorCode::kFailedPrecondition,
+                       "a task ID is launched once: " + done.error().message);
+    }
+    return makeError(done.error());
+  }
+  for (size_t i = 0; i < launching.size(); ++i) {
+    TaskEntry entry = launching[i];
+    entry.confirmed = false;
+    entry.state = TaskState::STAGING;
+    entry.reason = TaskReason::NONE;
+    entry.exitCode.reset();
+    versions_[entry.taskId] = (*done)[i].version;
+    tasks_[entry.taskId] = std::move(entry);
+  }
+  return {};
+}
+
+Status TaskJournal::record(const TaskStatus& status) {
+  auto it = tasks_.find(status.taskId);
+  if (it == tasks_.end()) {
+    return makeError(ErrorCode::kNotFound, "no task '" + status.taskId + "' in the journal");
+  }
+  TaskEntry entry = it->second;
+  // A reconciliation answer of UNKNOWN/LOST for an unconfirmed intent
+  // settles it as well: the launch never arrived.
+  entry.confirmed = true;
+  entry.state = status.state;
+  entry.reason = status.reason;
+  entry.exitCode = status.exitCode;
+  if (!status.agentId.empty()) entry.agentId = status.agentId;
+  auto done = store_->put(kPrefix + entry.taskId, encode(entry), versions_[entry.taskId]);
+  if (!done) return makeError(done.error());
+  versions_[entry.taskId] = done->version;
+  it->second = std::move(entry);
+  return {};
+}
+
+Status TaskJournal::forget(const std::string& taskId) {
+  auto it = tasks_.find(taskId);
+  if (it == tasks_.end()) return {};
+  if (Status s = store_->erase(kPrefix + taskId, versions_[taskId]); !s) return s;
+  tasks_.erase(it);
+  versions_.erase(taskId);
+  return {};
+}
+
+const TaskEntry* TaskJournal::find(const std::string& taskId) const {
+  auto it = tasks_.find(taskId);
+  return it == tasks_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> TaskJournal::unconfirmed() const {
+  std::vector<std::string> out;
+  for (const auto& [id, entry] : tasks_) {
+    if (!entry.confirmed) out.push_back(id);
+  }
+  return out;
+}
+
+std::vector<std::string> TaskJournal::active() const {
+  std::vector<std::string> out;
+  for (const auto& [id, entry] : tasks_) {
+    if (!isTerminal(entry.state)) out.push_back(id);
+  }
+  return out;
+}
+
+}  // namespace agora::kit

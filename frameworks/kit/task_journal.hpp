@@ -1,0 +1,85 @@
+#pragma once
+// Task intents: what a framework knows of each of its tasks, kept in its
+// Store so that a framework killed at any point neither launches a task
+// twice nor loses one.
+//
+//   1. intend(): the tasks it is about to launch are written (one
+//      transaction) *before* the launch is sent;
+//   2. record(): each status update is written before it is acknowledged;
+//   3. after a restart, unconfirmed() lists the intents no update confirmed:
+//      their launch may or may not have reached the master, so the
+//      framework reconciles them (asks the master) instead of launching
+//      them again; a task the master does not know is then LOST, one it
+//      knows is adopted.
+//
+// Records live under "tasks/<task ID>" as JSON. One thread.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/model.hpp"
+#include "frameworks/kit/store.hpp"
+
+namespace agora::kit {
+
+struct TaskEntry {
+  std::string taskId;
+  std::string agentId;
+  // The framework's own, kept with the task (e.g. the app and version it
+  // belongs to); opaque here.
+  std::string data;
+  // False until a status update confirmed the launch reached the cluster.
+  bool confirmed = false;
+  TaskState state = TaskState::STAGING;
+  TaskReason reason = TaskReason::NONE;
+  std::optional<int> exitCode;
+
+  // A task about to be launched on `agentId`, for intend().
+  static TaskEntry launching(std::string taskId, std::string agentId = "", std::string data = "") {
+    TaskEntry entry;
+    entry.taskId = std::move(taskId);
+    entry.agentId = std::move(agentId);
+    entry.data = std::move(data);
+    return entry;
+  }
+};
+
+class TaskJournal {
+ public:
+  static constexpr const char* kPrefix = "tasks/";
+
+  // Reads every task of `store`. REQUIRES: store outlives the journal.
+  // kProtocol naming the record for one that does not parse.
+  static Result<TaskJournal> load(Store& store);
+
+  // Writes the tasks as intents (unconfirmed, STAGING), all or none; launch
+  // them only once this returned OK. kFailedPrecondition when one of the IDs
+  // is known already (a task ID is never reused).
+  Status intend(const std::vector<TaskEntry>& launching);
+  // Writes a status update of a known task (kNotFound for another: the
+  // framework decides what to do with a task it never launched, e.g. kill
+  // it). Acknowledge the update only once this returned OK.
+  Status record(const TaskStatus& status);
+  // Removes a task's record (e.g. a terminal task the framework is done with).
+  Status forget(const std::string& taskId);
+
+  const std::map<std::string, TaskEntry>& tasks() const { return tasks_; }
+  const TaskEntry* find(const std::string& taskId) const;
+  // Intents no status update confirmed, in ID order.
+  std::vector<std::string> unconfirmed() const;
+  // Tasks not known to be terminal, in ID order.
+  std::vector<std::string> active() const;
+
+ private:
+  explicit TaskJournal(Store& store) : store_(&store) {}
+  static std::string encode(const TaskEntry& entry);
+  static Result<TaskEntry> decode(const Record& record);
+
+  Store* store_;
+  std::map<std::string, TaskEntry> tasks_;
+  std::map<std::string, uint64_t> versions_;
+};
+
+}  // namespace agora::kit
