@@ -93,12 +93,6 @@ Status parseNeeds(const po::variables_map& vm, RunOptions& out) {
 
 }  // namespace
 
-std::string portVariable(const std::string& name) {
-  std::string out = "PORT_";
-  for (char c : name) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 Result<Volume> parseVolumeFlag(const std::string& value) {
   auto parts = splitColons(value);
   auto bad = [&](const std::string& why) {

@@ -7,6 +7,7 @@
 #include "cli/global_options.hpp"
 #include "common/model.hpp"
 #include "common/result.hpp"
+#include "frameworks/kit/offer_match.hpp"
 
 namespace agora::cli {
 
@@ -14,11 +15,11 @@ struct RunOptions {
   double cpus = 0.1;
   double memMb = 32;
   std::string name = "agora-run";
-  std::string role;        // empty: the master's default role
-  std::string user;        // --user: the task's; empty: the framework's (this user)
+  std::string role;  // empty: the master's default role
+  std::string user;  // --user: the task's; empty: the framework's (this user)
   std::vector<AttributeConstraint> constraints;  // --constraint: offer constraints
-  Duration timeout = std::chrono::seconds(30);  // for a fitting offer, not for the task
-  KeyValues env;           // --env K=V
+  Duration timeout = std::chrono::seconds(30);   // for a fitting offer, not for the task
+  KeyValues env;                                 // --env K=V
   // --network, --hostname, --image, --volume, --tmpfs, --read-only, --cap-add, --cap-drop
   ContainerInfo container;
   std::vector<std::string> command;
@@ -29,12 +30,11 @@ struct RunOptions {
   bool detach = false;                 // --detach: leave the task running, exit once it runs
   // --curve-key / --master-public-key: a CurveZMQ link to the master.
   std::string curveKey, masterPublicKey;
-  bool help = false;                   // usage printed
+  bool help = false;  // usage printed
 };
 
-// The environment variable a --port NAME reaches the task in: PORT_ + NAME
-// upper-cased ("http" -> PORT_HTTP).
-std::string portVariable(const std::string& name);
+// The environment variable a --port NAME reaches the task in.
+using kit::portVariable;
 // How long the master keeps a --detach task's framework (and the task) after
 // the CLI exits; `agora kill` ends the task before.
 constexpr double kDetachFailoverTimeoutSec = 365 * 24 * 3600.0;

@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "cli/global_options.hpp"
-#include "cli/offer_fit.hpp"
 #include "cli/run_options.hpp"
 #include "common/duration.hpp"
+#include "frameworks/kit/offer_match.hpp"
 
 namespace agora::cli {
 
@@ -135,20 +135,13 @@ std::optional<TaskInfo> RunScheduler::fit(const Offer& offer) {
   }
   if (!portNames_.empty()) {
     // Ports of the offer in the same reservation as the rest: unreserved.
-    std::vector<uint64_t> free;
-    for (const Range& range : offer.resources.unreserved().ranges("ports")) {
-      for (uint64_t p = range.begin; p <= range.end && free.size() < portNames_.size(); ++p) {
-        free.push_back(p);
-      }
-    }
-    if (free.size() < portNames_.size()) return std::nullopt;
-    for (size_t i = 0; i < portNames_.size(); ++i) {
-      if (!task.resources.addRange("ports", Range{free[i], free[i]})) return std::nullopt;
-      task.command.environment.emplace_back(portVariable(portNames_[i]), std::to_string(free[i]));
-    }
+    auto ports = kit::takeNamedPorts(offer.resources, portNames_);
+    if (!ports) return std::nullopt;
+    task.resources += ports->resources;
+    for (const auto& variable : ports->environment) task.command.environment.push_back(variable);
   }
   // The role's reservation first (it already counts toward its quota).
-  auto fitted = fitToOffer(offer.resources, task.resources);
+  auto fitted = kit::fitToOffer(offer.resources, task.resources);
   if (!fitted) return std::nullopt;
   task.resources = std::move(*fitted) + volume;
   if (!offer.resources.contains(task.resources)) return std::nullopt;

@@ -1,8 +1,8 @@
-#include "cli/offer_fit.hpp"
+#include "frameworks/kit/offer_match.hpp"
 
 #include <gtest/gtest.h>
 
-namespace agora::cli {
+namespace agora::kit {
 namespace {
 
 Resources res(const std::string& text) { return *Resources::parse(text); }
@@ -36,5 +36,18 @@ TEST(OfferFitTest, PlacesRangesInOnePool) {
   EXPECT_EQ(fitToOffer(offer, res("ports:[31010-32000]")), std::nullopt);
 }
 
+TEST(NamedPortsTest, TheLowestFreePortsByNameAndByPosition) {
+  auto ports = takeNamedPorts(res("cpus:1;ports:[31000-31000,31005-31010]"), {"http", "admin"});
+  ASSERT_TRUE(ports);
+  EXPECT_EQ(ports->resources, res("ports:[31000-31000,31005-31005]"));
+  EXPECT_EQ(ports->environment, (KeyValues{{"PORT_HTTP", "31000"},
+                                           {"PORT_ADMIN", "31005"},
+                                           {"PORT0", "31000"},
+                                           {"PORT1", "31005"}}));
+  EXPECT_FALSE(takeNamedPorts(res("ports:[31000-31000]"), {"a", "b"}));
+  EXPECT_FALSE(takeNamedPorts(res("ports(eng):[31000-31001]"), {"a"}));  // reserved: not plain
+  EXPECT_EQ(portVariable("http"), "PORT_HTTP");
+}
+
 }  // namespace
-}  // namespace agora::cli
+}  // namespace agora::kit

@@ -1,8 +1,9 @@
-#include "cli/offer_fit.hpp"
+#include "frameworks/kit/offer_match.hpp"
 
 #include <algorithm>
+#include <cctype>
 
-namespace agora::cli {
+namespace agora::kit {
 
 namespace {
 
@@ -55,4 +56,30 @@ std::optional<Resources> fitToOffer(const Resources& offered, const Resources& w
   return out;
 }
 
-}  // namespace agora::cli
+std::string portVariable(const std::string& name) {
+  std::string out = "PORT_";
+  for (char c : name) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::optional<NamedPorts> takeNamedPorts(const Resources& offered,
+                                         const std::vector<std::string>& names) {
+  std::vector<uint64_t> free;
+  for (const Range& range : offered.unreserved().ranges("ports")) {
+    for (uint64_t p = range.begin; p <= range.end && free.size() < names.size(); ++p) {
+      free.push_back(p);
+    }
+  }
+  if (free.size() < names.size()) return std::nullopt;
+  NamedPorts out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!out.resources.addRange("ports", Range{free[i], free[i]})) return std::nullopt;
+    out.environment.emplace_back(portVariable(names[i]), std::to_string(free[i]));
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    out.environment.emplace_back("PORT" + std::to_string(i), std::to_string(free[i]));
+  }
+  return out;
+}
+
+}  // namespace agora::kit
