@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/zmq_transport.hpp"
@@ -69,10 +70,13 @@ TEST_F(CurveKeyFilesTest, AnAllowListIsEveryPublicKeyOfADirectoryOrNothing) {
   EXPECT_NE(broken.error().message.find("broken.pub"), std::string::npos);
 }
 
-// Forwards one TCP connection to `target`, keeping every byte it carries.
+// Forwards one TCP connection to `target`, keeping every byte it carries;
+// with `flipAt`, it flips one bit of the client's byte at that offset (an
+// attacker on the path tampering with the stream).
 class CapturingProxy {
  public:
-  explicit CapturingProxy(uint16_t target) : target_(target) {
+  explicit CapturingProxy(uint16_t target, std::optional<size_t> flipAt = std::nullopt)
+      : target_(target), flipAt_(flipAt) {
     listener_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -95,6 +99,11 @@ class CapturingProxy {
     std::lock_guard<std::mutex> lock(mutex_);
     return bytes_;
   }
+  // Bytes the client sent.
+  size_t clientBytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return clientBytes_;
+  }
 
  private:
   void run() {
@@ -106,20 +115,25 @@ class CapturingProxy {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(target_);
     if (connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
-    auto pump = [this](int from, int to) {
+    auto pump = [this](int from, int to, bool fromClient) {
       char buffer[4096];
       ssize_t n;
       while (!stop_ && (n = read(from, buffer, sizeof(buffer))) > 0) {
         {
           std::lock_guard<std::mutex> lock(mutex_);
           bytes_.append(buffer, static_cast<size_t>(n));
+          if (fromClient) {
+            size_t at = clientBytes_;
+            clientBytes_ += static_cast<size_t>(n);
+            if (flipAt_ && *flipAt_ >= at && *flipAt_ < clientBytes_) buffer[*flipAt_ - at] ^= 0x01;
+          }
         }
         if (write(to, buffer, static_cast<size_t>(n)) != n) break;
       }
       shutdown(to, SHUT_WR);
     };
-    std::thread back(pump, server, client);
-    pump(client, server);
+    std::thread back(pump, server, client, false);
+    pump(client, server, true);
     back.join();
     close(client);
     close(server);
@@ -132,6 +146,8 @@ class CapturingProxy {
   std::thread thread_;
   std::mutex mutex_;
   std::string bytes_;
+  std::optional<size_t> flipAt_;
+  size_t clientBytes_ = 0;
 };
 
 uint16_t portOf(const std::string& endpoint) {
@@ -156,8 +172,8 @@ class CurveServerTest : public ::testing::Test {
   // Sends `payload` from a client with `curve` (none: plain) through a
   // capturing proxy; the reply, or "" when none came within `wait`.
   std::string exchange(const CurveClientKeys* curve, const std::string& payload,
-                       Duration wait = seconds(5)) {
-    proxy_ = std::make_unique<CapturingProxy>(portOf(server_->endpoint()));
+                       Duration wait = seconds(5), std::optional<size_t> flipAt = std::nullopt) {
+    proxy_ = std::make_unique<CapturingProxy>(portOf(server_->endpoint()), flipAt);
     auto client = ZmqClient::create(loop_, "tcp://127.0.0.1:" + std::to_string(proxy_->port()),
                                     "client-" + std::to_string(++clients_), curve);
     EXPECT_TRUE(client) << client.error().message;
@@ -203,6 +219,22 @@ TEST_F(CurveServerTest, UnknownKeysPlainClientsAndAWrongServerKeyGetNothing) {
   // The stranger's key, once allowed, is served.
   server_->allow({{stranger.keys.publicKey, "agent-new"}});
   EXPECT_EQ(exchange(&stranger, "now?"), "reply to now?");
+}
+
+TEST_F(CurveServerTest, TamperedTrafficIsDroppedAndTheServerServesOthers) {
+  CurveClientKeys keys{known_, serverKeys_.keys.publicKey};
+  const std::string message = "run DB_PASSWORD=hunter2";
+  ASSERT_EQ(exchange(&keys, message), "reply to " + message);
+  const size_t streamBytes = proxy_->clientBytes();
+  received_.clear();
+  // One bit flipped in the handshake (HELLO's transient key at 160; past
+  // HELLO's unauthenticated padding) or in the message's box: the server
+  // delivers nothing from that connection.
+  for (size_t at : {size_t{160}, size_t{300}, streamBytes - 3}) {
+    EXPECT_EQ(exchange(&keys, message, seconds(1), at), "") << "bit flipped at byte " << at;
+  }
+  EXPECT_TRUE(received_.empty());
+  EXPECT_EQ(exchange(&keys, message), "reply to " + message);  // still serving
 }
 
 }  // namespace
