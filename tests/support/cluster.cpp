@@ -202,7 +202,12 @@ Cluster::~Cluster() {
   // cluster's work dirs, then remove the cgroups its containers had.
   killProcessesUnder(root_);
   removeContainerCgroups(root_);
+  // The agents' default cgroup root ("agora"), once no agent uses it: an
+  // agent makes it again with its next container.
   std::error_code ec;
+  for (const auto& controller : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+    rmdir((controller.path() / "agora").c_str());
+  }
   std::filesystem::remove_all(root_, ec);
 }
 
