@@ -318,8 +318,8 @@ int run(const Flags& flags) {
     security = std::move(*secured);
     if (flags.httpSecurity.tokens.empty() && flags.httpSecurity.tlsClientCa.empty()) {
       LOG(WARNING) << "the HTTP API on " << flags.http
-                   << " has no --tokens nor --tls-client-ca: anyone who reaches it reads "
-                      "sandboxes as the ACLs allow an unauthenticated caller";
+                   << " has no --tokens nor --tls-client-ca: no caller can be identified, so "
+                      "sandbox files are served to nobody and changes are refused";
     }
     auto server = http::HttpServer::create(flags.http, 1, security.tls);
     if (!server) {
@@ -328,9 +328,7 @@ int run(const Flags& flags) {
     }
     httpServer = std::move(*server);
     httpUrl = httpServer->url();
-    httpServer->addFilter([&auth = *security.authenticator](const http::Request& request) {
-      return request.path == "/health" ? std::nullopt : auth.gate(request);
-    });
+    security.protect(*httpServer);
   }
   if (flags.cgroupsRoot.empty() || flags.cgroupsRoot.find('/') != std::string::npos) {
     LOG(ERROR) << "--cgroups-root must be one path component";

@@ -116,6 +116,7 @@ Result<Authenticator::Tokens> Authenticator::loadTokens(const std::string& path)
 }
 
 Status Authenticator::reload() {
+  if (options_.tokensFile.empty()) return {};  // certificates only
   auto tokens = loadTokens(options_.tokensFile);
   if (!tokens) return makeError(tokens.error());
   tokens_.publish(std::make_shared<const Tokens>(std::move(*tokens)), tokens_.generation());

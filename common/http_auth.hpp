@@ -44,7 +44,8 @@ class Authenticator {
   // A 401 response for a request that needs an identity it lacks, else
   // nullopt. Also serves as (part of) an HttpServer filter.
   std::optional<Response> gate(const Request& request) const;
-  // Re-reads the tokens file; on error the old tokens stay.
+  // Re-reads the tokens file (none given: nothing to do); on error the old
+  // tokens stay.
   Status reload();
 
   bool anonymousRead() const { return options_.anonymousRead; }

@@ -29,9 +29,15 @@ void HttpSecurity::reload() {
     if (Status s = authorizer->reload(); !s)
       LOG(ERROR) << "ACLs not reloaded: " << s.error().message;
   }
-  if (Status s = authenticator->reload(); !s && s.error().code != ErrorCode::kNotFound) {
+  if (Status s = authenticator->reload(); !s) {
     LOG(ERROR) << "tokens not reloaded: " << s.error().message;
   }
+}
+
+void HttpSecurity::protect(http::HttpServer& server) const {
+  server.addFilter([&auth = *authenticator](const http::Request& request) {
+    return request.path == "/health" ? std::nullopt : auth.gate(request);
+  });
 }
 
 Result<HttpSecurity> setUpHttpSecurity(const HttpSecurityFlags& flags, const std::string& listen,

@@ -37,6 +37,10 @@ struct HttpSecurity {
   // SIGHUP: re-reads the ACLs and the tokens; what does not load is kept
   // as it was, and the error logged.
   void reload();
+  // Turns away, on `server`, every request but GET /health that needs an
+  // identity it lacks (http::Authenticator::gate). REQUIRES: this outlives
+  // the server.
+  void protect(http::HttpServer& server) const;
 };
 
 // `listen` is the HTTP address (HOST:PORT). Metrics under `prefix`.

@@ -238,17 +238,19 @@ void ZmqServer::onReadable() {
   }
 }
 
+void setCurveClient(zmq::socket_t& socket, const CurveClientKeys& keys) {
+  socket.set(zmq::sockopt::curve_serverkey, keys.serverKey);
+  socket.set(zmq::sockopt::curve_publickey, keys.keys.publicKey);
+  socket.set(zmq::sockopt::curve_secretkey, keys.keys.secretKey);
+}
+
 Result<std::unique_ptr<ZmqClient>> ZmqClient::create(EventLoop& loop, const std::string& endpoint,
                                                      const std::string& identity,
                                                      const CurveClientKeys* curve) {
   try {
     zmq::socket_t socket(zmqContext(), zmq::socket_type::dealer);
     setCommonOptions(socket);
-    if (curve != nullptr) {
-      socket.set(zmq::sockopt::curve_serverkey, curve->serverKey);
-      socket.set(zmq::sockopt::curve_publickey, curve->keys.publicKey);
-      socket.set(zmq::sockopt::curve_secretkey, curve->keys.secretKey);
-    }
+    if (curve != nullptr) setCurveClient(socket, *curve);
     // A local ipc socket cannot be left half-open: the kernel closes it when
     // its peer dies. ZMTP heartbeats over it would only wake both ends (an
     // agent with 1,000 executors answered 500 PINGs a second).

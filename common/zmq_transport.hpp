@@ -42,6 +42,8 @@ struct CurveClientKeys {
   CurveKeyPair keys;
   std::string serverKey;
 };
+// Makes `socket` a CURVE client with `keys`. REQUIRES: before connect().
+void setCurveClient(zmq::socket_t& socket, const CurveClientKeys& keys);
 
 class ZmqServer final : public ServerTransport {
  public:

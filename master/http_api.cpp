@@ -339,16 +339,9 @@ http::Response HttpApi::volumes(const http::Request& request, bool create) const
     if (!id) return statusResponse(makeError(id.error()));
     return statusResponse(onLoop([this, agentId = *agentId, id = *id, who = *who](Master& master) {
       // Destroying is per the principal that created the volume.
-      auto agent = master.state().agents.find(agentId);
-      if (agent != master.state().agents.end()) {
-        for (const PersistentVolume& volume : agent->second.volumes.volumeList()) {
-          if (volume.disk.id != id) continue;
-          if (Status s = permit(who, acl::Action::kDestroyVolume, volume.disk.principal); !s) {
-            return s;
-          }
-        }
-      }
-      return master.destroyVolume(agentId, id);
+      return master.destroyVolume(agentId, id, [&](const std::string& creator) {
+        return permit(who, acl::Action::kDestroyVolume, creator);
+      });
     }));
   }
   auto volume = volumeBody(*body, *who);
@@ -407,11 +400,8 @@ http::Response HttpApi::killTask(const http::Request& request) const {
   // Killing is per the principal of the task's framework.
   loop_->post([this, promise, master = master_, taskId, frameworkId, reason, who = *who] {
     promise->set_value(master->killTaskByOperator(
-        taskId, frameworkId, reason, [&](const std::string& owner) {
-          auto framework = master->state().frameworks.find(owner);
-          return permit(who, acl::Action::kKillTask,
-                        framework == master->state().frameworks.end() ? std::string()
-                                                                      : framework->second.principal);
+        taskId, frameworkId, reason, [&](const std::string& principal) {
+          return permit(who, acl::Action::kKillTask, principal);
         }));
   });
   if (future.wait_for(timeout_) != std::future_status::ready) {

@@ -60,8 +60,6 @@ Status validate(const master::MasterOptions& options) {
   return {};
 }
 
-// SIGTERM, SIGINT (stop) and SIGHUP (reload) become readable events on a signalfd. REQUIRES: called
-// before any thread starts, so every thread inherits the blocked mask.
 // Whether a ZeroMQ endpoint is reachable from this host only: ipc://,
 // inproc://, or tcp:// on a loopback address.
 bool isLocalEndpoint(const std::string& endpoint) {
@@ -69,6 +67,9 @@ bool isLocalEndpoint(const std::string& endpoint) {
   return endpoint.rfind("tcp://", 0) == 0 && http::isLoopbackListenAddress(endpoint.substr(6));
 }
 
+// SIGTERM, SIGINT (stop) and SIGHUP (reload) become readable events on a
+// signalfd. REQUIRES: called before any thread starts, so every thread
+// inherits the blocked mask.
 int blockStopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
@@ -355,9 +356,7 @@ int run(int argc, char** argv) {
     LOG(ERROR) << "cannot serve HTTP on " << httpAddress << ": " << server.error().message;
     return 1;
   }
-  (*server)->addFilter([&auth = *security->authenticator](const http::Request& request) {
-    return request.path == "/health" ? std::nullopt : auth.gate(request);
-  });
+  security->protect(**server);
   api.install(**server);
   // What clients are sent to: HOST:PORT, or https://HOST:PORT over TLS.
   const std::string httpAdvertised = security->tls ? (*server)->url() : (*server)->address();

@@ -152,23 +152,32 @@ class Master {
   Status createVolume(const std::string& agentId, const Resources& volume) {
     return operations_->createVolume(agentId, volume);
   }
-  Status destroyVolume(const std::string& agentId, const std::string& id) {
-    return operations_->destroyVolume(agentId, id);
+  Status destroyVolume(const std::string& agentId, const std::string& id,
+                       const PrincipalCheck& authorize = {}) {
+    return operations_->destroyVolume(agentId, id, authorize);
   }
   // An operator's teardown (POST /api/v1/teardown): the framework's
   // scheduler is told, its tasks killed, the framework removed for good.
   // `authorize` is asked with the framework's principal first.
   // kNotFound for a framework this master does not know.
   Status teardownFramework(const std::string& frameworkId, const std::string& why,
-                           const std::function<Status(const std::string& principal)>& authorize) {
+                           const PrincipalCheck& authorize) {
     return frameworks_->teardown(frameworkId, why, authorize);
   }
   // An operator's kill (POST /api/v1/tasks/ID/kill; Tasks::killByOperator).
+  // `authorize` is asked with the principal of the task's framework.
   Result<OperatorKill> killTaskByOperator(const std::string& taskId,
                                           const std::string& frameworkId,
                                           const std::string& reason,
-                                          const Tasks::KillAuthorizer& authorize = {}) {
-    return tasks_->killByOperator(taskId, frameworkId, reason, authorize);
+                                          const PrincipalCheck& authorize = {}) {
+    Tasks::KillAuthorizer byFramework;
+    if (authorize) {
+      byFramework = [&](const std::string& owner) {
+        const Framework* framework = frameworks_->findFramework(owner);
+        return authorize(framework != nullptr ? framework->principal : std::string());
+      };
+    }
+    return tasks_->killByOperator(taskId, frameworkId, reason, byFramework);
   }
   // Runs `done` on the loop once every change made so far is durable.
   void afterPersisted(std::function<void(Status)> done) {

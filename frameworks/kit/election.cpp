@@ -27,13 +27,6 @@ Result<std::unique_ptr<Election>> Election::create(EventLoop& loop, Options opti
   return election;
 }
 
-Election::~Election() {
-  // The contender and detector go before the session they use.
-  detector_.reset();
-  contender_.reset();
-  session_.reset();
-}
-
 void Election::start(std::function<void()> onElected,
                      std::function<void(const std::string&)> onLost) {
   detector_->start([](const std::optional<zk::MasterInfo>&) {});

@@ -33,7 +33,6 @@ class Election {
 
   // kInvalidArgument for a bad URL or an empty address.
   static Result<std::unique_ptr<Election>> create(EventLoop& loop, Options options);
-  ~Election();
 
   // onElected: start acting. onLost: stop acting now (this instance enters
   // the election again by being created anew; a lost leader should exit).
@@ -46,6 +45,7 @@ class Election {
  private:
   Election() = default;
 
+  // Declared first, destroyed last: the contender and detector use it.
   std::unique_ptr<zk::ZkSession> session_;
   std::unique_ptr<zk::LeaderContender> contender_;
   std::unique_ptr<zk::LeaderDetector> detector_;

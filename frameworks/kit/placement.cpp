@@ -42,12 +42,6 @@ struct Working {
   bool used = false;
 };
 
-int tasksOfGroupOn(const TaskGroup& group, const Offer& offer) {
-  int n = 0;
-  for (const Placement& p : group.placed) n += p.hostname == offer.hostname ? 1 : 0;
-  return n;
-}
-
 // One task of `group` on `offer`'s remaining resources; the reason when it
 // does not go there.
 Result<PlannedTask> tryOne(const TaskGroup& group, Working& working) {
@@ -98,9 +92,11 @@ PlacementRound place(const std::vector<Offer>& offers, std::vector<TaskGroup> gr
       // The offers in the strategy's order for this task.
       std::vector<Working*> order;
       for (Working& w : working) order.push_back(&w);
+      std::map<std::string, int> onHost;  // the group's tasks per agent
+      for (const Placement& p : group.placed) onHost[p.hostname]++;
       std::stable_sort(order.begin(), order.end(), [&](const Working* a, const Working* b) {
         if (strategy == Strategy::kSpread) {
-          return tasksOfGroupOn(group, *a->offer) < tasksOfGroupOn(group, *b->offer);
+          return onHost[a->offer->hostname] < onHost[b->offer->hostname];
         }
         return a->left.scalar("cpus") < b->left.scalar("cpus");  // fullest first
       });

@@ -24,6 +24,17 @@ std::string shown(const YAML::Node& node) {
   return "nothing";
 }
 
+// The whole of `text` as a finite number.
+std::optional<double> finiteNumber(const std::string& text) {
+  size_t used = 0;
+  try {
+    double value = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(value)) return value;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<SpecNode> SpecNode::parse(const std::string& text, const std::string& source) {
@@ -146,13 +157,7 @@ Result<int64_t> SpecNode::as<int64_t>() const {
 template <>
 Result<double> SpecNode::as<double>() const {
   if (node_.IsScalar()) {
-    const std::string& text = node_.Scalar();
-    size_t used = 0;
-    try {
-      double value = std::stod(text, &used);
-      if (used == text.size() && std::isfinite(value)) return value;
-    } catch (const std::exception&) {
-    }
+    if (auto value = finiteNumber(node_.Scalar())) return *value;
   }
   return makeError(expected("a number"));
 }
@@ -169,35 +174,14 @@ template <>
 Result<SizeMb> SpecNode::as<SizeMb>() const {
   if (node_.IsScalar()) {
     std::string text = node_.Scalar();
-    double scale = 1;  // MB
-    if (!text.empty()) {
-      switch (text.back()) {
-        case 'K':
-          scale = 1.0 / 1024;
-          break;
-        case 'M':
-          scale = 1;
-          break;
-        case 'G':
-          scale = 1024;
-          break;
-        case 'T':
-          scale = 1024.0 * 1024;
-          break;
-        default:
-          scale = 0;
-      }
-      if (scale != 0) text.pop_back();
-      if (scale == 0) scale = 1;
+    double scale = 1;  // MB; K/M/G/T are powers of 1024
+    const std::string units = "KMGT";
+    if (size_t unit = units.find(text.empty() ? ' ' : text.back()); unit != std::string::npos) {
+      scale = std::pow(1024.0, static_cast<double>(unit) - 1);
+      text.pop_back();
     }
-    size_t used = 0;
-    try {
-      double value = std::stod(text, &used);
-      if (used == text.size() && std::isfinite(value) && value >= 0) {
-        return SizeMb{value * scale};
-      }
-    } catch (const std::exception&) {
-    }
+    auto value = finiteNumber(text);
+    if (value && *value >= 0) return SizeMb{*value * scale};
   }
   return makeError(expected("a size in MB like 512, 512M or 2G"));
 }

@@ -58,14 +58,13 @@ Result<TaskJournal> TaskJournal::load(Store& store) {
 }
 
 Status TaskJournal::intend(const std::vector<TaskEntry>& launching) {
+  std::vector<TaskEntry> intents;
   std::vector<Write> writes;
-  for (TaskEntry entry : launching) {
-    if (entry.taskId.empty()) return makeError(ErrorCode::kInvalidArgument, "empty task ID");
-    entry.confirmed = false;
-    entry.state = TaskState::STAGING;
-    entry.reason = TaskReason::NONE;
-    entry.exitCode.reset();
+  for (const TaskEntry& given : launching) {
+    if (given.taskId.empty()) return makeError(ErrorCode::kInvalidArgument, "empty task ID");
+    TaskEntry entry = TaskEntry::launching(given.taskId, given.agentId, given.data);
     writes.push_back(Write::put(kPrefix + entry.taskId, encode(entry), 0));
+    intents.push_back(std::move(entry));
   }
   auto done = store_->commit(writes);
   if (!done) {
@@ -75,14 +74,9 @@ Status TaskJournal::intend(const std::vector<TaskEntry>& launching) {
     }
     return makeError(done.error());
   }
-  for (size_t i = 0; i < launching.size(); ++i) {
-    TaskEntry entry = launching[i];
-    entry.confirmed = false;
-    entry.state = TaskState::STAGING;
-    entry.reason = TaskReason::NONE;
-    entry.exitCode.reset();
-    versions_[entry.taskId] = (*done)[i].version;
-    tasks_[entry.taskId] = std::move(entry);
+  for (size_t i = 0; i < intents.size(); ++i) {
+    versions_[intents[i].taskId] = (*done)[i].version;
+    tasks_[intents[i].taskId] = std::move(intents[i]);
   }
   return {};
 }

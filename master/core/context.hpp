@@ -18,6 +18,11 @@
 
 namespace agora::master {
 
+// Asked, before an operator's change to something a principal owns (a
+// framework, a volume), whether the caller may touch that principal's
+// things; its error is returned and nothing changes.
+using PrincipalCheck = std::function<Status(const std::string& principal)>;
+
 struct MasterContext {
   EventLoop& loop;
   std::string masterId;

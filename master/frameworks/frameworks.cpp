@@ -262,7 +262,7 @@ void Frameworks::checkSchedulers() {
 }
 
 Status Frameworks::teardown(const std::string& frameworkId, const std::string& why,
-                           const std::function<Status(const std::string& principal)>& authorize) {
+                           const PrincipalCheck& authorize) {
   const Framework* framework = findFramework(frameworkId);
   if (framework == nullptr) {
     if (wasRemoved(frameworkId)) {

@@ -74,7 +74,7 @@ class Frameworks : public FrameworkDirectory {
   // returned as is), then the scheduler is told and the framework removed.
   // kNotFound for an unknown framework, kFailedPrecondition for a removed one.
   Status teardown(const std::string& frameworkId, const std::string& why,
-                  const std::function<Status(const std::string& principal)>& authorize);
+                  const PrincipalCheck& authorize);
   // Heartbeat timer: disconnects schedulers silent for 3 intervals,
   // heartbeats the others.
   void checkSchedulers();

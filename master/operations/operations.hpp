@@ -56,7 +56,9 @@ class Operations {
   Status createVolume(const std::string& agentId, const Resources& volume) {
     return operatorVolumes(agentId, volume, true);
   }
-  Status destroyVolume(const std::string& agentId, const std::string& id);
+  // `authorize` is asked with the volume's creator principal.
+  Status destroyVolume(const std::string& agentId, const std::string& id,
+                       const PrincipalCheck& authorize = {});
   // Roles (roles.cpp).
   Status setWeight(const std::string& role, double weight);
   Status setQuota(const std::string& role, std::optional<Resources> guarantee,

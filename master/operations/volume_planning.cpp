@@ -162,11 +162,16 @@ Result<ReservationChange> Operations::planVolume(const Agent& agent,
   return change;
 }
 
-Status Operations::destroyVolume(const std::string& agentId, const std::string& id) {
+Status Operations::destroyVolume(const std::string& agentId, const std::string& id,
+                                 const PrincipalCheck& authorize) {
   const Agent* agent = agents_.findAgent(agentId);
   if (agent != nullptr) {
     for (const PersistentVolume& volume : agent->volumes.volumeList()) {
-      if (volume.disk.id == id) return operatorVolumes(agentId, volume.resources, false);
+      if (volume.disk.id != id) continue;
+      if (authorize) {
+        if (Status allowed = authorize(volume.disk.principal); !allowed) return allowed;
+      }
+      return operatorVolumes(agentId, volume.resources, false);
     }
   }
   return operatorVolumes(agentId, Resources(), false);  // reports the unknown agent or volume

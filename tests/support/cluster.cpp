@@ -171,9 +171,7 @@ void Cluster::secureSocket(zmq::socket_t& socket, bool asAgent) const {
   auto keys = loadCurveClientKeys(asAgent ? credentials_.agentKey : credentials_.frameworkKey,
                                   credentials_.masterPublicKey);
   if (!keys || !*keys) throw std::runtime_error("keys: " + (keys ? "none" : keys.error().message));
-  socket.set(zmq::sockopt::curve_serverkey, (*keys)->serverKey);
-  socket.set(zmq::sockopt::curve_publickey, (*keys)->keys.publicKey);
-  socket.set(zmq::sockopt::curve_secretkey, (*keys)->keys.secretKey);
+  setCurveClient(socket, **keys);
 }
 
 namespace {
@@ -260,9 +258,11 @@ int Cluster::startAgent(const std::string& resources, std::vector<std::string> e
                                    "--resources", resources,
                                    "--status-update-retry-min", "0.5",
                                    "--status-update-retry-max", "2"};
-  std::vector<std::string> security = agentSecurityFlags();  // --curve-key ... --tokens FILE
-  if (!hasFlag(extraFlags, "--curve-key")) argv.insert(argv.end(), security.begin(), security.end() - 2);
-  if (!hasFlag(extraFlags, "--tokens")) argv.insert(argv.end(), security.end() - 2, security.end());
+  if (!hasFlag(extraFlags, "--curve-key")) {
+    argv.insert(argv.end(), {"--curve-key", credentials_.agentKey, "--master-public-key",
+                             credentials_.masterPublicKey});
+  }
+  if (!hasFlag(extraFlags, "--tokens")) argv.insert(argv.end(), {"--tokens", credentials_.tokensFile});
   argv.insert(argv.end(), extraFlags.begin(), extraFlags.end());
   size_t before = masterGet("/api/v1/agents").value("agents", nlohmann::json::array()).size();
   agentArgvs_.push_back(argv);
@@ -317,15 +317,18 @@ int Cluster::runCommand(const std::vector<std::string>& argv, std::string* out, 
   options.argv = argv;
   options.stdoutPath = outPath;
   options.stderrPath = outPath + ".err";
-  // Later entries replace earlier ones of the same name.
-  std::map<std::string, std::string> merged;
-  auto add = [&](const std::string& entry) {
-    merged[entry.substr(0, entry.find('='))] = entry;
-  };
-  for (char** e = environ; *e; ++e) add(*e);  // AGORA_CONFIG among them
-  for (const auto& entry : env) add(entry);
-  options.env.emplace();
-  for (const auto& [name, entry] : merged) options.env->push_back(entry);
+  if (!env.empty()) {
+    // This process's environment (AGORA_CONFIG among it), `env` replacing
+    // entries of the same name.
+    std::map<std::string, std::string> merged;
+    auto add = [&](const std::string& entry) {
+      merged[entry.substr(0, entry.find('='))] = entry;
+    };
+    for (char** e = environ; *e; ++e) add(*e);
+    for (const auto& entry : env) add(entry);
+    options.env.emplace();
+    for (const auto& [name, entry] : merged) options.env->push_back(entry);
+  }
   auto pid = spawn(options);
   if (!pid) return -1;
   Child child("cmd", *pid);
