@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "common/client_config.hpp"
 #include "common/http_client.hpp"
@@ -182,6 +183,18 @@ class PartitionTest : public ::testing::Test {
     }
     return pids;
   }
+  // The containers' processes once their trees stopped changing: a task reported RUNNING
+  // may still be forking its command (its shell, its init in a PID namespace).
+  std::set<pid_t> settledContainerPids() {
+    std::set<pid_t> last = containerPids();
+    for (int i = 0; i < 50; ++i) {
+      std::this_thread::sleep_for(200ms);
+      std::set<pid_t> now = containerPids();
+      if (now == last) return now;
+      last = std::move(now);
+    }
+    return last;
+  }
   bool updatedTo(RecordingScheduler& s, const std::string& taskId, TaskState state,
                  std::chrono::milliseconds timeout) {
     return s.waitForState(taskId, state, timeout);
@@ -196,7 +209,7 @@ class PartitionTest : public ::testing::Test {
 };
 
 TEST_F(PartitionTest, AgentBackWithinTheTimeoutIsReadmittedAndItsTasksRunAgain) {
-  std::set<pid_t> before = containerPids();
+  std::set<pid_t> before = settledContainerPids();
   ASSERT_GE(before.size(), 4u);  // two executors and their tasks
   ASSERT_TRUE(link_->setUp(false));
   EXPECT_TRUE(updatedTo(aware_, "ta", TaskState::UNREACHABLE, 10s));
@@ -216,7 +229,7 @@ TEST_F(PartitionTest, AgentBackWithinTheTimeoutIsReadmittedAndItsTasksRunAgain) 
 }
 
 TEST_F(PartitionTest, AgentBackAfterTheTimeoutIsToldToKillItsTasksAndRegistersAnew) {
-  std::set<pid_t> before = containerPids();
+  std::set<pid_t> before = settledContainerPids();
   ASSERT_GE(before.size(), 4u);
   ASSERT_TRUE(link_->setUp(false));
   EXPECT_TRUE(updatedTo(plain_, "tp", TaskState::LOST, 10s));
