@@ -77,12 +77,14 @@ Table agentsTable(const json& body) {
 }
 
 Table frameworksTable(const json& body) {
-  Table table({"ID", "NAME", "USER", "ROLES", "CONNECTED", "ACTIVE", "TASKS", "USED", "OFFERED"});
+  // URL: the framework's own API/UI (FrameworkInfo.webuiUrl), where its tool finds it.
+  Table table(
+      {"ID", "NAME", "USER", "ROLES", "CONNECTED", "ACTIVE", "TASKS", "USED", "OFFERED", "URL"});
   for (const auto& f : listOf(body, "frameworks")) {
     table.addRow({str(f, "id"), str(f, "name"), str(f, "user"),
                   joinStrings(f.value("roles", json())), str(f, "connected"), str(f, "active"),
                   str(f, "task_count"), formatResources(f.value("used", json())),
-                  formatResources(f.value("offered", json()))});
+                  formatResources(f.value("offered", json())), str(f, "webui_url")});
   }
   return table;
 }

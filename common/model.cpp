@@ -131,6 +131,38 @@ bool FrameworkInfo::hasCapability(const std::string& name) const {
   return false;
 }
 
+Status validateWebuiUrl(const std::string& url) {
+  if (url.empty()) return {};
+  auto bad = [](const std::string& why) {
+    return makeError(ErrorCode::kInvalidArgument, "webui_url " + why);
+  };
+  if (url.size() > kMaxWebuiUrlBytes) {
+    return bad("has " + std::to_string(url.size()) + " bytes; at most " +
+               std::to_string(kMaxWebuiUrlBytes) + " are allowed");
+  }
+  for (size_t i = 0; i < url.size(); ++i) {
+    auto c = static_cast<unsigned char>(url[i]);
+    if (c <= 0x20 || c == 0x7f) {
+      return bad("has a control character or whitespace at byte " + std::to_string(i));
+    }
+  }
+  std::string lower;
+  for (size_t i = 0; i < url.size() && i < 8; ++i) {
+    lower += static_cast<char>(std::tolower(static_cast<unsigned char>(url[i])));
+  }
+  size_t schemeEnd = 0;
+  if (lower.rfind("http://", 0) == 0) schemeEnd = 7;
+  if (lower.rfind("https://", 0) == 0) schemeEnd = 8;
+  if (schemeEnd == 0) {
+    return bad("'" + url.substr(0, 64) + "' is not an absolute http:// or https:// URL");
+  }
+  if (schemeEnd == url.size() || url[schemeEnd] == '/' || url[schemeEnd] == '?' ||
+      url[schemeEnd] == '#') {
+    return bad("'" + url.substr(0, 64) + "' names no host");
+  }
+  return {};
+}
+
 Status validateId(const std::string& what, const std::string& id) {
   if (id.empty() || id.size() > 255) {
     return makeError(ErrorCode::kInvalidArgument, what + " must be 1-255 characters");
@@ -296,6 +328,7 @@ void toCapnp(const FrameworkInfo& in, schema::FrameworkInfo::Builder out) {
   out.setHostname(in.hostname);
   toCapnp(in.offerConstraints,
           out.initOfferConstraints(static_cast<unsigned>(in.offerConstraints.size())));
+  out.setWebuiUrl(in.webuiUrl);
 }
 
 Result<FrameworkInfo> fromCapnp(schema::FrameworkInfo::Reader in) {
@@ -314,6 +347,7 @@ Result<FrameworkInfo> fromCapnp(schema::FrameworkInfo::Reader in) {
   auto constraints = fromCapnp(in.getOfferConstraints());
   if (!constraints) return makeError(constraints.error());
   out.offerConstraints = std::move(*constraints);
+  out.webuiUrl = in.getWebuiUrl();
   return out;
 }
 
@@ -409,7 +443,8 @@ nlohmann::json toJson(const FrameworkInfo& framework) {
           {"checkpoint", framework.checkpoint},
           {"capabilities", framework.capabilities},
           {"hostname", framework.hostname},
-          {"offer_constraints", toJson(framework.offerConstraints)}};
+          {"offer_constraints", toJson(framework.offerConstraints)},
+          {"webui_url", framework.webuiUrl}};
 }
 
 }  // namespace agora

@@ -108,6 +108,7 @@ struct FrameworkInfo {
   std::vector<std::string> capabilities;
   std::string hostname;
   std::vector<AttributeConstraint> offerConstraints;
+  std::string webuiUrl;  // the framework's own HTTP API/UI; "" for none
   bool hasCapability(const std::string& name) const;
 };
 
@@ -126,6 +127,11 @@ struct Offer {
 
 // Task IDs, framework names and similar: 1-255 printable chars, no '/' or whitespace.
 Status validateId(const std::string& what, const std::string& id);
+// FrameworkInfo::webuiUrl: empty, or an absolute http:// or https:// URL
+// with a host, of at most kMaxWebuiUrlBytes, without control characters or
+// whitespace. kInvalidArgument saying what is wrong.
+constexpr size_t kMaxWebuiUrlBytes = 1024;
+Status validateWebuiUrl(const std::string& url);
 
 // Cap'n Proto conversions. Readers may throw kj::Exception on corrupt input:
 // call them inside catchDecode().

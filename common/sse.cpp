@@ -1,5 +1,7 @@
 #include "common/sse.hpp"
 
+#include <sstream>
+
 namespace agora::http {
 
 std::vector<SseParser::Message> SseParser::feed(std::string_view chunk) {
@@ -19,6 +21,10 @@ std::vector<SseParser::Message> SseParser::feed(std::string_view chunk) {
         text.remove_prefix(3);
         if (!text.empty() && text[0] == ' ') text.remove_prefix(1);
         message.id = text;
+      } else if (text.rfind("event:", 0) == 0) {
+        text.remove_prefix(6);
+        if (!text.empty() && text[0] == ' ') text.remove_prefix(1);
+        message.event = text;
       } else if (text.rfind("data:", 0) == 0) {
         text.remove_prefix(5);
         if (!text.empty() && text[0] == ' ') text.remove_prefix(1);
@@ -31,6 +37,15 @@ std::vector<SseParser::Message> SseParser::feed(std::string_view chunk) {
     start = end + 2;
   }
   pending_.erase(0, start);
+  return out;
+}
+
+std::set<std::string> parseEventTypes(const std::string& text) {
+  std::set<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.insert(item);
+  }
   return out;
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // Server-sent events (text/event-stream) as a client reads them: feed()
 // takes the body in whatever chunks it arrives and returns each complete
-// event's id and data (multi-line data joined with '\n'; comments and
+// event's id, type and data (multi-line data joined with '\n'; comments and
 // other fields dropped).
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,11 +16,16 @@ class SseParser {
   struct Message {
     std::string id;
     std::string data;
+    std::string event = {};  // its `event:` type; "" when it names none ("message")
   };
   std::vector<Message> feed(std::string_view chunk);
 
  private:
   std::string pending_;
 };
+
+// The names of an event stream's `?types=a,b` filter (empty names
+// dropped; none: every type).
+std::set<std::string> parseEventTypes(const std::string& text);
 
 }  // namespace agora::http

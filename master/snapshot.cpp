@@ -99,7 +99,8 @@ json frameworkJson(const Framework& framework, const Usage& usage) {
           {"registered_time", framework.registeredTime},
           {"used", toJson(usage.used)},
           {"offered", toJson(usage.offered)},
-          {"task_count", usage.tasks}};
+          {"task_count", usage.tasks},
+          {"webui_url", framework.info.webuiUrl}};
 }
 
 // Strings come from the network and may not be UTF-8: replace bad bytes

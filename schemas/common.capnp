@@ -236,6 +236,10 @@ struct FrameworkInfo {
   # Offers reach this framework only from agents whose attributes satisfy
   # every constraint (in each of its roles).
   offerConstraints @8 :List(AttributeConstraint);
+  # The framework's own HTTP API/UI: an absolute http:// or https:// URL of at
+  # most 1024 bytes, or empty for none (Mesos's webui_url). The master
+  # refuses a SUBSCRIBE with any other; a re-subscription may change it.
+  webuiUrl @9 :Text;
 }
 
 enum ConstraintPredicate {

@@ -28,7 +28,8 @@ json bodyJson(const FrameworkChanged& e) {
   json out = {{"id", e.frameworkId},
               {"name", e.name},
               {"roles", e.roles},
-              {"user", e.user}};
+              {"user", e.user},
+              {"webui_url", e.webuiUrl}};
   if (!e.reason.empty()) out["reason"] = e.reason;
   return out;
 }

@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 
+#include "common/sse.hpp"
 #include "common/transport.hpp"
 #include "master/events/event_json.hpp"
 
@@ -23,15 +24,6 @@ std::string sseFrame(const std::string& streamId, uint64_t id, const std::string
   frame += json;
   frame += "\n\n";
   return frame;
-}
-
-std::set<std::string> splitGroups(const std::string& text) {
-  std::set<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (!item.empty()) out.insert(item);
-  }
-  return out;
 }
 
 }  // namespace
@@ -84,7 +76,7 @@ Result<EventStream::Request> EventStream::parseRequest(const http::Request& http
     return makeError(ErrorCode::kInvalidArgument, "follow: '" + follow + "' is not true or false");
   }
   r.follow = follow == "true" || follow == "1";
-  r.groups = splitGroups(http.queryOr("types", ""));
+  r.groups = http::parseEventTypes(http.queryOr("types", ""));
   for (const auto& group : r.groups) {
     const auto& valid = groupNames();
     if (std::find(valid.begin(), valid.end(), group) == valid.end()) {

@@ -40,6 +40,7 @@ struct FrameworkChanged {
   std::vector<std::string> roles;
   std::string user;
   std::string reason;  // why it disconnected or was removed
+  std::string webuiUrl = {};  // FrameworkInfo::webuiUrl
 };
 
 // A task's status as the master applied it (from its agent, or made by the

@@ -92,6 +92,10 @@ void Frameworks::onSubscribe(const std::string& peer, const std::string& princip
     return refuse("invalid_framework", ": " + compiled.error().message,
                   "invalid FrameworkInfo: " + compiled.error().message);
   }
+  if (auto valid = validateWebuiUrl(info->webuiUrl); !valid) {
+    return refuse("invalid_framework", ": " + valid.error().message,
+                  "invalid FrameworkInfo: " + valid.error().message);
+  }
   if (!info->id.empty()) {
     if (removed_.count(info->id)) {
       return refuse("removed_framework", " re-subscribed removed framework " + info->id,
@@ -224,7 +228,8 @@ void Frameworks::publish(const Framework& framework, events::FrameworkChanged::K
                          const std::string& reason) {
   if (!ctx_.bus.active()) return;
   ctx_.bus.publish(events::FrameworkChanged{kind, framework.info.id, framework.info.name,
-                                            framework.info.roles, framework.info.user, reason});
+                                            framework.info.roles, framework.info.user, reason,
+                                            framework.info.webuiUrl});
 }
 
 void Frameworks::recoverFromAgent(const FrameworkInfo& info) {

@@ -42,10 +42,15 @@ TEST(ListCommandsTest, RendersTheApiShapes) {
             "a1  h         REGISTERED  cpus:4 mem:1024  cpus:0.5  -        http://h:5051\n");
 
   json frameworks = json::parse(R"({"frameworks":[{"id":"f1","name":"hello","user":"u",
-      "roles":["r1","r2"],"connected":true,"active":false,"used":{},"offered":{},"task_count":3}]})");
+      "roles":["r1","r2"],"connected":true,"active":false,"used":{},"offered":{},"task_count":3,
+      "webui_url":"https://hello.example:8443/ui"},
+      {"id":"f2","name":"bare","user":"u","roles":["*"],"connected":true,"active":true,
+      "used":{},"offered":{},"task_count":0,"webui_url":""}]})");
   EXPECT_EQ(frameworksTable(frameworks).render(),
-            "ID  NAME   USER  ROLES  CONNECTED  ACTIVE  TASKS  USED  OFFERED\n"
-            "f1  hello  u     r1,r2  yes        no      3      -     -\n");
+            "ID  NAME   USER  ROLES  CONNECTED  ACTIVE  TASKS  USED  OFFERED  URL\n"
+            "f1  hello  u     r1,r2  yes        no      3      -     -        "
+            "https://hello.example:8443/ui\n"
+            "f2  bare   u     *      yes        yes     0      -     -\n");
 
   json tasks = json::parse(R"({"tasks":[{"id":"t1","name":"n","framework_id":"f1","agent_id":"a1",
       "state":"TASK_FAILED","exit_code":3,"message":"Command exited with status 3",

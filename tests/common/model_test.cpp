@@ -1,4 +1,5 @@
-// ContainerInfo in the model: wire and JSON forms, and what is rejected.
+// ContainerInfo and FrameworkInfo in the model: wire and JSON forms, and what
+// is rejected.
 
 #include <gtest/gtest.h>
 
@@ -130,6 +131,58 @@ TEST(ContainerInfoTest, RejectsUnknownCapabilitiesFromTheWireNamingTheTask) {
   bad = roundTrip(task);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("privileged"), std::string::npos) << bad.error().message;
+}
+
+TEST(FrameworkInfoTest, WebuiUrlSurvivesTheWireAndRendersAsJson) {
+  FrameworkInfo info;
+  info.id = "M-0001";
+  info.name = "web";
+  info.webuiUrl = "https://web.example:8443/ui?x=1";
+  capnp::MallocMessageBuilder message;
+  toCapnp(info, message.initRoot<schema::FrameworkInfo>());
+  auto decoded = fromCapnp(message.getRoot<schema::FrameworkInfo>().asReader());
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->webuiUrl, "https://web.example:8443/ui?x=1");
+  EXPECT_EQ(toJson(info)["webui_url"], "https://web.example:8443/ui?x=1");
+  // As an older sender leaves it: none.
+  capnp::MallocMessageBuilder old;
+  old.initRoot<schema::FrameworkInfo>().setName("old");
+  auto none = fromCapnp(old.getRoot<schema::FrameworkInfo>().asReader());
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->webuiUrl, "");
+}
+
+TEST(FrameworkInfoTest, ValidatesTheWebuiUrl) {
+  std::vector<std::string> good = {"",
+                                   "http://10.0.0.7:5060",
+                                   "https://web.example/ui/#/apps?x=%20y",
+                                   "HTTPS://Web:1/",
+                                   "http://[::1]:8080/api",
+                                   "http://h/" + std::string(1024 - 9, 'a')};
+  for (const std::string& url : good) {
+    EXPECT_TRUE(validateWebuiUrl(url)) << url;
+  }
+  auto message = [](const std::string& url) {
+    Status s = validateWebuiUrl(url);
+    EXPECT_FALSE(s) << url;
+    EXPECT_TRUE(s || s.error().code == ErrorCode::kInvalidArgument);
+    return s ? std::string() : s.error().message;
+  };
+  EXPECT_EQ(message("ftp://x/"), "webui_url 'ftp://x/' is not an absolute http:// or https:// URL");
+  EXPECT_EQ(message("web.example:8080"),
+            "webui_url 'web.example:8080' is not an absolute http:// or https:// URL");
+  EXPECT_EQ(message("/ui"), "webui_url '/ui' is not an absolute http:// or https:// URL");
+  EXPECT_EQ(message("javascript:alert(1)"),
+            "webui_url 'javascript:alert(1)' is not an absolute http:// or https:// URL");
+  EXPECT_EQ(message("http://"), "webui_url 'http://' names no host");
+  EXPECT_EQ(message("https:///path"), "webui_url 'https:///path' names no host");
+  EXPECT_EQ(message("http://h/a b"), "webui_url has a control character or whitespace at byte 10");
+  EXPECT_EQ(message("http://h/\n"), "webui_url has a control character or whitespace at byte 9");
+  EXPECT_EQ(message(std::string("http://h/\0x", 11)),
+            "webui_url has a control character or whitespace at byte 9");
+  EXPECT_EQ(message("http://h/\x7f"), "webui_url has a control character or whitespace at byte 9");
+  EXPECT_EQ(message("http://h/" + std::string(1024 - 8, 'a')),
+            "webui_url has 1025 bytes; at most 1024 are allowed");
 }
 
 }  // namespace

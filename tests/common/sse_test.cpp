@@ -32,5 +32,14 @@ TEST(SseParserTest, EventsSplitAnywhereComeOutWholeAndCommentsAreDropped) {
   EXPECT_EQ(rest[0].data, "{\"b\":2}");
 }
 
+TEST(SseParserTest, KeepsTheEventType) {
+  SseParser parser;
+  auto got = parser.feed("event: app_changed\nid: 7\ndata: {}\n\nid: 8\ndata: x\n\n");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].event, "app_changed");
+  EXPECT_EQ(got[0].id, "7");
+  EXPECT_EQ(got[1].event, "");
+}
+
 }  // namespace
 }  // namespace agora::http

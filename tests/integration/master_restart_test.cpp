@@ -23,6 +23,15 @@ double wallNow() {
       .count();
 }
 
+// Runs `agora --master M ARGS...`; returns the exit code.
+int agoraCli(Cluster& cluster, std::vector<std::string> args, std::string* out,
+             std::string* err = nullptr) {
+  std::vector<std::string> argv = {binPath("agora"), "--master", cluster.masterHttp()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string ignored;
+  return cluster.runCommand(argv, out, err != nullptr ? err : &ignored);
+}
+
 class MasterRestartTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -58,7 +67,8 @@ class MasterRestartTest : public ::testing::Test {
     return "";
   }
   std::unique_ptr<sdk::SchedulerDriver> startFramework(RecordingScheduler& scheduler,
-                                                       double failoverTimeoutSec) {
+                                                       double failoverTimeoutSec,
+                                                       const std::string& webuiUrl = "") {
     auto launched = std::make_shared<std::atomic<bool>>(false);
     scheduler.setOfferPolicy([launched](sdk::SchedulerDriver& driver, const Offer& offer) {
       if (!launched->exchange(true)) {
@@ -71,6 +81,7 @@ class MasterRestartTest : public ::testing::Test {
     options.framework.name = "restart-test";
     options.framework.roles = {"*"};
     options.framework.failoverTimeoutSec = failoverTimeoutSec;
+    options.framework.webuiUrl = webuiUrl;
     options.masterEndpoint = cluster_.masterEndpoint();
   options.curve = cluster_.schedulerKeys();
     options.curve = cluster_.schedulerKeys();
@@ -106,8 +117,10 @@ class MasterRestartTest : public ::testing::Test {
 
 TEST_F(MasterRestartTest, TaskKeepsRunningAcrossAMasterSigkillAndCanBeKilledAfterwards) {
   RecordingScheduler scheduler;
-  auto driver = startFramework(scheduler, 60);
+  const std::string webuiUrl = "http://127.0.0.1:5060/ui";
+  auto driver = startFramework(scheduler, 60, webuiUrl);
   std::string frameworkId = scheduler.frameworkId();
+  EXPECT_EQ(framework(frameworkId).value("webui_url", ""), webuiUrl);
 
   killMaster();
   cluster_.startMaster();
@@ -125,6 +138,12 @@ TEST_F(MasterRestartTest, TaskKeepsRunningAcrossAMasterSigkillAndCanBeKilledAfte
   }));
   EXPECT_EQ(scheduler.frameworkId(), frameworkId);
   EXPECT_EQ(agentTaskState("sleeper"), "TASK_RUNNING");
+  // Its advertised API came back from the registry; `agora frameworks` lists it.
+  EXPECT_EQ(framework(frameworkId).value("webui_url", ""), webuiUrl);
+  std::string out;
+  ASSERT_EQ(agoraCli(cluster_, {"frameworks"}, &out), 0);
+  EXPECT_NE(out.find("URL"), std::string::npos) << out;
+  EXPECT_NE(out.find(webuiUrl), std::string::npos) << out;
 
   driver->kill("sleeper", agentId_);
   EXPECT_TRUE(scheduler.waitForState("sleeper", TaskState::KILLED));
@@ -260,16 +279,6 @@ TEST_F(MasterRestartTest, CorruptRegistryStopsTheMasterUnlessAFreshStartIsForced
     auto agent = onlyAgent();
     return agent.is_object() && agent.value("id", "") == agentId_;
   }));
-}
-
-
-// Runs `agora --master M ARGS...`; returns the exit code.
-int agoraCli(Cluster& cluster, std::vector<std::string> args, std::string* out,
-             std::string* err = nullptr) {
-  std::vector<std::string> argv = {binPath("agora"), "--master", cluster.masterHttp()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::string ignored;
-  return cluster.runCommand(argv, out, err != nullptr ? err : &ignored);
 }
 
 TEST_F(MasterRestartTest, CompletedTasksWithExitCodesAndHistoriesSurviveAMasterAndAgentSigkill) {

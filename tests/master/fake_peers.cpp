@@ -185,6 +185,7 @@ void FakeScheduler::subscribe(const std::string& name, const std::string& id,
   info.failoverTimeoutSec = failoverTimeoutSec;
   info.roles = roles;
   info.offerConstraints = offerConstraints;
+  info.webuiUrl = webuiUrl;
   if (partitionAware) info.capabilities.push_back("PARTITION_AWARE");
   client_->send(kSchedulerProtocol, callFrame([&](schema::Call::Builder call) {
                   call.setFrameworkId(id);

@@ -99,6 +99,7 @@ class FakeScheduler {
   std::vector<std::string> roles;
   std::string user = "tester";  // FrameworkInfo.user
   std::vector<AttributeConstraint> offerConstraints;  // sent by subscribe()
+  std::string webuiUrl;                               // sent by subscribe()
   // Answer each master heartbeat with a heartbeat call (a live scheduler).
   bool autoHeartbeat = true;
 

@@ -539,5 +539,22 @@ TEST_F(MasterRecoveryTest, AFrameworkStaysBoundToItsPrincipalAcrossARestart) {
   EXPECT_EQ(master_->state().frameworks.at(id).principal, "framework:billing");
 }
 
+TEST_F(MasterRecoveryTest, AFrameworksWebuiUrlSurvivesARestart) {
+  auto s = std::make_unique<FakeScheduler>(network_, "sched-1");
+  s->webuiUrl = "https://web.example:8443/ui";
+  s->subscribe("web", "", 3600);
+  settle();
+  const std::string id = s->frameworkId;
+  ASSERT_FALSE(id.empty());
+  s.reset();
+  restart();
+  ASSERT_NE(master_->state().frameworks.count(id), 0u);
+  EXPECT_EQ(master_->state().frameworks.at(id).info.webuiUrl, "https://web.example:8443/ui");
+  advance(0.1);
+  auto frameworks = nlohmann::json::parse(master_->snapshot()->frameworksBody)["frameworks"];
+  ASSERT_EQ(frameworks.size(), 1u);
+  EXPECT_EQ(frameworks[0]["webui_url"], "https://web.example:8443/ui");
+}
+
 }  // namespace
 }  // namespace agora::master::testing

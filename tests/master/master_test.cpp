@@ -28,6 +28,49 @@ TEST_F(MasterTest, RetriedFirstSubscribeFromTheSamePeerKeepsOneFramework) {
   EXPECT_EQ(master_->state().frameworks.size(), 1u);
 }
 
+TEST_F(MasterTest, SubscribeRefusesABadWebuiUrlAndListsAGoodOne) {
+  FakeScheduler bad(network_, "sched-bad");
+  bad.webuiUrl = "ftp://web.example/ui";
+  bad.subscribe("bad");
+  settle();
+  EXPECT_TRUE(bad.frameworkId.empty());
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0],
+            "invalid FrameworkInfo: webui_url 'ftp://web.example/ui' is not an absolute http:// "
+            "or https:// URL");
+  EXPECT_EQ(rejected("invalid_framework"), 1u);
+  EXPECT_TRUE(master_->state().frameworks.empty());
+
+  auto s = std::make_unique<FakeScheduler>(network_, "sched-1");
+  s->webuiUrl = "http://10.0.0.7:5060";
+  s->subscribe("web");
+  settle();
+  ASSERT_FALSE(s->frameworkId.empty());
+  EXPECT_EQ(master_->state().frameworks.at(s->frameworkId).info.webuiUrl, "http://10.0.0.7:5060");
+  advance(0.1);
+  auto frameworks = nlohmann::json::parse(master_->snapshot()->frameworksBody)["frameworks"];
+  ASSERT_EQ(frameworks.size(), 1u);
+  EXPECT_EQ(frameworks[0]["webui_url"], "http://10.0.0.7:5060");
+  auto state = nlohmann::json::parse(master_->snapshot()->stateBody());
+  EXPECT_EQ(state["frameworks"][0]["webui_url"], "http://10.0.0.7:5060");
+
+  // A failover may move it; one that is not valid is refused and changes nothing.
+  FakeScheduler moved(network_, "sched-2");
+  moved.webuiUrl = "http://10.0.0.7:5060/a b";
+  moved.subscribe("web", s->frameworkId);
+  settle();
+  EXPECT_TRUE(moved.frameworkId.empty());
+  EXPECT_EQ(rejected("invalid_framework"), 2u);
+  moved.webuiUrl = "https://10.0.0.8:5443";
+  moved.subscribe("web", s->frameworkId);
+  settle();
+  EXPECT_EQ(moved.frameworkId, s->frameworkId);
+  advance(0.1);
+  frameworks = nlohmann::json::parse(master_->snapshot()->frameworksBody)["frameworks"];
+  ASSERT_EQ(frameworks.size(), 1u);
+  EXPECT_EQ(frameworks[0]["webui_url"], "https://10.0.0.8:5443");
+}
+
 TEST_F(MasterTest, OffersAgentResourcesToSubscribedFramework) {
   auto s = scheduler("sched-1");
   EXPECT_EQ(s->frameworkId, "M-0001");

@@ -33,6 +33,21 @@ TEST(MessagesTest, AcceptRoundTripsWithTasksAndFilters) {
   EXPECT_EQ(got.command.environment, task.command.environment);
 }
 
+TEST(MessagesTest, SubscribeCarriesTheFrameworksWebuiUrl) {
+  FrameworkInfo info;
+  info.name = "web";
+  info.roles = {"eng"};
+  info.failoverTimeoutSec = 60;
+  info.webuiUrl = "https://web.example:8443/ui";
+  auto decoded = decodeCall(encodeCall(Call{"", call::Subscribe{info}}));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  auto* subscribe = std::get_if<call::Subscribe>(&decoded->body);
+  ASSERT_NE(subscribe, nullptr);
+  EXPECT_EQ(subscribe->framework.webuiUrl, "https://web.example:8443/ui");
+  EXPECT_EQ(subscribe->framework.name, "web");
+  EXPECT_DOUBLE_EQ(subscribe->framework.failoverTimeoutSec, 60);
+}
+
 TEST(MessagesTest, EventsRoundTrip) {
   TaskStatus status;
   status.taskId = "t1";
