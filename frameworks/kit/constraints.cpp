@@ -116,6 +116,18 @@ Result<Constraint> parseConstraint(const std::vector<std::string>& parts) {
   return c;
 }
 
+Result<Constraint> parseConstraintText(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t first = text.find(':');
+  parts.push_back(text.substr(0, first));
+  if (first != std::string::npos) {
+    size_t second = text.find(':', first + 1);
+    parts.push_back(text.substr(first + 1, second == std::string::npos ? second : second - first - 1));
+    if (second != std::string::npos) parts.push_back(text.substr(second + 1));
+  }
+  return parseConstraint(parts);
+}
+
 Status allows(const Constraint& c, const Placement& candidate,
               const std::vector<Placement>& placed) {
   std::optional<std::string> value = fieldOf(candidate, c.field);

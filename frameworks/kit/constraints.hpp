@@ -43,6 +43,9 @@ struct Constraint {
 // ["hostname", "UNIQUE"], ["rack", "GROUP_BY", "3"], ... (operator in any
 // case). kInvalidArgument naming the part that is wrong.
 Result<Constraint> parseConstraint(const std::vector<std::string>& parts);
+// The same from "FIELD:OPERATOR[:VALUE]" (a flag's form; the value is the
+// rest of the text, so a LIKE pattern may hold ':').
+Result<Constraint> parseConstraintText(const std::string& text);
 
 // Where a task runs, as constraints see it.
 struct Placement {

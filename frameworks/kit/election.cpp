@@ -24,12 +24,17 @@ Result<std::unique_ptr<Election>> Election::create(EventLoop& loop, Options opti
   election->contender_ = std::make_unique<zk::LeaderContender>(*election->session_, url->path,
                                                                zk::encodeMasterInfo(self));
   election->detector_ = std::make_unique<zk::LeaderDetector>(*election->session_, url->path);
+  election->path_ = url->path;
   return election;
 }
 
 void Election::start(std::function<void()> onElected,
-                     std::function<void(const std::string&)> onLost) {
-  detector_->start([](const std::optional<zk::MasterInfo>&) {});
+                     std::function<void(const std::string&)> onLost,
+                     std::function<void(const std::optional<std::string>&)> onLeader) {
+  detector_->start([onLeader = std::move(onLeader)](const std::optional<zk::MasterInfo>& leader) {
+    if (!onLeader) return;
+    onLeader(leader ? std::optional<std::string>(leader->httpAddress) : std::nullopt);
+  });
   contender_->start(std::move(onElected), std::move(onLost));
 }
 
@@ -43,6 +48,11 @@ std::optional<std::string> Election::leaderId() const {
   const auto& leader = detector_->leader();
   if (!leader) return std::nullopt;
   return leader->id;
+}
+
+std::string Election::nodePath() const {
+  const std::string& node = contender_->node();
+  return node.empty() ? std::string() : path_ + "/" + node;
 }
 
 }  // namespace agora::kit

@@ -36,11 +36,17 @@ class Election {
 
   // onElected: start acting. onLost: stop acting now (this instance enters
   // the election again by being created anew; a lost leader should exit).
-  void start(std::function<void()> onElected, std::function<void(const std::string&)> onLost);
+  // onLeader (optional): the leading instance's HTTP address whenever it
+  // changes (nullopt while none is known).
+  void start(std::function<void()> onElected, std::function<void(const std::string&)> onLost,
+             std::function<void(const std::optional<std::string>&)> onLeader = nullptr);
   bool leading() const { return contender_->elected(); }
   // The leading instance's HTTP address, nullopt while none is known.
   std::optional<std::string> leaderHttp() const;
   std::optional<std::string> leaderId() const;
+  // The absolute path of this instance's candidate node (ephemeral: gone with
+  // its session), empty while it has none. A leader fences its ZkStore on it.
+  std::string nodePath() const;
 
  private:
   Election() = default;
@@ -49,6 +55,7 @@ class Election {
   std::unique_ptr<zk::ZkSession> session_;
   std::unique_ptr<zk::LeaderContender> contender_;
   std::unique_ptr<zk::LeaderDetector> detector_;
+  std::string path_;  // the election's node
 };
 
 }  // namespace agora::kit

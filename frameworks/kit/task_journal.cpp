@@ -17,6 +17,13 @@ std::string TaskJournal::encode(const TaskEntry& entry) {
                         {"state", static_cast<uint16_t>(entry.state)},
                         {"state_name", taskStateName(entry.state)},
                         {"reason", static_cast<uint16_t>(entry.reason)}};
+  if (!entry.group.empty()) out["group"] = entry.group;
+  if (!entry.placement.hostname.empty()) out["hostname"] = entry.placement.hostname;
+  if (!entry.placement.attributes.empty()) {
+    nlohmann::json attributes = nlohmann::json::object();
+    for (const auto& [key, value] : entry.placement.attributes) attributes[key] = value;
+    out["attributes"] = attributes;
+  }
   if (entry.exitCode) out["exit_code"] = *entry.exitCode;
   return out.dump();
 }
@@ -38,6 +45,13 @@ Result<TaskEntry> TaskJournal::decode(const Record& record) {
     entry.state = static_cast<TaskState>(state);
     entry.reason = static_cast<TaskReason>(in.at("reason").get<uint16_t>());
     if (in.contains("exit_code")) entry.exitCode = in["exit_code"].get<int>();
+    entry.group = in.value("group", "");
+    entry.placement.hostname = in.value("hostname", "");
+    if (auto attributes = in.find("attributes"); attributes != in.end()) {
+      for (const auto& [key, value] : attributes->items()) {
+        entry.placement.attributes.emplace_back(key, value.get<std::string>());
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     return bad(e.what());
   }
@@ -62,7 +76,11 @@ Status TaskJournal::intend(const std::vector<TaskEntry>& launching) {
   std::vector<Write> writes;
   for (const TaskEntry& given : launching) {
     if (given.taskId.empty()) return makeError(ErrorCode::kInvalidArgument, "empty task ID");
-    TaskEntry entry = TaskEntry::launching(given.taskId, given.agentId, given.data);
+    TaskEntry entry = given;
+    entry.confirmed = false;
+    entry.state = TaskState::STAGING;
+    entry.reason = TaskReason::NONE;
+    entry.exitCode.reset();
     writes.push_back(Write::put(kPrefix + entry.taskId, encode(entry), 0));
     intents.push_back(std::move(entry));
   }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/model.hpp"
+#include "frameworks/kit/constraints.hpp"
 #include "frameworks/kit/store.hpp"
 
 namespace agora::kit {
@@ -30,6 +31,10 @@ struct TaskEntry {
   // The framework's own, kept with the task (e.g. the app and version it
   // belongs to); opaque here.
   std::string data;
+  // The placement group it was launched for and where it went (hostname,
+  // attributes), so constraints keep counting it after a restart.
+  std::string group;
+  Placement placement;
   // False until a status update confirmed the launch reached the cluster.
   bool confirmed = false;
   TaskState state = TaskState::STAGING;
@@ -54,7 +59,8 @@ class TaskJournal {
   // kProtocol naming the record for one that does not parse.
   static Result<TaskJournal> load(Store& store);
 
-  // Writes the tasks as intents (unconfirmed, STAGING), all or none; launch
+  // Writes the tasks as intents (unconfirmed, STAGING, whatever state they
+  // are given in), all or none; launch
   // them only once this returned OK. kFailedPrecondition when one of the IDs
   // is known already (a task ID is never reused).
   Status intend(const std::vector<TaskEntry>& launching);

@@ -247,6 +247,12 @@ void FakeMaster::onCall(const std::string& peer, std::string_view payload) {
 
 void FakeMaster::handleSubscribe(const std::string& peer, const call::Subscribe& subscribe) {
   FrameworkInfo info = subscribe.framework;
+  if (Status valid = validateWebuiUrl(info.webuiUrl); !valid) {
+    Framework stranger;
+    stranger.peer = peer;
+    sendEvent(stranger, event::Error{"invalid FrameworkInfo: " + valid.error().message});
+    return;
+  }
   if (!info.id.empty()) {
     auto it = frameworks_.find(info.id);
     if (it == frameworks_.end() || it->second.removed) {
@@ -258,6 +264,8 @@ void FakeMaster::handleSubscribe(const std::string& peer, const call::Subscribe&
     it->second.info = info;  // failover: the new connection replaces the old one
     it->second.peer = peer;
     it->second.connected = true;
+    // Offers made to the old connection are void (their resources offered again).
+    std::erase_if(offers_, [&](const auto& entry) { return entry.second.frameworkId == info.id; });
   } else {
     Framework* existing = frameworkOfPeer(peer);
     if (existing != nullptr) {
@@ -342,7 +350,8 @@ void FakeMaster::autoRun(const std::string& taskId) {
   sendUpdate(taskId, TaskState::RUNNING);
   switch (options_.autoRun) {
     case FakeMasterOptions::AutoRun::kFinish:
-      sendUpdate(taskId, TaskState::FINISHED, TaskReason::NONE, "", 0);
+      sendUpdate(taskId, TaskState::FINISHED, TaskReason::COMMAND_EXITED,
+                 "Command exited with status 0", 0);
       break;
     case FakeMasterOptions::AutoRun::kFail:
       sendUpdate(taskId, TaskState::FAILED, TaskReason::COMMAND_EXITED,
@@ -375,8 +384,9 @@ void FakeMaster::handleKill(Framework& fw, const TaskRef& ref) {
     return;
   }
   if (options_.autoKill && !isTerminal(t->state)) {
-    sendUpdate(ref.taskId, TaskState::KILLED, TaskReason::KILLED_BY_USER,
-               "killed by the framework");
+    // As the real executor says it: the command ended by the kill's SIGTERM.
+    sendUpdate(ref.taskId, TaskState::KILLED, TaskReason::COMMAND_EXITED,
+               "Task killed: Command terminated by signal 15 (Terminated)", 143);
   }
 }
 

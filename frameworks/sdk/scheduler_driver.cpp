@@ -9,27 +9,39 @@ namespace agora::sdk {
 Result<std::unique_ptr<SchedulerDriver>> SchedulerDriver::create(Scheduler& scheduler,
                                                                  DriverOptions options) {
   auto loop = std::make_unique<EventLoop>(RealClock::instance());
-  auto client = zk::MasterConnection::create(*loop, options.masterEndpoint,
-                                             randomIdentity("sched"), seconds(10), options.curve);
-  if (!client) return makeError(client.error().withContext("cannot start the scheduler driver"));
   std::unique_ptr<SchedulerDriver> driver(
       new SchedulerDriver(scheduler, std::move(options), std::move(loop)));
+  if (Status connected = driver->connect(); !connected) return makeError(connected.error());
+  return driver;
+}
+
+Result<std::unique_ptr<SchedulerDriver>> SchedulerDriver::create(Scheduler& scheduler,
+                                                                 DriverOptions options,
+                                                                 EventLoop& loop) {
+  std::unique_ptr<SchedulerDriver> driver(
+      new SchedulerDriver(scheduler, std::move(options), loop, nullptr));
+  if (Status connected = driver->connect(); !connected) return makeError(connected.error());
+  return driver;
+}
+
+Status SchedulerDriver::connect() {
+  auto client = zk::MasterConnection::create(loop_, options_.masterEndpoint,
+                                             randomIdentity("sched"), seconds(10), options_.curve);
+  if (!client) return makeError(client.error().withContext("cannot start the scheduler driver"));
   // Called on the driver's loop, so it may act at once.
-  (*client)->setLeaderHandler([d = driver.get()](const zk::MasterInfo& leader) {
-    d->resubscribe("new leading master " + leader.id);
+  (*client)->setLeaderHandler([this](const zk::MasterInfo& leader) {
+    resubscribe("new leading master " + leader.id);
   });
   // A new connection may reach a restarted master that has not seen this
   // scheduler's connection: re-subscribe now rather than after missed heartbeats.
-  (*client)->setConnectedHandler([d = driver.get()] {
-    if (d->state_ == State::kSubscribed) d->resubscribe("connected to the master again");
+  (*client)->setConnectedHandler([this] {
+    if (state_ == State::kSubscribed) resubscribe("connected to the master again");
   });
-  driver->connection_ = client->get();
-  driver->transport_ = std::move(*client);
-  driver->transport_->setHandler(
-      [d = driver.get()](std::string_view protocol, std::string_view payload) {
-        d->onMessage(protocol, payload);
-      });
-  return driver;
+  connection_ = client->get();
+  transport_ = std::move(*client);
+  transport_->setHandler(
+      [this](std::string_view protocol, std::string_view payload) { onMessage(protocol, payload); });
+  return {};
 }
 
 SchedulerDriver::SchedulerDriver(Scheduler& scheduler, DriverOptions options,
@@ -49,6 +61,7 @@ SchedulerDriver::SchedulerDriver(Scheduler& scheduler, DriverOptions options, Ev
       transport_(std::move(transport)),
       framework_(options_.framework),
       heartbeatIntervalSec_(options_.defaultHeartbeatIntervalSec) {
+  if (!transport_) return;  // create() on a caller's loop connects next
   transport_->setHandler([this](std::string_view protocol, std::string_view payload) {
     onMessage(protocol, payload);
   });

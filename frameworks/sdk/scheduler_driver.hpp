@@ -68,6 +68,12 @@ class SchedulerDriver {
   // REQUIRES: scheduler outlives the driver.
   static Result<std::unique_ptr<SchedulerDriver>> create(Scheduler& scheduler,
                                                          DriverOptions options);
+  // The same connection on a loop the caller owns and runs (a framework with
+  // more on its loop than the driver: a store, an election, an HTTP API);
+  // join()/run() are not available. Call it on the loop thread once the loop
+  // runs, or before. REQUIRES: scheduler and loop outlive the driver.
+  static Result<std::unique_ptr<SchedulerDriver>> create(Scheduler& scheduler,
+                                                         DriverOptions options, EventLoop& loop);
 
   // Runs on `loop`, which the caller drives; join()/run() are not available.
   // REQUIRES: scheduler and loop outlive the driver; transport is bound to loop.
@@ -128,6 +134,8 @@ class SchedulerDriver {
                   std::unique_ptr<EventLoop> ownedLoop);
   // Runs fn on the loop thread: now when already there, else posted.
   void onLoop(std::function<void()> fn);
+  // Connects the production transport (options_.masterEndpoint) on loop_.
+  Status connect();
   // Sends a call if subscribed (or if it is a SUBSCRIBE); logs a drop otherwise.
   void send(Call::Body body);
 

@@ -3,7 +3,10 @@
 #include <glog/logging.h>
 #include <unistd.h>
 
+#include <map>
 #include <set>
+
+#include "frameworks/kit/placement.hpp"
 
 namespace agora::chaos {
 
@@ -158,32 +161,27 @@ std::vector<std::string> ChaosScheduler::wanted(int room) {
 void ChaosScheduler::offers(sdk::SchedulerDriver& driver, const std::vector<Offer>& offers) {
   static const Resources kPerTask = *Resources::parse(kTaskResources);
   std::vector<std::string> ids = wanted(options_.slots);
+  kit::TaskGroup group{"chaos", static_cast<int>(ids.size()), kPerTask, {}, {}, {}};
+  kit::PlacementRound round = kit::place(offers, {group}, kit::Strategy::kBinPack);
+  std::map<std::string, std::vector<TaskInfo>> launches;  // by offer
   size_t next = 0;
-  for (const Offer& offer : offers) {
-    std::vector<TaskInfo> launch;
-    Resources left = offer.resources;
-    while (next < ids.size() && left.contains(kPerTask)) {
-      TaskInfo task;
-      task.taskId = ids[next++];
-      task.name = task.taskId;
-      task.resources = kPerTask;
-      task.command.value = options_.mode == Mode::kBatcher ? kShortCommand : kLongCommand;
-      task.killGracePeriodSec = 0.5;
-      left -= kPerTask;
-      record("launch", {task.taskId, offer.agentId});
-      TaskRecord& record = tasks_[task.taskId];
-      record.agentId = offer.agentId;
-      auto [slot, generation] = parseLongTaskId(task.taskId);
-      if (slot >= 0) generation_[slot] = generation;
-      if (task.taskId.rfind(taskPrefix(), 0) == 0) ++nextNumber_;
-      launch.push_back(std::move(task));
-    }
-    if (launch.empty()) {
-      driver.decline({offer.id}, kRefuseSeconds);
-    } else {
-      driver.launch(offer.id, std::move(launch), kRefuseSeconds);
-    }
+  for (const kit::PlannedTask& planned : round.launches) {
+    TaskInfo task;
+    task.taskId = ids[next++];
+    task.name = task.taskId;
+    task.resources = planned.resources;
+    task.command.value = options_.mode == Mode::kBatcher ? kShortCommand : kLongCommand;
+    task.killGracePeriodSec = 0.5;
+    record("launch", {task.taskId, planned.agentId});
+    TaskRecord& record = tasks_[task.taskId];
+    record.agentId = planned.agentId;
+    auto [slot, generation] = parseLongTaskId(task.taskId);
+    if (slot >= 0) generation_[slot] = generation;
+    if (task.taskId.rfind(taskPrefix(), 0) == 0) ++nextNumber_;
+    launches[planned.offerId].push_back(std::move(task));
   }
+  for (auto& [offerId, tasks] : launches) driver.launch(offerId, std::move(tasks), kRefuseSeconds);
+  if (!round.unusedOffers.empty()) driver.decline(round.unusedOffers, kRefuseSeconds);
 }
 
 void ChaosScheduler::update(sdk::SchedulerDriver& driver, const TaskStatus& status) {

@@ -155,14 +155,15 @@ TEST_F(CliRunTest, HelloTakesEitherAddressOfTheMaster) {
   cluster_.startAgent();
   std::string out, err;
   // The HTTP address: the scheduler endpoint is found through /api/v1/master.
+  std::string state = cluster_.root() + "/hello";
   EXPECT_EQ(cluster_.runCommand({binPath("agora-hello"), "--master", cluster_.masterHttp(),
-                                 "--tasks", "1"},
+                                 "--tasks", "1", "--work-dir", state},
                                 &out, &err),
             0)
       << err;
   EXPECT_NE(out.find("1 finished, 0 failed"), std::string::npos) << out;
   EXPECT_EQ(cluster_.runCommand({binPath("agora-hello"), "--master", cluster_.masterEndpoint(),
-                                 "--tasks", "1"},
+                                 "--tasks", "1", "--work-dir", state},
                                 &out, &err),
             0)
       << err;
@@ -172,7 +173,9 @@ TEST_F(CliRunTest, HelloFailsAtOnceWhenNothingListens) {
   std::string nowhere = "127.0.0.1:" + std::to_string(freePort());
   std::string out, err;
   auto start = steady_clock::now();
-  int code = cluster_.runCommand({binPath("agora-hello"), "--master", nowhere}, &out, &err,
+  int code = cluster_.runCommand({binPath("agora-hello"), "--master", nowhere, "--work-dir",
+                                  cluster_.root() + "/hello"},
+                                 &out, &err,
                                  std::chrono::seconds(20));
   EXPECT_LT(secondsSince(start), 3.0);
   EXPECT_EQ(code, 1);

@@ -55,6 +55,29 @@ TEST_F(FakeMasterTest, OffersOnlyFreeResourcesAndRefusesTheUnusedRest) {
   EXPECT_EQ(scheduler.offersSeen[1].resources.toString(), "cpus:4;mem:1000");
 }
 
+TEST_F(FakeMasterTest, RefusesAWebuiUrlTheMasterWouldRefuse) {
+  RecordingScheduler refused;
+  DriverOptions options;
+  options.framework.name = "bad";
+  options.framework.webuiUrl = "javascript:alert(1)";
+  SchedulerDriver bad(refused, options, loop_, network_.connect(master_.endpoint(), "sched-bad"));
+  bad.start();
+  loop_.runUntilIdle();
+  EXPECT_TRUE(master_.frameworks().empty());
+  ASSERT_FALSE(refused.errors.empty());
+  EXPECT_EQ(refused.errors[0].rfind("invalid FrameworkInfo: webui_url", 0), 0u)
+      << refused.errors[0];
+
+  RecordingScheduler accepted;
+  options.framework.name = "good";
+  options.framework.webuiUrl = "https://good.example:8443";
+  SchedulerDriver good(accepted, options, loop_, network_.connect(master_.endpoint(), "sched-ok"));
+  good.start();
+  loop_.runUntilIdle();
+  ASSERT_EQ(master_.frameworks().size(), 1u);
+  EXPECT_EQ(master_.frameworks().begin()->second.info.webuiUrl, "https://good.example:8443");
+}
+
 TEST_F(FakeMasterTest, RejectsInvalidTasksWithTaskError) {
   RecordingScheduler scheduler;
   scheduler.onOffers = [](SchedulerDriver& driver, const std::vector<Offer>& offers) {

@@ -112,8 +112,11 @@ class Cluster {
                  std::chrono::milliseconds timeout = std::chrono::seconds(60),
                  const std::vector<std::string>& env = {});
 
- private:
+  // Starts a process in the background (stdout/stderr in root()/NAME.out
+  // and NAME.err; it dies with the test).
   std::unique_ptr<Child> startProcess(const std::string& name, std::vector<std::string> argv);
+
+ private:
 
   std::string root_;
   LocalCredentials credentials_;

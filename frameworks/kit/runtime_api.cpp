@@ -1,0 +1,116 @@
+// The runtime's part of a framework's HTTP API: the framework itself, its
+// tasks as the journal knows them, and why waiting groups wait; a `task`
+// event on the API's event stream at every change.
+
+#include <future>
+
+#include "frameworks/kit/runtime.hpp"
+
+namespace agora::kit {
+
+namespace {
+
+const char* phaseName(Runtime::Phase phase) {
+  switch (phase) {
+    case Runtime::Phase::kStarting: return "starting";
+    case Runtime::Phase::kStandby: return "standby";
+    case Runtime::Phase::kSubscribing: return "subscribing";
+    case Runtime::Phase::kReconciling: return "reconciling";
+    case Runtime::Phase::kActive: return "active";
+    case Runtime::Phase::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+nlohmann::json entryJson(const TaskEntry& entry) {
+  nlohmann::json out = {{"id", entry.taskId},
+                        {"group", entry.group},
+                        {"agent_id", entry.agentId},
+                        {"hostname", entry.placement.hostname},
+                        {"state", taskStateName(entry.state)},
+                        {"reason", taskReasonName(entry.reason)},
+                        {"confirmed", entry.confirmed}};
+  if (entry.exitCode) out["exit_code"] = *entry.exitCode;
+  return out;
+}
+
+}  // namespace
+
+Status Runtime::setUpApi() {
+  if (options_.http.empty()) return {};
+  ApiServer::Options api;
+  api.listen = options_.http;
+  api.name = options_.driver.framework.name;
+  api.security = options_.httpSecurity;
+  api.events.loop = loop_;
+  auto server = ApiServer::create(std::move(api));
+  if (!server) return makeError(server.error());
+  api_ = std::move(*server);
+  routeApi();
+  if (options_.zk.empty()) return {};
+  // A standby answers with a redirect to the leader's API.
+  api_->setLeader([this]() -> std::optional<std::string> {
+    std::lock_guard<std::mutex> lock(leaderMutex_);
+    return leaderUrl_;
+  });
+  return {};
+}
+
+void Runtime::routeApi() {
+  api_->route("GET", "/api/v1/framework", [this](const http::Request&) {
+    return fromLoop([this] { return frameworkJson(); });
+  });
+  api_->route("GET", "/api/v1/tasks", [this](const http::Request&) {
+    return fromLoop([this] { return tasksJson(); });
+  });
+  api_->route("GET", "/api/v1/placement", [this](const http::Request&) {
+    return fromLoop([this] { return waitingJson(); });
+  });
+  api_->events().setSnapshot([this] {
+    return nlohmann::json{{"framework", frameworkJson()}, {"tasks", tasksJson()["tasks"]}};
+  });
+}
+
+http::Response Runtime::fromLoop(std::function<nlohmann::json()> read) {
+  auto answer = std::make_shared<std::promise<nlohmann::json>>();
+  std::future<nlohmann::json> future = answer->get_future();
+  loop_->post([answer, read = std::move(read)] { answer->set_value(read()); });
+  if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    return http::errorResponse(503, "the framework did not answer in time");
+  }
+  return http::jsonResponse(200, future.get());
+}
+
+nlohmann::json Runtime::frameworkJson() const {
+  return {{"name", options_.driver.framework.name},
+          {"id", frameworkId_},
+          {"instance", options_.instanceId},
+          {"phase", phaseName(phase_)},
+          {"leading", leading()}};
+}
+
+nlohmann::json Runtime::tasksJson() const {
+  nlohmann::json tasks = nlohmann::json::array();
+  if (journal_) {
+    for (const auto& [id, entry] : journal_->tasks()) tasks.push_back(entryJson(entry));
+  }
+  return {{"tasks", tasks}};
+}
+
+nlohmann::json Runtime::waitingJson() const {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& [name, why] : waiting_) {
+    groups.push_back({{"group", name},
+                      {"pending", why.pending},
+                      {"offers_seen", why.offersSeen},
+                      {"reasons", why.reasons},
+                      {"closest", why.closest}});
+  }
+  return {{"waiting", groups}};
+}
+
+void Runtime::publishTask(const TaskEntry& entry) {
+  if (api_) api_->events().publish("task", entryJson(entry));
+}
+
+}  // namespace agora::kit
