@@ -88,15 +88,14 @@ void Runtime::start() {
   }
   if (!election_) return lead();
   phase_ = Phase::kStandby;
-  election_->start(
-      [this] { lead(); },
-      [this](const std::string& why) {
-        fail(Error{ErrorCode::kUnavailable, "no longer the leader: " + why});
-      },
-      [this](const std::optional<std::string>& leader) {
-        std::lock_guard<std::mutex> lock(leaderMutex_);
-        leaderUrl_ = leader;
-      });
+  election_->start([this] { lead(); },
+                   [this](const std::string& why) {
+                     fail(Error{ErrorCode::kUnavailable, "no longer the leader: " + why});
+                   },
+                   [this](const std::optional<std::string>& leader) {
+                     std::lock_guard<std::mutex> lock(leaderMutex_);
+                     leaderUrl_ = leader;
+                   });
 }
 
 Status Runtime::run() {
@@ -181,8 +180,8 @@ void Runtime::subscribed(sdk::SchedulerDriver&, const std::string& frameworkId) 
     if (auto put = store_->put(kFrameworkIdKey, frameworkId); !put) return fail(put.error());
     frameworkId_ = frameworkId;
   }
-  LOG(INFO) << "framework '" << options_.driver.framework.name << "' subscribed as "
-            << frameworkId << "; reconciling " << journal_->active().size() << " task(s)";
+  LOG(INFO) << "framework '" << options_.driver.framework.name << "' subscribed as " << frameworkId
+            << "; reconciling " << journal_->active().size() << " task(s)";
   beginReconciliation();
 }
 
@@ -253,11 +252,11 @@ void Runtime::finishReconciliation(bool timedOut) {
   if (!outcome) return fail(outcome.error());
   for (const TaskStatus& target : outcome->kill) driver_->kill(target.taskId, target.agentId);
   for (const TaskStatus& status : toAcknowledge_) driver_->acknowledge(status);
-  LOG(INFO) << "reconciled: " << outcome->adopted.size() << " adopted, "
-            << outcome->replace.size() << " to replace, " << outcome->kill.size()
-            << " to kill" << (timedOut ? ", " + std::to_string(unanswered_.size()) +
-                                             " not answered yet (asked again)"
-                                       : std::string());
+  LOG(INFO) << "reconciled: " << outcome->adopted.size() << " adopted, " << outcome->replace.size()
+            << " to replace, " << outcome->kill.size() << " to kill"
+            << (timedOut
+                    ? ", " + std::to_string(unanswered_.size()) + " not answered yet (asked again)"
+                    : std::string());
   answers_.clear();
   toAcknowledge_.clear();
   loop_->cancelTimer(reconcileTimer_);

@@ -12,12 +12,18 @@ namespace {
 
 const char* phaseName(Runtime::Phase phase) {
   switch (phase) {
-    case Runtime::Phase::kStarting: return "starting";
-    case Runtime::Phase::kStandby: return "standby";
-    case Runtime::Phase::kSubscribing: return "subscribing";
-    case Runtime::Phase::kReconciling: return "reconciling";
-    case Runtime::Phase::kActive: return "active";
-    case Runtime::Phase::kStopped: return "stopped";
+    case Runtime::Phase::kStarting:
+      return "starting";
+    case Runtime::Phase::kStandby:
+      return "standby";
+    case Runtime::Phase::kSubscribing:
+      return "subscribing";
+    case Runtime::Phase::kReconciling:
+      return "reconciling";
+    case Runtime::Phase::kActive:
+      return "active";
+    case Runtime::Phase::kStopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -60,12 +66,10 @@ void Runtime::routeApi() {
   api_->route("GET", "/api/v1/framework", [this](const http::Request&) {
     return fromLoop([this] { return frameworkJson(); });
   });
-  api_->route("GET", "/api/v1/tasks", [this](const http::Request&) {
-    return fromLoop([this] { return tasksJson(); });
-  });
-  api_->route("GET", "/api/v1/placement", [this](const http::Request&) {
-    return fromLoop([this] { return waitingJson(); });
-  });
+  api_->route("GET", "/api/v1/tasks",
+              [this](const http::Request&) { return fromLoop([this] { return tasksJson(); }); });
+  api_->route("GET", "/api/v1/placement",
+              [this](const http::Request&) { return fromLoop([this] { return waitingJson(); }); });
   api_->events().setSnapshot([this] {
     return nlohmann::json{{"framework", frameworkJson()}, {"tasks", tasksJson()["tasks"]}};
   });

@@ -73,7 +73,8 @@ class RealSide final : public Side {
 class FakeSide final : public Side {
  public:
   FakeSide() {
-    master_.addAgent(sdk::FakeAgent{"agent-1", *Resources::parse(kAgentResources), "localhost", {}});
+    master_.addAgent(
+        sdk::FakeAgent{"agent-1", *Resources::parse(kAgentResources), "localhost", {}});
   }
   ~FakeSide() override {
     if (driver_) driver_->stop(/*failover=*/true);
@@ -109,10 +110,12 @@ std::string outcome(RecordingScheduler& scheduler, const std::string& taskId) {
 }
 
 bool terminal(RecordingScheduler& scheduler, const std::string& taskId) {
-  return eventually([&] {
-    auto last = scheduler.latest(taskId);
-    return last && isTerminal(last->state);
-  }, seconds(20));
+  return eventually(
+      [&] {
+        auto last = scheduler.latest(taskId);
+        return last && isTerminal(last->state);
+      },
+      seconds(20));
 }
 
 // A scenario: drives one side and says what the scheduler saw.
@@ -181,7 +184,8 @@ TEST_F(ConformanceTest, AKilledTaskIsKilled) {
       driver.decline({offer.id}, 60);
     });
     sdk::SchedulerDriver& driver = side.start(scheduler);
-    std::string out = scheduler.waitForState("t1", TaskState::RUNNING) ? "running\n" : "never ran\n";
+    std::string out =
+        scheduler.waitForState("t1", TaskState::RUNNING) ? "running\n" : "never ran\n";
     driver.kill("t1", scheduler.latest("t1")->agentId);
     terminal(scheduler, "t1");
     auto last = scheduler.latest("t1");
@@ -199,7 +203,8 @@ TEST_F(ConformanceTest, TasksOfOneLaunchBiggerThanTheOfferAreRefused) {
 
 TEST_F(ConformanceTest, ADuplicateTaskIdInOneLaunchRefusesTheSecond) {
   expectSame([](Side& side, RecordingScheduler& scheduler) {
-    launchAndWait(side, scheduler, kFinishes, {shellTask("twin", "true"), shellTask("twin", "true")});
+    launchAndWait(side, scheduler, kFinishes,
+                  {shellTask("twin", "true"), shellTask("twin", "true")});
     // The second is refused at once, the first runs to its end.
     auto ended = [&] {
       std::vector<std::string> out;

@@ -29,8 +29,13 @@ class HelloFrameworkTest : public ::testing::Test {
  protected:
   std::vector<std::string> helloArgv(int tasks, const std::string& cmd,
                                      std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {binPath("agora-hello"), "--master", cluster_.masterEndpoint(),
-                                     "--tasks", std::to_string(tasks), "--cmd", cmd};
+    std::vector<std::string> argv = {binPath("agora-hello"),
+                                     "--master",
+                                     cluster_.masterEndpoint(),
+                                     "--tasks",
+                                     std::to_string(tasks),
+                                     "--cmd",
+                                     cmd};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -121,10 +126,10 @@ TEST_F(HelloFrameworkTest, TwoInstancesShareZooKeeperAndTheStandbyFinishesWhenTh
   std::string zk = zookeeper.url("/frameworks/hello");
   std::string apiA = "127.0.0.1:" + std::to_string(freePort());
   std::string apiB = "127.0.0.1:" + std::to_string(freePort());
-  auto a = cluster_.startProcess("hello-a",
-                                 helloArgv(kTasks, "sleep 3", {"--zk", zk, "--http", apiA}));
-  ASSERT_TRUE(eventually([&] { return count(helloTasks(), "TASK_RUNNING") == kTasks; },
-                         seconds(30)));
+  auto a =
+      cluster_.startProcess("hello-a", helloArgv(kTasks, "sleep 3", {"--zk", zk, "--http", apiA}));
+  ASSERT_TRUE(
+      eventually([&] { return count(helloTasks(), "TASK_RUNNING") == kTasks; }, seconds(30)));
   // The leader's API is advertised through the master.
   auto frameworks = cluster_.masterGet("/api/v1/frameworks")["frameworks"];
   ASSERT_EQ(frameworks.size(), 1u);
@@ -133,13 +138,15 @@ TEST_F(HelloFrameworkTest, TwoInstancesShareZooKeeperAndTheStandbyFinishesWhenTh
   ASSERT_TRUE(tasks && tasks->status == 200);
   EXPECT_EQ(nlohmann::json::parse(tasks->body)["tasks"].size(), static_cast<size_t>(kTasks));
 
-  auto b = cluster_.startProcess("hello-b",
-                                 helloArgv(kTasks, "sleep 3", {"--zk", zk, "--http", apiB}));
+  auto b =
+      cluster_.startProcess("hello-b", helloArgv(kTasks, "sleep 3", {"--zk", zk, "--http", apiB}));
   // The standby sends callers to the leader.
-  ASSERT_TRUE(eventually([&] {
-    auto r = http::get("http://" + apiB + "/api/v1/tasks?x=1", seconds(2));
-    return r && r->status == 307;
-  }, seconds(10)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = http::get("http://" + apiB + "/api/v1/tasks?x=1", seconds(2));
+        return r && r->status == 307;
+      },
+      seconds(10)));
   auto redirect = http::get("http://" + apiB + "/api/v1/tasks?x=1", seconds(2));
   EXPECT_EQ(redirect->headers["location"], "http://" + apiA + "/api/v1/tasks?x=1");
   a->signal(SIGKILL);  // the leader, mid-way

@@ -17,10 +17,11 @@ class HelloFrameworkTest : public ::testing::Test {
     hello_ = std::make_unique<HelloFramework>(tasks, "echo hello", std::move(constraints));
     kit::RuntimeOptions options;
     options.driver.framework.name = "hello";
-    auto drivers = [this](sdk::Scheduler& scheduler, sdk::DriverOptions driver)
-        -> Result<std::unique_ptr<sdk::SchedulerDriver>> {
-      return std::make_unique<sdk::SchedulerDriver>(
-          scheduler, std::move(driver), loop_, network_.connect(master_.endpoint(), "hello"));
+    auto drivers = [this](
+                       sdk::Scheduler& scheduler,
+                       sdk::DriverOptions driver) -> Result<std::unique_ptr<sdk::SchedulerDriver>> {
+      return std::make_unique<sdk::SchedulerDriver>(scheduler, std::move(driver), loop_,
+                                                    network_.connect(master_.endpoint(), "hello"));
     };
     runtime_ = std::make_unique<kit::Runtime>(*hello_, options, loop_,
                                               std::make_unique<kit::MemoryStore>(), drivers);

@@ -42,8 +42,8 @@ class TestFramework final : public Framework {
     for (const auto& [id, task] : journal.tasks()) {
       taken += !isTerminal(task.state) || task.state == TaskState::FINISHED;
     }
-    return {{"/shop/web", wanted - taken, *Resources::parse("cpus:1;mem:64"), ports,
-             constraints, {}}};
+    return {
+        {"/shop/web", wanted - taken, *Resources::parse("cpus:1;mem:64"), ports, constraints, {}}};
   }
   TaskInfo task(const PlannedTask& planned) override {
     if (onTask) onTask(planned);
@@ -70,10 +70,11 @@ class RuntimeTest : public ::testing::Test {
     options.driver.framework.failoverTimeoutSec = 600;
     std::string identity = "rt-" + std::to_string(++runtimes_);
     identity_ = identity;
-    auto drivers = [this, identity](sdk::Scheduler& scheduler, sdk::DriverOptions driver)
-        -> Result<std::unique_ptr<sdk::SchedulerDriver>> {
-      return std::make_unique<sdk::SchedulerDriver>(
-          scheduler, std::move(driver), loop_, network_.connect(master_.endpoint(), identity));
+    auto drivers = [this, identity](
+                       sdk::Scheduler& scheduler,
+                       sdk::DriverOptions driver) -> Result<std::unique_ptr<sdk::SchedulerDriver>> {
+      return std::make_unique<sdk::SchedulerDriver>(scheduler, std::move(driver), loop_,
+                                                    network_.connect(master_.endpoint(), identity));
     };
     auto runtime = std::make_unique<Runtime>(
         framework_, options, loop_, std::make_unique<SharedStore>(records_, failing_), drivers);
@@ -150,7 +151,8 @@ TEST_F(RuntimeTest, ARestartFailsOverWithTheStoredIdAndAdoptsWhatRuns) {
   auto first = startRuntime();
   std::string id = first->frameworkId();
   ASSERT_EQ(master_.launches().size(), 2u);
-  for (const TaskInfo& task : master_.launches()) master_.sendUpdate(task.taskId, TaskState::RUNNING);
+  for (const TaskInfo& task : master_.launches())
+    master_.sendUpdate(task.taskId, TaskState::RUNNING);
   advance(millis(200));
   first.reset();  // killed: no teardown
 

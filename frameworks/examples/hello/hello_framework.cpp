@@ -9,15 +9,16 @@ namespace {
 // Ended by itself (or by an operator): counts toward N. Lost, dropped,
 // gone or unknown: replaced.
 bool ended(TaskState state) {
-  return state == TaskState::FINISHED || state == TaskState::FAILED ||
-         state == TaskState::KILLED || state == TaskState::ERROR;
+  return state == TaskState::FINISHED || state == TaskState::FAILED || state == TaskState::KILLED ||
+         state == TaskState::ERROR;
 }
 
 }  // namespace
 
 std::vector<kit::TaskGroup> HelloFramework::pending(const kit::TaskJournal& journal) {
   int taken = 0;
-  for (const auto& [id, task] : journal.tasks()) taken += !isTerminal(task.state) || ended(task.state);
+  for (const auto& [id, task] : journal.tasks())
+    taken += !isTerminal(task.state) || ended(task.state);
   return {{"hello", total_ - taken, *Resources::parse("cpus:0.1;mem:32"), {}, constraints_, {}}};
 }
 

@@ -1,0 +1,154 @@
+#pragma once
+// The service framework's app spec: what `agora service apply -f FILE` sends
+// and what the framework keeps, one version per change. YAML or JSON; the
+// field names are the contract:
+//
+//   id: /shop/web                 # path-like; groups are the parent paths
+//   instances: 3
+//   cpus: 0.1
+//   mem: 32                       # MB ("512", "1G")
+//   disk: 0                       # MB
+//   cmd: "busybox httpd -f -p $PORT_HTTP -h /srv"   # or args: [...]; image: ...
+//   env: {GREETING: hello}
+//   labels: {team: shop}
+//   user: nobody
+//   ports: [{name: http}]         # host ports from offers: $PORT_HTTP, $PORT0
+//   health_checks:
+//     - {http: {port: http, path: /}, grace: 5s, interval: 1s, timeout: 1s, max_failures: 3}
+//     - {tcp: {port: http}}  /  {command: "test -f /tmp/ok"}
+//   readiness: {http: {port: http, path: /ready}, interval: 1s, timeout: 1s}
+//   constraints: [[hostname, UNIQUE]]
+//   upgrade: {min_health: 1.0, max_surge: 1}
+//   canary: {instances: 1, auto_promote_after: 30s}
+//   dependencies: [/shop/db]
+//   backoff: {initial: 1s, factor: 1.15, max: 300s}
+//   kill_grace: 3s
+//   autoscale: {min: 2, max: 20, target_cpu: 0.6}
+//   secrets: {DB_PASSWORD: {env: DB_PASSWORD}, TLS_KEY: {file: tls.key}}
+//   environments: {prod: {instances: 10, env: {MODE: prod}}}
+//
+// A file holds one app, or a group: `apps: [ ... ]` (each with its own id).
+// Every refusal names the file, line, column and field; nothing is half
+// applied.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/model.hpp"
+#include "common/result.hpp"
+#include "frameworks/kit/constraints.hpp"
+#include "frameworks/kit/spec.hpp"
+
+namespace agora::service {
+
+struct PortSpec {
+  std::string name;  // lower-case letters, digits and '-'; $PORT_<NAME>
+};
+
+struct HealthCheck {
+  enum class Kind { kHttp, kTcp, kCommand };
+  Kind kind = Kind::kHttp;
+  std::string port;  // kHttp, kTcp: a name from `ports`
+  std::string path = "/";
+  std::string command;
+  Duration grace = seconds(5);  // failures in the first `grace` do not count
+  Duration interval = seconds(10);
+  Duration timeout = seconds(2);
+  int64_t maxFailures = 3;  // consecutive failures that kill the instance
+};
+
+struct Readiness {
+  std::string port;
+  std::string path = "/";
+  Duration interval = seconds(1);
+  Duration timeout = seconds(1);
+};
+
+struct Upgrade {
+  double minHealth = 1.0;  // of `instances`, healthy and ready throughout
+  int64_t maxSurge = 1;    // instances above `instances` during a deployment
+};
+
+struct Canary {
+  int64_t instances = 1;
+  std::optional<Duration> autoPromoteAfter;  // nullopt: promoted by hand
+};
+
+struct Backoff {
+  Duration initial = seconds(1);
+  double factor = 1.15;
+  Duration max = seconds(300);
+};
+
+struct Autoscale {
+  int64_t min = 1;
+  int64_t max = 1;
+  double targetCpu = 0.6;  // of the instance's cpus
+};
+
+// A secret the operator stored (`agora secret set NAME`), given to each
+// instance as an environment variable or a file in its sandbox.
+struct SecretRef {
+  std::string name;
+  std::string env;   // the variable, or
+  std::string file;  // a path relative to the sandbox
+};
+
+struct Overlay {
+  std::optional<int64_t> instances;
+  KeyValues env;
+};
+
+struct AppSpec {
+  std::string id;
+  int64_t instances = 1;
+  double cpus = 0.1;
+  double memMb = 32;
+  double diskMb = 0;
+  std::string cmd;                // run by a shell, or
+  std::vector<std::string> args;  // run as given (with the image's entrypoint)
+  std::string image;
+  KeyValues env;
+  KeyValues labels;
+  std::string user;
+  std::vector<PortSpec> ports;
+  std::vector<HealthCheck> healthChecks;
+  std::optional<Readiness> readiness;
+  std::vector<kit::Constraint> constraints;
+  Upgrade upgrade;
+  std::optional<Canary> canary;
+  std::vector<std::string> dependencies;
+  Backoff backoff;
+  Duration killGrace = seconds(3);
+  std::optional<Autoscale> autoscale;
+  std::vector<SecretRef> secrets;
+  std::map<std::string, Overlay> environments;
+
+  // "/shop" for "/shop/web"; "/" for a top-level app.
+  std::string group() const;
+};
+
+// Limits past which a number is refused as absurd.
+constexpr int64_t kMaxInstances = 100000;
+constexpr double kMaxCpus = 4096;
+constexpr double kMaxMemMb = 64.0 * 1024 * 1024;  // 64 TiB
+
+// One app, or the apps of a group file, validated each and together
+// (unique ids, dependencies within the file or in `known`, no cycles).
+Result<std::vector<AppSpec>> parseApps(const kit::SpecNode& document,
+                                       const std::vector<std::string>& known = {});
+Result<std::vector<AppSpec>> parseApps(const std::string& text, const std::string& source,
+                                       const std::vector<std::string>& known = {});
+
+// The app with the overlay of `environment` applied; kInvalidArgument
+// naming the environments it has when it has no such one.
+Result<AppSpec> withEnvironment(const AppSpec& app, const std::string& environment);
+
+// `/a/b-1/c`: absolute, segments of lower-case letters, digits, '-' and '.'.
+Status validateAppId(const std::string& id);
+
+}  // namespace agora::service
