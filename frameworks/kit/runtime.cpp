@@ -45,7 +45,9 @@ Result<std::unique_ptr<Runtime>> Runtime::create(Framework& framework, RuntimeOp
     if (!sqlite) return makeError(sqlite.error());
     store = std::move(*sqlite);
   } else {
-    auto zk = ZkStore::open(options.zk);
+    ZkStore::Options zkOptions;
+    zkOptions.sessionTimeout = options.zkSessionTimeout;
+    auto zk = ZkStore::open(options.zk, zkOptions);
     if (!zk) return makeError(zk.error());
     store = std::move(*zk);
   }
@@ -61,7 +63,8 @@ Result<std::unique_ptr<Runtime>> Runtime::create(Framework& framework, RuntimeOp
     const RuntimeOptions& o = runtime->options_;
     // Standbys send their callers to the leader's API.
     auto election = Election::create(
-        onLoop, {o.zk + "/leader", o.instanceId, runtime->api_ ? runtime->api_->url() : "-"});
+        onLoop, {o.zk + "/leader", o.instanceId, runtime->api_ ? runtime->api_->url() : "-",
+                 o.zkSessionTimeout});
     if (!election) return makeError(election.error());
     runtime->election_ = std::move(*election);
   }

@@ -78,6 +78,9 @@ struct RuntimeOptions {
   // zk://HOST:PORT[,...]/PATH: the store lives in ZooKeeper under PATH and
   // instances elect a leader there.
   std::string zk;
+  // How long ZooKeeper keeps a silent instance's session (and so its
+  // leadership): a killed leader's successor takes over after about this.
+  Duration zkSessionTimeout = seconds(10);
   std::string instanceId;  // default: hostname:pid
   // HOST:PORT: serve the framework's HTTP API (api.hpp) there and advertise
   // it through the master (FrameworkInfo::webuiUrl); standbys redirect to

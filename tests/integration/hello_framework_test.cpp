@@ -126,8 +126,9 @@ TEST_F(HelloFrameworkTest, TwoInstancesShareZooKeeperAndTheStandbyFinishesWhenTh
   std::string zk = zookeeper.url("/frameworks/hello");
   std::string apiA = "127.0.0.1:" + std::to_string(freePort());
   std::string apiB = "127.0.0.1:" + std::to_string(freePort());
-  auto a =
-      cluster_.startProcess("hello-a", helloArgv(kTasks, "sleep 3", {"--zk", zk, "--http", apiA}));
+  auto a = cluster_.startProcess(
+      "hello-a",
+      helloArgv(kTasks, "sleep 3", {"--zk", zk, "--http", apiA, "--zk-session-timeout", "3s"}));
   ASSERT_TRUE(
       eventually([&] { return count(helloTasks(), "TASK_RUNNING") == kTasks; }, seconds(30)));
   // The leader's API is advertised through the master.
@@ -138,8 +139,9 @@ TEST_F(HelloFrameworkTest, TwoInstancesShareZooKeeperAndTheStandbyFinishesWhenTh
   ASSERT_TRUE(tasks && tasks->status == 200);
   EXPECT_EQ(nlohmann::json::parse(tasks->body)["tasks"].size(), static_cast<size_t>(kTasks));
 
-  auto b =
-      cluster_.startProcess("hello-b", helloArgv(kTasks, "sleep 3", {"--zk", zk, "--http", apiB}));
+  auto b = cluster_.startProcess(
+      "hello-b",
+      helloArgv(kTasks, "sleep 3", {"--zk", zk, "--http", apiB, "--zk-session-timeout", "3s"}));
   // The standby sends callers to the leader.
   ASSERT_TRUE(eventually(
       [&] {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "common/duration.hpp"
 #include "common/flags.hpp"
 #include "common/logging.hpp"
 #include "frameworks/examples/hello/hello_framework.hpp"
@@ -30,6 +31,9 @@ int main(int argc, char** argv) {
       "zk", po::value<std::string>()->default_value(""),
       "zk://HOST:PORT/PATH: keep the state in ZooKeeper and run as one of several instances "
       "(one leads, the others stand by)")(
+      "zk-session-timeout", po::value<std::string>()->default_value("10s"),
+      "with --zk: how long a silent instance keeps its session and leadership (a standby takes "
+      "over about this long after the leader dies)")(
       "http", po::value<std::string>()->default_value(""),
       "HOST:PORT: serve its API there (its tasks, why any wait, events), advertised through "
       "the master")(
@@ -50,6 +54,12 @@ int main(int argc, char** argv) {
     constraints.push_back(*constraint);
   }
 
+  auto sessionTimeout = parseDuration(vm["zk-session-timeout"].as<std::string>());
+  if (!sessionTimeout || *sessionTimeout < millis(500)) {
+    std::cerr << "agora-hello: --zk-session-timeout: a duration of at least 500ms, like 5s\n";
+    return 2;
+  }
+
   // Said at once when nothing (or not a master) listens there, instead of
   // subscribing in silence until someone gives up.
   auto curve = sdk::useClientConfig(vm["config"].as<std::string>());
@@ -66,6 +76,7 @@ int main(int argc, char** argv) {
   runtimeOptions.workDir = vm["work-dir"].as<std::string>();
   runtimeOptions.zk = vm["zk"].as<std::string>();
   runtimeOptions.http = vm["http"].as<std::string>();
+  runtimeOptions.zkSessionTimeout = *sessionTimeout;
   hello::HelloFramework hello(tasks, vm["cmd"].as<std::string>(), constraints);
   auto runtime = kit::Runtime::create(hello, runtimeOptions);
   if (!runtime) return std::cerr << "agora-hello: " << runtime.error().message << "\n", 1;
