@@ -145,13 +145,13 @@ class ConformanceTest : public ::testing::Test {
   void expectSame(const Scenario& scenario) {
     std::string fake, real;
     {
+      RecordingScheduler scheduler;  // outlives the side's driver
       FakeSide side;
-      RecordingScheduler scheduler;
       fake = scenario(side, scheduler);
     }
     {
-      RealSide side;
       RecordingScheduler scheduler;
+      RealSide side;
       real = scenario(side, scheduler);
     }
     EXPECT_EQ(fake, real) << "FakeMaster:\n" << fake << "real master:\n" << real;
