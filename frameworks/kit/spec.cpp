@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "common/duration.hpp"
@@ -86,11 +87,15 @@ Result<std::vector<std::pair<std::string, SpecNode>>> SpecNode::entries() const 
   if (isNull()) return std::vector<std::pair<std::string, SpecNode>>();
   if (!node_.IsMap()) return makeError(expected("a map"));
   std::vector<std::pair<std::string, SpecNode>> out;
+  std::set<std::string> seen;
   for (const auto& entry : node_) {
     if (!entry.first.IsScalar()) {
       return makeError(SpecNode(entry.first, source_, path_).expected("a text key"));
     }
     std::string key = entry.first.Scalar();
+    if (!seen.insert(key).second) {
+      return makeError(SpecNode(entry.first, source_, fieldPath(key)).error("given twice"));
+    }
     out.emplace_back(key, SpecNode(entry.second, source_, fieldPath(key)));
   }
   return out;
@@ -98,8 +103,13 @@ Result<std::vector<std::pair<std::string, SpecNode>>> SpecNode::entries() const 
 
 Status SpecNode::only(const std::vector<std::string>& allowed) const {
   if (!node_.IsMap()) return makeError(expected("a map"));
+  std::set<std::string> seen;
   for (const auto& entry : node_) {
     std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
+    if (!seen.insert(key).second) {
+      // YAML readers keep one of the two silently: which one was meant?
+      return makeError(SpecNode(entry.first, source_, fieldPath(key)).error("given twice"));
+    }
     bool known = false;
     for (const std::string& name : allowed) known = known || name == key;
     if (known) continue;

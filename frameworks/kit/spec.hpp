@@ -54,7 +54,7 @@ class SpecNode {
   Result<std::vector<std::pair<std::string, SpecNode>>> entries() const;
 
   // Refuses a map with keys outside `allowed` (naming the first, with the
-  // allowed ones), or a node that is not a map.
+  // allowed ones) or a key given twice, or a node that is not a map.
   Status only(const std::vector<std::string>& allowed) const;
 
   // This node as T: std::string, bool, int64_t, double, Duration, SizeMb,

@@ -79,6 +79,17 @@ TEST(SpecTest, UnknownFieldsAreRefusedWithWhatIsKnown) {
   EXPECT_TRUE(spec->only({"id", "instnaces"}));
 }
 
+TEST(SpecTest, AFieldGivenTwiceIsRefused) {
+  auto spec = SpecNode::parse("id: x\ninstances: 3\ninstances: 30\nenv: {A: 1, A: 2}\n", "app.yaml");
+  ASSERT_TRUE(spec);
+  Status only = spec->only({"id", "instances", "env"});
+  ASSERT_FALSE(only);
+  EXPECT_EQ(only.error().message, "app.yaml:3:1: instances: given twice");
+  auto entries = spec->child("env").entries();
+  ASSERT_FALSE(entries);
+  EXPECT_EQ(entries.error().message, "app.yaml:4:13: env.A: given twice");
+}
+
 TEST(SpecTest, JsonIsReadAndSyntaxErrorsArePlaced) {
   auto json = SpecNode::parse(R"({"id": "/a", "instances": 2, "mem": 64})", "app.json");
   ASSERT_TRUE(json) << json.error().message;

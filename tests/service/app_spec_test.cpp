@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "frameworks/service/app_json.hpp"
+
 namespace agora::service {
 namespace {
 
@@ -121,6 +123,8 @@ TEST(AppSpecTest, BadSpecsAreRefusedWithWhereAndWhy) {
        "[/a]}\n",
        "dependencies form a cycle: /a -> /b -> /a"},
       {"apps: []\n", "no apps"},
+      {"id: /a\ncmd: x\ninstances: 2\ninstances: 3\n", "app.yaml:4:1: instances: given twice"},
+      {"id: /a\ncmd: x\nenv: {A: 1, A: 2}\n", "env.A: given twice"},
       {"id: /a\ncmd: [x\n", "app.yaml:3:1: end of sequence flow not found"},
   };
   for (const Case& c : cases) {
@@ -140,6 +144,32 @@ TEST(AppSpecTest, AppIdsArePaths) {
   AppSpec top;
   top.id = "/web";
   EXPECT_EQ(top.group(), "/");
+}
+
+TEST(AppJsonTest, AnAppAsJsonIsTheSameAppAgain) {
+  auto apps = parseApps(std::string(kWeb) +
+                            "constraints: [[hostname, UNIQUE], [rack, LIKE, 'r:[0-9]+'], "
+                            "[zone, MAX_PER, '2']]\nlabels: {team: shop}\n",
+                        "web.yaml");
+  ASSERT_FALSE(apps) << "constraints given twice must be refused";
+  apps = parseApps(kWeb, "web.yaml");
+  ASSERT_TRUE(apps) << apps.error().message;
+  AppSpec app = apps->front();
+  app.constraints.push_back(*kit::parseConstraintText("rack:LIKE:r:[0-9]+"));
+  app.constraints.push_back(*kit::parseConstraintText("zone:MAX_PER:2"));
+  app.labels = {{"team", "shop"}};
+  nlohmann::json json = appJson(app);
+  auto again = parseApps(json.dump(), "stored");
+  ASSERT_TRUE(again) << again.error().message << "\n" << json.dump(2);
+  EXPECT_EQ(appJson(again->front()), json) << json.dump(2);
+  // Secrets by reference only.
+  EXPECT_EQ(json["secrets"]["DB_PASSWORD"], (nlohmann::json{{"env", "DB_PASSWORD"}}));
+  // The smallest app reads back too (defaults written out).
+  auto minimal = parseApps("{id: /a, args: [sleep, '10']}", "minimal");
+  ASSERT_TRUE(minimal);
+  auto minimalAgain = parseApps(appJson(minimal->front()).dump(), "stored");
+  ASSERT_TRUE(minimalAgain) << minimalAgain.error().message;
+  EXPECT_EQ(appJson(minimalAgain->front()), appJson(minimal->front()));
 }
 
 }  // namespace
