@@ -1,0 +1,51 @@
+#pragma once
+// The service framework's part on the toolkit's runtime: every app of the
+// registry is a placement group named by its ID that wants `instances` tasks
+// running. A task that ends is replaced; an app whose tasks keep failing
+// waits between launches as its `backoff` says (initial, times factor after
+// each failure, at most max), and starts over once an instance stayed up.
+//
+// Thread: the runtime's loop.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "frameworks/kit/runtime.hpp"
+#include "frameworks/service/app_registry.hpp"
+
+namespace agora::service {
+
+class ServiceFramework final : public kit::Framework {
+ public:
+  // An instance up this long counts as started: its app's backoff resets.
+  static constexpr double kStableSeconds = 30;
+
+  // REQUIRES: registry and clock outlive the framework.
+  ServiceFramework(AppRegistry& registry, Clock& clock) : registry_(registry), clock_(clock) {}
+
+  std::vector<kit::TaskGroup> pending(const kit::TaskJournal& journal) override;
+  TaskInfo task(const kit::PlannedTask& planned) override;
+  void changed(kit::Runtime& runtime, const kit::TaskEntry& task) override;
+  void ready(kit::Runtime& runtime) override { runtime_ = &runtime; }
+
+  // When the app may launch again (epoch when it may now).
+  TimePoint backoffUntil(const std::string& appId) const;
+  int failures(const std::string& appId) const;
+
+ private:
+  struct Delay {
+    int failures = 0;
+    TimePoint until{};
+    EventLoop::TimerId wake = 0;
+  };
+
+  AppRegistry& registry_;
+  Clock& clock_;
+  kit::Runtime* runtime_ = nullptr;
+  std::map<std::string, Delay> backoff_;      // by app
+  std::map<std::string, TimePoint> running_;  // task -> when it was first seen running
+};
+
+}  // namespace agora::service
