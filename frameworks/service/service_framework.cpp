@@ -68,7 +68,7 @@ void ServiceFramework::changed(kit::Runtime& runtime, const kit::TaskEntry& task
   auto ran = running_.find(task.taskId);
   bool stable = ran != running_.end() && toSeconds(now - ran->second) >= kStableSeconds;
   if (ran != running_.end()) running_.erase(ran);
-  if (version == nullptr) return;  // the app is gone
+  if (killing_.erase(task.taskId) != 0 || version == nullptr) return;  // ours to end
   Delay& backoff = backoff_[task.group];
   if (stable) backoff.failures = 0;
   // Lost with its agent is no fault of the app: replaced at once.
@@ -86,6 +86,41 @@ void ServiceFramework::changed(kit::Runtime& runtime, const kit::TaskEntry& task
     backoff_[app].wake = 0;
     if (runtime_ != nullptr) runtime_->wake();
   });
+}
+
+void ServiceFramework::ready(kit::Runtime& runtime) {
+  runtime_ = &runtime;
+  converge(runtime);
+}
+
+std::vector<std::string> ServiceFramework::converge(kit::Runtime& runtime) {
+  runtime_ = &runtime;
+  std::vector<std::string> killed;
+  const kit::TaskJournal* journal = runtime.journal();
+  if (journal == nullptr) return killed;
+  std::map<std::string, std::vector<std::string>> active;  // app -> its live tasks
+  for (const auto& [id, task] : journal->tasks()) {
+    if (!isTerminal(task.state)) active[task.group].push_back(id);
+  }
+  for (auto& [app, tasks] : active) {
+    const AppVersion* version = registry_.current(app);
+    size_t keep = version == nullptr ? 0 : static_cast<size_t>(version->spec.instances);
+    // Kept: the longest running; killed: the newest and those not running yet.
+    auto startedAt = [&](const std::string& id) {
+      auto it = running_.find(id);
+      return it == running_.end() ? TimePoint::max() : it->second;
+    };
+    std::stable_sort(tasks.begin(), tasks.end(), [&](const std::string& a, const std::string& b) {
+      return startedAt(a) < startedAt(b);
+    });
+    for (size_t i = keep; i < tasks.size(); ++i) {
+      runtime.kill(tasks[i]);
+      killing_.insert(tasks[i]);
+      killed.push_back(tasks[i]);
+    }
+  }
+  runtime.wake();
+  return killed;
 }
 
 TimePoint ServiceFramework::backoffUntil(const std::string& appId) const {

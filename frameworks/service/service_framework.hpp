@@ -8,6 +8,7 @@
 // Thread: the runtime's loop.
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,13 @@ class ServiceFramework final : public kit::Framework {
   std::vector<kit::TaskGroup> pending(const kit::TaskJournal& journal) override;
   TaskInfo task(const kit::PlannedTask& planned) override;
   void changed(kit::Runtime& runtime, const kit::TaskEntry& task) override;
-  void ready(kit::Runtime& runtime) override { runtime_ = &runtime; }
+  void ready(kit::Runtime& runtime) override;
+
+  // Brings the running tasks to what the registry says after an apply or a
+  // removal: kills what a removed app still runs and, of an app scaled
+  // down, the newest instances beyond `instances`; wakes the runtime for
+  // what is now missing. Returns the tasks it killed.
+  std::vector<std::string> converge(kit::Runtime& runtime);
 
   // When the app may launch again (epoch when it may now).
   TimePoint backoffUntil(const std::string& appId) const;
@@ -46,6 +53,7 @@ class ServiceFramework final : public kit::Framework {
   kit::Runtime* runtime_ = nullptr;
   std::map<std::string, Delay> backoff_;      // by app
   std::map<std::string, TimePoint> running_;  // task -> when it was first seen running
+  std::set<std::string> killing_;             // tasks converge() killed: no failure of theirs
 };
 
 }  // namespace agora::service

@@ -129,5 +129,38 @@ TEST_F(ServiceFrameworkTest, AnInstanceThatStayedUpResetsTheBackoffAndALostOneIs
   EXPECT_EQ(master_.launches().size(), 3u);  // no backoff for a lost agent
 }
 
+TEST_F(ServiceFrameworkTest, ScalingDownKillsTheNewestAndARemovedAppIsStopped) {
+  start("apps:\n  - {id: /web, instances: 3, cmd: serve}\n  - {id: /db, instances: 1, cmd: db}\n");
+  ASSERT_EQ(running("/web"), 3);
+  std::vector<std::string> web;
+  for (const TaskInfo& t : master_.launches()) {
+    if (t.name == "/web") web.push_back(t.taskId);
+  }
+  for (const std::string& id : web) {
+    master_.sendUpdate(id, TaskState::RUNNING);
+    advance(seconds(1));  // started one after the other: web[2] is the newest
+  }
+  auto down = parseApps("{id: /web, instances: 2, cmd: serve}", "scale");
+  ASSERT_TRUE(registry_->apply(*down, 10));
+  auto killed = framework_.converge(*runtime_);
+  EXPECT_EQ(killed, (std::vector<std::string>{web[2]}));
+  advance(seconds(1));
+  EXPECT_EQ(running("/web"), 2);
+  EXPECT_EQ(master_.launches().size(), 4u);   // nothing launched instead
+  EXPECT_EQ(framework_.failures("/web"), 0);  // killed by us: no failure
+
+  ASSERT_TRUE(registry_->remove("/db"));
+  framework_.converge(*runtime_);
+  advance(seconds(1));
+  EXPECT_EQ(running("/db"), 0);
+  EXPECT_EQ(master_.launches().size(), 4u);  // and not replaced
+
+  auto up = parseApps("{id: /web, instances: 4, cmd: serve}", "scale");
+  ASSERT_TRUE(registry_->apply(*up, 20));
+  framework_.converge(*runtime_);
+  advance(seconds(1));
+  EXPECT_EQ(running("/web"), 4);
+}
+
 }  // namespace
 }  // namespace agora::service
