@@ -158,6 +158,10 @@ class Runtime : private sdk::Scheduler {
   // The framework's HTTP API (null without options.http): add the
   // framework's own routes before start()/run(); publish its events.
   ApiServer* api() { return api_.get(); }
+  // For an API handler (an HTTP thread): runs `handler` on the loop, where
+  // the framework's state lives, and returns its response; 503 when the
+  // loop does not answer within 5 s.
+  http::Response answerOnLoop(std::function<http::Response()> handler);
   const std::string& frameworkId() const { return frameworkId_; }
 
   static constexpr const char* kFrameworkIdKey = "framework/id";

@@ -75,14 +75,18 @@ void Runtime::routeApi() {
   });
 }
 
-http::Response Runtime::fromLoop(std::function<nlohmann::json()> read) {
-  auto answer = std::make_shared<std::promise<nlohmann::json>>();
-  std::future<nlohmann::json> future = answer->get_future();
-  loop_->post([answer, read = std::move(read)] { answer->set_value(read()); });
+http::Response Runtime::answerOnLoop(std::function<http::Response()> handler) {
+  auto answer = std::make_shared<std::promise<http::Response>>();
+  std::future<http::Response> future = answer->get_future();
+  loop_->post([answer, handler = std::move(handler)] { answer->set_value(handler()); });
   if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     return http::errorResponse(503, "the framework did not answer in time");
   }
-  return http::jsonResponse(200, future.get());
+  return future.get();
+}
+
+http::Response Runtime::fromLoop(std::function<nlohmann::json()> read) {
+  return answerOnLoop([read = std::move(read)] { return http::jsonResponse(200, read()); });
 }
 
 nlohmann::json Runtime::frameworkJson() const {

@@ -25,7 +25,8 @@ std::vector<kit::TaskGroup> ServiceFramework::pending(const kit::TaskJournal& jo
   }
   std::vector<kit::TaskGroup> groups;
   TimePoint now = clock_.now();
-  for (const auto& [id, version] : registry_.apps()) {
+  if (registry_ == nullptr) return {};
+  for (const auto& [id, version] : registry_->apps()) {
     const AppSpec& app = version.spec;
     int wanted = static_cast<int>(app.instances) - active[id];
     if (wanted <= 0 || backoffUntil(id) > now) continue;
@@ -37,7 +38,7 @@ std::vector<kit::TaskGroup> ServiceFramework::pending(const kit::TaskJournal& jo
 }
 
 TaskInfo ServiceFramework::task(const kit::PlannedTask& planned) {
-  const AppVersion& version = *registry_.current(planned.group);
+  const AppVersion& version = *registry_->current(planned.group);
   const AppSpec& app = version.spec;
   TaskInfo task;
   if (!app.cmd.empty()) {
@@ -64,7 +65,7 @@ void ServiceFramework::changed(kit::Runtime& runtime, const kit::TaskEntry& task
     return;
   }
   if (!isTerminal(task.state)) return;
-  const AppVersion* version = registry_.current(task.group);
+  const AppVersion* version = registry_->current(task.group);
   auto ran = running_.find(task.taskId);
   bool stable = ran != running_.end() && toSeconds(now - ran->second) >= kStableSeconds;
   if (ran != running_.end()) running_.erase(ran);
@@ -90,6 +91,15 @@ void ServiceFramework::changed(kit::Runtime& runtime, const kit::TaskEntry& task
 
 void ServiceFramework::ready(kit::Runtime& runtime) {
   runtime_ = &runtime;
+  // A standby that became the leader reads what the last leader wrote.
+  auto fresh = AppRegistry::load(runtime.store());
+  if (!fresh) return runtime.stop();  // the store is unreadable: leave it to another instance
+  if (registry_ != nullptr) {
+    *registry_ = std::move(*fresh);
+  } else {
+    owned_.emplace(std::move(*fresh));
+    registry_ = &*owned_;
+  }
   converge(runtime);
 }
 
@@ -103,7 +113,7 @@ std::vector<std::string> ServiceFramework::converge(kit::Runtime& runtime) {
     if (!isTerminal(task.state)) active[task.group].push_back(id);
   }
   for (auto& [app, tasks] : active) {
-    const AppVersion* version = registry_.current(app);
+    const AppVersion* version = registry_->current(app);
     size_t keep = version == nullptr ? 0 : static_cast<size_t>(version->spec.instances);
     // Kept: the longest running; killed: the newest and those not running yet.
     auto startedAt = [&](const std::string& id) {

@@ -8,6 +8,7 @@
 // Thread: the runtime's loop.
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -23,8 +24,13 @@ class ServiceFramework final : public kit::Framework {
   // An instance up this long counts as started: its app's backoff resets.
   static constexpr double kStableSeconds = 30;
 
-  // REQUIRES: registry and clock outlive the framework.
-  ServiceFramework(AppRegistry& registry, Clock& clock) : registry_(registry), clock_(clock) {}
+  // With the registry given (tests), or read from the runtime's store once
+  // this instance leads. REQUIRES: registry and clock outlive the framework.
+  ServiceFramework(AppRegistry& registry, Clock& clock) : registry_(&registry), clock_(clock) {}
+  explicit ServiceFramework(Clock& clock) : clock_(clock) {}
+
+  // Null until this instance leads (ready()).
+  AppRegistry* registry() { return registry_; }
 
   std::vector<kit::TaskGroup> pending(const kit::TaskJournal& journal) override;
   TaskInfo task(const kit::PlannedTask& planned) override;
@@ -48,7 +54,8 @@ class ServiceFramework final : public kit::Framework {
     EventLoop::TimerId wake = 0;
   };
 
-  AppRegistry& registry_;
+  AppRegistry* registry_ = nullptr;
+  std::optional<AppRegistry> owned_;
   Clock& clock_;
   kit::Runtime* runtime_ = nullptr;
   std::map<std::string, Delay> backoff_;      // by app
