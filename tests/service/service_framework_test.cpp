@@ -9,6 +9,27 @@
 namespace agora::service {
 namespace {
 
+// The runtime's store over the test's records, which the test's registry
+// reads and writes too.
+class SharedStore final : public kit::Store {
+ public:
+  explicit SharedStore(kit::MemoryStore& target) : target_(target) {}
+  Result<std::optional<kit::Record>> get(const std::string& key) override {
+    return target_.get(key);
+  }
+  Result<std::vector<kit::Record>> list(const std::string& prefix) override {
+    return target_.list(prefix);
+  }
+
+ protected:
+  Result<std::vector<kit::Record>> apply(const std::vector<kit::Write>& writes) override {
+    return target_.commit(writes);
+  }
+
+ private:
+  kit::MemoryStore& target_;
+};
+
 class ServiceFrameworkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -30,7 +51,7 @@ class ServiceFrameworkTest : public ::testing::Test {
           scheduler, std::move(driver), loop_, network_.connect(master_.endpoint(), "service"));
     };
     runtime_ = std::make_unique<kit::Runtime>(framework_, options, loop_,
-                                              std::make_unique<kit::MemoryStore>(), drivers);
+                                              std::make_unique<SharedStore>(records_), drivers);
     runtime_->start();
     advance(seconds(1));
   }
