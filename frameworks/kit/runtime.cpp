@@ -62,9 +62,9 @@ Result<std::unique_ptr<Runtime>> Runtime::create(Framework& framework, RuntimeOp
   if (!runtime->options_.zk.empty()) {
     const RuntimeOptions& o = runtime->options_;
     // Standbys send their callers to the leader's API.
-    auto election = Election::create(
-        onLoop, {o.zk + "/leader", o.instanceId, runtime->api_ ? runtime->api_->url() : "-",
-                 o.zkSessionTimeout});
+    auto election =
+        Election::create(onLoop, {o.zk + "/leader", o.instanceId,
+                                  runtime->api_ ? runtime->api_->url() : "-", o.zkSessionTimeout});
     if (!election) return makeError(election.error());
     runtime->election_ = std::move(*election);
   }
@@ -205,6 +205,8 @@ void Runtime::beginReconciliation() {
   phase_ = Phase::kReconciling;
   answers_.clear();
   toAcknowledge_.clear();  // not acknowledged: the agents send them again
+  std::vector<std::string> active = journal_->active();
+  unanswered_ = std::set<std::string>(active.begin(), active.end());
   reconcileStarted_ = loop_->clock().now();
   driver_->reconcile({});  // implicit: every task the master knows, strangers included
   askMaster();
@@ -217,14 +219,12 @@ void Runtime::beginReconciliation() {
 }
 
 // Asks for the journal's active tasks the master has not answered for, then
-// for a new marker.
+// (while reconciling) for a new marker.
 void Runtime::askMaster() {
   std::vector<sdk::TaskRef> refs;
-  for (const std::string& id : journal_->active()) {
-    if (phase_ == Phase::kReconciling ? answers_.count(id) != 0 : unanswered_.count(id) == 0) {
-      continue;
-    }
-    refs.push_back(sdk::TaskRef{id, journal_->find(id)->agentId});
+  for (const std::string& id : unanswered_) {
+    if (const TaskEntry* entry = journal_->find(id))
+      refs.push_back(sdk::TaskRef{id, entry->agentId});
   }
   if (phase_ == Phase::kActive) {
     if (refs.empty()) loop_->cancelTimer(reconcileTimer_);
@@ -242,10 +242,6 @@ void Runtime::finishReconciliation(bool timedOut) {
   for (const auto& [id, status] : answers_) answers.push_back(status);
   std::map<std::string, TaskState> before;
   for (const auto& [id, entry] : journal_->tasks()) before[id] = entry.state;
-  unanswered_.clear();
-  for (const std::string& id : journal_->active()) {
-    if (answers_.count(id) == 0) unanswered_.insert(id);
-  }
   // A task the master did not answer for stays as it is until it does.
   auto policy = [this](const TaskEntry* known, const std::optional<TaskStatus>& master) {
     if (known != nullptr && !master) return ReconcileAction::kAdopt;
@@ -285,15 +281,14 @@ void Runtime::update(sdk::SchedulerDriver&, const TaskStatus& status) {
     if (phase_ == Phase::kReconciling && status.taskId == marker_) markerAnswered_ = true;
   } else if (phase_ == Phase::kReconciling) {
     answers_[status.taskId] = status;
+    unanswered_.erase(status.taskId);
     if (!status.uuid.empty()) toAcknowledge_.push_back(status);
   } else if (phase_ == Phase::kActive) {
     return apply(status);
   }
-  if (phase_ != Phase::kReconciling || !markerAnswered_) return;
-  for (const std::string& id : journal_->active()) {
-    if (answers_.count(id) == 0) return;
+  if (phase_ == Phase::kReconciling && markerAnswered_ && unanswered_.empty()) {
+    finishReconciliation(/*timedOut=*/false);
   }
-  finishReconciliation(/*timedOut=*/false);
 }
 
 void Runtime::apply(const TaskStatus& status) {
@@ -329,15 +324,21 @@ void Runtime::kill(const std::string& taskId) {
 std::vector<TaskGroup> Runtime::pendingGroups() {
   std::vector<TaskGroup> groups = framework_.pending(*journal_);
   std::erase_if(groups, [](const TaskGroup& g) { return g.pending <= 0; });
+  return groups;
+}
+
+void Runtime::fillPlaced(std::vector<TaskGroup>& groups) const {
+  std::map<std::string, TaskGroup*> unfilled;
   for (TaskGroup& group : groups) {
-    if (!group.placed.empty()) continue;
-    for (const auto& [id, entry] : journal_->tasks()) {
-      if (entry.group == group.name && !isTerminal(entry.state)) {
-        group.placed.push_back(entry.placement);
-      }
+    if (group.placed.empty()) unfilled[group.name] = &group;
+  }
+  if (unfilled.empty()) return;
+  for (const auto& [id, entry] : journal_->tasks()) {
+    auto it = unfilled.find(entry.group);
+    if (it != unfilled.end() && !isTerminal(entry.state)) {
+      it->second->placed.push_back(entry.placement);
     }
   }
-  return groups;
 }
 
 void Runtime::refreshSuppression(bool force) {
@@ -366,7 +367,8 @@ void Runtime::offers(sdk::SchedulerDriver&, const std::vector<Offer>& offers) {
     driver_->decline(ids, options_.idleDeclineSeconds);
     return refreshSuppression(/*force=*/false);
   }
-  place(offers, std::move(groups));
+  fillPlaced(groups);
+  place(offers, ids, std::move(groups));
 }
 
 std::string Runtime::newTaskId(const std::string& group) {
@@ -381,7 +383,8 @@ std::string Runtime::newTaskId(const std::string& group) {
   return id + suffix;
 }
 
-void Runtime::place(const std::vector<Offer>& offers, std::vector<TaskGroup> groups) {
+void Runtime::place(const std::vector<Offer>& offers, const std::vector<std::string>& ids,
+                    std::vector<TaskGroup> groups) {
   PlacementRound round = kit::place(offers, std::move(groups), options_.strategy);
   std::map<std::string, const Offer*> byId;
   for (const Offer& offer : offers) byId[offer.id] = &offer;
@@ -404,8 +407,6 @@ void Runtime::place(const std::vector<Offer>& offers, std::vector<TaskGroup> gro
   // reconcile, never a task nobody knows of.
   if (!intents.empty()) {
     if (Status s = journal_->intend(intents); !s) {
-      std::vector<std::string> ids;
-      for (const Offer& offer : offers) ids.push_back(offer.id);
       driver_->decline(ids, 1);
       return fail(s.error());
     }

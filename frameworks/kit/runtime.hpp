@@ -191,8 +191,13 @@ class Runtime : private sdk::Scheduler {
   void beginReconciliation();
   void askMaster();
   void finishReconciliation(bool timedOut);
-  void place(const std::vector<Offer>& offers, std::vector<TaskGroup> groups);
+  void place(const std::vector<Offer>& offers, const std::vector<std::string>& ids,
+             std::vector<TaskGroup> groups);
+  // The framework's groups with something pending.
   std::vector<TaskGroup> pendingGroups();
+  // Gives groups without `placed` where the journal's live tasks of each
+  // run (one pass over the journal).
+  void fillPlaced(std::vector<TaskGroup>& groups) const;
   // Revives when something is pending, suppresses when nothing is (force:
   // say it even when it seems said, e.g. after a re-subscription).
   void refreshSuppression(bool force);
@@ -217,7 +222,8 @@ class Runtime : private sdk::Scheduler {
   bool suppressed_ = false;
   std::map<std::string, Unplaced> waiting_;
   uint64_t markers_ = 0;
-  // Active tasks the master has not answered for yet (asked again).
+  // Active tasks the master has not answered for yet (asked again): all of
+  // them when a reconciliation begins, fewer with each answer.
   std::set<std::string> unanswered_;
 
   // Reconciliation in progress: the master's answers so far, the marker

@@ -1,5 +1,7 @@
 #include "frameworks/service/service_api.hpp"
 
+#include <map>
+
 #include "common/clock.hpp"
 #include "frameworks/service/app_json.hpp"
 
@@ -9,16 +11,25 @@ namespace {
 
 using nlohmann::json;
 
-json tasksOf(const kit::Runtime& runtime, const std::string& app, int* running) {
+json tasksOf(const kit::Runtime& runtime, const std::string& app) {
   json out = json::array();
   if (runtime.journal() == nullptr) return out;
   for (const auto& [id, task] : runtime.journal()->tasks()) {
     if (task.group != app || isTerminal(task.state)) continue;
-    if (running != nullptr && task.state == TaskState::RUNNING) ++*running;
     out.push_back({{"id", id},
                    {"agent_id", task.agentId},
                    {"hostname", task.placement.hostname},
                    {"state", taskStateName(task.state)}});
+  }
+  return out;
+}
+
+// Running tasks by app, in one pass over the journal.
+std::map<std::string, int> runningByApp(const kit::Runtime& runtime) {
+  std::map<std::string, int> out;
+  if (runtime.journal() == nullptr) return out;
+  for (const auto& [id, task] : runtime.journal()->tasks()) {
+    if (task.state == TaskState::RUNNING) out[task.group]++;
   }
   return out;
 }
@@ -73,13 +84,12 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
       if (framework.registry() == nullptr) return notLeading();
       AppRegistry& registry = *framework.registry();
       json apps = json::array();
+      std::map<std::string, int> running = runningByApp(runtime);
       for (const auto& [id, version] : registry.apps()) {
-        int running = 0;
-        tasksOf(runtime, id, &running);
         apps.push_back({{"id", id},
                         {"version", version.version},
                         {"instances", version.spec.instances},
-                        {"running", running}});
+                        {"running", running[id]}});
       }
       return http::jsonResponse(200, {{"apps", apps}});
     });
@@ -111,7 +121,7 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
       return http::jsonResponse(200, {{"id", id},
                                       {"version", current->version},
                                       {"spec", appJson(current->spec)},
-                                      {"tasks", tasksOf(runtime, id, nullptr)}});
+                                      {"tasks", tasksOf(runtime, id)}});
     });
   };
   api.routePrefix("GET", "/v1/apps/", one);
