@@ -40,6 +40,22 @@ std::vector<SseParser::Message> SseParser::feed(std::string_view chunk) {
   return out;
 }
 
+std::string sseFrame(const std::string& type, const std::string& id, const std::string& data) {
+  std::string frame;
+  frame.reserve(type.size() + id.size() + data.size() + 24);
+  if (!type.empty()) {
+    frame += "event: ";
+    frame += type;
+    frame += '\n';
+  }
+  frame += "id: ";
+  frame += id;
+  frame += "\ndata: ";
+  frame += data;
+  frame += "\n\n";
+  return frame;
+}
+
 std::set<std::string> parseEventTypes(const std::string& text) {
   std::set<std::string> out;
   std::stringstream in(text);

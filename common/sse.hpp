@@ -24,6 +24,11 @@ class SseParser {
   std::string pending_;
 };
 
+// One server-sent event as written on the wire: "event: TYPE" (when
+// `type` is not empty), "id: ID", "data: DATA" and a blank line. REQUIRES:
+// data is one line (e.g. compact JSON).
+std::string sseFrame(const std::string& type, const std::string& id, const std::string& data);
+
 // The names of an event stream's `?types=a,b` filter (empty names
 // dropped; none: every type).
 std::set<std::string> parseEventTypes(const std::string& text);

@@ -21,19 +21,6 @@ namespace {
 
 const std::string kKeepalive = ": keepalive\n\n";
 
-std::string frameOf(const std::string& type, uint64_t id, const std::string& json) {
-  std::string frame;
-  frame.reserve(type.size() + json.size() + 40);
-  frame += "event: ";
-  frame += type;
-  frame += "\nid: ";
-  frame += std::to_string(id);
-  frame += "\ndata: ";
-  frame += json;
-  frame += "\n\n";
-  return frame;
-}
-
 // Strings may come from the network and not be UTF-8: replace bad bytes
 // instead of throwing. One line: newlines in strings are escaped.
 std::string dump(const nlohmann::json& value) {
@@ -102,7 +89,7 @@ struct EventHub::Shared {
         return std::nullopt;
       }
     }
-    if (!rendered.empty() && !sendLocked(it, frameOf("snapshot", lastId, rendered))) {
+    if (!rendered.empty() && !sendLocked(it, http::sseFrame("snapshot", std::to_string(lastId), rendered))) {
       return std::nullopt;
     }
     return id;
@@ -157,7 +144,7 @@ uint64_t EventHub::publish(std::string type, nlohmann::json data) {
   std::lock_guard<std::mutex> lock(shared_->mutex);
   uint64_t id = ++shared_->lastId;
   if (shared_->clients.empty()) return id;
-  const std::string frame = frameOf(type, id, json);
+  const std::string frame = http::sseFrame(type, std::to_string(id), json);
   for (auto it = shared_->clients.begin(); it != shared_->clients.end();) {
     auto next = std::next(it);
     const auto& types = it->second.types;

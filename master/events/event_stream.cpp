@@ -11,23 +11,6 @@
 
 namespace agora::master::events {
 
-namespace {
-
-std::string sseFrame(const std::string& streamId, uint64_t id, const std::string& json) {
-  std::string frame;
-  frame.reserve(json.size() + streamId.size() + 32);
-  frame += "id: ";
-  frame += streamId;
-  frame += ':';
-  frame += std::to_string(id);
-  frame += "\ndata: ";
-  frame += json;
-  frame += "\n\n";
-  return frame;
-}
-
-}  // namespace
-
 EventStream::EventStream(EventLoop& loop, EventBus& bus, SnapshotFn snapshot, Metrics& metrics,
                          Options options)
     : loop_(loop),
@@ -254,7 +237,7 @@ void EventStream::attach(Attach& pending) {
     // The state is spliced in as rendered (it can be large).
     json.pop_back();
     json += ",\"state\":" + pending.snapshot + "}";
-    if (!send(id, client, sseFrame(streamId_, pending.at, json))) return;
+    if (!send(id, client, http::sseFrame("", streamId_ + ":" + std::to_string(pending.at), json))) return;
   }
   client.sent = pending.at;
   if (!r.follow) {
@@ -271,7 +254,7 @@ bool EventStream::wants(const Request& request, const Event& event) {
 }
 
 std::string EventStream::frameOf(const Event& event) const {
-  return sseFrame(streamId_, event.id, renderJson(event));
+  return http::sseFrame("", streamId_ + ":" + std::to_string(event.id), renderJson(event));
 }
 
 bool EventStream::send(uint64_t clientId, Client& client, const std::string& frame) {
