@@ -59,6 +59,8 @@ const char* taskReasonName(TaskReason reason) {
     case TaskReason::RECONCILIATION: return "REASON_RECONCILIATION";
     case TaskReason::KILLED_BY_USER: return "REASON_KILLED_BY_USER";
     case TaskReason::GC_ERROR: return "REASON_GC_ERROR";
+    case TaskReason::HEALTH_CHECK_UPDATED: return "REASON_HEALTH_CHECK_UPDATED";
+    case TaskReason::READINESS_CHECK_UPDATED: return "REASON_READINESS_CHECK_UPDATED";
   }
   return "REASON_NONE";
 }
@@ -224,6 +226,8 @@ void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
   for (unsigned i = 0; i < in.container.capDrop.size(); ++i) drop.set(i, in.container.capDrop[i]);
   container.setSeccompUnconfined(in.container.seccompUnconfined);
   container.setPrivileged(in.container.privileged);
+  if (in.healthCheck.enabled()) toCapnp(in.healthCheck, out.initHealthCheck());
+  if (in.readinessCheck.enabled()) toCapnp(in.readinessCheck, out.initReadinessCheck());
 }
 
 Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
@@ -272,6 +276,16 @@ Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
   if (Status s = validateContainerSecurity(out.container); !s) {
     return makeError(s.error().withContext("task '" + out.taskId + "'"));
   }
+  if (in.hasHealthCheck()) {
+    auto check = fromCapnp(in.getHealthCheck(), "health check");
+    if (!check) return makeError(check.error().withContext("task '" + out.taskId + "'"));
+    out.healthCheck = std::move(*check);
+  }
+  if (in.hasReadinessCheck()) {
+    auto check = fromCapnp(in.getReadinessCheck(), "readiness check");
+    if (!check) return makeError(check.error().withContext("task '" + out.taskId + "'"));
+    out.readinessCheck = std::move(*check);
+  }
   return out;
 }
 
@@ -288,7 +302,10 @@ void toCapnp(const TaskStatus& in, schema::TaskStatus::Builder out) {
   out.setUuid(kj::arrayPtr(reinterpret_cast<const kj::byte*>(in.uuid.data()), in.uuid.size()));
   out.setTimestamp(in.timestamp);
   out.setContainerId(in.containerId);
-  out.setHealthy(in.healthy);
+  out.setHealthChecked(in.healthy.has_value());
+  out.setHealthy(in.healthy.value_or(false));
+  out.setReadinessChecked(in.ready.has_value());
+  out.setReady(in.ready.value_or(false));
 }
 
 Result<TaskStatus> fromCapnp(schema::TaskStatus::Reader in) {
@@ -299,7 +316,8 @@ Result<TaskStatus> fromCapnp(schema::TaskStatus::Reader in) {
     return makeError(ErrorCode::kInvalidArgument, "unknown task state");
   }
   out.reason = in.getReason();
-  if (static_cast<uint16_t>(out.reason) > static_cast<uint16_t>(TaskReason::GC_ERROR)) {
+  if (static_cast<uint16_t>(out.reason) >
+      static_cast<uint16_t>(TaskReason::READINESS_CHECK_UPDATED)) {
     out.reason = TaskReason::NONE;
   }
   out.message = in.getMessage();
@@ -311,7 +329,8 @@ Result<TaskStatus> fromCapnp(schema::TaskStatus::Reader in) {
   out.uuid.assign(reinterpret_cast<const char*>(uuid.begin()), uuid.size());
   out.timestamp = in.getTimestamp();
   out.containerId = in.getContainerId();
-  out.healthy = in.getHealthy();
+  if (in.getHealthChecked()) out.healthy = in.getHealthy();
+  if (in.getReadinessChecked()) out.ready = in.getReady();
   return out;
 }
 
@@ -414,10 +433,13 @@ nlohmann::json toJson(const TaskInfo& task) {
                         {"value", task.command.value},
                         {"arguments", task.command.arguments},
                         {"user", task.command.user}};
-  return {{"id", task.taskId},       {"name", task.name},
+  nlohmann::json out = {{"id", task.taskId},       {"name", task.name},
           {"agent_id", task.agentId}, {"resources", toJson(task.resources)},
           {"command", cmd},           {"labels", toJson(task.labels)},
           {"container", toJson(task.container)}};
+  if (task.healthCheck.enabled()) out["health_check"] = toJson(task.healthCheck);
+  if (task.readinessCheck.enabled()) out["readiness_check"] = toJson(task.readinessCheck);
+  return out;
 }
 
 nlohmann::json toJson(const TaskStatus& status) {
@@ -431,6 +453,8 @@ nlohmann::json toJson(const TaskStatus& status) {
                         {"uuid", hexEncode(status.uuid)}};
   if (status.exitCode) out["exit_code"] = *status.exitCode;
   if (!status.containerId.empty()) out["container_id"] = status.containerId;
+  if (status.healthy) out["healthy"] = *status.healthy;
+  if (status.ready) out["ready"] = *status.ready;
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "common/attribute_constraint.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
+#include "common/task_check.hpp"
 #include "common/volume.hpp"
 #include "schemas/common.capnp.h"
 
@@ -81,6 +82,8 @@ struct TaskInfo {
   double killGracePeriodSec = 3.0;
   KeyValues labels;
   ContainerInfo container;
+  CheckInfo healthCheck;     // kind NONE: none
+  CheckInfo readinessCheck;  // kind NONE: none
 };
 
 struct TaskStatus {
@@ -95,7 +98,10 @@ struct TaskStatus {
   std::string uuid;  // raw 16 bytes; empty for unreliable updates
   double timestamp = 0;
   std::string containerId;
-  bool healthy = false;
+  // The verdicts of the task's health and readiness checks (TaskInfo), once
+  // they have one; unset without a check.
+  std::optional<bool> healthy;
+  std::optional<bool> ready;
 };
 
 struct FrameworkInfo {

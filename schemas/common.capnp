@@ -149,6 +149,29 @@ struct TmpfsVolume {
   sizeMb @0 :UInt64;              # 1 .. 1048576
 }
 
+# A check the task's executor runs beside it, in the task's namespaces
+# (agent/executor/task_checks.hpp). A health check's verdict is reported as
+# TaskStatus.healthy, a readiness check's as TaskStatus.ready, each in a
+# TASK_RUNNING update when it changes.
+enum CheckKind {
+  none @0;
+  http @1;        # GET `path` on 127.0.0.1:`port`: 2xx and 3xx pass
+  tcp @2;         # a connection to 127.0.0.1:`port` is accepted
+  command @3;     # `command` exits 0 (run as the task's own command runs)
+}
+
+struct CheckInfo {
+  kind @0 :CheckKind;
+  port @1 :UInt32;                # http, tcp: 1-65535, in the task's network namespace
+  path @2 :Text;                  # http: starts with '/'; empty: "/"
+  command @3 :CommandInfo;        # command: its value/arguments and extra environment
+  delaySec @4 :Float64;           # before the first probe
+  intervalSec @5 :Float64 = 10;   # between the ends of two probes
+  timeoutSec @6 :Float64 = 20;    # a probe still running then fails (and is killed)
+  gracePeriodSec @7 :Float64;     # failures before the first pass within this time are not counted
+  maxFailures @8 :UInt32 = 3;     # consecutive failures for a negative verdict
+}
+
 struct TaskInfo {
   taskId @0 :Text;
   name @1 :Text;
@@ -158,6 +181,8 @@ struct TaskInfo {
   killGracePeriodSec @5 :Float64 = 3.0;
   labels @6 :List(Attribute);
   container @7 :ContainerInfo;
+  healthCheck @8 :CheckInfo;      # kind none: no health check
+  readinessCheck @9 :CheckInfo;   # kind none: no readiness check
 }
 
 enum TaskState {
@@ -200,6 +225,8 @@ enum TaskReason {
   reconciliation @19;
   killedByUser @20;
   gcError @21;
+  healthCheckUpdated @22;         # TASK_RUNNING with a new health verdict
+  readinessCheckUpdated @23;      # TASK_RUNNING with a new readiness verdict
 }
 
 enum StatusSource {
@@ -221,7 +248,10 @@ struct TaskStatus {
   uuid @9 :Data;                  # empty for unreliable (master generated) updates
   timestamp @10 :Float64;         # seconds since the Unix epoch
   containerId @11 :Text;
-  healthy @12 :Bool;
+  healthy @12 :Bool;              # valid when healthChecked: the health check's latest verdict
+  healthChecked @13 :Bool;        # the task has a health check and it has a verdict
+  ready @14 :Bool;                # valid when readinessChecked
+  readinessChecked @15 :Bool;
 }
 
 struct FrameworkInfo {

@@ -30,6 +30,7 @@ Executor::Executor(EventLoop& loop, ClientTransport& agent, TaskRunner& runner, 
 }
 
 Executor::~Executor() {
+  stopChecks();
   agent_.setHandler(nullptr);
   disarmTick();
   loop_.cancelTimer(heartbeat_);
@@ -42,6 +43,13 @@ void Executor::start() {
   heartbeat_ = loop_.addPeriodic(options_.heartbeatInterval, [this] { sendHeartbeat(); });
   sendRegister();
   enqueue(TaskState::STARTING, TaskReason::NONE, "");
+  const TaskInfo& task = spec_.task;
+  if ((task.healthCheck.enabled() || task.readinessCheck.enabled()) && !options_.prober) {
+    taskExited_ = true;
+    enqueue(TaskState::FAILED, TaskReason::CONTAINER_LAUNCH_FAILED,
+            "this executor cannot run the task's checks");
+    return;
+  }
   auto pid = runner_.start(spec_, [this](int status) { onTaskExited(status); });
   if (!pid) {
     LOG(ERROR) << "cannot start task " << spec_.task.taskId << ": " << pid.error().message;
@@ -54,6 +62,40 @@ void Executor::start() {
   sendRegister();  // now with the task's pid
   enqueue(TaskState::RUNNING, TaskReason::NONE, "");
   LOG(INFO) << "task " << spec_.task.taskId << " started as pid " << taskPid_;  // once sent
+  startChecks();
+}
+
+void Executor::startChecks() {
+  const TaskInfo& task = spec_.task;
+  if (!task.healthCheck.enabled() && !task.readinessCheck.enabled()) return;
+  prober_ = options_.prober(taskPid_);
+  if (task.healthCheck.enabled()) {
+    healthCheck_ = std::make_unique<TaskCheck>(
+        loop_, *prober_, task.healthCheck, "health check of " + task.taskId,
+        [this](bool verdict, const std::string& message) { onVerdict(true, verdict, message); });
+    healthCheck_->start();
+  }
+  if (task.readinessCheck.enabled()) {
+    readinessCheck_ = std::make_unique<TaskCheck>(
+        loop_, *prober_, task.readinessCheck, "readiness check of " + task.taskId,
+        [this](bool verdict, const std::string& message) { onVerdict(false, verdict, message); });
+    readinessCheck_->start();
+  }
+}
+
+void Executor::stopChecks() {
+  if (healthCheck_) healthCheck_->stop();
+  if (readinessCheck_) readinessCheck_->stop();
+}
+
+void Executor::onVerdict(bool health, bool verdict, const std::string& message) {
+  if (taskExited_ || killing_) return;
+  (health ? healthy_ : ready_) = verdict;
+  std::string what = health ? (verdict ? "healthy: " : "unhealthy: ")
+                            : (verdict ? "ready: " : "not ready: ");
+  enqueue(TaskState::RUNNING,
+          health ? TaskReason::HEALTH_CHECK_UPDATED : TaskReason::READINESS_CHECK_UPDATED,
+          what + message);
 }
 
 void Executor::sendRegister() {
@@ -81,6 +123,8 @@ TaskStatus Executor::makeStatus(TaskState state, TaskReason reason, std::string 
   status.uuid = randomUuidBytes();
   status.timestamp = loop_.clock().wallSeconds();
   status.containerId = spec_.containerId;
+  status.healthy = healthy_;
+  status.ready = ready_;
   return status;
 }
 
@@ -214,6 +258,7 @@ void Executor::onTick() {
 
 void Executor::onTaskExited(int waitStatus) {
   taskExited_ = true;
+  stopChecks();
   if (escalation_) loop_.cancelTimer(*escalation_);
   escalation_.reset();
   int code = exitCodeOf(waitStatus);
@@ -244,6 +289,7 @@ void Executor::kill(double gracePeriodSec) {
   if (!killing_) {
     LOG(INFO) << "killing task " << spec_.task.taskId << " (grace period " << gracePeriodSec
               << " s)";
+    stopChecks();
     runner_.signalGroup(taskPid_, SIGTERM);
   }
   killing_ = true;

@@ -7,6 +7,11 @@
 // on request (SIGTERM to its process group, SIGKILL after the grace period),
 // heartbeats (Options::heartbeatInterval), and finishes once its terminal
 // update is acknowledged.
+// It runs the task's health and readiness checks (task_checks.hpp) while the
+// task runs and reports each change of verdict in a TASK_RUNNING update
+// (reason HEALTH_CHECK_UPDATED / READINESS_CHECK_UPDATED); every later
+// update, the terminal one too, carries the latest verdicts. Checks stop
+// when the task is being killed or has exited.
 // It outlives an agent restart: the task keeps running, updates queue up, and
 // when the restarted agent sends `reconnect` the executor registers again and
 // resends its unacknowledged updates at once (resync()).
@@ -17,9 +22,11 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include "agent/executor/launch_spec.hpp"
+#include "agent/executor/task_checks.hpp"
 #include "agent/executor/task_runner.hpp"
 #include "common/event_loop.hpp"
 #include "common/model.hpp"
@@ -41,6 +48,9 @@ class Executor {
     // Where the terminal update is recorded (task_exit.hpp) before it is sent;
     // empty: not recorded.
     std::string exitFile;
+    // Makes the prober for the task's checks once it started as `taskPid`;
+    // unset: tasks with checks fail at start.
+    std::function<std::unique_ptr<Prober>(pid_t taskPid)> prober;
   };
   // exitCode 0: terminal update acknowledged; 1: gave up waiting for the agent.
   using DoneHandler = std::function<void(int exitCode)>;
@@ -62,6 +72,8 @@ class Executor {
   pid_t taskPid() const { return taskPid_; }
   size_t pendingUpdates() const { return pending_.size(); }
   uint64_t rejectedMessages() const { return rejected_; }
+  std::optional<bool> healthy() const { return healthy_; }
+  std::optional<bool> ready() const { return ready_; }
 
  private:
   void onMessage(std::string_view protocol, std::string_view payload);
@@ -81,6 +93,9 @@ class Executor {
   void onTaskExited(int waitStatus);
   void kill(double gracePeriodSec);
   void escalate();
+  void startChecks();
+  void stopChecks();
+  void onVerdict(bool health, bool verdict, const std::string& message);
 
   EventLoop& loop_;
   ClientTransport& agent_;
@@ -103,6 +118,11 @@ class Executor {
   Duration resendAfter_{};
   TimePoint lastAgentContact_{};
   uint64_t rejected_ = 0;
+  std::optional<bool> healthy_;
+  std::optional<bool> ready_;
+  std::unique_ptr<Prober> prober_;  // before the checks, which use it
+  std::unique_ptr<TaskCheck> healthCheck_;
+  std::unique_ptr<TaskCheck> readinessCheck_;
 };
 
 }  // namespace agora::agent

@@ -21,6 +21,7 @@
 #include "agent/executor/launch_spec.hpp"
 #include "agent/executor/namespace_task_runner.hpp"
 #include "agent/executor/posix_task_runner.hpp"
+#include "agent/executor/process_prober.hpp"
 #include "agent/executor/start_link.hpp"
 #include "common/flags.hpp"
 #include "common/logging.hpp"
@@ -76,6 +77,10 @@ int run(const std::string& launchFile, int startFd) {
   std::unique_ptr<ZmqClient> client;  // outlives the executor, which uses it through `link`
   int exitCode = 0;
   Executor::Options options;
+  options.prober = [&](pid_t taskPid) -> std::unique_ptr<Prober> {
+    return std::make_unique<ProcessProber>(loop, reaper,
+                                           ProcessProber::Target{taskPid, runner->checkOptions()});
+  };
   size_t slash = launchFile.rfind('/');
   options.exitFile = (slash == std::string::npos ? std::string(".") : launchFile.substr(0, slash)) +
                      "/exit.ckpt";

@@ -396,6 +396,7 @@ Result<pid_t> NamespaceTaskRunner::finish(Released& released, ExitHandler onExit
     if (!released.cwd.empty()) described.cwd = released.cwd;
     return abandon(describeChildFailure(*failure, described));
   }
+  command_ = released.command->options();
   int statusFd = released.pipes.takeStatus();
   reaper_.watch(pid, [statusFd, onExit = std::move(onExit)](int initStatus) {
     int commandStatus = 0;

@@ -48,6 +48,7 @@ class NamespaceTaskRunner final : public TaskRunner {
   void begin(const LaunchSpec& spec) override;
   Result<pid_t> start(const LaunchSpec& spec, ExitHandler onExit) override;
   void signalGroup(pid_t pgid, int signal) override;
+  std::optional<ProcessOptions> checkOptions() const override { return command_; }
 
  private:
   struct Released;
@@ -56,6 +57,7 @@ class NamespaceTaskRunner final : public TaskRunner {
 
   ChildReaper& reaper_;
   std::optional<Result<std::unique_ptr<Released>>> begun_;  // by begin(), for start()
+  std::optional<ProcessOptions> command_;  // how the command started, once it did
 };
 
 // The container's hostname when the task sets none: its container ID,

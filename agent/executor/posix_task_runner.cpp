@@ -137,6 +137,7 @@ Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit)
   }
   auto pid = launchProcess(*options);
   if (!pid) return makeError(pid.error());
+  command_ = std::move(*options);
   reaper_.watch(*pid, std::move(onExit));
   return *pid;
 }

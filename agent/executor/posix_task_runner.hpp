@@ -15,9 +15,11 @@ class PosixTaskRunner final : public TaskRunner {
   explicit PosixTaskRunner(ChildReaper& reaper) : reaper_(reaper) {}
   Result<pid_t> start(const LaunchSpec& spec, ExitHandler onExit) override;
   void signalGroup(pid_t pgid, int signal) override;
+  std::optional<ProcessOptions> checkOptions() const override { return command_; }
 
  private:
   ChildReaper& reaper_;
+  std::optional<ProcessOptions> command_;
 };
 
 // How the task's command is started, shared by the task runners: argv from

@@ -51,6 +51,7 @@ const char* stepName(int step) {
     case kStepNoNewPrivs: return "set no_new_privs";
     case kStepSeccomp: return "load the seccomp profile";
     case kStepPassFd: return "pass a descriptor";
+    case kStepEnterNamespace: return "enter the task's namespaces";
   }
   return "start";
 }

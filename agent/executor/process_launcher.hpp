@@ -110,6 +110,8 @@ enum ChildStep : int {
   kStepNoNewPrivs,
   kStepSeccomp,
   kStepPassFd,
+  // Check probes (agent/executor/process_prober.hpp).
+  kStepEnterNamespace,
 };
 
 struct ChildFailure {

@@ -5,8 +5,10 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 
 #include "agent/executor/launch_spec.hpp"
+#include "agent/executor/process_launcher.hpp"
 #include "common/result.hpp"
 
 namespace agora::agent {
@@ -27,6 +29,10 @@ class TaskRunner {
   // Sends `signal` to the task's process group (through init, which forwards
   // it, when the task has namespaces).
   virtual void signalGroup(pid_t pgid, int signal) = 0;
+  // How the task's command was started (user, environment, working
+  // directory, security), once start() succeeded: command checks start the
+  // same way (process_prober.hpp). Unset when unknown.
+  virtual std::optional<ProcessOptions> checkOptions() const { return std::nullopt; }
 };
 
 }  // namespace agora::agent

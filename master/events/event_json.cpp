@@ -45,7 +45,8 @@ json bodyJson(const TaskStateChanged& e) {
                          : e.source == StatusSource::EXECUTOR ? "executor"
                                                               : "master"},
               {"message", e.message},
-              {"healthy", e.healthy},
+              {"healthy", e.healthy ? json(*e.healthy) : json()},
+              {"ready", e.ready ? json(*e.ready) : json()},
               {"resources", agora::toJson(e.resources)},
               {"container_id", e.containerId},
               {"updated", e.timestamp}};
@@ -163,8 +164,11 @@ std::string renderTask(const Event& event, const TaskStateChanged& e) {
                              : e.source == StatusSource::EXECUTOR ? "executor"
                                                                   : "master");
   appendField(out, "message", e.message);
+  auto verdict = [](const std::optional<bool>& v) { return !v ? "null" : *v ? "true" : "false"; };
   out += ",\"healthy\":";
-  out += e.healthy ? "true" : "false";
+  out += verdict(e.healthy);
+  out += ",\"ready\":";
+  out += verdict(e.ready);
   out += ",\"resources\":";
   out += agora::toJson(e.resources).dump(-1, ' ', false, json::error_handler_t::replace);
   appendField(out, "container_id", e.containerId);

@@ -54,7 +54,8 @@ struct TaskStateChanged {
   TaskReason reason = TaskReason::NONE;
   StatusSource source = StatusSource::MASTER;
   std::string message;
-  bool healthy = false;
+  std::optional<bool> healthy;  // the task's check verdicts; unset without checks
+  std::optional<bool> ready;
   std::string containerId;
   std::optional<int> exitCode;
   double timestamp = 0;  // the status's own time (wall seconds)

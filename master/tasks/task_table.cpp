@@ -32,6 +32,7 @@ TaskStatus Task::status() const {
   out.timestamp = timestamp;
   out.containerId = containerId;
   out.healthy = healthy;
+  out.ready = ready;
   return out;
 }
 
@@ -175,6 +176,7 @@ void TaskTable::setStatus(Task& task, const TaskStatus& status) {
   task.reason = status.reason;
   task.source = status.source;
   task.healthy = status.healthy;
+  task.ready = status.ready;
   task.exitCode = status.exitCode;
   task.timestamp = status.timestamp;
   task.message = intern(status.message);

@@ -47,7 +47,8 @@ struct Task {
   TaskState state = TaskState::STAGING;
   TaskReason reason = TaskReason::NONE;
   StatusSource source = StatusSource::MASTER;
-  bool healthy = false;
+  std::optional<bool> healthy;  // the latest status's check verdicts
+  std::optional<bool> ready;
   // True while it is on the completed list (terminal, kept for the API and
   // for reconciliation); false while live.
   bool completed = false;

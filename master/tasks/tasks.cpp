@@ -138,6 +138,7 @@ void Tasks::setStatus(Task& task, const TaskStatus& status) {
   e.source = task.source;
   e.message = task.message.get();
   e.healthy = task.healthy;
+  e.ready = task.ready;
   e.containerId = task.containerId;
   e.exitCode = task.exitCode;
   e.timestamp = task.timestamp;

@@ -11,6 +11,7 @@
 #include "agent/executor/start_link.hpp"
 #include "agent/executor/task_exit.hpp"
 #include "common/fake_transport.hpp"
+#include "tests/agent/scripted_prober.hpp"
 #include "schemas/executor.capnp.h"
 
 namespace agora::agent {
@@ -319,6 +320,103 @@ TEST_F(ExecutorTest, RecordsTheTerminalUpdateBeforeSendingIt) {
   EXPECT_EQ((*recorded)->state, TaskState::FINISHED);
   EXPECT_EQ((*recorded)->uuid, updates().back().uuid);
   std::filesystem::remove_all(dir);
+}
+
+class ExecutorCheckTest : public ExecutorTest {
+ protected:
+  // An executor for a task with a health check and a readiness check, probed
+  // by `prober_` (pass/fail scripted by the test).
+  void startChecked(bool withProber = true) {
+    LaunchSpec s = spec();
+    s.task.healthCheck.kind = CheckKind::HTTP;
+    s.task.healthCheck.port = 8080;
+    s.task.healthCheck.intervalSec = 1;
+    s.task.healthCheck.maxFailures = 2;
+    s.task.readinessCheck.kind = CheckKind::TCP;
+    s.task.readinessCheck.port = 8080;
+    s.task.readinessCheck.intervalSec = 1;
+    s.task.readinessCheck.maxFailures = 1;
+    Executor::Options options;
+    if (withProber) {
+      options.prober = [this](pid_t pid) -> std::unique_ptr<Prober> {
+        proberPid_ = pid;
+        auto p = std::make_unique<testing::ScriptedProber>(loop_);
+        prober_ = p.get();
+        p->script = script_;
+        return p;
+      };
+    }
+    executor_.reset();
+    executor_ = std::make_unique<Executor>(loop_, *link_, runner_, s, options,
+                                           [this](int code) { doneCode_ = code; });
+    executor_->start();
+    loop_.runUntilIdle();
+  }
+  std::vector<TaskStatus> checkUpdates() {
+    std::vector<TaskStatus> out;
+    for (auto& u : updates()) {
+      if (u.reason == TaskReason::HEALTH_CHECK_UPDATED ||
+          u.reason == TaskReason::READINESS_CHECK_UPDATED) {
+        bool seen = false;
+        for (auto& o : out) seen = seen || o.uuid == u.uuid;  // resends
+        if (!seen) out.push_back(u);
+      }
+    }
+    return out;
+  }
+
+  std::deque<ProbeResult> script_;
+  testing::ScriptedProber* prober_ = nullptr;
+  pid_t proberPid_ = 0;
+};
+
+TEST_F(ExecutorCheckTest, VerdictsAreRunningUpdatesAndLaterUpdatesCarryThem) {
+  // Probes alternate health, readiness: health passes, readiness passes,
+  // then health fails twice (max 2) while readiness keeps passing.
+  script_ = {{true, "HTTP 200 from GET /"}, {true, "connected"}, {false, "HTTP 500 from GET /"},
+             {true, "connected"}, {false, "HTTP 500 from GET /"}, {true, "connected"}};
+  startChecked();
+  EXPECT_EQ(proberPid_, 777);
+  advance(millis(50));
+  auto checks = checkUpdates();
+  ASSERT_EQ(checks.size(), 2u);
+  EXPECT_EQ(checks[0].state, TaskState::RUNNING);
+  EXPECT_EQ(checks[0].reason, TaskReason::HEALTH_CHECK_UPDATED);
+  EXPECT_EQ(checks[0].healthy, std::optional<bool>(true));
+  EXPECT_EQ(checks[0].ready, std::nullopt);
+  EXPECT_EQ(checks[0].message, "healthy: HTTP 200 from GET /");
+  EXPECT_EQ(checks[1].reason, TaskReason::READINESS_CHECK_UPDATED);
+  EXPECT_EQ(checks[1].healthy, std::optional<bool>(true));
+  EXPECT_EQ(checks[1].ready, std::optional<bool>(true));
+  for (int i = 0; i < 30; ++i) advance(millis(100));
+  checks = checkUpdates();
+  ASSERT_EQ(checks.size(), 3u);
+  EXPECT_EQ(checks[2].healthy, std::optional<bool>(false));
+  EXPECT_EQ(checks[2].message, "unhealthy: HTTP 500 from GET / (2 consecutive failures)");
+  runner_.exit(0);
+  loop_.runUntilIdle();
+  EXPECT_EQ(updates().back().state, TaskState::FINISHED);
+  EXPECT_EQ(updates().back().healthy, std::optional<bool>(false));
+  EXPECT_EQ(updates().back().ready, std::optional<bool>(true));
+  EXPECT_TRUE(prober_->hung.empty() && prober_->timers.empty()) << "checks stop with the task";
+}
+
+TEST_F(ExecutorCheckTest, KillingTheTaskStopsItsChecks) {
+  startChecked();  // nothing scripted: both first probes hang
+  ASSERT_NE(prober_, nullptr);
+  EXPECT_EQ(prober_->hung.size(), 2u);
+  fromAgent([](auto e) { e.initKill().setGracePeriodSec(1); });
+  EXPECT_TRUE(prober_->hung.empty());
+  EXPECT_EQ(prober_->cancelled, 2u);
+  EXPECT_TRUE(checkUpdates().empty());
+}
+
+TEST_F(ExecutorCheckTest, ATaskWithChecksFailsWhenTheExecutorCannotProbe) {
+  startChecked(/*withProber=*/false);
+  auto sent = updates();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.back().state, TaskState::FAILED);
+  EXPECT_EQ(sent.back().reason, TaskReason::CONTAINER_LAUNCH_FAILED);
 }
 
 }  // namespace

@@ -166,7 +166,7 @@ TEST_F(TaskTableTest, StatusRoundTripsAndTheSandboxIsStoredAsTheAgentRoot) {
   EXPECT_EQ(back.exitCode, 3);
   EXPECT_EQ(back.timestamp, 12.5);
   EXPECT_EQ(back.containerId, "c0ffee");
-  EXPECT_TRUE(back.healthy);
+  EXPECT_EQ(back.healthy, std::optional<bool>(true));
   EXPECT_EQ(back.uuid, "");
 
   state_.tasks.setSandbox(task, "/work/sandboxes/f1/t1/c0ffee");
