@@ -65,6 +65,7 @@ struct DevOptions {
   std::string masterHttp = "127.0.0.1:5050";
   std::string listen = "tcp://127.0.0.1:5055";
   std::string agentHttp = "127.0.0.1:5051";
+  std::string serviceHttp = "127.0.0.1:5060";  // "": no service framework
   bool clean = false;
 };
 
@@ -229,12 +230,15 @@ Result<DevOptions> parseDevOptions(const std::vector<std::string>& args, GlobalO
       "where the master takes schedulers (ZeroMQ)")(
       "agent-http", po::value(&o.agentHttp)->default_value(o.agentHttp),
       "the agent's HTTP API address")(
+      "service-http", po::value(&o.serviceHttp)->default_value(o.serviceHttp),
+      "the service framework's API address (agora-service; '' runs none)")(
       "clean", po::bool_switch(&o.clean),
       "kill the tasks a cluster that died abruptly left running, remove the work dir, exit");
   auto parsed = parseArgs(
       "Usage: agora dev [--work-dir DIR] [--clean] [options]\n\n"
-      "Runs agora-master (HTTP 127.0.0.1:5050, schedulers at tcp://127.0.0.1:5055) and\n"
-      "agora-agent (HTTP 127.0.0.1:5051) on this machine until Ctrl-C, SIGTERM, SIGHUP or\n"
+      "Runs agora-master (HTTP 127.0.0.1:5050, schedulers at tcp://127.0.0.1:5055),\n"
+      "agora-agent (HTTP 127.0.0.1:5051) and the service framework agora-service (API\n"
+      "127.0.0.1:5060, `agora service`) on this machine until Ctrl-C, SIGTERM, SIGHUP or\n"
       "the death of its parent process; stopping it stops its tasks (SIGTERM, then SIGKILL\n"
       "after 10s) and names them. A cluster that was killed (kill -9) leaves its tasks\n"
       "running; the next `agora dev` on the work dir, or `agora dev --clean`, kills them.",
@@ -354,11 +358,38 @@ int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
     return fail(st.error());
   }
 
+  // The service framework: its state in WORK/service; the cluster runs on
+  // if it fails (its log says why).
+  std::unique_ptr<ChildProcess> service;
+  std::string serviceLog = o.workDir + "/service.log";
+  if (!o.serviceHttp.empty()) {
+    auto started = startDaemon("agora-service", serviceLog,
+                               {bin + "/agora-service", "--master", o.listen, "--work-dir",
+                                o.workDir + "/service", "--http", o.serviceHttp, "--config",
+                                keys->clientConfig});
+    if (started) {
+      service = std::move(*started);
+      if (auto st = waitUntil(*service, serviceLog, "healthy",
+                              [&] { return healthy(o.serviceHttp); });
+          !st) {
+        std::cerr << "agora dev: the service framework did not start: " << st.error().message
+                  << std::endl;
+        service->stop(kStopGrace);
+        service.reset();
+      }
+    } else {
+      std::cerr << "agora dev: cannot start agora-service: " << started.error().message
+                << std::endl;
+    }
+  }
+
   std::cout << "agora dev: cluster up (work dir " << o.workDir << ")\n"
             << "  master  http://" << o.masterHttp << "  schedulers: " << o.listen
             << "  log: " << masterLog << "\n"
             << "  agent   http://" << o.agentHttp << "  id: " << id << "  log: " << agentLog
             << "\n"
+            << (service ? "  service http://" + o.serviceHttp + "  log: " + serviceLog + "\n"
+                        : std::string())
             << "  security: CurveZMQ keys, an operator token and the CLI's configuration in "
             << o.workDir << "/security\n"
             << (o.workDir == defaultWorkDir()
@@ -369,6 +400,9 @@ int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
             << "Ctrl-C stops the cluster and its tasks." << std::endl;
 
   int exitCode = superviseUntilStopped(signals, **master, **agent, masterLog, agentLog);
+  // The service framework first: it would replace the tasks stopped next.
+  // It stays registered; the next start fails over to it.
+  if (service) service->stop(kStopGrace);
   // Tasks first, while the agent can still report their end; then the agent,
   // so it can finish talking to the master.
   if (!(*agent)->poll()) {

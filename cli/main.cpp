@@ -14,6 +14,7 @@
 #include "cli/reserve_commands.hpp"
 #include "cli/role_commands.hpp"
 #include "cli/run_command.hpp"
+#include "cli/service_command.hpp"
 #include "cli/task_command.hpp"
 #include "cli/volume_commands.hpp"
 
@@ -44,6 +45,9 @@ const char* kUsage =
     "                                  reserve an agent's resources for a role, or undo it\n"
     "  volume create AGENT_ID R --id ID --path P [--ro] | volume destroy AGENT_ID --id ID\n"
     "  volume list [-o json]           persistent volumes on reserved disk (R: 'disk(eng):100')\n"
+    "  service apply -f FILE | list | status ID | scale ID N | restart ID | rollback ID\n"
+    "        | promote ID | delete ID | history ID | why ID | deployments\n"
+    "                                  long-running apps on the service framework\n"
     "  help COMMAND                    describe a command (same as agora COMMAND --help)\n"
     "\n"
     "Global options (also accepted after the command):\n"
@@ -94,6 +98,7 @@ int main(int argc, char** argv) {
   if (command == "reserve") return reserveCommand(line->args, line->global, true);
   if (command == "unreserve") return reserveCommand(line->args, line->global, false);
   if (command == "volume") return volumeCommand(line->args, line->global);
+  if (command == "service") return serviceCommand(line->args, line->global);
   if (command == "agents" || command == "frameworks" || command == "tasks") {
     return listCommand(command, line->args, line->global);
   }

@@ -3,11 +3,24 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace agora::cli {
+
+std::string formatUtc(double seconds) {
+  if (seconds <= 0) return "-";
+  auto whole = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&whole, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S", &tm);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03d", static_cast<int>((seconds - whole) * 1000) % 1000);
+  return std::string(buffer) + millis + " UTC";
+}
 
 std::string formatNumber(double value) {
   if (!std::isfinite(value)) {

@@ -11,6 +11,9 @@ namespace agora::cli {
 // Rounded to three decimals, the precision of Resources' fixed point.
 std::string formatNumber(double value);
 
+// Wall seconds as "2026-12-07 00:41:05.250 UTC"; "-" for 0 or less.
+std::string formatUtc(double seconds);
+
 // `-o json`: indented when `pretty` (a person reads a terminal), one
 // compact line otherwise (a program reads a pipe). A body that is not JSON
 // is written as it came. Ends with a newline.

@@ -8,6 +8,7 @@
 #include "cli/arguments.hpp"
 #include "cli/list_commands.hpp"
 #include "cli/master_client.hpp"
+#include "cli/output.hpp"
 #include "cli/table.hpp"
 #include "common/http_client.hpp"
 
@@ -26,19 +27,6 @@ std::string text(const json& object, const char* key) {
 double number(const json& object, const char* key) {
   if (!object.is_object() || !object.contains(key) || !object[key].is_number()) return 0;
   return object[key].get<double>();
-}
-
-// "2026-12-07 00:41:05.250 UTC".
-std::string utc(double seconds) {
-  if (seconds <= 0) return "-";
-  auto whole = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&whole, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S", &tm);
-  char millis[8];
-  std::snprintf(millis, sizeof millis, ".%03d", static_cast<int>((seconds - whole) * 1000) % 1000);
-  return std::string(buffer) + millis + " UTC";
 }
 
 std::string shortState(std::string state) {
@@ -82,15 +70,15 @@ std::string describeTask(const json& task, double now) {
   line("Resources:  ", formatResources(task.value("resources", json())));
   line("Sandbox:    ", text(task, "sandbox"));
   line("Container:  ", text(task, "container_id"));
-  line("Launched:   ", utc(launched) + (launched > 0 ? " (" + formatAge(now - launched) + " ago)" : ""));
-  line("Started:    ", utc(started));
-  line("Ended:      ", ended > 0 ? utc(ended) + (started > 0 ? ", ran " + formatAge(ended - started)
+  line("Launched:   ", formatUtc(launched) + (launched > 0 ? " (" + formatAge(now - launched) + " ago)" : ""));
+  line("Started:    ", formatUtc(started));
+  line("Ended:      ", ended > 0 ? formatUtc(ended) + (started > 0 ? ", ran " + formatAge(ended - started)
                                                             : "")
                                  : "-");
   Table history({"TIME", "STATE", "REASON", "MESSAGE"});
   if (statuses.is_array()) {
     for (const auto& entry : statuses) {
-      history.addRow({utc(number(entry, "timestamp")), shortState(text(entry, "state")),
+      history.addRow({formatUtc(number(entry, "timestamp")), shortState(text(entry, "state")),
                       text(entry, "reason"), text(entry, "message")});
     }
   }

@@ -66,7 +66,7 @@ Result<PlannedTask> tryOne(const TaskGroup& group, Working& working) {
                                                          : "short of " + missing);
   }
   return PlannedTask{group.name, working.offer->id, working.offer->agentId, *fitted,
-                     std::move(environment)};
+                     std::move(environment), group.data};
 }
 
 }  // namespace

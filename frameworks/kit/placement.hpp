@@ -29,6 +29,9 @@ struct TaskGroup {
   std::vector<std::string> portNames;  // per task: one host port each
   std::vector<Constraint> constraints;
   std::vector<Placement> placed;  // where the group's tasks run now
+  // The framework's own, kept with each task launched for the group
+  // (TaskEntry::data): e.g. the version of the app it runs.
+  std::string data = {};
 };
 
 struct PlannedTask {
@@ -37,6 +40,7 @@ struct PlannedTask {
   std::string agentId;
   Resources resources;    // taken from the offer (ports included)
   KeyValues environment;  // $PORT_NAME, $PORT0, ...
+  std::string data = {};  // the group's
 };
 
 // Why a group (still) waits.

@@ -397,7 +397,7 @@ void Runtime::place(const std::vector<Offer>& offers, const std::vector<std::str
     task.agentId = planned.agentId;
     if (task.resources.empty()) task.resources = planned.resources;
     for (const auto& pair : planned.environment) task.command.environment.push_back(pair);
-    TaskEntry entry = TaskEntry::launching(task.taskId, planned.agentId);
+    TaskEntry entry = TaskEntry::launching(task.taskId, planned.agentId, planned.data);
     entry.group = planned.group;
     entry.placement = placementOf(*byId.at(planned.offerId));
     intents.push_back(std::move(entry));

@@ -25,7 +25,11 @@ std::string TaskJournal::encode(const TaskEntry& entry) {
     out["attributes"] = attributes;
   }
   if (entry.exitCode) out["exit_code"] = *entry.exitCode;
-  return out.dump();
+  if (entry.healthy) out["healthy"] = *entry.healthy;
+  if (entry.ready) out["ready"] = *entry.ready;
+  if (!entry.message.empty()) out["message"] = entry.message;
+  if (entry.updated > 0) out["updated"] = entry.updated;
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<TaskEntry> TaskJournal::decode(const Record& record) {
@@ -46,6 +50,10 @@ Result<TaskEntry> TaskJournal::decode(const Record& record) {
     entry.reason = static_cast<TaskReason>(in.at("reason").get<uint16_t>());
     if (in.contains("exit_code")) entry.exitCode = in["exit_code"].get<int>();
     entry.group = in.value("group", "");
+    if (in.contains("healthy")) entry.healthy = in["healthy"].get<bool>();
+    if (in.contains("ready")) entry.ready = in["ready"].get<bool>();
+    entry.message = in.value("message", "");
+    entry.updated = in.value("updated", 0.0);
     entry.placement.hostname = in.value("hostname", "");
     if (auto attributes = in.find("attributes"); attributes != in.end()) {
       for (const auto& [key, value] : attributes->items()) {
@@ -111,6 +119,10 @@ Status TaskJournal::record(const TaskStatus& status) {
   entry.state = status.state;
   entry.reason = status.reason;
   entry.exitCode = status.exitCode;
+  entry.healthy = status.healthy;
+  entry.ready = status.ready;
+  entry.message = status.message.substr(0, TaskEntry::kMaxMessage);
+  entry.updated = status.timestamp;
   if (!status.agentId.empty()) entry.agentId = status.agentId;
   auto done = store_->put(kPrefix + entry.taskId, encode(entry), versions_[entry.taskId]);
   if (!done) return makeError(done.error());

@@ -40,6 +40,13 @@ struct TaskEntry {
   TaskState state = TaskState::STAGING;
   TaskReason reason = TaskReason::NONE;
   std::optional<int> exitCode;
+  // The latest update's check verdicts (unset: no such check, or no verdict
+  // yet), its message (at most kMaxMessage bytes) and its time (wall s).
+  std::optional<bool> healthy;
+  std::optional<bool> ready;
+  std::string message;
+  double updated = 0;
+  static constexpr size_t kMaxMessage = 512;
 
   // A task about to be launched on `agentId`, for intend().
   static TaskEntry launching(std::string taskId, std::string agentId = "", std::string data = "") {

@@ -185,11 +185,22 @@ std::string FakeMaster::sendUpdate(const std::string& taskId, TaskState state, T
   status.uuid = randomUuidBytes();
   status.timestamp = loop_.clock().wallSeconds();
   status.containerId = "container-" + taskId;
+  status.healthy = task.healthy;
+  status.ready = task.ready;
   unacknowledged_.insert(status.uuid);
   auto fw = frameworks_.find(task.frameworkId);
   if (fw != frameworks_.end() && !fw->second.removed) sendEvent(fw->second, event::Update{status});
   if (wasLive && isTerminal(state)) maybeOffer();
   return status.uuid;
+}
+
+std::string FakeMaster::sendVerdicts(const std::string& taskId, std::optional<bool> healthy,
+                                     std::optional<bool> ready, const std::string& message) {
+  auto it = tasks_.find(taskId);
+  CHECK(it != tasks_.end()) << "FakeMaster::sendVerdicts: unknown task " << taskId;
+  it->second.healthy = healthy;
+  it->second.ready = ready;
+  return sendUpdate(taskId, TaskState::RUNNING, TaskReason::HEALTH_CHECK_UPDATED, message);
 }
 
 void FakeMaster::sendError(const std::string& frameworkId, const std::string& message) {

@@ -63,6 +63,8 @@ class FakeMaster {
     TaskInfo info;
     std::string frameworkId;
     TaskState state = TaskState::STAGING;
+    std::optional<bool> healthy = std::nullopt;  // the latest verdicts (sendVerdicts)
+    std::optional<bool> ready = std::nullopt;
   };
   struct Decline {
     std::string frameworkId;
@@ -92,6 +94,10 @@ class FakeMaster {
   std::string sendUpdate(const std::string& taskId, TaskState state,
                          TaskReason reason = TaskReason::NONE, const std::string& message = "",
                          std::optional<int> exitCode = std::nullopt);
+  // Sends TASK_RUNNING with new check verdicts, as an executor does when its
+  // task's health or readiness check decides (later updates carry them).
+  std::string sendVerdicts(const std::string& taskId, std::optional<bool> healthy,
+                           std::optional<bool> ready, const std::string& message = "");
   void sendError(const std::string& frameworkId, const std::string& message);
   // Stops heartbeats and every event (the scheduler sees a silent master).
   void setSilent(bool silent) { silent_ = silent; }

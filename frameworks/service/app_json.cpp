@@ -65,7 +65,12 @@ json appJson(const AppSpec& app) {
       {"env", mapOf(app.env)},
       {"labels", mapOf(app.labels)},
       {"kill_grace", formatDuration(app.killGrace)},
-      {"upgrade", {{"min_health", app.upgrade.minHealth}, {"max_surge", app.upgrade.maxSurge}}},
+      {"upgrade",
+       {{"min_health", app.upgrade.minHealth},
+        {"max_surge", app.upgrade.maxSurge},
+        {"progress_deadline", formatDuration(app.upgrade.progressDeadline)},
+        {"max_failures", app.upgrade.maxFailures},
+        {"auto_rollback", app.upgrade.autoRollback}}},
       {"backoff",
        {{"initial", formatDuration(app.backoff.initial)},
         {"factor", app.backoff.factor},
@@ -89,7 +94,8 @@ json appJson(const AppSpec& app) {
   for (const kit::Constraint& c : app.constraints) constraints.push_back(constraintJson(c));
   out["constraints"] = constraints;
   if (app.canary) {
-    out["canary"] = {{"instances", app.canary->instances}};
+    out["canary"] = {{"instances", app.canary->instances},
+                     {"promote_deadline", formatDuration(app.canary->promoteDeadline)}};
     if (app.canary->autoPromoteAfter) {
       out["canary"]["auto_promote_after"] = formatDuration(*app.canary->autoPromoteAfter);
     }

@@ -14,7 +14,10 @@ std::string AppRegistry::versionKey(const std::string& id, int64_t version) {
 
 std::string AppRegistry::encode(const AppVersion& version) {
   return nlohmann::json{
-      {"version", version.version}, {"created", version.created}, {"spec", appJson(version.spec)}}
+      {"version", version.version},
+      {"created", version.created},
+      {"restarts", version.restarts},
+      {"spec", appJson(version.spec)}}
       .dump();
 }
 
@@ -28,6 +31,7 @@ Result<AppVersion> AppRegistry::decode(const kit::Record& record) {
   try {
     out.version = in.at("version").get<int64_t>();
     out.created = in.at("created").get<double>();
+    out.restarts = in.value("restarts", int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     return bad(e.what());
   }
@@ -57,12 +61,38 @@ Result<AppRegistry> AppRegistry::load(kit::Store& store) {
 }
 
 Result<std::vector<AppVersion>> AppRegistry::apply(const std::vector<AppSpec>& apps, double now) {
-  std::vector<kit::Write> writes;
-  std::vector<AppVersion> written;
+  std::vector<AppVersion> next;
   for (const AppSpec& spec : apps) {
     const AppVersion* before = current(spec.id);
     if (before != nullptr && appJson(before->spec) == appJson(spec)) continue;  // unchanged
-    AppVersion next{spec, before == nullptr ? 1 : before->version + 1, now};
+    next.push_back({spec, before == nullptr ? 1 : before->version + 1, now,
+                    before == nullptr ? 0 : before->restarts});
+  }
+  return write(std::move(next));
+}
+
+Result<AppVersion> AppRegistry::restart(const std::string& id, double now) {
+  const AppVersion* before = current(id);
+  if (before == nullptr) return makeError(ErrorCode::kNotFound, "no app " + id);
+  auto written = write({{before->spec, before->version + 1, now, before->restarts + 1}});
+  if (!written) return makeError(written.error());
+  return written->front();
+}
+
+Result<AppVersion> AppRegistry::revert(const AppVersion& to, double now) {
+  const AppVersion* before = current(to.spec.id);
+  if (before == nullptr) return makeError(ErrorCode::kNotFound, "no app " + to.spec.id);
+  auto written = write({{to.spec, before->version + 1, now, to.restarts}});
+  if (!written) return makeError(written.error());
+  return written->front();
+}
+
+Result<std::vector<AppVersion>> AppRegistry::write(std::vector<AppVersion> versions) {
+  std::vector<kit::Write> writes;
+  std::vector<AppVersion> written;
+  for (AppVersion& next : versions) {
+    const AppSpec& spec = next.spec;
+    const AppVersion* before = current(spec.id);
     std::string value = encode(next);
     uint64_t expected = before == nullptr ? 0 : recordVersions_.at(spec.id);
     writes.push_back(kit::Write::put(currentKey(spec.id), value, expected));

@@ -23,6 +23,9 @@ struct AppVersion {
   AppSpec spec;
   int64_t version = 0;
   double created = 0;  // wall-clock seconds
+  // Bumped by restart(): instances of a lower count are replaced even
+  // though the spec is the same.
+  int64_t restarts = 0;
 };
 
 class AppRegistry {
@@ -36,6 +39,12 @@ class AppRegistry {
   // The versions it wrote (new or changed apps, in the order given).
   // kFailedPrecondition when another writer changed an app meanwhile.
   Result<std::vector<AppVersion>> apply(const std::vector<AppSpec>& apps, double now);
+  // Writes the app's spec again as its next version with one more restart.
+  // kNotFound for an unknown app.
+  Result<AppVersion> restart(const std::string& id, double now);
+  // Writes a kept version (spec and restarts) again as the app's next
+  // version: a rollback.
+  Result<AppVersion> revert(const AppVersion& to, double now);
   // Forgets the app and its history. kNotFound for an unknown app.
   Status remove(const std::string& id);
 
@@ -50,6 +59,8 @@ class AppRegistry {
   static std::string versionKey(const std::string& id, int64_t version);
   static std::string encode(const AppVersion& version);
   static Result<AppVersion> decode(const kit::Record& record);
+  // Writes each as the current and a kept version of its app, all or none.
+  Result<std::vector<AppVersion>> write(std::vector<AppVersion> versions);
 
   kit::Store* store_;
   std::map<std::string, AppVersion> current_;

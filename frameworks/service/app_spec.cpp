@@ -123,6 +123,8 @@ Result<HealthCheck> parseHealthCheck(const SpecNode& node, const AppSpec& app) {
     if (command->empty()) return makeError(node.child("command").error("must not be empty"));
     check.command = *command;
   }
+  if (Status s = read(node, "interval", check.interval); !s) return makeError(s.error());
+  if (!node.has("timeout")) check.timeout = std::min(check.timeout, check.interval);
   for (Status s :
        {read(node, "grace", check.grace), read(node, "interval", check.interval),
         read(node, "timeout", check.timeout), read(node, "max_failures", check.maxFailures),
@@ -186,6 +188,10 @@ Status parseHealth(const SpecNode& node, AppSpec& app) {
   if (node.has("health_checks")) {
     auto checks = node.child("health_checks").items();
     if (!checks) return makeError(checks.error());
+    if (checks->size() > 1) {
+      return makeError((*checks)[1].error(
+          "one health check per app (the executor runs one beside each instance)"));
+    }
     for (const SpecNode& item : *checks) {
       auto check = parseHealthCheck(item, app);
       if (!check) return makeError(check.error());
@@ -198,6 +204,8 @@ Status parseHealth(const SpecNode& node, AppSpec& app) {
   if (!r.has("http")) return makeError(r.error("missing required field 'http'"));
   Readiness readiness;
   if (Status s = readHttp(r.child("http"), app, readiness.port, readiness.path); !s) return s;
+  if (Status s = read(r, "interval", readiness.interval); !s) return s;
+  if (!r.has("timeout")) readiness.timeout = std::min(readiness.timeout, readiness.interval);
   for (Status s :
        {read(r, "interval", readiness.interval), read(r, "timeout", readiness.timeout),
         durationWithin(r, "interval", readiness.interval, millis(100), hours(1)),
@@ -233,8 +241,15 @@ Status parseDeployment(const SpecNode& node, AppSpec& app) {
   if (node.has("upgrade")) {
     SpecNode u = node.child("upgrade");
     for (Status s :
-         {u.only({"min_health", "max_surge"}), read(u, "min_health", app.upgrade.minHealth),
-          read(u, "max_surge", app.upgrade.maxSurge),
+         {u.only({"min_health", "max_surge", "progress_deadline", "max_failures",
+                  "auto_rollback"}),
+          read(u, "min_health", app.upgrade.minHealth), read(u, "max_surge", app.upgrade.maxSurge),
+          read(u, "progress_deadline", app.upgrade.progressDeadline),
+          read(u, "max_failures", app.upgrade.maxFailures),
+          read(u, "auto_rollback", app.upgrade.autoRollback),
+          durationWithin(u, "progress_deadline", app.upgrade.progressDeadline, seconds(1),
+                         hours(24 * 7)),
+          within(u, "max_failures", static_cast<double>(app.upgrade.maxFailures), 0, 1000),
           within(u, "min_health", app.upgrade.minHealth, 0, 1),
           within(u, "max_surge", static_cast<double>(app.upgrade.maxSurge), 0,
                  static_cast<double>(kMaxInstances))}) {
@@ -250,8 +265,11 @@ Status parseDeployment(const SpecNode& node, AppSpec& app) {
     SpecNode c = node.child("canary");
     Canary canary;
     Duration promote{};
-    for (Status s : {c.only({"instances", "auto_promote_after"}),
+    for (Status s : {c.only({"instances", "auto_promote_after", "promote_deadline"}),
                      read(c, "instances", canary.instances), read(c, "auto_promote_after", promote),
+                     read(c, "promote_deadline", canary.promoteDeadline),
+                     durationWithin(c, "promote_deadline", canary.promoteDeadline, seconds(1),
+                                    hours(24 * 30)),
                      within(c, "instances", static_cast<double>(canary.instances), 1,
                             static_cast<double>(std::max<int64_t>(app.instances, 1)),
                             "between 1 and the app's instances")}) {

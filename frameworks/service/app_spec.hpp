@@ -13,13 +13,14 @@
 //   labels: {team: shop}
 //   user: nobody
 //   ports: [{name: http}]         # host ports from offers: $PORT_HTTP, $PORT0
-//   health_checks:
+//   health_checks:                # one, run by the executor beside each instance
 //     - {http: {port: http, path: /}, grace: 5s, interval: 1s, timeout: 1s, max_failures: 3}
-//     - {tcp: {port: http}}  /  {command: "test -f /tmp/ok"}
+//       (or {tcp: {port: http}}, or {command: "test -f /tmp/ok"})
 //   readiness: {http: {port: http, path: /ready}, interval: 1s, timeout: 1s}
 //   constraints: [[hostname, UNIQUE]]
-//   upgrade: {min_health: 1.0, max_surge: 1}
-//   canary: {instances: 1, auto_promote_after: 30s}
+//   upgrade: {min_health: 1.0, max_surge: 1, progress_deadline: 10m, max_failures: 3,
+//             auto_rollback: true}
+//   canary: {instances: 1, auto_promote_after: 30s, promote_deadline: 24h}
 //   dependencies: [/shop/db]
 //   backoff: {initial: 1s, factor: 1.15, max: 300s}
 //   kill_grace: 3s
@@ -71,11 +72,21 @@ struct Readiness {
 struct Upgrade {
   double minHealth = 1.0;  // of `instances`, healthy and ready throughout
   int64_t maxSurge = 1;    // instances above `instances` during a deployment
+  // A deployment that makes no progress (one more new instance healthy and
+  // ready) for this long is rolled back (Kubernetes' progressDeadlineSeconds).
+  Duration progressDeadline = seconds(600);
+  // New-version instances that may fail (exit, fail to launch, fail their
+  // health check) before the deployment is rolled back.
+  int64_t maxFailures = 3;
+  bool autoRollback = true;  // false: such a deployment just fails, stopping where it is
 };
 
 struct Canary {
   int64_t instances = 1;
   std::optional<Duration> autoPromoteAfter;  // nullopt: promoted by hand
+  // Canaries not promoted this long after they became healthy are rolled
+  // back: a deployment never waits forever.
+  Duration promoteDeadline = seconds(24 * 3600);
 };
 
 struct Backoff {

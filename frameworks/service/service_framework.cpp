@@ -1,8 +1,13 @@
 #include "frameworks/service/service_framework.hpp"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+
+#include "common/duration.hpp"
+#include "frameworks/kit/offer_match.hpp"
+#include "frameworks/service/app_json.hpp"
 
 namespace agora::service {
 
@@ -16,30 +21,170 @@ Resources resourcesOf(const AppSpec& app) {
   return out;
 }
 
+bool lostWithItsAgent(TaskState state) {
+  return state == TaskState::LOST || state == TaskState::GONE ||
+         state == TaskState::UNREACHABLE || state == TaskState::GONE_BY_OPERATOR;
+}
+
+int64_t versionOf(const std::string& data) {
+  try {
+    return data.empty() ? 0 : std::stoll(data);
+  } catch (...) {
+    return 0;
+  }
+}
+
+// The check an app's health check or readiness becomes for one task:
+// named ports resolved to the host ports the task got.
+CheckInfo checkFor(const HealthCheck& check, const KeyValues& environment) {
+  CheckInfo out;
+  out.kind = check.kind == HealthCheck::Kind::kHttp  ? CheckKind::HTTP
+             : check.kind == HealthCheck::Kind::kTcp ? CheckKind::TCP
+                                                      : CheckKind::COMMAND;
+  if (const std::string* port = findValue(environment, kit::portVariable(check.port))) {
+    out.port = static_cast<uint32_t>(std::stoul(*port));
+  }
+  out.path = check.path;
+  out.command.value = check.command;
+  out.intervalSec = toSeconds(check.interval);
+  out.timeoutSec = toSeconds(check.timeout);
+  out.gracePeriodSec = toSeconds(check.grace);
+  out.maxFailures = static_cast<uint32_t>(check.maxFailures);
+  return out;
+}
+
 }  // namespace
 
-std::vector<kit::TaskGroup> ServiceFramework::pending(const kit::TaskJournal& journal) {
-  std::map<std::string, int> active;
-  for (const auto& [id, task] : journal.tasks()) {
-    if (!isTerminal(task.state)) active[task.group]++;
+// --- Versions ---
+
+const AppSpec* ServiceFramework::versionSpec(const std::string& appId, int64_t version) {
+  auto& specs = specs_[appId];
+  if (auto it = specs.find(version); it != specs.end()) return &it->second.spec;
+  if (registry_ == nullptr) return nullptr;
+  const AppVersion* current = registry_->current(appId);
+  if (current != nullptr && current->version == version) {
+    return &specs.emplace(version, *current).first->second.spec;
   }
+  auto history = registry_->history(appId);
+  if (!history) return nullptr;
+  for (const AppVersion& v : *history) specs.emplace(v.version, v);
+  auto it = specs.find(version);
+  return it == specs.end() ? nullptr : &it->second.spec;
+}
+
+const std::string& ServiceFramework::launchKey(const std::string& appId, int64_t version) {
+  auto& keys = keys_[appId];
+  if (auto it = keys.find(version); it != keys.end()) return it->second;
+  const AppSpec* spec = versionSpec(appId, version);
+  std::string key;
+  if (spec != nullptr) {
+    nlohmann::json j = appJson(*spec);
+    for (const char* field : {"id", "instances", "upgrade", "canary", "dependencies", "backoff",
+                              "autoscale", "environments"}) {
+      j.erase(field);
+    }
+    key = j.dump() + "#" + std::to_string(specs_[appId].at(version).restarts);
+  }
+  return keys.emplace(version, std::move(key)).first->second;
+}
+
+bool ServiceFramework::isCurrent(const std::string& appId, const std::string& data) {
+  const AppVersion* target = registry_ == nullptr ? nullptr : registry_->current(appId);
+  if (target == nullptr) return false;
+  int64_t version = versionOf(data);
+  if (version == target->version) return true;
+  const std::string& key = launchKey(appId, version);
+  return !key.empty() && key == launchKey(appId, target->version);
+}
+
+bool ServiceFramework::instanceOk(const std::string& appId, const kit::TaskEntry& entry) {
+  if (entry.state != TaskState::RUNNING || killing_.count(entry.taskId) != 0) return false;
+  if (entry.healthy == false || entry.ready == false) return false;
+  const AppSpec* spec = versionSpec(appId, versionOf(entry.data));
+  if (spec == nullptr) return entry.healthy.value_or(true) && entry.ready.value_or(true);
+  if (!spec->healthChecks.empty() && entry.healthy != true) return false;
+  if (spec->readiness && entry.ready != true) return false;
+  return true;
+}
+
+std::vector<Instance> ServiceFramework::instances(const kit::TaskJournal& journal,
+                                                  const std::string& appId) {
+  std::vector<Instance> out;
+  for (const auto& [id, entry] : journal.tasks()) {
+    if (entry.group != appId || isTerminal(entry.state)) continue;
+    bool live = killing_.count(id) == 0 && entry.state != TaskState::KILLING;
+    auto ran = running_.find(id);
+    double started = ran == running_.end()
+                         ? clock_.wallSeconds()
+                         : clock_.wallSeconds() - toSeconds(clock_.now() - ran->second);
+    out.push_back({id, isCurrent(appId, entry.data), live, live && instanceOk(appId, entry),
+                   started});
+  }
+  return out;
+}
+
+// --- Launching ---
+
+bool ServiceFramework::dependenciesReady(const kit::TaskJournal& journal, const AppSpec& app) {
+  for (const std::string& dependency : app.dependencies) {
+    const AppVersion* version = registry_->current(dependency);
+    if (version == nullptr) continue;  // removed since: nothing to wait for
+    const Deployment* d = deployment(dependency);
+    if (d != nullptr && d->running()) {
+      holds_[app.id] = "waiting for " + dependency + " to finish deploying";
+      return false;
+    }
+    int64_t ok = 0;
+    for (const Instance& i : instances(journal, dependency)) ok += i.ok;
+    if (ok < version->spec.instances) {
+      holds_[app.id] = "waiting for " + dependency + " to be healthy (" + std::to_string(ok) +
+                       " of " + std::to_string(version->spec.instances) + ")";
+      return false;
+    }
+  }
+  return true;
+}
+
+int ServiceFramework::wanted(const kit::TaskJournal& journal, const std::string& appId,
+                             const AppVersion& target) {
+  std::vector<Instance> all = instances(journal, appId);
+  auto it = deployments_.find(appId);
+  if (it != deployments_.end() && it->second.running()) {
+    Deployment copy = it->second;  // a look ahead: the real step is stepApp()'s
+    return advance(copy, target.spec, all, clock_.wallSeconds()).launch;
+  }
+  int64_t live = 0;
+  for (const Instance& i : all) live += i.live;
+  return static_cast<int>(std::max<int64_t>(0, target.spec.instances - live));
+}
+
+std::vector<kit::TaskGroup> ServiceFramework::pending(const kit::TaskJournal& journal) {
   std::vector<kit::TaskGroup> groups;
+  if (registry_ == nullptr) return groups;
   TimePoint now = clock_.now();
-  if (registry_ == nullptr) return {};
+  holds_.clear();
   for (const auto& [id, version] : registry_->apps()) {
     const AppSpec& app = version.spec;
-    int wanted = static_cast<int>(app.instances) - active[id];
-    if (wanted <= 0 || backoffUntil(id) > now) continue;
+    int launch = wanted(journal, id, version);
+    if (launch <= 0) continue;
+    if (backoffUntil(id) > now) {
+      holds_[id] = "backing off after " + std::to_string(failures(id)) + " failures for " +
+                   formatDuration(backoffUntil(id) - now);
+      continue;
+    }
+    if (!dependenciesReady(journal, app)) continue;
     std::vector<std::string> ports;
     for (const PortSpec& port : app.ports) ports.push_back(port.name);
-    groups.push_back(kit::TaskGroup{id, wanted, resourcesOf(app), ports, app.constraints, {}});
+    groups.push_back(kit::TaskGroup{id, launch, resourcesOf(app), ports, app.constraints, {},
+                                    std::to_string(version.version)});
   }
   return groups;
 }
 
 TaskInfo ServiceFramework::task(const kit::PlannedTask& planned) {
-  const AppVersion& version = *registry_->current(planned.group);
-  const AppSpec& app = version.spec;
+  int64_t version = versionOf(planned.data);
+  const AppSpec* found = versionSpec(planned.group, version);
+  const AppSpec& app = found != nullptr ? *found : registry_->current(planned.group)->spec;
   TaskInfo task;
   if (!app.cmd.empty()) {
     task.command.value = app.cmd;
@@ -53,40 +198,75 @@ TaskInfo ServiceFramework::task(const kit::PlannedTask& planned) {
   task.killGracePeriodSec = toSeconds(app.killGrace);
   task.labels = app.labels;
   task.labels.emplace_back("agora.app", app.id);
-  task.labels.emplace_back("agora.app_version", std::to_string(version.version));
+  task.labels.emplace_back("agora.app_version", std::to_string(version));
+  if (!app.healthChecks.empty()) {
+    task.healthCheck = checkFor(app.healthChecks.front(), planned.environment);
+  }
+  if (app.readiness) {
+    HealthCheck readiness;
+    readiness.port = app.readiness->port;
+    readiness.path = app.readiness->path;
+    readiness.interval = app.readiness->interval;
+    readiness.timeout = app.readiness->timeout;
+    readiness.grace = Duration::zero();
+    readiness.maxFailures = 1;
+    task.readinessCheck = checkFor(readiness, planned.environment);
+  }
   return task;
 }
 
-void ServiceFramework::changed(kit::Runtime& runtime, const kit::TaskEntry& task) {
-  runtime_ = &runtime;
-  TimePoint now = clock_.now();
-  if (task.state == TaskState::RUNNING) {
-    running_.emplace(task.taskId, now);
-    return;
-  }
-  if (!isTerminal(task.state)) return;
+// --- Changes ---
+
+void ServiceFramework::killInstance(kit::Runtime& runtime, const std::string& taskId,
+                                    const std::string& why) {
+  if (!killing_.emplace(taskId, why).second) return;
+  LOG(INFO) << "killing " << taskId << ": " << why;
+  runtime.kill(taskId);
+}
+
+void ServiceFramework::failed(kit::Runtime& runtime, const kit::TaskEntry& task,
+                              const std::string& why) {
   const AppVersion* version = registry_->current(task.group);
-  auto ran = running_.find(task.taskId);
-  bool stable = ran != running_.end() && toSeconds(now - ran->second) >= kStableSeconds;
-  if (ran != running_.end()) running_.erase(ran);
-  if (killing_.erase(task.taskId) != 0 || version == nullptr) return;  // ours to end
-  Delay& backoff = backoff_[task.group];
-  if (stable) backoff.failures = 0;
-  // Lost with its agent is no fault of the app: replaced at once.
-  if (task.state == TaskState::LOST || task.state == TaskState::GONE ||
-      task.state == TaskState::UNREACHABLE || task.state == TaskState::GONE_BY_OPERATOR) {
-    return runtime.wake();
+  if (version == nullptr) return;
+  auto d = deployments_.find(task.group);
+  if (d != deployments_.end() && d->second.running() && isCurrent(task.group, task.data)) {
+    recordFailure(d->second, why);
   }
+  Delay& backoff = backoff_[task.group];
   const Backoff& policy = version->spec.backoff;
   double delay = toSeconds(policy.initial) * std::pow(policy.factor, backoff.failures);
   delay = std::min(delay, toSeconds(policy.max));
   backoff.failures++;
-  backoff.until = now + seconds(delay);
+  backoff.until = clock_.now() + seconds(delay);
   runtime.loop().cancelTimer(backoff.wake);
-  backoff.wake = runtime.loop().addTimer(seconds(delay), [this, app = task.group] {
+  backoff.wake = runtime.loop().addTimer(seconds(delay), lifetime_.wrap([this, app = task.group] {
     backoff_[app].wake = 0;
     if (runtime_ != nullptr) runtime_->wake();
-  });
+  }));
+}
+
+void ServiceFramework::changed(kit::Runtime& runtime, const kit::TaskEntry& task) {
+  runtime_ = &runtime;
+  if (registry_ == nullptr) return;
+  TimePoint now = clock_.now();
+  if (task.state == TaskState::RUNNING) {
+    running_.emplace(task.taskId, now);
+    if (task.healthy == false && killing_.count(task.taskId) == 0) {
+      std::string why = "health check failed: " + task.message;
+      failed(runtime, task, why);
+      killInstance(runtime, task.taskId, why);
+    }
+  } else if (isTerminal(task.state)) {
+    auto ran = running_.find(task.taskId);
+    bool stable = ran != running_.end() && toSeconds(now - ran->second) >= kStableSeconds;
+    if (ran != running_.end()) running_.erase(ran);
+    bool ours = killing_.erase(task.taskId) != 0;
+    if (stable) backoff_[task.group].failures = 0;
+    if (!ours && !lostWithItsAgent(task.state)) {
+      failed(runtime, task, std::string(taskStateName(task.state)) + ": " + task.message);
+    }
+  }
+  stepApp(runtime, task.group);
 }
 
 void ServiceFramework::ready(kit::Runtime& runtime) {
@@ -100,37 +280,231 @@ void ServiceFramework::ready(kit::Runtime& runtime) {
     owned_.emplace(std::move(*fresh));
     registry_ = &*owned_;
   }
-  converge(runtime);
+  specs_.clear();
+  keys_.clear();
+  if (Status s = loadDeployments(runtime.store()); !s) {
+    LOG(ERROR) << "cannot read the deployments: " << s.error().message;
+    return runtime.stop();
+  }
+  if (!ticker_) {
+    ticker_ = runtime.loop().addPeriodic(seconds(kTickSeconds), lifetime_.wrap([this] {
+      if (runtime_ != nullptr && runtime_->journal() != nullptr) tick(*runtime_);
+    }));
+  }
+  tick(runtime);
 }
 
-std::vector<std::string> ServiceFramework::converge(kit::Runtime& runtime) {
+// --- Deployments ---
+
+Status ServiceFramework::persist(kit::Runtime& runtime, const Deployment& deployment) {
+  std::string encoded = encodeDeployment(deployment);
+  std::string& held = persisted_[deployment.app];
+  if (held == encoded) return {};
+  auto written =
+      runtime.store().put(std::string(kDeploymentPrefix) + deployment.app, encoded);
+  if (!written) return makeError(written.error());
+  held = std::move(encoded);
+  return {};
+}
+
+Status ServiceFramework::loadDeployments(kit::Store& store) {
+  deployments_.clear();
+  persisted_.clear();
+  auto records = store.list(kDeploymentPrefix);
+  if (!records) return makeError(records.error());
+  for (const kit::Record& record : *records) {
+    auto d = decodeDeployment(record.value);
+    if (!d) return makeError(d.error().withContext(record.key));
+    nextDeployment_ = std::max(nextDeployment_, d->id + 1);
+    persisted_[d->app] = record.value;
+    deployments_[d->app] = std::move(*d);
+  }
+  return {};
+}
+
+Status ServiceFramework::deploy(kit::Runtime& runtime, const std::vector<AppVersion>& written,
+                                const std::map<std::string, int64_t>& previous, bool rollback) {
   runtime_ = &runtime;
-  std::vector<std::string> killed;
-  const kit::TaskJournal* journal = runtime.journal();
-  if (journal == nullptr) return killed;
-  std::map<std::string, std::vector<std::string>> active;  // app -> its live tasks
-  for (const auto& [id, task] : journal->tasks()) {
-    if (!isTerminal(task.state)) active[task.group].push_back(id);
-  }
-  for (auto& [app, tasks] : active) {
-    const AppVersion* version = registry_->current(app);
-    size_t keep = version == nullptr ? 0 : static_cast<size_t>(version->spec.instances);
-    // Kept: the longest running; killed: the newest and those not running yet.
-    auto startedAt = [&](const std::string& id) {
-      auto it = running_.find(id);
-      return it == running_.end() ? TimePoint::max() : it->second;
-    };
-    std::stable_sort(tasks.begin(), tasks.end(), [&](const std::string& a, const std::string& b) {
-      return startedAt(a) < startedAt(b);
-    });
-    for (size_t i = keep; i < tasks.size(); ++i) {
-      runtime.kill(tasks[i]);
-      killing_.insert(tasks[i]);
-      killed.push_back(tasks[i]);
+  double now = clock_.wallSeconds();
+  for (const AppVersion& version : written) {
+    const std::string& app = version.spec.id;
+    specs_[app].emplace(version.version, version);
+    auto before = previous.find(app);
+    Deployment d;
+    d.id = nextDeployment_++;
+    d.app = app;
+    d.from = before == previous.end() ? 0 : before->second;
+    d.to = version.version;
+    d.rollback = rollback;
+    bool sameLaunch = d.from > 0 && launchKey(app, d.from) == launchKey(app, d.to);
+    d.canary = version.spec.canary.has_value() && d.from > 0 && !sameLaunch && !rollback;
+    d.promoted = !d.canary;
+    d.started = now;
+    d.lastProgress = now;
+    d.status = "starting";
+    auto running = deployments_.find(app);
+    if (running != deployments_.end() && running->second.running()) {
+      running->second.outcome = Deployment::Outcome::kSuperseded;
+      running->second.status = "superseded by deployment " + std::to_string(d.id);
+      running->second.ended = now;
     }
+    deployments_[app] = d;
+    if (Status s = persist(runtime, d); !s) return s;
+    LOG(INFO) << "deployment " << d.id << " of " << app << ": version " << d.from << " -> "
+              << d.to << (d.rollback ? " (rollback)" : "") << (d.canary ? " with canaries" : "");
   }
-  runtime.wake();
-  return killed;
+  tick(runtime);
+  return {};
+}
+
+void ServiceFramework::removed(kit::Runtime& runtime, const std::string& appId) {
+  deployments_.erase(appId);
+  persisted_.erase(appId);
+  (void)runtime.store().erase(std::string(kDeploymentPrefix) + appId);
+  specs_.erase(appId);
+  keys_.erase(appId);
+  tick(runtime);
+}
+
+Status ServiceFramework::promote(kit::Runtime& runtime, const std::string& appId) {
+  auto it = deployments_.find(appId);
+  if (it == deployments_.end() || !it->second.running()) {
+    return makeError(ErrorCode::kFailedPrecondition, appId + " has no deployment running");
+  }
+  if (Status s = service::promote(it->second); !s) return s;
+  stepApp(runtime, appId);
+  return persist(runtime, it->second);
+}
+
+Result<AppVersion> ServiceFramework::restart(kit::Runtime& runtime, const std::string& appId) {
+  const AppVersion* current = registry_->current(appId);
+  if (current == nullptr) return makeError(ErrorCode::kNotFound, "no app " + appId);
+  int64_t from = current->version;
+  auto written = registry_->restart(appId, clock_.wallSeconds());
+  if (!written) return makeError(written.error());
+  if (Status s = deploy(runtime, {*written}, {{appId, from}}); !s) return makeError(s.error());
+  return *written;
+}
+
+Result<AppVersion> ServiceFramework::scale(kit::Runtime& runtime, const std::string& appId,
+                                           int64_t instances) {
+  const AppVersion* current = registry_->current(appId);
+  if (current == nullptr) return makeError(ErrorCode::kNotFound, "no app " + appId);
+  if (instances < 0 || instances > kMaxInstances) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "instances must be in [0, " + std::to_string(kMaxInstances) + "]");
+  }
+  AppSpec spec = current->spec;
+  spec.instances = instances;
+  if (spec.canary && spec.canary->instances > std::max<int64_t>(instances, 1)) {
+    spec.canary->instances = std::max<int64_t>(instances, 1);
+  }
+  int64_t from = current->version;
+  auto written = registry_->apply({spec}, clock_.wallSeconds());
+  if (!written) return makeError(written.error());
+  if (written->empty()) return *current;
+  if (Status s = deploy(runtime, *written, {{appId, from}}); !s) return makeError(s.error());
+  return written->front();
+}
+
+Result<AppVersion> ServiceFramework::rollback(kit::Runtime& runtime, const std::string& appId,
+                                              std::optional<int64_t> to) {
+  const AppVersion* current = registry_->current(appId);
+  if (current == nullptr) return makeError(ErrorCode::kNotFound, "no app " + appId);
+  auto history = registry_->history(appId);
+  if (!history) return makeError(history.error());
+  const AppVersion* chosen = nullptr;
+  for (const AppVersion& v : *history) {
+    if (to ? v.version == *to : v.version < current->version) chosen = &v;
+  }
+  if (chosen == nullptr || chosen->version == current->version) {
+    return makeError(ErrorCode::kNotFound,
+                     to ? appId + " has no version " + std::to_string(*to) + " to roll back to"
+                        : appId + " has no earlier version to roll back to");
+  }
+  int64_t from = current->version;
+  auto written = registry_->revert(*chosen, clock_.wallSeconds());
+  if (!written) return makeError(written.error());
+  if (Status s = deploy(runtime, {*written}, {{appId, from}}, /*rollback=*/true); !s) {
+    return makeError(s.error());
+  }
+  return *written;
+}
+
+void ServiceFramework::stepApp(kit::Runtime& runtime, const std::string& appId) {
+  const kit::TaskJournal* journal = runtime.journal();
+  if (journal == nullptr || registry_ == nullptr) return;
+  const AppVersion* target = registry_->current(appId);
+  std::vector<Instance> all = instances(*journal, appId);
+  int64_t& missing = missing_[appId];
+  int64_t before = missing;
+  // Offers declined while nothing was missing may be filtered: revive.
+  auto missingNow = [&](int64_t n) {
+    missing = n;
+    if (n > 0 && before == 0) runtime.wake();
+  };
+  if (target == nullptr) {  // removed: nothing of it stays
+    missing_.erase(appId);
+    for (const Instance& i : all) {
+      if (i.live) killInstance(runtime, i.taskId, "its app was removed");
+    }
+    return;
+  }
+  auto it = deployments_.find(appId);
+  if (it == deployments_.end() || !it->second.running()) {
+    // Steady: extras beyond `instances` go, the least useful first.
+    std::vector<const Instance*> live;
+    for (const Instance& i : all) {
+      if (i.live) live.push_back(&i);
+    }
+    std::stable_sort(live.begin(), live.end(), [](const Instance* a, const Instance* b) {
+      if (a->ok != b->ok) return !a->ok;
+      return a->startedAt > b->startedAt;
+    });
+    for (size_t k = 0; k + target->spec.instances < live.size(); ++k) {
+      killInstance(runtime, live[k]->taskId, "scaled down");
+    }
+    missingNow(std::max<int64_t>(0, target->spec.instances - static_cast<int64_t>(live.size())));
+    return;
+  }
+  Deployment& d = it->second;
+  DeploymentStep step = advance(d, target->spec, all, clock_.wallSeconds());
+  for (const std::string& id : step.kill) {
+    killInstance(runtime, id, "replaced by deployment " + std::to_string(d.id));
+  }
+  missingNow(step.launch);
+  Deployment ended = d;
+  if (Status s = persist(runtime, d); !s) {
+    LOG(ERROR) << "cannot record deployment " << d.id << ": " << s.error().message;
+  }
+  if (ended.running()) return;
+  LOG(INFO) << "deployment " << ended.id << " of " << appId << " "
+            << outcomeName(ended.outcome) << ": " << ended.status;
+  if (ended.outcome == Deployment::Outcome::kRolledBack) {
+    auto back = rollback(runtime, appId, ended.from);
+    if (!back) LOG(ERROR) << "cannot roll " << appId << " back: " << back.error().message;
+  }
+}
+
+void ServiceFramework::tick(kit::Runtime& runtime) {
+  runtime_ = &runtime;
+  if (runtime.journal() == nullptr || registry_ == nullptr) return;
+  std::set<std::string> apps;
+  for (const auto& [id, version] : registry_->apps()) apps.insert(id);
+  for (const auto& [id, entry] : runtime.journal()->tasks()) {
+    if (!isTerminal(entry.state)) apps.insert(entry.group);
+  }
+  for (const std::string& app : apps) stepApp(runtime, app);
+}
+
+const Deployment* ServiceFramework::deployment(const std::string& appId) const {
+  auto it = deployments_.find(appId);
+  return it == deployments_.end() ? nullptr : &it->second;
+}
+
+std::string ServiceFramework::holdReason(const std::string& appId) const {
+  auto it = holds_.find(appId);
+  return it == holds_.end() ? "" : it->second;
 }
 
 TimePoint ServiceFramework::backoffUntil(const std::string& appId) const {

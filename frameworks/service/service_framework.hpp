@@ -1,9 +1,25 @@
 #pragma once
 // The service framework's part on the toolkit's runtime: every app of the
-// registry is a placement group named by its ID that wants `instances` tasks
-// running. A task that ends is replaced; an app whose tasks keep failing
-// waits between launches as its `backoff` says (initial, times factor after
-// each failure, at most max), and starts over once an instance stayed up.
+// registry is a placement group named by its ID; each task records the app
+// version it runs (TaskEntry::data).
+//
+// - Instances: an app wants `instances` of them live. One that ends is
+//   replaced; an app whose instances keep failing waits between launches as
+//   its `backoff` says (initial, times factor after each failure, at most
+//   max) and starts over once an instance stayed up kStableSeconds. One lost
+//   with its agent is replaced at once. One whose health check fails
+//   (executor verdict, TaskStatus.healthy) is killed and replaced, counted
+//   as a failure.
+// - Deployments (deployment.hpp): every applied version starts one; the
+//   framework steps it on each task change and every second, kills and
+//   launches what it says, persists it in the store (so a restarted or new
+//   leader resumes it), and when it must be rolled back applies the previous
+//   version's spec again as a new version, in a rollback deployment.
+//   Instances whose version launches the same way as the target (only
+//   instances, upgrade, canary, backoff... changed) count as the target's:
+//   scaling restarts nothing.
+// - Dependencies: an app launches nothing until every app it depends on has
+//   all its instances healthy and ready and no deployment running.
 //
 // Thread: the runtime's loop.
 
@@ -14,8 +30,10 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/lifetime.hpp"
 #include "frameworks/kit/runtime.hpp"
 #include "frameworks/service/app_registry.hpp"
+#include "frameworks/service/deployment.hpp"
 
 namespace agora::service {
 
@@ -23,11 +41,15 @@ class ServiceFramework final : public kit::Framework {
  public:
   // An instance up this long counts as started: its app's backoff resets.
   static constexpr double kStableSeconds = 30;
+  // Deployments are stepped this often besides on every task change.
+  static constexpr double kTickSeconds = 1;
+  static constexpr const char* kDeploymentPrefix = "deployments";
 
   // With the registry given (tests), or read from the runtime's store once
   // this instance leads. REQUIRES: registry and clock outlive the framework.
   ServiceFramework(AppRegistry& registry, Clock& clock) : registry_(&registry), clock_(clock) {}
   explicit ServiceFramework(Clock& clock) : clock_(clock) {}
+  ~ServiceFramework() override { lifetime_.invalidate(); }
 
   // Null until this instance leads (ready()).
   AppRegistry* registry() { return registry_; }
@@ -37,11 +59,35 @@ class ServiceFramework final : public kit::Framework {
   void changed(kit::Runtime& runtime, const kit::TaskEntry& task) override;
   void ready(kit::Runtime& runtime) override;
 
-  // Brings the running tasks to what the registry says after an apply or a
-  // removal: kills what a removed app still runs and, of an app scaled
-  // down, the newest instances beyond `instances`; wakes the runtime for
-  // what is now missing. Returns the tasks it killed.
-  std::vector<std::string> converge(kit::Runtime& runtime);
+  // The registry wrote `written` (an apply; `previous`: each app's version
+  // before, absent for a new app): starts a deployment for each, superseding
+  // any running one, and persists it before returning. `rollback`: the
+  // deployments are rollbacks (they do not roll back themselves).
+  Status deploy(kit::Runtime& runtime, const std::vector<AppVersion>& written,
+                const std::map<std::string, int64_t>& previous, bool rollback = false);
+  // The app was removed from the registry: its instances are killed.
+  void removed(kit::Runtime& runtime, const std::string& appId);
+  // Promotes the canaries of the app's running deployment.
+  Status promote(kit::Runtime& runtime, const std::string& appId);
+  // Applies version `to` of the app again (default: the one before the
+  // current), as a new version, in a rollback deployment.
+  Result<AppVersion> rollback(kit::Runtime& runtime, const std::string& appId,
+                              std::optional<int64_t> to);
+  // A new version that replaces every instance (same spec, one more restart).
+  Result<AppVersion> restart(kit::Runtime& runtime, const std::string& appId);
+  // A new version with `instances` instances; existing ones are kept.
+  Result<AppVersion> scale(kit::Runtime& runtime, const std::string& appId, int64_t instances);
+  // Steps every app now: deployments, extra instances, removed apps.
+  void tick(kit::Runtime& runtime);
+
+  // The app's latest deployment (running or ended); null if none.
+  const Deployment* deployment(const std::string& appId) const;
+  const std::map<std::string, Deployment>& deployments() const { return deployments_; }
+  // The app's live instances as deployments see them.
+  std::vector<Instance> instances(const kit::TaskJournal& journal, const std::string& appId);
+  // Why the app launches nothing now although it misses instances ("" if
+  // it does not wait for the framework's own reasons: backoff, dependencies).
+  std::string holdReason(const std::string& appId) const;
 
   // When the app may launch again (epoch when it may now).
   TimePoint backoffUntil(const std::string& appId) const;
@@ -53,14 +99,39 @@ class ServiceFramework final : public kit::Framework {
     TimePoint until{};
     EventLoop::TimerId wake = 0;
   };
+  // The spec of a version of an app (history read once), null if not kept.
+  const AppSpec* versionSpec(const std::string& appId, int64_t version);
+  // What in a spec decides how an instance runs (not instances, upgrade...).
+  const std::string& launchKey(const std::string& appId, int64_t version);
+  bool isCurrent(const std::string& appId, const std::string& data);
+  bool instanceOk(const std::string& appId, const kit::TaskEntry& entry);
+  // How many instances the app launches now (no side effects).
+  int wanted(const kit::TaskJournal& journal, const std::string& appId, const AppVersion& target);
+  bool dependenciesReady(const kit::TaskJournal& journal, const AppSpec& app);
+  // Steps one app (kills what its deployment or scale says) and wakes the
+  // runtime when it newly misses instances.
+  void stepApp(kit::Runtime& runtime, const std::string& appId);
+  void killInstance(kit::Runtime& runtime, const std::string& taskId, const std::string& why);
+  void failed(kit::Runtime& runtime, const kit::TaskEntry& task, const std::string& why);
+  Status persist(kit::Runtime& runtime, const Deployment& deployment);
+  Status loadDeployments(kit::Store& store);
 
   AppRegistry* registry_ = nullptr;
   std::optional<AppRegistry> owned_;
   Clock& clock_;
   kit::Runtime* runtime_ = nullptr;
+  std::optional<EventLoop::TimerId> ticker_;
   std::map<std::string, Delay> backoff_;      // by app
   std::map<std::string, TimePoint> running_;  // task -> when it was first seen running
-  std::set<std::string> killing_;             // tasks converge() killed: no failure of theirs
+  std::map<std::string, std::string> killing_;  // tasks we killed -> why (not a failure then)
+  std::map<std::string, Deployment> deployments_;  // by app: the latest
+  std::map<std::string, std::string> persisted_;   // by app: what the store holds
+  std::map<std::string, std::string> holds_;       // by app: why it launches nothing
+  std::map<std::string, int64_t> missing_;         // by app: launches wanted at the last step
+  uint64_t nextDeployment_ = 1;
+  LifetimeGuard lifetime_;  // for timers on the runtime's loop, which may outlive us
+  std::map<std::string, std::map<int64_t, AppVersion>> specs_;  // by app and version
+  std::map<std::string, std::map<int64_t, std::string>> keys_;
 };
 
 }  // namespace agora::service

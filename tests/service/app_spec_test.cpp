@@ -16,8 +16,6 @@ env: {GREETING: hello}
 ports: [{name: http}]
 health_checks:
   - {http: {port: http, path: /}, grace: 5s, interval: 1s, timeout: 1s, max_failures: 3}
-  - {tcp: {port: http}}
-  - {command: "test -f /tmp/ok"}
 readiness: {http: {port: http, path: /ready}}
 constraints: [[hostname, UNIQUE]]
 upgrade: {min_health: 1.0, max_surge: 1}
@@ -46,11 +44,19 @@ TEST(AppSpecTest, ReadsEveryFieldOfTheContract) {
   EXPECT_DOUBLE_EQ(app.memMb, 32);
   EXPECT_EQ(app.env, (KeyValues{{"GREETING", "hello"}}));
   ASSERT_EQ(app.ports.size(), 1u);
-  ASSERT_EQ(app.healthChecks.size(), 3u);
+  ASSERT_EQ(app.healthChecks.size(), 1u);
   EXPECT_EQ(app.healthChecks[0].kind, HealthCheck::Kind::kHttp);
   EXPECT_EQ(app.healthChecks[0].interval, seconds(1));
-  EXPECT_EQ(app.healthChecks[1].kind, HealthCheck::Kind::kTcp);
-  EXPECT_EQ(app.healthChecks[2].command, "test -f /tmp/ok");
+  auto tcp = parseApps("{id: /a, cmd: x, ports: [{name: db}], health_checks: [{tcp: {port: db}}]}",
+                       "a.yaml");
+  ASSERT_TRUE(tcp) << tcp.error().message;
+  EXPECT_EQ(tcp->front().healthChecks[0].kind, HealthCheck::Kind::kTcp);
+  auto command = parseApps("{id: /a, cmd: x, health_checks: [{command: 'test -f /tmp/ok'}]}", "a.yaml");
+  ASSERT_TRUE(command) << command.error().message;
+  EXPECT_EQ(command->front().healthChecks[0].command, "test -f /tmp/ok");
+  auto two = parseApps("{id: /a, cmd: x, health_checks: [{command: a}, {command: b}]}", "a.yaml");
+  ASSERT_FALSE(two);
+  EXPECT_NE(two.error().message.find("one health check per app"), std::string::npos);
   ASSERT_TRUE(app.readiness);
   EXPECT_EQ(app.readiness->path, "/ready");
   ASSERT_EQ(app.constraints.size(), 1u);

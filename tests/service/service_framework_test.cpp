@@ -38,10 +38,8 @@ class ServiceFrameworkTest : public ::testing::Test {
     master_.addAgent(
         sdk::FakeAgent{"a2", *Resources::parse("cpus:4;mem:4096;ports:[31000-31099]"), "h2", {}});
   }
+  // Starts the framework, then applies `spec` through the API's path.
   void start(const std::string& spec) {
-    auto apps = parseApps(spec, "app.yaml");
-    ASSERT_TRUE(apps) << apps.error().message;
-    ASSERT_TRUE(registry_->apply(*apps, 0));
     kit::RuntimeOptions options;
     options.driver.framework.name = "service";
     auto drivers = [this](
@@ -54,12 +52,58 @@ class ServiceFrameworkTest : public ::testing::Test {
                                               std::make_unique<SharedStore>(records_), drivers);
     runtime_->start();
     advance(seconds(1));
+    apply(spec, 0);
+    advance(seconds(1));
   }
   void advance(Duration total) {
     for (Duration done{0}; done < total; done += millis(100)) {
       clock_.advance(millis(100));
       loop_.runUntilIdle();
     }
+  }
+  // An apply through the API's path: registry, then a deployment per app.
+  void apply(const std::string& spec, double now) {
+    auto apps = parseApps(spec, "apply");
+    ASSERT_TRUE(apps) << apps.error().message;
+    std::map<std::string, int64_t> previous;
+    for (const AppSpec& app : *apps) {
+      if (const AppVersion* v = registry_->current(app.id)) previous[app.id] = v->version;
+    }
+    auto written = registry_->apply(*apps, now);
+    ASSERT_TRUE(written) << written.error().message;
+    ASSERT_TRUE(framework_.deploy(*runtime_, *written, previous));
+    loop_.runUntilIdle();
+  }
+  // The live tasks of `app`, launched in this order.
+  std::vector<std::string> live(const std::string& app) {
+    std::vector<std::string> out;
+    for (const TaskInfo& launched : master_.launches()) {
+      const auto* task = master_.task(launched.taskId);
+      if (task != nullptr && !isTerminal(task->state) && launched.name == app) {
+        out.push_back(launched.taskId);
+      }
+    }
+    return out;
+  }
+  // Answers every live task of `app` the way a working instance does: running,
+  // then healthy (and ready); kills the master was asked for are carried out.
+  void serve(const std::string& app, bool healthy = true) {
+    carryOutKills();
+    for (const std::string& id : live(app)) {
+      const auto* task = master_.task(id);
+      if (task->state != TaskState::RUNNING) master_.sendUpdate(id, TaskState::RUNNING);
+      if (task->healthy != healthy) master_.sendVerdicts(id, healthy, std::nullopt);
+    }
+    advance(millis(200));
+  }
+  void carryOutKills() {
+    for (const auto& kill : master_.kills()) {
+      const auto* task = master_.task(kill.taskId);
+      if (task != nullptr && !isTerminal(task->state)) {
+        master_.sendUpdate(kill.taskId, TaskState::KILLED);
+      }
+    }
+    loop_.runUntilIdle();
   }
   int running(const std::string& app) {
     int n = 0;
@@ -161,26 +205,137 @@ TEST_F(ServiceFrameworkTest, ScalingDownKillsTheNewestAndARemovedAppIsStopped) {
     master_.sendUpdate(id, TaskState::RUNNING);
     advance(seconds(1));  // started one after the other: web[2] is the newest
   }
-  auto down = parseApps("{id: /web, instances: 2, cmd: serve}", "scale");
-  ASSERT_TRUE(registry_->apply(*down, 10));
-  auto killed = framework_.converge(*runtime_);
-  EXPECT_EQ(killed, (std::vector<std::string>{web[2]}));
+  apply("{id: /web, instances: 2, cmd: serve}", 10);
+  ASSERT_EQ(master_.kills().size(), 1u);
+  EXPECT_EQ(master_.kills()[0].taskId, web[2]);
+  carryOutKills();
   advance(seconds(1));
   EXPECT_EQ(running("/web"), 2);
   EXPECT_EQ(master_.launches().size(), 4u);   // nothing launched instead
   EXPECT_EQ(framework_.failures("/web"), 0);  // killed by us: no failure
 
   ASSERT_TRUE(registry_->remove("/db"));
-  framework_.converge(*runtime_);
+  framework_.removed(*runtime_, "/db");
+  carryOutKills();
   advance(seconds(1));
   EXPECT_EQ(running("/db"), 0);
   EXPECT_EQ(master_.launches().size(), 4u);  // and not replaced
 
-  auto up = parseApps("{id: /web, instances: 4, cmd: serve}", "scale");
-  ASSERT_TRUE(registry_->apply(*up, 20));
-  framework_.converge(*runtime_);
+  apply("{id: /web, instances: 4, cmd: serve}", 20);
   advance(seconds(1));
   EXPECT_EQ(running("/web"), 4);
+  EXPECT_EQ(master_.launches().size(), 6u) << "scaling restarted nothing";
+}
+
+constexpr const char* kWeb = R"(id: /web
+instances: 3
+cmd: "serve v1"
+ports: [{name: http}]
+health_checks: [{http: {port: http, path: /health}, grace: 1s, interval: 1s, max_failures: 2}]
+upgrade: {min_health: 1.0, max_surge: 1, max_failures: 2}
+)";
+
+std::string webVersion(const std::string& cmd) {
+  std::string spec = kWeb;
+  spec.replace(spec.find("serve v1"), 8, cmd);
+  return spec;
+}
+
+TEST_F(ServiceFrameworkTest, HealthChecksGoToTheTaskAndAnUnhealthyInstanceIsReplaced) {
+  start(kWeb);
+  ASSERT_EQ(master_.launches().size(), 3u);
+  const TaskInfo& first = master_.launches()[0];
+  EXPECT_EQ(first.healthCheck.kind, CheckKind::HTTP);
+  EXPECT_EQ(first.healthCheck.path, "/health");
+  EXPECT_EQ(std::to_string(first.healthCheck.port),
+            *findValue(first.command.environment, "PORT_HTTP"));
+  EXPECT_EQ(first.healthCheck.maxFailures, 2u);
+  serve("/web");
+  EXPECT_EQ(framework_.deployment("/web")->outcome, Deployment::Outcome::kSucceeded);
+  master_.sendVerdicts(first.taskId, false, std::nullopt, "unhealthy: HTTP 500");
+  loop_.runUntilIdle();
+  ASSERT_EQ(master_.kills().size(), 1u);
+  EXPECT_EQ(master_.kills()[0].taskId, first.taskId);
+  carryOutKills();
+  advance(seconds(2));  // the app's backoff: 1 s
+  EXPECT_EQ(master_.launches().size(), 4u);
+  EXPECT_EQ(framework_.failures("/web"), 1);
+}
+
+TEST_F(ServiceFrameworkTest, ARollingUpdateReplacesEveryInstanceKeepingThreeHealthy) {
+  start(kWeb);
+  serve("/web");
+  apply(webVersion("serve v2"), 100);
+  for (int i = 0; i < 20 && framework_.deployment("/web")->running(); ++i) {
+    int healthy = 0;
+    for (const std::string& id : live("/web")) healthy += master_.task(id)->healthy == true;
+    ASSERT_GE(healthy, 3) << "step " << i;
+    ASSERT_LE(live("/web").size(), 4u) << "step " << i;
+    serve("/web");
+  }
+  EXPECT_EQ(framework_.deployment("/web")->outcome, Deployment::Outcome::kSucceeded);
+  ASSERT_EQ(live("/web").size(), 3u);
+  for (const std::string& id : live("/web")) {
+    EXPECT_EQ(master_.task(id)->info.command.value, "serve v2");
+  }
+}
+
+TEST_F(ServiceFrameworkTest, AVersionThatNeverGetsHealthyIsRolledBackByItself) {
+  start(kWeb);
+  serve("/web");
+  apply(webVersion("serve v2"), 100);
+  for (int i = 0; i < 20 && framework_.deployment("/web")->running(); ++i) serve("/web");
+  std::vector<std::string> v2 = live("/web");
+  apply(webVersion("serve v3-broken"), 200);
+  // The new instance runs but fails its health check, again and again.
+  for (int i = 0; i < 40 && framework_.deployment("/web")->to == 3; ++i) {
+    carryOutKills();
+    for (const std::string& id : live("/web")) {
+      const auto* task = master_.task(id);
+      bool broken = task->info.command.value == "serve v3-broken";
+      if (task->state != TaskState::RUNNING) master_.sendUpdate(id, TaskState::RUNNING);
+      if (broken && task->healthy != false) master_.sendVerdicts(id, false, std::nullopt);
+    }
+    advance(seconds(1));
+  }
+  const Deployment* d = framework_.deployment("/web");
+  ASSERT_NE(d, nullptr);
+  EXPECT_TRUE(d->rollback) << "a rollback deployment follows";
+  EXPECT_EQ(d->to, 4);
+  EXPECT_EQ(registry_->current("/web")->spec.cmd, "serve v2");
+  for (int i = 0; i < 20 && framework_.deployment("/web")->running(); ++i) serve("/web");
+  EXPECT_EQ(framework_.deployment("/web")->outcome, Deployment::Outcome::kSucceeded);
+  EXPECT_EQ(live("/web"), v2) << "the v2 instances were never touched";
+}
+
+TEST_F(ServiceFrameworkTest, CanariesWaitForAPromotion) {
+  start(kWeb);
+  serve("/web");
+  std::string spec = webVersion("serve v2") + "canary: {instances: 1}\n";
+  apply(spec, 100);
+  for (int i = 0; i < 5; ++i) serve("/web");
+  EXPECT_EQ(live("/web").size(), 4u);
+  EXPECT_EQ(framework_.deployment("/web")->status, "1 canary healthy; waiting for promotion");
+  ASSERT_TRUE(framework_.promote(*runtime_, "/web"));
+  for (int i = 0; i < 20 && framework_.deployment("/web")->running(); ++i) serve("/web");
+  EXPECT_EQ(framework_.deployment("/web")->outcome, Deployment::Outcome::kSucceeded);
+  EXPECT_FALSE(framework_.promote(*runtime_, "/web"));
+}
+
+TEST_F(ServiceFrameworkTest, AManualRollbackAppliesAnEarlierVersionAgain) {
+  start(kWeb);
+  serve("/web");
+  apply(webVersion("serve v2"), 100);
+  for (int i = 0; i < 20 && framework_.deployment("/web")->running(); ++i) serve("/web");
+  auto back = framework_.rollback(*runtime_, "/web", std::nullopt);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->version, 3);
+  EXPECT_EQ(back->spec.cmd, "serve v1");
+  for (int i = 0; i < 20 && framework_.deployment("/web")->running(); ++i) serve("/web");
+  for (const std::string& id : live("/web")) {
+    EXPECT_EQ(master_.task(id)->info.command.value, "serve v1");
+  }
+  EXPECT_FALSE(framework_.rollback(*runtime_, "/web", 9));
 }
 
 }  // namespace

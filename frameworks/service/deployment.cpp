@@ -1,0 +1,237 @@
+#include "frameworks/service/deployment.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "common/duration.hpp"
+
+namespace agora::service {
+
+using Outcome = Deployment::Outcome;
+
+const char* outcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kRunning:
+      return "running";
+    case Outcome::kSucceeded:
+      return "succeeded";
+    case Outcome::kRolledBack:
+      return "rolled_back";
+    case Outcome::kFailed:
+      return "failed";
+    case Outcome::kSuperseded:
+      return "superseded";
+  }
+  return "unknown";
+}
+
+int64_t healthyFloor(const AppSpec& target) {
+  return static_cast<int64_t>(
+      std::ceil(static_cast<double>(target.instances) * target.upgrade.minHealth - 1e-9));
+}
+
+int64_t liveCeiling(const AppSpec& target) { return target.instances + target.upgrade.maxSurge; }
+
+namespace {
+
+// Ends the deployment because the new version does not work: rolled back,
+// or failed when it may not roll back (a rollback itself, a first
+// deployment, auto_rollback off).
+void giveUp(Deployment& d, const AppSpec& target, const std::string& why, double now) {
+  bool canRollBack = !d.rollback && d.from > 0 && target.upgrade.autoRollback;
+  d.outcome = canRollBack ? Outcome::kRolledBack : Outcome::kFailed;
+  d.status = why;
+  d.ended = now;
+}
+
+std::string count(int64_t n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+DeploymentStep advance(Deployment& d, const AppSpec& target, const std::vector<Instance>& instances,
+                       double now) {
+  DeploymentStep step;
+  if (!d.running()) return step;
+  const int64_t n = target.instances;
+  int64_t newLive = 0, newOk = 0, oldLive = 0, oldOk = 0, dying = 0, oldDying = 0;
+  std::vector<const Instance*> olds, news;
+  for (const Instance& i : instances) {
+    if (!i.live) {
+      ++dying;
+      if (!i.current) ++oldDying;
+      continue;
+    }
+    if (i.current) {
+      ++newLive;
+      newOk += i.ok;
+      news.push_back(&i);
+    } else {
+      ++oldLive;
+      oldOk += i.ok;
+      olds.push_back(&i);
+    }
+  }
+  if (newOk > d.bestOk) {
+    d.bestOk = newOk;
+    d.lastProgress = now;
+  }
+  const Upgrade& upgrade = target.upgrade;
+  auto stop = [&](const std::string& why) {
+    giveUp(d, target, why, now);
+    return step;
+  };
+  if (d.failures > upgrade.maxFailures) {
+    return stop(count(d.failures, "new instance") + " failed (at most " +
+                std::to_string(upgrade.maxFailures) + " may): " + d.lastFailure);
+  }
+  // Canaries first, beside every old instance.
+  if (d.canary && !d.promoted) {
+    int64_t canaries = std::min<int64_t>(target.canary ? target.canary->instances : 1, n);
+    if (newOk >= canaries) {
+      if (d.canaryOkSince == 0) d.canaryOkSince = now;
+      d.lastProgress = now;  // waiting for a promotion is not stalling
+      const Canary* c = target.canary ? &*target.canary : nullptr;
+      double okFor = now - d.canaryOkSince;
+      if (c != nullptr && c->autoPromoteAfter && okFor >= toSeconds(*c->autoPromoteAfter)) {
+        d.promoted = true;
+      } else if (c != nullptr && okFor >= toSeconds(c->promoteDeadline)) {
+        return stop("canaries not promoted within " + formatDuration(c->promoteDeadline));
+      } else {
+        d.status = count(canaries, "canary") + " healthy; waiting for promotion";
+        if (c != nullptr && c->autoPromoteAfter) {
+          d.status += " (automatic after " + formatDuration(*c->autoPromoteAfter) + ")";
+        }
+        return step;
+      }
+    } else {
+      d.canaryOkSince = 0;
+      if (now - d.lastProgress >= toSeconds(upgrade.progressDeadline)) {
+        return stop("no canary became healthy for " + formatDuration(upgrade.progressDeadline) +
+                    " (" + std::to_string(newOk) + " of " + std::to_string(canaries) + ")");
+      }
+      step.launch = static_cast<int>(std::max<int64_t>(0, canaries - newLive));
+      d.status =
+          "canaries: " + std::to_string(newOk) + " of " + std::to_string(canaries) + " healthy";
+      return step;
+    }
+  }
+  if (now - d.lastProgress >= toSeconds(upgrade.progressDeadline) && newOk < n) {
+    return stop("no progress for " + formatDuration(upgrade.progressDeadline) + " (" +
+                std::to_string(newOk) + " of " + std::to_string(n) + " new instances healthy)");
+  }
+  // Old instances: those serving nobody first, then the newest.
+  std::stable_sort(olds.begin(), olds.end(), [](const Instance* a, const Instance* b) {
+    if (a->ok != b->ok) return !a->ok;
+    return a->startedAt > b->startedAt;
+  });
+  const int64_t floor = healthyFloor(target);
+  int64_t ok = newOk + oldOk;
+  for (const Instance* i : olds) {
+    if (i->ok) {
+      if (ok - 1 < floor) break;
+      --ok;
+    }
+    step.kill.push_back(i->taskId);
+  }
+  // New instances beyond the target (scaled down meanwhile): the least useful.
+  if (newLive > n) {
+    std::stable_sort(news.begin(), news.end(), [](const Instance* a, const Instance* b) {
+      if (a->ok != b->ok) return !a->ok;
+      return a->startedAt > b->startedAt;
+    });
+    for (int64_t k = 0; k < newLive - n; ++k) {
+      const Instance* i = news[static_cast<size_t>(k)];
+      if (i->ok && ok - 1 < floor) break;
+      ok -= i->ok;
+      step.kill.push_back(i->taskId);
+    }
+  }
+  // Launches within the ceiling: what is being killed still counts.
+  int64_t room = liveCeiling(target) - (newLive + oldLive + dying);
+  step.launch = static_cast<int>(std::max<int64_t>(0, std::min(n - newLive, room)));
+  if (newOk >= n && newLive == n && oldLive == 0 && oldDying == 0) {
+    d.outcome = Outcome::kSucceeded;
+    d.status = std::to_string(n) + " of " + std::to_string(n) + " instances healthy";
+    d.ended = now;
+    return step;
+  }
+  d.status = "rolling: " + std::to_string(newOk) + " of " + std::to_string(n) + " new healthy, " +
+             count(oldLive + oldDying, "old instance") + " left";
+  return step;
+}
+
+void recordFailure(Deployment& deployment, const std::string& message) {
+  ++deployment.failures;
+  deployment.lastFailure = message;
+}
+
+Status promote(Deployment& deployment) {
+  if (!deployment.running() || !deployment.canary || deployment.promoted) {
+    return makeError(ErrorCode::kFailedPrecondition,
+                     "deployment " + std::to_string(deployment.id) + " has no canaries to promote");
+  }
+  deployment.promoted = true;
+  return {};
+}
+
+nlohmann::json deploymentJson(const Deployment& d) {
+  nlohmann::json out = {{"id", d.id},
+                        {"app", d.app},
+                        {"from_version", d.from},
+                        {"to_version", d.to},
+                        {"rollback", d.rollback},
+                        {"canary", d.canary},
+                        {"promoted", d.promoted},
+                        {"outcome", outcomeName(d.outcome)},
+                        {"status", d.status},
+                        {"failures", d.failures},
+                        {"last_failure", d.lastFailure},
+                        {"best_healthy", d.bestOk},
+                        {"started", d.started},
+                        {"last_progress", d.lastProgress},
+                        {"canary_healthy_since", d.canaryOkSince},
+                        {"ended", d.ended}};
+  return out;
+}
+
+std::string encodeDeployment(const Deployment& d) {
+  return deploymentJson(d).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<Deployment> decodeDeployment(const std::string& text) {
+  nlohmann::json in = nlohmann::json::parse(text, nullptr, false);
+  if (!in.is_object()) return makeError(ErrorCode::kProtocol, "deployment: not a JSON object");
+  Deployment d;
+  try {
+    d.id = in.at("id").get<uint64_t>();
+    d.app = in.at("app").get<std::string>();
+    d.from = in.at("from_version").get<int64_t>();
+    d.to = in.at("to_version").get<int64_t>();
+    d.rollback = in.at("rollback").get<bool>();
+    d.canary = in.at("canary").get<bool>();
+    d.promoted = in.at("promoted").get<bool>();
+    std::string outcome = in.at("outcome").get<std::string>();
+    bool known = false;
+    for (Outcome o : {Outcome::kRunning, Outcome::kSucceeded, Outcome::kRolledBack,
+                      Outcome::kFailed, Outcome::kSuperseded}) {
+      if (outcome == outcomeName(o)) d.outcome = o, known = true;
+    }
+    if (!known) return makeError(ErrorCode::kProtocol, "deployment: unknown outcome " + outcome);
+    d.status = in.at("status").get<std::string>();
+    d.failures = in.at("failures").get<int64_t>();
+    d.lastFailure = in.at("last_failure").get<std::string>();
+    d.bestOk = in.at("best_healthy").get<int64_t>();
+    d.started = in.at("started").get<double>();
+    d.lastProgress = in.at("last_progress").get<double>();
+    d.canaryOkSince = in.at("canary_healthy_since").get<double>();
+    d.ended = in.at("ended").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    return makeError(ErrorCode::kProtocol, std::string("deployment: ") + e.what());
+  }
+  return d;
+}
+
+}  // namespace agora::service
