@@ -179,6 +179,18 @@ void SimAgents::runShard(Shard& shard) {
             counters_->tasksRun++;
             break;
           }
+          case schema::AgentEnvelope::KILL_TASK: {
+            // Killed at once: TASK_KILLED, and no longer held.
+            auto kill = env.getKillTask();
+            std::string frameworkId = kill.getFrameworkId();
+            std::string taskId = kill.getTaskId();
+            std::erase_if(self->tasks, [&](const auto& held) {
+              return held.first == frameworkId && held.second.taskId == taskId;
+            });
+            sendStatus(*self->client, self->agentId, frameworkId, taskId, TaskState::KILLED);
+            counters_->tasksKilled++;
+            break;
+          }
           case schema::AgentEnvelope::STATUS_UPDATE_ACK:
             counters_->acks++;
             break;

@@ -1,7 +1,8 @@
 #pragma once
 // Many simulated agents in one process, each a real ZeroMQ DEALER speaking the
 // master<->agent protocol: they register, answer pings and "run" every task
-// at once (TASK_RUNNING then TASK_FINISHED). For load-testing the master.
+// at once (TASK_RUNNING then TASK_FINISHED, or held RUNNING), and kill them
+// at once (TASK_KILLED). For load-testing the master and frameworks.
 
 #include <atomic>
 #include <chrono>
@@ -27,6 +28,7 @@ struct SimCounters {
   std::atomic<int> registered{0};
   std::atomic<int> reregistered{0};
   std::atomic<uint64_t> tasksRun{0};
+  std::atomic<uint64_t> tasksKilled{0};
   std::atomic<uint64_t> acks{0};
 };
 
@@ -55,6 +57,7 @@ class SimAgents {
   void stop();
   int registered() const { return counters_->registered.load(); }
   uint64_t tasksRun() const { return counters_->tasksRun.load(); }
+  uint64_t tasksKilled() const { return counters_->tasksKilled.load(); }
   uint64_t acks() const { return counters_->acks.load(); }
   // Thread-safe: every registered agent re-registers with its ID and held
   // tasks (as after a master restart); reregistered() counts the answers.

@@ -313,6 +313,15 @@ void Runtime::apply(const TaskStatus& status) {
   if (phase_ == Phase::kActive) refreshSuppression(/*force=*/false);
 }
 
+Status Runtime::forget(const std::string& taskId) {
+  const TaskEntry* entry = journal_ ? journal_->find(taskId) : nullptr;
+  if (entry == nullptr) return {};
+  if (!isTerminal(entry->state)) {
+    return makeError(ErrorCode::kFailedPrecondition, "task " + taskId + " has not ended");
+  }
+  return journal_->forget(taskId);
+}
+
 void Runtime::kill(const std::string& taskId) {
   const TaskEntry* entry = journal_ ? journal_->find(taskId) : nullptr;
   if (entry == nullptr || driver_ == nullptr) return;

@@ -139,6 +139,11 @@ class Runtime : private sdk::Scheduler {
   void wake();
   // Kills a task of the journal. Loop thread.
   void kill(const std::string& taskId);
+  // Forgets an ended task the framework is done with (its journal record
+  // goes): a framework that replaces tasks forever keeps its store bounded.
+  // kFailedPrecondition for a task that has not ended. Not from within
+  // Framework::changed() for the task it is given. Loop thread.
+  Status forget(const std::string& taskId);
 
   EventLoop& loop() { return *loop_; }
   Phase phase() const { return phase_; }

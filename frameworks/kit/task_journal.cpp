@@ -74,7 +74,9 @@ Result<TaskJournal> TaskJournal::load(Store& store) {
     auto entry = decode(record);
     if (!entry) return makeError(entry.error());
     journal.versions_[entry->taskId] = record.version;
-    journal.tasks_[entry->taskId] = std::move(*entry);
+    std::string id = entry->taskId, group = entry->group;
+    TaskEntry& stored = journal.tasks_[id] = std::move(*entry);
+    journal.groups_[group][id] = &stored;
   }
   return journal;
 }
@@ -102,7 +104,9 @@ Status TaskJournal::intend(const std::vector<TaskEntry>& launching) {
   }
   for (size_t i = 0; i < intents.size(); ++i) {
     versions_[intents[i].taskId] = (*done)[i].version;
-    tasks_[intents[i].taskId] = std::move(intents[i]);
+    std::string id = intents[i].taskId, group = intents[i].group;
+    TaskEntry& stored = tasks_[id] = std::move(intents[i]);
+    groups_[group][id] = &stored;
   }
   return {};
 }
@@ -135,6 +139,10 @@ Status TaskJournal::forget(const std::string& taskId) {
   auto it = tasks_.find(taskId);
   if (it == tasks_.end()) return {};
   if (Status s = store_->erase(kPrefix + taskId, versions_[taskId]); !s) return s;
+  if (auto g = groups_.find(it->second.group); g != groups_.end()) {
+    g->second.erase(taskId);
+    if (g->second.empty()) groups_.erase(g);
+  }
   tasks_.erase(it);
   versions_.erase(taskId);
   return {};
@@ -143,6 +151,15 @@ Status TaskJournal::forget(const std::string& taskId) {
 const TaskEntry* TaskJournal::find(const std::string& taskId) const {
   auto it = tasks_.find(taskId);
   return it == tasks_.end() ? nullptr : &it->second;
+}
+
+std::vector<const TaskEntry*> TaskJournal::group(const std::string& name) const {
+  std::vector<const TaskEntry*> out;
+  auto g = groups_.find(name);
+  if (g == groups_.end()) return out;
+  out.reserve(g->second.size());
+  for (const auto& [id, entry] : g->second) out.push_back(entry);
+  return out;
 }
 
 std::vector<std::string> TaskJournal::unconfirmed() const {

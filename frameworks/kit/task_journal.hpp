@@ -16,6 +16,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,12 @@ class TaskJournal {
   // Reads every task of `store`. REQUIRES: store outlives the journal.
   // kProtocol naming the record for one that does not parse.
   static Result<TaskJournal> load(Store& store);
+  // Moves keep the group index valid (a move keeps the map's nodes); a copy
+  // would not.
+  TaskJournal(TaskJournal&&) = default;
+  TaskJournal& operator=(TaskJournal&&) = default;
+  TaskJournal(const TaskJournal&) = delete;
+  TaskJournal& operator=(const TaskJournal&) = delete;
 
   // Writes the tasks as intents (unconfirmed, STAGING, whatever state they
   // are given in), all or none; launch
@@ -80,6 +87,9 @@ class TaskJournal {
 
   const std::map<std::string, TaskEntry>& tasks() const { return tasks_; }
   const TaskEntry* find(const std::string& taskId) const;
+  // The tasks of a placement group (ended ones too, until forgotten), in ID
+  // order; kept as an index, so as cheap as the group is small.
+  std::vector<const TaskEntry*> group(const std::string& name) const;
   // Intents no status update confirmed, in ID order.
   std::vector<std::string> unconfirmed() const;
   // Tasks not known to be terminal, in ID order.
@@ -93,6 +103,8 @@ class TaskJournal {
   Store* store_;
   std::map<std::string, TaskEntry> tasks_;
   std::map<std::string, uint64_t> versions_;
+  // group -> its tasks by ID (tasks_'s nodes: stable while they are in it)
+  std::map<std::string, std::map<std::string, const TaskEntry*>> groups_;
 };
 
 }  // namespace agora::kit

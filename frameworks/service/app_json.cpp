@@ -65,6 +65,7 @@ json appJson(const AppSpec& app) {
       {"env", mapOf(app.env)},
       {"labels", mapOf(app.labels)},
       {"kill_grace", formatDuration(app.killGrace)},
+      {"unreachable_grace", formatDuration(app.unreachableGrace)},
       {"upgrade",
        {{"min_health", app.upgrade.minHealth},
         {"max_surge", app.upgrade.maxSurge},

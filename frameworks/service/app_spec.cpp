@@ -288,8 +288,14 @@ Status parseDeployment(const SpecNode& node, AppSpec& app) {
       if (!s) return s;
     }
   }
-  if (Status s = read(node, "kill_grace", app.killGrace); !s) return s;
-  return durationWithin(node, "kill_grace", app.killGrace, Duration::zero(), hours(1));
+  for (Status s : {read(node, "kill_grace", app.killGrace),
+                   durationWithin(node, "kill_grace", app.killGrace, Duration::zero(), hours(1)),
+                   read(node, "unreachable_grace", app.unreachableGrace),
+                   durationWithin(node, "unreachable_grace", app.unreachableGrace, Duration::zero(),
+                                  hours(24 * 7))}) {
+    if (!s) return s;
+  }
+  return {};
 }
 
 Status parseExtras(const SpecNode& node, AppSpec& app) {
@@ -354,7 +360,7 @@ Result<AppSpec> parseApp(const SpecNode& node) {
   if (Status s = node.only({"id",        "instances", "cpus",          "mem",       "disk",
                             "cmd",       "args",      "image",         "env",       "labels",
                             "user",      "ports",     "health_checks", "readiness", "constraints",
-                            "upgrade",   "canary",    "dependencies",  "backoff",   "kill_grace",
+                            "upgrade",   "canary",    "dependencies",  "backoff",   "kill_grace",  "unreachable_grace",
                             "autoscale", "secrets",   "environments"});
       !s) {
     return makeError(s.error());

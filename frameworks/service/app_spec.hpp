@@ -24,6 +24,7 @@
 //   dependencies: [/shop/db]
 //   backoff: {initial: 1s, factor: 1.15, max: 300s}
 //   kill_grace: 3s
+//   unreachable_grace: 1m         # replace an unreachable agent's instance after
 //   autoscale: {min: 2, max: 20, target_cpu: 0.6}
 //   secrets: {DB_PASSWORD: {env: DB_PASSWORD}, TLS_KEY: {file: tls.key}}
 //   environments: {prod: {instances: 10, env: {MODE: prod}}}
@@ -135,6 +136,10 @@ struct AppSpec {
   std::vector<std::string> dependencies;
   Backoff backoff;
   Duration killGrace = seconds(3);
+  // An instance whose agent is unreachable is replaced after this long; if
+  // it comes back, one of the two is killed (the framework is partition
+  // aware).
+  Duration unreachableGrace = seconds(60);
   std::optional<Autoscale> autoscale;
   std::vector<SecretRef> secrets;
   std::map<std::string, Overlay> environments;

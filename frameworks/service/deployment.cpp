@@ -45,6 +45,26 @@ void giveUp(Deployment& d, const AppSpec& target, const std::string& why, double
   d.ended = now;
 }
 
+// Kills up to `wanted` of `candidates`: every one that is not OK first, then
+// the newest OK ones while `ok` stays at or above `floor` (`ok` counts down).
+// Selects without sorting them all: a deployment steps at every update.
+void killLeastUseful(std::vector<const Instance*>& candidates, int64_t wanted, int64_t floor,
+                     int64_t& ok, std::vector<std::string>& kill) {
+  auto okBegin = std::stable_partition(candidates.begin(), candidates.end(),
+                                       [](const Instance* i) { return !i->ok; });
+  for (auto it = candidates.begin(); it != okBegin && wanted > 0; ++it, --wanted) {
+    kill.push_back((*it)->taskId);
+  }
+  int64_t room = std::min(wanted, ok - floor);
+  int64_t okCount = candidates.end() - okBegin;
+  if (room <= 0 || okCount == 0) return;
+  room = std::min(room, okCount);
+  auto newest = [](const Instance* a, const Instance* b) { return a->startedAt > b->startedAt; };
+  std::nth_element(okBegin, okBegin + (room - 1), candidates.end(), newest);
+  for (auto it = okBegin; it != okBegin + room; ++it) kill.push_back((*it)->taskId);
+  ok -= room;
+}
+
 std::string count(int64_t n, const char* what) {
   return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
 }
@@ -122,33 +142,13 @@ DeploymentStep advance(Deployment& d, const AppSpec& target, const std::vector<I
     return stop("no progress for " + formatDuration(upgrade.progressDeadline) + " (" +
                 std::to_string(newOk) + " of " + std::to_string(n) + " new instances healthy)");
   }
-  // Old instances: those serving nobody first, then the newest.
-  std::stable_sort(olds.begin(), olds.end(), [](const Instance* a, const Instance* b) {
-    if (a->ok != b->ok) return !a->ok;
-    return a->startedAt > b->startedAt;
-  });
+  // Old instances: those serving nobody, then the newest OK ones while the
+  // floor allows. New ones beyond the target (scaled down meanwhile) the
+  // same way.
   const int64_t floor = healthyFloor(target);
   int64_t ok = newOk + oldOk;
-  for (const Instance* i : olds) {
-    if (i->ok) {
-      if (ok - 1 < floor) break;
-      --ok;
-    }
-    step.kill.push_back(i->taskId);
-  }
-  // New instances beyond the target (scaled down meanwhile): the least useful.
-  if (newLive > n) {
-    std::stable_sort(news.begin(), news.end(), [](const Instance* a, const Instance* b) {
-      if (a->ok != b->ok) return !a->ok;
-      return a->startedAt > b->startedAt;
-    });
-    for (int64_t k = 0; k < newLive - n; ++k) {
-      const Instance* i = news[static_cast<size_t>(k)];
-      if (i->ok && ok - 1 < floor) break;
-      ok -= i->ok;
-      step.kill.push_back(i->taskId);
-    }
-  }
+  killLeastUseful(olds, static_cast<int64_t>(olds.size()), floor, ok, step.kill);
+  if (newLive > n) killLeastUseful(news, newLive - n, floor, ok, step.kill);
   // Launches within the ceiling: what is being killed still counts.
   int64_t room = liveCeiling(target) - (newLive + oldLive + dying);
   step.launch = static_cast<int>(std::max<int64_t>(0, std::min(n - newLive, room)));

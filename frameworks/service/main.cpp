@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   runtimeOptions.driver.framework.roles = {vm["role"].as<std::string>()};
   runtimeOptions.driver.framework.failoverTimeoutSec = 7 * 24 * 3600;  // a week
   runtimeOptions.driver.framework.checkpoint = true;
+  // Unreachable instances stay the framework's to decide on (unreachable_grace).
+  runtimeOptions.driver.framework.capabilities = {"PARTITION_AWARE"};
   runtimeOptions.workDir = vm["work-dir"].as<std::string>();
   runtimeOptions.zk = vm["zk"].as<std::string>();
   runtimeOptions.zkSessionTimeout = *sessionTimeout;

@@ -18,9 +18,10 @@ json verdict(const std::optional<bool>& v) { return v ? json(*v) : json(); }
 json tasksOf(const kit::Runtime& runtime, const std::string& app) {
   json out = json::array();
   if (runtime.journal() == nullptr) return out;
-  for (const auto& [id, task] : runtime.journal()->tasks()) {
-    if (task.group != app || isTerminal(task.state)) continue;
-    out.push_back({{"id", id},
+  for (const kit::TaskEntry* entry : runtime.journal()->group(app)) {
+    const kit::TaskEntry& task = *entry;
+    if (isTerminal(task.state)) continue;
+    out.push_back({{"id", task.taskId},
                    {"version", task.data},
                    {"agent_id", task.agentId},
                    {"hostname", task.placement.hostname},

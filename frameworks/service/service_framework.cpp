@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "common/duration.hpp"
 #include "frameworks/kit/offer_match.hpp"
@@ -80,7 +81,7 @@ const std::string& ServiceFramework::launchKey(const std::string& appId, int64_t
   if (spec != nullptr) {
     nlohmann::json j = appJson(*spec);
     for (const char* field : {"id", "instances", "upgrade", "canary", "dependencies", "backoff",
-                              "autoscale", "environments"}) {
+                              "autoscale", "environments", "unreachable_grace"}) {
       j.erase(field);
     }
     key = j.dump() + "#" + std::to_string(specs_[appId].at(version).restarts);
@@ -93,32 +94,60 @@ bool ServiceFramework::isCurrent(const std::string& appId, const std::string& da
   if (target == nullptr) return false;
   int64_t version = versionOf(data);
   if (version == target->version) return true;
+  auto& known = isCurrent_[appId];
+  auto& of = currentOf_[appId];
+  if (of != target->version) {
+    known.clear();
+    of = target->version;
+  }
+  if (auto it = known.find(version); it != known.end()) return it->second;
   const std::string& key = launchKey(appId, version);
-  return !key.empty() && key == launchKey(appId, target->version);
-}
-
-bool ServiceFramework::instanceOk(const std::string& appId, const kit::TaskEntry& entry) {
-  if (entry.state != TaskState::RUNNING || killing_.count(entry.taskId) != 0) return false;
-  if (entry.healthy == false || entry.ready == false) return false;
-  const AppSpec* spec = versionSpec(appId, versionOf(entry.data));
-  if (spec == nullptr) return entry.healthy.value_or(true) && entry.ready.value_or(true);
-  if (!spec->healthChecks.empty() && entry.healthy != true) return false;
-  if (spec->readiness && entry.ready != true) return false;
-  return true;
+  return known[version] = !key.empty() && key == launchKey(appId, target->version);
 }
 
 std::vector<Instance> ServiceFramework::instances(const kit::TaskJournal& journal,
                                                   const std::string& appId) {
+  struct Checks {
+    bool current = false;
+    std::optional<bool> health;  // unset: the version is not kept (its verdict decides)
+    bool readiness = false;
+  };
+  std::unordered_map<std::string, Checks> versions;  // by TaskEntry::data
   std::vector<Instance> out;
-  for (const auto& [id, entry] : journal.tasks()) {
-    if (entry.group != appId || isTerminal(entry.state)) continue;
+  const AppVersion* target = registry_ == nullptr ? nullptr : registry_->current(appId);
+  double grace = target == nullptr ? 0 : toSeconds(target->spec.unreachableGrace);
+  const double wallNow = clock_.wallSeconds();
+  const TimePoint now = clock_.now();
+  for (const kit::TaskEntry* task : journal.group(appId)) {
+    const kit::TaskEntry& entry = *task;
+    const std::string& id = entry.taskId;
+    if (isTerminal(entry.state)) continue;
+    // Unreachable past the grace: given up on (replaced); back, it is an
+    // extra instance and one of the two goes.
+    if (entry.state == TaskState::UNREACHABLE && wallNow - entry.updated >= grace) {
+      continue;
+    }
     bool live = killing_.count(id) == 0 && entry.state != TaskState::KILLING;
     auto ran = running_.find(id);
-    double started = ran == running_.end()
-                         ? clock_.wallSeconds()
-                         : clock_.wallSeconds() - toSeconds(clock_.now() - ran->second);
-    out.push_back({id, isCurrent(appId, entry.data), live, live && instanceOk(appId, entry),
-                   started});
+    double started = ran == running_.end() ? wallNow : wallNow - toSeconds(now - ran->second);
+    // A few versions run at once: each is looked up once per call.
+    auto known = versions.find(entry.data);
+    if (known == versions.end()) {
+      const AppSpec* spec = versionSpec(appId, versionOf(entry.data));
+      known = versions
+                  .emplace(entry.data,
+                           Checks{isCurrent(appId, entry.data),
+                                  spec == nullptr ? std::optional<bool>()
+                                                  : std::optional<bool>(!spec->healthChecks.empty()),
+                                  spec != nullptr && spec->readiness.has_value()})
+                  .first;
+    }
+    const Checks& checks = known->second;
+    bool ok = live && entry.state == TaskState::RUNNING && entry.healthy != false &&
+              entry.ready != false &&
+              (checks.health ? (!*checks.health || entry.healthy == true) : true) &&
+              (!checks.readiness || entry.ready == true);
+    out.push_back({id, checks.current, live, ok, started});
   }
   return out;
 }
@@ -265,8 +294,25 @@ void ServiceFramework::changed(kit::Runtime& runtime, const kit::TaskEntry& task
     if (!ours && !lostWithItsAgent(task.state)) {
       failed(runtime, task, std::string(taskStateName(task.state)) + ": " + task.message);
     }
+    toForget_.push_back(task.taskId);
   }
-  stepApp(runtime, task.group);
+  stepSoon(runtime, task.group);
+}
+
+void ServiceFramework::stepSoon(kit::Runtime& runtime, const std::string& appId) {
+  dirty_.insert(appId);
+  if (stepPosted_) return;
+  stepPosted_ = true;
+  runtime.loop().post(lifetime_.wrap([this, &runtime] {
+    stepPosted_ = false;
+    for (const std::string& id : toForget_) {
+      if (Status s = runtime.forget(id); !s) LOG(WARNING) << "cannot forget " << id << ": " << s.error().message;
+    }
+    toForget_.clear();
+    std::set<std::string> apps;
+    apps.swap(dirty_);
+    for (const std::string& app : apps) stepApp(runtime, app);
+  }));
 }
 
 void ServiceFramework::ready(kit::Runtime& runtime) {
@@ -296,10 +342,13 @@ void ServiceFramework::ready(kit::Runtime& runtime) {
 
 // --- Deployments ---
 
-Status ServiceFramework::persist(kit::Runtime& runtime, const Deployment& deployment) {
+Status ServiceFramework::persist(kit::Runtime& runtime, const Deployment& deployment, bool now) {
+  TimePoint& at = persistedAt_[deployment.app];
+  if (!now && clock_.now() - at < seconds(kTickSeconds)) return {};
   std::string encoded = encodeDeployment(deployment);
   std::string& held = persisted_[deployment.app];
   if (held == encoded) return {};
+  at = clock_.now();
   auto written =
       runtime.store().put(std::string(kDeploymentPrefix) + deployment.app, encoded);
   if (!written) return makeError(written.error());
@@ -468,13 +517,19 @@ void ServiceFramework::stepApp(kit::Runtime& runtime, const std::string& appId) 
     return;
   }
   Deployment& d = it->second;
+  auto decided = [](const Deployment& x) {
+    return std::make_tuple(x.outcome, x.promoted, x.failures, x.canaryOkSince);
+  };
+  auto decidedBefore = decided(d);
   DeploymentStep step = advance(d, target->spec, all, clock_.wallSeconds());
   for (const std::string& id : step.kill) {
     killInstance(runtime, id, "replaced by deployment " + std::to_string(d.id));
   }
   missingNow(step.launch);
   Deployment ended = d;
-  if (Status s = persist(runtime, d); !s) {
+  // Decisions are written at once; progress (counts, status) once per tick:
+  // a restarted leader recomputes it from the instances anyway.
+  if (Status s = persist(runtime, d, decided(d) != decidedBefore); !s) {
     LOG(ERROR) << "cannot record deployment " << d.id << ": " << s.error().message;
   }
   if (ended.running()) return;

@@ -27,6 +27,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -104,7 +105,6 @@ class ServiceFramework final : public kit::Framework {
   // What in a spec decides how an instance runs (not instances, upgrade...).
   const std::string& launchKey(const std::string& appId, int64_t version);
   bool isCurrent(const std::string& appId, const std::string& data);
-  bool instanceOk(const std::string& appId, const kit::TaskEntry& entry);
   // How many instances the app launches now (no side effects).
   int wanted(const kit::TaskJournal& journal, const std::string& appId, const AppVersion& target);
   bool dependenciesReady(const kit::TaskJournal& journal, const AppSpec& app);
@@ -112,8 +112,13 @@ class ServiceFramework final : public kit::Framework {
   // runtime when it newly misses instances.
   void stepApp(kit::Runtime& runtime, const std::string& appId);
   void killInstance(kit::Runtime& runtime, const std::string& taskId, const std::string& why);
+  // Steps the apps that changed once the updates at hand are applied (a
+  // burst of updates costs one step), and forgets the ended tasks.
+  void stepSoon(kit::Runtime& runtime, const std::string& appId);
   void failed(kit::Runtime& runtime, const kit::TaskEntry& task, const std::string& why);
-  Status persist(kit::Runtime& runtime, const Deployment& deployment);
+  // Writes the deployment when it changed: at once when `now` (a decision:
+  // outcome, promotion, failures), else at most once per tick.
+  Status persist(kit::Runtime& runtime, const Deployment& deployment, bool now = true);
   Status loadDeployments(kit::Store& store);
 
   AppRegistry* registry_ = nullptr;
@@ -122,16 +127,24 @@ class ServiceFramework final : public kit::Framework {
   kit::Runtime* runtime_ = nullptr;
   std::optional<EventLoop::TimerId> ticker_;
   std::map<std::string, Delay> backoff_;      // by app
-  std::map<std::string, TimePoint> running_;  // task -> when it was first seen running
-  std::map<std::string, std::string> killing_;  // tasks we killed -> why (not a failure then)
+  std::unordered_map<std::string, TimePoint> running_;  // task -> first seen running
+  std::unordered_map<std::string, std::string> killing_;  // tasks we killed -> why (no failure)
   std::map<std::string, Deployment> deployments_;  // by app: the latest
   std::map<std::string, std::string> persisted_;   // by app: what the store holds
   std::map<std::string, std::string> holds_;       // by app: why it launches nothing
   std::map<std::string, int64_t> missing_;         // by app: launches wanted at the last step
   uint64_t nextDeployment_ = 1;
+  std::set<std::string> dirty_;         // apps to step soon
+  std::vector<std::string> toForget_;   // ended tasks, handled
+  bool stepPosted_ = false;
   LifetimeGuard lifetime_;  // for timers on the runtime's loop, which may outlive us
   std::map<std::string, std::map<int64_t, AppVersion>> specs_;  // by app and version
   std::map<std::string, std::map<int64_t, std::string>> keys_;
+  // By app: whether each version runs as the current one does (launchKey
+  // equal), for the current version `currentOf_` holds.
+  std::map<std::string, std::map<int64_t, bool>> isCurrent_;
+  std::map<std::string, int64_t> currentOf_;
+  std::map<std::string, TimePoint> persistedAt_;  // by app: the deployment's last write
 };
 
 }  // namespace agora::service

@@ -68,6 +68,39 @@ TEST_F(TaskJournalTest, IntentsStayUnconfirmedAcrossARestartUntilAnUpdateArrives
   EXPECT_EQ(journal->find("web-1")->agentId, "agent-1");
 }
 
+TEST_F(TaskJournalTest, GroupsIndexTheirTasksAndUpdatesKeepTheirVerdictsAcrossARestart) {
+  {
+    auto store = open();
+    auto journal = TaskJournal::load(*store);
+    ASSERT_TRUE(journal);
+    TaskEntry a = TaskEntry::launching("web-1"), b = TaskEntry::launching("web-2"),
+              c = TaskEntry::launching("db-1");
+    a.group = b.group = "/web";
+    c.group = "/db";
+    ASSERT_TRUE(journal->intend({a, b, c}));
+    TaskStatus healthy = status("web-1", TaskState::RUNNING);
+    healthy.healthy = true;
+    healthy.message = "healthy: HTTP 200 from GET /";
+    healthy.timestamp = 1234.5;
+    ASSERT_TRUE(journal->record(healthy));
+    ASSERT_EQ(journal->group("/web").size(), 2u);
+    ASSERT_TRUE(journal->forget("web-2"));
+    EXPECT_EQ(journal->group("/web").size(), 1u);
+    EXPECT_TRUE(journal->group("/none").empty());
+  }
+  auto store = open();
+  auto journal = TaskJournal::load(*store);
+  ASSERT_TRUE(journal);
+  auto web = journal->group("/web");
+  ASSERT_EQ(web.size(), 1u);
+  EXPECT_EQ(web[0]->taskId, "web-1");
+  EXPECT_EQ(web[0]->healthy, std::optional<bool>(true));
+  EXPECT_EQ(web[0]->ready, std::nullopt);
+  EXPECT_EQ(web[0]->message, "healthy: HTTP 200 from GET /");
+  EXPECT_DOUBLE_EQ(web[0]->updated, 1234.5);
+  EXPECT_EQ(journal->group("/db").size(), 1u);
+}
+
 TEST_F(TaskJournalTest, ATaskIdIsLaunchedOnceAndAllOfABatchOrNone) {
   MemoryStore store;
   auto journal = TaskJournal::load(store);

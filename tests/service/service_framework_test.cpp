@@ -338,5 +338,23 @@ TEST_F(ServiceFrameworkTest, AManualRollbackAppliesAnEarlierVersionAgain) {
   EXPECT_FALSE(framework_.rollback(*runtime_, "/web", 9));
 }
 
+TEST_F(ServiceFrameworkTest, AnUnreachableInstanceIsReplacedAfterItsGraceAndOneOfTwoGoesWhenItReturns) {
+  start("{id: /web, instances: 2, cmd: serve, unreachable_grace: 30s}");
+  serve("/web");
+  ASSERT_EQ(live("/web").size(), 2u);
+  std::string cut = live("/web")[0];
+  master_.sendUpdate(cut, TaskState::UNREACHABLE, TaskReason::AGENT_UNREACHABLE);
+  advance(seconds(20));
+  EXPECT_EQ(master_.launches().size(), 2u) << "within the grace nothing is replaced";
+  advance(seconds(12));
+  ASSERT_EQ(master_.launches().size(), 3u) << "replaced after the grace";
+  serve("/web");
+  master_.sendUpdate(cut, TaskState::RUNNING);  // its agent is back
+  advance(seconds(2));
+  carryOutKills();
+  EXPECT_EQ(live("/web").size(), 2u) << "one of the two was killed, never both kept";
+  EXPECT_EQ(framework_.failures("/web"), 0);
+}
+
 }  // namespace
 }  // namespace agora::service
