@@ -32,9 +32,10 @@ using SteadyClock = std::chrono::steady_clock;
 std::string appSpec(int instances, const std::string& version) {
   int surge = std::max(1, instances / 10);
   return "id: /bench/web\ninstances: " + std::to_string(instances) +
-         "\ncpus: 0.01\nmem: 4\ncmd: 'serve " + version + "'\n"
-         "upgrade: {min_health: 1.0, max_surge: " + std::to_string(surge) +
-         ", progress_deadline: 10m}\n";
+         "\ncpus: 0.01\nmem: 4\ncmd: 'serve " + version +
+         "'\n"
+         "upgrade: {min_health: 1.0, max_surge: " +
+         std::to_string(surge) + ", progress_deadline: 10m}\n";
 }
 
 pid_t start(const std::vector<std::string>& argv, const std::string& logs) {
@@ -66,7 +67,8 @@ double follow(const std::string& api, int64_t version, std::vector<double>& late
   while (SteadyClock::now() - started < timeout) {
     auto before = SteadyClock::now();
     auto r = http::get(api + "/v1/apps/bench/web", std::chrono::seconds(10));
-    latencies.push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - before).count());
+    latencies.push_back(
+        std::chrono::duration<double, std::milli>(SteadyClock::now() - before).count());
     if (r && r->status == 200) {
       auto body = nlohmann::json::parse(r->body, nullptr, false);
       const auto& d = body.is_object() ? body["deployment"] : nlohmann::json();
@@ -90,12 +92,12 @@ int run(int argc, char** argv) {
   po::options_description options("Options");
   int agents = 0, instances = 0, threads = 0;
   std::string agentResources;
-  options.add_options()
-      ("agents", po::value(&agents)->default_value(1000), "simulated agents")
-      ("instances", po::value(&instances)->default_value(10000), "instances of the app")
-      ("agent-threads", po::value(&threads)->default_value(2), "threads for simulated agents")
-      ("agent-resources", po::value(&agentResources)->default_value("cpus:8;mem:16384;ports:[31000-32000]"),
-       "each agent's resources");
+  options.add_options()("agents", po::value(&agents)->default_value(1000), "simulated agents")(
+      "instances", po::value(&instances)->default_value(10000), "instances of the app")(
+      "agent-threads", po::value(&threads)->default_value(2), "threads for simulated agents")(
+      "agent-resources",
+      po::value(&agentResources)->default_value("cpus:8;mem:16384;ports:[31000-32000]"),
+      "each agent's resources");
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, "usage: agora-bench-service [--agents N] [--instances M]",
                            options, vm);
@@ -105,7 +107,8 @@ int run(int argc, char** argv) {
   if (!agentRes) return std::cerr << "bad --agent-resources\n", 2;
 
   std::string bin = selfDirectory();
-  std::string work = std::filesystem::temp_directory_path() / ("agora-bench-service-" + std::to_string(getpid()));
+  std::string work =
+      std::filesystem::temp_directory_path() / ("agora-bench-service-" + std::to_string(getpid()));
   std::filesystem::create_directories(work);
   std::string masterHttp = "127.0.0.1:" + std::to_string(pickPort());
   std::string endpoint = "tcp://127.0.0.1:" + std::to_string(pickPort());
@@ -146,12 +149,12 @@ int run(int argc, char** argv) {
   double rolling = follow(api, 2, latencies, std::chrono::seconds(600));
   double serviceCpu = cpuSeconds(service) - serviceCpuBefore;
   double masterCpu = cpuSeconds(master) - masterCpuBefore;
-  std::printf("service instances=%d agents=%d deploy_all_running_s=%.2f rolling_update_s=%.2f"
-              " api_p50_ms=%.2f api_p99_ms=%.2f api_polls=%zu killed=%llu service_cpu_s=%.1f"
-              " master_cpu_s=%.1f\n",
-              instances, agents, deploy, rolling, percentile(latencies, 0.5),
-              percentile(latencies, 0.99), latencies.size(),
-              static_cast<unsigned long long>(sim.tasksKilled()), serviceCpu, masterCpu);
+  std::printf(
+      "service instances=%d agents=%d deploy_all_running_s=%.2f rolling_update_s=%.2f"
+      " api_p50_ms=%.2f api_p99_ms=%.2f api_polls=%zu killed=%llu service_cpu_s=%.1f"
+      " master_cpu_s=%.1f\n",
+      instances, agents, deploy, rolling, percentile(latencies, 0.5), percentile(latencies, 0.99),
+      latencies.size(), static_cast<unsigned long long>(sim.tasksKilled()), serviceCpu, masterCpu);
   std::fflush(stdout);
   kill(service, SIGTERM);
   waitpid(service, nullptr, 0);

@@ -80,6 +80,7 @@ Runtime::Runtime(Framework& framework, RuntimeOptions options, EventLoop& loop,
       drivers_(std::move(drivers)) {}
 
 Runtime::~Runtime() {
+  lifetime_.invalidate();
   if (api_) api_->stop();
   loop_->cancelTimer(reconcileTimer_);
   driver_.reset();
@@ -292,8 +293,22 @@ void Runtime::update(sdk::SchedulerDriver&, const TaskStatus& status) {
 }
 
 void Runtime::apply(const TaskStatus& status) {
-  const TaskEntry* known = journal_->find(status.taskId);
-  if (known == nullptr) {
+  // The updates that arrive together are recorded together, once the loop
+  // has taken them all in (a group commit).
+  batch_.push_back(status);
+  if (batch_.size() == 1) loop_->post(lifetime_.wrap([this] { flushUpdates(); }));
+}
+
+void Runtime::flushUpdates() {
+  std::vector<TaskStatus> batch;
+  batch.swap(batch_);
+  if (phase_ != Phase::kActive || driver_ == nullptr) return;  // resent to whoever leads
+  std::vector<TaskStatus> known;
+  for (const TaskStatus& status : batch) {
+    if (journal_->find(status.taskId) != nullptr) {
+      known.push_back(status);
+      continue;
+    }
     // Not launched by this framework's journal: the policy decides.
     if (!isTerminal(status.state) &&
         framework_.reconcile(nullptr, status) == ReconcileAction::kKill) {
@@ -301,16 +316,22 @@ void Runtime::apply(const TaskStatus& status) {
       driver_->kill(status.taskId, status.agentId);
     }
     driver_->acknowledge(status);
-    return;
   }
-  // Not acknowledged unless recorded: the agent sends it again (to the next
-  // leader, if this one is failing).
-  if (Status s = journal_->record(status); !s) return fail(s.error());
-  unanswered_.erase(status.taskId);
-  driver_->acknowledge(status);
-  publishTask(*journal_->find(status.taskId));
-  framework_.changed(*this, *journal_->find(status.taskId));
-  if (phase_ == Phase::kActive) refreshSuppression(/*force=*/false);
+  // Not acknowledged unless recorded: the agent sends them again (to the
+  // next leader, if this one is failing).
+  if (Status s = journal_->recordAll(known); !s) return fail(s.error());
+  for (const TaskStatus& status : known) {
+    unanswered_.erase(status.taskId);
+    driver_->acknowledge(status);
+  }
+  for (const TaskStatus& status : known) {
+    const TaskEntry* entry = journal_->find(status.taskId);
+    if (entry == nullptr) continue;
+    publishTask(*entry);
+    framework_.changed(*this, *entry);
+    if (phase_ != Phase::kActive) return;  // the framework stopped it
+  }
+  refreshSuppression(/*force=*/false);
 }
 
 Status Runtime::forget(const std::string& taskId) {

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
+#include "common/lifetime.hpp"
 #include "frameworks/kit/api.hpp"
 #include "frameworks/kit/election.hpp"
 #include "frameworks/kit/placement.hpp"
@@ -207,6 +208,7 @@ class Runtime : private sdk::Scheduler {
   // say it even when it seems said, e.g. after a re-subscription).
   void refreshSuppression(bool force);
   void apply(const TaskStatus& status);
+  void flushUpdates();
   std::string newTaskId(const std::string& group);
 
   Framework& framework_;
@@ -240,6 +242,8 @@ class Runtime : private sdk::Scheduler {
   std::vector<TaskStatus> toAcknowledge_;
   TimePoint reconcileStarted_{};
   EventLoop::TimerId reconcileTimer_ = 0;
+  std::vector<TaskStatus> batch_;  // updates to record at the end of this loop turn
+  LifetimeGuard lifetime_;
 };
 
 }  // namespace agora::kit

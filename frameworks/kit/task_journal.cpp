@@ -77,6 +77,7 @@ Result<TaskJournal> TaskJournal::load(Store& store) {
     std::string id = entry->taskId, group = entry->group;
     TaskEntry& stored = journal.tasks_[id] = std::move(*entry);
     journal.groups_[group][id] = &stored;
+    journal.count(stored, 1);
   }
   return journal;
 }
@@ -107,31 +108,55 @@ Status TaskJournal::intend(const std::vector<TaskEntry>& launching) {
     std::string id = intents[i].taskId, group = intents[i].group;
     TaskEntry& stored = tasks_[id] = std::move(intents[i]);
     groups_[group][id] = &stored;
+    count(stored, 1);
   }
   return {};
 }
 
-Status TaskJournal::record(const TaskStatus& status) {
-  auto it = tasks_.find(status.taskId);
-  if (it == tasks_.end()) {
-    return makeError(ErrorCode::kNotFound, "no task '" + status.taskId + "' in the journal");
+Status TaskJournal::record(const TaskStatus& status) { return recordAll({status}); }
+
+Status TaskJournal::recordAll(const std::vector<TaskStatus>& statuses) {
+  std::vector<TaskEntry> next;
+  std::vector<Write> writes;
+  std::map<std::string, size_t> at;  // task -> its index in next/writes
+  for (const TaskStatus& status : statuses) {
+    auto it = tasks_.find(status.taskId);
+    if (it == tasks_.end()) {
+      return makeError(ErrorCode::kNotFound, "no task '" + status.taskId + "' in the journal");
+    }
+    auto seen = at.find(status.taskId);
+    TaskEntry entry = seen == at.end() ? it->second : next[seen->second];
+    // A reconciliation answer of UNKNOWN/LOST for an unconfirmed intent
+    // settles it as well: the launch never arrived.
+    entry.confirmed = true;
+    entry.state = status.state;
+    entry.reason = status.reason;
+    entry.exitCode = status.exitCode;
+    entry.healthy = status.healthy;
+    entry.ready = status.ready;
+    entry.message = status.message.substr(0, TaskEntry::kMaxMessage);
+    entry.updated = status.timestamp;
+    if (!status.agentId.empty()) entry.agentId = status.agentId;
+    Write write = Write::put(kPrefix + entry.taskId, encode(entry), versions_[entry.taskId]);
+    if (seen == at.end()) {
+      at[status.taskId] = next.size();
+      next.push_back(std::move(entry));
+      writes.push_back(std::move(write));
+    } else {
+      next[seen->second] = std::move(entry);
+      writes[seen->second] = std::move(write);
+    }
   }
-  TaskEntry entry = it->second;
-  // A reconciliation answer of UNKNOWN/LOST for an unconfirmed intent
-  // settles it as well: the launch never arrived.
-  entry.confirmed = true;
-  entry.state = status.state;
-  entry.reason = status.reason;
-  entry.exitCode = status.exitCode;
-  entry.healthy = status.healthy;
-  entry.ready = status.ready;
-  entry.message = status.message.substr(0, TaskEntry::kMaxMessage);
-  entry.updated = status.timestamp;
-  if (!status.agentId.empty()) entry.agentId = status.agentId;
-  auto done = store_->put(kPrefix + entry.taskId, encode(entry), versions_[entry.taskId]);
+  if (writes.empty()) return {};
+  auto done = store_->commit(writes);
   if (!done) return makeError(done.error());
-  versions_[entry.taskId] = done->version;
-  it->second = std::move(entry);
+  for (size_t i = 0; i < next.size(); ++i) {
+    TaskEntry& stored = tasks_.at(next[i].taskId);
+    versions_[stored.taskId] = (*done)[i].version;
+    count(stored, -1);
+    stored = std::move(next[i]);
+    count(stored, 1);
+  }
   return {};
 }
 
@@ -139,6 +164,7 @@ Status TaskJournal::forget(const std::string& taskId) {
   auto it = tasks_.find(taskId);
   if (it == tasks_.end()) return {};
   if (Status s = store_->erase(kPrefix + taskId, versions_[taskId]); !s) return s;
+  count(it->second, -1);
   if (auto g = groups_.find(it->second.group); g != groups_.end()) {
     g->second.erase(taskId);
     if (g->second.empty()) groups_.erase(g);
@@ -151,6 +177,21 @@ Status TaskJournal::forget(const std::string& taskId) {
 const TaskEntry* TaskJournal::find(const std::string& taskId) const {
   auto it = tasks_.find(taskId);
   return it == tasks_.end() ? nullptr : &it->second;
+}
+
+void TaskJournal::count(const TaskEntry& entry, int64_t delta) {
+  auto& tally = tallies_[entry.group];
+  TaskKind kind{entry.data, entry.state, entry.healthy, entry.ready};
+  int64_t& n = tally[kind];
+  n += delta;
+  if (n == 0) tally.erase(kind);
+  if (tally.empty()) tallies_.erase(entry.group);
+}
+
+const std::map<TaskKind, int64_t>& TaskJournal::tally(const std::string& name) const {
+  static const std::map<TaskKind, int64_t> kNone;
+  auto it = tallies_.find(name);
+  return it == tallies_.end() ? kNone : it->second;
 }
 
 std::vector<const TaskEntry*> TaskJournal::group(const std::string& name) const {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/model.hpp"
@@ -59,6 +60,19 @@ struct TaskEntry {
   }
 };
 
+// A kind of task of a group: what it was launched with (TaskEntry::data), its
+// state and its check verdicts.
+struct TaskKind {
+  std::string data;
+  TaskState state = TaskState::STAGING;
+  std::optional<bool> healthy;
+  std::optional<bool> ready;
+  bool operator<(const TaskKind& other) const {
+    return std::tie(data, state, healthy, ready) <
+           std::tie(other.data, other.state, other.healthy, other.ready);
+  }
+};
+
 class TaskJournal {
  public:
   static constexpr const char* kPrefix = "tasks/";
@@ -82,6 +96,9 @@ class TaskJournal {
   // framework decides what to do with a task it never launched, e.g. kill
   // it). Acknowledge the update only once this returned OK.
   Status record(const TaskStatus& status);
+  // Writes several updates in one transaction (a group commit: one sync for
+  // a burst of updates), all or none; several of one task apply in order.
+  Status recordAll(const std::vector<TaskStatus>& statuses);
   // Removes a task's record (e.g. a terminal task the framework is done with).
   Status forget(const std::string& taskId);
 
@@ -90,6 +107,10 @@ class TaskJournal {
   // The tasks of a placement group (ended ones too, until forgotten), in ID
   // order; kept as an index, so as cheap as the group is small.
   std::vector<const TaskEntry*> group(const std::string& name) const;
+  // How many tasks of the group are of each kind (ended ones too, until
+  // forgotten), kept with every write: counting a large group costs as much
+  // as it has kinds, not tasks.
+  const std::map<TaskKind, int64_t>& tally(const std::string& name) const;
   // Intents no status update confirmed, in ID order.
   std::vector<std::string> unconfirmed() const;
   // Tasks not known to be terminal, in ID order.
@@ -105,6 +126,8 @@ class TaskJournal {
   std::map<std::string, uint64_t> versions_;
   // group -> its tasks by ID (tasks_'s nodes: stable while they are in it)
   std::map<std::string, std::map<std::string, const TaskEntry*>> groups_;
+  std::map<std::string, std::map<TaskKind, int64_t>> tallies_;  // by group
+  void count(const TaskEntry& entry, int64_t delta);
 };
 
 }  // namespace agora::kit

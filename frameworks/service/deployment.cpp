@@ -71,29 +71,44 @@ std::string count(int64_t n, const char* what) {
 
 }  // namespace
 
+void InstanceCounts::add(const Instance& i) {
+  if (!i.live) {
+    ++dying;
+    oldDying += !i.current;
+  } else if (i.current) {
+    ++newLive;
+    newOk += i.ok;
+  } else {
+    ++oldLive;
+    oldOk += i.ok;
+  }
+}
+
+int launchesNow(const Deployment& d, const AppSpec& target, const InstanceCounts& c) {
+  if (!d.running()) return 0;
+  const int64_t n = target.instances;
+  if (d.canary && !d.promoted) {
+    int64_t canaries = std::min<int64_t>(target.canary ? target.canary->instances : 1, n);
+    return c.newOk >= canaries ? 0 : static_cast<int>(std::max<int64_t>(0, canaries - c.newLive));
+  }
+  // Within the ceiling: what is being killed still counts.
+  int64_t room = liveCeiling(target) - (c.newLive + c.oldLive + c.dying);
+  return static_cast<int>(std::max<int64_t>(0, std::min(n - c.newLive, room)));
+}
+
 DeploymentStep advance(Deployment& d, const AppSpec& target, const std::vector<Instance>& instances,
                        double now) {
   DeploymentStep step;
   if (!d.running()) return step;
   const int64_t n = target.instances;
-  int64_t newLive = 0, newOk = 0, oldLive = 0, oldOk = 0, dying = 0, oldDying = 0;
+  InstanceCounts counts;
   std::vector<const Instance*> olds, news;
   for (const Instance& i : instances) {
-    if (!i.live) {
-      ++dying;
-      if (!i.current) ++oldDying;
-      continue;
-    }
-    if (i.current) {
-      ++newLive;
-      newOk += i.ok;
-      news.push_back(&i);
-    } else {
-      ++oldLive;
-      oldOk += i.ok;
-      olds.push_back(&i);
-    }
+    counts.add(i);
+    if (i.live) (i.current ? news : olds).push_back(&i);
   }
+  const int64_t newLive = counts.newLive, newOk = counts.newOk, oldLive = counts.oldLive,
+                oldOk = counts.oldOk, oldDying = counts.oldDying;
   if (newOk > d.bestOk) {
     d.bestOk = newOk;
     d.lastProgress = now;
@@ -132,7 +147,7 @@ DeploymentStep advance(Deployment& d, const AppSpec& target, const std::vector<I
         return stop("no canary became healthy for " + formatDuration(upgrade.progressDeadline) +
                     " (" + std::to_string(newOk) + " of " + std::to_string(canaries) + ")");
       }
-      step.launch = static_cast<int>(std::max<int64_t>(0, canaries - newLive));
+      step.launch = launchesNow(d, target, counts);
       d.status =
           "canaries: " + std::to_string(newOk) + " of " + std::to_string(canaries) + " healthy";
       return step;
@@ -149,9 +164,7 @@ DeploymentStep advance(Deployment& d, const AppSpec& target, const std::vector<I
   int64_t ok = newOk + oldOk;
   killLeastUseful(olds, static_cast<int64_t>(olds.size()), floor, ok, step.kill);
   if (newLive > n) killLeastUseful(news, newLive - n, floor, ok, step.kill);
-  // Launches within the ceiling: what is being killed still counts.
-  int64_t room = liveCeiling(target) - (newLive + oldLive + dying);
-  step.launch = static_cast<int>(std::max<int64_t>(0, std::min(n - newLive, room)));
+  step.launch = launchesNow(d, target, counts);
   if (newOk >= n && newLive == n && oldLive == 0 && oldDying == 0) {
     d.outcome = Outcome::kSucceeded;
     d.status = std::to_string(n) + " of " + std::to_string(n) + " instances healthy";

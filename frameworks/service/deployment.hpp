@@ -79,6 +79,17 @@ struct DeploymentStep {
   std::vector<std::string> kill;  // instances to kill
 };
 
+// What advance() and launchesNow() count of the instances.
+struct InstanceCounts {
+  int64_t newLive = 0, newOk = 0, oldLive = 0, oldOk = 0;
+  int64_t dying = 0, oldDying = 0;  // being killed (all, and of them old ones)
+  void add(const Instance& i);
+};
+
+// The launches the deployment's current phase wants given the counts (what
+// advance() would say, without advancing it): for a framework asked often.
+int launchesNow(const Deployment& deployment, const AppSpec& target, const InstanceCounts& counts);
+
 // Floor and ceiling for `target` (see above).
 int64_t healthyFloor(const AppSpec& target);
 int64_t liveCeiling(const AppSpec& target);

@@ -105,13 +105,73 @@ bool ServiceFramework::isCurrent(const std::string& appId, const std::string& da
   return known[version] = !key.empty() && key == launchKey(appId, target->version);
 }
 
+bool ServiceFramework::Checks::ok(TaskState state, std::optional<bool> healthy,
+                                  std::optional<bool> ready) const {
+  if (state != TaskState::RUNNING || healthy == false || ready == false) return false;
+  if (health && *health && healthy != true) return false;
+  return !readiness || ready == true;
+}
+
+const ServiceFramework::Checks& ServiceFramework::checksOf(
+    const std::string& appId, const std::string& data,
+    std::unordered_map<std::string, Checks>& known) {
+  auto it = known.find(data);
+  if (it != known.end()) return it->second;
+  const AppSpec* spec = versionSpec(appId, versionOf(data));
+  Checks checks{isCurrent(appId, data),
+                spec == nullptr ? std::optional<bool>() : std::optional<bool>(!spec->healthChecks.empty()),
+                spec != nullptr && spec->readiness.has_value()};
+  return known.emplace(data, checks).first->second;
+}
+
+InstanceCounts ServiceFramework::countsOf(const kit::TaskJournal& journal, const std::string& appId) {
+  std::unordered_map<std::string, Checks> versions;
+  InstanceCounts counts;
+  auto add = [&](bool current, bool live, bool ok, int64_t n) {
+    if (!live) {
+      counts.dying += n;
+      if (!current) counts.oldDying += n;
+    } else if (current) {
+      counts.newLive += n;
+      counts.newOk += ok ? n : 0;
+    } else {
+      counts.oldLive += n;
+      counts.oldOk += ok ? n : 0;
+    }
+  };
+  for (const auto& [kind, n] : journal.tally(appId)) {
+    if (isTerminal(kind.state)) continue;
+    const Checks& checks = checksOf(appId, kind.data, versions);
+    bool live = kind.state != TaskState::KILLING;
+    add(checks.current, live, live && checks.ok(kind.state, kind.healthy, kind.ready), n);
+  }
+  // What we killed that has not ended yet counts as dying; an unreachable
+  // instance past its grace not at all.
+  const AppVersion* target = registry_ == nullptr ? nullptr : registry_->current(appId);
+  double grace = target == nullptr ? 0 : toSeconds(target->spec.unreachableGrace);
+  double now = clock_.wallSeconds();
+  auto exception = [&](const std::string& id, bool killed) {
+    const kit::TaskEntry* entry = journal.find(id);
+    if (entry == nullptr || entry->group != appId || isTerminal(entry->state)) return;
+    if (entry->state == TaskState::KILLING) return;
+    if (!killed && (entry->state != TaskState::UNREACHABLE || now - entry->updated < grace)) return;
+    const Checks& checks = checksOf(appId, entry->data, versions);
+    add(checks.current, true, checks.ok(entry->state, entry->healthy, entry->ready), -1);
+    if (killed) add(checks.current, false, false, 1);
+  };
+  if (auto it = killingByApp_.find(appId); it != killingByApp_.end()) {
+    for (const std::string& id : it->second) exception(id, true);
+  }
+  if (auto it = unreachable_.find(appId); it != unreachable_.end()) {
+    for (const std::string& id : it->second) {
+      if (killing_.count(id) == 0) exception(id, false);
+    }
+  }
+  return counts;
+}
+
 std::vector<Instance> ServiceFramework::instances(const kit::TaskJournal& journal,
                                                   const std::string& appId) {
-  struct Checks {
-    bool current = false;
-    std::optional<bool> health;  // unset: the version is not kept (its verdict decides)
-    bool readiness = false;
-  };
   std::unordered_map<std::string, Checks> versions;  // by TaskEntry::data
   std::vector<Instance> out;
   const AppVersion* target = registry_ == nullptr ? nullptr : registry_->current(appId);
@@ -130,23 +190,8 @@ std::vector<Instance> ServiceFramework::instances(const kit::TaskJournal& journa
     bool live = killing_.count(id) == 0 && entry.state != TaskState::KILLING;
     auto ran = running_.find(id);
     double started = ran == running_.end() ? wallNow : wallNow - toSeconds(now - ran->second);
-    // A few versions run at once: each is looked up once per call.
-    auto known = versions.find(entry.data);
-    if (known == versions.end()) {
-      const AppSpec* spec = versionSpec(appId, versionOf(entry.data));
-      known = versions
-                  .emplace(entry.data,
-                           Checks{isCurrent(appId, entry.data),
-                                  spec == nullptr ? std::optional<bool>()
-                                                  : std::optional<bool>(!spec->healthChecks.empty()),
-                                  spec != nullptr && spec->readiness.has_value()})
-                  .first;
-    }
-    const Checks& checks = known->second;
-    bool ok = live && entry.state == TaskState::RUNNING && entry.healthy != false &&
-              entry.ready != false &&
-              (checks.health ? (!*checks.health || entry.healthy == true) : true) &&
-              (!checks.readiness || entry.ready == true);
+    const Checks& checks = checksOf(appId, entry.data, versions);
+    bool ok = live && checks.ok(entry.state, entry.healthy, entry.ready);
     out.push_back({id, checks.current, live, ok, started});
   }
   return out;
@@ -163,8 +208,8 @@ bool ServiceFramework::dependenciesReady(const kit::TaskJournal& journal, const 
       holds_[app.id] = "waiting for " + dependency + " to finish deploying";
       return false;
     }
-    int64_t ok = 0;
-    for (const Instance& i : instances(journal, dependency)) ok += i.ok;
+    InstanceCounts counts = countsOf(journal, dependency);
+    int64_t ok = counts.newOk + counts.oldOk;
     if (ok < version->spec.instances) {
       holds_[app.id] = "waiting for " + dependency + " to be healthy (" + std::to_string(ok) +
                        " of " + std::to_string(version->spec.instances) + ")";
@@ -176,14 +221,12 @@ bool ServiceFramework::dependenciesReady(const kit::TaskJournal& journal, const 
 
 int ServiceFramework::wanted(const kit::TaskJournal& journal, const std::string& appId,
                              const AppVersion& target) {
-  std::vector<Instance> all = instances(journal, appId);
+  InstanceCounts counts = countsOf(journal, appId);
   auto it = deployments_.find(appId);
   if (it != deployments_.end() && it->second.running()) {
-    Deployment copy = it->second;  // a look ahead: the real step is stepApp()'s
-    return advance(copy, target.spec, all, clock_.wallSeconds()).launch;
+    return launchesNow(it->second, target.spec, counts);
   }
-  int64_t live = 0;
-  for (const Instance& i : all) live += i.live;
+  int64_t live = counts.newLive + counts.oldLive;
   return static_cast<int>(std::max<int64_t>(0, target.spec.instances - live));
 }
 
@@ -249,6 +292,9 @@ TaskInfo ServiceFramework::task(const kit::PlannedTask& planned) {
 void ServiceFramework::killInstance(kit::Runtime& runtime, const std::string& taskId,
                                     const std::string& why) {
   if (!killing_.emplace(taskId, why).second) return;
+  if (const kit::TaskJournal* journal = runtime.journal()) {
+    if (const kit::TaskEntry* entry = journal->find(taskId)) killingByApp_[entry->group].insert(taskId);
+  }
   LOG(INFO) << "killing " << taskId << ": " << why;
   runtime.kill(taskId);
 }
@@ -278,6 +324,11 @@ void ServiceFramework::changed(kit::Runtime& runtime, const kit::TaskEntry& task
   runtime_ = &runtime;
   if (registry_ == nullptr) return;
   TimePoint now = clock_.now();
+  if (task.state == TaskState::UNREACHABLE) {
+    unreachable_[task.group].insert(task.taskId);
+  } else if (auto u = unreachable_.find(task.group); u != unreachable_.end()) {
+    u->second.erase(task.taskId);
+  }
   if (task.state == TaskState::RUNNING) {
     running_.emplace(task.taskId, now);
     if (task.healthy == false && killing_.count(task.taskId) == 0) {
@@ -290,6 +341,7 @@ void ServiceFramework::changed(kit::Runtime& runtime, const kit::TaskEntry& task
     bool stable = ran != running_.end() && toSeconds(now - ran->second) >= kStableSeconds;
     if (ran != running_.end()) running_.erase(ran);
     bool ours = killing_.erase(task.taskId) != 0;
+    if (auto k = killingByApp_.find(task.group); k != killingByApp_.end()) k->second.erase(task.taskId);
     if (stable) backoff_[task.group].failures = 0;
     if (!ours && !lostWithItsAgent(task.state)) {
       failed(runtime, task, std::string(taskStateName(task.state)) + ": " + task.message);

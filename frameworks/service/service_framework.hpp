@@ -105,6 +105,20 @@ class ServiceFramework final : public kit::Framework {
   // What in a spec decides how an instance runs (not instances, upgrade...).
   const std::string& launchKey(const std::string& appId, int64_t version);
   bool isCurrent(const std::string& appId, const std::string& data);
+  // What decides whether an instance of a version is OK.
+  struct Checks {
+    bool current = false;
+    std::optional<bool> health;  // unset: the version is not kept (its verdict decides)
+    bool readiness = false;
+    bool ok(TaskState state, std::optional<bool> healthy, std::optional<bool> ready) const;
+  };
+  // The checks of the version an instance runs (TaskEntry::data), looked up
+  // once per call in `known`.
+  const Checks& checksOf(const std::string& appId, const std::string& data,
+                         std::unordered_map<std::string, Checks>& known);
+  // The app's instances counted from the journal's tally: as cheap as the
+  // app has versions and kills in flight, not instances.
+  InstanceCounts countsOf(const kit::TaskJournal& journal, const std::string& appId);
   // How many instances the app launches now (no side effects).
   int wanted(const kit::TaskJournal& journal, const std::string& appId, const AppVersion& target);
   bool dependenciesReady(const kit::TaskJournal& journal, const AppSpec& app);
@@ -129,6 +143,8 @@ class ServiceFramework final : public kit::Framework {
   std::map<std::string, Delay> backoff_;      // by app
   std::unordered_map<std::string, TimePoint> running_;  // task -> first seen running
   std::unordered_map<std::string, std::string> killing_;  // tasks we killed -> why (no failure)
+  std::map<std::string, std::set<std::string>> killingByApp_;  // the same, by app
+  std::map<std::string, std::set<std::string>> unreachable_;   // unreachable tasks, by app
   std::map<std::string, Deployment> deployments_;  // by app: the latest
   std::map<std::string, std::string> persisted_;   // by app: what the store holds
   std::map<std::string, std::string> holds_;       // by app: why it launches nothing
