@@ -66,7 +66,7 @@ double follow(const std::string& api, int64_t version, std::vector<double>& late
   auto started = SteadyClock::now();
   while (SteadyClock::now() - started < timeout) {
     auto before = SteadyClock::now();
-    auto r = http::get(api + "/v1/apps/bench/web", std::chrono::seconds(10));
+    auto r = http::get(api + "/v1/apps/bench/web?tasks=false", std::chrono::seconds(10));
     latencies.push_back(
         std::chrono::duration<double, std::milli>(SteadyClock::now() - before).count());
     if (r && r->status == 200) {

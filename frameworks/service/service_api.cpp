@@ -185,8 +185,9 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
     std::string action;
     std::string id = appIdOf(request, {"versions", "why"}, &action);
     bool versions = action == "versions";
+    bool withTasks = request.queryOr("tasks", "true") != "false";
     std::string method = request.method;
-    return runtime.answerOnLoop([&, id, versions, action, method] {
+    return runtime.answerOnLoop([&, id, versions, action, method, withTasks] {
       if (framework.registry() == nullptr) return notLeading();
       AppRegistry& registry = *framework.registry();
       const AppVersion* current = registry.current(id);
@@ -216,7 +217,7 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
                                       {"counts", countsOf(framework, runtime, id)},
                                       {"deployment", d != nullptr ? deploymentJson(*d) : json()},
                                       {"held", hold.empty() ? json() : json(hold)},
-                                      {"tasks", tasksOf(runtime, id)}});
+                                      {"tasks", withTasks ? tasksOf(runtime, id) : json()}});
     });
   };
   api.routePrefix("GET", "/v1/apps/", one);
