@@ -585,6 +585,7 @@ void ServiceFramework::stepApp(kit::Runtime& runtime, const std::string& appId) 
     LOG(ERROR) << "cannot record deployment " << d.id << ": " << s.error().message;
   }
   if (ended.running()) return;
+  runtime.wake();  // apps that depend on this one may go now
   LOG(INFO) << "deployment " << ended.id << " of " << appId << " "
             << outcomeName(ended.outcome) << ": " << ended.status;
   if (ended.outcome == Deployment::Outcome::kRolledBack) {

@@ -356,5 +356,20 @@ TEST_F(ServiceFrameworkTest, AnUnreachableInstanceIsReplacedAfterItsGraceAndOneO
   EXPECT_EQ(framework_.failures("/web"), 0);
 }
 
+TEST_F(ServiceFrameworkTest, AnAppWaitsForItsDependenciesToBeHealthy) {
+  start(R"(apps:
+  - {id: /shop/db, instances: 2, cmd: db, ports: [{name: pg}],
+     health_checks: [{tcp: {port: pg}, grace: 1s, interval: 1s}]}
+  - {id: /shop/web, instances: 2, cmd: web, dependencies: [/shop/db]}
+)");
+  EXPECT_EQ(live("/shop/db").size(), 2u);
+  EXPECT_TRUE(live("/shop/web").empty()) << "db is not healthy yet";
+  EXPECT_NE(framework_.holdReason("/shop/web").find("waiting for /shop/db"), std::string::npos)
+      << framework_.holdReason("/shop/web");
+  serve("/shop/db");
+  advance(seconds(1));
+  EXPECT_EQ(live("/shop/web").size(), 2u) << framework_.holdReason("/shop/web");
+}
+
 }  // namespace
 }  // namespace agora::service
