@@ -51,12 +51,18 @@ std::string text(const json& v) {
 
 std::string verdict(const json& v) { return v.is_boolean() ? (v.get<bool>() ? "yes" : "no") : "-"; }
 
+// "v1 -> v2", or "new, v1" for a first deployment.
+std::string versions(const json& d) {
+  if (d.value("from_version", int64_t{0}) == 0) return "new, v" + text(d["to_version"]);
+  return "v" + text(d["from_version"]) + " -> v" + text(d["to_version"]);
+}
+
 std::string progressLine(const std::string& app, const json& status) {
   const json& d = status["deployment"];
   const json& c = status["counts"];
   std::ostringstream out;
-  out << app << ": deployment " << text(d["id"]) << " (v" << text(d["from_version"]) << " -> v"
-      << text(d["to_version"]) << (d.value("rollback", false) ? ", rollback" : "") << ") "
+  out << app << ": deployment " << text(d["id"]) << " (" << versions(d)
+      << (d.value("rollback", false) ? ", rollback" : "") << ") "
       << d.value("outcome", "") << ": " << d.value("status", "") << "  [new " << text(c["new"])
       << ", healthy " << text(c["healthy"]) << ", old " << text(c["old"]) << "]";
   return out.str();
@@ -113,8 +119,8 @@ void printStatus(const json& s) {
             << text(s["counts"]["healthy"]) << " healthy\n";
   if (s["deployment"].is_object()) {
     const json& d = s["deployment"];
-    std::cout << "deployment: " << text(d["id"]) << " v" << text(d["from_version"]) << " -> v"
-              << text(d["to_version"]) << " " << d.value("outcome", "") << ": "
+    std::cout << "deployment: " << text(d["id"]) << " (" << versions(d) << ") "
+              << d.value("outcome", "") << ": "
               << d.value("status", "") << "\n";
   }
   if (s["held"].is_string()) std::cout << "waiting:    " << s["held"].get<std::string>() << "\n";
