@@ -26,7 +26,7 @@ using std::chrono::seconds;
 // Serves its sandbox, where /health exists; `marker` tells versions apart
 // (and lets the test find the processes).
 std::string webSpec(const std::string& marker, const std::string& healthPath = "/health") {
-  return "id: /web\ninstances: 3\ncpus: 0.1\nmem: 16\n"
+  return "id: /web\ninstances: 3\ncpus: 0.1\nmem: 128\n"
          "cmd: 'echo ok > health && exec busybox httpd -f -p $PORT_HTTP -h . -r " +
          marker +
          "'\n"
