@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
 
 #include "frameworks/kit/offer_match.hpp"
 
@@ -83,46 +88,64 @@ std::string shortfall(const Resources& offered, const Resources& wanted) {
 PlacementRound place(const std::vector<Offer>& offers, std::vector<TaskGroup> groups,
                      Strategy strategy) {
   std::vector<Working> working;
+  working.reserve(offers.size());
   for (const Offer& offer : offers) working.push_back(Working{&offer, offer.resources});
+  std::unordered_map<std::string, std::vector<size_t>> offersOnHost;
+  for (size_t i = 0; i < working.size(); ++i) offersOnHost[offers[i].hostname].push_back(i);
   PlacementRound round;
   for (TaskGroup& group : groups) {
     Unplaced why{group.name, 0, 0, {}, ""};
     double nearest = std::numeric_limits<double>::max();
+    // The offers in the strategy's order, kept ordered as tasks are placed
+    // (each placement moves only the offers it changed): spread puts the
+    // offers whose host runs the fewest of the group's tasks first,
+    // bin-packing the fullest; ties keep the offers' order.
+    std::unordered_map<std::string, int> onHost;  // the group's tasks per host
+    for (const Placement& p : group.placed) onHost[p.hostname]++;
+    auto keyOf = [&](size_t i) {
+      return strategy == Strategy::kSpread ? static_cast<double>(onHost[offers[i].hostname])
+                                           : working[i].left.scalar("cpus");
+    };
+    std::set<std::pair<double, size_t>> order;
+    std::vector<double> key(working.size());
+    for (size_t i = 0; i < working.size(); ++i) order.emplace(key[i] = keyOf(i), i);
+    auto rekey = [&](size_t i) {
+      order.erase({key[i], i});
+      order.emplace(key[i] = keyOf(i), i);
+    };
     while (group.pending > 0) {
-      // The offers in the strategy's order for this task.
-      std::vector<Working*> order;
-      for (Working& w : working) order.push_back(&w);
-      std::map<std::string, int> onHost;  // the group's tasks per agent
-      for (const Placement& p : group.placed) onHost[p.hostname]++;
-      std::stable_sort(order.begin(), order.end(), [&](const Working* a, const Working* b) {
-        if (strategy == Strategy::kSpread) {
-          return onHost[a->offer->hostname] < onHost[b->offer->hostname];
-        }
-        return a->left.scalar("cpus") < b->left.scalar("cpus");  // fullest first
-      });
-      bool placed = false;
       why.reasons.clear();
       why.offersSeen = static_cast<int>(order.size());
-      for (Working* w : order) {
-        auto task = tryOne(group, *w);
-        if (!task) {
-          why.reasons[task.error().message]++;
-          double d = distance(group, *w->offer, w->left);
-          if (d < nearest) {
-            nearest = d;
-            why.closest = "agent " + w->offer->hostname + ": " + task.error().message;
-          }
-          continue;
+      std::optional<size_t> chosen;
+      std::optional<PlannedTask> planned;
+      for (const auto& entry : order) {
+        Working& w = working[entry.second];
+        auto task = tryOne(group, w);
+        if (task) {
+          chosen = entry.second;
+          planned = std::move(*task);
+          break;
         }
-        w->left -= task->resources;
-        w->used = true;
-        group.placed.push_back(placementOf(*w->offer));
-        round.launches.push_back(std::move(*task));
-        --group.pending;
-        placed = true;
-        break;
+        why.reasons[task.error().message]++;
+        double d = distance(group, *w.offer, w.left);
+        if (d < nearest) {
+          nearest = d;
+          why.closest = "agent " + w.offer->hostname + ": " + task.error().message;
+        }
       }
-      if (!placed) break;
+      if (!chosen) break;
+      Working& w = working[*chosen];
+      w.left -= planned->resources;
+      w.used = true;
+      group.placed.push_back(placementOf(*w.offer));
+      round.launches.push_back(std::move(*planned));
+      --group.pending;
+      onHost[w.offer->hostname]++;
+      if (strategy == Strategy::kSpread) {
+        for (size_t j : offersOnHost[w.offer->hostname]) rekey(j);
+      } else {
+        rekey(*chosen);
+      }
     }
     if (group.pending > 0) {
       why.pending = group.pending;
