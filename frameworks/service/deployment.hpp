@@ -83,6 +83,7 @@ struct DeploymentStep {
 struct InstanceCounts {
   int64_t newLive = 0, newOk = 0, oldLive = 0, oldOk = 0;
   int64_t dying = 0, oldDying = 0;  // being killed (all, and of them old ones)
+  int64_t running = 0;              // live and TASK_RUNNING (what add() is not told)
   void add(const Instance& i);
 };
 

@@ -33,33 +33,6 @@ json tasksOf(const kit::Runtime& runtime, const std::string& app) {
   return out;
 }
 
-// Instances of an app by kind, for status and progress.
-json countsOf(ServiceFramework& framework, const kit::Runtime& runtime, const std::string& app) {
-  int64_t current = 0, healthy = 0, old = 0;
-  if (runtime.journal() != nullptr) {
-    for (const Instance& i : framework.instances(*runtime.journal(), app)) {
-      if (!i.live) continue;
-      if (i.current) {
-        ++current;
-        healthy += i.ok;
-      } else {
-        ++old;
-      }
-    }
-  }
-  return {{"new", current}, {"healthy", healthy}, {"old", old}};
-}
-
-// Running tasks by app, in one pass over the journal.
-std::map<std::string, int> runningByApp(const kit::Runtime& runtime) {
-  std::map<std::string, int> out;
-  if (runtime.journal() == nullptr) return out;
-  for (const auto& [id, task] : runtime.journal()->tasks()) {
-    if (task.state == TaskState::RUNNING) out[task.group]++;
-  }
-  return out;
-}
-
 // "/v1/apps/shop/web" -> "/shop/web"; "/v1/apps/shop/web/versions" -> "/shop/web" with
 // `action` "versions" when it is one of `actions`.
 std::string appIdOf(const http::Request& request, std::initializer_list<const char*> actions,
@@ -163,23 +136,17 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
       return http::jsonResponse(200, {{"applied", applied}});
     });
   });
+  // Reads of app status come from what the loop published (no wait for it).
   api.route("GET", "/v1/apps", [&](const http::Request&) {
-    return runtime.answerOnLoop([&] {
-      if (framework.registry() == nullptr) return notLeading();
-      AppRegistry& registry = *framework.registry();
-      json apps = json::array();
-      std::map<std::string, int> running = runningByApp(runtime);
-      for (const auto& [id, version] : registry.apps()) {
-        const Deployment* d = framework.deployment(id);
-        apps.push_back({{"id", id},
-                        {"version", version.version},
-                        {"instances", version.spec.instances},
-                        {"running", running[id]},
-                        {"counts", countsOf(framework, runtime, id)},
-                        {"deployment", d != nullptr ? deploymentJson(*d) : json()}});
-      }
-      return http::jsonResponse(200, {{"apps", apps}});
-    });
+    if (!framework.serving()) return notLeading();
+    json apps = json::array();
+    for (const auto& status : framework.statuses()) {
+      json app = *status;
+      app.erase("spec");
+      app.erase("held");
+      apps.push_back(std::move(app));
+    }
+    return http::jsonResponse(200, {{"apps", apps}});
   });
   auto one = [&](const http::Request& request) {
     std::string action;
@@ -187,6 +154,12 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
     bool versions = action == "versions";
     bool withTasks = request.queryOr("tasks", "true") != "false";
     std::string method = request.method;
+    if (method == "GET" && action.empty() && !withTasks) {
+      if (!framework.serving()) return notLeading();
+      auto status = framework.status(id);
+      if (status == nullptr) return http::errorResponse(404, "no app " + id);
+      return http::jsonResponse(200, *status);
+    }
     return runtime.answerOnLoop([&, id, versions, action, method, withTasks] {
       if (framework.registry() == nullptr) return notLeading();
       AppRegistry& registry = *framework.registry();
@@ -209,15 +182,10 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
         }
         return http::jsonResponse(200, {{"versions", out}});
       }
-      const Deployment* d = framework.deployment(id);
-      std::string hold = framework.holdReason(id);
-      return http::jsonResponse(200, {{"id", id},
-                                      {"version", current->version},
-                                      {"spec", appJson(current->spec)},
-                                      {"counts", countsOf(framework, runtime, id)},
-                                      {"deployment", d != nullptr ? deploymentJson(*d) : json()},
-                                      {"held", hold.empty() ? json() : json(hold)},
-                                      {"tasks", withTasks ? tasksOf(runtime, id) : json()}});
+      auto status = framework.status(id);
+      json out = status != nullptr ? *status : json{{"id", id}, {"version", current->version}};
+      out["tasks"] = tasksOf(runtime, id);
+      return http::jsonResponse(200, out);
     });
   };
   api.routePrefix("GET", "/v1/apps/", one);
@@ -280,7 +248,8 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
       json out = json::array();
       for (const auto& [app, d] : framework.deployments()) {
         json one = deploymentJson(d);
-        one["counts"] = countsOf(framework, runtime, app);
+        auto status = framework.status(app);
+        one["counts"] = status != nullptr ? (*status)["counts"] : json();
         out.push_back(std::move(one));
       }
       return http::jsonResponse(200, {{"deployments", out}});

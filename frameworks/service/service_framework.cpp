@@ -144,6 +144,7 @@ InstanceCounts ServiceFramework::countsOf(const kit::TaskJournal& journal, const
     const Checks& checks = checksOf(appId, kind.data, versions);
     bool live = kind.state != TaskState::KILLING;
     add(checks.current, live, live && checks.ok(kind.state, kind.healthy, kind.ready), n);
+    if (live && kind.state == TaskState::RUNNING) counts.running += n;
   }
   // What we killed that has not ended yet counts as dying; an unreachable
   // instance past its grace not at all.
@@ -157,6 +158,7 @@ InstanceCounts ServiceFramework::countsOf(const kit::TaskJournal& journal, const
     if (!killed && (entry->state != TaskState::UNREACHABLE || now - entry->updated < grace)) return;
     const Checks& checks = checksOf(appId, entry->data, versions);
     add(checks.current, true, checks.ok(entry->state, entry->healthy, entry->ready), -1);
+    if (entry->state == TaskState::RUNNING) --counts.running;
     if (killed) add(checks.current, false, false, 1);
   };
   if (auto it = killingByApp_.find(appId); it != killingByApp_.end()) {
@@ -390,11 +392,19 @@ void ServiceFramework::ready(kit::Runtime& runtime) {
     }));
   }
   tick(runtime);
+  serving_ = true;
 }
 
 void ServiceFramework::stepApp(kit::Runtime& runtime, const std::string& appId) {
   const kit::TaskJournal* journal = runtime.journal();
   if (journal == nullptr || registry_ == nullptr) return;
+  // Whatever this step decides, readers see it once it returns.
+  struct Publish {
+    ServiceFramework* self;
+    kit::Runtime& runtime;
+    const std::string& appId;
+    ~Publish() { self->publish(runtime, appId); }
+  } publishOnReturn{this, runtime, appId};
   const AppVersion* target = registry_->current(appId);
   std::vector<Instance> all = instances(*journal, appId);
   int64_t& missing = missing_[appId];
@@ -452,6 +462,44 @@ void ServiceFramework::stepApp(kit::Runtime& runtime, const std::string& appId) 
     auto back = rollback(runtime, appId, ended.from);
     if (!back) LOG(ERROR) << "cannot roll " << appId << " back: " << back.error().message;
   }
+}
+
+void ServiceFramework::publish(kit::Runtime& runtime, const std::string& appId) {
+  const AppVersion* version = registry_ == nullptr ? nullptr : registry_->current(appId);
+  std::shared_ptr<const nlohmann::json> status;
+  if (version != nullptr && runtime.journal() != nullptr) {
+    InstanceCounts c = countsOf(*runtime.journal(), appId);
+    const Deployment* d = deployment(appId);
+    std::string hold = holdReason(appId);
+    status = std::make_shared<const nlohmann::json>(nlohmann::json{
+        {"id", appId},
+        {"version", version->version},
+        {"instances", version->spec.instances},
+        {"running", c.running},
+        {"counts", {{"new", c.newLive}, {"healthy", c.newOk}, {"old", c.oldLive + c.oldDying}}},
+        {"deployment", d != nullptr ? deploymentJson(*d) : nlohmann::json()},
+        {"held", hold.empty() ? nlohmann::json() : nlohmann::json(hold)},
+        {"spec", appJson(version->spec)}});
+  }
+  std::lock_guard<std::mutex> lock(statusMutex_);
+  if (status) {
+    statuses_[appId] = std::move(status);
+  } else {
+    statuses_.erase(appId);
+  }
+}
+
+std::shared_ptr<const nlohmann::json> ServiceFramework::status(const std::string& appId) const {
+  std::lock_guard<std::mutex> lock(statusMutex_);
+  auto it = statuses_.find(appId);
+  return it == statuses_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const nlohmann::json>> ServiceFramework::statuses() const {
+  std::lock_guard<std::mutex> lock(statusMutex_);
+  std::vector<std::shared_ptr<const nlohmann::json>> out;
+  for (const auto& [id, status] : statuses_) out.push_back(status);
+  return out;
 }
 
 void ServiceFramework::tick(kit::Runtime& runtime) {

@@ -23,7 +23,11 @@
 //
 // Thread: the runtime's loop.
 
+#include <atomic>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -90,6 +94,15 @@ class ServiceFramework final : public kit::Framework {
   // it does not wait for the framework's own reasons: backoff, dependencies).
   std::string holdReason(const std::string& appId) const;
 
+  // The app's status as GET /v1/apps[/ID?tasks=false] answer it (id,
+  // version, instances, running, counts, deployment, held, spec): published
+  // by the loop after each step, read by any thread without waiting for the
+  // loop. Null for an unknown app.
+  std::shared_ptr<const nlohmann::json> status(const std::string& appId) const;
+  std::vector<std::shared_ptr<const nlohmann::json>> statuses() const;
+  // Leading, with the registry read (any thread).
+  bool serving() const { return serving_.load(); }
+
   // When the app may launch again (epoch when it may now).
   TimePoint backoffUntil(const std::string& appId) const;
   int failures(const std::string& appId) const;
@@ -133,6 +146,7 @@ class ServiceFramework final : public kit::Framework {
   // Writes the deployment when it changed: at once when `now` (a decision:
   // outcome, promotion, failures), else at most once per tick.
   Status persist(kit::Runtime& runtime, const Deployment& deployment, bool now = true);
+  void publish(kit::Runtime& runtime, const std::string& appId);
   Status loadDeployments(kit::Store& store);
 
   AppRegistry* registry_ = nullptr;
@@ -154,6 +168,9 @@ class ServiceFramework final : public kit::Framework {
   std::vector<std::string> toForget_;   // ended tasks, handled
   bool stepPosted_ = false;
   LifetimeGuard lifetime_;  // for timers on the runtime's loop, which may outlive us
+  mutable std::mutex statusMutex_;
+  std::map<std::string, std::shared_ptr<const nlohmann::json>> statuses_;  // by app
+  std::atomic<bool> serving_{false};
   std::map<std::string, std::map<int64_t, AppVersion>> specs_;  // by app and version
   std::map<std::string, std::map<int64_t, std::string>> keys_;
   // By app: whether each version runs as the current one does (launchKey

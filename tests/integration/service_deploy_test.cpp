@@ -23,12 +23,16 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// `marker` made unique to this test process: instances of another run
+// still being torn down are not counted.
+std::string tagged(const std::string& marker) { return marker + "." + std::to_string(getpid()); }
+
 // Serves its sandbox, where /health exists; `marker` tells versions apart
 // (and lets the test find the processes).
 std::string webSpec(const std::string& marker, const std::string& healthPath = "/health") {
   return "id: /web\ninstances: 3\ncpus: 0.1\nmem: 128\n"
          "cmd: 'echo ok > health && exec busybox httpd -f -p $PORT_HTTP -h . -r " +
-         marker +
+         tagged(marker) +
          "'\n"
          "ports: [{name: http}]\n"
          "health_checks: [{http: {port: http, path: " +
@@ -48,7 +52,8 @@ std::vector<pid_t> processesWith(const std::string& marker) {
     std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline");
     std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     for (char& c : cmdline) c = c == '\0' ? ' ' : c;
-    if (cmdline.find("httpd") != std::string::npos && cmdline.find(marker) != std::string::npos) {
+    if (cmdline.find("httpd") != std::string::npos &&
+        cmdline.find(tagged(marker)) != std::string::npos) {
       out.push_back(pid);
     }
   }
