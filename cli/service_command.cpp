@@ -62,9 +62,9 @@ std::string progressLine(const std::string& app, const json& status) {
   const json& c = status["counts"];
   std::ostringstream out;
   out << app << ": deployment " << text(d["id"]) << " (" << versions(d)
-      << (d.value("rollback", false) ? ", rollback" : "") << ") "
-      << d.value("outcome", "") << ": " << d.value("status", "") << "  [new " << text(c["new"])
-      << ", healthy " << text(c["healthy"]) << ", old " << text(c["old"]) << "]";
+      << (d.value("rollback", false) ? ", rollback" : "") << ") " << d.value("outcome", "") << ": "
+      << d.value("status", "") << "  [new " << text(c["new"]) << ", healthy " << text(c["healthy"])
+      << ", old " << text(c["old"]) << "]";
   return out.str();
 }
 
@@ -120,8 +120,7 @@ void printStatus(const json& s) {
   if (s["deployment"].is_object()) {
     const json& d = s["deployment"];
     std::cout << "deployment: " << text(d["id"]) << " (" << versions(d) << ") "
-              << d.value("outcome", "") << ": "
-              << d.value("status", "") << "\n";
+              << d.value("outcome", "") << ": " << d.value("status", "") << "\n";
   }
   if (s["held"].is_string()) std::cout << "waiting:    " << s["held"].get<std::string>() << "\n";
   Table table({"TASK", "VERSION", "HOST", "STATE", "HEALTHY", "READY", "MESSAGE"});
@@ -236,8 +235,8 @@ int serviceCommand(const std::vector<std::string>& args, GlobalOptions global) {
         std::string runs = spec.contains("cmd")     ? text(spec["cmd"])
                            : spec.contains("image") ? text(spec["image"])
                                                     : text(spec.value("args", nlohmann::json()));
-        table.addRow(
-            {text(v["version"]), formatUtc(v.value("created", 0.0)), text(spec["instances"]), runs});
+        table.addRow({text(v["version"]), formatUtc(v.value("created", 0.0)),
+                      text(spec["instances"]), runs});
       }
       std::cout << table.render() << std::flush;
     });

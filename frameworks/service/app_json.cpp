@@ -56,26 +56,25 @@ json constraintJson(const kit::Constraint& constraint) {
 }  // namespace
 
 json appJson(const AppSpec& app) {
-  json out = {
-      {"id", app.id},
-      {"instances", app.instances},
-      {"cpus", app.cpus},
-      {"mem", app.memMb},
-      {"disk", app.diskMb},
-      {"env", mapOf(app.env)},
-      {"labels", mapOf(app.labels)},
-      {"kill_grace", formatDuration(app.killGrace)},
-      {"unreachable_grace", formatDuration(app.unreachableGrace)},
-      {"upgrade",
-       {{"min_health", app.upgrade.minHealth},
-        {"max_surge", app.upgrade.maxSurge},
-        {"progress_deadline", formatDuration(app.upgrade.progressDeadline)},
-        {"max_failures", app.upgrade.maxFailures},
-        {"auto_rollback", app.upgrade.autoRollback}}},
-      {"backoff",
-       {{"initial", formatDuration(app.backoff.initial)},
-        {"factor", app.backoff.factor},
-        {"max", formatDuration(app.backoff.max)}}}};
+  json out = {{"id", app.id},
+              {"instances", app.instances},
+              {"cpus", app.cpus},
+              {"mem", app.memMb},
+              {"disk", app.diskMb},
+              {"env", mapOf(app.env)},
+              {"labels", mapOf(app.labels)},
+              {"kill_grace", formatDuration(app.killGrace)},
+              {"unreachable_grace", formatDuration(app.unreachableGrace)},
+              {"upgrade",
+               {{"min_health", app.upgrade.minHealth},
+                {"max_surge", app.upgrade.maxSurge},
+                {"progress_deadline", formatDuration(app.upgrade.progressDeadline)},
+                {"max_failures", app.upgrade.maxFailures},
+                {"auto_rollback", app.upgrade.autoRollback}}},
+              {"backoff",
+               {{"initial", formatDuration(app.backoff.initial)},
+                {"factor", app.backoff.factor},
+                {"max", formatDuration(app.backoff.max)}}}};
   if (!app.cmd.empty()) out["cmd"] = app.cmd;
   if (!app.args.empty()) out["args"] = app.args;
   if (!app.image.empty()) out["image"] = app.image;

@@ -13,11 +13,10 @@ std::string AppRegistry::versionKey(const std::string& id, int64_t version) {
 }
 
 std::string AppRegistry::encode(const AppVersion& version) {
-  return nlohmann::json{
-      {"version", version.version},
-      {"created", version.created},
-      {"restarts", version.restarts},
-      {"spec", appJson(version.spec)}}
+  return nlohmann::json{{"version", version.version},
+                        {"created", version.created},
+                        {"restarts", version.restarts},
+                        {"spec", appJson(version.spec)}}
       .dump();
 }
 

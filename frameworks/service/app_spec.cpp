@@ -241,8 +241,7 @@ Status parseDeployment(const SpecNode& node, AppSpec& app) {
   if (node.has("upgrade")) {
     SpecNode u = node.child("upgrade");
     for (Status s :
-         {u.only({"min_health", "max_surge", "progress_deadline", "max_failures",
-                  "auto_rollback"}),
+         {u.only({"min_health", "max_surge", "progress_deadline", "max_failures", "auto_rollback"}),
           read(u, "min_health", app.upgrade.minHealth), read(u, "max_surge", app.upgrade.maxSurge),
           read(u, "progress_deadline", app.upgrade.progressDeadline),
           read(u, "max_failures", app.upgrade.maxFailures),
@@ -265,14 +264,14 @@ Status parseDeployment(const SpecNode& node, AppSpec& app) {
     SpecNode c = node.child("canary");
     Canary canary;
     Duration promote{};
-    for (Status s : {c.only({"instances", "auto_promote_after", "promote_deadline"}),
-                     read(c, "instances", canary.instances), read(c, "auto_promote_after", promote),
-                     read(c, "promote_deadline", canary.promoteDeadline),
-                     durationWithin(c, "promote_deadline", canary.promoteDeadline, seconds(1),
-                                    hours(24 * 30)),
-                     within(c, "instances", static_cast<double>(canary.instances), 1,
-                            static_cast<double>(std::max<int64_t>(app.instances, 1)),
-                            "between 1 and the app's instances")}) {
+    for (Status s :
+         {c.only({"instances", "auto_promote_after", "promote_deadline"}),
+          read(c, "instances", canary.instances), read(c, "auto_promote_after", promote),
+          read(c, "promote_deadline", canary.promoteDeadline),
+          durationWithin(c, "promote_deadline", canary.promoteDeadline, seconds(1), hours(24 * 30)),
+          within(c, "instances", static_cast<double>(canary.instances), 1,
+                 static_cast<double>(std::max<int64_t>(app.instances, 1)),
+                 "between 1 and the app's instances")}) {
       if (!s) return s;
     }
     if (c.has("auto_promote_after")) canary.autoPromoteAfter = promote;
@@ -357,11 +356,30 @@ Status parseExtras(const SpecNode& node, AppSpec& app) {
 }
 
 Result<AppSpec> parseApp(const SpecNode& node) {
-  if (Status s = node.only({"id",        "instances", "cpus",          "mem",       "disk",
-                            "cmd",       "args",      "image",         "env",       "labels",
-                            "user",      "ports",     "health_checks", "readiness", "constraints",
-                            "upgrade",   "canary",    "dependencies",  "backoff",   "kill_grace",  "unreachable_grace",
-                            "autoscale", "secrets",   "environments"});
+  if (Status s = node.only({"id",
+                            "instances",
+                            "cpus",
+                            "mem",
+                            "disk",
+                            "cmd",
+                            "args",
+                            "image",
+                            "env",
+                            "labels",
+                            "user",
+                            "ports",
+                            "health_checks",
+                            "readiness",
+                            "constraints",
+                            "upgrade",
+                            "canary",
+                            "dependencies",
+                            "backoff",
+                            "kill_grace",
+                            "unreachable_grace",
+                            "autoscale",
+                            "secrets",
+                            "environments"});
       !s) {
     return makeError(s.error());
   }

@@ -84,7 +84,8 @@ json whyOf(ServiceFramework& framework, kit::Runtime& runtime, const AppVersion&
     if (!u.closest.empty()) reasons.push_back("closest: " + u.closest);
   }
   const Deployment* d = framework.deployment(app.spec.id);
-  if (d != nullptr && d->running()) reasons.push_back("deployment " + std::to_string(d->id) + ": " + d->status);
+  if (d != nullptr && d->running())
+    reasons.push_back("deployment " + std::to_string(d->id) + ": " + d->status);
   return {{"id", app.spec.id},
           {"instances", app.spec.instances},
           {"live", live},
@@ -198,7 +199,8 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
     std::string instances = request.queryOr("instances", "");
     return runtime.answerOnLoop([&, id, action, to, instances]() -> http::Response {
       if (framework.registry() == nullptr) return notLeading();
-      if (framework.registry()->current(id) == nullptr) return http::errorResponse(404, "no app " + id);
+      if (framework.registry()->current(id) == nullptr)
+        return http::errorResponse(404, "no app " + id);
       if (action == "promote") {
         if (Status s = framework.promote(runtime, id); !s) {
           return kit::ApiServer::errorResponse(s.error());
@@ -210,7 +212,8 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
         if (!to.empty()) {
           char* end = nullptr;
           long long parsed = std::strtoll(to.c_str(), &end, 10);
-          if (*end != '\0' || parsed <= 0) return http::errorResponse(400, "to: not a version number");
+          if (*end != '\0' || parsed <= 0)
+            return http::errorResponse(400, "to: not a version number");
           version = parsed;
         }
         auto written = framework.rollback(runtime, id, version);
@@ -238,8 +241,8 @@ void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
                                         {"version", written->version},
                                         {"deployment", d != nullptr ? json(d->id) : json()}});
       }
-      return http::errorResponse(404, "no action for " + id +
-                                          " (promote, rollback, restart, scale)");
+      return http::errorResponse(404,
+                                 "no action for " + id + " (promote, rollback, restart, scale)");
     });
   });
   api.route("GET", "/v1/deployments", [&](const http::Request&) {

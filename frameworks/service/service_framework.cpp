@@ -23,8 +23,8 @@ Resources resourcesOf(const AppSpec& app) {
 }
 
 bool lostWithItsAgent(TaskState state) {
-  return state == TaskState::LOST || state == TaskState::GONE ||
-         state == TaskState::UNREACHABLE || state == TaskState::GONE_BY_OPERATOR;
+  return state == TaskState::LOST || state == TaskState::GONE || state == TaskState::UNREACHABLE ||
+         state == TaskState::GONE_BY_OPERATOR;
 }
 
 int64_t versionOf(const std::string& data) {
@@ -41,7 +41,7 @@ CheckInfo checkFor(const HealthCheck& check, const KeyValues& environment) {
   CheckInfo out;
   out.kind = check.kind == HealthCheck::Kind::kHttp  ? CheckKind::HTTP
              : check.kind == HealthCheck::Kind::kTcp ? CheckKind::TCP
-                                                      : CheckKind::COMMAND;
+                                                     : CheckKind::COMMAND;
   if (const std::string* port = findValue(environment, kit::portVariable(check.port))) {
     out.port = static_cast<uint32_t>(std::stoul(*port));
   }
@@ -118,13 +118,15 @@ const ServiceFramework::Checks& ServiceFramework::checksOf(
   auto it = known.find(data);
   if (it != known.end()) return it->second;
   const AppSpec* spec = versionSpec(appId, versionOf(data));
-  Checks checks{isCurrent(appId, data),
-                spec == nullptr ? std::optional<bool>() : std::optional<bool>(!spec->healthChecks.empty()),
-                spec != nullptr && spec->readiness.has_value()};
+  Checks checks{
+      isCurrent(appId, data),
+      spec == nullptr ? std::optional<bool>() : std::optional<bool>(!spec->healthChecks.empty()),
+      spec != nullptr && spec->readiness.has_value()};
   return known.emplace(data, checks).first->second;
 }
 
-InstanceCounts ServiceFramework::countsOf(const kit::TaskJournal& journal, const std::string& appId) {
+InstanceCounts ServiceFramework::countsOf(const kit::TaskJournal& journal,
+                                          const std::string& appId) {
   std::unordered_map<std::string, Checks> versions;
   InstanceCounts counts;
   auto add = [&](bool current, bool live, bool ok, int64_t n) {
@@ -249,8 +251,8 @@ std::vector<kit::TaskGroup> ServiceFramework::pending(const kit::TaskJournal& jo
     if (!dependenciesReady(journal, app)) continue;
     std::vector<std::string> ports;
     for (const PortSpec& port : app.ports) ports.push_back(port.name);
-    groups.push_back(kit::TaskGroup{id, launch, resourcesOf(app), ports, app.constraints, {},
-                                    std::to_string(version.version)});
+    groups.push_back(kit::TaskGroup{
+        id, launch, resourcesOf(app), ports, app.constraints, {}, std::to_string(version.version)});
   }
   return groups;
 }
@@ -295,7 +297,8 @@ void ServiceFramework::killInstance(kit::Runtime& runtime, const std::string& ta
                                     const std::string& why) {
   if (!killing_.emplace(taskId, why).second) return;
   if (const kit::TaskJournal* journal = runtime.journal()) {
-    if (const kit::TaskEntry* entry = journal->find(taskId)) killingByApp_[entry->group].insert(taskId);
+    if (const kit::TaskEntry* entry = journal->find(taskId))
+      killingByApp_[entry->group].insert(taskId);
   }
   LOG(INFO) << "killing " << taskId << ": " << why;
   runtime.kill(taskId);
@@ -343,7 +346,8 @@ void ServiceFramework::changed(kit::Runtime& runtime, const kit::TaskEntry& task
     bool stable = ran != running_.end() && toSeconds(now - ran->second) >= kStableSeconds;
     if (ran != running_.end()) running_.erase(ran);
     bool ours = killing_.erase(task.taskId) != 0;
-    if (auto k = killingByApp_.find(task.group); k != killingByApp_.end()) k->second.erase(task.taskId);
+    if (auto k = killingByApp_.find(task.group); k != killingByApp_.end())
+      k->second.erase(task.taskId);
     if (stable) backoff_[task.group].failures = 0;
     if (!ours && !lostWithItsAgent(task.state)) {
       failed(runtime, task, std::string(taskStateName(task.state)) + ": " + task.message);
@@ -360,7 +364,8 @@ void ServiceFramework::stepSoon(kit::Runtime& runtime, const std::string& appId)
   runtime.loop().post(lifetime_.wrap([this, &runtime] {
     stepPosted_ = false;
     for (const std::string& id : toForget_) {
-      if (Status s = runtime.forget(id); !s) LOG(WARNING) << "cannot forget " << id << ": " << s.error().message;
+      if (Status s = runtime.forget(id); !s)
+        LOG(WARNING) << "cannot forget " << id << ": " << s.error().message;
     }
     toForget_.clear();
     std::set<std::string> apps;
@@ -456,8 +461,8 @@ void ServiceFramework::stepApp(kit::Runtime& runtime, const std::string& appId) 
   }
   if (ended.running()) return;
   runtime.wake();  // apps that depend on this one may go now
-  LOG(INFO) << "deployment " << ended.id << " of " << appId << " "
-            << outcomeName(ended.outcome) << ": " << ended.status;
+  LOG(INFO) << "deployment " << ended.id << " of " << appId << " " << outcomeName(ended.outcome)
+            << ": " << ended.status;
   if (ended.outcome == Deployment::Outcome::kRolledBack) {
     auto back = rollback(runtime, appId, ended.from);
     if (!back) LOG(ERROR) << "cannot roll " << appId << " back: " << back.error().message;

@@ -154,18 +154,18 @@ class ServiceFramework final : public kit::Framework {
   Clock& clock_;
   kit::Runtime* runtime_ = nullptr;
   std::optional<EventLoop::TimerId> ticker_;
-  std::map<std::string, Delay> backoff_;      // by app
-  std::unordered_map<std::string, TimePoint> running_;  // task -> first seen running
+  std::map<std::string, Delay> backoff_;                  // by app
+  std::unordered_map<std::string, TimePoint> running_;    // task -> first seen running
   std::unordered_map<std::string, std::string> killing_;  // tasks we killed -> why (no failure)
   std::map<std::string, std::set<std::string>> killingByApp_;  // the same, by app
   std::map<std::string, std::set<std::string>> unreachable_;   // unreachable tasks, by app
-  std::map<std::string, Deployment> deployments_;  // by app: the latest
-  std::map<std::string, std::string> persisted_;   // by app: what the store holds
-  std::map<std::string, std::string> holds_;       // by app: why it launches nothing
-  std::map<std::string, int64_t> missing_;         // by app: launches wanted at the last step
+  std::map<std::string, Deployment> deployments_;              // by app: the latest
+  std::map<std::string, std::string> persisted_;               // by app: what the store holds
+  std::map<std::string, std::string> holds_;                   // by app: why it launches nothing
+  std::map<std::string, int64_t> missing_;  // by app: launches wanted at the last step
   uint64_t nextDeployment_ = 1;
-  std::set<std::string> dirty_;         // apps to step soon
-  std::vector<std::string> toForget_;   // ended tasks, handled
+  std::set<std::string> dirty_;        // apps to step soon
+  std::vector<std::string> toForget_;  // ended tasks, handled
   bool stepPosted_ = false;
   LifetimeGuard lifetime_;  // for timers on the runtime's loop, which may outlive us
   mutable std::mutex statusMutex_;

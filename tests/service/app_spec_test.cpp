@@ -51,7 +51,8 @@ TEST(AppSpecTest, ReadsEveryFieldOfTheContract) {
                        "a.yaml");
   ASSERT_TRUE(tcp) << tcp.error().message;
   EXPECT_EQ(tcp->front().healthChecks[0].kind, HealthCheck::Kind::kTcp);
-  auto command = parseApps("{id: /a, cmd: x, health_checks: [{command: 'test -f /tmp/ok'}]}", "a.yaml");
+  auto command =
+      parseApps("{id: /a, cmd: x, health_checks: [{command: 'test -f /tmp/ok'}]}", "a.yaml");
   ASSERT_TRUE(command) << command.error().message;
   EXPECT_EQ(command->front().healthChecks[0].command, "test -f /tmp/ok");
   auto two = parseApps("{id: /a, cmd: x, health_checks: [{command: a}, {command: b}]}", "a.yaml");

@@ -338,7 +338,8 @@ TEST_F(ServiceFrameworkTest, AManualRollbackAppliesAnEarlierVersionAgain) {
   EXPECT_FALSE(framework_.rollback(*runtime_, "/web", 9));
 }
 
-TEST_F(ServiceFrameworkTest, AnUnreachableInstanceIsReplacedAfterItsGraceAndOneOfTwoGoesWhenItReturns) {
+TEST_F(ServiceFrameworkTest,
+       AnUnreachableInstanceIsReplacedAfterItsGraceAndOneOfTwoGoesWhenItReturns) {
   start("{id: /web, instances: 2, cmd: serve, unreachable_grace: 30s}");
   serve("/web");
   ASSERT_EQ(live("/web").size(), 2u);
