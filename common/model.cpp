@@ -199,17 +199,7 @@ void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
   out.setName(in.name);
   out.setAgentId(in.agentId);
   in.resources.toCapnp(out.initResources(in.resources.count()));
-  auto cmd = out.initCommand();
-  cmd.setShell(in.command.shell);
-  cmd.setValue(in.command.value);
-  auto args = cmd.initArguments(static_cast<unsigned>(in.command.arguments.size()));
-  for (unsigned i = 0; i < in.command.arguments.size(); ++i) args.set(i, in.command.arguments[i]);
-  auto env = cmd.initEnvironment(static_cast<unsigned>(in.command.environment.size()));
-  for (unsigned i = 0; i < in.command.environment.size(); ++i) {
-    env[i].setName(in.command.environment[i].first);
-    env[i].setValue(in.command.environment[i].second);
-  }
-  cmd.setUser(in.command.user);
+  toCapnp(in.command, out.initCommand());
   out.setKillGracePeriodSec(in.killGracePeriodSec);
   toCapnp(in.labels, out.initLabels(static_cast<unsigned>(in.labels.size())));
   auto container = out.initContainer();
@@ -238,12 +228,7 @@ Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
   auto resources = Resources::fromCapnp(in.getResources());
   if (!resources) return makeError(resources.error().withContext("task '" + out.taskId + "'"));
   out.resources = std::move(*resources);
-  auto cmd = in.getCommand();
-  out.command.shell = cmd.getShell();
-  out.command.value = cmd.getValue();
-  for (auto a : cmd.getArguments()) out.command.arguments.emplace_back(a);
-  for (auto e : cmd.getEnvironment()) out.command.environment.emplace_back(e.getName(), e.getValue());
-  out.command.user = cmd.getUser();
+  out.command = fromCapnp(in.getCommand());
   out.killGracePeriodSec = in.getKillGracePeriodSec();
   if (!(out.killGracePeriodSec >= 0 && out.killGracePeriodSec <= 3600)) {
     return makeError(ErrorCode::kInvalidArgument,

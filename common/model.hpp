@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/attribute_constraint.hpp"
+#include "common/command_info.hpp"
 #include "common/resources.hpp"
 #include "common/result.hpp"
 #include "common/task_check.hpp"
@@ -23,21 +24,12 @@ using TaskState = schema::TaskState;
 using TaskReason = schema::TaskReason;
 using StatusSource = schema::StatusSource;
 using NetworkMode = schema::NetworkMode;
-using KeyValues = std::vector<std::pair<std::string, std::string>>;
 // The value of the first pair with `key`; null if none.
 const std::string* findValue(const KeyValues& pairs, std::string_view key);
 
 const char* taskStateName(TaskState state);    // "TASK_RUNNING"
 const char* taskReasonName(TaskReason reason);  // "REASON_COMMAND_EXITED"
 bool isTerminal(TaskState state);
-
-struct CommandInfo {
-  bool shell = true;
-  std::string value;
-  std::vector<std::string> arguments;
-  KeyValues environment;
-  std::string user;
-};
 
 const char* networkModeName(NetworkMode mode);  // "host", "none", "bridge"
 Result<NetworkMode> parseNetworkMode(const std::string& name);

@@ -82,16 +82,7 @@ void toCapnp(const CheckInfo& in, schema::CheckInfo::Builder out) {
   out.setKind(in.kind);
   out.setPort(in.port);
   out.setPath(in.path);
-  auto command = out.initCommand();
-  command.setShell(in.command.shell);
-  command.setValue(in.command.value);
-  auto args = command.initArguments(static_cast<unsigned>(in.command.arguments.size()));
-  for (unsigned i = 0; i < in.command.arguments.size(); ++i) args.set(i, in.command.arguments[i]);
-  auto env = command.initEnvironment(static_cast<unsigned>(in.command.environment.size()));
-  for (unsigned i = 0; i < in.command.environment.size(); ++i) {
-    env[i].setName(in.command.environment[i].first);
-    env[i].setValue(in.command.environment[i].second);
-  }
+  toCapnp(in.command, out.initCommand());
   out.setDelaySec(in.delaySec);
   out.setIntervalSec(in.intervalSec);
   out.setTimeoutSec(in.timeoutSec);
@@ -108,12 +99,7 @@ Result<CheckInfo> fromCapnp(schema::CheckInfo::Reader in, const std::string& wha
   if (out.kind == CheckKind::NONE) return out;
   out.port = in.getPort();
   out.path = in.getPath();
-  auto command = in.getCommand();
-  out.command.shell = command.getShell();
-  out.command.value = command.getValue();
-  for (auto a : command.getArguments()) out.command.arguments.emplace_back(a);
-  for (auto e : command.getEnvironment())
-    out.command.environment.emplace_back(e.getName(), e.getValue());
+  out.command = fromCapnp(in.getCommand());
   out.delaySec = in.getDelaySec();
   out.intervalSec = in.getIntervalSec();
   out.timeoutSec = in.getTimeoutSec();

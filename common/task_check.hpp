@@ -7,6 +7,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
+#include "common/command_info.hpp"
 #include "common/result.hpp"
 #include "schemas/common.capnp.h"
 
@@ -14,30 +15,19 @@ namespace agora {
 
 using CheckKind = schema::CheckKind;
 
-struct CommandInfo;
-
-// The command of a command check: a shell line or argv, with variables
-// added to the task's environment.
-struct CheckCommand {
-  bool shell = true;
-  std::string value;                   // shell: the line; else argv[0] when arguments is empty
-  std::vector<std::string> arguments;  // !shell: the argv
-  std::vector<std::pair<std::string, std::string>> environment;
-  bool operator==(const CheckCommand&) const = default;
-};
-
 struct CheckInfo {
   CheckKind kind = CheckKind::NONE;
-  uint32_t port = 0;     // http, tcp
-  std::string path;      // http; empty: "/"
-  CheckCommand command;  // command
+  uint32_t port = 0;  // http, tcp
+  std::string path;   // http; empty: "/"
+  // command: a shell line or argv, with variables added to the task's
+  // environment; it runs as the task's command does (its user is unused).
+  CommandInfo command;
   double delaySec = 0;
   double intervalSec = 10;
   double timeoutSec = 20;
   double gracePeriodSec = 0;
   uint32_t maxFailures = 3;
   bool enabled() const { return kind != CheckKind::NONE; }
-  bool operator==(const CheckInfo&) const = default;
 };
 
 const char* checkKindName(CheckKind kind);  // "none", "http", "tcp", "command"

@@ -183,6 +183,12 @@ std::string describeNetwork(const CheckInfo& check, const NetworkReport& report)
   return "probe failed";
 }
 
+// What a command check execs: `/bin/sh -c LINE`, or its argv.
+std::vector<std::string> argvOf(const CommandInfo& command) {
+  if (command.shell) return {"/bin/sh", "-c", command.value};
+  return command.arguments.empty() ? std::vector<std::string>{command.value} : command.arguments;
+}
+
 // `env` with `name`=`value` in place of any earlier value.
 void setEnv(std::vector<std::string>& env, const std::string& name, const std::string& value) {
   std::string prefix = name + "=";
@@ -200,7 +206,6 @@ struct ProcessProber::Probe {
   std::optional<EventLoop::TimerId> timer;
   bool timedOut = false;
   bool cancelled = false;
-  std::optional<ProcessOptions> command;  // for describing a command's failure
 };
 
 ProcessProber::ProcessProber(EventLoop& loop, ChildReaper& reaper, Target target)
@@ -238,13 +243,8 @@ Result<pid_t> ProcessProber::spawnCommand(const CheckInfo& check, int reportFd) 
     return makeError(ErrorCode::kFailedPrecondition, "the task's command options are unknown");
   }
   ProcessOptions options = *target_.command;
-  const CheckCommand& c = check.command;
-  if (c.shell) {
-    options.argv = {"/bin/sh", "-c", c.value};
-  } else {
-    options.argv = c.arguments.empty() ? std::vector<std::string>{c.value} : c.arguments;
-  }
-  for (const auto& [name, value] : c.environment) setEnv(options.env, name, value);
+  options.argv = argvOf(check.command);
+  for (const auto& [name, value] : check.command.environment) setEnv(options.env, name, value);
   options.stdoutPath = "/dev/null";
   options.stderrPath = "/dev/null";
   options.newSession = false;
@@ -293,7 +293,6 @@ uint64_t ProcessProber::start(const CheckInfo& check, Done done) {
     return id;
   }
   probe->pid = *pid;
-  if (check.kind == CheckKind::COMMAND) probe->command = target_.command;
   probe->timer =
       loop_.addTimer(seconds(check.timeoutSec), lifetime_.wrap([this, id] { onTimeout(id); }));
   reaper_.watch(*pid, lifetime_.wrap([this, id](int status) { onExit(id, status); }));
@@ -353,14 +352,8 @@ void ProcessProber::onExit(uint64_t id, int waitStatus) {
     result = {false, std::string("timed out after ") + timeout + " s"};
   } else if (check.kind == CheckKind::COMMAND) {
     if (auto failure = readChildFailure(probe.reportFd)) {
-      ProcessOptions described = probe.command ? *probe.command : ProcessOptions{};
-      if (failure->step == kStepExec && !check.command.shell) {
-        described.argv = check.command.arguments.empty()
-                             ? std::vector<std::string>{check.command.value}
-                             : check.command.arguments;
-      } else if (failure->step == kStepExec) {
-        described.argv = {"/bin/sh"};
-      }
+      ProcessOptions described = target_.command.value_or(ProcessOptions{});
+      described.argv = argvOf(check.command);
       result = {false, "command: " + describeChildFailure(*failure, described).message};
     } else if (WIFEXITED(waitStatus) && WEXITSTATUS(waitStatus) == 0) {
       result = {true, "command exited with status 0"};

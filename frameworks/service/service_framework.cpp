@@ -412,11 +412,10 @@ void ServiceFramework::stepApp(kit::Runtime& runtime, const std::string& appId) 
   } publishOnReturn{this, runtime, appId};
   const AppVersion* target = registry_->current(appId);
   std::vector<Instance> all = instances(*journal, appId);
-  int64_t& missing = missing_[appId];
-  int64_t before = missing;
+  const int64_t before = missing_[appId];
   // Offers declined while nothing was missing may be filtered: revive.
   auto missingNow = [&](int64_t n) {
-    missing = n;
+    missing_[appId] = n;
     if (n > 0 && before == 0) runtime.wake();
   };
   if (target == nullptr) {  // removed: nothing of it stays

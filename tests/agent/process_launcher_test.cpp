@@ -17,8 +17,13 @@
 
 #include "agent/executor/process_launcher.hpp"
 
+#include "tests/agent/loopback_listener.hpp"
+
 namespace agora::agent {
 namespace {
+
+using testing::listenOn;
+using testing::portOf;
 
 struct Held {
   pid_t child = 0;
@@ -34,29 +39,6 @@ bool exitsWithin(pid_t pid, std::chrono::milliseconds timeout) {
   bool exited = poll(&ready, 1, static_cast<int>(timeout.count())) == 1;
   close(fd);
   return exited;
-}
-
-// Binds a listener on 127.0.0.1:`port` (0: any); its fd, or -1.
-int listenOn(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 8) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-uint16_t portOf(int fd) {
-  sockaddr_in addr{};
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return ntohs(addr.sin_port);
 }
 
 // A daemon (a process listening on a port, close-on-exec) that is SIGKILLed

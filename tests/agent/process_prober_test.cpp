@@ -23,29 +23,15 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/agent/loopback_listener.hpp"
+
 namespace agora::agent {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::listenOn;
+using testing::portOf;
 
-// A listening socket on 127.0.0.1 with an ephemeral port.
-int listenLoopback(uint16_t* port) {
-  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(*port);
-  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || listen(s, 16) != 0) {
-    close(s);
-    return -1;
-  }
-  socklen_t len = sizeof(a);
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
-  return s;
-}
+namespace fs = std::filesystem;
 
 // Answers every connection with `response` (empty: never answers) until
 // the socket is shut down.
@@ -71,7 +57,8 @@ void serve(int s, const std::string& response) {
 class HttpServer {
  public:
   explicit HttpServer(std::string response) {
-    fd_ = listenLoopback(&port_);
+    fd_ = listenOn(0);
+    port_ = portOf(fd_);
     thread_ = std::thread([this, response] { serve(fd_, response); });
   }
   ~HttpServer() {
@@ -171,8 +158,7 @@ class ProcessProberTest : public ::testing::Test {
       std::strcpy(ifr.ifr_name, "lo");
       ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
       if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) _exit(14);
-      uint16_t p = port;
-      int l = listenLoopback(&p);
+      int l = listenOn(port);
       if (l < 0) _exit(15);
       char ok = 1;
       if (write(ready[1], &ok, 1) != 1) _exit(16);
@@ -211,8 +197,8 @@ TEST_F(ProcessProberTest, HttpPassesOn2xxAnd3xxAndFailsOtherwiseSayingWhy) {
 TEST_F(ProcessProberTest, TcpPassesWhenSomethingListensAndNamesTheRefusal) {
   HttpServer server("x");
   EXPECT_TRUE(probe(tcp(server.port()), getpid()).passed);
-  uint16_t port = 0;
-  int s = listenLoopback(&port);
+  int s = listenOn(0);
+  uint16_t port = portOf(s);
   close(s);  // a port nothing listens on
   auto r = probe(tcp(port), getpid());
   EXPECT_FALSE(r.passed);
@@ -261,8 +247,8 @@ TEST_F(ProcessProberTest, ACommandPastItsTimeoutIsKilledWithWhatItStarted) {
 
 TEST_F(ProcessProberTest, ProbesRunInTheTasksNamespaces) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root";
-  uint16_t port = 0;
-  int s = listenLoopback(&port);  // a port free in our namespace: the task uses the same number
+  int s = listenOn(0);  // a port free in our namespace: the task uses the same number
+  uint16_t port = portOf(s);
   close(s);
   startNamespacedTask(port);
   auto r = probe(http(port), task_);
