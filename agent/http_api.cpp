@@ -29,7 +29,8 @@ const std::string* queryParam(const http::Request& request, const std::string& k
 nlohmann::json usageJson(const ResourceStatistics& u) {
   nlohmann::json out = {{"cpus_user_seconds", u.cpusUserSec},
                         {"cpus_system_seconds", u.cpusSystemSec},
-                        {"processes", u.processes}};
+                        {"processes", u.processes},
+                        {"sampled_at", u.sampledAt}};
   if (!u.cgroups) {
     out["mem_rss_bytes"] = u.memRssBytes;
     return out;
@@ -95,21 +96,22 @@ void installHttpApi(http::HttpServer& server, SnapshotSource snapshot, SandboxFi
   });
   server.route("GET", "/api/v1/containers",
                [snapshot](const http::Request&) { return containersResponse(*snapshot()); });
-  server.route("GET", "/files/read", [files = std::move(files), authenticator,
-                                      authorizer](const http::Request& r) {
-    if (authenticator == nullptr || authorizer == nullptr) return filesReadResponse(files, r);
-    auto identity = authenticator->identify(r);
-    if (!identity) return http::errorResponse(401, identity.error().message);
-    // Task output may hold what its task was given: never anonymous, even
-    // where other reads are (--anonymous-read).
-    if (identity->empty()) {
-      return http::errorResponse(
-          401, "reading a sandbox needs an identity: a bearer token or a client certificate");
-    }
-    return filesReadResponse(files, r, [&](const std::string& taskUser) {
-      return authorizer->require(acl::Action::kAccessSandbox, *identity, taskUser);
-    });
-  });
+  server.route(
+      "GET", "/files/read",
+      [files = std::move(files), authenticator, authorizer](const http::Request& r) {
+        if (authenticator == nullptr || authorizer == nullptr) return filesReadResponse(files, r);
+        auto identity = authenticator->identify(r);
+        if (!identity) return http::errorResponse(401, identity.error().message);
+        // Task output may hold what its task was given: never anonymous, even
+        // where other reads are (--anonymous-read).
+        if (identity->empty()) {
+          return http::errorResponse(
+              401, "reading a sandbox needs an identity: a bearer token or a client certificate");
+        }
+        return filesReadResponse(files, r, [&](const std::string& taskUser) {
+          return authorizer->require(acl::Action::kAccessSandbox, *identity, taskUser);
+        });
+      });
 }
 
 }  // namespace agora::agent

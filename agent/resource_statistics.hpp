@@ -12,6 +12,7 @@ struct ResourceStatistics {
   double cpusSystemSec = 0;
   uint64_t memRssBytes = 0;
   uint32_t processes = 0;
+  double sampledAt = 0;  // wall-clock seconds the agent took it (rates need it)
 
   bool cgroups = false;  // the fields below are valid
   uint64_t cpusNrPeriods = 0;

@@ -3,10 +3,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/openat2.h>
+#include <prometheus/counter.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <prometheus/counter.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "agent/executor/volume_mounts.hpp"
+#include "common/task_secret.hpp"
 
 namespace agora::agent {
 
@@ -151,6 +152,9 @@ Result<int> SandboxFiles::open(const std::string& path, const SandboxAuthorizer&
   if (names.size() <= kSandboxDepth) {
     return makeError(ErrorCode::kInvalidArgument, "not a file in a task sandbox");
   }
+  if (names[kSandboxDepth] == kSandboxSecretsDir) {
+    return makeError(refuse("a task's secrets are not served"));
+  }
   std::string sandboxRel, fileRel;
   for (size_t i = 0; i < names.size(); ++i) {
     std::string& to = i < kSandboxDepth ? sandboxRel : fileRel;
@@ -188,8 +192,8 @@ Result<int> SandboxFiles::open(const std::string& path, const SandboxAuthorizer&
   return fd;
 }
 
-Result<FileChunk> SandboxFiles::read(const std::string& path, int64_t offset,
-                                     int64_t length, const SandboxAuthorizer& authorize) const {
+Result<FileChunk> SandboxFiles::read(const std::string& path, int64_t offset, int64_t length,
+                                     const SandboxAuthorizer& authorize) const {
   if (offset < -1) return makeError(ErrorCode::kInvalidArgument, "offset must be >= -1");
   if (length < -1) return makeError(ErrorCode::kInvalidArgument, "length must be >= -1");
   if (length == -1 || length > kMaxLength) length = kMaxLength;

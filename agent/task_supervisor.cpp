@@ -476,7 +476,10 @@ void TaskSupervisor::refreshUsage() {
     usageCursor_ = id;
     if (record.stage == Stage::kTerminated || record.executorPid == 0) continue;
     auto usage = containerizer_.usage(id);
-    if (usage) record.usage = *usage;
+    if (usage) {
+      record.usage = *usage;
+      record.usage->sampledAt = loop_.clock().wallSeconds();
+    }
     ++sampled;
   }
 }

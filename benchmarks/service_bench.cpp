@@ -19,6 +19,7 @@
 
 #include "benchmarks/bench_util.hpp"
 #include "benchmarks/sim_agents.hpp"
+#include "common/client_config.hpp"
 #include "common/flags.hpp"
 #include "common/http_client.hpp"
 #include "common/logging.hpp"
@@ -126,9 +127,14 @@ int run(int argc, char** argv) {
   { std::ofstream(work + "/client.conf") << "{}\n"; }
   std::filesystem::permissions(work + "/client.conf", std::filesystem::perms::owner_read |
                                                           std::filesystem::perms::owner_write);
-  pid_t service = start({bin + "/agora-service", "--master", endpoint, "--work-dir",
-                         work + "/service", "--http", api, "--config", work + "/client.conf"},
-                        work + "/service");
+  // Its API takes the operator's token, as a real one does.
+  auto keys = ensureLocalCredentials(work + "/security", masterHttp);
+  CHECK(keys) << keys.error().message;
+  http::setDefaultCredentials({{}, keys->operatorToken});
+  pid_t service =
+      start({bin + "/agora-service", "--master", endpoint, "--work-dir", work + "/service",
+             "--http", api, "--config", work + "/client.conf", "--tokens", keys->tokensFile},
+            work + "/service");
   CHECK(waitHealthy(api, std::chrono::seconds(30))) << "agora-service did not start; see " << work;
   // Leading (subscribed, reconciled) once its app list answers.
   for (int i = 0; i < 600; ++i) {

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -38,8 +37,8 @@ constexpr auto kEndsReachTheMaster = std::chrono::seconds(5);
 void awaitEndsAtTheMaster(const std::string& masterHttp, const std::vector<StoppedTask>& stopped) {
   auto deadline = std::chrono::steady_clock::now() + kEndsReachTheMaster;
   while (!stopped.empty() && std::chrono::steady_clock::now() < deadline) {
-    auto answer = http::get("http://" + masterHttp + "/api/v1/tasks?state=active",
-                            std::chrono::seconds(1));
+    auto answer =
+        http::get("http://" + masterHttp + "/api/v1/tasks?state=active", std::chrono::seconds(1));
     if (answer && answer->status == 200) {
       auto body = nlohmann::json::parse(answer->body, nullptr, false);
       bool pending = false;
@@ -175,14 +174,11 @@ Status writeDevAcls(const std::string& path, const std::string& allowedHostPaths
 std::vector<std::string> agentArgv(const DevOptions& o, const LocalCredentials& keys,
                                    bool cleanup) {
   std::string bin = selfDirectory();
-  std::vector<std::string> argv = {bin + "/agora-agent", "--master",  o.listen,
-                                   "--work-dir",          o.workDir + "/agent",
-                                   "--http",              o.agentHttp,
-                                   "--log-dir",           o.workDir + "/logs/agent",
-                                   "--curve-key",         keys.agentKey,
-                                   "--master-public-key", keys.masterPublicKey,
-                                   "--tokens",            keys.tokensFile,
-                                   "--anonymous-read"};
+  std::vector<std::string> argv = {
+      bin + "/agora-agent",      "--master",    o.listen,        "--work-dir",
+      o.workDir + "/agent",      "--http",      o.agentHttp,     "--log-dir",
+      o.workDir + "/logs/agent", "--curve-key", keys.agentKey,   "--master-public-key",
+      keys.masterPublicKey,      "--tokens",    keys.tokensFile, "--anonymous-read"};
   if (!o.resources.empty()) argv.insert(argv.end(), {"--resources", o.resources});
   if (!o.allowedHostPaths.empty()) {
     argv.insert(argv.end(), {"--allowed-host-paths", o.allowedHostPaths});
@@ -225,9 +221,8 @@ Result<DevOptions> parseDevOptions(const std::vector<std::string>& args, GlobalO
       "comma list of host directories under which tasks may bind host-path volumes "
       "(the agent's flag; default: none)")(
       "master-http", po::value(&o.masterHttp)->default_value(o.masterHttp),
-      "the master's HTTP API address")(
-      "listen", po::value(&o.listen)->default_value(o.listen),
-      "where the master takes schedulers (ZeroMQ)")(
+      "the master's HTTP API address")("listen", po::value(&o.listen)->default_value(o.listen),
+                                       "where the master takes schedulers (ZeroMQ)")(
       "agent-http", po::value(&o.agentHttp)->default_value(o.agentHttp),
       "the agent's HTTP API address")(
       "service-http", po::value(&o.serviceHttp)->default_value(o.serviceHttp),
@@ -275,8 +270,7 @@ int superviseUntilStopped(const sigset_t& signals, ChildProcess& master, ChildPr
     ChildProcess* dead = master.poll() ? &master : agent.poll() ? &agent : nullptr;
     if (dead != nullptr) {
       std::cerr << "agora dev: " << dead->name() << " " << describeWaitStatus(*dead->poll())
-                << " unexpectedly; see " << (dead == &master ? masterLog : agentLog)
-                << std::endl;
+                << " unexpectedly; see " << (dead == &master ? masterLog : agentLog) << std::endl;
       return kExitError;
     }
   }
@@ -334,12 +328,12 @@ int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
 
   std::string bin = selfDirectory();
   std::string masterLog = o.workDir + "/master.log", agentLog = o.workDir + "/agent.log";
-  auto master = startDaemon("agora-master", masterLog,
-                            {bin + "/agora-master", "--work-dir", o.workDir + "/master", "--http",
-                             o.masterHttp, "--listen", o.listen, "--log-dir",
-                             o.workDir + "/logs/master", "--curve-key", keys->masterKey,
-                             "--credentials", keys->credentialsDir, "--tokens",
-                             keys->tokensFile, "--anonymous-read", "--acls", acls});
+  auto master =
+      startDaemon("agora-master", masterLog,
+                  {bin + "/agora-master", "--work-dir", o.workDir + "/master", "--http",
+                   o.masterHttp, "--listen", o.listen, "--log-dir", o.workDir + "/logs/master",
+                   "--curve-key", keys->masterKey, "--credentials", keys->credentialsDir,
+                   "--tokens", keys->tokensFile, "--anonymous-read", "--acls", acls});
   if (!master) return fail(master.error());
   if (auto st = waitUntil(**master, masterLog, "healthy", [&] { return healthy(o.masterHttp); });
       !st) {
@@ -363,14 +357,15 @@ int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
   std::unique_ptr<ChildProcess> service;
   std::string serviceLog = o.workDir + "/service.log";
   if (!o.serviceHttp.empty()) {
-    auto started = startDaemon("agora-service", serviceLog,
-                               {bin + "/agora-service", "--master", o.listen, "--work-dir",
-                                o.workDir + "/service", "--http", o.serviceHttp, "--config",
-                                keys->clientConfig});
+    auto started =
+        startDaemon("agora-service", serviceLog,
+                    {bin + "/agora-service", "--master", o.listen, "--work-dir",
+                     o.workDir + "/service", "--http", o.serviceHttp, "--config",
+                     keys->clientConfig, "--tokens", keys->tokensFile, "--anonymous-read"});
     if (started) {
       service = std::move(*started);
-      if (auto st = waitUntil(*service, serviceLog, "healthy",
-                              [&] { return healthy(o.serviceHttp); });
+      if (auto st =
+              waitUntil(*service, serviceLog, "healthy", [&] { return healthy(o.serviceHttp); });
           !st) {
         std::cerr << "agora dev: the service framework did not start: " << st.error().message
                   << std::endl;
@@ -386,16 +381,14 @@ int devCommand(const std::vector<std::string>& args, GlobalOptions global) {
   std::cout << "agora dev: cluster up (work dir " << o.workDir << ")\n"
             << "  master  http://" << o.masterHttp << "  schedulers: " << o.listen
             << "  log: " << masterLog << "\n"
-            << "  agent   http://" << o.agentHttp << "  id: " << id << "  log: " << agentLog
-            << "\n"
+            << "  agent   http://" << o.agentHttp << "  id: " << id << "  log: " << agentLog << "\n"
             << (service ? "  service http://" + o.serviceHttp + "  log: " + serviceLog + "\n"
                         : std::string())
             << "  security: CurveZMQ keys, an operator token and the CLI's configuration in "
             << o.workDir << "/security\n"
             << (o.workDir == defaultWorkDir()
                     ? std::string()
-                    : "  the CLI finds them with: export AGORA_CONFIG=" + keys->clientConfig +
-                          "\n")
+                    : "  the CLI finds them with: export AGORA_CONFIG=" + keys->clientConfig + "\n")
             << "Try: agora agents | agora run -- echo hello | agora tasks\n"
             << "Ctrl-C stops the cluster and its tasks." << std::endl;
 

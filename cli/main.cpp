@@ -5,17 +5,18 @@
 
 #include "cli/arguments.hpp"
 #include "cli/dev_command.hpp"
+#include "cli/events_command.hpp"
 #include "cli/keygen_command.hpp"
 #include "cli/kill_command.hpp"
-#include "cli/teardown_command.hpp"
-#include "cli/events_command.hpp"
 #include "cli/list_commands.hpp"
 #include "cli/logs_command.hpp"
 #include "cli/reserve_commands.hpp"
 #include "cli/role_commands.hpp"
 #include "cli/run_command.hpp"
+#include "cli/secret_command.hpp"
 #include "cli/service_command.hpp"
 #include "cli/task_command.hpp"
+#include "cli/teardown_command.hpp"
 #include "cli/volume_commands.hpp"
 
 namespace {
@@ -48,6 +49,8 @@ const char* kUsage =
     "  service apply -f FILE | list | status ID | scale ID N | restart ID | rollback ID\n"
     "        | promote ID | delete ID | history ID | why ID | deployments\n"
     "                                  long-running apps on the service framework\n"
+    "  secret set NAME [--from-file F] | list | delete NAME\n"
+    "                                  secrets a framework gives its tasks, never shown\n"
     "  help COMMAND                    describe a command (same as agora COMMAND --help)\n"
     "\n"
     "Global options (also accepted after the command):\n"
@@ -99,6 +102,7 @@ int main(int argc, char** argv) {
   if (command == "unreserve") return reserveCommand(line->args, line->global, false);
   if (command == "volume") return volumeCommand(line->args, line->global);
   if (command == "service") return serviceCommand(line->args, line->global);
+  if (command == "secret") return secretCommand(line->args, line->global);
   if (command == "agents" || command == "frameworks" || command == "tasks") {
     return listCommand(command, line->args, line->global);
   }

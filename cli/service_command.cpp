@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "cli/arguments.hpp"
+#include "cli/framework_client.hpp"
 #include "cli/output.hpp"
-#include "cli/service_client.hpp"
 #include "cli/table.hpp"
 #include "common/duration.hpp"
 #include "common/http_client.hpp"
@@ -71,7 +71,7 @@ std::string progressLine(const std::string& app, const json& status) {
 // Follows the deployments of `apps` (app -> deployment ID; 0: the one
 // running now) until each ended: 0 when all succeeded, 1 when one was rolled
 // back (once its rollback ended), failed or was superseded.
-int follow(const ServiceClient& service, std::vector<std::pair<std::string, int64_t>> apps,
+int follow(const FrameworkClient& service, std::vector<std::pair<std::string, int64_t>> apps,
            Duration timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::map<std::string, std::string> shown;
@@ -160,7 +160,7 @@ int serviceCommand(const std::vector<std::string>& args, GlobalOptions global) {
   if (address.empty()) {
     if (const char* env = std::getenv("AGORA_SERVICE")) address = env;
   }
-  auto service = ServiceClient::connect(address, global);
+  auto service = FrameworkClient::connect(address, global);
   if (!service) return fail(service.error());
   auto needId = [&]() -> Result<std::string> {
     if (!vm.count("id")) return makeError(ErrorCode::kInvalidArgument, sub + ": which app (ID)?");

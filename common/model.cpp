@@ -17,50 +17,88 @@ const std::string* findValue(const KeyValues& pairs, std::string_view key) {
 
 const char* taskStateName(TaskState state) {
   switch (state) {
-    case TaskState::STAGING: return "TASK_STAGING";
-    case TaskState::STARTING: return "TASK_STARTING";
-    case TaskState::RUNNING: return "TASK_RUNNING";
-    case TaskState::KILLING: return "TASK_KILLING";
-    case TaskState::FINISHED: return "TASK_FINISHED";
-    case TaskState::FAILED: return "TASK_FAILED";
-    case TaskState::KILLED: return "TASK_KILLED";
-    case TaskState::ERROR: return "TASK_ERROR";
-    case TaskState::LOST: return "TASK_LOST";
-    case TaskState::DROPPED: return "TASK_DROPPED";
-    case TaskState::UNREACHABLE: return "TASK_UNREACHABLE";
-    case TaskState::GONE: return "TASK_GONE";
-    case TaskState::GONE_BY_OPERATOR: return "TASK_GONE_BY_OPERATOR";
-    case TaskState::UNKNOWN: return "TASK_UNKNOWN";
+    case TaskState::STAGING:
+      return "TASK_STAGING";
+    case TaskState::STARTING:
+      return "TASK_STARTING";
+    case TaskState::RUNNING:
+      return "TASK_RUNNING";
+    case TaskState::KILLING:
+      return "TASK_KILLING";
+    case TaskState::FINISHED:
+      return "TASK_FINISHED";
+    case TaskState::FAILED:
+      return "TASK_FAILED";
+    case TaskState::KILLED:
+      return "TASK_KILLED";
+    case TaskState::ERROR:
+      return "TASK_ERROR";
+    case TaskState::LOST:
+      return "TASK_LOST";
+    case TaskState::DROPPED:
+      return "TASK_DROPPED";
+    case TaskState::UNREACHABLE:
+      return "TASK_UNREACHABLE";
+    case TaskState::GONE:
+      return "TASK_GONE";
+    case TaskState::GONE_BY_OPERATOR:
+      return "TASK_GONE_BY_OPERATOR";
+    case TaskState::UNKNOWN:
+      return "TASK_UNKNOWN";
   }
   return "TASK_UNKNOWN";
 }
 
 const char* taskReasonName(TaskReason reason) {
   switch (reason) {
-    case TaskReason::NONE: return "REASON_NONE";
-    case TaskReason::COMMAND_EXITED: return "REASON_COMMAND_EXITED";
-    case TaskReason::EXECUTOR_TERMINATED: return "REASON_EXECUTOR_TERMINATED";
-    case TaskReason::EXECUTOR_REGISTRATION_TIMEOUT: return "REASON_EXECUTOR_REGISTRATION_TIMEOUT";
-    case TaskReason::CONTAINER_LAUNCH_FAILED: return "REASON_CONTAINER_LAUNCH_FAILED";
-    case TaskReason::CONTAINER_LIMITATION_MEMORY: return "REASON_CONTAINER_LIMITATION_MEMORY";
-    case TaskReason::CONTAINER_LIMITATION_DISK: return "REASON_CONTAINER_LIMITATION_DISK";
-    case TaskReason::TASK_KILLED_DURING_LAUNCH: return "REASON_TASK_KILLED_DURING_LAUNCH";
-    case TaskReason::TASK_INVALID: return "REASON_TASK_INVALID";
-    case TaskReason::TASK_UNKNOWN: return "REASON_TASK_UNKNOWN";
-    case TaskReason::INVALID_OFFERS: return "REASON_INVALID_OFFERS";
-    case TaskReason::RESOURCES_UNKNOWN: return "REASON_RESOURCES_UNKNOWN";
-    case TaskReason::AGENT_REMOVED: return "REASON_AGENT_REMOVED";
-    case TaskReason::AGENT_UNKNOWN: return "REASON_AGENT_UNKNOWN";
-    case TaskReason::AGENT_DISCONNECTED: return "REASON_AGENT_DISCONNECTED";
-    case TaskReason::AGENT_UNREACHABLE: return "REASON_AGENT_UNREACHABLE";
-    case TaskReason::AGENT_RESTARTED: return "REASON_AGENT_RESTARTED";
-    case TaskReason::FRAMEWORK_REMOVED: return "REASON_FRAMEWORK_REMOVED";
-    case TaskReason::MASTER_DISCONNECTED: return "REASON_MASTER_DISCONNECTED";
-    case TaskReason::RECONCILIATION: return "REASON_RECONCILIATION";
-    case TaskReason::KILLED_BY_USER: return "REASON_KILLED_BY_USER";
-    case TaskReason::GC_ERROR: return "REASON_GC_ERROR";
-    case TaskReason::HEALTH_CHECK_UPDATED: return "REASON_HEALTH_CHECK_UPDATED";
-    case TaskReason::READINESS_CHECK_UPDATED: return "REASON_READINESS_CHECK_UPDATED";
+    case TaskReason::NONE:
+      return "REASON_NONE";
+    case TaskReason::COMMAND_EXITED:
+      return "REASON_COMMAND_EXITED";
+    case TaskReason::EXECUTOR_TERMINATED:
+      return "REASON_EXECUTOR_TERMINATED";
+    case TaskReason::EXECUTOR_REGISTRATION_TIMEOUT:
+      return "REASON_EXECUTOR_REGISTRATION_TIMEOUT";
+    case TaskReason::CONTAINER_LAUNCH_FAILED:
+      return "REASON_CONTAINER_LAUNCH_FAILED";
+    case TaskReason::CONTAINER_LIMITATION_MEMORY:
+      return "REASON_CONTAINER_LIMITATION_MEMORY";
+    case TaskReason::CONTAINER_LIMITATION_DISK:
+      return "REASON_CONTAINER_LIMITATION_DISK";
+    case TaskReason::TASK_KILLED_DURING_LAUNCH:
+      return "REASON_TASK_KILLED_DURING_LAUNCH";
+    case TaskReason::TASK_INVALID:
+      return "REASON_TASK_INVALID";
+    case TaskReason::TASK_UNKNOWN:
+      return "REASON_TASK_UNKNOWN";
+    case TaskReason::INVALID_OFFERS:
+      return "REASON_INVALID_OFFERS";
+    case TaskReason::RESOURCES_UNKNOWN:
+      return "REASON_RESOURCES_UNKNOWN";
+    case TaskReason::AGENT_REMOVED:
+      return "REASON_AGENT_REMOVED";
+    case TaskReason::AGENT_UNKNOWN:
+      return "REASON_AGENT_UNKNOWN";
+    case TaskReason::AGENT_DISCONNECTED:
+      return "REASON_AGENT_DISCONNECTED";
+    case TaskReason::AGENT_UNREACHABLE:
+      return "REASON_AGENT_UNREACHABLE";
+    case TaskReason::AGENT_RESTARTED:
+      return "REASON_AGENT_RESTARTED";
+    case TaskReason::FRAMEWORK_REMOVED:
+      return "REASON_FRAMEWORK_REMOVED";
+    case TaskReason::MASTER_DISCONNECTED:
+      return "REASON_MASTER_DISCONNECTED";
+    case TaskReason::RECONCILIATION:
+      return "REASON_RECONCILIATION";
+    case TaskReason::KILLED_BY_USER:
+      return "REASON_KILLED_BY_USER";
+    case TaskReason::GC_ERROR:
+      return "REASON_GC_ERROR";
+    case TaskReason::HEALTH_CHECK_UPDATED:
+      return "REASON_HEALTH_CHECK_UPDATED";
+    case TaskReason::READINESS_CHECK_UPDATED:
+      return "REASON_READINESS_CHECK_UPDATED";
   }
   return "REASON_NONE";
 }
@@ -83,9 +121,12 @@ bool isTerminal(TaskState state) {
 
 const char* networkModeName(NetworkMode mode) {
   switch (mode) {
-    case NetworkMode::HOST: return "host";
-    case NetworkMode::NONE: return "none";
-    case NetworkMode::BRIDGE: return "bridge";
+    case NetworkMode::HOST:
+      return "host";
+    case NetworkMode::NONE:
+      return "none";
+    case NetworkMode::BRIDGE:
+      return "bridge";
   }
   return "unknown";
 }
@@ -100,8 +141,9 @@ Result<NetworkMode> parseNetworkMode(const std::string& name) {
 
 Status validateContainerSecurity(const ContainerInfo& container) {
   if (container.privileged && (!container.capAdd.empty() || !container.capDrop.empty())) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "a privileged container has every capability: capAdd and capDrop must be empty");
+    return makeError(
+        ErrorCode::kInvalidArgument,
+        "a privileged container has every capability: capAdd and capDrop must be empty");
   }
   return validateCapabilityChanges(container.capAdd, container.capDrop);
 }
@@ -117,7 +159,8 @@ Status validateHostname(const std::string& hostname) {
     if (end == std::string::npos) end = hostname.size();
     std::string label = hostname.substr(start, end - start);
     if (label.empty() || label.size() > 63) return bad("has an empty or over-long label");
-    if (label.front() == '-' || label.back() == '-') return bad("has a label starting or ending with '-'");
+    if (label.front() == '-' || label.back() == '-')
+      return bad("has a label starting or ending with '-'");
     for (unsigned char c : label) {
       if (!std::isalnum(c) && c != '-') return bad("may hold only letters, digits, '-' and '.'");
     }
@@ -208,7 +251,8 @@ void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
   container.setUserNamespace(in.container.userNamespace);
   container.setImage(in.container.image);
   auto volumes = container.initVolumes(static_cast<unsigned>(in.container.volumes.size()));
-  for (unsigned i = 0; i < in.container.volumes.size(); ++i) toCapnp(in.container.volumes[i], volumes[i]);
+  for (unsigned i = 0; i < in.container.volumes.size(); ++i)
+    toCapnp(in.container.volumes[i], volumes[i]);
   container.setReadOnlyRootfs(in.container.readOnlyRootfs);
   auto add = container.initCapAdd(static_cast<unsigned>(in.container.capAdd.size()));
   for (unsigned i = 0; i < in.container.capAdd.size(); ++i) add.set(i, in.container.capAdd[i]);
@@ -218,6 +262,9 @@ void toCapnp(const TaskInfo& in, schema::TaskInfo::Builder out) {
   container.setPrivileged(in.container.privileged);
   if (in.healthCheck.enabled()) toCapnp(in.healthCheck, out.initHealthCheck());
   if (in.readinessCheck.enabled()) toCapnp(in.readinessCheck, out.initReadinessCheck());
+  if (!in.secrets.empty()) {
+    toCapnp(in.secrets, out.initSecrets(static_cast<unsigned>(in.secrets.size())));
+  }
 }
 
 Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
@@ -237,8 +284,10 @@ Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
   out.labels = fromCapnp(in.getLabels());
   auto container = in.getContainer();
   out.container.networkMode = container.getNetworkMode();
-  if (static_cast<uint16_t>(out.container.networkMode) > static_cast<uint16_t>(NetworkMode::BRIDGE)) {
-    return makeError(ErrorCode::kInvalidArgument, "task '" + out.taskId + "': unknown network mode");
+  if (static_cast<uint16_t>(out.container.networkMode) >
+      static_cast<uint16_t>(NetworkMode::BRIDGE)) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "task '" + out.taskId + "': unknown network mode");
   }
   out.container.hostname = container.getHostname();
   if (!out.container.hostname.empty()) {
@@ -271,6 +320,9 @@ Result<TaskInfo> fromCapnp(schema::TaskInfo::Reader in) {
     if (!check) return makeError(check.error().withContext("task '" + out.taskId + "'"));
     out.readinessCheck = std::move(*check);
   }
+  auto secrets = fromCapnp(in.getSecrets());
+  if (!secrets) return makeError(secrets.error().withContext("task '" + out.taskId + "'"));
+  out.secrets = std::move(*secrets);
   return out;
 }
 
@@ -418,12 +470,16 @@ nlohmann::json toJson(const TaskInfo& task) {
                         {"value", task.command.value},
                         {"arguments", task.command.arguments},
                         {"user", task.command.user}};
-  nlohmann::json out = {{"id", task.taskId},       {"name", task.name},
-          {"agent_id", task.agentId}, {"resources", toJson(task.resources)},
-          {"command", cmd},           {"labels", toJson(task.labels)},
-          {"container", toJson(task.container)}};
+  nlohmann::json out = {{"id", task.taskId},
+                        {"name", task.name},
+                        {"agent_id", task.agentId},
+                        {"resources", toJson(task.resources)},
+                        {"command", cmd},
+                        {"labels", toJson(task.labels)},
+                        {"container", toJson(task.container)}};
   if (task.healthCheck.enabled()) out["health_check"] = toJson(task.healthCheck);
   if (task.readinessCheck.enabled()) out["readiness_check"] = toJson(task.readinessCheck);
+  if (!task.secrets.empty()) out["secrets"] = toJson(task.secrets);
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include "common/resources.hpp"
 #include "common/result.hpp"
 #include "common/task_check.hpp"
+#include "common/task_secret.hpp"
 #include "common/volume.hpp"
 #include "schemas/common.capnp.h"
 
@@ -27,7 +28,7 @@ using NetworkMode = schema::NetworkMode;
 // The value of the first pair with `key`; null if none.
 const std::string* findValue(const KeyValues& pairs, std::string_view key);
 
-const char* taskStateName(TaskState state);    // "TASK_RUNNING"
+const char* taskStateName(TaskState state);     // "TASK_RUNNING"
 const char* taskReasonName(TaskReason reason);  // "REASON_COMMAND_EXITED"
 bool isTerminal(TaskState state);
 
@@ -40,19 +41,19 @@ struct ContainerInfo {
   NetworkMode networkMode = NetworkMode::HOST;
   std::string hostname;  // empty: the container ID
   bool userNamespace = false;
-  std::string image;  // skopeo-style reference; empty: the host's filesystem
+  std::string image;            // skopeo-style reference; empty: the host's filesystem
   std::vector<Volume> volumes;  // syntax checked by validateVolumes(), not by fromCapnp()
   // Security of a namespaced container (agent/executor/security_policy.hpp).
   bool readOnlyRootfs = false;
-  std::vector<std::string> capAdd;   // capability names or "ALL"
+  std::vector<std::string> capAdd;  // capability names or "ALL"
   std::vector<std::string> capDrop;
   bool seccompUnconfined = false;
   bool privileged = false;
   // True when nothing asks for more than a plain process on the host.
   bool isDefault() const {
     return networkMode == NetworkMode::HOST && hostname.empty() && !userNamespace &&
-           image.empty() && volumes.empty() && !readOnlyRootfs && capAdd.empty() && capDrop.empty() && !seccompUnconfined &&
-           !privileged;
+           image.empty() && volumes.empty() && !readOnlyRootfs && capAdd.empty() &&
+           capDrop.empty() && !seccompUnconfined && !privileged;
   }
 };
 
@@ -76,6 +77,7 @@ struct TaskInfo {
   ContainerInfo container;
   CheckInfo healthCheck;     // kind NONE: none
   CheckInfo readinessCheck;  // kind NONE: none
+  std::vector<TaskSecret> secrets;
 };
 
 struct TaskStatus {

@@ -183,6 +183,20 @@ struct TaskInfo {
   container @7 :ContainerInfo;
   healthCheck @8 :CheckInfo;      # kind none: no health check
   readinessCheck @9 :CheckInfo;   # kind none: no readiness check
+  # Values the framework gives the task without showing them: no API, event
+  # or log of the master or agent renders a value (only the name and where
+  # it goes), and the agent's files API does not serve the secrets directory.
+  secrets @10 :List(Secret);
+}
+
+# A secret value for one task: in the command's environment (env) or in a
+# file (file, relative to the sandbox's .secrets directory, which
+# $AGORA_SECRETS names; mode 0400, owned by the task's user).
+struct Secret {
+  name @0 :Text;                  # what the framework calls it, for messages
+  value @1 :Data;
+  env @2 :Text;                   # exactly one of env and file
+  file @3 :Text;
 }
 
 enum TaskState {

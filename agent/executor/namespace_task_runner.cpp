@@ -19,6 +19,7 @@
 #include "agent/executor/container_init.hpp"
 #include "agent/executor/image_process.hpp"
 #include "agent/executor/posix_task_runner.hpp"
+#include "agent/executor/secret_files.hpp"
 #include "agent/executor/security_policy.hpp"
 
 namespace agora::agent {
@@ -122,7 +123,8 @@ Status makeSandboxTmp(const std::string& sandbox, const MountOwner& owner) {
   bool ok = fchown(fd, owner.uid, owner.gid) == 0 && fchmod(fd, 01777) == 0;
   int err = errno;
   close(fd);
-  if (!ok) return makeError(errnoError("give " + path + " to uid " + std::to_string(owner.uid), err));
+  if (!ok)
+    return makeError(errnoError("give " + path + " to uid " + std::to_string(owner.uid), err));
   return {};
 }
 
@@ -161,7 +163,7 @@ Status planHostView(const LaunchSpec& spec, int flags, const MountOwner& owner,
   std::vector<KeptPath> kept;
   if (isUnder(sandbox, "/tmp")) kept.push_back(KeptPath{sandbox, false, isInitCwd});
   for (const MountEntry& m : spec.mounts) {
-    if (m.target.empty() || m.target[0] != '/') continue;  // in the sandbox: comes with it
+    if (m.target.empty() || m.target[0] != '/') continue;       // in the sandbox: comes with it
     if (realpath(m.target.c_str(), real) == nullptr) continue;  // PreparedMounts reports it
     const std::string target = real;
     if (target == "/tmp") return {};  // the task has its own /tmp already
@@ -306,6 +308,10 @@ Result<std::unique_ptr<NamespaceTaskRunner::Released>> NamespaceTaskRunner::rele
   std::string hostname =
       container.hostname.empty() ? defaultHostname(spec.containerId) : container.hostname;
   const MountOwner mountOwner = mountOwnerFor(owner, *options);
+  if (Status s = writeSecretFiles(spec.sandbox, spec.task.secrets, mountOwner.uid, mountOwner.gid);
+      !s) {
+    return makeError(s.error());
+  }
   auto rootfs = prepareRootfs(spec, *flags, hostname, mountOwner);
   if (!rootfs) return makeError(rootfs.error());
   out->rootfs.emplace(std::move(*rootfs));
@@ -313,8 +319,7 @@ Result<std::unique_ptr<NamespaceTaskRunner::Released>> NamespaceTaskRunner::rele
   // being the bound copy there), or onto the host's tree.
   MountRoots roots{out->rootfs->root(),
                    spec.rootfs ? out->rootfs->root() + kContainerSandbox : spec.sandbox};
-  auto mounts =
-      PreparedMounts::create(spec.mounts, spec.sandbox, roots, mountOwner);
+  auto mounts = PreparedMounts::create(spec.mounts, spec.sandbox, roots, mountOwner);
   if (!mounts) return makeError(mounts.error());
   out->mounts = std::move(*mounts);
   // The sandbox as the task sees it: the read-only root keeps it writable.
@@ -330,9 +335,9 @@ Result<std::unique_ptr<NamespaceTaskRunner::Released>> NamespaceTaskRunner::rele
                         /*sandboxIsCwd=*/owner.has_value(),
                         /*ownDev=*/planned(MountStep::Kind::kMount, "dev")};
   }
-  auto security = SecurityPolicy::create(
-      container, spec.rootfs ? std::string(kContainerSandbox) : spec.sandbox, spec.mounts,
-      spec.seccomp ? &*spec.seccomp : nullptr, hostView);
+  auto security =
+      SecurityPolicy::create(container, spec.rootfs ? std::string(kContainerSandbox) : spec.sandbox,
+                             spec.mounts, spec.seccomp ? &*spec.seccomp : nullptr, hostView);
   if (!security) return makeError(security.error().withContext("container security"));
   std::shared_ptr<const SecurityPolicy> policy = std::move(*security);
   options->security = policy;

@@ -10,6 +10,7 @@
 
 #include "agent/executor/namespace_task_runner.hpp"
 #include "agent/executor/process_launcher.hpp"
+#include "agent/executor/secret_files.hpp"
 #include "agent/executor/volume_mounts.hpp"
 
 namespace agora::agent {
@@ -39,6 +40,12 @@ std::vector<std::string> taskEnvironment(const LaunchSpec& spec,
     if (eq != std::string::npos) vars[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   for (const auto& [k, v] : spec.task.command.environment) vars[k] = v;
+  for (const TaskSecret& secret : spec.task.secrets) {
+    if (!secret.env.empty()) vars[secret.env] = secret.value;
+  }
+  if (hasFileSecrets(spec.task.secrets)) {
+    vars["AGORA_SECRETS"] = sandbox + "/" + kSandboxSecretsDir;
+  }
   vars["AGORA_TASK_ID"] = spec.task.taskId;
   vars["AGORA_FRAMEWORK_ID"] = spec.frameworkId;
   vars["AGORA_AGENT_ID"] = spec.task.agentId;
@@ -75,8 +82,8 @@ Result<ProcessOptions> taskProcessOptions(const LaunchSpec& spec) {
   options.stderrPath = spec.sandbox + "/stderr";
   options.newProcessGroup = true;
   if (command.user.empty()) {
-    options.env = taskEnvironment(spec, hostTaskBaseEnvironment(ourHome(spec.sandbox)),
-                                  spec.sandbox);
+    options.env =
+        taskEnvironment(spec, hostTaskBaseEnvironment(ourHome(spec.sandbox)), spec.sandbox);
     return options;
   }
   auto user = resolveUser(command.user);
@@ -133,6 +140,11 @@ Result<pid_t> PosixTaskRunner::start(const LaunchSpec& spec, ExitHandler onExit)
   std::optional<MountOwner> owner;
   if (options->user) owner = MountOwner{options->user->uid, options->user->gid, false};
   if (Status s = linkSandboxMounts(spec.mounts, spec.sandbox, owner); !s) {
+    return makeError(s.error());
+  }
+  if (Status s = writeSecretFiles(spec.sandbox, spec.task.secrets, owner ? owner->uid : geteuid(),
+                                  owner ? owner->gid : getegid());
+      !s) {
     return makeError(s.error());
   }
   auto pid = launchProcess(*options);

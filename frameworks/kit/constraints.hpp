@@ -51,8 +51,11 @@ Result<Constraint> parseConstraintText(const std::string& text);
 struct Placement {
   std::string hostname;
   KeyValues attributes;
+  std::string agentUrl = {};  // the agent's HTTP API (containers and their usage)
 };
-inline Placement placementOf(const Offer& offer) { return {offer.hostname, offer.attributes}; }
+inline Placement placementOf(const Offer& offer) {
+  return {offer.hostname, offer.attributes, offer.agentUrl};
+}
 
 // Whether one more task may go where `candidate` is, given where the
 // group's other tasks are (`placed`). The error (kFailedPrecondition) says

@@ -156,6 +156,7 @@ void Runtime::lead() {
   auto journal = TaskJournal::load(*store_);
   if (!journal) return fail(journal.error());
   journal_.emplace(std::move(*journal));
+  secrets_ = std::make_unique<SecretStore>(*store_);
   auto id = store_->get(kFrameworkIdKey);
   if (!id) return fail(id.error());
   if (*id) frameworkId_ = (*id)->value;

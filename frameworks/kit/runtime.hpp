@@ -39,6 +39,7 @@
 #include "frameworks/kit/election.hpp"
 #include "frameworks/kit/placement.hpp"
 #include "frameworks/kit/reconciliation.hpp"
+#include "frameworks/kit/secrets.hpp"
 #include "frameworks/kit/store.hpp"
 #include "frameworks/kit/task_journal.hpp"
 #include "frameworks/sdk/scheduler_driver.hpp"
@@ -155,6 +156,11 @@ class Runtime : private sdk::Scheduler {
   // The journal once leading (null before).
   const TaskJournal* journal() const { return journal_ ? &*journal_ : nullptr; }
   Store& store() { return *store_; }
+  // The operator's named secrets for the framework's tasks; null before
+  // leading. Also served: GET /api/v1/secrets (names, never values),
+  // PUT /api/v1/secrets/NAME (the body is the value), DELETE
+  // /api/v1/secrets/NAME; a change wakes placement. Loop thread.
+  SecretStore* secrets() { return secrets_.get(); }
   sdk::SchedulerDriver* driver() { return driver_.get(); }
   // Why each group that waited in the last placement round waits.
   const std::map<std::string, Unplaced>& waiting() const { return waiting_; }
@@ -192,6 +198,7 @@ class Runtime : private sdk::Scheduler {
   nlohmann::json tasksJson() const;
   nlohmann::json waitingJson() const;
   nlohmann::json frameworkJson() const;
+  void routeSecrets();
   void publishTask(const TaskEntry& entry);
   void forgetFramework();
   void beginReconciliation();
@@ -223,6 +230,7 @@ class Runtime : private sdk::Scheduler {
   std::unique_ptr<Election> election_;
   std::unique_ptr<sdk::SchedulerDriver> driver_;
   std::optional<TaskJournal> journal_;
+  std::unique_ptr<SecretStore> secrets_;
   Phase phase_ = Phase::kStarting;
   std::optional<Error> error_;
   std::string frameworkId_;

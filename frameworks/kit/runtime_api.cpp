@@ -2,6 +2,8 @@
 // tasks as the journal knows them, and why waiting groups wait; a `task`
 // event on the API's event stream at every change.
 
+#include <glog/logging.h>
+
 #include <future>
 
 #include "frameworks/kit/runtime.hpp"
@@ -70,6 +72,7 @@ void Runtime::routeApi() {
               [this](const http::Request&) { return fromLoop([this] { return tasksJson(); }); });
   api_->route("GET", "/api/v1/placement",
               [this](const http::Request&) { return fromLoop([this] { return waitingJson(); }); });
+  routeSecrets();
   api_->events().setSnapshot([this] {
     return nlohmann::json{{"framework", frameworkJson()}, {"tasks", tasksJson()["tasks"]}};
   });
@@ -115,6 +118,47 @@ nlohmann::json Runtime::waitingJson() const {
                       {"closest", why.closest}});
   }
   return {{"waiting", groups}};
+}
+
+void Runtime::routeSecrets() {
+  static const std::string kPath = "/api/v1/secrets/";
+  auto named = [](const http::Request& request) { return request.path.substr(kPath.size()); };
+  api_->route("GET", "/api/v1/secrets", [this](const http::Request&) {
+    return answerOnLoop([this] {
+      if (!secrets_) return http::errorResponse(503, "this instance does not lead");
+      auto listed = secrets_->list();
+      if (!listed) return ApiServer::errorResponse(listed.error());
+      nlohmann::json out = nlohmann::json::array();
+      for (const SecretStore::Info& info : *listed) {
+        out.push_back({{"name", info.name},
+                       {"version", info.version},
+                       {"updated", info.updated},
+                       {"bytes", info.bytes}});
+      }
+      return http::jsonResponse(200, {{"secrets", out}});
+    });
+  });
+  api_->routePrefix("PUT", kPath, [this, named](const http::Request& request) {
+    return answerOnLoop([this, name = named(request), value = request.body] {
+      if (!secrets_) return http::errorResponse(503, "this instance does not lead");
+      if (Status s = secrets_->set(name, value, loop_->clock().wallSeconds()); !s) {
+        return ApiServer::errorResponse(s.error());
+      }
+      LOG(INFO) << "secret " << name << " set (" << value.size() << " bytes)";
+      wake();
+      return http::jsonResponse(200, {{"name", name}, {"bytes", value.size()}});
+    });
+  });
+  api_->routePrefix("DELETE", kPath, [this, named](const http::Request& request) {
+    return answerOnLoop([this, name = named(request)] {
+      if (!secrets_) return http::errorResponse(503, "this instance does not lead");
+      auto erased = secrets_->erase(name);
+      if (!erased) return ApiServer::errorResponse(erased.error());
+      if (!*erased) return http::errorResponse(404, "no secret named '" + name + "'");
+      LOG(INFO) << "secret " << name << " deleted";
+      return http::jsonResponse(200, {{"deleted", name}});
+    });
+  });
 }
 
 void Runtime::publishTask(const TaskEntry& entry) {

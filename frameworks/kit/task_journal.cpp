@@ -19,6 +19,7 @@ std::string TaskJournal::encode(const TaskEntry& entry) {
                         {"reason", static_cast<uint16_t>(entry.reason)}};
   if (!entry.group.empty()) out["group"] = entry.group;
   if (!entry.placement.hostname.empty()) out["hostname"] = entry.placement.hostname;
+  if (!entry.placement.agentUrl.empty()) out["agent_url"] = entry.placement.agentUrl;
   if (!entry.placement.attributes.empty()) {
     nlohmann::json attributes = nlohmann::json::object();
     for (const auto& [key, value] : entry.placement.attributes) attributes[key] = value;
@@ -55,6 +56,7 @@ Result<TaskEntry> TaskJournal::decode(const Record& record) {
     entry.message = in.value("message", "");
     entry.updated = in.value("updated", 0.0);
     entry.placement.hostname = in.value("hostname", "");
+    entry.placement.agentUrl = in.value("agent_url", "");
     if (auto attributes = in.find("attributes"); attributes != in.end()) {
       for (const auto& [key, value] : attributes->items()) {
         entry.placement.attributes.emplace_back(key, value.get<std::string>());

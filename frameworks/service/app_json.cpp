@@ -86,9 +86,10 @@ json appJson(const AppSpec& app) {
   for (const HealthCheck& check : app.healthChecks) checks.push_back(checkJson(check));
   out["health_checks"] = checks;
   if (app.readiness) {
-    out["readiness"] = {{"http", httpJson(app.readiness->port, app.readiness->path)},
-                        {"interval", formatDuration(app.readiness->interval)},
-                        {"timeout", formatDuration(app.readiness->timeout)}};
+    json readiness = checkJson(*app.readiness);
+    readiness.erase("grace");
+    readiness.erase("max_failures");
+    out["readiness"] = readiness;
   }
   json constraints = json::array();
   for (const kit::Constraint& c : app.constraints) constraints.push_back(constraintJson(c));
@@ -104,7 +105,9 @@ json appJson(const AppSpec& app) {
   if (app.autoscale) {
     out["autoscale"] = {{"min", app.autoscale->min},
                         {"max", app.autoscale->max},
-                        {"target_cpu", app.autoscale->targetCpu}};
+                        {"target_cpu", app.autoscale->targetCpu},
+                        {"interval", formatDuration(app.autoscale->interval)},
+                        {"scale_down_window", formatDuration(app.autoscale->scaleDownWindow)}};
   }
   json secrets = json::object();
   for (const SecretRef& secret : app.secrets) {

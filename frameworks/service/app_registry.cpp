@@ -1,5 +1,6 @@
 #include "frameworks/service/app_registry.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "frameworks/service/app_json.hpp"
@@ -61,8 +62,15 @@ Result<AppRegistry> AppRegistry::load(kit::Store& store) {
 
 Result<std::vector<AppVersion>> AppRegistry::apply(const std::vector<AppSpec>& apps, double now) {
   std::vector<AppVersion> next;
-  for (const AppSpec& spec : apps) {
+  for (AppSpec spec : apps) {
     const AppVersion* before = current(spec.id);
+    if (spec.autoscale) {
+      // The autoscaler's count stays (within the new bounds), as a
+      // Deployment keeps an HPA's replicas.
+      int64_t count =
+          before != nullptr && before->spec.autoscale ? before->spec.instances : spec.instances;
+      spec.instances = std::clamp(count, spec.autoscale->min, spec.autoscale->max);
+    }
     if (before != nullptr && appJson(before->spec) == appJson(spec)) continue;  // unchanged
     next.push_back({spec, before == nullptr ? 1 : before->version + 1, now,
                     before == nullptr ? 0 : before->restarts});
@@ -76,6 +84,19 @@ Result<AppVersion> AppRegistry::restart(const std::string& id, double now) {
   auto written = write({{before->spec, before->version + 1, now, before->restarts + 1}});
   if (!written) return makeError(written.error());
   return written->front();
+}
+
+Result<AppVersion> AppRegistry::resize(const std::string& id, int64_t instances) {
+  const AppVersion* before = current(id);
+  if (before == nullptr) return makeError(ErrorCode::kNotFound, "no app " + id);
+  AppVersion next = *before;
+  next.spec.instances = instances;
+  auto done =
+      store_->commit({kit::Write::put(currentKey(id), encode(next), recordVersions_.at(id))});
+  if (!done) return makeError(done.error());
+  recordVersions_[id] = done->front().version;
+  current_[id] = next;
+  return next;
 }
 
 Result<AppVersion> AppRegistry::revert(const AppVersion& to, double now) {

@@ -42,6 +42,9 @@ class AppRegistry {
   // Writes the app's spec again as its next version with one more restart.
   // kNotFound for an unknown app.
   Result<AppVersion> restart(const std::string& id, double now);
+  // Sets the current version's instance count in place (the autoscaler's
+  // change: no new version, nothing restarts). kNotFound for an unknown app.
+  Result<AppVersion> resize(const std::string& id, int64_t instances);
   // Writes a kept version (spec and restarts) again as the app's next
   // version: a rollback.
   Result<AppVersion> revert(const AppVersion& to, double now);

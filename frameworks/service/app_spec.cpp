@@ -96,13 +96,22 @@ Status readHttp(const SpecNode& node, const AppSpec& app, std::string& port, std
   return {};
 }
 
-Result<HealthCheck> parseHealthCheck(const SpecNode& node, const AppSpec& app) {
-  if (Status s =
-          node.only({"http", "tcp", "command", "grace", "interval", "timeout", "max_failures"});
-      !s) {
-    return makeError(s.error());
-  }
+// A health check, or (`readiness`) a readiness check: no grace or
+// max_failures, every second by default.
+Result<HealthCheck> parseHealthCheck(const SpecNode& node, const AppSpec& app,
+                                     bool readiness = false) {
+  Status known =
+      readiness
+          ? node.only({"http", "tcp", "command", "interval", "timeout"})
+          : node.only({"http", "tcp", "command", "grace", "interval", "timeout", "max_failures"});
+  if (!known) return makeError(known.error());
   HealthCheck check;
+  if (readiness) {
+    check.grace = Duration::zero();
+    check.interval = seconds(1);
+    check.timeout = seconds(1);
+    check.maxFailures = 1;
+  }
   int kinds = node.has("http") + node.has("tcp") + node.has("command");
   if (kinds != 1) return makeError(node.error("needs exactly one of http, tcp or command"));
   if (node.has("http")) {
@@ -199,20 +208,9 @@ Status parseHealth(const SpecNode& node, AppSpec& app) {
     }
   }
   if (!node.has("readiness")) return {};
-  SpecNode r = node.child("readiness");
-  if (Status s = r.only({"http", "interval", "timeout"}); !s) return s;
-  if (!r.has("http")) return makeError(r.error("missing required field 'http'"));
-  Readiness readiness;
-  if (Status s = readHttp(r.child("http"), app, readiness.port, readiness.path); !s) return s;
-  if (Status s = read(r, "interval", readiness.interval); !s) return s;
-  if (!r.has("timeout")) readiness.timeout = std::min(readiness.timeout, readiness.interval);
-  for (Status s :
-       {read(r, "interval", readiness.interval), read(r, "timeout", readiness.timeout),
-        durationWithin(r, "interval", readiness.interval, millis(100), hours(1)),
-        durationWithin(r, "timeout", readiness.timeout, millis(10), readiness.interval)}) {
-    if (!s) return s;
-  }
-  app.readiness = readiness;
+  auto readiness = parseHealthCheck(node.child("readiness"), app, /*readiness=*/true);
+  if (!readiness) return makeError(readiness.error());
+  app.readiness = *readiness;
   return {};
 }
 
@@ -302,8 +300,12 @@ Status parseExtras(const SpecNode& node, AppSpec& app) {
     SpecNode a = node.child("autoscale");
     Autoscale scale;
     for (Status s :
-         {a.only({"min", "max", "target_cpu"}), read(a, "min", scale.min),
-          read(a, "max", scale.max), read(a, "target_cpu", scale.targetCpu),
+         {a.only({"min", "max", "target_cpu", "interval", "scale_down_window"}),
+          read(a, "min", scale.min), read(a, "max", scale.max),
+          read(a, "target_cpu", scale.targetCpu), read(a, "interval", scale.interval),
+          read(a, "scale_down_window", scale.scaleDownWindow),
+          within(a, "interval", toSeconds(scale.interval), 0.5, 3600),
+          within(a, "scale_down_window", toSeconds(scale.scaleDownWindow), 0, 86400),
           within(a, "min", static_cast<double>(scale.min), 1, static_cast<double>(kMaxInstances)),
           within(a, "max", static_cast<double>(scale.max), static_cast<double>(scale.min),
                  static_cast<double>(kMaxInstances), "at least min"),
@@ -321,17 +323,17 @@ Status parseExtras(const SpecNode& node, AppSpec& app) {
                        read(ref, "file", secret.file)}) {
         if (!s) return s;
       }
-      if (secret.env.empty() == secret.file.empty()) {
-        return makeError(ref.error("give env or file (one of them)"));
-      }
-      if (!secret.env.empty() && !isEnvName(secret.env)) {
-        return makeError(ref.child("env").error("not a variable name (letters, digits, _)"));
-      }
-      if (!secret.file.empty() &&
-          (secret.file[0] == '/' || secret.file.find("..") != std::string::npos)) {
-        return makeError(ref.child("file").error("a path inside the sandbox, without '..'"));
+      // The master's rule for a task's secrets (common/task_secret.hpp).
+      if (Status s = validateSecrets({TaskSecret{name, "", secret.env, secret.file}}); !s) {
+        return makeError(ref.error(s.error().message));
       }
       app.secrets.push_back(secret);
+    }
+    std::vector<TaskSecret> all;
+    for (const SecretRef& ref : app.secrets)
+      all.push_back(TaskSecret{ref.name, "", ref.env, ref.file});
+    if (Status s = validateSecrets(all); !s) {
+      return makeError(node.child("secrets").error(s.error().message));
     }
   }
   if (!node.has("environments")) return {};

@@ -16,7 +16,7 @@
 //   health_checks:                # one, run by the executor beside each instance
 //     - {http: {port: http, path: /}, grace: 5s, interval: 1s, timeout: 1s, max_failures: 3}
 //       (or {tcp: {port: http}}, or {command: "test -f /tmp/ok"})
-//   readiness: {http: {port: http, path: /ready}, interval: 1s, timeout: 1s}
+//   readiness: {http: {port: http, path: /ready}, interval: 1s, timeout: 1s}  # or tcp:, command:
 //   constraints: [[hostname, UNIQUE]]
 //   upgrade: {min_health: 1.0, max_surge: 1, progress_deadline: 10m, max_failures: 3,
 //             auto_rollback: true}
@@ -63,13 +63,6 @@ struct HealthCheck {
   int64_t maxFailures = 3;  // consecutive failures that kill the instance
 };
 
-struct Readiness {
-  std::string port;
-  std::string path = "/";
-  Duration interval = seconds(1);
-  Duration timeout = seconds(1);
-};
-
 struct Upgrade {
   double minHealth = 1.0;  // of `instances`, healthy and ready throughout
   int64_t maxSurge = 1;    // instances above `instances` during a deployment
@@ -96,18 +89,23 @@ struct Backoff {
   Duration max = seconds(300);
 };
 
+// autoscaler.hpp. While an app autoscales, its instance count is the
+// autoscaler's (a new version keeps the current count within min..max).
 struct Autoscale {
   int64_t min = 1;
   int64_t max = 1;
-  double targetCpu = 0.6;  // of the instance's cpus
+  double targetCpu = 0.6;                   // of the instance's cpus
+  Duration interval = seconds(15);          // how often usage is sampled and decided on
+  Duration scaleDownWindow = seconds(300);  // a scale-down must hold this long
 };
 
 // A secret the operator stored (`agora secret set NAME`), given to each
-// instance as an environment variable or a file in its sandbox.
+// instance as an environment variable or a file in its sandbox's secrets
+// directory ($AGORA_SECRETS). Instances wait while it is not set.
 struct SecretRef {
   std::string name;
   std::string env;   // the variable, or
-  std::string file;  // a path relative to the sandbox
+  std::string file;  // a path relative to $AGORA_SECRETS
 };
 
 struct Overlay {
@@ -129,7 +127,9 @@ struct AppSpec {
   std::string user;
   std::vector<PortSpec> ports;
   std::vector<HealthCheck> healthChecks;
-  std::optional<Readiness> readiness;
+  // A HealthCheck without grace that fails at once (max_failures 1): it
+  // only gates traffic and deployments, it never kills.
+  std::optional<HealthCheck> readiness;
   std::vector<kit::Constraint> constraints;
   Upgrade upgrade;
   std::optional<Canary> canary;

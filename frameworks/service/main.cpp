@@ -6,6 +6,7 @@
 
 #include "common/duration.hpp"
 #include "common/flags.hpp"
+#include "common/http_security.hpp"
 #include "common/logging.hpp"
 #include "frameworks/sdk/client_credentials.hpp"
 #include "frameworks/sdk/master_probe.hpp"
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
       "with --zk: how long a silent leader keeps its leadership")(
       "config", po::value<std::string>()->default_value(""),
       "client configuration naming the CurveZMQ keys (default: $AGORA_CONFIG, ~/.agora/config)");
+  HttpSecurityFlags securityFlags;
+  addHttpSecurityFlags(options, securityFlags);
   po::variables_map vm;
   auto parsed = parseFlags(argc, argv, "Usage: agora-service [options]", options, vm);
   if (!parsed) return std::cerr << "agora-service: " << parsed.error().message << "\n", 2;
@@ -46,6 +49,11 @@ int main(int argc, char** argv) {
   auto endpoint = sdk::resolveMasterEndpoint(vm["master"].as<std::string>());
   if (!endpoint) return std::cerr << "agora-service: " << endpoint.error().message << "\n", 1;
 
+  Metrics metrics;
+  auto security =
+      setUpHttpSecurity(securityFlags, vm["http"].as<std::string>(), metrics, "agora_service");
+  if (!security) return std::cerr << "agora-service: " << security.error().message << "\n", 2;
+
   kit::RuntimeOptions runtimeOptions;
   runtimeOptions.driver.masterEndpoint = *endpoint;
   runtimeOptions.driver.curve = *curve;
@@ -60,10 +68,12 @@ int main(int argc, char** argv) {
   runtimeOptions.zk = vm["zk"].as<std::string>();
   runtimeOptions.zkSessionTimeout = *sessionTimeout;
   runtimeOptions.http = vm["http"].as<std::string>();
+  runtimeOptions.httpSecurity = &*security;
   service::ServiceFramework framework(RealClock::instance());
   auto runtime = kit::Runtime::create(framework, runtimeOptions);
   if (!runtime) return std::cerr << "agora-service: " << runtime.error().message << "\n", 1;
   service::installServiceApi(**runtime, framework);
+  framework.setUsageSource(service::makeAgentUsageSource((*runtime)->loop()));
   if (auto status = (*runtime)->run(); !status) {
     return std::cerr << "agora-service: " << status.error().message << "\n", 1;
   }

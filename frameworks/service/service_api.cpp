@@ -86,6 +86,9 @@ json whyOf(ServiceFramework& framework, kit::Runtime& runtime, const AppVersion&
   const Deployment* d = framework.deployment(app.spec.id);
   if (d != nullptr && d->running())
     reasons.push_back("deployment " + std::to_string(d->id) + ": " + d->status);
+  if (std::string scale = framework.autoscaleReason(app.spec.id); !scale.empty()) {
+    reasons.push_back("autoscaler: " + scale);
+  }
   return {{"id", app.spec.id},
           {"instances", app.spec.instances},
           {"live", live},

@@ -249,12 +249,24 @@ std::vector<kit::TaskGroup> ServiceFramework::pending(const kit::TaskJournal& jo
       continue;
     }
     if (!dependenciesReady(journal, app)) continue;
+    if (std::string missing = missingSecret(app); !missing.empty()) {
+      holds_[id] = "secret " + missing + " is not set (agora secret set " + missing + ")";
+      continue;
+    }
     std::vector<std::string> ports;
     for (const PortSpec& port : app.ports) ports.push_back(port.name);
     groups.push_back(kit::TaskGroup{
         id, launch, resourcesOf(app), ports, app.constraints, {}, std::to_string(version.version)});
   }
   return groups;
+}
+
+std::string ServiceFramework::missingSecret(const AppSpec& app) const {
+  kit::SecretStore* secrets = runtime_ != nullptr ? runtime_->secrets() : nullptr;
+  for (const SecretRef& ref : app.secrets) {
+    if (secrets == nullptr || secrets->find(ref.name) == nullptr) return ref.name;
+  }
+  return "";
 }
 
 TaskInfo ServiceFramework::task(const kit::PlannedTask& planned) {
@@ -275,19 +287,16 @@ TaskInfo ServiceFramework::task(const kit::PlannedTask& planned) {
   task.labels = app.labels;
   task.labels.emplace_back("agora.app", app.id);
   task.labels.emplace_back("agora.app_version", std::to_string(version));
+  // pending() held the app while one was missing, in this same turn.
+  kit::SecretStore* secrets = runtime_ != nullptr ? runtime_->secrets() : nullptr;
+  for (const SecretRef& ref : app.secrets) {
+    const std::string* value = secrets != nullptr ? secrets->find(ref.name) : nullptr;
+    task.secrets.push_back(TaskSecret{ref.name, value != nullptr ? *value : "", ref.env, ref.file});
+  }
   if (!app.healthChecks.empty()) {
     task.healthCheck = checkFor(app.healthChecks.front(), planned.environment);
   }
-  if (app.readiness) {
-    HealthCheck readiness;
-    readiness.port = app.readiness->port;
-    readiness.path = app.readiness->path;
-    readiness.interval = app.readiness->interval;
-    readiness.timeout = app.readiness->timeout;
-    readiness.grace = Duration::zero();
-    readiness.maxFailures = 1;
-    task.readinessCheck = checkFor(readiness, planned.environment);
-  }
+  if (app.readiness) task.readinessCheck = checkFor(*app.readiness, planned.environment);
   return task;
 }
 
@@ -483,6 +492,8 @@ void ServiceFramework::publish(kit::Runtime& runtime, const std::string& appId) 
         {"counts", {{"new", c.newLive}, {"healthy", c.newOk}, {"old", c.oldLive + c.oldDying}}},
         {"deployment", d != nullptr ? deploymentJson(*d) : nlohmann::json()},
         {"held", hold.empty() ? nlohmann::json() : nlohmann::json(hold)},
+        {"autoscale",
+         version->spec.autoscale ? nlohmann::json(autoscaleReason(appId)) : nlohmann::json()},
         {"spec", appJson(version->spec)}});
   }
   std::lock_guard<std::mutex> lock(statusMutex_);
@@ -515,6 +526,7 @@ void ServiceFramework::tick(kit::Runtime& runtime) {
     if (!isTerminal(entry.state)) apps.insert(entry.group);
   }
   for (const std::string& app : apps) stepApp(runtime, app);
+  autoscaleTick(runtime);
 }
 
 const Deployment* ServiceFramework::deployment(const std::string& appId) const {

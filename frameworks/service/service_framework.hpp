@@ -38,7 +38,9 @@
 #include "common/lifetime.hpp"
 #include "frameworks/kit/runtime.hpp"
 #include "frameworks/service/app_registry.hpp"
+#include "frameworks/service/autoscaler.hpp"
 #include "frameworks/service/deployment.hpp"
+#include "frameworks/service/usage_source.hpp"
 
 namespace agora::service {
 
@@ -82,8 +84,14 @@ class ServiceFramework final : public kit::Framework {
   Result<AppVersion> restart(kit::Runtime& runtime, const std::string& appId);
   // A new version with `instances` instances; existing ones are kept.
   Result<AppVersion> scale(kit::Runtime& runtime, const std::string& appId, int64_t instances);
-  // Steps every app now: deployments, extra instances, removed apps.
+  // Steps every app now: deployments, extra instances, removed apps; asks
+  // for the usage of autoscaled apps whose interval elapsed.
   void tick(kit::Runtime& runtime);
+  // Where autoscaling reads CPU use (service_autoscale.cpp); without one,
+  // apps with `autoscale:` keep their count.
+  void setUsageSource(std::unique_ptr<UsageSource> source) { usage_ = std::move(source); }
+  // The autoscaler's last word on the app ("" if it has none).
+  std::string autoscaleReason(const std::string& appId) const;
 
   // The app's latest deployment (running or ended); null if none.
   const Deployment* deployment(const std::string& appId) const;
@@ -134,6 +142,8 @@ class ServiceFramework final : public kit::Framework {
   InstanceCounts countsOf(const kit::TaskJournal& journal, const std::string& appId);
   // How many instances the app launches now (no side effects).
   int wanted(const kit::TaskJournal& journal, const std::string& appId, const AppVersion& target);
+  // The first secret the app names that is not set; "" when all are.
+  std::string missingSecret(const AppSpec& app) const;
   bool dependenciesReady(const kit::TaskJournal& journal, const AppSpec& app);
   // Steps one app (kills what its deployment or scale says) and wakes the
   // runtime when it newly misses instances.
@@ -148,6 +158,10 @@ class ServiceFramework final : public kit::Framework {
   Status persist(kit::Runtime& runtime, const Deployment& deployment, bool now = true);
   void publish(kit::Runtime& runtime, const std::string& appId);
   Status loadDeployments(kit::Store& store);
+  // Autoscaling (service_autoscale.cpp): polls usage for the apps due,
+  // then decides each and resizes it in the registry.
+  void autoscaleTick(kit::Runtime& runtime);
+  void autoscale(kit::Runtime& runtime, const std::vector<std::string>& apps, UsageByTask usage);
 
   AppRegistry* registry_ = nullptr;
   std::optional<AppRegistry> owned_;
@@ -178,6 +192,16 @@ class ServiceFramework final : public kit::Framework {
   std::map<std::string, std::map<int64_t, bool>> isCurrent_;
   std::map<std::string, int64_t> currentOf_;
   std::map<std::string, TimePoint> persistedAt_;  // by app: the deployment's last write
+  // Autoscaling: the source, the rule's state, when each app is next
+  // decided, each task's last CPU sample and utilization, each app's last
+  // reason.
+  std::unique_ptr<UsageSource> usage_;
+  Autoscaler autoscaler_;
+  std::map<std::string, TimePoint> nextScale_;
+  std::unordered_map<std::string, CpuSample> samples_;
+  std::unordered_map<std::string, double> utilization_;
+  std::map<std::string, std::string> scaleReasons_;
+  bool polling_ = false;
 };
 
 }  // namespace agora::service

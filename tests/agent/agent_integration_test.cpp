@@ -2,18 +2,18 @@
 // processes on an ipc socket; the master is faked in-process.
 
 #include <gtest/gtest.h>
-
-#include <algorithm>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <thread>
 #include <zmq.hpp>
 
@@ -22,10 +22,10 @@
 #include "agent/http_api.hpp"
 #include "agent/paths.hpp"
 #include "agent/posix_containerizer.hpp"
-#include "tests/agent/real_agent_support.hpp"
 #include "common/fake_transport.hpp"
 #include "common/http_client.hpp"
 #include "common/zmq_transport.hpp"
+#include "tests/agent/real_agent_support.hpp"
 
 namespace agora::agent {
 namespace {
@@ -73,8 +73,8 @@ class AgentIntegrationTest : public ::testing::Test {
     startAgent(std::string(AGORA_BIN_DIR) + "/agora-executor");
   }
 
-  void startAgent(const std::string& executorPath, size_t maxStarting = 0,
-                  double defaultDiskMb = 0, Duration sandboxGcDelay = Duration::zero()) {
+  void startAgent(const std::string& executorPath, size_t maxStarting = 0, double defaultDiskMb = 0,
+                  Duration sandboxGcDelay = Duration::zero()) {
     agent_.reset();
     containerizer_.reset();
     std::vector<std::unique_ptr<Isolator>> isolators;
@@ -223,11 +223,68 @@ TEST_F(AgentIntegrationTest, TheTaskGetsItsOwnEnvironmentNotTheAgents) {
   EXPECT_EQ(env["AGORA_SANDBOX"], sandboxOf("env"));
   EXPECT_FALSE(env["AGORA_CONTAINER_ID"].empty());
   // What the shell itself adds (PWD, SHLVL, _) and nothing else.
-  std::set<std::string> expected = {"PATH", "HOME", "MINE", "AGORA_TASK_ID", "AGORA_FRAMEWORK_ID",
-                                    "AGORA_AGENT_ID", "AGORA_CONTAINER_ID", "AGORA_SANDBOX",
-                                    "MESOS_TASK_ID", "MESOS_FRAMEWORK_ID", "MESOS_AGENT_ID",
-                                    "MESOS_SANDBOX", "MESOS_DIRECTORY", "PWD", "SHLVL", "_"};
+  std::set<std::string> expected = {"PATH",
+                                    "HOME",
+                                    "MINE",
+                                    "AGORA_TASK_ID",
+                                    "AGORA_FRAMEWORK_ID",
+                                    "AGORA_AGENT_ID",
+                                    "AGORA_CONTAINER_ID",
+                                    "AGORA_SANDBOX",
+                                    "MESOS_TASK_ID",
+                                    "MESOS_FRAMEWORK_ID",
+                                    "MESOS_AGENT_ID",
+                                    "MESOS_SANDBOX",
+                                    "MESOS_DIRECTORY",
+                                    "PWD",
+                                    "SHLVL",
+                                    "_"};
   for (const auto& [key, value] : env) EXPECT_TRUE(expected.count(key)) << key << "=" << value;
+}
+
+TEST_F(AgentIntegrationTest, SecretsReachTheCommandAndNoApiServesThem) {
+  masterServer_->send(
+      "agent-it", kAgentProtocol, buildEnvelope<AgentEnvelope>([&](auto e) {
+        auto m = e.initRunTask();
+        m.initFramework().setId("fw");
+        TaskInfo task;
+        task.taskId = "secrets";
+        task.command.value =
+            "[ \"$DB\" = env-value-123 ] && echo env-ok; "
+            "[ \"$(cat $AGORA_SECRETS/db/pass)\" = file-value-456 ] && echo file-ok; "
+            "stat -c '%a %U' $AGORA_SECRETS $AGORA_SECRETS/db/pass";
+        task.secrets = {TaskSecret{"db-env", "env-value-123", "DB", ""},
+                        TaskSecret{"db-file", "file-value-456", "", "db/pass"}};
+        toCapnp(task, m.initTask());
+      }));
+  ASSERT_TRUE(waitTerminal("secrets"));
+  std::string sandbox = sandboxOf("secrets");
+  std::ifstream in(sandbox + "/stdout");
+  std::stringstream out;
+  out << in.rdbuf();
+  // Root passes permission checks: the mode is what a task's user would meet.
+  EXPECT_EQ(out.str(), "env-ok\nfile-ok\n500 root\n400 root\n") << out.str();
+  auto server = http::HttpServer::create("127.0.0.1:0");
+  ASSERT_TRUE(server);
+  installHttpApi(
+      **server, [this] { return agent_->snapshot(); },
+      SandboxFiles(paths::sandboxesRoot(workDir_)));
+  ASSERT_TRUE((*server)->start());
+  std::string base = "http://" + (*server)->address();
+  auto secret = http::get(
+      base + "/files/read?path=" + http::urlEncode(sandbox + "/.secrets/db/pass") + "&offset=0");
+  ASSERT_TRUE(secret);
+  EXPECT_EQ(secret->status, 403);
+  EXPECT_EQ(http::get(base + "/files/read?path=" +
+                      http::urlEncode(sandbox + "//./.secrets/db/pass") + "&offset=0")
+                ->status,
+            403);
+  for (const char* path : {"/api/v1/containers", "/health"}) {
+    auto body = http::get(base + path);
+    ASSERT_TRUE(body);
+    EXPECT_EQ(body->body.find("value-"), std::string::npos) << path << ": " << body->body;
+  }
+  (*server)->stop();
 }
 
 TEST_F(AgentIntegrationTest, NonZeroExitFails) {

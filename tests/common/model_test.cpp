@@ -1,13 +1,12 @@
-// ContainerInfo and FrameworkInfo in the model: wire and JSON forms, and what
-// is rejected.
-
-#include <gtest/gtest.h>
-
-#include <capnp/message.h>
-
-#include <nlohmann/json.hpp>
+// ContainerInfo, FrameworkInfo and a task's secrets in the model: wire and
+// JSON forms, and what is rejected (secrets are never rendered as JSON).
 
 #include "common/model.hpp"
+
+#include <capnp/message.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 
 namespace agora {
 namespace {
@@ -183,6 +182,75 @@ TEST(FrameworkInfoTest, ValidatesTheWebuiUrl) {
   EXPECT_EQ(message("http://h/\x7f"), "webui_url has a control character or whitespace at byte 9");
   EXPECT_EQ(message("http://h/" + std::string(1024 - 8, 'a')),
             "webui_url has 1025 bytes; at most 1024 are allowed");
+}
+
+TEST(TaskSecretTest, BytesSurviveTheWireAndJsonShowsOnlyWhereTheyGo) {
+  TaskInfo task;
+  task.taskId = "t";
+  std::string binary("k\0\xff\n", 4);
+  task.secrets = {TaskSecret{"db-pass", "hunter2", "DB_PASSWORD", ""},
+                  TaskSecret{"tls.key", binary, "", "tls/key.pem"}};
+  auto decoded = roundTrip(task);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  ASSERT_EQ(decoded->secrets.size(), 2u);
+  EXPECT_EQ(decoded->secrets[0].value, "hunter2");
+  EXPECT_EQ(decoded->secrets[0].env, "DB_PASSWORD");
+  EXPECT_EQ(decoded->secrets[1].value, binary);
+  EXPECT_EQ(decoded->secrets[1].file, "tls/key.pem");
+  std::string json = toJson(*decoded).dump();
+  EXPECT_EQ(json.find("hunter2"), std::string::npos) << json;
+  EXPECT_NE(json.find("DB_PASSWORD"), std::string::npos) << json;
+  EXPECT_EQ(toJson(*decoded)["secrets"][1],
+            (nlohmann::json{{"name", "tls.key"}, {"file", "tls/key.pem"}}));
+  TaskInfo plain;
+  EXPECT_FALSE(toJson(plain).contains("secrets"));
+}
+
+TEST(TaskSecretTest, MalformedSecretsAreRefusedNamingTheTaskAndSecret) {
+  struct Case {
+    TaskSecret secret;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {{"", "v", "A", ""}, "secret name"},
+      {{"bad name", "v", "A", ""}, "secret name"},
+      {{"s", "v", "", ""}, "exactly one of env and file"},
+      {{"s", "v", "A", "f"}, "exactly one of env and file"},
+      {{"s", "v", "1A", ""}, "not a variable name"},
+      {{"s", "v", "A-B", ""}, "not a variable name"},
+      {{"s", "v", "AGORA_SANDBOX", ""}, "set by the agent"},
+      {{"s", "v", "MESOS_SANDBOX", ""}, "set by the agent"},
+      {{"s", "v", "", "/etc/passwd"}, "relative path"},
+      {{"s", "v", "", "../x"}, "relative path"},
+      {{"s", "v", "", "a/../../x"}, "relative path"},
+      {{"s", "v", "", "a//b"}, "relative path"},
+      {{"s", "v", "", "./a"}, "relative path"},
+      {{"s", std::string(kMaxSecretBytes + 1, 'x'), "A", ""}, "larger than 64 KiB"},
+  };
+  for (const Case& c : cases) {
+    TaskInfo task;
+    task.taskId = "t1";
+    task.secrets = {c.secret};
+    auto decoded = roundTrip(task);
+    ASSERT_FALSE(decoded) << c.secret.name << " " << c.secret.env << " " << c.secret.file;
+    EXPECT_EQ(decoded.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(decoded.error().message.find(c.says), std::string::npos) << decoded.error().message;
+    EXPECT_NE(decoded.error().message.find("task 't1'"), std::string::npos);
+  }
+}
+
+TEST(TaskSecretTest, TwoSecretsMayNotShareAVariableOrFileAndTheTotalIsBounded) {
+  EXPECT_FALSE(validateSecrets({{"a", "1", "X", ""}, {"b", "2", "X", ""}}));
+  EXPECT_FALSE(validateSecrets({{"a", "1", "", "f"}, {"b", "2", "", "f"}}));
+  EXPECT_TRUE(validateSecrets({{"a", "1", "X", ""}, {"b", "2", "", "X"}}));
+  std::vector<TaskSecret> many;
+  for (int i = 0; i < 17; ++i) {
+    many.push_back(
+        {"s" + std::to_string(i), std::string(kMaxSecretBytes, 'x'), "V" + std::to_string(i), ""});
+  }
+  auto status = validateSecrets(many);
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.error().message.find("in all"), std::string::npos);
 }
 
 }  // namespace

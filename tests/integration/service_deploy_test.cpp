@@ -64,9 +64,7 @@ std::vector<pid_t> processesWith(const std::string& marker) {
 class ServiceDeployTest : public ::testing::Test {
  protected:
   std::unique_ptr<Child> startService() {
-    return cluster_.startProcess("service" + std::to_string(starts_++),
-                                 {binPath("agora-service"), "--master", cluster_.masterEndpoint(),
-                                  "--work-dir", cluster_.root() + "/service", "--http", api_});
+    return cluster_.startService("service" + std::to_string(starts_++), api_);
   }
   // The JSON object of a 200 answer; an empty object otherwise.
   json get(const std::string& path) {

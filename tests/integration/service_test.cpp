@@ -19,9 +19,7 @@ using std::chrono::seconds;
 class ServiceTest : public ::testing::Test {
  protected:
   std::unique_ptr<Child> startService() {
-    return cluster_.startProcess("service" + std::to_string(starts_++),
-                                 {binPath("agora-service"), "--master", cluster_.masterEndpoint(),
-                                  "--work-dir", cluster_.root() + "/service", "--http", api_});
+    return cluster_.startService("service" + std::to_string(starts_++), api_);
   }
   Result<http::ClientResponse> call(const std::string& method, const std::string& path,
                                     const std::string& body = "") {

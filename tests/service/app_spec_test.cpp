@@ -119,8 +119,13 @@ TEST(AppSpecTest, BadSpecsAreRefusedWithWhereAndWhy) {
       {"id: /a\ncmd: x\ninstances: 2\ncanary: {instances: 3}\n", "the app's instances"},
       {"id: /a\ncmd: x\nbackoff: {initial: 10s, max: 1s}\n", "max: must be between"},
       {"id: /a\ncmd: x\nautoscale: {min: 5, max: 2}\n", "at least min"},
-      {"id: /a\ncmd: x\nsecrets: {K: {file: ../../etc/shadow}}\n", "without '..'"},
-      {"id: /a\ncmd: x\nsecrets: {K: {}}\n", "give env or file"},
+      {"id: /a\ncmd: x\nsecrets: {K: {file: ../../etc/shadow}}\n",
+       "3:14: secrets.K: secret 'K': file '../../etc/shadow' must be a relative path"},
+      {"id: /a\ncmd: x\nsecrets: {K: {}}\n", "give exactly one of env and file"},
+      {"id: /a\ncmd: x\nsecrets: {K: {env: AGORA_TASK_ID}}\n", "set by the agent"},
+      {"id: /a\ncmd: x\nsecrets: {K: {env: A}, L: {env: A}}\n",
+       "secrets: secret 'L': another secret already sets A"},
+      {"id: /a\ncmd: x\nautoscale: {min: 1, max: 2, interval: 10ms}\n", "interval"},
       {"id: /a\ncmd: x\nenv: {1BAD: x}\n", "is not a variable name"},
       {"id: /a\ncmd: x\ndependencies: [/a]\n", "cannot depend on itself"},
       {"id: /a\ncmd: x\ndependencies: [/b]\n", "dependency /b is neither in this file"},
@@ -140,6 +145,31 @@ TEST(AppSpecTest, BadSpecsAreRefusedWithWhereAndWhy) {
         << "spec:\n"
         << c.text << "error: " << error << "\nexpected: " << c.expected;
   }
+}
+
+TEST(AppSpecTest, ReadinessMayBeHttpTcpOrACommandAndNeverKills) {
+  auto apps =
+      parseApps("id: /a\ncmd: x\nports: [{name: pg}]\nreadiness: {tcp: {port: pg}, interval: 2s}\n",
+                "app.yaml");
+  ASSERT_TRUE(apps) << apps.error().message;
+  const HealthCheck& tcp = *apps->front().readiness;
+  EXPECT_EQ(tcp.kind, HealthCheck::Kind::kTcp);
+  EXPECT_EQ(tcp.port, "pg");
+  EXPECT_EQ(tcp.interval, seconds(2));
+  EXPECT_EQ(tcp.timeout, seconds(1));
+  EXPECT_EQ(tcp.grace, Duration::zero());
+  EXPECT_EQ(tcp.maxFailures, 1);
+  apps = parseApps("id: /a\ncmd: x\nreadiness: {command: test -f ready}\n", "app.yaml");
+  ASSERT_TRUE(apps) << apps.error().message;
+  EXPECT_EQ(apps->front().readiness->command, "test -f ready");
+  // Round trip through the stored JSON.
+  auto again = parseApps(appJson(apps->front()).dump(), "stored");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->front().readiness->command, "test -f ready");
+  auto graced = parseApps("id: /a\ncmd: x\nreadiness: {command: x, grace: 5s}\n", "app.yaml");
+  ASSERT_FALSE(graced);
+  EXPECT_NE(graced.error().message.find("grace: unknown field"), std::string::npos)
+      << graced.error().message;
 }
 
 TEST(AppSpecTest, AppIdsArePaths) {

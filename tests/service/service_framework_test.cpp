@@ -30,6 +30,32 @@ class SharedStore final : public kit::Store {
   kit::MemoryStore& target_;
 };
 
+// CPU use as agents would report it: each task burns `rate(task)` CPU
+// seconds per second of the test's clock.
+class FakeUsage final : public UsageSource {
+ public:
+  explicit FakeUsage(Clock& clock) : clock_(clock) {}
+  void poll(std::vector<std::string>, std::function<void(UsageByTask)> done) override {
+    ++polls;
+    double now = clock_.wallSeconds();
+    UsageByTask out;
+    for (const std::string& task : tasks()) {
+      CpuSample& s = burnt_[task];
+      if (s.at > 0) s.cpuSeconds += rate(task) * (now - s.at);
+      s.at = now;
+      out[task] = s;
+    }
+    done(std::move(out));
+  }
+  std::function<std::vector<std::string>()> tasks;
+  std::function<double(const std::string&)> rate = [](const std::string&) { return 0.0; };
+  int polls = 0;
+
+ private:
+  Clock& clock_;
+  std::map<std::string, CpuSample> burnt_;
+};
+
 class ServiceFrameworkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -370,6 +396,84 @@ TEST_F(ServiceFrameworkTest, AnAppWaitsForItsDependenciesToBeHealthy) {
   serve("/shop/db");
   advance(seconds(1));
   EXPECT_EQ(live("/shop/web").size(), 2u) << framework_.holdReason("/shop/web");
+}
+
+TEST_F(ServiceFrameworkTest, AnAppWaitsForItsSecretsAndItsInstancesGetThem) {
+  start(R"(apps:
+  - {id: /shop/web, instances: 2, cmd: web,
+     secrets: {db-pass: {env: DB_PASSWORD}, tls-key: {file: tls/key.pem}}}
+)");
+  EXPECT_TRUE(live("/shop/web").empty());
+  EXPECT_EQ(framework_.holdReason("/shop/web"),
+            "secret db-pass is not set (agora secret set db-pass)");
+  ASSERT_NE(runtime_->secrets(), nullptr);
+  ASSERT_TRUE(runtime_->secrets()->set("db-pass", "hunter2", 1));
+  runtime_->wake();
+  advance(seconds(1));
+  EXPECT_TRUE(live("/shop/web").empty());
+  EXPECT_EQ(framework_.holdReason("/shop/web"),
+            "secret tls-key is not set (agora secret set tls-key)");
+  ASSERT_TRUE(runtime_->secrets()->set("tls-key", "-----BEGIN KEY-----", 2));
+  runtime_->wake();
+  advance(seconds(1));
+  ASSERT_EQ(live("/shop/web").size(), 2u) << framework_.holdReason("/shop/web");
+  const TaskInfo& launched = master_.launches().front();
+  ASSERT_EQ(launched.secrets.size(), 2u);
+  EXPECT_EQ(launched.secrets[0].name, "db-pass");
+  EXPECT_EQ(launched.secrets[0].value, "hunter2");
+  EXPECT_EQ(launched.secrets[0].env, "DB_PASSWORD");
+  EXPECT_EQ(launched.secrets[1].value, "-----BEGIN KEY-----");
+  EXPECT_EQ(launched.secrets[1].file, "tls/key.pem");
+  EXPECT_TRUE(framework_.holdReason("/shop/web").empty());
+}
+
+TEST_F(ServiceFrameworkTest, AutoscalingFollowsCpuUpAtOnceAndDownAfterTheWindow) {
+  auto usage = std::make_unique<FakeUsage>(clock_);
+  FakeUsage* fake = usage.get();
+  fake->tasks = [this] { return live("/api"); };
+  double busy = 0.5;  // CPU seconds per second per instance, of cpus 0.5: 100 %
+  fake->rate = [&busy](const std::string&) { return busy; };
+  framework_.setUsageSource(std::move(usage));
+  start(R"(apps:
+  - {id: /api, instances: 1, cpus: 0.5, mem: 64, cmd: api,
+     autoscale: {min: 1, max: 4, target_cpu: 0.5, interval: 1s, scale_down_window: 5s}}
+)");
+  serve("/api");
+  // The first look comes one interval in, the first rate one later: 1.0 of
+  // a 0.5 target is twice as much: 2, then 4 (at most max).
+  advance(seconds(3));
+  serve("/api");
+  EXPECT_GE(fake->polls, 2);
+  EXPECT_EQ(registry_->current("/api")->spec.instances, 2) << framework_.autoscaleReason("/api");
+  EXPECT_EQ(registry_->current("/api")->version, 1) << "resized in place, no new version";
+  for (int i = 0; i < 5 && registry_->current("/api")->spec.instances < 4; ++i) {
+    advance(seconds(1));
+    serve("/api");
+  }
+  EXPECT_EQ(registry_->current("/api")->spec.instances, 4) << framework_.autoscaleReason("/api");
+  EXPECT_EQ(running("/api"), 4);
+
+  // Idle: nothing goes before the 5 s window has only idle recommendations.
+  busy = 0.01;
+  advance(seconds(3));
+  serve("/api");
+  EXPECT_EQ(registry_->current("/api")->spec.instances, 4);
+  EXPECT_NE(framework_.autoscaleReason("/api").find("window agrees"), std::string::npos)
+      << framework_.autoscaleReason("/api");
+  advance(seconds(5));
+  serve("/api");
+  EXPECT_EQ(registry_->current("/api")->spec.instances, 1) << framework_.autoscaleReason("/api");
+  carryOutKills();
+  EXPECT_EQ(running("/api"), 1);
+
+  // A new version keeps the autoscaler's count (within its new bounds).
+  apply(R"(apps:
+  - {id: /api, instances: 1, cpus: 0.5, mem: 64, cmd: api2,
+     autoscale: {min: 2, max: 4, target_cpu: 0.5, interval: 1s, scale_down_window: 5s}}
+)",
+        10);
+  EXPECT_EQ(registry_->current("/api")->spec.instances, 2);
+  EXPECT_EQ(registry_->current("/api")->version, 2);
 }
 
 }  // namespace

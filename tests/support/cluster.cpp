@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -81,16 +82,18 @@ void removeContainerCgroups(const std::string& dir) {
   std::error_code ec;
   for (const auto& agent : fs::directory_iterator(dir, ec)) {
     // The work dir's and the default runtime dir's halves (agent/paths.hpp).
-    for (const fs::path& root : {agent.path() / "containers", agent.path() / "run" / "containers"}) {
+    for (const fs::path& root :
+         {agent.path() / "containers", agent.path() / "run" / "containers"}) {
       std::error_code inner;
-      for (const auto& c : fs::directory_iterator(root, inner)) containers.insert(c.path().filename());
+      for (const auto& c : fs::directory_iterator(root, inner))
+        containers.insert(c.path().filename());
     }
   }
   if (containers.empty()) return;
   // Depth-first so children go before parents; rmdir only succeeds on empty cgroups.
   std::vector<fs::path> doomed;
-  for (auto it = fs::recursive_directory_iterator("/sys/fs/cgroup",
-                                                  fs::directory_options::skip_permission_denied, ec);
+  for (auto it = fs::recursive_directory_iterator(
+           "/sys/fs/cgroup", fs::directory_options::skip_permission_denied, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
     if (it->is_directory() && containers.count(it->path().filename())) doomed.push_back(it->path());
@@ -153,8 +156,9 @@ std::optional<CurveClientKeys> Cluster::schedulerKeys() const {
 }
 
 std::vector<std::string> Cluster::agentSecurityFlags() const {
-  return {"--curve-key", credentials_.agentKey, "--master-public-key",
-          credentials_.masterPublicKey, "--tokens", credentials_.tokensFile};
+  return {
+      "--curve-key", credentials_.agentKey,  "--master-public-key", credentials_.masterPublicKey,
+      "--tokens",    credentials_.tokensFile};
 }
 
 CurveClientKeys Cluster::makeKnownKeys(const std::string& kind, const std::string& name) const {
@@ -206,10 +210,27 @@ Cluster::~Cluster() {
   for (const auto& controller : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
     rmdir((controller.path() / "agora").c_str());
   }
+  // AGORA_KEEP_TEST_ROOT=1 keeps the logs and work dirs for a post-mortem.
+  if (getenv("AGORA_KEEP_TEST_ROOT") != nullptr) {
+    std::cerr << "kept " << root_ << std::endl;
+    return;
+  }
   std::filesystem::remove_all(root_, ec);
 }
 
-std::unique_ptr<Child> Cluster::startProcess(const std::string& name, std::vector<std::string> argv) {
+std::unique_ptr<Child> Cluster::startService(const std::string& name, const std::string& api,
+                                             std::vector<std::string> extraFlags) {
+  std::vector<std::string> argv = {
+      binPath("agora-service"), "--master", masterEndpoint(), "--http", api, "--tokens",
+      credentials_.tokensFile};
+  if (!hasFlag(extraFlags, "--work-dir"))
+    argv.insert(argv.end(), {"--work-dir", root_ + "/service"});
+  argv.insert(argv.end(), extraFlags.begin(), extraFlags.end());
+  return startProcess(name, std::move(argv));
+}
+
+std::unique_ptr<Child> Cluster::startProcess(const std::string& name,
+                                             std::vector<std::string> argv) {
   SpawnOptions options;
   options.argv = std::move(argv);
   options.stdoutPath = root_ + "/" + name + ".out";
@@ -221,15 +242,15 @@ std::unique_ptr<Child> Cluster::startProcess(const std::string& name, std::vecto
 }
 
 void Cluster::startMaster(std::vector<std::string> extraFlags) {
-  std::vector<std::string> argv = {binPath("agora-master"),
-                                   "--work-dir", root_ + "/master",
-                                   "--http", masterHttp(),
-                                   "--listen", masterEndpoint()};
+  std::vector<std::string> argv = {
+      binPath("agora-master"), "--work-dir", root_ + "/master", "--http", masterHttp(), "--listen",
+      masterEndpoint()};
   if (!hasFlag(extraFlags, "--curve-key")) {
     argv.insert(argv.end(), {"--curve-key", credentials_.masterKey, "--credentials",
                              credentials_.credentialsDir});
   }
-  if (!hasFlag(extraFlags, "--tokens")) argv.insert(argv.end(), {"--tokens", credentials_.tokensFile});
+  if (!hasFlag(extraFlags, "--tokens"))
+    argv.insert(argv.end(), {"--tokens", credentials_.tokensFile});
   std::vector<std::pair<std::string, std::string>> defaults = {
       {"--agent-ping-interval", "0.2"},
       {"--agent-max-missed-pings", "5"},
@@ -252,17 +273,24 @@ int Cluster::startAgent(const std::string& resources, std::vector<std::string> e
   agentHttpPorts_.push_back(port);
   std::string name = "agent" + std::to_string(index);
   std::vector<std::string> argv = {binPath("agora-agent"),
-                                   "--master", masterEndpoint(),
-                                   "--work-dir", root_ + "/" + name,
-                                   "--http", agentHttp(index),
-                                   "--resources", resources,
-                                   "--status-update-retry-min", "0.5",
-                                   "--status-update-retry-max", "2"};
+                                   "--master",
+                                   masterEndpoint(),
+                                   "--work-dir",
+                                   root_ + "/" + name,
+                                   "--http",
+                                   agentHttp(index),
+                                   "--resources",
+                                   resources,
+                                   "--status-update-retry-min",
+                                   "0.5",
+                                   "--status-update-retry-max",
+                                   "2"};
   if (!hasFlag(extraFlags, "--curve-key")) {
     argv.insert(argv.end(), {"--curve-key", credentials_.agentKey, "--master-public-key",
                              credentials_.masterPublicKey});
   }
-  if (!hasFlag(extraFlags, "--tokens")) argv.insert(argv.end(), {"--tokens", credentials_.tokensFile});
+  if (!hasFlag(extraFlags, "--tokens"))
+    argv.insert(argv.end(), {"--tokens", credentials_.tokensFile});
   argv.insert(argv.end(), extraFlags.begin(), extraFlags.end());
   size_t before = masterGet("/api/v1/agents").value("agents", nlohmann::json::array()).size();
   agentArgvs_.push_back(argv);
@@ -321,9 +349,7 @@ int Cluster::runCommand(const std::vector<std::string>& argv, std::string* out, 
     // This process's environment (AGORA_CONFIG among it), `env` replacing
     // entries of the same name.
     std::map<std::string, std::string> merged;
-    auto add = [&](const std::string& entry) {
-      merged[entry.substr(0, entry.find('='))] = entry;
-    };
+    auto add = [&](const std::string& entry) { merged[entry.substr(0, entry.find('='))] = entry; };
     for (char** e = environ; *e; ++e) add(*e);
     for (const auto& entry : env) add(entry);
     options.env.emplace();

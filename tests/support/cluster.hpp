@@ -57,7 +57,8 @@ bool eventually(const std::function<bool()>& condition,
 // its and the agents' HTTP APIs need a token for anything but /health, and
 // this process's HTTP client sends the operator token (so tests read and
 // write the APIs as the operator) and its environment names the client
-// configuration (AGORA_CONFIG) for the `agora` tools it starts. A test that brings its own keys passes
+// configuration (AGORA_CONFIG) for the `agora` tools it starts. A test that brings its own keys
+// passes
 // --curve-key among the extra flags and the harness adds none.
 class Cluster {
  public:
@@ -112,12 +113,16 @@ class Cluster {
                  std::chrono::milliseconds timeout = std::chrono::seconds(60),
                  const std::vector<std::string>& env = {});
 
+  // Starts agora-service on this cluster (logs root()/NAME.*): work dir
+  // root()/service unless extraFlags give --work-dir, its API on `api`
+  // taking the cluster's tokens (this process sends the operator's).
+  std::unique_ptr<Child> startService(const std::string& name, const std::string& api,
+                                      std::vector<std::string> extraFlags = {});
   // Starts a process in the background (stdout/stderr in root()/NAME.out
   // and NAME.err; it dies with the test).
   std::unique_ptr<Child> startProcess(const std::string& name, std::vector<std::string> argv);
 
  private:
-
   std::string root_;
   LocalCredentials credentials_;
   std::unique_ptr<Child> master_;
