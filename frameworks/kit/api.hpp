@@ -72,6 +72,9 @@ class ApiServer {
   void setLeader(std::function<std::optional<std::string>()> leaderUrl);
 
   EventHub& events() { return *events_; }
+  // Serves the event stream at `path` too (e.g. a framework's /v1/events).
+  // REQUIRES: before start().
+  void routeEvents(const std::string& path) { events_->install(*server_, path); }
 
   // kFailedPrecondition if already started or stopped.
   Status start();

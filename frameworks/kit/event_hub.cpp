@@ -89,7 +89,8 @@ struct EventHub::Shared {
         return std::nullopt;
       }
     }
-    if (!rendered.empty() && !sendLocked(it, http::sseFrame("snapshot", std::to_string(lastId), rendered))) {
+    if (!rendered.empty() &&
+        !sendLocked(it, http::sseFrame("snapshot", std::to_string(lastId), rendered))) {
       return std::nullopt;
     }
     return id;
@@ -164,7 +165,7 @@ uint64_t EventHub::lastId() const {
   return shared_->lastId;
 }
 
-void EventHub::install(http::HttpServer& server) {
+void EventHub::install(http::HttpServer& server, const std::string& path) {
   http::StreamOptions options;
   // Shared::sendLocked bounds what waits for a client; the writer's own
   // bound only backs it up (a snapshot may be larger than that bound).
@@ -174,7 +175,7 @@ void EventHub::install(http::HttpServer& server) {
       static_cast<int>(std::min(shared_->options.maxQueuedBytes, size_t{256} << 10));
   std::weak_ptr<Shared> weak = shared_;
   server.routeStream(
-      "GET", "/api/v1/events",
+      "GET", path,
       [weak](const http::Request& request,
              std::shared_ptr<http::StreamWriter> writer) -> std::optional<http::Response> {
         auto shared = weak.lock();

@@ -67,8 +67,9 @@ class EventHub {
   // its id. Thread-safe; never blocks on a client.
   uint64_t publish(std::string type, nlohmann::json data);
 
-  // Routes GET /api/v1/events. REQUIRES: before the server starts.
-  void install(http::HttpServer& server);
+  // Routes GET `path` (/api/v1/events, or an alias). REQUIRES: before the
+  // server starts.
+  void install(http::HttpServer& server, const std::string& path = "/api/v1/events");
 
   size_t clients() const;
   uint64_t lastId() const;

@@ -104,6 +104,7 @@ http::Response notLeading() {
 
 void installServiceApi(kit::Runtime& runtime, ServiceFramework& framework) {
   kit::ApiServer& api = *runtime.api();
+  api.routeEvents("/v1/events");  // `app` events (service_framework.hpp), `task`, `autoscaled`
   api.route("POST", "/v1/apps", [&](const http::Request& request) {
     std::string environment = request.queryOr("env", "");
     return runtime.answerOnLoop([&, body = request.body, environment] {

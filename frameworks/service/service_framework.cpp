@@ -496,12 +496,34 @@ void ServiceFramework::publish(kit::Runtime& runtime, const std::string& appId) 
          version->spec.autoscale ? nlohmann::json(autoscaleReason(appId)) : nlohmann::json()},
         {"spec", appJson(version->spec)}});
   }
+  publishEvent(runtime, appId, status.get());
   std::lock_guard<std::mutex> lock(statusMutex_);
   if (status) {
     statuses_[appId] = std::move(status);
   } else {
     statuses_.erase(appId);
   }
+}
+
+void ServiceFramework::publishEvent(kit::Runtime& runtime, const std::string& appId,
+                                    const nlohmann::json* status) {
+  if (runtime.api() == nullptr) return;
+  nlohmann::json event = {{"id", appId}, {"removed", status == nullptr}};
+  if (status != nullptr) {
+    for (const char* field : {"version", "instances", "running", "counts", "held", "autoscale"}) {
+      event[field] = (*status)[field];
+    }
+    const nlohmann::json& d = (*status)["deployment"];
+    event["deployment"] =
+        d.is_object()
+            ? nlohmann::json{{"id", d["id"]}, {"outcome", d["outcome"]}, {"status", d["status"]}}
+            : nlohmann::json();
+  }
+  std::string text = event.dump();
+  std::string& last = lastEvents_[appId];
+  if (text == last) return;
+  last = std::move(text);
+  runtime.api()->events().publish("app", std::move(event));
 }
 
 std::shared_ptr<const nlohmann::json> ServiceFramework::status(const std::string& appId) const {

@@ -157,6 +157,8 @@ class ServiceFramework final : public kit::Framework {
   // outcome, promotion, failures), else at most once per tick.
   Status persist(kit::Runtime& runtime, const Deployment& deployment, bool now = true);
   void publish(kit::Runtime& runtime, const std::string& appId);
+  // An `app` event (status without spec or tasks) when it changed.
+  void publishEvent(kit::Runtime& runtime, const std::string& appId, const nlohmann::json* status);
   Status loadDeployments(kit::Store& store);
   // Autoscaling (service_autoscale.cpp): polls usage for the apps due,
   // then decides each and resizes it in the registry.
@@ -202,6 +204,7 @@ class ServiceFramework final : public kit::Framework {
   std::unordered_map<std::string, double> utilization_;
   std::map<std::string, std::string> scaleReasons_;
   bool polling_ = false;
+  std::map<std::string, std::string> lastEvents_;  // by app: the last `app` event sent
 };
 
 }  // namespace agora::service

@@ -42,20 +42,34 @@ std::string webSpec(const std::string& marker, const std::string& healthPath = "
          "backoff: {initial: 200ms, factor: 1.5, max: 2s}\n";
 }
 
-// Host pids of the processes whose command line has `marker`.
+// The command line of a process ("" when gone), NULs as spaces.
+std::string cmdlineOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+  return cmdline;
+}
+
+pid_t parentOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  return close == std::string::npos ? 0 : atoi(stat.c_str() + close + 4);
+}
+
+// Host pids of the httpd processes whose command line has `marker` (not the
+// short-lived children httpd forks for each request, health checks' too).
 std::vector<pid_t> processesWith(const std::string& marker) {
+  auto matches = [&](pid_t pid) {
+    std::string cmdline = cmdlineOf(pid);
+    return cmdline.find("httpd") != std::string::npos &&
+           cmdline.find(tagged(marker)) != std::string::npos;
+  };
   std::vector<pid_t> out;
   DIR* proc = opendir("/proc");
   while (dirent* e = readdir(proc)) {
     pid_t pid = atoi(e->d_name);
-    if (pid <= 0) continue;
-    std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
-    if (cmdline.find("httpd") != std::string::npos &&
-        cmdline.find(tagged(marker)) != std::string::npos) {
-      out.push_back(pid);
-    }
+    if (pid > 0 && matches(pid) && !matches(parentOf(pid))) out.push_back(pid);
   }
   closedir(proc);
   return out;

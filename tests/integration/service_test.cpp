@@ -8,6 +8,7 @@
 #include <map>
 
 #include "common/http_client.hpp"
+#include "tests/kit/sse_follower.hpp"
 #include "tests/support/cluster.hpp"
 
 namespace agora::testing {
@@ -56,11 +57,27 @@ TEST_F(ServiceTest, AppsRunSurviveAKilledFrameworkAndGoWhenDeleted) {
       },
       seconds(20)));
 
+  kit::testing::Follower events("http://" + api_ + "/v1/events");
   auto applied = call("POST", "/v1/apps",
                       "id: /shop/web\ninstances: 3\ncmd: 'sleep 1000'\nports: [{name: http}]\n");
   ASSERT_TRUE(applied && applied->status == 200) << (applied ? applied->body : "");
   ASSERT_TRUE(
       eventually([&] { return count(appTasks("/shop/web"), "TASK_RUNNING") == 3; }, seconds(30)));
+  // The app's progress as `app` events on the framework's stream.
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const auto& m : events.messages()) {
+          auto data = nlohmann::json::parse(m.data, nullptr, false);
+          if (m.event == "app" && data.value("id", "") == "/shop/web" &&
+              data.value("running", 0) == 3) {
+            return true;
+          }
+        }
+        return false;
+      },
+      seconds(10)))
+      << events.raw();
+  events.stop();
   auto frameworks = cluster_.masterGet("/api/v1/frameworks")["frameworks"];
   ASSERT_EQ(frameworks.size(), 1u);
   EXPECT_EQ(frameworks[0].value("webui_url", ""), "http://" + api_);
