@@ -1,5 +1,6 @@
 #include "cli/secret_command.hpp"
 
+#include <termios.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -31,15 +32,19 @@ const char* kUsage =
     "env secrets are variables of the command; file secrets are files under\n"
     "$AGORA_SECRETS in the sandbox (mode 0400), which the files API does not serve.";
 
-// The value typed at a terminal: echo off, one line.
+// The value typed at a terminal: echo off (restored however it ends), one line.
 Result<std::string> readTerminal(const std::string& name) {
   std::cerr << "value of " << name << ": " << std::flush;
-  bool silenced = std::system("stty -echo 2>/dev/null") == 0;
+  struct termios before;
+  bool silenced = tcgetattr(STDIN_FILENO, &before) == 0;
+  if (silenced) {
+    struct termios quiet = before;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    silenced = tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
+  }
   std::string line;
   std::getline(std::cin, line);
-  if (silenced && std::system("stty echo 2>/dev/null") != 0) {
-    std::cerr << "\n(could not turn echo back on: run `stty echo`)";
-  }
+  if (silenced) tcsetattr(STDIN_FILENO, TCSANOW, &before);
   std::cerr << std::endl;
   if (line.empty()) return makeError(ErrorCode::kInvalidArgument, "an empty value");
   return line;
