@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "agent/executor/volume_mounts.hpp"
+#include "common/fd.hpp"
 #include "common/task_secret.hpp"
 
 namespace agora::agent {
@@ -25,14 +26,6 @@ namespace {
 
 // A sandbox is WORK_DIR/sandboxes/FRAMEWORK/TASK/CONTAINER.
 constexpr size_t kSandboxDepth = 3;
-
-// Closes a descriptor when it goes out of scope.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 bool hasDotDot(const std::string& path) {
   size_t start = 0;

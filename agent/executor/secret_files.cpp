@@ -6,21 +6,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <memory>
+#include <vector>
+
+#include "common/fd.hpp"
 
 namespace agora::agent {
 
 namespace {
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 // DIR/NAME as a directory of ours (made 0700 when missing), never a link.
 int openOwnDir(int dir, const std::string& name, uid_t uid, gid_t gid) {
@@ -57,12 +49,12 @@ Status writeOne(int secretsDir, const TaskSecret& secret, uid_t uid, gid_t gid) 
     start = end + 1;
   }
   int dir = secretsDir;
-  std::vector<std::unique_ptr<Fd>> opened;
+  std::vector<Fd> opened;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    int fd = openOwnDir(dir, parts[i], uid, gid);
-    if (fd < 0) return makeError(errnoError(what + ": directory " + parts[i], errno));
-    opened.push_back(std::make_unique<Fd>(fd));
-    dir = fd;
+    Fd fd{openOwnDir(dir, parts[i], uid, gid)};
+    if (fd.fd < 0) return makeError(errnoError(what + ": directory " + parts[i], errno));
+    dir = fd.fd;
+    opened.push_back(std::move(fd));
   }
   Fd file{openat(dir, parts.back().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
                  0400)};

@@ -12,19 +12,13 @@
 #include <cstring>
 #include <deque>
 
+#include "common/fd.hpp"
+
 namespace agora::agent {
 
 namespace {
 
 constexpr uid_t kNoUid = static_cast<uid_t>(-1);
-
-// Closes a descriptor when it goes out of scope.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 // Flags of the mount at `path` that a bind remount must keep (in a user
 // namespace the kernel refuses to drop the locked ones).
@@ -132,7 +126,8 @@ Result<std::unique_ptr<PreparedMounts>> PreparedMounts::create(
       Fd fd{openBeneath(sandbox.fd, m.source.c_str(), true, false, owner.uid, owner.gid)};
       struct stat st;
       if (fd.fd < 0 || fstat(fd.fd, &st) != 0) {
-        return fail(errnoError("open " + m.source + " in the sandbox (no symlinks allowed)", errno));
+        return fail(
+            errnoError("open " + m.source + " in the sandbox (no symlinks allowed)", errno));
       }
       sourceIsFile = !S_ISDIR(st.st_mode);
       source = hostSandbox + "/" + m.source;
@@ -156,9 +151,8 @@ Result<std::unique_ptr<PreparedMounts>> PreparedMounts::create(
     } else if (roots.root == "/") {
       struct stat st;
       if (stat(m.target.c_str(), &st) != 0) {
-        return fail(errnoError("container path " + m.target +
-                                   " (without an image it must exist on the host)",
-                               errno));
+        return fail(errnoError(
+            "container path " + m.target + " (without an image it must exist on the host)", errno));
       }
       p.target = keep(m.target);
     } else {
@@ -237,8 +231,8 @@ Status linkSandboxMounts(const std::vector<MountEntry>& mounts, const std::strin
   gid_t gid = owner ? owner->gid : 0;
   for (const MountEntry& m : mounts) {
     auto fail = [&](Error e) { return makeError(e.withContext(m.description)); };
-    bool linkable = m.isBind() && !m.source.empty() && !m.target.empty() &&
-                    m.target[0] != '/' && (m.flags & MS_RDONLY) == 0;
+    bool linkable = m.isBind() && !m.source.empty() && !m.target.empty() && m.target[0] != '/' &&
+                    (m.flags & MS_RDONLY) == 0;
     if (!linkable) {
       return fail(Error{ErrorCode::kFailedPrecondition,
                         "needs the namespaces isolation, which this agent does not use"});
@@ -247,7 +241,8 @@ Status linkSandboxMounts(const std::vector<MountEntry>& mounts, const std::strin
     if (!hostSource) {
       Fd source{openBeneath(root.fd, m.source.c_str(), true, false, uid, gid)};
       if (source.fd < 0) {
-        return fail(errnoError("open " + m.source + " in the sandbox (no symlinks allowed)", errno));
+        return fail(
+            errnoError("open " + m.source + " in the sandbox (no symlinks allowed)", errno));
       }
     }
     std::string parent = parentOf(m.target);

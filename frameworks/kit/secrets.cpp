@@ -46,8 +46,9 @@ Status SecretStore::load() {
     auto decoded = decode(record);
     if (!decoded) return makeError(decoded.error());
     std::string name = record.key.substr(std::string(kPrefix).size());
-    cache[name] = Entry{std::move(decoded->first), Info{name, record.version, decoded->second, 0}};
-    cache[name].info.bytes = cache[name].value.size();
+    size_t bytes = decoded->first.size();
+    cache[name] =
+        Entry{std::move(decoded->first), Info{name, record.version, decoded->second, bytes}};
   }
   cache_ = std::move(cache);
   loaded_ = true;

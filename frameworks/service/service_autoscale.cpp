@@ -61,25 +61,22 @@ void ServiceFramework::autoscale(kit::Runtime& runtime, const std::vector<std::s
     if (version == nullptr || !version->spec.autoscale) continue;
     const AppSpec& app = version->spec;
     std::vector<std::optional<double>> utilization;
-    {
-      for (const kit::TaskEntry* entry : journal->group(id)) {
-        if (entry->state != TaskState::RUNNING) continue;
-        auto sample = usage.find(entry->taskId);
-        if (sample != usage.end()) {
-          auto last = samples_.find(entry->taskId);
-          if (last != samples_.end() && sample->second.at > last->second.at) {
-            double rate = (sample->second.cpuSeconds - last->second.cpuSeconds) /
-                          (sample->second.at - last->second.at);
-            utilization_[entry->taskId] = std::max(0.0, rate) / std::max(app.cpus, 0.001);
-          }
-          if (last == samples_.end() || sample->second.at > last->second.at) {
-            samples_[entry->taskId] = sample->second;
-          }
+    for (const kit::TaskEntry* entry : journal->group(id)) {
+      if (entry->state != TaskState::RUNNING) continue;
+      auto sample = usage.find(entry->taskId);
+      auto known = taskUsage_.find(entry->taskId);
+      if (sample != usage.end()) {
+        const CpuSample& now = sample->second;
+        if (known == taskUsage_.end()) {
+          known = taskUsage_.emplace(entry->taskId, TaskUsage{now, std::nullopt}).first;
+        } else if (now.at > known->second.last.at) {
+          // Two samples: CPU seconds per second over the cpus it asked for.
+          double rate =
+              (now.cpuSeconds - known->second.last.cpuSeconds) / (now.at - known->second.last.at);
+          known->second = TaskUsage{now, std::max(0.0, rate) / std::max(app.cpus, 0.001)};
         }
-        auto u = utilization_.find(entry->taskId);
-        utilization.push_back(u == utilization_.end() ? std::nullopt
-                                                      : std::optional<double>(u->second));
       }
+      utilization.push_back(known == taskUsage_.end() ? std::nullopt : known->second.utilization);
     }
     const Deployment* d = deployment(id);
     if (d != nullptr && d->running()) {
@@ -102,16 +99,11 @@ void ServiceFramework::autoscale(kit::Runtime& runtime, const std::vector<std::s
     }
     stepApp(runtime, id);
   }
-  // Samples of tasks that are gone.
-  for (auto it = samples_.begin(); it != samples_.end();) {
-    const kit::TaskEntry* entry = journal->find(it->first);
-    if (entry != nullptr && !isTerminal(entry->state)) {
-      ++it;
-      continue;
-    }
-    utilization_.erase(it->first);
-    it = samples_.erase(it);
-  }
+  // Usage of tasks that are gone.
+  std::erase_if(taskUsage_, [journal](const auto& item) {
+    const kit::TaskEntry* entry = journal->find(item.first);
+    return entry == nullptr || isTerminal(entry->state);
+  });
 }
 
 std::string ServiceFramework::autoscaleReason(const std::string& appId) const {

@@ -196,12 +196,15 @@ class ServiceFramework final : public kit::Framework {
   std::map<std::string, TimePoint> persistedAt_;  // by app: the deployment's last write
   // Autoscaling: the source, the rule's state, when each app is next
   // decided, each task's last CPU sample and utilization, each app's last
-  // reason.
+  // reason, whether a read of the agents is under way.
   std::unique_ptr<UsageSource> usage_;
   Autoscaler autoscaler_;
   std::map<std::string, TimePoint> nextScale_;
-  std::unordered_map<std::string, CpuSample> samples_;
-  std::unordered_map<std::string, double> utilization_;
+  struct TaskUsage {
+    CpuSample last;
+    std::optional<double> utilization;  // from the last two samples
+  };
+  std::unordered_map<std::string, TaskUsage> taskUsage_;
   std::map<std::string, std::string> scaleReasons_;
   bool polling_ = false;
   std::map<std::string, std::string> lastEvents_;  // by app: the last `app` event sent

@@ -77,11 +77,14 @@ class AgentUsageSource final : public UsageSource {
         }
         parseContainers(response->body, usage);
       }
+      {
+        // Free before the answer reaches the loop: a poll it prompts is taken.
+        std::lock_guard<std::mutex> lock(mutex_);
+        busy_ = false;
+      }
       loop_.post([done = std::move(job.done), usage = std::move(usage)]() mutable {
         done(std::move(usage));
       });
-      std::lock_guard<std::mutex> lock(mutex_);
-      busy_ = false;
     }
   }
 
